@@ -1,0 +1,48 @@
+#include "vittm/error.h"
+
+#include <stdio.h>
+#include <string.h>
+
+vittm_status vittm_error_set(vittm_error *err, vittm_status code, const char *fmt, ...)
+{
+  if (!err)
+    return code;
+  err->code = code;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err->message, sizeof err->message, fmt, ap);
+  va_end(ap);
+  return code;
+}
+
+vittm_status vittm_error_prefix(vittm_error *err, const char *fmt, ...)
+{
+  if (!err)
+    return VITTM_ERROR_INVALID_ARGUMENT;
+  char old[sizeof err->message];
+  memcpy(old, err->message, sizeof old);
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(err->message, sizeof err->message, fmt, ap);
+  va_end(ap);
+  size_t used = n < 0 ? 0 : (size_t)n;
+  if (used < sizeof err->message)
+    snprintf(err->message + used, sizeof err->message - used, ": %s", old);
+  return err->code;
+}
+
+const char *vittm_status_name(vittm_status code)
+{
+  switch (code) {
+  case VITTM_OK: return "ok";
+  case VITTM_ERROR_INVALID_ARGUMENT: return "invalid argument";
+  case VITTM_ERROR_IO: return "i/o error";
+  case VITTM_ERROR_FORMAT: return "malformed model file";
+  case VITTM_ERROR_UNSUPPORTED: return "unsupported";
+  case VITTM_ERROR_NO_DEVICE: return "no Vulkan device";
+  case VITTM_ERROR_VULKAN: return "Vulkan error";
+  case VITTM_ERROR_VALIDATION: return "Vulkan validation error";
+  case VITTM_ERROR_OUT_OF_MEMORY: return "out of memory";
+  }
+  return "unknown status";
+}

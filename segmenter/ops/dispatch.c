@@ -1,0 +1,80 @@
+#include "ops/dispatch.h"
+
+#include <stdio.h>
+
+vittm_binding vittm_tensor_bind(const vittm_tensor *t, uint32_t row, bool write,
+                                uint32_t *elem_offset)
+{
+  uint32_t c = vittm_tensor_chunk_of(t, row);
+  if (c >= t->n_chunks) /* row == rows of an exactly-chunked tensor: bind the last chunk */
+    c = t->n_chunks - 1;
+  *elem_offset = (row - c * t->chunk_rows) * t->cols;
+  return (vittm_binding){t->chunks[c].buffer, 0, VK_WHOLE_SIZE, write};
+}
+
+uint32_t vittm_span_end(const vittm_tensor *const *t, uint32_t n, uint32_t row, uint32_t limit)
+{
+  uint32_t end = limit;
+  for (uint32_t i = 0; i < n; i++) {
+    uint32_t chunk_end = (vittm_tensor_chunk_of(t[i], row) + 1) * t[i]->chunk_rows;
+    if (chunk_end < end)
+      end = chunk_end;
+  }
+  return end;
+}
+
+vittm_status vittm_check_same_dtype(const char *op, const vittm_tensor *const *t, uint32_t n,
+                                    vittm_error *err)
+{
+  for (uint32_t i = 1; i < n; i++)
+    if (t[i]->dtype != t[0]->dtype)
+      return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
+                             "%s: operand %u is %s but operand 0 is %s", op, i,
+                             vittm_dtype_name(t[i]->dtype), vittm_dtype_name(t[0]->dtype));
+  return VITTM_OK;
+}
+
+vittm_status vittm_check_shape(const char *op, const char *name, const vittm_tensor *t,
+                               uint32_t rows, uint32_t cols, vittm_error *err)
+{
+  if (t->rows == rows && t->cols == cols)
+    return VITTM_OK;
+  return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT, "%s: %s is %u×%u, expected %u×%u", op,
+                         name, t->rows, t->cols, rows, cols);
+}
+
+vittm_status vittm_check_single_chunk(const char *op, const char *name, const vittm_tensor *t,
+                                      vittm_error *err)
+{
+  if (t->n_chunks == 1)
+    return VITTM_OK;
+  return vittm_error_set(err, VITTM_ERROR_UNSUPPORTED,
+                         "%s: %s (%u×%u) does not fit in one storage buffer binding", op, name,
+                         t->rows, t->cols);
+}
+
+void vittm_shader_name(char *out, size_t size, const char *base, vittm_dtype dtype)
+{
+  snprintf(out, size, "%s_%s", base, vittm_dtype_name(dtype));
+}
+
+uint32_t vittm_grid_1d(uint64_t count, uint32_t per_group)
+{
+  uint64_t groups = (count + per_group - 1) / per_group;
+  return (uint32_t)(groups > 65535 ? 65535 : groups);
+}
+
+void vittm_grid_rows(uint32_t rows, uint32_t *gx, uint32_t *gy)
+{
+  *gx = rows < 65535 ? rows : 65535;
+  *gy = *gx ? (rows + *gx - 1) / *gx : 0;
+}
+
+uint32_t vittm_row_workgroup(const vittm_device *dev, uint32_t cols)
+{
+  uint32_t want = cols <= 256 ? 32 : cols <= 1024 ? 64 : 128;
+  uint32_t limit = vittm_device_get_info(dev)->max_workgroup_invocations;
+  while (want > limit)
+    want /= 2;
+  return want;
+}

@@ -1,0 +1,38 @@
+/* Helpers shared by the operators' host code: binding a tensor at a row, and walking row
+ * spans that stay inside one chunk of every tensor (see vk/tensor.h on splitting). */
+#ifndef VITTM_OPS_DISPATCH_H
+#define VITTM_OPS_DISPATCH_H
+
+#include "vk/command.h"
+#include "vk/tensor.h"
+
+/* The binding of the chunk of t that holds `row`, and the element offset of `row` in it. */
+vittm_binding vittm_tensor_bind(const vittm_tensor *t, uint32_t row, bool write,
+                                uint32_t *elem_offset);
+
+/* The end (exclusive) of the longest span [row, end) with end ≤ limit that lies inside one
+ * chunk of each of the n tensors. */
+uint32_t vittm_span_end(const vittm_tensor *const *t, uint32_t n, uint32_t row, uint32_t limit);
+
+/* Shape and dtype checks, with messages naming the operator. */
+vittm_status vittm_check_same_dtype(const char *op, const vittm_tensor *const *t, uint32_t n,
+                                    vittm_error *err);
+vittm_status vittm_check_shape(const char *op, const char *name, const vittm_tensor *t,
+                               uint32_t rows, uint32_t cols, vittm_error *err);
+/* Fails unless t is one chunk (small parameter vectors: biases, LayerNorm weights). */
+vittm_status vittm_check_single_chunk(const char *op, const char *name, const vittm_tensor *t,
+                                      vittm_error *err);
+
+/* Pipeline name "<base>_<dtype>" for a tensor's dtype. */
+void vittm_shader_name(char *out, size_t size, const char *base, vittm_dtype dtype);
+
+/* A 1-D grid of at most 65535 workgroups covering `count` items at `per_group` each; the
+ * shaders loop with a grid stride over what one pass does not cover. */
+uint32_t vittm_grid_1d(uint64_t count, uint32_t per_group);
+
+/* A 2-D grid with one workgroup per row (the shaders fold y back into a row index). */
+void vittm_grid_rows(uint32_t rows, uint32_t *gx, uint32_t *gy);
+/* A power-of-two workgroup size for a row-wise reduction over `cols` values. */
+uint32_t vittm_row_workgroup(const vittm_device *dev, uint32_t cols);
+
+#endif

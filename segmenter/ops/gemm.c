@@ -1,0 +1,148 @@
+#include "ops/gemm.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+enum { FLAG_BIAS = 1u, FLAG_GELU = 2u, FLAG_ACCUMULATE = 4u };
+
+typedef struct gemm_push {
+  uint32_t m, n, k;
+  uint32_t lda, ldb, ldc;
+  uint32_t a_off, b_off, c_off, bias_off;
+  uint32_t flags;
+} gemm_push;
+
+/* Tiles in order of preference; the first that fits the device's limits is used. CPU drivers
+ * (lavapipe) run an invocation per SIMD lane, so they prefer tall register tiles whose A
+ * values are uniform across lanes; GPUs prefer square tiles with more invocations. */
+static const vittm_gemm_tile cpu_tiles[] = {
+    {64, 64, 16, 8, 4},
+    {32, 32, 16, 4, 4},
+    {16, 16, 8, 2, 2},
+    {8, 8, 4, 1, 1},
+};
+static const vittm_gemm_tile gpu_tiles[] = {
+    {128, 128, 16, 8, 8},
+    {64, 64, 16, 4, 4},
+    {32, 32, 16, 2, 2},
+    {16, 16, 8, 1, 1},
+    {8, 8, 4, 1, 1},
+};
+
+uint32_t vittm_gemm_tile_shared_bytes(const vittm_gemm_tile *tile)
+{
+  return tile->bk * (tile->bm + tile->bn) * (uint32_t)sizeof(float);
+}
+
+static uint32_t tile_invocations(const vittm_gemm_tile *tile)
+{
+  return (tile->bm / tile->tm) * (tile->bn / tile->tn);
+}
+
+static bool tile_fits(const vittm_device_info *info, const vittm_gemm_tile *tile)
+{
+  uint32_t wg = tile_invocations(tile);
+  return tile->tm && tile->tn && tile->bm % tile->tm == 0 && tile->bn % tile->tn == 0 &&
+         vittm_gemm_tile_shared_bytes(tile) <= info->max_shared_memory &&
+         wg <= info->max_workgroup_invocations && wg <= info->max_workgroup_size[0];
+}
+
+vittm_status vittm_gemm_choose_tile(const vittm_device *dev, uint32_t m, uint32_t n, uint32_t k,
+                                    vittm_gemm_tile *tile, vittm_error *err)
+{
+  (void)m, (void)n, (void)k;
+  const vittm_device_info *info = vittm_device_get_info(dev);
+  const char *env = getenv("VITTM_GEMM_TILE");
+  vittm_gemm_tile t;
+  if (env && sscanf(env, "%ux%ux%u/%ux%u", &t.bm, &t.bn, &t.bk, &t.tm, &t.tn) == 5 &&
+      tile_fits(info, &t)) {
+    *tile = t;
+    return VITTM_OK;
+  }
+  bool cpu = info->type == VITTM_DEVICE_CPU;
+  const vittm_gemm_tile *table = cpu ? cpu_tiles : gpu_tiles;
+  size_t n_tiles = cpu ? sizeof cpu_tiles / sizeof *cpu_tiles : sizeof gpu_tiles / sizeof *gpu_tiles;
+  for (size_t i = 0; i < n_tiles; i++) {
+    if (tile_fits(info, &table[i])) {
+      *tile = table[i];
+      return VITTM_OK;
+    }
+  }
+  return vittm_error_set(err, VITTM_ERROR_UNSUPPORTED,
+                         "gemm: no tile fits the device (%u bytes of shared memory, %u "
+                         "invocations per workgroup)",
+                         info->max_shared_memory, info->max_workgroup_invocations);
+}
+
+static vittm_status check_operands(const vittm_tensor *a, const vittm_tensor *b,
+                                   const vittm_tensor *bias, const vittm_tensor *c,
+                                   vittm_error *err)
+{
+  const vittm_tensor *all[] = {a, b, c, bias};
+  vittm_status st = vittm_check_same_dtype("gemm", all, bias ? 4 : 3, err);
+  if (!st && a->cols != b->cols)
+    st = vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
+                         "gemm: A is %u×%u but B is %u×%u (inner dimensions differ)", a->rows,
+                         a->cols, b->rows, b->cols);
+  if (!st)
+    st = vittm_check_shape("gemm", "C", c, a->rows, b->rows, err);
+  if (!st && bias)
+    st = vittm_check_shape("gemm", "bias", bias, 1, b->rows, err);
+  if (!st && bias)
+    st = vittm_check_single_chunk("gemm", "bias", bias, err);
+  return st;
+}
+
+vittm_status vittm_gemm_record(vittm_cmd *cmd, const vittm_tensor *a, const vittm_tensor *b,
+                               const vittm_tensor *bias, vittm_tensor *c, uint32_t flags,
+                               vittm_error *err)
+{
+  vittm_status st = check_operands(a, b, bias, c, err);
+  if (st)
+    return st;
+  vittm_device *dev = a->dev;
+  vittm_gemm_tile tile;
+  st = vittm_gemm_choose_tile(dev, a->rows, b->rows, a->cols, &tile, err);
+  if (st)
+    return st;
+  char shader[32];
+  vittm_shader_name(shader, sizeof shader, "gemm", a->dtype);
+  uint32_t spec[] = {tile_invocations(&tile), tile.bm, tile.bn, tile.bk, tile.tm, tile.tn};
+  const vittm_pipeline *p;
+  st = vittm_pipeline_get(dev, shader, spec, 6, 4, sizeof(gemm_push), &p, err);
+  if (st)
+    return st;
+
+  uint32_t shader_flags = (bias ? FLAG_BIAS : 0) | (flags & VITTM_GEMM_GELU ? FLAG_GELU : 0) |
+                          (flags & VITTM_GEMM_ACCUMULATE ? FLAG_ACCUMULATE : 0);
+  const vittm_tensor *rows_split[] = {a, c};
+  const vittm_tensor *cols_split[] = {b};
+  /* Row spans of A and C × row spans of B (= column spans of C): each dispatch binds one
+   * chunk of every operand. */
+  for (uint32_t m0 = 0; m0 < a->rows;) {
+    uint32_t m1 = vittm_span_end(rows_split, 2, m0, a->rows);
+    for (uint32_t n0 = 0; n0 < b->rows;) {
+      uint32_t n1 = vittm_span_end(cols_split, 1, n0, b->rows);
+      gemm_push pc = {
+          .m = m1 - m0, .n = n1 - n0, .k = a->cols,
+          .lda = a->cols, .ldb = b->cols, .ldc = c->cols,
+          .bias_off = n0, .flags = shader_flags,
+      };
+      vittm_binding bind[4];
+      bind[0] = vittm_tensor_bind(a, m0, false, &pc.a_off);
+      bind[1] = vittm_tensor_bind(b, n0, false, &pc.b_off);
+      bind[2] = vittm_tensor_bind(c, m0, true, &pc.c_off);
+      pc.c_off += n0;
+      uint32_t unused;
+      bind[3] = bias ? vittm_tensor_bind(bias, 0, false, &unused) : bind[1];
+      bind[3].write = false;
+      st = vittm_cmd_dispatch(cmd, p, bind, &pc, (pc.n + tile.bn - 1) / tile.bn,
+                              (pc.m + tile.bm - 1) / tile.bm, 1, "gemm", err);
+      if (st)
+        return st;
+      n0 = n1;
+    }
+    m0 = m1;
+  }
+  return VITTM_OK;
+}

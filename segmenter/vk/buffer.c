@@ -1,0 +1,194 @@
+#include "vk/buffer.h"
+
+#include <string.h>
+
+static vittm_status allocate(vittm_device *dev, VkDeviceSize size, VkBufferUsageFlags usage,
+                             VkMemoryPropertyFlags want, VkMemoryPropertyFlags fallback,
+                             vittm_buffer *out, vittm_error *err)
+{
+  memset(out, 0, sizeof *out);
+  VkBufferCreateInfo bci = {
+      .sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
+      .size = size ? size : 4,
+      .usage = usage,
+      .sharingMode = VK_SHARING_MODE_EXCLUSIVE,
+  };
+  vittm_status st = vittm_vk_result(vkCreateBuffer(dev->device, &bci, NULL, &out->buffer), err,
+                                    "vkCreateBuffer");
+  if (st)
+    return st;
+  VkMemoryRequirements req;
+  vkGetBufferMemoryRequirements(dev->device, out->buffer, &req);
+  uint32_t type = vittm_device_memory_type(dev, req.memoryTypeBits, want);
+  if (type == UINT32_MAX)
+    type = vittm_device_memory_type(dev, req.memoryTypeBits, fallback);
+  if (type == UINT32_MAX) {
+    vittm_buffer_destroy(dev, out);
+    return vittm_error_set(err, VITTM_ERROR_UNSUPPORTED, "no memory type for a %llu-byte buffer",
+                           (unsigned long long)size);
+  }
+  VkMemoryAllocateInfo mai = {
+      .sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
+      .allocationSize = req.size,
+      .memoryTypeIndex = type,
+  };
+  VkResult r = vkAllocateMemory(dev->device, &mai, NULL, &out->memory);
+  if (r == VK_SUCCESS)
+    r = vkBindBufferMemory(dev->device, out->buffer, out->memory, 0);
+  if (r == VK_SUCCESS &&
+      (dev->memory.memoryTypes[type].propertyFlags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT))
+    r = vkMapMemory(dev->device, out->memory, 0, VK_WHOLE_SIZE, 0, &out->mapped);
+  if (r != VK_SUCCESS) {
+    vittm_buffer_destroy(dev, out);
+    vittm_vk_result(r, err, "allocating device memory");
+    return vittm_error_prefix(err, "%llu-byte buffer", (unsigned long long)size);
+  }
+  out->size = size;
+  return VITTM_OK;
+}
+
+vittm_status vittm_buffer_create(vittm_device *dev, VkDeviceSize size, vittm_buffer *out,
+                                 vittm_error *err)
+{
+  if (size > dev->info.max_storage_buffer_range)
+    return vittm_error_set(err, VITTM_ERROR_UNSUPPORTED,
+                           "a %llu-byte buffer exceeds the device's storage buffer range (%llu)",
+                           (unsigned long long)size,
+                           (unsigned long long)dev->info.max_storage_buffer_range);
+  VkBufferUsageFlags usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT |
+                             VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
+  VkMemoryPropertyFlags local = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT;
+  VkMemoryPropertyFlags shared = local | VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT |
+                                 VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
+  if (dev->info.unified_memory)
+    return allocate(dev, size, usage, shared, local, out, err);
+  return allocate(dev, size, usage, local, 0, out, err);
+}
+
+void vittm_buffer_destroy(vittm_device *dev, vittm_buffer *b)
+{
+  if (!b)
+    return;
+  if (b->buffer)
+    vkDestroyBuffer(dev->device, b->buffer, NULL);
+  if (b->memory)
+    vkFreeMemory(dev->device, b->memory, NULL);
+  memset(b, 0, sizeof *b);
+}
+
+/* One transfer on the queue, waited for: used only for uploads/readbacks on devices whose
+ * memory the host cannot map, never on the per-frame path of unified-memory devices. */
+static vittm_status copy_now(vittm_device *dev, VkBuffer src, VkDeviceSize src_off, VkBuffer dst,
+                             VkDeviceSize dst_off, VkDeviceSize size, vittm_error *err)
+{
+  VkCommandPoolCreateInfo pci = {
+      .sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
+      .flags = VK_COMMAND_POOL_CREATE_TRANSIENT_BIT,
+      .queueFamilyIndex = dev->queue_family,
+  };
+  VkCommandPool pool;
+  vittm_status st = vittm_vk_result(vkCreateCommandPool(dev->device, &pci, NULL, &pool), err,
+                                    "vkCreateCommandPool");
+  if (st)
+    return st;
+  VkCommandBufferAllocateInfo ai = {
+      .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
+      .commandPool = pool,
+      .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+      .commandBufferCount = 1,
+  };
+  VkCommandBuffer cb;
+  VkResult r = vkAllocateCommandBuffers(dev->device, &ai, &cb);
+  if (r == VK_SUCCESS) {
+    VkCommandBufferBeginInfo bi = {
+        .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
+        .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT,
+    };
+    vkBeginCommandBuffer(cb, &bi);
+    /* Earlier dispatches may still be writing or reading these buffers. */
+    VkMemoryBarrier mb = {
+        .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+        .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
+        .dstAccessMask = VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
+    };
+    vkCmdPipelineBarrier(cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+                         VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &mb, 0, NULL, 0, NULL);
+    VkBufferCopy region = {.srcOffset = src_off, .dstOffset = dst_off, .size = size};
+    vkCmdCopyBuffer(cb, src, dst, 1, &region);
+    r = vkEndCommandBuffer(cb);
+  }
+  if (r == VK_SUCCESS) {
+    VkSubmitInfo si = {
+        .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
+        .commandBufferCount = 1,
+        .pCommandBuffers = &cb,
+    };
+    mtx_lock(&dev->queue_lock);
+    r = vkQueueSubmit(dev->queue, 1, &si, VK_NULL_HANDLE);
+    if (r == VK_SUCCESS)
+      r = vkQueueWaitIdle(dev->queue);
+    mtx_unlock(&dev->queue_lock);
+  }
+  vkDestroyCommandPool(dev->device, pool, NULL);
+  return vittm_vk_result(r, err, "buffer copy");
+}
+
+static vittm_status staging(vittm_device *dev, VkDeviceSize size, vittm_buffer *out,
+                            vittm_error *err)
+{
+  VkMemoryPropertyFlags host = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT |
+                               VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
+  return allocate(dev, size, VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+                  host | VK_MEMORY_PROPERTY_HOST_CACHED_BIT, host, out, err);
+}
+
+static vittm_status check_range(const vittm_buffer *b, VkDeviceSize offset, size_t size,
+                                vittm_error *err)
+{
+  if (offset > b->size || size > b->size - offset)
+    return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
+                           "range [%llu, +%zu) is outside a %llu-byte buffer",
+                           (unsigned long long)offset, size, (unsigned long long)b->size);
+  return VITTM_OK;
+}
+
+vittm_status vittm_buffer_write(vittm_device *dev, vittm_buffer *b, VkDeviceSize offset,
+                                const void *data, size_t size, vittm_error *err)
+{
+  vittm_status st = check_range(b, offset, size, err);
+  if (st || size == 0)
+    return st;
+  if (b->mapped) {
+    memcpy((char *)b->mapped + offset, data, size);
+    return VITTM_OK;
+  }
+  vittm_buffer stage;
+  st = staging(dev, size, &stage, err);
+  if (st)
+    return st;
+  memcpy(stage.mapped, data, size);
+  st = copy_now(dev, stage.buffer, 0, b->buffer, offset, size, err);
+  vittm_buffer_destroy(dev, &stage);
+  return st;
+}
+
+vittm_status vittm_buffer_read(vittm_device *dev, const vittm_buffer *b, VkDeviceSize offset,
+                               void *data, size_t size, vittm_error *err)
+{
+  vittm_status st = check_range(b, offset, size, err);
+  if (st || size == 0)
+    return st;
+  if (b->mapped) {
+    memcpy(data, (const char *)b->mapped + offset, size);
+    return VITTM_OK;
+  }
+  vittm_buffer stage;
+  st = staging(dev, size, &stage, err);
+  if (st)
+    return st;
+  st = copy_now(dev, b->buffer, offset, stage.buffer, 0, size, err);
+  if (!st)
+    memcpy(data, stage.mapped, size);
+  vittm_buffer_destroy(dev, &stage);
+  return st;
+}

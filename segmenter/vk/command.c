@@ -1,0 +1,348 @@
+#include "vk/command.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define SETS_PER_POOL 256
+#define MAX_PROFILED 4096
+
+typedef struct range {
+  VkBuffer buffer;
+  VkDeviceSize begin, end;
+} range;
+
+typedef struct range_list {
+  range *items;
+  size_t n, cap;
+} range_list;
+
+struct vittm_cmd {
+  vittm_device *dev;
+  VkCommandPool pool;
+  VkCommandBuffer cb;
+  VkFence fence;
+  VkDescriptorPool *desc_pools;
+  uint32_t n_desc_pools;
+  uint32_t sets_in_last_pool;
+
+  VkQueryPool queries;
+  uint32_t query_capacity;
+  uint32_t n_queries;
+  uint64_t *stamps;     /* results of the last submission */
+  char (*labels)[48];   /* label of the dispatch ending at query i (profiling) */
+
+  range_list written, read; /* since the last barrier */
+  uint32_t n_dispatches, n_barriers;
+  bool ended;
+};
+
+static vittm_status out_of_memory(vittm_error *err)
+{
+  return vittm_error_set(err, VITTM_ERROR_OUT_OF_MEMORY, "out of host memory while recording");
+}
+
+static bool list_push(range_list *l, range r)
+{
+  if (l->n == l->cap) {
+    size_t cap = l->cap ? 2 * l->cap : 32;
+    range *items = realloc(l->items, cap * sizeof *items);
+    if (!items)
+      return false;
+    l->items = items;
+    l->cap = cap;
+  }
+  l->items[l->n++] = r;
+  return true;
+}
+
+static bool list_overlaps(const range_list *l, range r)
+{
+  for (size_t i = 0; i < l->n; i++)
+    if (l->items[i].buffer == r.buffer && l->items[i].begin < r.end && r.begin < l->items[i].end)
+      return true;
+  return false;
+}
+
+static range binding_range(const vittm_binding *b)
+{
+  VkDeviceSize end = b->range == VK_WHOLE_SIZE ? UINT64_MAX : b->offset + b->range;
+  return (range){b->buffer, b->offset, end};
+}
+
+vittm_status vittm_cmd_begin(vittm_device *dev, vittm_cmd **out, vittm_error *err)
+{
+  *out = NULL;
+  vittm_cmd *cmd = calloc(1, sizeof *cmd);
+  if (!cmd)
+    return out_of_memory(err);
+  cmd->dev = dev;
+  VkCommandPoolCreateInfo pci = {
+      .sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
+      .queueFamilyIndex = dev->queue_family,
+  };
+  VkResult r = vkCreateCommandPool(dev->device, &pci, NULL, &cmd->pool);
+  if (r == VK_SUCCESS) {
+    VkCommandBufferAllocateInfo ai = {
+        .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
+        .commandPool = cmd->pool,
+        .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+        .commandBufferCount = 1,
+    };
+    r = vkAllocateCommandBuffers(dev->device, &ai, &cmd->cb);
+  }
+  if (r == VK_SUCCESS) {
+    VkFenceCreateInfo fci = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+    r = vkCreateFence(dev->device, &fci, NULL, &cmd->fence);
+  }
+  if (r == VK_SUCCESS && dev->info.timestamps) {
+    cmd->query_capacity = dev->profile ? MAX_PROFILED + 1 : 2;
+    VkQueryPoolCreateInfo qci = {
+        .sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO,
+        .queryType = VK_QUERY_TYPE_TIMESTAMP,
+        .queryCount = cmd->query_capacity,
+    };
+    r = vkCreateQueryPool(dev->device, &qci, NULL, &cmd->queries);
+    cmd->stamps = calloc(cmd->query_capacity, sizeof *cmd->stamps);
+    cmd->labels = calloc(cmd->query_capacity, sizeof *cmd->labels);
+    if (r == VK_SUCCESS && (!cmd->stamps || !cmd->labels))
+      r = VK_ERROR_OUT_OF_HOST_MEMORY;
+  }
+  if (r == VK_SUCCESS) {
+    VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+    r = vkBeginCommandBuffer(cmd->cb, &bi);
+  }
+  if (r != VK_SUCCESS) {
+    vittm_cmd_free(cmd);
+    return vittm_vk_result(r, err, "starting a command buffer");
+  }
+  if (cmd->queries) {
+    vkCmdResetQueryPool(cmd->cb, cmd->queries, 0, cmd->query_capacity);
+    vkCmdWriteTimestamp(cmd->cb, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, cmd->queries, 0);
+    cmd->n_queries = 1;
+  }
+  *out = cmd;
+  return VITTM_OK;
+}
+
+static vittm_status allocate_set(vittm_cmd *cmd, const vittm_pipeline *p, VkDescriptorSet *set,
+                                 vittm_error *err)
+{
+  VkDevice device = cmd->dev->device;
+  if (cmd->n_desc_pools == 0 || cmd->sets_in_last_pool == SETS_PER_POOL) {
+    VkDescriptorPool *pools = realloc(cmd->desc_pools, (cmd->n_desc_pools + 1) * sizeof *pools);
+    if (!pools)
+      return out_of_memory(err);
+    cmd->desc_pools = pools;
+    VkDescriptorPoolSize size = {
+        .type = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+        .descriptorCount = SETS_PER_POOL * VITTM_MAX_BINDINGS,
+    };
+    VkDescriptorPoolCreateInfo ci = {
+        .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
+        .maxSets = SETS_PER_POOL,
+        .poolSizeCount = 1,
+        .pPoolSizes = &size,
+    };
+    vittm_status st = vittm_vk_result(
+        vkCreateDescriptorPool(device, &ci, NULL, &cmd->desc_pools[cmd->n_desc_pools]), err,
+        "vkCreateDescriptorPool");
+    if (st)
+      return st;
+    cmd->n_desc_pools++;
+    cmd->sets_in_last_pool = 0;
+  }
+  VkDescriptorSetAllocateInfo ai = {
+      .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO,
+      .descriptorPool = cmd->desc_pools[cmd->n_desc_pools - 1],
+      .descriptorSetCount = 1,
+      .pSetLayouts = &p->set_layout,
+  };
+  cmd->sets_in_last_pool++;
+  return vittm_vk_result(vkAllocateDescriptorSets(device, &ai, set), err,
+                         "vkAllocateDescriptorSets");
+}
+
+/* Inserts a barrier if this dispatch depends on one since the last barrier. */
+static vittm_status track_hazards(vittm_cmd *cmd, const vittm_binding *b, uint32_t n,
+                                  vittm_error *err)
+{
+  bool hazard = false;
+  for (uint32_t i = 0; i < n && !hazard; i++) {
+    range r = binding_range(&b[i]);
+    hazard = list_overlaps(&cmd->written, r) || (b[i].write && list_overlaps(&cmd->read, r));
+  }
+  if (hazard) {
+    VkMemoryBarrier mb = {
+        .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+        .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT,
+        .dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT,
+    };
+    vkCmdPipelineBarrier(cmd->cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                         VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1, &mb, 0, NULL, 0, NULL);
+    cmd->written.n = cmd->read.n = 0;
+    cmd->n_barriers++;
+  }
+  for (uint32_t i = 0; i < n; i++)
+    if (!list_push(b[i].write ? &cmd->written : &cmd->read, binding_range(&b[i])))
+      return out_of_memory(err);
+  return VITTM_OK;
+}
+
+vittm_status vittm_cmd_dispatch(vittm_cmd *cmd, const vittm_pipeline *p, const vittm_binding *b,
+                                const void *push, uint32_t gx, uint32_t gy, uint32_t gz,
+                                const char *label, vittm_error *err)
+{
+  const vittm_device_info *info = &cmd->dev->info;
+  if (cmd->ended)
+    return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT, "%s: recording already ended", label);
+  if (gx > info->max_workgroup_count[0] || gy > info->max_workgroup_count[1] ||
+      gz > info->max_workgroup_count[2])
+    return vittm_error_set(err, VITTM_ERROR_UNSUPPORTED,
+                           "%s: %u×%u×%u workgroups exceed the device's %u×%u×%u", label, gx, gy,
+                           gz, info->max_workgroup_count[0], info->max_workgroup_count[1],
+                           info->max_workgroup_count[2]);
+  if (gx == 0 || gy == 0 || gz == 0)
+    return VITTM_OK; /* nothing to do (an empty tensor) */
+
+  VkDescriptorSet set;
+  vittm_status st = allocate_set(cmd, p, &set, err);
+  if (st)
+    return vittm_error_prefix(err, "%s", label);
+  VkDescriptorBufferInfo infos[VITTM_MAX_BINDINGS];
+  VkWriteDescriptorSet writes[VITTM_MAX_BINDINGS];
+  for (uint32_t i = 0; i < p->n_bindings; i++) {
+    infos[i] = (VkDescriptorBufferInfo){b[i].buffer, b[i].offset, b[i].range};
+    writes[i] = (VkWriteDescriptorSet){
+        .sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
+        .dstSet = set,
+        .dstBinding = i,
+        .descriptorCount = 1,
+        .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+        .pBufferInfo = &infos[i],
+    };
+  }
+  vkUpdateDescriptorSets(cmd->dev->device, p->n_bindings, writes, 0, NULL);
+
+  st = track_hazards(cmd, b, p->n_bindings, err);
+  if (st)
+    return st;
+  vkCmdBindPipeline(cmd->cb, VK_PIPELINE_BIND_POINT_COMPUTE, p->pipeline);
+  vkCmdBindDescriptorSets(cmd->cb, VK_PIPELINE_BIND_POINT_COMPUTE, p->layout, 0, 1, &set, 0, NULL);
+  if (p->push_size)
+    vkCmdPushConstants(cmd->cb, p->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, p->push_size, push);
+  vkCmdDispatch(cmd->cb, gx, gy, gz);
+  cmd->n_dispatches++;
+  if (cmd->dev->profile && cmd->queries && cmd->n_queries < cmd->query_capacity) {
+    snprintf(cmd->labels[cmd->n_queries], sizeof cmd->labels[0], "%s", label);
+    vkCmdWriteTimestamp(cmd->cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, cmd->queries,
+                        cmd->n_queries++);
+  }
+  return VITTM_OK;
+}
+
+vittm_status vittm_cmd_end(vittm_cmd *cmd, vittm_error *err)
+{
+  if (cmd->ended)
+    return VITTM_OK;
+  if (cmd->queries && cmd->n_queries < cmd->query_capacity && !cmd->dev->profile)
+    vkCmdWriteTimestamp(cmd->cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, cmd->queries,
+                        cmd->n_queries++);
+  /* Make the results visible to host reads of mapped memory after the fence. */
+  VkMemoryBarrier mb = {
+      .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+      .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT,
+      .dstAccessMask = VK_ACCESS_HOST_READ_BIT | VK_ACCESS_TRANSFER_READ_BIT,
+  };
+  vkCmdPipelineBarrier(cmd->cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                       VK_PIPELINE_STAGE_HOST_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &mb, 0,
+                       NULL, 0, NULL);
+  cmd->ended = true;
+  return vittm_vk_result(vkEndCommandBuffer(cmd->cb), err, "vkEndCommandBuffer");
+}
+
+static double now_ms(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+vittm_status vittm_cmd_submit(vittm_cmd *cmd, vittm_timing *timing, vittm_error *err)
+{
+  vittm_device *dev = cmd->dev;
+  vittm_status st = vittm_cmd_end(cmd, err);
+  if (st)
+    return st;
+  unsigned before = atomic_load(&dev->validation_errors);
+  VkSubmitInfo si = {
+      .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
+      .commandBufferCount = 1,
+      .pCommandBuffers = &cmd->cb,
+  };
+  double t0 = now_ms();
+  mtx_lock(&dev->queue_lock);
+  VkResult r = vkQueueSubmit(dev->queue, 1, &si, cmd->fence);
+  mtx_unlock(&dev->queue_lock);
+  if (r == VK_SUCCESS)
+    r = vkWaitForFences(dev->device, 1, &cmd->fence, VK_TRUE, UINT64_MAX);
+  double t1 = now_ms();
+  if (r == VK_SUCCESS)
+    r = vkResetFences(dev->device, 1, &cmd->fence);
+  if (r == VK_SUCCESS && cmd->queries && cmd->n_queries > 1)
+    r = vkGetQueryPoolResults(dev->device, cmd->queries, 0, cmd->n_queries,
+                              cmd->n_queries * sizeof *cmd->stamps, cmd->stamps, sizeof *cmd->stamps,
+                              VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT);
+  st = vittm_vk_result(r, err, "submitting a command buffer");
+  if (!st)
+    st = vittm_device_check_validation(dev, before, err);
+  if (timing) {
+    timing->wall_ms = t1 - t0;
+    timing->gpu_ms = -1.0;
+    if (!st && cmd->queries && cmd->n_queries > 1)
+      timing->gpu_ms = (double)(cmd->stamps[cmd->n_queries - 1] - cmd->stamps[0]) *
+                       dev->info.timestamp_period_ns / 1e6;
+  }
+  return st;
+}
+
+uint32_t vittm_cmd_dispatch_count(const vittm_cmd *cmd)
+{
+  return cmd->n_dispatches;
+}
+
+uint32_t vittm_cmd_barrier_count(const vittm_cmd *cmd)
+{
+  return cmd->n_barriers;
+}
+
+bool vittm_cmd_dispatch_time(const vittm_cmd *cmd, uint32_t i, const char **label, double *ms)
+{
+  if (!cmd->dev->profile || !cmd->queries || i + 1 >= cmd->n_queries)
+    return false;
+  *label = cmd->labels[i + 1];
+  *ms = (double)(cmd->stamps[i + 1] - cmd->stamps[i]) * cmd->dev->info.timestamp_period_ns / 1e6;
+  return true;
+}
+
+void vittm_cmd_free(vittm_cmd *cmd)
+{
+  if (!cmd)
+    return;
+  VkDevice device = cmd->dev->device;
+  for (uint32_t i = 0; i < cmd->n_desc_pools; i++)
+    vkDestroyDescriptorPool(device, cmd->desc_pools[i], NULL);
+  free(cmd->desc_pools);
+  if (cmd->queries)
+    vkDestroyQueryPool(device, cmd->queries, NULL);
+  if (cmd->fence)
+    vkDestroyFence(device, cmd->fence, NULL);
+  if (cmd->pool)
+    vkDestroyCommandPool(device, cmd->pool, NULL);
+  free(cmd->stamps);
+  free(cmd->labels);
+  free(cmd->written.items);
+  free(cmd->read.items);
+  free(cmd);
+}

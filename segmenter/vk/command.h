@@ -1,0 +1,45 @@
+/* A recorded sequence of dispatches, replayed as often as needed (once per frame).
+ *
+ * Barriers are inserted by the recorder, only where a dispatch touches a buffer range that an
+ * earlier dispatch since the last barrier wrote (read-after-write, write-after-write) or read
+ * (write-after-read). Timestamps give the GPU time of each submission, and of each dispatch
+ * when the device was opened with profiling. */
+#ifndef VITTM_VK_COMMAND_H
+#define VITTM_VK_COMMAND_H
+
+#include "vk/pipeline.h"
+
+typedef struct vittm_cmd vittm_cmd;
+
+typedef struct vittm_binding {
+  VkBuffer buffer;
+  VkDeviceSize offset;
+  VkDeviceSize range; /* VK_WHOLE_SIZE for the rest of the buffer */
+  bool write;
+} vittm_binding;
+
+typedef struct vittm_timing {
+  double wall_ms; /* submit to completion, measured on the host */
+  double gpu_ms;  /* from timestamps; negative when the queue cannot time */
+} vittm_timing;
+
+/* Starts recording. */
+vittm_status vittm_cmd_begin(vittm_device *dev, vittm_cmd **out, vittm_error *err);
+/* Records one dispatch of p with p->n_bindings bindings and p->push_size bytes of push
+ * constants; `label` names it in profiles and errors. */
+vittm_status vittm_cmd_dispatch(vittm_cmd *cmd, const vittm_pipeline *p, const vittm_binding *b,
+                                const void *push, uint32_t gx, uint32_t gy, uint32_t gz,
+                                const char *label, vittm_error *err);
+/* Ends recording; the command buffer can then be submitted any number of times. */
+vittm_status vittm_cmd_end(vittm_cmd *cmd, vittm_error *err);
+/* Submits, waits for completion, fills timing (may be NULL). */
+vittm_status vittm_cmd_submit(vittm_cmd *cmd, vittm_timing *timing, vittm_error *err);
+/* Number of dispatches and barriers recorded. */
+uint32_t vittm_cmd_dispatch_count(const vittm_cmd *cmd);
+uint32_t vittm_cmd_barrier_count(const vittm_cmd *cmd);
+/* After a profiled submission: label and GPU milliseconds of dispatch i (false if unknown). */
+bool vittm_cmd_dispatch_time(const vittm_cmd *cmd, uint32_t i, const char **label, double *ms);
+/* Frees the recording; NULL is a no-op. */
+void vittm_cmd_free(vittm_cmd *cmd);
+
+#endif

@@ -1,0 +1,56 @@
+/* Internal view of a vittm_device: the Vulkan handles every other vk/ file needs. */
+#ifndef VITTM_VK_DEVICE_H
+#define VITTM_VK_DEVICE_H
+
+#include <stdatomic.h>
+#include <threads.h>
+#include <vulkan/vulkan.h>
+
+#include "vittm/device.h"
+#include "vk/pipeline_cache.h"
+
+typedef struct vittm_pipeline vittm_pipeline;
+
+struct vittm_device {
+  atomic_int refs;
+  uint32_t physical_index; /* key of the process-wide device cache */
+  bool validate;
+  bool profile;
+
+  VkInstance instance;
+  VkDebugUtilsMessengerEXT messenger;
+  VkPhysicalDevice physical;
+  VkDevice device;
+  VkQueue queue;
+  uint32_t queue_family;
+  uint32_t timestamp_bits;
+  VkPhysicalDeviceMemoryProperties memory;
+  vittm_device_info info;
+
+  mtx_t queue_lock; /* vkQueueSubmit needs external synchronisation */
+
+  vittm_pipeline_cache cache;
+  mtx_t pipelines_lock;
+  vittm_pipeline **pipelines;
+  size_t n_pipelines;
+
+  /* Validation messages seen so far; a call that raises the count fails. */
+  atomic_uint validation_errors;
+  char validation_message[512];
+};
+
+/* VITTM_ERROR_VULKAN naming `what` and the VkResult, or VITTM_OK for VK_SUCCESS. */
+vittm_status vittm_vk_result(VkResult r, vittm_error *err, const char *what);
+
+/* Fails with the first new validation message if the count rose above `before`. */
+vittm_status vittm_device_check_validation(vittm_device *dev, unsigned before, vittm_error *err);
+
+/* Fills info from the physical device and applies the VITTM_* environment overrides. */
+void vittm_device_info_query(VkPhysicalDevice phys, const VkPhysicalDeviceMemoryProperties *mem,
+                             uint32_t queue_timestamp_bits, vittm_device_info *info);
+
+/* Index of a memory type allowed by `type_bits` that has all of `required`; UINT32_MAX if none. */
+uint32_t vittm_device_memory_type(const vittm_device *dev, uint32_t type_bits,
+                                  VkMemoryPropertyFlags required);
+
+#endif

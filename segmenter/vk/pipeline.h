@@ -1,0 +1,35 @@
+/* Compute pipelines made from the embedded SPIR-V, one per (shader, specialization constants),
+ * created on first use, cached for the device's lifetime and in the on-disk pipeline cache.
+ *
+ * Layout convention shared by every shader: set 0 holds `n_bindings` storage buffers at
+ * bindings 0..n-1; one push-constant block; specialization constant i is spec[i]
+ * (constant 0 is always the workgroup size in x). */
+#ifndef VITTM_VK_PIPELINE_H
+#define VITTM_VK_PIPELINE_H
+
+#include "vk/device.h"
+
+#define VITTM_MAX_SPEC 8
+#define VITTM_MAX_BINDINGS 8
+
+struct vittm_pipeline {
+  const char *shader;
+  uint32_t spec[VITTM_MAX_SPEC];
+  uint32_t n_spec;
+  uint32_t n_bindings;
+  uint32_t push_size;
+  VkDescriptorSetLayout set_layout;
+  VkPipelineLayout layout;
+  VkPipeline pipeline;
+};
+
+/* Returns the pipeline of `shader` specialised with spec[0..n_spec), creating it once.
+ * Fails if the shader is unknown or the push block exceeds the device's limit. */
+vittm_status vittm_pipeline_get(vittm_device *dev, const char *shader, const uint32_t *spec,
+                                uint32_t n_spec, uint32_t n_bindings, uint32_t push_size,
+                                const vittm_pipeline **out, vittm_error *err);
+
+/* Destroys every pipeline of the device (at device teardown). */
+void vittm_pipelines_destroy(vittm_device *dev);
+
+#endif

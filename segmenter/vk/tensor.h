@@ -1,0 +1,47 @@
+/* A rows × cols row-major matrix on the device — every activation and weight is one
+ * (tokens × features; NHWC feature maps are (H·W) × C).
+ *
+ * A tensor larger than the device's storage buffer range is split by rows into chunks, each
+ * its own buffer, so that no binding exceeds the limit; operators dispatch per row span
+ * (ops/dispatch.h). */
+#ifndef VITTM_VK_TENSOR_H
+#define VITTM_VK_TENSOR_H
+
+#include "vk/buffer.h"
+
+typedef enum vittm_dtype {
+  VITTM_F32 = 0,
+  VITTM_F16 = 1,
+} vittm_dtype;
+
+typedef struct vittm_tensor {
+  vittm_device *dev;
+  vittm_dtype dtype;
+  uint32_t rows, cols;
+  uint32_t chunk_rows; /* rows per chunk; the last chunk may hold fewer */
+  uint32_t n_chunks;
+  vittm_buffer *chunks;
+} vittm_tensor;
+
+/* Bytes per element. */
+size_t vittm_dtype_size(vittm_dtype dtype);
+/* "f32" or "f16". */
+const char *vittm_dtype_name(vittm_dtype dtype);
+
+/* Creates a rows × cols tensor (contents undefined), split when it exceeds the buffer range. */
+vittm_status vittm_tensor_create(vittm_device *dev, vittm_dtype dtype, uint32_t rows,
+                                 uint32_t cols, vittm_tensor **out, vittm_error *err);
+/* Frees the tensor; NULL is a no-op. */
+void vittm_tensor_free(vittm_tensor *t);
+/* Writes rows·cols fp32 values, converted to the tensor's dtype. */
+vittm_status vittm_tensor_write_f32(vittm_tensor *t, const float *src, vittm_error *err);
+/* Reads the tensor as rows·cols fp32 values. */
+vittm_status vittm_tensor_read_f32(const vittm_tensor *t, float *dst, vittm_error *err);
+
+/* The chunk holding `row`, and the first row of that chunk. */
+static inline uint32_t vittm_tensor_chunk_of(const vittm_tensor *t, uint32_t row)
+{
+  return row / t->chunk_rows;
+}
+
+#endif

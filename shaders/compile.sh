@@ -1,0 +1,9 @@
+#!/bin/sh
+# Compiles one compute shader to SPIR-V for Vulkan 1.1 and validates it.
+# usage: compile.sh GLSLANG SPIRV_VAL INPUT.comp OUTPUT.spv DEPFILE [-DNAME ...]
+set -e
+glslang=$1 spirv_val=$2 input=$3 output=$4 depfile=$5
+shift 5
+"$glslang" --target-env vulkan1.1 -Os -I"$(dirname "$input")/include" "$@" \
+  --depfile "$depfile" -o "$output" "$input" >"$output.log" 2>&1 || { cat "$output.log" >&2; exit 1; }
+"$spirv_val" --target-env vulkan1.1 "$output"

@@ -1,0 +1,50 @@
+/* Helpers for the cmocka tests: seeded inputs, a device, and tolerance checks written once
+ * per precision. */
+#ifndef VITTM_TEST_UTIL_H
+#define VITTM_TEST_UTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "vk/command.h"
+#include "vk/tensor.h"
+
+/* Allowed error of an operator's output against a double-precision CPU reference computed
+ * from the same (already rounded) inputs:  |out - ref| ≤ TOL·(|ref| + rms(ref)).
+ * fp32: a few ulps of accumulated rounding over K ≤ 3072 terms (≈ 1e-5 relative, measured
+ * at most 3e-6). fp16: the output is rounded to 11 significant bits (2^-11 ≈ 4.9e-4). */
+#define TOL_F32 2e-5
+#define TOL_F16 1.5e-3
+
+static inline double test_tolerance(vittm_dtype dtype)
+{
+  return dtype == VITTM_F16 ? TOL_F16 : TOL_F32;
+}
+
+/* Deterministic uniform values in [lo, hi) from a seed (xorshift64*). */
+void test_fill_uniform(float *x, size_t n, uint64_t seed, float lo, float hi);
+/* Rounds every value to the storage precision, as an upload would. */
+void test_round_to(float *x, size_t n, vittm_dtype dtype);
+
+/* Opens the default device, failing the test with the error if there is none. */
+vittm_device *test_open_device(void);
+/* Creates a tensor and uploads x (rows·cols values), failing the test on error. */
+vittm_tensor *test_tensor(vittm_device *dev, vittm_dtype dtype, uint32_t rows, uint32_t cols,
+                          const float *x);
+/* Reads a tensor back into a new malloc'd array. */
+float *test_read(const vittm_tensor *t);
+/* Submits a recording and fails the test on error. */
+void test_submit(vittm_cmd *cmd);
+
+/* Fails unless |out - ref| ≤ tol·(|ref| + rms(ref)) everywhere; names the worst element. */
+void test_assert_close(const char *what, const float *out, const double *ref, size_t n,
+                       double tol);
+
+/* The precisions this device runs: fp32 always, fp16 where supported. */
+int test_precisions(vittm_device *dev, vittm_dtype out[2]);
+
+#endif

@@ -1,0 +1,203 @@
+/* Element-wise and row-wise operators (add, GELU, ReLU, LayerNorm, softmax) against
+ * double-precision CPU references, in every precision, at odd and real sizes. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops/eltwise.h"
+#include "ops/layernorm.h"
+#include "ops/softmax.h"
+#include "test_util.h"
+
+typedef struct shape {
+  uint32_t rows, cols;
+} shape;
+
+/* Odd sizes, a single element, ViT-B's token × width (with class token), its MLP width,
+ * and a wide row that exceeds every workgroup size. */
+static const shape shapes[] = {{1, 1}, {17, 33}, {3, 1001}, {197, 768}, {1025, 768}, {64, 3072}, {5, 4099}};
+#define N_SHAPES (sizeof shapes / sizeof *shapes)
+
+static vittm_device *dev;
+
+static int setup(void **state)
+{
+  (void)state;
+  dev = test_open_device();
+  return 0;
+}
+
+static int teardown(void **state)
+{
+  (void)state;
+  vittm_device_free(dev);
+  return 0;
+}
+
+typedef enum op { OP_ADD, OP_GELU, OP_RELU, OP_LAYERNORM, OP_SOFTMAX } op;
+static const char *op_names[] = {"add", "gelu", "relu", "layernorm", "softmax"};
+
+static void reference(op o, shape s, const float *x, const float *y, const float *g,
+                      const float *b, double *ref)
+{
+  for (uint32_t r = 0; r < s.rows; r++) {
+    const float *xr = x + (size_t)r * s.cols;
+    double *out = ref + (size_t)r * s.cols;
+    double mean = 0, var = 0, mx = -INFINITY, sum = 0;
+    if (o == OP_LAYERNORM) {
+      for (uint32_t i = 0; i < s.cols; i++)
+        mean += xr[i];
+      mean /= s.cols;
+      for (uint32_t i = 0; i < s.cols; i++)
+        var += (xr[i] - mean) * (xr[i] - mean);
+      var /= s.cols;
+    }
+    if (o == OP_SOFTMAX) {
+      for (uint32_t i = 0; i < s.cols; i++)
+        mx = fmax(mx, xr[i]);
+      for (uint32_t i = 0; i < s.cols; i++)
+        sum += exp(xr[i] - mx);
+    }
+    for (uint32_t i = 0; i < s.cols; i++) {
+      double v = xr[i];
+      switch (o) {
+      case OP_ADD: out[i] = v + y[(size_t)r * s.cols + i]; break;
+      case OP_GELU: out[i] = 0.5 * v * (1.0 + erf(v / sqrt(2.0))); break;
+      case OP_RELU: out[i] = v > 0 ? v : 0; break;
+      case OP_LAYERNORM: out[i] = (v - mean) / sqrt(var + 1e-6) * g[i] + b[i]; break;
+      case OP_SOFTMAX: out[i] = exp(v - mx) / sum; break;
+      }
+    }
+  }
+}
+
+static vittm_status record(op o, vittm_cmd *cmd, vittm_tensor *x, vittm_tensor *y,
+                           vittm_tensor *g, vittm_tensor *b, vittm_tensor *out, vittm_error *err)
+{
+  switch (o) {
+  case OP_ADD: return vittm_add_record(cmd, x, y, out, err);
+  case OP_GELU: return vittm_activation_record(cmd, VITTM_ACT_GELU, x, out, err);
+  case OP_RELU: return vittm_activation_record(cmd, VITTM_ACT_RELU, x, out, err);
+  case OP_LAYERNORM: return vittm_layernorm_record(cmd, x, g, b, 1e-6f, out, err);
+  case OP_SOFTMAX: return vittm_softmax_record(cmd, x, out, err);
+  }
+  return VITTM_ERROR_INVALID_ARGUMENT;
+}
+
+static void run(op o, shape s, vittm_dtype dtype)
+{
+  size_t n = (size_t)s.rows * s.cols;
+  float *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y);
+  float *g = malloc(s.cols * sizeof *g), *b = malloc(s.cols * sizeof *b);
+  double *ref = malloc(n * sizeof *ref);
+  assert_true(x && y && g && b && ref);
+  uint64_t seed = s.rows * 7919ull + s.cols + o * 104729ull;
+  /* An offset mean exercises LayerNorm's two-pass variance; a wide range, softmax's max. */
+  test_fill_uniform(x, n, seed, o == OP_LAYERNORM ? 2.0f : -4.0f, o == OP_LAYERNORM ? 6.0f : 4.0f);
+  test_fill_uniform(y, n, seed + 1, -4, 4);
+  test_fill_uniform(g, s.cols, seed + 2, 0.5f, 1.5f);
+  test_fill_uniform(b, s.cols, seed + 3, -0.5f, 0.5f);
+  test_round_to(x, n, dtype);
+  test_round_to(y, n, dtype);
+  test_round_to(g, s.cols, dtype);
+  test_round_to(b, s.cols, dtype);
+  reference(o, s, x, y, g, b, ref);
+
+  vittm_tensor *tx = test_tensor(dev, dtype, s.rows, s.cols, x);
+  vittm_tensor *ty = test_tensor(dev, dtype, s.rows, s.cols, y);
+  vittm_tensor *tg = test_tensor(dev, dtype, 1, s.cols, g);
+  vittm_tensor *tb = test_tensor(dev, dtype, 1, s.cols, b);
+  vittm_tensor *to = test_tensor(dev, dtype, s.rows, s.cols, NULL);
+  vittm_cmd *cmd = NULL;
+  vittm_error err = {0};
+  assert_int_equal(vittm_cmd_begin(dev, &cmd, &err), VITTM_OK);
+  if (record(o, cmd, tx, ty, tg, tb, to, &err) != VITTM_OK)
+    fail_msg("%s %u×%u: %s", op_names[o], s.rows, s.cols, err.message);
+  test_submit(cmd);
+  float *out = test_read(to);
+  char what[64];
+  snprintf(what, sizeof what, "%s %s %u×%u", op_names[o], vittm_dtype_name(dtype), s.rows, s.cols);
+  test_assert_close(what, out, ref, n, test_tolerance(dtype));
+  free(out);
+  vittm_cmd_free(cmd);
+  vittm_tensor_free(tx), vittm_tensor_free(ty), vittm_tensor_free(tg), vittm_tensor_free(tb);
+  vittm_tensor_free(to);
+  free(x), free(y), free(g), free(b), free(ref);
+}
+
+static void run_op(op o)
+{
+  vittm_dtype dtypes[2];
+  int nd = test_precisions(dev, dtypes);
+  for (int d = 0; d < nd; d++)
+    for (size_t i = 0; i < N_SHAPES; i++)
+      run(o, shapes[i], dtypes[d]);
+}
+
+static void test_add_matches_reference(void **state) { (void)state; run_op(OP_ADD); }
+static void test_gelu_matches_erf_reference(void **state) { (void)state; run_op(OP_GELU); }
+static void test_relu_matches_reference(void **state) { (void)state; run_op(OP_RELU); }
+static void test_layernorm_matches_reference(void **state) { (void)state; run_op(OP_LAYERNORM); }
+static void test_softmax_matches_reference(void **state) { (void)state; run_op(OP_SOFTMAX); }
+
+static void test_in_place_add_and_layernorm(void **state)
+{
+  (void)state;
+  shape s = {33, 65};
+  size_t n = (size_t)s.rows * s.cols;
+  float *x = malloc(n * sizeof *x), *g = malloc(s.cols * sizeof *g), *b = malloc(s.cols * sizeof *b);
+  double *ref = malloc(n * sizeof *ref);
+  float *twice = malloc(n * sizeof *twice);
+  test_fill_uniform(x, n, 5, -1, 1);
+  test_fill_uniform(g, s.cols, 6, 0.5f, 1.5f);
+  test_fill_uniform(b, s.cols, 7, -0.5f, 0.5f);
+  for (size_t i = 0; i < n; i++)
+    twice[i] = 2 * x[i];
+  reference(OP_LAYERNORM, s, twice, NULL, g, b, ref);
+  vittm_tensor *tx = test_tensor(dev, VITTM_F32, s.rows, s.cols, x);
+  vittm_tensor *tg = test_tensor(dev, VITTM_F32, 1, s.cols, g);
+  vittm_tensor *tb = test_tensor(dev, VITTM_F32, 1, s.cols, b);
+  vittm_cmd *cmd = NULL;
+  vittm_error err = {0};
+  assert_int_equal(vittm_cmd_begin(dev, &cmd, &err), VITTM_OK);
+  assert_int_equal(vittm_add_record(cmd, tx, tx, tx, &err), VITTM_OK);
+  assert_int_equal(vittm_layernorm_record(cmd, tx, tg, tb, 1e-6f, tx, &err), VITTM_OK);
+  /* The layernorm reads what the add wrote: exactly one barrier between them. */
+  assert_int_equal(vittm_cmd_barrier_count(cmd), 1);
+  test_submit(cmd);
+  float *out = test_read(tx);
+  test_assert_close("add then layernorm in place", out, ref, n, TOL_F32);
+  free(out), free(x), free(g), free(b), free(ref), free(twice);
+  vittm_cmd_free(cmd);
+  vittm_tensor_free(tx), vittm_tensor_free(tg), vittm_tensor_free(tb);
+}
+
+static void test_layernorm_rejects_wrong_gamma(void **state)
+{
+  (void)state;
+  vittm_tensor *x = test_tensor(dev, VITTM_F32, 4, 8, NULL);
+  vittm_tensor *g = test_tensor(dev, VITTM_F32, 1, 7, NULL);
+  vittm_cmd *cmd = NULL;
+  vittm_error err = {0};
+  assert_int_equal(vittm_cmd_begin(dev, &cmd, &err), VITTM_OK);
+  assert_int_equal(vittm_layernorm_record(cmd, x, g, g, 1e-6f, x, &err),
+                   VITTM_ERROR_INVALID_ARGUMENT);
+  assert_non_null(strstr(err.message, "gamma"));
+  vittm_cmd_free(cmd);
+  vittm_tensor_free(x), vittm_tensor_free(g);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_add_matches_reference),
+      cmocka_unit_test(test_gelu_matches_erf_reference),
+      cmocka_unit_test(test_relu_matches_reference),
+      cmocka_unit_test(test_layernorm_matches_reference),
+      cmocka_unit_test(test_softmax_matches_reference),
+      cmocka_unit_test(test_in_place_add_and_layernorm),
+      cmocka_unit_test(test_layernorm_rejects_wrong_gamma),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,189 @@
+/* GEMM (C = A·Bᵀ + bias) against a double-precision CPU reference, at odd sizes, sizes that
+ * are no multiple of any tile, and ViT-B's real shapes, in every precision. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops/gemm.h"
+#include "test_util.h"
+
+typedef struct gemm_case {
+  uint32_t m, n, k;
+  bool bias;
+  uint32_t flags;
+} gemm_case;
+
+static vittm_device *dev;
+
+static int setup(void **state)
+{
+  (void)state;
+  dev = test_open_device();
+  return 0;
+}
+
+static int teardown(void **state)
+{
+  (void)state;
+  vittm_device_free(dev);
+  return 0;
+}
+
+static double gelu_ref(double x)
+{
+  return 0.5 * x * (1.0 + erf(x / sqrt(2.0)));
+}
+
+static void reference(const gemm_case *g, const float *a, const float *b, const float *bias,
+                      const float *c0, double *ref)
+{
+  for (uint32_t i = 0; i < g->m; i++) {
+    for (uint32_t j = 0; j < g->n; j++) {
+      double s = 0;
+      const float *ar = a + (size_t)i * g->k, *br = b + (size_t)j * g->k;
+      for (uint32_t p = 0; p < g->k; p++)
+        s += (double)ar[p] * br[p];
+      if (bias)
+        s += bias[j];
+      if (g->flags & VITTM_GEMM_GELU)
+        s = gelu_ref(s);
+      if (g->flags & VITTM_GEMM_ACCUMULATE)
+        s += c0[(size_t)i * g->n + j];
+      ref[(size_t)i * g->n + j] = s;
+    }
+  }
+}
+
+static void run_case(const gemm_case *g, vittm_dtype dtype)
+{
+  size_t na = (size_t)g->m * g->k, nb = (size_t)g->n * g->k, nc = (size_t)g->m * g->n;
+  float *a = malloc(na * sizeof *a), *b = malloc(nb * sizeof *b), *bias = malloc(g->n * sizeof *bias);
+  float *c0 = malloc(nc * sizeof *c0);
+  double *ref = malloc(nc * sizeof *ref);
+  assert_true(a && b && bias && c0 && ref);
+  uint64_t seed = g->m * 1000003ull + g->n * 1009ull + g->k;
+  test_fill_uniform(a, na, seed, -1, 1);
+  test_fill_uniform(b, nb, seed + 1, -1, 1);
+  test_fill_uniform(bias, g->n, seed + 2, -1, 1);
+  test_fill_uniform(c0, nc, seed + 3, -1, 1);
+  test_round_to(a, na, dtype);
+  test_round_to(b, nb, dtype);
+  test_round_to(bias, g->n, dtype);
+  test_round_to(c0, nc, dtype);
+  reference(g, a, b, g->bias ? bias : NULL, c0, ref);
+
+  vittm_tensor *ta = test_tensor(dev, dtype, g->m, g->k, a);
+  vittm_tensor *tb = test_tensor(dev, dtype, g->n, g->k, b);
+  vittm_tensor *tbias = g->bias ? test_tensor(dev, dtype, 1, g->n, bias) : NULL;
+  vittm_tensor *tc = test_tensor(dev, dtype, g->m, g->n, c0);
+  vittm_cmd *cmd = NULL;
+  vittm_error err = {0};
+  assert_int_equal(vittm_cmd_begin(dev, &cmd, &err), VITTM_OK);
+  if (vittm_gemm_record(cmd, ta, tb, tbias, tc, g->flags, &err) != VITTM_OK)
+    fail_msg("gemm %u×%u×%u: %s", g->m, g->n, g->k, err.message);
+  test_submit(cmd);
+  float *out = test_read(tc);
+  char what[96];
+  snprintf(what, sizeof what, "gemm %s M=%u N=%u K=%u%s%s", vittm_dtype_name(dtype), g->m, g->n,
+           g->k, g->bias ? " +bias" : "", g->flags & VITTM_GEMM_GELU ? " gelu" : "");
+  test_assert_close(what, out, ref, nc, test_tolerance(dtype));
+
+  free(out);
+  vittm_cmd_free(cmd);
+  vittm_tensor_free(ta);
+  vittm_tensor_free(tb);
+  vittm_tensor_free(tbias);
+  vittm_tensor_free(tc);
+  free(a), free(b), free(bias), free(c0), free(ref);
+}
+
+static void run_all_precisions(const gemm_case *cases, size_t n)
+{
+  vittm_dtype dtypes[2];
+  int nd = test_precisions(dev, dtypes);
+  for (int d = 0; d < nd; d++)
+    for (size_t i = 0; i < n; i++)
+      run_case(&cases[i], dtypes[d]);
+}
+
+static void test_gemm_odd_sizes_match_reference(void **state)
+{
+  (void)state;
+  static const gemm_case cases[] = {
+      {1, 1, 1, true, 0},     {17, 33, 65, true, 0},   {3, 1, 7, false, 0},
+      {65, 17, 129, true, 0}, {1, 300, 31, true, 0},   {100, 1, 5, false, 0},
+  };
+  run_all_precisions(cases, sizeof cases / sizeof *cases);
+}
+
+static void test_gemm_large_odd_size_matches_reference(void **state)
+{
+  (void)state;
+  static const gemm_case cases[] = {{1023, 769, 771, true, 0}};
+  run_all_precisions(cases, 1);
+}
+
+static void test_gemm_vit_b_shapes_match_reference(void **state)
+{
+  (void)state;
+  static const gemm_case cases[] = {
+      {1024, 2304, 768, true, 0},
+      {1024, 768, 768, true, 0},
+      {1024, 3072, 768, true, 0},
+      {1024, 768, 3072, true, 0},
+  };
+  run_all_precisions(cases, sizeof cases / sizeof *cases);
+}
+
+static void test_gemm_fused_gelu_and_accumulate_match_reference(void **state)
+{
+  (void)state;
+  static const gemm_case cases[] = {
+      {37, 45, 29, true, VITTM_GEMM_GELU},
+      {37, 45, 29, true, VITTM_GEMM_ACCUMULATE},
+      {64, 64, 64, false, VITTM_GEMM_ACCUMULATE},
+  };
+  run_all_precisions(cases, sizeof cases / sizeof *cases);
+}
+
+static void test_gemm_tile_fits_device_limits(void **state)
+{
+  (void)state;
+  const vittm_device_info *info = vittm_device_get_info(dev);
+  vittm_gemm_tile tile;
+  vittm_error err = {0};
+  assert_int_equal(vittm_gemm_choose_tile(dev, 1024, 768, 768, &tile, &err), VITTM_OK);
+  assert_true(vittm_gemm_tile_shared_bytes(&tile) <= info->max_shared_memory);
+  assert_true((tile.bm / tile.tm) * (tile.bn / tile.tn) <= info->max_workgroup_invocations);
+}
+
+static void test_gemm_rejects_mismatched_shapes(void **state)
+{
+  (void)state;
+  vittm_tensor *a = test_tensor(dev, VITTM_F32, 4, 8, NULL);
+  vittm_tensor *b = test_tensor(dev, VITTM_F32, 5, 7, NULL);
+  vittm_tensor *c = test_tensor(dev, VITTM_F32, 4, 5, NULL);
+  vittm_cmd *cmd = NULL;
+  vittm_error err = {0};
+  assert_int_equal(vittm_cmd_begin(dev, &cmd, &err), VITTM_OK);
+  assert_int_equal(vittm_gemm_record(cmd, a, b, NULL, c, 0, &err), VITTM_ERROR_INVALID_ARGUMENT);
+  assert_non_null(strstr(err.message, "inner dimensions"));
+  vittm_cmd_free(cmd);
+  vittm_tensor_free(a);
+  vittm_tensor_free(b);
+  vittm_tensor_free(c);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_gemm_tile_fits_device_limits),
+      cmocka_unit_test(test_gemm_odd_sizes_match_reference),
+      cmocka_unit_test(test_gemm_fused_gelu_and_accumulate_match_reference),
+      cmocka_unit_test(test_gemm_rejects_mismatched_shapes),
+      cmocka_unit_test(test_gemm_large_odd_size_matches_reference),
+      cmocka_unit_test(test_gemm_vit_b_shapes_match_reference),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
