@@ -1,0 +1,291 @@
+/* The Vulkan runtime: device choice and sharing, tensor splitting, barriers, timestamps,
+ * the pipeline cache's distrust of bad files, and validation errors becoming failures. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ops/eltwise.h"
+#include "test_util.h"
+#include "vk/pipeline_cache.h"
+
+static void test_device_info_is_sane(void **state)
+{
+  (void)state;
+  vittm_device *dev = test_open_device();
+  const vittm_device_info *info = vittm_device_get_info(dev);
+  assert_true(strlen(info->name) > 0);
+  assert_true(info->max_shared_memory >= 1024);
+  assert_true(info->max_workgroup_invocations >= 64);
+  assert_true(info->max_storage_buffer_range >= 65536);
+  assert_true(info->subgroup_size >= 1);
+  assert_true(info->min_subgroup_size <= info->max_subgroup_size);
+  vittm_device_free(dev);
+}
+
+static void test_device_is_shared_between_opens(void **state)
+{
+  (void)state;
+  vittm_device *a = test_open_device(), *b = test_open_device();
+  assert_ptr_equal(a, b);
+  vittm_device_free(a);
+  vittm_device_free(b);
+  vittm_device_free(NULL);
+}
+
+static void test_device_selected_by_index_and_name(void **state)
+{
+  (void)state;
+  vittm_device *by_index = NULL, *by_name = NULL;
+  vittm_error err = {0};
+  vittm_device_options opts = {.device = "0"};
+  assert_int_equal(vittm_device_open(&opts, &by_index, &err), VITTM_OK);
+  char name[64];
+  snprintf(name, sizeof name, "%.5s", vittm_device_get_info(by_index)->name);
+  opts.device = name;
+  assert_int_equal(vittm_device_open(&opts, &by_name, &err), VITTM_OK);
+  assert_ptr_equal(by_index, by_name);
+  vittm_device_free(by_index);
+  vittm_device_free(by_name);
+}
+
+static void test_unknown_device_name_is_a_clear_error(void **state)
+{
+  (void)state;
+  vittm_device *dev = NULL;
+  vittm_error err = {0};
+  vittm_device_options opts = {.device = "no-such-gpu-xyz"};
+  assert_int_equal(vittm_device_open(&opts, &dev, &err), VITTM_ERROR_NO_DEVICE);
+  assert_null(dev);
+  assert_non_null(strstr(err.message, "no-such-gpu-xyz"));
+  opts.device = "99";
+  assert_int_equal(vittm_device_open(&opts, &dev, &err), VITTM_ERROR_NO_DEVICE);
+}
+
+static void test_tensor_is_split_at_the_buffer_range(void **state)
+{
+  (void)state;
+  vittm_device *dev = test_open_device();
+  uint64_t range = vittm_device_get_info(dev)->max_storage_buffer_range;
+  /* Rows of 1000 floats: enough rows to need at least three chunks. */
+  uint32_t cols = 1000, rows = (uint32_t)(3 * range / (cols * 4) + 7);
+  if (rows > 40000)
+    rows = 40000; /* on a real 128 MiB range this is one chunk; VITTM_MAX_BUFFER_RANGE splits it */
+  float *x = malloc((size_t)rows * cols * sizeof *x);
+  test_fill_uniform(x, (size_t)rows * cols, 11, -1, 1);
+  vittm_tensor *t = test_tensor(dev, VITTM_F32, rows, cols, x);
+  uint64_t per_chunk = (uint64_t)t->chunk_rows * cols * 4;
+  assert_true(per_chunk <= range);
+  assert_int_equal(t->n_chunks, (rows + t->chunk_rows - 1) / t->chunk_rows);
+  float *back = test_read(t);
+  assert_memory_equal(x, back, (size_t)rows * cols * sizeof *x);
+  free(back);
+  free(x);
+  vittm_tensor_free(t);
+  vittm_device_free(dev);
+}
+
+static void test_row_wider_than_the_range_is_refused(void **state)
+{
+  (void)state;
+  vittm_device *dev = test_open_device();
+  uint64_t range = vittm_device_get_info(dev)->max_storage_buffer_range;
+  vittm_tensor *t = NULL;
+  vittm_error err = {0};
+  uint64_t cols = range / 4 + 1;
+  if (cols > UINT32_MAX)
+    cols = UINT32_MAX;
+  assert_int_equal(vittm_tensor_create(dev, VITTM_F32, 1, (uint32_t)cols, &t, &err),
+                   VITTM_ERROR_UNSUPPORTED);
+  assert_non_null(strstr(err.message, "storage buffer range"));
+  vittm_device_free(dev);
+}
+
+static void test_barriers_only_on_hazards_and_timestamps(void **state)
+{
+  (void)state;
+  vittm_device *dev = test_open_device();
+  float one[64], two[64];
+  for (int i = 0; i < 64; i++)
+    one[i] = 1, two[i] = 2;
+  vittm_tensor *a = test_tensor(dev, VITTM_F32, 8, 8, one);
+  vittm_tensor *b = test_tensor(dev, VITTM_F32, 8, 8, two);
+  vittm_tensor *c = test_tensor(dev, VITTM_F32, 8, 8, NULL);
+  vittm_tensor *d = test_tensor(dev, VITTM_F32, 8, 8, NULL);
+  vittm_cmd *cmd = NULL;
+  vittm_error err = {0};
+  assert_int_equal(vittm_cmd_begin(dev, &cmd, &err), VITTM_OK);
+  assert_int_equal(vittm_add_record(cmd, a, b, c, &err), VITTM_OK); /* c = 3 */
+  assert_int_equal(vittm_add_record(cmd, a, a, d, &err), VITTM_OK); /* independent: d = 2 */
+  assert_int_equal(vittm_cmd_barrier_count(cmd), 0);
+  assert_int_equal(vittm_add_record(cmd, c, d, a, &err), VITTM_OK); /* reads c, d: a = 5 */
+  assert_int_equal(vittm_cmd_barrier_count(cmd), 1);
+  assert_int_equal(vittm_add_record(cmd, b, b, c, &err), VITTM_OK); /* c was read: WAR */
+  assert_int_equal(vittm_cmd_barrier_count(cmd), 2);
+  assert_int_equal(vittm_cmd_dispatch_count(cmd), 4);
+  vittm_timing t;
+  assert_int_equal(vittm_cmd_submit(cmd, &t, &err), VITTM_OK);
+  assert_true(t.wall_ms >= 0);
+  if (vittm_device_get_info(dev)->timestamps)
+    assert_true(t.gpu_ms >= 0);
+  float *out = test_read(a);
+  for (int i = 0; i < 64; i++)
+    assert_true(out[i] == 5.0f);
+  free(out);
+  /* Replaying a recording gives the same result again (a was overwritten: now 2+... no: the
+   * second replay reads a = 5, so c = 7, d = 10, a = 17). */
+  assert_int_equal(vittm_cmd_submit(cmd, NULL, &err), VITTM_OK);
+  out = test_read(a);
+  assert_true(out[0] == 17.0f);
+  free(out);
+  vittm_cmd_free(cmd);
+  vittm_tensor_free(a), vittm_tensor_free(b), vittm_tensor_free(c), vittm_tensor_free(d);
+  vittm_device_free(dev);
+}
+
+static void test_fp16_tensor_refused_without_fp16(void **state)
+{
+  (void)state;
+  vittm_device *dev = test_open_device();
+  vittm_tensor *t = NULL;
+  vittm_error err = {0};
+  vittm_status st = vittm_tensor_create(dev, VITTM_F16, 4, 4, &t, &err);
+  if (vittm_device_get_info(dev)->fp16) {
+    assert_int_equal(st, VITTM_OK);
+  } else {
+    assert_int_equal(st, VITTM_ERROR_UNSUPPORTED);
+    assert_non_null(strstr(err.message, "f16"));
+  }
+  vittm_tensor_free(t);
+  vittm_device_free(dev);
+}
+
+/* Runs one add through a fresh device (so that the cache file is read, then written). */
+static void add_once(void)
+{
+  vittm_device *dev = test_open_device();
+  float x[4] = {1, 2, 3, 4};
+  vittm_tensor *a = test_tensor(dev, VITTM_F32, 1, 4, x);
+  vittm_cmd *cmd = NULL;
+  vittm_error err = {0};
+  assert_int_equal(vittm_cmd_begin(dev, &cmd, &err), VITTM_OK);
+  assert_int_equal(vittm_add_record(cmd, a, a, a, &err), VITTM_OK);
+  test_submit(cmd);
+  float *out = test_read(a);
+  assert_true(out[3] == 8.0f);
+  free(out);
+  vittm_cmd_free(cmd);
+  vittm_tensor_free(a);
+  vittm_device_free(dev);
+}
+
+static char *cache_file(void)
+{
+  char dir[1024], cmd[1200];
+  vittm_pipeline_cache_dir(dir, sizeof dir);
+  snprintf(cmd, sizeof cmd, "ls -1 %s/pipelines-*.bin 2>/dev/null | head -n 1", dir);
+  FILE *p = popen(cmd, "r");
+  static char path[1200];
+  path[0] = '\0';
+  if (p) {
+    if (!fgets(path, sizeof path, p))
+      path[0] = '\0';
+    pclose(p);
+  }
+  path[strcspn(path, "\n")] = '\0';
+  return path[0] ? path : NULL;
+}
+
+static void overwrite(const char *path, long offset, const void *bytes, size_t n, bool truncate_after)
+{
+  FILE *f = fopen(path, "r+b");
+  assert_non_null(f);
+  fseek(f, offset, SEEK_SET);
+  fwrite(bytes, 1, n, f);
+  fclose(f);
+  if (truncate_after)
+    assert_int_equal(truncate(path, offset + (long)n), 0);
+}
+
+/* A well-formed wrapper (right size and hash) around a driver header of another vendor. */
+static unsigned char foreign_cache[24 + 32];
+
+static void make_foreign_cache(void)
+{
+  unsigned char *payload = foreign_cache + 24;
+  uint32_t header[4] = {32, VK_PIPELINE_CACHE_HEADER_VERSION_ONE, 0xdead, 0xbeef};
+  memcpy(payload, header, sizeof header);
+  memset(payload + 16, 0x5a, 16);
+  uint64_t size = 32, hash = 1469598103934665603ull;
+  for (int i = 0; i < 32; i++)
+    hash = (hash ^ payload[i]) * 1099511628211ull;
+  memcpy(foreign_cache, "VITTMPC1", 8);
+  memcpy(foreign_cache + 8, &size, 8);
+  memcpy(foreign_cache + 16, &hash, 8);
+}
+
+static void test_pipeline_cache_is_written_and_bad_files_are_ignored(void **state)
+{
+  (void)state;
+  char dir[1024];
+  vittm_pipeline_cache_dir(dir, sizeof dir);
+  if (!*dir)
+    fail_msg("the pipeline cache is off (VITTM_PIPELINE_CACHE=0); this test needs it on");
+  make_foreign_cache();
+  add_once();
+  char *path = cache_file();
+  if (!path)
+    fail_msg("no pipeline cache file was written under %s", dir);
+  /* A bit flipped in the payload, a truncated file, a foreign device's header, garbage. */
+  overwrite(path, 200, "\xff\xff\xff\xff", 4, false);
+  add_once();
+  overwrite(path, 30, "x", 1, true);
+  add_once();
+  overwrite(path, 0, foreign_cache, sizeof foreign_cache, true);
+  add_once();
+  overwrite(path, 0, "not a cache at all", 18, true);
+  add_once();
+  /* After a good run the file is valid again. */
+  assert_non_null(cache_file());
+}
+
+static void test_validation_error_fails_the_call(void **state)
+{
+  (void)state;
+  if (!getenv("VITTM_VALIDATE"))
+    fail_msg("run with VITTM_VALIDATE=1: this test checks that validation errors are caught");
+  vittm_device *dev = test_open_device();
+  unsigned before = atomic_load(&dev->validation_errors);
+  /* A zero-sized buffer is invalid usage (VUID-VkBufferCreateInfo-size-00912). */
+  VkBufferCreateInfo bci = {
+      .sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
+      .size = 0,
+      .usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT,
+  };
+  VkBuffer buffer = VK_NULL_HANDLE;
+  vkCreateBuffer(dev->device, &bci, NULL, &buffer);
+  if (buffer)
+    vkDestroyBuffer(dev->device, buffer, NULL);
+  vittm_error err = {0};
+  assert_int_equal(vittm_device_check_validation(dev, before, &err), VITTM_ERROR_VALIDATION);
+  assert_non_null(strstr(err.message, "Vulkan validation"));
+  /* The device counted the message: reset the baseline for whoever shares it next. */
+  vittm_device_free(dev);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_device_info_is_sane),
+      cmocka_unit_test(test_device_is_shared_between_opens),
+      cmocka_unit_test(test_device_selected_by_index_and_name),
+      cmocka_unit_test(test_unknown_device_name_is_a_clear_error),
+      cmocka_unit_test(test_tensor_is_split_at_the_buffer_range),
+      cmocka_unit_test(test_row_wider_than_the_range_is_refused),
+      cmocka_unit_test(test_barriers_only_on_hazards_and_timestamps),
+      cmocka_unit_test(test_fp16_tensor_refused_without_fp16),
+      cmocka_unit_test(test_pipeline_cache_is_written_and_bad_files_are_ignored),
+      cmocka_unit_test(test_validation_error_fails_the_call),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

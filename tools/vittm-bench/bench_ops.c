@@ -1,0 +1,176 @@
+/* vittm-bench ops: GEMM throughput at ViT-B's shapes. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+#include "ops/gemm.h"
+
+static const char usage[] =
+    "usage: vittm-bench ops [--runs N] [--precision fp32|fp16|all] [--shape MxNxK]... "
+    "[--json FILE]\n"
+    "\n"
+    "Times C = A·Bᵀ + bias at ViT-B's shapes (or the given ones): one warm-up, then the\n"
+    "median of N runs (default 7, at least 5) of GPU time (timestamps) and wall time.\n";
+
+typedef struct shape {
+  uint32_t m, n, k;
+} shape;
+
+static const shape vit_b_shapes[] = {
+    {1024, 2304, 768}, /* qkv */
+    {1024, 768, 768},  /* attention projection */
+    {1024, 3072, 768}, /* MLP fc1 */
+    {1024, 768, 3072}, /* MLP fc2 */
+};
+
+typedef struct result {
+  double gpu_ms, wall_ms;
+} result;
+
+static int time_gemm(vittm_device *dev, vittm_dtype dtype, shape s, int runs, result *out)
+{
+  vittm_error err = {0};
+  vittm_tensor *a = NULL, *b = NULL, *bias = NULL, *c = NULL;
+  vittm_cmd *cmd = NULL;
+  float *host = calloc((size_t)s.m * s.k + (size_t)s.n * s.k + s.n, sizeof *host);
+  double *gpu = calloc((size_t)runs, sizeof *gpu), *wall = calloc((size_t)runs, sizeof *wall);
+  int rc = 1;
+  if (!host || !gpu || !wall)
+    goto done;
+  for (size_t i = 0; i < (size_t)s.m * s.k + (size_t)s.n * s.k + s.n; i++)
+    host[i] = (float)((i * 2654435761u) % 1000) / 1000.0f - 0.5f;
+  if (vittm_tensor_create(dev, dtype, s.m, s.k, &a, &err) ||
+      vittm_tensor_create(dev, dtype, s.n, s.k, &b, &err) ||
+      vittm_tensor_create(dev, dtype, 1, s.n, &bias, &err) ||
+      vittm_tensor_create(dev, dtype, s.m, s.n, &c, &err) ||
+      vittm_tensor_write_f32(a, host, &err) ||
+      vittm_tensor_write_f32(b, host + (size_t)s.m * s.k, &err) ||
+      vittm_tensor_write_f32(bias, host + (size_t)s.m * s.k + (size_t)s.n * s.k, &err) ||
+      vittm_cmd_begin(dev, &cmd, &err) || vittm_gemm_record(cmd, a, b, bias, c, 0, &err) ||
+      vittm_cmd_submit(cmd, NULL, &err))
+    goto done;
+  for (int r = 0; r < runs; r++) {
+    vittm_timing t;
+    if (vittm_cmd_submit(cmd, &t, &err))
+      goto done;
+    gpu[r] = t.gpu_ms;
+    wall[r] = t.wall_ms;
+  }
+  out->gpu_ms = gpu[0] < 0 ? -1 : bench_median(gpu, runs);
+  out->wall_ms = bench_median(wall, runs);
+  rc = 0;
+done:
+  if (rc)
+    fprintf(stderr, "vittm-bench ops: %s\n", err.message[0] ? err.message : "out of memory");
+  vittm_cmd_free(cmd);
+  vittm_tensor_free(a), vittm_tensor_free(b), vittm_tensor_free(bias), vittm_tensor_free(c);
+  free(host), free(gpu), free(wall);
+  return rc;
+}
+
+int bench_ops(int argc, char **argv)
+{
+  int runs = 7;
+  const char *json_path = NULL, *precision = "all";
+  shape shapes[16];
+  int n_shapes = 0;
+  static const struct option options[] = {
+      {"runs", required_argument, NULL, 'r'},  {"precision", required_argument, NULL, 'p'},
+      {"shape", required_argument, NULL, 's'}, {"json", required_argument, NULL, 'j'},
+      {"help", no_argument, NULL, 'h'},        {0, 0, 0, 0},
+  };
+  for (int c; (c = getopt_long(argc, argv, "r:p:s:j:h", options, NULL)) != -1;) {
+    switch (c) {
+    case 'r': runs = atoi(optarg); break;
+    case 'p': precision = optarg; break;
+    case 'j': json_path = optarg; break;
+    case 's':
+      if (n_shapes == 16 || sscanf(optarg, "%ux%ux%u", &shapes[n_shapes].m, &shapes[n_shapes].n,
+                                   &shapes[n_shapes].k) != 3) {
+        fprintf(stderr, "vittm-bench ops: bad --shape '%s' (want MxNxK)\n", optarg);
+        return 2;
+      }
+      n_shapes++;
+      break;
+    case 'h': fputs(usage, stdout); return 0;
+    default: fputs(usage, stderr); return 2;
+    }
+  }
+  if (runs < 5) {
+    fprintf(stderr, "vittm-bench ops: --runs must be at least 5\n");
+    return 2;
+  }
+  bool want32 = strcmp(precision, "fp32") == 0 || strcmp(precision, "all") == 0;
+  bool want16 = strcmp(precision, "fp16") == 0 || strcmp(precision, "all") == 0;
+  if (!want32 && !want16) {
+    fprintf(stderr, "vittm-bench ops: --precision must be fp32, fp16 or all\n");
+    return 2;
+  }
+  if (n_shapes == 0) {
+    memcpy(shapes, vit_b_shapes, sizeof vit_b_shapes);
+    n_shapes = 4;
+  }
+
+  vittm_device *dev = NULL;
+  vittm_error err = {0};
+  if (vittm_device_open(NULL, &dev, &err)) {
+    fprintf(stderr, "vittm-bench: %s\n", err.message);
+    return 1;
+  }
+  const vittm_device_info *info = vittm_device_get_info(dev);
+  if (want16 && !info->fp16) {
+    fprintf(stderr, "vittm-bench ops: %s has no fp16 support; fp16 rows are left out\n",
+            info->name);
+    want16 = false;
+  }
+  printf("device: %s (%s, %s)\n\n", info->name, vittm_device_type_name(info->type),
+         info->driver_info);
+  printf("%-9s %6s %6s %6s  %-12s %10s %10s %10s %10s\n", "op", "M", "N", "K", "tile",
+         "gpu ms", "wall ms", "GFLOP/s", "(wall)");
+
+  cJSON *root = cJSON_CreateObject();
+  cJSON_AddItemToObject(root, "device", bench_device_json(info));
+  cJSON_AddNumberToObject(root, "runs", runs);
+  cJSON *rows = cJSON_AddArrayToObject(root, "gemm");
+  int rc = 0;
+  for (int p = 0; p < 2 && !rc; p++) {
+    vittm_dtype dtype = p ? VITTM_F16 : VITTM_F32;
+    if ((p == 0 && !want32) || (p == 1 && !want16))
+      continue;
+    for (int i = 0; i < n_shapes && !rc; i++) {
+      shape s = shapes[i];
+      vittm_gemm_tile tile;
+      result r;
+      rc = vittm_gemm_choose_tile(dev, s.m, s.n, s.k, &tile, &err) ? 1
+                                                                    : time_gemm(dev, dtype, s, runs, &r);
+      if (rc)
+        break;
+      double flop = 2.0 * s.m * s.n * s.k;
+      double ms = r.gpu_ms > 0 ? r.gpu_ms : r.wall_ms;
+      char tile_name[32];
+      snprintf(tile_name, sizeof tile_name, "%ux%ux%u/%ux%u", tile.bm, tile.bn, tile.bk, tile.tm,
+               tile.tn);
+      printf("gemm %-4s %6u %6u %6u  %-12s %10.2f %10.2f %10.2f %10.2f\n", vittm_dtype_name(dtype),
+             s.m, s.n, s.k, tile_name, r.gpu_ms, r.wall_ms, flop / ms / 1e6,
+             flop / r.wall_ms / 1e6);
+      cJSON *row = cJSON_CreateObject();
+      cJSON_AddStringToObject(row, "precision", dtype == VITTM_F16 ? "fp16" : "fp32");
+      cJSON_AddNumberToObject(row, "m", s.m);
+      cJSON_AddNumberToObject(row, "n", s.n);
+      cJSON_AddNumberToObject(row, "k", s.k);
+      cJSON_AddStringToObject(row, "tile", tile_name);
+      cJSON_AddNumberToObject(row, "gpu_ms_median", r.gpu_ms);
+      cJSON_AddNumberToObject(row, "wall_ms_median", r.wall_ms);
+      cJSON_AddNumberToObject(row, "gflops", flop / ms / 1e6);
+      cJSON_AddNumberToObject(row, "gflops_wall", flop / r.wall_ms / 1e6);
+      cJSON_AddItemToArray(rows, row);
+    }
+  }
+  if (!rc && json_path)
+    rc = bench_write_json(root, json_path);
+  cJSON_Delete(root);
+  vittm_device_free(dev);
+  return rc;
+}
