@@ -1,0 +1,274 @@
+#!/usr/bin/env python3
+"""Write a random-weight model file and the reference model's outputs on a random input.
+
+The engine's model tests load the model file, run it on `input` and compare every tap with the
+golden file, so a wrong layer is found by name rather than by a bad final answer. Weights are
+random but non-trivial (no LayerNorm at identity, no zero bias) and scaled so activations stay
+O(1) through depth; each tensor's values come from (seed, tensor name) alone, so files are
+byte-identical for the same arguments. The reference runs in float64 on the weights as stored
+(after rounding to --dtype), so the golden values carry no error of their own to speak of.
+
+  make_golden.py --arch vittm --embed-dim 192 --depth 2 --heads 3 --mlp-dim 768 \\
+      --memory-patch 16 --process-patch 32 --latent-scale 4 --image 64 --seed 1 \\
+      --dtype f16 --out-indices 0,1 --out-model M.safetensors --out-golden G.safetensors
+  make_golden.py --full vittm-b-16-32 --out-model M.safetensors --out-golden G.safetensors
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+import time
+import zlib
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _env  # noqa: E402
+
+_env.require("numpy", "torch")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn as nn  # noqa: E402
+
+import model_config  # noqa: E402
+import safetensors_io  # noqa: E402
+from vit import VisionTransformer  # noqa: E402
+from vittm import ViTTM  # noqa: E402
+
+GOLDEN_FORMAT_VERSION = 1
+GOLDEN_METADATA_KEY = "vittm_golden"
+DTYPES = {"f32": "F32", "f16": "F16", "bf16": "BF16"}
+
+# Full-size presets: the paper's ViT-B/16 and ViTTM-B configurations, at 224x224.
+PRESETS = {
+    "vit-b": dict(arch="vit", embed_dim=768, depth=12, heads=12, mlp_dim=3072, patch=16),
+    "vittm-b-16-32": dict(arch="vittm", embed_dim=768, depth=12, heads=12, mlp_dim=3072,
+                          memory_patch=16, process_patch=32, latent_scale=4),
+    "vittm-b-28-28": dict(arch="vittm", embed_dim=768, depth=12, heads=12, mlp_dim=3072,
+                          memory_patch=28, process_patch=28, latent_scale=4),
+}
+PRESET_IMAGE = "224"
+PRESET_OUT_INDICES = "2,5,8,11"
+
+
+def _pair(text: str) -> list[int]:
+    """'64' -> [64, 64]; '48x64' -> [48, 64] (height x width)."""
+    parts = [int(p) for p in text.lower().split("x")]
+    if len(parts) == 1:
+        parts *= 2
+    if len(parts) != 2 or min(parts) <= 0:
+        raise argparse.ArgumentTypeError(f"expected N or HxW, got {text!r}")
+    return parts
+
+
+def _indices(text: str) -> list[int]:
+    return sorted({int(p) for p in text.split(",") if p.strip()})
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--full", choices=sorted(PRESETS),
+                   help=f"full-size preset (image {PRESET_IMAGE}, out indices "
+                        f"{PRESET_OUT_INDICES} unless given)")
+    p.add_argument("--arch", choices=("vit", "vittm"))
+    p.add_argument("--embed-dim", type=int)
+    p.add_argument("--depth", type=int)
+    p.add_argument("--heads", type=int)
+    p.add_argument("--mlp-dim", type=int)
+    p.add_argument("--patch", type=int, help="ViT patch size")
+    p.add_argument("--memory-patch", type=int, help="ViTTM memory patch size")
+    p.add_argument("--process-patch", type=int, help="ViTTM process patch size")
+    p.add_argument("--latent-scale", type=int, help="ViTTM latent scale r (Q/K width D/r)")
+    p.add_argument("--image", type=_pair, help="input size: N or HxW")
+    p.add_argument("--pos-grid", type=_pair,
+                   help="stored position-embedding grid (ViT; ViTTM: memory stream); "
+                        "default: the input's grid, i.e. no resampling")
+    p.add_argument("--process-pos-grid", type=_pair,
+                   help="ViTTM process pos-embed grid; default: --pos-grid scaled by "
+                        "memory/process patch")
+    p.add_argument("--pos-antialias", action=argparse.BooleanOptionalAction,
+                   help="antialiased bicubic pos-embed resampling (default: ViT off as mmseg, "
+                        "ViTTM on as timm)")
+    p.add_argument("--class-token", action=argparse.BooleanOptionalAction, default=True)
+    p.add_argument("--patch-bias", action=argparse.BooleanOptionalAction, default=True)
+    p.add_argument("--qkv-bias", action=argparse.BooleanOptionalAction, default=True)
+    p.add_argument("--final-norm", action=argparse.BooleanOptionalAction, default=True,
+                   help="ViT: LayerNorm `norm` after the last block")
+    p.add_argument("--num-classes", type=int, help="add a classifier head (logits tap)")
+    p.add_argument("--pool", choices=("token", "avg"), default="token", help="ViT classifier")
+    p.add_argument("--combine", choices=("mean", "memory", "process"), default="mean",
+                   help="ViTTM classifier: what `logits` is")
+    p.add_argument("--out-indices", type=_indices, help="blocks whose features to tap, e.g. 0,1")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--dtype", choices=sorted(DTYPES), default="f32", help="model tensor dtype")
+    p.add_argument("--compute", choices=("f64", "f32"), default="f64",
+                   help="precision of the reference forward pass")
+    p.add_argument("--probes", action="store_true",
+                   help="also store input and taps in the model file as probe.* tensors")
+    p.add_argument("--out-model", required=True)
+    p.add_argument("--out-golden", required=True)
+    args = p.parse_args(argv)
+    if args.full:
+        for key, value in PRESETS[args.full].items():
+            if getattr(args, key) is None:
+                setattr(args, key, value)
+        args.image = args.image or _pair(PRESET_IMAGE)
+        if args.out_indices is None:
+            args.out_indices = _indices(PRESET_OUT_INDICES)
+    need = ["arch", "embed_dim", "depth", "heads", "mlp_dim", "image"]
+    need += ["patch"] if args.arch == "vit" else ["memory_patch", "process_patch", "latent_scale"]
+    missing = [f"--{n.replace('_', '-')}" for n in need if getattr(args, n) is None]
+    if missing:
+        p.error("missing " + ", ".join(missing) + " (or use --full)")
+    args.out_indices = args.out_indices or []
+    return args
+
+
+def build_config(args: argparse.Namespace) -> dict:
+    """The model-file config these arguments describe."""
+    h, w = args.image
+    if args.arch == "vit":
+        grid = args.pos_grid or [h // args.patch, w // args.patch]
+        enc = model_config.vit_encoder(args.embed_dim, args.depth, args.heads, args.mlp_dim,
+                                       args.patch, grid, args.out_indices, args.class_token,
+                                       args.final_norm, args.patch_bias)
+    else:
+        mem = args.pos_grid or [h // args.memory_patch, w // args.memory_patch]
+        proc = args.process_pos_grid or [max(1, round(g * args.memory_patch / args.process_patch))
+                                         for g in mem]
+        enc = model_config.vittm_encoder(args.embed_dim, args.depth, args.heads, args.mlp_dim,
+                                         args.memory_patch, args.process_patch,
+                                         args.latent_scale, mem, proc, args.out_indices)
+        enc["patch_bias"] = args.patch_bias
+    enc["qkv_bias"] = args.qkv_bias
+    if args.pos_antialias is not None:
+        enc["pos_embed_antialias"] = args.pos_antialias
+    head = None
+    if args.num_classes:
+        head = model_config.classifier_head(args.num_classes, args.arch, args.pool, args.combine)
+    return model_config.make_config(args.arch, enc, [h, w], head=head,
+                                    name=f"random-{args.arch}-seed{args.seed}")
+
+
+def build_model(cfg: dict) -> nn.Module:
+    """The reference module for a config."""
+    return VisionTransformer(cfg) if cfg["architecture"] == "vit" else ViTTM(cfg)
+
+
+def _rng(seed: int, name: str) -> np.random.Generator:
+    """A generator per (seed, tensor): one tensor's values never depend on another's."""
+    return np.random.default_rng([seed, zlib.crc32(name.encode())])
+
+
+def random_weights(model: nn.Module, seed: int) -> dict[str, np.ndarray]:
+    """Random, non-trivial fp32 weights for every tensor of `model`, keyed by state_dict name.
+
+    LayerNorm: weight 1 + 0.1 N, bias 0.1 N. Linear/conv weights N / sqrt(fan_in), halved for
+    the layers that add into the residual stream, so it grows slowly with depth. Biases 0.1 N.
+    Position embeddings and the class token 0.5 N: large enough that resampling errors show.
+    """
+    layer_norms = {name for name, m in model.named_modules() if isinstance(m, nn.LayerNorm)}
+    weights = {}
+    for name, tensor in model.state_dict().items():
+        owner, _, leaf = name.rpartition(".")
+        noise = _rng(seed, name).standard_normal(tuple(tensor.shape))
+        if owner in layer_norms:
+            value = (1.0 if leaf == "weight" else 0.0) + 0.1 * noise
+        elif leaf == "bias":
+            value = 0.1 * noise
+        elif tensor.dim() >= 2 and leaf == "weight":
+            fan_in = int(np.prod(tensor.shape[1:]))
+            residual = owner.endswith((".attn.proj", ".mlp.fc2"))
+            value = noise / np.sqrt(fan_in) * (0.5 if residual else 1.0)
+        else:  # cls_token, pos_embed, memory_pos_embed, process_pos_embed
+            value = 0.5 * noise
+        weights[name] = value.astype(np.float32)
+    return weights
+
+
+def random_input(cfg: dict, seed: int) -> np.ndarray:
+    """(1, 3, H, W) float32: uniform 0-255 pixels normalised with the config's mean/std."""
+    h, w = cfg["input_size"]
+    pixels = _rng(seed, "input").integers(0, 256, size=(1, 3, h, w)).astype(np.float64)
+    mean = np.asarray(cfg["mean"]).reshape(1, 3, 1, 1)
+    std = np.asarray(cfg["std"]).reshape(1, 3, 1, 1)
+    return ((pixels - mean) / std).astype(np.float32)
+
+
+def tap_to_2d(tensor: torch.Tensor) -> np.ndarray:
+    """Drop the batch; tokens (1, N, C) -> (N, C); grids (1, C, h, w) -> (h*w, C) row-major;
+    logits (1, K) -> (1, K)."""
+    t = tensor.detach()[0]
+    if t.dim() == 3:
+        t = t.flatten(1).transpose(0, 1)
+    elif t.dim() == 1:
+        t = t.unsqueeze(0)
+    return t.to(torch.float32).contiguous().numpy()
+
+
+def run_reference(model: nn.Module, weights: dict[str, np.ndarray], image: np.ndarray,
+                  compute: str) -> dict[str, np.ndarray]:
+    """Forward pass with `weights` (already rounded to the file's dtype); taps as 2-D fp32."""
+    torch.set_num_threads(2)
+    torch.use_deterministic_algorithms(True)
+    model.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()}, strict=True)
+    dtype = torch.float64 if compute == "f64" else torch.float32
+    model = model.eval().to(dtype)
+    with torch.no_grad():
+        _, taps = model(torch.from_numpy(image).to(dtype))
+    return {name: tap_to_2d(t) for name, t in taps.items()}
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    start = time.monotonic()
+    cfg = build_config(args)
+    dtype = DTYPES[args.dtype]
+    model = build_model(cfg)
+    weights = random_weights(model, args.seed)
+    spec = model_config.encoder_tensors(cfg)
+    assert {k: v.shape for k, v in weights.items()} == spec, "module and spec disagree"
+    weights = {name: safetensors_io.quantize(weights[name], dtype) for name in spec}
+    image = random_input(cfg, args.seed)
+    taps = run_reference(model, weights, image, args.compute)
+
+    model_tensors: dict[str, np.ndarray] = dict(weights)
+    dtypes = {name: dtype for name in weights}
+    if args.probes:
+        for name, value in [("input", image), *taps.items()]:
+            model_tensors[f"probe.{name}"] = value
+            dtypes[f"probe.{name}"] = "F32"
+    model_blob = safetensors_io.encode(model_tensors, dtypes,
+                                       {model_config.METADATA_KEY: model_config.dumps(cfg)})
+    # Output paths are left out of the recorded arguments, so a golden file's bytes depend
+    # only on what it contains, wherever it is written.
+    recorded, skip = [], False
+    for a in argv:
+        if skip or a.startswith(("--out-model", "--out-golden")):
+            skip = a in ("--out-model", "--out-golden")
+            continue
+        recorded.append(a)
+    golden_meta = {"format_version": GOLDEN_FORMAT_VERSION,
+                   "generator": "tools/reference/make_golden.py", "args": recorded,
+                   "model_sha256": hashlib.sha256(model_blob).hexdigest(),
+                   "weights_dtype": dtype, "compute": args.compute,
+                   "taps": list(taps)}
+    golden_blob = safetensors_io.encode(
+        {"input": image, **taps}, "F32",
+        {GOLDEN_METADATA_KEY: json.dumps(golden_meta, separators=(",", ":"))})
+    with open(args.out_model, "wb") as f:
+        f.write(model_blob)
+    with open(args.out_golden, "wb") as f:
+        f.write(golden_blob)
+    print(f"{args.out_model}: {len(weights)} tensors, {len(model_blob)} bytes; "
+          f"{args.out_golden}: {len(taps)} taps; {time.monotonic() - start:.1f} s",
+          file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

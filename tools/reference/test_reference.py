@@ -1,0 +1,389 @@
+#!/usr/bin/env python3
+"""Self-checks for the reference models and the golden-data tools.
+
+Run: python3 tools/reference/test_reference.py  (plain asserts; exit status 0 when all pass).
+
+The reference is what the engine is judged against, so it is itself checked against code that
+says the same thing the slow, obvious way: numpy re-implementations of ViT and ViTTM, an O(N^2)
+linear attention, and the resampling formulas written out (which double as the specification
+the engine's pos-embed resampling must follow).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import tempfile
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _env  # noqa: E402
+
+_env.require("numpy", "torch")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+import make_golden  # noqa: E402
+import model_config  # noqa: E402
+import safetensors_io as st  # noqa: E402
+from vit import resample_abs_pos_embed  # noqa: E402
+from vittm import UPSTREAM_UNUSED, LinearAttention  # noqa: E402
+
+torch.set_num_threads(2)
+TOL64 = 1e-9  # float64 reference vs float64 numpy: only summation order differs
+
+
+# --------------------------------------------------------------------------------------------
+# numpy re-implementations
+
+_erf = np.vectorize(math.erf)
+
+
+def np_ln(x, w, b, eps):
+    mu = x.mean(-1, keepdims=True)
+    var = ((x - mu) ** 2).mean(-1, keepdims=True)
+    return (x - mu) / np.sqrt(var + eps) * w + b
+
+
+def np_linear(x, sd, name):
+    y = x @ sd[f"{name}.weight"].T
+    return y + sd[f"{name}.bias"] if f"{name}.bias" in sd else y
+
+
+def np_block(x, sd, p, heads, eps):
+    n, d = x.shape
+    hd = d // heads
+    h = np_ln(x, sd[f"{p}.norm1.weight"], sd[f"{p}.norm1.bias"], eps)
+    qkv = np_linear(h, sd, f"{p}.attn.qkv")
+    out = np.zeros((n, d))
+    for i in range(heads):
+        q = qkv[:, i * hd:(i + 1) * hd]
+        k = qkv[:, d + i * hd:d + (i + 1) * hd]
+        v = qkv[:, 2 * d + i * hd:2 * d + (i + 1) * hd]
+        s = q @ k.T / math.sqrt(hd)
+        a = np.exp(s - s.max(1, keepdims=True))
+        out[:, i * hd:(i + 1) * hd] = (a / a.sum(1, keepdims=True)) @ v
+    x = x + np_linear(out, sd, f"{p}.attn.proj")
+    h = np_ln(x, sd[f"{p}.norm2.weight"], sd[f"{p}.norm2.bias"], eps)
+    h = np_linear(h, sd, f"{p}.mlp.fc1")
+    h = 0.5 * h * (1 + _erf(h / math.sqrt(2)))
+    return x + np_linear(h, sd, f"{p}.mlp.fc2")
+
+
+def np_patches(img, w, b, p):
+    """Patch embedding as a matmul over flattened (c, ky, kx) patches, row-major patch order."""
+    _, c, hh, ww = img.shape
+    gh, gw = hh // p, ww // p
+    patches = img[0].reshape(c, gh, p, gw, p).transpose(1, 3, 0, 2, 4).reshape(gh * gw, -1)
+    y = patches @ w.reshape(w.shape[0], -1).T
+    return y + b if b is not None else y
+
+
+def np_linattn_quadratic(xin, xq, sd, p, heads, eps):
+    """Linear attention the O(N^2) way: A = phi(Q) phi(K)^T, out = A V / (rowsum(A) + eps)."""
+    phi = lambda t: np.where(t > 0, t + 1, np.exp(t))  # elu(t) + 1  # noqa: E731
+    q, k, v = (np_linear(xq, sd, f"{p}.q"), np_linear(xin, sd, f"{p}.k"),
+               np_linear(xin, sd, f"{p}.v"))
+    qd, vd = q.shape[1] // heads, v.shape[1] // heads
+    out = np.zeros((xq.shape[0], v.shape[1]))
+    for h in range(heads):
+        a = phi(q[:, h * qd:(h + 1) * qd]) @ phi(k[:, h * qd:(h + 1) * qd]).T
+        out[:, h * vd:(h + 1) * vd] = (a @ v[:, h * vd:(h + 1) * vd]) / (a.sum(1, keepdims=True)
+                                                                         + eps)
+    return out
+
+
+def np_vit(cfg, sd, img):
+    enc = cfg["encoder"]
+    eps, p = enc["ln_eps"], enc["patch_size"]
+    x = np_patches(img, sd["patch_embed.proj.weight"], sd.get("patch_embed.proj.bias"), p)
+    x = np.concatenate([sd["cls_token"][0], x]) + sd["pos_embed"][0]
+    for i in range(enc["depth"]):
+        x = np_block(x, sd, f"blocks.{i}", enc["num_heads"], eps)
+    x = np_ln(x, sd["norm.weight"], sd["norm.bias"], eps)
+    return np_linear(x[0], sd, "head")
+
+
+def np_vittm(cfg, sd, img):
+    enc = cfg["encoder"]
+    eps, heads, la_eps = enc["ln_eps"], enc["num_heads"], enc["linear_attention_eps"]
+    m = np_patches(img, sd["memory_embedder.proj.weight"], sd["memory_embedder.proj.bias"],
+                   enc["memory_patch_size"]) + sd["memory_pos_embed"][0]
+    x = np_patches(img, sd["process_embedder.proj.weight"], sd["process_embedder.proj.bias"],
+                   enc["process_patch_size"]) + sd["process_pos_embed"][0]
+    for i in range(enc["depth"]):
+        ln = lambda t, s: np_ln(t, sd[f"{s}.{i}.weight"], sd[f"{s}.{i}.bias"], eps)  # noqa
+        m, x = ln(m, "read_norm"), ln(x, "read_norm")
+        x = x + np_linattn_quadratic(m, x, sd, f"read_head.{i}", heads, la_eps)
+        x = np_block(x, sd, f"blocks.{i}", heads, eps)
+        m, x = ln(m, "write_norm"), ln(x, "write_norm")
+        m = m + np_linattn_quadratic(x, m, sd, f"write_head.{i}", heads, la_eps)
+    x = np_ln(x, sd["process_norm.weight"], sd["process_norm.bias"], eps)
+    pm = np_ln(m.mean(0), sd["fc_norm.weight"], sd["fc_norm.bias"], eps)
+    px = np_ln(x.mean(0), sd["fc_norm_process.weight"], sd["fc_norm_process.bias"], eps)
+    return (np_linear(pm, sd, "head") + np_linear(px, sd, "process_head")) / 2
+
+
+# --------------------------------------------------------------------------------------------
+# bicubic resampling written out (PyTorch's CPU kernels, aten/src/ATen/native/UpSample.h and
+# cpu/UpSampleKernel.cpp): the specification for the engine's pos-embed resampling
+
+def _cubic(x: float, a: float) -> float:
+    x = abs(x)
+    if x < 1:
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+    if x < 2:
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+    return 0.0
+
+
+def resize_matrix(n_in: int, n_out: int, antialias: bool) -> np.ndarray:
+    """(n_out, n_in) weights of one separable pass, align_corners=False."""
+    scale = n_in / n_out
+    m = np.zeros((n_out, n_in))
+    for i in range(n_out):
+        if not antialias:  # Keys a=-0.75, 4 taps, indices clamped to the edge
+            src = scale * (i + 0.5) - 0.5
+            x0 = math.floor(src)
+            t = src - x0
+            for j, w in zip(range(x0 - 1, x0 + 3),
+                            (_cubic(t + 1, -0.75), _cubic(t, -0.75), _cubic(1 - t, -0.75),
+                             _cubic(2 - t, -0.75))):
+                m[i, min(max(j, 0), n_in - 1)] += w
+        else:  # PIL-style: a=-0.5, support widened when shrinking, weights renormalised
+            support = 2 * scale if scale >= 1 else 2.0
+            inv = 1 / scale if scale >= 1 else 1.0
+            center = scale * (i + 0.5)
+            lo = max(int(center - support + 0.5), 0)
+            hi = min(int(center + support + 0.5), n_in)
+            w = np.array([_cubic((j - center + 0.5) * inv, -0.5) for j in range(lo, hi)])
+            m[i, lo:hi] = w / w.sum()
+    return m
+
+
+# --------------------------------------------------------------------------------------------
+# tests
+
+def tiny_config(arch: str, **over) -> dict:
+    args = ["--arch", arch, "--embed-dim", "24", "--depth", "2", "--heads", "2",
+            "--mlp-dim", "40", "--patch", "8", "--memory-patch", "8", "--process-patch", "16",
+            "--latent-scale", "2", "--image", "32x48", "--num-classes", "5",
+            "--out-model", "-", "--out-golden", "-"]
+    for k, v in over.items():
+        args += [f"--{k.replace('_', '-')}", str(v)]
+    return make_golden.build_config(make_golden.parse_args(args))
+
+
+def random_model(cfg: dict, seed: int = 3):
+    model = make_golden.build_model(cfg)
+    weights = make_golden.random_weights(model, seed)
+    model.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()})
+    return model.double().eval(), {k: v.astype(np.float64) for k, v in weights.items()}
+
+
+def test_safetensors_round_trip_all_dtypes():
+    rng = np.random.default_rng(0)
+    tensors = {"a": rng.standard_normal((3, 5)).astype(np.float32),
+               "b.c": rng.standard_normal((2, 1, 4)).astype(np.float32),
+               "scalar": np.array(1.5, dtype=np.float32), "empty": np.zeros((0, 3), np.float32)}
+    for dtype in st.DTYPES:
+        blob = st.encode(tensors, dtype, {"k": "v"})
+        (header_len,) = np.frombuffer(blob[:8], "<u8")
+        assert (8 + header_len) % 8 == 0, "data section must start 8-byte aligned"
+        back, meta = st.decode(blob)
+        assert meta == {"k": "v"} and list(back) == list(tensors)
+        for name, x in tensors.items():
+            assert back[name].shape == x.shape, (dtype, name)
+            np.testing.assert_array_equal(back[name].astype(np.float32), st.quantize(x, dtype))
+    raw, _ = st.decode(st.encode({"x": np.array([1.0], np.float32)}, "BF16"), raw_bf16=True)
+    assert raw["x"].dtype == np.uint16 and raw["x"][0] == 0x3F80
+
+
+def test_bf16_rounds_to_nearest_even():
+    bits = np.array([0x3F800000, 0x3F808000, 0x3F818000, 0x3F808001, 0x7F7FFFFF, 0x7FC00001,
+                     0xFF800000, 0x00000001], dtype=np.uint32)
+    got = st.float32_to_bf16_bits(bits.view(np.float32))
+    # tie -> even (down), tie -> even (up), above tie -> up, max float -> inf, NaN stays NaN
+    assert list(got[:5]) == [0x3F80, 0x3F80, 0x3F82, 0x3F81, 0x7F80], [hex(g) for g in got]
+    assert np.isnan(st.bf16_bits_to_float32(got[5:6]))[0]
+    assert got[6] == 0xFF80 and got[7] == 0x0000
+
+
+def test_safetensors_refuses_malformed_files():
+    good = st.encode({"w": np.ones((2, 2), np.float32), "b": np.ones(2, np.float32)})
+    n = int(np.frombuffer(good[:8], "<u8")[0])
+    header = good[8:8 + n]
+
+    def with_header(text: bytes, data: bytes = good[8 + n:]) -> bytes:
+        text += b" " * (-(8 + len(text)) % 8)
+        return np.array([len(text)], "<u8").tobytes() + text + data
+
+    cases = {
+        "truncated": (good[:-3], "'b'"),
+        "overlap": (with_header(header.replace(b'"data_offsets":[16,24]',
+                                               b'"data_offsets":[8,16]')), "overlap"),
+        "out of range": (with_header(header.replace(b"[16,24]", b"[16,32]")), "'b'"),
+        "wrong shape": (with_header(header.replace(b'"shape":[2,2]', b'"shape":[3,2]')), "'w'"),
+        "bad dtype": (with_header(header.replace(b'"F32"', b'"Q7"', 1)), "'w'"),
+        "header past end": (np.array([1 << 20], "<u8").tobytes() + b"{}", "header length"),
+        "not json": (with_header(b"{nope"), "JSON"),
+    }
+    for what, (blob, needle) in cases.items():
+        try:
+            st.decode(blob)
+        except st.SafetensorsError as e:
+            assert needle in str(e), f"{what}: message {e} does not name {needle}"
+        else:
+            raise AssertionError(f"{what}: accepted")
+
+
+def test_pos_embed_resampling_is_identity_at_same_grid():
+    pos = torch.randn(1, 1 + 12, 8, dtype=torch.float64)
+    assert resample_abs_pos_embed(pos, (3, 4), (3, 4), 1, False) is pos
+    grid = pos[:, 1:].reshape(1, 3, 4, 8).permute(0, 3, 1, 2)
+    for aa in (False, True):  # the kernels themselves are identity at scale 1, too
+        same = F.interpolate(grid, size=(3, 4), mode="bicubic", align_corners=False,
+                             antialias=aa)
+        assert torch.allclose(same, grid, atol=1e-12, rtol=0), aa
+
+
+def test_pos_embed_resampling_matches_written_out_formulas():
+    pos = torch.randn(1, 1 + 4 * 6, 5, dtype=torch.float64)
+    for aa in (False, True):
+        for new in ((7, 9), (2, 3), (4, 6 * 2), (3, 4)):
+            got = resample_abs_pos_embed(pos, new, (4, 6), 1, aa)
+            assert torch.equal(got[:, :1], pos[:, :1]), "class token must be kept aside"
+            g = pos[0, 1:].reshape(4, 6, 5).numpy()
+            want = np.einsum("yh,xw,hwc->yxc", resize_matrix(4, new[0], aa),
+                             resize_matrix(6, new[1], aa), g).reshape(-1, 5)
+            err = np.abs(got[0, 1:].numpy() - want).max()
+            assert err < TOL64, (aa, new, err)
+
+
+def test_linear_attention_matches_quadratic_form():
+    torch.manual_seed(0)
+    for dim, latent, heads, n_in, n_q in ((24, 12, 2, 7, 5), (36, 9, 3, 4, 11)):
+        la = LinearAttention(dim, latent, heads, 1e-6).double()
+        for prm in la.parameters():
+            torch.nn.init.normal_(prm, std=0.5)
+        xin, xq = torch.randn(1, n_in, dim).double(), torch.randn(1, n_q, dim).double()
+        got = la(xin, xq)[0].detach().numpy()
+        sd = {f"h.{k}": v.numpy() for k, v in la.state_dict().items()}
+        want = np_linattn_quadratic(xin[0].numpy(), xq[0].numpy(), sd, "h", heads, 1e-6)
+        assert np.abs(got - want).max() < TOL64, np.abs(got - want).max()
+
+
+def test_vit_matches_numpy_reimplementation():
+    cfg = tiny_config("vit")
+    model, sd = random_model(cfg)
+    img = np.random.default_rng(1).standard_normal((1, 3, 32, 48))
+    logits, taps = model(torch.from_numpy(img))
+    want = np_vit(cfg, sd, img)
+    assert np.abs(logits[0].detach().numpy() - want).max() < TOL64
+    assert taps["embed"].shape == (1, 1 + 4 * 6, 24)
+
+
+def test_vittm_matches_numpy_reimplementation():
+    cfg = tiny_config("vittm")
+    model, sd = random_model(cfg)
+    img = np.random.default_rng(2).standard_normal((1, 3, 32, 48))
+    logits, taps = model(torch.from_numpy(img))
+    want = np_vittm(cfg, sd, img)
+    assert np.abs(logits[0].detach().numpy() - want).max() < TOL64
+    assert taps["embed.memory"].shape == (1, 4 * 6, 24)
+    assert taps["embed.process"].shape == (1, 2 * 3, 24)
+
+
+def test_state_dicts_match_the_documented_tensor_list():
+    for arch, over in (("vit", {}), ("vit", {"pool": "avg"}), ("vittm", {})):
+        cfg = tiny_config(arch, **over)
+        sd = make_golden.build_model(cfg).state_dict()
+        spec = model_config.encoder_tensors(cfg)
+        assert {k: tuple(v.shape) for k, v in sd.items()} == spec, arch
+        assert not any(UPSTREAM_UNUSED.match(k) for k in spec if arch == "vittm")
+
+
+def test_vittm_features_concatenate_memory_when_grids_match():
+    cfg = tiny_config("vittm", process_patch=8, out_indices="0,1")
+    model, _ = random_model(cfg)
+    _, taps = model(torch.randn(1, 3, 32, 48, dtype=torch.float64))
+    f = taps["features.1"][0]
+    assert f.shape == (48, 4, 6)
+    assert torch.equal(f[:24].flatten(1).T, taps["block.1.process"][0])
+    assert torch.equal(f[24:].flatten(1).T, taps["block.1.memory"][0])
+    cfg = tiny_config("vittm", out_indices="1")
+    model, _ = random_model(cfg)
+    _, taps = model(torch.randn(1, 3, 32, 48, dtype=torch.float64))
+    assert taps["features.1"].shape == (1, 24, 2, 3) and "features.0" not in taps
+
+
+def test_config_validation_names_the_field():
+    bad = [(("encoder", "embed_dim"), 25, "num_heads"),
+           (("encoder", "latent_scale"), 5, "latent_scale"),
+           (("encoder", "out_indices"), [1, 0], "out_indices"),
+           (("input_size",), [30, 48], "patch size"),
+           (("encoder", "fusion"), "erase", "fusion"),
+           (("head", "combine"), "max", "combine"),
+           (("format_version",), 2, "format_version")]
+    for path, value, needle in bad:
+        cfg = tiny_config("vittm")
+        obj = cfg
+        for key in path[:-1]:
+            obj = obj[key]
+        obj[path[-1]] = value
+        try:
+            model_config.validate(cfg)
+        except model_config.ConfigError as e:
+            assert needle in str(e), (path, str(e))
+        else:
+            raise AssertionError(f"{path}={value!r} accepted")
+    cfg = tiny_config("vit")
+    assert model_config.loads(model_config.dumps(cfg)) == cfg
+
+
+def test_make_golden_is_deterministic_and_complete():
+    args = ["--arch", "vittm", "--embed-dim", "24", "--depth", "2", "--heads", "2",
+            "--mlp-dim", "40", "--memory-patch", "8", "--process-patch", "16",
+            "--latent-scale", "2", "--image", "32", "--pos-grid", "3", "--seed", "4",
+            "--dtype", "bf16", "--out-indices", "0,1"]
+    with tempfile.TemporaryDirectory() as tmp:
+        blobs = []
+        for run in range(2):
+            m, g = os.path.join(tmp, f"m{run}"), os.path.join(tmp, f"g{run}")
+            make_golden.main(args + ["--out-model", m, "--out-golden", g])
+            blobs.append((open(m, "rb").read(), open(g, "rb").read()))
+        assert blobs[0] == blobs[1], "same arguments must give byte-identical files"
+        weights, meta = st.decode(blobs[0][0])
+        cfg = model_config.loads(meta[model_config.METADATA_KEY])
+        assert cfg["encoder"]["memory_pos_embed_grid"] == [3, 3]
+        golden, _ = st.decode(blobs[0][1])
+        assert golden["input"].shape == (1, 3, 32, 32)
+        assert golden["block.1.memory"].shape == (16, 24)
+        assert golden["features.1"].shape == (4, 24)
+        assert all(v.ndim == 2 for k, v in golden.items() if k != "input")
+        # The golden must be what the stored (bf16-rounded) weights produce.
+        model = make_golden.build_model(cfg)
+        taps = make_golden.run_reference(model, weights, golden["input"], "f64")
+        assert all(np.array_equal(taps[k], golden[k]) for k in taps)
+
+
+def main() -> int:
+    tests = [(n, f) for n, f in globals().items() if n.startswith("test_") and callable(f)]
+    failed = 0
+    for name, fn in tests:
+        try:
+            fn()
+            print(f"ok   {name}")
+        except Exception:  # report every failure, not just the first
+            failed += 1
+            print(f"FAIL {name}")
+            traceback.print_exc()
+    print(f"{len(tests) - failed}/{len(tests)} passed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
