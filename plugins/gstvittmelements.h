@@ -1,0 +1,21 @@
+/* vittm — the elements of the vittm plugin
+ *
+ * SPDX-License-Identifier: MIT
+ */
+
+#ifndef __GST_VITTM_ELEMENTS_H__
+#define __GST_VITTM_ELEMENTS_H__
+
+#include <gst/gst.h>
+
+G_BEGIN_DECLS
+
+GST_ELEMENT_REGISTER_DECLARE (vittmoverlay);
+GST_ELEMENT_REGISTER_DECLARE (vittmfpsmeter);
+/* Defined by gstvittmsegment.c; meson builds and registers it when that file
+ * exists (GST_VITTM_HAVE_SEGMENT). */
+GST_ELEMENT_REGISTER_DECLARE (vittmsegment);
+
+G_END_DECLS
+
+#endif /* __GST_VITTM_ELEMENTS_H__ */
