@@ -25,9 +25,14 @@ vittm_status vittm_error_prefix(vittm_error *err, const char *fmt, ...)
   va_start(ap, fmt);
   int n = vsnprintf(err->message, sizeof err->message, fmt, ap);
   va_end(ap);
-  size_t used = n < 0 ? 0 : (size_t)n;
-  if (used < sizeof err->message)
-    snprintf(err->message + used, sizeof err->message - used, ": %s", old);
+  /* Append ": old" by hand: the result is cut at the buffer's end, on purpose. */
+  size_t used = n < 0 ? 0 : (size_t)n, cap = sizeof err->message - 1;
+  const char *tail[2] = {": ", old};
+  for (int t = 0; t < 2; t++)
+    for (const char *p = tail[t]; *p && used < cap; p++)
+      err->message[used++] = *p;
+  if (used <= cap)
+    err->message[used] = '\0';
   return err->code;
 }
 
@@ -37,7 +42,7 @@ const char *vittm_status_name(vittm_status code)
   case VITTM_OK: return "ok";
   case VITTM_ERROR_INVALID_ARGUMENT: return "invalid argument";
   case VITTM_ERROR_IO: return "i/o error";
-  case VITTM_ERROR_FORMAT: return "malformed model file";
+  case VITTM_ERROR_FORMAT: return "malformed file";
   case VITTM_ERROR_UNSUPPORTED: return "unsupported";
   case VITTM_ERROR_NO_DEVICE: return "no Vulkan device";
   case VITTM_ERROR_VULKAN: return "Vulkan error";

@@ -18,7 +18,7 @@ typedef enum vittm_status {
   VITTM_OK = 0,
   VITTM_ERROR_INVALID_ARGUMENT, /* a caller passed something malformed */
   VITTM_ERROR_IO,               /* a file could not be opened, read or written */
-  VITTM_ERROR_FORMAT,           /* a model file is malformed */
+  VITTM_ERROR_FORMAT,           /* a model or media file is malformed */
   VITTM_ERROR_UNSUPPORTED,      /* valid, but not something this build/device can do */
   VITTM_ERROR_NO_DEVICE,        /* no usable Vulkan device */
   VITTM_ERROR_VULKAN,           /* a Vulkan call failed */
