@@ -12,6 +12,16 @@ byte-identical for the same arguments. The reference runs in float64 on the weig
       --memory-patch 16 --process-patch 32 --latent-scale 4 --image 64 --seed 1 \\
       --dtype f16 --out-indices 0,1 --out-model M.safetensors --out-golden G.safetensors
   make_golden.py --full vittm-b-16-32 --out-model M.safetensors --out-golden G.safetensors
+  make_golden.py --task segmentation --arch vittm --embed-dim 192 --depth 4 --heads 3 \\
+      --mlp-dim 768 --memory-patch 16 --process-patch 32 --latent-scale 2 --image 128x160 \\
+      --neck vittm_fpn --head-channels 32 --seed 1 --out-model M.safetensors \\
+      --out-golden G.safetensors
+  make_golden.py --full vit-b-upernet --dtype f16 --out-model M.safetensors   (no golden: fast)
+
+Segmentation models (--task segmentation) add a neck (--neck) and mmseg's UPerHead; their
+taps add neck.*, head.*, logits (at the head's resolution) and classmap (at the input size).
+--out-golden is optional: without it (and without --probes) the reference never runs, which
+is what the 512x512 benchmark presets want.
 """
 
 from __future__ import annotations
@@ -35,6 +45,8 @@ import torch.nn as nn  # noqa: E402
 
 import model_config  # noqa: E402
 import safetensors_io  # noqa: E402
+import upernet  # noqa: E402
+from segmenter import Segmenter  # noqa: E402
 from vit import VisionTransformer  # noqa: E402
 from vittm import ViTTM  # noqa: E402
 
@@ -42,16 +54,30 @@ GOLDEN_FORMAT_VERSION = 1
 GOLDEN_METADATA_KEY = "vittm_golden"
 DTYPES = {"f32": "F32", "f16": "F16", "bf16": "BF16"}
 
-# Full-size presets: the paper's ViT-B/16 and ViTTM-B configurations, at 224x224.
+# Full-size presets: the paper's ViT-B/16 and ViTTM-B encoders at 224x224, and the
+# segmentation models (UperNet, ADE20K's 150 classes) at the size they were trained at.
+_VIT_B = dict(arch="vit", embed_dim=768, depth=12, heads=12, mlp_dim=3072, patch=16)
+_VITTM_B = dict(arch="vittm", embed_dim=768, depth=12, heads=12, mlp_dim=3072)
+_UPERNET = dict(task="segmentation", head_channels=512, num_classes=150)
 PRESETS = {
-    "vit-b": dict(arch="vit", embed_dim=768, depth=12, heads=12, mlp_dim=3072, patch=16),
-    "vittm-b-16-32": dict(arch="vittm", embed_dim=768, depth=12, heads=12, mlp_dim=3072,
-                          memory_patch=16, process_patch=32, latent_scale=4),
-    "vittm-b-28-28": dict(arch="vittm", embed_dim=768, depth=12, heads=12, mlp_dim=3072,
-                          memory_patch=28, process_patch=28, latent_scale=4),
+    "vit-b": _VIT_B,
+    "vittm-b-16-32": dict(_VITTM_B, memory_patch=16, process_patch=32, latent_scale=4),
+    "vittm-b-28-28": dict(_VITTM_B, memory_patch=28, process_patch=28, latent_scale=4),
+    # mmseg upernet_vit-b16_mln (final_norm False, MultiLevelNeck) at 512x512
+    "vit-b-upernet": dict(_VIT_B, **_UPERNET, final_norm=False, neck="multilevel",
+                          image=[512, 512]),
+    # the authors' upernet_vittm-b16 (latent_size_scale=2); neck: the fpn module alone (our
+    # default; --neck vittm_fpn+multilevel for the authors' chain)
+    "vittm-b-upernet": dict(_VITTM_B, **_UPERNET, memory_patch=16, process_patch=32,
+                            latent_scale=2, neck="vittm_fpn", image=[512, 512]),
+    # 28/28 (504x504, as the authors' ade20k_28): concatenated 2D-wide features, so a
+    # MultiLevelNeck 2D -> D; no upstream UperNet config exists for it
+    "vittm-b-28-28-upernet": dict(_VITTM_B, **_UPERNET, memory_patch=28, process_patch=28,
+                                  latent_scale=4, neck="multilevel", image=[504, 504]),
 }
 PRESET_IMAGE = "224"
 PRESET_OUT_INDICES = "2,5,8,11"
+NECKS = ("multilevel", "vittm_fpn", "vittm_fpn+multilevel", "none")
 
 
 def _pair(text: str) -> list[int]:
@@ -68,12 +94,21 @@ def _indices(text: str) -> list[int]:
     return sorted({int(p) for p in text.split(",") if p.strip()})
 
 
+def _ints(text: str) -> list[int]:
+    return [int(p) for p in text.split(",") if p.strip()]
+
+
+def _scales(text: str) -> list:
+    """'4,2,1,0.5' -> [4, 2, 1, 0.5] (integers stay integers in the JSON)."""
+    return [float(p) if "." in p else int(p) for p in (q.strip() for q in text.split(",")) if p]
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--full", choices=sorted(PRESETS),
-                   help=f"full-size preset (image {PRESET_IMAGE}, out indices "
-                        f"{PRESET_OUT_INDICES} unless given)")
+                   help=f"full-size preset (out indices {PRESET_OUT_INDICES}, image "
+                        f"{PRESET_IMAGE}, *-upernet: 512 or 504, unless given)")
     p.add_argument("--arch", choices=("vit", "vittm"))
     p.add_argument("--embed-dim", type=int)
     p.add_argument("--depth", type=int)
@@ -96,13 +131,32 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--class-token", action=argparse.BooleanOptionalAction, default=True)
     p.add_argument("--patch-bias", action=argparse.BooleanOptionalAction, default=True)
     p.add_argument("--qkv-bias", action=argparse.BooleanOptionalAction, default=True)
-    p.add_argument("--final-norm", action=argparse.BooleanOptionalAction, default=True,
-                   help="ViT: LayerNorm `norm` after the last block")
-    p.add_argument("--num-classes", type=int, help="add a classifier head (logits tap)")
+    p.add_argument("--final-norm", action=argparse.BooleanOptionalAction,
+                   help="ViT: LayerNorm `norm` after the last block (default: on, off for "
+                        "segmentation as mmseg's UperNet ViT)")
+    p.add_argument("--task", choices=("classification", "segmentation"),
+                   help="segmentation: neck + UPerHead (default: classification if "
+                        "--num-classes is given, else an encoder-only model)")
+    p.add_argument("--num-classes", type=int,
+                   help="classification: add a classifier head (logits tap); segmentation: "
+                        "UPerHead classes (default 150, ADE20K)")
+    p.add_argument("--neck", choices=NECKS,
+                   help="segmentation neck stages (default: ViT multilevel; ViTTM vittm_fpn, "
+                        "or multilevel when the memory and process grids are equal)")
+    p.add_argument("--neck-channels", type=int,
+                   help="MultiLevelNeck out_channels (default: embed dim)")
+    p.add_argument("--neck-scales", type=_scales, default=[4, 2, 1, 0.5],
+                   help="MultiLevelNeck scales, one per level (default 4,2,1,0.5)")
+    p.add_argument("--head-channels", type=int, default=None,
+                   help="UPerHead channels (default 512)")
+    p.add_argument("--pool-scales", type=_ints, default=[1, 2, 3, 6],
+                   help="UPerHead PPM pool scales (default 1,2,3,6)")
     p.add_argument("--pool", choices=("token", "avg"), default="token", help="ViT classifier")
     p.add_argument("--combine", choices=("mean", "memory", "process"), default="mean",
                    help="ViTTM classifier: what `logits` is")
-    p.add_argument("--out-indices", type=_indices, help="blocks whose features to tap, e.g. 0,1")
+    p.add_argument("--out-indices", type=_indices,
+                   help="blocks whose features to tap, e.g. 0,1 (segmentation default: the "
+                        "last block of each quarter, 2,5,8,11 at depth 12)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--dtype", choices=sorted(DTYPES), default="f32", help="model tensor dtype")
     p.add_argument("--compute", choices=("f64", "f32"), default="f64",
@@ -110,7 +164,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--probes", action="store_true",
                    help="also store input and taps in the model file as probe.* tensors")
     p.add_argument("--out-model", required=True)
-    p.add_argument("--out-golden", required=True)
+    p.add_argument("--out-golden",
+                   help="golden file to write (without it and --probes the reference is not "
+                        "run)")
     args = p.parse_args(argv)
     if args.full:
         for key, value in PRESETS[args.full].items():
@@ -124,6 +180,21 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     missing = [f"--{n.replace('_', '-')}" for n in need if getattr(args, n) is None]
     if missing:
         p.error("missing " + ", ".join(missing) + " (or use --full)")
+    segmentation = args.task == "segmentation"
+    if not segmentation and (args.neck or args.head_channels):
+        p.error("--neck and --head-channels need --task segmentation")
+    if args.final_norm is None:
+        args.final_norm = not segmentation
+    if segmentation:
+        if args.out_indices is None:
+            args.out_indices = [(k + 1) * args.depth // 4 - 1 for k in range(4)]
+            if len(set(args.out_indices)) != 4:
+                p.error("--task segmentation: give --out-indices (depth < 4)")
+        if args.neck is None:
+            equal = args.arch == "vittm" and args.memory_patch == args.process_patch
+            args.neck = "multilevel" if args.arch == "vit" or equal else "vittm_fpn"
+        args.num_classes = args.num_classes or 150
+        args.head_channels = args.head_channels or 512
     args.out_indices = args.out_indices or []
     return args
 
@@ -147,15 +218,29 @@ def build_config(args: argparse.Namespace) -> dict:
     enc["qkv_bias"] = args.qkv_bias
     if args.pos_antialias is not None:
         enc["pos_embed_antialias"] = args.pos_antialias
-    head = None
-    if args.num_classes:
+    head, neck = None, []
+    if args.task == "segmentation":
+        base = model_config.make_config(args.arch, enc, [h, w])  # encoder-only: its levels
+        levels = model_config.encoder_levels(base)
+        if args.neck.startswith("vittm_fpn"):
+            neck.append(model_config.vittm_fpn(args.embed_dim))
+        if args.neck.endswith("multilevel"):
+            neck.append(model_config.multilevel_neck([c for c, _ in levels],
+                                                     args.neck_channels or args.embed_dim,
+                                                     args.neck_scales))
+        channels = [c for c, _ in model_config.neck_levels({**base, "neck": neck})[-1]]
+        head = model_config.uperhead(channels, args.head_channels, args.num_classes,
+                                     args.pool_scales)
+    elif args.num_classes:
         head = model_config.classifier_head(args.num_classes, args.arch, args.pool, args.combine)
-    return model_config.make_config(args.arch, enc, [h, w], head=head,
+    return model_config.make_config(args.arch, enc, [h, w], head=head, neck=neck,
                                     name=f"random-{args.arch}-seed{args.seed}")
 
 
 def build_model(cfg: dict) -> nn.Module:
     """The reference module for a config."""
+    if cfg["head"] and cfg["head"]["type"] == "uperhead":
+        return Segmenter(cfg)
     return VisionTransformer(cfg) if cfg["architecture"] == "vit" else ViTTM(cfg)
 
 
@@ -167,23 +252,34 @@ def _rng(seed: int, name: str) -> np.random.Generator:
 def random_weights(model: nn.Module, seed: int) -> dict[str, np.ndarray]:
     """Random, non-trivial fp32 weights for every tensor of `model`, keyed by state_dict name.
 
-    LayerNorm: weight 1 + 0.1 N, bias 0.1 N. Linear/conv weights N / sqrt(fan_in), halved for
-    the layers that add into the residual stream, so it grows slowly with depth. Biases 0.1 N.
-    Position embeddings and the class token 0.5 N: large enough that resampling errors show.
+    LayerNorm: weight 1 + 0.1 N, bias 0.1 N. BatchNorm: the same, and running mean 0.1 N,
+    running variance U(0.5, 1.5). Linear/conv weights N / sqrt(fan_in), halved for the layers
+    that add into the residual stream, so it grows slowly with depth, and times sqrt(2) for the
+    decode head's convs (each followed by ReLU), so activations keep their scale. Transposed
+    convs (kernel = stride) have fan-in C_in. Biases 0.1 N. Position embeddings and the class
+    token 0.5 N: large enough that resampling errors show.
     """
-    layer_norms = {name for name, m in model.named_modules() if isinstance(m, nn.LayerNorm)}
+    modules = dict(model.named_modules())
+    layer_norms = {n for n, m in modules.items() if isinstance(m, nn.LayerNorm)}
+    batch_norms = {n for n, m in modules.items() if isinstance(m, upernet.BatchNorm2d)}
+    transposed = {n for n, m in modules.items() if isinstance(m, nn.ConvTranspose2d)}
     weights = {}
     for name, tensor in model.state_dict().items():
         owner, _, leaf = name.rpartition(".")
-        noise = _rng(seed, name).standard_normal(tuple(tensor.shape))
-        if owner in layer_norms:
+        rng = _rng(seed, name)
+        if owner in batch_norms and leaf == "running_var":
+            weights[name] = rng.uniform(0.5, 1.5, tuple(tensor.shape)).astype(np.float32)
+            continue
+        noise = rng.standard_normal(tuple(tensor.shape))
+        if owner in layer_norms or owner in batch_norms:
             value = (1.0 if leaf == "weight" else 0.0) + 0.1 * noise
         elif leaf == "bias":
             value = 0.1 * noise
         elif tensor.dim() >= 2 and leaf == "weight":
-            fan_in = int(np.prod(tensor.shape[1:]))
+            fan_in = tensor.shape[0] if owner in transposed else int(np.prod(tensor.shape[1:]))
             residual = owner.endswith((".attn.proj", ".mlp.fc2"))
-            value = noise / np.sqrt(fan_in) * (0.5 if residual else 1.0)
+            relu = owner.startswith("decode_head.") and owner.endswith(".conv")
+            value = noise / np.sqrt(fan_in) * (0.5 if residual else np.sqrt(2) if relu else 1.0)
         else:  # cls_token, pos_embed, memory_pos_embed, process_pos_embed
             value = 0.5 * noise
         weights[name] = value.astype(np.float32)
@@ -200,8 +296,8 @@ def random_input(cfg: dict, seed: int) -> np.ndarray:
 
 
 def tap_to_2d(tensor: torch.Tensor) -> np.ndarray:
-    """Drop the batch; tokens (1, N, C) -> (N, C); grids (1, C, h, w) -> (h*w, C) row-major;
-    logits (1, K) -> (1, K)."""
+    """Drop the batch; tokens (1, N, C) -> (N, C); grids (1, C, h, w) -> (h*w, C) row-major
+    (segmentation logits: (h*w, K)); logits (1, K) -> (1, K); maps (1, H, W) -> (H, W)."""
     t = tensor.detach()[0]
     if t.dim() == 3:
         t = t.flatten(1).transpose(0, 1)
@@ -230,11 +326,13 @@ def main(argv: list[str]) -> int:
     dtype = DTYPES[args.dtype]
     model = build_model(cfg)
     weights = random_weights(model, args.seed)
-    spec = model_config.encoder_tensors(cfg)
+    spec = model_config.expected_tensors(cfg)
     assert {k: v.shape for k, v in weights.items()} == spec, "module and spec disagree"
     weights = {name: safetensors_io.quantize(weights[name], dtype) for name in spec}
     image = random_input(cfg, args.seed)
-    taps = run_reference(model, weights, image, args.compute)
+    taps = {}
+    if args.out_golden or args.probes:
+        taps = run_reference(model, weights, image, args.compute)
 
     model_tensors: dict[str, np.ndarray] = dict(weights)
     dtypes = {name: dtype for name in weights}
@@ -257,16 +355,17 @@ def main(argv: list[str]) -> int:
                    "model_sha256": hashlib.sha256(model_blob).hexdigest(),
                    "weights_dtype": dtype, "compute": args.compute,
                    "taps": list(taps)}
-    golden_blob = safetensors_io.encode(
-        {"input": image, **taps}, "F32",
-        {GOLDEN_METADATA_KEY: json.dumps(golden_meta, separators=(",", ":"))})
     with open(args.out_model, "wb") as f:
         f.write(model_blob)
-    with open(args.out_golden, "wb") as f:
-        f.write(golden_blob)
-    print(f"{args.out_model}: {len(weights)} tensors, {len(model_blob)} bytes; "
-          f"{args.out_golden}: {len(taps)} taps; {time.monotonic() - start:.1f} s",
-          file=sys.stderr)
+    report = f"{args.out_model}: {len(weights)} tensors, {len(model_blob)} bytes"
+    if args.out_golden:
+        golden_blob = safetensors_io.encode(
+            {"input": image, **taps}, "F32",
+            {GOLDEN_METADATA_KEY: json.dumps(golden_meta, separators=(",", ":"))})
+        with open(args.out_golden, "wb") as f:
+            f.write(golden_blob)
+        report += f"; {args.out_golden}: {len(taps)} taps"
+    print(f"{report}; {time.monotonic() - start:.1f} s", file=sys.stderr)
     return 0
 
 

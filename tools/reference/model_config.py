@@ -71,6 +71,29 @@ def classifier_head(num_classes: int, architecture: str, pool: Optional[str] = N
     return {"type": "classifier", "num_classes": num_classes, "pool": "avg", "combine": combine}
 
 
+def vittm_fpn(channels: int, bn_eps: float = 1e-5) -> dict[str, Any]:
+    """Neck stage: the authors' BEiT-style fpn1-fpn4 on four process-stream maps of width D
+    (x4, x2, x1, /2). Tensors `fpn1.*`, `fpn2.*` (upstream names, backbone prefix dropped)."""
+    return {"type": "vittm_fpn", "channels": channels, "bn_eps": bn_eps}
+
+
+def multilevel_neck(in_channels: Sequence[int], out_channels: int,
+                    scales: Sequence[float] = (4, 2, 1, 0.5)) -> dict[str, Any]:
+    """Neck stage: mmseg MultiLevelNeck (1x1 conv, bilinear resize by scale, 3x3 conv per
+    level; no norm, no activation). Tensors `neck.*`."""
+    return {"type": "multilevel_neck", "in_channels": list(in_channels),
+            "out_channels": out_channels, "scales": list(scales)}
+
+
+def uperhead(in_channels: Sequence[int], channels: int = 512, num_classes: int = 150,
+             pool_scales: Sequence[int] = (1, 2, 3, 6), bn_eps: float = 1e-5) -> dict[str, Any]:
+    """Head: mmseg UPerHead (BatchNorm + ReLU ConvModules, align_corners=False). Tensors
+    `decode_head.*`."""
+    return {"type": "uperhead", "in_channels": list(in_channels), "channels": channels,
+            "pool_scales": list(pool_scales), "num_classes": num_classes,
+            "align_corners": False, "bn_eps": bn_eps}
+
+
 def make_config(architecture: str, encoder: dict, input_size: Sequence[int],
                 head: Optional[dict] = None, neck: Optional[list] = None,
                 mean: Sequence[float] = IMAGENET_MEAN, std: Sequence[float] = IMAGENET_STD,
@@ -79,7 +102,8 @@ def make_config(architecture: str, encoder: dict, input_size: Sequence[int],
                 name: Optional[str] = None) -> dict[str, Any]:
     """A whole config. Segmentation models default to ADE20K's names and palette."""
     task = "classification" if head and head.get("type") == "classifier" else "segmentation"
-    if classes is None and task == "segmentation":
+    num_classes = (head or {}).get("num_classes", len(ade20k.CLASSES))
+    if classes is None and task == "segmentation" and num_classes == len(ade20k.CLASSES):
         classes, palette = list(ade20k.CLASSES), [list(c) for c in ade20k.PALETTE]
     cfg: dict[str, Any] = {"format_version": FORMAT_VERSION, "architecture": architecture,
                            "task": task}
@@ -202,8 +226,15 @@ def validate(cfg: Any) -> None:
     if any(s <= 0 for s in cfg["std"]):
         raise ConfigError("config.std: every value must be positive")
     _validate_encoder(arch, _need(cfg, "encoder", dict, "config"), size)
-    _need(cfg, "neck", list, "config")
+    neck = _need(cfg, "neck", list, "config")
     head = cfg.get("head")
+    if task == "segmentation":
+        if head is not None:
+            _validate_segmentation(cfg)
+        elif neck:
+            raise ConfigError("config.neck: an encoder-only model (head null) has no neck")
+    elif neck:
+        raise ConfigError("config.neck: a classification model has no neck")
     if task == "classification":
         if not isinstance(head, dict) or head.get("type") != "classifier":
             raise ConfigError("config.head: a classification model needs a 'classifier' head")
@@ -218,9 +249,6 @@ def validate(cfg: Any) -> None:
                 "mean", "memory", "process"):
             raise ConfigError(f"head.combine: {head['combine']!r} is not one of "
                               "'mean', 'memory', 'process'")
-    elif head is not None and not (isinstance(head, dict) and isinstance(head.get("type"), str)):
-        raise ConfigError("config.head: expected null (encoder only) or an object with a "
-                          "'type'")
     classes = _need(cfg, "classes", list, "config")
     palette = _need(cfg, "palette", list, "config")
     if not all(isinstance(c, str) for c in classes):
@@ -232,6 +260,111 @@ def validate(cfg: Any) -> None:
             isinstance(c, list) and len(c) == 3
             and all(isinstance(v, int) and 0 <= v <= 255 for v in c) for c in palette):
         raise ConfigError("config.palette: expected one [r, g, b] (0-255) per class")
+
+
+def _number_list(obj: dict, key: str, where: str, integer: bool) -> list:
+    values = _need(obj, key, list, where)
+    kind = int if integer else (int, float)
+    if not values or not all(isinstance(v, kind) and not isinstance(v, bool) and v > 0
+                             for v in values):
+        what = "integers" if integer else "numbers"
+        raise ConfigError(f"{where}.{key}: expected a non-empty list of positive {what}, "
+                          f"got {values!r}")
+    return values
+
+
+def encoder_levels(cfg: dict) -> list[tuple[int, tuple[int, int]]]:
+    """(channels, (h, w)) of each encoder feature map, in out_indices order. ViT: the patch
+    grid, D channels. ViTTM: the process grid; 2D channels (process, memory) when the memory
+    and process grids are equal."""
+    enc, (h, w) = cfg["encoder"], cfg["input_size"]
+    d = enc["embed_dim"]
+    if cfg["architecture"] == "vit":
+        p, c = enc["patch_size"], d
+    else:
+        p = enc["process_patch_size"]
+        c = 2 * d if enc["memory_patch_size"] == p else d
+    return [(c, (h // p, w // p)) for _ in enc["out_indices"]]
+
+
+def neck_levels(cfg: dict) -> list[list[tuple[int, tuple[int, int]]]]:
+    """The encoder's levels, then each neck stage's outputs: [(channels, (h, w)), ...] per
+    level. The last entry is what the head receives. Assumes a validated neck."""
+    out = [encoder_levels(cfg)]
+    for stage in cfg["neck"]:
+        prev = out[-1]
+        if stage["type"] == "vittm_fpn":
+            factors = (4, 2, 1)
+            out.append([(c, (h * factors[i], w * factors[i]) if i < 3 else (h // 2, w // 2))
+                        for i, (c, (h, w)) in enumerate(prev)])
+        else:
+            n, scales = stage["out_channels"], stage["scales"]
+            out.append([(n, (int(h * float(s)), int(w * float(s))))
+                        for (_, (h, w)), s in zip(prev, scales)])
+    return out
+
+
+def _check_levels(levels: list, want: list, where: str, field: str = "in_channels") -> None:
+    got = [c for c, _ in levels]
+    if got != list(want):
+        raise ConfigError(f"{where}.{field}: {list(want)} does not match the incoming "
+                          f"feature maps' channels {got}")
+    for i, (_, (h, w)) in enumerate(levels):
+        if h < 1 or w < 1:
+            raise ConfigError(f"{where}: level {i} is {h}x{w}; the input is too small for "
+                              f"this neck")
+
+
+def _validate_segmentation(cfg: dict) -> None:
+    """Neck stages and the UPerHead: types, fields, and channels and sizes level by level."""
+    stages = cfg["neck"]
+    levels = encoder_levels(cfg)
+    if not levels:
+        raise ConfigError("encoder.out_indices: a segmentation head needs feature maps")
+    seen = set()
+    for s, stage in enumerate(stages):
+        w = f"neck[{s}]"
+        if not isinstance(stage, dict):
+            raise ConfigError(f"{w}: expected an object with a 'type'")
+        kind = _need(stage, "type", str, w)
+        if kind in seen:
+            raise ConfigError(f"{w}.type: at most one {kind!r} stage")
+        seen.add(kind)
+        if kind == "vittm_fpn":
+            if cfg["architecture"] != "vittm" or s != 0:
+                raise ConfigError(f"{w}.type: 'vittm_fpn' is only the first stage of a vittm "
+                                  f"model")
+            c = _positive(stage, "channels", w)
+            if _need(stage, "bn_eps", (int, float), w) <= 0:
+                raise ConfigError(f"{w}.bn_eps: must be positive")
+            if len(levels) != 4:
+                raise ConfigError(f"{w}: vittm_fpn takes exactly 4 feature maps "
+                                  f"(encoder.out_indices), got {len(levels)}")
+            _check_levels(levels, [c] * 4, w, "channels")
+        elif kind == "multilevel_neck":
+            ins = _number_list(stage, "in_channels", w, integer=True)
+            _positive(stage, "out_channels", w)
+            scales = _number_list(stage, "scales", w, integer=False)
+            if len(scales) != len(ins):
+                raise ConfigError(f"{w}.scales: one scale per input level ({len(ins)}), got "
+                                  f"{len(scales)}")
+            _check_levels(levels, ins, w)
+        else:
+            raise ConfigError(f"{w}.type: {kind!r} is not 'vittm_fpn' or 'multilevel_neck'")
+        levels = neck_levels({**cfg, "neck": stages[:s + 1]})[-1]
+    head, w = cfg["head"], "head"
+    if not isinstance(head, dict) or head.get("type") != "uperhead":
+        raise ConfigError("config.head: a segmentation model's head is null (encoder only) or "
+                          "of type 'uperhead'")
+    ins = _number_list(head, "in_channels", w, integer=True)
+    _positive(head, "channels", w)
+    _number_list(head, "pool_scales", w, integer=True)
+    _positive(head, "num_classes", w)
+    if _need(head, "align_corners", bool, w):
+        raise ConfigError("head.align_corners: only false (mmseg's ADE20K setting) is supported")
+    if _need(head, "bn_eps", (int, float), w) <= 0:
+        raise ConfigError("head.bn_eps: must be positive")
+    _check_levels(levels, ins, w)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -314,3 +447,64 @@ def encoder_tensors(cfg: dict) -> dict[str, tuple]:
         t.update({"head.weight": (n, d), "head.bias": (n,),
                   "process_head.weight": (n, d), "process_head.bias": (n,)})
     return t
+
+
+def _bn(name: str, c: int) -> dict[str, tuple]:
+    """An eval-mode BatchNorm (num_batches_tracked, training only, is not stored)."""
+    return {f"{name}.{leaf}": (c,) for leaf in ("weight", "bias", "running_mean", "running_var")}
+
+
+def _conv_module(name: str, cin: int, cout: int, k: int, norm: bool) -> dict[str, tuple]:
+    """mmcv ConvModule: `conv` (bias only without norm), then `bn`."""
+    t = {f"{name}.conv.weight": (cout, cin, k, k)}
+    if norm:
+        t.update(_bn(f"{name}.bn", cout))
+    else:
+        t[f"{name}.conv.bias"] = (cout,)
+    return t
+
+
+def neck_tensors(cfg: dict) -> dict[str, tuple]:
+    """The neck stages' tensors: vittm_fpn under the authors' names (`fpn1.0` ConvT, `fpn1.1`
+    BN, `fpn1.3` ConvT, `fpn2.0` ConvT; ConvT weights are (in, out, 2, 2)), multilevel_neck
+    under `neck.`."""
+    t: dict[str, tuple] = {}
+    for stage in cfg["neck"]:
+        if stage["type"] == "vittm_fpn":
+            c = stage["channels"]
+            for conv in ("fpn1.0", "fpn1.3", "fpn2.0"):
+                t.update({f"{conv}.weight": (c, c, 2, 2), f"{conv}.bias": (c,)})
+                if conv == "fpn1.0":
+                    t.update(_bn("fpn1.1", c))
+        else:
+            n = stage["out_channels"]
+            for i, c in enumerate(stage["in_channels"]):
+                t.update(_conv_module(f"neck.lateral_convs.{i}", c, n, 1, norm=False))
+            for i in range(len(stage["scales"])):
+                t.update(_conv_module(f"neck.convs.{i}", n, n, 3, norm=False))
+    return t
+
+
+def head_tensors(cfg: dict) -> dict[str, tuple]:
+    """UPerHead's tensors under `decode_head.` (mmseg names)."""
+    head = cfg.get("head") or {}
+    if head.get("type") != "uperhead":
+        return {}
+    p, ins, c = "decode_head", head["in_channels"], head["channels"]
+    t: dict[str, tuple] = {}
+    for j, _ in enumerate(head["pool_scales"]):
+        t.update(_conv_module(f"{p}.psp_modules.{j}.1", ins[-1], c, 1, norm=True))
+    t.update(_conv_module(f"{p}.bottleneck", ins[-1] + len(head["pool_scales"]) * c, c, 3, True))
+    for i, cin in enumerate(ins[:-1]):
+        t.update(_conv_module(f"{p}.lateral_convs.{i}", cin, c, 1, norm=True))
+    for i in range(len(ins) - 1):
+        t.update(_conv_module(f"{p}.fpn_convs.{i}", c, c, 3, norm=True))
+    t.update(_conv_module(f"{p}.fpn_bottleneck", len(ins) * c, c, 3, norm=True))
+    t.update({f"{p}.conv_seg.weight": (head["num_classes"], c, 1, 1),
+              f"{p}.conv_seg.bias": (head["num_classes"],)})
+    return t
+
+
+def expected_tensors(cfg: dict) -> dict[str, tuple]:
+    """Every tensor a model file for `cfg` must hold (probes aside), in state_dict order."""
+    return {**encoder_tensors(cfg), **neck_tensors(cfg), **head_tensors(cfg)}

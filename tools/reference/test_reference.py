@@ -6,7 +6,9 @@ Run: python3 tools/reference/test_reference.py  (plain asserts; exit status 0 wh
 The reference is what the engine is judged against, so it is itself checked against code that
 says the same thing the slow, obvious way: numpy re-implementations of ViT and ViTTM, an O(N^2)
 linear attention, and the resampling formulas written out (which double as the specification
-the engine's pos-embed resampling must follow).
+the engine's pos-embed resampling must follow). The segmentation necks and head are checked
+the same way: convolutions, bilinear resizing, adaptive pooling and eval-mode BatchNorm written
+out in numpy, index by index.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ import torch.nn.functional as F  # noqa: E402
 import make_golden  # noqa: E402
 import model_config  # noqa: E402
 import safetensors_io as st  # noqa: E402
+import upernet  # noqa: E402
+from segmenter import Segmenter  # noqa: E402
 from vit import resample_abs_pos_embed  # noqa: E402
 from vittm import UPSTREAM_UNUSED, LinearAttention  # noqa: E402
 
@@ -162,6 +166,116 @@ def resize_matrix(n_in: int, n_out: int, antialias: bool) -> np.ndarray:
             w = np.array([_cubic((j - center + 0.5) * inv, -0.5) for j in range(lo, hi)])
             m[i, lo:hi] = w / w.sum()
     return m
+
+
+# --------------------------------------------------------------------------------------------
+# segmentation layers written out: (C, h, w) arrays, float64
+
+def np_conv(x, w, b=None, pad=0):
+    """Cross-correlation, stride 1, zero padding `pad`:
+    out[o, y, x] = sum_{c,dy,dx} w[o, c, dy, dx] xp[c, y+dy, x+dx]."""
+    k = w.shape[-1]
+    xp = np.pad(x, ((0, 0), (pad, pad), (pad, pad)))
+    h, wd = xp.shape[1] - k + 1, xp.shape[2] - k + 1
+    out = np.zeros((w.shape[0], h, wd))
+    for dy in range(k):
+        for dx in range(k):
+            out += np.einsum("oc,cyx->oyx", w[:, :, dy, dx], xp[:, dy:dy + h, dx:dx + wd])
+    return out + b[:, None, None] if b is not None else out
+
+
+def np_conv_transpose_2x2(x, w, b):
+    """ConvTranspose2d(k=2, s=2): out[o, 2y+dy, 2x+dx] = b[o] + sum_c x[c, y, x] w[c, o, dy, dx]."""
+    c, h, wd = x.shape
+    out = np.zeros((w.shape[1], 2 * h, 2 * wd))
+    for dy in range(2):
+        for dx in range(2):
+            out[:, dy::2, dx::2] = np.einsum("co,cyx->oyx", w[:, :, dy, dx], x)
+    return out + b[:, None, None]
+
+
+def np_bn(x, sd, p, eps):
+    scale = sd[f"{p}.weight"] / np.sqrt(sd[f"{p}.running_var"] + eps)
+    return ((x - sd[f"{p}.running_mean"][:, None, None]) * scale[:, None, None]
+            + sd[f"{p}.bias"][:, None, None])
+
+
+def bilinear_matrix(n_in: int, n_out: int, step: float) -> np.ndarray:
+    """(n_out, n_in) weights of one bilinear pass, align_corners=False, sampling step `step`
+    (n_in/n_out for a resize to a size; 1/s for a resize by factor s): output i reads
+    src = max(step (i + 0.5) - 0.5, 0), between floor(src) and the next index (clamped)."""
+    m = np.zeros((n_out, n_in))
+    for i in range(n_out):
+        src = max(step * (i + 0.5) - 0.5, 0.0)
+        i0 = min(int(math.floor(src)), n_in - 1)
+        i1 = min(i0 + 1, n_in - 1)
+        lam = src - i0
+        m[i, i0] += 1 - lam
+        m[i, i1] += lam
+    return m
+
+
+def np_resize(x, size, steps=None):
+    (h, w), (oh, ow) = x.shape[1:], size
+    sy, sx = steps or (h / oh, w / ow)
+    return np.einsum("yh,xw,chw->cyx", bilinear_matrix(h, oh, sy), bilinear_matrix(w, ow, sx), x)
+
+
+def np_adaptive_avg_pool(x, s):
+    """Bin k of n into s: [floor(k n / s), ceil((k + 1) n / s)); bins may overlap."""
+    _, h, w = x.shape
+    out = np.zeros((x.shape[0], s, s))
+    for i in range(s):
+        y0, y1 = (i * h) // s, -((-(i + 1) * h) // s)
+        for j in range(s):
+            x0, x1 = (j * w) // s, -((-(j + 1) * w) // s)
+            out[:, i, j] = x[:, y0:y1, x0:x1].mean(axis=(1, 2))
+    return out
+
+
+def np_conv_module(x, sd, p, pad, eps):
+    """mmcv ConvModule with BN and ReLU (no conv bias)."""
+    return np.maximum(np_bn(np_conv(x, sd[f"{p}.conv.weight"], pad=pad), sd, f"{p}.bn", eps), 0)
+
+
+def np_multilevel_neck(feats, sd, scales):
+    outs = []
+    for i, (f, s) in enumerate(zip(feats, scales)):
+        x = np_conv(f, sd[f"neck.lateral_convs.{i}.conv.weight"],
+                    sd[f"neck.lateral_convs.{i}.conv.bias"])
+        size = (int(x.shape[1] * s), int(x.shape[2] * s))
+        x = np_resize(x, size, (1 / s, 1 / s))
+        outs.append(np_conv(x, sd[f"neck.convs.{i}.conv.weight"], sd[f"neck.convs.{i}.conv.bias"],
+                            pad=1))
+    return outs
+
+
+def np_vittm_fpn(feats, sd, eps):
+    x = np_conv_transpose_2x2(feats[0], sd["fpn1.0.weight"], sd["fpn1.0.bias"])
+    x = np_bn(x, sd, "fpn1.1", eps)
+    x = 0.5 * x * (1 + _erf(x / math.sqrt(2)))
+    f1 = np_conv_transpose_2x2(x, sd["fpn1.3.weight"], sd["fpn1.3.bias"])
+    f2 = np_conv_transpose_2x2(feats[1], sd["fpn2.0.weight"], sd["fpn2.0.bias"])
+    c, h, w = feats[3].shape
+    f4 = feats[3][:, :h // 2 * 2, :w // 2 * 2].reshape(c, h // 2, 2, w // 2, 2).max(axis=(2, 4))
+    return [f1, f2, feats[2], f4]
+
+
+def np_uperhead(feats, sd, pool_scales, eps):
+    p, x = "decode_head", feats[-1]
+    ppm = [np_resize(np_conv_module(np_adaptive_avg_pool(x, s), sd, f"{p}.psp_modules.{j}.1",
+                                    0, eps), x.shape[1:]) for j, s in enumerate(pool_scales)]
+    psp = np_conv_module(np.concatenate([x] + ppm), sd, f"{p}.bottleneck", 1, eps)
+    lat = [np_conv_module(f, sd, f"{p}.lateral_convs.{i}", 0, eps)
+           for i, f in enumerate(feats[:-1])] + [psp]
+    for i in range(len(lat) - 1, 0, -1):
+        lat[i - 1] = lat[i - 1] + np_resize(lat[i], lat[i - 1].shape[1:])
+    outs = [np_conv_module(lat[i], sd, f"{p}.fpn_convs.{i}", 1, eps)
+            for i in range(len(lat) - 1)] + [psp]
+    size = outs[0].shape[1:]
+    fused = np_conv_module(np.concatenate([np_resize(o, size) if o.shape[1:] != size else o
+                                           for o in outs]), sd, f"{p}.fpn_bottleneck", 1, eps)
+    return np_conv(fused, sd[f"{p}.conv_seg.weight"], sd[f"{p}.conv_seg.bias"]), psp, fused
 
 
 # --------------------------------------------------------------------------------------------
@@ -368,6 +482,237 @@ def test_make_golden_is_deterministic_and_complete():
         model = make_golden.build_model(cfg)
         taps = make_golden.run_reference(model, weights, golden["input"], "f64")
         assert all(np.array_equal(taps[k], golden[k]) for k in taps)
+
+
+SEG_TINY = ["--task", "segmentation", "--embed-dim", "16", "--depth", "4", "--heads", "2",
+            "--mlp-dim", "24", "--latent-scale", "2", "--head-channels", "8",
+            "--num-classes", "7", "--out-model", "-", "--out-golden", "-"]
+SEG_CASES = {  # name: extra make_golden arguments (odd grids on purpose)
+    "vit-multilevel": ["--arch", "vit", "--patch", "8", "--image", "40x56"],
+    "vittm-fpn": ["--arch", "vittm", "--memory-patch", "8", "--process-patch", "16",
+                  "--image", "64x80", "--neck", "vittm_fpn"],
+    "vittm-fpn-multilevel": ["--arch", "vittm", "--memory-patch", "8", "--process-patch", "16",
+                             "--image", "64x80", "--neck", "vittm_fpn+multilevel"],
+    "vittm-equal-multilevel": ["--arch", "vittm", "--memory-patch", "8", "--process-patch", "8",
+                               "--image", "24x40"],
+}
+
+
+def seg_config(name: str, *extra: str) -> dict:
+    return make_golden.build_config(make_golden.parse_args(SEG_TINY + SEG_CASES[name]
+                                                           + list(extra)))
+
+
+def random_segmenter(cfg: dict, seed: int = 5):
+    model = make_golden.build_model(cfg)
+    weights = make_golden.random_weights(model, seed)
+    model.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()}, strict=True)
+    return model.double().eval(), {k: v.astype(np.float64) for k, v in weights.items()}
+
+
+def test_bilinear_resize_matches_written_out_formula():
+    x = torch.randn(1, 3, 5, 7, dtype=torch.float64)
+    for size in ((5, 7), (10, 14), (20, 28), (2, 3), (1, 1), (6, 11)):
+        got = upernet.resize_to(x, size)[0].numpy()
+        assert np.abs(got - np_resize(x[0].numpy(), size)).max() < TOL64, size
+
+
+def test_resize_by_scale_uses_the_factor_not_the_size_ratio():
+    # mmseg's MultiLevelNeck resizes by scale_factor: floor(n s) outputs, sampling step 1/s.
+    x = torch.randn(1, 2, 7, 9, dtype=torch.float64)
+    for s in (4, 2, 1, 0.5):
+        got = upernet.resize_by(x, s)[0].numpy()
+        size = (upernet.scaled_size(7, s), upernet.scaled_size(9, s))
+        assert got.shape[1:] == size == (int(7 * s), int(9 * s))
+        want = np_resize(x[0].numpy(), size, (1 / s, 1 / s))
+        assert np.abs(got - want).max() < TOL64, s
+    # at odd sizes that is not a resize to the same size: 7x9 by 0.5 samples rows 0.5, 2.5, 4.5
+    by_size = upernet.resize_to(x, (3, 4))
+    assert not torch.allclose(upernet.resize_by(x, 0.5), by_size)
+    row = np_resize(x[0].numpy(), (3, 4), (2.0, 2.0))
+    assert np.allclose(row[:, 1, 0], x[0, :, 2:4, 0:2].mean(dim=(1, 2)).numpy())
+
+
+def test_adaptive_avg_pool_bins():
+    for h, w in ((7, 9), (2, 1), (6, 6), (1, 1), (13, 4)):
+        x = torch.randn(1, 3, h, w, dtype=torch.float64)
+        for s in (1, 2, 3, 6):
+            got = torch.nn.AdaptiveAvgPool2d(s)(x)[0].numpy()
+            assert np.abs(got - np_adaptive_avg_pool(x[0].numpy(), s)).max() < TOL64, (h, w, s)
+
+
+def test_batchnorm_is_eval_mode_and_loads_upstream_state_dicts():
+    torch.manual_seed(0)
+    ref = torch.nn.BatchNorm2d(5, eps=1e-5).double()
+    with torch.no_grad():
+        for t in (ref.weight, ref.bias, ref.running_mean):
+            t.normal_()
+        ref.running_var.uniform_(0.5, 1.5)
+    ref.eval()
+    bn = upernet.BatchNorm2d(5, 1e-5).double()
+    bn.load_state_dict(ref.state_dict())  # carries num_batches_tracked, ignored
+    assert "num_batches_tracked" not in bn.state_dict()
+    x = torch.randn(2, 5, 3, 4, dtype=torch.float64)
+    sd = {k: v.numpy() for k, v in bn.state_dict().items()}
+    want = np_bn(x[1].numpy(), {f"b.{k}": v for k, v in sd.items()}, "b", 1e-5)
+    assert torch.allclose(bn(x), ref(x), atol=1e-12)
+    assert np.abs(bn(x)[1].detach().numpy() - want).max() < TOL64
+    bn.train()  # still running statistics: there is no training here
+    assert torch.allclose(bn(x), ref(x), atol=1e-12)
+
+
+def test_multilevel_neck_matches_numpy():
+    cfg = seg_config("vit-multilevel")
+    model, sd = random_segmenter(cfg)
+    feats = [torch.randn(1, 16, 5, 7, dtype=torch.float64) for _ in range(4)]
+    got = model.neck(feats)
+    want = np_multilevel_neck([f[0].numpy() for f in feats], sd, [4, 2, 1, 0.5])
+    assert [tuple(g.shape[2:]) for g in got] == [(20, 28), (10, 14), (5, 7), (2, 3)]
+    for g, w in zip(got, want):
+        assert np.abs(g[0].detach().numpy() - w).max() < TOL64
+
+
+def test_vittm_fpn_matches_numpy():
+    cfg = seg_config("vittm-fpn")
+    model, sd = random_segmenter(cfg)
+    feats = [torch.randn(1, 16, 3, 5, dtype=torch.float64) for _ in range(4)]
+    got = model._stages[0](feats)
+    assert [tuple(g.shape[2:]) for g in got] == [(12, 20), (6, 10), (3, 5), (1, 2)]
+    want = np_vittm_fpn([f[0].numpy() for f in feats], sd, 1e-5)
+    for g, w in zip(got, want):
+        assert np.abs(g[0].detach().numpy() - w).max() < TOL64
+
+
+def test_uperhead_matches_numpy():
+    cfg = seg_config("vit-multilevel")
+    model, sd = random_segmenter(cfg)
+    for sizes in (((12, 20), (6, 10), (3, 5), (1, 2)), ((9, 7), (5, 4), (3, 2), (2, 2))):
+        feats = [torch.randn(1, 16, h, w, dtype=torch.float64) for h, w in sizes]
+        with torch.no_grad():
+            logits, taps = model.decode_head(feats)
+        want, psp, fused = np_uperhead([f[0].numpy() for f in feats], sd, [1, 2, 3, 6], 1e-5)
+        assert logits.shape == (1, 7, *sizes[0])
+        assert np.abs(logits[0].detach().numpy() - want).max() < TOL64
+        assert np.abs(taps["head.psp"][0].numpy() - psp).max() < TOL64
+        assert np.abs(taps["head.fused"][0].numpy() - fused).max() < TOL64
+
+
+def test_segmenter_end_to_end_and_tensor_list():
+    for name in SEG_CASES:
+        cfg = seg_config(name)
+        model, sd = random_segmenter(cfg)
+        assert {k: tuple(v.shape) for k, v in model.state_dict().items()} == \
+            model_config.expected_tensors(cfg), name
+        assert not any(upernet.UNUSED.search(k) for k in sd)
+        h, w = cfg["input_size"]
+        img = torch.randn(1, 3, h, w, dtype=torch.float64)
+        with torch.no_grad():
+            classmap, taps = model(img)
+        levels = model_config.neck_levels(cfg)[-1]
+        for i, (c, size) in enumerate(levels):
+            assert tuple(taps[f"neck.{i}"].shape) == (1, c, *size), (name, i)
+        feats = [taps[f"neck.{i}"][0].numpy() for i in range(len(levels))]
+        logits, _, _ = np_uperhead(feats, sd, [1, 2, 3, 6], 1e-5)
+        assert np.abs(taps["logits"][0].numpy() - logits).max() < TOL64, name
+        full = np_resize(logits, (h, w))
+        assert classmap.shape == (1, h, w)
+        assert np.array_equal(classmap[0].numpy(), full.argmax(0)), name
+        top = np.sort(full, axis=0)
+        assert np.abs(taps["classmap.margin"][0].numpy() - (top[-1] - top[-2])).max() < TOL64
+        if "fpn" in name:  # the encoder's features go through the authors' fpn module first
+            fpn_in = [taps[f"features.{k}"][0].numpy() for k in cfg["encoder"]["out_indices"]]
+            fpn = np_vittm_fpn(fpn_in, sd, 1e-5)
+            if name == "vittm-fpn":
+                assert all(np.abs(taps[f"neck.{i}"][0].numpy() - f).max() < TOL64
+                           for i, f in enumerate(fpn))
+            else:
+                neck = np_multilevel_neck(fpn, sd, [4, 2, 1, 0.5])
+                assert all(np.abs(taps[f"neck.{i}"][0].numpy() - f).max() < TOL64
+                           for i, f in enumerate(neck))
+                assert torch.equal(taps["neck.fpn.2"], taps["features.2"])
+    # the equal-grid ViTTM feeds 2D-wide (process, memory) maps to its MultiLevelNeck
+    cfg = seg_config("vittm-equal-multilevel")
+    assert cfg["neck"][0]["in_channels"] == [32] * 4 and cfg["head"]["in_channels"] == [16] * 4
+
+
+def test_segmenter_dtype_conversion_reaches_the_encoder():
+    model = Segmenter(seg_config("vit-multilevel")).double()
+    assert model._encoder.pos_embed is model.pos_embed
+    assert all(p.dtype == torch.float64 for p in model._encoder.parameters())
+
+
+def test_segmentation_config_validation_names_the_field():
+    def edit(name, path, value):
+        cfg = seg_config(name)
+        obj = cfg
+        for key in path[:-1]:
+            obj = obj[key]
+        obj[path[-1]] = value
+        return cfg
+
+    bad = [
+        (edit("vit-multilevel", ("neck", 0, "in_channels"), [16, 16, 16, 8]),
+         "neck[0].in_channels"),
+        (edit("vit-multilevel", ("neck", 0, "scales"), [4, 2, 1]), "neck[0].scales"),
+        (edit("vit-multilevel", ("neck", 0, "scales"), [4, 2, 1, 0.1]), "too small"),
+        (edit("vit-multilevel", ("neck", 0, "type"), "vittm_fpn"), "vittm_fpn"),
+        (edit("vit-multilevel", ("neck", 0, "type"), "fpn"), "neck[0].type"),
+        (edit("vit-multilevel", ("head", "in_channels"), [16, 16, 16]), "head.in_channels"),
+        (edit("vit-multilevel", ("head", "align_corners"), True), "align_corners"),
+        (edit("vit-multilevel", ("head", "pool_scales"), [1, 0]), "pool_scales"),
+        (edit("vit-multilevel", ("head", "bn_eps"), 0), "bn_eps"),
+        (edit("vit-multilevel", ("head", "type"), "fcn"), "uperhead"),
+        (edit("vittm-fpn", ("encoder", "out_indices"), [1, 2, 3]), "4 feature maps"),
+        (edit("vittm-fpn", ("neck", 0, "channels"), 32), "neck[0].channels"),
+        (edit("vittm-equal-multilevel", ("neck", 0, "in_channels"), [16] * 4), "in_channels"),
+        (edit("vit-multilevel", ("head",), None), "neck"),
+    ]
+    cfg = seg_config("vittm-fpn-multilevel")
+    cfg["neck"] = cfg["neck"][::-1]
+    bad.append((cfg, "neck[1].type"))
+    for cfg, needle in bad:
+        try:
+            model_config.validate(cfg)
+        except model_config.ConfigError as e:
+            assert needle in str(e), (needle, str(e))
+        else:
+            raise AssertionError(f"accepted; expected an error naming {needle}")
+    for name in SEG_CASES:
+        cfg = seg_config(name)
+        assert model_config.loads(model_config.dumps(cfg)) == cfg
+
+
+def test_make_golden_segmentation_is_deterministic_and_complete():
+    args = SEG_TINY[:-4] + SEG_CASES["vittm-fpn-multilevel"] + ["--dtype", "f16", "--probes"]
+    with tempfile.TemporaryDirectory() as tmp:
+        blobs = []
+        for run in range(2):
+            m, g = os.path.join(tmp, f"m{run}"), os.path.join(tmp, f"g{run}")
+            make_golden.main(args + ["--out-model", m, "--out-golden", g])
+            blobs.append((open(m, "rb").read(), open(g, "rb").read()))
+        assert blobs[0] == blobs[1], "same arguments must give byte-identical files"
+        tensors, meta = st.decode(blobs[0][0])
+        cfg = model_config.loads(meta[model_config.METADATA_KEY])
+        weights = {k: v for k, v in tensors.items() if not k.startswith("probe.")}
+        assert {k: v.shape for k, v in weights.items()} == model_config.expected_tensors(cfg)
+        golden, _ = st.decode(blobs[0][1])
+        shapes = {k: v.shape for k, v in golden.items()}
+        assert shapes["neck.fpn.0"] == (16 * 20, 16) and shapes["neck.fpn.3"] == (2 * 2, 16)
+        assert shapes["neck.0"] == (64 * 80, 16) and shapes["neck.3"] == (1, 16)
+        assert shapes["head.psp"] == (1, 8) and shapes["head.fused"] == (64 * 80, 8)
+        assert shapes["logits"] == (64 * 80, 7) and shapes["classmap"] == (64, 80)
+        assert all(np.array_equal(tensors[f"probe.{k}"], v) for k, v in golden.items())
+        cm = golden["classmap"]
+        assert np.array_equal(cm, np.round(cm)) and 0 <= cm.min() and cm.max() < 7
+        bn = weights["decode_head.bottleneck.bn.running_var"]
+        assert bn.min() >= 0.49 and bn.max() <= 1.51 and bn.std() > 0.1
+        model = make_golden.build_model(cfg)
+        taps = make_golden.run_reference(model, weights, golden["input"], "f64")
+        assert all(np.array_equal(taps[k], golden[k]) for k in taps)
+        # without a golden file and probes the reference does not run at all
+        m = os.path.join(tmp, "bare")
+        make_golden.main(SEG_TINY[:-4] + SEG_CASES["vit-multilevel"] + ["--out-model", m])
+        assert not any(k.startswith("probe.") for k in st.load(m)[0])
 
 
 def main() -> int:
