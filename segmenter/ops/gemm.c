@@ -12,14 +12,18 @@ typedef struct gemm_push {
   uint32_t flags;
 } gemm_push;
 
-/* Tiles in order of preference; the first that fits the device's limits is used. CPU drivers
- * (lavapipe) run an invocation per SIMD lane, so they prefer tall register tiles whose A
- * values are uniform across lanes; GPUs prefer square tiles with more invocations. */
+/* Tiles in order of preference; the first that fits the device's limits is used.
+ *
+ * CPU drivers (lavapipe, SwiftShader) run an invocation per SIMD lane and pay a loop over the
+ * lanes for every load, from a buffer or from shared memory alike, but one instruction for an
+ * FMA: they get register tiles (BK = 0, no shared memory; see shaders/include/
+ * gemm_registers.glsl), as large in M as the stack spills allow, with eight lanes along N.
+ * GPUs get the classic shared-memory tiles, square, 256 invocations first, then smaller ones
+ * for devices with little shared memory or few invocations. */
 static const vittm_gemm_tile cpu_tiles[] = {
-    {64, 64, 16, 8, 4},
-    {32, 32, 16, 4, 4},
-    {16, 16, 8, 2, 2},
-    {8, 8, 4, 1, 1},
+    {32, 32, 0, 32, 4}, /* 8 vec4 loads per 512 FMAs per lane; larger TM spill past gain */
+    {16, 32, 0, 16, 4},
+    {8, 16, 0, 8, 2},
 };
 static const vittm_gemm_tile gpu_tiles[] = {
     {128, 128, 16, 8, 8},
@@ -29,9 +33,14 @@ static const vittm_gemm_tile gpu_tiles[] = {
     {8, 8, 4, 1, 1},
 };
 
+/* The largest register tile the shader declares (its spec constants' defaults). */
+enum { MAX_TM = 32, MAX_TN = 8 };
+
 uint32_t vittm_gemm_tile_shared_bytes(const vittm_gemm_tile *tile)
 {
-  return tile->bk * (tile->bm + tile->bn) * (uint32_t)sizeof(float);
+  /* A register tile (bk = 0) still declares one row of each array, which drivers allocate. */
+  uint32_t bk = tile->bk ? tile->bk : 1;
+  return bk * (tile->bm + tile->bn) * (uint32_t)sizeof(float);
 }
 
 static uint32_t tile_invocations(const vittm_gemm_tile *tile)
@@ -41,10 +50,24 @@ static uint32_t tile_invocations(const vittm_gemm_tile *tile)
 
 static bool tile_fits(const vittm_device_info *info, const vittm_gemm_tile *tile)
 {
+  if (!tile->tm || !tile->tn || tile->tm > MAX_TM || tile->tn > MAX_TN || !tile->bm ||
+      !tile->bn || tile->bm % tile->tm || tile->bn % tile->tn)
+    return false;
   uint32_t wg = tile_invocations(tile);
-  return tile->tm && tile->tn && tile->bm % tile->tm == 0 && tile->bn % tile->tn == 0 &&
-         vittm_gemm_tile_shared_bytes(tile) <= info->max_shared_memory &&
+  return vittm_gemm_tile_shared_bytes(tile) <= info->max_shared_memory &&
          wg <= info->max_workgroup_invocations && wg <= info->max_workgroup_size[0];
+}
+
+/* The subgroup size register tiles spread rows of A over, or 0 where they cannot: every
+ * subgroup must lie in one row of invocations (NT a multiple of it) and own whole rows. The
+ * shader checks gl_SubgroupSize against it and falls back to unshared loads on a mismatch. */
+static uint32_t tile_subgroup(const vittm_device_info *info, const vittm_gemm_tile *tile)
+{
+  uint32_t sg = info->subgroup_size, nt = tile->bn / tile->tn;
+  if (tile->bk || !sg || !info->subgroup_shuffle ||
+      info->min_subgroup_size != info->max_subgroup_size)
+    return 0;
+  return nt % sg == 0 && tile->tm % sg == 0 ? sg : 0;
 }
 
 vittm_status vittm_gemm_choose_tile(const vittm_device *dev, uint32_t m, uint32_t n, uint32_t k,
@@ -105,11 +128,18 @@ vittm_status vittm_gemm_record(vittm_cmd *cmd, const vittm_tensor *a, const vitt
   st = vittm_gemm_choose_tile(dev, a->rows, b->rows, a->cols, &tile, err);
   if (st)
     return st;
+  /* Register tiles whose rows of A a subgroup shares use the variant built with subgroup
+   * shuffles; every other tile the plain one, which needs no subgroup support. */
+  uint32_t sg = tile_subgroup(vittm_device_get_info(dev), &tile);
   char shader[32];
-  vittm_shader_name(shader, sizeof shader, "gemm", a->dtype);
-  uint32_t spec[] = {tile_invocations(&tile), tile.bm, tile.bn, tile.bk, tile.tm, tile.tn};
+  vittm_shader_name(shader, sizeof shader, sg ? "gemm_sg" : "gemm", a->dtype);
+  /* vec4 loads need K, and so every row start (a multiple of K: see vittm_tensor_bind), to be
+   * a multiple of 4 elements. */
+  uint32_t vec = a->cols % 4 == 0 ? 4 : 1;
+  uint32_t spec[] = {tile_invocations(&tile), tile.bm, tile.bn, tile.bk, tile.tm, tile.tn,
+                     sg, vec};
   const vittm_pipeline *p;
-  st = vittm_pipeline_get(dev, shader, spec, 6, 4, sizeof(gemm_push), &p, err);
+  st = vittm_pipeline_get(dev, shader, spec, 8, 4, sizeof(gemm_push), &p, err);
   if (st)
     return st;
 

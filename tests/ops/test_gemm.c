@@ -158,6 +158,33 @@ static void test_gemm_tile_fits_device_limits(void **state)
   assert_true((tile.bm / tile.tm) * (tile.bn / tile.tn) <= info->max_workgroup_invocations);
 }
 
+/* Both inner loops of the shader on any device: VITTM_GEMM_TILE forces shared-memory tiles
+ * (the GPU path, at the smallest and a typical size), register tiles whose rows are not
+ * spread over a subgroup, and a tile too big for the device's shared memory, which must fall
+ * back to the device's own table. */
+static void test_gemm_forced_tiles_match_reference(void **state)
+{
+  (void)state;
+  static const char *const tiles[] = {
+      "64x64x16/4x4", "16x16x8/1x1", "4x16x0/4x4", "128x128x64/8x8",
+  };
+  static const gemm_case cases[] = {
+      {17, 33, 65, true, 0},
+      {65, 17, 128, true, VITTM_GEMM_GELU},
+      {64, 64, 64, false, VITTM_GEMM_ACCUMULATE},
+  };
+  const vittm_device_info *info = vittm_device_get_info(dev);
+  for (size_t i = 0; i < sizeof tiles / sizeof *tiles; i++) {
+    setenv("VITTM_GEMM_TILE", tiles[i], 1);
+    vittm_gemm_tile tile;
+    vittm_error err = {0};
+    assert_int_equal(vittm_gemm_choose_tile(dev, 64, 64, 64, &tile, &err), VITTM_OK);
+    assert_true(vittm_gemm_tile_shared_bytes(&tile) <= info->max_shared_memory);
+    run_all_precisions(cases, sizeof cases / sizeof *cases);
+  }
+  unsetenv("VITTM_GEMM_TILE");
+}
+
 static void test_gemm_rejects_mismatched_shapes(void **state)
 {
   (void)state;
@@ -182,6 +209,7 @@ int main(void)
       cmocka_unit_test(test_gemm_odd_sizes_match_reference),
       cmocka_unit_test(test_gemm_fused_gelu_and_accumulate_match_reference),
       cmocka_unit_test(test_gemm_rejects_mismatched_shapes),
+      cmocka_unit_test(test_gemm_forced_tiles_match_reference),
       cmocka_unit_test(test_gemm_large_odd_size_matches_reference),
       cmocka_unit_test(test_gemm_vit_b_shapes_match_reference),
   };

@@ -39,6 +39,7 @@ typedef struct vittm_device_info {
   uint32_t subgroup_size;          /* default subgroup size */
   uint32_t min_subgroup_size;      /* equal to subgroup_size without subgroup size control */
   uint32_t max_subgroup_size;
+  bool subgroup_shuffle;           /* compute shaders may use subgroup shuffles */
   uint32_t max_shared_memory;      /* bytes per workgroup (VITTM_MAX_SHARED_MEMORY lowers it) */
   uint32_t max_workgroup_invocations;
   uint32_t max_workgroup_size[3];
@@ -76,6 +77,8 @@ VITTM_API const vittm_device_info *vittm_device_get_info(const vittm_device *dev
 /* Number of Vulkan physical devices, and the info of device i (for listing; no device made). */
 VITTM_API vittm_status vittm_device_enumerate(vittm_device_info *infos, uint32_t capacity,
                                               uint32_t *count, vittm_error *err);
+/* Device memory that vittm's buffers on dev hold now and held at most, in bytes. */
+VITTM_API void vittm_device_memory(const vittm_device *dev, uint64_t *current, uint64_t *peak);
 /* A readable name for a device type ("discrete GPU", "CPU", ...). */
 VITTM_API const char *vittm_device_type_name(vittm_device_type type);
 
