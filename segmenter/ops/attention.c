@@ -1,0 +1,111 @@
+#include "ops/attention.h"
+
+#include <math.h>
+
+#define MAX_HEAD_DIM 128u
+
+typedef struct attention_push {
+  uint32_t n, d, chunk_rows;
+  uint32_t q0, nq, out_off;
+  float scale;
+} attention_push;
+
+/* Queries per workgroup: one per invocation. 64 amortises each staged key block over eight
+ * SIMD rows on lavapipe and is a small multiple of every GPU's subgroup. */
+static uint32_t queries_per_group(const vittm_device_info *info)
+{
+  uint32_t wg = 64;
+  while (wg > info->max_workgroup_invocations || wg > info->max_workgroup_size[0])
+    wg /= 2;
+  return wg;
+}
+
+/* Keys per shared-memory block: the largest whose K and V blocks fit the device, at most
+ * 2048 elements each (the shader unrolls a block's BK × hd/4 multiply-adds). */
+static uint32_t keys_per_block(const vittm_device_info *info, uint32_t hd)
+{
+  for (uint32_t bk = 32; bk >= 4; bk /= 2)
+    if (bk * hd <= 2048 && 2 * bk * hd * sizeof(float) <= info->max_shared_memory)
+      return bk;
+  for (uint32_t bk = 32; bk >= 4; bk /= 2)
+    if (2 * bk * hd * sizeof(float) <= info->max_shared_memory)
+      return bk;
+  return 0;
+}
+
+static vittm_status check_operands(const vittm_tensor *qkv, uint32_t heads,
+                                   const vittm_tensor *out, vittm_error *err)
+{
+  const vittm_tensor *all[] = {qkv, out};
+  vittm_status st = vittm_check_same_dtype("attention", all, 2, err);
+  if (st)
+    return st;
+  if (heads == 0 || qkv->cols % 3 != 0 || (qkv->cols / 3) % heads != 0)
+    return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
+                           "attention: qkv is %u×%u, which does not split into q, k, v of %u "
+                           "heads each",
+                           qkv->rows, qkv->cols, heads);
+  uint32_t d = qkv->cols / 3, hd = d / heads;
+  if (hd % 4 != 0 || hd > MAX_HEAD_DIM)
+    return vittm_error_set(err, VITTM_ERROR_UNSUPPORTED,
+                           "attention: head dim %u (width %u / %u heads) is not supported; it "
+                           "must be a multiple of 4 up to %u",
+                           hd, d, heads, MAX_HEAD_DIM);
+  st = vittm_check_shape("attention", "out", out, qkv->rows, d, err);
+  if (!st && qkv->n_chunks > VITTM_MAX_ROW_CHUNKS)
+    st = vittm_error_set(err, VITTM_ERROR_UNSUPPORTED,
+                         "attention: qkv (%u×%u %s) is split over %u storage buffers; every key "
+                         "must be visible at once and at most %u can be bound",
+                         qkv->rows, qkv->cols, vittm_dtype_name(qkv->dtype), qkv->n_chunks,
+                         VITTM_MAX_ROW_CHUNKS);
+  return st;
+}
+
+vittm_status vittm_attention_record(vittm_cmd *cmd, const vittm_tensor *qkv, uint32_t heads,
+                                    vittm_tensor *out, vittm_error *err)
+{
+  vittm_status st = check_operands(qkv, heads, out, err);
+  if (st)
+    return st;
+  const vittm_device_info *info = vittm_device_get_info(qkv->dev);
+  uint32_t d = qkv->cols / 3, hd = d / heads;
+  uint32_t wg = queries_per_group(info), bk = keys_per_block(info, hd);
+  if (bk == 0)
+    return vittm_error_set(err, VITTM_ERROR_UNSUPPORTED,
+                           "attention: a block of 4 keys and values of head dim %u does not "
+                           "fit in %u bytes of shared memory",
+                           hd, info->max_shared_memory);
+  if (qkv->rows == 0)
+    return VITTM_OK;
+  char shader[32];
+  vittm_shader_name(shader, sizeof shader, "attention", qkv->dtype);
+  uint32_t spec[] = {wg, hd, bk, qkv->n_chunks};
+  const vittm_pipeline *p;
+  st = vittm_pipeline_get(qkv->dev, shader, spec, 4, 8, sizeof(attention_push), &p, err);
+  if (st)
+    return st;
+
+  /* Keys and values come from every chunk of qkv at once; queries are walked in row spans
+   * of out. */
+  vittm_binding bind[8];
+  for (uint32_t c = 0; c < VITTM_MAX_ROW_CHUNKS; c++) {
+    uint32_t unused;
+    uint32_t chunk = c < qkv->n_chunks ? c : 0;
+    bind[c] = vittm_tensor_bind(qkv, chunk * qkv->chunk_rows, false, &unused);
+  }
+  const vittm_tensor *rows_split[] = {out};
+  for (uint32_t r0 = 0; r0 < qkv->rows;) {
+    uint32_t r1 = vittm_span_end(rows_split, 1, r0, qkv->rows);
+    attention_push pc = {
+        .n = qkv->rows, .d = d, .chunk_rows = qkv->chunk_rows, .q0 = r0, .nq = r1 - r0,
+        .scale = (float)(1.0 / sqrt((double)hd) * 1.4426950408889634),
+    };
+    bind[7] = vittm_tensor_bind(out, r0, true, &pc.out_off);
+    st = vittm_cmd_dispatch(cmd, p, bind, &pc, (pc.nq + wg - 1) / wg, heads, 1, "attention",
+                            err);
+    if (st)
+      return st;
+    r0 = r1;
+  }
+  return VITTM_OK;
+}

@@ -1,0 +1,64 @@
+#include "ops/copy.h"
+
+#define WG_SIZE 256
+#define PER_INVOCATION 4
+
+typedef struct copy_push {
+  uint32_t rows, cols;
+  uint32_t src_ld, dst_ld;
+  uint32_t src_off, dst_off;
+} copy_push;
+
+static bool block_fits(const vittm_tensor *t, uint32_t row0, uint32_t col0, uint32_t rows,
+                       uint32_t cols)
+{
+  return row0 <= t->rows && rows <= t->rows - row0 && col0 <= t->cols && cols <= t->cols - col0;
+}
+
+/* The end of the longest span [i, end) with end ≤ limit that stays inside one chunk of t,
+ * whose row i is row0 + i. */
+static uint32_t offset_span_end(const vittm_tensor *t, uint32_t row0, uint32_t i, uint32_t limit)
+{
+  uint32_t end = vittm_span_end(&t, 1, row0 + i, row0 + limit) - row0;
+  return end < limit ? end : limit;
+}
+
+vittm_status vittm_copy_record(vittm_cmd *cmd, const vittm_tensor *src, uint32_t src_row0,
+                               uint32_t src_col0, vittm_tensor *dst, uint32_t dst_row0,
+                               uint32_t dst_col0, uint32_t rows, uint32_t cols, vittm_error *err)
+{
+  const vittm_tensor *all[] = {src, dst};
+  vittm_status st = vittm_check_same_dtype("copy", all, 2, err);
+  if (st)
+    return st;
+  if (!block_fits(src, src_row0, src_col0, rows, cols) ||
+      !block_fits(dst, dst_row0, dst_col0, rows, cols))
+    return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
+                           "copy: a %u×%u block at (%u, %u) of src (%u×%u) to (%u, %u) of dst "
+                           "(%u×%u) does not fit",
+                           rows, cols, src_row0, src_col0, src->rows, src->cols, dst_row0,
+                           dst_col0, dst->rows, dst->cols);
+  if (rows == 0 || cols == 0)
+    return VITTM_OK;
+  char shader[32];
+  vittm_shader_name(shader, sizeof shader, "copy", src->dtype);
+  const vittm_pipeline *p;
+  uint32_t spec[] = {WG_SIZE};
+  st = vittm_pipeline_get(src->dev, shader, spec, 1, 2, sizeof(copy_push), &p, err);
+  for (uint32_t i0 = 0; !st && i0 < rows;) {
+    uint32_t i1 = offset_span_end(src, src_row0, i0, rows);
+    i1 = offset_span_end(dst, dst_row0, i0, i1);
+    copy_push pc = {.rows = i1 - i0, .cols = cols, .src_ld = src->cols, .dst_ld = dst->cols};
+    vittm_binding bind[2] = {
+        vittm_tensor_bind(src, src_row0 + i0, false, &pc.src_off),
+        vittm_tensor_bind(dst, dst_row0 + i0, true, &pc.dst_off),
+    };
+    pc.src_off += src_col0;
+    pc.dst_off += dst_col0;
+    st = vittm_cmd_dispatch(cmd, p, bind, &pc,
+                            vittm_grid_1d((uint64_t)pc.rows * cols, WG_SIZE * PER_INVOCATION), 1,
+                            1, "copy", err);
+    i0 = i1;
+  }
+  return st;
+}

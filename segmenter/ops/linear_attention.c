@@ -1,0 +1,217 @@
+#include "ops/linear_attention.h"
+
+#define MAX_HEAD_DIM 128u /* dk: the registers one invocation keeps per v column */
+#define MAX_SLOTS 16u     /* partial sums over token ranges, reduced in a fixed order */
+#define MIN_TOKENS_PER_GROUP 128u
+#define REDUCE_WG 256u
+#define APPLY_WG 64u
+
+typedef struct kv_push {
+  uint32_t tokens, tpg, dv, heads;
+  uint32_t ldk, ldv, k_off, v_off;
+  uint32_t accumulate;
+} kv_push;
+
+typedef struct reduce_push {
+  uint32_t count, groups;
+} reduce_push;
+
+typedef struct apply_push {
+  uint32_t rows, dv, ldq, ldo, q_off, out_off, accumulate;
+  float eps;
+} apply_push;
+
+static vittm_status check_widths(const char *op, uint32_t heads, uint32_t dqk, uint32_t dv,
+                                 vittm_error *err)
+{
+  if (heads == 0 || dqk % heads != 0 || dv % heads != 0)
+    return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
+                           "%s: widths %u (q, k) and %u (v) do not split into %u heads", op, dqk,
+                           dv, heads);
+  if (dqk / heads > MAX_HEAD_DIM || dqk == 0 || dv == 0)
+    return vittm_error_set(err, VITTM_ERROR_UNSUPPORTED,
+                           "%s: q/k head width %u is not supported (1 … %u)", op, dqk / heads,
+                           MAX_HEAD_DIM);
+  return VITTM_OK;
+}
+
+vittm_status vittm_linear_attention_scratch(vittm_device *dev, uint32_t heads, uint32_t dqk,
+                                            uint32_t dv, vittm_tensor **out, vittm_error *err)
+{
+  *out = NULL;
+  vittm_status st = check_widths("linear attention scratch", heads, dqk, dv, err);
+  if (st)
+    return st;
+  uint32_t dk = dqk / heads, dvh = dv / heads;
+  uint64_t slot_bytes = (uint64_t)heads * dk * (dvh + 1) * sizeof(float);
+  uint64_t fit = vittm_device_get_info(dev)->max_storage_buffer_range / slot_bytes;
+  uint32_t slots = fit < MAX_SLOTS ? (uint32_t)fit : MAX_SLOTS;
+  if (slots == 0)
+    return vittm_error_set(err, VITTM_ERROR_UNSUPPORTED,
+                           "linear attention scratch: %llu bytes of sums for %u heads exceed the "
+                           "storage buffer range",
+                           (unsigned long long)slot_bytes, heads);
+  return vittm_tensor_create(dev, VITTM_F32, slots * heads, dk * (dvh + 1), out, err);
+}
+
+static vittm_status check_operands(const vittm_tensor *q, const vittm_tensor *k,
+                                   const vittm_tensor *v, uint32_t heads,
+                                   const vittm_tensor *scratch, const vittm_tensor *out,
+                                   vittm_error *err)
+{
+  const char *op = "linear attention";
+  const vittm_tensor *all[] = {q, k, v, out};
+  vittm_status st = vittm_check_same_dtype(op, all, 4, err);
+  if (!st)
+    st = check_widths(op, heads, q->cols, v->cols, err);
+  if (!st)
+    st = vittm_check_shape(op, "k", k, k->rows, q->cols, err);
+  if (!st)
+    st = vittm_check_shape(op, "v", v, k->rows, v->cols, err);
+  if (!st)
+    st = vittm_check_shape(op, "out", out, q->rows, v->cols, err);
+  if (!st && k->rows == 0)
+    st = vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT, "%s: k and v have no rows", op);
+  if (st)
+    return st;
+  uint32_t dk = q->cols / heads, dv = v->cols / heads;
+  if (scratch->dtype != VITTM_F32 || scratch->cols != dk * (dv + 1) ||
+      scratch->rows % heads != 0 || scratch->rows == 0)
+    return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
+                           "%s: scratch is %u×%u %s; make it with "
+                           "vittm_linear_attention_scratch for %u heads, widths %u and %u",
+                           op, scratch->rows, scratch->cols, vittm_dtype_name(scratch->dtype),
+                           heads, q->cols, v->cols);
+  return vittm_check_single_chunk(op, "scratch", scratch, err);
+}
+
+static uint32_t pow2_at_least(uint32_t x, uint32_t lo, uint32_t hi)
+{
+  uint32_t p = lo;
+  while (p < x && p < hi)
+    p *= 2;
+  return p;
+}
+
+/* Stage 1: partial sums of each span of k, v into `groups` slots. */
+static vittm_status record_kv(vittm_cmd *cmd, const vittm_tensor *k, const vittm_tensor *v,
+                              uint32_t heads, vittm_tensor *scratch, uint32_t *groups,
+                              vittm_error *err)
+{
+  const vittm_device_info *info = vittm_device_get_info(k->dev);
+  uint32_t dk = k->cols / heads, dv = v->cols / heads;
+  uint32_t wg = pow2_at_least(dv, 8, 64);
+  while (wg > info->max_workgroup_invocations)
+    wg /= 2;
+  uint32_t bt = 32;
+  while (bt > 1 && bt * dk * sizeof(float) > info->max_shared_memory)
+    bt /= 2;
+  char shader[48];
+  vittm_shader_name(shader, sizeof shader, "linear_attention_kv", k->dtype);
+  uint32_t spec[] = {wg, dk, bt, (dv + wg - 1) / wg};
+  const vittm_pipeline *p;
+  vittm_status st = vittm_pipeline_get(k->dev, shader, spec, 4, 3, sizeof(kv_push), &p, err);
+  if (st)
+    return st;
+
+  const vittm_tensor *rows_split[] = {k, v};
+  uint32_t longest = 0;
+  for (uint32_t r0 = 0; r0 < k->rows;) {
+    uint32_t r1 = vittm_span_end(rows_split, 2, r0, k->rows);
+    longest = r1 - r0 > longest ? r1 - r0 : longest;
+    r0 = r1;
+  }
+  uint32_t slots = scratch->rows / heads;
+  uint32_t g = (longest + MIN_TOKENS_PER_GROUP - 1) / MIN_TOKENS_PER_GROUP;
+  *groups = g < 1 ? 1 : g > slots ? slots : g;
+
+  uint32_t unused;
+  vittm_binding sbind = vittm_tensor_bind(scratch, 0, true, &unused);
+  for (uint32_t r0 = 0; r0 < k->rows;) {
+    uint32_t r1 = vittm_span_end(rows_split, 2, r0, k->rows);
+    kv_push pc = {
+        .tokens = r1 - r0, .tpg = (r1 - r0 + *groups - 1) / *groups, .dv = dv, .heads = heads,
+        .ldk = k->cols, .ldv = v->cols, .accumulate = r0 > 0,
+    };
+    vittm_binding bind[3] = {
+        vittm_tensor_bind(k, r0, false, &pc.k_off),
+        vittm_tensor_bind(v, r0, false, &pc.v_off),
+        sbind,
+    };
+    st = vittm_cmd_dispatch(cmd, p, bind, &pc, *groups, heads, 1, "linear attention kv", err);
+    if (st)
+      return st;
+    r0 = r1;
+  }
+  return VITTM_OK;
+}
+
+/* Stage 2: slot 0 += the other slots. */
+static vittm_status record_reduce(vittm_cmd *cmd, vittm_tensor *scratch, uint32_t heads,
+                                  uint32_t groups, vittm_error *err)
+{
+  if (groups < 2)
+    return VITTM_OK;
+  const vittm_pipeline *p;
+  uint32_t spec[] = {REDUCE_WG};
+  vittm_status st = vittm_pipeline_get(scratch->dev, "linear_attention_reduce", spec, 1, 1,
+                                       sizeof(reduce_push), &p, err);
+  if (st)
+    return st;
+  reduce_push pc = {heads * scratch->cols, groups};
+  uint32_t unused;
+  vittm_binding bind = vittm_tensor_bind(scratch, 0, true, &unused);
+  return vittm_cmd_dispatch(cmd, p, &bind, &pc, vittm_grid_1d(pc.count, REDUCE_WG), 1, 1,
+                            "linear attention reduce", err);
+}
+
+/* Stage 3: each span of q, out. */
+static vittm_status record_apply(vittm_cmd *cmd, const vittm_tensor *q, uint32_t heads,
+                                 float eps, vittm_tensor *scratch, vittm_tensor *out,
+                                 bool accumulate, vittm_error *err)
+{
+  uint32_t dk = q->cols / heads, dv = out->cols / heads;
+  uint32_t wg = APPLY_WG;
+  while (wg > vittm_device_get_info(q->dev)->max_workgroup_invocations)
+    wg /= 2;
+  char shader[48];
+  vittm_shader_name(shader, sizeof shader, "linear_attention_apply", q->dtype);
+  uint32_t spec[] = {wg, dk};
+  const vittm_pipeline *p;
+  vittm_status st = vittm_pipeline_get(q->dev, shader, spec, 2, 3, sizeof(apply_push), &p, err);
+  const vittm_tensor *rows_split[] = {q, out};
+  uint32_t unused;
+  vittm_binding sbind = vittm_tensor_bind(scratch, 0, false, &unused);
+  for (uint32_t r0 = 0; !st && r0 < q->rows;) {
+    uint32_t r1 = vittm_span_end(rows_split, 2, r0, q->rows);
+    apply_push pc = {
+        .rows = r1 - r0, .dv = dv, .ldq = q->cols, .ldo = out->cols,
+        .accumulate = accumulate, .eps = eps,
+    };
+    vittm_binding bind[3] = {
+        vittm_tensor_bind(q, r0, false, &pc.q_off),
+        sbind,
+        vittm_tensor_bind(out, r0, true, &pc.out_off),
+    };
+    st = vittm_cmd_dispatch(cmd, p, bind, &pc, (pc.rows + wg - 1) / wg, heads, 1,
+                            "linear attention apply", err);
+    r0 = r1;
+  }
+  return st;
+}
+
+vittm_status vittm_linear_attention_record(vittm_cmd *cmd, const vittm_tensor *q,
+                                           const vittm_tensor *k, const vittm_tensor *v,
+                                           uint32_t heads, float eps, vittm_tensor *scratch,
+                                           vittm_tensor *out, bool accumulate, vittm_error *err)
+{
+  vittm_status st = check_operands(q, k, v, heads, scratch, out, err);
+  uint32_t groups = 1;
+  if (!st)
+    st = record_kv(cmd, k, v, heads, scratch, &groups, err);
+  if (!st)
+    st = record_reduce(cmd, scratch, heads, groups, err);
+  if (!st)
+    st = record_apply(cmd, q, heads, eps, scratch, out, accumulate, err);
+  return st;
+}

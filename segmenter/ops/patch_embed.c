@@ -1,0 +1,163 @@
+#include "ops/patch_embed.h"
+
+enum { FLAG_BIAS = 1u, FLAG_POS = 2u };
+
+typedef struct patch_push {
+  uint32_t m, n, k;
+  uint32_t tok0, gw, width;
+  uint32_t psize, channels;
+  uint32_t pixel_lo, pixel_mid;
+  uint32_t w_off, n0;
+  uint32_t pos_off, out_off;
+  uint32_t ld;
+  uint32_t flags;
+} patch_push;
+
+typedef struct tile {
+  uint32_t bm, bn, bk, tm, tn;
+} tile;
+
+/* As gemm.c: tall register tiles for SIMD-on-CPU drivers (their A values are lane-uniform),
+ * square ones for GPUs; the first that fits the device is used. */
+static const tile cpu_tiles[] = {{64, 64, 16, 8, 4}, {32, 32, 16, 4, 4}, {16, 16, 8, 2, 2}};
+static const tile gpu_tiles[] = {{64, 64, 16, 4, 4}, {32, 32, 16, 2, 2}, {16, 16, 8, 2, 2}};
+
+static bool tile_fits(const vittm_device_info *info, const tile *t)
+{
+  uint32_t wg = (t->bm / t->tm) * (t->bn / t->tn);
+  return t->bk * (t->bm + t->bn) * sizeof(float) <= info->max_shared_memory &&
+         wg <= info->max_workgroup_invocations && wg <= info->max_workgroup_size[0];
+}
+
+static const tile *choose_tile(const vittm_device_info *info)
+{
+  bool cpu = info->type == VITTM_DEVICE_CPU;
+  const tile *table = cpu ? cpu_tiles : gpu_tiles;
+  size_t n = cpu ? sizeof cpu_tiles / sizeof *cpu_tiles : sizeof gpu_tiles / sizeof *gpu_tiles;
+  for (size_t i = 0; i < n; i++)
+    if (tile_fits(info, &table[i]))
+      return &table[i];
+  return NULL;
+}
+
+void vittm_patch_embed_reorder_weight(const float *src_dcpp, uint32_t d, uint32_t c, uint32_t p,
+                                      float *dst)
+{
+  size_t k = (size_t)p * p * c;
+  for (uint32_t o = 0; o < d; o++)
+    for (uint32_t ch = 0; ch < c; ch++)
+      for (uint32_t ky = 0; ky < p; ky++)
+        for (uint32_t kx = 0; kx < p; kx++)
+          dst[o * k + ((size_t)ky * p + kx) * c + ch] =
+              src_dcpp[(((size_t)o * c + ch) * p + ky) * p + kx];
+}
+
+static vittm_status check_operands(const vittm_tensor *image, uint32_t height, uint32_t width,
+                                   uint32_t patch, const vittm_tensor *weight,
+                                   const vittm_tensor *bias, const vittm_tensor *pos,
+                                   const vittm_tensor *out, uint32_t out_row0, vittm_error *err)
+{
+  const char *op = "patch embed";
+  const vittm_tensor *all[] = {image, weight, out, bias ? bias : image, pos ? pos : image};
+  vittm_status st = vittm_check_same_dtype(op, all, 5, err);
+  if (st)
+    return st;
+  if (patch == 0 || height == 0 || width == 0 || height % patch || width % patch)
+    return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
+                           "%s: a %u×%u image is no whole number of %u×%u patches", op, height,
+                           width, patch, patch);
+  uint32_t c = image->cols, d = weight->rows, tokens = (height / patch) * (width / patch);
+  st = vittm_check_shape(op, "image", image, height * width, c, err);
+  if (!st)
+    st = vittm_check_shape(op, "weight", weight, d, patch * patch * c, err);
+  if (!st && bias)
+    st = vittm_check_shape(op, "bias", bias, 1, d, err);
+  if (!st && bias)
+    st = vittm_check_single_chunk(op, "bias", bias, err);
+  if (!st && pos)
+    st = vittm_check_shape(op, "pos", pos, tokens, d, err);
+  if (!st && (out->cols != d || out_row0 > out->rows || out->rows - out_row0 < tokens))
+    st = vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
+                         "%s: out is %u×%u, which has no room for %u tokens × %u at row %u", op,
+                         out->rows, out->cols, tokens, d, out_row0);
+  if (!st && (uint64_t)patch * width > image->chunk_rows)
+    st = vittm_error_set(err, VITTM_ERROR_UNSUPPORTED,
+                         "%s: %u image rows of %u pixels exceed one storage buffer chunk", op,
+                         patch, width);
+  return st;
+}
+
+/* The end of the token span from t0 whose pixels lie in the image chunk holding t0's first
+ * pixel and the next one (a patch row of p·width pixels never spans more than two). */
+static uint32_t image_span_end(const vittm_tensor *image, uint32_t t0, uint32_t gw,
+                               uint32_t rows_px, uint32_t tokens)
+{
+  uint32_t c = vittm_tensor_chunk_of(image, (t0 / gw) * rows_px);
+  uint64_t limit_px = (uint64_t)(c + 2) * image->chunk_rows;
+  uint64_t end = (limit_px / rows_px) * gw;
+  return end < tokens ? (uint32_t)end : tokens;
+}
+
+vittm_status vittm_patch_embed_record(vittm_cmd *cmd, const vittm_tensor *image, uint32_t height,
+                                      uint32_t width, uint32_t patch, const vittm_tensor *weight,
+                                      const vittm_tensor *bias, const vittm_tensor *pos,
+                                      vittm_tensor *out, uint32_t out_row0, vittm_error *err)
+{
+  vittm_status st =
+      check_operands(image, height, width, patch, weight, bias, pos, out, out_row0, err);
+  if (st)
+    return st;
+  const vittm_device_info *info = vittm_device_get_info(image->dev);
+  const tile *tl = choose_tile(info);
+  if (!tl)
+    return vittm_error_set(err, VITTM_ERROR_UNSUPPORTED,
+                           "patch embed: no tile fits the device (%u bytes of shared memory)",
+                           info->max_shared_memory);
+  char shader[32];
+  vittm_shader_name(shader, sizeof shader, "patch_embed", image->dtype);
+  uint32_t wg = (tl->bm / tl->tm) * (tl->bn / tl->tn);
+  uint32_t spec[] = {wg, tl->bm, tl->bn, tl->bk, tl->tm, tl->tn};
+  const vittm_pipeline *p;
+  st = vittm_pipeline_get(image->dev, shader, spec, 6, 6, sizeof(patch_push), &p, err);
+  if (st)
+    return st;
+
+  uint32_t gw = width / patch, tokens = (height / patch) * gw, rows_px = patch * width;
+  uint32_t d = weight->rows, k = patch * patch * image->cols;
+  uint32_t flags = (bias ? FLAG_BIAS : 0) | (pos ? FLAG_POS : 0);
+  const vittm_tensor *wsplit[] = {weight};
+  /* Token spans (inside one chunk of out and pos, two of the image) × row spans of the
+   * weight. */
+  for (uint32_t t0 = 0; t0 < tokens;) {
+    uint32_t t1 = image_span_end(image, t0, gw, rows_px, tokens);
+    uint32_t o1 = vittm_span_end((const vittm_tensor *[]){out}, 1, out_row0 + t0,
+                                 out_row0 + tokens) - out_row0;
+    t1 = o1 < t1 ? o1 : t1;
+    if (pos)
+      t1 = vittm_span_end(&pos, 1, t0, t1);
+    uint32_t c = vittm_tensor_chunk_of(image, (t0 / gw) * rows_px);
+    uint32_t hi = c + 1 < image->n_chunks ? c + 1 : c, unused;
+    for (uint32_t n0 = 0; n0 < d;) {
+      uint32_t n1 = vittm_span_end(wsplit, 1, n0, d);
+      patch_push pc = {
+          .m = t1 - t0, .n = n1 - n0, .k = k, .tok0 = t0, .gw = gw, .width = width,
+          .psize = patch, .channels = image->cols, .pixel_lo = c * image->chunk_rows,
+          .pixel_mid = (c + 1) * image->chunk_rows, .n0 = n0, .ld = d, .flags = flags,
+      };
+      vittm_binding bind[6];
+      bind[0] = vittm_tensor_bind(image, c * image->chunk_rows, false, &unused);
+      bind[1] = vittm_tensor_bind(image, hi * image->chunk_rows, false, &unused);
+      bind[2] = vittm_tensor_bind(weight, n0, false, &pc.w_off);
+      bind[3] = bias ? vittm_tensor_bind(bias, 0, false, &unused) : bind[2];
+      bind[4] = pos ? vittm_tensor_bind(pos, t0, false, &pc.pos_off) : bind[2];
+      bind[5] = vittm_tensor_bind(out, out_row0 + t0, true, &pc.out_off);
+      st = vittm_cmd_dispatch(cmd, p, bind, &pc, (pc.n + tl->bn - 1) / tl->bn,
+                              (pc.m + tl->bm - 1) / tl->bm, 1, "patch embed", err);
+      if (st)
+        return st;
+      n0 = n1;
+    }
+    t0 = t1;
+  }
+  return VITTM_OK;
+}

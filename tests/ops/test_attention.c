@@ -1,0 +1,184 @@
+/* Fused multi-head self-attention against a double-precision CPU reference, at token counts
+ * that are no multiple of any block (1, 7, 197, 257, 1025), several head dims, every
+ * precision; and its refusals. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops/attention.h"
+#include "test_util.h"
+
+typedef struct attn_case {
+  uint32_t n, heads, hd;
+} attn_case;
+
+static vittm_device *dev;
+
+static int setup(void **state)
+{
+  (void)state;
+  dev = test_open_device();
+  return 0;
+}
+
+static int teardown(void **state)
+{
+  (void)state;
+  vittm_device_free(dev);
+  return 0;
+}
+
+static void reference(const attn_case *c, const float *qkv, double *ref)
+{
+  uint32_t d = c->heads * c->hd, ld = 3 * d;
+  double scale = 1.0 / sqrt((double)c->hd);
+  double *s = malloc(c->n * sizeof *s);
+  assert_non_null(s);
+  for (uint32_t h = 0; h < c->heads; h++) {
+    for (uint32_t i = 0; i < c->n; i++) {
+      const float *q = qkv + (size_t)i * ld + h * c->hd;
+      double mx = -INFINITY, sum = 0;
+      for (uint32_t j = 0; j < c->n; j++) {
+        const float *k = qkv + (size_t)j * ld + d + h * c->hd;
+        double x = 0;
+        for (uint32_t e = 0; e < c->hd; e++)
+          x += (double)q[e] * k[e];
+        s[j] = x * scale;
+        mx = fmax(mx, s[j]);
+      }
+      for (uint32_t j = 0; j < c->n; j++)
+        sum += s[j] = exp(s[j] - mx);
+      for (uint32_t e = 0; e < c->hd; e++) {
+        double o = 0;
+        for (uint32_t j = 0; j < c->n; j++)
+          o += s[j] * qkv[(size_t)j * ld + 2 * d + h * c->hd + e];
+        ref[(size_t)i * d + h * c->hd + e] = o / sum;
+      }
+    }
+  }
+  free(s);
+}
+
+/* Records one attention; VITTM_OK or the error (with err filled). */
+static vittm_status run_case(const attn_case *c, vittm_dtype dtype, double *ms)
+{
+  uint32_t d = c->heads * c->hd;
+  size_t nqkv = (size_t)c->n * 3 * d, nout = (size_t)c->n * d;
+  float *qkv = malloc(nqkv * sizeof *qkv);
+  double *ref = malloc(nout * sizeof *ref);
+  assert_true(qkv && ref);
+  /* Scores up to about ±8 after scaling: a peaked softmax exercises the running max. */
+  test_fill_uniform(qkv, nqkv, c->n * 131ull + c->heads * 7ull + c->hd, -2.0f, 2.0f);
+  test_round_to(qkv, nqkv, dtype);
+  vittm_tensor *tqkv = test_tensor(dev, dtype, c->n, 3 * d, qkv);
+  vittm_tensor *tout = test_tensor(dev, dtype, c->n, d, NULL);
+  vittm_cmd *cmd = NULL;
+  vittm_error err = {0};
+  assert_int_equal(vittm_cmd_begin(dev, &cmd, &err), VITTM_OK);
+  vittm_status st = vittm_attention_record(cmd, tqkv, c->heads, tout, &err);
+  if (st == VITTM_OK) {
+    assert_int_equal(vittm_cmd_end(cmd, &err), VITTM_OK);
+    vittm_timing timing;
+    if (vittm_cmd_submit(cmd, &timing, &err) != VITTM_OK)
+      fail_msg("vittm_cmd_submit: %s", err.message);
+    if (ms)
+      *ms = timing.gpu_ms >= 0 ? timing.gpu_ms : timing.wall_ms;
+    reference(c, qkv, ref);
+    float *out = test_read(tout);
+    char what[96];
+    snprintf(what, sizeof what, "attention %s N=%u heads=%u hd=%u", vittm_dtype_name(dtype),
+             c->n, c->heads, c->hd);
+    test_assert_close(what, out, ref, nout, test_tolerance(dtype));
+    free(out);
+  } else if (st != VITTM_ERROR_UNSUPPORTED) {
+    fail_msg("attention N=%u heads=%u hd=%u: %s", c->n, c->heads, c->hd, err.message);
+  }
+  vittm_cmd_free(cmd);
+  vittm_tensor_free(tqkv), vittm_tensor_free(tout);
+  free(qkv), free(ref);
+  return st;
+}
+
+static void test_attention_matches_reference(void **state)
+{
+  (void)state;
+  static const attn_case cases[] = {
+      {1, 3, 64}, {7, 3, 64}, {197, 3, 64}, {257, 3, 64}, {33, 2, 4}, {70, 1, 128}, {45, 5, 20},
+      {500, 4, 64}, /* 1.5 MiB of qkv in fp32: several chunks under a 1 MiB buffer range */
+  };
+  vittm_dtype dtypes[2];
+  int nd = test_precisions(dev, dtypes);
+  for (int i = 0; i < nd; i++)
+    for (size_t j = 0; j < sizeof cases / sizeof *cases; j++)
+      if (run_case(&cases[j], dtypes[i], NULL) != VITTM_OK)
+        fail_msg("attention N=%u refused", cases[j].n);
+}
+
+/* ViT-B at 512² (1024 patches + class token). When the device's buffer range splits qkv over
+ * more chunks than can be bound, the operator must refuse it by name. */
+static void test_attention_vit_b_512(void **state)
+{
+  (void)state;
+  attn_case c = {1025, 12, 64};
+  vittm_dtype dtypes[2];
+  int nd = test_precisions(dev, dtypes);
+  for (int i = 0; i < nd; i++) {
+    double ms = 0;
+    vittm_status st = run_case(&c, dtypes[i], &ms);
+    if (st == VITTM_OK)
+      printf("attention %s 1025 tokens × 12 heads × 64: %.1f ms\n", vittm_dtype_name(dtypes[i]),
+             ms);
+    else
+      printf("attention %s 1025 × 12 heads refused (qkv split over too many buffers)\n",
+             vittm_dtype_name(dtypes[i]));
+  }
+}
+
+static void expect_refusal(uint32_t n, uint32_t qkv_cols, uint32_t heads, uint32_t out_cols,
+                           vittm_status code, const char *needle)
+{
+  vittm_tensor *qkv = test_tensor(dev, VITTM_F32, n, qkv_cols, NULL);
+  vittm_tensor *out = test_tensor(dev, VITTM_F32, n, out_cols, NULL);
+  vittm_cmd *cmd = NULL;
+  vittm_error err = {0};
+  assert_int_equal(vittm_cmd_begin(dev, &cmd, &err), VITTM_OK);
+  assert_int_equal(vittm_attention_record(cmd, qkv, heads, out, &err), code);
+  if (!strstr(err.message, needle))
+    fail_msg("message \"%s\" lacks \"%s\"", err.message, needle);
+  assert_int_equal(vittm_cmd_dispatch_count(cmd), 0);
+  vittm_cmd_free(cmd);
+  vittm_tensor_free(qkv), vittm_tensor_free(out);
+}
+
+static void test_attention_rejects_wrong_out_shape(void **state)
+{
+  (void)state;
+  expect_refusal(5, 3 * 64, 1, 63, VITTM_ERROR_INVALID_ARGUMENT, "out");
+}
+
+static void test_attention_rejects_unsplittable_qkv(void **state)
+{
+  (void)state;
+  expect_refusal(5, 3 * 64 + 1, 1, 64, VITTM_ERROR_INVALID_ARGUMENT, "heads");
+  expect_refusal(5, 3 * 64, 5, 64, VITTM_ERROR_INVALID_ARGUMENT, "heads");
+}
+
+static void test_attention_rejects_unsupported_head_dim(void **state)
+{
+  (void)state;
+  expect_refusal(5, 3 * 256, 1, 256, VITTM_ERROR_UNSUPPORTED, "head dim 256");
+  expect_refusal(5, 3 * 30, 5, 30, VITTM_ERROR_UNSUPPORTED, "head dim 6");
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_attention_matches_reference),
+      cmocka_unit_test(test_attention_vit_b_512),
+      cmocka_unit_test(test_attention_rejects_wrong_out_shape),
+      cmocka_unit_test(test_attention_rejects_unsplittable_qkv),
+      cmocka_unit_test(test_attention_rejects_unsupported_head_dim),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}

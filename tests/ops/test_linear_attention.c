@@ -1,0 +1,202 @@
+/* ViTTM's linear attention (read/write heads) against a double-precision CPU reference: Nq ≠ Nk,
+ * latent scales r = 2 and 4 at ViTTM-B's widths, tiny odd shapes, the residual form, and
+ * token counts long enough to split the sums over workgroups; every precision. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops/linear_attention.h"
+#include "test_util.h"
+
+typedef struct lin_case {
+  uint32_t nq, nk, dqk, dv, heads;
+  bool accumulate;
+} lin_case;
+
+static vittm_device *dev;
+
+static int setup(void **state)
+{
+  (void)state;
+  dev = test_open_device();
+  return 0;
+}
+
+static int teardown(void **state)
+{
+  (void)state;
+  vittm_device_free(dev);
+  return 0;
+}
+
+static double phi(double x)
+{
+  return x > 0 ? x + 1 : exp(x);
+}
+
+#define EPS 1e-6
+
+static void reference(const lin_case *c, const float *q, const float *k, const float *v,
+                      const float *out0, double *ref)
+{
+  uint32_t dk = c->dqk / c->heads, dv = c->dv / c->heads;
+  double *kv = malloc((size_t)dk * dv * sizeof *kv), *z = malloc(dk * sizeof *z);
+  assert_true(kv && z);
+  for (uint32_t h = 0; h < c->heads; h++) {
+    memset(kv, 0, (size_t)dk * dv * sizeof *kv);
+    memset(z, 0, dk * sizeof *z);
+    for (uint32_t j = 0; j < c->nk; j++)
+      for (uint32_t a = 0; a < dk; a++) {
+        double fk = phi(k[(size_t)j * c->dqk + h * dk + a]);
+        z[a] += fk;
+        for (uint32_t b = 0; b < dv; b++)
+          kv[a * dv + b] += fk * v[(size_t)j * c->dv + h * dv + b];
+      }
+    for (uint32_t i = 0; i < c->nq; i++) {
+      double fq[128], den = EPS;
+      for (uint32_t a = 0; a < dk; a++)
+        den += (fq[a] = phi(q[(size_t)i * c->dqk + h * dk + a])) * z[a];
+      for (uint32_t b = 0; b < dv; b++) {
+        double s = 0;
+        for (uint32_t a = 0; a < dk; a++)
+          s += fq[a] * kv[a * dv + b];
+        size_t o = (size_t)i * c->dv + h * dv + b;
+        ref[o] = s / den + (c->accumulate ? out0[o] : 0);
+      }
+    }
+  }
+  free(kv), free(z);
+}
+
+static void run_case(const lin_case *c, vittm_dtype dtype)
+{
+  size_t nq = (size_t)c->nq * c->dqk, nk = (size_t)c->nk * c->dqk, nv = (size_t)c->nk * c->dv;
+  size_t no = (size_t)c->nq * c->dv;
+  float *q = malloc(nq * sizeof *q), *k = malloc(nk * sizeof *k), *v = malloc(nv * sizeof *v);
+  float *o0 = malloc(no * sizeof *o0);
+  double *ref = malloc(no * sizeof *ref);
+  assert_true(q && k && v && o0 && ref);
+  uint64_t seed = c->nq * 31ull + c->nk * 17ull + c->dqk + c->heads;
+  test_fill_uniform(q, nq, seed, -3, 3);
+  test_fill_uniform(k, nk, seed + 1, -3, 3);
+  test_fill_uniform(v, nv, seed + 2, -2, 2);
+  test_fill_uniform(o0, no, seed + 3, -1, 1);
+  test_round_to(q, nq, dtype), test_round_to(k, nk, dtype), test_round_to(v, nv, dtype);
+  test_round_to(o0, no, dtype);
+  reference(c, q, k, v, o0, ref);
+
+  vittm_tensor *tq = test_tensor(dev, dtype, c->nq, c->dqk, q);
+  vittm_tensor *tk = test_tensor(dev, dtype, c->nk, c->dqk, k);
+  vittm_tensor *tv = test_tensor(dev, dtype, c->nk, c->dv, v);
+  vittm_tensor *to = test_tensor(dev, dtype, c->nq, c->dv, o0);
+  vittm_tensor *scratch = NULL;
+  vittm_cmd *cmd = NULL;
+  vittm_error err = {0};
+  if (vittm_linear_attention_scratch(dev, c->heads, c->dqk, c->dv, &scratch, &err))
+    fail_msg("scratch: %s", err.message);
+  assert_int_equal(scratch->dtype, VITTM_F32);
+  assert_int_equal(vittm_cmd_begin(dev, &cmd, &err), VITTM_OK);
+  if (vittm_linear_attention_record(cmd, tq, tk, tv, c->heads, (float)EPS, scratch, to,
+                                    c->accumulate, &err))
+    fail_msg("linear attention: %s", err.message);
+  test_submit(cmd);
+  float *out = test_read(to);
+  char what[128];
+  snprintf(what, sizeof what, "linear attention %s Nq=%u Nk=%u Dqk=%u Dv=%u heads=%u%s",
+           vittm_dtype_name(dtype), c->nq, c->nk, c->dqk, c->dv, c->heads,
+           c->accumulate ? " accumulate" : "");
+  test_assert_close(what, out, ref, no, test_tolerance(dtype));
+  free(out);
+  vittm_cmd_free(cmd);
+  vittm_tensor_free(tq), vittm_tensor_free(tk), vittm_tensor_free(tv), vittm_tensor_free(to);
+  vittm_tensor_free(scratch);
+  free(q), free(k), free(v), free(o0), free(ref);
+}
+
+static void run_cases(const lin_case *cases, size_t n)
+{
+  vittm_dtype dtypes[2];
+  int nd = test_precisions(dev, dtypes);
+  for (int d = 0; d < nd; d++)
+    for (size_t i = 0; i < n; i++)
+      run_case(&cases[i], dtypes[d]);
+}
+
+static void test_linear_attention_tiny_odd_shapes(void **state)
+{
+  (void)state;
+  static const lin_case cases[] = {
+      {1, 1, 4, 6, 2, false}, {7, 5, 3, 5, 1, false}, {13, 29, 6, 9, 3, true},
+      {3, 300, 10, 15, 5, false},
+  };
+  run_cases(cases, sizeof cases / sizeof *cases);
+}
+
+/* ViTTM-B at 512² with p_m = 16, p_p = 32: read (query = 256 process tokens, input = 1024
+ * memory tokens) and write (query = memory, input = process), r = 4 and r = 2. */
+static void test_linear_attention_vittm_b_shapes(void **state)
+{
+  (void)state;
+  static const lin_case cases[] = {
+      {256, 1024, 192, 768, 12, true}, {1024, 256, 192, 768, 12, true},
+      {256, 1024, 384, 768, 12, false}, {1024, 256, 384, 768, 12, true},
+  };
+  run_cases(cases, sizeof cases / sizeof *cases);
+}
+
+/* Several thousand input tokens: the sums are split over workgroups and reduced in order. */
+static void test_linear_attention_long_input_is_reduced_deterministically(void **state)
+{
+  (void)state;
+  static const lin_case c = {33, 4099, 48, 96, 3, false};
+  run_cases(&c, 1);
+}
+
+static void test_linear_attention_rejects_bad_shapes(void **state)
+{
+  (void)state;
+  vittm_tensor *q = test_tensor(dev, VITTM_F32, 4, 8, NULL);
+  vittm_tensor *k = test_tensor(dev, VITTM_F32, 5, 8, NULL);
+  vittm_tensor *v = test_tensor(dev, VITTM_F32, 6, 12, NULL); /* 6 rows: k has 5 */
+  vittm_tensor *o = test_tensor(dev, VITTM_F32, 4, 12, NULL);
+  vittm_tensor *scratch = NULL;
+  vittm_cmd *cmd = NULL;
+  vittm_error err = {0};
+  assert_int_equal(vittm_linear_attention_scratch(dev, 2, 8, 12, &scratch, &err), VITTM_OK);
+  assert_int_equal(vittm_cmd_begin(dev, &cmd, &err), VITTM_OK);
+  assert_int_equal(vittm_linear_attention_record(cmd, q, k, v, 2, 1e-6f, scratch, o, false, &err),
+                   VITTM_ERROR_INVALID_ARGUMENT);
+  assert_non_null(strstr(err.message, "linear attention: v"));
+  /* Widths that do not split into the heads. */
+  assert_int_equal(vittm_linear_attention_record(cmd, q, k, v, 3, 1e-6f, scratch, o, false, &err),
+                   VITTM_ERROR_INVALID_ARGUMENT);
+  assert_non_null(strstr(err.message, "3 heads"));
+  /* A scratch made for other widths. */
+  vittm_tensor *v5 = test_tensor(dev, VITTM_F32, 5, 12, NULL);
+  vittm_tensor *other = NULL;
+  assert_int_equal(vittm_linear_attention_scratch(dev, 2, 8, 16, &other, &err), VITTM_OK);
+  assert_int_equal(vittm_linear_attention_record(cmd, q, k, v5, 2, 1e-6f, other, o, false, &err),
+                   VITTM_ERROR_INVALID_ARGUMENT);
+  assert_non_null(strstr(err.message, "scratch"));
+  assert_int_equal(vittm_cmd_dispatch_count(cmd), 0);
+  vittm_tensor_free(other);
+  /* Head widths beyond what one invocation keeps in registers. */
+  assert_int_equal(vittm_linear_attention_scratch(dev, 1, 256, 8, &other, &err) == VITTM_OK,
+                   false);
+  assert_non_null(strstr(err.message, "256"));
+  vittm_cmd_free(cmd);
+  vittm_tensor_free(q), vittm_tensor_free(k), vittm_tensor_free(v), vittm_tensor_free(v5);
+  vittm_tensor_free(o), vittm_tensor_free(scratch);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_linear_attention_tiny_odd_shapes),
+      cmocka_unit_test(test_linear_attention_vittm_b_shapes),
+      cmocka_unit_test(test_linear_attention_long_input_is_reduced_deterministically),
+      cmocka_unit_test(test_linear_attention_rejects_bad_shapes),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
