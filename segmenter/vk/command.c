@@ -346,3 +346,45 @@ void vittm_cmd_free(vittm_cmd *cmd)
   free(cmd->read.items);
   free(cmd);
 }
+
+typedef struct label_total {
+  const char *label;
+  double ms;
+  uint32_t count;
+} label_total;
+
+static int by_time_desc(const void *a, const void *b)
+{
+  double x = ((const label_total *)a)->ms, y = ((const label_total *)b)->ms;
+  return (x < y) - (x > y);
+}
+
+void vittm_cmd_print_profile(const vittm_cmd *cmd, FILE *out)
+{
+  if (!cmd->dev->profile || !cmd->queries || cmd->n_queries < 2)
+    return;
+  label_total *totals = calloc(cmd->n_queries, sizeof *totals);
+  uint32_t n = 0;
+  double all = 0;
+  for (uint32_t i = 0; totals && i + 1 < cmd->n_queries; i++) {
+    const char *label;
+    double ms;
+    if (!vittm_cmd_dispatch_time(cmd, i, &label, &ms))
+      break;
+    uint32_t j = 0;
+    while (j < n && strcmp(totals[j].label, label) != 0)
+      j++;
+    if (j == n)
+      totals[n++] = (label_total){label, 0, 0};
+    totals[j].ms += ms;
+    totals[j].count++;
+    all += ms;
+  }
+  if (totals)
+    qsort(totals, n, sizeof *totals, by_time_desc);
+  fprintf(out, "%-24s %8s %12s %7s\n", "dispatch", "count", "GPU ms", "share");
+  for (uint32_t j = 0; j < n; j++)
+    fprintf(out, "%-24s %8u %12.3f %6.1f%%\n", totals[j].label, totals[j].count, totals[j].ms,
+            all > 0 ? 100 * totals[j].ms / all : 0);
+  free(totals);
+}
