@@ -1,0 +1,122 @@
+#include "ops/postprocess.h"
+
+#define WG_SIZE 64
+#define PIXELS_PER_INVOCATION 4 /* one uint of the map */
+#define MAX_CHUNKS 4            /* logit bindings of resize_argmax.comp */
+#define CELL_BYTES 16           /* one uvec4 of candidates per cell */
+
+/* Mirrors the push block of resize_argmax.comp. */
+typedef struct resize_argmax_push {
+  uint32_t w, h, k;
+  uint32_t map_w, map_h, stride_words;
+  float scale_x, scale_y;
+  uint32_t cy0;
+  uint32_t row_base, chunk_rows;
+} resize_argmax_push;
+
+static vittm_status check(const vittm_tensor *logits, uint32_t h, uint32_t w,
+                          const vittm_buffer *map, uint32_t map_w, uint32_t map_h,
+                          uint32_t map_stride, vittm_error *err)
+{
+  const char *op = "resize argmax";
+  if (h == 0 || w == 0 || (uint64_t)h * w > UINT32_MAX)
+    return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT, "%s: logits grid %u×%u is empty "
+                           "or too large", op, h, w);
+  if (logits->cols == 0 || logits->cols > VITTM_MAX_MAP_CLASSES)
+    return vittm_error_set(err, VITTM_ERROR_UNSUPPORTED,
+                           "%s: %u classes do not fit a byte map (1…%u)", op, logits->cols,
+                           VITTM_MAX_MAP_CLASSES);
+  vittm_status st = vittm_check_shape(op, "logits", logits, h * w, logits->cols, err);
+  if (st)
+    return st;
+  if (map_w == 0 || map_h == 0 || map_h > 65535)
+    return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
+                           "%s: a %u×%u map is empty or taller than 65535 rows", op, map_w,
+                           map_h);
+  if (map_stride % 4 != 0 || map_stride < map_w)
+    return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
+                           "%s: map stride %u must be a multiple of 4 and at least the width %u",
+                           op, map_stride, map_w);
+  if (map->size < (uint64_t)map_stride * map_h)
+    return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
+                           "%s: the map buffer holds %llu bytes, %u rows of %u need %llu", op,
+                           (unsigned long long)map->size, map_h, map_stride,
+                           (unsigned long long)map_stride * map_h);
+  return VITTM_OK;
+}
+
+/* Chunks [first, last] of the logit rows that cell rows [cy, cy_end) read. */
+static void chunks_of(const vittm_tensor *logits, uint32_t h, uint32_t w, uint32_t cy,
+                      uint32_t cy_end, uint32_t *first, uint32_t *last)
+{
+  uint32_t bottom = cy_end < h ? cy_end : h - 1; /* the lower row of the last cell row */
+  *first = vittm_tensor_chunk_of(logits, cy * w);
+  *last = vittm_tensor_chunk_of(logits, bottom * w + w - 1);
+}
+
+vittm_status vittm_resize_argmax_record(vittm_cmd *cmd, const vittm_tensor *logits, uint32_t h,
+                                        uint32_t w, vittm_buffer *map, uint32_t map_w,
+                                        uint32_t map_h, uint32_t map_stride, vittm_error *err)
+{
+  vittm_status st = check(logits, h, w, map, map_w, map_h, map_stride, err);
+  if (st)
+    return st;
+  const vittm_device_info *info = vittm_device_get_info(logits->dev);
+  uint32_t wg = WG_SIZE;
+  while (wg > info->max_workgroup_invocations)
+    wg /= 2;
+  uint32_t max_cells = PIXELS_PER_INVOCATION * wg;
+  while (max_cells * CELL_BYTES > info->max_shared_memory)
+    max_cells /= 2;
+  uint32_t n_chunks = logits->n_chunks < MAX_CHUNKS ? logits->n_chunks : MAX_CHUNKS;
+  char shader[32];
+  vittm_shader_name(shader, sizeof shader, "resize_argmax", logits->dtype);
+  uint32_t spec[] = {wg, n_chunks, max_cells};
+  const vittm_pipeline *p;
+  st = vittm_pipeline_get(logits->dev, shader, spec, 3, MAX_CHUNKS + 1, sizeof(resize_argmax_push),
+                          &p, err);
+  if (st)
+    return st;
+  resize_argmax_push pc = {
+      .w = w, .h = h, .k = logits->cols,
+      .map_w = map_w, .map_h = map_h, .stride_words = map_stride / 4,
+      .scale_x = (float)w / (float)map_w, .scale_y = (float)h / (float)map_h,
+      .chunk_rows = logits->chunk_rows,
+  };
+  uint32_t per_group = PIXELS_PER_INVOCATION * wg;
+  uint32_t gx = (map_w + per_group - 1) / per_group;
+  /* One workgroup row per source row of cells; rows are grouped into dispatches whose logit
+   * rows lie in at most MAX_CHUNKS chunks (one dispatch unless the logits are split). */
+  for (uint32_t cy = 0; cy < h;) {
+    uint32_t first, last, end = cy + 1;
+    chunks_of(logits, h, w, cy, end, &first, &last);
+    if (last - first >= MAX_CHUNKS)
+      return vittm_error_set(err, VITTM_ERROR_UNSUPPORTED,
+                             "resize argmax: logit rows %u…%u span %u storage buffers; at most "
+                             "%u can be bound",
+                             cy * w, (end < h ? end : h - 1) * w + w - 1, last - first + 1,
+                             MAX_CHUNKS);
+    while (end < h && end - cy < 65535) {
+      uint32_t f, l;
+      chunks_of(logits, h, w, cy, end + 1, &f, &l);
+      if (l - f >= MAX_CHUNKS)
+        break;
+      end++;
+    }
+    chunks_of(logits, h, w, cy, end, &first, &last);
+    pc.cy0 = cy;
+    pc.row_base = first * logits->chunk_rows;
+    vittm_binding bind[MAX_CHUNKS + 1];
+    uint32_t unused;
+    for (uint32_t c = 0; c < MAX_CHUNKS; c++) {
+      uint32_t chunk = first + c <= last ? first + c : first;
+      bind[c] = vittm_tensor_bind(logits, chunk * logits->chunk_rows, false, &unused);
+    }
+    bind[MAX_CHUNKS] = (vittm_binding){map->buffer, 0, VK_WHOLE_SIZE, true};
+    st = vittm_cmd_dispatch(cmd, p, bind, &pc, gx, end - cy, 1, "resize argmax", err);
+    if (st)
+      return st;
+    cy = end;
+  }
+  return VITTM_OK;
+}

@@ -1,0 +1,122 @@
+#include "ops/resize.h"
+
+#include <math.h>
+
+#include "ops/row_window.h"
+
+#define WG_SIZE 256
+#define PER_INVOCATION 4
+enum { OPT_VEC4 = 1u, OPT_X_SPLIT = 2u };
+
+typedef struct resize_push {
+  uint32_t h, w, c;
+  uint32_t ho, wo;
+  uint32_t q0, count;
+  uint32_t x_row0, x_split;
+  uint32_t y_off, ldy;
+  float scale_y, scale_x;
+  uint32_t accumulate;
+} resize_push;
+
+typedef struct resize_rows_ctx {
+  uint32_t h, w, wo;
+  float scale_y;
+} resize_rows_ctx;
+
+/* Output pixel q reads input rows y0(q / wo) and the next: whole image rows, one more either
+ * side, so that a rounding difference between this and the shader cannot leave the window. */
+static void resize_rows(const void *ctx, uint32_t q, uint32_t *lo, uint32_t *hi)
+{
+  const resize_rows_ctx *c = ctx;
+  double s = fmax(c->scale_y * ((q / c->wo) + 0.5) - 0.5, 0.0);
+  uint32_t y0 = (uint32_t)s;
+  uint32_t first = y0 > 0 ? y0 - 1 : 0, last = y0 + 2;
+  if (first > c->h - 1)
+    first = c->h - 1;
+  if (last > c->h - 1)
+    last = c->h - 1;
+  *lo = first * c->w;
+  *hi = last * c->w + c->w - 1;
+}
+
+static vittm_status resize_record(vittm_cmd *cmd, const vittm_tensor *x, uint32_t h, uint32_t w,
+                                  vittm_tensor *y, uint32_t ho, uint32_t wo, float scale_y,
+                                  float scale_x, uint32_t out_col0, bool accumulate,
+                                  vittm_error *err)
+{
+  const char *op = "resize_bilinear";
+  const vittm_tensor *all[] = {x, y};
+  vittm_status st = vittm_check_same_dtype(op, all, 2, err);
+  if (st)
+    return st;
+  if (h == 0 || w == 0 || (uint64_t)h * w != x->rows)
+    return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
+                           "%s: x has %u rows, expected h·w = %u·%u", op, x->rows, h, w);
+  uint32_t c = x->cols;
+  if (ho == 0 || wo == 0 || (uint64_t)ho * wo != y->rows || (uint64_t)out_col0 + c > y->cols)
+    return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
+                           "%s: y is %u×%u, cannot take %u×%u pixels × columns %u..%u", op,
+                           y->rows, y->cols, ho, wo, out_col0, out_col0 + c);
+  if (y == x)
+    return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT, "%s: y must not be x", op);
+  char shader[32];
+  vittm_shader_name(shader, sizeof shader, op, x->dtype);
+  bool vec4 = c % 4 == 0 && y->cols % 4 == 0 && out_col0 % 4 == 0;
+  uint32_t spec[] = {WG_SIZE, (vec4 ? OPT_VEC4 : 0) | (x->n_chunks > 1 ? OPT_X_SPLIT : 0)};
+  const vittm_pipeline *p;
+  if ((st = vittm_pipeline_get(x->dev, shader, spec, 2, 3, sizeof(resize_push), &p, err)))
+    return st;
+  uint32_t per_pixel = vec4 ? c / 4 : c;
+  resize_rows_ctx ctx = {h, w, wo, scale_y};
+  for (uint32_t q0 = 0; q0 < ho * wo;) {
+    uint32_t limit = vittm_span_end((const vittm_tensor *const *)&y, 1, q0, ho * wo);
+    vittm_row_window win;
+    uint32_t q1 = vittm_row_window_span(x, q0, limit, resize_rows, &ctx, &win);
+    if (q1 == q0)
+      return vittm_row_window_error(op, x, q0, resize_rows, &ctx, err);
+    resize_push pc = {
+        .h = h, .w = w, .c = c, .ho = ho, .wo = wo,
+        .q0 = q0, .count = q1 - q0,
+        .x_row0 = win.row0, .x_split = win.split,
+        .ldy = y->cols, .scale_y = scale_y, .scale_x = scale_x,
+        .accumulate = accumulate,
+    };
+    vittm_binding bind[3] = {win.lo, win.hi, vittm_tensor_bind(y, q0, true, &pc.y_off)};
+    pc.y_off += out_col0;
+    st = vittm_cmd_dispatch(cmd, p, bind, &pc,
+                            vittm_grid_1d((uint64_t)pc.count * per_pixel, WG_SIZE * PER_INVOCATION),
+                            1, 1, op, err);
+    if (st)
+      return st;
+    q0 = q1;
+  }
+  return VITTM_OK;
+}
+
+vittm_status vittm_resize_bilinear_record(vittm_cmd *cmd, const vittm_tensor *x, uint32_t h,
+                                          uint32_t w, vittm_tensor *y, uint32_t ho, uint32_t wo,
+                                          uint32_t out_col0, bool accumulate, vittm_error *err)
+{
+  float sy = ho ? (float)h / (float)ho : 0, sx = wo ? (float)w / (float)wo : 0;
+  return resize_record(cmd, x, h, w, y, ho, wo, sy, sx, out_col0, accumulate, err);
+}
+
+uint32_t vittm_resize_scaled_size(uint32_t size, float scale)
+{
+  /* PyTorch: floor(double(size) · double(scale)). */
+  double out = floor((double)size * (double)scale);
+  return out > 0 ? (uint32_t)out : 0;
+}
+
+vittm_status vittm_resize_bilinear_scale_record(vittm_cmd *cmd, const vittm_tensor *x,
+                                                uint32_t h, uint32_t w, float scale,
+                                                vittm_tensor *y, uint32_t out_col0,
+                                                bool accumulate, vittm_error *err)
+{
+  if (!(scale > 0))
+    return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
+                           "resize_bilinear: scale factor %g is not positive", (double)scale);
+  uint32_t ho = vittm_resize_scaled_size(h, scale), wo = vittm_resize_scaled_size(w, scale);
+  float inv = (float)(1.0 / (double)scale);
+  return resize_record(cmd, x, h, w, y, ho, wo, inv, inv, out_col0, accumulate, err);
+}

@@ -1,0 +1,31 @@
+/* Bilinear resizing of NHWC feature maps ((H·W) rows × C columns, row y·W + x), as PyTorch's
+ * F.interpolate(mode='bilinear', align_corners=False): the neck's rescaling, UperNet's
+ * top-down adds and concatenation, and the logits' upsampling. */
+#ifndef VITTM_OPS_RESIZE_H
+#define VITTM_OPS_RESIZE_H
+
+#include <stdbool.h>
+
+#include "ops/dispatch.h"
+
+/* Records the bilinear resize of x ((h·w) × c) to ho × wo into columns [out_col0,
+ * out_col0 + c) of y ((ho·wo) × ctot), or adds it there when `accumulate`, with
+ * F.interpolate(size=(ho, wo)) semantics: source x = max((dst + 0.5)·w/wo − 0.5, 0), taps
+ * clamped at the edge. ho = h, wo = w is an exact copy. y must not be x. */
+vittm_status vittm_resize_bilinear_record(vittm_cmd *cmd, const vittm_tensor *x, uint32_t h,
+                                          uint32_t w, vittm_tensor *y, uint32_t ho, uint32_t wo,
+                                          uint32_t out_col0, bool accumulate, vittm_error *err);
+
+/* The same with F.interpolate(scale_factor=scale) semantics (PyTorch 1.13,
+ * recompute_scale_factor=None, as mmseg's MultiLevelNeck calls it): the output is
+ * floor(h·scale) × floor(w·scale) and the source coordinate uses 1/scale, not h/ho (they
+ * differ when h·scale is not an integer). */
+vittm_status vittm_resize_bilinear_scale_record(vittm_cmd *cmd, const vittm_tensor *x,
+                                                uint32_t h, uint32_t w, float scale,
+                                                vittm_tensor *y, uint32_t out_col0,
+                                                bool accumulate, vittm_error *err);
+
+/* The output size of F.interpolate(scale_factor=scale) along an axis of `size` pixels. */
+uint32_t vittm_resize_scaled_size(uint32_t size, float scale);
+
+#endif

@@ -1,0 +1,78 @@
+#version 450
+#extension GL_GOOGLE_include_directive : require
+// Bilinear resize of an NHWC map, align_corners=False, as PyTorch's upsample_bilinear2d:
+// source coordinate s = max(scale·(d + 0.5) − 0.5, 0), taps floor(s) and the next one
+// (clamped at the edge), weights from the fraction. scale is in/out for F.interpolate(size=)
+// and 1/scale_factor for F.interpolate(scale_factor=). The result goes to a column slice of
+// y (channel concatenation) or is added to it (FPN top-down adds). An invocation handles one
+// output pixel and four channels (VEC4) or one.
+#include "dtype.glsl"
+
+layout(local_size_x_id = 0) in;
+layout(constant_id = 0) const uint WG_SIZE = 256;
+layout(constant_id = 1) const uint OPTS = 0;
+const bool VEC4 = (OPTS & 1u) != 0u;
+const bool X_SPLIT = (OPTS & 2u) != 0u;
+
+layout(push_constant) uniform Push {
+  uint h, w, c;
+  uint ho, wo;
+  uint q0, count; // global first output pixel and pixel count of this dispatch
+  uint x_row0, x_split;
+  uint y_off, ldy; // element offset of (q0, out_col0) in the y binding; y's row length
+  float scale_y, scale_x;
+  uint accumulate;
+} p;
+
+#include "conv_window.glsl"
+
+layout(std430, set = 0, binding = 2) buffer BufY { elem_t y[]; };
+layout(std430, set = 0, binding = 2) buffer BufY4 { elem4_t y4[]; };
+
+// The two taps along one axis of `size` pixels and the weight of the second.
+void taps(float scale, uint d, uint size, out uint i0, out uint i1, out float l1)
+{
+  float s = max(scale * (float(d) + 0.5) - 0.5, 0.0);
+  i0 = min(uint(s), size - 1u);
+  i1 = min(i0 + 1u, size - 1u);
+  l1 = clamp(s - float(i0), 0.0, 1.0);
+}
+
+vec4 load_pixel(uint row, uint ch)
+{
+  bool hi = x_in_hi(row);
+  uint i = x_row_start(row, hi, p.c) + ch;
+  if (VEC4)
+    return x_load4(hi, i);
+  return vec4(x_load(hi, i));
+}
+
+void main()
+{
+  const uint groups = VEC4 ? p.c / 4u : p.c;
+  const uint total = p.count * groups;
+  const uint stride = gl_NumWorkGroups.x * WG_SIZE;
+  for (uint e = gl_GlobalInvocationID.x; e < total; e += stride) {
+    uint qi = e / groups, g = e - qi * groups;
+    uint q = p.q0 + qi;
+    uint oy = q / p.wo, ox = q - oy * p.wo;
+    uint y0, y1, x0, x1;
+    float ly, lx;
+    taps(p.scale_y, oy, p.h, y0, y1, ly);
+    taps(p.scale_x, ox, p.w, x0, x1, lx);
+    uint ch = VEC4 ? 4u * g : g;
+    vec4 top = mix(load_pixel(y0 * p.w + x0, ch), load_pixel(y0 * p.w + x1, ch), lx);
+    vec4 bottom = mix(load_pixel(y1 * p.w + x0, ch), load_pixel(y1 * p.w + x1, ch), lx);
+    vec4 v = mix(top, bottom, ly);
+    uint o = p.y_off + qi * p.ldy + ch;
+    if (VEC4) {
+      if (p.accumulate != 0u)
+        v += vec4(y4[o / 4u]);
+      y4[o / 4u] = elem4_t(v);
+    } else {
+      if (p.accumulate != 0u)
+        v.x += float(y[o]);
+      y[o] = elem_t(v.x);
+    }
+  }
+}

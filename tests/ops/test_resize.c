@@ -1,0 +1,224 @@
+/* Bilinear resizing (align_corners=False) against a double-precision CPU reference written
+ * after PyTorch's upsample_bilinear2d, for F.interpolate's size= and scale_factor= forms:
+ * up and down by integer and non-integer ratios at odd sizes, the identity copy, adds into
+ * and writes to column slices of wider outputs, in every precision, including tensors split
+ * over several storage buffers. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops/resize.h"
+#include "test_util.h"
+
+static vittm_device *dev;
+
+static int setup(void **state)
+{
+  (void)state;
+  dev = test_open_device();
+  return 0;
+}
+
+static int teardown(void **state)
+{
+  (void)state;
+  vittm_device_free(dev);
+  return 0;
+}
+
+typedef struct resize_case {
+  uint32_t h, w, c;
+  uint32_t ho, wo; /* size= form; 0 for scale_factor= */
+  float scale;     /* scale_factor= form */
+  uint32_t col0, ctot; /* ctot 0: c */
+  bool accumulate;
+} resize_case;
+
+/* PyTorch's linear source index and weights along one axis (area_pixel_compute_source_index
+ * and compute_indices_weights_linear). */
+static void taps(double scale, uint32_t d, uint32_t size, uint32_t *i0, uint32_t *i1, double *l1)
+{
+  double s = scale * (d + 0.5) - 0.5;
+  if (s < 0)
+    s = 0;
+  *i0 = (uint32_t)floor(s);
+  if (*i0 > size - 1)
+    *i0 = size - 1;
+  *i1 = *i0 < size - 1 ? *i0 + 1 : *i0;
+  *l1 = fmin(fmax(s - *i0, 0), 1);
+}
+
+static void run_resize(const resize_case *rc, vittm_dtype dtype)
+{
+  uint32_t ho = rc->ho ? rc->ho : vittm_resize_scaled_size(rc->h, rc->scale);
+  uint32_t wo = rc->ho ? rc->wo : vittm_resize_scaled_size(rc->w, rc->scale);
+  double sy = rc->ho ? (double)rc->h / ho : 1.0 / rc->scale;
+  double sx = rc->ho ? (double)rc->w / wo : 1.0 / rc->scale;
+  uint32_t ctot = rc->ctot ? rc->ctot : rc->c, c = rc->c;
+  size_t nx = (size_t)rc->h * rc->w * c, ny = (size_t)ho * wo * ctot;
+  float *x = malloc(nx * sizeof *x), *y0 = malloc(ny * sizeof *y0);
+  double *ref = malloc((size_t)ho * wo * c * sizeof *ref);
+  assert_true(x && y0 && ref);
+  uint64_t seed = rc->h * 1000ull + rc->w * 100ull + ho * 10ull + wo + c;
+  test_fill_uniform(x, nx, seed, -2, 2);
+  test_fill_uniform(y0, ny, seed + 1, -5, 5);
+  test_round_to(x, nx, dtype);
+  test_round_to(y0, ny, dtype);
+  for (uint32_t oy = 0; oy < ho; oy++) {
+    uint32_t y_0, y_1, x_0, x_1;
+    double ly, lx;
+    taps(sy, oy, rc->h, &y_0, &y_1, &ly);
+    for (uint32_t ox = 0; ox < wo; ox++) {
+      taps(sx, ox, rc->w, &x_0, &x_1, &lx);
+      for (uint32_t ch = 0; ch < c; ch++) {
+#define X(yy, xx) (double)x[((size_t)(yy) * rc->w + (xx)) * c + ch]
+        double v = (1 - ly) * ((1 - lx) * X(y_0, x_0) + lx * X(y_0, x_1)) +
+                   ly * ((1 - lx) * X(y_1, x_0) + lx * X(y_1, x_1));
+#undef X
+        size_t q = (size_t)oy * wo + ox;
+        if (rc->accumulate)
+          v += y0[q * ctot + rc->col0 + ch];
+        ref[q * c + ch] = v;
+      }
+    }
+  }
+  vittm_tensor *tx = test_tensor(dev, dtype, rc->h * rc->w, c, x);
+  vittm_tensor *ty = test_tensor(dev, dtype, ho * wo, ctot, y0);
+  vittm_cmd *cmd = NULL;
+  vittm_error err = {0};
+  assert_int_equal(vittm_cmd_begin(dev, &cmd, &err), VITTM_OK);
+  vittm_status st =
+      rc->ho ? vittm_resize_bilinear_record(cmd, tx, rc->h, rc->w, ty, ho, wo, rc->col0,
+                                            rc->accumulate, &err)
+             : vittm_resize_bilinear_scale_record(cmd, tx, rc->h, rc->w, rc->scale, ty, rc->col0,
+                                                  rc->accumulate, &err);
+  char what[128];
+  snprintf(what, sizeof what, "resize %s %u×%u×%u → %u×%u (%s) cols %u/%u%s",
+           vittm_dtype_name(dtype), rc->h, rc->w, c, ho, wo, rc->ho ? "size" : "scale",
+           rc->col0, ctot, rc->accumulate ? " accumulate" : "");
+  if (st != VITTM_OK)
+    fail_msg("%s: %s", what, err.message);
+  test_submit(cmd);
+  float *out = test_read(ty);
+  float *slice = malloc((size_t)ho * wo * c * sizeof *slice);
+  assert_non_null(slice);
+  for (size_t q = 0; q < (size_t)ho * wo; q++)
+    for (uint32_t j = 0; j < ctot; j++) {
+      float v = out[q * ctot + j];
+      if (j >= rc->col0 && j < rc->col0 + c)
+        slice[q * c + j - rc->col0] = v;
+      else if (v != y0[q * ctot + j])
+        fail_msg("%s: wrote column %u of row %zu outside its slice", what, j, q);
+    }
+  bool identity = ho == rc->h && wo == rc->w && !rc->accumulate;
+  if (identity) {
+    for (size_t i = 0; i < (size_t)ho * wo * c; i++)
+      if ((double)slice[i] != ref[i])
+        fail_msg("%s: the identity resize changed element %zu (%g, expected %g)", what, i,
+                 slice[i], ref[i]);
+  }
+  test_assert_close(what, slice, ref, (size_t)ho * wo * c, test_tolerance(dtype));
+  free(out), free(slice), free(x), free(y0), free(ref);
+  vittm_cmd_free(cmd);
+  vittm_tensor_free(tx), vittm_tensor_free(ty);
+}
+
+static void run_cases(const resize_case *cases, size_t n)
+{
+  vittm_dtype dtypes[2];
+  int nd = test_precisions(dev, dtypes);
+  for (int d = 0; d < nd; d++)
+    for (size_t i = 0; i < n; i++)
+      run_resize(&cases[i], dtypes[d]);
+}
+
+static void test_resize_size_form_matches_reference(void **state)
+{
+  (void)state;
+  static const resize_case cases[] = {
+      {5, 7, 8, 20, 28, 0, 0, 0, false},   /* ×4 */
+      {7, 5, 3, 14, 10, 0, 0, 0, false},   /* ×2 */
+      {9, 7, 16, 4, 3, 0, 0, 0, false},    /* ×0.5, floor sizes */
+      {5, 7, 8, 8, 11, 0, 0, 0, false},    /* non-integer up */
+      {13, 9, 5, 6, 4, 0, 0, 0, false},    /* non-integer down */
+      {1, 1, 4, 3, 5, 0, 0, 0, false},     /* a single pixel spread */
+      {7, 5, 12, 7, 5, 0, 0, 0, false},    /* identity: an exact copy */
+      {7, 5, 12, 7, 5, 0, 4, 24, false},   /* identity into a column slice (concatenation) */
+      {6, 5, 3, 12, 10, 0, 2, 7, false},   /* into a slice, scalar path */
+  };
+  run_cases(cases, sizeof cases / sizeof *cases);
+}
+
+static void test_resize_accumulates_into_slices(void **state)
+{
+  (void)state;
+  /* FPN top-down adds: y += up(x), alone and into a column slice. */
+  static const resize_case cases[] = {
+      {4, 6, 16, 8, 12, 0, 0, 0, true},
+      {3, 5, 7, 9, 11, 0, 5, 20, true},
+      {8, 8, 8, 8, 8, 0, 8, 16, true},
+  };
+  run_cases(cases, sizeof cases / sizeof *cases);
+}
+
+static void test_resize_scale_form_matches_reference(void **state)
+{
+  (void)state;
+  /* mmseg's MultiLevelNeck scales 4, 2, 0.5; at odd sizes 0.5 maps with 2, not h/ho. */
+  static const resize_case cases[] = {
+      {5, 7, 8, 0, 0, 4.0f, 0, 0, false},
+      {7, 9, 4, 0, 0, 2.0f, 0, 0, false},
+      {9, 7, 16, 0, 0, 0.5f, 0, 0, false},
+      {33, 31, 3, 0, 0, 0.5f, 0, 0, false},
+      {8, 8, 4, 0, 0, 1.0f, 0, 0, false},
+  };
+  run_cases(cases, sizeof cases / sizeof *cases);
+}
+
+static void test_resize_split_tensors_match_reference(void **state)
+{
+  (void)state;
+  /* Under a 1 MiB buffer range: y split (32²×128 → 64²), x split (64²×128 → 32²). */
+  static const resize_case cases[] = {
+      {32, 32, 128, 64, 64, 0, 0, 0, false},
+      {64, 64, 128, 32, 32, 0, 0, 0, true},
+      {64, 64, 128, 0, 0, 0.5f, 0, 0, false},
+  };
+  run_cases(cases, sizeof cases / sizeof *cases);
+}
+
+static void test_resize_rejects_bad_shapes(void **state)
+{
+  (void)state;
+  vittm_tensor *x = test_tensor(dev, VITTM_F32, 35, 4, NULL);
+  vittm_tensor *y = test_tensor(dev, VITTM_F32, 140, 6, NULL);
+  vittm_cmd *cmd = NULL;
+  vittm_error err = {0};
+  assert_int_equal(vittm_cmd_begin(dev, &cmd, &err), VITTM_OK);
+  assert_int_equal(vittm_resize_bilinear_record(cmd, x, 5, 5, y, 14, 10, 0, false, &err),
+                   VITTM_ERROR_INVALID_ARGUMENT);
+  assert_non_null(strstr(err.message, "resize_bilinear"));
+  /* Columns 3..7 do not fit in 6. */
+  assert_int_equal(vittm_resize_bilinear_record(cmd, x, 7, 5, y, 14, 10, 3, false, &err),
+                   VITTM_ERROR_INVALID_ARGUMENT);
+  assert_int_equal(vittm_resize_bilinear_record(cmd, x, 7, 5, y, 10, 10, 0, false, &err),
+                   VITTM_ERROR_INVALID_ARGUMENT);
+  assert_int_equal(vittm_resize_bilinear_scale_record(cmd, x, 7, 5, 0.0f, y, 0, false, &err),
+                   VITTM_ERROR_INVALID_ARGUMENT);
+  assert_int_equal(vittm_cmd_dispatch_count(cmd), 0);
+  vittm_cmd_free(cmd);
+  vittm_tensor_free(x), vittm_tensor_free(y);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_resize_size_form_matches_reference),
+      cmocka_unit_test(test_resize_accumulates_into_slices),
+      cmocka_unit_test(test_resize_scale_form_matches_reference),
+      cmocka_unit_test(test_resize_split_tensors_match_reference),
+      cmocka_unit_test(test_resize_rejects_bad_shapes),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
