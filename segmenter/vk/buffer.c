@@ -44,6 +44,11 @@ static vittm_status allocate(vittm_device *dev, VkDeviceSize size, VkBufferUsage
     return vittm_error_prefix(err, "%llu-byte buffer", (unsigned long long)size);
   }
   out->size = size;
+  out->allocation = req.size;
+  uint_fast64_t now = atomic_fetch_add(&dev->allocated, req.size) + req.size;
+  for (uint_fast64_t peak = atomic_load(&dev->peak);
+       now > peak && !atomic_compare_exchange_weak(&dev->peak, &peak, now);)
+    ;
   return VITTM_OK;
 }
 
@@ -71,8 +76,10 @@ void vittm_buffer_destroy(vittm_device *dev, vittm_buffer *b)
     return;
   if (b->buffer)
     vkDestroyBuffer(dev->device, b->buffer, NULL);
-  if (b->memory)
+  if (b->memory) {
     vkFreeMemory(dev->device, b->memory, NULL);
+    atomic_fetch_sub(&dev->allocated, b->allocation);
+  }
   memset(b, 0, sizeof *b);
 }
 

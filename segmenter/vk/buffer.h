@@ -9,6 +9,7 @@ typedef struct vittm_buffer {
   VkBuffer buffer;
   VkDeviceMemory memory;
   VkDeviceSize size;
+  VkDeviceSize allocation; /* bytes of device memory behind it */
   void *mapped; /* host pointer when the memory is host-visible, else NULL */
 } vittm_buffer;
 

@@ -299,6 +299,8 @@ static void device_destroy(vittm_device *dev)
     vkDestroyInstance(dev->instance, NULL);
   mtx_destroy(&dev->queue_lock);
   mtx_destroy(&dev->pipelines_lock);
+  mtx_destroy(&dev->models_lock);
+  free(dev->models);
   free(dev);
 }
 
@@ -311,8 +313,11 @@ static vittm_status device_begin(const char *selector, bool validate, bool profi
     return vittm_error_set(err, VITTM_ERROR_OUT_OF_MEMORY, "out of host memory for the device");
   atomic_init(&dev->refs, 1);
   atomic_init(&dev->validation_errors, 0);
+  atomic_init(&dev->allocated, 0);
+  atomic_init(&dev->peak, 0);
   mtx_init(&dev->queue_lock, mtx_plain);
   mtx_init(&dev->pipelines_lock, mtx_plain);
+  mtx_init(&dev->models_lock, mtx_plain);
   dev->validate = validate;
   dev->profile = profile;
 
@@ -451,6 +456,14 @@ vittm_status vittm_device_enumerate(vittm_device_info *infos, uint32_t capacity,
     *count = n;
   vkDestroyInstance(inst, NULL);
   return VITTM_OK;
+}
+
+void vittm_device_memory(const vittm_device *dev, uint64_t *current, uint64_t *peak)
+{
+  if (current)
+    *current = atomic_load(&((vittm_device *)dev)->allocated);
+  if (peak)
+    *peak = atomic_load(&((vittm_device *)dev)->peak);
 }
 
 const char *vittm_device_type_name(vittm_device_type type)

@@ -1,0 +1,98 @@
+/* vittm — semantic segmentation of video frames with ViT / ViTTM + UperNet on Vulkan.
+ *
+ *   vittm_device_open()     one Vulkan device (shared, reference-counted)
+ *   vittm_model_load()      a model file's weights on that device (shared per file and precision)
+ *   vittm_segmenter_create()  a model bound to one frame format and size: a command buffer
+ *                           recorded once (upload → preprocess → encoder → neck → head → resize
+ *                           → argmax), replayed per frame; nothing is allocated per frame
+ *   vittm_segmenter_run()   a frame in, a class map out
+ *
+ * Thread-safety: devices and models may be shared between threads. A segmenter is used by one
+ * thread at a time; segmenters of one model may run from different threads, and their runs
+ * are serialised (they share the model's activation memory). */
+#ifndef VITTM_H
+#define VITTM_H
+
+#include "vittm/device.h"
+#include "vittm/error.h"
+#include "vittm/frame.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct vittm_model vittm_model;
+typedef struct vittm_segmenter vittm_segmenter;
+
+typedef enum vittm_precision {
+  VITTM_PRECISION_AUTO = 0, /* fp16 on GPUs that have it, fp32 elsewhere */
+  VITTM_PRECISION_FP32,
+  VITTM_PRECISION_FP16,
+} vittm_precision;
+
+typedef struct vittm_model_options {
+  vittm_precision precision;
+} vittm_model_options;
+
+/* Loads a segmentation model file onto dev (opts may be NULL). Loading the same file at the
+ * same precision on the same device again returns the same model with one more reference. */
+VITTM_API vittm_status vittm_model_load(vittm_device *dev, const char *path,
+                                        const vittm_model_options *opts, vittm_model **out,
+                                        vittm_error *err);
+/* Adds a reference. */
+VITTM_API vittm_model *vittm_model_ref(vittm_model *model);
+/* Drops a reference; NULL is a no-op. */
+VITTM_API void vittm_model_free(vittm_model *model);
+/* "vit" or "vittm". */
+VITTM_API const char *vittm_model_architecture(const vittm_model *model);
+/* The model's own name from its config (may be ""), and the file it came from. */
+VITTM_API const char *vittm_model_name(const vittm_model *model);
+VITTM_API const char *vittm_model_path(const vittm_model *model);
+/* The precision the model runs in (never AUTO). */
+VITTM_API vittm_precision vittm_model_precision(const vittm_model *model);
+/* The encoder's input size. */
+VITTM_API void vittm_model_input_size(const vittm_model *model, uint32_t *height, uint32_t *width);
+/* Number of classes, their names and RGB palette (3 bytes per class). */
+VITTM_API uint32_t vittm_model_num_classes(const vittm_model *model);
+VITTM_API const char *vittm_model_class_name(const vittm_model *model, uint32_t cls);
+VITTM_API const uint8_t *vittm_model_palette(const vittm_model *model);
+
+typedef struct vittm_segmenter_options {
+  /* The class map at the model's input size instead of the frame's. */
+  bool mask_at_model_size;
+} vittm_segmenter_options;
+
+/* A class map: one byte (class id) per pixel, rows `stride` bytes apart. */
+typedef struct vittm_class_map {
+  uint32_t width, height, stride;
+  const uint8_t *data;
+} vittm_class_map;
+
+typedef struct vittm_timings {
+  double wall_ms; /* vittm_segmenter_run from call to return */
+  double gpu_ms;  /* the device's own time for the frame; negative when unknown */
+} vittm_timings;
+
+/* Binds model to frames of one format and size (opts may be NULL). */
+VITTM_API vittm_status vittm_segmenter_create(vittm_model *model, vittm_pixel_format format,
+                                              uint32_t width, uint32_t height,
+                                              const vittm_segmenter_options *opts,
+                                              vittm_segmenter **out, vittm_error *err);
+/* Frees; NULL is a no-op. */
+VITTM_API void vittm_segmenter_free(vittm_segmenter *seg);
+/* Segments one frame (of the format and size given at creation). The map stays valid until the
+ * next run or free; timings may be NULL. */
+VITTM_API vittm_status vittm_segmenter_run(vittm_segmenter *seg, const vittm_frame *frame,
+                                           vittm_class_map *map, vittm_timings *timings,
+                                           vittm_error *err);
+/* The logits of the last run at the head's resolution: rows h·w (row y·w + x) × classes,
+ * copied into a new malloc'd array. */
+VITTM_API vittm_status vittm_segmenter_logits(vittm_segmenter *seg, float **data, uint32_t *height,
+                                              uint32_t *width, uint32_t *classes, vittm_error *err);
+/* Device memory the model and the segmenter hold, in bytes. */
+VITTM_API uint64_t vittm_segmenter_device_memory(const vittm_segmenter *seg);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

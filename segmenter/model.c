@@ -1,0 +1,277 @@
+/* vittm_model: a segmentation model file's weights on a device, shared per file and
+ * precision through the device. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model_internal.h"
+#include "vk/device.h"
+
+static vittm_status read_classes(vittm_model *m, vittm_error *err)
+{
+  const cJSON *classes = vittm_config_lookup(&m->cfg, "classes");
+  const cJSON *palette = vittm_config_lookup(&m->cfg, "palette");
+  uint32_t n = m->head.num_classes;
+  m->n_classes = n;
+  m->class_names = calloc(n, sizeof *m->class_names);
+  m->palette = calloc(n, 3);
+  if (!m->class_names || !m->palette)
+    return vittm_error_set(err, VITTM_ERROR_OUT_OF_MEMORY, "out of host memory for class names");
+  for (uint32_t i = 0; i < n; i++) {
+    const cJSON *name = classes ? cJSON_GetArrayItem(classes, (int)i) : NULL;
+    const cJSON *rgb = palette ? cJSON_GetArrayItem(palette, (int)i) : NULL;
+    char fallback[32];
+    snprintf(fallback, sizeof fallback, "class %u", i);
+    m->class_names[i] = strdup(cJSON_IsString(name) ? name->valuestring : fallback);
+    if (!m->class_names[i])
+      return vittm_error_set(err, VITTM_ERROR_OUT_OF_MEMORY, "out of host memory");
+    for (int c = 0; c < 3; c++) {
+      const cJSON *v = rgb ? cJSON_GetArrayItem(rgb, c) : NULL;
+      /* Without a palette: well-spread colours from the class id. */
+      int fallback_v = (int)((i * (c == 0 ? 67u : c == 1 ? 151u : 229u) + 40u * c) % 256u);
+      int value = cJSON_IsNumber(v) ? v->valueint : fallback_v;
+      m->palette[3 * i + c] = (uint8_t)(value < 0 ? 0 : value > 255 ? 255 : value);
+    }
+  }
+  return VITTM_OK;
+}
+
+static vittm_status read_normalisation(vittm_model *m, vittm_error *err)
+{
+  double mean[3], std[3];
+  size_t nm = 0, ns = 0;
+  vittm_status st = vittm_config_get_double_array(&m->cfg, "mean", mean, 3, &nm, err);
+  if (!st)
+    st = vittm_config_get_double_array(&m->cfg, "std", std, 3, &ns, err);
+  if (!st && (nm != 3 || ns != 3 || std[0] <= 0 || std[1] <= 0 || std[2] <= 0))
+    st = vittm_error_set(err, VITTM_ERROR_FORMAT, "model %s: mean and std must be 3 values (std > 0)",
+                         m->path);
+  for (int c = 0; !st && c < 3; c++) {
+    m->mean[c] = (float)mean[c];
+    m->std[c] = (float)std[c];
+  }
+  return st;
+}
+
+static vittm_status build(vittm_model *m, vittm_error *err)
+{
+  vittm_status st = vittm_model_file_open(m->path, &m->mf, err);
+  if (st)
+    return st;
+  m->cfg = vittm_config_root(vittm_model_file_config(m->mf), m->path);
+  const char *task, *head_type;
+  if ((st = vittm_config_get_string(&m->cfg, "architecture", &m->architecture, err)) ||
+      (st = vittm_config_get_string_or(&m->cfg, "name", "", &m->name, err)) ||
+      (st = vittm_config_get_string(&m->cfg, "task", &task, err)))
+    return st;
+  if (strcmp(task, "segmentation") != 0)
+    return vittm_error_set(err, VITTM_ERROR_UNSUPPORTED,
+                           "model %s is a %s model; segmenting needs a segmentation model", m->path,
+                           task);
+  if ((st = vittm_config_get_string(&m->cfg, "head.type", &head_type, err)))
+    return st;
+  if (strcmp(head_type, "uperhead") != 0)
+    return vittm_error_set(err, VITTM_ERROR_UNSUPPORTED,
+                           "model %s: head type \"%s\" is not supported (uperhead)", m->path,
+                           head_type);
+  if ((st = read_normalisation(m, err)))
+    return st;
+  vittm_encoder_options eo = {.dtype = m->dtype};
+  if ((st = vittm_encoder_create(m->dev, m->mf, &eo, &m->encoder, err)))
+    return st;
+  uint32_t n_features;
+  const vittm_feature *features = vittm_encoder_features(m->encoder, &n_features);
+  vittm_weights_init(&m->w, m->dev, m->mf, m->dtype);
+  if ((st = vittm_neck_build(&m->w, &m->cfg, features, n_features, &m->neck, err)) ||
+      (st = vittm_uperhead_build(&m->w, &m->cfg, m->neck.out, m->neck.n_out, &m->head, err)))
+    return st;
+  return read_classes(m, err);
+}
+
+static void destroy(vittm_model *m)
+{
+  vittm_encoder_free(m->encoder);
+  vittm_weights_free(&m->w);
+  vittm_model_file_free(m->mf);
+  for (uint32_t i = 0; m->class_names && i < m->n_classes; i++)
+    free(m->class_names[i]);
+  free(m->class_names);
+  free(m->palette);
+  free(m->path);
+  mtx_destroy(&m->run_lock);
+  vittm_device_free(m->dev);
+  free(m);
+}
+
+static vittm_precision resolve_precision(const vittm_device_info *info, vittm_precision want)
+{
+  if (want != VITTM_PRECISION_AUTO)
+    return want;
+  /* fp16 halves memory traffic on GPUs; on a CPU driver it only adds conversions. */
+  return info->fp16 && info->type != VITTM_DEVICE_CPU ? VITTM_PRECISION_FP16 : VITTM_PRECISION_FP32;
+}
+
+vittm_status vittm_model_load(vittm_device *dev, const char *path,
+                              const vittm_model_options *opts, vittm_model **out,
+                              vittm_error *err)
+{
+  if (!out || !dev || !path)
+    return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT, "vittm_model_load: %s is NULL",
+                           !out ? "out" : !dev ? "dev" : "path");
+  *out = NULL;
+  const vittm_device_info *info = vittm_device_get_info(dev);
+  vittm_precision precision = resolve_precision(info, opts ? opts->precision : VITTM_PRECISION_AUTO);
+  if (precision == VITTM_PRECISION_FP16 && !info->fp16)
+    return vittm_error_set(err, VITTM_ERROR_UNSUPPORTED,
+                           "fp16 was requested but %s has no 16-bit storage and float16 "
+                           "arithmetic; use fp32", info->name);
+  char resolved[PATH_MAX];
+  if (!realpath(path, resolved))
+    return vittm_error_set(err, VITTM_ERROR_IO, "model %s: cannot open: %s", path, strerror(errno));
+
+  mtx_lock(&dev->models_lock);
+  for (size_t i = 0; i < dev->n_models; i++) {
+    vittm_model *m = dev->models[i];
+    if (strcmp(m->path, resolved) == 0 && m->precision == precision) {
+      *out = vittm_model_ref(m);
+      mtx_unlock(&dev->models_lock);
+      return VITTM_OK;
+    }
+  }
+  vittm_model *m = calloc(1, sizeof *m);
+  void **grown = m ? realloc(dev->models, (dev->n_models + 1) * sizeof *grown) : NULL;
+  vittm_status st = VITTM_OK;
+  if (grown)
+    dev->models = grown;
+  if (!m || !grown || !(m->path = strdup(resolved))) {
+    free(m);
+    st = vittm_error_set(err, VITTM_ERROR_OUT_OF_MEMORY, "out of host memory loading %s", path);
+  } else {
+    atomic_init(&m->refs, 1);
+    mtx_init(&m->run_lock, mtx_plain);
+    m->dev = vittm_device_ref(dev);
+    m->precision = precision;
+    m->dtype = precision == VITTM_PRECISION_FP16 ? VITTM_F16 : VITTM_F32;
+    st = build(m, err);
+    if (st) {
+      destroy(m);
+    } else {
+      dev->models[dev->n_models++] = m;
+      *out = m;
+    }
+  }
+  mtx_unlock(&dev->models_lock);
+  return st;
+}
+
+vittm_model *vittm_model_ref(vittm_model *model)
+{
+  if (model)
+    atomic_fetch_add(&model->refs, 1);
+  return model;
+}
+
+void vittm_model_free(vittm_model *model)
+{
+  if (!model)
+    return;
+  vittm_device *dev = model->dev;
+  mtx_lock(&dev->models_lock);
+  bool last = atomic_fetch_sub(&model->refs, 1) == 1;
+  if (last) {
+    for (size_t i = 0; i < dev->n_models; i++) {
+      if (dev->models[i] == model) {
+        dev->models[i] = dev->models[--dev->n_models];
+        break;
+      }
+    }
+  }
+  mtx_unlock(&dev->models_lock);
+  if (last)
+    destroy(model);
+}
+
+vittm_status vittm_model_record(vittm_model *m, vittm_cmd *cmd, vittm_error *err)
+{
+  vittm_status st = vittm_encoder_record(m->encoder, cmd, err);
+  if (!st)
+    st = vittm_neck_record(cmd, &m->neck, err);
+  if (!st)
+    st = vittm_uperhead_record(cmd, &m->head, m->neck.out, err);
+  return st;
+}
+
+const char *vittm_model_architecture(const vittm_model *model) { return model->architecture; }
+const char *vittm_model_name(const vittm_model *model) { return model->name; }
+const char *vittm_model_path(const vittm_model *model) { return model->path; }
+vittm_precision vittm_model_precision(const vittm_model *model) { return model->precision; }
+uint32_t vittm_model_num_classes(const vittm_model *model) { return model->n_classes; }
+const uint8_t *vittm_model_palette(const vittm_model *model) { return model->palette; }
+
+const char *vittm_model_class_name(const vittm_model *model, uint32_t cls)
+{
+  return cls < model->n_classes ? model->class_names[cls] : NULL;
+}
+
+void vittm_model_input_size(const vittm_model *model, uint32_t *height, uint32_t *width)
+{
+  vittm_encoder_input_size(model->encoder, height, width);
+}
+
+uint64_t vittm_model_device_memory(const vittm_model *m)
+{
+  return vittm_encoder_device_memory(m->encoder) + vittm_weights_bytes(&m->w);
+}
+
+/* Reads columns [col0, col0+cols) of t. */
+static vittm_status read_columns(const vittm_tensor *t, uint32_t col0, uint32_t cols, float **data,
+                                 vittm_error *err)
+{
+  float *all = malloc((size_t)t->rows * t->cols * sizeof *all);
+  float *out = malloc((size_t)t->rows * cols * sizeof *out);
+  vittm_status st = all && out ? vittm_tensor_read_f32(t, all, err)
+                               : vittm_error_set(err, VITTM_ERROR_OUT_OF_MEMORY, "out of memory");
+  for (uint32_t r = 0; !st && r < t->rows; r++)
+    memcpy(out + (size_t)r * cols, all + (size_t)r * t->cols + col0, cols * sizeof *out);
+  free(all);
+  if (st) {
+    free(out);
+    return st;
+  }
+  *data = out;
+  return VITTM_OK;
+}
+
+vittm_status vittm_model_read_tap(vittm_model *m, const char *name, float **data, uint32_t *rows,
+                                  uint32_t *cols, vittm_error *err)
+{
+  vittm_uperhead *u = &m->head;
+  const vittm_tensor *t = NULL;
+  uint32_t col0 = 0, ncols = 0, i = 0;
+  char tail;
+  if (sscanf(name, "neck.%u%c", &i, &tail) == 1 && i < m->neck.n_out)
+    t = m->neck.out[i].tensor;
+  else if (strcmp(name, "head.psp") == 0)
+    t = u->laterals[VITTM_UPER_LEVELS - 1];
+  else if (sscanf(name, "head.lateral.%u%c", &i, &tail) == 1 && i < VITTM_UPER_LEVELS)
+    t = u->laterals[i];
+  else if (strcmp(name, "head.fpn.0") == 0) /* written straight into the fusion concat */
+    t = u->fuse_cat, ncols = u->channels;
+  else if (sscanf(name, "head.fpn.%u%c", &i, &tail) == 1 && i > 0 && i < VITTM_UPER_LEVELS - 1)
+    t = u->fpn_out[i];
+  else if (strcmp(name, "head.fused") == 0)
+    t = u->fused;
+  else if (strcmp(name, "logits") == 0)
+    t = u->logits;
+  if (!t)
+    return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT, "model %s has no tap named %s",
+                           m->path, name);
+  *rows = t->rows;
+  *cols = ncols ? ncols : t->cols;
+  mtx_lock(&m->run_lock);
+  vittm_status st = read_columns(t, col0, *cols, data, err);
+  mtx_unlock(&m->run_lock);
+  return st;
+}

@@ -1,0 +1,160 @@
+/* vittm_segmenter: a model bound to one frame format and size. Its command buffer, recorded
+ * once, runs upload → preprocess → encoder → neck → head → resize + argmax; a frame only
+ * rewrites the frame buffer and reads the class map back. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "model_internal.h"
+#include "ops/postprocess.h"
+#include "ops/preprocess.h"
+
+struct vittm_segmenter {
+  vittm_model *model;
+  vittm_frame_layout layout;
+  vittm_buffer frame;
+  vittm_buffer map;
+  uint32_t map_w, map_h, map_stride;
+  uint8_t *map_host; /* the map on the host when the device's memory is not mapped */
+  vittm_cmd *cmd;
+};
+
+static vittm_status record(vittm_segmenter *s, vittm_error *err)
+{
+  vittm_model *m = s->model;
+  const vittm_uperhead *head = &m->head;
+  uint32_t in_h, in_w;
+  vittm_model_input_size(m, &in_h, &in_w);
+  vittm_status st = vittm_cmd_begin(m->dev, &s->cmd, err);
+  if (!st)
+    st = vittm_preprocess_record(s->cmd, &s->frame, &s->layout, m->mean, m->std,
+                                 vittm_encoder_input(m->encoder), in_h, in_w, err);
+  if (!st)
+    st = vittm_model_record(m, s->cmd, err);
+  if (!st)
+    st = vittm_resize_argmax_record(s->cmd, head->logits, head->h[0], head->w[0], &s->map,
+                                    s->map_w, s->map_h, s->map_stride, err);
+  if (!st)
+    st = vittm_cmd_end(s->cmd, err);
+  return st;
+}
+
+vittm_status vittm_segmenter_create(vittm_model *model, vittm_pixel_format format,
+                                    uint32_t width, uint32_t height,
+                                    const vittm_segmenter_options *opts, vittm_segmenter **out,
+                                    vittm_error *err)
+{
+  if (!model || !out)
+    return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT, "vittm_segmenter_create: %s is NULL",
+                           !model ? "model" : "out");
+  *out = NULL;
+  vittm_segmenter *s = calloc(1, sizeof *s);
+  if (!s)
+    return vittm_error_set(err, VITTM_ERROR_OUT_OF_MEMORY, "out of host memory for a segmenter");
+  s->model = vittm_model_ref(model);
+  vittm_device *dev = model->dev;
+  if (opts && opts->mask_at_model_size) {
+    vittm_model_input_size(model, &s->map_h, &s->map_w);
+  } else {
+    s->map_w = width;
+    s->map_h = height;
+  }
+  s->map_stride = (s->map_w + 3) & ~3u;
+  vittm_status st = vittm_frame_layout_compute(format, width, height, &s->layout, err);
+  if (!st)
+    st = vittm_buffer_create(dev, s->layout.size, &s->frame, err);
+  if (!st)
+    st = vittm_buffer_create(dev, (VkDeviceSize)s->map_stride * s->map_h, &s->map, err);
+  if (!st && !s->map.mapped && !(s->map_host = malloc((size_t)s->map_stride * s->map_h)))
+    st = vittm_error_set(err, VITTM_ERROR_OUT_OF_MEMORY, "out of host memory for the class map");
+  if (!st) {
+    mtx_lock(&model->run_lock);
+    st = record(s, err);
+    mtx_unlock(&model->run_lock);
+  }
+  if (st) {
+    vittm_segmenter_free(s);
+    return vittm_error_prefix(err, "segmenter for %s %u×%u frames", vittm_pixel_format_name(format),
+                              width, height);
+  }
+  *out = s;
+  return VITTM_OK;
+}
+
+void vittm_segmenter_free(vittm_segmenter *s)
+{
+  if (!s)
+    return;
+  vittm_device *dev = s->model->dev;
+  vittm_cmd_free(s->cmd);
+  vittm_buffer_destroy(dev, &s->frame);
+  vittm_buffer_destroy(dev, &s->map);
+  free(s->map_host);
+  vittm_model_free(s->model);
+  free(s);
+}
+
+static double now_ms(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+vittm_status vittm_segmenter_run(vittm_segmenter *s, const vittm_frame *frame,
+                                 vittm_class_map *map, vittm_timings *timings, vittm_error *err)
+{
+  if (!s || !frame || !map)
+    return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT, "vittm_segmenter_run: %s is NULL",
+                           !s ? "segmenter" : !frame ? "frame" : "map");
+  if (frame->format != s->layout.format || frame->width != s->layout.width ||
+      frame->height != s->layout.height)
+    return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
+                           "frame is %s %u×%u but the segmenter was made for %s %u×%u",
+                           vittm_pixel_format_name(frame->format), frame->width, frame->height,
+                           vittm_pixel_format_name(s->layout.format), s->layout.width,
+                           s->layout.height);
+  double t0 = now_ms();
+  vittm_model *m = s->model;
+  vittm_timing t = {0};
+  mtx_lock(&m->run_lock);
+  vittm_status st = vittm_frame_upload(m->dev, frame, &s->frame, NULL, err);
+  if (!st)
+    st = vittm_cmd_submit(s->cmd, &t, err);
+  if (!st && s->map_host)
+    st = vittm_buffer_read(m->dev, &s->map, 0, s->map_host, (size_t)s->map_stride * s->map_h, err);
+  mtx_unlock(&m->run_lock);
+  if (st)
+    return st;
+  *map = (vittm_class_map){s->map_w, s->map_h, s->map_stride,
+                           s->map_host ? s->map_host : s->map.mapped};
+  if (timings)
+    *timings = (vittm_timings){now_ms() - t0, t.gpu_ms};
+  return VITTM_OK;
+}
+
+vittm_status vittm_segmenter_logits(vittm_segmenter *s, float **data, uint32_t *height,
+                                    uint32_t *width, uint32_t *classes, vittm_error *err)
+{
+  const vittm_uperhead *head = &s->model->head;
+  float *out = malloc((size_t)head->logits->rows * head->logits->cols * sizeof *out);
+  if (!out)
+    return vittm_error_set(err, VITTM_ERROR_OUT_OF_MEMORY, "out of host memory for logits");
+  mtx_lock(&s->model->run_lock);
+  vittm_status st = vittm_tensor_read_f32(head->logits, out, err);
+  mtx_unlock(&s->model->run_lock);
+  if (st) {
+    free(out);
+    return st;
+  }
+  *data = out;
+  *height = head->h[0];
+  *width = head->w[0];
+  *classes = head->num_classes;
+  return VITTM_OK;
+}
+
+uint64_t vittm_segmenter_device_memory(const vittm_segmenter *s)
+{
+  return vittm_model_device_memory(s->model) + s->frame.size + s->map.size;
+}

@@ -1,0 +1,283 @@
+/* The whole segmenter (frame → preprocess → encoder → neck → UPerHead → resize + argmax)
+ * against the PyTorch reference: a model file written by make_golden.py --task segmentation
+ * --probes carries the reference's input (integer pixels, normalised), logits and class map.
+ *
+ * usage: test_segmenter MODEL.safetensors fp32|fp16 */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "model_file.h"
+#include "test_util.h"
+#include "vittm/vittm.h"
+
+/* Logits against the reference, as a fraction of their RMS (see test_encoder.c for why). */
+#define LOGITS_TOL_F32 1e-4
+#define LOGITS_TOL_F16 3e-2
+/* Pixels whose reference top-1 and top-2 logits are closer than this (relative to the logits'
+ * RMS) may flip under any rounding; they are left out of the class-map comparison. */
+#define NEAR_TIE 1e-3
+/* Share of the remaining pixels whose class must equal the reference's. */
+#define MAP_AGREEMENT_F32 0.999
+#define MAP_AGREEMENT_F16 0.99
+
+static const char *model_path;
+static vittm_precision precision;
+static vittm_model_file *mf;
+static vittm_device *dev;
+static vittm_model *model;
+static uint32_t in_h, in_w;
+static uint8_t *rgb; /* the reference's input as an RGB frame at the model's input size */
+
+static float *probe(const char *name, int64_t *count)
+{
+  const vittm_model_tensor *t = vittm_model_file_find(mf, name);
+  if (!t)
+    fail_msg("%s has no %s (make it with make_golden.py --probes)", model_path, name);
+  float *data = malloc((size_t)t->count * sizeof *data);
+  vittm_error err = {0};
+  if (vittm_model_file_read_f32(mf, t, data, (size_t)t->count, &err))
+    fail_msg("%s", err.message);
+  *count = t->count;
+  return data;
+}
+
+static int setup(void **state)
+{
+  (void)state;
+  vittm_error err = {0};
+  if (vittm_model_file_open(model_path, &mf, &err))
+    fail_msg("%s", err.message);
+  dev = test_open_device();
+  vittm_model_options opts = {.precision = precision};
+  if (vittm_model_load(dev, model_path, &opts, &model, &err))
+    fail_msg("%s", err.message);
+  vittm_model_input_size(model, &in_h, &in_w);
+  /* Undo the normalisation: the reference's pixels are integers 0…255. */
+  vittm_config cfg = vittm_config_root(vittm_model_file_config(mf), model_path);
+  double mean[3], std[3];
+  size_t n;
+  vittm_config_get_double_array(&cfg, "mean", mean, 3, &n, &err);
+  vittm_config_get_double_array(&cfg, "std", std, 3, &n, &err);
+  int64_t count;
+  float *chw = probe("probe.input", &count);
+  assert_int_equal(count, 3 * (int64_t)in_h * in_w);
+  rgb = malloc((size_t)count);
+  size_t plane = (size_t)in_h * in_w;
+  for (size_t i = 0; i < plane; i++)
+    for (int c = 0; c < 3; c++)
+      rgb[3 * i + c] = (uint8_t)lround(chw[c * plane + i] * std[c] + mean[c]);
+  free(chw);
+  return 0;
+}
+
+static int teardown(void **state)
+{
+  (void)state;
+  free(rgb);
+  vittm_model_free(model);
+  vittm_device_free(dev);
+  vittm_model_file_free(mf);
+  return 0;
+}
+
+static vittm_segmenter *segmenter_for(vittm_pixel_format format, uint32_t w, uint32_t h, bool model_size)
+{
+  vittm_segmenter *seg = NULL;
+  vittm_error err = {0};
+  vittm_segmenter_options opts = {.mask_at_model_size = model_size};
+  if (vittm_segmenter_create(model, format, w, h, &opts, &seg, &err))
+    fail_msg("%s", err.message);
+  return seg;
+}
+
+static void run(vittm_segmenter *seg, const vittm_frame *frame, vittm_class_map *map)
+{
+  vittm_error err = {0};
+  vittm_timings t;
+  if (vittm_segmenter_run(seg, frame, map, &t, &err))
+    fail_msg("%s", err.message);
+  assert_true(t.wall_ms >= 0);
+}
+
+static vittm_frame rgb_frame(void)
+{
+  vittm_frame f = {.format = VITTM_FORMAT_RGB, .width = in_w, .height = in_h};
+  f.planes[0] = rgb;
+  f.strides[0] = 3 * in_w;
+  return f;
+}
+
+static void test_logits_and_class_map_match_reference(void **state)
+{
+  (void)state;
+  vittm_segmenter *seg = segmenter_for(VITTM_FORMAT_RGB, in_w, in_h, false);
+  vittm_frame frame = rgb_frame();
+  vittm_class_map map;
+  run(seg, &frame, &map);
+  assert_int_equal(map.width, in_w);
+  assert_int_equal(map.height, in_h);
+
+  float *logits;
+  uint32_t lh, lw, k;
+  vittm_error err = {0};
+  assert_int_equal(vittm_segmenter_logits(seg, &logits, &lh, &lw, &k, &err), VITTM_OK);
+  int64_t count;
+  float *ref = probe("probe.logits", &count);
+  assert_int_equal(count, (int64_t)lh * lw * k);
+  double ss = 0, max_err = 0;
+  for (int64_t i = 0; i < count; i++) {
+    ss += (double)ref[i] * ref[i];
+    double e = fabs((double)logits[i] - ref[i]);
+    if (!(e <= max_err))
+      max_err = e;
+  }
+  double rms = sqrt(ss / (double)count);
+  double tol = precision == VITTM_PRECISION_FP16 ? LOGITS_TOL_F16 : LOGITS_TOL_F32;
+  printf("logits: max abs error %.3g, rms %.3g (%.2e of rms)\n", max_err, rms, max_err / rms);
+  if (!(max_err <= tol * rms))
+    fail_msg("logits are off: max abs error %.3g > %.1e × rms %.3g", max_err, tol, rms);
+
+  float *classmap = probe("probe.classmap", &count);
+  float *margin = probe("probe.classmap.margin", &count);
+  size_t compared = 0, equal = 0;
+  for (uint32_t y = 0; y < in_h; y++) {
+    for (uint32_t x = 0; x < in_w; x++) {
+      size_t i = (size_t)y * in_w + x;
+      if (margin[i] < NEAR_TIE * rms)
+        continue;
+      compared++;
+      equal += map.data[(size_t)y * map.stride + x] == (uint8_t)classmap[i];
+    }
+  }
+  double agreement = compared ? (double)equal / compared : 0;
+  double want = precision == VITTM_PRECISION_FP16 ? MAP_AGREEMENT_F16 : MAP_AGREEMENT_F32;
+  printf("class map: %zu of %zu pixels equal (%.4f%%), %zu near-ties left out\n", equal, compared,
+         100 * agreement, (size_t)in_h * in_w - compared);
+  if (!(compared > (size_t)in_h * in_w / 2 && agreement >= want))
+    fail_msg("class map agrees with the reference on %.4f%% of %zu pixels (want ≥ %.1f%%)",
+             100 * agreement, compared, 100 * want);
+  free(logits), free(ref), free(classmap), free(margin);
+  vittm_segmenter_free(seg);
+}
+
+/* RGB → YUV (BT.601 limited range), the inverse of what the preprocess shader applies. */
+static uint8_t clamp_u8(double v)
+{
+  return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : lround(v));
+}
+
+static void test_nv12_and_i420_agree_with_rgb(void **state)
+{
+  (void)state;
+  /* An image constant over 2×2 blocks loses nothing to chroma subsampling, so the YUV paths
+   * differ from the RGB path only by YUV rounding (a level or two per channel). */
+  uint32_t w = in_w, h = in_h, cw = (w + 1) / 2, ch = (h + 1) / 2;
+  uint8_t *blocky = malloc((size_t)w * h * 3), *y = malloc((size_t)w * h);
+  uint8_t *u = malloc((size_t)cw * ch), *v = malloc((size_t)cw * ch), *uv = malloc((size_t)cw * ch * 2);
+  for (uint32_t j = 0; j < h; j++)
+    for (uint32_t i = 0; i < w; i++)
+      memcpy(blocky + 3 * ((size_t)j * w + i), rgb + 3 * ((size_t)(j & ~1u) * w + (i & ~1u)), 3);
+  for (uint32_t j = 0; j < h; j++)
+    for (uint32_t i = 0; i < w; i++) {
+      const uint8_t *p = blocky + 3 * ((size_t)j * w + i);
+      y[(size_t)j * w + i] = clamp_u8(16 + 0.256788 * p[0] + 0.504129 * p[1] + 0.097906 * p[2]);
+    }
+  for (uint32_t j = 0; j < ch; j++)
+    for (uint32_t i = 0; i < cw; i++) {
+      const uint8_t *p = blocky + 3 * ((size_t)(2 * j) * w + 2 * i);
+      uint8_t cu = clamp_u8(128 - 0.148223 * p[0] - 0.290993 * p[1] + 0.439216 * p[2]);
+      uint8_t cv = clamp_u8(128 + 0.439216 * p[0] - 0.367788 * p[1] - 0.071427 * p[2]);
+      u[(size_t)j * cw + i] = cu, v[(size_t)j * cw + i] = cv;
+      uv[2 * ((size_t)j * cw + i)] = cu, uv[2 * ((size_t)j * cw + i) + 1] = cv;
+    }
+  vittm_frame nv12 = {.format = VITTM_FORMAT_NV12, .width = w, .height = h,
+                      .planes = {y, uv}, .strides = {w, 2 * cw}};
+  vittm_frame i420 = {.format = VITTM_FORMAT_I420, .width = w, .height = h,
+                      .planes = {y, u, v}, .strides = {w, cw, cw}};
+  vittm_frame rgbf = {.format = VITTM_FORMAT_RGB, .width = w, .height = h, .planes = {blocky},
+                      .strides = {3 * w}};
+  vittm_segmenter *s_nv12 = segmenter_for(VITTM_FORMAT_NV12, w, h, false);
+  vittm_segmenter *s_i420 = segmenter_for(VITTM_FORMAT_I420, w, h, false);
+  vittm_segmenter *s_rgb = segmenter_for(VITTM_FORMAT_RGB, w, h, false);
+  vittm_class_map m_nv12, m_i420, m_rgb;
+  run(s_nv12, &nv12, &m_nv12);
+  run(s_i420, &i420, &m_i420);
+  run(s_rgb, &rgbf, &m_rgb);
+  /* NV12 and I420 carry the same samples: identical maps. */
+  for (uint32_t j = 0; j < h; j++)
+    assert_memory_equal(m_nv12.data + (size_t)j * m_nv12.stride,
+                        m_i420.data + (size_t)j * m_i420.stride, w);
+  size_t equal = 0;
+  for (uint32_t j = 0; j < h; j++)
+    for (uint32_t i = 0; i < w; i++)
+      equal += m_rgb.data[(size_t)j * m_rgb.stride + i] == m_nv12.data[(size_t)j * m_nv12.stride + i];
+  double share = (double)equal / ((double)w * h);
+  printf("NV12/I420 vs RGB: %.2f%% of pixels equal\n", 100 * share);
+  if (share < 0.95)
+    fail_msg("the NV12 path agrees with the RGB path on only %.2f%% of pixels", 100 * share);
+  vittm_segmenter_free(s_nv12), vittm_segmenter_free(s_i420), vittm_segmenter_free(s_rgb);
+  free(blocky), free(y), free(u), free(v), free(uv);
+}
+
+static void test_odd_frame_sizes_give_maps_of_their_size(void **state)
+{
+  (void)state;
+  static const uint32_t sizes[][2] = {{719, 405}, {1, 1}, {3, 1001}};
+  uint32_t k = vittm_model_num_classes(model);
+  for (size_t s = 0; s < 3; s++) {
+    uint32_t w = sizes[s][0], h = sizes[s][1];
+    uint8_t *rgba = malloc((size_t)w * h * 4);
+    for (size_t i = 0; i < (size_t)w * h * 4; i++)
+      rgba[i] = (uint8_t)(i * 7 + i / 13);
+    vittm_frame f = {.format = VITTM_FORMAT_RGBA, .width = w, .height = h, .planes = {rgba},
+                     .strides = {4 * w}};
+    vittm_segmenter *seg = segmenter_for(VITTM_FORMAT_RGBA, w, h, false);
+    vittm_class_map map;
+    run(seg, &f, &map);
+    assert_int_equal(map.width, w);
+    assert_int_equal(map.height, h);
+    for (uint32_t y = 0; y < h; y++)
+      for (uint32_t x = 0; x < w; x++)
+        assert_true(map.data[(size_t)y * map.stride + x] < k);
+    vittm_segmenter_free(seg);
+    seg = segmenter_for(VITTM_FORMAT_RGBA, w, h, true);
+    run(seg, &f, &map);
+    assert_int_equal(map.width, in_w);
+    assert_int_equal(map.height, in_h);
+    vittm_segmenter_free(seg);
+    free(rgba);
+  }
+}
+
+static void test_wrong_frame_is_refused(void **state)
+{
+  (void)state;
+  vittm_segmenter *seg = segmenter_for(VITTM_FORMAT_RGB, in_w, in_h, false);
+  vittm_frame f = rgb_frame();
+  f.width = in_w + 1;
+  vittm_class_map map;
+  vittm_error err = {0};
+  assert_int_equal(vittm_segmenter_run(seg, &f, &map, NULL, &err), VITTM_ERROR_INVALID_ARGUMENT);
+  assert_non_null(strstr(err.message, "segmenter was made for"));
+  vittm_segmenter_free(seg);
+}
+
+int main(int argc, char **argv)
+{
+  if (argc < 3) {
+    fprintf(stderr, "usage: %s MODEL fp32|fp16\n", argv[0]);
+    return 2;
+  }
+  model_path = argv[1];
+  precision = strcmp(argv[2], "fp16") == 0 ? VITTM_PRECISION_FP16 : VITTM_PRECISION_FP32;
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_logits_and_class_map_match_reference),
+      cmocka_unit_test(test_nv12_and_i420_agree_with_rgb),
+      cmocka_unit_test(test_odd_frame_sizes_give_maps_of_their_size),
+      cmocka_unit_test(test_wrong_frame_is_refused),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
