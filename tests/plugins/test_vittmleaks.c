@@ -152,6 +152,80 @@ GST_START_TEST (test_pipeline_null_to_playing_cycles_leak_nothing)
 
 GST_END_TEST;
 
+/* The same cycles through vittmsegment (device, model, segmenter and the
+ * class-map pool are made and freed in every cycle). The model comes in
+ * VITTM_LEAKS_SEGMENT_MODEL; meson runs this as its own test. */
+#define SEGMENT_CYCLES 20
+#define SEGMENT_LAUNCH_LINE \
+  "videotestsrc num-buffers=6 ! " \
+  "video/x-raw,format=I420,width=160,height=121 ! " \
+  "vittmsegment model=\"%s\" inference-interval=2 ! " \
+  "vittmoverlay show-legend=true ! " \
+  "vittmfpsmeter silent=true interval=1 ! fakesink"
+
+GST_START_TEST (test_vittmsegment_null_to_playing_cycles_leak_nothing)
+{
+  GstTracer *tracer = find_leaks_tracer ();
+  gchar *launch = g_strdup_printf (SEGMENT_LAUNCH_LINE,
+      g_getenv ("VITTM_LEAKS_SEGMENT_MODEL"));
+  GstElement *pipeline;
+  GstStructure *info;
+  const GValue *live;
+  GstBus *bus;
+  GError *err = NULL;
+  guint n_live;
+
+  fail_unless (tracer != NULL, "the leaks tracer is not active: run with "
+      "GST_TRACERS=leaks");
+  pipeline = gst_parse_launch (launch, &err);
+  fail_unless (pipeline != NULL && err == NULL, "%s", err ? err->message : "");
+  bus = gst_element_get_bus (pipeline);
+
+  for (guint i = 0; i < SEGMENT_CYCLES; i++) {
+    GstMessage *msg;
+
+    fail_if (gst_element_set_state (pipeline, GST_STATE_PLAYING) ==
+        GST_STATE_CHANGE_FAILURE);
+    if (i % 2 == 0) {
+      msg = gst_bus_timed_pop_filtered (bus, 60 * GST_SECOND,
+          GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+      fail_unless (msg != NULL, "no EOS in cycle %u", i);
+      fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS,
+          "error in cycle %u", i);
+      gst_message_unref (msg);
+    } else {
+      fail_unless (gst_element_get_state (pipeline, NULL, NULL,
+              60 * GST_SECOND) == GST_STATE_CHANGE_SUCCESS);
+    }
+    fail_unless (gst_element_set_state (pipeline, GST_STATE_NULL) ==
+        GST_STATE_CHANGE_SUCCESS);
+    fail_on_error (bus);
+    gst_bus_set_flushing (bus, TRUE);
+    gst_bus_set_flushing (bus, FALSE);
+  }
+
+  gst_object_unref (bus);
+  gst_object_unref (pipeline);
+  gst_task_cleanup_all ();
+
+  g_signal_emit_by_name (tracer, "get-live-objects", &info);
+  live = gst_structure_get_value (info, "live-objects-list");
+  n_live = gst_value_list_get_size (live);
+  for (guint i = 0; i < n_live; i++) {
+    gchar *desc = gst_structure_to_string (gst_value_get_structure
+        (gst_value_list_get_value (live, i)));
+
+    g_printerr ("still alive: %s\n", desc);
+    g_free (desc);
+  }
+  fail_unless_equals_int (n_live, 0);
+  gst_structure_free (info);
+  gst_object_unref (tracer);
+  g_free (launch);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_gst_launch_under_leaks_tracer_reports_nothing)
 {
   const gchar *launch = g_getenv ("VITTM_GST_LAUNCH");
@@ -206,6 +280,10 @@ vittmleaks_suite (void)
 
   tcase_set_timeout (tc, 300);
   suite_add_tcase (s, tc);
+  if (g_getenv ("VITTM_LEAKS_SEGMENT_MODEL")) {
+    tcase_add_test (tc, test_vittmsegment_null_to_playing_cycles_leak_nothing);
+    return s;
+  }
   tcase_add_test (tc, test_pipeline_null_to_playing_cycles_leak_nothing);
   tcase_add_test (tc, test_gst_launch_under_leaks_tracer_reports_nothing);
   return s;

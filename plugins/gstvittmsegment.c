@@ -1,0 +1,955 @@
+/* vittm — vittmsegment: semantic segmentation of video frames
+ *
+ * SPDX-License-Identifier: MIT
+ */
+
+/**
+ * SECTION:element-vittmsegment
+ * @title: vittmsegment
+ * @see_also: vittmoverlay, vittmfpsmeter, #GstVittmSegMeta
+ *
+ * Segments each video frame semantically (one class per pixel, ADE20K's 150
+ * classes with the demo models) with a ViT or ViTTM encoder and an UperNet
+ * head run as Vulkan compute shaders, and attaches the class map to the
+ * buffer as a #GstVittmSegMeta. The video itself passes through untouched.
+ *
+ * The device and the model are loaded when the element goes to PAUSED, the
+ * segmenter is built for the negotiated format and size; elements of one
+ * process share the device and, for the same file and precision, the model.
+ * #GstVittmSegment:inference-interval segments every Nth frame only; the
+ * frames between carry the last map, marked as reused. The element adds its
+ * inference latency to the LATENCY query.
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 filesrc location=street.webm ! decodebin ! videoconvert ! \
+ *     vittmsegment model=vittm-demo.safetensors ! \
+ *     vittmoverlay show-legend=true ! vittmfpsmeter ! autovideosink
+ * ]| Segments a video, paints the classes with a legend and prints the frame
+ * rate and the inference latency.
+ */
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "gstvittmsegment.h"
+#include "gstvittmelements.h"
+#include "gstvittmsegmeta.h"
+
+#include <string.h>
+#include <gst/video/video.h>
+#include <vittm/vittm.h>
+
+GST_DEBUG_CATEGORY_STATIC (gst_vittm_segment_debug);
+#define GST_CAT_DEFAULT gst_vittm_segment_debug
+
+/* The installed demo ViTTM model; meson passes <datadir>/vittm/models/... */
+#ifndef GST_VITTM_DEFAULT_MODEL
+#define GST_VITTM_DEFAULT_MODEL "vittm-demo.safetensors"
+#endif
+
+#define PROP_MODEL_DEFAULT GST_VITTM_DEFAULT_MODEL
+#define PROP_DEVICE_DEFAULT NULL
+#define PROP_PRECISION_DEFAULT GST_VITTM_SEGMENT_PRECISION_AUTO
+#define PROP_INFERENCE_INTERVAL_DEFAULT 1
+#define PROP_MASK_SIZE_DEFAULT GST_VITTM_SEGMENT_MASK_SIZE_FRAME
+
+enum
+{
+  PROP_0,
+  PROP_MODEL,
+  PROP_DEVICE,
+  PROP_PRECISION,
+  PROP_INFERENCE_INTERVAL,
+  PROP_MASK_SIZE,
+  PROP_LATENCY,
+};
+
+/* Latency reported before any frame has been segmented. The real figure
+ * depends on the device and the model: a ViTTM-B frame takes tens of
+ * milliseconds on a GPU and up to seconds on a CPU (lavapipe). Erring high
+ * keeps live sinks from dropping the first frames; a LATENCY message is
+ * posted as soon as measurements replace it. */
+#define LATENCY_ESTIMATE GST_SECOND
+/* The reported latency is the largest wall time (map + segment + copy) of
+ * the last LATENCY_WINDOW segmented frames: conservative, yet it forgets the
+ * slow first frames (pipeline warm-up). */
+#define LATENCY_WINDOW 32
+
+#define VIDEO_FORMATS "{ RGB, RGBA, BGRA, BGRx, RGBx, NV12, I420 }"
+
+static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
+    GST_PAD_SINK, GST_PAD_ALWAYS,
+    GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE (VIDEO_FORMATS)));
+
+static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
+    GST_PAD_SRC, GST_PAD_ALWAYS,
+    GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE (VIDEO_FORMATS)));
+
+static const struct
+{
+  GstVideoFormat gst;
+  vittm_pixel_format vittm;
+} format_table[] = {
+  {GST_VIDEO_FORMAT_RGB, VITTM_FORMAT_RGB},
+  {GST_VIDEO_FORMAT_RGBA, VITTM_FORMAT_RGBA},
+  {GST_VIDEO_FORMAT_BGRA, VITTM_FORMAT_BGRA},
+  {GST_VIDEO_FORMAT_BGRx, VITTM_FORMAT_BGRX},
+  {GST_VIDEO_FORMAT_RGBx, VITTM_FORMAT_RGBX},
+  {GST_VIDEO_FORMAT_NV12, VITTM_FORMAT_NV12},
+  {GST_VIDEO_FORMAT_I420, VITTM_FORMAT_I420},
+};
+
+struct _GstVittmSegment
+{
+  GstBaseTransform parent;
+
+  /* properties, under the object lock */
+  gchar *model_path;
+  gchar *device_name;
+  GstVittmSegmentPrecision precision;
+  guint inference_interval;
+  GstVittmSegmentMaskSize mask_size;
+
+  /* from start to stop */
+  vittm_device *device;
+  vittm_model *model;
+  GstVittmClassTable *classes;
+  gboolean mask_at_model_size;
+
+  /* for the negotiated caps */
+  GstVideoInfo info;
+  vittm_segmenter *seg;
+  GstVideoFormat seg_format;
+  guint seg_width, seg_height;
+
+  /* class maps: buffers from a pool, one per segmented frame, shared by the
+   * metas of the frames that reuse it */
+  GstBufferPool *map_pool;
+  gsize map_pool_size;
+
+  /* streaming state */
+  guint64 frame_index;          /* of the next frame */
+  guint since_fresh;            /* frames since the last segmented one */
+  GstBuffer *last_map;          /* the last map (a ref), NULL: none yet */
+  guint last_width, last_height;
+  guint64 last_index;
+  GstClockTime last_wall, last_gpu;
+
+  /* latency, under the object lock */
+  GstClockTime latency_ring[LATENCY_WINDOW];
+  guint latency_count, latency_pos;
+  GstClockTime latency_announced;
+};
+
+G_DEFINE_TYPE (GstVittmSegment, gst_vittm_segment, GST_TYPE_BASE_TRANSFORM);
+GST_ELEMENT_REGISTER_DEFINE (vittmsegment, "vittmsegment", GST_RANK_NONE,
+    GST_TYPE_VITTM_SEGMENT);
+
+GType
+gst_vittm_segment_precision_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {GST_VITTM_SEGMENT_PRECISION_AUTO,
+        "fp16 where the device supports it, else fp32", "auto"},
+    {GST_VITTM_SEGMENT_PRECISION_FP32, "32-bit floats", "fp32"},
+    {GST_VITTM_SEGMENT_PRECISION_FP16,
+        "16-bit float storage, 32-bit accumulation", "fp16"},
+    {0, NULL, NULL},
+  };
+
+  if (g_once_init_enter (&type)) {
+    GType t = g_enum_register_static ("GstVittmSegmentPrecision", values);
+    g_once_init_leave (&type, t);
+  }
+  return type;
+}
+
+GType
+gst_vittm_segment_mask_size_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {GST_VITTM_SEGMENT_MASK_SIZE_FRAME, "The frame's size", "frame"},
+    {GST_VITTM_SEGMENT_MASK_SIZE_MODEL,
+        "The model's input size (consumers scale it)", "model"},
+    {0, NULL, NULL},
+  };
+
+  if (g_once_init_enter (&type)) {
+    GType t = g_enum_register_static ("GstVittmSegmentMaskSize", values);
+    g_once_init_leave (&type, t);
+  }
+  return type;
+}
+
+/* ------------------------------------------------------------------------ */
+/* latency                                                                  */
+
+static GstClockTime
+latency_current_locked (GstVittmSegment * self)
+{
+  GstClockTime max = 0;
+
+  if (self->latency_count == 0)
+    return LATENCY_ESTIMATE;
+  for (guint i = 0; i < self->latency_count; i++)
+    max = MAX (max, self->latency_ring[i]);
+  return max;
+}
+
+static void
+latency_reset (GstVittmSegment * self)
+{
+  GST_OBJECT_LOCK (self);
+  self->latency_count = self->latency_pos = 0;
+  self->latency_announced = LATENCY_ESTIMATE;
+  GST_OBJECT_UNLOCK (self);
+}
+
+/* Records one segmented frame's time and tells the pipeline when the
+ * reported latency grew, or shrank to less than half of what it reported
+ * (so that a steady stream does not post a message per frame). */
+static void
+latency_add (GstVittmSegment * self, GstClockTime t)
+{
+  GstClockTime now;
+  gboolean announce;
+
+  GST_OBJECT_LOCK (self);
+  self->latency_ring[self->latency_pos] = t;
+  self->latency_pos = (self->latency_pos + 1) % LATENCY_WINDOW;
+  self->latency_count = MIN (self->latency_count + 1, LATENCY_WINDOW);
+  now = latency_current_locked (self);
+  announce = now > self->latency_announced
+      || now < self->latency_announced / 2;
+  if (announce)
+    self->latency_announced = now;
+  GST_OBJECT_UNLOCK (self);
+
+  if (announce) {
+    GST_DEBUG_OBJECT (self, "latency now %" GST_TIME_FORMAT,
+        GST_TIME_ARGS (now));
+    gst_element_post_message (GST_ELEMENT (self),
+        gst_message_new_latency (GST_OBJECT (self)));
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* errors                                                                   */
+
+/* What to put after @msg to end a sentence. */
+static const gchar *
+sentence_end (const gchar * msg)
+{
+  gsize len = strlen (msg);
+
+  return len > 0 && strchr (".?!", msg[len - 1]) ? "" : ".";
+}
+
+/* Posts an error for a failed device open or model load and returns FALSE.
+ * The text says what failed and what to do; the library's message names
+ * the file, tensor or limit at fault. */
+static gboolean
+post_load_error (GstVittmSegment * self, const gchar * path,
+    const gchar * device, const vittm_error * err)
+{
+  switch (err->code) {
+    case VITTM_ERROR_NO_DEVICE:{
+      /* The library's message may already say which driver to install. */
+      const gchar *install = strstr (err->message, "mesa-vulkan-drivers") ?
+          "" : " Install a Vulkan driver (on Debian: apt install "
+          "mesa-vulkan-drivers, which provides lavapipe, a CPU device).";
+
+      if (device)
+        GST_ELEMENT_ERROR (self, LIBRARY, INIT,
+            ("No usable Vulkan device matching '%s' (property 'device'): "
+                "%s%s Set 'device' to the index or part of the name of a "
+                "device, or unset it to pick one automatically.",
+                device, err->message, sentence_end (err->message)),
+            ("vittm_device_open: %s", vittm_status_name (err->code)));
+      else
+        GST_ELEMENT_ERROR (self, LIBRARY, INIT,
+            ("No usable Vulkan device: %s%s%s", err->message,
+                sentence_end (err->message), install),
+            ("vittm_device_open: %s", vittm_status_name (err->code)));
+      break;
+    }
+    case VITTM_ERROR_IO:
+      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
+          ("Could not read the model file '%s' (property 'model'): %s%s "
+              "Check that the file is readable.", path, err->message,
+              sentence_end (err->message)),
+          ("vittm_model_load: %s", vittm_status_name (err->code)));
+      break;
+    case VITTM_ERROR_FORMAT:
+      GST_ELEMENT_ERROR (self, RESOURCE, READ,
+          ("The model file '%s' (property 'model') is not a valid vittm "
+              "model: %s%s Set 'model' to a complete vittm segmentation "
+              "model (.safetensors); download or convert it again if it "
+              "is truncated.", path, err->message,
+              sentence_end (err->message)),
+          ("vittm_model_load: %s", vittm_status_name (err->code)));
+      break;
+    case VITTM_ERROR_UNSUPPORTED:
+      GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
+          ("The model '%s' cannot run on this device: %s%s Try "
+              "precision=fp32, or another device with the 'device' "
+              "property.", path, err->message, sentence_end (err->message)),
+          ("vittm_model_load: %s", vittm_status_name (err->code)));
+      break;
+    case VITTM_ERROR_OUT_OF_MEMORY:
+      GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT,
+          ("Out of memory loading the model '%s': %s%s Try precision=fp16 "
+              "or a smaller model.", path, err->message,
+              sentence_end (err->message)),
+          ("vittm_model_load: %s", vittm_status_name (err->code)));
+      break;
+    default:
+      GST_ELEMENT_ERROR (self, LIBRARY, INIT,
+          ("Could not load the model '%s': %s.", path, err->message),
+          ("vittm: %s", vittm_status_name (err->code)));
+      break;
+  }
+  return FALSE;
+}
+
+/* ------------------------------------------------------------------------ */
+/* start / stop                                                             */
+
+static gboolean gst_vittm_segment_stop (GstBaseTransform * trans);
+
+static GstVittmClassTable *
+class_table_for (vittm_model * model)
+{
+  guint n = vittm_model_num_classes (model);
+  const gchar **names;
+  GstVittmClassTable *table;
+
+  if (n == 0 || n > GST_VITTM_CLASS_TABLE_MAX_CLASSES)
+    return NULL;
+  names = g_new0 (const gchar *, n + 1);
+  for (guint i = 0; i < n; i++)
+    names[i] = vittm_model_class_name (model, i);
+  table = gst_vittm_class_table_new (n, names, vittm_model_palette (model));
+  g_free (names);
+  return table;
+}
+
+static gboolean
+gst_vittm_segment_start (GstBaseTransform * trans)
+{
+  GstVittmSegment *self = GST_VITTM_SEGMENT (trans);
+  vittm_device_options dev_opts = { 0 };
+  vittm_model_options model_opts = { 0 };
+  vittm_error err = { 0 };
+  gchar *path, *device;
+  gboolean ok = FALSE;
+
+  GST_OBJECT_LOCK (self);
+  path = g_strdup (self->model_path);
+  device = (self->device_name && *self->device_name) ?
+      g_strdup (self->device_name) : NULL;
+  model_opts.precision = (vittm_precision) self->precision;
+  self->mask_at_model_size =
+      self->mask_size == GST_VITTM_SEGMENT_MASK_SIZE_MODEL;
+  GST_OBJECT_UNLOCK (self);
+
+  /* Checked here, before any device is opened, so that the message can say
+   * which property to set. */
+  if (!path || !*path) {
+    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
+        ("No model: set the 'model' property to the path of a vittm "
+            "segmentation model file (.safetensors)."), (NULL));
+    goto out;
+  }
+  if (!g_file_test (path, G_FILE_TEST_EXISTS)) {
+    gboolean is_default = g_strcmp0 (path, PROP_MODEL_DEFAULT) == 0;
+
+    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
+        ("Model file '%s' not found. Set the 'model' property to the path "
+            "of a vittm segmentation model file (.safetensors)%s.", path,
+            is_default ? " or install vittm's demo models (the default "
+            "model is the installed demo ViTTM model)" : ""), (NULL));
+    goto out;
+  }
+
+  dev_opts.device = device;
+  if (vittm_device_open (&dev_opts, &self->device, &err) != VITTM_OK) {
+    post_load_error (self, path, device, &err);
+    goto out;
+  }
+  GST_INFO_OBJECT (self, "device: %s",
+      vittm_device_get_info (self->device)->name);
+
+  if (vittm_model_load (self->device, path, &model_opts, &self->model,
+          &err) != VITTM_OK) {
+    post_load_error (self, path, device, &err);
+    goto out;
+  }
+
+  self->classes = class_table_for (self->model);
+  if (!self->classes) {
+    GST_ELEMENT_ERROR (self, RESOURCE, READ,
+        ("The model '%s' (property 'model') has %u classes; vittmsegment "
+            "takes 1 to %u.", path, vittm_model_num_classes (self->model),
+            GST_VITTM_CLASS_TABLE_MAX_CLASSES), (NULL));
+    goto out;
+  }
+  GST_INFO_OBJECT (self, "model %s: %s, %u classes, %s", path,
+      vittm_model_architecture (self->model), self->classes->n_classes,
+      vittm_model_precision (self->model) == VITTM_PRECISION_FP16 ?
+      "fp16" : "fp32");
+
+  self->frame_index = 0;
+  self->since_fresh = 0;
+  latency_reset (self);
+  ok = TRUE;
+
+out:
+  g_free (path);
+  g_free (device);
+  if (!ok)
+    gst_vittm_segment_stop (trans);
+  return ok;
+}
+
+static void
+drop_map_pool (GstVittmSegment * self)
+{
+  if (self->map_pool) {
+    gst_buffer_pool_set_active (self->map_pool, FALSE);
+    gst_clear_object (&self->map_pool);
+  }
+  self->map_pool_size = 0;
+}
+
+static gboolean
+gst_vittm_segment_stop (GstBaseTransform * trans)
+{
+  GstVittmSegment *self = GST_VITTM_SEGMENT (trans);
+
+  gst_clear_buffer (&self->last_map);
+  drop_map_pool (self);
+  vittm_segmenter_free (self->seg);
+  self->seg = NULL;
+  self->seg_format = GST_VIDEO_FORMAT_UNKNOWN;
+  if (self->classes) {
+    gst_vittm_class_table_unref (self->classes);
+    self->classes = NULL;
+  }
+  vittm_model_free (self->model);
+  self->model = NULL;
+  vittm_device_free (self->device);
+  self->device = NULL;
+  latency_reset (self);
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------------ */
+/* caps                                                                     */
+
+static gboolean
+pixel_format_of (GstVideoFormat format, vittm_pixel_format * out)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (format_table); i++) {
+    if (format_table[i].gst == format) {
+      *out = format_table[i].vittm;
+      return TRUE;
+    }
+  }
+  return FALSE;
+}
+
+static gboolean
+gst_vittm_segment_set_caps (GstBaseTransform * trans, GstCaps * incaps,
+    G_GNUC_UNUSED GstCaps * outcaps)
+{
+  GstVittmSegment *self = GST_VITTM_SEGMENT (trans);
+  vittm_segmenter_options opts = { 0 };
+  vittm_pixel_format format;
+  vittm_error err = { 0 };
+  GstVideoInfo info;
+  vittm_status status;
+
+  if (!gst_video_info_from_caps (&info, incaps)) {
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
+        ("vittmsegment cannot parse its input caps."),
+        (NULL));
+    return FALSE;
+  }
+  if (!pixel_format_of (GST_VIDEO_INFO_FORMAT (&info), &format)) {
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
+        ("vittmsegment cannot segment %s video: it takes RGB, RGBA, BGRA, "
+            "BGRx, RGBx, NV12 or I420. Put videoconvert before it.",
+            GST_VIDEO_INFO_NAME (&info)), (NULL));
+    return FALSE;
+  }
+  self->info = info;
+
+  /* A new frame rate or colorimetry keeps the segmenter. */
+  if (self->seg && self->seg_format == GST_VIDEO_INFO_FORMAT (&info)
+      && self->seg_width == (guint) GST_VIDEO_INFO_WIDTH (&info)
+      && self->seg_height == (guint) GST_VIDEO_INFO_HEIGHT (&info))
+    return TRUE;
+
+  vittm_segmenter_free (self->seg);
+  self->seg = NULL;
+  self->seg_format = GST_VIDEO_FORMAT_UNKNOWN;
+  /* A map of the old size must not be carried onto frames of the new one. */
+  gst_clear_buffer (&self->last_map);
+
+  opts.mask_at_model_size = self->mask_at_model_size;
+  status = vittm_segmenter_create (self->model, format,
+      GST_VIDEO_INFO_WIDTH (&info), GST_VIDEO_INFO_HEIGHT (&info), &opts,
+      &self->seg, &err);
+  if (status != VITTM_OK) {
+    if (status == VITTM_ERROR_UNSUPPORTED
+        || status == VITTM_ERROR_INVALID_ARGUMENT)
+      GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
+          ("vittmsegment cannot segment %s frames of %dx%d: %s. Convert or "
+              "scale the video before it (videoconvert, videoscale).",
+              GST_VIDEO_INFO_NAME (&info), GST_VIDEO_INFO_WIDTH (&info),
+              GST_VIDEO_INFO_HEIGHT (&info), err.message),
+          ("vittm_segmenter_create: %s", vittm_status_name (status)));
+    else
+      GST_ELEMENT_ERROR (self, LIBRARY, INIT,
+          ("Could not prepare the segmentation of %s frames of %dx%d: %s.",
+              GST_VIDEO_INFO_NAME (&info), GST_VIDEO_INFO_WIDTH (&info),
+              GST_VIDEO_INFO_HEIGHT (&info), err.message),
+          ("vittm_segmenter_create: %s", vittm_status_name (status)));
+    return FALSE;
+  }
+  self->seg_format = GST_VIDEO_INFO_FORMAT (&info);
+  self->seg_width = GST_VIDEO_INFO_WIDTH (&info);
+  self->seg_height = GST_VIDEO_INFO_HEIGHT (&info);
+  GST_DEBUG_OBJECT (self, "segmenter for %s %ux%u", GST_VIDEO_INFO_NAME (&info),
+      self->seg_width, self->seg_height);
+  return TRUE;
+}
+
+/* Lets upstream hand over frames with padded strides or plane offsets. */
+static gboolean
+gst_vittm_segment_propose_allocation (GstBaseTransform * trans,
+    GstQuery * decide_query, GstQuery * query)
+{
+  if (!GST_BASE_TRANSFORM_CLASS (gst_vittm_segment_parent_class)->
+      propose_allocation (trans, decide_query, query))
+    return FALSE;
+  if (!gst_query_find_allocation_meta (query, GST_VIDEO_META_API_TYPE, NULL))
+    gst_query_add_allocation_meta (query, GST_VIDEO_META_API_TYPE, NULL);
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------------ */
+/* per frame                                                                */
+
+/* Returns a buffer of @size bytes from a pool that grows to the number of
+ * maps alive at once (downstream queues hold some) and then recycles them:
+ * no allocation per frame in the steady state. */
+static GstBuffer *
+acquire_map_buffer (GstVittmSegment * self, gsize size)
+{
+  GstBuffer *buf = NULL;
+
+  if (self->map_pool && self->map_pool_size != size)
+    drop_map_pool (self);
+  if (!self->map_pool) {
+    GstStructure *config;
+
+    self->map_pool = gst_buffer_pool_new ();
+    config = gst_buffer_pool_get_config (self->map_pool);
+    /* no maximum: acquiring never waits on downstream */
+    gst_buffer_pool_config_set_params (config, NULL, size, 2, 0);
+    if (!gst_buffer_pool_set_config (self->map_pool, config)
+        || !gst_buffer_pool_set_active (self->map_pool, TRUE)) {
+      gst_clear_object (&self->map_pool);
+      return NULL;
+    }
+    self->map_pool_size = size;
+  }
+  if (gst_buffer_pool_acquire_buffer (self->map_pool, &buf, NULL) !=
+      GST_FLOW_OK)
+    return NULL;
+  return buf;
+}
+
+/* Copies the library's map (valid until its next run) into a buffer that
+ * the metas can share, rows packed (stride = width). */
+static GstBuffer *
+copy_class_map (GstVittmSegment * self, const vittm_class_map * cm)
+{
+  GstBuffer *buf = acquire_map_buffer (self, (gsize) cm->width * cm->height);
+  GstMapInfo info;
+
+  if (!buf)
+    return NULL;
+  if (!gst_buffer_map (buf, &info, GST_MAP_WRITE)) {
+    gst_buffer_unref (buf);
+    return NULL;
+  }
+  if (cm->stride == cm->width) {
+    memcpy (info.data, cm->data, (gsize) cm->width * cm->height);
+  } else {
+    for (guint y = 0; y < cm->height; y++)
+      memcpy (info.data + (gsize) y * cm->width,
+          cm->data + (gsize) y * cm->stride, cm->width);
+  }
+  gst_buffer_unmap (buf, &info);
+  return buf;
+}
+
+/* Segments @buf's frame into self->last_map. */
+static GstFlowReturn
+segment_frame (GstVittmSegment * self, GstBuffer * buf)
+{
+  vittm_frame frame = { 0 };
+  vittm_class_map cm = { 0 };
+  vittm_timings timings = { 0 };
+  vittm_error err = { 0 };
+  GstVideoFrame vframe;
+  vittm_status status;
+  GstBuffer *map;
+  gint64 t0 = g_get_monotonic_time ();
+
+  /* Read-only: the video passes through, and mapping a shared buffer for
+   * writing would copy it. */
+  if (!gst_video_frame_map (&vframe, &self->info, buf, GST_MAP_READ)) {
+    GST_ELEMENT_ERROR (self, STREAM, FAILED,
+        ("Could not map frame %" G_GUINT64_FORMAT " for reading (%"
+            G_GSIZE_FORMAT " bytes for %s %dx%d).", self->frame_index,
+            gst_buffer_get_size (buf), GST_VIDEO_INFO_NAME (&self->info),
+            GST_VIDEO_INFO_WIDTH (&self->info),
+            GST_VIDEO_INFO_HEIGHT (&self->info)), (NULL));
+    return GST_FLOW_ERROR;
+  }
+  pixel_format_of (GST_VIDEO_FRAME_FORMAT (&vframe), &frame.format);
+  frame.width = GST_VIDEO_FRAME_WIDTH (&vframe);
+  frame.height = GST_VIDEO_FRAME_HEIGHT (&vframe);
+  for (guint p = 0; p < GST_VIDEO_FRAME_N_PLANES (&vframe) && p < 3; p++) {
+    frame.planes[p] = GST_VIDEO_FRAME_PLANE_DATA (&vframe, p);
+    frame.strides[p] = GST_VIDEO_FRAME_PLANE_STRIDE (&vframe, p);
+  }
+  status = vittm_segmenter_run (self->seg, &frame, &cm, &timings, &err);
+  gst_video_frame_unmap (&vframe);
+  if (status != VITTM_OK) {
+    GST_ELEMENT_ERROR (self, LIBRARY, FAILED,
+        ("Segmentation of frame %" G_GUINT64_FORMAT " failed: %s.",
+            self->frame_index, err.message),
+        ("vittm_segmenter_run: %s", vittm_status_name (status)));
+    return GST_FLOW_ERROR;
+  }
+
+  map = copy_class_map (self, &cm);
+  if (!map) {
+    GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT,
+        ("Could not allocate a %ux%u class map.", cm.width, cm.height),
+        (NULL));
+    return GST_FLOW_ERROR;
+  }
+  gst_buffer_replace (&self->last_map, map);
+  gst_buffer_unref (map);
+  self->last_width = cm.width;
+  self->last_height = cm.height;
+  self->last_index = self->frame_index;
+  self->last_wall = (GstClockTime) (timings.wall_ms * GST_MSECOND);
+  self->last_gpu = timings.gpu_ms >= 0.0 ?
+      (GstClockTime) (timings.gpu_ms * GST_MSECOND) : GST_CLOCK_TIME_NONE;
+
+  latency_add (self, (GstClockTime) (g_get_monotonic_time () - t0) *
+      GST_USECOND);
+  return GST_FLOW_OK;
+}
+
+static gboolean
+remove_seg_meta (G_GNUC_UNUSED GstBuffer * buf, GstMeta ** meta,
+    G_GNUC_UNUSED gpointer user_data)
+{
+  if ((*meta)->info->api == GST_VITTM_SEG_META_API_TYPE)
+    *meta = NULL;
+  return TRUE;
+}
+
+static GstFlowReturn
+gst_vittm_segment_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
+{
+  GstVittmSegment *self = GST_VITTM_SEGMENT (trans);
+  GstVittmSegMeta *meta;
+  gboolean fresh;
+  guint interval;
+
+  if (!self->seg)
+    return GST_FLOW_NOT_NEGOTIATED;
+
+  GST_OBJECT_LOCK (self);
+  interval = self->inference_interval;
+  GST_OBJECT_UNLOCK (self);
+
+  fresh = !self->last_map || self->since_fresh + 1 >= interval;
+  if (fresh) {
+    GstFlowReturn ret = segment_frame (self, buf);
+
+    if (ret != GST_FLOW_OK)
+      return ret;
+    self->since_fresh = 0;
+  } else {
+    self->since_fresh++;
+  }
+
+  /* An earlier vittmsegment's map would hide ours. */
+  gst_buffer_foreach_meta (buf, remove_seg_meta, NULL);
+  meta = gst_buffer_add_vittm_seg_meta (buf, self->last_map, self->last_width,
+      self->last_height, self->last_width, self->classes);
+  if (!meta) {
+    GST_ELEMENT_ERROR (self, CORE, FAILED,
+        ("Could not attach the class map to frame %" G_GUINT64_FORMAT ".",
+            self->frame_index), (NULL));
+    return GST_FLOW_ERROR;
+  }
+  meta->reused = !fresh;
+  meta->wall_time = self->last_wall;
+  meta->gpu_time = self->last_gpu;
+  meta->frame_index = self->last_index;
+  GST_LOG_OBJECT (self, "frame %" G_GUINT64_FORMAT ": %s map of frame %"
+      G_GUINT64_FORMAT, self->frame_index, fresh ? "new" : "reused",
+      self->last_index);
+
+  self->frame_index++;
+  return GST_FLOW_OK;
+}
+
+static gboolean
+gst_vittm_segment_sink_event (GstBaseTransform * trans, GstEvent * event)
+{
+  GstVittmSegment *self = GST_VITTM_SEGMENT (trans);
+
+  /* After a seek the next frame is no neighbour of the last segmented one. */
+  if (GST_EVENT_TYPE (event) == GST_EVENT_FLUSH_STOP) {
+    gst_clear_buffer (&self->last_map);
+    self->since_fresh = 0;
+  }
+  return GST_BASE_TRANSFORM_CLASS (gst_vittm_segment_parent_class)->sink_event
+      (trans, event);
+}
+
+static gboolean
+gst_vittm_segment_query (GstBaseTransform * trans, GstPadDirection direction,
+    GstQuery * query)
+{
+  GstVittmSegment *self = GST_VITTM_SEGMENT (trans);
+  GstClockTime min, max, ours;
+  gboolean live;
+
+  if (!GST_BASE_TRANSFORM_CLASS (gst_vittm_segment_parent_class)->query
+      (trans, direction, query))
+    return FALSE;
+  if (GST_QUERY_TYPE (query) == GST_QUERY_ACCEPT_CAPS
+      && direction == GST_PAD_SINK) {
+    GstCaps *caps;
+    gboolean accepted;
+
+    /* Only logged: upstream may be probing formats, not committing. */
+    gst_query_parse_accept_caps (query, &caps);
+    gst_query_parse_accept_caps_result (query, &accepted);
+    if (!accepted)
+      GST_INFO_OBJECT (self, "refusing %" GST_PTR_FORMAT ": vittmsegment "
+          "takes video/x-raw in " VIDEO_FORMATS "; put videoconvert before "
+          "it", caps);
+    return TRUE;
+  }
+  if (GST_QUERY_TYPE (query) != GST_QUERY_LATENCY || direction != GST_PAD_SRC)
+    return TRUE;
+
+  GST_OBJECT_LOCK (self);
+  ours = latency_current_locked (self);
+  GST_OBJECT_UNLOCK (self);
+
+  gst_query_parse_latency (query, &live, &min, &max);
+  min += ours;
+  if (GST_CLOCK_TIME_IS_VALID (max))
+    max += ours;
+  gst_query_set_latency (query, live, min, max);
+  GST_DEBUG_OBJECT (self, "latency: ours %" GST_TIME_FORMAT ", total min %"
+      GST_TIME_FORMAT " max %" GST_TIME_FORMAT, GST_TIME_ARGS (ours),
+      GST_TIME_ARGS (min), GST_TIME_ARGS (max));
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------------ */
+/* GObject                                                                  */
+
+static void
+gst_vittm_segment_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec)
+{
+  GstVittmSegment *self = GST_VITTM_SEGMENT (object);
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_MODEL:
+      g_free (self->model_path);
+      self->model_path = g_value_dup_string (value);
+      break;
+    case PROP_DEVICE:
+      g_free (self->device_name);
+      self->device_name = g_value_dup_string (value);
+      break;
+    case PROP_PRECISION:
+      self->precision = g_value_get_enum (value);
+      break;
+    case PROP_INFERENCE_INTERVAL:
+      self->inference_interval = g_value_get_uint (value);
+      break;
+    case PROP_MASK_SIZE:
+      self->mask_size = g_value_get_enum (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_vittm_segment_get_property (GObject * object, guint prop_id,
+    GValue * value, GParamSpec * pspec)
+{
+  GstVittmSegment *self = GST_VITTM_SEGMENT (object);
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_MODEL:
+      g_value_set_string (value, self->model_path);
+      break;
+    case PROP_DEVICE:
+      g_value_set_string (value, self->device_name);
+      break;
+    case PROP_PRECISION:
+      g_value_set_enum (value, self->precision);
+      break;
+    case PROP_INFERENCE_INTERVAL:
+      g_value_set_uint (value, self->inference_interval);
+      break;
+    case PROP_MASK_SIZE:
+      g_value_set_enum (value, self->mask_size);
+      break;
+    case PROP_LATENCY:
+      g_value_set_uint64 (value, latency_current_locked (self));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_vittm_segment_finalize (GObject * object)
+{
+  GstVittmSegment *self = GST_VITTM_SEGMENT (object);
+
+  gst_vittm_segment_stop (GST_BASE_TRANSFORM (self));
+  g_free (self->model_path);
+  g_free (self->device_name);
+
+  G_OBJECT_CLASS (gst_vittm_segment_parent_class)->finalize (object);
+}
+
+static void
+gst_vittm_segment_class_init (GstVittmSegmentClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstBaseTransformClass *trans_class = GST_BASE_TRANSFORM_CLASS (klass);
+
+  GST_DEBUG_CATEGORY_INIT (gst_vittm_segment_debug, "vittmsegment", 0,
+      "vittm semantic segmentation");
+
+  gobject_class->set_property = gst_vittm_segment_set_property;
+  gobject_class->get_property = gst_vittm_segment_get_property;
+  gobject_class->finalize = gst_vittm_segment_finalize;
+
+  g_object_class_install_property (gobject_class, PROP_MODEL,
+      g_param_spec_string ("model", "Model",
+          "Path of the segmentation model file (.safetensors with a vittm "
+          "config, ViT or ViTTM + UperNet); loaded when the element starts. "
+          "Default: the installed demo ViTTM model", PROP_MODEL_DEFAULT,
+          G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY |
+          G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_DEVICE,
+      g_param_spec_string ("device", "Device",
+          "Vulkan device to run on: its index or a case-insensitive "
+          "substring of its name (e.g. \"llvmpipe\" for the CPU). Unset: "
+          "the VITTM_DEVICE environment variable, else the first of a "
+          "discrete GPU, an integrated GPU, a virtual GPU, the CPU",
+          PROP_DEVICE_DEFAULT,
+          G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY |
+          G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_PRECISION,
+      g_param_spec_enum ("precision", "Precision",
+          "Precision of the weights and activations (accumulation is always "
+          "fp32); auto picks fp16 where the device supports it",
+          GST_TYPE_VITTM_SEGMENT_PRECISION, PROP_PRECISION_DEFAULT,
+          G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY |
+          G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_INFERENCE_INTERVAL,
+      g_param_spec_uint ("inference-interval", "Inference interval",
+          "Segment every Nth frame; the frames in between carry the last "
+          "class map, marked as reused in the meta (1 = every frame)",
+          1, G_MAXUINT, PROP_INFERENCE_INTERVAL_DEFAULT,
+          G_PARAM_READWRITE | GST_PARAM_MUTABLE_PLAYING |
+          G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_MASK_SIZE,
+      g_param_spec_enum ("mask-size", "Mask size",
+          "Size of the class map attached to each frame: the frame's own, "
+          "or the model's input size (cheaper; vittmoverlay and other "
+          "consumers scale it to the frame)",
+          GST_TYPE_VITTM_SEGMENT_MASK_SIZE, PROP_MASK_SIZE_DEFAULT,
+          G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY |
+          G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_LATENCY,
+      g_param_spec_uint64 ("latency", "Latency",
+          "Inference latency in nanoseconds that the element adds to the "
+          "LATENCY query: the longest of the last 32 segmented frames, or "
+          "a conservative 1 s before the first", 0, G_MAXUINT64,
+          LATENCY_ESTIMATE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+
+  gst_element_class_set_static_metadata (element_class,
+      "vittm semantic segmentation", "Filter/Analyzer/Video",
+      "Segments video frames semantically with ViT or ViTTM + UperNet on "
+      "Vulkan compute and attaches the class map as a GstVittmSegMeta",
+      "vittm developers");
+  gst_element_class_add_static_pad_template (element_class, &sink_template);
+  gst_element_class_add_static_pad_template (element_class, &src_template);
+
+  trans_class->passthrough_on_same_caps = FALSE;
+  trans_class->start = GST_DEBUG_FUNCPTR (gst_vittm_segment_start);
+  trans_class->stop = GST_DEBUG_FUNCPTR (gst_vittm_segment_stop);
+  trans_class->set_caps = GST_DEBUG_FUNCPTR (gst_vittm_segment_set_caps);
+  trans_class->propose_allocation =
+      GST_DEBUG_FUNCPTR (gst_vittm_segment_propose_allocation);
+  trans_class->transform_ip = GST_DEBUG_FUNCPTR (gst_vittm_segment_transform_ip);
+  trans_class->sink_event = GST_DEBUG_FUNCPTR (gst_vittm_segment_sink_event);
+  trans_class->query = GST_DEBUG_FUNCPTR (gst_vittm_segment_query);
+
+  gst_type_mark_as_plugin_api (GST_TYPE_VITTM_SEGMENT_PRECISION, 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_VITTM_SEGMENT_MASK_SIZE, 0);
+}
+
+static void
+gst_vittm_segment_init (GstVittmSegment * self)
+{
+  self->model_path = g_strdup (PROP_MODEL_DEFAULT);
+  self->device_name = g_strdup (PROP_DEVICE_DEFAULT);
+  self->precision = PROP_PRECISION_DEFAULT;
+  self->inference_interval = PROP_INFERENCE_INTERVAL_DEFAULT;
+  self->mask_size = PROP_MASK_SIZE_DEFAULT;
+  self->seg_format = GST_VIDEO_FORMAT_UNKNOWN;
+  self->latency_announced = LATENCY_ESTIMATE;
+  gst_video_info_init (&self->info);
+  /* The frame is only read: the buffer is made writable for the meta, its
+   * memory is shared, never copied. */
+  gst_base_transform_set_in_place (GST_BASE_TRANSFORM (self), TRUE);
+}

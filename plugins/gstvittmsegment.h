@@ -1,0 +1,54 @@
+/* vittm — vittmsegment: semantic segmentation of video frames
+ *
+ * SPDX-License-Identifier: MIT
+ */
+
+#ifndef __GST_VITTM_SEGMENT_H__
+#define __GST_VITTM_SEGMENT_H__
+
+#include <gst/gst.h>
+#include <gst/base/gstbasetransform.h>
+
+G_BEGIN_DECLS
+
+/**
+ * GstVittmSegmentPrecision:
+ * @GST_VITTM_SEGMENT_PRECISION_AUTO: fp16 where the device has 16-bit
+ *   storage and arithmetic, fp32 elsewhere
+ * @GST_VITTM_SEGMENT_PRECISION_FP32: fp32 weights and activations
+ * @GST_VITTM_SEGMENT_PRECISION_FP16: fp16 storage, fp32 accumulation
+ *
+ * Values match vittm_precision.
+ */
+typedef enum
+{
+  GST_VITTM_SEGMENT_PRECISION_AUTO = 0,
+  GST_VITTM_SEGMENT_PRECISION_FP32,
+  GST_VITTM_SEGMENT_PRECISION_FP16,
+} GstVittmSegmentPrecision;
+
+/**
+ * GstVittmSegmentMaskSize:
+ * @GST_VITTM_SEGMENT_MASK_SIZE_FRAME: the class map has the frame's size
+ * @GST_VITTM_SEGMENT_MASK_SIZE_MODEL: the class map has the model's input
+ *   size (cheaper; consumers scale it)
+ */
+typedef enum
+{
+  GST_VITTM_SEGMENT_MASK_SIZE_FRAME = 0,
+  GST_VITTM_SEGMENT_MASK_SIZE_MODEL,
+} GstVittmSegmentMaskSize;
+
+#define GST_TYPE_VITTM_SEGMENT_PRECISION (gst_vittm_segment_precision_get_type ())
+GType gst_vittm_segment_precision_get_type (void);
+
+#define GST_TYPE_VITTM_SEGMENT_MASK_SIZE (gst_vittm_segment_mask_size_get_type ())
+GType gst_vittm_segment_mask_size_get_type (void);
+
+#define GST_TYPE_VITTM_SEGMENT (gst_vittm_segment_get_type ())
+G_DECLARE_FINAL_TYPE (GstVittmSegment, gst_vittm_segment, GST, VITTM_SEGMENT,
+    GstBaseTransform);
+
+G_END_DECLS
+
+#endif /* __GST_VITTM_SEGMENT_H__ */
