@@ -318,32 +318,6 @@ static void test_conv_rejects_bad_shapes(void **state)
   vittm_tensor_free(yt);
 }
 
-/* Not a test of speed (benchmarks are programs): runs UperNet's largest conv, 3×3 at 128² ×
- * 512 → 512, once when VITTM_CONV_BENCH is set, and prints its time. */
-static void test_conv_upernet_size_runs(void **state)
-{
-  (void)state;
-  if (!getenv("VITTM_CONV_BENCH"))
-    skip();
-  uint32_t h = 128, w = 128, c = 512;
-  vittm_tensor *x = test_tensor(dev, VITTM_F32, h * w, c, NULL);
-  vittm_tensor *wt = test_tensor(dev, VITTM_F32, c, 9 * c, NULL);
-  vittm_tensor *y = test_tensor(dev, VITTM_F32, h * w, c, NULL);
-  vittm_cmd *cmd = NULL;
-  vittm_error err = {0};
-  assert_int_equal(vittm_cmd_begin(dev, &cmd, &err), VITTM_OK);
-  assert_int_equal(vittm_conv2d_record(cmd, x, h, w, wt, NULL, 3, 0, y, 0, &err), VITTM_OK);
-  assert_int_equal(vittm_cmd_end(cmd, &err), VITTM_OK);
-  for (int i = 0; i < 2; i++) {
-    vittm_timing t;
-    assert_int_equal(vittm_cmd_submit(cmd, &t, &err), VITTM_OK);
-    double flops = 2.0 * h * w * c * 9.0 * c;
-    printf("conv2d 3×3 128×128×512→512 f32: wall %.1f ms, gpu %.1f ms, %.1f GFLOP/s\n",
-           t.wall_ms, t.gpu_ms, flops / (t.wall_ms * 1e6));
-  }
-  vittm_cmd_free(cmd);
-  vittm_tensor_free(x), vittm_tensor_free(wt), vittm_tensor_free(y);
-}
 
 int main(void)
 {
@@ -354,7 +328,6 @@ int main(void)
       cmocka_unit_test(test_batchnorm_folding_matches_conv_then_bn),
       cmocka_unit_test(test_conv_transpose2x2_matches_reference),
       cmocka_unit_test(test_conv_rejects_bad_shapes),
-      cmocka_unit_test(test_conv_upernet_size_runs),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

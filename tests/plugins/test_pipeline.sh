@@ -1,7 +1,7 @@
 #!/bin/sh
 # vittm — vittmsegment in real gst-launch-1.0 pipelines (suite 'plugin').
 #
-#   test_pipeline.sh [MODEL]    (no MODEL: skipped, exit 77)
+#   test_pipeline.sh MODEL
 #
 # Runs with GST_PLUGIN_PATH at the build directory (meson sets it). Checks that
 # gst-inspect-1.0 documents the element and that a pipeline through
@@ -10,8 +10,8 @@ set -eu
 
 model=${1:-}
 if [ -z "$model" ] || [ ! -f "$model" ]; then
-  echo "SKIP: no segmentation model"
-  exit 77
+  echo "usage: test_pipeline.sh MODEL (a segmentation model from make_golden.py --task segmentation)" >&2
+  exit 1
 fi
 launch=${VITTM_GST_LAUNCH:-gst-launch-1.0}
 inspect=${VITTM_GST_INSPECT:-gst-inspect-1.0}
