@@ -1,0 +1,80 @@
+/* vittm — checking a converted model on this device against the probe its converter stored.
+ *
+ * tools/vittm-convert runs the PyTorch reference on a fixed input and stores the input and the
+ * reference's outputs at every named tap as probe.* tensors in the model file. Verifying runs the
+ * same input through this engine on this device and compares tap by tap in graph order, so a
+ * wrong conversion (or a wrong kernel on this device) is named at the first layer it touches,
+ * not found later as a bad segmentation.
+ *
+ * Encoder taps come from an encoder built with taps (classification models are checked
+ * completely there); segmentation models then run frame → class map through the public
+ * segmenter with the probe input as integer pixels, and their neck and head taps, logits and
+ * class map are compared too. Uses only public types, so the GStreamer element can call it. */
+#ifndef VITTM_VERIFY_H
+#define VITTM_VERIFY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vittm/vittm.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Max abs error allowed at a tap, as a fraction of the reference tap's RMS, and the share of
+ * class-map pixels (near-ties left out) that must agree. See verify.c for why these values. */
+#define VITTM_VERIFY_TOL_FP32 1e-4
+#define VITTM_VERIFY_TOL_FP16 3e-2
+#define VITTM_VERIFY_MAP_AGREEMENT_FP32 0.999
+#define VITTM_VERIFY_MAP_AGREEMENT_FP16 0.99
+
+typedef struct vittm_verify_tap {
+  char name[64];
+  uint64_t count;  /* values compared */
+  double max_abs;  /* max |engine - reference| (NaN when the engine gave a NaN) */
+  double rms;      /* RMS of the reference tap */
+  double relative; /* max_abs / rms */
+  double cosine;   /* cosine similarity of engine and reference */
+  bool passed;
+} vittm_verify_tap;
+
+typedef struct vittm_verify_report {
+  bool has_probe;            /* false: nothing was checked ("unverified") */
+  vittm_precision precision; /* what ran (never AUTO) */
+  char device[256];
+  double tolerance;          /* max_abs ≤ tolerance × rms passes */
+  uint32_t n_taps;
+  vittm_verify_tap *taps;    /* graph order; owned by the report */
+  int32_t first_failure;     /* index into taps of the first failing tap, or -1 */
+  /* Segmentation models: the class map at the input size. */
+  bool has_class_map;
+  uint64_t map_pixels, map_compared, map_equal; /* compared: pixels that are not near-ties */
+  double map_agreement, map_required;
+  bool map_passed;
+  /* Probe taps this engine does not expose (listed, not failures). */
+  uint32_t n_unchecked;
+  char unchecked[16][64];
+} vittm_verify_report;
+
+/* Runs path's probe on dev at precision (AUTO: as vittm_model_load would choose) and fills
+ * report (free it with vittm_verify_report_free). Returns OK whenever the comparison ran, pass
+ * or fail: read report->first_failure / map_passed. A file without a probe is OK with
+ * has_probe false. Errors: the file cannot be loaded or run. */
+VITTM_API vittm_status vittm_verify_model(vittm_device *dev, const char *path,
+                                          vittm_precision precision, vittm_verify_report *report,
+                                          vittm_error *err);
+/* Re-judges a report with another tolerance (fraction of RMS; ≤ 0 keeps the default for its
+ * precision); updates passed, map_passed and first_failure. */
+VITTM_API void vittm_verify_report_judge(vittm_verify_report *report, double tolerance);
+/* Whether every tap and the class map passed. */
+VITTM_API bool vittm_verify_report_passed(const vittm_verify_report *report);
+/* The first failing tap's name ("classmap" for the map), or NULL when all passed. */
+VITTM_API const char *vittm_verify_report_failure(const vittm_verify_report *report);
+/* Frees what the report holds (not the struct); NULL is a no-op. */
+VITTM_API void vittm_verify_report_free(vittm_verify_report *report);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

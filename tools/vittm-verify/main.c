@@ -1,0 +1,143 @@
+/* vittm-verify: checks a converted model on this machine's Vulkan device, layer by layer,
+ * against the PyTorch reference outputs its converter stored in it (probe.* tensors). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vittm/verify.h"
+
+enum { EXIT_PASS = 0, EXIT_MISMATCH = 1, EXIT_ERROR = 2, EXIT_UNVERIFIED = 3 };
+
+static const char usage[] =
+    "usage: vittm-verify MODEL.safetensors [--precision auto|fp32|fp16] [--device D]\n"
+    "                    [--tolerance X] [--all]\n"
+    "\n"
+    "Runs the probe that vittm-convert stored in MODEL (a fixed input and the PyTorch\n"
+    "reference's outputs at every named layer) on this device and compares layer by layer,\n"
+    "in graph order: max abs error, error relative to the layer's RMS, cosine similarity.\n"
+    "Segmentation models are also run frame → class map through the segmenter, and their\n"
+    "class map is compared pixel by pixel (near-ties left out).\n"
+    "\n"
+    "  --precision P   auto (default: fp16 on GPUs that have it, else fp32), fp32 or fp16\n"
+    "  --device D      Vulkan device index or name substring (default: VITTM_DEVICE, then\n"
+    "                  discrete > integrated > virtual > CPU)\n"
+    "  --tolerance X   max abs error allowed at a layer, as a fraction of its RMS\n"
+    "                  (default 1e-4 in fp32, 3e-2 in fp16)\n"
+    "  --all           also print the layers after the first failing one\n"
+    "\n"
+    "Exit status: 0 every layer matches; 1 a layer does not (the first one is named);\n"
+    "2 the model could not be loaded or run; 3 unverified: MODEL has no probe.\n";
+
+static void print_tap(const vittm_verify_tap *t)
+{
+  printf("%-26s %12.3g %12.3g %11.2e %13.9f  %s\n", t->name, t->max_abs, t->rms, t->relative,
+         t->cosine, t->passed ? "ok" : "FAIL");
+}
+
+int main(int argc, char **argv)
+{
+  const char *path = NULL, *device = NULL;
+  vittm_precision precision = VITTM_PRECISION_AUTO;
+  double tolerance = 0;
+  bool all = false;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    bool has_value = i + 1 < argc;
+    if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+      fputs(usage, stdout);
+      return EXIT_PASS;
+    } else if (strcmp(a, "--precision") == 0 && has_value) {
+      const char *p = argv[++i];
+      if (strcmp(p, "fp32") == 0)
+        precision = VITTM_PRECISION_FP32;
+      else if (strcmp(p, "fp16") == 0)
+        precision = VITTM_PRECISION_FP16;
+      else if (strcmp(p, "auto") != 0) {
+        fprintf(stderr, "vittm-verify: --precision %s: expected auto, fp32 or fp16\n", p);
+        return EXIT_ERROR;
+      }
+    } else if (strcmp(a, "--device") == 0 && has_value) {
+      device = argv[++i];
+    } else if (strcmp(a, "--tolerance") == 0 && has_value) {
+      char *end;
+      tolerance = strtod(argv[++i], &end);
+      if (*end || !(tolerance > 0)) {
+        fprintf(stderr, "vittm-verify: --tolerance %s: expected a positive number\n", argv[i]);
+        return EXIT_ERROR;
+      }
+    } else if (strcmp(a, "--all") == 0) {
+      all = true;
+    } else if (a[0] == '-' || path) {
+      fprintf(stderr, "vittm-verify: unexpected argument %s\n\n%s", a, usage);
+      return EXIT_ERROR;
+    } else {
+      path = a;
+    }
+  }
+  if (!path) {
+    fputs(usage, stderr);
+    return EXIT_ERROR;
+  }
+
+  vittm_error err = {0};
+  vittm_device *dev = NULL;
+  vittm_device_options dopts = {.device = device};
+  if (vittm_device_open(&dopts, &dev, &err)) {
+    fprintf(stderr, "vittm-verify: %s\n", err.message);
+    return EXIT_ERROR;
+  }
+  vittm_verify_report r;
+  vittm_status st = vittm_verify_model(dev, path, precision, &r, &err);
+  vittm_device_free(dev);
+  if (st) {
+    fprintf(stderr, "vittm-verify: %s\n", err.message);
+    return EXIT_ERROR;
+  }
+  if (!r.has_probe) {
+    printf("unverified: %s has no probe (convert it with vittm-convert without --no-probe)\n",
+           path);
+    return EXIT_UNVERIFIED;
+  }
+  if (tolerance > 0)
+    vittm_verify_report_judge(&r, tolerance);
+
+  printf("%s on %s, %s: a layer passes when max abs error ≤ %.0e × its RMS\n", path, r.device,
+         r.precision == VITTM_PRECISION_FP16 ? "fp16" : "fp32", r.tolerance);
+  printf("%-26s %12s %12s %11s %13s  %s\n", "tap", "max abs err", "tap rms", "err/rms",
+         "cosine", "result");
+  uint32_t shown = r.first_failure >= 0 && !all ? (uint32_t)r.first_failure + 1 : r.n_taps;
+  for (uint32_t i = 0; i < shown; i++)
+    print_tap(&r.taps[i]);
+  if (r.has_class_map && (r.first_failure < 0 || all))
+    printf("%-26s %llu of %llu pixels equal (%.3f%%; %llu near-ties left out; need %.1f%%)  %s\n",
+           "classmap", (unsigned long long)r.map_equal, (unsigned long long)r.map_compared,
+           100 * r.map_agreement, (unsigned long long)(r.map_pixels - r.map_compared),
+           100 * r.map_required, r.map_passed ? "ok" : "FAIL");
+  if (r.n_unchecked) {
+    printf("not checked (this engine does not expose them):");
+    for (uint32_t i = 0; i < r.n_unchecked && i < 16; i++)
+      printf(" %s", r.unchecked[i]);
+    printf("%s\n", r.n_unchecked > 16 ? " …" : "");
+  }
+
+  int rc = EXIT_PASS;
+  if (r.first_failure >= 0) {
+    const vittm_verify_tap *t = &r.taps[r.first_failure];
+    uint32_t later = r.n_taps - shown + (r.has_class_map && !all ? 1 : 0);
+    printf("FAIL at tap %s: max abs error %.3g is %.2e × its RMS %.3g (allowed %.0e)",
+           t->name, t->max_abs, t->relative, t->rms, r.tolerance);
+    if (later)
+      printf("; %u later taps not shown (--all shows them)", later);
+    printf("\n");
+    rc = EXIT_MISMATCH;
+  } else if (!r.map_passed) {
+    printf("FAIL at tap classmap: %.3f%% of pixels agree, %.1f%% needed\n",
+           100 * r.map_agreement, 100 * r.map_required);
+    rc = EXIT_MISMATCH;
+  } else {
+    printf("PASS: %u taps%s match the reference\n", r.n_taps,
+           r.has_class_map ? " and the class map" : "");
+  }
+  vittm_verify_report_free(&r);
+  return rc;
+}
