@@ -39,6 +39,7 @@
 
 #include <string.h>
 #include <gst/video/video.h>
+#include <vittm/verify.h>
 #include <vittm/vittm.h>
 
 GST_DEBUG_CATEGORY_STATIC (gst_vittm_segment_debug);
@@ -54,6 +55,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_vittm_segment_debug);
 #define PROP_PRECISION_DEFAULT GST_VITTM_SEGMENT_PRECISION_AUTO
 #define PROP_INFERENCE_INTERVAL_DEFAULT 1
 #define PROP_MASK_SIZE_DEFAULT GST_VITTM_SEGMENT_MASK_SIZE_FRAME
+#define PROP_VERIFY_DEFAULT FALSE
 
 enum
 {
@@ -63,6 +65,7 @@ enum
   PROP_PRECISION,
   PROP_INFERENCE_INTERVAL,
   PROP_MASK_SIZE,
+  PROP_VERIFY,
   PROP_LATENCY,
 };
 
@@ -111,6 +114,7 @@ struct _GstVittmSegment
   GstVittmSegmentPrecision precision;
   guint inference_interval;
   GstVittmSegmentMaskSize mask_size;
+  gboolean verify;
 
   /* from start to stop */
   vittm_device *device;
@@ -338,6 +342,40 @@ class_table_for (vittm_model * model)
   return table;
 }
 
+/* verify=true: the model's probe on this device, layer by layer (vittm/verify.h). */
+static gboolean
+verify_model (GstVittmSegment * self, const gchar * path,
+    vittm_precision precision)
+{
+  vittm_verify_report report = { 0 };
+  vittm_error err = { 0 };
+  gboolean ok = TRUE;
+
+  if (vittm_verify_model (self->device, path, precision, &report,
+          &err) != VITTM_OK) {
+    GST_ELEMENT_ERROR (self, RESOURCE, READ,
+        ("Could not verify the model '%s' (property 'verify'): %s", path,
+            err.message), (NULL));
+    ok = FALSE;
+  } else if (!report.has_probe) {
+    GST_ELEMENT_WARNING (self, RESOURCE, READ,
+        ("The model '%s' is unverified: it has no probe. Convert it with "
+            "vittm-convert (without --no-probe) to verify it.", path), (NULL));
+  } else if (!vittm_verify_report_passed (&report)) {
+    GST_ELEMENT_ERROR (self, RESOURCE, READ,
+        ("The model '%s' fails verification on %s at layer '%s': it runs "
+            "but gives wrong results. Check the conversion with vittm-verify.",
+            path, report.device, vittm_verify_report_failure (&report)),
+        (NULL));
+    ok = FALSE;
+  } else {
+    GST_INFO_OBJECT (self, "model %s verified: %u layers match", path,
+        report.n_taps);
+  }
+  vittm_verify_report_free (&report);
+  return ok;
+}
+
 static gboolean
 gst_vittm_segment_start (GstBaseTransform * trans)
 {
@@ -346,13 +384,14 @@ gst_vittm_segment_start (GstBaseTransform * trans)
   vittm_model_options model_opts = { 0 };
   vittm_error err = { 0 };
   gchar *path, *device;
-  gboolean ok = FALSE;
+  gboolean ok = FALSE, verify;
 
   GST_OBJECT_LOCK (self);
   path = g_strdup (self->model_path);
   device = (self->device_name && *self->device_name) ?
       g_strdup (self->device_name) : NULL;
   model_opts.precision = (vittm_precision) self->precision;
+  verify = self->verify;
   self->mask_at_model_size =
       self->mask_size == GST_VITTM_SEGMENT_MASK_SIZE_MODEL;
   GST_OBJECT_UNLOCK (self);
@@ -389,6 +428,9 @@ gst_vittm_segment_start (GstBaseTransform * trans)
     post_load_error (self, path, device, &err);
     goto out;
   }
+
+  if (verify && !verify_model (self, path, model_opts.precision))
+    goto out;
 
   self->classes = class_table_for (self->model);
   if (!self->classes) {
@@ -805,6 +847,9 @@ gst_vittm_segment_set_property (GObject * object, guint prop_id,
     case PROP_MASK_SIZE:
       self->mask_size = g_value_get_enum (value);
       break;
+    case PROP_VERIFY:
+      self->verify = g_value_get_boolean (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -834,6 +879,9 @@ gst_vittm_segment_get_property (GObject * object, guint prop_id,
       break;
     case PROP_MASK_SIZE:
       g_value_set_enum (value, self->mask_size);
+      break;
+    case PROP_VERIFY:
+      g_value_set_boolean (value, self->verify);
       break;
     case PROP_LATENCY:
       g_value_set_uint64 (value, latency_current_locked (self));
@@ -907,6 +955,15 @@ gst_vittm_segment_class_init (GstVittmSegmentClass * klass)
           "or the model's input size (cheaper; vittmoverlay and other "
           "consumers scale it to the frame)",
           GST_TYPE_VITTM_SEGMENT_MASK_SIZE, PROP_MASK_SIZE_DEFAULT,
+          G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY |
+          G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_VERIFY,
+      g_param_spec_boolean ("verify", "Verify",
+          "At start, run the probe stored in the model file by vittm-convert "
+          "on this device and compare every layer with the reference; a "
+          "wrong layer is an error naming it, a model without a probe a "
+          "warning (as the vittm-verify program does)",
+          PROP_VERIFY_DEFAULT,
           G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY |
           G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_LATENCY,
