@@ -3,18 +3,57 @@
 #ifndef VITTM_BENCH_H
 #define VITTM_BENCH_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include <cjson/cJSON.h>
 
 #include "vk/command.h"
 
+/* The paper's figures that the model benchmarks print beside their own (ViTTM, Table/§5):
+ * ImageNet latency ViT-B 529.5 ms vs ViTTM-B 234.1 ms (×2.26) with 2.4× fewer FLOPs; ADE20K
+ * UperNet ViT-B 13.8 FPS vs ViTTM-B 26.8 FPS (×1.94). */
+#define BENCH_PAPER_VIT_B_MS 529.5
+#define BENCH_PAPER_VITTM_B_MS 234.1
+#define BENCH_PAPER_LATENCY_SPEEDUP 2.26
+#define BENCH_PAPER_FLOP_RATIO 2.4
+#define BENCH_PAPER_VIT_B_FPS 13.8
+#define BENCH_PAPER_VITTM_B_FPS 26.8
+#define BENCH_PAPER_FPS_RATIO 1.94
+
+/* Most --model options a command takes. */
+#define BENCH_MAX_MODELS 8
+
 /* Median and 95th percentile of n samples (sorted in place). */
 double bench_median(double *x, int n);
 double bench_p95(double *x, int n);
+/* Median / p95 of a copy of n samples (x is left in its order); -1 when any is negative
+ * (unknown GPU time) or n is 0. */
+double bench_median_of(const double *x, int n);
+double bench_p95_of(const double *x, int n);
 /* Writes json to path, or says why it could not; returns 0 on success. */
 int bench_write_json(const cJSON *json, const char *path);
 /* The device block of a report (name, driver, type). */
 cJSON *bench_device_json(const vittm_device_info *info);
+/* The paper's ADE20K FPS figures, as a JSON object. */
+cJSON *bench_fps_paper_json(void);
+/* An array of n numbers (per-frame series). */
+cJSON *bench_number_array(const double *x, int n);
+/* Monotonic milliseconds. */
+double bench_now_ms(void);
+/* Parses "fp32", "fp16" or "all" into the two wants; false if it is none of them. */
+bool bench_parse_precision(const char *arg, bool *want32, bool *want16);
+/* Parses "N" or "WxH" (W first when w_first, else H first: --size takes HxW like the model
+ * config, --frame takes WxH like video); false if malformed or 0. */
+bool bench_parse_size(const char *arg, bool w_first, uint32_t *w, uint32_t *h);
+/* A model's label in tables: the file name without directory and ".safetensors". */
+void bench_model_label(const char *path, char *out, size_t size);
 
 int bench_ops(int argc, char **argv);
+int bench_encoder(int argc, char **argv);
+int bench_segment(int argc, char **argv);
+#ifdef VITTM_BENCH_VIDEO
+int bench_video(int argc, char **argv);
+#endif
 
 #endif
