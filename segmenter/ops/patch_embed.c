@@ -17,16 +17,30 @@ typedef struct tile {
   uint32_t bm, bn, bk, tm, tn;
 } tile;
 
-/* As gemm.c: tall register tiles for SIMD-on-CPU drivers (their A values are lane-uniform),
- * square ones for GPUs; the first that fits the device is used. */
-static const tile cpu_tiles[] = {{64, 64, 16, 8, 4}, {32, 32, 16, 4, 4}, {16, 16, 8, 2, 2}};
+/* As gemm.c: register tiles (bk = 0, no shared memory; see the shader) for SIMD-on-CPU
+ * drivers, with eight lanes along the output columns and the 32 tokens' pixels spread over
+ * the subgroup; square shared-memory tiles for GPUs. The first that fits the device is
+ * used. */
+static const tile cpu_tiles[] = {{32, 32, 0, 32, 4}, {16, 32, 0, 16, 4}, {8, 16, 0, 8, 2}};
 static const tile gpu_tiles[] = {{64, 64, 16, 4, 4}, {32, 32, 16, 2, 2}, {16, 16, 8, 2, 2}};
+
+enum { MAX_TM = 32, MAX_TN = 4 }; /* the shader's register tile defaults */
 
 static bool tile_fits(const vittm_device_info *info, const tile *t)
 {
-  uint32_t wg = (t->bm / t->tm) * (t->bn / t->tn);
-  return t->bk * (t->bm + t->bn) * sizeof(float) <= info->max_shared_memory &&
+  uint32_t wg = (t->bm / t->tm) * (t->bn / t->tn), bk = t->bk ? t->bk : 1;
+  return t->tm <= MAX_TM && t->tn <= MAX_TN &&
+         bk * (t->bm + t->bn) * sizeof(float) <= info->max_shared_memory &&
          wg <= info->max_workgroup_invocations && wg <= info->max_workgroup_size[0];
+}
+
+/* The subgroup size register tiles spread tokens over, or 0 (as gemm.c's tile_subgroup). */
+static uint32_t tile_subgroup(const vittm_device_info *info, const tile *t)
+{
+  uint32_t sg = info->subgroup_size, nt = t->bn / t->tn;
+  if (t->bk || !sg || info->min_subgroup_size != info->max_subgroup_size)
+    return 0;
+  return nt % sg == 0 && t->tm % sg == 0 ? sg : 0;
 }
 
 static const tile *choose_tile(const vittm_device_info *info)
@@ -113,12 +127,18 @@ vittm_status vittm_patch_embed_record(vittm_cmd *cmd, const vittm_tensor *image,
     return vittm_error_set(err, VITTM_ERROR_UNSUPPORTED,
                            "patch embed: no tile fits the device (%u bytes of shared memory)",
                            info->max_shared_memory);
+  uint32_t sg = tile_subgroup(info, tl);
   char shader[32];
-  vittm_shader_name(shader, sizeof shader, "patch_embed", image->dtype);
+  vittm_shader_name(shader, sizeof shader, sg ? "patch_embed_sg" : "patch_embed", image->dtype);
+  /* vec4 loads need every patch row (p·C), image row (width·C), chunk start and weight row
+   * (K) to be a multiple of 4 elements. */
+  uint32_t cch = image->cols;
+  bool vec4 = (patch * cch) % 4 == 0 && ((uint64_t)width * cch) % 4 == 0 &&
+              ((uint64_t)image->chunk_rows * cch) % 4 == 0;
   uint32_t wg = (tl->bm / tl->tm) * (tl->bn / tl->tn);
-  uint32_t spec[] = {wg, tl->bm, tl->bn, tl->bk, tl->tm, tl->tn};
+  uint32_t spec[] = {wg, tl->bm, tl->bn, tl->bk, tl->tm, tl->tn, sg, vec4 ? 4 : 1};
   const vittm_pipeline *p;
-  st = vittm_pipeline_get(image->dev, shader, spec, 6, 6, sizeof(patch_push), &p, err);
+  st = vittm_pipeline_get(image->dev, shader, spec, 8, 6, sizeof(patch_push), &p, err);
   if (st)
     return st;
 
