@@ -404,6 +404,15 @@ gst_vittm_segment_start (GstBaseTransform * trans)
             "segmentation model file (.safetensors)."), (NULL));
     goto out;
   }
+#ifdef GST_VITTM_UNINSTALLED_MODEL
+  /* Not installed yet: the demo model of the source tree the plugin was built from. */
+  if (g_strcmp0 (path, PROP_MODEL_DEFAULT) == 0
+      && !g_file_test (path, G_FILE_TEST_EXISTS)
+      && g_file_test (GST_VITTM_UNINSTALLED_MODEL, G_FILE_TEST_EXISTS)) {
+    g_free (path);
+    path = g_strdup (GST_VITTM_UNINSTALLED_MODEL);
+  }
+#endif
   if (!g_file_test (path, G_FILE_TEST_EXISTS)) {
     gboolean is_default = g_strcmp0 (path, PROP_MODEL_DEFAULT) == 0;
 
