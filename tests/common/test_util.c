@@ -25,6 +25,23 @@ void test_round_to(float *x, size_t n, vittm_dtype dtype)
       x[i] = vittm_f32_from_f16(vittm_f16_from_f32(x[i]));
 }
 
+vittm_device *test_dev;
+
+int test_setup_device(void **state)
+{
+  (void)state;
+  test_dev = test_open_device();
+  return 0;
+}
+
+int test_teardown_device(void **state)
+{
+  (void)state;
+  vittm_device_free(test_dev);
+  test_dev = NULL;
+  return 0;
+}
+
 vittm_device *test_open_device(void)
 {
   vittm_device *dev = NULL;

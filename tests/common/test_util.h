@@ -30,6 +30,11 @@ void test_fill_uniform(float *x, size_t n, uint64_t seed, float lo, float hi);
 /* Rounds every value to the storage precision, as an upload would. */
 void test_round_to(float *x, size_t n, vittm_dtype dtype);
 
+/* The device of a test group: cmocka group setup/teardown that open and free it. */
+extern vittm_device *test_dev;
+int test_setup_device(void **state);
+int test_teardown_device(void **state);
+
 /* Opens the default device, failing the test with the error if there is none. */
 vittm_device *test_open_device(void);
 /* Creates a tensor and uploads x (rows·cols values), failing the test on error. */

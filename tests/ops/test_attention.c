@@ -13,21 +13,6 @@ typedef struct attn_case {
   uint32_t n, heads, hd;
 } attn_case;
 
-static vittm_device *dev;
-
-static int setup(void **state)
-{
-  (void)state;
-  dev = test_open_device();
-  return 0;
-}
-
-static int teardown(void **state)
-{
-  (void)state;
-  vittm_device_free(dev);
-  return 0;
-}
 
 static void reference(const attn_case *c, const float *qkv, double *ref)
 {
@@ -71,11 +56,11 @@ static vittm_status run_case(const attn_case *c, vittm_dtype dtype, double *ms)
   /* Scores up to about ±8 after scaling: a peaked softmax exercises the running max. */
   test_fill_uniform(qkv, nqkv, c->n * 131ull + c->heads * 7ull + c->hd, -2.0f, 2.0f);
   test_round_to(qkv, nqkv, dtype);
-  vittm_tensor *tqkv = test_tensor(dev, dtype, c->n, 3 * d, qkv);
-  vittm_tensor *tout = test_tensor(dev, dtype, c->n, d, NULL);
+  vittm_tensor *tqkv = test_tensor(test_dev, dtype, c->n, 3 * d, qkv);
+  vittm_tensor *tout = test_tensor(test_dev, dtype, c->n, d, NULL);
   vittm_cmd *cmd = NULL;
   vittm_error err = {0};
-  assert_int_equal(vittm_cmd_begin(dev, &cmd, &err), VITTM_OK);
+  assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
   vittm_status st = vittm_attention_record(cmd, tqkv, c->heads, tout, &err);
   if (st == VITTM_OK) {
     assert_int_equal(vittm_cmd_end(cmd, &err), VITTM_OK);
@@ -108,7 +93,7 @@ static void test_attention_matches_reference(void **state)
       {500, 4, 64}, /* 1.5 MiB of qkv in fp32: several chunks under a 1 MiB buffer range */
   };
   vittm_dtype dtypes[2];
-  int nd = test_precisions(dev, dtypes);
+  int nd = test_precisions(test_dev, dtypes);
   for (int i = 0; i < nd; i++)
     for (size_t j = 0; j < sizeof cases / sizeof *cases; j++)
       if (run_case(&cases[j], dtypes[i], NULL) != VITTM_OK)
@@ -122,7 +107,7 @@ static void test_attention_vit_b_512(void **state)
   (void)state;
   attn_case c = {1025, 12, 64};
   vittm_dtype dtypes[2];
-  int nd = test_precisions(dev, dtypes);
+  int nd = test_precisions(test_dev, dtypes);
   for (int i = 0; i < nd; i++) {
     double ms = 0;
     vittm_status st = run_case(&c, dtypes[i], &ms);
@@ -138,11 +123,11 @@ static void test_attention_vit_b_512(void **state)
 static void expect_refusal(uint32_t n, uint32_t qkv_cols, uint32_t heads, uint32_t out_cols,
                            vittm_status code, const char *needle)
 {
-  vittm_tensor *qkv = test_tensor(dev, VITTM_F32, n, qkv_cols, NULL);
-  vittm_tensor *out = test_tensor(dev, VITTM_F32, n, out_cols, NULL);
+  vittm_tensor *qkv = test_tensor(test_dev, VITTM_F32, n, qkv_cols, NULL);
+  vittm_tensor *out = test_tensor(test_dev, VITTM_F32, n, out_cols, NULL);
   vittm_cmd *cmd = NULL;
   vittm_error err = {0};
-  assert_int_equal(vittm_cmd_begin(dev, &cmd, &err), VITTM_OK);
+  assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
   assert_int_equal(vittm_attention_record(cmd, qkv, heads, out, &err), code);
   if (!strstr(err.message, needle))
     fail_msg("message \"%s\" lacks \"%s\"", err.message, needle);
@@ -180,5 +165,5 @@ int main(void)
       cmocka_unit_test(test_attention_rejects_unsplittable_qkv),
       cmocka_unit_test(test_attention_rejects_unsupported_head_dim),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, test_setup_device, test_teardown_device);
 }

@@ -10,21 +10,6 @@
 #include "ops/conv.h"
 #include "test_util.h"
 
-static vittm_device *dev;
-
-static int setup(void **state)
-{
-  (void)state;
-  dev = test_open_device();
-  return 0;
-}
-
-static int teardown(void **state)
-{
-  (void)state;
-  vittm_device_free(dev);
-  return 0;
-}
 
 /* The tiles each case runs with: the device's choice, then each kernel forced (where the
  * device's limits allow the forced tile; otherwise it falls back to the choice). */
@@ -86,14 +71,14 @@ static void run_conv_with(const conv_case *c, vittm_dtype dtype, const float *x,
   uint32_t ctot = c->ctot ? c->ctot : c->cout, pixels = c->h * c->w;
   size_t ny = (size_t)pixels * ctot;
   float *y0 = random_array(ny, 99, -9, 9, dtype);
-  vittm_tensor *tx = test_tensor(dev, dtype, pixels, c->cin, x);
-  vittm_tensor *tw = test_tensor(dev, dtype, c->cout, c->k * c->k * c->cin, w);
-  vittm_tensor *tb = b ? test_tensor(dev, dtype, 1, c->cout, b) : NULL;
-  vittm_tensor *ty = test_tensor(dev, dtype, pixels, ctot, y0);
+  vittm_tensor *tx = test_tensor(test_dev, dtype, pixels, c->cin, x);
+  vittm_tensor *tw = test_tensor(test_dev, dtype, c->cout, c->k * c->k * c->cin, w);
+  vittm_tensor *tb = b ? test_tensor(test_dev, dtype, 1, c->cout, b) : NULL;
+  vittm_tensor *ty = test_tensor(test_dev, dtype, pixels, ctot, y0);
   vittm_cmd *cmd = NULL;
   vittm_error err = {0};
   use_tile(tile);
-  assert_int_equal(vittm_cmd_begin(dev, &cmd, &err), VITTM_OK);
+  assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
   if (vittm_conv2d_record(cmd, tx, c->h, c->w, tw, tb, c->k, c->relu ? VITTM_CONV_RELU : 0, ty,
                           c->col0, &err) != VITTM_OK)
     fail_msg("conv2d %u×%u×%u→%u k%u: %s", c->h, c->w, c->cin, c->cout, c->k, err.message);
@@ -123,7 +108,7 @@ static void run_conv_with(const conv_case *c, vittm_dtype dtype, const float *x,
 static void run_conv(const conv_case *c, size_t n_tiles)
 {
   vittm_dtype dtypes[2];
-  int nd = test_precisions(dev, dtypes);
+  int nd = test_precisions(test_dev, dtypes);
   for (int d = 0; d < nd; d++) {
     size_t nx = (size_t)c->h * c->w * c->cin, nw = (size_t)c->cout * c->cin * c->k * c->k;
     uint64_t seed = c->h * 7919ull + c->w * 131ull + c->cin * 17ull + c->cout + c->k;
@@ -241,14 +226,14 @@ static void run_convt(const convt_case *c, vittm_dtype dtype, const char *tile)
           size_t row = (2 * i + sub / 2) * 2 * (size_t)c->w + 2 * j + sub % 2;
           ref[row * c->cout + co] = s;
         }
-  vittm_tensor *tx = test_tensor(dev, dtype, (uint32_t)pixels, c->cin, x);
-  vittm_tensor *tw = test_tensor(dev, dtype, 4 * c->cout, c->cin, w);
-  vittm_tensor *tb = b ? test_tensor(dev, dtype, 1, c->cout, b) : NULL;
-  vittm_tensor *ty = test_tensor(dev, dtype, (uint32_t)pixels * 4, c->cout, NULL);
+  vittm_tensor *tx = test_tensor(test_dev, dtype, (uint32_t)pixels, c->cin, x);
+  vittm_tensor *tw = test_tensor(test_dev, dtype, 4 * c->cout, c->cin, w);
+  vittm_tensor *tb = b ? test_tensor(test_dev, dtype, 1, c->cout, b) : NULL;
+  vittm_tensor *ty = test_tensor(test_dev, dtype, (uint32_t)pixels * 4, c->cout, NULL);
   vittm_cmd *cmd = NULL;
   vittm_error err = {0};
   use_tile(tile);
-  assert_int_equal(vittm_cmd_begin(dev, &cmd, &err), VITTM_OK);
+  assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
   if (vittm_conv_transpose2x2_record(cmd, tx, c->h, c->w, tw, tb, ty, &err) != VITTM_OK)
     fail_msg("conv_transpose2x2 %u×%u×%u→%u: %s", c->h, c->w, c->cin, c->cout, err.message);
   use_tile(NULL);
@@ -271,7 +256,7 @@ static void test_conv_transpose2x2_matches_reference(void **state)
       {3, 5, 17, 13, true}, {7, 3, 64, 32, false}, {1, 1, 3, 1, true}, {32, 32, 128, 128, true},
   };
   vittm_dtype dtypes[2];
-  int nd = test_precisions(dev, dtypes);
+  int nd = test_precisions(test_dev, dtypes);
   for (int d = 0; d < nd; d++)
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
       for (size_t t = 0; t < (i + 1 < sizeof cases / sizeof *cases ? N_TILES : 1); t++)
@@ -281,14 +266,14 @@ static void test_conv_transpose2x2_matches_reference(void **state)
 static void test_conv_rejects_bad_shapes(void **state)
 {
   (void)state;
-  vittm_tensor *x = test_tensor(dev, VITTM_F32, 35, 8, NULL);
-  vittm_tensor *w = test_tensor(dev, VITTM_F32, 4, 72, NULL);
-  vittm_tensor *w2 = test_tensor(dev, VITTM_F32, 4, 16, NULL);
-  vittm_tensor *y = test_tensor(dev, VITTM_F32, 35, 6, NULL);
-  vittm_tensor *yt = test_tensor(dev, VITTM_F32, 140, 3, NULL);
+  vittm_tensor *x = test_tensor(test_dev, VITTM_F32, 35, 8, NULL);
+  vittm_tensor *w = test_tensor(test_dev, VITTM_F32, 4, 72, NULL);
+  vittm_tensor *w2 = test_tensor(test_dev, VITTM_F32, 4, 16, NULL);
+  vittm_tensor *y = test_tensor(test_dev, VITTM_F32, 35, 6, NULL);
+  vittm_tensor *yt = test_tensor(test_dev, VITTM_F32, 140, 3, NULL);
   vittm_cmd *cmd = NULL;
   vittm_error err = {0};
-  assert_int_equal(vittm_cmd_begin(dev, &cmd, &err), VITTM_OK);
+  assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
   /* x is not h·w. */
   assert_int_equal(vittm_conv2d_record(cmd, x, 6, 6, w, NULL, 3, 0, y, 0, &err),
                    VITTM_ERROR_INVALID_ARGUMENT);
@@ -329,5 +314,5 @@ int main(void)
       cmocka_unit_test(test_conv_transpose2x2_matches_reference),
       cmocka_unit_test(test_conv_rejects_bad_shapes),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, test_setup_device, test_teardown_device);
 }

@@ -9,21 +9,6 @@
 #include "ops/pool.h"
 #include "test_util.h"
 
-static vittm_device *dev;
-
-static int setup(void **state)
-{
-  (void)state;
-  dev = test_open_device();
-  return 0;
-}
-
-static int teardown(void **state)
-{
-  (void)state;
-  vittm_device_free(dev);
-  return 0;
-}
 
 typedef struct copy_case {
   uint32_t src_rows, src_cols, dst_rows, dst_cols;
@@ -45,11 +30,11 @@ static void run_copy(const copy_case *c, vittm_dtype dtype)
     for (uint32_t j = 0; j < c->cols; j++)
       ref[(size_t)(c->dst_row0 + i) * c->dst_cols + c->dst_col0 + j] =
           src[(size_t)(c->src_row0 + i) * c->src_cols + c->src_col0 + j];
-  vittm_tensor *ts = test_tensor(dev, dtype, c->src_rows, c->src_cols, src);
-  vittm_tensor *td = test_tensor(dev, dtype, c->dst_rows, c->dst_cols, dst0);
+  vittm_tensor *ts = test_tensor(test_dev, dtype, c->src_rows, c->src_cols, src);
+  vittm_tensor *td = test_tensor(test_dev, dtype, c->dst_rows, c->dst_cols, dst0);
   vittm_cmd *cmd = NULL;
   vittm_error err = {0};
-  assert_int_equal(vittm_cmd_begin(dev, &cmd, &err), VITTM_OK);
+  assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
   if (vittm_copy_record(cmd, ts, c->src_row0, c->src_col0, td, c->dst_row0, c->dst_col0, c->rows,
                         c->cols, &err))
     fail_msg("copy: %s", err.message);
@@ -75,7 +60,7 @@ static void test_copy_blocks_with_offsets(void **state)
       {37, 19, 41, 23, 3, 5, 7, 2, 29, 13},             /* odd block, odd offsets */
   };
   vittm_dtype dtypes[2];
-  int nd = test_precisions(dev, dtypes);
+  int nd = test_precisions(test_dev, dtypes);
   for (int d = 0; d < nd; d++)
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
       run_copy(&cases[i], dtypes[d]);
@@ -94,11 +79,11 @@ static void run_mean(uint32_t rows, uint32_t cols, uint32_t row0, uint32_t n, vi
       ref[c] += x[(size_t)r * cols + c];
   for (uint32_t c = 0; c < cols; c++)
     ref[c] /= n;
-  vittm_tensor *tx = test_tensor(dev, dtype, rows, cols, x);
-  vittm_tensor *to = test_tensor(dev, dtype, 1, cols, NULL);
+  vittm_tensor *tx = test_tensor(test_dev, dtype, rows, cols, x);
+  vittm_tensor *to = test_tensor(test_dev, dtype, 1, cols, NULL);
   vittm_cmd *cmd = NULL;
   vittm_error err = {0};
-  assert_int_equal(vittm_cmd_begin(dev, &cmd, &err), VITTM_OK);
+  assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
   if (vittm_mean_rows_record(cmd, tx, row0, n, to, &err))
     fail_msg("mean rows: %s", err.message);
   test_submit(cmd);
@@ -117,7 +102,7 @@ static void test_mean_rows_matches_reference(void **state)
 {
   (void)state;
   vittm_dtype dtypes[2];
-  int nd = test_precisions(dev, dtypes);
+  int nd = test_precisions(test_dev, dtypes);
   for (int d = 0; d < nd; d++) {
     run_mean(1, 1, 0, 1, dtypes[d]);
     run_mean(1025, 768, 1, 1024, dtypes[d]); /* the patch tokens of ViT-B at 512² */
@@ -129,18 +114,18 @@ static void test_mean_rows_matches_reference(void **state)
 static void test_copy_and_mean_reject_bad_ranges(void **state)
 {
   (void)state;
-  vittm_tensor *a = test_tensor(dev, VITTM_F32, 10, 8, NULL);
-  vittm_tensor *b = test_tensor(dev, VITTM_F32, 10, 4, NULL);
-  vittm_tensor *row = test_tensor(dev, VITTM_F32, 1, 7, NULL);
+  vittm_tensor *a = test_tensor(test_dev, VITTM_F32, 10, 8, NULL);
+  vittm_tensor *b = test_tensor(test_dev, VITTM_F32, 10, 4, NULL);
+  vittm_tensor *row = test_tensor(test_dev, VITTM_F32, 1, 7, NULL);
   vittm_cmd *cmd = NULL;
   vittm_error err = {0};
-  assert_int_equal(vittm_cmd_begin(dev, &cmd, &err), VITTM_OK);
+  assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
   assert_int_equal(vittm_copy_record(cmd, a, 0, 2, b, 0, 0, 10, 5, &err),
                    VITTM_ERROR_INVALID_ARGUMENT);
   assert_non_null(strstr(err.message, "copy"));
   assert_int_equal(vittm_mean_rows_record(cmd, a, 4, 7, row, &err), VITTM_ERROR_INVALID_ARGUMENT);
   assert_non_null(strstr(err.message, "out"));
-  vittm_tensor *row8 = test_tensor(dev, VITTM_F32, 1, 8, NULL);
+  vittm_tensor *row8 = test_tensor(test_dev, VITTM_F32, 1, 8, NULL);
   assert_int_equal(vittm_mean_rows_record(cmd, a, 4, 7, row8, &err), VITTM_ERROR_INVALID_ARGUMENT);
   assert_non_null(strstr(err.message, "mean rows"));
   assert_int_equal(vittm_cmd_dispatch_count(cmd), 0);
@@ -155,5 +140,5 @@ int main(void)
       cmocka_unit_test(test_mean_rows_matches_reference),
       cmocka_unit_test(test_copy_and_mean_reject_bad_ranges),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, test_setup_device, test_teardown_device);
 }

@@ -19,21 +19,6 @@ typedef struct shape {
 static const shape shapes[] = {{1, 1}, {17, 33}, {3, 1001}, {197, 768}, {1025, 768}, {64, 3072}, {5, 4099}};
 #define N_SHAPES (sizeof shapes / sizeof *shapes)
 
-static vittm_device *dev;
-
-static int setup(void **state)
-{
-  (void)state;
-  dev = test_open_device();
-  return 0;
-}
-
-static int teardown(void **state)
-{
-  (void)state;
-  vittm_device_free(dev);
-  return 0;
-}
 
 typedef enum op { OP_ADD, OP_GELU, OP_RELU, OP_LAYERNORM, OP_SOFTMAX } op;
 static const char *op_names[] = {"add", "gelu", "relu", "layernorm", "softmax"};
@@ -104,14 +89,14 @@ static void run(op o, shape s, vittm_dtype dtype)
   test_round_to(b, s.cols, dtype);
   reference(o, s, x, y, g, b, ref);
 
-  vittm_tensor *tx = test_tensor(dev, dtype, s.rows, s.cols, x);
-  vittm_tensor *ty = test_tensor(dev, dtype, s.rows, s.cols, y);
-  vittm_tensor *tg = test_tensor(dev, dtype, 1, s.cols, g);
-  vittm_tensor *tb = test_tensor(dev, dtype, 1, s.cols, b);
-  vittm_tensor *to = test_tensor(dev, dtype, s.rows, s.cols, NULL);
+  vittm_tensor *tx = test_tensor(test_dev, dtype, s.rows, s.cols, x);
+  vittm_tensor *ty = test_tensor(test_dev, dtype, s.rows, s.cols, y);
+  vittm_tensor *tg = test_tensor(test_dev, dtype, 1, s.cols, g);
+  vittm_tensor *tb = test_tensor(test_dev, dtype, 1, s.cols, b);
+  vittm_tensor *to = test_tensor(test_dev, dtype, s.rows, s.cols, NULL);
   vittm_cmd *cmd = NULL;
   vittm_error err = {0};
-  assert_int_equal(vittm_cmd_begin(dev, &cmd, &err), VITTM_OK);
+  assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
   if (record(o, cmd, tx, ty, tg, tb, to, &err) != VITTM_OK)
     fail_msg("%s %u×%u: %s", op_names[o], s.rows, s.cols, err.message);
   test_submit(cmd);
@@ -129,7 +114,7 @@ static void run(op o, shape s, vittm_dtype dtype)
 static void run_op(op o)
 {
   vittm_dtype dtypes[2];
-  int nd = test_precisions(dev, dtypes);
+  int nd = test_precisions(test_dev, dtypes);
   for (int d = 0; d < nd; d++)
     for (size_t i = 0; i < N_SHAPES; i++)
       run(o, shapes[i], dtypes[d]);
@@ -155,12 +140,12 @@ static void test_in_place_add_and_layernorm(void **state)
   for (size_t i = 0; i < n; i++)
     twice[i] = 2 * x[i];
   reference(OP_LAYERNORM, s, twice, NULL, g, b, ref);
-  vittm_tensor *tx = test_tensor(dev, VITTM_F32, s.rows, s.cols, x);
-  vittm_tensor *tg = test_tensor(dev, VITTM_F32, 1, s.cols, g);
-  vittm_tensor *tb = test_tensor(dev, VITTM_F32, 1, s.cols, b);
+  vittm_tensor *tx = test_tensor(test_dev, VITTM_F32, s.rows, s.cols, x);
+  vittm_tensor *tg = test_tensor(test_dev, VITTM_F32, 1, s.cols, g);
+  vittm_tensor *tb = test_tensor(test_dev, VITTM_F32, 1, s.cols, b);
   vittm_cmd *cmd = NULL;
   vittm_error err = {0};
-  assert_int_equal(vittm_cmd_begin(dev, &cmd, &err), VITTM_OK);
+  assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
   assert_int_equal(vittm_add_record(cmd, tx, tx, tx, &err), VITTM_OK);
   assert_int_equal(vittm_layernorm_record(cmd, tx, tg, tb, 1e-6f, tx, &err), VITTM_OK);
   /* The layernorm reads what the add wrote: exactly one barrier between them. */
@@ -176,11 +161,11 @@ static void test_in_place_add_and_layernorm(void **state)
 static void test_layernorm_rejects_wrong_gamma(void **state)
 {
   (void)state;
-  vittm_tensor *x = test_tensor(dev, VITTM_F32, 4, 8, NULL);
-  vittm_tensor *g = test_tensor(dev, VITTM_F32, 1, 7, NULL);
+  vittm_tensor *x = test_tensor(test_dev, VITTM_F32, 4, 8, NULL);
+  vittm_tensor *g = test_tensor(test_dev, VITTM_F32, 1, 7, NULL);
   vittm_cmd *cmd = NULL;
   vittm_error err = {0};
-  assert_int_equal(vittm_cmd_begin(dev, &cmd, &err), VITTM_OK);
+  assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
   assert_int_equal(vittm_layernorm_record(cmd, x, g, g, 1e-6f, x, &err),
                    VITTM_ERROR_INVALID_ARGUMENT);
   assert_non_null(strstr(err.message, "gamma"));
@@ -199,5 +184,5 @@ int main(void)
       cmocka_unit_test(test_in_place_add_and_layernorm),
       cmocka_unit_test(test_layernorm_rejects_wrong_gamma),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, test_setup_device, test_teardown_device);
 }

@@ -14,21 +14,6 @@ typedef struct gemm_case {
   uint32_t flags;
 } gemm_case;
 
-static vittm_device *dev;
-
-static int setup(void **state)
-{
-  (void)state;
-  dev = test_open_device();
-  return 0;
-}
-
-static int teardown(void **state)
-{
-  (void)state;
-  vittm_device_free(dev);
-  return 0;
-}
 
 static double gelu_ref(double x)
 {
@@ -73,13 +58,13 @@ static void run_case(const gemm_case *g, vittm_dtype dtype)
   test_round_to(c0, nc, dtype);
   reference(g, a, b, g->bias ? bias : NULL, c0, ref);
 
-  vittm_tensor *ta = test_tensor(dev, dtype, g->m, g->k, a);
-  vittm_tensor *tb = test_tensor(dev, dtype, g->n, g->k, b);
-  vittm_tensor *tbias = g->bias ? test_tensor(dev, dtype, 1, g->n, bias) : NULL;
-  vittm_tensor *tc = test_tensor(dev, dtype, g->m, g->n, c0);
+  vittm_tensor *ta = test_tensor(test_dev, dtype, g->m, g->k, a);
+  vittm_tensor *tb = test_tensor(test_dev, dtype, g->n, g->k, b);
+  vittm_tensor *tbias = g->bias ? test_tensor(test_dev, dtype, 1, g->n, bias) : NULL;
+  vittm_tensor *tc = test_tensor(test_dev, dtype, g->m, g->n, c0);
   vittm_cmd *cmd = NULL;
   vittm_error err = {0};
-  assert_int_equal(vittm_cmd_begin(dev, &cmd, &err), VITTM_OK);
+  assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
   if (vittm_gemm_record(cmd, ta, tb, tbias, tc, g->flags, &err) != VITTM_OK)
     fail_msg("gemm %u×%u×%u: %s", g->m, g->n, g->k, err.message);
   test_submit(cmd);
@@ -101,7 +86,7 @@ static void run_case(const gemm_case *g, vittm_dtype dtype)
 static void run_all_precisions(const gemm_case *cases, size_t n)
 {
   vittm_dtype dtypes[2];
-  int nd = test_precisions(dev, dtypes);
+  int nd = test_precisions(test_dev, dtypes);
   for (int d = 0; d < nd; d++)
     for (size_t i = 0; i < n; i++)
       run_case(&cases[i], dtypes[d]);
@@ -150,10 +135,10 @@ static void test_gemm_fused_gelu_and_accumulate_match_reference(void **state)
 static void test_gemm_tile_fits_device_limits(void **state)
 {
   (void)state;
-  const vittm_device_info *info = vittm_device_get_info(dev);
+  const vittm_device_info *info = vittm_device_get_info(test_dev);
   vittm_gemm_tile tile;
   vittm_error err = {0};
-  assert_int_equal(vittm_gemm_choose_tile(dev, 1024, 768, 768, &tile, &err), VITTM_OK);
+  assert_int_equal(vittm_gemm_choose_tile(test_dev, 1024, 768, 768, &tile, &err), VITTM_OK);
   assert_true(vittm_gemm_tile_shared_bytes(&tile) <= info->max_shared_memory);
   assert_true((tile.bm / tile.tm) * (tile.bn / tile.tn) <= info->max_workgroup_invocations);
 }
@@ -173,12 +158,12 @@ static void test_gemm_forced_tiles_match_reference(void **state)
       {65, 17, 128, true, VITTM_GEMM_GELU},
       {64, 64, 64, false, VITTM_GEMM_ACCUMULATE},
   };
-  const vittm_device_info *info = vittm_device_get_info(dev);
+  const vittm_device_info *info = vittm_device_get_info(test_dev);
   for (size_t i = 0; i < sizeof tiles / sizeof *tiles; i++) {
     setenv("VITTM_GEMM_TILE", tiles[i], 1);
     vittm_gemm_tile tile;
     vittm_error err = {0};
-    assert_int_equal(vittm_gemm_choose_tile(dev, 64, 64, 64, &tile, &err), VITTM_OK);
+    assert_int_equal(vittm_gemm_choose_tile(test_dev, 64, 64, 64, &tile, &err), VITTM_OK);
     assert_true(vittm_gemm_tile_shared_bytes(&tile) <= info->max_shared_memory);
     run_all_precisions(cases, sizeof cases / sizeof *cases);
   }
@@ -188,12 +173,12 @@ static void test_gemm_forced_tiles_match_reference(void **state)
 static void test_gemm_rejects_mismatched_shapes(void **state)
 {
   (void)state;
-  vittm_tensor *a = test_tensor(dev, VITTM_F32, 4, 8, NULL);
-  vittm_tensor *b = test_tensor(dev, VITTM_F32, 5, 7, NULL);
-  vittm_tensor *c = test_tensor(dev, VITTM_F32, 4, 5, NULL);
+  vittm_tensor *a = test_tensor(test_dev, VITTM_F32, 4, 8, NULL);
+  vittm_tensor *b = test_tensor(test_dev, VITTM_F32, 5, 7, NULL);
+  vittm_tensor *c = test_tensor(test_dev, VITTM_F32, 4, 5, NULL);
   vittm_cmd *cmd = NULL;
   vittm_error err = {0};
-  assert_int_equal(vittm_cmd_begin(dev, &cmd, &err), VITTM_OK);
+  assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
   assert_int_equal(vittm_gemm_record(cmd, a, b, NULL, c, 0, &err), VITTM_ERROR_INVALID_ARGUMENT);
   assert_non_null(strstr(err.message, "inner dimensions"));
   vittm_cmd_free(cmd);
@@ -213,5 +198,5 @@ int main(void)
       cmocka_unit_test(test_gemm_large_odd_size_matches_reference),
       cmocka_unit_test(test_gemm_vit_b_shapes_match_reference),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, test_setup_device, test_teardown_device);
 }

@@ -14,21 +14,6 @@ typedef struct lin_case {
   bool accumulate;
 } lin_case;
 
-static vittm_device *dev;
-
-static int setup(void **state)
-{
-  (void)state;
-  dev = test_open_device();
-  return 0;
-}
-
-static int teardown(void **state)
-{
-  (void)state;
-  vittm_device_free(dev);
-  return 0;
-}
 
 static double phi(double x)
 {
@@ -86,17 +71,17 @@ static void run_case(const lin_case *c, vittm_dtype dtype)
   test_round_to(o0, no, dtype);
   reference(c, q, k, v, o0, ref);
 
-  vittm_tensor *tq = test_tensor(dev, dtype, c->nq, c->dqk, q);
-  vittm_tensor *tk = test_tensor(dev, dtype, c->nk, c->dqk, k);
-  vittm_tensor *tv = test_tensor(dev, dtype, c->nk, c->dv, v);
-  vittm_tensor *to = test_tensor(dev, dtype, c->nq, c->dv, o0);
+  vittm_tensor *tq = test_tensor(test_dev, dtype, c->nq, c->dqk, q);
+  vittm_tensor *tk = test_tensor(test_dev, dtype, c->nk, c->dqk, k);
+  vittm_tensor *tv = test_tensor(test_dev, dtype, c->nk, c->dv, v);
+  vittm_tensor *to = test_tensor(test_dev, dtype, c->nq, c->dv, o0);
   vittm_tensor *scratch = NULL;
   vittm_cmd *cmd = NULL;
   vittm_error err = {0};
-  if (vittm_linear_attention_scratch(dev, c->heads, c->dqk, c->dv, &scratch, &err))
+  if (vittm_linear_attention_scratch(test_dev, c->heads, c->dqk, c->dv, &scratch, &err))
     fail_msg("scratch: %s", err.message);
   assert_int_equal(scratch->dtype, VITTM_F32);
-  assert_int_equal(vittm_cmd_begin(dev, &cmd, &err), VITTM_OK);
+  assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
   if (vittm_linear_attention_record(cmd, tq, tk, tv, c->heads, (float)EPS, scratch, to,
                                     c->accumulate, &err))
     fail_msg("linear attention: %s", err.message);
@@ -117,7 +102,7 @@ static void run_case(const lin_case *c, vittm_dtype dtype)
 static void run_cases(const lin_case *cases, size_t n)
 {
   vittm_dtype dtypes[2];
-  int nd = test_precisions(dev, dtypes);
+  int nd = test_precisions(test_dev, dtypes);
   for (int d = 0; d < nd; d++)
     for (size_t i = 0; i < n; i++)
       run_case(&cases[i], dtypes[d]);
@@ -156,15 +141,15 @@ static void test_linear_attention_long_input_is_reduced_deterministically(void *
 static void test_linear_attention_rejects_bad_shapes(void **state)
 {
   (void)state;
-  vittm_tensor *q = test_tensor(dev, VITTM_F32, 4, 8, NULL);
-  vittm_tensor *k = test_tensor(dev, VITTM_F32, 5, 8, NULL);
-  vittm_tensor *v = test_tensor(dev, VITTM_F32, 6, 12, NULL); /* 6 rows: k has 5 */
-  vittm_tensor *o = test_tensor(dev, VITTM_F32, 4, 12, NULL);
+  vittm_tensor *q = test_tensor(test_dev, VITTM_F32, 4, 8, NULL);
+  vittm_tensor *k = test_tensor(test_dev, VITTM_F32, 5, 8, NULL);
+  vittm_tensor *v = test_tensor(test_dev, VITTM_F32, 6, 12, NULL); /* 6 rows: k has 5 */
+  vittm_tensor *o = test_tensor(test_dev, VITTM_F32, 4, 12, NULL);
   vittm_tensor *scratch = NULL;
   vittm_cmd *cmd = NULL;
   vittm_error err = {0};
-  assert_int_equal(vittm_linear_attention_scratch(dev, 2, 8, 12, &scratch, &err), VITTM_OK);
-  assert_int_equal(vittm_cmd_begin(dev, &cmd, &err), VITTM_OK);
+  assert_int_equal(vittm_linear_attention_scratch(test_dev, 2, 8, 12, &scratch, &err), VITTM_OK);
+  assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
   assert_int_equal(vittm_linear_attention_record(cmd, q, k, v, 2, 1e-6f, scratch, o, false, &err),
                    VITTM_ERROR_INVALID_ARGUMENT);
   assert_non_null(strstr(err.message, "linear attention: v"));
@@ -173,16 +158,16 @@ static void test_linear_attention_rejects_bad_shapes(void **state)
                    VITTM_ERROR_INVALID_ARGUMENT);
   assert_non_null(strstr(err.message, "3 heads"));
   /* A scratch made for other widths. */
-  vittm_tensor *v5 = test_tensor(dev, VITTM_F32, 5, 12, NULL);
+  vittm_tensor *v5 = test_tensor(test_dev, VITTM_F32, 5, 12, NULL);
   vittm_tensor *other = NULL;
-  assert_int_equal(vittm_linear_attention_scratch(dev, 2, 8, 16, &other, &err), VITTM_OK);
+  assert_int_equal(vittm_linear_attention_scratch(test_dev, 2, 8, 16, &other, &err), VITTM_OK);
   assert_int_equal(vittm_linear_attention_record(cmd, q, k, v5, 2, 1e-6f, other, o, false, &err),
                    VITTM_ERROR_INVALID_ARGUMENT);
   assert_non_null(strstr(err.message, "scratch"));
   assert_int_equal(vittm_cmd_dispatch_count(cmd), 0);
   vittm_tensor_free(other);
   /* Head widths beyond what one invocation keeps in registers. */
-  assert_int_equal(vittm_linear_attention_scratch(dev, 1, 256, 8, &other, &err) == VITTM_OK,
+  assert_int_equal(vittm_linear_attention_scratch(test_dev, 1, 256, 8, &other, &err) == VITTM_OK,
                    false);
   assert_non_null(strstr(err.message, "256"));
   vittm_cmd_free(cmd);
@@ -198,5 +183,5 @@ int main(void)
       cmocka_unit_test(test_linear_attention_long_input_is_reduced_deterministically),
       cmocka_unit_test(test_linear_attention_rejects_bad_shapes),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, test_setup_device, test_teardown_device);
 }

@@ -15,21 +15,6 @@ typedef struct pe_case {
   uint32_t row0; /* rows before the patch tokens (a class token) */
 } pe_case;
 
-static vittm_device *dev;
-
-static int setup(void **state)
-{
-  (void)state;
-  dev = test_open_device();
-  return 0;
-}
-
-static int teardown(void **state)
-{
-  (void)state;
-  vittm_device_free(dev);
-  return 0;
-}
 
 /* The conv on PyTorch's (D, C, p, p) weight and HWC pixels. */
 static void reference(const pe_case *t, const float *img, const float *w_dcpp, const float *bias,
@@ -71,14 +56,14 @@ static void run_case(const pe_case *t, vittm_dtype dtype)
   reference(t, img, w, bias, pos, ref);
   vittm_patch_embed_reorder_weight(w, t->d, t->c, t->p, wr);
 
-  vittm_tensor *ti = test_tensor(dev, dtype, t->h * t->w, t->c, img);
-  vittm_tensor *tw = test_tensor(dev, dtype, t->d, k, wr);
-  vittm_tensor *tb = t->bias ? test_tensor(dev, dtype, 1, t->d, bias) : NULL;
-  vittm_tensor *tp = t->pos ? test_tensor(dev, dtype, tokens, t->d, pos) : NULL;
-  vittm_tensor *to = test_tensor(dev, dtype, t->row0 + tokens + 1, t->d, NULL);
+  vittm_tensor *ti = test_tensor(test_dev, dtype, t->h * t->w, t->c, img);
+  vittm_tensor *tw = test_tensor(test_dev, dtype, t->d, k, wr);
+  vittm_tensor *tb = t->bias ? test_tensor(test_dev, dtype, 1, t->d, bias) : NULL;
+  vittm_tensor *tp = t->pos ? test_tensor(test_dev, dtype, tokens, t->d, pos) : NULL;
+  vittm_tensor *to = test_tensor(test_dev, dtype, t->row0 + tokens + 1, t->d, NULL);
   vittm_cmd *cmd = NULL;
   vittm_error err = {0};
-  assert_int_equal(vittm_cmd_begin(dev, &cmd, &err), VITTM_OK);
+  assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
   if (vittm_patch_embed_record(cmd, ti, t->h, t->w, t->p, tw, tb, tp, to, t->row0, &err))
     fail_msg("patch embed %u×%u p%u: %s", t->h, t->w, t->p, err.message);
   test_submit(cmd);
@@ -105,7 +90,7 @@ static void test_patch_embed_matches_conv_reference(void **state)
       {512, 512, 16, 3, 16, true, true, 1}, {480, 640, 32, 3, 8, false, true, 0},
   };
   vittm_dtype dtypes[2];
-  int nd = test_precisions(dev, dtypes);
+  int nd = test_precisions(test_dev, dtypes);
   for (int d = 0; d < nd; d++)
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
       run_case(&cases[i], dtypes[d]);
@@ -126,13 +111,13 @@ static void test_patch_embed_reorder_weight_is_hwc(void **state)
 static void test_patch_embed_rejects_bad_shapes(void **state)
 {
   (void)state;
-  vittm_tensor *img = test_tensor(dev, VITTM_F32, 30 * 32, 3, NULL);
-  vittm_tensor *w = test_tensor(dev, VITTM_F32, 8, 16 * 16 * 3, NULL);
-  vittm_tensor *out = test_tensor(dev, VITTM_F32, 4, 8, NULL);
-  vittm_tensor *small = test_tensor(dev, VITTM_F32, 3, 8, NULL);
+  vittm_tensor *img = test_tensor(test_dev, VITTM_F32, 30 * 32, 3, NULL);
+  vittm_tensor *w = test_tensor(test_dev, VITTM_F32, 8, 16 * 16 * 3, NULL);
+  vittm_tensor *out = test_tensor(test_dev, VITTM_F32, 4, 8, NULL);
+  vittm_tensor *small = test_tensor(test_dev, VITTM_F32, 3, 8, NULL);
   vittm_cmd *cmd = NULL;
   vittm_error err = {0};
-  assert_int_equal(vittm_cmd_begin(dev, &cmd, &err), VITTM_OK);
+  assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
   /* 30 rows are no whole number of 16-pixel patches. */
   assert_int_equal(vittm_patch_embed_record(cmd, img, 30, 32, 16, w, NULL, NULL, out, 0, &err),
                    VITTM_ERROR_INVALID_ARGUMENT);
@@ -142,7 +127,7 @@ static void test_patch_embed_rejects_bad_shapes(void **state)
                    VITTM_ERROR_INVALID_ARGUMENT);
   assert_non_null(strstr(err.message, "image"));
   /* 2×2 tokens at row 1 do not fit a 4-row output. */
-  vittm_tensor *img32 = test_tensor(dev, VITTM_F32, 32 * 32, 3, NULL);
+  vittm_tensor *img32 = test_tensor(test_dev, VITTM_F32, 32 * 32, 3, NULL);
   assert_int_equal(vittm_patch_embed_record(cmd, img32, 32, 32, 16, w, NULL, NULL, out, 1, &err),
                    VITTM_ERROR_INVALID_ARGUMENT);
   assert_non_null(strstr(err.message, "out"));
@@ -163,5 +148,5 @@ int main(void)
       cmocka_unit_test(test_patch_embed_reorder_weight_is_hwc),
       cmocka_unit_test(test_patch_embed_rejects_bad_shapes),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, test_setup_device, test_teardown_device);
 }

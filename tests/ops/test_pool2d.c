@@ -9,21 +9,6 @@
 #include "ops/pool2d.h"
 #include "test_util.h"
 
-static vittm_device *dev;
-
-static int setup(void **state)
-{
-  (void)state;
-  dev = test_open_device();
-  return 0;
-}
-
-static int teardown(void **state)
-{
-  (void)state;
-  vittm_device_free(dev);
-  return 0;
-}
 
 typedef struct map_shape {
   uint32_t h, w, c;
@@ -53,11 +38,11 @@ static void run_maxpool(map_shape m, vittm_dtype dtype)
           v = fmax(v, x[((size_t)(2 * oy + d / 2) * m.w + 2 * ox + d % 2) * m.c + c]);
         ref[((size_t)oy * wo + ox) * m.c + c] = v;
       }
-  vittm_tensor *tx = test_tensor(dev, dtype, m.h * m.w, m.c, x);
-  vittm_tensor *ty = test_tensor(dev, dtype, ho * wo, m.c, NULL);
+  vittm_tensor *tx = test_tensor(test_dev, dtype, m.h * m.w, m.c, x);
+  vittm_tensor *ty = test_tensor(test_dev, dtype, ho * wo, m.c, NULL);
   vittm_cmd *cmd = NULL;
   vittm_error err = {0};
-  assert_int_equal(vittm_cmd_begin(dev, &cmd, &err), VITTM_OK);
+  assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
   if (vittm_maxpool2_record(cmd, tx, m.h, m.w, ty, &err) != VITTM_OK)
     fail_msg("maxpool2 %u×%u×%u: %s", m.h, m.w, m.c, err.message);
   test_submit(cmd);
@@ -79,7 +64,7 @@ static void test_maxpool2_floors_odd_sizes(void **state)
   static const map_shape shapes[] = {{7, 5, 3}, {6, 8, 16}, {9, 9, 64}, {2, 3, 1},
                                      {64, 64, 128}, {33, 31, 36}};
   vittm_dtype dtypes[2];
-  int nd = test_precisions(dev, dtypes);
+  int nd = test_precisions(test_dev, dtypes);
   for (int d = 0; d < nd; d++)
     for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++)
       run_maxpool(shapes[i], dtypes[d]);
@@ -103,11 +88,11 @@ static void run_avgpool(map_shape m, uint32_t s, vittm_dtype dtype)
         ref[((size_t)by * s + bx) * m.c + c] = sum / ((he - hs) * (we - ws));
       }
     }
-  vittm_tensor *tx = test_tensor(dev, dtype, m.h * m.w, m.c, x);
-  vittm_tensor *ty = test_tensor(dev, dtype, s * s, m.c, NULL);
+  vittm_tensor *tx = test_tensor(test_dev, dtype, m.h * m.w, m.c, x);
+  vittm_tensor *ty = test_tensor(test_dev, dtype, s * s, m.c, NULL);
   vittm_cmd *cmd = NULL;
   vittm_error err = {0};
-  assert_int_equal(vittm_cmd_begin(dev, &cmd, &err), VITTM_OK);
+  assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
   if (vittm_adaptive_avgpool_record(cmd, tx, m.h, m.w, s, ty, &err) != VITTM_OK)
     fail_msg("adaptive_avgpool %u×%u×%u → %u: %s", m.h, m.w, m.c, s, err.message);
   test_submit(cmd);
@@ -131,7 +116,7 @@ static void test_adaptive_avgpool_matches_pytorch_bins(void **state)
   static const map_shape shapes[] = {{5, 7, 3}, {16, 16, 32}, {5, 7, 36}, {64, 64, 128}};
   static const uint32_t scales[] = {1, 2, 3, 6};
   vittm_dtype dtypes[2];
-  int nd = test_precisions(dev, dtypes);
+  int nd = test_precisions(test_dev, dtypes);
   for (int d = 0; d < nd; d++) {
     for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++)
       for (size_t j = 0; j < sizeof scales / sizeof *scales; j++)
@@ -143,12 +128,12 @@ static void test_adaptive_avgpool_matches_pytorch_bins(void **state)
 static void test_pool2d_rejects_bad_shapes(void **state)
 {
   (void)state;
-  vittm_tensor *x = test_tensor(dev, VITTM_F32, 35, 4, NULL);
-  vittm_tensor *y = test_tensor(dev, VITTM_F32, 6, 4, NULL);
-  vittm_tensor *y4 = test_tensor(dev, VITTM_F32, 4, 4, NULL);
+  vittm_tensor *x = test_tensor(test_dev, VITTM_F32, 35, 4, NULL);
+  vittm_tensor *y = test_tensor(test_dev, VITTM_F32, 6, 4, NULL);
+  vittm_tensor *y4 = test_tensor(test_dev, VITTM_F32, 4, 4, NULL);
   vittm_cmd *cmd = NULL;
   vittm_error err = {0};
-  assert_int_equal(vittm_cmd_begin(dev, &cmd, &err), VITTM_OK);
+  assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
   assert_int_equal(vittm_maxpool2_record(cmd, x, 5, 5, y, &err), VITTM_ERROR_INVALID_ARGUMENT);
   assert_non_null(strstr(err.message, "maxpool2"));
   /* 7×5 pools to 3×2 = 6 rows, not 4. */
@@ -171,5 +156,5 @@ int main(void)
       cmocka_unit_test(test_adaptive_avgpool_matches_pytorch_bins),
       cmocka_unit_test(test_pool2d_rejects_bad_shapes),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, test_setup_device, test_teardown_device);
 }

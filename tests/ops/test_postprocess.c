@@ -20,21 +20,6 @@
  * logits' magnitude of the reference's best (fp32 blends err by a few 2^-24). */
 #define NEAR_TIE 1e-5
 
-static vittm_device *dev;
-
-static int setup(void **state)
-{
-  (void)state;
-  dev = test_open_device();
-  return 0;
-}
-
-static int teardown(void **state)
-{
-  (void)state;
-  vittm_device_free(dev);
-  return 0;
-}
 
 typedef struct map_case {
   uint32_t h, w, k;              /* logits */
@@ -155,16 +140,16 @@ typedef struct prepared {
 static void prepare(prepared *pp, map_case c, const float *logits, vittm_dtype dtype)
 {
   vittm_error err = {0};
-  pp->logits = test_tensor(dev, dtype, c.h * c.w, c.k, logits);
+  pp->logits = test_tensor(test_dev, dtype, c.h * c.w, c.k, logits);
   size_t size = (size_t)c.stride * c.map_h + TAIL_BYTES;
-  if (vittm_buffer_create(dev, size, &pp->map, &err) != VITTM_OK)
+  if (vittm_buffer_create(test_dev, size, &pp->map, &err) != VITTM_OK)
     fail_msg("map buffer: %s", err.message);
   uint8_t *fill = malloc(size);
   assert_non_null(fill);
   memset(fill, PAD_BYTE, size);
-  assert_int_equal(vittm_buffer_write(dev, &pp->map, 0, fill, size, &err), VITTM_OK);
+  assert_int_equal(vittm_buffer_write(test_dev, &pp->map, 0, fill, size, &err), VITTM_OK);
   free(fill);
-  assert_int_equal(vittm_cmd_begin(dev, &pp->cmd, &err), VITTM_OK);
+  assert_int_equal(vittm_cmd_begin(test_dev, &pp->cmd, &err), VITTM_OK);
   if (vittm_resize_argmax_record(pp->cmd, pp->logits, c.h, c.w, &pp->map, c.map_w, c.map_h,
                                  c.stride, &err) != VITTM_OK)
     fail_msg("resize argmax %u×%u×%u → %u×%u: %s", c.h, c.w, c.k, c.map_h, c.map_w, err.message);
@@ -176,7 +161,7 @@ static uint8_t *read_map(prepared *pp)
   vittm_error err = {0};
   uint8_t *map = malloc(pp->map.size);
   assert_non_null(map);
-  assert_int_equal(vittm_buffer_read(dev, &pp->map, 0, map, pp->map.size, &err), VITTM_OK);
+  assert_int_equal(vittm_buffer_read(test_dev, &pp->map, 0, map, pp->map.size, &err), VITTM_OK);
   return map;
 }
 
@@ -184,7 +169,7 @@ static void release(prepared *pp)
 {
   vittm_cmd_free(pp->cmd);
   vittm_tensor_free(pp->logits);
-  vittm_buffer_destroy(dev, &pp->map);
+  vittm_buffer_destroy(test_dev, &pp->map);
 }
 
 typedef float *(*logits_fn)(map_case c, uint64_t seed, vittm_dtype dtype);
@@ -207,7 +192,7 @@ static void run(map_case c, logits_fn make, vittm_dtype dtype, uint32_t row_step
 static void run_precisions(const map_case *cases, size_t n, logits_fn make)
 {
   vittm_dtype dtypes[2];
-  int nd = test_precisions(dev, dtypes);
+  int nd = test_precisions(test_dev, dtypes);
   for (int d = 0; d < nd; d++)
     for (size_t i = 0; i < n; i++)
       run(cases[i], make, dtypes[d], 1);
@@ -308,12 +293,12 @@ static void test_full_hd_map(void **state)
 {
   (void)state;
   map_case c = {128, 128, 150, 1080, 1920, 1920};
-  if (vittm_device_get_info(dev)->max_storage_buffer_range < (uint64_t)c.stride * c.map_h + TAIL_BYTES) {
+  if (vittm_device_get_info(test_dev)->max_storage_buffer_range < (uint64_t)c.stride * c.map_h + TAIL_BYTES) {
     print_message("full-HD map skipped: a 1920×1080 map exceeds the buffer range\n");
     return;
   }
   vittm_dtype dtypes[2];
-  int nd = test_precisions(dev, dtypes);
+  int nd = test_precisions(test_dev, dtypes);
   for (int d = 0; d < nd; d++) {
     float *logits = segmentation_logits(c, 3, dtypes[d]);
     prepared pp;
@@ -339,12 +324,12 @@ static void test_bad_maps_are_refused(void **state)
 {
   (void)state;
   vittm_error err = {0};
-  vittm_tensor *logits = test_tensor(dev, VITTM_F32, 4 * 4, 5, NULL);
-  vittm_tensor *many = test_tensor(dev, VITTM_F32, 4, 257, NULL);
+  vittm_tensor *logits = test_tensor(test_dev, VITTM_F32, 4 * 4, 5, NULL);
+  vittm_tensor *many = test_tensor(test_dev, VITTM_F32, 4, 257, NULL);
   vittm_buffer map;
-  assert_int_equal(vittm_buffer_create(dev, 16 * 8, &map, &err), VITTM_OK);
+  assert_int_equal(vittm_buffer_create(test_dev, 16 * 8, &map, &err), VITTM_OK);
   vittm_cmd *cmd = NULL;
-  assert_int_equal(vittm_cmd_begin(dev, &cmd, &err), VITTM_OK);
+  assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
   assert_int_equal(vittm_resize_argmax_record(cmd, logits, 4, 4, &map, 10, 8, 10, &err),
                    VITTM_ERROR_INVALID_ARGUMENT);
   assert_non_null(strstr(err.message, "multiple of 4"));
@@ -362,7 +347,7 @@ static void test_bad_maps_are_refused(void **state)
   assert_non_null(strstr(err.message, "257 classes"));
   assert_int_equal(vittm_cmd_dispatch_count(cmd), 0);
   vittm_cmd_free(cmd);
-  vittm_buffer_destroy(dev, &map);
+  vittm_buffer_destroy(test_dev, &map);
   vittm_tensor_free(logits), vittm_tensor_free(many);
 }
 
@@ -377,5 +362,5 @@ int main(void)
       cmocka_unit_test(test_full_hd_map),
       cmocka_unit_test(test_bad_maps_are_refused),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, test_setup_device, test_teardown_device);
 }

@@ -24,21 +24,6 @@ static const vittm_pixel_format formats[] = {
 };
 #define N_FORMATS (sizeof formats / sizeof *formats)
 
-static vittm_device *dev;
-
-static int setup(void **state)
-{
-  (void)state;
-  dev = test_open_device();
-  return 0;
-}
-
-static int teardown(void **state)
-{
-  (void)state;
-  vittm_device_free(dev);
-  return 0;
-}
 
 /* ---- frames on the host ---- */
 
@@ -202,10 +187,10 @@ static void prepare(prepared *pp, vittm_pixel_format format, uint32_t w, uint32_
   assert_int_equal(vittm_frame_layout_compute(format, w, h, &pp->layout, &err), VITTM_OK);
   pp->layout.matrix = m;
   pp->layout.range = r;
-  if (vittm_buffer_create(dev, pp->layout.size, &pp->buf, &err) != VITTM_OK)
+  if (vittm_buffer_create(test_dev, pp->layout.size, &pp->buf, &err) != VITTM_OK)
     fail_msg("frame buffer: %s", err.message);
-  pp->out = test_tensor(dev, dtype, out_h * out_w, 3, NULL);
-  assert_int_equal(vittm_cmd_begin(dev, &pp->cmd, &err), VITTM_OK);
+  pp->out = test_tensor(test_dev, dtype, out_h * out_w, 3, NULL);
+  assert_int_equal(vittm_cmd_begin(test_dev, &pp->cmd, &err), VITTM_OK);
   if (vittm_preprocess_record(pp->cmd, &pp->buf, &pp->layout, mean, stdv, pp->out, out_h, out_w,
                               &err) != VITTM_OK)
     fail_msg("preprocess %s %u×%u: %s", vittm_pixel_format_name(format), w, h, err.message);
@@ -216,7 +201,7 @@ static float *run_frame(prepared *pp, const vittm_frame *f)
 {
   vittm_error err = {0};
   vittm_frame_layout got;
-  if (vittm_frame_upload(dev, f, &pp->buf, &got, &err) != VITTM_OK)
+  if (vittm_frame_upload(test_dev, f, &pp->buf, &got, &err) != VITTM_OK)
     fail_msg("upload: %s", err.message);
   assert_int_equal(got.size, pp->layout.size);
   test_submit(pp->cmd);
@@ -227,7 +212,7 @@ static void release(prepared *pp)
 {
   vittm_cmd_free(pp->cmd);
   vittm_tensor_free(pp->out);
-  vittm_buffer_destroy(dev, &pp->buf);
+  vittm_buffer_destroy(test_dev, &pp->buf);
 }
 
 static void assert_matches(const char *what, const float *out, const double *ref, size_t n,
@@ -262,7 +247,7 @@ static void check_case(vittm_pixel_format format, size_case c, vittm_yuv_matrix 
    * configuration's artificial limit refuses the larger frames here. */
   vittm_frame_layout l;
   assert_int_equal(vittm_frame_layout_compute(format, c.w, c.h, &l, NULL), VITTM_OK);
-  if (l.size > vittm_device_get_info(dev)->max_storage_buffer_range) {
+  if (l.size > vittm_device_get_info(test_dev)->max_storage_buffer_range) {
     print_message("skipped %s %u×%u: %llu bytes exceed the buffer range\n",
                   vittm_pixel_format_name(format), c.w, c.h, (unsigned long long)l.size);
     return;
@@ -287,7 +272,7 @@ static void test_every_format_matches_reference(void **state)
 {
   (void)state;
   vittm_dtype dtypes[2];
-  int nd = test_precisions(dev, dtypes);
+  int nd = test_precisions(test_dev, dtypes);
   for (int d = 0; d < nd; d++)
     for (size_t f = 0; f < N_FORMATS; f++)
       for (size_t i = 0; i < N_CASES; i++)
@@ -480,22 +465,22 @@ static void test_bad_frames_and_layouts_are_refused(void **state)
   frame_make(&hf, VITTM_FORMAT_I420, 8, 6, 0, 1);
   assert_int_equal(vittm_frame_layout_compute(VITTM_FORMAT_I420, 8, 6, &l, &err), VITTM_OK);
   vittm_buffer small, buf;
-  assert_int_equal(vittm_buffer_create(dev, l.size - 4, &small, &err), VITTM_OK);
-  assert_int_equal(vittm_buffer_create(dev, l.size, &buf, &err), VITTM_OK);
-  assert_int_equal(vittm_frame_upload(dev, &hf.f, &small, NULL, &err), VITTM_ERROR_INVALID_ARGUMENT);
+  assert_int_equal(vittm_buffer_create(test_dev, l.size - 4, &small, &err), VITTM_OK);
+  assert_int_equal(vittm_buffer_create(test_dev, l.size, &buf, &err), VITTM_OK);
+  assert_int_equal(vittm_frame_upload(test_dev, &hf.f, &small, NULL, &err), VITTM_ERROR_INVALID_ARGUMENT);
   assert_non_null(strstr(err.message, "needs"));
   vittm_frame bad = hf.f;
   bad.strides[1] = 3;
-  assert_int_equal(vittm_frame_upload(dev, &bad, &buf, NULL, &err), VITTM_ERROR_INVALID_ARGUMENT);
+  assert_int_equal(vittm_frame_upload(test_dev, &bad, &buf, NULL, &err), VITTM_ERROR_INVALID_ARGUMENT);
   assert_non_null(strstr(err.message, "stride"));
   bad = hf.f;
   bad.planes[2] = NULL;
-  assert_int_equal(vittm_frame_upload(dev, &bad, &buf, NULL, &err), VITTM_ERROR_INVALID_ARGUMENT);
+  assert_int_equal(vittm_frame_upload(test_dev, &bad, &buf, NULL, &err), VITTM_ERROR_INVALID_ARGUMENT);
   assert_non_null(strstr(err.message, "plane 2"));
 
-  vittm_tensor *out = test_tensor(dev, VITTM_F32, 4 * 4, 3, NULL);
+  vittm_tensor *out = test_tensor(test_dev, VITTM_F32, 4 * 4, 3, NULL);
   vittm_cmd *cmd = NULL;
-  assert_int_equal(vittm_cmd_begin(dev, &cmd, &err), VITTM_OK);
+  assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
   /* Output shape that is not out_h·out_w × 3. */
   assert_int_equal(vittm_preprocess_record(cmd, &buf, &l, mean, stdv, out, 4, 5, &err),
                    VITTM_ERROR_INVALID_ARGUMENT);
@@ -516,8 +501,8 @@ static void test_bad_frames_and_layouts_are_refused(void **state)
   assert_non_null(strstr(err.message, "frame buffer"));
   vittm_cmd_free(cmd);
   vittm_tensor_free(out);
-  vittm_buffer_destroy(dev, &small);
-  vittm_buffer_destroy(dev, &buf);
+  vittm_buffer_destroy(test_dev, &small);
+  vittm_buffer_destroy(test_dev, &buf);
   frame_free(&hf);
 }
 
@@ -533,5 +518,5 @@ int main(void)
       cmocka_unit_test(test_large_input_spans_chunks),
       cmocka_unit_test(test_bad_frames_and_layouts_are_refused),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, test_setup_device, test_teardown_device);
 }

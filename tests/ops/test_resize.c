@@ -11,21 +11,6 @@
 #include "ops/resize.h"
 #include "test_util.h"
 
-static vittm_device *dev;
-
-static int setup(void **state)
-{
-  (void)state;
-  dev = test_open_device();
-  return 0;
-}
-
-static int teardown(void **state)
-{
-  (void)state;
-  vittm_device_free(dev);
-  return 0;
-}
 
 typedef struct resize_case {
   uint32_t h, w, c;
@@ -83,11 +68,11 @@ static void run_resize(const resize_case *rc, vittm_dtype dtype)
       }
     }
   }
-  vittm_tensor *tx = test_tensor(dev, dtype, rc->h * rc->w, c, x);
-  vittm_tensor *ty = test_tensor(dev, dtype, ho * wo, ctot, y0);
+  vittm_tensor *tx = test_tensor(test_dev, dtype, rc->h * rc->w, c, x);
+  vittm_tensor *ty = test_tensor(test_dev, dtype, ho * wo, ctot, y0);
   vittm_cmd *cmd = NULL;
   vittm_error err = {0};
-  assert_int_equal(vittm_cmd_begin(dev, &cmd, &err), VITTM_OK);
+  assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
   vittm_status st =
       rc->ho ? vittm_resize_bilinear_record(cmd, tx, rc->h, rc->w, ty, ho, wo, rc->col0,
                                             rc->accumulate, &err)
@@ -127,7 +112,7 @@ static void run_resize(const resize_case *rc, vittm_dtype dtype)
 static void run_cases(const resize_case *cases, size_t n)
 {
   vittm_dtype dtypes[2];
-  int nd = test_precisions(dev, dtypes);
+  int nd = test_precisions(test_dev, dtypes);
   for (int d = 0; d < nd; d++)
     for (size_t i = 0; i < n; i++)
       run_resize(&cases[i], dtypes[d]);
@@ -191,11 +176,11 @@ static void test_resize_split_tensors_match_reference(void **state)
 static void test_resize_rejects_bad_shapes(void **state)
 {
   (void)state;
-  vittm_tensor *x = test_tensor(dev, VITTM_F32, 35, 4, NULL);
-  vittm_tensor *y = test_tensor(dev, VITTM_F32, 140, 6, NULL);
+  vittm_tensor *x = test_tensor(test_dev, VITTM_F32, 35, 4, NULL);
+  vittm_tensor *y = test_tensor(test_dev, VITTM_F32, 140, 6, NULL);
   vittm_cmd *cmd = NULL;
   vittm_error err = {0};
-  assert_int_equal(vittm_cmd_begin(dev, &cmd, &err), VITTM_OK);
+  assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
   assert_int_equal(vittm_resize_bilinear_record(cmd, x, 5, 5, y, 14, 10, 0, false, &err),
                    VITTM_ERROR_INVALID_ARGUMENT);
   assert_non_null(strstr(err.message, "resize_bilinear"));
@@ -220,5 +205,5 @@ int main(void)
       cmocka_unit_test(test_resize_split_tensors_match_reference),
       cmocka_unit_test(test_resize_rejects_bad_shapes),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, test_setup_device, test_teardown_device);
 }
