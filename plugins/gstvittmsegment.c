@@ -157,7 +157,7 @@ gst_vittm_segment_precision_get_type (void)
   static GType type = 0;
   static const GEnumValue values[] = {
     {GST_VITTM_SEGMENT_PRECISION_AUTO,
-        "fp16 where the device supports it, else fp32", "auto"},
+        "fp16 on GPUs that support it, fp32 on CPU devices and elsewhere", "auto"},
     {GST_VITTM_SEGMENT_PRECISION_FP32, "32-bit floats", "fp32"},
     {GST_VITTM_SEGMENT_PRECISION_FP16,
         "16-bit float storage, 32-bit accumulation", "fp16"},
@@ -947,7 +947,8 @@ gst_vittm_segment_class_init (GstVittmSegmentClass * klass)
   g_object_class_install_property (gobject_class, PROP_PRECISION,
       g_param_spec_enum ("precision", "Precision",
           "Precision of the weights and activations (accumulation is always "
-          "fp32); auto picks fp16 where the device supports it",
+          "fp32); auto picks fp16 on GPUs that support it and fp32 on CPU "
+          "devices (lavapipe), where fp16 only adds conversions",
           GST_TYPE_VITTM_SEGMENT_PRECISION, PROP_PRECISION_DEFAULT,
           G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY |
           G_PARAM_STATIC_STRINGS));
