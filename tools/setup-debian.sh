@@ -10,7 +10,7 @@ packages="
   libavformat-dev libavcodec-dev libswscale-dev libavutil-dev ffmpeg
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav
-  python3 python3-numpy python3-torch
+  python3 python3-numpy python3-torch libopenblas0-pthread
 "
 
 missing=""
