@@ -78,12 +78,16 @@ static vittm_status build(vittm_model *m, vittm_error *err)
                            head_type);
   if ((st = read_normalisation(m, err)))
     return st;
-  vittm_encoder_options eo = {.dtype = m->dtype};
+  if ((st = vittm_arena_create(m->dev, &m->arena, err)))
+    return st;
+  vittm_encoder_options eo = {.dtype = m->dtype, .arena = m->arena};
   if ((st = vittm_encoder_create(m->dev, m->mf, &eo, &m->encoder, err)))
     return st;
   uint32_t n_features;
   const vittm_feature *features = vittm_encoder_features(m->encoder, &n_features);
   vittm_weights_init(&m->w, m->dev, m->mf, m->dtype);
+  /* Kept intermediates have memory of their own, so that vittm_model_read_tap sees them. */
+  m->w.arena = m->keep_intermediates ? NULL : m->arena;
   if ((st = vittm_neck_build(&m->w, &m->cfg, features, n_features, &m->neck, err)) ||
       (st = vittm_uperhead_build(&m->w, &m->cfg, m->neck.out, m->neck.n_out, &m->head, err)))
     return st;
@@ -94,6 +98,7 @@ static void destroy(vittm_model *m)
 {
   vittm_encoder_free(m->encoder);
   vittm_weights_free(&m->w);
+  vittm_arena_free(m->arena);
   vittm_model_file_free(m->mf);
   for (uint32_t i = 0; m->class_names && i < m->n_classes; i++)
     free(m->class_names[i]);
@@ -117,6 +122,13 @@ vittm_status vittm_model_load(vittm_device *dev, const char *path,
                               const vittm_model_options *opts, vittm_model **out,
                               vittm_error *err)
 {
+  return vittm_model_load_internal(dev, path, opts, false, out, err);
+}
+
+vittm_status vittm_model_load_internal(vittm_device *dev, const char *path,
+                                       const vittm_model_options *opts, bool keep_intermediates,
+                                       vittm_model **out, vittm_error *err)
+{
   if (!out || !dev || !path)
     return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT, "vittm_model_load: %s is NULL",
                            !out ? "out" : !dev ? "dev" : "path");
@@ -132,7 +144,7 @@ vittm_status vittm_model_load(vittm_device *dev, const char *path,
     return vittm_error_set(err, VITTM_ERROR_IO, "model %s: cannot open: %s", path, strerror(errno));
 
   mtx_lock(&dev->models_lock);
-  for (size_t i = 0; i < dev->n_models; i++) {
+  for (size_t i = 0; !keep_intermediates && i < dev->n_models; i++) {
     vittm_model *m = dev->models[i];
     if (strcmp(m->path, resolved) == 0 && m->precision == precision) {
       *out = vittm_model_ref(m);
@@ -154,11 +166,13 @@ vittm_status vittm_model_load(vittm_device *dev, const char *path,
     m->dev = vittm_device_ref(dev);
     m->precision = precision;
     m->dtype = precision == VITTM_PRECISION_FP16 ? VITTM_F16 : VITTM_F32;
+    m->keep_intermediates = keep_intermediates;
     st = build(m, err);
     if (st) {
       destroy(m);
     } else {
-      dev->models[dev->n_models++] = m;
+      if (!keep_intermediates) /* such a model is its caller's alone */
+        dev->models[dev->n_models++] = m;
       *out = m;
     }
   }
@@ -220,9 +234,16 @@ void vittm_model_input_size(const vittm_model *model, uint32_t *height, uint32_t
   vittm_encoder_input_size(model->encoder, height, width);
 }
 
-uint64_t vittm_model_device_memory(const vittm_model *m)
+void vittm_model_memory_use(const vittm_model *m, vittm_memory_use *out)
 {
-  return vittm_encoder_device_memory(m->encoder) + vittm_weights_bytes(&m->w);
+  const vittm_weights *sets[] = {vittm_encoder_weights(m->encoder), &m->w};
+  *out = (vittm_memory_use){0};
+  for (int i = 0; i < 2; i++) {
+    out->weights += vittm_weights_bytes(sets[i]) - sets[i]->scratch_bytes;
+    out->activations += sets[i]->scratch_bytes;
+  }
+  out->activations_unshared = out->activations + vittm_arena_requested(m->arena);
+  out->activations += vittm_arena_bytes(m->arena);
 }
 
 /* Reads columns [col0, col0+cols) of t. */
@@ -268,6 +289,10 @@ vittm_status vittm_model_read_tap(vittm_model *m, const char *name, float **data
   if (!t)
     return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT, "model %s has no tap named %s",
                            m->path, name);
+  if (t != u->logits && !m->keep_intermediates)
+    return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
+                           "model %s: tap %s shares memory with other activations; load the "
+                           "model keeping intermediates to read it", m->path, name);
   *rows = t->rows;
   *cols = ncols ? ncols : t->cols;
   mtx_lock(&m->run_lock);

@@ -27,19 +27,30 @@ struct vittm_model {
   vittm_weights w; /* neck and head */
   vittm_neck neck;
   vittm_uperhead head;
+  /* Activations shared by lifetime (vk/arena.h); with keep_intermediates the neck's and head's
+   * have memory of their own, so that their taps can be read after a run. */
+  vittm_arena *arena;
+  bool keep_intermediates;
   /* Runs of the model's segmenters share its activations: one at a time. */
   mtx_t run_lock;
 };
+
+/* vittm_model_load, optionally keeping the neck's and head's intermediates readable after a
+ * run (vittm_model_read_tap): such a model is not shared through the device. */
+vittm_status vittm_model_load_internal(vittm_device *dev, const char *path,
+                                       const vittm_model_options *opts, bool keep_intermediates,
+                                       vittm_model **out, vittm_error *err);
 
 /* Records the encoder, neck and head (input tensor → head logits) into cmd. */
 vittm_status vittm_model_record(vittm_model *m, vittm_cmd *cmd, vittm_error *err);
 
 /* After a run: the model's intermediate named as the reference names its taps (neck.{i},
  * head.psp, head.lateral.{i}, head.fpn.{i}, head.fused, logits), read into a new malloc'd
- * rows × cols fp32 array. Encoder taps need an encoder built with taps (see vittm-verify). */
+ * rows × cols fp32 array. All but logits need a model loaded keeping intermediates. Encoder
+ * taps need an encoder built with taps (see vittm-verify). */
 vittm_status vittm_model_read_tap(vittm_model *m, const char *name, float **data, uint32_t *rows,
                                   uint32_t *cols, vittm_error *err);
-/* Device bytes of the model's weights and activations. */
-uint64_t vittm_model_device_memory(const vittm_model *m);
+/* Device bytes of the model's weights and activations (out->frame is left 0). */
+void vittm_model_memory_use(const vittm_model *m, vittm_memory_use *out);
 
 #endif

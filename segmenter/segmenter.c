@@ -1,6 +1,8 @@
 /* vittm_segmenter: a model bound to one frame format and size. Its command buffer, recorded
  * once, runs upload → preprocess → encoder → neck → head → resize + argmax; a frame only
- * rewrites the frame buffer and reads the class map back. */
+ * rewrites the frame buffer and reads the class map back. Where the host does not map device
+ * memory (discrete GPUs), both go through staging buffers made once, and the command buffer
+ * copies between them and the device. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -15,7 +17,7 @@ struct vittm_segmenter {
   vittm_buffer frame;
   vittm_buffer map;
   uint32_t map_w, map_h, map_stride;
-  uint8_t *map_host; /* the map on the host when the device's memory is not mapped */
+  vittm_buffer frame_stage, map_stage; /* only where frame and map are not mapped */
   vittm_cmd *cmd;
 };
 
@@ -25,7 +27,10 @@ static vittm_status record(vittm_segmenter *s, vittm_error *err)
   const vittm_uperhead *head = &m->head;
   uint32_t in_h, in_w;
   vittm_model_input_size(m, &in_h, &in_w);
+  VkDeviceSize map_bytes = (VkDeviceSize)s->map_stride * s->map_h;
   vittm_status st = vittm_cmd_begin(m->dev, &s->cmd, err);
+  if (!st && s->frame_stage.buffer)
+    st = vittm_cmd_copy(s->cmd, &s->frame_stage, &s->frame, s->layout.size, "frame upload", err);
   if (!st)
     st = vittm_preprocess_record(s->cmd, &s->frame, &s->layout, m->mean, m->std,
                                  vittm_encoder_input(m->encoder), in_h, in_w, err);
@@ -34,6 +39,8 @@ static vittm_status record(vittm_segmenter *s, vittm_error *err)
   if (!st)
     st = vittm_resize_argmax_record(s->cmd, head->logits, head->h[0], head->w[0], &s->map,
                                     s->map_w, s->map_h, s->map_stride, err);
+  if (!st && s->map_stage.buffer)
+    st = vittm_cmd_copy(s->cmd, &s->map, &s->map_stage, map_bytes, "class map readback", err);
   if (!st)
     st = vittm_cmd_end(s->cmd, err);
   return st;
@@ -65,8 +72,10 @@ vittm_status vittm_segmenter_create(vittm_model *model, vittm_pixel_format forma
     st = vittm_buffer_create(dev, s->layout.size, &s->frame, err);
   if (!st)
     st = vittm_buffer_create(dev, (VkDeviceSize)s->map_stride * s->map_h, &s->map, err);
-  if (!st && !s->map.mapped && !(s->map_host = malloc((size_t)s->map_stride * s->map_h)))
-    st = vittm_error_set(err, VITTM_ERROR_OUT_OF_MEMORY, "out of host memory for the class map");
+  if (!st && !s->frame.mapped)
+    st = vittm_buffer_create_staging(dev, s->layout.size, &s->frame_stage, err);
+  if (!st && !s->map.mapped)
+    st = vittm_buffer_create_staging(dev, s->map.size, &s->map_stage, err);
   if (!st) {
     mtx_lock(&model->run_lock);
     st = record(s, err);
@@ -89,7 +98,8 @@ void vittm_segmenter_free(vittm_segmenter *s)
   vittm_cmd_free(s->cmd);
   vittm_buffer_destroy(dev, &s->frame);
   vittm_buffer_destroy(dev, &s->map);
-  free(s->map_host);
+  vittm_buffer_destroy(dev, &s->frame_stage);
+  vittm_buffer_destroy(dev, &s->map_stage);
   vittm_model_free(s->model);
   free(s);
 }
@@ -118,16 +128,15 @@ vittm_status vittm_segmenter_run(vittm_segmenter *s, const vittm_frame *frame,
   vittm_model *m = s->model;
   vittm_timing t = {0};
   mtx_lock(&m->run_lock);
-  vittm_status st = vittm_frame_upload(m->dev, frame, &s->frame, NULL, err);
+  vittm_buffer *upload = s->frame_stage.buffer ? &s->frame_stage : &s->frame;
+  vittm_status st = vittm_frame_upload(m->dev, frame, upload, NULL, err);
   if (!st)
     st = vittm_cmd_submit(s->cmd, &t, err);
-  if (!st && s->map_host)
-    st = vittm_buffer_read(m->dev, &s->map, 0, s->map_host, (size_t)s->map_stride * s->map_h, err);
   mtx_unlock(&m->run_lock);
   if (st)
     return st;
   *map = (vittm_class_map){s->map_w, s->map_h, s->map_stride,
-                           s->map_host ? s->map_host : s->map.mapped};
+                           s->map_stage.buffer ? s->map_stage.mapped : s->map.mapped};
   if (timings)
     *timings = (vittm_timings){now_ms() - t0, t.gpu_ms};
   return VITTM_OK;
@@ -156,5 +165,14 @@ vittm_status vittm_segmenter_logits(vittm_segmenter *s, float **data, uint32_t *
 
 uint64_t vittm_segmenter_device_memory(const vittm_segmenter *s)
 {
-  return vittm_model_device_memory(s->model) + s->frame.size + s->map.size;
+  vittm_memory_use use;
+  vittm_segmenter_memory_use(s, &use);
+  return use.weights + use.activations + use.frame;
+}
+
+void vittm_segmenter_memory_use(const vittm_segmenter *s, vittm_memory_use *out)
+{
+  vittm_model_memory_use(s->model, out);
+  out->frame = s->frame.allocation + s->map.allocation + s->frame_stage.allocation +
+               s->map_stage.allocation;
 }

@@ -186,7 +186,7 @@ static vittm_status check_segmenter(vittm_device *dev, vittm_model_file *mf, con
   vittm_segmenter *seg = NULL;
   uint8_t *rgb = NULL;
   uint32_t h = 0, w = 0;
-  vittm_status st = vittm_model_load(dev, path, &mo, &model, err);
+  vittm_status st = vittm_model_load_internal(dev, path, &mo, true, &model, err);
   if (!st) {
     vittm_model_input_size(model, &h, &w);
     st = probe_pixels(mf, chw, h, w, &rgb, err);

@@ -61,13 +61,13 @@ vittm_status vittm_block_scratch_create(vittm_weights *w, uint32_t tokens,
                                         const vittm_block_dims *d, vittm_block_scratch *out,
                                         vittm_error *err)
 {
-  vittm_status st = vittm_weights_scratch(w, tokens, d->dim, &out->h, err);
+  vittm_status st = vittm_weights_transient(w, tokens, d->dim, &out->h, err);
   if (!st)
-    st = vittm_weights_scratch(w, tokens, 3 * d->dim, &out->qkv, err);
+    st = vittm_weights_transient(w, tokens, 3 * d->dim, &out->qkv, err);
   if (!st)
-    st = vittm_weights_scratch(w, tokens, d->dim, &out->attn, err);
+    st = vittm_weights_transient(w, tokens, d->dim, &out->attn, err);
   if (!st)
-    st = vittm_weights_scratch(w, tokens, d->mlp, &out->mlp, err);
+    st = vittm_weights_transient(w, tokens, d->mlp, &out->mlp, err);
   return st;
 }
 

@@ -155,9 +155,13 @@ vittm_status vittm_encoder_create(vittm_device *dev, vittm_model_file *mf,
   enc->opts = *opts;
   enc->cfg = vittm_config_root(vittm_model_file_config(mf), vittm_model_file_path(mf));
   vittm_weights_init(&enc->w, dev, mf, opts->dtype);
-
+  vittm_status st = VITTM_OK;
+  if (!opts->arena)
+    st = vittm_arena_create(dev, &enc->own_arena, err);
+  enc->w.arena = opts->arena ? opts->arena : enc->own_arena;
   const char *arch = NULL;
-  vittm_status st = vittm_config_get_string(&enc->cfg, "architecture", &arch, err);
+  if (!st)
+    st = vittm_config_get_string(&enc->cfg, "architecture", &arch, err);
   if (!st)
     st = input_size(enc, err);
   if (!st)
@@ -195,6 +199,7 @@ void vittm_encoder_free(vittm_encoder *enc)
   if (enc->free_graph)
     enc->free_graph(enc->graph);
   vittm_weights_free(&enc->w);
+  vittm_arena_free(enc->own_arena);
   free(enc->taps);
   free(enc);
 }
@@ -245,7 +250,12 @@ vittm_status vittm_encoder_run(vittm_encoder *enc, vittm_timing *timing, vittm_e
 
 uint64_t vittm_encoder_device_memory(const vittm_encoder *enc)
 {
-  return vittm_weights_bytes(&enc->w);
+  return vittm_weights_bytes(&enc->w) + vittm_arena_bytes(enc->own_arena);
+}
+
+const vittm_weights *vittm_encoder_weights(const vittm_encoder *enc)
+{
+  return &enc->w;
 }
 
 const vittm_cmd *vittm_encoder_cmd(const vittm_encoder *enc)

@@ -4,6 +4,7 @@
 #define VITTM_MODELS_ENCODER_H
 
 #include "model_file.h"
+#include "models/weights.h"
 #include "vk/command.h"
 #include "vk/tensor.h"
 
@@ -14,6 +15,7 @@ typedef struct vittm_encoder_options {
   uint32_t height, width; /* 0: the config's input_size */
   bool taps;              /* keep a copy of every named intermediate (tests, verification) */
   bool head;              /* run the classifier head when the model has one */
+  vittm_arena *arena;     /* where activations get memory (vk/arena.h); NULL: an arena of its own */
 } vittm_encoder_options;
 
 /* A feature map for the neck: rows = h·w tokens (row y·w + x), cols = channels. */
@@ -41,6 +43,8 @@ vittm_status vittm_encoder_record(vittm_encoder *enc, vittm_cmd *cmd, vittm_erro
 vittm_status vittm_encoder_run(vittm_encoder *enc, vittm_timing *timing, vittm_error *err);
 /* Device bytes of the encoder's weights and activations. */
 uint64_t vittm_encoder_device_memory(const vittm_encoder *enc);
+/* The tensors it loaded and made (the model counts weights and scratch apart). */
+const vittm_weights *vittm_encoder_weights(const vittm_encoder *enc);
 /* The encoder's own recording (NULL before the first run); for profiles. */
 const vittm_cmd *vittm_encoder_cmd(const vittm_encoder *enc);
 /* The out-index features, in out_indices order. */

@@ -25,6 +25,7 @@ struct vittm_encoder {
   vittm_model_file *mf;
   vittm_config cfg;
   vittm_weights w;
+  vittm_arena *own_arena; /* when the options gave none */
   vittm_encoder_options opts;
   vittm_encoder_dims dims;
   vittm_tensor *image;

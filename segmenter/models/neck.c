@@ -49,12 +49,12 @@ static vittm_status build_multilevel(vittm_weights *w, const vittm_config *stage
       st = vittm_conv_load(w, name, VITTM_CONV_MODULE, (uint32_t)out_ch, (uint32_t)out_ch, 3, 0,
                            &s->conv[i], err);
     if (!st)
-      st = vittm_weights_scratch(w, s->in[i].height * s->in[i].width, (uint32_t)out_ch,
+      st = vittm_weights_transient(w, s->in[i].height * s->in[i].width, (uint32_t)out_ch,
                                  &s->lateral_out[i], err);
     if (!st)
-      st = vittm_weights_scratch(w, h * wd, (uint32_t)out_ch, &s->resized[i], err);
+      st = vittm_weights_transient(w, h * wd, (uint32_t)out_ch, &s->resized[i], err);
     if (!st)
-      st = vittm_weights_scratch(w, h * wd, (uint32_t)out_ch, &s->out[i].tensor, err);
+      st = vittm_weights_transient(w, h * wd, (uint32_t)out_ch, &s->out[i].tensor, err);
     s->out[i].height = h;
     s->out[i].width = wd;
   }
@@ -126,11 +126,11 @@ static vittm_status build_vittm_fpn(vittm_weights *w, const vittm_config *stage,
     return vittm_error_set(err, VITTM_ERROR_UNSUPPORTED,
                            "model %s: %s max-pools a %u×%u level to nothing", stage->source,
                            stage->where, in[3].height, in[3].width);
-  if ((st = vittm_weights_scratch(w, 4 * in[0].height * in[0].width, c, &s->fpn1_mid, err)))
+  if ((st = vittm_weights_transient(w, 4 * in[0].height * in[0].width, c, &s->fpn1_mid, err)))
     return st;
   for (int i = 0; i < VITTM_NECK_LEVELS && !st; i++)
     if (i != 2)
-      st = vittm_weights_scratch(w, s->out[i].height * s->out[i].width, in[i].tensor->cols,
+      st = vittm_weights_transient(w, s->out[i].height * s->out[i].width, in[i].tensor->cols,
                                  &s->out[i].tensor, err);
   return st;
 }

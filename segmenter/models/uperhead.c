@@ -75,20 +75,20 @@ static vittm_status allocate(vittm_weights *w, vittm_uperhead *u, vittm_error *e
   vittm_status st = VITTM_OK;
   for (uint32_t j = 0; j < u->n_pools && !st; j++) {
     uint32_t s = u->pool_scales[j];
-    st = vittm_weights_scratch(w, s * s, u->in_channels[L], &u->pooled[j], err);
+    st = vittm_weights_transient(w, s * s, u->in_channels[L], &u->pooled[j], err);
     if (!st)
-      st = vittm_weights_scratch(w, s * s, ch, &u->pooled_conv[j], err);
+      st = vittm_weights_transient(w, s * s, ch, &u->pooled_conv[j], err);
   }
   if (!st)
-    st = vittm_weights_scratch(w, last, u->in_channels[L] + u->n_pools * ch, &u->psp_cat, err);
+    st = vittm_weights_transient(w, last, u->in_channels[L] + u->n_pools * ch, &u->psp_cat, err);
   for (uint32_t i = 0; i <= L && !st; i++)
-    st = vittm_weights_scratch(w, u->h[i] * u->w[i], ch, &u->laterals[i], err);
+    st = vittm_weights_transient(w, u->h[i] * u->w[i], ch, &u->laterals[i], err);
   for (uint32_t i = 1; i < L && !st; i++)
-    st = vittm_weights_scratch(w, u->h[i] * u->w[i], ch, &u->fpn_out[i], err);
+    st = vittm_weights_transient(w, u->h[i] * u->w[i], ch, &u->fpn_out[i], err);
   if (!st)
-    st = vittm_weights_scratch(w, first, VITTM_UPER_LEVELS * ch, &u->fuse_cat, err);
+    st = vittm_weights_transient(w, first, VITTM_UPER_LEVELS * ch, &u->fuse_cat, err);
   if (!st)
-    st = vittm_weights_scratch(w, first, ch, &u->fused, err);
+    st = vittm_weights_transient(w, first, ch, &u->fused, err);
   if (!st)
     st = vittm_weights_scratch(w, first, u->num_classes, &u->logits, err);
   return st;

@@ -131,14 +131,14 @@ vittm_status vittm_vit_build(vittm_encoder *enc, vittm_error *err)
   if (!st)
     st = load_head(enc, g, err);
   if (!st)
-    st = vittm_weights_scratch(&enc->w, g->tokens, bd->dim, &g->x, err);
+    st = vittm_weights_transient(&enc->w, g->tokens, bd->dim, &g->x, err);
   if (!st)
     st = vittm_block_scratch_create(&enc->w, g->tokens, bd, &g->scratch, err);
   for (uint32_t k = 0; k < enc->dims.n_out && !st; k++) {
     vittm_feature *f = &enc->features[enc->n_features++];
     f->height = g->gh;
     f->width = g->gw;
-    st = vittm_weights_scratch(&enc->w, g->gh * g->gw, bd->dim, &f->tensor, err);
+    st = vittm_weights_transient(&enc->w, g->gh * g->gw, bd->dim, &f->tensor, err);
   }
   return st;
 }

@@ -109,7 +109,7 @@ static vittm_status load_stream(vittm_encoder *enc, const char *which, stream *s
     st = vittm_encoder_load_pos_embed(enc, name, 0, (uint32_t)grid[0], (uint32_t)grid[1], s->gh,
                                       s->gw, NULL, &s->pos, err);
   if (!st)
-    st = vittm_weights_scratch(&enc->w, s->tokens, enc->dims.block.dim, &s->x, err);
+    st = vittm_weights_transient(&enc->w, s->tokens, enc->dims.block.dim, &s->x, err);
   return st;
 }
 
@@ -229,17 +229,17 @@ vittm_status vittm_vittm_build(vittm_encoder *enc, vittm_error *err)
   if (!st)
     st = vittm_block_scratch_create(w, np, bd, &g->scratch, err);
   if (!st)
-    st = vittm_weights_scratch(w, nm, g->latent, &g->q_mem, err);
+    st = vittm_weights_transient(w, nm, g->latent, &g->q_mem, err);
   if (!st)
-    st = vittm_weights_scratch(w, nm, g->latent, &g->k_mem, err);
+    st = vittm_weights_transient(w, nm, g->latent, &g->k_mem, err);
   if (!st)
-    st = vittm_weights_scratch(w, nm, bd->dim, &g->v_mem, err);
+    st = vittm_weights_transient(w, nm, bd->dim, &g->v_mem, err);
   if (!st)
-    st = vittm_weights_scratch(w, np, g->latent, &g->q_proc, err);
+    st = vittm_weights_transient(w, np, g->latent, &g->q_proc, err);
   if (!st)
-    st = vittm_weights_scratch(w, np, g->latent, &g->k_proc, err);
+    st = vittm_weights_transient(w, np, g->latent, &g->k_proc, err);
   if (!st)
-    st = vittm_weights_scratch(w, np, bd->dim, &g->v_proc, err);
+    st = vittm_weights_transient(w, np, bd->dim, &g->v_proc, err);
   if (!st)
     st = vittm_linear_attention_scratch(enc->dev, bd->heads, g->latent, bd->dim, &g->lin_scratch,
                                         err);
@@ -250,7 +250,7 @@ vittm_status vittm_vittm_build(vittm_encoder *enc, vittm_error *err)
     vittm_feature *f = &enc->features[enc->n_features++];
     f->height = g->process.gh;
     f->width = g->process.gw;
-    st = vittm_weights_scratch(w, np, concat ? 2 * bd->dim : bd->dim, &f->tensor, err);
+    st = vittm_weights_transient(w, np, concat ? 2 * bd->dim : bd->dim, &f->tensor, err);
   }
   return st;
 }

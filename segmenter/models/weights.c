@@ -22,6 +22,15 @@ void vittm_weights_free(vittm_weights *w)
   free(w->tensors);
   w->tensors = NULL;
   w->n = w->cap = 0;
+  w->scratch_bytes = 0;
+}
+
+static uint64_t tensor_bytes(const vittm_tensor *t)
+{
+  uint64_t total = 0;
+  for (uint32_t c = 0; c < t->n_chunks; c++)
+    total += t->chunks[c].allocation;
+  return total;
 }
 
 static vittm_status own(vittm_weights *w, vittm_tensor *t, vittm_error *err)
@@ -42,6 +51,7 @@ static vittm_status own(vittm_weights *w, vittm_tensor *t, vittm_error *err)
 
 vittm_status vittm_weights_adopt(vittm_weights *w, vittm_tensor *t, vittm_error *err)
 {
+  w->scratch_bytes += tensor_bytes(t);
   return own(w, t, err);
 }
 
@@ -63,7 +73,23 @@ vittm_status vittm_weights_upload(vittm_weights *w, const float *data, uint32_t 
 vittm_status vittm_weights_scratch(vittm_weights *w, uint32_t rows, uint32_t cols,
                                    vittm_tensor **out, vittm_error *err)
 {
-  return vittm_weights_upload(w, NULL, rows, cols, out, err);
+  vittm_status st = vittm_weights_upload(w, NULL, rows, cols, out, err);
+  if (!st)
+    w->scratch_bytes += tensor_bytes(*out);
+  return st;
+}
+
+vittm_status vittm_weights_transient(vittm_weights *w, uint32_t rows, uint32_t cols,
+                                     vittm_tensor **out, vittm_error *err)
+{
+  if (!w->arena)
+    return vittm_weights_scratch(w, rows, cols, out, err);
+  vittm_tensor *t = NULL;
+  vittm_status st = vittm_tensor_create_transient(w->dev, w->arena, w->dtype, rows, cols, &t, err);
+  if (st)
+    return st;
+  *out = t;
+  return own(w, t, err);
 }
 
 vittm_status vittm_weights_host(vittm_weights *w, const char *name, int ndim,
@@ -112,7 +138,6 @@ uint64_t vittm_weights_bytes(const vittm_weights *w)
 {
   uint64_t total = 0;
   for (size_t i = 0; i < w->n; i++)
-    for (uint32_t c = 0; c < w->tensors[i]->n_chunks; c++)
-      total += w->tensors[i]->chunks[c].allocation;
+    total += tensor_bytes(w->tensors[i]);
   return total;
 }

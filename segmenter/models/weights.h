@@ -11,8 +11,10 @@ typedef struct vittm_weights {
   vittm_device *dev;
   vittm_model_file *mf;
   vittm_dtype dtype;
+  vittm_arena *arena; /* where transient tensors get memory; NULL: each its own */
   vittm_tensor **tensors;
   size_t n, cap;
+  uint64_t scratch_bytes; /* device bytes of its scratch tensors (in vittm_weights_bytes too) */
 } vittm_weights;
 
 /* Writes "PREFIX.SUFFIX" (a tensor name) into out; false if it had to be truncated. */
@@ -39,12 +41,18 @@ vittm_status vittm_weights_host(vittm_weights *w, const char *name, int ndim,
 /* Uploads host values as a new rows × cols tensor owned by the set. */
 vittm_status vittm_weights_upload(vittm_weights *w, const float *data, uint32_t rows,
                                   uint32_t cols, vittm_tensor **out, vittm_error *err);
-/* Device bytes held by the set's tensors. */
+/* Device bytes held by the set's tensors (transient ones hold none of their own). */
 uint64_t vittm_weights_bytes(const vittm_weights *w);
-/* Takes ownership of a tensor created elsewhere (freed with the set, also on failure). */
+/* Takes ownership of a scratch tensor created elsewhere (freed with the set, also on
+ * failure). */
 vittm_status vittm_weights_adopt(vittm_weights *w, vittm_tensor *t, vittm_error *err);
-/* A scratch tensor (activations) owned by the set. */
+/* A scratch tensor owned by the set, with memory of its own: for what the host writes before
+ * a run or reads after it (inputs, outputs, taps). */
 vittm_status vittm_weights_scratch(vittm_weights *w, uint32_t rows, uint32_t cols,
                                    vittm_tensor **out, vittm_error *err);
+/* An activation owned by the set whose memory the set's arena shares by lifetime (its own
+ * memory when the set has no arena). Only dispatches may read and write it. */
+vittm_status vittm_weights_transient(vittm_weights *w, uint32_t rows, uint32_t cols,
+                                     vittm_tensor **out, vittm_error *err);
 
 #endif

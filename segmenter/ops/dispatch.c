@@ -9,7 +9,7 @@ vittm_binding vittm_tensor_bind(const vittm_tensor *t, uint32_t row, bool write,
   if (c >= t->n_chunks) /* row == rows of an exactly-chunked tensor: bind the last chunk */
     c = t->n_chunks - 1;
   *elem_offset = (row - c * t->chunk_rows) * t->cols;
-  return (vittm_binding){t->chunks[c].buffer, 0, VK_WHOLE_SIZE, write};
+  return (vittm_binding){&t->chunks[c], write};
 }
 
 uint32_t vittm_span_end(const vittm_tensor *const *t, uint32_t n, uint32_t row, uint32_t limit)

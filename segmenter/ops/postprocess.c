@@ -112,7 +112,7 @@ vittm_status vittm_resize_argmax_record(vittm_cmd *cmd, const vittm_tensor *logi
       uint32_t chunk = first + c <= last ? first + c : first;
       bind[c] = vittm_tensor_bind(logits, chunk * logits->chunk_rows, false, &unused);
     }
-    bind[MAX_CHUNKS] = (vittm_binding){map->buffer, 0, VK_WHOLE_SIZE, true};
+    bind[MAX_CHUNKS] = (vittm_binding){map, true};
     st = vittm_cmd_dispatch(cmd, p, bind, &pc, gx, end - cy, 1, "resize argmax", err);
     if (st)
       return st;

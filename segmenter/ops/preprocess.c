@@ -163,7 +163,7 @@ static vittm_status check_layout(const vittm_buffer *frame, const vittm_frame_la
   return VITTM_OK;
 }
 
-vittm_status vittm_preprocess_record(vittm_cmd *cmd, const vittm_buffer *frame,
+vittm_status vittm_preprocess_record(vittm_cmd *cmd, vittm_buffer *frame,
                                      const vittm_frame_layout *layout, const float mean[3],
                                      const float std[3], vittm_tensor *out, uint32_t out_h,
                                      uint32_t out_w, vittm_error *err)
@@ -214,7 +214,7 @@ vittm_status vittm_preprocess_record(vittm_cmd *cmd, const vittm_buffer *frame,
     pc.pix0 = r0;
     pc.count = r1 - r0;
     vittm_binding bind[2] = {
-        {frame->buffer, 0, VK_WHOLE_SIZE, false},
+        {frame, false},
         vittm_tensor_bind(out, r0, true, &pc.out_off),
     };
     st = vittm_cmd_dispatch(cmd, p, bind, &pc, vittm_grid_1d(pc.count, WG_SIZE * PER_INVOCATION),

@@ -48,7 +48,7 @@ vittm_status vittm_frame_upload(vittm_device *dev, const vittm_frame *frame, vit
  * pixel (nearest chroma sample, clamped to 0…255) before interpolating. mean and std are per
  * RGB channel in 0…255 units; out is fp32 or fp16 (split by rows if it must be); the frame
  * buffer is one binding. */
-vittm_status vittm_preprocess_record(vittm_cmd *cmd, const vittm_buffer *frame,
+vittm_status vittm_preprocess_record(vittm_cmd *cmd, vittm_buffer *frame,
                                      const vittm_frame_layout *layout, const float mean[3],
                                      const float std[3], vittm_tensor *out, uint32_t out_h,
                                      uint32_t out_w, vittm_error *err);

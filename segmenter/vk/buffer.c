@@ -2,9 +2,8 @@
 
 #include <string.h>
 
-static vittm_status allocate(vittm_device *dev, VkDeviceSize size, VkBufferUsageFlags usage,
-                             VkMemoryPropertyFlags want, VkMemoryPropertyFlags fallback,
-                             vittm_buffer *out, vittm_error *err)
+static vittm_status make_buffer(vittm_device *dev, VkDeviceSize size, VkBufferUsageFlags usage,
+                                vittm_buffer *out, vittm_error *err)
 {
   memset(out, 0, sizeof *out);
   VkBufferCreateInfo bci = {
@@ -17,11 +16,31 @@ static vittm_status allocate(vittm_device *dev, VkDeviceSize size, VkBufferUsage
                                     "vkCreateBuffer");
   if (st)
     return st;
-  VkMemoryRequirements req;
-  vkGetBufferMemoryRequirements(dev->device, out->buffer, &req);
-  uint32_t type = vittm_device_memory_type(dev, req.memoryTypeBits, want);
+  vkGetBufferMemoryRequirements(dev->device, out->buffer, &out->req);
+  out->size = size;
+  return VITTM_OK;
+}
+
+void vittm_buffer_count_allocation(vittm_device *dev, VkDeviceSize bytes)
+{
+  uint_fast64_t now = atomic_fetch_add(&dev->allocated, bytes) + bytes;
+  for (uint_fast64_t peak = atomic_load(&dev->peak);
+       now > peak && !atomic_compare_exchange_weak(&dev->peak, &peak, now);)
+    ;
+}
+
+/* Allocates and binds memory of the first type with `want` (else `fallback`); maps it when
+ * `map` and the type is host-visible. */
+static vittm_status allocate(vittm_device *dev, VkDeviceSize size, VkBufferUsageFlags usage,
+                             VkMemoryPropertyFlags want, VkMemoryPropertyFlags fallback, bool map,
+                             vittm_buffer *out, vittm_error *err)
+{
+  vittm_status st = make_buffer(dev, size, usage, out, err);
+  if (st)
+    return st;
+  uint32_t type = vittm_device_memory_type(dev, out->req.memoryTypeBits, want);
   if (type == UINT32_MAX)
-    type = vittm_device_memory_type(dev, req.memoryTypeBits, fallback);
+    type = vittm_device_memory_type(dev, out->req.memoryTypeBits, fallback);
   if (type == UINT32_MAX) {
     vittm_buffer_destroy(dev, out);
     return vittm_error_set(err, VITTM_ERROR_UNSUPPORTED, "no memory type for a %llu-byte buffer",
@@ -29,13 +48,13 @@ static vittm_status allocate(vittm_device *dev, VkDeviceSize size, VkBufferUsage
   }
   VkMemoryAllocateInfo mai = {
       .sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
-      .allocationSize = req.size,
+      .allocationSize = out->req.size,
       .memoryTypeIndex = type,
   };
   VkResult r = vkAllocateMemory(dev->device, &mai, NULL, &out->memory);
   if (r == VK_SUCCESS)
     r = vkBindBufferMemory(dev->device, out->buffer, out->memory, 0);
-  if (r == VK_SUCCESS &&
+  if (r == VK_SUCCESS && map &&
       (dev->memory.memoryTypes[type].propertyFlags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT))
     r = vkMapMemory(dev->device, out->memory, 0, VK_WHOLE_SIZE, 0, &out->mapped);
   if (r != VK_SUCCESS) {
@@ -43,31 +62,77 @@ static vittm_status allocate(vittm_device *dev, VkDeviceSize size, VkBufferUsage
     vittm_vk_result(r, err, "allocating device memory");
     return vittm_error_prefix(err, "%llu-byte buffer", (unsigned long long)size);
   }
-  out->size = size;
-  out->allocation = req.size;
-  uint_fast64_t now = atomic_fetch_add(&dev->allocated, req.size) + req.size;
-  for (uint_fast64_t peak = atomic_load(&dev->peak);
-       now > peak && !atomic_compare_exchange_weak(&dev->peak, &peak, now);)
-    ;
+  out->allocation = out->req.size;
+  vittm_buffer_count_allocation(dev, out->allocation);
   return VITTM_OK;
 }
 
-vittm_status vittm_buffer_create(vittm_device *dev, VkDeviceSize size, vittm_buffer *out,
-                                 vittm_error *err)
+static const VkBufferUsageFlags STORAGE_USAGE = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT |
+                                                VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
+                                                VK_BUFFER_USAGE_TRANSFER_DST_BIT;
+
+static vittm_status check_size(vittm_device *dev, VkDeviceSize size, vittm_error *err)
 {
   if (size > dev->info.max_storage_buffer_range)
     return vittm_error_set(err, VITTM_ERROR_UNSUPPORTED,
                            "a %llu-byte buffer exceeds the device's storage buffer range (%llu)",
                            (unsigned long long)size,
                            (unsigned long long)dev->info.max_storage_buffer_range);
-  VkBufferUsageFlags usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT |
-                             VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
+  return VITTM_OK;
+}
+
+vittm_status vittm_buffer_create(vittm_device *dev, VkDeviceSize size, vittm_buffer *out,
+                                 vittm_error *err)
+{
+  vittm_status st = check_size(dev, size, err);
+  if (st)
+    return st;
   VkMemoryPropertyFlags local = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT;
   VkMemoryPropertyFlags shared = local | VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT |
                                  VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
   if (dev->info.unified_memory)
-    return allocate(dev, size, usage, shared, local, out, err);
-  return allocate(dev, size, usage, local, 0, out, err);
+    return allocate(dev, size, STORAGE_USAGE, shared, local, true, out, err);
+  return allocate(dev, size, STORAGE_USAGE, local, 0, false, out, err);
+}
+
+vittm_status vittm_buffer_create_staging(vittm_device *dev, VkDeviceSize size, vittm_buffer *out,
+                                         vittm_error *err)
+{
+  VkMemoryPropertyFlags host = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT |
+                                VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
+  vittm_status st = allocate(dev, size,
+                             VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+                             host | VK_MEMORY_PROPERTY_HOST_CACHED_BIT, host, true, out, err);
+  if (!st && !out->mapped) {
+    vittm_buffer_destroy(dev, out);
+    st = vittm_error_set(err, VITTM_ERROR_UNSUPPORTED, "no host-visible memory for a %llu-byte "
+                         "staging buffer", (unsigned long long)size);
+  }
+  return st;
+}
+
+uint32_t vittm_buffer_memory_type(vittm_device *dev, uint32_t type_bits)
+{
+  VkMemoryPropertyFlags local = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT;
+  VkMemoryPropertyFlags shared = local | VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT |
+                                 VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
+  uint32_t type = dev->info.unified_memory ? vittm_device_memory_type(dev, type_bits, shared)
+                                           : UINT32_MAX;
+  if (type == UINT32_MAX)
+    type = vittm_device_memory_type(dev, type_bits, local);
+  return type == UINT32_MAX ? vittm_device_memory_type(dev, type_bits, 0) : type;
+}
+
+vittm_status vittm_buffer_create_transient(vittm_device *dev, vittm_arena *arena,
+                                           VkDeviceSize size, vittm_buffer *out,
+                                           vittm_error *err)
+{
+  vittm_status st = check_size(dev, size, err);
+  if (!st)
+    st = make_buffer(dev, size, STORAGE_USAGE, out, err);
+  if (!st)
+    out->arena = arena;
+  return st;
 }
 
 void vittm_buffer_destroy(vittm_device *dev, vittm_buffer *b)
@@ -76,15 +141,15 @@ void vittm_buffer_destroy(vittm_device *dev, vittm_buffer *b)
     return;
   if (b->buffer)
     vkDestroyBuffer(dev->device, b->buffer, NULL);
-  if (b->memory) {
+  if (b->memory && !b->arena) {
     vkFreeMemory(dev->device, b->memory, NULL);
     atomic_fetch_sub(&dev->allocated, b->allocation);
   }
   memset(b, 0, sizeof *b);
 }
 
-/* One transfer on the queue, waited for: used only for uploads/readbacks on devices whose
- * memory the host cannot map, never on the per-frame path of unified-memory devices. */
+/* One transfer on the queue, waited for: loading weights and reading results on devices whose
+ * memory the host does not map. Segmenters record their per-frame transfers instead. */
 static vittm_status copy_now(vittm_device *dev, VkBuffer src, VkDeviceSize src_off, VkBuffer dst,
                              VkDeviceSize dst_off, VkDeviceSize size, vittm_error *err)
 {
@@ -140,18 +205,13 @@ static vittm_status copy_now(vittm_device *dev, VkBuffer src, VkDeviceSize src_o
   return vittm_vk_result(r, err, "buffer copy");
 }
 
-static vittm_status staging(vittm_device *dev, VkDeviceSize size, vittm_buffer *out,
-                            vittm_error *err)
-{
-  VkMemoryPropertyFlags host = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT |
-                               VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
-  return allocate(dev, size, VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT,
-                  host | VK_MEMORY_PROPERTY_HOST_CACHED_BIT, host, out, err);
-}
-
 static vittm_status check_range(const vittm_buffer *b, VkDeviceSize offset, size_t size,
                                 vittm_error *err)
 {
+  if (!b->memory)
+    return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
+                           "a %llu-byte transient buffer has no memory before a recording that "
+                           "uses it has ended", (unsigned long long)b->size);
   if (offset > b->size || size > b->size - offset)
     return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
                            "range [%llu, +%zu) is outside a %llu-byte buffer",
@@ -170,7 +230,7 @@ vittm_status vittm_buffer_write(vittm_device *dev, vittm_buffer *b, VkDeviceSize
     return VITTM_OK;
   }
   vittm_buffer stage;
-  st = staging(dev, size, &stage, err);
+  st = vittm_buffer_create_staging(dev, size, &stage, err);
   if (st)
     return st;
   memcpy(stage.mapped, data, size);
@@ -190,7 +250,7 @@ vittm_status vittm_buffer_read(vittm_device *dev, const vittm_buffer *b, VkDevic
     return VITTM_OK;
   }
   vittm_buffer stage;
-  st = staging(dev, size, &stage, err);
+  st = vittm_buffer_create_staging(dev, size, &stage, err);
   if (st)
     return st;
   st = copy_now(dev, b->buffer, offset, stage.buffer, 0, size, err);

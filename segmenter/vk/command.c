@@ -1,15 +1,19 @@
 #include "vk/command.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "vk/arena.h"
+
 #define SETS_PER_POOL 256
 #define MAX_PROFILED 4096
 
+/* Bytes [begin, end) of a device memory object. */
 typedef struct range {
-  VkBuffer buffer;
+  VkDeviceMemory memory;
   VkDeviceSize begin, end;
 } range;
 
@@ -17,6 +21,18 @@ typedef struct range_list {
   range *items;
   size_t n, cap;
 } range_list;
+
+/* A dispatch (or, with p NULL, a copy from b[0] to b[1]) as recorded, written into the command
+ * buffer when the recording ends. */
+typedef struct op {
+  const vittm_pipeline *p;
+  uint32_t n_bindings;
+  VkDeviceSize copy_size;
+  vittm_binding b[VITTM_MAX_BINDINGS];
+  uint32_t push_at; /* offset of its push constants in cmd->push */
+  uint32_t groups[3];
+  char label[48];
+} op;
 
 struct vittm_cmd {
   vittm_device *dev;
@@ -33,14 +49,33 @@ struct vittm_cmd {
   uint64_t *stamps;     /* results of the last submission */
   char (*labels)[48];   /* label of the dispatch ending at query i (profiling) */
 
+  op *ops;
+  uint32_t n_ops, cap_ops;
+  uint8_t *push;
+  size_t n_push, cap_push;
+
   range_list written, read; /* since the last barrier */
-  uint32_t n_dispatches, n_barriers;
+  uint32_t n_barriers;
   bool ended;
 };
 
 static vittm_status out_of_memory(vittm_error *err)
 {
   return vittm_error_set(err, VITTM_ERROR_OUT_OF_MEMORY, "out of host memory while recording");
+}
+
+/* Room for one more op. */
+static bool grow_ops(vittm_cmd *cmd)
+{
+  if (cmd->n_ops < cmd->cap_ops)
+    return true;
+  uint32_t cap = cmd->cap_ops ? 2 * cmd->cap_ops : 64;
+  op *grown = realloc(cmd->ops, cap * sizeof *grown);
+  if (!grown)
+    return false;
+  cmd->ops = grown;
+  cmd->cap_ops = cap;
+  return true;
 }
 
 static bool list_push(range_list *l, range r)
@@ -60,15 +95,15 @@ static bool list_push(range_list *l, range r)
 static bool list_overlaps(const range_list *l, range r)
 {
   for (size_t i = 0; i < l->n; i++)
-    if (l->items[i].buffer == r.buffer && l->items[i].begin < r.end && r.begin < l->items[i].end)
+    if (l->items[i].memory == r.memory && l->items[i].begin < r.end && r.begin < l->items[i].end)
       return true;
   return false;
 }
 
 static range binding_range(const vittm_binding *b)
 {
-  VkDeviceSize end = b->range == VK_WHOLE_SIZE ? UINT64_MAX : b->offset + b->range;
-  return (range){b->buffer, b->offset, end};
+  const vittm_buffer *buf = b->buffer;
+  return (range){buf->memory, buf->offset, buf->offset + (buf->size ? buf->size : 1)};
 }
 
 vittm_status vittm_cmd_begin(vittm_device *dev, vittm_cmd **out, vittm_error *err)
@@ -109,18 +144,9 @@ vittm_status vittm_cmd_begin(vittm_device *dev, vittm_cmd **out, vittm_error *er
     if (r == VK_SUCCESS && (!cmd->stamps || !cmd->labels))
       r = VK_ERROR_OUT_OF_HOST_MEMORY;
   }
-  if (r == VK_SUCCESS) {
-    VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
-    r = vkBeginCommandBuffer(cmd->cb, &bi);
-  }
   if (r != VK_SUCCESS) {
     vittm_cmd_free(cmd);
     return vittm_vk_result(r, err, "starting a command buffer");
-  }
-  if (cmd->queries) {
-    vkCmdResetQueryPool(cmd->cb, cmd->queries, 0, cmd->query_capacity);
-    vkCmdWriteTimestamp(cmd->cb, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, cmd->queries, 0);
-    cmd->n_queries = 1;
   }
   *out = cmd;
   return VITTM_OK;
@@ -164,32 +190,6 @@ static vittm_status allocate_set(vittm_cmd *cmd, const vittm_pipeline *p, VkDesc
                          "vkAllocateDescriptorSets");
 }
 
-/* Inserts a barrier if this dispatch depends on one since the last barrier. */
-static vittm_status track_hazards(vittm_cmd *cmd, const vittm_binding *b, uint32_t n,
-                                  vittm_error *err)
-{
-  bool hazard = false;
-  for (uint32_t i = 0; i < n && !hazard; i++) {
-    range r = binding_range(&b[i]);
-    hazard = list_overlaps(&cmd->written, r) || (b[i].write && list_overlaps(&cmd->read, r));
-  }
-  if (hazard) {
-    VkMemoryBarrier mb = {
-        .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
-        .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT,
-        .dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT,
-    };
-    vkCmdPipelineBarrier(cmd->cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
-                         VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1, &mb, 0, NULL, 0, NULL);
-    cmd->written.n = cmd->read.n = 0;
-    cmd->n_barriers++;
-  }
-  for (uint32_t i = 0; i < n; i++)
-    if (!list_push(b[i].write ? &cmd->written : &cmd->read, binding_range(&b[i])))
-      return out_of_memory(err);
-  return VITTM_OK;
-}
-
 vittm_status vittm_cmd_dispatch(vittm_cmd *cmd, const vittm_pipeline *p, const vittm_binding *b,
                                 const void *push, uint32_t gx, uint32_t gy, uint32_t gz,
                                 const char *label, vittm_error *err)
@@ -205,15 +205,175 @@ vittm_status vittm_cmd_dispatch(vittm_cmd *cmd, const vittm_pipeline *p, const v
                            info->max_workgroup_count[2]);
   if (gx == 0 || gy == 0 || gz == 0)
     return VITTM_OK; /* nothing to do (an empty tensor) */
+  if (!grow_ops(cmd))
+    return out_of_memory(err);
+  if (cmd->n_push + p->push_size > cmd->cap_push) {
+    size_t cap = cmd->cap_push ? 2 * cmd->cap_push : 4096;
+    while (cap < cmd->n_push + p->push_size)
+      cap *= 2;
+    uint8_t *grown = realloc(cmd->push, cap);
+    if (!grown)
+      return out_of_memory(err);
+    cmd->push = grown;
+    cmd->cap_push = cap;
+  }
+  op *o = &cmd->ops[cmd->n_ops++];
+  *o = (op){.p = p, .n_bindings = p->n_bindings, .push_at = (uint32_t)cmd->n_push,
+            .groups = {gx, gy, gz}};
+  memcpy(o->b, b, p->n_bindings * sizeof *b);
+  if (p->push_size)
+    memcpy(cmd->push + cmd->n_push, push, p->push_size);
+  cmd->n_push += p->push_size;
+  snprintf(o->label, sizeof o->label, "%s", label);
+  return VITTM_OK;
+}
 
+vittm_status vittm_cmd_copy(vittm_cmd *cmd, vittm_buffer *src, vittm_buffer *dst,
+                            VkDeviceSize size, const char *label, vittm_error *err)
+{
+  if (cmd->ended)
+    return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT, "%s: recording already ended", label);
+  if (size > src->size || size > dst->size)
+    return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
+                           "%s: %llu bytes copied between buffers of %llu and %llu", label,
+                           (unsigned long long)size, (unsigned long long)src->size,
+                           (unsigned long long)dst->size);
+  if (size == 0)
+    return VITTM_OK;
+  if (!grow_ops(cmd))
+    return out_of_memory(err);
+  op *o = &cmd->ops[cmd->n_ops++];
+  *o = (op){.n_bindings = 2, .copy_size = size, .b = {{src, false}, {dst, true}}};
+  snprintf(o->label, sizeof o->label, "%s", label);
+  return VITTM_OK;
+}
+
+/* One use of a transient buffer by dispatch `op`. */
+typedef struct access {
+  vittm_buffer *buffer;
+  uint32_t op;
+  bool write;
+} access;
+
+static int by_buffer_then_op(const void *pa, const void *pb)
+{
+  const access *x = pa, *y = pb;
+  if (x->buffer != y->buffer)
+    return (uintptr_t)x->buffer < (uintptr_t)y->buffer ? -1 : 1;
+  if (x->op != y->op)
+    return x->op < y->op ? -1 : 1;
+  return (int)y->write - (int)x->write; /* a write first among one dispatch's uses */
+}
+
+static int by_arena(const void *pa, const void *pb)
+{
+  uintptr_t x = (uintptr_t)((const vittm_arena_use *)pa)->buffer->arena;
+  uintptr_t y = (uintptr_t)((const vittm_arena_use *)pb)->buffer->arena;
+  return (x > y) - (x < y);
+}
+
+/* Gives memory to the transient buffers the recording uses and that have none yet. A buffer
+ * lives from the dispatch that first writes it to the last that uses it; one that is read
+ * before any write holds data from outside the recording and lives from the start. */
+static vittm_status place_transients(vittm_cmd *cmd, vittm_error *err)
+{
+  size_t n = 0;
+  for (uint32_t i = 0; i < cmd->n_ops; i++)
+    for (uint32_t j = 0; j < cmd->ops[i].n_bindings; j++)
+      n += cmd->ops[i].b[j].buffer->arena && !cmd->ops[i].b[j].buffer->memory;
+  if (n == 0)
+    return VITTM_OK;
+  access *acc = malloc(n * sizeof *acc);
+  vittm_arena_use *uses = malloc(n * sizeof *uses);
+  if (!acc || !uses) {
+    free(acc);
+    free(uses);
+    return out_of_memory(err);
+  }
+  n = 0;
+  for (uint32_t i = 0; i < cmd->n_ops; i++)
+    for (uint32_t j = 0; j < cmd->ops[i].n_bindings; j++) {
+      const vittm_binding *b = &cmd->ops[i].b[j];
+      if (b->buffer->arena && !b->buffer->memory)
+        acc[n++] = (access){b->buffer, i, b->write};
+    }
+  qsort(acc, n, sizeof *acc, by_buffer_then_op);
+  size_t n_uses = 0;
+  for (size_t i = 0; i < n;) {
+    size_t j = i;
+    while (j + 1 < n && acc[j + 1].buffer == acc[i].buffer)
+      j++;
+    uses[n_uses++] = (vittm_arena_use){acc[i].buffer, acc[i].write ? acc[i].op : 0, acc[j].op};
+    i = j + 1;
+  }
+  qsort(uses, n_uses, sizeof *uses, by_arena);
+  vittm_status st = VITTM_OK;
+  for (size_t i = 0; !st && i < n_uses;) {
+    size_t j = i;
+    while (j < n_uses && uses[j].buffer->arena == uses[i].buffer->arena)
+      j++;
+    st = vittm_arena_place(uses[i].buffer->arena, uses + i, j - i, err);
+    i = j;
+  }
+  free(acc);
+  free(uses);
+  return st;
+}
+
+/* Inserts a barrier if this dispatch depends on one since the last barrier. */
+static vittm_status track_hazards(vittm_cmd *cmd, const vittm_binding *b, uint32_t n,
+                                  vittm_error *err)
+{
+  bool hazard = false;
+  for (uint32_t i = 0; i < n && !hazard; i++) {
+    range r = binding_range(&b[i]);
+    hazard = list_overlaps(&cmd->written, r) || (b[i].write && list_overlaps(&cmd->read, r));
+  }
+  if (hazard) {
+    VkMemoryBarrier mb = {
+        .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+        .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
+        .dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT |
+                         VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
+    };
+    VkPipelineStageFlags stages = VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT |
+                                  VK_PIPELINE_STAGE_TRANSFER_BIT;
+    vkCmdPipelineBarrier(cmd->cb, stages, stages, 0, 1, &mb, 0, NULL, 0, NULL);
+    cmd->written.n = cmd->read.n = 0;
+    cmd->n_barriers++;
+  }
+  for (uint32_t i = 0; i < n; i++)
+    if (!list_push(b[i].write ? &cmd->written : &cmd->read, binding_range(&b[i])))
+      return out_of_memory(err);
+  return VITTM_OK;
+}
+
+static vittm_status write_copy(vittm_cmd *cmd, const op *o, vittm_error *err)
+{
+  vittm_status st = track_hazards(cmd, o->b, 2, err);
+  if (st)
+    return st;
+  VkBufferCopy region = {.size = o->copy_size};
+  vkCmdCopyBuffer(cmd->cb, o->b[0].buffer->buffer, o->b[1].buffer->buffer, 1, &region);
+  return VITTM_OK;
+}
+
+static vittm_status write_dispatch(vittm_cmd *cmd, const op *o, vittm_error *err)
+{
+  const vittm_pipeline *p = o->p;
+  if (!p)
+    return write_copy(cmd, o, err);
   VkDescriptorSet set;
   vittm_status st = allocate_set(cmd, p, &set, err);
   if (st)
-    return vittm_error_prefix(err, "%s", label);
+    return vittm_error_prefix(err, "%s", o->label);
   VkDescriptorBufferInfo infos[VITTM_MAX_BINDINGS];
   VkWriteDescriptorSet writes[VITTM_MAX_BINDINGS];
   for (uint32_t i = 0; i < p->n_bindings; i++) {
-    infos[i] = (VkDescriptorBufferInfo){b[i].buffer, b[i].offset, b[i].range};
+    if (!o->b[i].buffer->memory)
+      return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
+                             "%s: binding %u is a buffer without memory", o->label, i);
+    infos[i] = (VkDescriptorBufferInfo){o->b[i].buffer->buffer, 0, VK_WHOLE_SIZE};
     writes[i] = (VkWriteDescriptorSet){
         .sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
         .dstSet = set,
@@ -225,17 +385,17 @@ vittm_status vittm_cmd_dispatch(vittm_cmd *cmd, const vittm_pipeline *p, const v
   }
   vkUpdateDescriptorSets(cmd->dev->device, p->n_bindings, writes, 0, NULL);
 
-  st = track_hazards(cmd, b, p->n_bindings, err);
+  st = track_hazards(cmd, o->b, p->n_bindings, err);
   if (st)
     return st;
   vkCmdBindPipeline(cmd->cb, VK_PIPELINE_BIND_POINT_COMPUTE, p->pipeline);
   vkCmdBindDescriptorSets(cmd->cb, VK_PIPELINE_BIND_POINT_COMPUTE, p->layout, 0, 1, &set, 0, NULL);
   if (p->push_size)
-    vkCmdPushConstants(cmd->cb, p->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, p->push_size, push);
-  vkCmdDispatch(cmd->cb, gx, gy, gz);
-  cmd->n_dispatches++;
+    vkCmdPushConstants(cmd->cb, p->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, p->push_size,
+                       cmd->push + o->push_at);
+  vkCmdDispatch(cmd->cb, o->groups[0], o->groups[1], o->groups[2]);
   if (cmd->dev->profile && cmd->queries && cmd->n_queries < cmd->query_capacity) {
-    snprintf(cmd->labels[cmd->n_queries], sizeof cmd->labels[0], "%s", label);
+    memcpy(cmd->labels[cmd->n_queries], o->label, sizeof o->label);
     vkCmdWriteTimestamp(cmd->cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, cmd->queries,
                         cmd->n_queries++);
   }
@@ -246,20 +406,38 @@ vittm_status vittm_cmd_end(vittm_cmd *cmd, vittm_error *err)
 {
   if (cmd->ended)
     return VITTM_OK;
+  vittm_status st = place_transients(cmd, err);
+  if (st)
+    return st;
+  VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+  st = vittm_vk_result(vkBeginCommandBuffer(cmd->cb, &bi), err, "starting a command buffer");
+  if (st)
+    return st;
+  if (cmd->queries) {
+    vkCmdResetQueryPool(cmd->cb, cmd->queries, 0, cmd->query_capacity);
+    vkCmdWriteTimestamp(cmd->cb, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, cmd->queries, 0);
+    cmd->n_queries = 1;
+  }
+  for (uint32_t i = 0; !st && i < cmd->n_ops; i++)
+    st = write_dispatch(cmd, &cmd->ops[i], err);
   if (cmd->queries && cmd->n_queries < cmd->query_capacity && !cmd->dev->profile)
     vkCmdWriteTimestamp(cmd->cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, cmd->queries,
                         cmd->n_queries++);
   /* Make the results visible to host reads of mapped memory after the fence. */
   VkMemoryBarrier mb = {
       .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
-      .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT,
+      .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
       .dstAccessMask = VK_ACCESS_HOST_READ_BIT | VK_ACCESS_TRANSFER_READ_BIT,
   };
-  vkCmdPipelineBarrier(cmd->cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+  vkCmdPipelineBarrier(cmd->cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT |
+                       VK_PIPELINE_STAGE_TRANSFER_BIT,
                        VK_PIPELINE_STAGE_HOST_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &mb, 0,
                        NULL, 0, NULL);
+  VkResult r = vkEndCommandBuffer(cmd->cb);
+  if (st)
+    return st;
   cmd->ended = true;
-  return vittm_vk_result(vkEndCommandBuffer(cmd->cb), err, "vkEndCommandBuffer");
+  return vittm_vk_result(r, err, "vkEndCommandBuffer");
 }
 
 static double now_ms(void)
@@ -309,7 +487,7 @@ vittm_status vittm_cmd_submit(vittm_cmd *cmd, vittm_timing *timing, vittm_error 
 
 uint32_t vittm_cmd_dispatch_count(const vittm_cmd *cmd)
 {
-  return cmd->n_dispatches;
+  return cmd->n_ops;
 }
 
 uint32_t vittm_cmd_barrier_count(const vittm_cmd *cmd)
@@ -342,6 +520,8 @@ void vittm_cmd_free(vittm_cmd *cmd)
     vkDestroyCommandPool(device, cmd->pool, NULL);
   free(cmd->stamps);
   free(cmd->labels);
+  free(cmd->ops);
+  free(cmd->push);
   free(cmd->written.items);
   free(cmd->read.items);
   free(cmd);

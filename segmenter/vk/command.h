@@ -1,22 +1,24 @@
 /* A recorded sequence of dispatches, replayed as often as needed (once per frame).
  *
- * Barriers are inserted by the recorder, only where a dispatch touches a buffer range that an
- * earlier dispatch since the last barrier wrote (read-after-write, write-after-write) or read
- * (write-after-read). Timestamps give the GPU time of each submission, and of each dispatch
- * when the device was opened with profiling. */
+ * Dispatches are collected and turned into a command buffer when the recording ends: first the
+ * transient buffers they use are given memory by lifetime (vk/arena.h), then barriers are
+ * inserted only where a dispatch touches device memory that an earlier dispatch since the last
+ * barrier wrote (read-after-write, write-after-write) or read (write-after-read) — compared as
+ * memory ranges, so that buffers sharing memory order correctly. Timestamps give the GPU time
+ * of each submission, and of each dispatch when the device was opened with profiling. */
 #ifndef VITTM_VK_COMMAND_H
 #define VITTM_VK_COMMAND_H
 
 #include <stdio.h>
 
+#include "vk/buffer.h"
 #include "vk/pipeline.h"
 
 typedef struct vittm_cmd vittm_cmd;
 
+/* A whole buffer bound to one binding of a dispatch; `write` if the dispatch may write it. */
 typedef struct vittm_binding {
-  VkBuffer buffer;
-  VkDeviceSize offset;
-  VkDeviceSize range; /* VK_WHOLE_SIZE for the rest of the buffer */
+  vittm_buffer *buffer;
   bool write;
 } vittm_binding;
 
@@ -32,11 +34,15 @@ vittm_status vittm_cmd_begin(vittm_device *dev, vittm_cmd **out, vittm_error *er
 vittm_status vittm_cmd_dispatch(vittm_cmd *cmd, const vittm_pipeline *p, const vittm_binding *b,
                                 const void *push, uint32_t gx, uint32_t gy, uint32_t gz,
                                 const char *label, vittm_error *err);
-/* Ends recording; the command buffer can then be submitted any number of times. */
+/* Records a copy of the first `size` bytes of src into dst (staging transfers). */
+vittm_status vittm_cmd_copy(vittm_cmd *cmd, vittm_buffer *src, vittm_buffer *dst,
+                            VkDeviceSize size, const char *label, vittm_error *err);
+/* Ends recording: places the transient buffers used, then writes the command buffer, which
+ * can then be submitted any number of times. */
 vittm_status vittm_cmd_end(vittm_cmd *cmd, vittm_error *err);
 /* Submits, waits for completion, fills timing (may be NULL). */
 vittm_status vittm_cmd_submit(vittm_cmd *cmd, vittm_timing *timing, vittm_error *err);
-/* Number of dispatches and barriers recorded. */
+/* Number of dispatches recorded, and of barriers (known once the recording has ended). */
 uint32_t vittm_cmd_dispatch_count(const vittm_cmd *cmd);
 uint32_t vittm_cmd_barrier_count(const vittm_cmd *cmd);
 /* After a profiled submission: label and GPU milliseconds of dispatch i (false if unknown). */

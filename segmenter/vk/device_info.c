@@ -108,7 +108,9 @@ void vittm_device_info_query(VkPhysicalDevice phys, const VkPhysicalDeviceMemory
   const char *no_fp16 = getenv("VITTM_DISABLE_FP16");
   info->fp16 = s16.storageBuffer16BitAccess && f16.shaderFloat16 &&
                !(no_fp16 && *no_fp16 && strcmp(no_fp16, "0") != 0);
-  info->unified_memory = unified_memory(mem, info->type);
+  const char *no_unified = getenv("VITTM_DISABLE_UNIFIED_MEMORY");
+  info->unified_memory = unified_memory(mem, info->type) &&
+                         !(no_unified && *no_unified && strcmp(no_unified, "0") != 0);
   info->timestamps = queue_timestamp_bits > 0 && lim->timestampPeriod > 0.0f;
   info->timestamp_period_ns = lim->timestampPeriod;
 }

@@ -15,8 +15,8 @@ const char *vittm_dtype_name(vittm_dtype dtype)
   return dtype == VITTM_F16 ? "f16" : "f32";
 }
 
-vittm_status vittm_tensor_create(vittm_device *dev, vittm_dtype dtype, uint32_t rows,
-                                 uint32_t cols, vittm_tensor **out, vittm_error *err)
+static vittm_status create(vittm_device *dev, vittm_arena *arena, vittm_dtype dtype,
+                           uint32_t rows, uint32_t cols, vittm_tensor **out, vittm_error *err)
 {
   *out = NULL;
   if (dtype == VITTM_F16 && !dev->info.fp16)
@@ -51,7 +51,9 @@ vittm_status vittm_tensor_create(vittm_device *dev, vittm_dtype dtype, uint32_t 
   for (uint32_t c = 0; c < t->n_chunks; c++) {
     uint32_t first = c * t->chunk_rows;
     uint32_t n = rows - first < t->chunk_rows ? rows - first : t->chunk_rows;
-    vittm_status st = vittm_buffer_create(dev, (VkDeviceSize)n * row_bytes, &t->chunks[c], err);
+    VkDeviceSize bytes = (VkDeviceSize)n * row_bytes;
+    vittm_status st = arena ? vittm_buffer_create_transient(dev, arena, bytes, &t->chunks[c], err)
+                            : vittm_buffer_create(dev, bytes, &t->chunks[c], err);
     if (st) {
       vittm_tensor_free(t);
       return vittm_error_prefix(err, "%u×%u %s tensor", rows, cols, vittm_dtype_name(dtype));
@@ -59,6 +61,19 @@ vittm_status vittm_tensor_create(vittm_device *dev, vittm_dtype dtype, uint32_t 
   }
   *out = t;
   return VITTM_OK;
+}
+
+vittm_status vittm_tensor_create(vittm_device *dev, vittm_dtype dtype, uint32_t rows,
+                                 uint32_t cols, vittm_tensor **out, vittm_error *err)
+{
+  return create(dev, NULL, dtype, rows, cols, out, err);
+}
+
+vittm_status vittm_tensor_create_transient(vittm_device *dev, vittm_arena *arena,
+                                           vittm_dtype dtype, uint32_t rows, uint32_t cols,
+                                           vittm_tensor **out, vittm_error *err)
+{
+  return create(dev, arena, dtype, rows, cols, out, err);
 }
 
 void vittm_tensor_free(vittm_tensor *t)

@@ -163,6 +163,26 @@ static void test_logits_and_class_map_match_reference(void **state)
   vittm_segmenter_free(seg);
 }
 
+/* Activations share memory by lifetime: less than their sum, more than the largest of them
+ * (the head's fusion concat alone is 4 × channels wide at the first level). */
+static void test_activations_share_memory(void **state)
+{
+  (void)state;
+  vittm_segmenter *seg = segmenter_for(VITTM_FORMAT_RGB, in_w, in_h, false);
+  vittm_memory_use use;
+  vittm_segmenter_memory_use(seg, &use);
+  printf("memory: weights %.2f MiB, activations %.2f MiB (%.2f MiB unshared), frame %.2f MiB\n",
+         use.weights / 1048576.0, use.activations / 1048576.0,
+         use.activations_unshared / 1048576.0, use.frame / 1048576.0);
+  assert_true(use.weights > 0 && use.frame > 0);
+  assert_true(use.activations > 0);
+  if (!(use.activations < use.activations_unshared * 3 / 4))
+    fail_msg("activations take %llu bytes, unshared %llu: lifetimes are not shared",
+             (unsigned long long)use.activations, (unsigned long long)use.activations_unshared);
+  assert_int_equal(vittm_segmenter_device_memory(seg), use.weights + use.activations + use.frame);
+  vittm_segmenter_free(seg);
+}
+
 /* RGB → YUV (BT.601 limited range), the inverse of what the preprocess shader applies. */
 static uint8_t clamp_u8(double v)
 {
@@ -275,6 +295,7 @@ int main(int argc, char **argv)
   precision = strcmp(argv[2], "fp16") == 0 ? VITTM_PRECISION_FP16 : VITTM_PRECISION_FP32;
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_logits_and_class_map_match_reference),
+      cmocka_unit_test(test_activations_share_memory),
       cmocka_unit_test(test_nv12_and_i420_agree_with_rgb),
       cmocka_unit_test(test_odd_frame_sizes_give_maps_of_their_size),
       cmocka_unit_test(test_wrong_frame_is_refused),

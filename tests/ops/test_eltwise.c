@@ -149,6 +149,7 @@ static void test_in_place_add_and_layernorm(void **state)
   assert_int_equal(vittm_add_record(cmd, tx, tx, tx, &err), VITTM_OK);
   assert_int_equal(vittm_layernorm_record(cmd, tx, tg, tb, 1e-6f, tx, &err), VITTM_OK);
   /* The layernorm reads what the add wrote: exactly one barrier between them. */
+  assert_int_equal(vittm_cmd_end(cmd, &err), VITTM_OK);
   assert_int_equal(vittm_cmd_barrier_count(cmd), 1);
   test_submit(cmd);
   float *out = test_read(tx);

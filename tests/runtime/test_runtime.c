@@ -1,5 +1,6 @@
 /* The Vulkan runtime: device choice and sharing, tensor splitting, barriers, timestamps,
- * the pipeline cache's distrust of bad files, and validation errors becoming failures. */
+ * activation memory shared by lifetime, the pipeline cache's distrust of bad files, and
+ * validation errors becoming failures. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,10 +118,9 @@ static void test_barriers_only_on_hazards_and_timestamps(void **state)
   assert_int_equal(vittm_cmd_begin(dev, &cmd, &err), VITTM_OK);
   assert_int_equal(vittm_add_record(cmd, a, b, c, &err), VITTM_OK); /* c = 3 */
   assert_int_equal(vittm_add_record(cmd, a, a, d, &err), VITTM_OK); /* independent: d = 2 */
-  assert_int_equal(vittm_cmd_barrier_count(cmd), 0);
-  assert_int_equal(vittm_add_record(cmd, c, d, a, &err), VITTM_OK); /* reads c, d: a = 5 */
-  assert_int_equal(vittm_cmd_barrier_count(cmd), 1);
+  assert_int_equal(vittm_add_record(cmd, c, d, a, &err), VITTM_OK); /* reads c, d: barrier */
   assert_int_equal(vittm_add_record(cmd, b, b, c, &err), VITTM_OK); /* c was read: WAR */
+  assert_int_equal(vittm_cmd_end(cmd, &err), VITTM_OK);
   assert_int_equal(vittm_cmd_barrier_count(cmd), 2);
   assert_int_equal(vittm_cmd_dispatch_count(cmd), 4);
   vittm_timing t;
@@ -140,6 +140,106 @@ static void test_barriers_only_on_hazards_and_timestamps(void **state)
   free(out);
   vittm_cmd_free(cmd);
   vittm_tensor_free(a), vittm_tensor_free(b), vittm_tensor_free(c), vittm_tensor_free(d);
+  vittm_device_free(dev);
+}
+
+static vittm_tensor *transient(vittm_device *dev, vittm_arena *arena)
+{
+  vittm_tensor *t = NULL;
+  vittm_error err = {0};
+  if (vittm_tensor_create_transient(dev, arena, VITTM_F32, 8, 8, &t, &err))
+    fail_msg("vittm_tensor_create_transient: %s", err.message);
+  return t;
+}
+
+/* t1 and t2 live at different times, so they share bytes; writing t2 where a dispatch just read
+ * t1 then needs a barrier although they are different buffers. */
+static void test_transient_tensors_share_memory_by_lifetime(void **state)
+{
+  (void)state;
+  vittm_device *dev = test_open_device();
+  float ones[64];
+  for (int i = 0; i < 64; i++)
+    ones[i] = 1;
+  vittm_arena *arena = NULL;
+  vittm_error err = {0};
+  assert_int_equal(vittm_arena_create(dev, &arena, &err), VITTM_OK);
+  vittm_tensor *x = test_tensor(dev, VITTM_F32, 8, 8, ones);
+  vittm_tensor *y = test_tensor(dev, VITTM_F32, 8, 8, NULL);
+  vittm_tensor *z = test_tensor(dev, VITTM_F32, 8, 8, NULL);
+  vittm_tensor *t1 = transient(dev, arena), *t2 = transient(dev, arena);
+  /* Not placed before a recording ends: the host cannot touch it yet. */
+  assert_int_equal(vittm_tensor_write_f32(t1, ones, &err), VITTM_ERROR_INVALID_ARGUMENT);
+  assert_non_null(strstr(err.message, "transient"));
+  vittm_cmd *cmd = NULL;
+  assert_int_equal(vittm_cmd_begin(dev, &cmd, &err), VITTM_OK);
+  assert_int_equal(vittm_add_record(cmd, x, x, t1, &err), VITTM_OK);  /* t1 = 2 */
+  assert_int_equal(vittm_add_record(cmd, t1, x, y, &err), VITTM_OK);  /* RAW: y = 3 */
+  assert_int_equal(vittm_add_record(cmd, x, x, t2, &err), VITTM_OK);  /* WAR on t1's bytes */
+  assert_int_equal(vittm_add_record(cmd, t2, y, z, &err), VITTM_OK);  /* RAW: z = 5 */
+  assert_int_equal(vittm_cmd_end(cmd, &err), VITTM_OK);
+  assert_ptr_equal(t1->chunks[0].memory, t2->chunks[0].memory);
+  assert_int_equal(t1->chunks[0].offset, t2->chunks[0].offset);
+  assert_int_equal(vittm_arena_bytes(arena), t1->chunks[0].req.size);
+  assert_int_equal(vittm_arena_requested(arena), 2 * t1->chunks[0].req.size);
+  assert_int_equal(vittm_cmd_barrier_count(cmd), 3);
+  assert_int_equal(vittm_cmd_submit(cmd, NULL, &err), VITTM_OK);
+  float *out = test_read(z);
+  for (int i = 0; i < 64; i++)
+    assert_true(out[i] == 5.0f);
+  free(out);
+  vittm_cmd_free(cmd);
+  vittm_tensor_free(t1), vittm_tensor_free(t2);
+  vittm_tensor_free(x), vittm_tensor_free(y), vittm_tensor_free(z);
+  vittm_arena_free(arena);
+  vittm_device_free(dev);
+}
+
+/* A transient tensor read before any dispatch writes it holds data from before the run: it
+ * lives from the start and shares no bytes with one that dies before it is read. */
+static void test_transient_read_first_lives_from_the_start(void **state)
+{
+  (void)state;
+  vittm_device *dev = test_open_device();
+  vittm_arena *arena = NULL;
+  vittm_error err = {0};
+  assert_int_equal(vittm_arena_create(dev, &arena, &err), VITTM_OK);
+  vittm_tensor *x = test_tensor(dev, VITTM_F32, 8, 8, NULL);
+  vittm_tensor *t1 = transient(dev, arena), *t2 = transient(dev, arena);
+  vittm_cmd *cmd = NULL;
+  assert_int_equal(vittm_cmd_begin(dev, &cmd, &err), VITTM_OK);
+  assert_int_equal(vittm_add_record(cmd, x, x, t1, &err), VITTM_OK);
+  assert_int_equal(vittm_add_record(cmd, t1, t1, x, &err), VITTM_OK);
+  assert_int_equal(vittm_add_record(cmd, t2, t2, x, &err), VITTM_OK); /* t2 read, never written */
+  assert_int_equal(vittm_cmd_end(cmd, &err), VITTM_OK);
+  assert_int_equal(vittm_arena_bytes(arena), 2 * t1->chunks[0].req.size);
+  vittm_cmd_free(cmd);
+  vittm_tensor_free(t1), vittm_tensor_free(t2), vittm_tensor_free(x);
+  vittm_arena_free(arena);
+  vittm_device_free(dev);
+}
+
+/* Unified memory is mapped; without it (VITTM_DISABLE_UNIFIED_MEMORY=1, as on a discrete GPU)
+ * nothing of the device's is, and writes and reads go through staging copies. */
+static void test_memory_is_mapped_only_when_unified(void **state)
+{
+  (void)state;
+  vittm_device *dev = test_open_device();
+  const char *off = getenv("VITTM_DISABLE_UNIFIED_MEMORY");
+  bool disabled = off && *off && strcmp(off, "0") != 0;
+  const vittm_device_info *info = vittm_device_get_info(dev);
+  if (disabled)
+    assert_false(info->unified_memory);
+  float v[6] = {1, 2, 3, 4, 5, 6};
+  vittm_tensor *t = test_tensor(dev, VITTM_F32, 2, 3, v);
+  if (info->unified_memory)
+    assert_non_null(t->chunks[0].mapped);
+  else
+    assert_null(t->chunks[0].mapped);
+  float *back = test_read(t);
+  assert_memory_equal(back, v, sizeof v);
+  free(back);
+  vittm_tensor_free(t);
   vittm_device_free(dev);
 }
 
@@ -283,6 +383,9 @@ int main(void)
       cmocka_unit_test(test_tensor_is_split_at_the_buffer_range),
       cmocka_unit_test(test_row_wider_than_the_range_is_refused),
       cmocka_unit_test(test_barriers_only_on_hazards_and_timestamps),
+      cmocka_unit_test(test_transient_tensors_share_memory_by_lifetime),
+      cmocka_unit_test(test_transient_read_first_lives_from_the_start),
+      cmocka_unit_test(test_memory_is_mapped_only_when_unified),
       cmocka_unit_test(test_fp16_tensor_refused_without_fp16),
       cmocka_unit_test(test_pipeline_cache_is_written_and_bad_files_are_ignored),
       cmocka_unit_test(test_validation_error_fails_the_call),

@@ -27,7 +27,9 @@ static const char usage[] =
     "\n"
     "Per model: GPU time (timestamps) and wall time of vittm_segmenter_run, median and 95th\n"
     "percentile; FPS = timed frames / their summed wall time; device memory =\n"
-    "vittm_segmenter_device_memory (model weights and activations + frame and map buffers).\n"
+    "vittm_segmenter_device_memory (model weights and activations + frame and map buffers);\n"
+    "act MiB = the activations, which share memory by lifetime; unshared = what they would\n"
+    "hold each in a buffer of its own.\n"
     "Each model's FPS is divided by the first's, beside the paper's ADE20K figures\n"
     "(UperNet, 512²): ViT-B 13.8 FPS, ViTTM-B 26.8 FPS, ×1.94.\n"
     "Exit status: 0, 1 when a model fails to load or run (the library's message is printed),\n"
@@ -39,6 +41,7 @@ typedef struct result {
   uint32_t in_h, in_w, frame_w, frame_h;
   double gpu_p50, gpu_p95, wall_p50, wall_p95, fps, fps_gpu;
   uint64_t device_memory;
+  vittm_memory_use memory;
   double *gpu, *wall;
 } result;
 
@@ -97,6 +100,7 @@ static vittm_status run_model(vittm_device *dev, const char *path, vittm_precisi
     r->fps = runs / wall_sum * 1e3;
     r->fps_gpu = r->gpu_p50 > 0 ? runs / gpu_sum * 1e3 : -1;
     r->device_memory = vittm_segmenter_device_memory(seg);
+    vittm_segmenter_memory_use(seg, &r->memory);
     snprintf(r->arch, sizeof r->arch, "%s", vittm_model_architecture(model));
   }
   vittm_segmenter_free(seg);
@@ -124,6 +128,10 @@ static cJSON *result_json(const result *r, const result *base, const char *prec,
   cJSON_AddNumberToObject(j, "wall_ms_p50", r->wall_p50);
   cJSON_AddNumberToObject(j, "wall_ms_p95", r->wall_p95);
   cJSON_AddNumberToObject(j, "device_memory_bytes", (double)r->device_memory);
+  cJSON_AddNumberToObject(j, "weights_bytes", (double)r->memory.weights);
+  cJSON_AddNumberToObject(j, "activations_bytes", (double)r->memory.activations);
+  cJSON_AddNumberToObject(j, "activations_unshared_bytes",
+                          (double)r->memory.activations_unshared);
   cJSON_AddStringToObject(j, "baseline", base->label);
   cJSON_AddNumberToObject(j, "fps_ratio", r->fps / base->fps);
   cJSON_AddItemToObject(j, "gpu_ms", bench_number_array(r->gpu, runs));
@@ -209,9 +217,9 @@ int bench_segment(int argc, char **argv)
          info->driver_info);
   printf("%s frames, 1 warm-up + %d timed per model; FPS = frames / summed wall time\n\n",
          vittm_pixel_format_name(format), runs);
-  printf("%-24s %-5s %-9s %-9s %9s %9s %9s %9s %7s %7s %8s %7s\n", "model", "prec", "input",
-         "frame", "gpu p50", "gpu p95", "wall p50", "wall p95", "FPS", "FPS gpu", "dev MiB",
-         "FPS/1st");
+  printf("%-24s %-5s %-9s %-9s %9s %9s %9s %9s %7s %7s %8s %8s %8s %7s\n", "model", "prec",
+         "input", "frame", "gpu p50", "gpu p95", "wall p50", "wall p95", "FPS", "FPS gpu",
+         "dev MiB", "act MiB", "unshared", "FPS/1st");
 
   cJSON *root = cJSON_CreateObject();
   cJSON_AddItemToObject(root, "device", bench_device_json(info));
@@ -246,9 +254,11 @@ int bench_segment(int argc, char **argv)
       char input[32], frame[32];
       snprintf(input, sizeof input, "%u×%u", r->in_w, r->in_h);
       snprintf(frame, sizeof frame, "%u×%u", r->frame_w, r->frame_h);
-      printf("%-24s %-5s %-9s %-9s %9.1f %9.1f %9.1f %9.1f %7.4g %7.4g %8.1f %7.3f\n", r->label,
-             prec, input, frame, r->gpu_p50, r->gpu_p95, r->wall_p50, r->wall_p95, r->fps,
-             r->fps_gpu, (double)r->device_memory / (1 << 20), r->fps / res[0].fps);
+      printf("%-24s %-5s %-9s %-9s %9.1f %9.1f %9.1f %9.1f %7.4g %7.4g %8.1f %8.1f %8.1f %7.3f\n",
+             r->label, prec, input, frame, r->gpu_p50, r->gpu_p95, r->wall_p50, r->wall_p95,
+             r->fps, r->fps_gpu, (double)r->device_memory / (1 << 20),
+             (double)r->memory.activations / (1 << 20),
+             (double)r->memory.activations_unshared / (1 << 20), r->fps / res[0].fps);
       fflush(stdout);
       cJSON_AddItemToArray(results, result_json(r, &res[0], prec, runs));
     }

@@ -49,7 +49,8 @@ typedef struct vittm_device_info {
   uint64_t max_allocation_size;
   uint32_t min_storage_buffer_offset_alignment;
   bool fp16;                       /* 16-bit storage + float16 arithmetic (VITTM_DISABLE_FP16 clears it) */
-  bool unified_memory;             /* device-local memory is host-visible: no staging copies */
+  bool unified_memory;             /* device-local memory is host-visible: no staging copies
+                                      (VITTM_DISABLE_UNIFIED_MEMORY clears it) */
   bool timestamps;                 /* the compute queue can time submissions */
   double timestamp_period_ns;
 } vittm_device_info;

@@ -4,7 +4,8 @@
  *   vittm_model_load()      a model file's weights on that device (shared per file and precision)
  *   vittm_segmenter_create()  a model bound to one frame format and size: a command buffer
  *                           recorded once (upload → preprocess → encoder → neck → head → resize
- *                           → argmax), replayed per frame; nothing is allocated per frame
+ *                           → argmax), replayed per frame; nothing is allocated per frame;
+ *                           activations share device memory by lifetime
  *   vittm_segmenter_run()   a frame in, a class map out
  *
  * Thread-safety: devices and models may be shared between threads. A segmenter is used by one
@@ -91,6 +92,17 @@ VITTM_API vittm_status vittm_segmenter_logits(vittm_segmenter *seg, float **data
                                               uint32_t *width, uint32_t *classes, vittm_error *err);
 /* Device memory the model and the segmenter hold, in bytes. */
 VITTM_API uint64_t vittm_segmenter_device_memory(const vittm_segmenter *seg);
+
+/* What that memory is made of, in bytes. */
+typedef struct vittm_memory_use {
+  uint64_t weights;              /* the model's parameters (shared by its segmenters) */
+  uint64_t activations;          /* the model's activations: buffers whose lifetimes do not
+                                    overlap share memory */
+  uint64_t activations_unshared; /* what they would hold each in a buffer of its own */
+  uint64_t frame;                /* this segmenter's frame and class-map buffers (with their
+                                    staging copies on discrete GPUs) */
+} vittm_memory_use;
+VITTM_API void vittm_segmenter_memory_use(const vittm_segmenter *seg, vittm_memory_use *out);
 
 #ifdef __cplusplus
 }
