@@ -50,7 +50,7 @@ struct vittm_cmd {
   char (*labels)[48];   /* label of the dispatch ending at query i (profiling) */
 
   op *ops;
-  uint32_t n_ops, cap_ops;
+  size_t n_ops, cap_ops;
   uint8_t *push;
   size_t n_push, cap_push;
 
@@ -64,30 +64,35 @@ static vittm_status out_of_memory(vittm_error *err)
   return vittm_error_set(err, VITTM_ERROR_OUT_OF_MEMORY, "out of host memory while recording");
 }
 
-/* Room for one more op. */
+/* The array `items` of *cap items of `size` bytes, grown (doubling) to hold at least `need`;
+ * NULL when it cannot grow (items is then untouched). */
+static void *reserve(void *items, size_t *cap, size_t need, size_t size)
+{
+  if (need <= *cap)
+    return items;
+  size_t grown_cap = *cap ? 2 * *cap : 64;
+  while (grown_cap < need)
+    grown_cap *= 2;
+  void *grown = realloc(items, grown_cap * size);
+  if (grown)
+    *cap = grown_cap;
+  return grown;
+}
+
 static bool grow_ops(vittm_cmd *cmd)
 {
-  if (cmd->n_ops < cmd->cap_ops)
-    return true;
-  uint32_t cap = cmd->cap_ops ? 2 * cmd->cap_ops : 64;
-  op *grown = realloc(cmd->ops, cap * sizeof *grown);
-  if (!grown)
-    return false;
-  cmd->ops = grown;
-  cmd->cap_ops = cap;
-  return true;
+  op *ops = reserve(cmd->ops, &cmd->cap_ops, cmd->n_ops + 1, sizeof *ops);
+  if (ops)
+    cmd->ops = ops;
+  return ops != NULL;
 }
 
 static bool list_push(range_list *l, range r)
 {
-  if (l->n == l->cap) {
-    size_t cap = l->cap ? 2 * l->cap : 32;
-    range *items = realloc(l->items, cap * sizeof *items);
-    if (!items)
-      return false;
-    l->items = items;
-    l->cap = cap;
-  }
+  range *items = reserve(l->items, &l->cap, l->n + 1, sizeof *items);
+  if (!items)
+    return false;
+  l->items = items;
   l->items[l->n++] = r;
   return true;
 }
@@ -207,15 +212,11 @@ vittm_status vittm_cmd_dispatch(vittm_cmd *cmd, const vittm_pipeline *p, const v
     return VITTM_OK; /* nothing to do (an empty tensor) */
   if (!grow_ops(cmd))
     return out_of_memory(err);
-  if (cmd->n_push + p->push_size > cmd->cap_push) {
-    size_t cap = cmd->cap_push ? 2 * cmd->cap_push : 4096;
-    while (cap < cmd->n_push + p->push_size)
-      cap *= 2;
-    uint8_t *grown = realloc(cmd->push, cap);
-    if (!grown)
+  if (p->push_size) {
+    uint8_t *bytes = reserve(cmd->push, &cmd->cap_push, cmd->n_push + p->push_size, 1);
+    if (!bytes)
       return out_of_memory(err);
-    cmd->push = grown;
-    cmd->cap_push = cap;
+    cmd->push = bytes;
   }
   op *o = &cmd->ops[cmd->n_ops++];
   *o = (op){.p = p, .n_bindings = p->n_bindings, .push_at = (uint32_t)cmd->n_push,
