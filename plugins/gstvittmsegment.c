@@ -16,6 +16,9 @@
  * The device and the model are loaded when the element goes to PAUSED, the
  * segmenter is built for the negotiated format and size; elements of one
  * process share the device and, for the same file and precision, the model.
+ * NV12 and I420 frames are read with the colorimetry of their caps: BT.601 or
+ * BT.709 (SMPTE 240M as BT.709, BT.2020 approximated by it), limited or full
+ * range.
  * #GstVittmSegment:inference-interval segments every Nth frame only; the
  * frames between carry the last map, marked as reused. The element adds its
  * inference latency to the LATENCY query.
@@ -127,6 +130,8 @@ struct _GstVittmSegment
   vittm_segmenter *seg;
   GstVideoFormat seg_format;
   guint seg_width, seg_height;
+  vittm_yuv_matrix seg_matrix;
+  vittm_yuv_range seg_range;
 
   /* class maps: buffers from a pool, one per segmented frame, shared by the
    * metas of the frames that reuse it */
@@ -514,6 +519,32 @@ pixel_format_of (GstVideoFormat format, vittm_pixel_format * out)
   return FALSE;
 }
 
+/* How a YUV frame encodes colour, from its caps' colorimetry. The library knows the BT.601
+ * and BT.709 matrices; SMPTE 240M is within a percent of BT.709, BT.2020 is read as BT.709. */
+static void
+yuv_encoding_of (GstBaseTransform * trans, const GstVideoInfo * info,
+    vittm_segmenter_options * opts)
+{
+  const GstVideoColorimetry *c = &GST_VIDEO_INFO_COLORIMETRY (info);
+
+  if (!GST_VIDEO_INFO_IS_YUV (info))
+    return;
+  switch (c->matrix) {
+    case GST_VIDEO_COLOR_MATRIX_BT2020:
+      GST_WARNING_OBJECT (trans, "BT.2020 video is read with BT.709's matrix");
+      /* fall through */
+    case GST_VIDEO_COLOR_MATRIX_BT709:
+    case GST_VIDEO_COLOR_MATRIX_SMPTE240M:
+      opts->yuv_matrix = VITTM_YUV_BT709;
+      break;
+    default:
+      opts->yuv_matrix = VITTM_YUV_BT601;
+      break;
+  }
+  opts->yuv_range = c->range == GST_VIDEO_COLOR_RANGE_0_255 ?
+      VITTM_YUV_FULL : VITTM_YUV_LIMITED;
+}
+
 static gboolean
 gst_vittm_segment_set_caps (GstBaseTransform * trans, GstCaps * incaps,
     G_GNUC_UNUSED GstCaps * outcaps)
@@ -539,11 +570,13 @@ gst_vittm_segment_set_caps (GstBaseTransform * trans, GstCaps * incaps,
     return FALSE;
   }
   self->info = info;
+  yuv_encoding_of (trans, &info, &opts);
 
-  /* A new frame rate or colorimetry keeps the segmenter. */
+  /* A new frame rate keeps the segmenter. */
   if (self->seg && self->seg_format == GST_VIDEO_INFO_FORMAT (&info)
       && self->seg_width == (guint) GST_VIDEO_INFO_WIDTH (&info)
-      && self->seg_height == (guint) GST_VIDEO_INFO_HEIGHT (&info))
+      && self->seg_height == (guint) GST_VIDEO_INFO_HEIGHT (&info)
+      && self->seg_matrix == opts.yuv_matrix && self->seg_range == opts.yuv_range)
     return TRUE;
 
   vittm_segmenter_free (self->seg);
@@ -576,6 +609,8 @@ gst_vittm_segment_set_caps (GstBaseTransform * trans, GstCaps * incaps,
   self->seg_format = GST_VIDEO_INFO_FORMAT (&info);
   self->seg_width = GST_VIDEO_INFO_WIDTH (&info);
   self->seg_height = GST_VIDEO_INFO_HEIGHT (&info);
+  self->seg_matrix = opts.yuv_matrix;
+  self->seg_range = opts.yuv_range;
   GST_DEBUG_OBJECT (self, "segmenter for %s %ux%u", GST_VIDEO_INFO_NAME (&info),
       self->seg_width, self->seg_height);
   return TRUE;

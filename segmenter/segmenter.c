@@ -68,6 +68,10 @@ vittm_status vittm_segmenter_create(vittm_model *model, vittm_pixel_format forma
   }
   s->map_stride = (s->map_w + 3) & ~3u;
   vittm_status st = vittm_frame_layout_compute(format, width, height, &s->layout, err);
+  if (!st && opts) { /* checked where the preprocess is recorded */
+    s->layout.matrix = opts->yuv_matrix;
+    s->layout.range = opts->yuv_range;
+  }
   if (!st)
     st = vittm_buffer_create(dev, s->layout.size, &s->frame, err);
   if (!st)

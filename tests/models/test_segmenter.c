@@ -83,14 +83,20 @@ static int teardown(void **state)
   return 0;
 }
 
-static vittm_segmenter *segmenter_for(vittm_pixel_format format, uint32_t w, uint32_t h, bool model_size)
+static vittm_segmenter *segmenter_with(vittm_pixel_format format, uint32_t w, uint32_t h,
+                                       const vittm_segmenter_options *opts)
 {
   vittm_segmenter *seg = NULL;
   vittm_error err = {0};
-  vittm_segmenter_options opts = {.mask_at_model_size = model_size};
-  if (vittm_segmenter_create(model, format, w, h, &opts, &seg, &err))
+  if (vittm_segmenter_create(model, format, w, h, opts, &seg, &err))
     fail_msg("%s", err.message);
   return seg;
+}
+
+static vittm_segmenter *segmenter_for(vittm_pixel_format format, uint32_t w, uint32_t h, bool model_size)
+{
+  vittm_segmenter_options opts = {.mask_at_model_size = model_size};
+  return segmenter_with(format, w, h, &opts);
 }
 
 static void run(vittm_segmenter *seg, const vittm_frame *frame, vittm_class_map *map)
@@ -183,15 +189,48 @@ static void test_activations_share_memory(void **state)
   vittm_segmenter_free(seg);
 }
 
-/* RGB → YUV (BT.601 limited range), the inverse of what the preprocess shader applies. */
 static uint8_t clamp_u8(double v)
 {
   return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : lround(v));
 }
 
-static void test_nv12_and_i420_agree_with_rgb(void **state)
+/* RGB → Y, U, V with the given matrix and range: the inverse of what the preprocess shader
+ * applies. */
+static void rgb_to_yuv(const uint8_t *p, vittm_yuv_matrix matrix, vittm_yuv_range range,
+                       uint8_t yuv[3])
 {
-  (void)state;
+  double kr = matrix == VITTM_YUV_BT709 ? 0.2126 : 0.299;
+  double kb = matrix == VITTM_YUV_BT709 ? 0.0722 : 0.114;
+  double luma = kr * p[0] + (1 - kr - kb) * p[1] + kb * p[2];
+  double cb = (p[2] - luma) / (2 * (1 - kb)), cr = (p[0] - luma) / (2 * (1 - kr));
+  bool full = range == VITTM_YUV_FULL;
+  yuv[0] = clamp_u8(full ? luma : 16 + luma * 219.0 / 255.0);
+  yuv[1] = clamp_u8(128 + cb * (full ? 1.0 : 224.0 / 255.0));
+  yuv[2] = clamp_u8(128 + cr * (full ? 1.0 : 224.0 / 255.0));
+}
+
+/* RMS difference between the logits of a run of seg on frame and `ref` (the logits live in
+ * the model, so they are read right after the run). */
+static double logits_rms_diff(vittm_segmenter *seg, const vittm_frame *frame, const float *ref)
+{
+  vittm_class_map map;
+  run(seg, frame, &map);
+  float *logits;
+  uint32_t h, w, k;
+  vittm_error err = {0};
+  if (vittm_segmenter_logits(seg, &logits, &h, &w, &k, &err))
+    fail_msg("%s", err.message);
+  double ss = 0;
+  for (size_t i = 0; i < (size_t)h * w * k; i++)
+    ss += ((double)logits[i] - ref[i]) * ((double)logits[i] - ref[i]);
+  free(logits);
+  return sqrt(ss / ((double)h * w * k));
+}
+
+/* The probe image as NV12 and I420 in the given colour encoding: both must give the same map,
+ * and nearly the RGB path's; read as BT.601 limited range instead, the logits move more. */
+static void check_yuv_against_rgb(vittm_yuv_matrix matrix, vittm_yuv_range range)
+{
   /* An image constant over 2×2 blocks loses nothing to chroma subsampling, so the YUV paths
    * differ from the RGB path only by YUV rounding (a level or two per channel). */
   uint32_t w = in_w, h = in_h, cw = (w + 1) / 2, ch = (h + 1) / 2;
@@ -202,16 +241,16 @@ static void test_nv12_and_i420_agree_with_rgb(void **state)
       memcpy(blocky + 3 * ((size_t)j * w + i), rgb + 3 * ((size_t)(j & ~1u) * w + (i & ~1u)), 3);
   for (uint32_t j = 0; j < h; j++)
     for (uint32_t i = 0; i < w; i++) {
-      const uint8_t *p = blocky + 3 * ((size_t)j * w + i);
-      y[(size_t)j * w + i] = clamp_u8(16 + 0.256788 * p[0] + 0.504129 * p[1] + 0.097906 * p[2]);
+      uint8_t yuv[3];
+      rgb_to_yuv(blocky + 3 * ((size_t)j * w + i), matrix, range, yuv);
+      y[(size_t)j * w + i] = yuv[0];
     }
   for (uint32_t j = 0; j < ch; j++)
     for (uint32_t i = 0; i < cw; i++) {
-      const uint8_t *p = blocky + 3 * ((size_t)(2 * j) * w + 2 * i);
-      uint8_t cu = clamp_u8(128 - 0.148223 * p[0] - 0.290993 * p[1] + 0.439216 * p[2]);
-      uint8_t cv = clamp_u8(128 + 0.439216 * p[0] - 0.367788 * p[1] - 0.071427 * p[2]);
-      u[(size_t)j * cw + i] = cu, v[(size_t)j * cw + i] = cv;
-      uv[2 * ((size_t)j * cw + i)] = cu, uv[2 * ((size_t)j * cw + i) + 1] = cv;
+      uint8_t yuv[3];
+      rgb_to_yuv(blocky + 3 * ((size_t)(2 * j) * w + 2 * i), matrix, range, yuv);
+      u[(size_t)j * cw + i] = yuv[1], v[(size_t)j * cw + i] = yuv[2];
+      uv[2 * ((size_t)j * cw + i)] = yuv[1], uv[2 * ((size_t)j * cw + i) + 1] = yuv[2];
     }
   vittm_frame nv12 = {.format = VITTM_FORMAT_NV12, .width = w, .height = h,
                       .planes = {y, uv}, .strides = {w, 2 * cw}};
@@ -219,8 +258,9 @@ static void test_nv12_and_i420_agree_with_rgb(void **state)
                       .planes = {y, u, v}, .strides = {w, cw, cw}};
   vittm_frame rgbf = {.format = VITTM_FORMAT_RGB, .width = w, .height = h, .planes = {blocky},
                       .strides = {3 * w}};
-  vittm_segmenter *s_nv12 = segmenter_for(VITTM_FORMAT_NV12, w, h, false);
-  vittm_segmenter *s_i420 = segmenter_for(VITTM_FORMAT_I420, w, h, false);
+  vittm_segmenter_options opts = {.yuv_matrix = matrix, .yuv_range = range};
+  vittm_segmenter *s_nv12 = segmenter_with(VITTM_FORMAT_NV12, w, h, &opts);
+  vittm_segmenter *s_i420 = segmenter_with(VITTM_FORMAT_I420, w, h, &opts);
   vittm_segmenter *s_rgb = segmenter_for(VITTM_FORMAT_RGB, w, h, false);
   vittm_class_map m_nv12, m_i420, m_rgb;
   run(s_nv12, &nv12, &m_nv12);
@@ -235,11 +275,48 @@ static void test_nv12_and_i420_agree_with_rgb(void **state)
     for (uint32_t i = 0; i < w; i++)
       equal += m_rgb.data[(size_t)j * m_rgb.stride + i] == m_nv12.data[(size_t)j * m_nv12.stride + i];
   double share = (double)equal / ((double)w * h);
-  printf("NV12/I420 vs RGB: %.2f%% of pixels equal\n", 100 * share);
+  printf("NV12/I420 (%s, %s range) vs RGB: %.2f%% of pixels equal\n",
+         matrix == VITTM_YUV_BT709 ? "BT.709" : "BT.601",
+         range == VITTM_YUV_FULL ? "full" : "limited", 100 * share);
+  if (matrix != VITTM_YUV_BT601 || range != VITTM_YUV_LIMITED) {
+    vittm_segmenter *s_wrong = segmenter_for(VITTM_FORMAT_NV12, w, h, false);
+    float *ref;
+    uint32_t lh, lw, k;
+    vittm_error err = {0};
+    run(s_rgb, &rgbf, &m_rgb);
+    if (vittm_segmenter_logits(s_rgb, &ref, &lh, &lw, &k, &err))
+      fail_msg("%s", err.message);
+    double right = logits_rms_diff(s_nv12, &nv12, ref);
+    double wrong = logits_rms_diff(s_wrong, &nv12, ref);
+    free(ref);
+    printf("  logits vs RGB: rms difference %.3g, read as BT.601 limited %.3g\n", right, wrong);
+    if (!(wrong > 2 * right))
+      fail_msg("the YUV encoding option changes little: %.3g vs %.3g", right, wrong);
+    vittm_segmenter_free(s_wrong);
+  }
   if (share < 0.95)
     fail_msg("the NV12 path agrees with the RGB path on only %.2f%% of pixels", 100 * share);
   vittm_segmenter_free(s_nv12), vittm_segmenter_free(s_i420), vittm_segmenter_free(s_rgb);
   free(blocky), free(y), free(u), free(v), free(uv);
+}
+
+static void test_nv12_and_i420_agree_with_rgb(void **state)
+{
+  (void)state;
+  check_yuv_against_rgb(VITTM_YUV_BT601, VITTM_YUV_LIMITED);
+  check_yuv_against_rgb(VITTM_YUV_BT709, VITTM_YUV_FULL);
+}
+
+static void test_unknown_yuv_encoding_is_refused(void **state)
+{
+  (void)state;
+  vittm_segmenter_options opts = {.yuv_matrix = (vittm_yuv_matrix)7};
+  vittm_segmenter *seg = NULL;
+  vittm_error err = {0};
+  assert_int_equal(vittm_segmenter_create(model, VITTM_FORMAT_NV12, 64, 48, &opts, &seg, &err),
+                   VITTM_ERROR_INVALID_ARGUMENT);
+  assert_null(seg);
+  assert_non_null(strstr(err.message, "YUV matrix 7"));
 }
 
 static void test_odd_frame_sizes_give_maps_of_their_size(void **state)
@@ -297,6 +374,7 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_logits_and_class_map_match_reference),
       cmocka_unit_test(test_activations_share_memory),
       cmocka_unit_test(test_nv12_and_i420_agree_with_rgb),
+      cmocka_unit_test(test_unknown_yuv_encoding_is_refused),
       cmocka_unit_test(test_odd_frame_sizes_give_maps_of_their_size),
       cmocka_unit_test(test_wrong_frame_is_refused),
   };

@@ -61,13 +61,12 @@ segment_harness (const gchar * props, const gchar * format, guint w, guint h,
 
 /* What the library makes of @buf's frame, on its own segmenter. */
 static guint8 *
-library_map (vittm_pixel_format format, const GstVideoInfo * info,
-    GstBuffer * buf, gboolean at_model_size, guint * w, guint * h)
+library_map_with (vittm_pixel_format format, const GstVideoInfo * info,
+    GstBuffer * buf, const vittm_segmenter_options * opts, guint * w, guint * h)
 {
   vittm_device *dev = NULL;
   vittm_model *model = NULL;
   vittm_segmenter *seg = NULL;
-  vittm_segmenter_options opts = {.mask_at_model_size = at_model_size };
   vittm_error err = { 0 };
   vittm_frame frame = { 0 };
   vittm_class_map cm = { 0 };
@@ -79,7 +78,7 @@ library_map (vittm_pixel_format format, const GstVideoInfo * info,
   fail_unless (vittm_model_load (dev, model_path, NULL, &model, &err) ==
       VITTM_OK, "%s", err.message);
   fail_unless (vittm_segmenter_create (model, format,
-          GST_VIDEO_INFO_WIDTH (info), GST_VIDEO_INFO_HEIGHT (info), &opts,
+          GST_VIDEO_INFO_WIDTH (info), GST_VIDEO_INFO_HEIGHT (info), opts,
           &seg, &err) == VITTM_OK, "%s", err.message);
 
   fail_unless (gst_video_frame_map (&vframe, info, buf, GST_MAP_READ));
@@ -105,6 +104,15 @@ library_map (vittm_pixel_format format, const GstVideoInfo * info,
   vittm_model_free (model);
   vittm_device_free (dev);
   return out;
+}
+
+static guint8 *
+library_map (vittm_pixel_format format, const GstVideoInfo * info,
+    GstBuffer * buf, gboolean at_model_size, guint * w, guint * h)
+{
+  vittm_segmenter_options opts = {.mask_at_model_size = at_model_size };
+
+  return library_map_with (format, info, buf, &opts, w, h);
 }
 
 static void
@@ -221,6 +229,47 @@ GST_START_TEST (test_every_format_and_size_gets_the_library_map_unchanged_video)
   g_free (ids);
   gst_buffer_unref (out);
   gst_buffer_unref (ref);
+  gst_buffer_unref (in);
+  gst_harness_teardown (hs);
+}
+
+GST_END_TEST;
+
+/* Full-range BT.709 NV12 is read as such, not as the BT.601 limited default. */
+GST_START_TEST (test_yuv_colorimetry_follows_the_caps)
+{
+  gchar *desc = g_strdup_printf ("vittmsegment model=\"%s\"", model_path);
+  GstHarness *hs = gst_harness_new_parse (desc);
+  GstCaps *caps = gst_caps_from_string ("video/x-raw,format=NV12,width=64,"
+      "height=48,framerate=30/1,colorimetry=(string)1:3:5:1");
+  vittm_segmenter_options bt709_full = {.yuv_matrix = VITTM_YUV_BT709,
+    .yuv_range = VITTM_YUV_FULL
+  };
+  GstVideoInfo info;
+  GstBuffer *in, *out;
+  GstVittmSegMeta *meta;
+  guint8 *ids, *default_ids;
+  guint w, h, differ = 0;
+
+  fail_unless (gst_video_info_from_caps (&info, caps));
+  fail_unless_equals_int (GST_VIDEO_INFO_COLORIMETRY (&info).range,
+      GST_VIDEO_COLOR_RANGE_0_255);
+  gst_harness_set_src_caps (hs, caps);
+  in = ptu_frame_new (&info, 11);
+  out = gst_harness_push_and_pull (hs, gst_buffer_ref (in));
+  meta = gst_buffer_get_vittm_seg_meta (out);
+  fail_unless (meta != NULL);
+  ids = library_map_with (VITTM_FORMAT_NV12, &info, in, &bt709_full, &w, &h);
+  assert_meta_map_equals (meta, ids, w, h);
+  default_ids = library_map (VITTM_FORMAT_NV12, &info, in, FALSE, &w, &h);
+  for (gsize i = 0; i < (gsize) w * h; i++)
+    differ += ids[i] != default_ids[i];
+  fail_unless (differ > 0, "the colorimetry changed no class: a weak test");
+
+  g_free (ids);
+  g_free (default_ids);
+  g_free (desc);
+  gst_buffer_unref (out);
   gst_buffer_unref (in);
   gst_harness_teardown (hs);
 }
@@ -492,6 +541,7 @@ vittmsegment_suite (void)
   tcase_add_loop_test (tc,
       test_every_format_and_size_gets_the_library_map_unchanged_video, 0,
       G_N_ELEMENTS (formats) * G_N_ELEMENTS (sizes));
+  tcase_add_test (tc, test_yuv_colorimetry_follows_the_caps);
   tcase_add_test (tc, test_inference_interval_reuses_the_map_between_inferences);
   tcase_add_test (tc, test_mask_size_model_gives_the_model_input_size);
   tcase_add_test (tc, test_latency_query_adds_the_inference_latency);

@@ -5,7 +5,7 @@
  * chroma planes are ceil(width/2) × ceil(height/2). Unless told otherwise the segmenter reads
  * them as BT.601 limited range ("studio swing", Y 16…235, U/V 16…240), which is what
  * GStreamer's videotestsrc and videoconvert produce for SD video by default; BT.709 and full
- * range can be chosen with vittm_yuv_matrix / vittm_yuv_range. */
+ * range are chosen in vittm_segmenter_options. */
 #ifndef VITTM_FRAME_H
 #define VITTM_FRAME_H
 

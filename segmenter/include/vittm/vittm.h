@@ -61,6 +61,9 @@ VITTM_API const uint8_t *vittm_model_palette(const vittm_model *model);
 typedef struct vittm_segmenter_options {
   /* The class map at the model's input size instead of the frame's. */
   bool mask_at_model_size;
+  /* How NV12 and I420 frames encode colour (zero: BT.601, limited range); ignored for RGB. */
+  vittm_yuv_matrix yuv_matrix;
+  vittm_yuv_range yuv_range;
 } vittm_segmenter_options;
 
 /* A class map: one byte (class id) per pixel, rows `stride` bytes apart. */
