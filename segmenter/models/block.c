@@ -68,6 +68,11 @@ vittm_status vittm_block_scratch_create(vittm_weights *w, uint32_t tokens,
     st = vittm_weights_transient(w, tokens, d->dim, &out->attn, err);
   if (!st)
     st = vittm_weights_transient(w, tokens, d->mlp, &out->mlp, err);
+  uint32_t rows, cols;
+  out->scores = NULL;
+  if (!st && vittm_attention_scratch_shape(w->dev, w->dtype, tokens, d->dim, d->heads, &rows,
+                                           &cols))
+    st = vittm_weights_transient(w, rows, cols, &out->scores, err);
   return st;
 }
 
@@ -85,7 +90,7 @@ vittm_status vittm_block_record(vittm_cmd *cmd, const vittm_block_weights *bw,
   if (!st)
     st = vittm_gemm_record(cmd, s->h, bw->qkv_w, bw->qkv_b, s->qkv, 0, err);
   if (!st)
-    st = vittm_attention_record(cmd, s->qkv, d->heads, s->attn, err);
+    st = vittm_attention_record(cmd, s->qkv, d->heads, s->scores, s->attn, err);
   if (!st)
     st = vittm_gemm_record(cmd, s->attn, bw->proj_w, bw->proj_b, x, VITTM_GEMM_ACCUMULATE, err);
   if (!st)

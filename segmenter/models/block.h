@@ -24,6 +24,7 @@ typedef struct vittm_block_weights {
 /* Activations of one block, reused by every block of a stream of `tokens` rows. */
 typedef struct vittm_block_scratch {
   vittm_tensor *h, *qkv, *attn, *mlp;
+  vittm_tensor *scores; /* attention's scratch where it takes the GEMM route, else NULL */
 } vittm_block_scratch;
 
 /* Loads a LayerNorm's PREFIX.weight and PREFIX.bias (dim values each). */

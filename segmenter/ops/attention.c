@@ -2,6 +2,10 @@
 
 #include <math.h>
 
+#include "ops/copy.h"
+#include "ops/gemm.h"
+#include "ops/softmax.h"
+
 #define MAX_HEAD_DIM 128u
 
 typedef struct attention_push {
@@ -61,12 +65,66 @@ static vittm_status check_operands(const vittm_tensor *qkv, uint32_t heads,
   return st;
 }
 
+bool vittm_attention_scratch_shape(const vittm_device *dev, vittm_dtype dtype, uint32_t n,
+                                   uint32_t d, uint32_t heads, uint32_t *rows, uint32_t *cols)
+{
+  const vittm_device_info *info = vittm_device_get_info(dev);
+  uint64_t esize = vittm_dtype_size(dtype), padded = ((uint64_t)n + 3) / 4 * 4;
+  uint64_t score_rows = (uint64_t)heads * n + d, range = info->max_storage_buffer_range;
+  *rows = *cols = 0;
+  /* Every operand of the route is bound whole: qkv, out and the scratch must be one chunk.
+   * fp16 would store the scores and probabilities in fp16, where the fused kernel keeps its
+   * statistics in fp32; CPU drivers run fp32 anyway (precision auto). */
+  if (info->type != VITTM_DEVICE_CPU || dtype != VITTM_F32 || n == 0 ||
+      score_rows * padded * esize > range ||
+      (uint64_t)n * 3 * d * esize > range || score_rows > UINT32_MAX)
+    return false;
+  *rows = (uint32_t)score_rows;
+  *cols = (uint32_t)padded;
+  return true;
+}
+
+/* The GEMM route (see attention.h) into a scratch of vittm_attention_scratch_shape's shape. */
+static vittm_status record_by_gemm(vittm_cmd *cmd, const vittm_tensor *qkv, uint32_t heads,
+                                   vittm_tensor *scratch, vittm_tensor *out, vittm_error *err)
+{
+  uint32_t n = qkv->rows, d = out->cols, hd = d / heads, ld = scratch->cols;
+  uint32_t values_at = heads * n * ld; /* the transposed values: d rows of ld */
+  vittm_status st = VITTM_OK;
+  if (scratch->rows != heads * n + d || ld != (n + 3) / 4 * 4 || scratch->n_chunks != 1 ||
+      qkv->n_chunks != 1 || out->n_chunks != 1 || scratch->dtype != qkv->dtype)
+    return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
+                           "attention: the scratch is %u×%u %s in %u chunks; %u tokens of %u "
+                           "heads need one chunk of %u×%u",
+                           scratch->rows, scratch->cols, vittm_dtype_name(scratch->dtype),
+                           scratch->n_chunks, n, heads, heads * n + d, (n + 3) / 4 * 4);
+  for (uint32_t h = 0; !st && h < heads; h++) {
+    vittm_gemm_operand q = {qkv, h * hd, 3 * d}, k = {qkv, d + h * hd, 3 * d};
+    vittm_gemm_operand s = {scratch, h * n * ld, ld};
+    st = vittm_gemm_record_strided(cmd, &q, &k, &s, n, n, hd, err);
+  }
+  if (!st)
+    st = vittm_softmax_block_record(cmd, scratch, 0, heads * n, n, ld,
+                                    (float)(1.0 / sqrt((double)hd)), err);
+  if (!st)
+    st = vittm_copy_transposed_record(cmd, qkv, 2 * d, 3 * d, n, d, scratch, values_at, ld, ld,
+                                      err);
+  for (uint32_t h = 0; !st && h < heads; h++) {
+    vittm_gemm_operand p = {scratch, h * n * ld, ld}, v = {scratch, values_at + h * hd * ld, ld};
+    vittm_gemm_operand o = {out, h * hd, d};
+    st = vittm_gemm_record_strided(cmd, &p, &v, &o, n, hd, ld, err);
+  }
+  return st ? vittm_error_prefix(err, "attention") : VITTM_OK;
+}
+
 vittm_status vittm_attention_record(vittm_cmd *cmd, const vittm_tensor *qkv, uint32_t heads,
-                                    vittm_tensor *out, vittm_error *err)
+                                    vittm_tensor *scratch, vittm_tensor *out, vittm_error *err)
 {
   vittm_status st = check_operands(qkv, heads, out, err);
   if (st)
     return st;
+  if (scratch && qkv->rows)
+    return record_by_gemm(cmd, qkv, heads, scratch, out, err);
   const vittm_device_info *info = vittm_device_get_info(qkv->dev);
   uint32_t d = qkv->cols / 3, hd = d / heads;
   uint32_t wg = queries_per_group(info), bk = keys_per_block(info, hd);

@@ -11,9 +11,19 @@
 
 /* Records out (N × D) = concat_h softmax(q_h k_hᵀ / sqrt(hd)) v_h for qkv = N × 3D (the qkv
  * Linear's output: columns [q | k | v], head h at columns h·hd … h·hd+hd−1 of each part),
- * hd = D / heads a multiple of 4 up to 128. Online softmax with fp32 statistics; no N × N
- * matrix is stored. qkv may be split into at most VITTM_MAX_ROW_CHUNKS chunks. */
+ * hd = D / heads a multiple of 4 up to 128.
+ *
+ * Two routes. Without scratch, one fused kernel: online softmax with fp32 statistics, no N × N
+ * matrix stored; qkv may be split into at most VITTM_MAX_ROW_CHUNKS chunks. With the scratch
+ * that vittm_attention_scratch_shape asks for (CPU drivers, where the fused kernel's loads
+ * cost more than a stored score matrix), per head: scores q_h k_hᵀ by the GEMM, softmax in
+ * place, then the GEMM again against the values, transposed once into the scratch. */
 vittm_status vittm_attention_record(vittm_cmd *cmd, const vittm_tensor *qkv, uint32_t heads,
-                                    vittm_tensor *out, vittm_error *err);
+                                    vittm_tensor *scratch, vittm_tensor *out, vittm_error *err);
+/* Whether attention over n tokens of width d in `heads` heads takes the GEMM route on dev, and
+ * the shape of the scratch tensor it needs then (one chunk: heads·n score rows and d rows of
+ * transposed values, n rounded up to 4 wide): fp32 on CPU drivers, when it fits one buffer. */
+bool vittm_attention_scratch_shape(const vittm_device *dev, vittm_dtype dtype, uint32_t n,
+                                   uint32_t d, uint32_t heads, uint32_t *rows, uint32_t *cols);
 
 #endif

@@ -7,7 +7,17 @@ typedef struct copy_push {
   uint32_t rows, cols;
   uint32_t src_ld, dst_ld;
   uint32_t src_off, dst_off;
+  uint32_t src_rows;
 } copy_push;
+
+static vittm_status copy_pipeline(const vittm_tensor *src, bool transpose,
+                                  const vittm_pipeline **p, vittm_error *err)
+{
+  char shader[32];
+  vittm_shader_name(shader, sizeof shader, "copy", src->dtype);
+  uint32_t spec[] = {WG_SIZE, transpose};
+  return vittm_pipeline_get(src->dev, shader, spec, 2, 2, sizeof(copy_push), p, err);
+}
 
 static bool block_fits(const vittm_tensor *t, uint32_t row0, uint32_t col0, uint32_t rows,
                        uint32_t cols)
@@ -40,15 +50,13 @@ vittm_status vittm_copy_record(vittm_cmd *cmd, const vittm_tensor *src, uint32_t
                            dst_col0, dst->rows, dst->cols);
   if (rows == 0 || cols == 0)
     return VITTM_OK;
-  char shader[32];
-  vittm_shader_name(shader, sizeof shader, "copy", src->dtype);
   const vittm_pipeline *p;
-  uint32_t spec[] = {WG_SIZE};
-  st = vittm_pipeline_get(src->dev, shader, spec, 1, 2, sizeof(copy_push), &p, err);
+  st = copy_pipeline(src, false, &p, err);
   for (uint32_t i0 = 0; !st && i0 < rows;) {
     uint32_t i1 = offset_span_end(src, src_row0, i0, rows);
     i1 = offset_span_end(dst, dst_row0, i0, i1);
-    copy_push pc = {.rows = i1 - i0, .cols = cols, .src_ld = src->cols, .dst_ld = dst->cols};
+    copy_push pc = {.rows = i1 - i0, .cols = cols, .src_ld = src->cols, .dst_ld = dst->cols,
+                    .src_rows = i1 - i0};
     vittm_binding bind[2] = {
         vittm_tensor_bind(src, src_row0 + i0, false, &pc.src_off),
         vittm_tensor_bind(dst, dst_row0 + i0, true, &pc.dst_off),
@@ -61,4 +69,40 @@ vittm_status vittm_copy_record(vittm_cmd *cmd, const vittm_tensor *src, uint32_t
     i0 = i1;
   }
   return st;
+}
+
+vittm_status vittm_copy_transposed_record(vittm_cmd *cmd, const vittm_tensor *src,
+                                          uint32_t src_off, uint32_t src_ld, uint32_t rows,
+                                          uint32_t cols, vittm_tensor *dst, uint32_t dst_off,
+                                          uint32_t dst_ld, uint32_t padded_rows,
+                                          vittm_error *err)
+{
+  const vittm_tensor *all[] = {src, dst};
+  vittm_status st = vittm_check_same_dtype("copy", all, 2, err);
+  if (!st)
+    st = vittm_check_single_chunk("copy", "src", src, err);
+  if (!st)
+    st = vittm_check_single_chunk("copy", "dst", dst, err);
+  uint64_t src_end = rows ? src_off + (uint64_t)(rows - 1) * src_ld + cols : 0;
+  uint64_t dst_end = cols ? dst_off + (uint64_t)(cols - 1) * dst_ld + padded_rows : 0;
+  if (!st && (rows > padded_rows || cols > src_ld || padded_rows > dst_ld ||
+              src_end > (uint64_t)src->rows * src->cols ||
+              dst_end > (uint64_t)dst->rows * dst->cols))
+    st = vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
+                         "copy: a transposed %u×%u block (padded to %u rows) does not fit "
+                         "src %u×%u or dst %u×%u",
+                         rows, cols, padded_rows, src->rows, src->cols, dst->rows, dst->cols);
+  const vittm_pipeline *p;
+  if (!st)
+    st = copy_pipeline(src, true, &p, err);
+  if (st || padded_rows == 0 || cols == 0)
+    return st;
+  uint32_t unused;
+  copy_push pc = {.rows = padded_rows, .cols = cols, .src_ld = src_ld, .dst_ld = dst_ld,
+                  .src_off = src_off, .dst_off = dst_off, .src_rows = rows};
+  vittm_binding bind[2] = {vittm_tensor_bind(src, 0, false, &unused),
+                           vittm_tensor_bind(dst, 0, true, &unused)};
+  return vittm_cmd_dispatch(cmd, p, bind, &pc,
+                            vittm_grid_1d((uint64_t)padded_rows * cols, WG_SIZE * PER_INVOCATION),
+                            1, 1, "copy transposed", err);
 }

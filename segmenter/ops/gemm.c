@@ -116,6 +116,25 @@ static vittm_status check_operands(const vittm_tensor *a, const vittm_tensor *b,
   return st;
 }
 
+/* The pipeline and tile for an M×N×K product of `dtype`; vec4 loads when every row start of
+ * A and B is a multiple of 4 elements (`aligned4`). */
+static vittm_status gemm_pipeline(vittm_device *dev, vittm_dtype dtype, uint32_t m, uint32_t n,
+                                  uint32_t k, bool aligned4, vittm_gemm_tile *tile,
+                                  const vittm_pipeline **p, vittm_error *err)
+{
+  vittm_status st = vittm_gemm_choose_tile(dev, m, n, k, tile, err);
+  if (st)
+    return st;
+  /* Register tiles whose rows of A a subgroup shares use the variant built with subgroup
+   * shuffles; every other tile the plain one, which needs no subgroup support. */
+  uint32_t sg = tile_subgroup(vittm_device_get_info(dev), tile);
+  char shader[32];
+  vittm_shader_name(shader, sizeof shader, sg ? "gemm_sg" : "gemm", dtype);
+  uint32_t spec[] = {tile_invocations(tile), tile->bm, tile->bn, tile->bk, tile->tm, tile->tn,
+                     sg, aligned4 ? 4 : 1};
+  return vittm_pipeline_get(dev, shader, spec, 8, 4, sizeof(gemm_push), p, err);
+}
+
 vittm_status vittm_gemm_record(vittm_cmd *cmd, const vittm_tensor *a, const vittm_tensor *b,
                                const vittm_tensor *bias, vittm_tensor *c, uint32_t flags,
                                vittm_error *err)
@@ -123,23 +142,12 @@ vittm_status vittm_gemm_record(vittm_cmd *cmd, const vittm_tensor *a, const vitt
   vittm_status st = check_operands(a, b, bias, c, err);
   if (st)
     return st;
-  vittm_device *dev = a->dev;
-  vittm_gemm_tile tile;
-  st = vittm_gemm_choose_tile(dev, a->rows, b->rows, a->cols, &tile, err);
-  if (st)
-    return st;
-  /* Register tiles whose rows of A a subgroup shares use the variant built with subgroup
-   * shuffles; every other tile the plain one, which needs no subgroup support. */
-  uint32_t sg = tile_subgroup(vittm_device_get_info(dev), &tile);
-  char shader[32];
-  vittm_shader_name(shader, sizeof shader, sg ? "gemm_sg" : "gemm", a->dtype);
   /* vec4 loads need K, and so every row start (a multiple of K: see vittm_tensor_bind), to be
    * a multiple of 4 elements. */
-  uint32_t vec = a->cols % 4 == 0 ? 4 : 1;
-  uint32_t spec[] = {tile_invocations(&tile), tile.bm, tile.bn, tile.bk, tile.tm, tile.tn,
-                     sg, vec};
+  vittm_gemm_tile tile;
   const vittm_pipeline *p;
-  st = vittm_pipeline_get(dev, shader, spec, 8, 4, sizeof(gemm_push), &p, err);
+  st = gemm_pipeline(a->dev, a->dtype, a->rows, b->rows, a->cols, a->cols % 4 == 0, &tile, &p,
+                     err);
   if (st)
     return st;
 
@@ -175,4 +183,54 @@ vittm_status vittm_gemm_record(vittm_cmd *cmd, const vittm_tensor *a, const vitt
     m0 = m1;
   }
   return VITTM_OK;
+}
+
+/* Elements from an operand's start to one past its last. */
+static uint64_t operand_extent(const vittm_gemm_operand *o, uint32_t rows, uint32_t cols)
+{
+  return rows && cols ? o->offset + (uint64_t)(rows - 1) * o->ld + cols : 0;
+}
+
+static vittm_status check_operand(const char *name, const vittm_gemm_operand *o, uint32_t rows,
+                                  uint32_t cols, vittm_error *err)
+{
+  vittm_status st = vittm_check_single_chunk("gemm", name, o->tensor, err);
+  if (!st && (cols > o->ld ||
+              operand_extent(o, rows, cols) > (uint64_t)o->tensor->rows * o->tensor->cols))
+    st = vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
+                         "gemm: %s, %u×%u at element %u with rows %u apart, exceeds its %u×%u "
+                         "tensor",
+                         name, rows, cols, o->offset, o->ld, o->tensor->rows, o->tensor->cols);
+  return st;
+}
+
+vittm_status vittm_gemm_record_strided(vittm_cmd *cmd, const vittm_gemm_operand *a,
+                                       const vittm_gemm_operand *b, const vittm_gemm_operand *c,
+                                       uint32_t m, uint32_t n, uint32_t k, vittm_error *err)
+{
+  const vittm_tensor *all[] = {a->tensor, b->tensor, c->tensor};
+  vittm_status st = vittm_check_same_dtype("gemm", all, 3, err);
+  if (!st)
+    st = check_operand("A", a, m, k, err);
+  if (!st)
+    st = check_operand("B", b, n, k, err);
+  if (!st)
+    st = check_operand("C", c, m, n, err);
+  bool aligned4 = k % 4 == 0 && a->ld % 4 == 0 && b->ld % 4 == 0 && a->offset % 4 == 0 &&
+                  b->offset % 4 == 0;
+  vittm_gemm_tile tile;
+  const vittm_pipeline *p;
+  if (!st)
+    st = gemm_pipeline(a->tensor->dev, a->tensor->dtype, m, n, k, aligned4, &tile, &p, err);
+  if (st || m == 0 || n == 0)
+    return st;
+  gemm_push pc = {.m = m, .n = n, .k = k, .lda = a->ld, .ldb = b->ld, .ldc = c->ld,
+                  .a_off = a->offset, .b_off = b->offset, .c_off = c->offset};
+  uint32_t unused;
+  vittm_binding bind[4] = {vittm_tensor_bind(a->tensor, 0, false, &unused),
+                           vittm_tensor_bind(b->tensor, 0, false, &unused),
+                           vittm_tensor_bind(c->tensor, 0, true, &unused),
+                           vittm_tensor_bind(b->tensor, 0, false, &unused)};
+  return vittm_cmd_dispatch(cmd, p, bind, &pc, (n + tile.bn - 1) / tile.bn,
+                            (m + tile.bm - 1) / tile.bm, 1, "gemm", err);
 }

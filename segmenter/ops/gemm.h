@@ -28,4 +28,16 @@ vittm_status vittm_gemm_record(vittm_cmd *cmd, const vittm_tensor *a, const vitt
                                const vittm_tensor *bias, vittm_tensor *c, uint32_t flags,
                                vittm_error *err);
 
+/* A matrix inside a one-chunk tensor: element (i, j) at offset + i·ld + j. */
+typedef struct vittm_gemm_operand {
+  const vittm_tensor *tensor;
+  uint32_t offset, ld;
+} vittm_gemm_operand;
+
+/* Records C = A·Bᵀ for A m×k, B n×k and C m×n given as operands of one-chunk tensors (heads of
+ * an attention: blocks of columns, other row strides). C's tensor is written. */
+vittm_status vittm_gemm_record_strided(vittm_cmd *cmd, const vittm_gemm_operand *a,
+                                       const vittm_gemm_operand *b, const vittm_gemm_operand *c,
+                                       uint32_t m, uint32_t n, uint32_t k, vittm_error *err);
+
 #endif

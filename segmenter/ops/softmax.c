@@ -3,7 +3,18 @@
 typedef struct softmax_push {
   uint32_t rows, cols;
   uint32_t x_off, y_off;
+  uint32_t ld;
+  float scale;
 } softmax_push;
+
+static vittm_status softmax_pipeline(const vittm_tensor *x, uint32_t cols,
+                                     const vittm_pipeline **p, vittm_error *err)
+{
+  char shader[32];
+  vittm_shader_name(shader, sizeof shader, "softmax", x->dtype);
+  uint32_t spec[] = {vittm_row_workgroup(x->dev, cols)};
+  return vittm_pipeline_get(x->dev, shader, spec, 1, 2, sizeof(softmax_push), p, err);
+}
 
 vittm_status vittm_softmax_record(vittm_cmd *cmd, const vittm_tensor *x, vittm_tensor *y,
                                   vittm_error *err)
@@ -14,14 +25,11 @@ vittm_status vittm_softmax_record(vittm_cmd *cmd, const vittm_tensor *x, vittm_t
     st = vittm_check_shape("softmax", "y", y, x->rows, x->cols, err);
   if (st)
     return st;
-  char shader[32];
-  vittm_shader_name(shader, sizeof shader, "softmax", x->dtype);
   const vittm_pipeline *p;
-  uint32_t spec[] = {vittm_row_workgroup(x->dev, x->cols)};
-  st = vittm_pipeline_get(x->dev, shader, spec, 1, 2, sizeof(softmax_push), &p, err);
+  st = softmax_pipeline(x, x->cols, &p, err);
   for (uint32_t r0 = 0; !st && r0 < x->rows;) {
     uint32_t r1 = vittm_span_end(all, 2, r0, x->rows);
-    softmax_push pc = {.rows = r1 - r0, .cols = x->cols};
+    softmax_push pc = {.rows = r1 - r0, .cols = x->cols, .ld = x->cols, .scale = 1.0f};
     vittm_binding bind[2] = {
         vittm_tensor_bind(x, r0, false, &pc.x_off),
         vittm_tensor_bind(y, r0, true, &pc.y_off),
@@ -32,4 +40,28 @@ vittm_status vittm_softmax_record(vittm_cmd *cmd, const vittm_tensor *x, vittm_t
     r0 = r1;
   }
   return st;
+}
+
+vittm_status vittm_softmax_block_record(vittm_cmd *cmd, vittm_tensor *x, uint32_t offset,
+                                        uint32_t rows, uint32_t cols, uint32_t ld, float scale,
+                                        vittm_error *err)
+{
+  vittm_status st = vittm_check_single_chunk("softmax", "x", x, err);
+  if (!st && (cols > ld || (uint64_t)offset + (uint64_t)rows * ld > (uint64_t)x->rows * x->cols))
+    st = vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
+                         "softmax: %u rows of %u values %u apart from element %u exceed %u×%u",
+                         rows, cols, ld, offset, x->rows, x->cols);
+  const vittm_pipeline *p;
+  if (!st)
+    st = softmax_pipeline(x, cols, &p, err);
+  if (st || rows == 0)
+    return st;
+  uint32_t unused;
+  softmax_push pc = {.rows = rows, .cols = cols, .x_off = offset, .y_off = offset, .ld = ld,
+                     .scale = scale};
+  vittm_binding bind[2] = {vittm_tensor_bind(x, 0, false, &unused),
+                           vittm_tensor_bind(x, 0, true, &unused)};
+  uint32_t gx, gy;
+  vittm_grid_rows(rows, &gx, &gy);
+  return vittm_cmd_dispatch(cmd, p, bind, &pc, gx, gy, 1, "softmax", err);
 }

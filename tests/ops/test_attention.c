@@ -45,8 +45,9 @@ static void reference(const attn_case *c, const float *qkv, double *ref)
   free(s);
 }
 
-/* Records one attention; VITTM_OK or the error (with err filled). */
-static vittm_status run_case(const attn_case *c, vittm_dtype dtype, double *ms)
+/* Records one attention, by the GEMM route when `by_gemm` and the device takes it (else
+ * fused); VITTM_OK or the error (with err filled). */
+static vittm_status run_case(const attn_case *c, vittm_dtype dtype, bool by_gemm, double *ms)
 {
   uint32_t d = c->heads * c->hd;
   size_t nqkv = (size_t)c->n * 3 * d, nout = (size_t)c->n * d;
@@ -58,10 +59,14 @@ static vittm_status run_case(const attn_case *c, vittm_dtype dtype, double *ms)
   test_round_to(qkv, nqkv, dtype);
   vittm_tensor *tqkv = test_tensor(test_dev, dtype, c->n, 3 * d, qkv);
   vittm_tensor *tout = test_tensor(test_dev, dtype, c->n, d, NULL);
+  vittm_tensor *scratch = NULL;
+  uint32_t rows, cols;
+  if (by_gemm && vittm_attention_scratch_shape(test_dev, dtype, c->n, d, c->heads, &rows, &cols))
+    scratch = test_tensor(test_dev, dtype, rows, cols, NULL);
   vittm_cmd *cmd = NULL;
   vittm_error err = {0};
   assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
-  vittm_status st = vittm_attention_record(cmd, tqkv, c->heads, tout, &err);
+  vittm_status st = vittm_attention_record(cmd, tqkv, c->heads, scratch, tout, &err);
   if (st == VITTM_OK) {
     assert_int_equal(vittm_cmd_end(cmd, &err), VITTM_OK);
     vittm_timing timing;
@@ -72,15 +77,15 @@ static vittm_status run_case(const attn_case *c, vittm_dtype dtype, double *ms)
     reference(c, qkv, ref);
     float *out = test_read(tout);
     char what[96];
-    snprintf(what, sizeof what, "attention %s N=%u heads=%u hd=%u", vittm_dtype_name(dtype),
-             c->n, c->heads, c->hd);
+    snprintf(what, sizeof what, "attention (%s) %s N=%u heads=%u hd=%u",
+             scratch ? "GEMM" : "fused", vittm_dtype_name(dtype), c->n, c->heads, c->hd);
     test_assert_close(what, out, ref, nout, test_tolerance(dtype));
     free(out);
   } else if (st != VITTM_ERROR_UNSUPPORTED) {
     fail_msg("attention N=%u heads=%u hd=%u: %s", c->n, c->heads, c->hd, err.message);
   }
   vittm_cmd_free(cmd);
-  vittm_tensor_free(tqkv), vittm_tensor_free(tout);
+  vittm_tensor_free(tqkv), vittm_tensor_free(tout), vittm_tensor_free(scratch);
   free(qkv), free(ref);
   return st;
 }
@@ -96,8 +101,9 @@ static void test_attention_matches_reference(void **state)
   int nd = test_precisions(test_dev, dtypes);
   for (int i = 0; i < nd; i++)
     for (size_t j = 0; j < sizeof cases / sizeof *cases; j++)
-      if (run_case(&cases[j], dtypes[i], NULL) != VITTM_OK)
-        fail_msg("attention N=%u refused", cases[j].n);
+      for (int by_gemm = 0; by_gemm < 2; by_gemm++)
+        if (run_case(&cases[j], dtypes[i], by_gemm, NULL) != VITTM_OK)
+          fail_msg("attention N=%u refused", cases[j].n);
 }
 
 /* ViT-B at 512² (1024 patches + class token). When the device's buffer range splits qkv over
@@ -109,14 +115,16 @@ static void test_attention_vit_b_512(void **state)
   vittm_dtype dtypes[2];
   int nd = test_precisions(test_dev, dtypes);
   for (int i = 0; i < nd; i++) {
-    double ms = 0;
-    vittm_status st = run_case(&c, dtypes[i], &ms);
-    if (st == VITTM_OK)
-      printf("attention %s 1025 tokens × 12 heads × 64: %.1f ms\n", vittm_dtype_name(dtypes[i]),
-             ms);
-    else
-      printf("attention %s 1025 × 12 heads refused (qkv split over too many buffers)\n",
-             vittm_dtype_name(dtypes[i]));
+    for (int by_gemm = 0; by_gemm < 2; by_gemm++) {
+      double ms = 0;
+      vittm_status st = run_case(&c, dtypes[i], by_gemm, &ms);
+      if (st == VITTM_OK)
+        printf("attention %s 1025 tokens × 12 heads × 64 (%s asked): %.1f ms\n",
+               vittm_dtype_name(dtypes[i]), by_gemm ? "GEMM" : "fused", ms);
+      else
+        printf("attention %s 1025 × 12 heads refused (qkv split over too many buffers)\n",
+               vittm_dtype_name(dtypes[i]));
+    }
   }
 }
 
@@ -128,7 +136,7 @@ static void expect_refusal(uint32_t n, uint32_t qkv_cols, uint32_t heads, uint32
   vittm_cmd *cmd = NULL;
   vittm_error err = {0};
   assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
-  assert_int_equal(vittm_attention_record(cmd, qkv, heads, out, &err), code);
+  assert_int_equal(vittm_attention_record(cmd, qkv, heads, NULL, out, &err), code);
   if (!strstr(err.message, needle))
     fail_msg("message \"%s\" lacks \"%s\"", err.message, needle);
   assert_int_equal(vittm_cmd_dispatch_count(cmd), 0);
