@@ -1,5 +1,8 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#ifdef VITTM_SUBGROUP_REDUCE
+#extension GL_KHR_shader_subgroup_arithmetic : require
+#endif
 // LayerNorm over each row of a rows×cols tensor: two passes (mean, then the variance of the
 // centred values) in fp32, so that large means do not cancel the variance.
 #include "dtype.glsl"
@@ -18,7 +21,9 @@ layout(push_constant) uniform Push {
   float eps;
 } p;
 
+#ifndef VITTM_SUBGROUP_REDUCE
 shared float red[WG_SIZE];
+#endif
 #include "reduce.glsl"
 
 void main()

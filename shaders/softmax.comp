@@ -1,5 +1,8 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#ifdef VITTM_SUBGROUP_REDUCE
+#extension GL_KHR_shader_subgroup_arithmetic : require
+#endif
 // Softmax over each row of a rows×cols tensor of scaled values, softmax(scale·x), with the
 // row maximum subtracted first. Rows lie ld elements apart; columns cols … ld−1 of each row
 // of y are set to zero (padding that a GEMM then reads).
@@ -18,7 +21,9 @@ layout(push_constant) uniform Push {
   float scale;
 } p;
 
+#ifndef VITTM_SUBGROUP_REDUCE
 shared float red[WG_SIZE];
+#endif
 #include "reduce.glsl"
 
 void main()

@@ -34,5 +34,12 @@ uint32_t vittm_grid_1d(uint64_t count, uint32_t per_group);
 void vittm_grid_rows(uint32_t rows, uint32_t *gx, uint32_t *gy);
 /* A power-of-two workgroup size for a row-wise reduction over `cols` values. */
 uint32_t vittm_row_workgroup(const vittm_device *dev, uint32_t cols);
+/* The pipeline name ("<base>[_sg]_<dtype>") and workgroup size of a row-wise reduction over
+ * `cols` values, one workgroup per row. On CPU drivers whose subgroups can add and take
+ * maxima, a row is one subgroup and the _sg variant reduces with subgroup operations: there a
+ * workgroup barrier costs a switch between invocations, and the shared-memory tree has
+ * log2(size) of them per reduction. Elsewhere vittm_row_workgroup's size and the tree. */
+uint32_t vittm_row_reduction(const vittm_device *dev, const char *base, vittm_dtype dtype,
+                             uint32_t cols, char *shader, size_t size);
 
 #endif

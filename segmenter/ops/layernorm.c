@@ -25,9 +25,9 @@ vittm_status vittm_layernorm_record(vittm_cmd *cmd, const vittm_tensor *x,
   if (st)
     return st;
   char shader[32];
-  vittm_shader_name(shader, sizeof shader, "layernorm", x->dtype);
   const vittm_pipeline *p;
-  uint32_t spec[] = {vittm_row_workgroup(x->dev, x->cols)};
+  uint32_t spec[] = {
+      vittm_row_reduction(x->dev, "layernorm", x->dtype, x->cols, shader, sizeof shader)};
   st = vittm_pipeline_get(x->dev, shader, spec, 1, 4, sizeof(layernorm_push), &p, err);
   for (uint32_t r0 = 0; !st && r0 < x->rows;) {
     uint32_t r1 = vittm_span_end(all, 2, r0, x->rows);

@@ -11,8 +11,8 @@ static vittm_status softmax_pipeline(const vittm_tensor *x, uint32_t cols,
                                      const vittm_pipeline **p, vittm_error *err)
 {
   char shader[32];
-  vittm_shader_name(shader, sizeof shader, "softmax", x->dtype);
-  uint32_t spec[] = {vittm_row_workgroup(x->dev, cols)};
+  uint32_t spec[] = {
+      vittm_row_reduction(x->dev, "softmax", x->dtype, cols, shader, sizeof shader)};
   return vittm_pipeline_get(x->dev, shader, spec, 1, 2, sizeof(softmax_push), p, err);
 }
 

@@ -94,6 +94,8 @@ void vittm_device_info_query(VkPhysicalDevice phys, const VkPhysicalDeviceMemory
   info->subgroup_size = subgroup.subgroupSize;
   info->subgroup_shuffle = (subgroup.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) &&
                            (subgroup.supportedOperations & VK_SUBGROUP_FEATURE_SHUFFLE_BIT);
+  info->subgroup_arithmetic = (subgroup.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) &&
+                              (subgroup.supportedOperations & VK_SUBGROUP_FEATURE_ARITHMETIC_BIT);
   info->min_subgroup_size = sizes.minSubgroupSize ? sizes.minSubgroupSize : subgroup.subgroupSize;
   info->max_subgroup_size = sizes.maxSubgroupSize ? sizes.maxSubgroupSize : subgroup.subgroupSize;
   info->max_shared_memory =

@@ -1,5 +1,19 @@
-// Workgroup-wide sum and max through shared memory. No subgroup size is assumed: the tree
-// works for any power-of-two WG_SIZE. The includer declares `shared float red[WG_SIZE];`.
+// Workgroup-wide sum and max. With VITTM_SUBGROUP_REDUCE the host makes the workgroup one
+// subgroup (WG_SIZE = the subgroup size) and subgroup operations do it without shared memory
+// or barriers; the includer then enables GL_KHR_shader_subgroup_arithmetic. Otherwise a tree
+// through shared memory, for any power-of-two WG_SIZE: the includer declares
+// `shared float red[WG_SIZE];`.
+#ifdef VITTM_SUBGROUP_REDUCE
+float wg_reduce_sum(float v)
+{
+  return subgroupAdd(v);
+}
+
+float wg_reduce_max(float v)
+{
+  return subgroupMax(v);
+}
+#else
 float wg_reduce_sum(float v)
 {
   red[gl_LocalInvocationID.x] = v;
@@ -27,3 +41,4 @@ float wg_reduce_max(float v)
   barrier();
   return r;
 }
+#endif

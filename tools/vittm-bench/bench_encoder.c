@@ -9,6 +9,7 @@
 #include "config.h"
 #include "model_file.h"
 #include "models/encoder.h"
+#include "vk/device.h"
 
 static const char usage[] =
     "usage: vittm-bench encoder --model FILE [--model FILE]... [--size N|HxW]...\n"
@@ -189,6 +190,12 @@ static vittm_status time_encoder(vittm_device *dev, bench_model *m, uint32_t h, 
   if (!st) {
     out->gpu_ms = bench_median_of(gpu, runs);
     out->wall_ms = bench_median_of(wall, runs);
+  }
+  if (!st && dev->profile) {
+    printf("\n%s %s %u×%u, last run, GPU time by dispatch:\n", m->label, vittm_dtype_name(dtype),
+           w, h);
+    vittm_cmd_print_profile(vittm_encoder_cmd(enc), stdout);
+    printf("\n");
   }
   vittm_encoder_free(enc);
   free(gpu), free(wall), free(chw);

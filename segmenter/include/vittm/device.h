@@ -40,6 +40,7 @@ typedef struct vittm_device_info {
   uint32_t min_subgroup_size;      /* equal to subgroup_size without subgroup size control */
   uint32_t max_subgroup_size;
   bool subgroup_shuffle;           /* compute shaders may use subgroup shuffles */
+  bool subgroup_arithmetic;        /* ... and subgroup sums and maxima */
   uint32_t max_shared_memory;      /* bytes per workgroup (VITTM_MAX_SHARED_MEMORY lowers it) */
   uint32_t max_workgroup_invocations;
   uint32_t max_workgroup_size[3];
