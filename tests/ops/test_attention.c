@@ -7,6 +7,9 @@
 #include <string.h>
 
 #include "ops/attention.h"
+#include "ops/copy.h"
+#include "ops/gemm.h"
+#include "ops/softmax.h"
 #include "test_util.h"
 
 typedef struct attn_case {
@@ -164,6 +167,35 @@ static void test_attention_rejects_unsupported_head_dim(void **state)
   expect_refusal(5, 3 * 30, 5, 30, VITTM_ERROR_UNSUPPORTED, "head dim 6");
 }
 
+/* The GEMM route's pieces refuse blocks that leave their tensors, and a scratch of the wrong
+ * shape, by name and before recording anything. */
+static void test_gemm_route_refuses_what_does_not_fit(void **state)
+{
+  (void)state;
+  vittm_tensor *qkv = test_tensor(test_dev, VITTM_F32, 8, 3 * 16, NULL);
+  vittm_tensor *out = test_tensor(test_dev, VITTM_F32, 8, 16, NULL);
+  vittm_tensor *small = test_tensor(test_dev, VITTM_F32, 4, 8, NULL);
+  vittm_cmd *cmd = NULL;
+  vittm_error err = {0};
+  assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
+  vittm_gemm_operand a = {qkv, 0, 48}, b = {qkv, 16, 48}, c = {small, 0, 8};
+  assert_int_equal(vittm_gemm_record_strided(cmd, &a, &b, &c, 8, 8, 16, &err),
+                   VITTM_ERROR_INVALID_ARGUMENT);
+  assert_non_null(strstr(err.message, "C, 8×8"));
+  assert_int_equal(vittm_softmax_block_record(cmd, small, 0, 4, 9, 8, 1.0f, &err),
+                   VITTM_ERROR_INVALID_ARGUMENT);
+  assert_non_null(strstr(err.message, "softmax"));
+  assert_int_equal(vittm_copy_transposed_record(cmd, qkv, 32, 48, 8, 16, small, 0, 8, 8, &err),
+                   VITTM_ERROR_INVALID_ARGUMENT);
+  assert_non_null(strstr(err.message, "transposed"));
+  assert_int_equal(vittm_attention_record(cmd, qkv, 2, small, out, &err),
+                   VITTM_ERROR_INVALID_ARGUMENT);
+  assert_non_null(strstr(err.message, "scratch"));
+  assert_int_equal(vittm_cmd_dispatch_count(cmd), 0);
+  vittm_cmd_free(cmd);
+  vittm_tensor_free(qkv), vittm_tensor_free(out), vittm_tensor_free(small);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -172,6 +204,7 @@ int main(void)
       cmocka_unit_test(test_attention_rejects_wrong_out_shape),
       cmocka_unit_test(test_attention_rejects_unsplittable_qkv),
       cmocka_unit_test(test_attention_rejects_unsupported_head_dim),
+      cmocka_unit_test(test_gemm_route_refuses_what_does_not_fit),
   };
   return cmocka_run_group_tests(tests, test_setup_device, test_teardown_device);
 }

@@ -195,6 +195,26 @@ static void test_transient_tensors_share_memory_by_lifetime(void **state)
   vittm_device_free(dev);
 }
 
+static void test_copy_larger_than_its_buffers_is_refused(void **state)
+{
+  (void)state;
+  vittm_device *dev = test_open_device();
+  vittm_tensor *a = test_tensor(dev, VITTM_F32, 4, 4, NULL);
+  vittm_tensor *b = test_tensor(dev, VITTM_F32, 2, 4, NULL);
+  vittm_cmd *cmd = NULL;
+  vittm_error err = {0};
+  assert_int_equal(vittm_cmd_begin(dev, &cmd, &err), VITTM_OK);
+  assert_int_equal(vittm_cmd_copy(cmd, &a->chunks[0], &b->chunks[0], 64, "upload", &err),
+                   VITTM_ERROR_INVALID_ARGUMENT);
+  assert_non_null(strstr(err.message, "upload: 64 bytes"));
+  assert_int_equal(vittm_cmd_copy(cmd, &b->chunks[0], &a->chunks[0], 32, "upload", &err),
+                   VITTM_OK);
+  assert_int_equal(vittm_cmd_dispatch_count(cmd), 1);
+  vittm_cmd_free(cmd);
+  vittm_tensor_free(a), vittm_tensor_free(b);
+  vittm_device_free(dev);
+}
+
 /* A transient tensor read before any dispatch writes it holds data from before the run: it
  * lives from the start and shares no bytes with one that dies before it is read. */
 static void test_transient_read_first_lives_from_the_start(void **state)
@@ -386,6 +406,7 @@ int main(void)
       cmocka_unit_test(test_transient_tensors_share_memory_by_lifetime),
       cmocka_unit_test(test_transient_read_first_lives_from_the_start),
       cmocka_unit_test(test_memory_is_mapped_only_when_unified),
+      cmocka_unit_test(test_copy_larger_than_its_buffers_is_refused),
       cmocka_unit_test(test_fp16_tensor_refused_without_fp16),
       cmocka_unit_test(test_pipeline_cache_is_written_and_bad_files_are_ignored),
       cmocka_unit_test(test_validation_error_fails_the_call),
