@@ -29,22 +29,31 @@ void vittm_buffer_count_allocation(vittm_device *dev, VkDeviceSize bytes)
     ;
 }
 
-/* Allocates and binds memory of the first type with `want` (else `fallback`); maps it when
- * `map` and the type is host-visible. */
+/* The memory type of a staging buffer: host-visible and coherent, cached if there is such. */
+static uint32_t staging_memory_type(vittm_device *dev, uint32_t type_bits)
+{
+  VkMemoryPropertyFlags host = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT |
+                               VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
+  uint32_t type =
+      vittm_device_memory_type(dev, type_bits, host | VK_MEMORY_PROPERTY_HOST_CACHED_BIT);
+  return type == UINT32_MAX ? vittm_device_memory_type(dev, type_bits, host) : type;
+}
+
+/* Creates the buffer and binds it to memory of its own: a staging buffer's type, mapped, or a
+ * storage buffer's (vittm_buffer_memory_type), mapped where the device shares memory with the
+ * host. */
 static vittm_status allocate(vittm_device *dev, VkDeviceSize size, VkBufferUsageFlags usage,
-                             VkMemoryPropertyFlags want, VkMemoryPropertyFlags fallback, bool map,
-                             vittm_buffer *out, vittm_error *err)
+                             bool staging, vittm_buffer *out, vittm_error *err)
 {
   vittm_status st = make_buffer(dev, size, usage, out, err);
   if (st)
     return st;
-  uint32_t type = vittm_device_memory_type(dev, out->req.memoryTypeBits, want);
-  if (type == UINT32_MAX)
-    type = vittm_device_memory_type(dev, out->req.memoryTypeBits, fallback);
+  uint32_t bits = out->req.memoryTypeBits;
+  uint32_t type = staging ? staging_memory_type(dev, bits) : vittm_buffer_memory_type(dev, bits);
   if (type == UINT32_MAX) {
     vittm_buffer_destroy(dev, out);
-    return vittm_error_set(err, VITTM_ERROR_UNSUPPORTED, "no memory type for a %llu-byte buffer",
-                           (unsigned long long)size);
+    return vittm_error_set(err, VITTM_ERROR_UNSUPPORTED, "no %smemory type for a %llu-byte buffer",
+                           staging ? "host-visible " : "", (unsigned long long)size);
   }
   VkMemoryAllocateInfo mai = {
       .sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
@@ -54,7 +63,7 @@ static vittm_status allocate(vittm_device *dev, VkDeviceSize size, VkBufferUsage
   VkResult r = vkAllocateMemory(dev->device, &mai, NULL, &out->memory);
   if (r == VK_SUCCESS)
     r = vkBindBufferMemory(dev->device, out->buffer, out->memory, 0);
-  if (r == VK_SUCCESS && map &&
+  if (r == VK_SUCCESS && (staging || dev->info.unified_memory) &&
       (dev->memory.memoryTypes[type].propertyFlags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT))
     r = vkMapMemory(dev->device, out->memory, 0, VK_WHOLE_SIZE, 0, &out->mapped);
   if (r != VK_SUCCESS) {
@@ -85,30 +94,14 @@ vittm_status vittm_buffer_create(vittm_device *dev, VkDeviceSize size, vittm_buf
                                  vittm_error *err)
 {
   vittm_status st = check_size(dev, size, err);
-  if (st)
-    return st;
-  VkMemoryPropertyFlags local = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT;
-  VkMemoryPropertyFlags shared = local | VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT |
-                                 VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
-  if (dev->info.unified_memory)
-    return allocate(dev, size, STORAGE_USAGE, shared, local, true, out, err);
-  return allocate(dev, size, STORAGE_USAGE, local, 0, false, out, err);
+  return st ? st : allocate(dev, size, STORAGE_USAGE, false, out, err);
 }
 
 vittm_status vittm_buffer_create_staging(vittm_device *dev, VkDeviceSize size, vittm_buffer *out,
                                          vittm_error *err)
 {
-  VkMemoryPropertyFlags host = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT |
-                                VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
-  vittm_status st = allocate(dev, size,
-                             VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT,
-                             host | VK_MEMORY_PROPERTY_HOST_CACHED_BIT, host, true, out, err);
-  if (!st && !out->mapped) {
-    vittm_buffer_destroy(dev, out);
-    st = vittm_error_set(err, VITTM_ERROR_UNSUPPORTED, "no host-visible memory for a %llu-byte "
-                         "staging buffer", (unsigned long long)size);
-  }
-  return st;
+  return allocate(dev, size, VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+                  true, out, err);
 }
 
 uint32_t vittm_buffer_memory_type(vittm_device *dev, uint32_t type_bits)

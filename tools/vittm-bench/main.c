@@ -46,7 +46,8 @@ double bench_p95(double *x, int n)
   return x[i];
 }
 
-double bench_median_of(const double *x, int n)
+/* stat() of a copy of x (which it may reorder); -1 when a value is negative (unknown). */
+static double stat_of(const double *x, int n, double (*stat)(double *, int))
 {
   double *copy = n > 0 ? malloc((size_t)n * sizeof *copy) : NULL;
   if (!copy)
@@ -56,24 +57,19 @@ double bench_median_of(const double *x, int n)
     if ((copy[i] = x[i]) < 0)
       r = -1;
   if (r == 0)
-    r = bench_median(copy, n);
+    r = stat(copy, n);
   free(copy);
   return r;
 }
 
+double bench_median_of(const double *x, int n)
+{
+  return stat_of(x, n, bench_median);
+}
+
 double bench_p95_of(const double *x, int n)
 {
-  double *copy = n > 0 ? malloc((size_t)n * sizeof *copy) : NULL;
-  if (!copy)
-    return -1;
-  double r = 0;
-  for (int i = 0; i < n; i++)
-    if ((copy[i] = x[i]) < 0)
-      r = -1;
-  if (r == 0)
-    r = bench_p95(copy, n);
-  free(copy);
-  return r;
+  return stat_of(x, n, bench_p95);
 }
 
 cJSON *bench_number_array(const double *x, int n)
