@@ -13,7 +13,7 @@ static vittm_status read_classes(vittm_model *m, vittm_error *err)
 {
   const cJSON *classes = vittm_config_lookup(&m->cfg, "classes");
   const cJSON *palette = vittm_config_lookup(&m->cfg, "palette");
-  uint32_t n = m->head.num_classes;
+  uint32_t n = m->head.logits.tensor->cols;
   m->n_classes = n;
   m->class_names = calloc(n, sizeof *m->class_names);
   m->palette = calloc(n, 3);
@@ -61,7 +61,7 @@ static vittm_status build(vittm_model *m, vittm_error *err)
   if (st)
     return st;
   m->cfg = vittm_config_root(vittm_model_file_config(m->mf), m->path);
-  const char *task, *head_type;
+  const char *task;
   if ((st = vittm_config_get_string(&m->cfg, "architecture", &m->architecture, err)) ||
       (st = vittm_config_get_string_or(&m->cfg, "name", "", &m->name, err)) ||
       (st = vittm_config_get_string(&m->cfg, "task", &task, err)))
@@ -70,12 +70,6 @@ static vittm_status build(vittm_model *m, vittm_error *err)
     return vittm_error_set(err, VITTM_ERROR_UNSUPPORTED,
                            "model %s is a %s model; segmenting needs a segmentation model", m->path,
                            task);
-  if ((st = vittm_config_get_string(&m->cfg, "head.type", &head_type, err)))
-    return st;
-  if (strcmp(head_type, "uperhead") != 0)
-    return vittm_error_set(err, VITTM_ERROR_UNSUPPORTED,
-                           "model %s: head type \"%s\" is not supported (uperhead)", m->path,
-                           head_type);
   if ((st = read_normalisation(m, err)))
     return st;
   if ((st = vittm_arena_create(m->dev, &m->arena, err)))
@@ -89,7 +83,8 @@ static vittm_status build(vittm_model *m, vittm_error *err)
   /* Kept intermediates have memory of their own, so that vittm_model_read_tap sees them. */
   m->w.arena = m->keep_intermediates ? NULL : m->arena;
   if ((st = vittm_neck_build(&m->w, &m->cfg, features, n_features, &m->neck, err)) ||
-      (st = vittm_uperhead_build(&m->w, &m->cfg, m->neck.out, m->neck.n_out, &m->head, err)))
+      (st = vittm_head_build(&m->w, &m->cfg, m->neck.out, m->neck.n_out, m->keep_intermediates,
+                             &m->head, err)))
     return st;
   return read_classes(m, err);
 }
@@ -97,6 +92,7 @@ static vittm_status build(vittm_model *m, vittm_error *err)
 static void destroy(vittm_model *m)
 {
   vittm_encoder_free(m->encoder);
+  vittm_head_free(&m->head);
   vittm_weights_free(&m->w);
   vittm_arena_free(m->arena);
   vittm_model_file_free(m->mf);
@@ -213,7 +209,7 @@ vittm_status vittm_model_record(vittm_model *m, vittm_cmd *cmd, vittm_error *err
   if (!st)
     st = vittm_neck_record(cmd, &m->neck, err);
   if (!st)
-    st = vittm_uperhead_record(cmd, &m->head, m->neck.out, err);
+    st = vittm_head_record(cmd, &m->head, m->neck.out, err);
   return st;
 }
 
@@ -265,38 +261,39 @@ static vittm_status read_columns(const vittm_tensor *t, uint32_t col0, uint32_t 
   return VITTM_OK;
 }
 
+bool vittm_model_tap_name(const vittm_model *m, uint32_t i, char *name, size_t size)
+{
+  if (i < m->neck.n_out) {
+    snprintf(name, size, "neck.%u", i);
+    return true;
+  }
+  return vittm_head_tap_name(&m->head, i - m->neck.n_out, name, size);
+}
+
 vittm_status vittm_model_read_tap(vittm_model *m, const char *name, float **data, uint32_t *rows,
                                   uint32_t *cols, vittm_error *err)
 {
-  vittm_uperhead *u = &m->head;
   const vittm_tensor *t = NULL;
-  uint32_t col0 = 0, ncols = 0, i = 0;
+  uint32_t ncols = 0, i = 0;
   char tail;
-  if (sscanf(name, "neck.%u%c", &i, &tail) == 1 && i < m->neck.n_out)
-    t = m->neck.out[i].tensor;
-  else if (strcmp(name, "head.psp") == 0)
-    t = u->laterals[VITTM_UPER_LEVELS - 1];
-  else if (sscanf(name, "head.lateral.%u%c", &i, &tail) == 1 && i < VITTM_UPER_LEVELS)
-    t = u->laterals[i];
-  else if (strcmp(name, "head.fpn.0") == 0) /* written straight into the fusion concat */
-    t = u->fuse_cat, ncols = u->channels;
-  else if (sscanf(name, "head.fpn.%u%c", &i, &tail) == 1 && i > 0 && i < VITTM_UPER_LEVELS - 1)
-    t = u->fpn_out[i];
-  else if (strcmp(name, "head.fused") == 0)
-    t = u->fused;
-  else if (strcmp(name, "logits") == 0)
-    t = u->logits;
-  if (!t)
+  bool found;
+  if (sscanf(name, "neck.%u%c", &i, &tail) == 1) {
+    found = i < m->neck.n_out;
+    t = found ? m->neck.out[i].tensor : NULL;
+  } else {
+    found = vittm_head_tap(&m->head, name, &t, &ncols);
+  }
+  if (!found)
     return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT, "model %s has no tap named %s",
                            m->path, name);
-  if (t != u->logits && !m->keep_intermediates)
+  if (!t || (t != m->head.logits.tensor && !m->keep_intermediates))
     return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
                            "model %s: tap %s shares memory with other activations; load the "
                            "model keeping intermediates to read it", m->path, name);
   *rows = t->rows;
   *cols = ncols ? ncols : t->cols;
   mtx_lock(&m->run_lock);
-  vittm_status st = read_columns(t, col0, *cols, data, err);
+  vittm_status st = read_columns(t, 0, *cols, data, err);
   mtx_unlock(&m->run_lock);
   return st;
 }

@@ -7,7 +7,7 @@
 
 #include "models/encoder.h"
 #include "models/neck.h"
-#include "models/uperhead.h"
+#include "models/head.h"
 #include "vittm/vittm.h"
 
 struct vittm_model {
@@ -26,7 +26,7 @@ struct vittm_model {
   vittm_encoder *encoder;
   vittm_weights w; /* neck and head */
   vittm_neck neck;
-  vittm_uperhead head;
+  vittm_head head;
   /* Activations shared by lifetime (vk/arena.h); with keep_intermediates the neck's and head's
    * have memory of their own, so that their taps can be read after a run. */
   vittm_arena *arena;
@@ -44,10 +44,13 @@ vittm_status vittm_model_load_internal(vittm_device *dev, const char *path,
 /* Records the encoder, neck and head (input tensor → head logits) into cmd. */
 vittm_status vittm_model_record(vittm_model *m, vittm_cmd *cmd, vittm_error *err);
 
-/* After a run: the model's intermediate named as the reference names its taps (neck.{i},
- * head.psp, head.lateral.{i}, head.fpn.{i}, head.fused, logits), read into a new malloc'd
- * rows × cols fp32 array. All but logits need a model loaded keeping intermediates. Encoder
- * taps need an encoder built with taps (see vittm-verify). */
+/* The i-th of the neck's and head's taps in graph order (neck.{i}, then the head's: e.g.
+ * head.psp … head.fused for UPerHead, head.layer.{l}, head.patches, head.classes for the mask
+ * transformer; logits last); false past the last. */
+bool vittm_model_tap_name(const vittm_model *m, uint32_t i, char *name, size_t size);
+/* After a run: the model's intermediate named as the reference names its taps, read into a new
+ * malloc'd rows × cols fp32 array. All but logits need a model loaded keeping intermediates.
+ * Encoder taps need an encoder built with taps (see vittm-verify). */
 vittm_status vittm_model_read_tap(vittm_model *m, const char *name, float **data, uint32_t *rows,
                                   uint32_t *cols, vittm_error *err);
 /* Device bytes of the model's weights and activations (out->frame is left 0). */

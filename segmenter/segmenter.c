@@ -24,7 +24,7 @@ struct vittm_segmenter {
 static vittm_status record(vittm_segmenter *s, vittm_error *err)
 {
   vittm_model *m = s->model;
-  const vittm_uperhead *head = &m->head;
+  const vittm_feature *logits = &m->head.logits;
   uint32_t in_h, in_w;
   vittm_model_input_size(m, &in_h, &in_w);
   VkDeviceSize map_bytes = (VkDeviceSize)s->map_stride * s->map_h;
@@ -37,7 +37,7 @@ static vittm_status record(vittm_segmenter *s, vittm_error *err)
   if (!st)
     st = vittm_model_record(m, s->cmd, err);
   if (!st)
-    st = vittm_resize_argmax_record(s->cmd, head->logits, head->h[0], head->w[0], &s->map,
+    st = vittm_resize_argmax_record(s->cmd, logits->tensor, logits->height, logits->width, &s->map,
                                     s->map_w, s->map_h, s->map_stride, err);
   if (!st && s->map_stage.buffer)
     st = vittm_cmd_copy(s->cmd, &s->map, &s->map_stage, map_bytes, "class map readback", err);
@@ -149,21 +149,21 @@ vittm_status vittm_segmenter_run(vittm_segmenter *s, const vittm_frame *frame,
 vittm_status vittm_segmenter_logits(vittm_segmenter *s, float **data, uint32_t *height,
                                     uint32_t *width, uint32_t *classes, vittm_error *err)
 {
-  const vittm_uperhead *head = &s->model->head;
-  float *out = malloc((size_t)head->logits->rows * head->logits->cols * sizeof *out);
+  const vittm_feature *logits = &s->model->head.logits;
+  float *out = malloc((size_t)logits->tensor->rows * logits->tensor->cols * sizeof *out);
   if (!out)
     return vittm_error_set(err, VITTM_ERROR_OUT_OF_MEMORY, "out of host memory for logits");
   mtx_lock(&s->model->run_lock);
-  vittm_status st = vittm_tensor_read_f32(head->logits, out, err);
+  vittm_status st = vittm_tensor_read_f32(logits->tensor, out, err);
   mtx_unlock(&s->model->run_lock);
   if (st) {
     free(out);
     return st;
   }
   *data = out;
-  *height = head->h[0];
-  *width = head->w[0];
-  *classes = head->num_classes;
+  *height = logits->height;
+  *width = logits->width;
+  *classes = logits->tensor->cols;
   return VITTM_OK;
 }
 

@@ -199,18 +199,11 @@ static vittm_status check_segmenter(vittm_device *dev, vittm_model_file *mf, con
                          .planes = {rgb}, .strides = {3 * w}};
     st = vittm_segmenter_run(seg, &frame, &map, NULL, err);
   }
-  /* Graph order: neck levels, PPM bottleneck, laterals, FPN convs, fusion, classifier. */
-  char names[64][32];
+  /* The neck's and head's taps, in graph order. */
+  char names[256][32];
   uint32_t n = 0;
-  for (uint32_t i = 0; i < 16; i++)
-    snprintf(names[n++], sizeof names[0], "neck.%u", i);
-  snprintf(names[n++], sizeof names[0], "head.psp");
-  for (uint32_t i = 0; i < 16; i++)
-    snprintf(names[n++], sizeof names[0], "head.lateral.%u", i);
-  for (uint32_t i = 0; i < 16; i++)
-    snprintf(names[n++], sizeof names[0], "head.fpn.%u", i);
-  snprintf(names[n++], sizeof names[0], "head.fused");
-  snprintf(names[n++], sizeof names[0], "logits");
+  while (!st && n < 256 && vittm_model_tap_name(model, n, names[n], sizeof names[0]))
+    n++;
   for (uint32_t i = 0; !st && i < n; i++) {
     if (!has_probe(mf, names[i]))
       continue;
@@ -308,10 +301,10 @@ vittm_status vittm_verify_model(vittm_device *dev, const char *path, vittm_preci
   if (!st)
     st = check_encoder(dev, mf, dtype, chw, input->count, report, err);
   vittm_config cfg = vittm_config_root(vittm_model_file_config(mf), path);
-  const char *head = "";
-  if (!st && vittm_config_has(&cfg, "head"))
-    st = vittm_config_get_string(&cfg, "head.type", &head, err);
-  if (!st && strcmp(head, "uperhead") == 0)
+  const char *task = "";
+  if (!st)
+    st = vittm_config_get_string_or(&cfg, "task", "", &task, err);
+  if (!st && strcmp(task, "segmentation") == 0)
     st = check_segmenter(dev, mf, path, chw, report, err);
   for (size_t i = 0; !st && i < vittm_model_file_count(mf); i++) {
     const char *name = vittm_model_file_at(mf, i)->name;

@@ -1,6 +1,9 @@
 #include "models/uperhead.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+
+#include "models/head.h"
 
 #include "ops/pool2d.h"
 #include "ops/resize.h"
@@ -94,11 +97,10 @@ static vittm_status allocate(vittm_weights *w, vittm_uperhead *u, vittm_error *e
   return st;
 }
 
-vittm_status vittm_uperhead_build(vittm_weights *w, const vittm_config *cfg,
-                                  const vittm_feature *levels, uint32_t n_levels,
-                                  vittm_uperhead *out, vittm_error *err)
+static vittm_status build(vittm_weights *w, const vittm_config *cfg,
+                          const vittm_feature *levels, uint32_t n_levels, vittm_uperhead *out,
+                          vittm_error *err)
 {
-  *out = (vittm_uperhead){0};
   double eps;
   vittm_status st = read_head_config(cfg, out, &eps, err);
   if (st)
@@ -141,9 +143,10 @@ static vittm_status record_psp(vittm_cmd *cmd, vittm_uperhead *u, const vittm_fe
   return st;
 }
 
-vittm_status vittm_uperhead_record(vittm_cmd *cmd, vittm_uperhead *u, const vittm_feature *levels,
-                                   vittm_error *err)
+static vittm_status record(vittm_cmd *cmd, void *impl, const vittm_feature *levels,
+                           vittm_error *err)
 {
+  vittm_uperhead *u = impl;
   const uint32_t L = VITTM_UPER_LEVELS - 1, ch = u->channels;
   vittm_status st = VITTM_OK;
   for (uint32_t i = 0; i < L && !st; i++)
@@ -176,3 +179,45 @@ vittm_status vittm_uperhead_record(vittm_cmd *cmd, vittm_uperhead *u, const vitt
     st = vittm_conv_record(cmd, &u->conv_seg, u->fused, u->h[0], u->w[0], u->logits, 0, err);
   return st;
 }
+
+static vittm_status build_kind(vittm_weights *w, const vittm_config *cfg,
+                               const vittm_feature *levels, uint32_t n_levels, bool taps,
+                               void **impl, vittm_feature *logits, vittm_error *err)
+{
+  (void)taps; /* every intermediate has a tensor of its own */
+  vittm_uperhead *u = calloc(1, sizeof *u);
+  if (!u)
+    return vittm_error_set(err, VITTM_ERROR_OUT_OF_MEMORY, "out of host memory for a UPerHead");
+  *impl = u;
+  vittm_status st = build(w, cfg, levels, n_levels, u, err);
+  *logits = (vittm_feature){u->logits, u->h[0], u->w[0]};
+  return st;
+}
+
+/* Graph order: PPM bottleneck, laterals, FPN convs, fusion, classifier. */
+static bool tap(const void *impl, uint32_t i, char *name, size_t size, const vittm_tensor **t,
+                uint32_t *cols)
+{
+  const vittm_uperhead *u = impl;
+  const uint32_t L = VITTM_UPER_LEVELS - 1;
+  *cols = 0;
+  if (i == 0) {
+    snprintf(name, size, "head.psp");
+    *t = u->laterals[L];
+  } else if (--i < L) {
+    snprintf(name, size, "head.lateral.%u", i);
+    *t = u->laterals[i];
+  } else if ((i -= L) < L) {
+    snprintf(name, size, "head.fpn.%u", i);
+    *t = i ? u->fpn_out[i] : u->fuse_cat;
+    *cols = i ? 0 : u->channels; /* level 0 is written straight into the fusion concat */
+  } else if ((i -= L) < 2) {
+    snprintf(name, size, i == 0 ? "head.fused" : "logits");
+    *t = i == 0 ? u->fused : u->logits;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+const vittm_head_kind vittm_uperhead_kind = {"uperhead", build_kind, record, tap, free};

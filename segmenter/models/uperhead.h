@@ -22,12 +22,6 @@ typedef struct vittm_uperhead {
   vittm_tensor *fuse_cat, *fused, *logits;
 } vittm_uperhead;
 
-/* Loads the head described by `cfg` (the config's "head") for inputs of the given sizes. */
-vittm_status vittm_uperhead_build(vittm_weights *w, const vittm_config *cfg,
-                                  const vittm_feature *levels, uint32_t n_levels,
-                                  vittm_uperhead *out, vittm_error *err);
-/* Records the head: levels → logits ((h[0]·w[0]) × num_classes). */
-vittm_status vittm_uperhead_record(vittm_cmd *cmd, vittm_uperhead *u, const vittm_feature *levels,
-                                   vittm_error *err);
+/* Built and recorded as the "uperhead" kind of models/head.h (vittm_uperhead_kind). */
 
 #endif
