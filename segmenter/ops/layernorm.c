@@ -6,6 +6,35 @@ typedef struct layernorm_push {
   float eps;
 } layernorm_push;
 
+/* One dispatch per row span; without gamma and beta the rows are L2-normalised. */
+static vittm_status record(vittm_cmd *cmd, const char *op, const vittm_tensor *x,
+                           const vittm_tensor *gamma, const vittm_tensor *beta, float eps,
+                           vittm_tensor *y, vittm_error *err)
+{
+  const bool l2 = gamma == NULL;
+  char shader[32];
+  const vittm_pipeline *p;
+  uint32_t spec[] = {
+      vittm_row_reduction(x->dev, "layernorm", x->dtype, x->cols, shader, sizeof shader), l2};
+  const vittm_tensor *all[] = {x, y};
+  vittm_status st = vittm_pipeline_get(x->dev, shader, spec, 2, 4, sizeof(layernorm_push), &p, err);
+  for (uint32_t r0 = 0; !st && r0 < x->rows;) {
+    uint32_t r1 = vittm_span_end(all, 2, r0, x->rows);
+    layernorm_push pc = {.rows = r1 - r0, .cols = x->cols, .eps = eps};
+    vittm_binding bind[4] = {
+        vittm_tensor_bind(x, r0, false, &pc.x_off),
+        vittm_tensor_bind(l2 ? x : gamma, l2 ? r0 : 0, false, &pc.g_off),
+        vittm_tensor_bind(l2 ? x : beta, l2 ? r0 : 0, false, &pc.b_off),
+        vittm_tensor_bind(y, r0, true, &pc.y_off),
+    };
+    uint32_t gx, gy;
+    vittm_grid_rows(pc.rows, &gx, &gy);
+    st = vittm_cmd_dispatch(cmd, p, bind, &pc, gx, gy, 1, op, err);
+    r0 = r1;
+  }
+  return st;
+}
+
 vittm_status vittm_layernorm_record(vittm_cmd *cmd, const vittm_tensor *x,
                                     const vittm_tensor *gamma, const vittm_tensor *beta,
                                     float eps, vittm_tensor *y, vittm_error *err)
@@ -22,26 +51,15 @@ vittm_status vittm_layernorm_record(vittm_cmd *cmd, const vittm_tensor *x,
     st = vittm_check_single_chunk("layernorm", "gamma", gamma, err);
   if (!st)
     st = vittm_check_single_chunk("layernorm", "beta", beta, err);
-  if (st)
-    return st;
-  char shader[32];
-  const vittm_pipeline *p;
-  uint32_t spec[] = {
-      vittm_row_reduction(x->dev, "layernorm", x->dtype, x->cols, shader, sizeof shader)};
-  st = vittm_pipeline_get(x->dev, shader, spec, 1, 4, sizeof(layernorm_push), &p, err);
-  for (uint32_t r0 = 0; !st && r0 < x->rows;) {
-    uint32_t r1 = vittm_span_end(all, 2, r0, x->rows);
-    layernorm_push pc = {.rows = r1 - r0, .cols = x->cols, .eps = eps};
-    vittm_binding bind[4] = {
-        vittm_tensor_bind(x, r0, false, &pc.x_off),
-        vittm_tensor_bind(gamma, 0, false, &pc.g_off),
-        vittm_tensor_bind(beta, 0, false, &pc.b_off),
-        vittm_tensor_bind(y, r0, true, &pc.y_off),
-    };
-    uint32_t gx, gy;
-    vittm_grid_rows(pc.rows, &gx, &gy);
-    st = vittm_cmd_dispatch(cmd, p, bind, &pc, gx, gy, 1, "layernorm", err);
-    r0 = r1;
-  }
-  return st;
+  return st ? st : record(cmd, "layernorm", x, gamma, beta, eps, y, err);
+}
+
+vittm_status vittm_l2_normalize_record(vittm_cmd *cmd, const vittm_tensor *x, float eps,
+                                       vittm_tensor *y, vittm_error *err)
+{
+  const vittm_tensor *all[] = {x, y};
+  vittm_status st = vittm_check_same_dtype("l2_normalize", all, 2, err);
+  if (!st)
+    st = vittm_check_shape("l2_normalize", "y", y, x->rows, x->cols, err);
+  return st ? st : record(cmd, "l2_normalize", x, NULL, NULL, eps, y, err);
 }

@@ -1,4 +1,4 @@
-/* LayerNorm over the feature dimension of a tokens × features tensor. */
+/* Row normalisations of a tokens × features tensor: LayerNorm and L2 normalisation. */
 #ifndef VITTM_OPS_LAYERNORM_H
 #define VITTM_OPS_LAYERNORM_H
 
@@ -9,5 +9,10 @@
 vittm_status vittm_layernorm_record(vittm_cmd *cmd, const vittm_tensor *x,
                                     const vittm_tensor *gamma, const vittm_tensor *beta,
                                     float eps, vittm_tensor *y, vittm_error *err);
+
+/* Records y = x / max(‖x‖₂, eps) per row (PyTorch's F.normalize over the last dimension; y may
+ * be x). */
+vittm_status vittm_l2_normalize_record(vittm_cmd *cmd, const vittm_tensor *x, float eps,
+                                       vittm_tensor *y, vittm_error *err);
 
 #endif

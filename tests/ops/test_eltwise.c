@@ -1,4 +1,4 @@
-/* Element-wise and row-wise operators (add, GELU, ReLU, LayerNorm, softmax) against
+/* Element-wise and row-wise operators (add, GELU, ReLU, LayerNorm, L2 normalisation, softmax) against
  * double-precision CPU references, in every precision, at odd and real sizes. */
 #include <math.h>
 #include <stdio.h>
@@ -20,8 +20,8 @@ static const shape shapes[] = {{1, 1}, {17, 33}, {3, 1001}, {197, 768}, {1025, 7
 #define N_SHAPES (sizeof shapes / sizeof *shapes)
 
 
-typedef enum op { OP_ADD, OP_GELU, OP_RELU, OP_LAYERNORM, OP_SOFTMAX } op;
-static const char *op_names[] = {"add", "gelu", "relu", "layernorm", "softmax"};
+typedef enum op { OP_ADD, OP_GELU, OP_RELU, OP_LAYERNORM, OP_SOFTMAX, OP_L2 } op;
+static const char *op_names[] = {"add", "gelu", "relu", "layernorm", "softmax", "l2_normalize"};
 
 static void reference(op o, shape s, const float *x, const float *y, const float *g,
                       const float *b, double *ref)
@@ -29,7 +29,7 @@ static void reference(op o, shape s, const float *x, const float *y, const float
   for (uint32_t r = 0; r < s.rows; r++) {
     const float *xr = x + (size_t)r * s.cols;
     double *out = ref + (size_t)r * s.cols;
-    double mean = 0, var = 0, mx = -INFINITY, sum = 0;
+    double mean = 0, var = 0, mx = -INFINITY, sum = 0, norm = 0;
     if (o == OP_LAYERNORM) {
       for (uint32_t i = 0; i < s.cols; i++)
         mean += xr[i];
@@ -37,6 +37,11 @@ static void reference(op o, shape s, const float *x, const float *y, const float
       for (uint32_t i = 0; i < s.cols; i++)
         var += (xr[i] - mean) * (xr[i] - mean);
       var /= s.cols;
+    }
+    if (o == OP_L2) {
+      for (uint32_t i = 0; i < s.cols; i++)
+        norm += (double)xr[i] * xr[i];
+      norm = fmax(sqrt(norm), 1e-12);
     }
     if (o == OP_SOFTMAX) {
       for (uint32_t i = 0; i < s.cols; i++)
@@ -52,6 +57,7 @@ static void reference(op o, shape s, const float *x, const float *y, const float
       case OP_RELU: out[i] = v > 0 ? v : 0; break;
       case OP_LAYERNORM: out[i] = (v - mean) / sqrt(var + 1e-6) * g[i] + b[i]; break;
       case OP_SOFTMAX: out[i] = exp(v - mx) / sum; break;
+      case OP_L2: out[i] = v / norm; break;
       }
     }
   }
@@ -66,6 +72,7 @@ static vittm_status record(op o, vittm_cmd *cmd, vittm_tensor *x, vittm_tensor *
   case OP_RELU: return vittm_activation_record(cmd, VITTM_ACT_RELU, x, out, err);
   case OP_LAYERNORM: return vittm_layernorm_record(cmd, x, g, b, 1e-6f, out, err);
   case OP_SOFTMAX: return vittm_softmax_record(cmd, x, out, err);
+  case OP_L2: return vittm_l2_normalize_record(cmd, x, 1e-12f, out, err);
   }
   return VITTM_ERROR_INVALID_ARGUMENT;
 }
@@ -125,6 +132,26 @@ static void test_gelu_matches_erf_reference(void **state) { (void)state; run_op(
 static void test_relu_matches_reference(void **state) { (void)state; run_op(OP_RELU); }
 static void test_layernorm_matches_reference(void **state) { (void)state; run_op(OP_LAYERNORM); }
 static void test_softmax_matches_reference(void **state) { (void)state; run_op(OP_SOFTMAX); }
+static void test_l2_normalize_matches_reference(void **state) { (void)state; run_op(OP_L2); }
+
+/* A zero row stays zero (F.normalize's eps), rather than becoming NaN. */
+static void test_l2_normalize_keeps_zero_rows(void **state)
+{
+  (void)state;
+  float x[2 * 5] = {0, 0, 0, 0, 0, 3, 0, 4, 0, 0};
+  double ref[2 * 5] = {0, 0, 0, 0, 0, 0.6, 0, 0.8, 0, 0};
+  vittm_tensor *t = test_tensor(test_dev, VITTM_F32, 2, 5, x);
+  vittm_cmd *cmd = NULL;
+  vittm_error err = {0};
+  assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
+  assert_int_equal(vittm_l2_normalize_record(cmd, t, 1e-12f, t, &err), VITTM_OK);
+  test_submit(cmd);
+  float *out = test_read(t);
+  test_assert_close("l2_normalize of a zero row, in place", out, ref, 10, TOL_F32);
+  free(out);
+  vittm_cmd_free(cmd);
+  vittm_tensor_free(t);
+}
 
 static void test_in_place_add_and_layernorm(void **state)
 {
@@ -182,6 +209,8 @@ int main(void)
       cmocka_unit_test(test_relu_matches_reference),
       cmocka_unit_test(test_layernorm_matches_reference),
       cmocka_unit_test(test_softmax_matches_reference),
+      cmocka_unit_test(test_l2_normalize_matches_reference),
+      cmocka_unit_test(test_l2_normalize_keeps_zero_rows),
       cmocka_unit_test(test_in_place_add_and_layernorm),
       cmocka_unit_test(test_layernorm_rejects_wrong_gamma),
   };
