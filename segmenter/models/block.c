@@ -18,43 +18,58 @@ vittm_status vittm_norm_load(vittm_weights *w, const char *prefix, uint32_t dim,
   return vittm_weights_matrix(w, name, 0, dim, &out->bias, err);
 }
 
-/* PREFIX.SUFFIX.weight (rows × cols) and, when `bias`, PREFIX.SUFFIX.bias (rows). */
-static vittm_status linear_load(vittm_weights *w, const char *prefix, const char *suffix,
-                                uint32_t rows, uint32_t cols, bool bias, vittm_tensor **weight,
-                                vittm_tensor **b, vittm_error *err)
+const vittm_block_names vittm_block_names_timm = {
+    "norm1", "norm2", "attn.qkv.weight", "attn.qkv.bias", "attn.proj", "mlp.fc1", "mlp.fc2"};
+const vittm_block_names vittm_block_names_mmseg = {
+    "ln1", "ln2", "attn.attn.in_proj_weight", "attn.attn.in_proj_bias", "attn.attn.out_proj",
+    "ffn.layers.0.0", "ffn.layers.1"};
+
+/* PREFIX.SUFFIX: a rows × cols matrix, or a vector of `rows` values when cols is 0. */
+static vittm_status tensor_load(vittm_weights *w, const char *prefix, const char *suffix,
+                                uint32_t rows, uint32_t cols, vittm_tensor **out,
+                                vittm_error *err)
 {
-  char base[128], name[160];
+  char name[160];
+  vittm_tensor_name(name, sizeof name, prefix, suffix);
+  return cols ? vittm_weights_matrix(w, name, rows, cols, out, err)
+              : vittm_weights_matrix(w, name, 0, rows, out, err);
+}
+
+/* PREFIX.SUFFIX.weight (rows × cols) and PREFIX.SUFFIX.bias (rows). */
+static vittm_status linear_load(vittm_weights *w, const char *prefix, const char *suffix,
+                                uint32_t rows, uint32_t cols, vittm_tensor **weight,
+                                vittm_tensor **bias, vittm_error *err)
+{
+  char base[128];
   vittm_tensor_name(base, sizeof base, prefix, suffix);
-  vittm_tensor_name(name, sizeof name, base, "weight");
-  vittm_status st = vittm_weights_matrix(w, name, rows, cols, weight, err);
-  *b = NULL;
-  if (st || !bias)
-    return st;
-  vittm_tensor_name(name, sizeof name, base, "bias");
-  return vittm_weights_matrix(w, name, 0, rows, b, err);
+  vittm_status st = tensor_load(w, base, "weight", rows, cols, weight, err);
+  return st ? st : tensor_load(w, base, "bias", rows, 0, bias, err);
 }
 
 vittm_status vittm_block_load(vittm_weights *w, const char *prefix, const vittm_block_dims *d,
-                              vittm_block_weights *out, vittm_error *err)
+                              const vittm_block_names *names, vittm_block_weights *out,
+                              vittm_error *err)
 {
   char name[160];
   vittm_status st;
-  vittm_tensor_name(name, sizeof name, prefix, "norm1");
+  vittm_tensor_name(name, sizeof name, prefix, names->norm1);
   if ((st = vittm_norm_load(w, name, d->dim, &out->norm1, err)))
     return st;
-  vittm_tensor_name(name, sizeof name, prefix, "norm2");
+  vittm_tensor_name(name, sizeof name, prefix, names->norm2);
   if ((st = vittm_norm_load(w, name, d->dim, &out->norm2, err)))
     return st;
-  if ((st = linear_load(w, prefix, "attn.qkv", 3 * d->dim, d->dim, d->qkv_bias, &out->qkv_w,
-                        &out->qkv_b, err)))
+  if ((st = tensor_load(w, prefix, names->qkv_weight, 3 * d->dim, d->dim, &out->qkv_w, err)))
     return st;
-  if ((st = linear_load(w, prefix, "attn.proj", d->dim, d->dim, true, &out->proj_w,
-                        &out->proj_b, err)))
+  out->qkv_b = NULL;
+  if (d->qkv_bias &&
+      (st = tensor_load(w, prefix, names->qkv_bias, 3 * d->dim, 0, &out->qkv_b, err)))
     return st;
-  if ((st = linear_load(w, prefix, "mlp.fc1", d->mlp, d->dim, true, &out->fc1_w, &out->fc1_b,
+  if ((st = linear_load(w, prefix, names->proj, d->dim, d->dim, &out->proj_w, &out->proj_b,
                         err)))
     return st;
-  return linear_load(w, prefix, "mlp.fc2", d->dim, d->mlp, true, &out->fc2_w, &out->fc2_b, err);
+  if ((st = linear_load(w, prefix, names->fc1, d->mlp, d->dim, &out->fc1_w, &out->fc1_b, err)))
+    return st;
+  return linear_load(w, prefix, names->fc2, d->dim, d->mlp, &out->fc2_w, &out->fc2_b, err);
 }
 
 vittm_status vittm_block_scratch_create(vittm_weights *w, uint32_t tokens,

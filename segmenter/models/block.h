@@ -30,9 +30,21 @@ typedef struct vittm_block_scratch {
 /* Loads a LayerNorm's PREFIX.weight and PREFIX.bias (dim values each). */
 vittm_status vittm_norm_load(vittm_weights *w, const char *prefix, uint32_t dim, vittm_norm *out,
                              vittm_error *err);
-/* Loads PREFIX.norm1, .attn.qkv, .attn.proj, .norm2, .mlp.fc1, .mlp.fc2. */
+/* The names of a block's tensors under its prefix. The same block is timm's Block (ViT, ViTTM)
+ * and mmseg's pre-norm TransformerEncoderLayer (the Segmenter mask head), whose attention is
+ * torch's MultiheadAttention: its in_proj is timm's qkv, q, k and v stacked in that order. */
+typedef struct vittm_block_names {
+  const char *norm1, *norm2;         /* LayerNorms: .weight, .bias */
+  const char *qkv_weight, *qkv_bias; /* full suffixes */
+  const char *proj, *fc1, *fc2;      /* Linears: .weight, .bias */
+} vittm_block_names;
+
+extern const vittm_block_names vittm_block_names_timm, vittm_block_names_mmseg;
+
+/* Loads a block's tensors, named as `names` says, under PREFIX. */
 vittm_status vittm_block_load(vittm_weights *w, const char *prefix, const vittm_block_dims *d,
-                              vittm_block_weights *out, vittm_error *err);
+                              const vittm_block_names *names, vittm_block_weights *out,
+                              vittm_error *err);
 vittm_status vittm_block_scratch_create(vittm_weights *w, uint32_t tokens,
                                         const vittm_block_dims *d, vittm_block_scratch *out,
                                         vittm_error *err);

@@ -124,7 +124,7 @@ vittm_status vittm_vit_build(vittm_encoder *enc, vittm_error *err)
   for (uint32_t i = 0; i < enc->dims.depth && !st; i++) {
     char prefix[32];
     snprintf(prefix, sizeof prefix, "blocks.%u", i);
-    st = vittm_block_load(&enc->w, prefix, bd, &g->blocks[i], err);
+    st = vittm_block_load(&enc->w, prefix, bd, &vittm_block_names_timm, &g->blocks[i], err);
   }
   if (!st && g->final_norm)
     st = vittm_norm_load(&enc->w, "norm", bd->dim, &g->norm, err);

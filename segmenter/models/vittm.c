@@ -132,7 +132,8 @@ static vittm_status load_block(vittm_encoder *enc, vittm_graph *g, uint32_t i, v
   if ((st = load_lin_attn(enc, name, g->latent, &b->write, err)))
     return st;
   snprintf(name, sizeof name, "blocks.%u", i);
-  return vittm_block_load(&enc->w, name, &enc->dims.block, &b->vit, err);
+  return vittm_block_load(&enc->w, name, &enc->dims.block, &vittm_block_names_timm, &b->vit,
+                          err);
 }
 
 static vittm_status load_classifier(vittm_encoder *enc, vittm_graph *g, vittm_error *err)
