@@ -17,9 +17,18 @@ byte-identical for the same arguments. The reference runs in float64 on the weig
       --neck vittm_fpn --head-channels 32 --seed 1 --out-model M.safetensors \\
       --out-golden G.safetensors
   make_golden.py --full vit-b-upernet --dtype f16 --out-model M.safetensors   (no golden: fast)
+  make_golden.py --task segmentation --head mask_transformer --arch vit --embed-dim 192 \
+      --depth 2 --heads 3 --mlp-dim 768 --patch 16 --image 64x80 --head-dim 192 \
+      --head-layers 2 --head-heads 3 --head-mlp-dim 768 --paper-norm --inference slide \
+      --stride 48 --scale 160x64 --slide-frame 90x160 --probes --out-model M.safetensors \
+      --out-golden G.safetensors
+  make_golden.py --full vittm-b16-segmenter --dtype f16 --out-model M.safetensors
 
-Segmentation models (--task segmentation) add a neck (--neck) and mmseg's UPerHead; their
+Segmentation models (--task segmentation) add a neck (--neck) and mmseg's UPerHead, or
+(--head mask_transformer) mmseg's Segmenter mask-transformer head on the last block alone; their
 taps add neck.*, head.*, logits (at the head's resolution) and classmap (at the input size).
+--inference slide stores mmseg's sliding-window inference in the config; --slide-frame then
+also segments a random frame of that size that way (taps slide.*).
 --out-golden is optional: without it (and without --probes) the reference never runs, which
 is what the 512x512 benchmark presets want.
 """
@@ -45,6 +54,7 @@ import torch.nn as nn  # noqa: E402
 
 import model_config  # noqa: E402
 import safetensors_io  # noqa: E402
+import inference  # noqa: E402
 import upernet  # noqa: E402
 from segmenter import Segmenter  # noqa: E402
 from vit import VisionTransformer  # noqa: E402
@@ -75,6 +85,25 @@ PRESETS = {
     "vittm-b-28-28-upernet": dict(_VITTM_B, **_UPERNET, memory_patch=28, process_patch=28,
                                   latent_scale=4, neck="multilevel", image=[504, 504]),
 }
+# The paper's frame-rate models, the authors' Segmenter configs (segmenter_vit-b16-224_mask,
+# segmenter_vittm-b16_mask, segmenter_vittm-b28_mask): mmseg's mask-transformer head on the
+# last block's features, mean = std = 127.5, sliding-window inference (stride 480) after the
+# test pipeline's keep-ratio Resize (2048, 512), or (2048, 504) for 28/28 (their ade20k_28).
+_SEGMENTER = dict(task="segmentation", head="mask_transformer", head_dim=768, head_layers=2,
+                  head_heads=12, head_mlp_dim=3072, num_classes=150, out_indices=[11],
+                  paper_norm=True, inference="slide", stride=[480, 480])
+PRESETS.update({
+    # timm vit_base_patch16_224 with dynamic_img_size: pos embed kept at 14x14 and resampled
+    # by timm (bicubic, antialias) to 32x32; x = norm(blocks(x)), class token dropped
+    "vit-b-segmenter": dict(_VIT_B, **_SEGMENTER, final_norm=True, pos_grid=[14, 14],
+                            pos_antialias=True, image=[512, 512]),
+    # built at img_size 512: pos grids 32x32 (memory) and 16x16 (process) as stored
+    "vittm-b16-segmenter": dict(_VITTM_B, **_SEGMENTER, memory_patch=16, process_patch=32,
+                                latent_scale=4, image=[512, 512]),
+    # built at img_size 504: 18x18 grids; process and memory concatenated, 1536 channels
+    "vittm-b28-segmenter": dict(_VITTM_B, **_SEGMENTER, memory_patch=28, process_patch=28,
+                                latent_scale=4, image=[504, 504], scale=[2048, 504]),
+})
 PRESET_IMAGE = "224"
 PRESET_OUT_INDICES = "2,5,8,11"
 NECKS = ("multilevel", "vittm_fpn", "vittm_fpn+multilevel", "none")
@@ -98,9 +127,23 @@ def _ints(text: str) -> list[int]:
     return [int(p) for p in text.split(",") if p.strip()]
 
 
+def _rgb(text: str) -> list[float]:
+    """'127.5' -> [127.5] * 3; '123.675,116.28,103.53' -> R, G, B."""
+    values = [float(p) for p in text.split(",") if p.strip()]
+    if len(values) == 1:
+        values *= 3
+    if len(values) != 3:
+        raise argparse.ArgumentTypeError(f"expected one number or R,G,B, got {text!r}")
+    return values
+
+
 def _scales(text: str) -> list:
     """'4,2,1,0.5' -> [4, 2, 1, 0.5] (integers stay integers in the JSON)."""
     return [float(p) if "." in p else int(p) for p in (q.strip() for q in text.split(",")) if p]
+
+
+def _needs(options: list) -> str:
+    return " needs" if len(options) == 1 else " need"
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -108,7 +151,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--full", choices=sorted(PRESETS),
                    help=f"full-size preset (out indices {PRESET_OUT_INDICES}, image "
-                        f"{PRESET_IMAGE}, *-upernet: 512 or 504, unless given)")
+                        f"{PRESET_IMAGE}; *-upernet, *-segmenter: 512 or 504, the "
+                        f"segmenters' out indices 11; unless given)")
     p.add_argument("--arch", choices=("vit", "vittm"))
     p.add_argument("--embed-dim", type=int)
     p.add_argument("--depth", type=int)
@@ -133,10 +177,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--qkv-bias", action=argparse.BooleanOptionalAction, default=True)
     p.add_argument("--final-norm", action=argparse.BooleanOptionalAction,
                    help="ViT: LayerNorm `norm` after the last block (default: on, off for "
-                        "segmentation as mmseg's UperNet ViT)")
+                        "UPerHead segmentation as mmseg's UperNet ViT)")
     p.add_argument("--task", choices=("classification", "segmentation"),
-                   help="segmentation: neck + UPerHead (default: classification if "
-                        "--num-classes is given, else an encoder-only model)")
+                   help="segmentation: neck + UPerHead, or a mask-transformer head (default: "
+                        "classification if --num-classes is given, else an encoder-only "
+                        "model)")
+    p.add_argument("--head", choices=("uperhead", "mask_transformer"),
+                   help="segmentation head (default uperhead); mask_transformer reads the "
+                        "last block's features alone, no neck")
     p.add_argument("--num-classes", type=int,
                    help="classification: add a classifier head (logits tap); segmentation: "
                         "UPerHead classes (default 150, ADE20K)")
@@ -151,6 +199,26 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="UPerHead channels (default 512)")
     p.add_argument("--pool-scales", type=_ints, default=[1, 2, 3, 6],
                    help="UPerHead PPM pool scales (default 1,2,3,6)")
+    p.add_argument("--head-dim", type=int, help="mask_transformer: embed_dims E (default 768)")
+    p.add_argument("--head-layers", type=int, help="mask_transformer: layers (default 2)")
+    p.add_argument("--head-heads", type=int,
+                   help="mask_transformer: attention heads (default 12)")
+    p.add_argument("--head-mlp-dim", type=int,
+                   help="mask_transformer: FFN hidden width (default 4 E)")
+    p.add_argument("--mean", type=_rgb, help="R,G,B or one value (default ImageNet's)")
+    p.add_argument("--std", type=_rgb, help="R,G,B or one value (default ImageNet's)")
+    p.add_argument("--paper-norm", action="store_true", default=None,
+                   help="mean = std = 127.5, as the authors' Segmenter configs")
+    p.add_argument("--inference", choices=("whole", "slide"),
+                   help="store an inference section (default: none, i.e. whole)")
+    p.add_argument("--crop", type=_pair,
+                   help="slide: crop size, HxW (default and only allowed value: --image)")
+    p.add_argument("--stride", type=_pair, help="slide: stride, N or HxW (required)")
+    p.add_argument("--scale", type=_pair,
+                   help="slide: keep-ratio resize limits LONGxSHORT (default 2048x512)")
+    p.add_argument("--slide-frame", type=_pair,
+                   help="slide: also segment a random HxW uint8 frame with the sliding window "
+                        "and store it and the results as slide.* taps")
     p.add_argument("--pool", choices=("token", "avg"), default="token", help="ViT classifier")
     p.add_argument("--combine", choices=("mean", "memory", "process"), default="mean",
                    help="ViTTM classifier: what `logits` is")
@@ -181,11 +249,36 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     if missing:
         p.error("missing " + ", ".join(missing) + " (or use --full)")
     segmentation = args.task == "segmentation"
-    if not segmentation and (args.neck or args.head_channels):
-        p.error("--neck and --head-channels need --task segmentation")
+    if not segmentation and (args.neck or args.head_channels or args.head or args.inference):
+        p.error("--neck, --head, --head-channels and --inference need --task segmentation")
+    mask = args.head == "mask_transformer"
+    mask_only = ("head_dim", "head_layers", "head_heads", "head_mlp_dim")
+    given = [f"--{n.replace('_', '-')}" for n in mask_only if getattr(args, n) is not None]
+    if given and not mask:
+        p.error(", ".join(given) + _needs(given) + " --head mask_transformer")
+    if mask and (args.head_channels or args.neck not in (None, "none")):
+        p.error("--head mask_transformer has no --head-channels and no neck")
+    slide_only = ("crop", "stride", "scale", "slide_frame")
+    given = [f"--{n.replace('_', '-')}" for n in slide_only if getattr(args, n) is not None]
+    if given and args.inference != "slide":
+        p.error(", ".join(given) + _needs(given) + " --inference slide")
+    if args.inference == "slide" and args.stride is None:
+        p.error("--inference slide needs --stride")
+    if args.paper_norm and (args.mean or args.std):
+        p.error("--paper-norm sets --mean and --std; give one or the other")
     if args.final_norm is None:
-        args.final_norm = not segmentation
-    if segmentation:
+        args.final_norm = not segmentation or mask
+    if segmentation and mask:
+        args.neck = "none"
+        if args.out_indices is None:
+            args.out_indices = [args.depth - 1]
+        args.num_classes = args.num_classes or 150
+        args.head_dim = args.head_dim or 768
+        args.head_layers = 2 if args.head_layers is None else args.head_layers
+        args.head_heads = args.head_heads or 12
+        args.head_mlp_dim = args.head_mlp_dim or 4 * args.head_dim
+    elif segmentation:
+        args.head = "uperhead"
         if args.out_indices is None:
             args.out_indices = [(k + 1) * args.depth // 4 - 1 for k in range(4)]
             if len(set(args.out_indices)) != 4:
@@ -229,17 +322,32 @@ def build_config(args: argparse.Namespace) -> dict:
                                                      args.neck_channels or args.embed_dim,
                                                      args.neck_scales))
         channels = [c for c, _ in model_config.neck_levels({**base, "neck": neck})[-1]]
-        head = model_config.uperhead(channels, args.head_channels, args.num_classes,
-                                     args.pool_scales)
+        if args.head == "mask_transformer":
+            head = model_config.mask_transformer_head(channels[-1], args.head_dim,
+                                                      args.head_layers, args.head_heads,
+                                                      args.head_mlp_dim, args.num_classes)
+        else:
+            head = model_config.uperhead(channels, args.head_channels, args.num_classes,
+                                         args.pool_scales)
     elif args.num_classes:
         head = model_config.classifier_head(args.num_classes, args.arch, args.pool, args.combine)
-    return model_config.make_config(args.arch, enc, [h, w], head=head, neck=neck,
-                                    name=f"random-{args.arch}-seed{args.seed}")
+    infer = None
+    if args.inference == "slide":
+        infer = model_config.slide_inference(args.crop or [h, w], args.stride,
+                                             args.scale or (2048, 512))
+    elif args.inference == "whole":
+        infer = model_config.whole_inference()
+    paper = bool(args.paper_norm)
+    mean = args.mean or (model_config.PAPER_MEAN if paper else model_config.IMAGENET_MEAN)
+    std = args.std or (model_config.PAPER_STD if paper else model_config.IMAGENET_STD)
+    return model_config.make_config(args.arch, enc, [h, w], head=head, neck=neck, mean=mean,
+                                    std=std, name=f"random-{args.arch}-seed{args.seed}",
+                                    inference=infer)
 
 
 def build_model(cfg: dict) -> nn.Module:
     """The reference module for a config."""
-    if cfg["head"] and cfg["head"]["type"] == "uperhead":
+    if cfg["task"] == "segmentation" and cfg["head"]:
         return Segmenter(cfg)
     return VisionTransformer(cfg) if cfg["architecture"] == "vit" else ViTTM(cfg)
 
@@ -256,8 +364,11 @@ def random_weights(model: nn.Module, seed: int) -> dict[str, np.ndarray]:
     running variance U(0.5, 1.5). Linear/conv weights N / sqrt(fan_in), halved for the layers
     that add into the residual stream, so it grows slowly with depth, and times sqrt(2) for the
     decode head's convs (each followed by ReLU), so activations keep their scale. Transposed
-    convs (kernel = stride) have fan-in C_in. Biases 0.1 N. Position embeddings and the class
-    token 0.5 N: large enough that resampling errors show.
+    convs (kernel = stride) have fan-in C_in. Attention in_proj weights (torch
+    MultiheadAttention's) count as linear weights, their biases as biases, and the
+    mask-transformer head's out_proj and second FFN linear add into its residual stream.
+    Biases 0.1 N. Position embeddings, the class token and the class embeddings 0.5 N: large
+    enough that resampling errors show.
     """
     modules = dict(model.named_modules())
     layer_norms = {n for n, m in modules.items() if isinstance(m, nn.LayerNorm)}
@@ -273,14 +384,15 @@ def random_weights(model: nn.Module, seed: int) -> dict[str, np.ndarray]:
         noise = rng.standard_normal(tuple(tensor.shape))
         if owner in layer_norms or owner in batch_norms:
             value = (1.0 if leaf == "weight" else 0.0) + 0.1 * noise
-        elif leaf == "bias":
+        elif leaf in ("bias", "in_proj_bias"):
             value = 0.1 * noise
-        elif tensor.dim() >= 2 and leaf == "weight":
+        elif tensor.dim() >= 2 and leaf in ("weight", "in_proj_weight"):
             fan_in = tensor.shape[0] if owner in transposed else int(np.prod(tensor.shape[1:]))
-            residual = owner.endswith((".attn.proj", ".mlp.fc2"))
+            residual = owner.endswith((".attn.proj", ".mlp.fc2", ".attn.attn.out_proj",
+                                       ".ffn.layers.1"))
             relu = owner.startswith("decode_head.") and owner.endswith(".conv")
             value = noise / np.sqrt(fan_in) * (0.5 if residual else np.sqrt(2) if relu else 1.0)
-        else:  # cls_token, pos_embed, memory_pos_embed, process_pos_embed
+        else:  # cls_token, pos_embed, memory_pos_embed, process_pos_embed, cls_emb
             value = 0.5 * noise
         weights[name] = value.astype(np.float32)
     return weights
@@ -319,6 +431,27 @@ def run_reference(model: nn.Module, weights: dict[str, np.ndarray], image: np.nd
     return {name: tap_to_2d(t) for name, t in taps.items()}
 
 
+def random_frame(seed: int, size) -> np.ndarray:
+    """(H, W, 3) uint8 RGB noise for the sliding-window probe."""
+    return _rng(seed, "slide.frame").integers(0, 256, size=(*size, 3), dtype=np.uint8)
+
+
+def run_slide(model: nn.Module, cfg: dict, frame: np.ndarray) -> dict[str, np.ndarray]:
+    """The sliding-window inference of `frame` by a model run_reference has loaded: slide.frame
+    (H, W, 3), slide.logits (K, H', W') at the resized size, slide.classmap and
+    slide.classmap.margin (H, W), all fp32 (not flattened to 2-D, unlike the other taps)."""
+    with torch.no_grad():
+        classmap, logits = inference.slide_inference(model, frame, cfg)
+        full = upernet.resize_to(logits[None], frame.shape[:2])[0]
+    out = {"slide.frame": frame.astype(np.float32),
+           "slide.logits": logits.to(torch.float32).numpy(),
+           "slide.classmap": classmap.to(torch.float32).numpy()}
+    if full.shape[0] > 1:
+        top2 = full.topk(2, dim=0).values
+        out["slide.classmap.margin"] = (top2[0] - top2[1]).to(torch.float32).numpy()
+    return out
+
+
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     start = time.monotonic()
@@ -333,6 +466,8 @@ def main(argv: list[str]) -> int:
     taps = {}
     if args.out_golden or args.probes:
         taps = run_reference(model, weights, image, args.compute)
+        if args.slide_frame:
+            taps.update(run_slide(model, cfg, random_frame(args.seed, args.slide_frame)))
 
     model_tensors: dict[str, np.ndarray] = dict(weights)
     dtypes = {name: dtype for name in weights}

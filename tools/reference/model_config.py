@@ -19,6 +19,9 @@ METADATA_KEY = "vittm"
 
 IMAGENET_MEAN = [123.675, 116.28, 103.53]  # RGB, 0-255 pixel scale (mmseg / timm defaults)
 IMAGENET_STD = [58.395, 57.12, 57.375]
+# The ViTTM authors' Segmenter configs (and mmseg's own segmenter_vit-b_mask): x / 127.5 - 1.
+PAPER_MEAN = [127.5, 127.5, 127.5]
+PAPER_STD = [127.5, 127.5, 127.5]
 
 
 class ConfigError(ValueError):
@@ -94,13 +97,44 @@ def uperhead(in_channels: Sequence[int], channels: int = 512, num_classes: int =
             "align_corners": False, "bn_eps": bn_eps}
 
 
+def mask_transformer_head(in_channels: int, embed_dims: int = 768, num_layers: int = 2,
+                          num_heads: int = 12, mlp_dim: int = 3072, num_classes: int = 150,
+                          ln_eps: float = 1e-5) -> dict[str, Any]:
+    """Head: mmseg SegmenterMaskTransformerHead (the authors' Segmenter configs: 768 wide, 2
+    layers, 12 heads, MLP 3072; mmcv's LayerNorm default eps 1e-5). It reads one feature map,
+    the encoder's last block, with no neck. Tensors `decode_head.*`."""
+    return {"type": "mask_transformer", "in_channels": in_channels, "embed_dims": embed_dims,
+            "num_layers": num_layers, "num_heads": num_heads, "mlp_dim": mlp_dim,
+            "num_classes": num_classes, "ln_eps": ln_eps, "align_corners": False}
+
+
+def _hw(value) -> list[int]:
+    return [value, value] if isinstance(value, int) else list(value)
+
+
+def slide_inference(crop_size, stride, scale=(2048, 512)) -> dict[str, Any]:
+    """Inference section: mmseg's test_cfg mode='slide' after the test pipeline's
+    Resize(scale, keep_ratio=True). crop_size and stride are N or (h, w); scale is
+    (long_max, short_max). Each crop is one run of the model at its input size."""
+    return {"mode": "slide", "crop_size": _hw(crop_size), "stride": _hw(stride),
+            "scale": [max(scale), min(scale)]}
+
+
+def whole_inference() -> dict[str, Any]:
+    """Inference section for what a config without one does: the frame resized to
+    input_size, one run, logits resized to the frame."""
+    return {"mode": "whole"}
+
+
 def make_config(architecture: str, encoder: dict, input_size: Sequence[int],
                 head: Optional[dict] = None, neck: Optional[list] = None,
                 mean: Sequence[float] = IMAGENET_MEAN, std: Sequence[float] = IMAGENET_STD,
                 classes: Optional[Sequence[str]] = None,
                 palette: Optional[Sequence[Sequence[int]]] = None,
-                name: Optional[str] = None) -> dict[str, Any]:
-    """A whole config. Segmentation models default to ADE20K's names and palette."""
+                name: Optional[str] = None,
+                inference: Optional[dict] = None) -> dict[str, Any]:
+    """A whole config. Segmentation models default to ADE20K's names and palette. Without
+    `inference` the model segments a frame whole at input_size."""
     task = "classification" if head and head.get("type") == "classifier" else "segmentation"
     num_classes = (head or {}).get("num_classes", len(ade20k.CLASSES))
     if classes is None and task == "segmentation" and num_classes == len(ade20k.CLASSES):
@@ -112,6 +146,8 @@ def make_config(architecture: str, encoder: dict, input_size: Sequence[int],
     cfg.update({"input_size": list(input_size), "mean": list(mean), "std": list(std),
                 "encoder": encoder, "neck": list(neck or []), "head": head,
                 "classes": list(classes or []), "palette": [list(c) for c in palette or []]})
+    if inference is not None:
+        cfg["inference"] = dict(inference)
     validate(cfg)
     return cfg
 
@@ -260,6 +296,33 @@ def validate(cfg: Any) -> None:
             isinstance(c, list) and len(c) == 3
             and all(isinstance(v, int) and 0 <= v <= 255 for v in c) for c in palette):
         raise ConfigError("config.palette: expected one [r, g, b] (0-255) per class")
+    if "inference" in cfg:
+        _validate_inference(cfg)
+
+
+def _validate_inference(cfg: dict) -> None:
+    """The optional inference section: whole (the default) or mmseg's sliding window."""
+    inf, w = _need(cfg, "inference", dict, "config"), "inference"
+    if cfg["task"] != "segmentation" or cfg.get("head") is None:
+        raise ConfigError("config.inference: only a segmentation model with a head has an "
+                          "inference section")
+    mode = _need(inf, "mode", str, w)
+    if mode == "whole":
+        return
+    if mode != "slide":
+        raise ConfigError(f"inference.mode: {mode!r} is neither 'whole' nor 'slide'")
+    crop = _positive_pair(inf, "crop_size", w)
+    stride = _positive_pair(inf, "stride", w)
+    long_max, short_max = _positive_pair(inf, "scale", w)
+    if crop != cfg["input_size"]:
+        raise ConfigError(f"inference.crop_size: {crop} must equal input_size "
+                          f"{cfg['input_size']} (each crop is one run of the model)")
+    if stride[0] > crop[0] or stride[1] > crop[1]:
+        raise ConfigError(f"inference.stride: {stride} is larger than crop_size {crop}; "
+                          f"pixels between the crops would have no logits")
+    if long_max < short_max:
+        raise ConfigError(f"inference.scale: expected [long_max, short_max] with long_max >= "
+                          f"short_max, got {inf['scale']}")
 
 
 def _number_list(obj: dict, key: str, where: str, integer: bool) -> list:
@@ -315,12 +378,50 @@ def _check_levels(levels: list, want: list, where: str, field: str = "in_channel
                               f"this neck")
 
 
+def _validate_mask_head(cfg: dict) -> None:
+    """The mask-transformer head: one feature map (the last block's), no neck."""
+    head, enc, w = cfg["head"], cfg["encoder"], "head"
+    if cfg["neck"]:
+        raise ConfigError(f"config.neck: a mask_transformer head reads the encoder's feature "
+                          f"map itself; the neck must be [], got {len(cfg['neck'])} stage(s)")
+    last = enc["depth"] - 1
+    if enc["out_indices"] != [last]:
+        raise ConfigError(f"encoder.out_indices: a mask_transformer head takes exactly one "
+                          f"feature map, the last block's: expected [{last}], got "
+                          f"{enc['out_indices']}")
+    cin = _positive(head, "in_channels", w)
+    dims = _positive(head, "embed_dims", w)
+    layers = _need(head, "num_layers", int, w)
+    if layers < 0:
+        raise ConfigError(f"head.num_layers: must be 0 or more, got {layers}")
+    heads = _positive(head, "num_heads", w)
+    if dims % heads:
+        raise ConfigError(f"head.embed_dims: {dims} is not divisible by head.num_heads {heads}")
+    _positive(head, "mlp_dim", w)
+    _positive(head, "num_classes", w)
+    if _need(head, "ln_eps", (int, float), w) <= 0:
+        raise ConfigError("head.ln_eps: must be positive")
+    if _need(head, "align_corners", bool, w):
+        raise ConfigError("head.align_corners: only false (mmseg's ADE20K setting) is supported")
+    (channels, _), = encoder_levels(cfg)
+    if cin != channels:
+        raise ConfigError(f"head.in_channels: {cin} does not match the encoder's feature map "
+                          f"({channels} channels)")
+
+
 def _validate_segmentation(cfg: dict) -> None:
-    """Neck stages and the UPerHead: types, fields, and channels and sizes level by level."""
+    """Neck stages and the head: types, fields, and channels and sizes level by level."""
     stages = cfg["neck"]
     levels = encoder_levels(cfg)
     if not levels:
         raise ConfigError("encoder.out_indices: a segmentation head needs feature maps")
+    head = cfg["head"]
+    if not isinstance(head, dict) or head.get("type") not in ("uperhead", "mask_transformer"):
+        raise ConfigError("config.head: a segmentation model's head is null (encoder only), "
+                          "of type 'uperhead' or of type 'mask_transformer'")
+    if head["type"] == "mask_transformer":
+        _validate_mask_head(cfg)
+        return
     seen = set()
     for s, stage in enumerate(stages):
         w = f"neck[{s}]"
@@ -352,10 +453,7 @@ def _validate_segmentation(cfg: dict) -> None:
         else:
             raise ConfigError(f"{w}.type: {kind!r} is not 'vittm_fpn' or 'multilevel_neck'")
         levels = neck_levels({**cfg, "neck": stages[:s + 1]})[-1]
-    head, w = cfg["head"], "head"
-    if not isinstance(head, dict) or head.get("type") != "uperhead":
-        raise ConfigError("config.head: a segmentation model's head is null (encoder only) or "
-                          "of type 'uperhead'")
+    w = "head"
     ins = _number_list(head, "in_channels", w, integer=True)
     _positive(head, "channels", w)
     _number_list(head, "pool_scales", w, integer=True)
@@ -485,9 +583,34 @@ def neck_tensors(cfg: dict) -> dict[str, tuple]:
     return t
 
 
+def mask_head_tensors(head: dict) -> dict[str, tuple]:
+    """SegmenterMaskTransformerHead's tensors (mmseg names, its state_dict order: the class
+    embeddings, the layers (mmseg `TransformerEncoderLayer`: torch MultiheadAttention inside
+    mmcv's, FFN), then the projections and norms)."""
+    p, k, e, f = "decode_head", head["num_classes"], head["embed_dims"], head["mlp_dim"]
+    t: dict[str, tuple] = {f"{p}.cls_emb": (1, k, e)}
+    for i in range(head["num_layers"]):
+        q = f"{p}.layers.{i}"
+        t.update(_ln(f"{q}.ln1", e))
+        t.update({f"{q}.attn.attn.in_proj_weight": (3 * e, e),
+                  f"{q}.attn.attn.in_proj_bias": (3 * e,),
+                  f"{q}.attn.attn.out_proj.weight": (e, e),
+                  f"{q}.attn.attn.out_proj.bias": (e,)})
+        t.update(_ln(f"{q}.ln2", e))
+        t.update({f"{q}.ffn.layers.0.0.weight": (f, e), f"{q}.ffn.layers.0.0.bias": (f,),
+                  f"{q}.ffn.layers.1.weight": (e, f), f"{q}.ffn.layers.1.bias": (e,)})
+    t.update({f"{p}.dec_proj.weight": (e, head["in_channels"]), f"{p}.dec_proj.bias": (e,),
+              f"{p}.patch_proj.weight": (e, e), f"{p}.classes_proj.weight": (e, e)})
+    t.update(_ln(f"{p}.decoder_norm", e))
+    t.update(_ln(f"{p}.mask_norm", k))
+    return t
+
+
 def head_tensors(cfg: dict) -> dict[str, tuple]:
-    """UPerHead's tensors under `decode_head.` (mmseg names)."""
+    """The segmentation head's tensors under `decode_head.` (mmseg names)."""
     head = cfg.get("head") or {}
+    if head.get("type") == "mask_transformer":
+        return mask_head_tensors(head)
     if head.get("type") != "uperhead":
         return {}
     p, ins, c = "decode_head", head["in_channels"], head["channels"]

@@ -1,12 +1,16 @@
-"""Reference segmentation model: encoder -> neck stages -> UPerHead -> resize -> argmax.
+"""Reference segmentation model: encoder -> neck stages -> head -> resize -> argmax.
 
 Built from a model-file config (model_config.py) with `task: "segmentation"`:
 
     features = encoder(x)                  # vit.py / vittm.py, one (C, h, w) map per out index
     for stage in cfg["neck"]:              # "vittm_fpn" and/or "multilevel_neck", in order
         features = stage(features)
-    logits = UPerHead(features)            # (K, h0, w0): level 0's size
+    logits = head(features)                # UPerHead: (K, h0, w0), level 0's size;
+                                           # mask transformer: (K, h, w) of its one map
     classmap = argmax_k resize(logits, input size, bilinear, align_corners=False)
+
+This is one run at the input size; inference.py segments whole frames (the config's inference
+section: whole, or mmseg's sliding window).
 
 `state_dict()` keys are the converted checkpoint's: the encoder's tensors and the fpn module's
 `fpn1.*`/`fpn2.*` at the top level (an mmseg checkpoint's `backbone.` prefix stripped),
@@ -21,6 +25,7 @@ from typing import Optional, Sequence
 import torch
 import torch.nn as nn
 
+from mask_head import MaskTransformerHead
 from upernet import MultiLevelNeck, UPerHead, VittmFPN, resize_to
 from vit import Taps, VisionTransformer
 from vittm import ViTTM
@@ -38,7 +43,8 @@ def _adopt(owner: nn.Module, module: nn.Module) -> None:
 
 
 class Segmenter(nn.Module):
-    """A whole segmentation model (ViT or ViTTM + necks + UPerHead); inference only."""
+    """A whole segmentation model (ViT or ViTTM + necks + UPerHead or mask-transformer head);
+    inference only."""
 
     def __init__(self, cfg: dict) -> None:
         super().__init__()
@@ -58,8 +64,14 @@ class Segmenter(nn.Module):
                 self.neck = MultiLevelNeck(stage["in_channels"], stage["out_channels"],
                                            stage["scales"])
                 self._stages.append(self.neck)
-        self.decode_head = UPerHead(head["in_channels"], head["channels"], head["pool_scales"],
-                                    head["num_classes"], head["align_corners"], head["bn_eps"])
+        if head["type"] == "mask_transformer":
+            self.decode_head = MaskTransformerHead(
+                head["in_channels"], head["embed_dims"], head["num_layers"], head["num_heads"],
+                head["mlp_dim"], head["num_classes"], head["ln_eps"])
+        else:
+            self.decode_head = UPerHead(head["in_channels"], head["channels"],
+                                        head["pool_scales"], head["num_classes"],
+                                        head["align_corners"], head["bn_eps"])
 
     def _apply(self, fn):
         # Children are shared objects, converted once; the encoder's own tensors may be
@@ -78,7 +90,8 @@ class Segmenter(nn.Module):
         out_size (H', W') defaults to the input's size. Taps (batch first): the encoder's
         (embed, block.*, features.{k}); neck.fpn.{i} (the vittm_fpn outputs, when another stage
         follows); neck.{i} (the head's inputs, after all stages); head.psp, head.lateral.{i},
-        head.fpn.{i}, head.fused (UPerHead); logits (B, K, h0, w0) at the head's resolution;
+        head.fpn.{i}, head.fused (UPerHead); head.layer.{l}, head.patches, head.classes (mask
+        transformer, see mask_head.py); logits (B, K, h0, w0) at the head's resolution;
         classmap (B, H', W') as float; classmap.margin: top-1 minus top-2 of the resized logits
         per pixel (where it is tiny an engine's argmax may fairly differ).
         """

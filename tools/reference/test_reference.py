@@ -8,7 +8,9 @@ says the same thing the slow, obvious way: numpy re-implementations of ViT and V
 linear attention, and the resampling formulas written out (which double as the specification
 the engine's pos-embed resampling must follow). The segmentation necks and head are checked
 the same way: convolutions, bilinear resizing, adaptive pooling and eval-mode BatchNorm written
-out in numpy, index by index.
+out in numpy, index by index, and the Segmenter mask-transformer head as mmseg's forward reads,
+with torch's MultiheadAttention written out. Sliding-window inference is checked against
+mmseg's crop boxes and a canvas summed by hand.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
+import inference  # noqa: E402
 import make_golden  # noqa: E402
 import model_config  # noqa: E402
 import safetensors_io as st  # noqa: E402
@@ -276,6 +279,44 @@ def np_uperhead(feats, sd, pool_scales, eps):
     fused = np_conv_module(np.concatenate([np_resize(o, size) if o.shape[1:] != size else o
                                            for o in outs]), sd, f"{p}.fpn_bottleneck", 1, eps)
     return np_conv(fused, sd[f"{p}.conv_seg.weight"], sd[f"{p}.conv_seg.bias"]), psp, fused
+
+
+def np_multihead_attention(x, sd, p, heads):
+    """torch.nn.MultiheadAttention(E, H, bias=True) on one sequence, query = key = value = x:
+    in_proj rows [q; k; v], head i on columns i*E/H..(i+1)*E/H, softmax(q k^T / sqrt(E/H)) v,
+    out_proj."""
+    n, e = x.shape
+    hd = e // heads
+    qkv = x @ sd[f"{p}.in_proj_weight"].T + sd[f"{p}.in_proj_bias"]
+    out = np.zeros((n, e))
+    for i in range(heads):
+        q, k, v = (qkv[:, j * e + i * hd:j * e + (i + 1) * hd] for j in range(3))
+        s = q @ k.T / math.sqrt(hd)
+        a = np.exp(s - s.max(1, keepdims=True))
+        out[:, i * hd:(i + 1) * hd] = (a / a.sum(1, keepdims=True)) @ v
+    return np_linear(out, sd, f"{p}.out_proj")
+
+
+def np_mask_head(feat, sd, num_classes, heads, num_layers, eps):
+    """mmseg SegmenterMaskTransformerHead.forward on one (C, h, w) map, line by line."""
+    p, k = "decode_head", num_classes
+    c, h, w = feat.shape
+    ln = lambda t, name: np_ln(t, sd[f"{name}.weight"], sd[f"{name}.bias"], eps)  # noqa: E731
+    x = feat.reshape(c, h * w).T                        # permute(0, 2, 3, 1).view(b, -1, c)
+    x = np_linear(x, sd, f"{p}.dec_proj")
+    x = np.concatenate([x, sd[f"{p}.cls_emb"][0]])     # patches first, then the classes
+    for i in range(num_layers):                         # TransformerEncoderLayer
+        q = f"{p}.layers.{i}"
+        x = x + np_multihead_attention(ln(x, f"{q}.ln1"), sd, f"{q}.attn.attn", heads)
+        y = np_linear(ln(x, f"{q}.ln2"), sd, f"{q}.ffn.layers.0.0")
+        x = x + np_linear(0.5 * y * (1 + _erf(y / math.sqrt(2))), sd, f"{q}.ffn.layers.1")
+    x = ln(x, f"{p}.decoder_norm")
+    patches = x[:-k] @ sd[f"{p}.patch_proj.weight"].T
+    classes = x[-k:] @ sd[f"{p}.classes_proj.weight"].T
+    patches = patches / np.maximum(np.linalg.norm(patches, axis=1, keepdims=True), 1e-12)
+    classes = classes / np.maximum(np.linalg.norm(classes, axis=1, keepdims=True), 1e-12)
+    masks = ln(patches @ classes.T, f"{p}.mask_norm")   # (h*w, K)
+    return masks.T.reshape(k, h, w), patches, classes
 
 
 # --------------------------------------------------------------------------------------------
@@ -713,6 +754,297 @@ def test_make_golden_segmentation_is_deterministic_and_complete():
         m = os.path.join(tmp, "bare")
         make_golden.main(SEG_TINY[:-4] + SEG_CASES["vit-multilevel"] + ["--out-model", m])
         assert not any(k.startswith("probe.") for k in st.load(m)[0])
+
+
+MASK_TINY = ["--task", "segmentation", "--head", "mask_transformer", "--embed-dim", "16",
+             "--depth", "2", "--heads", "2", "--mlp-dim", "24", "--latent-scale", "2",
+             "--head-dim", "12", "--head-layers", "2", "--head-heads", "3",
+             "--head-mlp-dim", "20", "--num-classes", "7", "--paper-norm",
+             "--out-model", "-", "--out-golden", "-"]
+MASK_CASES = {  # the three kinds of the paper's models, small; every grid 5x7
+    "vit-mask": ["--arch", "vit", "--patch", "8", "--image", "40x56", "--pos-grid", "3",
+                 "--pos-antialias"],
+    "vittm-16-32-mask": ["--arch", "vittm", "--memory-patch", "8", "--process-patch", "16",
+                         "--image", "80x112"],
+    "vittm-28-28-mask": ["--arch", "vittm", "--memory-patch", "8", "--process-patch", "8",
+                         "--image", "40x56"],
+}
+
+
+def mask_config(name: str, *extra: str) -> dict:
+    return make_golden.build_config(make_golden.parse_args(MASK_TINY + MASK_CASES[name]
+                                                           + list(extra)))
+
+
+def test_mask_head_matches_mmseg_forward_written_out():
+    for name, classes in (("vittm-28-28-mask", "7"), ("vit-mask", "150"), ("vit-mask", "2")):
+        cfg = mask_config(name, "--num-classes", classes)
+        head = cfg["head"]
+        model, sd = random_segmenter(cfg)
+        c = head["in_channels"]
+        for h, w in ((5, 7), (1, 3)):
+            feat = torch.randn(1, c, h, w, dtype=torch.float64)
+            with torch.no_grad():
+                logits, taps = model.decode_head([feat])
+            want, patches, cls = np_mask_head(feat[0].numpy(), sd, head["num_classes"],
+                                              head["num_heads"], head["num_layers"],
+                                              head["ln_eps"])
+            k = head["num_classes"]
+            assert logits.shape == (1, k, h, w)
+            assert np.abs(logits[0].numpy() - want).max() < TOL64, (name, classes)
+            assert np.abs(taps["head.patches"][0].numpy() - patches).max() < TOL64
+            assert np.abs(taps["head.classes"][0].numpy() - cls).max() < TOL64
+            assert taps["head.layer.1"].shape == (1, h * w + k, head["embed_dims"])
+            assert "head.layer.2" not in taps
+
+
+def test_mask_head_attention_is_torch_multihead_attention():
+    # The names (and the [q; k; v] layout) are torch's, so its own module loads them.
+    cfg = mask_config("vit-mask")
+    model, _ = random_segmenter(cfg)
+    e, heads = cfg["head"]["embed_dims"], cfg["head"]["num_heads"]
+    ours = model.decode_head.layers[0].attn.attn
+    torch_mha = torch.nn.MultiheadAttention(e, heads, bias=True, batch_first=True).double()
+    torch_mha.load_state_dict(ours.state_dict(), strict=True)
+    x = torch.randn(2, 9, e, dtype=torch.float64)
+    with torch.no_grad():
+        want = torch_mha(x, x, x, need_weights=False)[0]
+        assert torch.allclose(ours(x), want, atol=1e-12, rtol=0)
+
+
+def test_mask_segmenters_end_to_end_and_tensor_list():
+    for name in MASK_CASES:
+        cfg = mask_config(name)
+        model, sd = random_segmenter(cfg)
+        assert {k: tuple(v.shape) for k, v in model.state_dict().items()} == \
+            model_config.expected_tensors(cfg), name
+        head_keys = [k for k in model.state_dict() if k.startswith("decode_head.")]
+        assert head_keys == list(model_config.head_tensors(cfg)), name  # mmseg's order
+        h, w = cfg["input_size"]
+        with torch.no_grad():
+            classmap, taps = model(torch.randn(1, 3, h, w, dtype=torch.float64))
+        (last,) = cfg["encoder"]["out_indices"]
+        feat = taps[f"features.{last}"][0].numpy()
+        assert feat.shape == (cfg["head"]["in_channels"], 5, 7), name
+        head = cfg["head"]
+        logits, _, _ = np_mask_head(feat, sd, head["num_classes"], head["num_heads"],
+                                    head["num_layers"], head["ln_eps"])
+        assert np.abs(taps["logits"][0].numpy() - logits).max() < TOL64, name
+        assert np.array_equal(classmap[0].numpy(), np_resize(logits, (h, w)).argmax(0)), name
+    # ViT: features of the last block after the final norm, class token dropped (the
+    # authors' ViTBackbone: norm(blocks(x))[:, 1:])
+    cfg = mask_config("vit-mask")
+    model, _ = random_segmenter(cfg)
+    with torch.no_grad():
+        _, taps = model(torch.randn(1, 3, 40, 56, dtype=torch.float64))
+    assert torch.equal(taps["features.1"][0].flatten(1).T, taps["norm"][0, 1:])
+    assert cfg["encoder"]["final_norm"] and cfg["encoder"]["pos_embed_antialias"]
+    assert cfg["mean"] == cfg["std"] == [127.5] * 3 and cfg["neck"] == []
+    assert mask_config("vittm-28-28-mask")["head"]["in_channels"] == 32
+
+
+def test_mask_presets_are_the_papers_models():
+    def preset(name):
+        return make_golden.build_config(make_golden.parse_args(["--full", name,
+                                                                "--out-model", "-"]))
+
+    head = model_config.mask_transformer_head(768, 768, 2, 12, 3072, 150)
+    vit, b16, b28 = (preset(n) for n in ("vit-b-segmenter", "vittm-b16-segmenter",
+                                         "vittm-b28-segmenter"))
+    for cfg in (vit, b16, b28):
+        assert cfg["mean"] == cfg["std"] == model_config.PAPER_MEAN
+        assert cfg["encoder"]["out_indices"] == [11] and cfg["neck"] == []
+        assert len(cfg["classes"]) == 150
+    assert vit["head"] == b16["head"] == head and b28["head"] == dict(head, in_channels=1536)
+    assert vit["input_size"] == b16["input_size"] == [512, 512] and b28["input_size"] == [504] * 2
+    assert vit["inference"] == b16["inference"] == model_config.slide_inference(512, 480)
+    assert b28["inference"] == model_config.slide_inference(504, 480, (2048, 504))
+    enc = vit["encoder"]
+    assert (enc["pos_embed_grid"], enc["pos_embed_antialias"], enc["final_norm"]) == \
+        ([14, 14], True, True)
+    assert b16["encoder"]["memory_pos_embed_grid"] == [32, 32]
+    assert b16["encoder"]["process_pos_embed_grid"] == [16, 16]
+    assert b16["encoder"]["latent_scale"] == b28["encoder"]["latent_scale"] == 4
+    assert b28["encoder"]["memory_pos_embed_grid"] == [18, 18]
+    assert model_config.encoder_levels(b16) == [(768, (16, 16))]
+    assert model_config.encoder_levels(b28) == [(1536, (18, 18))]
+    t = model_config.expected_tensors(vit)
+    assert t["pos_embed"] == (1, 197, 768) and t["norm.weight"] == (768,)
+    assert t["decode_head.cls_emb"] == (1, 150, 768)
+    assert t["decode_head.layers.1.attn.attn.in_proj_weight"] == (2304, 768)
+    assert t["decode_head.layers.1.ffn.layers.0.0.weight"] == (3072, 768)
+    assert t["decode_head.mask_norm.weight"] == (150,) and "decode_head.layers.2.ln1.weight" \
+        not in t
+    assert model_config.expected_tensors(b28)["decode_head.dec_proj.weight"] == (768, 1536)
+    head_keys = [k for k in model_config.expected_tensors(b16) if k.startswith("decode_head.")]
+    assert len(head_keys) == 1 + 2 * 12 + 2 + 2 + 2 + 2
+
+
+def test_mask_config_validation_names_the_field():
+    def edit(name, path, value, *extra):
+        cfg = mask_config(name, *extra)
+        obj = cfg
+        for key in path[:-1]:
+            obj = obj[key]
+        obj[path[-1]] = value
+        return cfg
+
+    slide = ("--inference", "slide", "--stride", "24")
+    bad = [
+        (edit("vit-mask", ("encoder", "out_indices"), [0, 1]), "encoder.out_indices"),
+        (edit("vit-mask", ("encoder", "out_indices"), [0]), "encoder.out_indices"),
+        (edit("vit-mask", ("neck",), [model_config.multilevel_neck([16], 16, [1])]),
+         "config.neck"),
+        (edit("vit-mask", ("head", "embed_dims"), 13), "head.embed_dims"),
+        (edit("vit-mask", ("head", "num_heads"), 0), "head.num_heads"),
+        (edit("vit-mask", ("head", "num_layers"), -1), "head.num_layers"),
+        (edit("vit-mask", ("head", "mlp_dim"), 0), "head.mlp_dim"),
+        (edit("vit-mask", ("head", "ln_eps"), 0), "head.ln_eps"),
+        (edit("vit-mask", ("head", "num_classes"), 0), "head.num_classes"),
+        (edit("vit-mask", ("head", "align_corners"), True), "head.align_corners"),
+        (edit("vittm-28-28-mask", ("head", "in_channels"), 16), "head.in_channels"),
+        (edit("vit-mask", ("head", "type"), "segmenter"), "mask_transformer"),
+        (edit("vit-mask", ("inference",), {"mode": "tiles"}), "inference.mode"),
+        (edit("vit-mask", ("inference", "crop_size"), [40, 40], *slide), "inference.crop_size"),
+        (edit("vit-mask", ("inference", "stride"), [41, 24], *slide), "inference.stride"),
+        (edit("vit-mask", ("inference", "stride"), [0, 24], *slide), "inference.stride"),
+        (edit("vit-mask", ("inference", "scale"), [512, 2048], *slide), "inference.scale"),
+        (edit("vit-mask", ("inference",), [512]), "config.inference"),
+    ]
+    classifier = tiny_config("vit")
+    classifier["inference"] = {"mode": "whole"}
+    bad.append((classifier, "config.inference"))
+    for cfg, needle in bad:
+        try:
+            model_config.validate(cfg)
+        except model_config.ConfigError as e:
+            assert needle in str(e), (needle, str(e))
+        else:
+            raise AssertionError(f"accepted; expected an error naming {needle}")
+    for name in MASK_CASES:
+        for extra in ((), slide, ("--inference", "whole")):
+            cfg = mask_config(name, *extra)
+            assert model_config.loads(model_config.dumps(cfg)) == cfg
+    assert "inference" not in mask_config("vit-mask")
+    assert mask_config("vit-mask", *slide)["inference"] == {
+        "mode": "slide", "crop_size": [40, 56], "stride": [24, 24], "scale": [2048, 512]}
+
+
+def test_slide_boxes_and_resize_are_mmsegs():
+    # ADE20K's test pipeline: Resize((2048, 512), keep_ratio) then 512 crops, stride 480
+    assert inference.keep_ratio_size((512, 683), (2048, 512)) == (512, 683)
+    assert inference.keep_ratio_size((375, 500), (2048, 512)) == (512, 683)
+    assert inference.keep_ratio_size((1080, 1920), (2048, 512)) == (512, 910)
+    assert inference.keep_ratio_size((1080, 1920), (512, 2048)) == (512, 910)
+    assert inference.keep_ratio_size((100, 1000), (2048, 512)) == (205, 2048)  # long edge caps
+    boxes = inference.slide_boxes((512, 910), (512, 512), (480, 480))
+    assert boxes == [(0, 512, 0, 512), (0, 512, 398, 910)]
+    assert {x1 for _, _, x1, _ in boxes} == {0, 398}
+    assert inference.slide_boxes((512, 512), (512, 512), (480, 480)) == [(0, 512, 0, 512)]
+    assert inference.slide_boxes((504, 896), (504, 504), (480, 480)) == [
+        (0, 504, 0, 504), (0, 504, 392, 896)]
+    assert inference.slide_boxes((993, 513), (512, 512), (480, 480)) == [
+        (0, 512, 0, 512), (0, 512, 1, 513), (480, 992, 0, 512), (480, 992, 1, 513),
+        (481, 993, 0, 512), (481, 993, 1, 513)]
+    # smaller than the crop: one crop over the whole axis
+    assert inference.slide_boxes((205, 2048), (512, 512), (480, 480))[:2] == [
+        (0, 205, 0, 512), (0, 205, 480, 992)]
+
+
+def test_slide_inference_of_one_crop_is_whole_inference():
+    cfg = mask_config("vit-mask", "--inference", "slide", "--stride", "24", "--scale",
+                      "56x40")
+    model, _ = random_segmenter(cfg)
+    frame = np.random.default_rng(0).integers(0, 256, (40, 56, 3), dtype=np.uint8)
+    slide_map, slide_logits = inference.slide_inference(model, frame, cfg)
+    whole_map, whole_logits = inference.whole_inference(model, frame, cfg)
+    assert torch.equal(slide_map, whole_map)
+    assert torch.equal(slide_logits, upernet.resize_to(whole_logits[None], (40, 56))[0])
+    # and the model's own input: the frame normalised
+    x = torch.from_numpy(frame).double().permute(2, 0, 1)[None] / 127.5 - 1
+    with torch.no_grad():
+        assert torch.equal(model(x)[0][0], whole_map)
+
+
+def test_slide_inference_averages_the_crops():
+    # 90x160 frame -> 64x114 (factor 64/90), crops 40x56 at stride 24x48: rows y1 0, 24
+    # (the last moved back), columns 0, 48 and 58
+    cfg = mask_config("vittm-16-32-mask", "--image", "48x64", "--inference", "slide",
+                      "--stride", "24x48", "--scale", "160x64")
+    model, _ = random_segmenter(cfg)
+    frame = np.random.default_rng(1).integers(0, 256, (90, 160, 3), dtype=np.uint8)
+    classmap, logits = inference.slide_inference(model, frame, cfg)
+    size = inference.keep_ratio_size((90, 160), (160, 64))
+    assert size == (64, 114) and logits.shape == (7, 64, 114)
+    boxes = inference.slide_boxes(size, (48, 64), (24, 48))
+    assert boxes == [(0, 48, 0, 64), (0, 48, 48, 112), (0, 48, 50, 114),
+                     (16, 64, 0, 64), (16, 64, 48, 112), (16, 64, 50, 114)]
+    img = torch.from_numpy(frame).double().permute(2, 0, 1)[None]
+    img = F.interpolate(img, size=size, mode="bilinear", align_corners=False) / 127.5 - 1
+    canvas, count = np.zeros((7, *size)), np.zeros(size)
+    for y1, y2, x1, x2 in boxes:
+        with torch.no_grad():
+            _, taps = model(img[:, :, y1:y2, x1:x2])
+        canvas[:, y1:y2, x1:x2] += np_resize(taps["logits"][0].numpy(), (48, 64))
+        count[y1:y2, x1:x2] += 1
+    want = canvas / count
+    assert np.abs(logits.numpy() - want).max() < TOL64
+    assert np.array_equal(classmap.numpy(), np_resize(want, (90, 160)).argmax(0))
+
+
+def test_slide_inference_pads_a_frame_smaller_than_the_crop():
+    # 20x160 -> 16x128 under (128, 64): rows shorter than the 40-row crop are zero-padded
+    # after normalisation, and the logits' covering part kept
+    cfg = mask_config("vit-mask", "--inference", "slide", "--stride", "40x48", "--scale",
+                      "128x64")
+    model, _ = random_segmenter(cfg)
+    frame = np.random.default_rng(2).integers(0, 256, (20, 160, 3), dtype=np.uint8)
+    classmap, logits = inference.slide_inference(model, frame, cfg)
+    assert logits.shape == (7, 16, 128) and classmap.shape == (20, 160)
+    img = torch.from_numpy(frame).double().permute(2, 0, 1)[None]
+    img = F.interpolate(img, size=(16, 128), mode="bilinear", align_corners=False) / 127.5 - 1
+    padded = F.pad(img[:, :, :, 48:104], (0, 0, 0, 24))
+    with torch.no_grad():
+        _, taps = model(padded)
+    crop = np_resize(taps["logits"][0].numpy(), (40, 56))[:, :16]
+    # crops at x 0, 48 and 72 (the last moved back): columns 56-71 are the second's alone
+    assert inference.slide_boxes((16, 128), (40, 56), (40, 48)) == [
+        (0, 16, 0, 56), (0, 16, 48, 104), (0, 16, 72, 128)]
+    assert np.abs(logits[:, :, 56:72].numpy() - crop[:, :, 8:24]).max() < TOL64
+
+
+def test_make_golden_mask_model_with_slide_probe():
+    args = MASK_TINY[:-4] + MASK_CASES["vit-mask"] + [
+        "--dtype", "f16", "--probes", "--inference", "slide", "--stride", "24x32",
+        "--scale", "112x40", "--slide-frame", "45x90"]
+    with tempfile.TemporaryDirectory() as tmp:
+        blobs = []
+        for run in range(2):
+            m, g = os.path.join(tmp, f"m{run}"), os.path.join(tmp, f"g{run}")
+            make_golden.main(args + ["--out-model", m, "--out-golden", g])
+            blobs.append((open(m, "rb").read(), open(g, "rb").read()))
+        assert blobs[0] == blobs[1], "same arguments must give byte-identical files"
+        tensors, meta = st.decode(blobs[0][0])
+        cfg = model_config.loads(meta[model_config.METADATA_KEY])
+        weights = {k: v for k, v in tensors.items() if not k.startswith("probe.")}
+        assert {k: v.shape for k, v in weights.items()} == model_config.expected_tensors(cfg)
+        golden, _ = st.decode(blobs[0][1])
+        shapes = {k: v.shape for k, v in golden.items()}
+        assert shapes["head.layer.0"] == shapes["head.layer.1"] == (5 * 7 + 7, 12)
+        assert shapes["head.patches"] == (35, 12) and shapes["head.classes"] == (7, 12)
+        assert shapes["logits"] == (35, 7) and shapes["classmap"] == (40, 56)
+        # 45x90 -> 40x80 (factor 40/45), crops 40x56 at x 0 and 24
+        assert shapes["slide.frame"] == (45, 90, 3) and shapes["slide.logits"] == (7, 40, 80)
+        assert shapes["slide.classmap"] == shapes["slide.classmap.margin"] == (45, 90)
+        assert all(np.array_equal(tensors[f"probe.{k}"], v) for k, v in golden.items())
+        frame = golden["slide.frame"].astype(np.uint8)
+        assert np.array_equal(frame, golden["slide.frame"]) and frame.std() > 50
+        model = make_golden.build_model(cfg)
+        taps = make_golden.run_reference(model, weights, golden["input"], "f64")
+        taps.update(make_golden.run_slide(model, cfg, frame))
+        assert all(np.array_equal(taps[k], golden[k]) for k in taps)
+        cm = golden["slide.classmap"]
+        assert np.array_equal(cm, np.round(cm)) and cm.min() >= 0 and cm.max() < 7
 
 
 def main() -> int:
