@@ -7,8 +7,11 @@
 #   vit-b-upernet-512                    ViT-B/16 + MultiLevelNeck + UPerHead, ADE20K (150)
 #   vittm-b-upernet-512                  ViTTM-B 16/32 (r = 2, the authors' UperNet config)
 #                                        + vittm_fpn + UPerHead
+#   vit-b-segmenter-512                  the paper's frame-rate models (the authors' Segmenter
+#   vittm-b16-segmenter-512              configs): ViT-B/16, ViTTM-B 16/32 and 28/28 (r = 4)
+#   vittm-b28-segmenter-504              + mask-transformer head, sliding-window inference
 #
-# into DIR (default build/bench-models), as fp16 safetensors (~1.2 GB in all). A file that
+# into DIR (default build/bench-models), as fp16 safetensors (~1.9 GB in all). A file that
 # already exists is kept, so the script can be re-run cheaply. No reference forward is run
 # (no --out-golden), so each file takes seconds. Generated files are never committed.
 #
@@ -23,7 +26,7 @@ make_golden="$here/reference/make_golden.py"
 
 case "${1:-}" in
 -h | --help)
-  sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
   exit 0
   ;;
 esac
@@ -58,3 +61,8 @@ else
   echo "make_golden.py has no --full vit-b-upernet / vittm-b-upernet yet:" \
     "segmentation models skipped" >&2
 fi
+
+# The paper's frame-rate models: mask-transformer head, mean = std = 127.5, slide inference.
+gen vit-b-segmenter-512 --full vit-b-segmenter
+gen vittm-b16-segmenter-512 --full vittm-b16-segmenter
+gen vittm-b28-segmenter-504 --full vittm-b28-segmenter
