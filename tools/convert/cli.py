@@ -237,8 +237,9 @@ def main(argv: list[str]) -> int:
         with open(tmp, "wb") as f:
             f.write(blob)
         os.replace(tmp, args.output)
-    except (checkpoint.CheckpointError, infer.InferError, faults.FaultError,
-            model_config.ConfigError, safetensors_io.SafetensorsError, OSError) as e:
+    except (checkpoint.CheckpointError, layouts.LayoutError, infer.InferError,
+            faults.FaultError, model_config.ConfigError, safetensors_io.SafetensorsError,
+            OSError) as e:
         _log(f"error: {e}")
         return 1
     probe_note = (f"probe: input + {len(probe) - 1} taps" if probe else "no probe (--no-probe)")
