@@ -3,13 +3,21 @@
   vittm-convert CHECKPOINT -o MODEL.safetensors [options]
   vittm-verify MODEL.safetensors
 
-Reads timm ViT checkpoints, mmsegmentation UperNet ViT-B checkpoints and the ViTTM authors'
-(pjjajal/EfficientTTMs) classification and mmseg UperNet checkpoints; never executes a
-checkpoint (torch.load weights_only=True). Infers the architecture from the tensors' shapes,
-writes the weights under their upstream names with the config (docs/model-format.md), and,
-unless --no-probe, runs the PyTorch reference (tools/reference) on a fixed input and stores the
-input and the outputs at every named tap as probe.* tensors, so that vittm-verify can check the
-converted model layer by layer on your own device.
+Reads these checkpoint layouts; never executes a checkpoint (torch.load weights_only=True):
+  - timm ViT (classifier or encoder; a bare state_dict or a training checkpoint)
+  - mmsegmentation UperNet ViT-B (`backbone.` ViT under mmseg's names, MultiLevelNeck, UPerHead)
+  - the ViTTM authors' (pjjajal/EfficientTTMs) classifiers and their mmseg segmentors:
+    UperNet (`backbone.` ViTTM with fpn1/fpn2, MultiLevelNeck, UPerHead) and Segmenter
+    (SegmenterMaskTransformerHead, the paper's frame-rate models) on ViTTM-B 16/32 and 28/28
+    and on their ViT-B baseline (`backbone.timm_model.`, timm's vit_base_patch16_224 names)
+
+Infers the architecture from the tensors' shapes, writes the weights under their upstream names
+with the config (docs/model-format.md), and, unless --no-probe, runs the PyTorch reference
+(tools/reference) on a fixed input and stores the input and the outputs at every named tap as
+probe.* tensors, so that vittm-verify can check the converted model layer by layer on your own
+device. Segmenter models get the authors' normalisation (mean = std = 127.5) and slide-window
+inference (crop 512, or 504 at patch 28, stride 480) unless the checkpoint's training config or
+an option says otherwise.
 """
 
 from __future__ import annotations
@@ -46,6 +54,16 @@ def _pair(text: str) -> list[int]:
     return parts
 
 
+def _triple(text: str) -> list[float]:
+    try:
+        values = [float(p) for p in text.split(",")]
+    except ValueError:
+        values = []
+    if len(values) != 3:
+        raise argparse.ArgumentTypeError(f"expected R,G,B (three numbers), got {text!r}")
+    return values
+
+
 def _numbers(text: str) -> list:
     return [float(p) if "." in p else int(p) for p in (q.strip() for q in text.split(",")) if p]
 
@@ -65,15 +83,28 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         "classification when it has a classifier head, else encoder only")
     p.add_argument("--image", type=_pair,
                    help="input size N or HxW (default: the size the position embeddings were "
-                        "stored at, e.g. 512 for ADE20K checkpoints, 224 for ImageNet ones)")
+                        "stored at, e.g. 512 for ADE20K checkpoints, 224 for ImageNet ones; "
+                        "Segmenter models: the training config's slide crop, else that size, "
+                        "and 512 for the TIMMBackbone ViT-B, whose embeddings stay at 224)")
     p.add_argument("--num-heads", type=int,
                    help="attention heads (default: from the checkpoint's training config, "
                         "else 12 at width 768)")
     p.add_argument("--out-indices", type=lambda s: sorted({int(v) for v in s.split(",")}),
                    help="segmentation feature blocks (default: training config, else the last "
-                        "block of each quarter)")
+                        "block of each quarter; Segmenter models: the last block)")
     p.add_argument("--neck-scales", type=_numbers, help="MultiLevelNeck scales (default 4,2,1,0.5)")
     p.add_argument("--pool-scales", type=_numbers, help="UPerHead PPM scales (default 1,2,3,6)")
+    p.add_argument("--head-num-heads", type=int,
+                   help="Segmenter mask head: attention heads (default: the training config's, "
+                        "else the encoder's when the widths are equal, else 12 at width 768)")
+    p.add_argument("--stride", type=_pair,
+                   help="Segmenter models: slide-inference stride N or HxW (default: the "
+                        "training config's, else 480 or the crop if smaller); the crop is the "
+                        "input size (--image, else the training config's crop_size)")
+    p.add_argument("--mean", type=_triple,
+                   help="R,G,B on the 0-255 scale (default: the training config's, else 127.5 "
+                        "for Segmenter models, ImageNet's otherwise)")
+    p.add_argument("--std", type=_triple, help="R,G,B, as --mean")
     p.add_argument("--combine", choices=("mean", "memory", "process"), default="mean",
                    help="ViTTM classifier: which head's logits `logits` is (default mean)")
     p.add_argument("--dtype", choices=sorted(DTYPES), default="fp32",
@@ -174,6 +205,11 @@ def _describe(cfg: dict) -> str:
     elif head.get("type") == "uperhead":
         necks = "+".join(s["type"] for s in cfg["neck"]) or "no neck"
         what += f"; {necks}, UPerHead ({head['channels']} ch, {head['num_classes']} classes)"
+    elif head.get("type") == "mask_transformer":
+        what += (f"; features of block {enc['out_indices']} ({head['in_channels']} ch), "
+                 f"Segmenter mask transformer ({head['num_layers']} layers, width "
+                 f"{head['embed_dims']}, {head['num_heads']} heads, {head['num_classes']} "
+                 f"classes)")
     else:
         what += "; encoder only"
     return what

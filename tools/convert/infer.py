@@ -8,6 +8,14 @@ the feature blocks of a segmentor, the neck's resize scales or the PPM pool scal
 from the training config when the checkpoint kept it (mmseg's `meta`), from options, or from
 the published models' values (12 heads at D = 768; blocks 2, 5, 8, 11-style quarters; scales
 4, 2, 1, 0.5; pool scales 1, 2, 3, 6), and never silently otherwise.
+
+The decode head is told apart by its tensors: mmseg's UPerHead by `decode_head.psp_modules`
+(and its other ConvModules), Segmenter's mask transformer (`SegmenterMaskTransformerHead`, the
+head of the ViTTM paper's frame rates) by `decode_head.cls_emb` / `dec_proj` / `layers.N`; a
+checkpoint holding tensors of both is refused. A mask head reads one feature map (the last
+block's), takes the authors' normalisation (mean = std = 127.5) and slide-window inference
+(crop = the input size, stride 480 or the crop if smaller, short side scaled to the crop),
+each from the training config when the checkpoint kept it.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from typing import Optional
 import numpy as np
 
 import ade20k
+import layouts
 import model_config
 
 
@@ -58,8 +67,12 @@ def _depth(sd: dict) -> int:
     return depth
 
 
+def _indices(sd: dict, pattern: str) -> set[int]:
+    return {int(m.group(1)) for n in sd for m in [re.match(pattern, n)] if m}
+
+
 def _count(sd: dict, pattern: str) -> int:
-    ids = {int(m.group(1)) for n in sd for m in [re.match(pattern, n)] if m}
+    ids = _indices(sd, pattern)
     return max(ids) + 1 if ids else 0
 
 
@@ -81,13 +94,82 @@ def _config_value(text: Optional[str], key: str):
     return values if m.group(1)[0] in "[(" else values[0]
 
 
+def _bracketed(text: Optional[str], opening: str, start: int = 0) -> Optional[tuple[str, int]]:
+    """The inside of the first match of `opening` (a pattern ending in an open bracket) from
+    `start`, up to its balanced closing bracket, and the index after that; None if none."""
+    if not text:
+        return None
+    m = re.compile(opening).search(text, start)
+    if not m:
+        return None
+    close = {"(": ")", "[": "]"}[text[m.end() - 1]]
+    depth, i = 1, m.end()
+    while i < len(text) and depth:
+        depth += {text[m.end() - 1]: 1, close: -1}.get(text[i], 0)
+        i += 1
+    return text[m.end():i - 1], i
+
+
+def _dict_text(text: Optional[str], key: str) -> Optional[str]:
+    """The inside of the first `key=dict(...)` in a config text, or None."""
+    found = _bracketed(text, r"\b" + key + r"\s*=\s*dict\(")
+    return found[0] if found else None
+
+
+def _list_text(text: Optional[str], key: str) -> Optional[str]:
+    """The inside of the first `key = [...]` in a config text, or None."""
+    found = _bracketed(text, r"\b" + key + r"\s*=\s*\[")
+    return found[0] if found else None
+
+
+def _dict_bodies(text: Optional[str]) -> list[str]:
+    """The insides of the outermost `dict(...)`s in a config text, in order."""
+    bodies, i = [], 0
+    while (found := _bracketed(text, r"\bdict\(", i)) is not None:
+        body, i = found
+        bodies.append(body)
+    return bodies
+
+
 def _backbone_text(text: Optional[str]) -> Optional[str]:
     """The backbone=dict(...) part of a config text (so a head's key cannot be mistaken for
     the backbone's)."""
     if not text:
         return None
+    inside = _dict_text(text, "backbone")
+    if inside is not None:
+        return inside
     start = text.find("backbone")
     return text[start:] if start >= 0 else text
+
+
+# -- the decode head's kind --------------------------------------------------------------------
+
+UPER_HEAD_PREFIXES = tuple(f"decode_head.{m}." for m in (
+    "psp_modules", "bottleneck", "lateral_convs", "fpn_convs", "fpn_bottleneck"))
+MASK_HEAD_PREFIXES = tuple(f"decode_head.{m}" for m in (
+    "cls_emb", "dec_proj.", "layers.", "patch_proj.", "classes_proj.", "decoder_norm.",
+    "mask_norm."))
+
+
+def head_kind(sd: dict) -> Optional[str]:
+    """"uperhead", "mask_transformer" or None (no decode_head.* tensors); refuses a decode
+    head that is both or neither, naming a tensor."""
+    mask = sorted(n for n in sd if n.startswith(MASK_HEAD_PREFIXES))
+    uper = sorted(n for n in sd if n.startswith(UPER_HEAD_PREFIXES))
+    if mask and uper:
+        raise InferError(f"decode_head holds tensors of two heads: {mask[0]!r} "
+                         f"(SegmenterMaskTransformerHead) and {uper[0]!r} (UPerHead)")
+    if mask:
+        return "mask_transformer"
+    if uper:
+        return "uperhead"
+    other = sorted(n for n in sd if n.startswith("decode_head."))
+    if other:
+        raise InferError(f"decode_head is neither mmseg's UPerHead (psp_modules, ...) nor "
+                         f"SegmenterMaskTransformerHead (cls_emb, dec_proj, ...): first tensor "
+                         f"{other[0]!r}")
+    return None
 
 
 # -- the config --------------------------------------------------------------------------------
@@ -100,6 +182,7 @@ def infer_config(sd: dict, opts, meta_text: Optional[str], meta_classes) -> tupl
         raise InferError(f"--arch {opts.arch}: the checkpoint's tensors describe a {arch} "
                          f"model")
     bb_text = _backbone_text(meta_text)
+    family = getattr(opts, "layout_family", None)
     has_seg = any(n.startswith(("decode_head.", "neck.", "fpn1.")) for n in sd)
     has_cls = "head.weight" in sd
     task = opts.task or ("segmentation" if has_seg else "classification" if has_cls
@@ -108,6 +191,14 @@ def infer_config(sd: dict, opts, meta_text: Optional[str], meta_classes) -> tupl
         raise InferError("--task segmentation: the checkpoint has no decode_head.* tensors")
     if task == "classification" and not has_cls:
         raise InferError("--task classification: the checkpoint has no head.weight")
+    kind = head_kind(sd) if task == "segmentation" else None
+    if kind != "mask_transformer":
+        given = [o for o, v in (("--stride", getattr(opts, "stride", None)),
+                                ("--head-num-heads", getattr(opts, "head_num_heads", None)))
+                 if v is not None]
+        if given:
+            raise InferError(f"{', '.join(given)}: only for Segmenter models (a decode_head "
+                             f"with cls_emb and dec_proj); this checkpoint has none")
 
     # encoder
     depth = _depth(sd)
@@ -134,20 +225,24 @@ def infer_config(sd: dict, opts, meta_text: Optional[str], meta_classes) -> tupl
                          f"checkpoint; give --num-heads N")
     if dim % heads:
         raise InferError(f"--num-heads {heads} does not divide the width {dim}")
-    out_indices = _out_indices(opts, bb_text, depth, task, notes)
+    out_indices = _out_indices(opts, bb_text, depth, task, kind, notes)
+    if task == "segmentation" and family == layouts.TIMM_BACKBONE_VIT \
+            and out_indices != [depth - 1]:
+        raise InferError(f"out indices {out_indices}: mmseg's TIMMBackbone ViT gives the last "
+                         f"block's features only (out index {depth - 1}, after its final norm)")
 
     if arch == "vit":
         prefix = 1 if "cls_token" in sd else 0
         rows = _shape(sd, "pos_embed")[1] - prefix
         grid = _square_grid(rows, "pos_embed" + (" (after the class token)" if prefix else ""))
-        image = opts.image or [grid[0] * patch, grid[1] * patch]
+        stored = [grid[0] * patch, grid[1] * patch]
         enc = model_config.vit_encoder(dim, depth, heads, mlp, patch, grid, out_indices,
                                        class_token=bool(prefix),
                                        final_norm="norm.weight" in sd,
                                        patch_bias="patch_embed.proj.bias" in sd)
         # mmseg resamples position embeddings without antialiasing; timm's loader (and so a
         # timm checkpoint run at another size) with it.
-        enc["pos_embed_antialias"] = opts.layout_family != "mmseg ViT"
+        enc["pos_embed_antialias"] = family != layouts.MMSEG_VIT
     else:
         latent = _shape(sd, "read_head.0.q.weight")[0] if "read_head.0.q.weight" in sd else None
         if latent is None:
@@ -157,25 +252,31 @@ def infer_config(sd: dict, opts, meta_text: Optional[str], meta_classes) -> tupl
             raise InferError(f"read_head.0.q has {latent} rows, not a divisor of the width {dim}")
         mgrid = _square_grid(_shape(sd, "memory_pos_embed")[1], "memory_pos_embed")
         pgrid = _square_grid(_shape(sd, "process_pos_embed")[1], "process_pos_embed")
-        image = opts.image or [mgrid[0] * patches[0], mgrid[1] * patches[0]]
+        stored = [mgrid[0] * patches[0], mgrid[1] * patches[0]]
         enc = model_config.vittm_encoder(dim, depth, heads, mlp, patches[0], patches[1],
                                          dim // latent, mgrid, pgrid, out_indices)
         enc["patch_bias"] = "memory_embedder.proj.bias" in sd
     enc["qkv_bias"] = "blocks.0.attn.qkv.bias" in sd
 
-    # neck and head
-    neck, head = [], None
+    # input size, neck and head
+    neck, head, inference = [], None, None
+    if kind == "mask_transformer":
+        image, inference = _slide_inference(opts, meta_text, stored, patches, family, notes)
+        head = _mask_head(sd, arch, enc, image, dim, heads, opts, meta_text, notes)
+    else:
+        image = opts.image or stored
     if task == "classification":
         k = _shape(sd, "head.weight")[0]
         pool = "avg" if "fc_norm.weight" in sd else "token"
         head = model_config.classifier_head(k, arch, pool, opts.combine)
-    elif task == "segmentation":
+    elif task == "segmentation" and kind != "mask_transformer":
         neck, head = _segmentation(sd, arch, enc, image, opts, meta_text, notes)
+    mean, std = _normalisation(opts, meta_text, kind, notes)
     classes, palette = _classes(opts, head, task, meta_classes, notes)
     try:
-        cfg = model_config.make_config(arch, enc, image, head=head, neck=neck,
-                                       classes=classes, palette=palette,
-                                       name=opts.name or None)
+        cfg = model_config.make_config(arch, enc, image, head=head, neck=neck, mean=mean,
+                                       std=std, classes=classes, palette=palette,
+                                       name=opts.name or None, inference=inference)
     except model_config.ConfigError as e:
         raise InferError(f"config: {e}") from e
     if task == "encoder":
@@ -184,7 +285,10 @@ def infer_config(sd: dict, opts, meta_text: Optional[str], meta_classes) -> tupl
     return cfg, notes
 
 
-def _out_indices(opts, bb_text, depth: int, task: str, notes: list) -> list[int]:
+def _out_indices(opts, bb_text, depth: int, task: str, kind: Optional[str],
+                 notes: list) -> list[int]:
+    if kind == "mask_transformer":
+        return _mask_out_index(opts, bb_text, depth, notes)
     if opts.out_indices is not None:
         return opts.out_indices
     if task == "classification":
@@ -198,6 +302,170 @@ def _out_indices(opts, bb_text, depth: int, task: str, notes: list) -> list[int]
     quarters = [(k + 1) * depth // 4 - 1 for k in range(4)]
     notes.append(f"out indices {quarters} (the last block of each quarter, as mmseg's ViT-B)")
     return quarters
+
+
+def _mask_out_index(opts, bb_text, depth: int, notes: list) -> list[int]:
+    """The one feature block a mask-transformer head reads: --out-indices, the training
+    config's (mmseg's -1 = the last block), else the last block."""
+    found, where = opts.out_indices, "--out-indices"
+    if found is None:
+        found, where = _config_value(bb_text, "out_indices"), "the checkpoint's training config"
+        if isinstance(found, (int, float)):
+            found = [found]
+        if found:
+            found = sorted({int(i) % depth if int(i) < 0 else int(i) for i in found})
+            notes.append(f"out index {found} ({where})")
+    if not found:
+        notes.append(f"out index [{depth - 1}] (the last block: a mask-transformer head reads "
+                     f"one feature map)")
+        return [depth - 1]
+    if len(found) != 1:
+        raise InferError(f"out indices {list(found)} ({where}): a mask-transformer head reads "
+                         f"one feature map; give --out-indices N")
+    return list(found)
+
+
+def _stored_or_crop(stored: list[int], patches: list[int], family: Optional[str]) -> list[int]:
+    """The default input (crop) size of a Segmenter model without a training config: the size
+    its position embeddings were stored at (the authors' ViTTM: 512, or 504 at patch 28),
+    except for the TIMMBackbone ViT, which keeps ImageNet's 224 grid and is resampled to the
+    ADE20K crop: the largest multiple of the patch size up to 512."""
+    if family != layouts.TIMM_BACKBONE_VIT:
+        return list(stored)
+    step = math.lcm(*patches)
+    return [512 // step * step] * 2
+
+
+def _slide_inference(opts, meta_text, stored, patches, family, notes) -> tuple[list, dict]:
+    """(input size, inference section) of a Segmenter model: mmseg's slide test mode, one
+    crop = the encoder's input. From --image / --stride, the training config's test_cfg and
+    test pipeline, else the defaults of the authors' ADE20K configs. A training config in
+    whole-image test mode (and no --stride) gives whole-image inference."""
+    test_cfg = _dict_text(meta_text, "test_cfg")
+    mode = re.search(r"\bmode\s*=\s*['\"](\w+)", test_cfg or "")
+    if mode and mode.group(1) == "whole" and getattr(opts, "stride", None) is None:
+        image = opts.image or _stored_or_crop(stored, patches, family)
+        notes.append(f"whole-image inference at {image[0]}x{image[1]} (the checkpoint's "
+                     f"training config)")
+        return list(image), model_config.whole_inference()
+    crop, where = opts.image, "--image"
+    if crop is None and mode and mode.group(1) == "slide":
+        crop, where = _pair_value(test_cfg, "crop_size"), "the checkpoint's training config"
+    if crop is None:
+        crop = _stored_or_crop(stored, patches, family)
+        where = ("the ADE20K crop" if family == layouts.TIMM_BACKBONE_VIT
+                 else "the position embeddings' grid")
+    stride, s_where = getattr(opts, "stride", None), "--stride"
+    if stride is None and test_cfg and opts.image is None:
+        stride, s_where = _pair_value(test_cfg, "stride"), "the checkpoint's training config"
+    if stride is None:
+        stride, s_where = [min(480, c) for c in crop], "480, or the crop if smaller"
+    if any(s <= 0 or s > c for s, c in zip(stride, crop)):
+        raise InferError(f"slide stride {stride} ({s_where}) must be positive and at most the "
+                         f"crop {crop}")
+    scale = None
+    pipeline = _list_text(meta_text, "test_pipeline") if opts.image is None else None
+    for step in _dict_bodies(pipeline):
+        if re.search(r"\btype\s*=\s*['\"]Resize['\"]", step):
+            scale = _pair_value(step, "scale")
+            break
+    scale_where = "the checkpoint's test pipeline"
+    if scale is None:
+        scale, scale_where = [2048, crop[0]], "short side to the crop, long side at most 2048"
+    notes.append(f"slide inference: crop {crop[0]}x{crop[1]} ({where}), stride "
+                 f"{stride[0]}x{stride[1]} ({s_where}), image scale {scale[0]}x{scale[1]} "
+                 f"({scale_where})")
+    return list(crop), model_config.slide_inference(list(crop), list(stride), tuple(scale))
+
+
+def _pair_value(text: Optional[str], key: str) -> Optional[list[int]]:
+    """`key=(h, w)` / `key=N` in a config text as [h, w] of positive integers, else None."""
+    v = _config_value(text, key)
+    if isinstance(v, (int, float)):
+        v = [v, v]
+    if not (isinstance(v, list) and len(v) == 2
+            and all(isinstance(x, int) and x > 0 for x in v)):
+        return None
+    return v
+
+
+def _mask_head(sd, arch, enc, image, dim, enc_heads, opts, meta_text, notes) -> dict:
+    """mmseg SegmenterMaskTransformerHead, read off `decode_head.*`: dec_proj (E, C_in),
+    cls_emb (1, K, E), layers.N (pre-norm transformer layers, MLP width from ffn.layers.0.0)."""
+    p = "decode_head."
+    proj = _shape(sd, p + "dec_proj.weight")
+    if len(proj) != 2:
+        raise InferError(f"{p}dec_proj.weight has shape {list(proj)}; expected (E, C_in)")
+    embed, cin = proj
+    cls = _shape(sd, p + "cls_emb")
+    if len(cls) != 3 or cls[0] != 1 or cls[2] != embed:
+        raise InferError(f"{p}cls_emb has shape {list(cls)}; expected (1, K, {embed})")
+    present = _indices(sd, r"decode_head\.layers\.(\d+)\.")
+    if not present:
+        raise InferError(f"missing tensor '{p}layers.0.ln1.weight': a mask-transformer head "
+                         f"without transformer layers")
+    layers = max(present) + 1
+    gaps = sorted(set(range(layers)) - present)
+    if gaps:
+        raise InferError(f"missing tensors '{p}layers.{gaps[0]}.*' (layers 0..{layers - 1} "
+                         f"expected)")
+    mlp = _shape(sd, p + "layers.0.ffn.layers.0.0.weight")[0]
+    heads = getattr(opts, "head_num_heads", None)
+    if heads:
+        notes.append(f"head: {heads} heads (--head-num-heads)")
+    else:
+        heads = _config_value(_dict_text(meta_text, "decode_head"), "num_heads")
+        if heads:
+            notes.append(f"head: {heads} heads (the checkpoint's training config)")
+        elif embed == dim:
+            heads = enc_heads
+            notes.append(f"head: {heads} heads (the encoder's, as in every Segmenter config)")
+        elif embed == 768:
+            heads = 12
+            notes.append("head: 12 heads (the Segmenter configs'; the checkpoint does not say)")
+        else:
+            raise InferError(f"head width {embed}: the number of attention heads is not in the "
+                             f"checkpoint; give --head-num-heads N")
+    if embed % heads:
+        raise InferError(f"{heads} head attention heads do not divide the head width {embed}")
+    levels = model_config.encoder_levels({"architecture": arch, "encoder": enc,
+                                          "input_size": image})
+    if levels and levels[0][0] != cin:
+        why = (" (memory and process grids are equal: the two streams concatenated)"
+               if arch == "vittm" and levels[0][0] == 2 * dim else "")
+        raise InferError(f"{p}dec_proj.weight takes {cin} channels; the encoder gives "
+                         f"{levels[0][0]}{why}")
+    return model_config.mask_transformer_head(cin, embed_dims=embed, num_layers=layers,
+                                              num_heads=heads, mlp_dim=mlp,
+                                              num_classes=cls[1])
+
+
+def _normalisation(opts, meta_text, kind, notes) -> tuple[list, list]:
+    """mean and std: --mean/--std, the training config's (data_preprocessor / img_norm_cfg),
+    else 127.5 for Segmenter models (the authors' and mmseg's Segmenter configs) and
+    ImageNet's for the others."""
+    text = _dict_text(meta_text, "data_preprocessor") or _dict_text(meta_text, "img_norm_cfg")
+    if kind == "mask_transformer":
+        default = (model_config.PAPER_MEAN, model_config.PAPER_STD, "127.5, as the Segmenter "
+                   "configs")
+    else:
+        default = (model_config.IMAGENET_MEAN, model_config.IMAGENET_STD, "ImageNet's")
+    out = []
+    for i, key in enumerate(("mean", "std")):
+        given = getattr(opts, key, None)
+        found = _config_value(text, key)
+        if given is not None:
+            value, where = list(given), f"--{key}"
+        elif isinstance(found, list) and len(found) == 3:
+            value, where = [float(v) for v in found], "the checkpoint's training config"
+        else:
+            value, where = list(default[i]), default[2]
+        if len(value) != 3:
+            raise InferError(f"--{key}: expected three numbers (R, G, B), got {value}")
+        out.append(value)
+        if where != default[2] or kind == "mask_transformer":
+            notes.append(f"{key} {value} ({where})")
+    return out[0], out[1]
 
 
 def _segmentation(sd, arch, enc, image, opts, meta_text, notes):
