@@ -18,6 +18,21 @@ Layouts:
   ettm-vittm-upernet  the authors' mmseg UperNet: `backbone.` ViTTM (16/32, r 2) with fpn1/fpn2
                       and the unused classifier, MultiLevelNeck (their chain), UPerHead,
                       auxiliary head; {"state_dict", "meta"}
+  ettm-vittm-segmenter-16-32
+                      the authors' Segmenter (segmenter_vittm-b16_mask): `backbone.` ViTTM
+                      (16/32, r 4, out index [last]) with the unused classifier, no fpn;
+                      `decode_head.` SegmenterMaskTransformerHead; {"state_dict", "meta"} whose
+                      meta holds the config text (heads, slide test_cfg, 127.5 normalisation)
+  ettm-vittm-segmenter-28-28
+                      the same at 28/28 (head in_channels 2D: process and memory concatenated),
+                      a bare state_dict
+  timm-vit-segmenter  the authors' ViT-B baseline (segmenter_vit-b16-224_mask): their
+                      ViTBackbone, an mmseg TIMMBackbone, so `backbone.timm_model.` + timm's
+                      vit_base_patch16_224 names (pos_embed at ImageNet's 14x14 grid, the
+                      unused ImageNet head), and the mask head; {"state_dict", "meta"} without
+                      a config text
+Segmenter layouts are smaller (D 96, 3 heads, depth 2, mask head width 96 with 2 layers,
+150 classes): the ViT baseline runs at 512x512.
 
 The names are written out here independently of tools/convert, so the converter's mapping is
 checked against a second statement of the upstream layouts. Weights follow make_golden's
@@ -149,18 +164,19 @@ def mmseg_vit_upernet() -> dict:
             "state_dict": sd, "optimizer": {"state": {}, "param_groups": []}}
 
 
-def _ettm_extras(sd: dict, depth: int, latent: int, memory_patch: int, grid: int) -> dict:
+def _ettm_extras(sd: dict, depth: int, latent: int, memory_patch: int, grid: int,
+                 dim: int = D) -> dict:
     """What the authors' timm base class and LinearAttention add: cls_token, pos_embed (for
     the 16-pixel patch grid, class row first), patch_embed (memory_embedder itself when
     p_m = 16), read/write_head.N.proj."""
-    out = {"cls_token": _extra("cls", (1, 1, D)),
-           "pos_embed": _extra("pos", (1, 1 + grid * grid, D))}
+    out = {"cls_token": _extra("cls", (1, 1, dim)),
+           "pos_embed": _extra("pos", (1, 1 + grid * grid, dim))}
     if memory_patch == 16:
         out["patch_embed.proj.weight"] = sd["memory_embedder.proj.weight"]
         out["patch_embed.proj.bias"] = sd["memory_embedder.proj.bias"]
     else:
-        out["patch_embed.proj.weight"] = _extra("pe.w", (D, 3, 16, 16))
-        out["patch_embed.proj.bias"] = _extra("pe.b", (D,))
+        out["patch_embed.proj.weight"] = _extra("pe.w", (dim, 3, 16, 16))
+        out["patch_embed.proj.bias"] = _extra("pe.b", (dim,))
     out.update(sd)
     for stage in ("read_head", "write_head"):
         for i in range(depth):
@@ -176,6 +192,112 @@ def ettm_vittm(memory_patch: int, process_patch: int, image: int) -> dict:
     return _ettm_extras(_weights(cfg), 2, D // 4, memory_patch, image // 16)
 
 
+def _classifier_extras(dim: int, names=("process_norm", "fc_norm", "fc_norm_process"),
+                       heads=("head", "process_head")) -> dict:
+    """An ImageNet classifier a segmentation backbone keeps but never runs."""
+    out = {}
+    for name in names:
+        out[f"{name}.weight"] = _extra(name + "w", (dim,))
+        out[f"{name}.bias"] = _extra(name + "b", (dim,))
+    for name in heads:
+        out[f"{name}.weight"] = _extra(name + "w", (1000, dim))
+        out[f"{name}.bias"] = _extra(name + "b", (1000,))
+    return out
+
+
+# Segmenter layouts: the reduced sizes of the mask-transformer models.
+SEG_D, SEG_HEADS, SEG_MLP, SEG_DEPTH = 96, 3, 384, 2
+SEG_LAYERS, SEG_CLASSES = 2, 150
+
+
+def mask_head(in_channels: int, dim: int = SEG_D, layers: int = SEG_LAYERS,
+              mlp: int = SEG_MLP, classes: int = SEG_CLASSES) -> dict[str, np.ndarray]:
+    """mmseg SegmenterMaskTransformerHead's state_dict (its own names, `decode_head.`), random:
+    LayerNorms 1 + 0.1 N / 0.1 N, linears N / sqrt(fan_in) (halved into the residual stream),
+    biases 0.1 N, class embeddings 0.5 N. conv_seg is deleted by the head: not written."""
+    p = "decode_head."
+    shapes = {"dec_proj.weight": (dim, in_channels), "dec_proj.bias": (dim,),
+              "cls_emb": (1, classes, dim)}
+    for i in range(layers):
+        q = f"layers.{i}."
+        shapes.update({q + "ln1.weight": (dim,), q + "ln1.bias": (dim,),
+                       q + "attn.attn.in_proj_weight": (3 * dim, dim),
+                       q + "attn.attn.in_proj_bias": (3 * dim,),
+                       q + "attn.attn.out_proj.weight": (dim, dim),
+                       q + "attn.attn.out_proj.bias": (dim,),
+                       q + "ln2.weight": (dim,), q + "ln2.bias": (dim,),
+                       q + "ffn.layers.0.0.weight": (mlp, dim), q + "ffn.layers.0.0.bias": (mlp,),
+                       q + "ffn.layers.1.weight": (dim, mlp), q + "ffn.layers.1.bias": (dim,)})
+    shapes.update({"patch_proj.weight": (dim, dim), "classes_proj.weight": (dim, dim),
+                   "decoder_norm.weight": (dim,), "decoder_norm.bias": (dim,),
+                   "mask_norm.weight": (classes,), "mask_norm.bias": (classes,)})
+    out = {}
+    for name, shape in shapes.items():
+        noise = _rng(p + name).standard_normal(shape)
+        if name.rpartition(".")[0].split(".")[-1] in ("ln1", "ln2", "decoder_norm", "mask_norm"):
+            value = (1.0 if name.endswith("weight") else 0.0) + 0.1 * noise
+        elif name.endswith("bias"):
+            value = 0.1 * noise
+        elif name == "cls_emb":
+            value = 0.5 * noise
+        else:
+            residual = ("out_proj" in name) or ("ffn.layers.1." in name)
+            value = noise / np.sqrt(shape[1]) * (0.5 if residual else 1.0)
+        out[p + name] = value.astype(np.float32)
+    return out
+
+
+def ettm_vittm_segmenter(memory_patch: int, process_patch: int, image: int) -> dict:
+    """The authors' Segmenter: `backbone.` ViTTM (r 4, the last block's features) and the mask
+    head (in_channels D, or 2D when the memory and process grids are equal)."""
+    mg, pg = image // memory_patch, image // process_patch
+    enc = mc.vittm_encoder(SEG_D, SEG_DEPTH, SEG_HEADS, SEG_MLP, memory_patch, process_patch, 4,
+                           [mg, mg], [pg, pg], [SEG_DEPTH - 1])
+    backbone = _weights(mc.make_config("vittm", enc, [image, image]))
+    backbone = _ettm_extras(backbone, SEG_DEPTH, SEG_D // 4, memory_patch, image // 16, SEG_D)
+    backbone.update(_classifier_extras(SEG_D))  # global_pool="avg", num_classes=1000
+    sd = {"backbone." + n: v for n, v in backbone.items()}
+    sd.update(mask_head(SEG_D * (2 if mg == pg else 1)))
+    return sd
+
+
+SEGMENTER_16_32_CONFIG = (
+    "backbone_norm_cfg = dict(type='LN', eps=1e-06, requires_grad=True)\n"
+    "data_preprocessor = dict(type='SegDataPreProcessor', mean=[127.5, 127.5, 127.5], "
+    "std=[127.5, 127.5, 127.5], bgr_to_rgb=True, pad_val=0, seg_pad_val=255)\n"
+    "crop_size = (64, 64)\n"
+    "train_pipeline = [dict(type='LoadImageFromFile'), dict(type='RandomResize', "
+    "scale=(2048, 512), ratio_range=(0.5, 2.0), keep_ratio=True), dict(type='RandomCrop', "
+    "crop_size=(64, 64), cat_max_ratio=0.75)]\n"
+    "test_pipeline = [dict(type='LoadImageFromFile'), dict(type='Resize', scale=(1024, 64), "
+    "keep_ratio=True), dict(type='LoadAnnotations', reduce_zero_label=True), "
+    "dict(type='PackSegInputs')]\n"
+    "model = dict(type='EncoderDecoder', data_preprocessor=dict(type='SegDataPreProcessor', "
+    "mean=[127.5, 127.5, 127.5], std=[127.5, 127.5, 127.5], bgr_to_rgb=True),\n"
+    f"    backbone=dict(type='ViTTM', img_size=(64, 64), patch_size=16, embed_dim={SEG_D}, "
+    f"depth={SEG_DEPTH}, num_heads={SEG_HEADS}, mlp_ratio=4, out_indices=[{SEG_DEPTH - 1}], "
+    "global_pool='avg', memory_ps=16, process_ps=32, rw_head_type='lin', "
+    "fusion_type='residual', process_embedder_type='patch', dynamic_img_size=True, "
+    "latent_size_scale=4, init_cfg=dict(type='Pretrained', checkpoint='vittm.pth'), "
+    "training=False),\n"
+    f"    decode_head=dict(type='SegmenterMaskTransformerHead', in_channels={SEG_D}, "
+    f"channels={SEG_D}, num_classes=150, num_layers=2, num_heads={SEG_HEADS}, "
+    f"embed_dims={SEG_D}, dropout_ratio=0.0, loss_decode=dict(type='CrossEntropyLoss', "
+    "use_sigmoid=False, loss_weight=1.0)),\n"
+    "    test_cfg=dict(mode='slide', crop_size=(64, 64), stride=(48, 48)))\n")
+
+
+def timm_vit_segmenter() -> dict:
+    """The authors' ViT-B baseline Segmenter: timm's ViT (pos_embed stored at 14x14, as
+    vit_base_patch16_224) under `backbone.timm_model.`, and the mask head."""
+    enc = mc.vit_encoder(SEG_D, SEG_DEPTH, SEG_HEADS, SEG_MLP, 16, [14, 14], [SEG_DEPTH - 1])
+    backbone = _weights(mc.make_config("vit", enc, [224, 224]))
+    backbone.update(_classifier_extras(SEG_D, names=(), heads=("head",)))
+    sd = {"backbone.timm_model." + n: v for n, v in backbone.items()}
+    sd.update(mask_head(SEG_D))
+    return {"meta": {"mmseg_version": "1.2.2"}, "state_dict": sd}
+
+
 def ettm_vittm_upernet() -> dict:
     enc = mc.vittm_encoder(D, 4, HEADS, MLP, 16, 32, 2, [8, 8], [4, 4], [0, 1, 2, 3])
     base = mc.make_config("vittm", enc, [128, 128])
@@ -187,12 +309,7 @@ def ettm_vittm_upernet() -> dict:
     w = _with_bn_counters(_weights(cfg))
     backbone = {n: v for n, v in w.items() if not n.startswith(("neck.", "decode_head."))}
     backbone = _ettm_extras(backbone, 4, D // 2, 16, 8)
-    for name in ("process_norm", "fc_norm", "fc_norm_process"):  # the unused classifier
-        backbone[f"{name}.weight"] = _extra(name + "w", (D,))
-        backbone[f"{name}.bias"] = _extra(name + "b", (D,))
-    for name in ("head", "process_head"):
-        backbone[f"{name}.weight"] = _extra(name + "w", (1000, D))
-        backbone[f"{name}.bias"] = _extra(name + "b", (1000,))
+    backbone.update(_classifier_extras(D))  # the unused classifier
     sd = {"backbone." + n: v for n, v in backbone.items()}
     sd.update({n: v for n, v in w.items() if n.startswith(("neck.", "decode_head."))})
     sd.update(_aux_head(150, D))
@@ -213,6 +330,10 @@ LAYOUTS = {
                                                 ettm_vittm(28, 28, 56).items()},
                                  "epoch": 300, "global_step": 1},
     "ettm-vittm-upernet": ettm_vittm_upernet,
+    "ettm-vittm-segmenter-16-32": lambda: {"meta": {"config": SEGMENTER_16_32_CONFIG},
+                                           "state_dict": ettm_vittm_segmenter(16, 32, 64)},
+    "ettm-vittm-segmenter-28-28": lambda: ettm_vittm_segmenter(28, 28, 56),
+    "timm-vit-segmenter": timm_vit_segmenter,
 }
 
 

@@ -9,15 +9,26 @@ and wants vittm-verify to pass at every tap (which also reads the Python writer'
 the C reader); a `fault-*` case converts with a deliberate converter bug (--fault) and wants
 vittm-verify to fail, naming the tap stated here (written out independently of the converter's
 own expectation); `error-*` cases are the refusals a user can reach.
+
+A `segmenter-*` case converts one of the authors' Segmenter checkpoints (mask-transformer head)
+and checks in Python: the config against the values stated here, the tensor set against
+model_config.expected_tensors, every tensor's values against the checkpoint's, and the
+reference run on the converted file against checkpoint_forward.py, a forward pass written
+straight from the checkpoint's upstream names (and the stored probe against that reference
+run). They need no device.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import subprocess
 import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REFERENCE = os.path.join(HERE, "..", "..", "tools", "reference")
 
 HEADS = ["--num-heads", "3"]  # reduced test widths (192) are not ViT-B's 768: heads must be given
 
@@ -67,7 +78,59 @@ CASES = {
                                              "head.lateral.0"),
 }
 ERROR_CASES = ("error-no-probe", "error-missing-tensor", "error-unknown-tensor",
-               "error-pickled-code", "error-heads-unknown", "error-not-a-checkpoint")
+               "error-pickled-code", "error-heads-unknown", "error-not-a-checkpoint",
+               "error-segmenter-missing-head-tensor", "error-segmenter-ambiguous")
+
+# The Segmenter checkpoints (make_checkpoint.py): D 96, 3 heads, depth 2, a 2-layer mask head
+# 96 wide with MLP 384 and ADE20K's 150 classes.
+SEG_HEADS = 3
+_MASK_HEAD = {"type": "mask_transformer", "embed_dims": 96, "num_layers": 2, "num_heads": 3,
+              "mlp_dim": 384, "num_classes": 150, "ln_eps": 1e-5, "align_corners": False}
+_PAPER = {"mean": [127.5] * 3, "std": [127.5] * 3}
+# name: (checkpoint layout, converter arguments, expected config values). Input sizes and the
+# slide settings: the 16/32 checkpoint's training config says crop 64, stride 48 and a test
+# Resize to (1024, 64); the others keep no config, so the defaults apply (the stored grid, or
+# for the TIMMBackbone ViT the ADE20K crop 512; stride 480 or the crop; short side = crop).
+SEGMENTER_CASES = {
+    "segmenter-ettm-vittm-16-32": ("ettm-vittm-segmenter-16-32", [], {
+        "architecture": "vittm", **_PAPER, "input_size": [64, 64], "neck": [],
+        "encoder": {"memory_patch_size": 16, "process_patch_size": 32, "latent_scale": 4,
+                    "memory_pos_embed_grid": [4, 4], "process_pos_embed_grid": [2, 2],
+                    "num_heads": 3, "depth": 2, "out_indices": [1]},
+        "head": {**_MASK_HEAD, "in_channels": 96},
+        "inference": {"mode": "slide", "crop_size": [64, 64], "stride": [48, 48],
+                      "scale": [1024, 64]}}),
+    "segmenter-ettm-vittm-28-28": ("ettm-vittm-segmenter-28-28", ["--num-heads", "3"], {
+        "architecture": "vittm", **_PAPER, "input_size": [56, 56], "neck": [],
+        "encoder": {"memory_patch_size": 28, "process_patch_size": 28, "latent_scale": 4,
+                    "memory_pos_embed_grid": [2, 2], "process_pos_embed_grid": [2, 2],
+                    "out_indices": [1]},
+        "head": {**_MASK_HEAD, "in_channels": 192},  # process and memory concatenated
+        "inference": {"mode": "slide", "crop_size": [56, 56], "stride": [56, 56],
+                      "scale": [2048, 56]}}),
+    "segmenter-timm-vit": ("timm-vit-segmenter", ["--num-heads", "3"], {
+        "architecture": "vit", **_PAPER, "input_size": [512, 512], "neck": [],
+        "encoder": {"patch_size": 16, "class_token": True, "final_norm": True,
+                    "pos_embed_grid": [14, 14], "pos_embed_antialias": True,
+                    "out_indices": [1]},
+        "head": {**_MASK_HEAD, "in_channels": 96},
+        "inference": {"mode": "slide", "crop_size": [512, 512], "stride": [480, 480],
+                      "scale": [2048, 512]}}),
+    # the user's overrides, and a tensor the mask head does not have (mmseg deletes its
+    # conv_seg) that only --ignore-unknown lets through
+    "segmenter-timm-vit-options": ("timm-vit-segmenter", [
+        "--num-heads", "3", "--head-num-heads", "3", "--image", "96", "--stride", "64",
+        "--mean", "120,110,100", "--std", "60,61,62", "--ignore-unknown"], {
+        "architecture": "vit", "mean": [120.0, 110.0, 100.0], "std": [60.0, 61.0, 62.0],
+        "input_size": [96, 96], "encoder": {"pos_embed_grid": [14, 14], "out_indices": [1]},
+        "head": {**_MASK_HEAD, "in_channels": 96},
+        "inference": {"mode": "slide", "crop_size": [96, 96], "stride": [64, 64],
+                      "scale": [2048, 96]}}),
+}
+# Tolerances: the reference's taps are stored as fp32 from a float64 run; the independent
+# forward is float64. Relative to the larger of 1 and the tap's largest magnitude.
+PROBE_TOL = 1e-6
+FORWARD_TOL = 1e-6
 
 
 def run(cmd: list[str]) -> subprocess.CompletedProcess:
@@ -109,10 +172,162 @@ def convert_and_verify(a, layout: str, conv_args: list, verify_args: list,
     return 0
 
 
+def _torch():
+    """numpy, torch and the reference modules, in this process (re-executed under the
+    interpreter that has them if need be)."""
+    if REFERENCE not in sys.path:
+        sys.path.insert(0, REFERENCE)
+    import _env
+    _env.require("numpy", "torch")
+    # The re-executed process's guard must not stop the converter's own re-execution.
+    os.environ.pop(_env._GUARD, None)
+    import numpy
+    import torch
+    return numpy, torch
+
+
+def _checkpoint_tensors(path: str) -> tuple[dict, dict]:
+    """(the checkpoint's top-level object, its state_dict) as written by make_checkpoint."""
+    _, torch = _torch()
+    obj = torch.load(path, map_location="cpu", weights_only=True)
+    return obj, obj["state_dict"] if "state_dict" in obj else obj
+
+
+def _upstream(sd: dict) -> dict:
+    """The segmentor prefixes off: `backbone.timm_model.` (mmseg's TIMMBackbone) and
+    `backbone.`; `decode_head.` kept; the training-only auxiliary head dropped."""
+    out = {}
+    for name, value in sd.items():
+        for prefix in ("backbone.timm_model.", "backbone."):
+            if name.startswith(prefix):
+                name = name[len(prefix):]
+                break
+        if not name.startswith("auxiliary_head."):
+            out[name] = value
+    return out
+
+
+def _close(got, want, tol: float, what: str) -> bool:
+    np, _ = _torch()
+    got, want = np.asarray(got, np.float64), np.asarray(want, np.float64)
+    if got.shape != want.shape:
+        print(f"{what}: shape {got.shape}, wanted {want.shape}")
+        return False
+    err = float(np.abs(got - want).max())
+    bound = tol * max(1.0, float(np.abs(want).max()))
+    print(f"{what}: max abs error {err:.3g} (bound {bound:.3g})")
+    return err <= bound
+
+
+def _config_mismatches(cfg: dict, want: dict, where: str = "config") -> list[str]:
+    out = []
+    for key, value in want.items():
+        if isinstance(value, dict) and isinstance(cfg.get(key), dict):
+            out += _config_mismatches(cfg[key], value, f"{where}.{key}")
+        elif cfg.get(key, "<absent>") != value:
+            out.append(f"{where}.{key} is {cfg.get(key, '<absent>')!r}, wanted {value!r}")
+    return out
+
+
+def segmenter_case(a, layout: str, conv_args: list, want: dict) -> int:
+    np, torch = _torch()
+    import checkpoint_forward as fwd
+    import make_golden
+    import model_config
+    import safetensors_io
+    ckpt = os.path.join(a.checkpoints, layout + ".pth")
+    if a.case == "segmenter-timm-vit-options":  # a conv_seg the mask head does not have
+        obj, sd = _checkpoint_tensors(ckpt)
+        sd["decode_head.conv_seg.weight"] = torch.ones(150, 96, 1, 1)
+        ckpt = os.path.join(a.workdir, a.case + ".pth")
+        torch.save(obj, ckpt)
+    model = os.path.join(a.workdir, a.case + ".safetensors")
+    p = run([a.convert, ckpt, "-o", model, *conv_args])
+    if p.returncode != 0:
+        return fail(f"vittm-convert exited {p.returncode}")
+    if a.case == "segmenter-timm-vit-options" and "ignored 1 unknown tensors" not in p.stderr:
+        return fail("--ignore-unknown must convert and say what it ignored")
+
+    tensors, metadata = safetensors_io.load(model)
+    cfg = json.loads(metadata[model_config.METADATA_KEY])
+    wrong = _config_mismatches(cfg, want)
+    if wrong:
+        return fail("; ".join(wrong))
+    weights = {n: v for n, v in tensors.items() if not n.startswith("probe.")}
+    spec = model_config.expected_tensors(cfg)
+    if {n: tuple(v.shape) for n, v in weights.items()} != {n: tuple(s) for n, s in spec.items()}:
+        extra, missing = sorted(set(weights) - set(spec)), sorted(set(spec) - set(weights))
+        return fail(f"tensors differ from expected_tensors: extra {extra[:5]}, missing "
+                    f"{missing[:5]} (or shapes)")
+    upstream = {n: t.double() for n, t in _upstream(_checkpoint_tensors(ckpt)[1]).items()}
+    for name, value in weights.items():
+        if not np.array_equal(value, upstream[name].numpy()):
+            return fail(f"{name}: the converted values differ from the checkpoint's")
+    print(f"config as wanted; {len(weights)} tensors, each equal to the checkpoint's")
+
+    # the reference, run on the converted file, against the stored probe ...
+    image = tensors["probe.input"]
+    net = make_golden.build_model(cfg)
+    taps = make_golden.run_reference(net, weights, image, "f64")
+    k = cfg["encoder"]["out_indices"][-1]
+    for tap in (f"features.{k}", "logits"):
+        if not _close(tensors[f"probe.{tap}"], taps[tap], PROBE_TOL, f"probe.{tap} vs reference"):
+            return fail(f"the stored probe.{tap} is not the reference's output")
+    # ... and against the checkpoint's own forward, written independently
+    x = torch.from_numpy(image).double()
+    with torch.no_grad():
+        if cfg["architecture"] == "vit":
+            features = fwd.vit_features(upstream, x, SEG_HEADS)
+        else:
+            features = fwd.vittm_features(upstream, x, SEG_HEADS, k)
+        logits = fwd.mask_head(upstream, features, SEG_HEADS)
+    grid = features[0].flatten(1).transpose(0, 1).numpy()  # (h*w, C), as the taps
+    if not _close(taps[f"features.{k}"], grid, FORWARD_TOL, f"features.{k} vs checkpoint"):
+        return fail("the reference's encoder features differ from the checkpoint's forward")
+    if not _close(taps["logits"], logits[0].numpy(), FORWARD_TOL, "logits vs checkpoint"):
+        return fail("the reference's mask logits differ from the checkpoint's forward")
+    return 0
+
+
+def segmenter_error_case(a) -> int:
+    _, torch = _torch()
+    out = os.path.join(a.workdir, a.case + ".safetensors")
+    b16 = os.path.join(a.checkpoints, "ettm-vittm-segmenter-16-32.pth")
+    vit = os.path.join(a.checkpoints, "timm-vit-segmenter.pth")
+    if a.case == "error-segmenter-missing-head-tensor":
+        edits = [(b16, "decode_head.layers.1.ffn.layers.1.bias", None,
+                  "missing tensor 'decode_head.layers.1.ffn.layers.1.bias'"),
+                 (b16, "decode_head.cls_emb", None, "missing tensor 'decode_head.cls_emb'"),
+                 (b16, "decode_head.layers.0.ln1.weight", "all of layer 0",
+                  "missing tensors 'decode_head.layers.0.*'")]
+    else:
+        edits = [(b16, "decode_head.psp_modules.0.1.conv.weight", torch.ones(8, 96, 1, 1),
+                  "decode_head holds tensors of two heads"),
+                 (vit, "backbone.cls_token", torch.ones(1, 1, 96), "mixes layouts")]
+    for source, name, value, message in edits:
+        obj, sd = _checkpoint_tensors(source)
+        if value is None:
+            del sd[name]
+        elif isinstance(value, str):  # a whole layer
+            for n in [n for n in sd if n.startswith(name.rsplit(".", 2)[0] + ".")]:
+                del sd[n]
+        else:
+            sd[name] = value
+        edited = os.path.join(a.workdir, a.case + ".pth")
+        torch.save(obj, edited)
+        p = run([a.convert, edited, "-o", out, "--num-heads", "3"])
+        if p.returncode != 1 or message not in p.stderr:
+            return fail(f"{name} ({value if isinstance(value, str) else 'edited'}): wanted "
+                        f"exit 1 and {message!r}")
+    return 0
+
+
 def error_case(a) -> int:
     ckpt = lambda name: os.path.join(a.checkpoints, name + ".pth")  # noqa: E731
     out = os.path.join(a.workdir, a.case + ".safetensors")
     py = "/usr/bin/python3"
+    if a.case.startswith("error-segmenter-"):
+        return segmenter_error_case(a)
     if a.case == "error-no-probe":
         p = run([a.convert, ckpt("timm-vit"), "-o", out, "--no-probe", *HEADS])
         if p.returncode != 0:
@@ -175,7 +390,7 @@ def error_case(a) -> int:
 
 def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser()
-    p.add_argument("case", choices=sorted(CASES) + list(ERROR_CASES))
+    p.add_argument("case", choices=sorted(CASES) + sorted(SEGMENTER_CASES) + list(ERROR_CASES))
     p.add_argument("--convert", required=True)
     p.add_argument("--verify", required=True)
     p.add_argument("--checkpoints", required=True)
@@ -184,6 +399,8 @@ def main(argv: list[str]) -> int:
     os.makedirs(a.workdir, exist_ok=True)
     if a.case in CASES:
         return convert_and_verify(a, *CASES[a.case])
+    if a.case in SEGMENTER_CASES:
+        return segmenter_case(a, *SEGMENTER_CASES[a.case])
     return error_case(a)
 
 
