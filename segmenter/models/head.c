@@ -2,7 +2,7 @@
 
 #include <string.h>
 
-static const vittm_head_kind *const kinds[] = {&vittm_uperhead_kind};
+static const vittm_head_kind *const kinds[] = {&vittm_uperhead_kind, &vittm_mask_head_kind};
 #define N_KINDS (sizeof kinds / sizeof kinds[0])
 
 vittm_status vittm_head_build(vittm_weights *w, const vittm_config *cfg,

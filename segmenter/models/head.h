@@ -1,6 +1,6 @@
 /* A segmentation head: the neck's levels → per-class logits at the head's resolution. The
  * config's "head.type" picks the kind; each kind is one file (models/uperhead.c,
- * ...) that fills in a vittm_head_kind, so adding a head touches its own file
+ * models/mask_head.c) that fills in a vittm_head_kind, so adding a head touches its own file
  * and the table in head.c, nothing else. */
 #ifndef VITTM_MODELS_HEAD_H
 #define VITTM_MODELS_HEAD_H
@@ -50,5 +50,6 @@ bool vittm_head_tap_name(const vittm_head *head, uint32_t i, char *name, size_t 
 void vittm_head_free(vittm_head *head);
 
 extern const vittm_head_kind vittm_uperhead_kind;
+extern const vittm_head_kind vittm_mask_head_kind;
 
 #endif
