@@ -15,7 +15,10 @@
 // per row from its cell's list (a single candidate needs no arithmetic) and writes them as
 // one uint. Cells with more than 15 candidates, and tiles whose cells hold fewer than two
 // pixels on average or do not fit MAX_CELLS (maps at or below the logits' size), fall back to
-// interpolating all K classes per pixel.
+// interpolating all K classes per pixel. A row of cells that covers many output rows (a small
+// grid, a tall map) is split over `slices` workgroups of at most ROWS_PER_SLICE rows each:
+// llvmpipe ends an invocation silently after 65535 loop iterations, and 4 pixels × K classes
+// × the rows of a cell can exceed that.
 //
 // The map is a byte buffer read and written as uint words; rows are stride_words words
 // apart. The last word of a row whose width is not a multiple of 4 is read, merged and
@@ -39,7 +42,10 @@ layout(push_constant) uniform Push {
   float scale_x, scale_y;          // w / map_w, h / map_h in fp32
   uint cy0;                        // first source row of cells of this dispatch
   uint row_base, chunk_rows;       // first logit row of the first bound chunk; rows per chunk
+  uint slices;                     // workgroups per row of cells
 } p;
+
+const uint ROWS_PER_SLICE = 16u;
 
 // Candidates of a cell: byte 0 = count (COUNT_ALL: evaluate every class), bytes 1…15 = classes
 // in increasing order.
@@ -181,10 +187,13 @@ uint argmax_listed(uvec4 list, Cell c, float fx, float fy)
 
 void main()
 {
-  const uint cy = p.cy0 + gl_WorkGroupID.y;
-  const uint row_begin = first_row(cy), row_end = first_row(cy + 1u);
+  const uint cy = p.cy0 + gl_WorkGroupID.y / p.slices;
+  const uint slice = gl_WorkGroupID.y % p.slices;
+  const uint cell_begin = first_row(cy), cell_end = first_row(cy + 1u);
+  const uint row_begin = min(cell_begin + slice * ROWS_PER_SLICE, cell_end);
+  const uint row_end = min(row_begin + ROWS_PER_SLICE, cell_end);
   if (row_begin >= row_end)
-    return; // no output row falls in this row of cells (maps shorter than the logits)
+    return; // no output row falls in this slice (maps shorter than the logits)
   const uint y1 = min(cy + 1u, p.h - 1u);
   const uint tile_x = gl_WorkGroupID.x * 4u * WG_SIZE;
   const uint cx_lo = lower_tap(tile_x, p.scale_x, p.w);

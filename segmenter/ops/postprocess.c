@@ -12,7 +12,10 @@ typedef struct resize_argmax_push {
   float scale_x, scale_y;
   uint32_t cy0;
   uint32_t row_base, chunk_rows;
+  uint32_t slices;
 } resize_argmax_push;
+
+#define ROWS_PER_SLICE 16 /* resize_argmax.comp's */
 
 static vittm_status check(const vittm_tensor *logits, uint32_t h, uint32_t w,
                           const vittm_buffer *map, uint32_t map_w, uint32_t map_h,
@@ -82,6 +85,9 @@ vittm_status vittm_resize_argmax_record(vittm_cmd *cmd, const vittm_tensor *logi
       .map_w = map_w, .map_h = map_h, .stride_words = map_stride / 4,
       .scale_x = (float)w / (float)map_w, .scale_y = (float)h / (float)map_h,
       .chunk_rows = logits->chunk_rows,
+      /* Output rows of one row of cells: about map_h / h, and half as many again for the first
+       * and last, which also take the rows whose source coordinate is clamped. */
+      .slices = (3 * map_h / (2 * h) + 2 + ROWS_PER_SLICE - 1) / ROWS_PER_SLICE,
   };
   uint32_t per_group = PIXELS_PER_INVOCATION * wg;
   uint32_t gx = (map_w + per_group - 1) / per_group;
@@ -96,7 +102,7 @@ vittm_status vittm_resize_argmax_record(vittm_cmd *cmd, const vittm_tensor *logi
                              "%u can be bound",
                              cy * w, (end < h ? end : h - 1) * w + w - 1, last - first + 1,
                              MAX_CHUNKS);
-    while (end < h && end - cy < 65535) {
+    while (end < h && (uint64_t)(end + 1 - cy) * pc.slices <= 65535) {
       uint32_t f, l;
       chunks_of(logits, h, w, cy, end + 1, &f, &l);
       if (l - f >= MAX_CHUNKS)
@@ -113,7 +119,8 @@ vittm_status vittm_resize_argmax_record(vittm_cmd *cmd, const vittm_tensor *logi
       bind[c] = vittm_tensor_bind(logits, chunk * logits->chunk_rows, false, &unused);
     }
     bind[MAX_CHUNKS] = (vittm_binding){map, true};
-    st = vittm_cmd_dispatch(cmd, p, bind, &pc, gx, end - cy, 1, "resize argmax", err);
+    st = vittm_cmd_dispatch(cmd, p, bind, &pc, gx, (end - cy) * pc.slices, 1, "resize argmax",
+                            err);
     if (st)
       return st;
     cy = end;

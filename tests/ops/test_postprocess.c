@@ -207,6 +207,9 @@ static void test_random_logits_match_reference(void **state)
       {1, 1, 3, 5, 7, 8},       {7, 5, 21, 33, 17, 20},  {9, 7, 150, 50, 61, 64},
       {5, 6, 2, 5, 6, 8},       {40, 30, 10, 11, 17, 20}, {3, 200, 5, 7, 1001, 1004},
       {2, 3, 256, 9, 9, 12},    {1, 1, 1, 3, 3, 4},
+      /* A Segmenter grid to a tall map: hundreds of output rows per row of cells, more than
+       * one invocation may loop over on llvmpipe unless they are split. */
+      {4, 5, 150, 1001, 3, 4},
   };
   run_precisions(cases, sizeof cases / sizeof *cases, random_logits);
 }
