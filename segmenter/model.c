@@ -55,6 +55,61 @@ static vittm_status read_normalisation(vittm_model *m, vittm_error *err)
   return st;
 }
 
+/* The "inference" section: {"mode": "whole"} or {"mode": "slide", "crop_size": [h, w],
+ * "stride": [h, w], "scale": [long, short]}; the crop is the encoder's input size. Without it,
+ * whole, and slide on demand with a stride of ⌈2/3⌉ of the crop and scale (4·short, short),
+ * short being the crop's larger side, so that the resized short side holds a crop either way
+ * (mmseg's ADE20K settings at 512: stride 341, (2048, 512)). */
+static vittm_status read_inference(vittm_model *m, vittm_error *err)
+{
+  uint32_t in_h, in_w;
+  vittm_encoder_input_size(m->encoder, &in_h, &in_w);
+  m->inference = VITTM_INFERENCE_WHOLE;
+  m->stride_h = (2 * in_h + 2) / 3;
+  m->stride_w = (2 * in_w + 2) / 3;
+  m->scale_short = in_h > in_w ? in_h : in_w;
+  m->scale_long = 4 * m->scale_short;
+  if (!vittm_config_has(&m->cfg, "inference"))
+    return VITTM_OK;
+  const char *mode;
+  vittm_status st = vittm_config_get_string(&m->cfg, "inference.mode", &mode, err);
+  if (st || strcmp(mode, "whole") == 0)
+    return st;
+  if (strcmp(mode, "slide") != 0)
+    return vittm_error_set(err, VITTM_ERROR_FORMAT,
+                           "model %s: inference.mode \"%s\" is not whole or slide", m->path, mode);
+  int64_t crop[2], stride[2], scale[2];
+  size_t nc = 0, ns = 0, nk = 0;
+  if ((st = vittm_config_get_int_array(&m->cfg, "inference.crop_size", crop, 2, &nc, err)) ||
+      (st = vittm_config_get_int_array(&m->cfg, "inference.stride", stride, 2, &ns, err)) ||
+      (st = vittm_config_get_int_array(&m->cfg, "inference.scale", scale, 2, &nk, err)))
+    return st;
+  if (nc != 2 || ns != 2 || nk != 2 || crop[0] != in_h || crop[1] != in_w || stride[0] < 1 ||
+      stride[1] < 1 || stride[0] > crop[0] || stride[1] > crop[1] || scale[0] < 1 ||
+      scale[1] < 1 || scale[0] > 65535 || scale[1] > 65535)
+    return vittm_error_set(err, VITTM_ERROR_FORMAT,
+                           "model %s: inference needs crop_size = input_size [%u, %u], "
+                           "1 ≤ stride ≤ crop_size and a scale [long, short] of 1…65535",
+                           m->path, in_h, in_w);
+  m->inference = VITTM_INFERENCE_SLIDE;
+  m->stride_h = (uint32_t)stride[0];
+  m->stride_w = (uint32_t)stride[1];
+  m->scale_long = (uint32_t)(scale[0] > scale[1] ? scale[0] : scale[1]);
+  m->scale_short = (uint32_t)(scale[0] > scale[1] ? scale[1] : scale[0]);
+  return VITTM_OK;
+}
+
+void vittm_model_slide_canvas(const vittm_model *m, uint32_t width, uint32_t height,
+                              uint32_t *canvas_w, uint32_t *canvas_h)
+{
+  /* mmcv's rescale_size, in double precision as Python computes it. */
+  double long_edge = width > height ? width : height, short_edge = width > height ? height : width;
+  double a = m->scale_long / long_edge, b = m->scale_short / short_edge;
+  double f = a < b ? a : b;
+  *canvas_w = (uint32_t)(width * f + 0.5);
+  *canvas_h = (uint32_t)(height * f + 0.5);
+}
+
 static vittm_status build(vittm_model *m, vittm_error *err)
 {
   vittm_status st = vittm_model_file_open(m->path, &m->mf, err);
@@ -75,7 +130,8 @@ static vittm_status build(vittm_model *m, vittm_error *err)
   if ((st = vittm_arena_create(m->dev, &m->arena, err)))
     return st;
   vittm_encoder_options eo = {.dtype = m->dtype, .arena = m->arena};
-  if ((st = vittm_encoder_create(m->dev, m->mf, &eo, &m->encoder, err)))
+  if ((st = vittm_encoder_create(m->dev, m->mf, &eo, &m->encoder, err)) ||
+      (st = read_inference(m, err)))
     return st;
   uint32_t n_features;
   const vittm_feature *features = vittm_encoder_features(m->encoder, &n_features);
@@ -217,6 +273,7 @@ const char *vittm_model_architecture(const vittm_model *model) { return model->a
 const char *vittm_model_name(const vittm_model *model) { return model->name; }
 const char *vittm_model_path(const vittm_model *model) { return model->path; }
 vittm_precision vittm_model_precision(const vittm_model *model) { return model->precision; }
+vittm_inference_mode vittm_model_inference_mode(const vittm_model *model) { return model->inference; }
 uint32_t vittm_model_num_classes(const vittm_model *model) { return model->n_classes; }
 const uint8_t *vittm_model_palette(const vittm_model *model) { return model->palette; }
 

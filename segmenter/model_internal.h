@@ -20,6 +20,11 @@ struct vittm_model {
   vittm_dtype dtype;
   const char *architecture, *name;
   float mean[3], std[3];
+  /* Slide inference (config "inference"; defaults where it has none): crops of the input size
+   * `stride` apart, on the frame resized as mmseg's Resize(scale=(scale_long, scale_short),
+   * keep_ratio=True) does. */
+  vittm_inference_mode inference;
+  uint32_t stride_h, stride_w, scale_long, scale_short;
   uint32_t n_classes;
   char **class_names;
   uint8_t *palette;
@@ -40,6 +45,10 @@ struct vittm_model {
 vittm_status vittm_model_load_internal(vittm_device *dev, const char *path,
                                        const vittm_model_options *opts, bool keep_intermediates,
                                        vittm_model **out, vittm_error *err);
+
+/* The size mmseg's keep-ratio Resize gives a width × height frame with the model's scale. */
+void vittm_model_slide_canvas(const vittm_model *m, uint32_t width, uint32_t height,
+                              uint32_t *canvas_w, uint32_t *canvas_h);
 
 /* Records the encoder, neck and head (input tensor → head logits) into cmd. */
 vittm_status vittm_model_record(vittm_model *m, vittm_cmd *cmd, vittm_error *err);

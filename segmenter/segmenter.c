@@ -2,12 +2,18 @@
  * once, runs upload → preprocess → encoder → neck → head → resize + argmax; a frame only
  * rewrites the frame buffer and reads the class map back. Where the host does not map device
  * memory (discrete GPUs), both go through staging buffers made once, and the command buffer
- * copies between them and the device. */
+ * copies between them and the device.
+ *
+ * Slide inference records one command buffer per crop of the resized frame: preprocess of the
+ * crop's window → the model → its logits into their slice of crop_logits; the last one also
+ * averages the crops into the class map. They are submitted in turn, and use the model's
+ * activations in the same order, as the arena requires (vk/arena.h). */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "model_internal.h"
+#include "ops/copy.h"
 #include "ops/postprocess.h"
 #include "ops/preprocess.h"
 
@@ -18,32 +24,75 @@ struct vittm_segmenter {
   vittm_buffer map;
   uint32_t map_w, map_h, map_stride;
   vittm_buffer frame_stage, map_stage; /* only where frame and map are not mapped */
-  vittm_cmd *cmd;
+  vittm_cmd **cmds;                     /* one, or one per crop */
+  uint32_t n_cmds;
+  /* Slide inference only. */
+  vittm_slide_grid grid;
+  vittm_tensor *crop_logits;
 };
 
-static vittm_status record(vittm_segmenter *s, vittm_error *err)
+/* Records crop `c` of slide inference (whole inference: c = 0 of a single "crop" that is
+ * the whole frame resized to the input size). */
+static vittm_status record(vittm_segmenter *s, uint32_t c, vittm_error *err)
 {
   vittm_model *m = s->model;
   const vittm_feature *logits = &m->head.logits;
-  uint32_t in_h, in_w;
+  const bool slide = s->crop_logits != NULL, last = c + 1 == s->n_cmds;
+  uint32_t in_h, in_w, y = 0, x = 0;
   vittm_model_input_size(m, &in_h, &in_w);
+  vittm_window win = {in_h, in_w, 0, 0, in_h, in_w};
+  if (slide) {
+    vittm_slide_crop_origin(&s->grid, c / s->grid.n_w, c % s->grid.n_w, &y, &x);
+    win = (vittm_window){s->grid.canvas_h, s->grid.canvas_w, y, x, in_h, in_w};
+  }
   VkDeviceSize map_bytes = (VkDeviceSize)s->map_stride * s->map_h;
-  vittm_status st = vittm_cmd_begin(m->dev, &s->cmd, err);
-  if (!st && s->frame_stage.buffer)
-    st = vittm_cmd_copy(s->cmd, &s->frame_stage, &s->frame, s->layout.size, "frame upload", err);
+  vittm_cmd *cmd = NULL;
+  vittm_status st = vittm_cmd_begin(m->dev, &s->cmds[c], err);
   if (!st)
-    st = vittm_preprocess_record(s->cmd, &s->frame, &s->layout, m->mean, m->std,
-                                 vittm_encoder_input(m->encoder), in_h, in_w, err);
+    cmd = s->cmds[c];
+  if (!st && c == 0 && s->frame_stage.buffer)
+    st = vittm_cmd_copy(cmd, &s->frame_stage, &s->frame, s->layout.size, "frame upload", err);
   if (!st)
-    st = vittm_model_record(m, s->cmd, err);
+    st = vittm_preprocess_window_record(cmd, &s->frame, &s->layout, m->mean, m->std, &win,
+                                        vittm_encoder_input(m->encoder), err);
   if (!st)
-    st = vittm_resize_argmax_record(s->cmd, logits->tensor, logits->height, logits->width, &s->map,
+    st = vittm_model_record(m, cmd, err);
+  const uint32_t cells = logits->height * logits->width;
+  if (!st && slide)
+    st = vittm_copy_record(cmd, logits->tensor, 0, 0, s->crop_logits, c * cells, 0, cells,
+                           logits->tensor->cols, err);
+  if (!st && last && slide)
+    st = vittm_slide_argmax_record(cmd, s->crop_logits, logits->height, logits->width, &s->grid,
+                                   &s->map, s->map_w, s->map_h, s->map_stride, err);
+  else if (!st && last)
+    st = vittm_resize_argmax_record(cmd, logits->tensor, logits->height, logits->width, &s->map,
                                     s->map_w, s->map_h, s->map_stride, err);
-  if (!st && s->map_stage.buffer)
-    st = vittm_cmd_copy(s->cmd, &s->map, &s->map_stage, map_bytes, "class map readback", err);
+  if (!st && last && s->map_stage.buffer)
+    st = vittm_cmd_copy(cmd, &s->map, &s->map_stage, map_bytes, "class map readback", err);
   if (!st)
-    st = vittm_cmd_end(s->cmd, err);
+    st = vittm_cmd_end(cmd, err);
   return st;
+}
+
+/* Slide inference: the crop grid over the resized frame, and a slice of logits per crop. */
+static vittm_status plan_slide(vittm_segmenter *s, uint32_t width, uint32_t height,
+                               vittm_error *err)
+{
+  vittm_model *m = s->model;
+  uint32_t in_h, in_w, canvas_w, canvas_h;
+  vittm_model_input_size(m, &in_h, &in_w);
+  vittm_model_slide_canvas(m, width, height, &canvas_w, &canvas_h);
+  vittm_status st = vittm_slide_grid_compute(canvas_h, canvas_w, in_h, in_w, m->stride_h,
+                                             m->stride_w, &s->grid, err);
+  if (st)
+    return st;
+  const vittm_tensor *logits = m->head.logits.tensor;
+  s->n_cmds = s->grid.n_h * s->grid.n_w;
+  if ((uint64_t)s->n_cmds * logits->rows > UINT32_MAX)
+    return vittm_error_set(err, VITTM_ERROR_UNSUPPORTED, "slide inference: %u crops",
+                           s->n_cmds);
+  return vittm_tensor_create(m->dev, logits->dtype, s->n_cmds * logits->rows, logits->cols,
+                             &s->crop_logits, err);
 }
 
 vittm_status vittm_segmenter_create(vittm_model *model, vittm_pixel_format format,
@@ -60,14 +109,31 @@ vittm_status vittm_segmenter_create(vittm_model *model, vittm_pixel_format forma
     return vittm_error_set(err, VITTM_ERROR_OUT_OF_MEMORY, "out of host memory for a segmenter");
   s->model = vittm_model_ref(model);
   vittm_device *dev = model->dev;
-  if (opts && opts->mask_at_model_size) {
+  vittm_inference_mode mode = opts ? opts->inference : VITTM_INFERENCE_AUTO;
+  if (mode == VITTM_INFERENCE_AUTO)
+    mode = model->inference;
+  s->n_cmds = 1;
+  vittm_status st = VITTM_OK;
+  if (mode != VITTM_INFERENCE_WHOLE && mode != VITTM_INFERENCE_SLIDE)
+    st = vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT, "inference mode %d is not one of "
+                         "auto, whole, slide", (int)mode);
+  else if (mode == VITTM_INFERENCE_SLIDE && width && height)
+    st = plan_slide(s, width, height, err);
+  if (opts && opts->mask_at_model_size && s->crop_logits) {
+    s->map_w = s->grid.canvas_w;
+    s->map_h = s->grid.canvas_h;
+  } else if (opts && opts->mask_at_model_size) {
     vittm_model_input_size(model, &s->map_h, &s->map_w);
   } else {
     s->map_w = width;
     s->map_h = height;
   }
   s->map_stride = (s->map_w + 3) & ~3u;
-  vittm_status st = vittm_frame_layout_compute(format, width, height, &s->layout, err);
+  s->cmds = calloc(s->n_cmds, sizeof *s->cmds);
+  if (!st && !s->cmds)
+    st = vittm_error_set(err, VITTM_ERROR_OUT_OF_MEMORY, "out of host memory for a segmenter");
+  if (!st)
+    st = vittm_frame_layout_compute(format, width, height, &s->layout, err);
   if (!st && opts) { /* checked where the preprocess is recorded */
     s->layout.matrix = opts->yuv_matrix;
     s->layout.range = opts->yuv_range;
@@ -82,7 +148,8 @@ vittm_status vittm_segmenter_create(vittm_model *model, vittm_pixel_format forma
     st = vittm_buffer_create_staging(dev, s->map.size, &s->map_stage, err);
   if (!st) {
     mtx_lock(&model->run_lock);
-    st = record(s, err);
+    for (uint32_t c = 0; !st && c < s->n_cmds; c++)
+      st = record(s, c, err);
     mtx_unlock(&model->run_lock);
   }
   if (st) {
@@ -99,7 +166,10 @@ void vittm_segmenter_free(vittm_segmenter *s)
   if (!s)
     return;
   vittm_device *dev = s->model->dev;
-  vittm_cmd_free(s->cmd);
+  for (uint32_t c = 0; s->cmds && c < s->n_cmds; c++)
+    vittm_cmd_free(s->cmds[c]);
+  free(s->cmds);
+  vittm_tensor_free(s->crop_logits);
   vittm_buffer_destroy(dev, &s->frame);
   vittm_buffer_destroy(dev, &s->map);
   vittm_buffer_destroy(dev, &s->frame_stage);
@@ -130,19 +200,22 @@ vittm_status vittm_segmenter_run(vittm_segmenter *s, const vittm_frame *frame,
                            s->layout.height);
   double t0 = now_ms();
   vittm_model *m = s->model;
-  vittm_timing t = {0};
+  double gpu_ms = 0;
   mtx_lock(&m->run_lock);
   vittm_buffer *upload = s->frame_stage.buffer ? &s->frame_stage : &s->frame;
   vittm_status st = vittm_frame_upload(m->dev, frame, upload, NULL, err);
-  if (!st)
-    st = vittm_cmd_submit(s->cmd, &t, err);
+  for (uint32_t c = 0; !st && c < s->n_cmds; c++) {
+    vittm_timing t = {0};
+    st = vittm_cmd_submit(s->cmds[c], &t, err);
+    gpu_ms = gpu_ms < 0 || t.gpu_ms < 0 ? -1 : gpu_ms + t.gpu_ms;
+  }
   mtx_unlock(&m->run_lock);
   if (st)
     return st;
   *map = (vittm_class_map){s->map_w, s->map_h, s->map_stride,
                            s->map_stage.buffer ? s->map_stage.mapped : s->map.mapped};
   if (timings)
-    *timings = (vittm_timings){now_ms() - t0, t.gpu_ms};
+    *timings = (vittm_timings){now_ms() - t0, gpu_ms};
   return VITTM_OK;
 }
 
@@ -179,4 +252,6 @@ void vittm_segmenter_memory_use(const vittm_segmenter *s, vittm_memory_use *out)
   vittm_model_memory_use(s->model, out);
   out->frame = s->frame.allocation + s->map.allocation + s->frame_stage.allocation +
                s->map_stage.allocation;
+  for (uint32_t c = 0; s->crop_logits && c < s->crop_logits->n_chunks; c++)
+    out->frame += s->crop_logits->chunks[c].allocation;
 }

@@ -36,6 +36,7 @@ layout(push_constant) uniform Push {
   uint pix0, count, out_off;
   float mul_r, mul_g, mul_b, add_r, add_g, add_b;
   float y_offset, y_scale, cr_r, cb_g, cr_g, cb_b;
+  uint win_x, win_y; // the output's first pixel in the resized image (slide inference's crops)
 } p;
 
 uint byte_at(uint b)
@@ -98,8 +99,8 @@ void main()
     uint oy = pix / p.out_w, ox = pix - oy * p.out_w;
     uint x0, x1, y0, y1;
     float fx, fy;
-    taps(ox, p.scale_x, p.in_w, x0, x1, fx);
-    taps(oy, p.scale_y, p.in_h, y0, y1, fy);
+    taps(ox + p.win_x, p.scale_x, p.in_w, x0, x1, fx);
+    taps(oy + p.win_y, p.scale_y, p.in_h, y0, y1, fy);
     vec3 top = (1.0 - fx) * fetch(x0, y0) + fx * fetch(x1, y0);
     vec3 bottom = (1.0 - fx) * fetch(x0, y1) + fx * fetch(x1, y1);
     vec3 v = ((1.0 - fy) * top + fy * bottom) * mul + add;

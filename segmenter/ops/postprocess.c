@@ -127,3 +127,102 @@ vittm_status vittm_resize_argmax_record(vittm_cmd *cmd, const vittm_tensor *logi
   }
   return VITTM_OK;
 }
+
+/* Mirrors the push block of slide_argmax.comp. */
+typedef struct slide_argmax_push {
+  uint32_t w, h, k, logits_off;
+  uint32_t crop_w, crop_h, stride_w, stride_h, n_w, n_h;
+  uint32_t canvas_w, canvas_h;
+  uint32_t map_w, map_h, stride_words;
+  float scale_x, scale_y, crop_scale_x, crop_scale_y;
+} slide_argmax_push;
+
+_Static_assert(sizeof(slide_argmax_push) <= 128, "push constants must fit 128 bytes");
+
+#define MAX_DEPTH 4 /* crops over one pixel along an axis: slide_argmax.comp's MAX_TERMS / 4 */
+
+/* Crops along one axis, and the most of them any pixel lies in (mmseg moves the last crop back
+ * inside the canvas, so this can exceed ⌈crop / stride⌉ by one). */
+static uint32_t axis_crops(uint32_t canvas, uint32_t crop, uint32_t stride, uint32_t *depth)
+{
+  uint32_t n = (canvas - crop + stride - 1) / stride + 1;
+  *depth = 0;
+  for (uint32_t c = 0; c < canvas && *depth <= MAX_DEPTH; c++) {
+    uint32_t covering = 0;
+    for (uint32_t i = 0; i < n; i++) {
+      uint32_t y1 = i * stride < canvas - crop ? i * stride : canvas - crop;
+      covering += y1 <= c && c < y1 + crop;
+    }
+    *depth = covering > *depth ? covering : *depth;
+  }
+  return n;
+}
+
+vittm_status vittm_slide_grid_compute(uint32_t canvas_h, uint32_t canvas_w, uint32_t crop_h,
+                                      uint32_t crop_w, uint32_t stride_h, uint32_t stride_w,
+                                      vittm_slide_grid *grid, vittm_error *err)
+{
+  if (!crop_h || !crop_w || !stride_h || !stride_w || canvas_h < crop_h || canvas_w < crop_w)
+    return vittm_error_set(err, VITTM_ERROR_UNSUPPORTED,
+                           "slide inference: %u×%u crops (stride %u×%u) do not tile a %u×%u "
+                           "image; it must be at least one crop in each direction",
+                           crop_w, crop_h, stride_w, stride_h, canvas_w, canvas_h);
+  *grid = (vittm_slide_grid){canvas_h, canvas_w, crop_h, crop_w, stride_h, stride_w, 0, 0, 0, 0};
+  grid->n_h = axis_crops(canvas_h, crop_h, stride_h, &grid->depth_h);
+  grid->n_w = axis_crops(canvas_w, crop_w, stride_w, &grid->depth_w);
+  if (grid->depth_h > MAX_DEPTH || grid->depth_w > MAX_DEPTH)
+    return vittm_error_set(err, VITTM_ERROR_UNSUPPORTED,
+                           "slide inference: with a stride of %u×%u, %u×%u crops of a %u×%u "
+                           "image overlap more than %u deep; use a longer stride",
+                           stride_w, stride_h, crop_w, crop_h, canvas_w, canvas_h, MAX_DEPTH);
+  return VITTM_OK;
+}
+
+void vittm_slide_crop_origin(const vittm_slide_grid *g, uint32_t i, uint32_t j, uint32_t *y,
+                             uint32_t *x)
+{
+  *y = i * g->stride_h < g->canvas_h - g->crop_h ? i * g->stride_h : g->canvas_h - g->crop_h;
+  *x = j * g->stride_w < g->canvas_w - g->crop_w ? j * g->stride_w : g->canvas_w - g->crop_w;
+}
+
+vittm_status vittm_slide_argmax_record(vittm_cmd *cmd, const vittm_tensor *logits, uint32_t h,
+                                       uint32_t w, const vittm_slide_grid *g,
+                                       vittm_buffer *map, uint32_t map_w, uint32_t map_h,
+                                       uint32_t map_stride, vittm_error *err)
+{
+  const uint32_t crops = g->n_h * g->n_w;
+  if (!crops || (uint64_t)crops * h > UINT32_MAX)
+    return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT, "slide argmax: %u crops", crops);
+  vittm_status st = check(logits, crops * h, w, map, map_w, map_h, map_stride, err);
+  if (!st)
+    st = vittm_check_single_chunk("slide argmax", "logits", logits, err);
+  /* llvmpipe ends an invocation after 65535 loop iterations: classes × y terms × x terms. */
+  if (!st && (uint64_t)logits->cols * 4 * g->depth_h * 4 * g->depth_w > 65535)
+    st = vittm_error_set(err, VITTM_ERROR_UNSUPPORTED,
+                         "slide argmax: %u classes over crops %u×%u deep is more than one "
+                         "invocation may loop; use a longer stride", logits->cols, g->depth_w,
+                         g->depth_h);
+  if (st)
+    return st;
+  slide_argmax_push pc = {
+      .w = w, .h = h, .k = logits->cols,
+      .crop_w = g->crop_w, .crop_h = g->crop_h, .stride_w = g->stride_w, .stride_h = g->stride_h,
+      .n_w = g->n_w, .n_h = g->n_h, .canvas_w = g->canvas_w, .canvas_h = g->canvas_h,
+      .map_w = map_w, .map_h = map_h, .stride_words = map_stride / 4,
+      /* In fp32, as PyTorch computes them. */
+      .scale_x = (float)g->canvas_w / (float)map_w,
+      .scale_y = (float)g->canvas_h / (float)map_h,
+      .crop_scale_x = (float)w / (float)g->crop_w,
+      .crop_scale_y = (float)h / (float)g->crop_h,
+  };
+  char shader[32];
+  vittm_shader_name(shader, sizeof shader, "slide_argmax", logits->dtype);
+  uint32_t spec[] = {WG_SIZE};
+  const vittm_pipeline *p;
+  st = vittm_pipeline_get(logits->dev, shader, spec, 1, 2, sizeof pc, &p, err);
+  if (st)
+    return st;
+  vittm_binding bind[2] = {vittm_tensor_bind(logits, 0, false, &pc.logits_off), {map, true}};
+  return vittm_cmd_dispatch(cmd, p, bind, &pc, (map_w + WG_SIZE - 1) / WG_SIZE, map_h, 1,
+                            "slide argmax", err);
+}

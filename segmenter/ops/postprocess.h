@@ -19,4 +19,32 @@ vittm_status vittm_resize_argmax_record(vittm_cmd *cmd, const vittm_tensor *logi
                                         uint32_t w, vittm_buffer *map, uint32_t map_w,
                                         uint32_t map_h, uint32_t map_stride, vittm_error *err);
 
+/* Slide inference's crops (mmseg's test_cfg mode='slide'): a canvas_h × canvas_w image (the
+ * resized frame) covered by n_h × n_w crops of crop_h × crop_w, crop (i, j) with its top-left
+ * corner at (min(i·stride_h, canvas_h − crop_h), min(j·stride_w, canvas_w − crop_w)). */
+typedef struct vittm_slide_grid {
+  uint32_t canvas_h, canvas_w, crop_h, crop_w, stride_h, stride_w, n_h, n_w;
+  uint32_t depth_h, depth_w; /* the most crops any pixel lies in, along each axis */
+} vittm_slide_grid;
+
+/* Lays out the crops as mmseg does (n = ⌈(canvas − crop) / stride⌉ + 1 per axis). Refuses a
+ * canvas smaller than the crop, and strides so short that a pixel lies in more than four
+ * crops along an axis (the class-map shader sums at most four). */
+vittm_status vittm_slide_grid_compute(uint32_t canvas_h, uint32_t canvas_w, uint32_t crop_h,
+                                      uint32_t crop_w, uint32_t stride_h, uint32_t stride_w,
+                                      vittm_slide_grid *grid, vittm_error *err);
+/* The top-left corner of crop (i, j). */
+void vittm_slide_crop_origin(const vittm_slide_grid *grid, uint32_t i, uint32_t j, uint32_t *y,
+                             uint32_t *x);
+
+/* Records the class map of slide inference: logits holds the n_h·n_w crops' logits at the
+ * head's resolution, crop i·n_w + j at rows (i·n_w + j)·h·w …; each is resized to its crop,
+ * the crops are averaged where they overlap, the canvas is resized to map_h × map_w and the
+ * argmax taken (first maximum wins), all as mmseg computes it, without storing the canvas.
+ * logits must be one chunk; the map is as for vittm_resize_argmax_record. */
+vittm_status vittm_slide_argmax_record(vittm_cmd *cmd, const vittm_tensor *logits, uint32_t h,
+                                       uint32_t w, const vittm_slide_grid *grid,
+                                       vittm_buffer *map, uint32_t map_w, uint32_t map_h,
+                                       uint32_t map_stride, vittm_error *err);
+
 #endif

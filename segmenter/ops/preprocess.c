@@ -15,6 +15,7 @@ typedef struct preprocess_push {
   uint32_t pix0, count, out_off;
   float mul[3], add[3]; /* (p − mean) / std = p · mul + add */
   float y_offset, y_scale, cr_r, cb_g, cr_g, cb_b;
+  uint32_t win_x, win_y; /* the output's first pixel in the resized image */
 } preprocess_push;
 
 _Static_assert(sizeof(preprocess_push) <= 128, "push constants must fit 128 bytes");
@@ -168,23 +169,39 @@ vittm_status vittm_preprocess_record(vittm_cmd *cmd, vittm_buffer *frame,
                                      const float std[3], vittm_tensor *out, uint32_t out_h,
                                      uint32_t out_w, vittm_error *err)
 {
+  vittm_window all = {out_h, out_w, 0, 0, out_h, out_w};
+  return vittm_preprocess_window_record(cmd, frame, layout, mean, std, &all, out, err);
+}
+
+vittm_status vittm_preprocess_window_record(vittm_cmd *cmd, vittm_buffer *frame,
+                                            const vittm_frame_layout *layout,
+                                            const float mean[3], const float std[3],
+                                            const vittm_window *win, vittm_tensor *out,
+                                            vittm_error *err)
+{
   vittm_status st = check_layout(frame, layout, err);
   if (st)
     return st;
-  if (out_h == 0 || out_w == 0 || (uint64_t)out_h * out_w > UINT32_MAX)
+  if (win->height == 0 || win->width == 0 || win->rows == 0 || win->cols == 0 ||
+      (uint64_t)win->rows * win->cols > UINT32_MAX || win->rows > win->height - win->y ||
+      win->cols > win->width - win->x || win->y > win->height || win->x > win->width)
     return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
-                           "preprocess: output size %u×%u is empty or too large", out_h, out_w);
-  st = vittm_check_shape("preprocess", "out", out, out_h * out_w, 3, err);
+                           "preprocess: window %u×%u at (%u, %u) of a %u×%u image is empty or "
+                           "outside it", win->cols, win->rows, win->x, win->y, win->width,
+                           win->height);
+  st = vittm_check_shape("preprocess", "out", out, win->rows * win->cols, 3, err);
   if (st)
     return st;
   preprocess_push pc = {
       .in_w = layout->width,
       .in_h = layout->height,
-      .out_w = out_w,
-      .out_h = out_h,
+      .out_w = win->cols,
+      .out_h = win->rows,
       /* In fp32, as PyTorch computes it for float tensors. */
-      .scale_x = (float)layout->width / (float)out_w,
-      .scale_y = (float)layout->height / (float)out_h,
+      .scale_x = (float)layout->width / (float)win->width,
+      .scale_y = (float)layout->height / (float)win->height,
+      .win_x = win->x,
+      .win_y = win->y,
   };
   for (int c = 0; c < 3; c++) {
     if (!(std[c] != 0.0f) || !isfinite(std[c]) || !isfinite(mean[c]))

@@ -53,6 +53,21 @@ vittm_status vittm_preprocess_record(vittm_cmd *cmd, vittm_buffer *frame,
                                      const float std[3], vittm_tensor *out, uint32_t out_h,
                                      uint32_t out_w, vittm_error *err);
 
+/* A window of an image resized to height × width: `rows` rows from row y and `cols` columns
+ * from column x. */
+typedef struct vittm_window {
+  uint32_t height, width;
+  uint32_t y, x, rows, cols;
+} vittm_window;
+
+/* vittm_preprocess_record for one window of the resized frame (a crop of slide inference):
+ * out ((rows·cols) × 3) holds exactly the pixels the whole resized image holds there. */
+vittm_status vittm_preprocess_window_record(vittm_cmd *cmd, vittm_buffer *frame,
+                                            const vittm_frame_layout *layout,
+                                            const float mean[3], const float std[3],
+                                            const vittm_window *win, vittm_tensor *out,
+                                            vittm_error *err);
+
 /* The YUV → RGB conversion the shader applies, on 0…255 values: rgb = clamp(y_scale·(Y −
  * y_offset) + coefficients · (U − 128, V − 128)); cr_r multiplies V for R, cb_g and cr_g
  * (negative) U and V for G, cb_b U for B (chroma range scaling folded in). Exposed for tests

@@ -354,9 +354,156 @@ static void test_bad_maps_are_refused(void **state)
   vittm_tensor_free(logits), vittm_tensor_free(many);
 }
 
+/* ---- slide inference ---- */
+
+/* mmseg's slide_inference on the CPU, in double: each crop's logits resized to the crop, summed
+ * into the canvas, divided by the count, the canvas resized to the map; argmax per pixel, with
+ * the gap between the best two classes in *gap. */
+static void ref_slide(const float *logits, uint32_t h, uint32_t w, uint32_t k,
+                      const vittm_slide_grid *g, uint32_t map_h, uint32_t map_w, uint8_t *out,
+                      double *gap)
+{
+  size_t cells = (size_t)g->canvas_h * g->canvas_w;
+  double *canvas = calloc(cells * k, sizeof *canvas), *count = calloc(cells, sizeof *count);
+  assert_true(canvas && count);
+  map_case crop = {h, w, k, g->crop_h, g->crop_w, g->crop_w};
+  double *v = malloc(k * sizeof *v);
+  for (uint32_t i = 0; i < g->n_h; i++)
+    for (uint32_t j = 0; j < g->n_w; j++) {
+      uint32_t y1, x1;
+      vittm_slide_crop_origin(g, i, j, &y1, &x1);
+      const float *l = logits + (size_t)(i * g->n_w + j) * h * w * k;
+      for (uint32_t y = 0; y < g->crop_h; y++)
+        for (uint32_t x = 0; x < g->crop_w; x++) {
+          ref_pixel(l, crop, x, y, v);
+          size_t at = (size_t)(y1 + y) * g->canvas_w + x1 + x;
+          count[at]++;
+          for (uint32_t c = 0; c < k; c++)
+            canvas[at * k + c] += v[c];
+        }
+    }
+  float *avg = malloc(cells * k * sizeof *avg);
+  for (size_t i = 0; i < cells; i++) {
+    assert_true(count[i] > 0);
+    for (uint32_t c = 0; c < k; c++)
+      avg[i * k + c] = (float)(canvas[i * k + c] / count[i]);
+  }
+  map_case whole = {g->canvas_h, g->canvas_w, k, map_h, map_w, map_w};
+  for (uint32_t y = 0; y < map_h; y++)
+    for (uint32_t x = 0; x < map_w; x++) {
+      uint32_t best = ref_pixel(avg, whole, x, y, v), second = best == 0;
+      for (uint32_t c = 0; c < k; c++)
+        if (c != best && v[c] > v[second])
+          second = c;
+      out[(size_t)y * map_w + x] = (uint8_t)best;
+      gap[(size_t)y * map_w + x] = k > 1 ? v[best] - v[second] : INFINITY;
+    }
+  free(canvas), free(count), free(avg), free(v);
+}
+
+typedef struct slide_case {
+  uint32_t canvas_h, canvas_w, crop_h, crop_w, stride_h, stride_w;
+  uint32_t h, w, k, map_h, map_w;
+} slide_case;
+
+static void run_slide(slide_case c, vittm_dtype dtype)
+{
+  vittm_slide_grid g;
+  vittm_error err = {0};
+  if (vittm_slide_grid_compute(c.canvas_h, c.canvas_w, c.crop_h, c.crop_w, c.stride_h,
+                               c.stride_w, &g, &err))
+    fail_msg("%s", err.message);
+  uint32_t crops = g.n_h * g.n_w, stride = (c.map_w + 3) & ~3u;
+  map_case all = {crops * c.h, c.w, c.k, 1, 1, 4};
+  float *logits = random_logits(all, crops * 131u + c.k, dtype);
+  uint8_t *want = malloc((size_t)c.map_h * c.map_w);
+  double *gap = malloc((size_t)c.map_h * c.map_w * sizeof *gap);
+  ref_slide(logits, c.h, c.w, c.k, &g, c.map_h, c.map_w, want, gap);
+  vittm_tensor *t = test_tensor(test_dev, dtype, crops * c.h * c.w, c.k, logits);
+  vittm_buffer map;
+  size_t size = (size_t)stride * c.map_h + TAIL_BYTES;
+  assert_int_equal(vittm_buffer_create(test_dev, size, &map, &err), VITTM_OK);
+  uint8_t *bytes = malloc(size);
+  memset(bytes, PAD_BYTE, size);
+  assert_int_equal(vittm_buffer_write(test_dev, &map, 0, bytes, size, &err), VITTM_OK);
+  vittm_cmd *cmd = NULL;
+  assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
+  if (vittm_slide_argmax_record(cmd, t, c.h, c.w, &g, &map, c.map_w, c.map_h, stride, &err))
+    fail_msg("slide argmax: %s", err.message);
+  test_submit(cmd);
+  assert_int_equal(vittm_buffer_read(test_dev, &map, 0, bytes, size, &err), VITTM_OK);
+  size_t differ = 0;
+  for (uint32_t y = 0; y < c.map_h; y++) {
+    for (uint32_t x = 0; x < c.map_w; x++) {
+      size_t i = (size_t)y * c.map_w + x;
+      uint8_t got = bytes[(size_t)y * stride + x];
+      if (got == want[i])
+        continue;
+      differ++;
+      if (got >= c.k || !(gap[i] <= NEAR_TIE * 8))
+        fail_msg("slide argmax %s, %u×%u crops of %u×%u: pixel (%u, %u) is class %u, reference "
+                 "%u (gap %.3g)", vittm_dtype_name(dtype), g.n_w, g.n_h, c.canvas_w,
+                 c.canvas_h, x, y, got, want[i], gap[i]);
+    }
+    for (uint32_t x = c.map_w; x < stride; x++)
+      if (bytes[(size_t)y * stride + x] != PAD_BYTE)
+        fail_msg("slide argmax: padding byte %u of row %u was overwritten", x, y);
+  }
+  printf("slide argmax %s: %u×%u crops (%u×%u deep) of a %u×%u canvas → %u×%u map, %zu "
+         "near-ties differ\n", vittm_dtype_name(dtype), g.n_w, g.n_h, g.depth_w, g.depth_h,
+         c.canvas_w, c.canvas_h, c.map_w, c.map_h, differ);
+  if (differ * 1000 > (size_t)c.map_h * c.map_w)
+    fail_msg("slide argmax: %zu pixels differ (near-ties), more than 0.1%%", differ);
+  vittm_cmd_free(cmd);
+  vittm_tensor_free(t);
+  vittm_buffer_destroy(test_dev, &map);
+  free(logits), free(want), free(gap), free(bytes);
+}
+
+/* Crops overlapping two and three deep (mmseg moves the last crop back inside), one crop, maps
+ * smaller and larger than the canvas, 150 classes and few. */
+static void test_slide_argmax_matches_reference(void **state)
+{
+  (void)state;
+  static const slide_case cases[] = {
+      {37, 53, 16, 20, 11, 13, 4, 5, 7, 29, 61},
+      {16, 57, 16, 16, 15, 15, 2, 2, 150, 45, 160},
+      {24, 24, 24, 24, 16, 16, 3, 3, 5, 24, 24},
+      {20, 41, 20, 24, 20, 12, 5, 6, 3, 7, 11},
+  };
+  vittm_dtype dtypes[2];
+  int nd = test_precisions(test_dev, dtypes);
+  for (int d = 0; d < nd; d++)
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+      run_slide(cases[i], dtypes[d]);
+}
+
+static void test_slide_grid_is_mmsegs_and_refuses_what_it_cannot_do(void **state)
+{
+  (void)state;
+  vittm_slide_grid g;
+  vittm_error err = {0};
+  /* A 16:9 frame resized to 512 × 910, crop 512, stride 480: crops at x = 0 and 398. */
+  assert_int_equal(vittm_slide_grid_compute(512, 910, 512, 512, 480, 480, &g, &err), VITTM_OK);
+  assert_int_equal(g.n_h, 1);
+  assert_int_equal(g.n_w, 2);
+  uint32_t y, x;
+  vittm_slide_crop_origin(&g, 0, 1, &y, &x);
+  assert_int_equal(y, 0);
+  assert_int_equal(x, 398);
+  assert_int_equal(vittm_slide_grid_compute(500, 910, 512, 512, 480, 480, &g, &err),
+                   VITTM_ERROR_UNSUPPORTED);
+  assert_non_null(strstr(err.message, "do not tile"));
+  assert_int_equal(vittm_slide_grid_compute(512, 910, 512, 512, 100, 100, &g, &err),
+                   VITTM_ERROR_UNSUPPORTED);
+  assert_non_null(strstr(err.message, "deep"));
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_slide_argmax_matches_reference),
+      cmocka_unit_test(test_slide_grid_is_mmsegs_and_refuses_what_it_cannot_do),
       cmocka_unit_test(test_random_logits_match_reference),
       cmocka_unit_test(test_segmentation_logits_k150_to_frame_size),
       cmocka_unit_test(test_map_at_model_size_is_plain_argmax),

@@ -35,6 +35,14 @@ typedef struct vittm_model_options {
   vittm_precision precision;
 } vittm_model_options;
 
+/* How a frame becomes the model's input (mmsegmentation's test_cfg mode). */
+typedef enum vittm_inference_mode {
+  VITTM_INFERENCE_AUTO = 0, /* the model's: its config's "inference" section, else whole */
+  VITTM_INFERENCE_WHOLE,    /* the frame resized to the input size (squashed if need be) */
+  VITTM_INFERENCE_SLIDE,    /* the frame resized on its short side (aspect kept) and covered by
+                               overlapping crops of the input size whose logits are averaged */
+} vittm_inference_mode;
+
 /* Loads a segmentation model file onto dev (opts may be NULL). Loading the same file at the
  * same precision on the same device again returns the same model with one more reference. */
 VITTM_API vittm_status vittm_model_load(vittm_device *dev, const char *path,
@@ -53,17 +61,21 @@ VITTM_API const char *vittm_model_path(const vittm_model *model);
 VITTM_API vittm_precision vittm_model_precision(const vittm_model *model);
 /* The encoder's input size. */
 VITTM_API void vittm_model_input_size(const vittm_model *model, uint32_t *height, uint32_t *width);
+/* The model's own inference mode (WHOLE or SLIDE, never AUTO). */
+VITTM_API vittm_inference_mode vittm_model_inference_mode(const vittm_model *model);
 /* Number of classes, their names and RGB palette (3 bytes per class). */
 VITTM_API uint32_t vittm_model_num_classes(const vittm_model *model);
 VITTM_API const char *vittm_model_class_name(const vittm_model *model, uint32_t cls);
 VITTM_API const uint8_t *vittm_model_palette(const vittm_model *model);
 
 typedef struct vittm_segmenter_options {
-  /* The class map at the model's input size instead of the frame's. */
+  /* The class map at the model's input size (slide inference: the resized frame's size)
+   * instead of the frame's. */
   bool mask_at_model_size;
   /* How NV12 and I420 frames encode colour (zero: BT.601, limited range); ignored for RGB. */
   vittm_yuv_matrix yuv_matrix;
   vittm_yuv_range yuv_range;
+  vittm_inference_mode inference;
 } vittm_segmenter_options;
 
 /* A class map: one byte (class id) per pixel, rows `stride` bytes apart. */
@@ -90,7 +102,7 @@ VITTM_API vittm_status vittm_segmenter_run(vittm_segmenter *seg, const vittm_fra
                                            vittm_class_map *map, vittm_timings *timings,
                                            vittm_error *err);
 /* The logits of the last run at the head's resolution: rows h·w (row y·w + x) × classes,
- * copied into a new malloc'd array. */
+ * copied into a new malloc'd array (slide inference: the last crop's). */
 VITTM_API vittm_status vittm_segmenter_logits(vittm_segmenter *seg, float **data, uint32_t *height,
                                               uint32_t *width, uint32_t *classes, vittm_error *err);
 /* Device memory the model and the segmenter hold, in bytes. */
@@ -103,7 +115,8 @@ typedef struct vittm_memory_use {
                                     overlap share memory */
   uint64_t activations_unshared; /* what they would hold each in a buffer of its own */
   uint64_t frame;                /* this segmenter's frame and class-map buffers (with their
-                                    staging copies on discrete GPUs) */
+                                    staging copies on discrete GPUs; slide inference: and
+                                    its crops' logits) */
 } vittm_memory_use;
 VITTM_API void vittm_segmenter_memory_use(const vittm_segmenter *seg, vittm_memory_use *out);
 
