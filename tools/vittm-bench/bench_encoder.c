@@ -7,6 +7,7 @@
 
 #include "bench.h"
 #include "config.h"
+#include "macs.h"
 #include "model_file.h"
 #include "models/encoder.h"
 #include "vk/device.h"
@@ -40,114 +41,6 @@ static const char usage[] =
     "figures: ViT-B 529.5 ms, ViTTM-B 234.1 ms (×2.26 faster) with 2.4× fewer FLOPs.\n"
     "Exit status: 0, 1 when a model fails to load or run (the library's message is printed),\n"
     "2 on bad usage.\n";
-
-/* Multiply-adds of one encoder forward at h × w, from the config alone. */
-typedef struct encoder_macs {
-  double total;
-  double attention; /* ViT: q·kᵀ and a·v; ViTTM: the linear-attention products */
-} encoder_macs;
-
-typedef struct common_dims {
-  double d, heads, mlp, depth;
-} common_dims;
-
-/* Multiply-adds of one transformer block on n tokens. */
-static double block_macs(const common_dims *c, double n, double *attention)
-{
-  double attn = 2 * n * n * c->d; /* q·kᵀ and a·v over all heads */
-  *attention += attn;
-  return n * c->d * 3 * c->d + attn + n * c->d * c->d + 2 * n * c->d * c->mlp;
-}
-
-/* The classifier head's multiply-adds (K·D per pooled vector), 0 without one. */
-static vittm_status head_macs(const vittm_config *cfg, double d, double heads_run,
-                              double *out, vittm_error *err)
-{
-  const char *type = "";
-  *out = 0;
-  if (!vittm_config_has(cfg, "head"))
-    return VITTM_OK;
-  vittm_status st = vittm_config_get_string(cfg, "head.type", &type, err);
-  if (st || strcmp(type, "classifier") != 0)
-    return st;
-  int64_t k;
-  if ((st = vittm_config_get_int(cfg, "head.num_classes", &k, err)))
-    return st;
-  *out = heads_run * (double)k * d;
-  return VITTM_OK;
-}
-
-static vittm_status count_vit(const vittm_config *cfg, const common_dims *c, uint32_t h,
-                              uint32_t w, encoder_macs *m, vittm_error *err)
-{
-  int64_t patch;
-  bool cls;
-  double head;
-  vittm_status st;
-  if ((st = vittm_config_get_int_in(cfg, "encoder.patch_size", 1, 1024, &patch, err)) ||
-      (st = vittm_config_get_bool(cfg, "encoder.class_token", &cls, err)) ||
-      (st = head_macs(cfg, c->d, 1, &head, err)))
-    return st;
-  double grid = (double)(h / patch) * (double)(w / patch), n = grid + (cls ? 1 : 0);
-  m->total = grid * c->d * 3 * (double)(patch * patch) + head;
-  for (int i = 0; i < (int)c->depth; i++)
-    m->total += block_macs(c, n, &m->attention);
-  return VITTM_OK;
-}
-
-/* LinAttn(input X of nx tokens, query Y of ny tokens): q(Y), k(X) at width L, v(X) at D, then
- * per head kᵀ·v (nx·L/H·D/H), q·(kᵀv) (ny·L/H·D/H) and q·Σk (ny·L/H). */
-static double lin_attn_macs(const common_dims *c, double latent, double nx, double ny,
-                            double *attention)
-{
-  double products = nx * latent * c->d / c->heads + ny * latent * c->d / c->heads + ny * latent;
-  *attention += products;
-  return ny * c->d * latent + nx * c->d * latent + nx * c->d * c->d + products;
-}
-
-static vittm_status count_vittm(const vittm_config *cfg, const common_dims *c, uint32_t h,
-                                uint32_t w, encoder_macs *m, vittm_error *err)
-{
-  int64_t pm, pp, r;
-  double head;
-  vittm_status st;
-  if ((st = vittm_config_get_int_in(cfg, "encoder.memory_patch_size", 1, 1024, &pm, err)) ||
-      (st = vittm_config_get_int_in(cfg, "encoder.process_patch_size", 1, 1024, &pp, err)) ||
-      (st = vittm_config_get_int_in(cfg, "encoder.latent_scale", 1, 1024, &r, err)) ||
-      (st = head_macs(cfg, c->d, 2, &head, err))) /* memory head and process head */
-    return st;
-  double nm = (double)(h / pm) * (double)(w / pm), np = (double)(h / pp) * (double)(w / pp);
-  double latent = c->d / (double)r;
-  m->total = nm * c->d * 3 * (double)(pm * pm) + np * c->d * 3 * (double)(pp * pp) + head;
-  for (int i = 0; i < (int)c->depth; i++) {
-    m->total += lin_attn_macs(c, latent, nm, np, &m->attention); /* read: memory → process */
-    m->total += block_macs(c, np, &m->attention);
-    m->total += lin_attn_macs(c, latent, np, nm, &m->attention); /* write: process → memory */
-  }
-  return VITTM_OK;
-}
-
-static vittm_status count_macs(const vittm_config *cfg, uint32_t h, uint32_t w, encoder_macs *m,
-                               vittm_error *err)
-{
-  int64_t d, heads, mlp, depth;
-  const char *arch;
-  vittm_status st;
-  *m = (encoder_macs){0, 0};
-  if ((st = vittm_config_get_string(cfg, "architecture", &arch, err)) ||
-      (st = vittm_config_get_int_in(cfg, "encoder.embed_dim", 1, 65536, &d, err)) ||
-      (st = vittm_config_get_int_in(cfg, "encoder.num_heads", 1, 1024, &heads, err)) ||
-      (st = vittm_config_get_int_in(cfg, "encoder.mlp_dim", 1, 1 << 20, &mlp, err)) ||
-      (st = vittm_config_get_int_in(cfg, "encoder.depth", 1, 1024, &depth, err)))
-    return st;
-  common_dims c = {(double)d, (double)heads, (double)mlp, (double)depth};
-  if (strcmp(arch, "vit") == 0)
-    return count_vit(cfg, &c, h, w, m, err);
-  if (strcmp(arch, "vittm") == 0)
-    return count_vittm(cfg, &c, h, w, m, err);
-  return vittm_error_set(err, VITTM_ERROR_UNSUPPORTED, "model %s: architecture \"%s\"",
-                         cfg->source ? cfg->source : "?", arch);
-}
 
 typedef struct bench_model {
   const char *path;
@@ -328,23 +221,14 @@ int bench_encoder(int argc, char **argv)
   for (int i = 0; i < n_models && !rc; i++) {
     bench_model *m = &models[i];
     bench_model_label(m->path, m->label, sizeof m->label);
-    int64_t in[2];
-    size_t n = 0;
     if (vittm_model_file_open(m->path, &m->mf, &err)) {
       rc = 1;
       break;
     }
     m->cfg = vittm_config_root(vittm_model_file_config(m->mf), m->path);
     if (vittm_config_get_string(&m->cfg, "architecture", &m->arch, &err) ||
-        vittm_config_get_int_array(&m->cfg, "input_size", in, 2, &n, &err)) {
+        bench_config_input_size(&m->cfg, &m->in_h, &m->in_w, &err))
       rc = 1;
-    } else if (n != 2 || in[0] < 1 || in[1] < 1) {
-      rc = 1;
-      vittm_error_set(&err, VITTM_ERROR_FORMAT, "model %s: input_size must be [H, W]", m->path);
-    } else {
-      m->in_h = (uint32_t)in[0];
-      m->in_w = (uint32_t)in[1];
-    }
   }
   if (rc) {
     fprintf(stderr, "vittm-bench encoder: %s\n", err.message);
@@ -398,9 +282,9 @@ int bench_encoder(int argc, char **argv)
       if ((p == 0 && !want32) || (p == 1 && !want16))
         continue;
       for (int i = 0; i < n_models && !rc; i++) {
-        encoder_macs macs;
+        bench_macs macs;
         row *r = &rows[i];
-        if (count_macs(&models[i].cfg, s.h, s.w, &macs, &err) ||
+        if (bench_encoder_macs(&models[i].cfg, s.h, s.w, &macs, &err) ||
             time_encoder(dev, &models[i], s.h, s.w, dtype, runs, r, &err)) {
           fprintf(stderr, "vittm-bench encoder: %s\n", err.message);
           rc = 1;
