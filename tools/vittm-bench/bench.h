@@ -8,6 +8,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "vittm/vittm.h"
 #include "vk/command.h"
 
 /* The paper's figures that the model benchmarks print beside their own (ViTTM, Table/§5):
@@ -31,6 +32,25 @@ double bench_p95(double *x, int n);
  * (unknown GPU time) or n is 0. */
 double bench_median_of(const double *x, int n);
 double bench_p95_of(const double *x, int n);
+/* What a series of per-frame timings comes to. */
+typedef struct bench_summary {
+  int frames;
+  double wall_sum;           /* ms */
+  double fps;                /* frames / wall_sum */
+  double wall_p50, wall_p95; /* ms */
+  double gpu_p50, gpu_p95;   /* ms; -1 when the device gave no GPU time */
+} bench_summary;
+/* Summarises n frames' wall and GPU times (gpu may hold negatives: unknown). */
+bench_summary bench_summarize(const double *wall, const double *gpu, int n);
+
+/* Segments frame once with each of n segmenters, starting with segs[round % n] and going on
+ * in order (two models: A B, B A, A B, …), so that drift (clocks, heat, other load) falls on
+ * every model alike. t[m] receives model m's timings. A failure names labels[m] and the
+ * round. */
+vittm_status bench_run_rotated(vittm_segmenter *const *segs, const char *const *labels, int n,
+                               const vittm_frame *frame, int64_t round, vittm_timings *t,
+                               vittm_error *err);
+
 /* Writes json to path, or says why it could not; returns 0 on success. */
 int bench_write_json(const cJSON *json, const char *path);
 /* The device block of a report (name, driver, type). */

@@ -47,8 +47,7 @@ typedef struct model_run {
   vittm_model *model;
   vittm_segmenter *seg;
   double *wall, *gpu; /* per frame */
-  double wall_sum;
-  double wall_p50, wall_p95, gpu_p50, gpu_p95, fps;
+  bench_summary s;
 } model_run;
 
 typedef struct video {
@@ -245,7 +244,13 @@ static vittm_status segment_all(video *v, const options *o, model_run *runs, vit
   vittm_frame frame = {.format = VITTM_FORMAT_RGBA, .width = (uint32_t)v->width,
                        .height = (uint32_t)v->height};
   vittm_class_map map;
-  vittm_timings t;
+  vittm_timings t[BENCH_MAX_MODELS];
+  vittm_segmenter *segs[BENCH_MAX_MODELS];
+  const char *labels[BENCH_MAX_MODELS];
+  for (int m = 0; m < o->n_models; m++) {
+    segs[m] = runs[m].seg;
+    labels[m] = runs[m].label;
+  }
   for (int64_t i = 0;; i++) {
     if (v->cached) {
       if (i == (int64_t)v->n_cached)
@@ -268,13 +273,12 @@ static vittm_status segment_all(video *v, const options *o, model_run *runs, vit
           return vittm_error_prefix(err, "%s", runs[m].label);
     if (!grow_series(runs, o->n_models, &cap, (size_t)i + 1))
       return vittm_error_set(err, VITTM_ERROR_OUT_OF_MEMORY, "out of host memory");
-    for (int k = 0; k < o->n_models; k++) {
-      model_run *r = &runs[(i + k) % o->n_models];
-      if (vittm_segmenter_run(r->seg, &frame, &map, &t, err))
-        return vittm_error_prefix(err, "%s, frame %lld", r->label, (long long)i);
-      r->wall[i] = t.wall_ms;
-      r->gpu[i] = t.gpu_ms;
-      r->wall_sum += t.wall_ms;
+    vittm_status st = bench_run_rotated(segs, labels, o->n_models, &frame, i, t, err);
+    if (st)
+      return st;
+    for (int m = 0; m < o->n_models; m++) {
+      runs[m].wall[i] = t[m].wall_ms;
+      runs[m].gpu[i] = t[m].gpu_ms;
     }
     v->n_frames = i + 1;
     progress(runs, o->n_models, i, total);
@@ -326,13 +330,13 @@ static cJSON *report_json(const vittm_device_info *info, const video *v, const o
     cJSON_AddNumberToObject(j, "input_height", h);
     cJSON_AddNumberToObject(j, "input_width", w);
     cJSON_AddNumberToObject(j, "frames", n);
-    cJSON_AddNumberToObject(j, "wall_ms_total", r->wall_sum);
-    cJSON_AddNumberToObject(j, "fps", r->fps);
-    cJSON_AddNumberToObject(j, "fps_ratio", r->fps / runs[0].fps);
-    cJSON_AddNumberToObject(j, "wall_ms_p50", r->wall_p50);
-    cJSON_AddNumberToObject(j, "wall_ms_p95", r->wall_p95);
-    cJSON_AddNumberToObject(j, "gpu_ms_p50", r->gpu_p50);
-    cJSON_AddNumberToObject(j, "gpu_ms_p95", r->gpu_p95);
+    cJSON_AddNumberToObject(j, "wall_ms_total", r->s.wall_sum);
+    cJSON_AddNumberToObject(j, "fps", r->s.fps);
+    cJSON_AddNumberToObject(j, "fps_ratio", r->s.fps / runs[0].s.fps);
+    cJSON_AddNumberToObject(j, "wall_ms_p50", r->s.wall_p50);
+    cJSON_AddNumberToObject(j, "wall_ms_p95", r->s.wall_p95);
+    cJSON_AddNumberToObject(j, "gpu_ms_p50", r->s.gpu_p50);
+    cJSON_AddNumberToObject(j, "gpu_ms_p95", r->s.gpu_p95);
     cJSON_AddNumberToObject(j, "device_memory_bytes",
                             (double)vittm_segmenter_device_memory(r->seg));
     cJSON_AddItemToObject(j, "wall_ms", bench_number_array(r->wall, n));
@@ -349,7 +353,8 @@ static int write_plot(const video *v, const options *o, const model_run *runs)
   const char *base = strrchr(o->video_path, '/');
   for (int m = 0; m < o->n_models; m++) {
     snprintf(names[m], sizeof names[m], "%s (%s): %.4g FPS, p50 %.1f ms", runs[m].label,
-             precision_name(vittm_model_precision(runs[m].model)), runs[m].fps, runs[m].wall_p50);
+             precision_name(vittm_model_precision(runs[m].model)), runs[m].s.fps,
+             runs[m].s.wall_p50);
     series[m] = (svg_series){names[m], runs[m].wall, (size_t)v->n_frames};
   }
   snprintf(title, sizeof title, "vittm-bench video: %s, %d×%d, %lld frames",
@@ -374,14 +379,14 @@ static void print_report(const vittm_device_info *info, const video *v, const op
   for (int m = 0; m < o->n_models; m++) {
     const model_run *r = &runs[m];
     printf("%-24s %-5s %7lld %8.4g %10.1f %10.1f %10.1f %10.1f %9.1f\n", r->label,
-           precision_name(vittm_model_precision(r->model)), (long long)v->n_frames, r->fps,
-           r->wall_p50, r->wall_p95, r->gpu_p50, r->gpu_p95,
+           precision_name(vittm_model_precision(r->model)), (long long)v->n_frames, r->s.fps,
+           r->s.wall_p50, r->s.wall_p95, r->s.gpu_p50, r->s.gpu_p95,
            (double)vittm_segmenter_device_memory(r->seg) / (1 << 20));
   }
   for (int m = 1; m < o->n_models; m++)
     printf("  %s FPS / %s FPS = ×%.2f   [paper, ADE20K 512²: ViTTM-B %.1f / ViT-B %.1f FPS "
            "= ×%.2f]\n",
-           runs[m].label, runs[0].label, runs[m].fps / runs[0].fps, BENCH_PAPER_VITTM_B_FPS,
+           runs[m].label, runs[0].label, runs[m].s.fps / runs[0].s.fps, BENCH_PAPER_VITTM_B_FPS,
            BENCH_PAPER_VIT_B_FPS, BENCH_PAPER_FPS_RATIO);
 }
 
@@ -424,15 +429,8 @@ int bench_video(int argc, char **argv)
     fprintf(stderr, "vittm-bench video: %s\n", err.message);
     rc = 1;
   }
-  for (int m = 0; m < o.n_models && !rc; m++) {
-    model_run *r = &runs[m];
-    int n = (int)v.n_frames;
-    r->fps = n / r->wall_sum * 1e3;
-    r->wall_p50 = bench_median_of(r->wall, n);
-    r->wall_p95 = bench_p95_of(r->wall, n);
-    r->gpu_p50 = bench_median_of(r->gpu, n);
-    r->gpu_p95 = bench_p95_of(r->gpu, n);
-  }
+  for (int m = 0; m < o.n_models && !rc; m++)
+    runs[m].s = bench_summarize(runs[m].wall, runs[m].gpu, (int)v.n_frames);
   if (!rc) {
     const vittm_device_info *info = vittm_device_get_info(dev);
     print_report(info, &v, &o, runs);

@@ -72,6 +72,19 @@ double bench_p95_of(const double *x, int n)
   return stat_of(x, n, bench_p95);
 }
 
+bench_summary bench_summarize(const double *wall, const double *gpu, int n)
+{
+  bench_summary s = {.frames = n};
+  for (int i = 0; i < n; i++)
+    s.wall_sum += wall[i];
+  s.fps = s.wall_sum > 0 ? n / s.wall_sum * 1e3 : 0;
+  s.wall_p50 = bench_median_of(wall, n);
+  s.wall_p95 = bench_p95_of(wall, n);
+  s.gpu_p50 = bench_median_of(gpu, n);
+  s.gpu_p95 = bench_p95_of(gpu, n);
+  return s;
+}
+
 cJSON *bench_number_array(const double *x, int n)
 {
   cJSON *a = cJSON_CreateArray();

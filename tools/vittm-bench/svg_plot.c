@@ -1,4 +1,5 @@
-/* The SVG line plot of vittm-bench video (per-frame latency of each model). */
+/* The SVG charts of vittm-bench: the line plot of video (per-frame latency of each model) and
+ * the bar chart of paper (measured FPS beside the paper's). */
 #include "svg_plot.h"
 
 #include <math.h>
@@ -127,6 +128,33 @@ static void put_legend(FILE *f, const svg_plot *p)
   }
 }
 
+/* A white canvas of WIDTH × HEIGHT; NULL after saying why the file cannot be written. */
+static FILE *open_svg(const char *path)
+{
+  FILE *f = fopen(path, "w");
+  if (!f) {
+    fprintf(stderr, "vittm-bench: cannot write %s\n", path);
+    return NULL;
+  }
+  fprintf(f,
+          "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+          "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%d\" height=\"%d\" "
+          "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\">\n"
+          "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
+          WIDTH, HEIGHT, WIDTH, HEIGHT);
+  return f;
+}
+
+static int close_svg(FILE *f, const char *path)
+{
+  fputs("</svg>\n", f);
+  if (fclose(f) != 0) {
+    fprintf(stderr, "vittm-bench: cannot write %s\n", path);
+    return 1;
+  }
+  return 0;
+}
+
 int svg_plot_write(const svg_plot *p, const char *path)
 {
   frame fr = {p->x0, p->x0, 0};
@@ -147,25 +175,91 @@ int svg_plot_write(const svg_plot *p, const char *path)
   double step = nice_step(fr.y_max, 5);
   fr.y_max = ceil(fr.y_max / step) * step;
 
-  FILE *f = fopen(path, "w");
-  if (!f) {
-    fprintf(stderr, "vittm-bench: cannot write %s\n", path);
+  FILE *f = open_svg(path);
+  if (!f)
     return 1;
-  }
-  fprintf(f,
-          "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-          "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%d\" height=\"%d\" "
-          "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\">\n"
-          "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
-          WIDTH, HEIGHT, WIDTH, HEIGHT);
   put_axes(f, p, &fr);
   for (size_t s = 0; s < p->n_series; s++)
     put_series(f, p, &fr, s);
   put_legend(f, p);
-  fputs("</svg>\n", f);
-  if (fclose(f) != 0) {
-    fprintf(stderr, "vittm-bench: cannot write %s\n", path);
-    return 1;
+  return close_svg(f, path);
+}
+
+enum { PANEL_GAP = 80, PANEL_TOP = TOP + 30 };
+
+/* One panel between x0 and x1: its own y axis from 0, the bars, their values and labels. */
+static void put_bar_panel(FILE *f, const svg_bar_panel *p, int x0, int x1)
+{
+  double y_max = 0;
+  for (size_t i = 0; i < p->n; i++)
+    if (p->values[i] > y_max)
+      y_max = p->values[i];
+  y_max = y_max > 0 ? y_max * 1.15 : 1; /* room for the value above the tallest bar */
+  double step = nice_step(y_max, 5), bottom = HEIGHT - BOTTOM, top = PANEL_TOP;
+  y_max = ceil(y_max / step) * step;
+  fputs("<g font-size=\"12\" fill=\"#333\">\n", f);
+  for (double y = 0; y <= y_max + 1e-9 * y_max; y += step) {
+    double yy = bottom - y / y_max * (bottom - top);
+    fprintf(f, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", x0, yy,
+            x1, yy);
+    fprintf(f, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%g</text>\n", x0 - 6, yy + 4, y);
   }
-  return 0;
+  fprintf(f, "<polyline points=\"%d,%d %d,%.0f %d,%.0f\" fill=\"none\" stroke=\"#333\"/>\n", x0,
+          PANEL_TOP, x0, bottom, x1, bottom);
+  double slot = (double)(x1 - x0) / (double)(p->n ? p->n : 1);
+  for (size_t i = 0; i < p->n; i++) {
+    double x = x0 + slot * (double)i + 0.2 * slot, w = 0.6 * slot, cx = x + w / 2;
+    if (p->values[i] >= 0) {
+      double yy = bottom - p->values[i] / y_max * (bottom - top);
+      fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"/>\n", x,
+              yy, w, bottom - yy, colours[i % (sizeof colours / sizeof *colours)]);
+      fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%.3g</text>\n", cx, yy - 5,
+              p->values[i]);
+    }
+    fprintf(f, "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">", cx, bottom + 18);
+    put_text(f, p->labels[i]);
+    fputs("</text>\n", f);
+  }
+  fputs("</g>\n", f);
+  fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"13\" text-anchor=\"middle\">", (x0 + x1) / 2,
+          PANEL_TOP - 12);
+  put_text(f, p->title);
+  int ly = (PANEL_TOP + HEIGHT - BOTTOM) / 2, lx = x0 - 52;
+  fprintf(f,
+          "</text>\n<text x=\"%d\" y=\"%d\" font-size=\"13\" text-anchor=\"middle\" "
+          "transform=\"rotate(-90 %d %d)\">",
+          lx, ly, lx, ly);
+  put_text(f, p->y_label);
+  fputs("</text>\n", f);
+}
+
+int svg_bars_write(const svg_bars *chart, const char *path)
+{
+  FILE *f = open_svg(path);
+  if (!f)
+    return 1;
+  int n = chart->n_panels ? (int)chart->n_panels : 1;
+  int pw = (WIDTH - LEFT - RIGHT - (n - 1) * PANEL_GAP) / n;
+  for (int i = 0; i < (int)chart->n_panels; i++) {
+    int x0 = LEFT + i * (pw + PANEL_GAP);
+    put_bar_panel(f, &chart->panels[i], x0, x0 + pw);
+  }
+  fprintf(f, "<text x=\"%d\" y=\"28\" font-size=\"16\" text-anchor=\"middle\">", WIDTH / 2);
+  put_text(f, chart->title);
+  fputs("</text>\n", f);
+  int lines = 0;
+  for (const char *c = chart->caption; c && *c; c++)
+    lines += *c == '\n';
+  for (const char *line = chart->caption; line && *line; lines--) { /* bottom line last */
+    const char *end = strchr(line, '\n');
+    size_t n = end ? (size_t)(end - line) : strlen(line);
+    char text[512];
+    snprintf(text, sizeof text, "%.*s", (int)(n < sizeof text ? n : sizeof text - 1), line);
+    fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"12\" text-anchor=\"middle\">", WIDTH / 2,
+            HEIGHT - 8 - 16 * lines);
+    put_text(f, text);
+    fputs("</text>\n", f);
+    line = end ? end + 1 : line + n;
+  }
+  return close_svg(f, path);
 }

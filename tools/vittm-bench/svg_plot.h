@@ -1,5 +1,8 @@
-/* A line plot written as a standalone SVG file: one polyline per series over a shared x axis
- * (the sample index), with ticked axes, axis labels, a title and a legend. No dependencies. */
+/* Charts written as standalone SVG files, with no dependencies:
+ *   svg_plot_write   a line plot: one polyline per series over a shared x axis (the sample
+ *                    index), with ticked axes, axis labels, a title and a legend
+ *   svg_bars_write   bar charts side by side, each panel with its own y axis, every bar
+ *                    labelled with its value */
 #ifndef VITTM_BENCH_SVG_PLOT_H
 #define VITTM_BENCH_SVG_PLOT_H
 
@@ -21,5 +24,25 @@ typedef struct svg_plot {
 
 /* Writes the plot to path; returns 0, or 1 after saying on stderr why it could not. */
 int svg_plot_write(const svg_plot *plot, const char *path);
+
+/* One panel of a bar chart: bar i has height values[i] (a negative value: no bar) and the
+ * label labels[i] under it; bar i has the same colour in every panel. */
+typedef struct svg_bar_panel {
+  const char *title;  /* above the panel */
+  const char *y_label;
+  const char *const *labels;
+  const double *values;
+  size_t n;
+} svg_bar_panel;
+
+typedef struct svg_bars {
+  const char *title;
+  const char *caption; /* lines under the panels, '\n' between them (may be NULL) */
+  const svg_bar_panel *panels;
+  size_t n_panels;
+} svg_bars;
+
+/* Writes the bar chart to path; returns 0, or 1 after saying on stderr why it could not. */
+int svg_bars_write(const svg_bars *chart, const char *path);
 
 #endif
