@@ -36,8 +36,8 @@ static const char usage[] =
     "\n"
     "Per model: frames, FPS = frames / summed wall time of vittm_segmenter_run, wall and\n"
     "GPU latency (median, 95th percentile), device memory (vittm_segmenter_device_memory);\n"
-    "then each model's FPS divided by the first's, beside the paper's ADE20K figure (UperNet,\n"
-    "512²: ViTTM-B 26.8 / ViT-B 13.8 FPS = ×1.94). Progress goes to stderr.\n"
+    "then each model's FPS divided by the first's, beside the paper's ADE20K figure (Segmenter\n"
+    "head, 512²: ViTTM-B 26.8 / ViT-B 13.8 FPS = ×1.94). Progress goes to stderr.\n"
     "Exit status: 0, 1 when a model or the video fails to open, load, decode or run (the\n"
     "library's message is printed), 2 on bad usage.\n";
 

@@ -17,6 +17,9 @@ static const char usage[] =
     "            (the paper: ViTTM-B ×2.26 faster than ViT-B on ImageNet, 2.4× fewer FLOPs)\n"
     "  segment   per-frame latency, FPS and device memory of segmentation models on\n"
     "            synthetic frames, and their FPS ratio (the paper: ×1.94 on ADE20K)\n"
+    "  paper     the ViTTM paper's ADE20K frame-rate protocol (200 frames, 5 not counted,\n"
+    "            batch 1, fp32) on ViT-B and ViTTM-B: FPS, latency, GMAC, the measured FPS\n"
+    "            ratio beside the GMAC ratio and the paper's ×1.94; JSON and a bar chart\n"
 #ifdef VITTM_BENCH_VIDEO
     "  video     segments every frame of a video file with each model in turn: FPS,\n"
     "            latency, device memory, FPS ratio, per-frame plot\n"
@@ -175,6 +178,8 @@ int main(int argc, char **argv)
     return bench_encoder(argc - 1, argv + 1);
   if (strcmp(argv[1], "segment") == 0)
     return bench_segment(argc - 1, argv + 1);
+  if (strcmp(argv[1], "paper") == 0)
+    return bench_paper(argc - 1, argv + 1);
   if (strcmp(argv[1], "video") == 0) {
 #ifdef VITTM_BENCH_VIDEO
     return bench_video(argc - 1, argv + 1);
