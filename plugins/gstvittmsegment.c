@@ -10,8 +10,13 @@
  *
  * Segments each video frame semantically (one class per pixel, ADE20K's 150
  * classes with the demo models) with a ViT or ViTTM encoder and an UperNet
- * head run as Vulkan compute shaders, and attaches the class map to the
- * buffer as a #GstVittmSegMeta. The video itself passes through untouched.
+ * or Segmenter mask-transformer head run as Vulkan compute shaders, and
+ * attaches the class map to the buffer as a #GstVittmSegMeta. The video
+ * itself passes through untouched.
+ * #GstVittmSegment:inference-mode chooses how a frame of any aspect becomes
+ * the model's square input: resized whole, or (the Segmenter models'
+ * default, as they were evaluated) resized on its short side and covered by
+ * overlapping crops.
  *
  * The device and the model are loaded when the element goes to PAUSED, the
  * segmenter is built for the negotiated format and size; elements of one
@@ -58,6 +63,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_vittm_segment_debug);
 #define PROP_PRECISION_DEFAULT GST_VITTM_SEGMENT_PRECISION_AUTO
 #define PROP_INFERENCE_INTERVAL_DEFAULT 1
 #define PROP_MASK_SIZE_DEFAULT GST_VITTM_SEGMENT_MASK_SIZE_FRAME
+#define PROP_INFERENCE_MODE_DEFAULT GST_VITTM_SEGMENT_INFERENCE_AUTO
 #define PROP_VERIFY_DEFAULT FALSE
 
 enum
@@ -68,6 +74,7 @@ enum
   PROP_PRECISION,
   PROP_INFERENCE_INTERVAL,
   PROP_MASK_SIZE,
+  PROP_INFERENCE_MODE,
   PROP_VERIFY,
   PROP_LATENCY,
 };
@@ -117,6 +124,7 @@ struct _GstVittmSegment
   GstVittmSegmentPrecision precision;
   guint inference_interval;
   GstVittmSegmentMaskSize mask_size;
+  GstVittmSegmentInferenceMode inference_mode;
   gboolean verify;
 
   /* from start to stop */
@@ -189,6 +197,27 @@ gst_vittm_segment_mask_size_get_type (void)
 
   if (g_once_init_enter (&type)) {
     GType t = g_enum_register_static ("GstVittmSegmentMaskSize", values);
+    g_once_init_leave (&type, t);
+  }
+  return type;
+}
+
+GType
+gst_vittm_segment_inference_mode_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {GST_VITTM_SEGMENT_INFERENCE_AUTO,
+        "The model's own (its file's inference section, else whole)", "auto"},
+    {GST_VITTM_SEGMENT_INFERENCE_WHOLE,
+        "The frame resized to the model's input", "whole"},
+    {GST_VITTM_SEGMENT_INFERENCE_SLIDE,
+        "Overlapping crops of the frame resized on its short side", "slide"},
+    {0, NULL, NULL},
+  };
+
+  if (g_once_init_enter (&type)) {
+    GType t = g_enum_register_static ("GstVittmSegmentInferenceMode", values);
     g_once_init_leave (&type, t);
   }
   return type;
@@ -586,6 +615,9 @@ gst_vittm_segment_set_caps (GstBaseTransform * trans, GstCaps * incaps,
   gst_clear_buffer (&self->last_map);
 
   opts.mask_at_model_size = self->mask_at_model_size;
+  GST_OBJECT_LOCK (self);
+  opts.inference = (vittm_inference_mode) self->inference_mode;
+  GST_OBJECT_UNLOCK (self);
   status = vittm_segmenter_create (self->model, format,
       GST_VIDEO_INFO_WIDTH (&info), GST_VIDEO_INFO_HEIGHT (&info), &opts,
       &self->seg, &err);
@@ -891,6 +923,9 @@ gst_vittm_segment_set_property (GObject * object, guint prop_id,
     case PROP_MASK_SIZE:
       self->mask_size = g_value_get_enum (value);
       break;
+    case PROP_INFERENCE_MODE:
+      self->inference_mode = g_value_get_enum (value);
+      break;
     case PROP_VERIFY:
       self->verify = g_value_get_boolean (value);
       break;
@@ -923,6 +958,9 @@ gst_vittm_segment_get_property (GObject * object, guint prop_id,
       break;
     case PROP_MASK_SIZE:
       g_value_set_enum (value, self->mask_size);
+      break;
+    case PROP_INFERENCE_MODE:
+      g_value_set_enum (value, self->inference_mode);
       break;
     case PROP_VERIFY:
       g_value_set_boolean (value, self->verify);
@@ -1002,6 +1040,16 @@ gst_vittm_segment_class_init (GstVittmSegmentClass * klass)
           GST_TYPE_VITTM_SEGMENT_MASK_SIZE, PROP_MASK_SIZE_DEFAULT,
           G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY |
           G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_INFERENCE_MODE,
+      g_param_spec_enum ("inference-mode", "Inference mode",
+          "How a frame becomes the model's input: the model's own mode, the "
+          "whole frame resized to the input size, or (as mmsegmentation's "
+          "slide mode) the frame resized on its short side with its aspect "
+          "kept and covered by overlapping crops whose logits are averaged "
+          "(one model run per crop)",
+          GST_TYPE_VITTM_SEGMENT_INFERENCE_MODE, PROP_INFERENCE_MODE_DEFAULT,
+          G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY |
+          G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_VERIFY,
       g_param_spec_boolean ("verify", "Verify",
           "At start, run the probe stored in the model file by vittm-convert "
@@ -1038,6 +1086,7 @@ gst_vittm_segment_class_init (GstVittmSegmentClass * klass)
 
   gst_type_mark_as_plugin_api (GST_TYPE_VITTM_SEGMENT_PRECISION, 0);
   gst_type_mark_as_plugin_api (GST_TYPE_VITTM_SEGMENT_MASK_SIZE, 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_VITTM_SEGMENT_INFERENCE_MODE, 0);
 }
 
 static void
@@ -1048,6 +1097,7 @@ gst_vittm_segment_init (GstVittmSegment * self)
   self->precision = PROP_PRECISION_DEFAULT;
   self->inference_interval = PROP_INFERENCE_INTERVAL_DEFAULT;
   self->mask_size = PROP_MASK_SIZE_DEFAULT;
+  self->inference_mode = PROP_INFERENCE_MODE_DEFAULT;
   self->seg_format = GST_VIDEO_FORMAT_UNKNOWN;
   self->latency_announced = LATENCY_ESTIMATE;
   gst_video_info_init (&self->info);

@@ -39,11 +39,30 @@ typedef enum
   GST_VITTM_SEGMENT_MASK_SIZE_MODEL,
 } GstVittmSegmentMaskSize;
 
+/**
+ * GstVittmSegmentInferenceMode:
+ * @GST_VITTM_SEGMENT_INFERENCE_AUTO: the model's own mode (its file's
+ *   "inference" section; whole when it has none)
+ * @GST_VITTM_SEGMENT_INFERENCE_WHOLE: the frame resized to the model's input
+ * @GST_VITTM_SEGMENT_INFERENCE_SLIDE: the frame resized on its short side,
+ *   aspect kept, and covered by overlapping crops whose logits are averaged
+ *   (mmsegmentation's mode='slide')
+ */
+typedef enum
+{
+  GST_VITTM_SEGMENT_INFERENCE_AUTO = 0,
+  GST_VITTM_SEGMENT_INFERENCE_WHOLE,
+  GST_VITTM_SEGMENT_INFERENCE_SLIDE,
+} GstVittmSegmentInferenceMode;
+
 #define GST_TYPE_VITTM_SEGMENT_PRECISION (gst_vittm_segment_precision_get_type ())
 GType gst_vittm_segment_precision_get_type (void);
 
 #define GST_TYPE_VITTM_SEGMENT_MASK_SIZE (gst_vittm_segment_mask_size_get_type ())
 GType gst_vittm_segment_mask_size_get_type (void);
+
+#define GST_TYPE_VITTM_SEGMENT_INFERENCE_MODE (gst_vittm_segment_inference_mode_get_type ())
+GType gst_vittm_segment_inference_mode_get_type (void);
 
 #define GST_TYPE_VITTM_SEGMENT (gst_vittm_segment_get_type ())
 G_DECLARE_FINAL_TYPE (GstVittmSegment, gst_vittm_segment, GST, VITTM_SEGMENT,

@@ -337,6 +337,38 @@ GST_START_TEST (test_mask_size_model_gives_the_model_input_size)
 
 GST_END_TEST;
 
+/* inference-mode=slide: the map of the library's slide inference (a 16:9
+ * frame covered by two crops of the 64² model), which whole inference's
+ * squashed frame does not give. */
+GST_START_TEST (test_inference_mode_slide_gives_the_librarys_slide_map)
+{
+  GstVideoInfo info;
+  GstHarness *hs = segment_harness ("inference-mode=slide", "RGBx", 114, 64,
+      &info);
+  GstBuffer *in = ptu_frame_new (&info, 5);
+  vittm_segmenter_options slide = {.inference = VITTM_INFERENCE_SLIDE };
+  vittm_segmenter_options whole = {.inference = VITTM_INFERENCE_WHOLE };
+  GstBuffer *out = gst_harness_push_and_pull (hs, gst_buffer_ref (in));
+  GstVittmSegMeta *meta = gst_buffer_get_vittm_seg_meta (out);
+  guint w, h;
+  guint8 *ids, *squashed;
+
+  fail_unless (meta != NULL);
+  ids = library_map_with (VITTM_FORMAT_RGBX, &info, in, &slide, &w, &h);
+  assert_meta_map_equals (meta, ids, w, h);
+  squashed = library_map_with (VITTM_FORMAT_RGBX, &info, in, &whole, &w, &h);
+  fail_if (memcmp (ids, squashed, (gsize) w * h) == 0,
+      "slide and whole inference gave the same map");
+
+  g_free (ids);
+  g_free (squashed);
+  gst_buffer_unref (out);
+  gst_buffer_unref (in);
+  gst_harness_teardown (hs);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_latency_query_adds_the_inference_latency)
 {
   GstVideoInfo info;
@@ -544,6 +576,7 @@ vittmsegment_suite (void)
   tcase_add_test (tc, test_yuv_colorimetry_follows_the_caps);
   tcase_add_test (tc, test_inference_interval_reuses_the_map_between_inferences);
   tcase_add_test (tc, test_mask_size_model_gives_the_model_input_size);
+  tcase_add_test (tc, test_inference_mode_slide_gives_the_librarys_slide_map);
   tcase_add_test (tc, test_latency_query_adds_the_inference_latency);
   tcase_add_test (tc, test_missing_model_file_names_the_path_and_property);
   tcase_add_test (tc, test_truncated_model_file_is_refused);
