@@ -3,6 +3,7 @@
  * --probes carries the reference's input (integer pixels, normalised), logits and class map.
  *
  * usage: test_segmenter MODEL.safetensors fp32|fp16 */
+#include <cJSON.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -467,6 +468,79 @@ static void test_wrong_frame_is_refused(void **state)
   vittm_segmenter_free(seg);
 }
 
+/* A copy of the model file whose config has `key` (a top-level key, or "head.type") set to
+ * the JSON `value`; NULL value: removed. Returns the copy's path. */
+static const char *with_config(const char *key, const char *value)
+{
+  static char path[256];
+  FILE *f = fopen(model_path, "rb");
+  assert_non_null(f);
+  fseek(f, 0, SEEK_END);
+  long size = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  uint8_t *bytes = malloc((size_t)size);
+  assert_int_equal(fread(bytes, 1, (size_t)size, f), (size_t)size);
+  fclose(f);
+  uint64_t n = 0;
+  for (int i = 7; i >= 0; i--)
+    n = n << 8 | bytes[i];
+  cJSON *header = cJSON_ParseWithLength((const char *)bytes + 8, (size_t)n);
+  cJSON *meta = cJSON_GetObjectItem(header, "__metadata__");
+  cJSON *cfg = cJSON_Parse(cJSON_GetObjectItem(meta, "vittm")->valuestring);
+  assert_true(header && meta && cfg);
+  cJSON *owner = cfg;
+  const char *name = key;
+  if (strncmp(key, "head.", 5) == 0)
+    owner = cJSON_GetObjectItem(cfg, "head"), name = key + 5;
+  cJSON_DeleteItemFromObject(owner, name);
+  if (value)
+    cJSON_AddItemToObject(owner, name, cJSON_Parse(value));
+  char *text = cJSON_PrintUnformatted(cfg);
+  cJSON_ReplaceItemInObject(meta, "vittm", cJSON_CreateString(text));
+  char *new_header = cJSON_PrintUnformatted(header);
+  uint64_t m = strlen(new_header);
+  snprintf(path, sizeof path, "%s.%s.safetensors", model_path, key);
+  f = fopen(path, "wb");
+  assert_non_null(f);
+  for (int i = 0; i < 8; i++)
+    fputc((int)(m >> (8 * i)) & 0xff, f);
+  fwrite(new_header, 1, m, f);
+  fwrite(bytes + 8 + n, 1, (size_t)(size - 8 - (long)n), f);
+  fclose(f);
+  free(text), free(new_header), free(bytes);
+  cJSON_Delete(cfg), cJSON_Delete(header);
+  return path;
+}
+
+static void expect_refused(const char *key, const char *value, vittm_status status,
+                           const char *says)
+{
+  const char *path = with_config(key, value);
+  vittm_model *m = NULL;
+  vittm_error err = {0};
+  vittm_model_options opts = {.precision = precision};
+  vittm_status st = vittm_model_load(dev, path, &opts, &m, &err);
+  printf("%s = %s: %s\n", key, value ? value : "(removed)", err.message);
+  if (st != status || !strstr(err.message, says))
+    fail_msg("%s = %s: got %s \"%s\", want %s naming \"%s\"", key, value, vittm_status_name(st),
+             err.message, vittm_status_name(status), says);
+  assert_null(m);
+  remove(path);
+}
+
+/* The head and the inference section are refused by name when the engine cannot run them. */
+static void test_bad_head_and_inference_configs_are_refused(void **state)
+{
+  (void)state;
+  char crop[160];
+  snprintf(crop, sizeof crop, "{\"mode\": \"slide\", \"crop_size\": [%u, %u], "
+           "\"stride\": [1, 1], \"scale\": [64, 32]}", in_h + 1, in_w);
+  expect_refused("head.type", "\"fcn\"", VITTM_ERROR_UNSUPPORTED, "mask_transformer");
+  expect_refused("inference", "{\"mode\": \"tiles\"}", VITTM_ERROR_FORMAT, "inference.mode");
+  expect_refused("inference", crop, VITTM_ERROR_FORMAT, "crop_size = input_size");
+  expect_refused("inference", "{\"mode\": \"slide\"}", VITTM_ERROR_FORMAT, "inference.crop_size");
+}
+
 int main(int argc, char **argv)
 {
   if (argc < 3) {
@@ -483,6 +557,7 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_odd_frame_sizes_give_maps_of_their_size),
       cmocka_unit_test(test_wrong_frame_is_refused),
       cmocka_unit_test(test_slide_inference),
+      cmocka_unit_test(test_bad_head_and_inference_configs_are_refused),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
