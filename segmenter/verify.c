@@ -176,12 +176,105 @@ static vittm_status probe_pixels(vittm_model_file *mf, const float *chw, uint32_
   return VITTM_OK;
 }
 
+/* The engine's class map against the probe `name` (H × W; with NAME.margin, the reference's
+ * top-1 minus top-2 logit, and the logits of the same run, `logits_name`, whose RMS scales what
+ * counts as a near-tie). A map of another size is a mismatch: nothing is compared. */
+static vittm_status compare_map(const vittm_model_file *mf, const char *name,
+                                const vittm_class_map *map, vittm_verify_map *out,
+                                vittm_error *err)
+{
+  char margin_name[64], logits_name[64];
+  snprintf(margin_name, sizeof margin_name, "%s.margin", name);
+  /* probe.classmap ↔ probe.logits, probe.slide.classmap ↔ probe.slide.logits */
+  snprintf(logits_name, sizeof logits_name, "%.*slogits", (int)(strlen(name) - 8), name);
+  const vittm_model_tensor *cm = vittm_model_file_find(mf, name);
+  const vittm_model_tensor *mg = vittm_model_file_find(mf, margin_name);
+  const vittm_model_tensor *lg = vittm_model_file_find(mf, logits_name);
+  out->pixels = (uint64_t)map->width * map->height;
+  if (!cm || !mg || !lg || cm->count != (int64_t)out->pixels || mg->count != cm->count)
+    return VITTM_OK; /* compared stays 0: fails */
+  float *ref = NULL, *margin = NULL, *logits = NULL;
+  vittm_status st = read_probe(mf, cm, &ref, err);
+  if (!st)
+    st = read_probe(mf, mg, &margin, err);
+  if (!st)
+    st = read_probe(mf, lg, &logits, err);
+  if (!st) {
+    double ss = 0;
+    for (int64_t i = 0; i < lg->count; i++)
+      ss += (double)logits[i] * logits[i];
+    double near_tie = NEAR_TIE * sqrt(ss / (double)lg->count);
+    for (uint32_t y = 0; y < map->height; y++) {
+      for (uint32_t x = 0; x < map->width; x++) {
+        size_t i = (size_t)y * map->width + x;
+        if (margin[i] < near_tie)
+          continue;
+        out->compared++;
+        out->equal += map->data[(size_t)y * map->stride + x] == (uint8_t)ref[i];
+      }
+    }
+    out->agreement = out->compared ? (double)out->equal / (double)out->compared : 0;
+  }
+  free(ref), free(margin), free(logits);
+  return st;
+}
+
+/* Slide inference on the probe's non-square frame (make_golden.py --slide-frame): the frame
+ * through a slide segmenter exactly as vittmsegment runs it, its class map against the
+ * reference's. */
+static vittm_status check_slide(vittm_device *dev, vittm_model_file *mf, const char *path,
+                                vittm_verify_report *r, vittm_error *err)
+{
+  const vittm_model_tensor *t = vittm_model_file_find(mf, "probe.slide.frame");
+  if (!t)
+    return VITTM_OK;
+  if (t->ndim != 3 || t->shape[2] != 3 || t->shape[0] < 1 || t->shape[1] < 1 ||
+      t->shape[0] > 65535 || t->shape[1] > 65535)
+    return vittm_error_set(err, VITTM_ERROR_FORMAT, "model %s: probe.slide.frame must be "
+                           "H × W × 3 pixels", path);
+  uint32_t h = (uint32_t)t->shape[0], w = (uint32_t)t->shape[1];
+  float *pixels = NULL;
+  uint8_t *rgb = malloc((size_t)t->count);
+  vittm_status st = rgb ? read_probe(mf, t, &pixels, err)
+                        : vittm_error_set(err, VITTM_ERROR_OUT_OF_MEMORY, "out of host memory");
+  for (int64_t i = 0; !st && i < t->count; i++) {
+    if (!(pixels[i] > -0.5f && pixels[i] < 255.5f))
+      st = vittm_error_set(err, VITTM_ERROR_FORMAT, "model %s: probe.slide.frame holds %g, not "
+                           "a pixel 0…255", path, (double)pixels[i]);
+    else
+      rgb[i] = (uint8_t)lroundf(pixels[i]);
+  }
+  vittm_model_options mo = {.precision = r->precision};
+  vittm_segmenter_options so = {.inference = VITTM_INFERENCE_SLIDE};
+  vittm_model *model = NULL;
+  vittm_segmenter *seg = NULL;
+  vittm_class_map map = {0};
+  if (!st)
+    st = vittm_model_load(dev, path, &mo, &model, err);
+  if (!st)
+    st = vittm_segmenter_create(model, VITTM_FORMAT_RGB, w, h, &so, &seg, err);
+  if (!st) {
+    vittm_frame frame = {.format = VITTM_FORMAT_RGB, .width = w, .height = h, .planes = {rgb},
+                         .strides = {3 * w}};
+    st = vittm_segmenter_run(seg, &frame, &map, NULL, err);
+  }
+  if (!st)
+    st = compare_map(mf, "probe.slide.classmap", &map, &r->slide_map, err);
+  r->has_slide_map = !st;
+  vittm_segmenter_free(seg);
+  vittm_model_free(model);
+  free(pixels), free(rgb);
+  return st;
+}
+
 /* Frame → class map through the public segmenter, then the neck and head taps, logits and the
  * class map, in graph order. */
 static vittm_status check_segmenter(vittm_device *dev, vittm_model_file *mf, const char *path,
                                     const float *chw, vittm_verify_report *r, vittm_error *err)
 {
   vittm_model_options mo = {.precision = r->precision};
+  /* The probe input is at the input size: one crop, which the probe's taps describe. */
+  vittm_segmenter_options whole = {.inference = VITTM_INFERENCE_WHOLE};
   vittm_model *model = NULL;
   vittm_segmenter *seg = NULL;
   uint8_t *rgb = NULL;
@@ -192,7 +285,7 @@ static vittm_status check_segmenter(vittm_device *dev, vittm_model_file *mf, con
     st = probe_pixels(mf, chw, h, w, &rgb, err);
   }
   if (!st)
-    st = vittm_segmenter_create(model, VITTM_FORMAT_RGB, w, h, NULL, &seg, err);
+    st = vittm_segmenter_create(model, VITTM_FORMAT_RGB, w, h, &whole, &seg, err);
   vittm_class_map map = {0};
   if (!st) {
     vittm_frame frame = {.format = VITTM_FORMAT_RGB, .width = w, .height = h,
@@ -200,49 +293,20 @@ static vittm_status check_segmenter(vittm_device *dev, vittm_model_file *mf, con
     st = vittm_segmenter_run(seg, &frame, &map, NULL, err);
   }
   /* The neck's and head's taps, in graph order. */
-  char names[256][32];
-  uint32_t n = 0;
-  while (!st && n < 256 && vittm_model_tap_name(model, n, names[n], sizeof names[0]))
-    n++;
-  for (uint32_t i = 0; !st && i < n; i++) {
-    if (!has_probe(mf, names[i]))
+  char name[48];
+  for (uint32_t i = 0; !st && vittm_model_tap_name(model, i, name, sizeof name); i++) {
+    if (!has_probe(mf, name))
       continue;
     float *out = NULL;
     uint32_t rows, cols;
     vittm_error tap_err = {0};
-    if (vittm_model_read_tap(model, names[i], &out, &rows, &cols, &tap_err))
+    if (vittm_model_read_tap(model, name, &out, &rows, &cols, &tap_err))
       continue; /* not exposed by this engine: listed as unchecked */
-    st = compare(r, mf, names[i], out, (uint64_t)rows * cols, err);
+    st = compare(r, mf, name, out, (uint64_t)rows * cols, err);
   }
-  const vittm_model_tensor *cm = vittm_model_file_find(mf, "probe.classmap");
-  const vittm_model_tensor *mg = vittm_model_file_find(mf, "probe.classmap.margin");
-  const vittm_model_tensor *lg = vittm_model_file_find(mf, "probe.logits");
-  if (!st && cm && mg && lg && cm->count == (int64_t)h * w && mg->count == cm->count) {
-    float *ref = NULL, *margin = NULL, *logits = NULL;
-    st = read_probe(mf, cm, &ref, err);
-    if (!st)
-      st = read_probe(mf, mg, &margin, err);
-    if (!st)
-      st = read_probe(mf, lg, &logits, err);
-    if (!st) {
-      double ss = 0;
-      for (int64_t i = 0; i < lg->count; i++)
-        ss += (double)logits[i] * logits[i];
-      double near_tie = NEAR_TIE * sqrt(ss / (double)lg->count);
-      r->has_class_map = true;
-      r->map_pixels = (uint64_t)h * w;
-      for (uint32_t y = 0; y < h; y++) {
-        for (uint32_t x = 0; x < w; x++) {
-          size_t i = (size_t)y * w + x;
-          if (margin[i] < near_tie)
-            continue;
-          r->map_compared++;
-          r->map_equal += map.data[(size_t)y * map.stride + x] == (uint8_t)ref[i];
-        }
-      }
-      r->map_agreement = r->map_compared ? (double)r->map_equal / (double)r->map_compared : 0;
-    }
-    free(ref), free(margin), free(logits);
+  if (!st && vittm_model_file_find(mf, "probe.classmap")) {
+    st = compare_map(mf, "probe.classmap", &map, &r->map, err);
+    r->has_class_map = !st;
   }
   free(rgb);
   vittm_segmenter_free(seg);
@@ -256,6 +320,8 @@ static bool was_checked(const vittm_verify_report *r, const char *tap)
     return true;
   if (strcmp(tap, "classmap") == 0)
     return r->has_class_map;
+  if (strncmp(tap, "slide.", 6) == 0)
+    return r->has_slide_map;
   for (uint32_t i = 0; i < r->n_taps; i++)
     if (strcmp(r->taps[i].name, tap) == 0)
       return true;
@@ -306,6 +372,8 @@ vittm_status vittm_verify_model(vittm_device *dev, const char *path, vittm_preci
     st = vittm_config_get_string_or(&cfg, "task", "", &task, err);
   if (!st && strcmp(task, "segmentation") == 0)
     st = check_segmenter(dev, mf, path, chw, report, err);
+  if (!st && strcmp(task, "segmentation") == 0)
+    st = check_slide(dev, mf, path, report, err);
   for (size_t i = 0; !st && i < vittm_model_file_count(mf); i++) {
     const char *name = vittm_model_file_at(mf, i)->name;
     if (strncmp(name, "probe.", 6) != 0 || was_checked(report, name + 6))
@@ -337,20 +405,24 @@ void vittm_verify_report_judge(vittm_verify_report *r, double tolerance)
       r->first_failure = (int32_t)i;
   }
   r->map_required = fp16 ? VITTM_VERIFY_MAP_AGREEMENT_FP16 : VITTM_VERIFY_MAP_AGREEMENT_FP32;
-  r->map_passed = !r->has_class_map ||
-                  (r->map_compared > r->map_pixels / 2 && r->map_agreement >= r->map_required);
+  vittm_verify_map *maps[] = {&r->map, &r->slide_map};
+  for (int i = 0; i < 2; i++)
+    maps[i]->passed = maps[i]->compared > maps[i]->pixels / 2 &&
+                      maps[i]->agreement >= r->map_required;
+  r->map.passed = !r->has_class_map || r->map.passed;
+  r->slide_map.passed = !r->has_slide_map || r->slide_map.passed;
 }
 
 bool vittm_verify_report_passed(const vittm_verify_report *r)
 {
-  return r->has_probe && r->first_failure < 0 && r->map_passed;
+  return r->has_probe && r->first_failure < 0 && r->map.passed && r->slide_map.passed;
 }
 
 const char *vittm_verify_report_failure(const vittm_verify_report *r)
 {
   if (r->first_failure >= 0)
     return r->taps[r->first_failure].name;
-  return r->map_passed ? NULL : "classmap";
+  return !r->map.passed ? "classmap" : !r->slide_map.passed ? "slide.classmap" : NULL;
 }
 
 void vittm_verify_report_free(vittm_verify_report *r)

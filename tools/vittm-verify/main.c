@@ -28,6 +28,14 @@ static const char usage[] =
     "Exit status: 0 every layer matches; 1 a layer does not (the first one is named);\n"
     "2 the model could not be loaded or run; 3 unverified: MODEL has no probe.\n";
 
+static void print_map(const char *name, const vittm_verify_map *m, double required)
+{
+  printf("%-26s %llu of %llu pixels equal (%.3f%%; %llu near-ties left out; need %.1f%%)  %s\n",
+         name, (unsigned long long)m->equal, (unsigned long long)m->compared,
+         100 * m->agreement, (unsigned long long)(m->pixels - m->compared), 100 * required,
+         m->passed ? "ok" : "FAIL");
+}
+
 static void print_tap(const vittm_verify_tap *t)
 {
   printf("%-26s %12.3g %12.3g %11.2e %13.9f  %s\n", t->name, t->max_abs, t->rms, t->relative,
@@ -109,10 +117,9 @@ int main(int argc, char **argv)
   for (uint32_t i = 0; i < shown; i++)
     print_tap(&r.taps[i]);
   if (r.has_class_map && (r.first_failure < 0 || all))
-    printf("%-26s %llu of %llu pixels equal (%.3f%%; %llu near-ties left out; need %.1f%%)  %s\n",
-           "classmap", (unsigned long long)r.map_equal, (unsigned long long)r.map_compared,
-           100 * r.map_agreement, (unsigned long long)(r.map_pixels - r.map_compared),
-           100 * r.map_required, r.map_passed ? "ok" : "FAIL");
+    print_map("classmap", &r.map, r.map_required);
+  if (r.has_slide_map && (r.first_failure < 0 || all))
+    print_map("slide.classmap", &r.slide_map, r.map_required);
   if (r.n_unchecked) {
     printf("not checked (this engine does not expose them):");
     for (uint32_t i = 0; i < r.n_unchecked && i < 16; i++)
@@ -123,20 +130,22 @@ int main(int argc, char **argv)
   int rc = EXIT_PASS;
   if (r.first_failure >= 0) {
     const vittm_verify_tap *t = &r.taps[r.first_failure];
-    uint32_t later = r.n_taps - shown + (r.has_class_map && !all ? 1 : 0);
+    uint32_t later = r.n_taps - shown + (!all ? r.has_class_map + r.has_slide_map : 0);
     printf("FAIL at tap %s: max abs error %.3g is %.2e × its RMS %.3g (allowed %.0e)",
            t->name, t->max_abs, t->relative, t->rms, r.tolerance);
     if (later)
       printf("; %u later taps not shown (--all shows them)", later);
     printf("\n");
     rc = EXIT_MISMATCH;
-  } else if (!r.map_passed) {
-    printf("FAIL at tap classmap: %.3f%% of pixels agree, %.1f%% needed\n",
-           100 * r.map_agreement, 100 * r.map_required);
+  } else if (!vittm_verify_report_passed(&r)) {
+    const vittm_verify_map *m = r.map.passed ? &r.slide_map : &r.map;
+    printf("FAIL at tap %s: %.3f%% of pixels agree, %.1f%% needed\n",
+           vittm_verify_report_failure(&r), 100 * m->agreement, 100 * r.map_required);
     rc = EXIT_MISMATCH;
   } else {
-    printf("PASS: %u taps%s match the reference\n", r.n_taps,
-           r.has_class_map ? " and the class map" : "");
+    printf("PASS: %u taps%s%s match the reference\n", r.n_taps,
+           r.has_class_map ? " and the class map" : "",
+           r.has_slide_map ? " (and slide inference's)" : "");
   }
   vittm_verify_report_free(&r);
   return rc;

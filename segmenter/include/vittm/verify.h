@@ -39,6 +39,13 @@ typedef struct vittm_verify_tap {
   bool passed;
 } vittm_verify_tap;
 
+/* A class map against the reference's. */
+typedef struct vittm_verify_map {
+  uint64_t pixels, compared, equal; /* compared: pixels that are not near-ties */
+  double agreement;
+  bool passed;
+} vittm_verify_map;
+
 typedef struct vittm_verify_report {
   bool has_probe;            /* false: nothing was checked ("unverified") */
   vittm_precision precision; /* what ran (never AUTO) */
@@ -47,11 +54,11 @@ typedef struct vittm_verify_report {
   uint32_t n_taps;
   vittm_verify_tap *taps;    /* graph order; owned by the report */
   int32_t first_failure;     /* index into taps of the first failing tap, or -1 */
-  /* Segmentation models: the class map at the input size. */
-  bool has_class_map;
-  uint64_t map_pixels, map_compared, map_equal; /* compared: pixels that are not near-ties */
-  double map_agreement, map_required;
-  bool map_passed;
+  /* Segmentation models: the class map at the input size and, where the probe holds a
+   * non-square frame, slide inference's class map at that frame's size. */
+  bool has_class_map, has_slide_map;
+  vittm_verify_map map, slide_map;
+  double map_required; /* the share of compared pixels that must agree */
   /* Probe taps this engine does not expose (listed, not failures). */
   uint32_t n_unchecked;
   char unchecked[16][64];
@@ -59,13 +66,13 @@ typedef struct vittm_verify_report {
 
 /* Runs path's probe on dev at precision (AUTO: as vittm_model_load would choose) and fills
  * report (free it with vittm_verify_report_free). Returns OK whenever the comparison ran, pass
- * or fail: read report->first_failure / map_passed. A file without a probe is OK with
+ * or fail: read report->first_failure, map.passed and slide_map.passed. A file without a probe is OK with
  * has_probe false. Errors: the file cannot be loaded or run. */
 VITTM_API vittm_status vittm_verify_model(vittm_device *dev, const char *path,
                                           vittm_precision precision, vittm_verify_report *report,
                                           vittm_error *err);
 /* Re-judges a report with another tolerance (fraction of RMS; ≤ 0 keeps the default for its
- * precision); updates passed, map_passed and first_failure. */
+ * precision); updates passed, map.passed, slide_map.passed and first_failure. */
 VITTM_API void vittm_verify_report_judge(vittm_verify_report *report, double tolerance);
 /* Whether every tap and the class map passed. */
 VITTM_API bool vittm_verify_report_passed(const vittm_verify_report *report);
