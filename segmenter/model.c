@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "model_internal.h"
+#include "ops/copy.h"
 #include "vk/device.h"
 
 static vittm_status read_classes(vittm_model *m, vittm_error *err)
@@ -142,6 +143,14 @@ static vittm_status build(vittm_model *m, vittm_error *err)
       (st = vittm_head_build(&m->w, &m->cfg, m->neck.out, m->neck.n_out, m->keep_intermediates,
                              &m->head, err)))
     return st;
+  for (uint32_t i = 0; m->keep_intermediates && i < m->neck.n_out; i++) {
+    const vittm_tensor *t = m->neck.out[i].tensor;
+    for (uint32_t j = 0; j < n_features && !st; j++)
+      if (features[j].tensor == t && !m->neck_copies[i])
+        st = vittm_weights_scratch(&m->w, t->rows, t->cols, &m->neck_copies[i], err);
+  }
+  if (st)
+    return st;
   return read_classes(m, err);
 }
 
@@ -264,6 +273,11 @@ vittm_status vittm_model_record(vittm_model *m, vittm_cmd *cmd, vittm_error *err
   vittm_status st = vittm_encoder_record(m->encoder, cmd, err);
   if (!st)
     st = vittm_neck_record(cmd, &m->neck, err);
+  for (uint32_t i = 0; i < m->neck.n_out && !st; i++) {
+    const vittm_tensor *t = m->neck.out[i].tensor;
+    if (m->neck_copies[i])
+      st = vittm_copy_record(cmd, t, 0, 0, m->neck_copies[i], 0, 0, t->rows, t->cols, err);
+  }
   if (!st)
     st = vittm_head_record(cmd, &m->head, m->neck.out, err);
   return st;
@@ -336,7 +350,7 @@ vittm_status vittm_model_read_tap(vittm_model *m, const char *name, float **data
   bool found;
   if (sscanf(name, "neck.%u%c", &i, &tail) == 1) {
     found = i < m->neck.n_out;
-    t = found ? m->neck.out[i].tensor : NULL;
+    t = !found ? NULL : m->neck_copies[i] ? m->neck_copies[i] : m->neck.out[i].tensor;
   } else {
     found = vittm_head_tap(&m->head, name, &t, &ncols);
   }

@@ -32,6 +32,10 @@ struct vittm_model {
   vittm_weights w; /* neck and head */
   vittm_neck neck;
   vittm_head head;
+  /* With keep_intermediates: copies of the neck's outputs that are the encoder's own features
+   * passed through (no neck, the fpn module's identity level), whose memory the encoder's
+   * activations share. */
+  vittm_tensor *neck_copies[VITTM_NECK_LEVELS];
   /* Activations shared by lifetime (vk/arena.h); with keep_intermediates the neck's and head's
    * have memory of their own, so that their taps can be read after a run. */
   vittm_arena *arena;
