@@ -15,7 +15,7 @@ and checks in Python: the config against the values stated here, the tensor set 
 model_config.expected_tensors, every tensor's values against the checkpoint's, and the
 reference run on the converted file against checkpoint_forward.py, a forward pass written
 straight from the checkpoint's upstream names (and the stored probe against that reference
-run). They need no device.
+run); then vittm-verify runs the file on the device, as in a `pass-*` case.
 """
 
 from __future__ import annotations
@@ -286,6 +286,10 @@ def segmenter_case(a, layout: str, conv_args: list, want: dict) -> int:
         return fail("the reference's encoder features differ from the checkpoint's forward")
     if not _close(taps["logits"], logits[0].numpy(), FORWARD_TOL, "logits vs checkpoint"):
         return fail("the reference's mask logits differ from the checkpoint's forward")
+    # and the engine, on the device, against the probe
+    v = run([a.verify, model])
+    if v.returncode != 0 or "PASS:" not in v.stdout or " FAIL" in v.stdout:
+        return fail(f"vittm-verify exited {v.returncode}; wanted a pass")
     return 0
 
 
