@@ -26,6 +26,7 @@
 #define PAPER_VITTM_MODEL "vittm-b16-segmenter-512"
 #define DEFAULT_MODEL_DIR VITTM_SOURCE_DIR "/build/bench-models"
 #define MAKE_MODELS_SCRIPT VITTM_SOURCE_DIR "/tools/make-bench-models.sh"
+#define SYSTEM_PYTHON "/usr/bin/python3"
 
 static const char usage[] =
     "usage: vittm-bench paper [--model VIT --model VITTM] [--frames N] [--warmup W]\n"
@@ -223,6 +224,13 @@ static int run_program(char *const argv[], bool quiet)
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+/* Whether python can import torch. */
+static bool has_torch(const char *python)
+{
+  char *argv[] = {(char *)python, "-c", "import torch", NULL};
+  return run_program(argv, true) == 0;
+}
+
 /* The paper's two model files in dir (VITTM_BENCH_MODELS or the source tree's
  * build/bench-models), made by tools/make-bench-models.sh when missing. */
 static int default_models(char paths[2][4096])
@@ -245,16 +253,18 @@ static int default_models(char paths[2][4096])
             names[0], names[1], dir, MAKE_MODELS_SCRIPT);
     return 1;
   }
+  /* The reference scripts run under $PYTHON, else python3, and re-run themselves under the
+   * system interpreter (Debian's torch) when python3 lacks torch (tools/reference/_env.py). */
   const char *python = getenv("PYTHON");
-  python = python && *python ? python : "python3";
-  char *check[] = {(char *)python, "-c", "import torch", NULL};
-  if (run_program(check, true) != 0) {
+  bool given = python && *python;
+  if (!has_torch(given ? python : "python3") && (given || !has_torch(SYSTEM_PYTHON))) {
     fprintf(stderr,
             "vittm-bench paper: %s.safetensors and %s.safetensors are not in %s, and making them "
             "needs PyTorch, which %s cannot import: install it (apt-get install python3-torch, "
             "or tools/setup-debian.sh), then run %s %s; or give two models with --model VIT "
             "--model VITTM\n",
-            names[0], names[1], dir, python, MAKE_MODELS_SCRIPT, dir);
+            names[0], names[1], dir, given ? python : "neither python3 nor " SYSTEM_PYTHON,
+            MAKE_MODELS_SCRIPT, dir);
     return 1;
   }
   fprintf(stderr, "vittm-bench paper: making the paper's models: %s %s\n", MAKE_MODELS_SCRIPT,
