@@ -318,6 +318,31 @@ static vittm_status parse_metadata(vittm_model_file *mf, const cJSON *metadata,
   return VITTM_OK;
 }
 
+/* Every later reading of the config assumes this version's keys and meanings, so a file of
+ * another is refused before any of it is read. A larger integer is a file from a newer
+ * vittm (unsupported here, not corrupt); anything else is malformed. */
+static vittm_status check_format_version(const vittm_model_file *mf, vittm_error *err)
+{
+  const cJSON *item = cJSON_GetObjectItemCaseSensitive(mf->config, "format_version");
+  uint64_t version = 0;
+  if (!item || cJSON_IsNull(item))
+    return fail(err, mf, VITTM_ERROR_FORMAT, "config key format_version is missing; this "
+                "engine reads format_version %d", VITTM_MODEL_FORMAT_VERSION);
+  bool integer = json_uint(item, &version);
+  if (integer && version == VITTM_MODEL_FORMAT_VERSION)
+    return VITTM_OK;
+  if (integer && version > VITTM_MODEL_FORMAT_VERSION)
+    return fail(err, mf, VITTM_ERROR_UNSUPPORTED, "config key format_version is %" PRIu64
+                ", a newer format than this engine reads (format_version %d); a newer vittm "
+                "may read it", version, VITTM_MODEL_FORMAT_VERSION);
+  char *text = cJSON_PrintUnformatted(item);
+  vittm_status st = fail(err, mf, VITTM_ERROR_FORMAT, "config key format_version is %.40s, "
+                         "not a version this engine reads (format_version %d)",
+                         text ? text : "?", VITTM_MODEL_FORMAT_VERSION);
+  cJSON_free(text);
+  return st;
+}
+
 static vittm_status parse_config(vittm_model_file *mf, vittm_error *err)
 {
   const char *text = vittm_model_file_metadata(mf, "vittm");
@@ -332,7 +357,7 @@ static vittm_status parse_config(vittm_model_file *mf, vittm_error *err)
   if (!cJSON_IsObject(mf->config))
     return fail(err, mf, VITTM_ERROR_FORMAT, "the config in __metadata__[\"vittm\"] is not a "
                 "JSON object");
-  return VITTM_OK;
+  return check_format_version(mf, err);
 }
 
 /* ---- the header as a whole ----------------------------------------------------------- */

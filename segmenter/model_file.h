@@ -22,6 +22,9 @@
 #include "vittm/error.h"
 
 #define VITTM_MODEL_MAX_DIMS 8
+/* The config's "format_version" this engine reads (docs/model-format.md §2); files of any
+ * other are refused when opened. */
+#define VITTM_MODEL_FORMAT_VERSION 1
 /* Headers above this are refused as corrupt: real ones are tens of kilobytes. */
 #define VITTM_MODEL_MAX_HEADER_BYTES (100u * 1000u * 1000u)
 
@@ -56,7 +59,8 @@ void vittm_model_file_free(vittm_model_file *mf);
 
 /* The path the file was opened with (or the name given to _open_memory), for messages. */
 const char *vittm_model_file_path(const vittm_model_file *mf);
-/* The parsed __metadata__["vittm"] config: always a JSON object. */
+/* The parsed __metadata__["vittm"] config: always a JSON object, of format_version
+ * VITTM_MODEL_FORMAT_VERSION. */
 const cJSON *vittm_model_file_config(const vittm_model_file *mf);
 /* A __metadata__ string value, or NULL when the key is absent. */
 const char *vittm_model_file_metadata(const vittm_model_file *mf, const char *key);

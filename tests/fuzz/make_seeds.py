@@ -33,12 +33,12 @@ def bf16(*values):
     return b"".join(struct.pack("<f", v)[2:] for v in values)
 
 
-VIT = {"arch": "vit", "encoder": {"depth": 2, "width": 4, "heads": 2, "eps": 1e-6,
-                                  "out_indices": [0, 1]},
+VIT = {"format_version": 1, "arch": "vit",
+       "encoder": {"depth": 2, "width": 4, "heads": 2, "eps": 1e-6, "out_indices": [0, 1]},
        "neck": {"stages": [{"kind": "multilevel", "scales": [4, 2, 1, 0.5]}]}}
 
 SEEDS = {
-    "minimal": model([], {}),
+    "minimal": model([], {"format_version": 1}),
     "vit_f32": model([("patch_embed.proj.weight", "F32", [2, 2], f32(1, -2, 0.5, 3)),
                       ("pos_embed", "F32", [1, 2], f32(0.25, -0.25)),
                       ("cls_token", "F32", [], f32(1))], VIT, {"format": "pt"}),
@@ -48,8 +48,10 @@ SEEDS = {
                            ("d", "F32", [1], f32(7))], VIT, pad=False),
     "unsupported_dtype": model([("bn.num_batches_tracked", "I64", [], struct.pack("<q", 5))],
                                VIT),
-    "overlap": (lambda: model([("a", "F32", [1], f32(1)), ("b", "F32", [1], f32(2))], {})
+    "overlap": (lambda: model([("a", "F32", [1], f32(1)), ("b", "F32", [1], f32(2))],
+                              {"format_version": 1})
                 .replace(b"[4,8]", b"[0,4]"))(),
+    "newer_format": model([], {"format_version": 2}),
 }
 
 

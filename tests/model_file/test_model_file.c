@@ -165,7 +165,8 @@ static uint8_t *good_file_bytes(size_t *size)
   cJSON *header = cJSON_CreateObject();
   cJSON *meta = cJSON_AddObjectToObject(header, "__metadata__");
   cJSON_AddStringToObject(meta, "format", "pt");
-  cJSON_AddStringToObject(meta, "vittm", "{\"arch\": \"vittm\", \"encoder\": {\"depth\": 12}}");
+  cJSON_AddStringToObject(meta, "vittm", "{\"format_version\": 1, \"arch\": \"vittm\", "
+                          "\"encoder\": {\"depth\": 12}}");
   add_entry(header, "a.f32", "F32", 2, (int[]){2, 3}, 2, 26);
   add_entry(header, "b.f16", "F16", 1, (int[]){4}, 26, 34);
   add_entry(header, "c.bf16", "BF16", 2, (int[]){2, 2}, 34, 42);
@@ -471,7 +472,9 @@ static void test_nul_byte_in_header_is_refused(void **state)
 
 /* ---- refusals of malformed headers, one test each ------------------------------------- */
 
-#define META "'__metadata__':{'vittm':'{}'}"
+/* A config with only its format version, which is all the reader itself looks at. */
+#define CONFIG(version) "'__metadata__':{'vittm':'{\\'format_version\\': " version "}'}"
+#define META CONFIG("1")
 #define T "'blocks.3.mlp.fc1.weight'"
 #define TN "tensor blocks.3.mlp.fc1.weight"
 
@@ -582,6 +585,20 @@ static const refusal refusals[] = {
    VITTM_ERROR_FORMAT, "is not valid JSON"},
   {"refuses_config_that_is_not_an_object", "{'__metadata__': {'vittm': '[1]'}}", 0,
    VITTM_ERROR_FORMAT, "the config in __metadata__[\"vittm\"] is not a JSON object"},
+  {"refuses_config_without_format_version", "{'__metadata__': {'vittm': '{}'}}", 0,
+   VITTM_ERROR_FORMAT, "config key format_version is missing; this engine reads format_version 1"},
+  {"refuses_format_version_that_is_not_a_number", "{" CONFIG("\\'banana\\'") "}", 0,
+   VITTM_ERROR_FORMAT, "config key format_version is \"banana\", not a version this engine "
+   "reads (format_version 1)"},
+  {"refuses_fractional_format_version", "{" CONFIG("1.5") "}", 0, VITTM_ERROR_FORMAT,
+   "config key format_version is 1.5, not a version"},
+  {"refuses_format_version_0", "{" CONFIG("0") "}", 0, VITTM_ERROR_FORMAT,
+   "config key format_version is 0, not a version"},
+  {"refuses_format_version_that_is_a_boolean", "{" CONFIG("true") "}", 0, VITTM_ERROR_FORMAT,
+   "config key format_version is true, not a version"},
+  {"refuses_newer_format_version_as_unsupported", "{" CONFIG("99") "}", 0,
+   VITTM_ERROR_UNSUPPORTED, "config key format_version is 99, a newer format than this engine "
+   "reads (format_version 1)"},
 };
 
 /* Each case is opened from a file and from memory; both must refuse it the same way. */
