@@ -2,6 +2,7 @@
 
 #include <inttypes.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -177,6 +178,22 @@ static vittm_status as_double(const vittm_config *cfg, const char *path, const c
   return VITTM_OK;
 }
 
+/* What an epsilon must be: a division or a square root relies on it being above zero, and a
+ * non-finite one turns every output into NaN or zero. */
+static vittm_status as_positive_double(const vittm_config *cfg, const char *path,
+                                       const cJSON *node, double *out, vittm_error *err)
+{
+  double v = 0.0;
+  vittm_status st = as_double(cfg, path, node, &v, err);
+  if (st)
+    return st;
+  if (!(v > 0.0) || !isfinite(v))
+    return key_fail(cfg, path, VITTM_ERROR_FORMAT, err, "is %g, expected a finite number > 0",
+                    v);
+  *out = v;
+  return VITTM_OK;
+}
+
 static vittm_status as_bool(const vittm_config *cfg, const char *path, const cJSON *node,
                             bool *out, vittm_error *err)
 {
@@ -220,6 +237,7 @@ static vittm_status as_string(const vittm_config *cfg, const char *path, const c
 
 DEFINE_GETTERS(int, int64_t, as_int)
 DEFINE_GETTERS(double, double, as_double)
+DEFINE_GETTERS(positive_double, double, as_positive_double)
 DEFINE_GETTERS(bool, bool, as_bool)
 DEFINE_GETTERS(string, const char *, as_string)
 

@@ -40,6 +40,9 @@ vittm_status vittm_config_get_int(const vittm_config *cfg, const char *path, int
                                   vittm_error *err);
 vittm_status vittm_config_get_double(const vittm_config *cfg, const char *path, double *out,
                                      vittm_error *err);
+/* A required finite number > 0 (an epsilon). */
+vittm_status vittm_config_get_positive_double(const vittm_config *cfg, const char *path,
+                                              double *out, vittm_error *err);
 vittm_status vittm_config_get_bool(const vittm_config *cfg, const char *path, bool *out,
                                    vittm_error *err);
 /* *out points into the tree. */
@@ -54,6 +57,10 @@ vittm_status vittm_config_get_int_or(const vittm_config *cfg, const char *path, 
                                      int64_t *out, vittm_error *err);
 vittm_status vittm_config_get_double_or(const vittm_config *cfg, const char *path,
                                         double fallback, double *out, vittm_error *err);
+/* An optional finite number > 0; fallback (not checked) when absent. */
+vittm_status vittm_config_get_positive_double_or(const vittm_config *cfg, const char *path,
+                                                 double fallback, double *out,
+                                                 vittm_error *err);
 vittm_status vittm_config_get_bool_or(const vittm_config *cfg, const char *path, bool fallback,
                                       bool *out, vittm_error *err);
 vittm_status vittm_config_get_string_or(const vittm_config *cfg, const char *path,

@@ -19,7 +19,7 @@ vittm_status vittm_encoder_read_dims(vittm_encoder *enc, vittm_error *err)
       (st = vittm_config_get_int_in(c, "encoder.depth", 1, 1024, &depth, err)) ||
       (st = vittm_config_get_int_in(c, "encoder.num_heads", 1, 1024, &heads, err)) ||
       (st = vittm_config_get_int_in(c, "encoder.mlp_dim", 1, 1 << 20, &mlp, err)) ||
-      (st = vittm_config_get_double(c, "encoder.ln_eps", &eps, err)) ||
+      (st = vittm_config_get_positive_double(c, "encoder.ln_eps", &eps, err)) ||
       (st = vittm_config_get_bool(c, "encoder.qkv_bias", &d->block.qkv_bias, err)) ||
       (st = vittm_config_get_bool_or(c, "encoder.pos_embed_antialias", false, &d->pos_antialias,
                                      err)) ||

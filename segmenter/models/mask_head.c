@@ -43,13 +43,13 @@ static vittm_status read_config(const vittm_config *cfg, mask_head *h, vittm_err
       (st = vittm_config_get_int_in(cfg, "head.num_heads", 1, 1024, &heads, err)) ||
       (st = vittm_config_get_int_in(cfg, "head.mlp_dim", 1, 1 << 20, &mlp, err)) ||
       (st = vittm_config_get_int_in(cfg, "head.num_classes", 1, 256, &classes, err)) ||
-      (st = vittm_config_get_double_or(cfg, "head.ln_eps", 1e-5, &eps, err)) ||
+      (st = vittm_config_get_positive_double_or(cfg, "head.ln_eps", 1e-5, &eps, err)) ||
       (st = vittm_config_get_bool_or(cfg, "head.align_corners", false, &align, err)))
     return st;
-  if (dim % heads || !(eps > 0) || align)
+  if (dim % heads || align)
     return vittm_error_set(err, VITTM_ERROR_FORMAT,
                            "model %s: the mask-transformer head needs embed_dims divisible by "
-                           "num_heads (%lld, %lld), ln_eps > 0 and align_corners false",
+                           "num_heads (%lld, %lld) and align_corners false",
                            cfg->source, (long long)dim, (long long)heads);
   h->in_channels = (uint32_t)in;
   h->dim = (uint32_t)dim;

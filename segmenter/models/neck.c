@@ -105,7 +105,7 @@ static vittm_status build_vittm_fpn(vittm_weights *w, const vittm_config *stage,
                                     vittm_neck_stage *s, uint32_t n, vittm_error *err)
 {
   double eps;
-  vittm_status st = vittm_config_get_double_or(stage, "bn_eps", 1e-5, &eps, err);
+  vittm_status st = vittm_config_get_positive_double_or(stage, "bn_eps", 1e-5, &eps, err);
   if (st)
     return st;
   if (n != VITTM_NECK_LEVELS)

@@ -21,7 +21,7 @@ static vittm_status read_head_config(const vittm_config *cfg, vittm_uperhead *u,
                                        &n_pools, err)) ||
       (st = vittm_config_get_int_in(cfg, "head.channels", 1, 65536, &ch, err)) ||
       (st = vittm_config_get_int_in(cfg, "head.num_classes", 1, 256, &k, err)) ||
-      (st = vittm_config_get_double_or(cfg, "head.bn_eps", 1e-5, bn_eps, err)) ||
+      (st = vittm_config_get_positive_double_or(cfg, "head.bn_eps", 1e-5, bn_eps, err)) ||
       (st = vittm_config_get_bool_or(cfg, "head.align_corners", false, &align, err)))
     return st;
   if (n_in != VITTM_UPER_LEVELS || align)

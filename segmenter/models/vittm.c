@@ -204,7 +204,8 @@ vittm_status vittm_vittm_build(vittm_encoder *enc, vittm_error *err)
   if (!st)
     st = vittm_config_get_int_in(&enc->cfg, "encoder.latent_scale", 1, 1024, &r, err);
   if (!st)
-    st = vittm_config_get_double_or(&enc->cfg, "encoder.linear_attention_eps", 1e-6, &eps, err);
+    st = vittm_config_get_positive_double_or(&enc->cfg, "encoder.linear_attention_eps", 1e-6,
+                                             &eps, err);
   if (st)
     return st;
   if (bd->dim % r || (bd->dim / r) % bd->heads)

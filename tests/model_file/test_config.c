@@ -13,7 +13,8 @@
 static const char config_text[] =
   "{\"arch\": \"vittm\", \"mean\": [123.675, 116.28, 103.53],"
   " \"encoder\": {\"depth\": 12, \"width\": 768, \"eps\": 1e-6, \"qkv_bias\": true,"
-  "   \"latent_scale\": 2.5, \"name\": 7, \"out_indices\": [2, 5, 8, 11], \"opt\": null},"
+  "   \"latent_scale\": 2.5, \"name\": 7, \"out_indices\": [2, 5, 8, 11], \"opt\": null,"
+  "   \"zero_eps\": 0, \"negative_eps\": -1e-6, \"huge_eps\": 1e999},"
   " \"neck\": {\"stages\": [{\"kind\": \"fpn\"}, {\"kind\": \"multilevel\", \"scales\": [4, 2, 1, 0.5]}]}}";
 
 static int parse(void **state)
@@ -132,6 +133,38 @@ static void test_defaults_apply_only_when_absent(void **state)
   assert_message(&err, "model m.safetensors: config key arch is a string, not an integer");
 }
 
+/* An epsilon of 0, below 0 or past the doubles (JSON's 1e999) would turn outputs into NaN
+ * or zero: refused by name, with or without a default. */
+static void test_positive_doubles_refuse_zero_negative_and_infinite(void **state)
+{
+  vittm_config cfg = root(state);
+  vittm_error err = {0};
+  double d = 0;
+  assert_int_equal(vittm_config_get_positive_double(&cfg, "encoder.eps", &d, &err), VITTM_OK);
+  assert_true(d == 1e-6);
+  assert_int_equal(vittm_config_get_positive_double_or(&cfg, "head.bn_eps", 1e-5, &d, &err),
+                   VITTM_OK);
+  assert_true(d == 1e-5);
+  assert_int_equal(vittm_config_get_positive_double(&cfg, "encoder.zero_eps", &d, &err),
+                   VITTM_ERROR_FORMAT);
+  assert_message(&err, "model m.safetensors: config key encoder.zero_eps is 0, expected a "
+                       "finite number > 0");
+  assert_int_equal(vittm_config_get_positive_double_or(&cfg, "encoder.negative_eps", 1e-5, &d,
+                                                       &err),
+                   VITTM_ERROR_FORMAT);
+  assert_message(&err, "model m.safetensors: config key encoder.negative_eps is -1e-06, "
+                       "expected a finite number > 0");
+  assert_int_equal(vittm_config_get_positive_double_or(&cfg, "encoder.huge_eps", 1e-5, &d, &err),
+                   VITTM_ERROR_FORMAT);
+  assert_message(&err, "model m.safetensors: config key encoder.huge_eps is inf, expected a "
+                       "finite number > 0");
+  assert_int_equal(vittm_config_get_positive_double(&cfg, "encoder.qkv_bias", &d, &err),
+                   VITTM_ERROR_FORMAT);
+  assert_message(&err, "model m.safetensors: config key encoder.qkv_bias is a boolean, not a "
+                       "number");
+  assert_true(d == 1e-5); /* untouched on failure */
+}
+
 static void test_number_arrays(void **state)
 {
   vittm_config cfg = root(state);
@@ -226,6 +259,7 @@ int main(void)
     cmocka_unit_test(test_wrong_types_are_refused),
     cmocka_unit_test(test_int_out_of_range_is_refused),
     cmocka_unit_test(test_defaults_apply_only_when_absent),
+    cmocka_unit_test(test_positive_doubles_refuse_zero_negative_and_infinite),
     cmocka_unit_test(test_number_arrays),
     cmocka_unit_test(test_views_keep_the_full_path_in_messages),
     cmocka_unit_test(test_lookup_follows_indices),

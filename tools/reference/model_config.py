@@ -10,6 +10,7 @@ tensor is a change here and in the module attribute that produces it, nothing el
 from __future__ import annotations
 
 import json
+import math
 from typing import Any, Optional, Sequence
 
 import ade20k
@@ -196,6 +197,14 @@ def _positive(obj: dict, key: str, where: str) -> int:
     return value
 
 
+def _eps(obj: dict, key: str, where: str) -> float:
+    """An epsilon: a finite number > 0 (JSON's 1e999 parses as infinity)."""
+    value = _need(obj, key, (int, float), where)
+    if not (math.isfinite(value) and value > 0):
+        raise ConfigError(f"{where}.{key}: must be a finite number > 0, got {value}")
+    return value
+
+
 def _validate_encoder(arch: str, enc: dict, input_size: list[int]) -> None:
     w = "encoder"
     dim = _positive(enc, "embed_dim", w)
@@ -204,8 +213,7 @@ def _validate_encoder(arch: str, enc: dict, input_size: list[int]) -> None:
     _positive(enc, "mlp_dim", w)
     for key in ("qkv_bias", "patch_bias", "pos_embed_antialias"):
         _need(enc, key, bool, w)
-    if _need(enc, "ln_eps", (int, float), w) <= 0:
-        raise ConfigError(f"{w}.ln_eps: must be positive")
+    _eps(enc, "ln_eps", w)
     if dim % heads:
         raise ConfigError(f"{w}: embed_dim {dim} is not divisible by num_heads {heads}")
     out = _need(enc, "out_indices", list, w)
@@ -229,8 +237,7 @@ def _validate_encoder(arch: str, enc: dict, input_size: list[int]) -> None:
             raise ConfigError(f"{w}: only read_write 'linear_attention' with fusion "
                               f"'residual' is supported, got {enc.get('read_write')!r} / "
                               f"{enc.get('fusion')!r}")
-        if _need(enc, "linear_attention_eps", (int, float), w) <= 0:
-            raise ConfigError(f"{w}.linear_attention_eps: must be positive")
+        _eps(enc, "linear_attention_eps", w)
         if dim % r or (dim // r) % heads:
             raise ConfigError(f"{w}: embed_dim/latent_scale = {dim}/{r} must be an integer "
                               f"divisible by num_heads {heads}")
@@ -294,7 +301,8 @@ def validate(cfg: Any) -> None:
         raise ConfigError(f"config.classes: {len(classes)} names for {num_classes} classes")
     if len(palette) != len(classes) or not all(
             isinstance(c, list) and len(c) == 3
-            and all(isinstance(v, int) and 0 <= v <= 255 for v in c) for c in palette):
+            and all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 255 for v in c)
+            for c in palette):
         raise ConfigError("config.palette: expected one [r, g, b] (0-255) per class")
     if "inference" in cfg:
         _validate_inference(cfg)
@@ -399,8 +407,7 @@ def _validate_mask_head(cfg: dict) -> None:
         raise ConfigError(f"head.embed_dims: {dims} is not divisible by head.num_heads {heads}")
     _positive(head, "mlp_dim", w)
     _positive(head, "num_classes", w)
-    if _need(head, "ln_eps", (int, float), w) <= 0:
-        raise ConfigError("head.ln_eps: must be positive")
+    _eps(head, "ln_eps", w)
     if _need(head, "align_corners", bool, w):
         raise ConfigError("head.align_corners: only false (mmseg's ADE20K setting) is supported")
     (channels, _), = encoder_levels(cfg)
@@ -436,8 +443,7 @@ def _validate_segmentation(cfg: dict) -> None:
                 raise ConfigError(f"{w}.type: 'vittm_fpn' is only the first stage of a vittm "
                                   f"model")
             c = _positive(stage, "channels", w)
-            if _need(stage, "bn_eps", (int, float), w) <= 0:
-                raise ConfigError(f"{w}.bn_eps: must be positive")
+            _eps(stage, "bn_eps", w)
             if len(levels) != 4:
                 raise ConfigError(f"{w}: vittm_fpn takes exactly 4 feature maps "
                                   f"(encoder.out_indices), got {len(levels)}")
@@ -460,8 +466,7 @@ def _validate_segmentation(cfg: dict) -> None:
     _positive(head, "num_classes", w)
     if _need(head, "align_corners", bool, w):
         raise ConfigError("head.align_corners: only false (mmseg's ADE20K setting) is supported")
-    if _need(head, "bn_eps", (int, float), w) <= 0:
-        raise ConfigError("head.bn_eps: must be positive")
+    _eps(head, "bn_eps", w)
     _check_levels(levels, ins, w)
 
 

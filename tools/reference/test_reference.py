@@ -482,7 +482,9 @@ def test_config_validation_names_the_field():
            (("input_size",), [30, 48], "patch size"),
            (("encoder", "fusion"), "erase", "fusion"),
            (("head", "combine"), "max", "combine"),
-           (("format_version",), 2, "format_version")]
+           (("format_version",), 2, "format_version"),
+           (("encoder", "ln_eps"), float("inf"), "encoder.ln_eps"),
+           (("encoder", "linear_attention_eps"), 0, "encoder.linear_attention_eps")]
     for path, value, needle in bad:
         cfg = tiny_config("vittm")
         obj = cfg
