@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -663,24 +664,37 @@ static vittm_status check_read(const vittm_model_file *mf, const vittm_model_ten
   return VITTM_OK;
 }
 
-/* One loop per source dtype, so the per-element work has no branch on the dtype. */
-static void read_f32(const vittm_model_tensor *t, float *dst, size_t count)
+/* One loop per source dtype, so the per-element work has no branch on the dtype. Returns
+ * whether every value is finite: an all-ones exponent (NaN or infinity) is noted in the same
+ * pass, at the cost of an AND and an OR per element. */
+static bool read_f32(const vittm_model_tensor *t, float *dst, size_t count)
 {
   const uint8_t *src = t->data;
+  bool special = false;
   switch (t->dtype) {
   case VITTM_MODEL_DTYPE_F32:
-    for (size_t i = 0; i < count; i++)
-      dst[i] = load_f32(src + 4 * i);
+    for (size_t i = 0; i < count; i++) {
+      uint32_t bits = load_le32(src + 4 * i);
+      special |= (bits & 0x7f800000u) == 0x7f800000u;
+      memcpy(&dst[i], &bits, sizeof bits);
+    }
     break;
   case VITTM_MODEL_DTYPE_F16:
-    for (size_t i = 0; i < count; i++)
-      dst[i] = vittm_f32_from_f16(load_le16(src + 2 * i));
+    for (size_t i = 0; i < count; i++) {
+      uint16_t bits = load_le16(src + 2 * i);
+      special |= (bits & 0x7c00u) == 0x7c00u;
+      dst[i] = vittm_f32_from_f16(bits);
+    }
     break;
   case VITTM_MODEL_DTYPE_BF16:
-    for (size_t i = 0; i < count; i++)
-      dst[i] = vittm_f32_from_bf16(load_le16(src + 2 * i));
+    for (size_t i = 0; i < count; i++) {
+      uint16_t bits = load_le16(src + 2 * i);
+      special |= (bits & 0x7f80u) == 0x7f80u;
+      dst[i] = vittm_f32_from_bf16(bits);
+    }
     break;
   }
+  return !special;
 }
 
 static void read_f16(const vittm_model_tensor *t, uint16_t *dst, size_t count)
@@ -708,7 +722,40 @@ vittm_status vittm_model_file_read_f32(const vittm_model_file *mf,
 {
   vittm_status st = check_read(mf, tensor, dst, count, err);
   if (!st)
-    read_f32(tensor, dst, count);
+    (void)read_f32(tensor, dst, count);
+  return st;
+}
+
+/* Names the first non-finite element of dst (as read from t) by its index in t's shape. */
+static vittm_status non_finite_error(const vittm_model_file *mf, const vittm_model_tensor *t,
+                                     const float *dst, size_t count, vittm_error *err)
+{
+  size_t at = 0;
+  while (at < count && isfinite(dst[at]))
+    at++;
+  int64_t index[VITTM_MODEL_MAX_DIMS] = {0};
+  uint64_t rest = at;
+  for (int d = t->ndim - 1; d >= 0; d--) {
+    index[d] = t->shape[d] ? (int64_t)(rest % (uint64_t)t->shape[d]) : 0;
+    rest = t->shape[d] ? rest / (uint64_t)t->shape[d] : 0;
+  }
+  char where[160];
+  format_shape(where, sizeof where, t->ndim, index);
+  const char *what = at == count ? "a non-finite value" : isnan(dst[at]) ? "NaN"
+                     : dst[at] > 0                       ? "+infinity"
+                                                         : "-infinity";
+  return fail(err, mf, VITTM_ERROR_FORMAT, "tensor %s holds %s at %s; weights must be finite "
+              "(a damaged file, or converted from a checkpoint whose training diverged?)",
+              t->name, what, where);
+}
+
+vittm_status vittm_model_file_read_finite_f32(const vittm_model_file *mf,
+                                              const vittm_model_tensor *tensor, float *dst,
+                                              size_t count, vittm_error *err)
+{
+  vittm_status st = check_read(mf, tensor, dst, count, err);
+  if (!st && !read_f32(tensor, dst, count))
+    st = non_finite_error(mf, tensor, dst, count, err);
   return st;
 }
 

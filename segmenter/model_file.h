@@ -85,6 +85,11 @@ vittm_status vittm_model_file_tensor(vittm_model_file *mf, const char *name, int
 vittm_status vittm_model_file_read_f32(const vittm_model_file *mf,
                                        const vittm_model_tensor *tensor, float *dst,
                                        size_t count, vittm_error *err);
+/* As vittm_model_file_read_f32, and fails with FORMAT, naming the tensor and the first such
+ * element, when a value is NaN or infinite (for weights; probes may hold anything). */
+vittm_status vittm_model_file_read_finite_f32(const vittm_model_file *mf,
+                                              const vittm_model_tensor *tensor, float *dst,
+                                              size_t count, vittm_error *err);
 /* As vittm_model_file_read_f32, into fp16 bits (fp32 and bf16 round to nearest even). */
 vittm_status vittm_model_file_read_f16(const vittm_model_file *mf,
                                        const vittm_model_tensor *tensor, uint16_t *dst,

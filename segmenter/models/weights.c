@@ -102,7 +102,7 @@ vittm_status vittm_weights_host(vittm_weights *w, const char *name, int ndim,
   float *data = malloc((size_t)t->count * sizeof *data + 1);
   if (!data)
     return vittm_error_set(err, VITTM_ERROR_OUT_OF_MEMORY, "out of host memory reading %s", name);
-  st = vittm_model_file_read_f32(w->mf, t, data, (size_t)t->count, err);
+  st = vittm_model_file_read_finite_f32(w->mf, t, data, (size_t)t->count, err);
   if (st) {
     free(data);
     return st;

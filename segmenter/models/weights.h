@@ -35,7 +35,8 @@ vittm_status vittm_weights_matrix(vittm_weights *w, const char *name, uint32_t r
 vittm_status vittm_weights_optional(vittm_weights *w, const char *name, uint32_t rows,
                                     uint32_t cols, vittm_tensor **out, vittm_error *err);
 /* Reads a tensor of the given shape into a new malloc'd fp32 array (for host-side
- * transforms: patch-weight reordering, position-embedding resampling). */
+ * transforms: patch-weight reordering, position-embedding resampling). Every weight passes
+ * here: a NaN or an infinity is refused naming the tensor. */
 vittm_status vittm_weights_host(vittm_weights *w, const char *name, int ndim,
                                 const int64_t *shape, float **out, vittm_error *err);
 /* Uploads host values as a new rows × cols tensor owned by the set. */

@@ -2,6 +2,7 @@
  * be malformed is refused with a status and a message that names the file and the tensor. */
 #include <dirent.h>
 #include <limits.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -265,6 +266,72 @@ static void test_scalar_and_empty_tensors_are_accepted(void **state)
   assert_int_equal(e->nbytes, 0);
   assert_int_equal(vittm_model_file_read_f32(mf, e, NULL, 0, &err), VITTM_OK);
   vittm_model_file_free(mf);
+}
+
+/* NaN and the infinities in each dtype, with a finite tensor beside them. */
+static uint8_t *non_finite_file_bytes(size_t *size)
+{
+  uint8_t data[24 + 8 + 8 + 4], *p = data;
+  const float a[6] = {1.0f, -2.0f, 3.0f, 4.0f, 5.0f, NAN}; /* NaN at [1, 2] */
+  const uint16_t b[4] = {0x3c00, 0x7c00, 0x0000, 0x7e00};  /* +inf at [1], then a NaN */
+  const uint16_t c[4] = {0x3f80, 0x3f80, 0xff80, 0x0000};  /* -inf at [1, 0] */
+  const float d = 42.0f;
+  for (int i = 0; i < 6; i++, p += 4) {
+    uint32_t bits;
+    memcpy(&bits, &a[i], 4);
+    put_le(p, bits, 4);
+  }
+  for (int i = 0; i < 4; i++, p += 2)
+    put_le(p, b[i], 2);
+  for (int i = 0; i < 4; i++, p += 2)
+    put_le(p, c[i], 2);
+  uint32_t d_bits;
+  memcpy(&d_bits, &d, 4);
+  put_le(p, d_bits, 4);
+  cJSON *header = cJSON_CreateObject();
+  cJSON *meta = cJSON_AddObjectToObject(header, "__metadata__");
+  cJSON_AddStringToObject(meta, "vittm", "{\"format_version\": 1}");
+  add_entry(header, "a.f32", "F32", 2, (int[]){2, 3}, 0, 24);
+  add_entry(header, "b.f16", "F16", 1, (int[]){4}, 24, 32);
+  add_entry(header, "c.bf16", "BF16", 2, (int[]){2, 2}, 32, 40);
+  add_entry(header, "d.finite", "F32", 0, NULL, 40, 44);
+  char *text = cJSON_PrintUnformatted(header);
+  cJSON_Delete(header);
+  uint8_t *bytes = model_bytes(text, strlen(text), data, sizeof data, size);
+  cJSON_free(text);
+  return bytes;
+}
+
+/* Weights are read with the checked read: a NaN or an infinity is refused naming the tensor
+ * and the element. The plain read (probes) passes the values through. */
+static void test_non_finite_values_are_refused_by_the_checked_read(void **state)
+{
+  (void)state;
+  size_t size;
+  uint8_t *bytes = non_finite_file_bytes(&size);
+  vittm_model_file *mf = NULL;
+  vittm_error err = {0};
+  assert_int_equal(vittm_model_file_open_memory(bytes, size, "nan.safetensors", &mf, &err),
+                   VITTM_OK);
+  float f[6];
+  const vittm_model_tensor *a = vittm_model_file_find(mf, "a.f32");
+  assert_refused(vittm_model_file_read_finite_f32(mf, a, f, 6, &err), &err, VITTM_ERROR_FORMAT,
+                 "nan.safetensors", "tensor a.f32 holds NaN at [1, 2]; weights must be finite");
+  assert_int_equal(vittm_model_file_read_f32(mf, a, f, 6, &err), VITTM_OK);
+  assert_true(isnan(f[5]) && f[4] == 5.0f);
+  assert_refused(vittm_model_file_read_finite_f32(mf, vittm_model_file_find(mf, "b.f16"), f, 4,
+                                                  &err),
+                 &err, VITTM_ERROR_FORMAT, "nan.safetensors", "tensor b.f16 holds +infinity at [1]");
+  assert_refused(vittm_model_file_read_finite_f32(mf, vittm_model_file_find(mf, "c.bf16"), f, 4,
+                                                  &err),
+                 &err, VITTM_ERROR_FORMAT, "nan.safetensors",
+                 "tensor c.bf16 holds -infinity at [1, 0]");
+  assert_int_equal(vittm_model_file_read_finite_f32(mf, vittm_model_file_find(mf, "d.finite"), f,
+                                                    1, &err),
+                   VITTM_OK);
+  assert_true(f[0] == 42.0f);
+  vittm_model_file_free(mf);
+  free(bytes);
 }
 
 static void test_good_file_config_and_metadata(void **state)
@@ -634,6 +701,7 @@ int main(void)
     cmocka_unit_test(test_good_file_reads_back_exactly),
     cmocka_unit_test(test_scalar_and_empty_tensors_are_accepted),
     cmocka_unit_test(test_good_file_config_and_metadata),
+    cmocka_unit_test(test_non_finite_values_are_refused_by_the_checked_read),
     cmocka_unit_test(test_memory_open_matches_file_open),
     cmocka_unit_test(test_every_truncation_is_refused),
     cmocka_unit_test(test_missing_tensor_is_named),
