@@ -10,31 +10,86 @@
 #include "ops/copy.h"
 #include "vk/device.h"
 
+/* The view of "classes" or "palette" when the config gives one entry per class. Absent, null
+ * and [] all mean "none given" (the reference writes [] for models without class names), and
+ * the caller falls back to generated names or colours; any other list must match the head. */
+static vittm_status class_list(const vittm_config *cfg, const char *key, uint32_t n_classes,
+                               vittm_config *list, bool *given, vittm_error *err)
+{
+  *given = false;
+  const cJSON *node = vittm_config_lookup(cfg, key);
+  if (!node || (cJSON_IsArray(node) && cJSON_GetArraySize(node) == 0))
+    return VITTM_OK;
+  size_t count = 0;
+  vittm_status st = vittm_config_get_array(cfg, key, list, &count, err);
+  if (st)
+    return st;
+  if (count != n_classes)
+    return vittm_error_set(err, VITTM_ERROR_FORMAT,
+                           "model %s: config key %s has %zu entries, but the head has %u classes",
+                           cfg->source, key, count, n_classes);
+  *given = true;
+  return VITTM_OK;
+}
+
+/* palette[i]: [r, g, b], integers 0…255. */
+static vittm_status read_colour(const vittm_config *palette, uint32_t i, uint8_t rgb[3],
+                                vittm_error *err)
+{
+  char key[32];
+  snprintf(key, sizeof key, "[%u]", i);
+  vittm_config colour;
+  size_t count = 0;
+  vittm_status st = vittm_config_get_array(palette, key, &colour, &count, err);
+  if (st)
+    return st;
+  if (count != 3)
+    return vittm_error_set(err, VITTM_ERROR_FORMAT,
+                           "model %s: config key %s has %zu values, expected [r, g, b]",
+                           colour.source, colour.where, count);
+  for (int c = 0; c < 3; c++) {
+    int64_t v = 0;
+    snprintf(key, sizeof key, "[%d]", c);
+    if ((st = vittm_config_get_int_in(&colour, key, 0, 255, &v, err)))
+      return st;
+    rgb[c] = (uint8_t)v;
+  }
+  return VITTM_OK;
+}
+
 static vittm_status read_classes(vittm_model *m, vittm_error *err)
 {
-  const cJSON *classes = vittm_config_lookup(&m->cfg, "classes");
-  const cJSON *palette = vittm_config_lookup(&m->cfg, "palette");
   uint32_t n = m->head.logits.tensor->cols;
+  vittm_config classes, palette;
+  bool has_names, has_colours;
+  vittm_status st;
+  if ((st = class_list(&m->cfg, "classes", n, &classes, &has_names, err)) ||
+      (st = class_list(&m->cfg, "palette", n, &palette, &has_colours, err)))
+    return st;
   m->n_classes = n;
   m->class_names = calloc(n, sizeof *m->class_names);
   m->palette = calloc(n, 3);
   if (!m->class_names || !m->palette)
     return vittm_error_set(err, VITTM_ERROR_OUT_OF_MEMORY, "out of host memory for class names");
   for (uint32_t i = 0; i < n; i++) {
-    const cJSON *name = classes ? cJSON_GetArrayItem(classes, (int)i) : NULL;
-    const cJSON *rgb = palette ? cJSON_GetArrayItem(palette, (int)i) : NULL;
-    char fallback[32];
+    char key[32], fallback[32];
+    const char *name = fallback;
+    snprintf(key, sizeof key, "[%u]", i);
     snprintf(fallback, sizeof fallback, "class %u", i);
-    m->class_names[i] = strdup(cJSON_IsString(name) ? name->valuestring : fallback);
+    if (has_names && (st = vittm_config_get_string(&classes, key, &name, err)))
+      return st;
+    m->class_names[i] = strdup(name);
     if (!m->class_names[i])
       return vittm_error_set(err, VITTM_ERROR_OUT_OF_MEMORY, "out of host memory");
-    for (int c = 0; c < 3; c++) {
-      const cJSON *v = rgb ? cJSON_GetArrayItem(rgb, c) : NULL;
-      /* Without a palette: well-spread colours from the class id. */
-      int fallback_v = (int)((i * (c == 0 ? 67u : c == 1 ? 151u : 229u) + 40u * c) % 256u);
-      int value = cJSON_IsNumber(v) ? v->valueint : fallback_v;
-      m->palette[3 * i + c] = (uint8_t)(value < 0 ? 0 : value > 255 ? 255 : value);
+    uint8_t *rgb = &m->palette[3 * i];
+    if (has_colours) {
+      if ((st = read_colour(&palette, i, rgb, err)))
+        return st;
+      continue;
     }
+    /* Without a palette: well-spread colours from the class id. */
+    for (int c = 0; c < 3; c++)
+      rgb[c] = (uint8_t)((i * (c == 0 ? 67u : c == 1 ? 151u : 229u) + 40u * c) % 256u);
   }
   return VITTM_OK;
 }
