@@ -1,8 +1,12 @@
 #include "test_util.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
 
 #include "half.h"
 
@@ -111,4 +115,153 @@ int test_precisions(vittm_device *dev, vittm_dtype out[2])
     return 1;
   out[1] = VITTM_F16;
   return 2;
+}
+
+/* ---- altered copies of model files ---------------------------------------------------- */
+
+typedef struct model_bytes {
+  uint8_t *bytes;
+  size_t size;
+  uint64_t header_len;
+  cJSON *header;
+} model_bytes;
+
+static model_bytes read_model(const char *path)
+{
+  model_bytes m = {0};
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    fail_msg("cannot open %s", path);
+  fseek(f, 0, SEEK_END);
+  long size = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  assert_true(size >= 8);
+  m.size = (size_t)size;
+  m.bytes = malloc(m.size);
+  assert_non_null(m.bytes);
+  assert_int_equal(fread(m.bytes, 1, m.size, f), m.size);
+  fclose(f);
+  for (int i = 7; i >= 0; i--)
+    m.header_len = m.header_len << 8 | m.bytes[i];
+  assert_true(m.header_len <= m.size - 8);
+  m.header = cJSON_ParseWithLength((const char *)m.bytes + 8, (size_t)m.header_len);
+  assert_non_null(m.header);
+  return m;
+}
+
+/* Writes m's data after a new header to "<model>.<what>.safetensors" and frees m. */
+static const char *write_model(model_bytes *m, const char *model, const char *what)
+{
+  static char path[4096];
+  char tag[128];
+  size_t n = 0;
+  for (const char *c = what; *c && n + 1 < sizeof tag; c++)
+    tag[n++] = isalnum((unsigned char)*c) || *c == '.' || *c == '-' ? *c : '_';
+  tag[n] = '\0';
+  snprintf(path, sizeof path, "%s.%s.safetensors", model, tag);
+  char *header = cJSON_PrintUnformatted(m->header);
+  assert_non_null(header);
+  uint64_t len = strlen(header);
+  FILE *f = fopen(path, "wb");
+  if (!f)
+    fail_msg("cannot write %s", path);
+  for (int i = 0; i < 8; i++)
+    fputc((int)(len >> (8 * i)) & 0xff, f);
+  fwrite(header, 1, (size_t)len, f);
+  size_t data = 8 + (size_t)m->header_len;
+  fwrite(m->bytes + data, 1, m->size - data, f);
+  assert_int_equal(fclose(f), 0);
+  cJSON_free(header);
+  cJSON_Delete(m->header);
+  free(m->bytes);
+  return path;
+}
+
+/* Follows one step of a key path ("name" or "[i]") from *p; NULL when it is absent. The step's
+ * name or index goes to name / *index (-1 for a name). */
+static cJSON *key_step(cJSON *node, const char **p, char *name, size_t cap, int *index)
+{
+  if (**p == '.')
+    (*p)++;
+  if (**p == '[') {
+    char *end;
+    *index = (int)strtol(*p + 1, &end, 10);
+    assert_true(*end == ']');
+    *p = end + 1;
+    return cJSON_IsArray(node) ? cJSON_GetArrayItem(node, *index) : NULL;
+  }
+  size_t n = strcspn(*p, ".[");
+  assert_true(n > 0 && n < cap);
+  memcpy(name, *p, n);
+  name[n] = '\0';
+  *p += n;
+  *index = -1;
+  return cJSON_IsObject(node) ? cJSON_GetObjectItemCaseSensitive(node, name) : NULL;
+}
+
+const char *test_model_with_config(const char *model, const char *key, const char *value)
+{
+  model_bytes m = read_model(model);
+  cJSON *meta = cJSON_GetObjectItemCaseSensitive(m.header, "__metadata__");
+  cJSON *text = cJSON_GetObjectItemCaseSensitive(meta, "vittm");
+  assert_true(cJSON_IsString(text));
+  cJSON *cfg = cJSON_Parse(text->valuestring);
+  assert_non_null(cfg);
+  cJSON *parent = cfg, *node = cfg;
+  char name[128];
+  int index = -1;
+  for (const char *p = key; *p;) {
+    if (!node)
+      fail_msg("%s: config key %s: a step before the last is absent", model, key);
+    parent = node;
+    node = key_step(parent, &p, name, sizeof name, &index);
+  }
+  cJSON *item = value ? cJSON_Parse(value) : NULL;
+  if (value && !item)
+    fail_msg("%s is not JSON", value);
+  if (index < 0) {
+    cJSON_DeleteItemFromObjectCaseSensitive(parent, name);
+    if (item)
+      cJSON_AddItemToObject(parent, name, item);
+  } else if (item) {
+    assert_true(index <= cJSON_GetArraySize(parent));
+    if (node)
+      cJSON_ReplaceItemInArray(parent, index, item);
+    else
+      cJSON_AddItemToArray(parent, item);
+  } else {
+    cJSON_DeleteItemFromArray(parent, index);
+  }
+  char *config = cJSON_PrintUnformatted(cfg);
+  assert_non_null(config);
+  cJSON_ReplaceItemInObjectCaseSensitive(meta, "vittm", cJSON_CreateString(config));
+  cJSON_free(config);
+  cJSON_Delete(cfg);
+  return write_model(&m, model, key);
+}
+
+const char *test_model_with_value(const char *model, const char *tensor, size_t index,
+                                  float value)
+{
+  model_bytes m = read_model(model);
+  cJSON *entry = cJSON_GetObjectItemCaseSensitive(m.header, tensor);
+  if (!entry)
+    fail_msg("%s has no tensor %s", model, tensor);
+  const char *dtype = cJSON_GetObjectItemCaseSensitive(entry, "dtype")->valuestring;
+  size_t begin = (size_t)cJSON_GetArrayItem(cJSON_GetObjectItem(entry, "data_offsets"), 0)
+                     ->valuedouble;
+  uint32_t bits;
+  memcpy(&bits, &value, sizeof bits);
+  size_t esize = strcmp(dtype, "F32") == 0 ? 4 : 2;
+  if (strcmp(dtype, "F16") == 0)
+    bits = vittm_f16_from_f32(value);
+  else if (strcmp(dtype, "BF16") == 0)
+    bits >>= 16; /* NaN and the infinities keep their class when truncated */
+  uint8_t *at = m.bytes + 8 + m.header_len + begin + index * esize;
+  assert_true(at + esize <= m.bytes + m.size);
+  for (size_t i = 0; i < esize; i++)
+    at[i] = (uint8_t)(bits >> (8 * i));
+  char what[160];
+  snprintf(what, sizeof what, "%s.%zu", tensor, index);
+  return write_model(&m, model, what);
 }

@@ -52,4 +52,14 @@ void test_assert_close(const char *what, const float *out, const double *ref, si
 /* The precisions this device runs: fp32 always, fp16 where supported. */
 int test_precisions(vittm_device *dev, vittm_dtype out[2]);
 
+/* A copy of the model file at model whose config has key set to the JSON text value, or
+ * removed when value is NULL. key is a path as in config.h ("head.type", "neck[0].bn_eps",
+ * "palette[3][1]"); every step before the last must exist. Returns the copy's path, valid
+ * until the next call of either function here; the caller removes the file. */
+const char *test_model_with_config(const char *model, const char *key, const char *value);
+/* A copy of the model file at model with element index (row-major) of tensor set to value,
+ * rounded to the tensor's dtype. Returns the copy's path, as test_model_with_config. */
+const char *test_model_with_value(const char *model, const char *tensor, size_t index,
+                                  float value);
+
 #endif

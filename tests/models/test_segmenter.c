@@ -3,7 +3,6 @@
  * --probes carries the reference's input (integer pixels, normalised), logits and class map.
  *
  * usage: test_segmenter MODEL.safetensors fp32|fp16 */
-#include <cJSON.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -468,64 +467,70 @@ static void test_wrong_frame_is_refused(void **state)
   vittm_segmenter_free(seg);
 }
 
-/* A copy of the model file whose config has `key` (a top-level key, or "head.type") set to
- * the JSON `value`; NULL value: removed. Returns the copy's path. */
-static const char *with_config(const char *key, const char *value)
+/* Loading the copy at path fails with status and a message that holds says. */
+static void expect_load_refused(const char *path, const char *what, vittm_status status,
+                                const char *says)
 {
-  static char path[256];
-  FILE *f = fopen(model_path, "rb");
-  assert_non_null(f);
-  fseek(f, 0, SEEK_END);
-  long size = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  uint8_t *bytes = malloc((size_t)size);
-  assert_int_equal(fread(bytes, 1, (size_t)size, f), (size_t)size);
-  fclose(f);
-  uint64_t n = 0;
-  for (int i = 7; i >= 0; i--)
-    n = n << 8 | bytes[i];
-  cJSON *header = cJSON_ParseWithLength((const char *)bytes + 8, (size_t)n);
-  cJSON *meta = cJSON_GetObjectItem(header, "__metadata__");
-  cJSON *cfg = cJSON_Parse(cJSON_GetObjectItem(meta, "vittm")->valuestring);
-  assert_true(header && meta && cfg);
-  cJSON *owner = cfg;
-  const char *name = key;
-  if (strncmp(key, "head.", 5) == 0)
-    owner = cJSON_GetObjectItem(cfg, "head"), name = key + 5;
-  cJSON_DeleteItemFromObject(owner, name);
-  if (value)
-    cJSON_AddItemToObject(owner, name, cJSON_Parse(value));
-  char *text = cJSON_PrintUnformatted(cfg);
-  cJSON_ReplaceItemInObject(meta, "vittm", cJSON_CreateString(text));
-  char *new_header = cJSON_PrintUnformatted(header);
-  uint64_t m = strlen(new_header);
-  snprintf(path, sizeof path, "%s.%s.safetensors", model_path, key);
-  f = fopen(path, "wb");
-  assert_non_null(f);
-  for (int i = 0; i < 8; i++)
-    fputc((int)(m >> (8 * i)) & 0xff, f);
-  fwrite(new_header, 1, m, f);
-  fwrite(bytes + 8 + n, 1, (size_t)(size - 8 - (long)n), f);
-  fclose(f);
-  free(text), free(new_header), free(bytes);
-  cJSON_Delete(cfg), cJSON_Delete(header);
-  return path;
+  vittm_model *m = NULL;
+  vittm_error err = {0};
+  vittm_model_options opts = {.precision = precision};
+  vittm_status st = vittm_model_load(dev, path, &opts, &m, &err);
+  printf("%s: %s\n", what, err.message);
+  if (st != status || !strstr(err.message, says))
+    fail_msg("%s: got %s \"%s\", want %s naming \"%s\"", what, vittm_status_name(st),
+             err.message, vittm_status_name(status), says);
+  assert_null(m);
+  remove(path);
 }
 
 static void expect_refused(const char *key, const char *value, vittm_status status,
                            const char *says)
 {
-  const char *path = with_config(key, value);
+  char what[256];
+  snprintf(what, sizeof what, "%s = %.60s%s", key, value ? value : "(removed)",
+           value && strlen(value) > 60 ? "…" : "");
+  expect_load_refused(test_model_with_config(model_path, key, value), what, status, says);
+}
+
+/* Loads the copy at path, which must succeed, and removes it. */
+static vittm_model *expect_loaded(const char *path)
+{
   vittm_model *m = NULL;
   vittm_error err = {0};
   vittm_model_options opts = {.precision = precision};
-  vittm_status st = vittm_model_load(dev, path, &opts, &m, &err);
-  printf("%s = %s: %s\n", key, value ? value : "(removed)", err.message);
-  if (st != status || !strstr(err.message, says))
-    fail_msg("%s = %s: got %s \"%s\", want %s naming \"%s\"", key, value, vittm_status_name(st),
-             err.message, vittm_status_name(status), says);
-  assert_null(m);
+  if (vittm_model_load(dev, path, &opts, &m, &err))
+    fail_msg("%s", err.message);
   remove(path);
+  return m;
+}
+
+/* A JSON list of n entries printf'd from item (with i % 256), but odd at index odd_at. */
+static char *json_list(uint32_t n, const char *item, uint32_t odd_at, const char *odd)
+{
+  size_t cap = (size_t)n * 32 + 64, len = 0;
+  char *s = malloc(cap);
+  assert_non_null(s);
+  len += (size_t)snprintf(s, cap, "[");
+  for (uint32_t i = 0; i < n; i++) {
+    len += (size_t)snprintf(s + len, cap - len, "%s", i ? ", " : "");
+    if (i == odd_at)
+      len += (size_t)snprintf(s + len, cap - len, "%s", odd);
+    else
+      len += (size_t)snprintf(s + len, cap - len, item, i % 256);
+  }
+  snprintf(s + len, cap - len, "]");
+  return s;
+}
+
+#define NAME "\"c%u\""
+#define COLOUR "[%u, 0, 0]"
+
+static void expect_list_refused(const char *key, uint32_t n, const char *item, uint32_t odd_at,
+                                const char *odd, const char *says)
+{
+  char *list = json_list(n, item, odd_at, odd);
+  expect_refused(key, list, VITTM_ERROR_FORMAT, says);
+  free(list);
 }
 
 /* The head and the inference section are refused by name when the engine cannot run them. */
@@ -539,6 +544,104 @@ static void test_bad_head_and_inference_configs_are_refused(void **state)
   expect_refused("inference", "{\"mode\": \"tiles\"}", VITTM_ERROR_FORMAT, "inference.mode");
   expect_refused("inference", crop, VITTM_ERROR_FORMAT, "crop_size = input_size");
   expect_refused("inference", "{\"mode\": \"slide\"}", VITTM_ERROR_FORMAT, "inference.crop_size");
+}
+
+/* The config's format_version is refused unless it is the one the engine reads. */
+static void test_unknown_format_versions_are_refused(void **state)
+{
+  (void)state;
+  expect_refused("format_version", "99", VITTM_ERROR_UNSUPPORTED,
+                 "config key format_version is 99, a newer format than this engine reads "
+                 "(format_version 1)");
+  expect_refused("format_version", "\"banana\"", VITTM_ERROR_FORMAT,
+                 "config key format_version is \"banana\", not a version this engine reads");
+  expect_refused("format_version", NULL, VITTM_ERROR_FORMAT,
+                 "config key format_version is missing");
+}
+
+/* Class names and colours, when given, are one per logits column, strings and [r, g, b] of
+ * 0…255; anything else is refused by name rather than shown as a wrong legend. */
+static void test_class_names_and_palette_must_match_the_head(void **state)
+{
+  (void)state;
+  uint32_t n = vittm_model_num_classes(model);
+  expect_list_refused("classes", n - 1, NAME, UINT32_MAX, NULL, "config key classes has");
+  expect_list_refused("classes", n, NAME, 1, "7", "config key classes[1] is a number, not a "
+                      "string");
+  expect_refused("classes", "\"ade20k\"", VITTM_ERROR_FORMAT,
+                 "config key classes is a string, not an array");
+  expect_list_refused("palette", n + 1, COLOUR, UINT32_MAX, NULL, "config key palette has");
+  expect_list_refused("palette", n, COLOUR, 3, "[1, 300, 2]",
+                      "config key palette[3][1] is 300, expected 0..255");
+  expect_list_refused("palette", n, COLOUR, 3, "[1, -1, 2]",
+                      "config key palette[3][1] is -1, expected 0..255");
+  expect_list_refused("palette", n, COLOUR, 3, "[1, 2.5, 2]",
+                      "config key palette[3][1] is 2.5, not an integer");
+  expect_list_refused("palette", n, COLOUR, 2, "[1, 2]", "config key palette[2] has 2 values");
+  expect_list_refused("palette", n, COLOUR, 2, "\"red\"",
+                      "config key palette[2] is a string, not an array");
+}
+
+/* Absent or empty lists (what the reference writes for models without class names) give
+ * generated names and colours; given ones are used as they are. */
+static void test_absent_or_empty_class_lists_fall_back(void **state)
+{
+  (void)state;
+  uint32_t n = vittm_model_num_classes(model);
+  vittm_model *m = expect_loaded(test_model_with_config(model_path, "classes", "[]"));
+  assert_string_equal(vittm_model_class_name(m, 1), "class 1");
+  vittm_model_free(m);
+  m = expect_loaded(test_model_with_config(model_path, "palette", NULL));
+  assert_int_equal(vittm_model_num_classes(m), n);
+  vittm_model_free(m);
+  char *names = json_list(n, NAME, 2, "\"sky\"");
+  char *colours = json_list(n, COLOUR, 2, "[1, 2, 255]");
+  m = expect_loaded(test_model_with_config(model_path, "classes", names));
+  assert_string_equal(vittm_model_class_name(m, 2), "sky");
+  assert_string_equal(vittm_model_class_name(m, 3), "c3");
+  vittm_model_free(m);
+  m = expect_loaded(test_model_with_config(model_path, "palette", colours));
+  assert_memory_equal(vittm_model_palette(m) + 6, ((uint8_t[]){1, 2, 255}), 3);
+  vittm_model_free(m);
+  free(names);
+  free(colours);
+}
+
+/* Every epsilon of the config (those this model has) must be a finite number > 0. */
+static void test_every_eps_must_be_positive(void **state)
+{
+  (void)state;
+  static const char *const keys[] = {"encoder.ln_eps", "encoder.linear_attention_eps",
+                                     "neck[0].bn_eps", "head.bn_eps", "head.ln_eps"};
+  vittm_config cfg = vittm_config_root(vittm_model_file_config(mf), model_path);
+  int checked = 0;
+  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+    if (!vittm_config_has(&cfg, keys[i]))
+      continue;
+    char says[128];
+    snprintf(says, sizeof says, "config key %s is 0, expected a finite number > 0", keys[i]);
+    expect_refused(keys[i], "0", VITTM_ERROR_FORMAT, says);
+    snprintf(says, sizeof says, "config key %s is -1e-05, expected a finite number > 0", keys[i]);
+    expect_refused(keys[i], "-1e-5", VITTM_ERROR_FORMAT, says);
+    checked++;
+  }
+  assert_true(checked >= 2); /* the encoder's and the head's at least */
+}
+
+/* A NaN or an infinity in the weights is refused naming the tensor and the element. */
+static void test_non_finite_weights_are_refused_naming_the_tensor(void **state)
+{
+  (void)state;
+  const char *head = vittm_model_file_find(mf, "decode_head.conv_seg.weight")
+                         ? "decode_head.conv_seg.weight"
+                         : "decode_head.cls_emb";
+  expect_load_refused(test_model_with_value(model_path, "blocks.0.attn.qkv.weight", 5, NAN),
+                      "NaN in blocks.0.attn.qkv.weight", VITTM_ERROR_FORMAT,
+                      "tensor blocks.0.attn.qkv.weight holds NaN at [0, 5]");
+  char says[128];
+  snprintf(says, sizeof says, "tensor %s holds +infinity at [0, 0", head);
+  expect_load_refused(test_model_with_value(model_path, head, 0, INFINITY), head,
+                      VITTM_ERROR_FORMAT, says);
 }
 
 int main(int argc, char **argv)
@@ -558,6 +661,11 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_wrong_frame_is_refused),
       cmocka_unit_test(test_slide_inference),
       cmocka_unit_test(test_bad_head_and_inference_configs_are_refused),
+      cmocka_unit_test(test_unknown_format_versions_are_refused),
+      cmocka_unit_test(test_class_names_and_palette_must_match_the_head),
+      cmocka_unit_test(test_absent_or_empty_class_lists_fall_back),
+      cmocka_unit_test(test_every_eps_must_be_positive),
+      cmocka_unit_test(test_non_finite_weights_are_refused_naming_the_tensor),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
