@@ -287,34 +287,61 @@ sentence_end (const gchar * msg)
   return len > 0 && strchr (".?!", msg[len - 1]) ? "" : ".";
 }
 
-/* Posts an error for a failed device open or model load and returns FALSE.
- * The text says what failed and what to do; the library's message names
- * the file, tensor or limit at fault. */
-static gboolean
-post_load_error (GstVittmSegment * self, const gchar * path,
-    const gchar * device, const vittm_error * err)
+/* Posts the error of a failed vittm_device_open. The device comes from the
+ * 'device' property, else from VITTM_DEVICE, else the best one is chosen:
+ * the hint names whichever of those chose, and only the last calls for a
+ * driver. */
+static void
+post_device_error (GstVittmSegment * self, const gchar * device,
+    const vittm_error * err)
 {
-  switch (err->code) {
-    case VITTM_ERROR_NO_DEVICE:{
-      /* The library's message may already say which driver to install. */
-      const gchar *install = strstr (err->message, "mesa-vulkan-drivers") ?
-          "" : " Install a Vulkan driver (on Debian: apt install "
-          "mesa-vulkan-drivers, which provides lavapipe, a CPU device).";
+  const gchar *env = g_getenv ("VITTM_DEVICE");
 
-      if (device)
-        GST_ELEMENT_ERROR (self, LIBRARY, INIT,
-            ("No usable Vulkan device matching '%s' (property 'device'): "
-                "%s%s Set 'device' to the index or part of the name of a "
-                "device, or unset it to pick one automatically.",
-                device, err->message, sentence_end (err->message)),
-            ("vittm_device_open: %s", vittm_status_name (err->code)));
-      else
-        GST_ELEMENT_ERROR (self, LIBRARY, INIT,
-            ("No usable Vulkan device: %s%s%s", err->message,
-                sentence_end (err->message), install),
-            ("vittm_device_open: %s", vittm_status_name (err->code)));
-      break;
-    }
+  if (err->code != VITTM_ERROR_NO_DEVICE) {
+    GST_ELEMENT_ERROR (self, LIBRARY, INIT,
+        ("Could not open a Vulkan device: %s%s", err->message,
+            sentence_end (err->message)),
+        ("vittm_device_open: %s", vittm_status_name (err->code)));
+  } else if (device) {
+    GST_ELEMENT_ERROR (self, LIBRARY, INIT,
+        ("No usable Vulkan device matching '%s' (property 'device'): "
+            "%s%s Set 'device' to the index or part of the name of a "
+            "device, or unset it to pick one automatically.",
+            device, err->message, sentence_end (err->message)),
+        ("vittm_device_open: %s", vittm_status_name (err->code)));
+  } else if (env && *env) {
+    GST_ELEMENT_ERROR (self, LIBRARY, INIT,
+        ("No usable Vulkan device matching '%s' (environment variable "
+            "VITTM_DEVICE): %s%s Set VITTM_DEVICE to the index or part of "
+            "the name of a device, or unset it to pick one automatically.",
+            env, err->message, sentence_end (err->message)),
+        ("vittm_device_open: %s", vittm_status_name (err->code)));
+  } else {
+    /* The library's message may already say which driver to install. */
+    const gchar *install = strstr (err->message, "mesa-vulkan-drivers") ?
+        "" : " Install a Vulkan driver (on Debian: apt install "
+        "mesa-vulkan-drivers, which provides lavapipe, a CPU device).";
+
+    GST_ELEMENT_ERROR (self, LIBRARY, INIT,
+        ("No usable Vulkan device: %s%s%s", err->message,
+            sentence_end (err->message), install),
+        ("vittm_device_open: %s", vittm_status_name (err->code)));
+  }
+}
+
+/* Posts the error of a failed vittm_model_load. The status says whose the
+ * fault is: FORMAT, a malformed file; UNSUPPORTED, a model this vittm does
+ * not run (another task, architecture or head, a newer format, or sizes
+ * past this device's limits), unless fp16 was asked of a device without it,
+ * which the device info tells. The library's message names the file, key,
+ * tensor or limit at fault. */
+static void
+post_load_error (GstVittmSegment * self, const gchar * path,
+    vittm_precision precision, const vittm_error * err)
+{
+  const vittm_device_info *info = vittm_device_get_info (self->device);
+
+  switch (err->code) {
     case VITTM_ERROR_IO:
       GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
           ("Could not read the model file '%s' (property 'model'): %s%s "
@@ -332,11 +359,20 @@ post_load_error (GstVittmSegment * self, const gchar * path,
           ("vittm_model_load: %s", vittm_status_name (err->code)));
       break;
     case VITTM_ERROR_UNSUPPORTED:
-      GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
-          ("The model '%s' cannot run on this device: %s%s Try "
-              "precision=fp32, or another device with the 'device' "
-              "property.", path, err->message, sentence_end (err->message)),
-          ("vittm_model_load: %s", vittm_status_name (err->code)));
+      if (precision == VITTM_PRECISION_FP16 && !info->fp16)
+        GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
+            ("The model '%s' cannot run at fp16 on %s: %s%s Set "
+                "precision=fp32 or auto, or choose a device with fp16 "
+                "support with the 'device' property.", path, info->name,
+                err->message, sentence_end (err->message)),
+            ("vittm_model_load: %s", vittm_status_name (err->code)));
+      else
+        GST_ELEMENT_ERROR (self, RESOURCE, READ,
+            ("The model '%s' (property 'model') is not one this vittm "
+                "runs: %s%s Set 'model' to a vittm segmentation model that "
+                "this version of vittm reads.", path,
+                err->message, sentence_end (err->message)),
+            ("vittm_model_load: %s", vittm_status_name (err->code)));
       break;
     case VITTM_ERROR_OUT_OF_MEMORY:
       GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT,
@@ -347,11 +383,11 @@ post_load_error (GstVittmSegment * self, const gchar * path,
       break;
     default:
       GST_ELEMENT_ERROR (self, LIBRARY, INIT,
-          ("Could not load the model '%s': %s.", path, err->message),
-          ("vittm: %s", vittm_status_name (err->code)));
+          ("Could not load the model '%s': %s%s", path, err->message,
+              sentence_end (err->message)),
+          ("vittm_model_load: %s", vittm_status_name (err->code)));
       break;
   }
-  return FALSE;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -460,7 +496,7 @@ gst_vittm_segment_start (GstBaseTransform * trans)
 
   dev_opts.device = device;
   if (vittm_device_open (&dev_opts, &self->device, &err) != VITTM_OK) {
-    post_load_error (self, path, device, &err);
+    post_device_error (self, device, &err);
     goto out;
   }
   GST_INFO_OBJECT (self, "device: %s",
@@ -468,7 +504,7 @@ gst_vittm_segment_start (GstBaseTransform * trans)
 
   if (vittm_model_load (self->device, path, &model_opts, &self->model,
           &err) != VITTM_OK) {
-    post_load_error (self, path, device, &err);
+    post_load_error (self, path, model_opts.precision, &err);
     goto out;
   }
 

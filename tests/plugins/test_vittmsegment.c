@@ -193,6 +193,9 @@ pipeline_error (const gchar * launch, gchar ** debug)
 #define assert_contains(haystack, needle) \
   fail_unless (strstr ((haystack), (needle)) != NULL, \
       "'%s' not in '%s'", (needle), (haystack))
+#define assert_lacks(haystack, needle) \
+  fail_unless (strstr ((haystack), (needle)) == NULL, \
+      "'%s' in '%s'", (needle), (haystack))
 
 /* ------------------------------------------------------------------------ */
 /* frames                                                                   */
@@ -479,6 +482,138 @@ GST_START_TEST (test_non_model_file_is_refused)
 
 GST_END_TEST;
 
+/* A copy of the test model with the first @from in its header replaced by
+ * @to, and the header length rewritten. The config is JSON inside the
+ * header's JSON: its quotes appear as \". */
+static gchar *
+model_with_header_edit (const gchar * name, const gchar * from,
+    const gchar * to)
+{
+  gchar *data, *at, *path;
+  gsize len;
+  guint64 n = 0, m;
+  GString *out = g_string_new (NULL);
+
+  fail_unless (g_file_get_contents (model_path, &data, &len, NULL));
+  for (gint i = 7; i >= 0; i--)
+    n = n << 8 | (guint8) data[i];
+  at = g_strstr_len (data + 8, n, from);
+  fail_unless (at != NULL, "%s is not in the header of %s", from, model_path);
+  m = n - strlen (from) + strlen (to);
+  for (gint i = 0; i < 8; i++)
+    g_string_append_c (out, (gchar) ((m >> (8 * i)) & 0xff));
+  g_string_append_len (out, data + 8, at - (data + 8));
+  g_string_append (out, to);
+  g_string_append_len (out, at + strlen (from),
+      (data + len) - (at + strlen (from)));
+  path = temp_file (name, out->str, out->len);
+  g_string_free (out, TRUE);
+  g_free (data);
+  return path;
+}
+
+/* Runs one frame through vittmsegment with the model at @path and returns
+ * the error, which must be a resource error naming the file and 'model'. */
+static GError *
+model_error (const gchar * path)
+{
+  gchar *launch = g_strdup_printf ("videotestsrc num-buffers=1 ! "
+      "vittmsegment model=\"%s\" ! fakesink", path);
+  gchar *debug = NULL;
+  GError *err = pipeline_error (launch, &debug);
+
+  fail_unless (err != NULL, "%s was accepted", path);
+  fail_unless (err->domain == GST_RESOURCE_ERROR, "%s", err->message);
+  assert_contains (err->message, path);
+  assert_contains (err->message, "'model'");
+  g_free (debug);
+  g_free (launch);
+  return err;
+}
+
+/* A model vittm does not run is the model's fault: the hint is about the
+ * model, not the precision or the device. */
+GST_START_TEST (test_model_of_another_task_asks_for_a_segmentation_model)
+{
+  gchar *path = model_with_header_edit ("classifier.safetensors",
+      "\\\"task\\\":\\\"segmentation\\\"",
+      "\\\"task\\\":\\\"classification\\\"");
+  GError *err = model_error (path);
+
+  assert_contains (err->message, "is a classification model");
+  assert_contains (err->message, "Set 'model' to a vittm segmentation model");
+  assert_lacks (err->message, "precision");
+  assert_lacks (err->message, "Vulkan driver");
+  g_error_free (err);
+  remove_temp_file (path);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_model_of_a_newer_format_says_which_it_reads)
+{
+  gchar *path = model_with_header_edit ("newer.safetensors",
+      "\\\"format_version\\\":1,", "\\\"format_version\\\":7,");
+  GError *err = model_error (path);
+
+  assert_contains (err->message, "config key format_version is 7, a newer "
+      "format than this engine reads (format_version 1)");
+  assert_contains (err->message, "newer vittm");
+  assert_lacks (err->message, "precision");
+  g_error_free (err);
+  remove_temp_file (path);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_malformed_config_says_the_model_is_not_valid)
+{
+  gchar *path = model_with_header_edit ("banana.safetensors",
+      "\\\"format_version\\\":1,",
+      "\\\"format_version\\\":\\\"banana\\\",");
+  GError *err = model_error (path);
+
+  assert_contains (err->message, "not a valid vittm model");
+  assert_contains (err->message, "config key format_version is \"banana\"");
+  assert_lacks (err->message, "precision");
+  g_error_free (err);
+  remove_temp_file (path);
+}
+
+GST_END_TEST;
+
+/* VITTM_DEVICE chooses the device when the property is unset: a value that
+ * matches none is named, not blamed on a missing driver. */
+GST_START_TEST (test_unmatched_vittm_device_names_the_variable)
+{
+  gchar *launch = g_strdup_printf ("videotestsrc num-buffers=1 ! "
+      "vittmsegment model=\"%s\" ! fakesink", model_path);
+  gchar *saved = g_strdup (g_getenv ("VITTM_DEVICE"));
+  gchar *debug = NULL;
+  GError *err;
+
+  g_setenv ("VITTM_DEVICE", "no-such-device", TRUE);
+  err = pipeline_error (launch, &debug);
+  if (saved)
+    g_setenv ("VITTM_DEVICE", saved, TRUE);
+  else
+    g_unsetenv ("VITTM_DEVICE");
+
+  fail_unless (err != NULL, "VITTM_DEVICE=no-such-device was accepted");
+  fail_unless (g_error_matches (err, GST_LIBRARY_ERROR,
+          GST_LIBRARY_ERROR_INIT), "%s", err->message);
+  assert_contains (err->message, "'no-such-device' (environment variable "
+      "VITTM_DEVICE)");
+  assert_contains (err->message, "unset it");
+  assert_lacks (err->message, "Install a Vulkan driver");
+  g_error_free (err);
+  g_free (debug);
+  g_free (saved);
+  g_free (launch);
+}
+
+GST_END_TEST;
+
 /* The device is shared per process, so "no device" needs a process of its
  * own: gst-launch-1.0 with the Vulkan loader pointed at no driver. */
 GST_START_TEST (test_no_vulkan_device_posts_an_error_and_exits)
@@ -581,6 +716,10 @@ vittmsegment_suite (void)
   tcase_add_test (tc, test_missing_model_file_names_the_path_and_property);
   tcase_add_test (tc, test_truncated_model_file_is_refused);
   tcase_add_test (tc, test_non_model_file_is_refused);
+  tcase_add_test (tc, test_model_of_another_task_asks_for_a_segmentation_model);
+  tcase_add_test (tc, test_model_of_a_newer_format_says_which_it_reads);
+  tcase_add_test (tc, test_malformed_config_says_the_model_is_not_valid);
+  tcase_add_test (tc, test_unmatched_vittm_device_names_the_variable);
   tcase_add_test (tc, test_no_vulkan_device_posts_an_error_and_exits);
   tcase_add_test (tc, test_unsupported_caps_are_not_negotiated);
   return s;
