@@ -5,6 +5,12 @@
 #   demo-out/overlay.png    one frame of it
 #   demo-out/fps.json       frame rates of the ViT and ViTTM demo models (vittm-bench video),
 #   demo-out/latency.svg    and their per-frame latency
+# and ends with the paper's frame-rate protocol at full size (vittm-bench paper: ViT-B and
+# ViTTM-B with the Segmenter head, 512², fp32; random weights made by make-bench-models.sh):
+#   demo-out/paper.json     both models' FPS, latency and GMAC, and the ViTTM/ViT FPS ratio
+#   demo-out/paper.svg      beside the paper's ×1.94, as a bar chart
+# bounded to VITTM_PAPER_SECONDS (default 150) from loading the models to the last frame: on a
+# CPU (lavapipe) that is one warm-up and a few counted frames, on a GPU the whole 200 frames.
 set -eu
 cd "$(dirname "$0")/.."
 tools/setup-debian.sh
@@ -32,3 +38,8 @@ echo "== frame rates of the two demo models (library, every frame, A B A B)"
 "$builddir/tools/vittm-bench/vittm-bench" video --model "$vit" --model "$vittm" \
   --json "$out/fps.json" --plot "$out/latency.svg" "$video"
 echo "wrote $out/fps.json and $out/latency.svg"
+
+echo "== the paper's frame-rate protocol at full size (vittm-bench paper)"
+"$builddir/tools/vittm-bench/vittm-bench" paper --max-seconds "${VITTM_PAPER_SECONDS:-150}" \
+  --json "$out/paper.json" --plot "$out/paper.svg"
+echo "wrote $out/paper.json and $out/paper.svg"
