@@ -443,8 +443,9 @@ static vittm_status run_rounds(paper_model *pm, const vittm_frame *frame, const 
       return st;
     last_ms = bench_now_ms() - r0;
     for (int m = 0; m < 2; m++) {
-      (warm ? pm[m].warm_wall : pm[m].wall)[warm ? round : counted] = t[m].wall_ms;
-      (warm ? pm[m].warm_gpu : pm[m].gpu)[warm ? round : counted] = t[m].gpu_ms;
+      double *wall = warm ? &pm[m].warm_wall[round] : &pm[m].wall[counted];
+      double *gpu = warm ? &pm[m].warm_gpu[round] : &pm[m].gpu[counted];
+      *wall = t[m].wall_ms, *gpu = t[m].gpu_ms;
     }
     counted += !warm;
     if (round == 0 && o->max_seconds > 0)
