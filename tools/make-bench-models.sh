@@ -11,11 +11,12 @@
 #   vittm-b16-segmenter-512              configs): ViT-B/16, ViTTM-B 16/32 and 28/28 (r = 4)
 #   vittm-b28-segmenter-504              + mask-transformer head, sliding-window inference
 #
-# into DIR (default build/bench-models), as fp16 safetensors (~1.9 GB in all). A file that
-# already exists is kept, so the script can be re-run cheaply. No reference forward is run
-# (no --out-golden), so each file takes seconds. Generated files are never committed.
+# into DIR (default build/bench-models), as fp16 safetensors (~1.9 GB in all), or only the
+# NAMEs given. A file that already exists is kept, so the script can be re-run cheaply. No
+# reference forward is run (no --out-golden), so each file takes seconds. Generated files are
+# never committed.
 #
-# usage: tools/make-bench-models.sh [DIR]
+# usage: tools/make-bench-models.sh [DIR [NAME...]]
 #   PYTHON=...  the interpreter for make_golden.py (default python3; it needs torch)
 set -eu
 
@@ -26,11 +27,13 @@ make_golden="$here/reference/make_golden.py"
 
 case "${1:-}" in
 -h | --help)
-  sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
   exit 0
   ;;
 esac
 
+[ $# -gt 0 ] && shift
+wanted="$*"
 mkdir -p "$dir"
 
 # gen NAME ARGS...: writes DIR/NAME.safetensors unless it exists (written to a temporary
@@ -38,6 +41,10 @@ mkdir -p "$dir"
 gen() {
   name=$1
   shift
+  case " $wanted " in
+  "  " | *" $name "*) ;;
+  *) return ;;
+  esac
   out="$dir/$name.safetensors"
   if [ -e "$out" ]; then
     echo "kept      $out"

@@ -267,9 +267,10 @@ static int default_models(char paths[2][4096])
             MAKE_MODELS_SCRIPT, dir);
     return 1;
   }
-  fprintf(stderr, "vittm-bench paper: making the paper's models: %s %s\n", MAKE_MODELS_SCRIPT,
-          dir);
-  char *make[] = {"/bin/sh", MAKE_MODELS_SCRIPT, (char *)dir, NULL};
+  fprintf(stderr, "vittm-bench paper: making the paper's models: %s %s %s %s\n",
+          MAKE_MODELS_SCRIPT, dir, names[0], names[1]);
+  char *make[] = {"/bin/sh", MAKE_MODELS_SCRIPT, (char *)dir, (char *)names[0], (char *)names[1],
+                  NULL};
   int rc = run_program(make, false);
   if (rc != 0) {
     fprintf(stderr, "vittm-bench paper: %s %s %s %d; give two models with --model VIT --model "
