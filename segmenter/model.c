@@ -198,11 +198,10 @@ static vittm_status build(vittm_model *m, vittm_error *err)
       (st = vittm_head_build(&m->w, &m->cfg, m->neck.out, m->neck.n_out, m->keep_intermediates,
                              &m->head, err)))
     return st;
-  for (uint32_t i = 0; m->keep_intermediates && i < m->neck.n_out; i++) {
-    const vittm_tensor *t = m->neck.out[i].tensor;
-    for (uint32_t j = 0; j < n_features && !st; j++)
-      if (features[j].tensor == t && !m->neck_copies[i])
-        st = vittm_weights_scratch(&m->w, t->rows, t->cols, &m->neck_copies[i], err);
+  for (uint32_t j = 0; m->keep_intermediates && j < n_features && !st; j++) {
+    const vittm_tensor *t = features[j].tensor;
+    m->kept[m->n_kept].from = t;
+    st = vittm_weights_scratch(&m->w, t->rows, t->cols, &m->kept[m->n_kept++].copy, err);
   }
   if (st)
     return st;
@@ -328,10 +327,9 @@ vittm_status vittm_model_record(vittm_model *m, vittm_cmd *cmd, vittm_error *err
   vittm_status st = vittm_encoder_record(m->encoder, cmd, err);
   if (!st)
     st = vittm_neck_record(cmd, &m->neck, err);
-  for (uint32_t i = 0; i < m->neck.n_out && !st; i++) {
-    const vittm_tensor *t = m->neck.out[i].tensor;
-    if (m->neck_copies[i])
-      st = vittm_copy_record(cmd, t, 0, 0, m->neck_copies[i], 0, 0, t->rows, t->cols, err);
+  for (uint32_t i = 0; i < m->n_kept && !st; i++) {
+    const vittm_tensor *t = m->kept[i].from;
+    st = vittm_copy_record(cmd, t, 0, 0, m->kept[i].copy, 0, 0, t->rows, t->cols, err);
   }
   if (!st)
     st = vittm_head_record(cmd, &m->head, m->neck.out, err);
@@ -387,28 +385,56 @@ static vittm_status read_columns(const vittm_tensor *t, uint32_t col0, uint32_t 
   return VITTM_OK;
 }
 
+/* The i-th of the neck's taps: each stage's outputs but the last's (neck.fpn.{l} for the fpn
+ * module, neck.stage{s}.{l} otherwise, as the reference names them), then neck.{l}. */
+static bool neck_tap(const vittm_model *m, uint32_t i, char *name, size_t size,
+                     const vittm_tensor **t)
+{
+  const vittm_neck *n = &m->neck;
+  uint32_t s = i / n->n_out, l = i % n->n_out;
+  if (!n->n_out || s >= n->n_stages + (n->n_stages == 0))
+    return false;
+  if (s + 1 >= n->n_stages) {
+    snprintf(name, size, "neck.%u", l);
+    *t = n->out[l].tensor;
+  } else if (n->stages[s].type == NECK_VITTM_FPN) {
+    snprintf(name, size, "neck.fpn.%u", l);
+    *t = n->stages[s].out[l].tensor;
+  } else {
+    snprintf(name, size, "neck.stage%u.%u", s, l);
+    *t = n->stages[s].out[l].tensor;
+  }
+  for (uint32_t k = 0; k < m->n_kept; k++)
+    if (m->kept[k].from == *t)
+      *t = m->kept[k].copy;
+  return true;
+}
+
+static uint32_t neck_tap_count(const vittm_model *m)
+{
+  uint32_t stages = m->neck.n_stages ? m->neck.n_stages : 1;
+  return m->neck.n_out * stages;
+}
+
 bool vittm_model_tap_name(const vittm_model *m, uint32_t i, char *name, size_t size)
 {
-  if (i < m->neck.n_out) {
-    snprintf(name, size, "neck.%u", i);
-    return true;
-  }
-  return vittm_head_tap_name(&m->head, i - m->neck.n_out, name, size);
+  const vittm_tensor *t;
+  if (i < neck_tap_count(m))
+    return neck_tap(m, i, name, size, &t);
+  return vittm_head_tap_name(&m->head, i - neck_tap_count(m), name, size);
 }
 
 vittm_status vittm_model_read_tap(vittm_model *m, const char *name, float **data, uint32_t *rows,
                                   uint32_t *cols, vittm_error *err)
 {
   const vittm_tensor *t = NULL;
-  uint32_t ncols = 0, i = 0;
-  char tail;
-  bool found;
-  if (sscanf(name, "neck.%u%c", &i, &tail) == 1) {
-    found = i < m->neck.n_out;
-    t = !found ? NULL : m->neck_copies[i] ? m->neck_copies[i] : m->neck.out[i].tensor;
-  } else {
+  uint32_t ncols = 0;
+  bool found = false;
+  char tap[48];
+  for (uint32_t i = 0; !found && i < neck_tap_count(m); i++)
+    found = neck_tap(m, i, tap, sizeof tap, &t) && strcmp(tap, name) == 0;
+  if (!found)
     found = vittm_head_tap(&m->head, name, &t, &ncols);
-  }
   if (!found)
     return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT, "model %s has no tap named %s",
                            m->path, name);

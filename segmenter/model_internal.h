@@ -32,10 +32,14 @@ struct vittm_model {
   vittm_weights w; /* neck and head */
   vittm_neck neck;
   vittm_head head;
-  /* With keep_intermediates: copies of the neck's outputs that are the encoder's own features
+  /* With keep_intermediates: copies of the neck taps that are the encoder's own features
    * passed through (no neck, the fpn module's identity level), whose memory the encoder's
-   * activations share. */
-  vittm_tensor *neck_copies[VITTM_NECK_LEVELS];
+   * activations share; made at the end of the neck. */
+  struct {
+    const vittm_tensor *from;
+    vittm_tensor *copy;
+  } kept[VITTM_NECK_LEVELS];
+  uint32_t n_kept;
   /* Activations shared by lifetime (vk/arena.h); with keep_intermediates the neck's and head's
    * have memory of their own, so that their taps can be read after a run. */
   vittm_arena *arena;
@@ -57,7 +61,8 @@ void vittm_model_slide_canvas(const vittm_model *m, uint32_t width, uint32_t hei
 /* Records the encoder, neck and head (input tensor → head logits) into cmd. */
 vittm_status vittm_model_record(vittm_model *m, vittm_cmd *cmd, vittm_error *err);
 
-/* The i-th of the neck's and head's taps in graph order (neck.{i}, then the head's: e.g.
+/* The i-th of the neck's and head's taps in graph order (an earlier stage's outputs, e.g.
+ * neck.fpn.{i}, then neck.{i}, then the head's: e.g.
  * head.psp … head.fused for UPerHead, head.layer.{l}, head.patches, head.classes for the mask
  * transformer; logits last); false past the last. */
 bool vittm_model_tap_name(const vittm_model *m, uint32_t i, char *name, size_t size);
