@@ -75,16 +75,20 @@ static vittm_status compare(vittm_verify_report *r, const vittm_model_file *mf, 
     t->max_abs = t->relative = INFINITY;
     t->cosine = NAN;
   } else {
-    double ss = 0, so = 0, dot = 0, max_abs = 0;
+    double ss = 0, so = 0, dot = 0, max_abs = 0, sum_abs = 0, sum = 0;
     for (uint64_t i = 0; i < count; i++) {
-      double e = fabs((double)out[i] - ref[i]);
+      double d = (double)out[i] - ref[i], e = fabs(d);
       if (!(e <= max_abs))
         max_abs = e; /* NaN sticks */
+      sum_abs += e;
+      sum += d;
       ss += (double)ref[i] * ref[i];
       so += (double)out[i] * out[i];
       dot += (double)out[i] * ref[i];
     }
     t->max_abs = max_abs;
+    t->mean_abs = sum_abs / (double)(count ? count : 1);
+    t->bias = sum / (double)(count ? count : 1);
     t->rms = sqrt(ss / (double)(count ? count : 1));
     t->relative = t->rms > 0 ? max_abs / t->rms : max_abs > 0 ? INFINITY : 0;
     t->cosine = ss > 0 && so > 0 ? dot / sqrt(ss * so) : ss == so ? 1 : 0;
@@ -100,6 +104,8 @@ static bool has_probe(const vittm_model_file *mf, const char *name)
   snprintf(probe_name, sizeof probe_name, "probe.%s", name);
   return vittm_model_file_find(mf, probe_name) != NULL;
 }
+
+static bool was_checked(const vittm_verify_report *r, const char *tap);
 
 /* The encoder with every tap kept, on the probe input: all of a classifier, and the encoder
  * part of a segmenter. */
@@ -122,13 +128,19 @@ static vittm_status check_encoder(vittm_device *dev, vittm_model_file *mf, vittm
     st = vittm_encoder_set_input_chw(enc, chw, err);
   if (!st)
     st = vittm_encoder_run(enc, NULL, err);
-  for (uint32_t i = 0; !st && i < vittm_encoder_tap_count(enc); i++) {
-    const char *name = vittm_encoder_tap_name(enc, i);
-    if (!has_probe(mf, name))
+  /* The recorded taps, then ViTTM's combined classifier logits (made from its two heads'). */
+  const uint32_t n_taps = enc ? vittm_encoder_tap_count(enc) : 0;
+  for (uint32_t i = 0; !st && i <= n_taps; i++) {
+    const char *name = i < n_taps ? vittm_encoder_tap_name(enc, i) : "logits";
+    if (!has_probe(mf, name) || (i == n_taps && was_checked(r, name)))
       continue;
     float *out = NULL;
     uint32_t rows, cols;
-    st = vittm_encoder_read_tap(enc, name, &out, &rows, &cols, err);
+    vittm_error tap_err = {0};
+    if (i == n_taps && vittm_encoder_read_tap(enc, name, &out, &rows, &cols, &tap_err))
+      continue; /* a segmentation model's logits come from its head */
+    if (i < n_taps)
+      st = vittm_encoder_read_tap(enc, name, &out, &rows, &cols, err);
     if (!st)
       st = compare(r, mf, name, out, (uint64_t)rows * cols, err);
   }

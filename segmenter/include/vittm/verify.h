@@ -33,6 +33,8 @@ typedef struct vittm_verify_tap {
   char name[64];
   uint64_t count;  /* values compared */
   double max_abs;  /* max |engine - reference| (NaN when the engine gave a NaN) */
+  double mean_abs; /* mean |engine - reference| */
+  double bias;     /* mean (engine - reference): a systematic offset shows here */
   double rms;      /* RMS of the reference tap */
   double relative; /* max_abs / rms */
   double cosine;   /* cosine similarity of engine and reference */
