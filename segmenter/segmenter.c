@@ -16,6 +16,7 @@
 #include "ops/copy.h"
 #include "ops/postprocess.h"
 #include "ops/preprocess.h"
+#include "segmenter_internal.h"
 
 struct vittm_segmenter {
   vittm_model *model;
@@ -238,6 +239,18 @@ vittm_status vittm_segmenter_logits(vittm_segmenter *s, float **data, uint32_t *
   *width = logits->width;
   *classes = logits->tensor->cols;
   return VITTM_OK;
+}
+
+void vittm_segmenter_print_profile(const vittm_segmenter *s, const char *title, FILE *out)
+{
+  if (!s->model->dev->profile)
+    return;
+  fprintf(out, "%s\n", title);
+  for (uint32_t c = 0; c < s->n_cmds; c++) {
+    if (s->n_cmds > 1)
+      fprintf(out, "crop %u of %u:\n", c + 1, s->n_cmds);
+    vittm_cmd_print_profile(s->cmds[c], out);
+  }
 }
 
 uint64_t vittm_segmenter_device_memory(const vittm_segmenter *s)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "bench.h"
+#include "segmenter_internal.h"
 #include "vittm/vittm.h"
 
 static const char usage[] =
@@ -103,6 +104,11 @@ static vittm_status run_model(vittm_device *dev, const char *path, vittm_precisi
     r->device_memory = vittm_segmenter_device_memory(seg);
     vittm_segmenter_memory_use(seg, &r->memory);
     snprintf(r->arch, sizeof r->arch, "%s", vittm_model_architecture(model));
+    char title[256];
+    snprintf(title, sizeof title, "%s %s, %u×%u frame, last run, GPU time by dispatch:",
+             r->label, vittm_model_precision(model) == VITTM_PRECISION_FP16 ? "fp16" : "fp32",
+             r->frame_w, r->frame_h);
+    vittm_segmenter_print_profile(seg, title, stdout);
   }
   vittm_segmenter_free(seg);
   vittm_model_free(model);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "bench.h"
+#include "segmenter_internal.h"
 #include "svg_plot.h"
 #include "vittm/decoder.h"
 #include "vittm/vittm.h"
@@ -382,6 +383,11 @@ static void print_report(const vittm_device_info *info, const video *v, const op
            precision_name(vittm_model_precision(r->model)), (long long)v->n_frames, r->s.fps,
            r->s.wall_p50, r->s.wall_p95, r->s.gpu_p50, r->s.gpu_p95,
            (double)vittm_segmenter_device_memory(r->seg) / (1 << 20));
+  }
+  for (int m = 0; m < o->n_models; m++) {
+    char title[256];
+    snprintf(title, sizeof title, "\n%s, last frame, GPU time by dispatch:", runs[m].label);
+    vittm_segmenter_print_profile(runs[m].seg, title, stdout);
   }
   for (int m = 1; m < o->n_models; m++)
     printf("  %s FPS / %s FPS = ×%.2f   [paper, ADE20K 512²: ViTTM-B %.1f / ViT-B %.1f FPS "
