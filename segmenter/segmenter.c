@@ -24,6 +24,7 @@ struct vittm_segmenter {
   vittm_buffer frame;
   vittm_buffer map;
   uint32_t map_w, map_h, map_stride;
+  vittm_buffer map_scratch; /* the class map's candidate lists, where it needs them */
   vittm_buffer frame_stage, map_stage; /* only where frame and map are not mapped */
   vittm_cmd **cmds;                     /* one, or one per crop */
   uint32_t n_cmds;
@@ -66,7 +67,8 @@ static vittm_status record(vittm_segmenter *s, uint32_t c, vittm_error *err)
     st = vittm_slide_argmax_record(cmd, s->crop_logits, logits->height, logits->width, &s->grid,
                                    &s->map, s->map_w, s->map_h, s->map_stride, err);
   else if (!st && last)
-    st = vittm_resize_argmax_record(cmd, logits->tensor, logits->height, logits->width, &s->map,
+    st = vittm_resize_argmax_record(cmd, logits->tensor, logits->height, logits->width,
+                                    s->map_scratch.buffer ? &s->map_scratch : NULL, &s->map,
                                     s->map_w, s->map_h, s->map_stride, err);
   if (!st && last && s->map_stage.buffer)
     st = vittm_cmd_copy(cmd, &s->map, &s->map_stage, map_bytes, "class map readback", err);
@@ -143,6 +145,13 @@ vittm_status vittm_segmenter_create(vittm_model *model, vittm_pixel_format forma
     st = vittm_buffer_create(dev, s->layout.size, &s->frame, err);
   if (!st)
     st = vittm_buffer_create(dev, (VkDeviceSize)s->map_stride * s->map_h, &s->map, err);
+  if (!st && !s->crop_logits) {
+    const vittm_feature *logits = &model->head.logits;
+    uint64_t scratch = vittm_resize_argmax_scratch_size(logits->tensor, logits->height,
+                                                        logits->width, s->map_w, s->map_h);
+    if (scratch)
+      st = vittm_buffer_create(dev, scratch, &s->map_scratch, err);
+  }
   if (!st && !s->frame.mapped)
     st = vittm_buffer_create_staging(dev, s->layout.size, &s->frame_stage, err);
   if (!st && !s->map.mapped)
@@ -173,6 +182,7 @@ void vittm_segmenter_free(vittm_segmenter *s)
   vittm_tensor_free(s->crop_logits);
   vittm_buffer_destroy(dev, &s->frame);
   vittm_buffer_destroy(dev, &s->map);
+  vittm_buffer_destroy(dev, &s->map_scratch);
   vittm_buffer_destroy(dev, &s->frame_stage);
   vittm_buffer_destroy(dev, &s->map_stage);
   vittm_model_free(s->model);
@@ -263,8 +273,8 @@ uint64_t vittm_segmenter_device_memory(const vittm_segmenter *s)
 void vittm_segmenter_memory_use(const vittm_segmenter *s, vittm_memory_use *out)
 {
   vittm_model_memory_use(s->model, out);
-  out->frame = s->frame.allocation + s->map.allocation + s->frame_stage.allocation +
-               s->map_stage.allocation;
+  out->frame = s->frame.allocation + s->map.allocation + s->map_scratch.allocation +
+               s->frame_stage.allocation + s->map_stage.allocation;
   for (uint32_t c = 0; s->crop_logits && c < s->crop_logits->n_chunks; c++)
     out->frame += s->crop_logits->chunks[c].allocation;
 }

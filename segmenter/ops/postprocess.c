@@ -2,20 +2,26 @@
 
 #define WG_SIZE 64
 #define PIXELS_PER_INVOCATION 4 /* one uint of the map */
+/* Output rows per workgroup of resize_argmax.comp, at most: each takes a vec4 and a uvec4 of
+ * registers per invocation. CPU drivers gain from reading each candidate once for many rows;
+ * GPUs from fewer registers. */
+#define MAX_ROWS_CPU 16
+#define MAX_ROWS_GPU 4
 #define MAX_CHUNKS 4            /* logit bindings of resize_argmax.comp */
-#define CELL_BYTES 16           /* one uvec4 of candidates per cell */
+#define RECORD_BYTES 304        /* class_map.glsl's CellRecord: 16 uints and 15 vec4 */
+#define MAX_RECORDS (1u << 21)  /* cells listed per dispatch: 32768 workgroups of 64 */
 
-/* Mirrors the push block of resize_argmax.comp. */
+/* Mirrors the push block of class_map.glsl. */
 typedef struct resize_argmax_push {
   uint32_t w, h, k;
   uint32_t map_w, map_h, stride_words;
   float scale_x, scale_y;
-  uint32_t cy0;
-  uint32_t row_base, chunk_rows;
+  uint32_t cy0, cy1;
   uint32_t slices;
+  uint32_t row_base, chunk_rows;
 } resize_argmax_push;
 
-#define ROWS_PER_SLICE 16 /* resize_argmax.comp's */
+_Static_assert(sizeof(resize_argmax_push) <= 128, "push constants must fit 128 bytes");
 
 static vittm_status check(const vittm_tensor *logits, uint32_t h, uint32_t w,
                           const vittm_buffer *map, uint32_t map_w, uint32_t map_h,
@@ -48,6 +54,28 @@ static vittm_status check(const vittm_tensor *logits, uint32_t h, uint32_t w,
   return VITTM_OK;
 }
 
+/* Rows of cells whose records fit the scratch buffer at once (0: the map pass blends every
+ * class of every pixel, with no records). Listing a cell costs about two all-class blends: it
+ * pays when the map has at least twice as many pixels as the logits have cells (upscaling). */
+static uint32_t listed_rows(const vittm_device_info *info, uint32_t h, uint32_t w,
+                            uint32_t map_w, uint32_t map_h)
+{
+  if ((uint64_t)map_w * map_h < 2 * (uint64_t)h * w)
+    return 0;
+  uint64_t bytes = info->max_storage_buffer_range < MAX_RECORDS * RECORD_BYTES
+                       ? info->max_storage_buffer_range
+                       : MAX_RECORDS * RECORD_BYTES;
+  uint64_t rows = bytes / ((uint64_t)w * RECORD_BYTES);
+  return rows < h ? (uint32_t)rows : h;
+}
+
+uint64_t vittm_resize_argmax_scratch_size(const vittm_tensor *logits, uint32_t h, uint32_t w,
+                                          uint32_t map_w, uint32_t map_h)
+{
+  const vittm_device_info *info = vittm_device_get_info(logits->dev);
+  return (uint64_t)listed_rows(info, h, w, map_w, map_h) * w * RECORD_BYTES;
+}
+
 /* Chunks [first, last] of the logit rows that cell rows [cy, cy_end) read. */
 static void chunks_of(const vittm_tensor *logits, uint32_t h, uint32_t w, uint32_t cy,
                       uint32_t cy_end, uint32_t *first, uint32_t *last)
@@ -58,28 +86,40 @@ static void chunks_of(const vittm_tensor *logits, uint32_t h, uint32_t w, uint32
 }
 
 vittm_status vittm_resize_argmax_record(vittm_cmd *cmd, const vittm_tensor *logits, uint32_t h,
-                                        uint32_t w, vittm_buffer *map, uint32_t map_w,
-                                        uint32_t map_h, uint32_t map_stride, vittm_error *err)
+                                        uint32_t w, vittm_buffer *scratch, vittm_buffer *map,
+                                        uint32_t map_w, uint32_t map_h, uint32_t map_stride,
+                                        vittm_error *err)
 {
   vittm_status st = check(logits, h, w, map, map_w, map_h, map_stride, err);
   if (st)
     return st;
   const vittm_device_info *info = vittm_device_get_info(logits->dev);
+  const uint32_t band = listed_rows(info, h, w, map_w, map_h);
+  const uint64_t need = (uint64_t)band * w * RECORD_BYTES;
+  if (band && (!scratch || scratch->size < need))
+    return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
+                           "resize argmax: the scratch buffer holds %llu bytes, a %u×%u map of "
+                           "%u×%u logits needs %llu (vittm_resize_argmax_scratch_size)",
+                           scratch ? (unsigned long long)scratch->size : 0ull, map_w, map_h, w,
+                           h, (unsigned long long)need);
   uint32_t wg = WG_SIZE;
   while (wg > info->max_workgroup_invocations)
     wg /= 2;
-  uint32_t max_cells = PIXELS_PER_INVOCATION * wg;
-  while (max_cells * CELL_BYTES > info->max_shared_memory)
-    max_cells /= 2;
   uint32_t n_chunks = logits->n_chunks < MAX_CHUNKS ? logits->n_chunks : MAX_CHUNKS;
-  char shader[32];
-  vittm_shader_name(shader, sizeof shader, "resize_argmax", logits->dtype);
-  uint32_t spec[] = {wg, n_chunks, max_cells};
-  const vittm_pipeline *p;
-  st = vittm_pipeline_get(logits->dev, shader, spec, 3, MAX_CHUNKS + 1, sizeof(resize_argmax_push),
-                          &p, err);
-  if (st)
-    return st;
+  char shader[40];
+  const vittm_pipeline *cells = NULL, *pixels;
+  if (band) {
+    vittm_shader_name(shader, sizeof shader, "resize_argmax_cells", logits->dtype);
+    uint32_t spec[] = {wg, n_chunks};
+    st = vittm_pipeline_get(logits->dev, shader, spec, 2, MAX_CHUNKS + 1,
+                            sizeof(resize_argmax_push), &cells, err);
+    if (st)
+      return st;
+  }
+  /* Output rows per workgroup: about those of one row of cells. */
+  const uint32_t max_rows = info->type == VITTM_DEVICE_CPU ? MAX_ROWS_CPU : MAX_ROWS_GPU;
+  uint32_t rows = (map_h + h - 1) / h;
+  rows = rows < max_rows ? rows : max_rows;
   resize_argmax_push pc = {
       .w = w, .h = h, .k = logits->cols,
       .map_w = map_w, .map_h = map_h, .stride_words = map_stride / 4,
@@ -87,12 +127,19 @@ vittm_status vittm_resize_argmax_record(vittm_cmd *cmd, const vittm_tensor *logi
       .chunk_rows = logits->chunk_rows,
       /* Output rows of one row of cells: about map_h / h, and half as many again for the first
        * and last, which also take the rows whose source coordinate is clamped. */
-      .slices = (3 * map_h / (2 * h) + 2 + ROWS_PER_SLICE - 1) / ROWS_PER_SLICE,
+      .slices = (3 * map_h / (2 * h) + 2 + rows - 1) / rows,
   };
-  uint32_t per_group = PIXELS_PER_INVOCATION * wg;
-  uint32_t gx = (map_w + per_group - 1) / per_group;
-  /* One workgroup row per source row of cells; rows are grouped into dispatches whose logit
-   * rows lie in at most MAX_CHUNKS chunks (one dispatch unless the logits are split). */
+  vittm_shader_name(shader, sizeof shader, "resize_argmax", logits->dtype);
+  uint32_t spec[] = {wg, n_chunks, band != 0, rows};
+  st = vittm_pipeline_get(logits->dev, shader, spec, 4, MAX_CHUNKS + 2,
+                          sizeof(resize_argmax_push), &pixels, err);
+  if (st)
+    return st;
+  const uint32_t words = (map_w + PIXELS_PER_INVOCATION - 1) / PIXELS_PER_INVOCATION;
+  const uint32_t gx = (words + wg - 1) / wg;
+  /* Rows of cells go in bands whose records fit the scratch buffer and whose logit rows lie
+   * in at most MAX_CHUNKS chunks (one band unless the logits or the records are split), and
+   * whose workgroups fit a dispatch. */
   for (uint32_t cy = 0; cy < h;) {
     uint32_t first, last, end = cy + 1;
     chunks_of(logits, h, w, cy, end, &first, &last);
@@ -102,7 +149,8 @@ vittm_status vittm_resize_argmax_record(vittm_cmd *cmd, const vittm_tensor *logi
                              "%u can be bound",
                              cy * w, (end < h ? end : h - 1) * w + w - 1, last - first + 1,
                              MAX_CHUNKS);
-    while (end < h && (uint64_t)(end + 1 - cy) * pc.slices <= 65535) {
+    while (end < h && (!band || end - cy < band) &&
+           (uint64_t)(end + 1 - cy) * pc.slices <= 65535) {
       uint32_t f, l;
       chunks_of(logits, h, w, cy, end + 1, &f, &l);
       if (l - f >= MAX_CHUNKS)
@@ -111,16 +159,25 @@ vittm_status vittm_resize_argmax_record(vittm_cmd *cmd, const vittm_tensor *logi
     }
     chunks_of(logits, h, w, cy, end, &first, &last);
     pc.cy0 = cy;
+    pc.cy1 = end;
     pc.row_base = first * logits->chunk_rows;
-    vittm_binding bind[MAX_CHUNKS + 1];
+    vittm_binding bind[MAX_CHUNKS + 2];
     uint32_t unused;
     for (uint32_t c = 0; c < MAX_CHUNKS; c++) {
       uint32_t chunk = first + c <= last ? first + c : first;
       bind[c] = vittm_tensor_bind(logits, chunk * logits->chunk_rows, false, &unused);
     }
+    if (band) {
+      bind[MAX_CHUNKS] = (vittm_binding){scratch, true};
+      st = vittm_cmd_dispatch(cmd, cells, bind, &pc, ((end - cy) * w + wg - 1) / wg, 1, 1,
+                              "resize argmax cells", err);
+      if (st)
+        return st;
+    }
     bind[MAX_CHUNKS] = (vittm_binding){map, true};
-    st = vittm_cmd_dispatch(cmd, p, bind, &pc, gx, (end - cy) * pc.slices, 1, "resize argmax",
-                            err);
+    bind[MAX_CHUNKS + 1] = band ? (vittm_binding){scratch, false} : bind[0];
+    st = vittm_cmd_dispatch(cmd, pixels, bind, &pc, gx, (end - cy) * pc.slices, 1,
+                            "resize argmax", err);
     if (st)
       return st;
     cy = end;

@@ -133,7 +133,7 @@ static void check_map(const char *what, const float *logits, map_case c, const u
 
 typedef struct prepared {
   vittm_tensor *logits;
-  vittm_buffer map;
+  vittm_buffer map, scratch;
   vittm_cmd *cmd;
 } prepared;
 
@@ -149,9 +149,13 @@ static void prepare(prepared *pp, map_case c, const float *logits, vittm_dtype d
   memset(fill, PAD_BYTE, size);
   assert_int_equal(vittm_buffer_write(test_dev, &pp->map, 0, fill, size, &err), VITTM_OK);
   free(fill);
+  pp->scratch = (vittm_buffer){0};
+  uint64_t scratch = vittm_resize_argmax_scratch_size(pp->logits, c.h, c.w, c.map_w, c.map_h);
+  if (scratch && vittm_buffer_create(test_dev, scratch, &pp->scratch, &err) != VITTM_OK)
+    fail_msg("scratch buffer: %s", err.message);
   assert_int_equal(vittm_cmd_begin(test_dev, &pp->cmd, &err), VITTM_OK);
-  if (vittm_resize_argmax_record(pp->cmd, pp->logits, c.h, c.w, &pp->map, c.map_w, c.map_h,
-                                 c.stride, &err) != VITTM_OK)
+  if (vittm_resize_argmax_record(pp->cmd, pp->logits, c.h, c.w, scratch ? &pp->scratch : NULL,
+                                 &pp->map, c.map_w, c.map_h, c.stride, &err) != VITTM_OK)
     fail_msg("resize argmax %u×%u×%u → %u×%u: %s", c.h, c.w, c.k, c.map_h, c.map_w, err.message);
   assert_int_equal(vittm_cmd_end(pp->cmd, &err), VITTM_OK);
 }
@@ -170,6 +174,7 @@ static void release(prepared *pp)
   vittm_cmd_free(pp->cmd);
   vittm_tensor_free(pp->logits);
   vittm_buffer_destroy(test_dev, &pp->map);
+  vittm_buffer_destroy(test_dev, &pp->scratch);
 }
 
 typedef float *(*logits_fn)(map_case c, uint64_t seed, vittm_dtype dtype);
@@ -333,21 +338,26 @@ static void test_bad_maps_are_refused(void **state)
   assert_int_equal(vittm_buffer_create(test_dev, 16 * 8, &map, &err), VITTM_OK);
   vittm_cmd *cmd = NULL;
   assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
-  assert_int_equal(vittm_resize_argmax_record(cmd, logits, 4, 4, &map, 10, 8, 10, &err),
+  assert_int_equal(vittm_resize_argmax_record(cmd, logits, 4, 4, NULL, &map, 10, 8, 10, &err),
                    VITTM_ERROR_INVALID_ARGUMENT);
   assert_non_null(strstr(err.message, "multiple of 4"));
-  assert_int_equal(vittm_resize_argmax_record(cmd, logits, 4, 4, &map, 10, 8, 8, &err),
+  assert_int_equal(vittm_resize_argmax_record(cmd, logits, 4, 4, NULL, &map, 10, 8, 8, &err),
                    VITTM_ERROR_INVALID_ARGUMENT);
   assert_non_null(strstr(err.message, "stride"));
-  assert_int_equal(vittm_resize_argmax_record(cmd, logits, 4, 4, &map, 16, 9, 16, &err),
+  assert_int_equal(vittm_resize_argmax_record(cmd, logits, 4, 4, NULL, &map, 16, 9, 16, &err),
                    VITTM_ERROR_INVALID_ARGUMENT);
   assert_non_null(strstr(err.message, "map buffer"));
-  assert_int_equal(vittm_resize_argmax_record(cmd, logits, 4, 3, &map, 16, 8, 16, &err),
+  assert_int_equal(vittm_resize_argmax_record(cmd, logits, 4, 3, NULL, &map, 16, 8, 16, &err),
                    VITTM_ERROR_INVALID_ARGUMENT);
   assert_non_null(strstr(err.message, "logits"));
-  assert_int_equal(vittm_resize_argmax_record(cmd, many, 2, 2, &map, 16, 8, 16, &err),
+  assert_int_equal(vittm_resize_argmax_record(cmd, many, 2, 2, NULL, &map, 16, 8, 16, &err),
                    VITTM_ERROR_UNSUPPORTED);
   assert_non_null(strstr(err.message, "257 classes"));
+  /* An upscale lists each cell's candidates first: it needs the scratch buffer. */
+  assert_true(vittm_resize_argmax_scratch_size(logits, 4, 4, 16, 8) > 0);
+  assert_int_equal(vittm_resize_argmax_record(cmd, logits, 4, 4, NULL, &map, 16, 8, 16, &err),
+                   VITTM_ERROR_INVALID_ARGUMENT);
+  assert_non_null(strstr(err.message, "scratch"));
   assert_int_equal(vittm_cmd_dispatch_count(cmd), 0);
   vittm_cmd_free(cmd);
   vittm_buffer_destroy(test_dev, &map);

@@ -1,0 +1,102 @@
+// What the two passes of the class map share (resize_argmax_cells.comp lists each cell's
+// candidate classes, resize_argmax.comp resolves the map's pixels): the logits, bound as up to
+// four chunks, the push block, the source coordinates of PyTorch's bilinear resize
+// (align_corners=False) and the record of one cell.
+//
+// A "cell" is the square of four logit pixels that the map pixels between two source rows and
+// two source columns interpolate: source rows cy, min(cy + 1, h − 1) and columns cx,
+// min(cx + 1, w − 1), cell index cy·w + cx.
+#include "dtype.glsl"
+
+layout(local_size_x_id = 0) in;
+layout(constant_id = 0) const uint WG_SIZE = 64;
+layout(constant_id = 1) const uint N_CHUNKS = 1; // bound chunks of the logits, 1…4
+
+layout(std430, set = 0, binding = 0) readonly buffer Chunk0 { elem_t chunk0[]; };
+layout(std430, set = 0, binding = 1) readonly buffer Chunk1 { elem_t chunk1[]; };
+layout(std430, set = 0, binding = 2) readonly buffer Chunk2 { elem_t chunk2[]; };
+layout(std430, set = 0, binding = 3) readonly buffer Chunk3 { elem_t chunk3[]; };
+
+layout(push_constant) uniform Push {
+  uint w, h, k;                    // logits: h·w rows of k classes
+  uint map_w, map_h, stride_words; // the map
+  float scale_x, scale_y;          // w / map_w, h / map_h in fp32
+  uint cy0, cy1;                   // the rows of cells of this dispatch: cy0 ≤ cy < cy1
+  uint slices;                     // the map pass: workgroups per row of cells
+  uint row_base, chunk_rows;       // first logit row of the first bound chunk; rows per chunk
+} p;
+
+// The candidates of a cell. head: byte 0 = count n (COUNT_ALL: evaluate every class), byte 1
+// = the lowest candidate class; cls[0…n−1]: the candidates in increasing order; corner[i]:
+// candidate i's logits at the cell's corners (y0 x0, y0 x1, y1 x0, y1 x1), as fp32. Only
+// head is meaningful when n is 1 or COUNT_ALL.
+const uint MAX_LISTED = 15u;
+const uint COUNT_ALL = 255u;
+struct CellRecord {
+  uint head;
+  uint cls[MAX_LISTED];
+  vec4 corner[MAX_LISTED];
+};
+
+// A logit row, located: chunk and element index of its class 0.
+struct Row {
+  uint chunk, at;
+};
+
+Row locate(uint row)
+{
+  uint r = row - p.row_base;
+  uint c = N_CHUNKS == 1u ? 0u : r / p.chunk_rows;
+  return Row(c, (r - c * p.chunk_rows) * p.k);
+}
+
+float logit(Row r, uint cls)
+{
+  uint i = r.at + cls;
+  if (N_CHUNKS <= 1u || r.chunk == 0u)
+    return float(chunk0[i]);
+  if (N_CHUNKS <= 2u || r.chunk == 1u)
+    return float(chunk1[i]);
+  if (N_CHUNKS <= 3u || r.chunk == 2u)
+    return float(chunk2[i]);
+  return float(chunk3[i]);
+}
+
+// Source coordinate of output index i (clamped at 0), and its lower tap. `precise` keeps it
+// bit-exact with PyTorch's fp32 coordinate (no fused multiply-add).
+float source(uint i, float scale)
+{
+  precise float s = max((float(i) + 0.5) * scale - 0.5, 0.0);
+  return s;
+}
+
+uint lower_tap(uint i, float scale, uint size)
+{
+  return min(uint(source(i, scale)), size - 1u);
+}
+
+// The four corners of a cell.
+struct Cell {
+  Row r00, r01, r10, r11;
+};
+
+Cell cell_at(uint cy, uint cx)
+{
+  uint y1 = min(cy + 1u, p.h - 1u), x1 = min(cx + 1u, p.w - 1u);
+  return Cell(locate(cy * p.w + cx), locate(cy * p.w + x1), locate(y1 * p.w + cx),
+              locate(y1 * p.w + x1));
+}
+
+vec4 corners(Cell c, uint cls)
+{
+  return vec4(logit(c.r00, cls), logit(c.r01, cls), logit(c.r10, cls), logit(c.r11, cls));
+}
+
+// One class's logit at weights (fx, fy) between the corners v, in PyTorch's order of
+// operations.
+float blend(vec4 v, float fx, float fy)
+{
+  float top = (1.0 - fx) * v.x + fx * v.y;
+  float bottom = (1.0 - fx) * v.z + fx * v.w;
+  return (1.0 - fy) * top + fy * bottom;
+}
