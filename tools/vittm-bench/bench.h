@@ -71,6 +71,7 @@ bool bench_parse_size(const char *arg, bool w_first, uint32_t *w, uint32_t *h);
 void bench_model_label(const char *path, char *out, size_t size);
 
 int bench_ops(int argc, char **argv);
+int bench_classmap(int argc, char **argv);
 int bench_encoder(int argc, char **argv);
 int bench_segment(int argc, char **argv);
 int bench_paper(int argc, char **argv);

@@ -13,6 +13,8 @@ static const char usage[] =
     "Commands:\n"
     "  ops       GFLOP/s of GEMM at ViT-B's shapes (M=1024; N×K = 2304×768, 768×768,\n"
     "            3072×768, 768×3072), fp32 and fp16\n"
+    "  classmap  time of the class map (logits resized to the frame + argmax) from\n"
+    "            32×32 and 16×16 grids to 640×360 and 1920×1080, 150 classes\n"
     "  encoder   latency, FLOPs and GFLOP/s of ViT / ViTTM encoders, and their ratio\n"
     "            (the paper: ViTTM-B ×2.26 faster than ViT-B on ImageNet, 2.4× fewer FLOPs)\n"
     "  segment   per-frame latency, FPS and device memory of segmentation models on\n"
@@ -174,6 +176,8 @@ int main(int argc, char **argv)
   }
   if (strcmp(argv[1], "ops") == 0)
     return bench_ops(argc - 1, argv + 1);
+  if (strcmp(argv[1], "classmap") == 0)
+    return bench_classmap(argc - 1, argv + 1);
   if (strcmp(argv[1], "encoder") == 0)
     return bench_encoder(argc - 1, argv + 1);
   if (strcmp(argv[1], "segment") == 0)
