@@ -71,8 +71,9 @@ CASES = {
     "fault-mmseg-bn-var-as-weight": ("mmseg-vit-upernet", ["--fault", "bn-var-as-weight"], [],
                                      "head.lateral.0"),
     "fault-mmseg-ln-eps": ("mmseg-vit-upernet", ["--fault", "ln-eps"], [], "block.0"),
+    # fpn1's output, the first stage of the authors' neck chain: caught before MultiLevelNeck
     "fault-vittm-upernet-convt-layout": ("ettm-vittm-upernet", ["--fault", "convt-layout"], [],
-                                         "neck.0"),
+                                         "neck.fpn.0"),
     "fault-vittm-upernet-bn-var-as-weight": ("ettm-vittm-upernet",
                                              ["--fault", "bn-var-as-weight"], [],
                                              "head.lateral.0"),

@@ -44,7 +44,7 @@ FAULTS = {
     "bn-var-as-weight": ("write decode_head.lateral_convs.0.bn.running_var where its weight "
                          "belongs", lambda c: "head.lateral.0"),
     "convt-layout": ("write fpn1.0.weight (ConvTranspose2d, in × out) as out × in",
-                     lambda c: "neck.0"),
+                     lambda c: "neck.fpn.0" if len(c["neck"]) > 1 else "neck.0"),
 }
 
 
