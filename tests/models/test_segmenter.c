@@ -118,6 +118,38 @@ static vittm_frame rgb_frame(void)
   return f;
 }
 
+/* The class map against the reference's (probe PREFIX.classmap and PREFIX.classmap.margin),
+ * leaving out pixels whose reference top-2 margin is below NEAR_TIE × the logits' RMS. */
+static void check_class_map(const char *what, const char *prefix, const vittm_class_map *map,
+                            double rms)
+{
+  char name[64];
+  int64_t count;
+  snprintf(name, sizeof name, "%sclassmap", prefix);
+  float *classmap = probe(name, &count);
+  snprintf(name, sizeof name, "%sclassmap.margin", prefix);
+  float *margin = probe(name, &count);
+  assert_int_equal(count, (int64_t)map->width * map->height);
+  size_t compared = 0, equal = 0;
+  for (uint32_t y = 0; y < map->height; y++) {
+    for (uint32_t x = 0; x < map->width; x++) {
+      size_t i = (size_t)y * map->width + x;
+      if (margin[i] < NEAR_TIE * rms)
+        continue;
+      compared++;
+      equal += map->data[(size_t)y * map->stride + x] == (uint8_t)classmap[i];
+    }
+  }
+  double agreement = compared ? (double)equal / compared : 0;
+  double want = precision == VITTM_PRECISION_FP16 ? MAP_AGREEMENT_F16 : MAP_AGREEMENT_F32;
+  printf("%s (%u×%u): %zu of %zu pixels equal (%.4f%%), %zu near-ties left out\n", what,
+         map->width, map->height, equal, compared, 100 * agreement, (size_t)count - compared);
+  if (!(compared > (size_t)count / 2 && agreement >= want))
+    fail_msg("%s agrees with the reference on %.4f%% of %zu pixels (want ≥ %.1f%%)", what,
+             100 * agreement, compared, 100 * want);
+  free(classmap), free(margin);
+}
+
 static void test_logits_and_class_map_match_reference(void **state)
 {
   (void)state;
@@ -148,26 +180,8 @@ static void test_logits_and_class_map_match_reference(void **state)
   if (!(max_err <= tol * rms))
     fail_msg("logits are off: max abs error %.3g > %.1e × rms %.3g", max_err, tol, rms);
 
-  float *classmap = probe("probe.classmap", &count);
-  float *margin = probe("probe.classmap.margin", &count);
-  size_t compared = 0, equal = 0;
-  for (uint32_t y = 0; y < in_h; y++) {
-    for (uint32_t x = 0; x < in_w; x++) {
-      size_t i = (size_t)y * in_w + x;
-      if (margin[i] < NEAR_TIE * rms)
-        continue;
-      compared++;
-      equal += map.data[(size_t)y * map.stride + x] == (uint8_t)classmap[i];
-    }
-  }
-  double agreement = compared ? (double)equal / compared : 0;
-  double want = precision == VITTM_PRECISION_FP16 ? MAP_AGREEMENT_F16 : MAP_AGREEMENT_F32;
-  printf("class map: %zu of %zu pixels equal (%.4f%%), %zu near-ties left out\n", equal, compared,
-         100 * agreement, (size_t)in_h * in_w - compared);
-  if (!(compared > (size_t)in_h * in_w / 2 && agreement >= want))
-    fail_msg("class map agrees with the reference on %.4f%% of %zu pixels (want ≥ %.1f%%)",
-             100 * agreement, compared, 100 * want);
-  free(logits), free(ref), free(classmap), free(margin);
+  check_class_map("class map", "probe.", &map, rms);
+  free(logits), free(ref);
   vittm_segmenter_free(seg);
 }
 
@@ -363,13 +377,11 @@ static bool has_probe(const char *name)
  * --slide-frame): every crop through the engine, averaged as mmseg averages them. */
 static void check_slide_against_reference(void)
 {
-  int64_t count, n_map, n_logits;
+  int64_t count, n_logits;
   float *frame = probe("probe.slide.frame", &count);
-  float *classmap = probe("probe.slide.classmap", &n_map);
-  float *margin = probe("probe.slide.classmap.margin", &n_map);
   float *logits = probe("probe.slide.logits", &n_logits);
-  const vittm_model_tensor *t = vittm_model_file_find(mf, "probe.slide.classmap");
-  assert_int_equal(t->ndim, 2);
+  const vittm_model_tensor *t = vittm_model_file_find(mf, "probe.slide.frame");
+  assert_int_equal(t->ndim, 3);
   uint32_t h = (uint32_t)t->shape[0], w = (uint32_t)t->shape[1];
   assert_int_equal(count, (int64_t)h * w * 3);
   uint8_t *pixels = malloc((size_t)count);
@@ -384,26 +396,10 @@ static void check_slide_against_reference(void)
   double ss = 0;
   for (int64_t i = 0; i < n_logits; i++)
     ss += (double)logits[i] * logits[i];
-  double rms = sqrt(ss / (double)n_logits);
-  size_t compared = 0, equal = 0;
-  for (uint32_t y = 0; y < h; y++) {
-    for (uint32_t x = 0; x < w; x++) {
-      size_t i = (size_t)y * w + x;
-      if (margin[i] < NEAR_TIE * rms)
-        continue;
-      compared++;
-      equal += map.data[(size_t)y * map.stride + x] == (uint8_t)classmap[i];
-    }
-  }
-  double agreement = compared ? (double)equal / compared : 0;
-  double want = precision == VITTM_PRECISION_FP16 ? MAP_AGREEMENT_F16 : MAP_AGREEMENT_F32;
-  printf("slide inference on a %u×%u frame: %zu of %zu pixels equal (%.4f%%)\n", w, h, equal,
-         compared, 100 * agreement);
-  if (!(compared > (size_t)h * w / 2 && agreement >= want))
-    fail_msg("slide class map agrees with the reference on %.4f%% of %zu pixels (want ≥ %.1f%%)",
-             100 * agreement, compared, 100 * want);
+  check_class_map("slide inference's class map", "probe.slide.", &map,
+                  sqrt(ss / (double)n_logits));
   vittm_segmenter_free(seg);
-  free(pixels), free(frame), free(classmap), free(margin), free(logits);
+  free(pixels), free(frame), free(logits);
 }
 
 /* Slide inference: a frame half as wide again as the input is covered by several crops and
