@@ -11,7 +11,8 @@
 
 static const char usage[] =
     "usage: vittm-bench segment --model FILE [--model FILE]... [--frame WxH] [--format NAME]\n"
-    "                           [--precision fp32|fp16|all] [--runs N] [--json FILE]\n"
+    "                           [--mask-size frame|model] [--precision fp32|fp16|all]\n"
+    "                           [--runs N] [--json FILE]\n"
     "\n"
     "Segments a synthetic frame (a fixed pattern) with each segmentation model file, at the\n"
     "model's own input size (512×512 for the UperNet benchmarks), through the whole\n"
@@ -22,6 +23,8 @@ static const char usage[] =
     "  --frame WxH    frame size (default: the model's input size, so no resampling)\n"
     "  --format NAME  frame pixel format: RGB, RGBA, RGBx, BGRA, BGRx, NV12, I420\n"
     "                 (default RGBA)\n"
+    "  --mask-size S  the class map at the frame's size (default) or the model's input\n"
+    "                 size, as vittmsegment's mask-size\n"
     "  --precision P  fp32, fp16 or all (default all; fp16 is skipped on devices without it)\n"
     "  --runs N       timed frames after the warm-up (default 10, at least 3)\n"
     "  --json FILE    write the figures as JSON (with every frame's timings)\n"
@@ -63,8 +66,8 @@ static uint8_t *make_frame(vittm_pixel_format format, uint32_t w, uint32_t h, vi
 }
 
 static vittm_status run_model(vittm_device *dev, const char *path, vittm_precision precision,
-                              vittm_pixel_format format, uint32_t fw, uint32_t fh, int runs,
-                              result *r, vittm_error *err)
+                              vittm_pixel_format format, uint32_t fw, uint32_t fh,
+                              bool mask_at_model_size, int runs, result *r, vittm_error *err)
 {
   vittm_model_options mo = {precision};
   vittm_model *model = NULL;
@@ -78,10 +81,11 @@ static vittm_status run_model(vittm_device *dev, const char *path, vittm_precisi
   r->frame_w = fw ? fw : r->in_w;
   r->frame_h = fh ? fh : r->in_h;
   vittm_frame frame;
+  vittm_segmenter_options so = {.mask_at_model_size = mask_at_model_size};
   if (!(pixels = make_frame(format, r->frame_w, r->frame_h, &frame)))
     st = vittm_error_set(err, VITTM_ERROR_OUT_OF_MEMORY, "out of host memory for a frame");
   if (!st)
-    st = vittm_segmenter_create(model, format, r->frame_w, r->frame_h, NULL, &seg, err);
+    st = vittm_segmenter_create(model, format, r->frame_w, r->frame_h, &so, &seg, err);
   vittm_class_map map;
   vittm_timings t;
   if (!st)
@@ -164,13 +168,15 @@ int bench_segment(int argc, char **argv)
   const char *json_path = NULL, *precision = "all", *paths[BENCH_MAX_MODELS];
   uint32_t fw = 0, fh = 0;
   vittm_pixel_format format = VITTM_FORMAT_RGBA;
+  bool mask_at_model_size = false;
   static const struct option options[] = {
       {"model", required_argument, NULL, 'm'},  {"frame", required_argument, NULL, 'f'},
       {"format", required_argument, NULL, 'F'}, {"runs", required_argument, NULL, 'r'},
+      {"mask-size", required_argument, NULL, 'M'},
       {"precision", required_argument, NULL, 'p'}, {"json", required_argument, NULL, 'j'},
       {"help", no_argument, NULL, 'h'},         {0, 0, 0, 0},
   };
-  for (int c; (c = getopt_long(argc, argv, "m:f:F:r:p:j:h", options, NULL)) != -1;) {
+  for (int c; (c = getopt_long(argc, argv, "m:f:F:M:r:p:j:h", options, NULL)) != -1;) {
     switch (c) {
     case 'm':
       if (n_models == BENCH_MAX_MODELS) {
@@ -190,6 +196,13 @@ int bench_segment(int argc, char **argv)
         fprintf(stderr, "vittm-bench segment: unknown --format '%s'\n", optarg);
         return 2;
       }
+      break;
+    case 'M':
+      if (strcmp(optarg, "frame") != 0 && strcmp(optarg, "model") != 0) {
+        fprintf(stderr, "vittm-bench segment: --mask-size must be frame or model\n");
+        return 2;
+      }
+      mask_at_model_size = strcmp(optarg, "model") == 0;
       break;
     case 'r': runs = atoi(optarg); break;
     case 'p': precision = optarg; break;
@@ -224,8 +237,9 @@ int bench_segment(int argc, char **argv)
   }
   printf("device: %s (%s, %s)\n", info->name, vittm_device_type_name(info->type),
          info->driver_info);
-  printf("%s frames, 1 warm-up + %d timed per model; FPS = frames / summed wall time\n\n",
-         vittm_pixel_format_name(format), runs);
+  printf("%s frames, class map at the %s size, 1 warm-up + %d timed per model; FPS = frames / "
+         "summed wall time\n\n",
+         vittm_pixel_format_name(format), mask_at_model_size ? "model's" : "frame's", runs);
   printf("%-24s %-5s %-9s %-9s %9s %9s %9s %9s %7s %7s %8s %8s %8s %7s\n", "model", "prec",
          "input", "frame", "gpu p50", "gpu p95", "wall p50", "wall p95", "FPS", "FPS gpu",
          "dev MiB", "act MiB", "unshared", "FPS/1st");
@@ -235,6 +249,7 @@ int bench_segment(int argc, char **argv)
   cJSON_AddNumberToObject(root, "runs", runs);
   cJSON_AddNumberToObject(root, "warmup_runs", 1);
   cJSON_AddStringToObject(root, "format", vittm_pixel_format_name(format));
+  cJSON_AddStringToObject(root, "mask_size", mask_at_model_size ? "model" : "frame");
   cJSON_AddItemToObject(root, "paper", bench_fps_paper_json());
   cJSON *results = cJSON_AddArrayToObject(root, "results");
   result res[BENCH_MAX_MODELS] = {0};
@@ -255,7 +270,7 @@ int bench_segment(int argc, char **argv)
     for (int i = 0; i < n_models && !rc; i++) {
       result *r = &res[i];
       if (run_model(dev, paths[i], p ? VITTM_PRECISION_FP16 : VITTM_PRECISION_FP32, format, fw,
-                    fh, runs, r, &err)) {
+                    fh, mask_at_model_size, runs, r, &err)) {
         fprintf(stderr, "vittm-bench segment: %s\n", err.message);
         rc = 1;
         break;
