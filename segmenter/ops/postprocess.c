@@ -2,9 +2,9 @@
 
 #define WG_SIZE 64
 #define PIXELS_PER_INVOCATION 4 /* one uint of the map */
-/* Output rows per workgroup of resize_argmax.comp, at most: each takes a vec4 and a uvec4 of
- * registers per invocation. CPU drivers gain from reading each candidate once for many rows;
- * GPUs from fewer registers. */
+/* Output rows per workgroup of resize_argmax.comp, at most. Each row holds a vec4 and a uvec4
+ * in registers per invocation: CPU drivers gain from reading each candidate once for many
+ * rows, GPUs from fewer registers. */
 #define MAX_ROWS_CPU 16
 #define MAX_ROWS_GPU 4
 #define MAX_CHUNKS 4            /* logit bindings of resize_argmax.comp */
