@@ -21,24 +21,31 @@
  * runs faster or slower than its timestamps, and it is that real rate that
  * the meter reports.
  *
- * Every #GstVittmFpsMeter:interval milliseconds it posts an element message
- * named `vittm-fps` with the fields `label` (string), `frames` (guint64),
- * `fps`, `fps-overall`, `latency-p50-ms`, `latency-p95-ms`, `gpu-p50-ms`,
- * `gpu-p95-ms` (doubles) and `inferences` (guint64), and prints the same on
- * one line of standard output unless #GstVittmFpsMeter:silent. Latency
+ * As fpsdisplaysink, it reports without printing: every
+ * #GstVittmFpsMeter:interval milliseconds it posts an element message named
+ * `vittm-fps` with the fields `label` (string), `frames` (guint64), `fps`,
+ * `fps-overall`, `latency-p50-ms`, `latency-p95-ms`, `gpu-p50-ms`,
+ * `gpu-p95-ms` (doubles) and `inferences` (guint64), and, unless
+ * #GstVittmFpsMeter:silent, sets #GstVittmFpsMeter:last-message to the same
+ * figures on one line (`gst-launch-1.0 -v` shows its notifications;
+ * #GstVittmFpsMeter:print also prints it on standard output). Latency
  * percentiles in messages are over the last `window` inferences; a value
  * that is unknown (no inference yet, no GPU timings) is -1. At EOS it posts a
- * last message and, if #GstVittmFpsMeter:report is set, writes a JSON file
- * with the same fields (latencies over the whole run; unknown values are
- * null) plus a summary of all per-frame latencies.
+ * last message.
+ *
+ * If #GstVittmFpsMeter:report is set, it writes a JSON file with the same
+ * fields (latencies over the whole run; unknown values are null), a summary
+ * of all per-frame latencies and `eos` (boolean): at EOS, or, when the
+ * pipeline stops without one (an error, an interrupted gst-launch-1.0), as it
+ * goes from PAUSED to READY, with the figures up to then.
  *
  * ## Example launch line
  * |[
  * gst-launch-1.0 filesrc location=street.mp4 ! decodebin ! videoconvert ! \
  *     vittmsegment ! vittmoverlay ! vittmfpsmeter label=vittm-b \
- *     report=vittm-b.json ! fakesink
+ *     report=vittm-b.json print=true ! fakesink
  * ]| Segments a video as fast as it can, prints the frame rate every second
- * and writes a JSON report at the end.
+ * and writes a JSON report at the end (or when interrupted).
  */
 
 #ifdef HAVE_CONFIG_H
@@ -63,6 +70,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_vittm_fps_meter_debug);
 #define PROP_INTERVAL_DEFAULT 1000
 #define PROP_SILENT_DEFAULT FALSE
 #define PROP_REPORT_DEFAULT NULL
+#define PROP_PRINT_DEFAULT FALSE
 
 enum
 {
@@ -72,7 +80,12 @@ enum
   PROP_INTERVAL,
   PROP_SILENT,
   PROP_REPORT,
+  PROP_PRINT,
+  PROP_LAST_MESSAGE,
+  N_PROPERTIES
 };
+
+static GParamSpec *properties[N_PROPERTIES];
 
 /* Per-frame latencies kept for the end-of-stream summary; beyond this many,
  * a fixed-size uniform sample (reservoir) of them is kept instead, so that a
@@ -111,6 +124,8 @@ struct _GstVittmFpsMeter
   guint interval;
   gboolean silent;
   gchar *report;
+  gboolean print;
+  gchar *last_message;
 
   /* streaming state */
   guint64 frames;
@@ -120,6 +135,7 @@ struct _GstVittmFpsMeter
   Ring arrivals;
   LatencyStats wall, gpu;
   GRand *rand;                  /* reservoir sampling; fixed seed */
+  gboolean report_pending;      /* started, or frames since the report */
 };
 
 #define gst_vittm_fps_meter_parent_class parent_class
@@ -294,10 +310,13 @@ figures_window (GstVittmFpsMeter * self, Figures * f)
   ring_percentiles_ms (&self->gpu.window, &f->gpu_p50, &f->gpu_p95);
 }
 
+/* Posts the figures as an element message and, unless `silent`, makes them
+ * the last message (notified) and, with `print`, prints it. */
 static void
-post_and_print (GstVittmFpsMeter * self, const Figures * f, gboolean silent)
+post_figures (GstVittmFpsMeter * self, const Figures * f)
 {
   GstStructure *s;
+  gboolean silent, print;
 
   s = gst_structure_new ("vittm-fps",
       "label", G_TYPE_STRING, f->label,
@@ -312,8 +331,14 @@ post_and_print (GstVittmFpsMeter * self, const Figures * f, gboolean silent)
   gst_element_post_message (GST_ELEMENT (self),
       gst_message_new_element (GST_OBJECT (self), s));
 
+  GST_OBJECT_LOCK (self);
+  silent = self->silent;
+  print = self->print;
+  GST_OBJECT_UNLOCK (self);
+
   if (!silent) {
     gchar lat[96] = "latency n/a", gpu[96] = "gpu n/a";
+    gchar *line;
 
     if (f->lat_p50 >= 0)
       g_snprintf (lat, sizeof (lat), "latency p50 %.1f ms p95 %.1f ms",
@@ -321,8 +346,17 @@ post_and_print (GstVittmFpsMeter * self, const Figures * f, gboolean silent)
     if (f->gpu_p50 >= 0)
       g_snprintf (gpu, sizeof (gpu), "gpu p50 %.1f ms p95 %.1f ms",
           f->gpu_p50, f->gpu_p95);
-    g_print ("%s: %" G_GUINT64_FORMAT " frames, %.2f fps (overall %.2f), "
-        "%s, %s\n", f->label, f->frames, f->fps, f->fps_overall, lat, gpu);
+    line = g_strdup_printf ("%s: %" G_GUINT64_FORMAT " frames, %.2f fps "
+        "(overall %.2f), %s, %s", f->label, f->frames, f->fps,
+        f->fps_overall, lat, gpu);
+    if (print)
+      g_print ("%s\n", line);
+
+    GST_OBJECT_LOCK (self);
+    g_free (self->last_message);
+    self->last_message = line;
+    GST_OBJECT_UNLOCK (self);
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LAST_MESSAGE]);
   }
 }
 
@@ -383,7 +417,7 @@ json_latency_summary (GString * out, const gchar * key,
 
 /* Figures over the whole run and the JSON text of the report. */
 static gchar *
-report_json (GstVittmFpsMeter * self, const Figures * f)
+report_json (GstVittmFpsMeter * self, const Figures * f, gboolean eos)
 {
   GString *out = g_string_new ("{\n");
   guint64 *wall = g_memdup2 (self->wall.samples->data,
@@ -404,6 +438,7 @@ report_json (GstVittmFpsMeter * self, const Figures * f)
       f->frames);
   g_string_append_printf (out, "  \"inferences\": %" G_GUINT64_FORMAT ",\n",
       f->inferences);
+  g_string_append_printf (out, "  \"eos\": %s,\n", eos ? "true" : "false");
   json_number (out, "  ", "duration-s", duration, FALSE);
   json_number (out, "  ", "fps", f->fps, FALSE);
   json_number (out, "  ", "fps-overall", f->fps_overall, FALSE);
@@ -424,9 +459,10 @@ report_json (GstVittmFpsMeter * self, const Figures * f)
 /* Writes the report atomically: a temporary file beside it, then a rename,
  * so that a reader never sees half a report. */
 static gboolean
-write_report (GstVittmFpsMeter * self, const gchar * path, const Figures * f)
+write_report (GstVittmFpsMeter * self, const gchar * path, const Figures * f,
+    gboolean eos)
 {
-  gchar *json = report_json (self, f);
+  gchar *json = report_json (self, f, eos);
   GError *err = NULL;
   gboolean ok;
 
@@ -503,14 +539,13 @@ gst_vittm_fps_meter_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
 {
   GstVittmFpsMeter *self = GST_VITTM_FPS_METER (trans);
   GstVittmSegMeta *meta;
-  gboolean from_clock, silent;
+  gboolean from_clock;
   guint window, interval;
   GstClockTime now;
 
   GST_OBJECT_LOCK (self);
   window = self->window;
   interval = self->interval;
-  silent = self->silent;
   GST_OBJECT_UNLOCK (self);
 
   if (window != self->arrivals.capacity)
@@ -518,6 +553,7 @@ gst_vittm_fps_meter_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
 
   now = arrival_time (self, &from_clock);
   self->frames++;
+  self->report_pending = TRUE;
   if (self->timed_frames == 0 || from_clock != self->have_clock_time
       || now < self->last) {
     /* First frame, or the time source changed (the pipeline clock arrives
@@ -545,7 +581,7 @@ gst_vittm_fps_meter_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
     Figures f;
 
     figures_window (self, &f);
-    post_and_print (self, &f, silent);
+    post_figures (self, &f);
     g_free (f.label);
     self->last_report = now;
   }
@@ -559,22 +595,21 @@ gst_vittm_fps_meter_sink_event (GstBaseTransform * trans, GstEvent * event)
   GstVittmFpsMeter *self = GST_VITTM_FPS_METER (trans);
 
   if (GST_EVENT_TYPE (event) == GST_EVENT_EOS) {
-    gboolean silent;
     guint interval;
     gchar *report;
     Figures f;
 
     GST_OBJECT_LOCK (self);
-    silent = self->silent;
     interval = self->interval;
     report = g_strdup (self->report);
     GST_OBJECT_UNLOCK (self);
 
     figures_window (self, &f);
     if (interval > 0)
-      post_and_print (self, &f, silent);
+      post_figures (self, &f);
     if (report)
-      write_report (self, report, &f);
+      write_report (self, report, &f, TRUE);
+    self->report_pending = FALSE;
     g_free (report);
     g_free (f.label);
   }
@@ -611,19 +646,43 @@ gst_vittm_fps_meter_start (GstBaseTransform * trans)
   g_free (report);
 
   reset_stats (self, window);
+  self->report_pending = ok;
   return ok;
 }
 
-static gboolean
-gst_vittm_fps_meter_stop (GstBaseTransform * trans)
+static void
+release_stats (GstVittmFpsMeter * self)
 {
-  GstVittmFpsMeter *self = GST_VITTM_FPS_METER (trans);
-
   g_clear_pointer (&self->arrivals.values, g_free);
   self->arrivals.capacity = 0;
   latency_clear (&self->wall);
   latency_clear (&self->gpu);
   g_clear_pointer (&self->rand, g_rand_free);
+}
+
+/* A run that ends without EOS (an error upstream or downstream, a pipeline
+ * set to NULL on Ctrl-C) still leaves its figures behind. */
+static gboolean
+gst_vittm_fps_meter_stop (GstBaseTransform * trans)
+{
+  GstVittmFpsMeter *self = GST_VITTM_FPS_METER (trans);
+  gchar *report;
+
+  GST_OBJECT_LOCK (self);
+  report = g_strdup (self->report);
+  GST_OBJECT_UNLOCK (self);
+
+  if (report && self->report_pending && self->rand) {
+    Figures f;
+
+    GST_INFO_OBJECT (self, "stopped without EOS: writing the report now");
+    figures_window (self, &f);
+    write_report (self, report, &f, FALSE);
+    g_free (f.label);
+  }
+  self->report_pending = FALSE;
+  g_free (report);
+  release_stats (self);
   return TRUE;
 }
 
@@ -655,6 +714,9 @@ gst_vittm_fps_meter_set_property (GObject * object, guint prop_id,
       g_free (self->report);
       self->report = g_value_dup_string (value);
       break;
+    case PROP_PRINT:
+      self->print = g_value_get_boolean (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -685,6 +747,12 @@ gst_vittm_fps_meter_get_property (GObject * object, guint prop_id,
     case PROP_REPORT:
       g_value_set_string (value, self->report);
       break;
+    case PROP_PRINT:
+      g_value_set_boolean (value, self->print);
+      break;
+    case PROP_LAST_MESSAGE:
+      g_value_set_string (value, self->last_message);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -697,9 +765,10 @@ gst_vittm_fps_meter_finalize (GObject * object)
 {
   GstVittmFpsMeter *self = GST_VITTM_FPS_METER (object);
 
-  gst_vittm_fps_meter_stop (GST_BASE_TRANSFORM (self));
+  release_stats (self);
   g_free (self->label);
   g_free (self->report);
+  g_free (self->last_message);
 
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
@@ -718,38 +787,37 @@ gst_vittm_fps_meter_class_init (GstVittmFpsMeterClass * klass)
   gobject_class->get_property = gst_vittm_fps_meter_get_property;
   gobject_class->finalize = gst_vittm_fps_meter_finalize;
 
-  g_object_class_install_property (gobject_class, PROP_WINDOW,
-      g_param_spec_uint ("window", "Window",
-          "Number of most recent frames (and inferences) the sliding frame "
-          "rate and latency percentiles are computed over",
-          PROP_WINDOW_MIN, PROP_WINDOW_MAX, PROP_WINDOW_DEFAULT,
-          G_PARAM_READWRITE | GST_PARAM_MUTABLE_PLAYING |
-          G_PARAM_STATIC_STRINGS));
-  g_object_class_install_property (gobject_class, PROP_LABEL,
-      g_param_spec_string ("label", "Label",
-          "Name of this measurement in messages, printed lines and the "
-          "report (default: the element's name)", PROP_LABEL_DEFAULT,
-          G_PARAM_READWRITE | GST_PARAM_MUTABLE_PLAYING |
-          G_PARAM_STATIC_STRINGS));
-  g_object_class_install_property (gobject_class, PROP_INTERVAL,
-      g_param_spec_uint ("interval", "Interval",
-          "Milliseconds between two 'vittm-fps' element messages and printed "
-          "lines (0 = none)", 0, G_MAXUINT, PROP_INTERVAL_DEFAULT,
-          G_PARAM_READWRITE | GST_PARAM_MUTABLE_PLAYING |
-          G_PARAM_STATIC_STRINGS));
-  g_object_class_install_property (gobject_class, PROP_SILENT,
-      g_param_spec_boolean ("silent", "Silent",
-          "Do not print a line on standard output every interval (messages "
-          "are still posted)", PROP_SILENT_DEFAULT,
-          G_PARAM_READWRITE | GST_PARAM_MUTABLE_PLAYING |
-          G_PARAM_STATIC_STRINGS));
-  g_object_class_install_property (gobject_class, PROP_REPORT,
-      g_param_spec_string ("report", "Report",
-          "Path of a JSON report written (atomically) at EOS: the message "
-          "fields over the whole run plus a latency summary (unset = none)",
-          PROP_REPORT_DEFAULT,
-          G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY |
-          G_PARAM_STATIC_STRINGS));
+  properties[PROP_WINDOW] = g_param_spec_uint ("window", "Window",
+      "Number of most recent frames (and inferences) the sliding frame "
+      "rate and latency percentiles are computed over",
+      PROP_WINDOW_MIN, PROP_WINDOW_MAX, PROP_WINDOW_DEFAULT,
+      G_PARAM_READWRITE | GST_PARAM_MUTABLE_PLAYING | G_PARAM_STATIC_STRINGS);
+  properties[PROP_LABEL] = g_param_spec_string ("label", "Label",
+      "Name of this measurement in messages, the last message and the "
+      "report (default: the element's name)", PROP_LABEL_DEFAULT,
+      G_PARAM_READWRITE | GST_PARAM_MUTABLE_PLAYING | G_PARAM_STATIC_STRINGS);
+  properties[PROP_INTERVAL] = g_param_spec_uint ("interval", "Interval",
+      "Milliseconds between two 'vittm-fps' element messages and updates "
+      "of last-message (0 = none)", 0, G_MAXUINT, PROP_INTERVAL_DEFAULT,
+      G_PARAM_READWRITE | GST_PARAM_MUTABLE_PLAYING | G_PARAM_STATIC_STRINGS);
+  properties[PROP_SILENT] = g_param_spec_boolean ("silent", "Silent",
+      "Do not update last-message (nor print it); element messages and "
+      "the report are still produced", PROP_SILENT_DEFAULT,
+      G_PARAM_READWRITE | GST_PARAM_MUTABLE_PLAYING | G_PARAM_STATIC_STRINGS);
+  properties[PROP_REPORT] = g_param_spec_string ("report", "Report",
+      "Path of a JSON report written (atomically) at EOS, or when the "
+      "element stops without EOS: the message fields over the whole run "
+      "plus a latency summary (unset = none)", PROP_REPORT_DEFAULT,
+      G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_PRINT] = g_param_spec_boolean ("print", "Print",
+      "Also print last-message on standard output each time it is updated "
+      "(unless silent)", PROP_PRINT_DEFAULT,
+      G_PARAM_READWRITE | GST_PARAM_MUTABLE_PLAYING | G_PARAM_STATIC_STRINGS);
+  properties[PROP_LAST_MESSAGE] = g_param_spec_string ("last-message",
+      "Last message", "The figures of the last interval on one line, as "
+      "fpsdisplaysink's last-message (notified; NULL until the first)", NULL,
+      G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (gobject_class, N_PROPERTIES, properties);
 
   gst_element_class_set_static_metadata (element_class,
       "vittm frame-rate meter", "Filter/Analyzer/Video",
@@ -775,5 +843,6 @@ gst_vittm_fps_meter_init (GstVittmFpsMeter * self)
   self->interval = PROP_INTERVAL_DEFAULT;
   self->silent = PROP_SILENT_DEFAULT;
   self->report = g_strdup (PROP_REPORT_DEFAULT);
+  self->print = PROP_PRINT_DEFAULT;
   gst_base_transform_set_passthrough (GST_BASE_TRANSFORM (self), TRUE);
 }

@@ -288,6 +288,115 @@ capture_print (const gchar * text)
   g_string_append (printed, text);
 }
 
+GST_START_TEST (test_fpsmeter_properties_default_to_reporting_without_printing)
+{
+  GstElement *meter = gst_element_factory_make ("vittmfpsmeter", NULL);
+  GObjectClass *klass = G_OBJECT_GET_CLASS (meter);
+  GParamSpec *pspec;
+  gboolean silent = TRUE, print = TRUE;
+  gchar *last = (gchar *) "unset";
+
+  g_object_get (meter, "silent", &silent, "print", &print, "last-message",
+      &last, NULL);
+  fail_if (silent);
+  fail_if (print, "vittmfpsmeter must not print by default");
+  fail_unless (last == NULL);
+
+  pspec = g_object_class_find_property (klass, "last-message");
+  fail_unless (pspec != NULL);
+  fail_unless (pspec->value_type == G_TYPE_STRING);
+  fail_unless ((pspec->flags & G_PARAM_READWRITE) == G_PARAM_READABLE,
+      "last-message must be read-only");
+  fail_unless (strstr (g_param_spec_get_blurb (pspec), "fpsdisplaysink"));
+  pspec = g_object_class_find_property (klass, "print");
+  fail_unless (pspec != NULL);
+  fail_unless (strstr (g_param_spec_get_blurb (pspec), "standard output"));
+  pspec = g_object_class_find_property (klass, "report");
+  fail_unless (strstr (g_param_spec_get_blurb (pspec), "without EOS"));
+  gst_object_unref (meter);
+}
+
+GST_END_TEST;
+
+static guint notifications;
+
+static void
+on_last_message (GObject * object, G_GNUC_UNUSED GParamSpec * pspec,
+    G_GNUC_UNUSED gpointer data)
+{
+  gchar *last = NULL;
+
+  g_object_get (object, "last-message", &last, NULL);
+  fail_unless (last != NULL);
+  g_free (last);
+  notifications++;
+}
+
+GST_START_TEST (test_fpsmeter_last_message_notified_each_interval_not_printed)
+{
+  GstBus *bus;
+  GstHarness *h = meter_new (30, 500, NULL, &bus);
+  GPrintFunc old;
+  gchar *last = NULL;
+  GList *msgs;
+  const GstStructure *s;
+
+  printed = g_string_new (NULL);
+  old = g_set_print_handler (capture_print);
+  notifications = 0;
+  g_signal_connect (h->element, "notify::last-message",
+      G_CALLBACK (on_last_message), NULL);
+
+  g_object_set (h->element, "silent", FALSE, NULL);
+  for (guint i = 0; i < 11; i++)        /* 0 .. 1000 ms: 2 intervals */
+    push_frame (h, i * 100 * GST_MSECOND, 8 * GST_MSECOND, 4 * GST_MSECOND,
+        FALSE);
+
+  g_set_print_handler (old);
+  fail_unless_equals_string (printed->str, "");
+  g_string_free (printed, TRUE);
+  fail_unless_equals_int (notifications, 2);
+  g_object_get (h->element, "last-message", &last, NULL);
+  fail_unless_equals_string (last, "test-label: 11 frames, 10.00 fps "
+      "(overall 10.00), latency p50 8.0 ms p95 8.0 ms, gpu p50 4.0 ms "
+      "p95 4.0 ms");
+  g_free (last);
+
+  /* the element message of the same interval carries the same figures */
+  msgs = pop_fps_messages (bus);
+  fail_unless_equals_int (g_list_length (msgs), 2);
+  s = gst_message_get_structure (g_list_last (msgs)->data);
+  fail_unless_equals_uint64 (get_uint64 (s, "frames"), 11);
+  assert_double (s, "fps", 10.0);
+  assert_double (s, "latency-p50-ms", 8.0);
+  assert_double (s, "gpu-p95-ms", 4.0);
+  fail_unless_equals_uint64 (get_uint64 (s, "inferences"), 11);
+  g_list_free_full (msgs, (GDestroyNotify) gst_message_unref);
+
+  meter_free (h, bus);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_fpsmeter_silent_leaves_last_message_unset)
+{
+  GstBus *bus;
+  GstHarness *h = meter_new (30, 100, NULL, &bus);  /* silent */
+  gchar *last = NULL;
+  GList *msgs;
+
+  for (guint i = 0; i < 10; i++)
+    push_frame (h, i * 100 * GST_MSECOND, NO_META, 0, FALSE);
+  g_object_get (h->element, "last-message", &last, NULL);
+  fail_unless (last == NULL, "last-message: %s", last);
+  msgs = pop_fps_messages (bus);
+  fail_unless_equals_int (g_list_length (msgs), 9);     /* still posted */
+  g_list_free_full (msgs, (GDestroyNotify) gst_message_unref);
+  meter_free (h, bus);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_fpsmeter_prints_one_line_per_interval_unless_silent)
 {
   GstBus *bus;
@@ -298,7 +407,7 @@ GST_START_TEST (test_fpsmeter_prints_one_line_per_interval_unless_silent)
   printed = g_string_new (NULL);
   old = g_set_print_handler (capture_print);
 
-  g_object_set (h->element, "silent", FALSE, NULL);
+  g_object_set (h->element, "silent", FALSE, "print", TRUE, NULL);
   for (guint i = 0; i < 11; i++)        /* 0 .. 1000 ms: 2 intervals */
     push_frame (h, i * 100 * GST_MSECOND, 8 * GST_MSECOND, 0, FALSE);
   g_object_set (h->element, "silent", TRUE, NULL);
@@ -366,6 +475,7 @@ GST_START_TEST (test_fpsmeter_report_json_written_at_eos)
   fail_unless (ABS (json_number (root, "fps") - 10.0) < 1e-3);
   fail_unless (ABS (json_number (root, "fps-overall") - 10.0) < 1e-3);
   fail_unless (ABS (json_number (root, "duration-s") - 1.0) < 1e-3);
+  fail_unless (cJSON_IsTrue (json_get (root, "eos")));
   /* wall: 4,5,6,4,5,6,4,5,6,4 ms → p50 5, p95 6 */
   fail_unless (ABS (json_number (root, "latency-p50-ms") - 5.0) < 1e-3);
   fail_unless (ABS (json_number (root, "latency-p95-ms") - 6.0) < 1e-3);
@@ -432,6 +542,67 @@ GST_START_TEST (test_fpsmeter_report_without_latencies_has_nulls)
 
 GST_END_TEST;
 
+GST_START_TEST (test_fpsmeter_report_written_when_stopped_without_eos)
+{
+  gchar *dir = g_dir_make_tmp ("vittm-report-XXXXXX", NULL);
+  gchar *path = g_build_filename (dir, "interrupted.json", NULL);
+  gchar *text = NULL;
+  GstBus *bus;
+  GstHarness *h = meter_new (30, 0, path, &bus);
+  cJSON *root;
+
+  /* An interrupted run: 5 frames, 5 inferences, then NULL without EOS. */
+  for (guint i = 0; i < 5; i++)
+    push_frame (h, i * 100 * GST_MSECOND, 7 * GST_MSECOND, 0, FALSE);
+  fail_if (g_file_test (path, G_FILE_TEST_EXISTS), "written before the stop");
+  fail_unless_equals_int (gst_element_set_state (h->element, GST_STATE_NULL),
+      GST_STATE_CHANGE_SUCCESS);
+
+  fail_unless (g_file_get_contents (path, &text, NULL, NULL),
+      "no report after a stop without EOS");
+  root = cJSON_Parse (text);
+  fail_unless (root != NULL, "report is not JSON: %s", text);
+  fail_unless (cJSON_IsFalse (json_get (root, "eos")));
+  fail_unless_equals_int ((gint) json_number (root, "frames"), 5);
+  fail_unless_equals_int ((gint) json_number (root, "inferences"), 5);
+  fail_unless (ABS (json_number (root, "fps-overall") - 10.0) < 1e-3);
+  fail_unless (ABS (json_number (root, "latency-p50-ms") - 7.0) < 1e-3);
+  cJSON_Delete (root);
+  g_free (text);
+
+  meter_free (h, bus);
+  g_unlink (path);
+  g_rmdir (dir);
+  g_free (path);
+  g_free (dir);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_fpsmeter_report_at_eos_not_rewritten_at_stop)
+{
+  gchar *dir = g_dir_make_tmp ("vittm-report-XXXXXX", NULL);
+  gchar *path = g_build_filename (dir, "eos.json", NULL);
+  GstBus *bus;
+  GstHarness *h = meter_new (30, 0, path, &bus);
+
+  push_frame (h, 0, NO_META, 0, FALSE);
+  push_eos (h);
+  fail_unless (g_file_test (path, G_FILE_TEST_EXISTS));
+  g_unlink (path);
+  fail_unless_equals_int (gst_element_set_state (h->element, GST_STATE_NULL),
+      GST_STATE_CHANGE_SUCCESS);
+  fail_if (g_file_test (path, G_FILE_TEST_EXISTS),
+      "the EOS report was written again at the stop");
+
+  meter_free (h, bus);
+  g_rmdir (dir);
+  g_free (path);
+  g_free (dir);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_fpsmeter_report_in_missing_directory_is_an_error)
 {
   GstElement *meter = gst_element_factory_make ("vittmfpsmeter", NULL);
@@ -480,9 +651,16 @@ vittmfpsmeter_suite (void)
   tcase_add_test (tc, test_fpsmeter_latency_percentiles_skip_reused_maps);
   tcase_add_test (tc, test_fpsmeter_latency_window_holds_last_inferences);
   tcase_add_test (tc, test_fpsmeter_interval_zero_posts_nothing);
+  tcase_add_test (tc,
+      test_fpsmeter_properties_default_to_reporting_without_printing);
+  tcase_add_test (tc,
+      test_fpsmeter_last_message_notified_each_interval_not_printed);
+  tcase_add_test (tc, test_fpsmeter_silent_leaves_last_message_unset);
   tcase_add_test (tc, test_fpsmeter_prints_one_line_per_interval_unless_silent);
   tcase_add_test (tc, test_fpsmeter_report_json_written_at_eos);
   tcase_add_test (tc, test_fpsmeter_report_without_latencies_has_nulls);
+  tcase_add_test (tc, test_fpsmeter_report_written_when_stopped_without_eos);
+  tcase_add_test (tc, test_fpsmeter_report_at_eos_not_rewritten_at_stop);
   tcase_add_test (tc, test_fpsmeter_report_in_missing_directory_is_an_error);
   return s;
 }

@@ -238,7 +238,8 @@ GST_START_TEST (test_gst_launch_under_leaks_tracer_reports_nothing)
   gchar *argv[] = {
     path, (gchar *) "videotestsrc", (gchar *) "num-buffers=30", (gchar *) "!",
     (gchar *) "vittmoverlay", (gchar *) "show-legend=true", (gchar *) "!",
-    (gchar *) "vittmfpsmeter", (gchar *) "interval=1", (gchar *) "!",
+    (gchar *) "vittmfpsmeter", (gchar *) "interval=1",
+    (gchar *) "print=true", (gchar *) "!",
     (gchar *) "fakesink", NULL
   };
 
