@@ -19,7 +19,8 @@
  * #GstVittmOverlay:show-legend draws, in the top-left corner, a colour swatch
  * and the name of every drawn class present in the map.
  *
- * Buffers without a meta pass unchanged (a warning is logged once).
+ * Buffers without a meta pass unchanged; the first of each stream makes the
+ * element post a warning message (no vittmsegment upstream, most likely).
  *
  * ## Example launch line
  * |[
@@ -537,10 +538,16 @@ gst_vittm_overlay_transform_frame_ip (GstVideoFilter * filter,
 
   meta = gst_buffer_get_vittm_seg_meta (frame->buffer);
   if (!meta) {
+    /* Not an error: a pipeline may segment only some streams, or start
+     * segmenting later. But a silent pass-through hides a pipeline that
+     * lacks vittmsegment, so say it once per stream on the bus. */
     if (!self->warned_no_meta) {
-      GST_WARNING_OBJECT (self, "buffer %" GST_PTR_FORMAT " has no "
-          "GstVittmSegMeta: passing it unchanged (put vittmsegment upstream; "
-          "this is logged once)", frame->buffer);
+      GST_ELEMENT_WARNING (self, STREAM, FORMAT,
+          ("vittmoverlay received video without a class map; it passes "
+              "unchanged."),
+          ("Buffer %" GST_PTR_FORMAT " has no GstVittmSegMeta. Put "
+              "vittmsegment upstream of vittmoverlay. Warned once per "
+              "stream.", frame->buffer));
       self->warned_no_meta = TRUE;
     }
     return GST_FLOW_OK;
@@ -618,6 +625,16 @@ gst_vittm_overlay_start (GstBaseTransform * trans)
 
   self->warned_no_meta = FALSE;
   return TRUE;
+}
+
+static gboolean
+gst_vittm_overlay_sink_event (GstBaseTransform * trans, GstEvent * event)
+{
+  GstVittmOverlay *self = GST_VITTM_OVERLAY (trans);
+
+  if (GST_EVENT_TYPE (event) == GST_EVENT_STREAM_START)
+    self->warned_no_meta = FALSE;
+  return GST_BASE_TRANSFORM_CLASS (parent_class)->sink_event (trans, event);
 }
 
 static gboolean
@@ -738,6 +755,7 @@ gst_vittm_overlay_class_init (GstVittmOverlayClass * klass)
 
   trans_class->start = GST_DEBUG_FUNCPTR (gst_vittm_overlay_start);
   trans_class->stop = GST_DEBUG_FUNCPTR (gst_vittm_overlay_stop);
+  trans_class->sink_event = GST_DEBUG_FUNCPTR (gst_vittm_overlay_sink_event);
   filter_class->set_info = GST_DEBUG_FUNCPTR (gst_vittm_overlay_set_info);
   filter_class->transform_frame_ip =
       GST_DEBUG_FUNCPTR (gst_vittm_overlay_transform_frame_ip);

@@ -480,6 +480,55 @@ GST_START_TEST (test_overlay_buffer_without_meta_passes_unchanged)
 
 GST_END_TEST;
 
+static guint
+count_warnings (GstBus * bus, gboolean check_text)
+{
+  GstMessage *msg;
+  guint n = 0;
+
+  while ((msg = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING))) {
+    GError *err = NULL;
+    gchar *debug = NULL;
+
+    gst_message_parse_warning (msg, &err, &debug);
+    if (check_text) {
+      fail_unless (strstr (err->message, "without a class map"),
+          "message: %s", err->message);
+      fail_unless (debug && strstr (debug, "vittmsegment upstream"),
+          "debug: %s", debug);
+    }
+    n++;
+    g_error_free (err);
+    g_free (debug);
+    gst_message_unref (msg);
+  }
+  return n;
+}
+
+GST_START_TEST (test_overlay_missing_meta_warns_once_per_stream)
+{
+  GstHarness *h = overlay_new (1.0, NULL, FALSE);
+  GstBus *bus = gst_bus_new ();
+
+  gst_element_set_bus (h->element, bus);
+  for (guint i = 0; i < 3; i++)
+    run_frame (h, "RGBx", 64, 48, NULL, 0, 0, NULL);
+  fail_unless_equals_int (count_warnings (bus, TRUE), 1);
+
+  /* a new stream: warned again, once */
+  fail_unless (gst_harness_push_event (h,
+          gst_event_new_stream_start ("second-stream")));
+  for (guint i = 0; i < 3; i++)
+    run_frame (h, "RGBx", 64, 48, NULL, 0, 0, NULL);
+  fail_unless_equals_int (count_warnings (bus, FALSE), 1);
+
+  gst_element_set_bus (h->element, NULL);
+  gst_object_unref (bus);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_overlay_alpha_zero_leaves_frame_unchanged)
 {
   guint8 *map = ptu_map_new (FRAME_W, FRAME_H, pattern_blocks);
@@ -620,6 +669,7 @@ vittmoverlay_suite (void)
   tcase_add_test (tc, test_overlay_two_by_two_map_fills_quadrants);
   tcase_add_test (tc, test_overlay_large_map_is_scaled_nearest_neighbour);
   tcase_add_test (tc, test_overlay_buffer_without_meta_passes_unchanged);
+  tcase_add_test (tc, test_overlay_missing_meta_warns_once_per_stream);
   tcase_add_test (tc, test_overlay_alpha_zero_leaves_frame_unchanged);
   tcase_add_test (tc,
       test_overlay_legend_lists_present_classes_in_top_left_corner);
