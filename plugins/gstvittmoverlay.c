@@ -16,8 +16,12 @@
  * frame's colorimetry (BT.601 limited range when unknown); luma is blended
  * per pixel and chroma per 2×2 block, with the class at the block's top-left
  * pixel. #GstVittmOverlay:classes restricts the drawing to some classes and
- * #GstVittmOverlay:show-legend draws, in the top-left corner, a colour swatch
- * and the name of every drawn class present in the map.
+ * #GstVittmOverlay:show-legend draws, in the corner that
+ * #GstVittmOverlay:legend-position names, a colour swatch and the name of
+ * every drawn class present in the map. Its 8-pixel font is scaled by an
+ * integer factor that follows the frame height (height / 240, rounded: 2 at
+ * 360 to 599 lines, 3 at 720, 5 at 1080), so that a row of text stays
+ * about a thirtieth of the frame high.
  *
  * Buffers without a meta pass unchanged; the first of each stream makes the
  * element post a warning message (no vittmsegment upstream, most likely).
@@ -47,6 +51,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_vittm_overlay_debug);
 #define PROP_ALPHA_DEFAULT 0.5
 #define PROP_CLASSES_DEFAULT NULL
 #define PROP_SHOW_LEGEND_DEFAULT FALSE
+#define PROP_LEGEND_POSITION_DEFAULT GST_VITTM_OVERLAY_LEGEND_TOP_LEFT
 
 enum
 {
@@ -54,6 +59,7 @@ enum
   PROP_ALPHA,
   PROP_CLASSES,
   PROP_SHOW_LEGEND,
+  PROP_LEGEND_POSITION,
 };
 
 #define VIDEO_FORMATS "{ RGB, RGBA, BGRA, BGRx, RGBx, NV12, I420 }"
@@ -109,6 +115,10 @@ enum
 #define LEGEND_SWATCH GST_VITTM_FONT_HEIGHT
 #define LEGEND_GAP 3
 #define LEGEND_ROW (GST_VITTM_FONT_HEIGHT + 2)
+/* Frame lines per font scale step, and the narrowest frame, in pixels per
+ * step, that keeps a scale (a legend too wide for its frame is not drawn). */
+#define LEGEND_LINES_PER_SCALE 240
+#define LEGEND_MIN_WIDTH_PER_SCALE 160
 
 struct _GstVittmOverlay
 {
@@ -118,6 +128,7 @@ struct _GstVittmOverlay
   gdouble alpha;
   gchar *classes;
   gboolean show_legend;
+  GstVittmOverlayLegendPosition legend_position;
   gboolean classes_changed;
 
   /* streaming state */
@@ -141,6 +152,27 @@ struct _GstVittmOverlay
 
 #define gst_vittm_overlay_parent_class parent_class
 G_DEFINE_TYPE (GstVittmOverlay, gst_vittm_overlay, GST_TYPE_VIDEO_FILTER);
+
+GType
+gst_vittm_overlay_legend_position_get_type (void)
+{
+  static gsize type = 0;
+  static const GEnumValue values[] = {
+    {GST_VITTM_OVERLAY_LEGEND_TOP_LEFT, "Top-left corner", "top-left"},
+    {GST_VITTM_OVERLAY_LEGEND_TOP_RIGHT, "Top-right corner", "top-right"},
+    {GST_VITTM_OVERLAY_LEGEND_BOTTOM_LEFT, "Bottom-left corner",
+        "bottom-left"},
+    {GST_VITTM_OVERLAY_LEGEND_BOTTOM_RIGHT, "Bottom-right corner",
+        "bottom-right"},
+    {0, NULL, NULL},
+  };
+
+  if (g_once_init_enter (&type)) {
+    GType t = g_enum_register_static ("GstVittmOverlayLegendPosition", values);
+    g_once_init_leave (&type, t);
+  }
+  return (GType) type;
+}
 GST_ELEMENT_REGISTER_DEFINE (vittmoverlay, "vittmoverlay", GST_RANK_NONE,
     GST_TYPE_VITTM_OVERLAY);
 
@@ -435,24 +467,37 @@ trimmed_len (const gchar * s)
   return len;
 }
 
+/* Font pixels are s × s frame pixels: s follows the frame height, rounded,
+ * but a narrow frame keeps a smaller scale so that names still fit. */
+static guint
+legend_scale (guint frame_w, guint frame_h)
+{
+  guint s = (frame_h + LEGEND_LINES_PER_SCALE / 2) / LEGEND_LINES_PER_SCALE;
+
+  s = MIN (s, frame_w / LEGEND_MIN_WIDTH_PER_SCALE);
+  return MAX (s, 1);
+}
+
 /* Draws the legend: one row per drawn class present in the map (lowest id
- * first), as many as fit the frame, names cut to fit its width. */
+ * first), as many as fit the frame, names cut to fit its width, in the
+ * corner @position names. */
 static void
 draw_legend (GstVittmOverlay * self, GstVideoFrame * frame,
-    const PaintPass * passes, guint n_passes, const GstVittmSegMeta * meta)
+    const PaintPass * passes, guint n_passes, const GstVittmSegMeta * meta,
+    GstVittmOverlayLegendPosition position)
 {
   const GstVittmClassTable *table = meta->classes;
   const GstVideoInfo *info = &frame->info;
   const guint frame_w = GST_VIDEO_FRAME_WIDTH (frame);
   const guint frame_h = GST_VIDEO_FRAME_HEIGHT (frame);
-  const guint s = MAX (1, MIN (frame_w, frame_h) / 360);
+  const guint s = legend_scale (frame_w, frame_h);
   const guint margin = LEGEND_MARGIN * s;
   const guint8 black[3] = { 0, 0, 0 }, white[3] = { 255, 255, 255 };
   gboolean present[256] = { FALSE };
   guint8 entries[LEGEND_MAX_ENTRIES];
   PaintEntry paint[256];
   guint n = 0, max_rows, max_chars, name_chars = 0, text_x;
-  guint box_w, box_h;
+  guint box_w, box_h, box_x, box_y;
 
   for (guint y = 0; y < meta->height; y++) {
     const guint8 *row = meta->class_ids + (gsize) y * meta->stride;
@@ -516,9 +561,20 @@ draw_legend (GstVittmOverlay * self, GstVideoFrame * frame,
     paint_entry_set (&paint[LEGEND_FIRST_SWATCH + i], info,
         &table->palette[3 * entries[i]], 256);
 
+  /* The box fits within the margins (max_rows, max_chars); its far-side
+   * corner is rounded down to even so that chroma blocks align. */
+  box_x = margin;
+  box_y = margin;
+  if (position == GST_VITTM_OVERLAY_LEGEND_TOP_RIGHT
+      || position == GST_VITTM_OVERLAY_LEGEND_BOTTOM_RIGHT)
+    box_x = (frame_w - margin - box_w) & ~1u;
+  if (position == GST_VITTM_OVERLAY_LEGEND_BOTTOM_LEFT
+      || position == GST_VITTM_OVERLAY_LEGEND_BOTTOM_RIGHT)
+    box_y = (frame_h - margin - box_h) & ~1u;
+
   for (guint p = 0; p < n_passes; p++)
     paint_rect (&passes[p], self->legend, box_w, self->identity,
-        self->identity, margin, margin, box_w, box_h, paint);
+        self->identity, box_x, box_y, box_w, box_h, paint);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -534,6 +590,7 @@ gst_vittm_overlay_transform_frame_ip (GstVideoFilter * filter,
   guint n_passes;
   guint16 a;
   gboolean show_legend, classes_changed;
+  GstVittmOverlayLegendPosition legend_position;
   gchar *classes;
 
   meta = gst_buffer_get_vittm_seg_meta (frame->buffer);
@@ -556,6 +613,7 @@ gst_vittm_overlay_transform_frame_ip (GstVideoFilter * filter,
   GST_OBJECT_LOCK (self);
   a = alpha_to_fixed (self->alpha);
   show_legend = self->show_legend;
+  legend_position = self->legend_position;
   classes_changed = self->classes_changed;
   self->classes_changed = FALSE;
   classes = g_strdup (self->classes);
@@ -576,7 +634,7 @@ gst_vittm_overlay_transform_frame_ip (GstVideoFilter * filter,
   }
 
   if (show_legend)
-    draw_legend (self, frame, passes, n_passes, meta);
+    draw_legend (self, frame, passes, n_passes, meta, legend_position);
 
   return GST_FLOW_OK;
 }
@@ -666,6 +724,9 @@ gst_vittm_overlay_set_property (GObject * object, guint prop_id,
     case PROP_SHOW_LEGEND:
       self->show_legend = g_value_get_boolean (value);
       break;
+    case PROP_LEGEND_POSITION:
+      self->legend_position = g_value_get_enum (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -689,6 +750,9 @@ gst_vittm_overlay_get_property (GObject * object, guint prop_id,
       break;
     case PROP_SHOW_LEGEND:
       g_value_set_boolean (value, self->show_legend);
+      break;
+    case PROP_LEGEND_POSITION:
+      g_value_set_enum (value, self->legend_position);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -739,11 +803,20 @@ gst_vittm_overlay_class_init (GstVittmOverlayClass * klass)
           G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_SHOW_LEGEND,
       g_param_spec_boolean ("show-legend", "Show legend",
-          "Draw, in the top-left corner, a colour swatch and the name of "
-          "every drawn class present in the frame's class map",
+          "Draw, in the corner legend-position names, a colour swatch and "
+          "the name of every drawn class present in the frame's class map, "
+          "in a font scaled with the frame height",
           PROP_SHOW_LEGEND_DEFAULT,
           G_PARAM_READWRITE | GST_PARAM_MUTABLE_PLAYING |
           G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_LEGEND_POSITION,
+      g_param_spec_enum ("legend-position", "Legend position",
+          "Corner of the frame where the legend is drawn",
+          GST_TYPE_VITTM_OVERLAY_LEGEND_POSITION,
+          PROP_LEGEND_POSITION_DEFAULT,
+          G_PARAM_READWRITE | GST_PARAM_MUTABLE_PLAYING |
+          G_PARAM_STATIC_STRINGS));
+  gst_type_mark_as_plugin_api (GST_TYPE_VITTM_OVERLAY_LEGEND_POSITION, 0);
 
   gst_element_class_set_static_metadata (element_class,
       "vittm segmentation overlay", "Filter/Effect/Video",
@@ -767,4 +840,5 @@ gst_vittm_overlay_init (GstVittmOverlay * self)
   self->alpha = PROP_ALPHA_DEFAULT;
   self->classes = g_strdup (PROP_CLASSES_DEFAULT);
   self->show_legend = PROP_SHOW_LEGEND_DEFAULT;
+  self->legend_position = PROP_LEGEND_POSITION_DEFAULT;
 }

@@ -16,6 +16,27 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (GstVittmOverlay, gst_vittm_overlay, GST, VITTM_OVERLAY,
     GstVideoFilter);
 
+/**
+ * GstVittmOverlayLegendPosition:
+ * @GST_VITTM_OVERLAY_LEGEND_TOP_LEFT: the frame's top-left corner
+ * @GST_VITTM_OVERLAY_LEGEND_TOP_RIGHT: the top-right corner
+ * @GST_VITTM_OVERLAY_LEGEND_BOTTOM_LEFT: the bottom-left corner
+ * @GST_VITTM_OVERLAY_LEGEND_BOTTOM_RIGHT: the bottom-right corner
+ *
+ * The corner of the frame where vittmoverlay draws its legend.
+ */
+typedef enum
+{
+  GST_VITTM_OVERLAY_LEGEND_TOP_LEFT,
+  GST_VITTM_OVERLAY_LEGEND_TOP_RIGHT,
+  GST_VITTM_OVERLAY_LEGEND_BOTTOM_LEFT,
+  GST_VITTM_OVERLAY_LEGEND_BOTTOM_RIGHT,
+} GstVittmOverlayLegendPosition;
+
+#define GST_TYPE_VITTM_OVERLAY_LEGEND_POSITION \
+  (gst_vittm_overlay_legend_position_get_type ())
+GType gst_vittm_overlay_legend_position_get_type (void);
+
 G_END_DECLS
 
 #endif /* __GST_VITTM_OVERLAY_H__ */

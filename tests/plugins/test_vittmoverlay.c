@@ -549,69 +549,211 @@ pattern_two_classes (guint x, G_GNUC_UNUSED guint y)
   return x < FRAME_W / 2 ? 4 : 2;
 }
 
-GST_START_TEST (test_overlay_legend_lists_present_classes_in_top_left_corner)
+/* The pixels a legend changed on an RGBx frame (alpha 0: the map itself
+ * draws nothing), and the output to look at. */
+typedef struct
 {
-  guint8 *map = ptu_map_new (FRAME_W, FRAME_H, pattern_two_classes);
+  GstBuffer *out;
+  GstVideoInfo info;
+  guint min_x, min_y, max_x, max_y;
+  guint white;
+} LegendRun;
+
+static void
+legend_run (LegendRun * r, guint w, guint h_px, const gchar * position,
+    guint8 (*pattern) (guint x, guint y))
+{
+  guint8 *map = ptu_map_new (w, h_px, pattern);
   GstHarness *h = overlay_new (0.0, NULL, TRUE);
   GstVittmClassTable *table = ptu_class_table_new (N_CLASSES);
-  GstBuffer *in, *ref, *out;
-  GstVideoInfo info;
+  gchar *caps = caps_string ("RGBx", w, h_px);
+  GstBuffer *in, *ref;
   GstVideoFrame fo, fr;
-  guint changed_outside = 0, white = 0;
-  guint max_x = 0, max_y = 0;
-  guint8 rgb[3];
 
-  gst_harness_set_src_caps_str (h,
-      "video/x-raw,format=RGBx,width=719,height=405,framerate=30/1");
-  gst_video_info_set_format (&info, GST_VIDEO_FORMAT_RGBx, FRAME_W, FRAME_H);
-  in = ptu_frame_new (&info, 99);
+  gst_util_set_object_arg (G_OBJECT (h->element), "legend-position", position);
+  gst_harness_set_src_caps_str (h, caps);
+  gst_video_info_set_format (&r->info, GST_VIDEO_FORMAT_RGBx, w, h_px);
+  in = ptu_frame_new (&r->info, 99);
   ref = gst_buffer_copy_deep (in);
-  fail_unless (ptu_attach_map (in, map, FRAME_W, FRAME_H, table) != NULL);
-  out = gst_harness_push_and_pull (h, in);
+  fail_unless (ptu_attach_map (in, map, w, h_px, table) != NULL);
+  r->out = gst_harness_push_and_pull (h, in);
 
-  fail_unless (gst_video_frame_map (&fo, &info, out, GST_MAP_READ));
-  fail_unless (gst_video_frame_map (&fr, &info, ref, GST_MAP_READ));
-  for (guint y = 0; y < FRAME_H; y++) {
-    for (guint x = 0; x < FRAME_W; x++) {
+  r->min_x = r->min_y = G_MAXUINT;
+  r->max_x = r->max_y = 0;
+  r->white = 0;
+  fail_unless (gst_video_frame_map (&fo, &r->info, r->out, GST_MAP_READ));
+  fail_unless (gst_video_frame_map (&fr, &r->info, ref, GST_MAP_READ));
+  for (guint y = 0; y < h_px; y++) {
+    for (guint x = 0; x < w; x++) {
       gsize off = y * GST_VIDEO_FRAME_PLANE_STRIDE (&fo, 0) + 4 * x;
       const guint8 *po = (const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (&fo, 0) + off;
       const guint8 *pr = (const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (&fr, 0) + off;
 
       if (memcmp (po, pr, 3) != 0) {
-        max_x = MAX (max_x, x);
-        max_y = MAX (max_y, y);
-        if (x >= FRAME_W / 3 || y >= FRAME_H / 3)
-          changed_outside++;
+        r->min_x = MIN (r->min_x, x);
+        r->min_y = MIN (r->min_y, y);
+        r->max_x = MAX (r->max_x, x);
+        r->max_y = MAX (r->max_y, y);
       }
       if (po[0] == 255 && po[1] == 255 && po[2] == 255)
-        white++;
+        r->white++;
     }
   }
-
-  /* Two rows (classes 2 and 4, in id order), each with its swatch: the first
-   * swatch starts at margin 4 + padding 2; rows are 10 pixels apart. */
-  ptu_class_colour (2, rgb);
-  fail_unless (memcmp ((const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (&fo, 0)
-          + 8 * GST_VIDEO_FRAME_PLANE_STRIDE (&fo, 0) + 4 * 8, rgb, 3) == 0);
-  ptu_class_colour (4, rgb);
-  fail_unless (memcmp ((const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (&fo, 0)
-          + 18 * GST_VIDEO_FRAME_PLANE_STRIDE (&fo, 0) + 4 * 8, rgb, 3) == 0);
   gst_video_frame_unmap (&fo);
   gst_video_frame_unmap (&fr);
 
-  fail_unless_equals_int (changed_outside, 0);
-  fail_unless (white > 20, "no text drawn (%u white pixels)", white);
-  /* Box at (4, 4): 2 rows → 2 + 10 + 8 + 2 = 22 high; swatch, gap and
-   * "class2" (6 characters of 5 pixels, 1 apart) → 2 + 8 + 3 + 35 + 2 = 50
-   * wide. */
-  fail_unless (max_y < 4 + 22 && max_x < 4 + 50,
-      "legend reaches (%u, %u)", max_x, max_y);
-
-  gst_buffer_unref (out);
   gst_buffer_unref (ref);
   gst_vittm_class_table_unref (table);
   gst_harness_teardown (h);
+  g_free (caps);
   g_free (map);
+}
+
+static const guint8 *
+legend_pixel (GstVideoFrame * f, guint x, guint y)
+{
+  return (const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (f, 0)
+      + y * GST_VIDEO_FRAME_PLANE_STRIDE (f, 0) + 4 * x;
+}
+
+GST_START_TEST (test_overlay_legend_lists_present_classes_in_top_left_corner)
+{
+  LegendRun r;
+  GstVideoFrame fo;
+  guint8 rgb[3];
+
+  /* 405 lines: font scale 2, every layout length below doubled. */
+  legend_run (&r, FRAME_W, FRAME_H, "top-left", pattern_two_classes);
+  fail_unless (gst_video_frame_map (&fo, &r.info, r.out, GST_MAP_READ));
+
+  /* Two rows (classes 2 and 4, in id order), each with its swatch: the first
+   * swatch starts at margin 8 + padding 4 and is 16 wide; rows are 20
+   * pixels apart. */
+  ptu_class_colour (2, rgb);
+  fail_unless (memcmp (legend_pixel (&fo, 12, 12), rgb, 3) == 0);
+  fail_unless (memcmp (legend_pixel (&fo, 27, 27), rgb, 3) == 0);
+  fail_if (memcmp (legend_pixel (&fo, 11, 11), rgb, 3) == 0);
+  fail_if (memcmp (legend_pixel (&fo, 28, 28), rgb, 3) == 0);
+  ptu_class_colour (4, rgb);
+  fail_unless (memcmp (legend_pixel (&fo, 12, 32), rgb, 3) == 0);
+  fail_unless (memcmp (legend_pixel (&fo, 27, 47), rgb, 3) == 0);
+
+  /* Text: font pixels are 2 × 2 blocks aligned on the text's origin at
+   * (8 + (2 + 8 + 3) × 2, 8 + 2 × 2) = (34, 12). */
+  for (guint y = 8; y < 8 + 44; y++) {
+    for (guint x = 8; x < 8 + 100; x++) {
+      const guint8 *p = legend_pixel (&fo, x, y);
+      guint bx = x - ((x - 34) & 1), by = y - ((y - 12) & 1);
+
+      if (p[0] != 255 || p[1] != 255 || p[2] != 255)
+        continue;
+      for (guint k = 0; k < 4; k++) {
+        const guint8 *q = legend_pixel (&fo, bx + k % 2, by + k / 2);
+
+        fail_unless (q[0] == 255 && q[1] == 255 && q[2] == 255,
+            "text pixel (%u, %u) is not part of a 2x2 font pixel", x, y);
+      }
+    }
+  }
+  gst_video_frame_unmap (&fo);
+
+  fail_unless (r.white > 80, "no text drawn (%u white pixels)", r.white);
+  /* Box at (8, 8): 2 rows → (2 + 10 + 8 + 2) × 2 = 44 high; swatch, gap
+   * and "class2" (6 characters of 5 pixels, 1 apart) → (2 + 8 + 3 + 35 + 2)
+   * × 2 = 100 wide. */
+  fail_unless_equals_int (r.min_x, 8);
+  fail_unless_equals_int (r.min_y, 8);
+  fail_unless_equals_int (r.max_x, 8 + 100 - 1);
+  fail_unless_equals_int (r.max_y, 8 + 44 - 1);
+  gst_buffer_unref (r.out);
+}
+
+GST_END_TEST;
+
+static guint8
+pattern_two_classes_striped (guint x, G_GNUC_UNUSED guint y)
+{
+  return x % 2 ? 4 : 2;
+}
+
+GST_START_TEST (test_overlay_legend_font_scale_follows_frame_height)
+{
+  /* height → scale: round (height / 240), at least 1; the box of two rows
+   * is 22 × 50 font pixels with a 4-pixel margin. */
+  const guint sizes[][3] = {
+    {320, 200, 1}, {320, 240, 1}, {640, 360, 2}, {1280, 720, 3},
+    {1920, 1080, 5},
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (sizes); i++) {
+    guint s = sizes[i][2];
+    LegendRun r;
+
+    legend_run (&r, sizes[i][0], sizes[i][1], "top-left",
+        pattern_two_classes_striped);
+    fail_unless_equals_int (r.min_x, 4 * s);
+    fail_unless_equals_int (r.min_y, 4 * s);
+    fail_unless (r.max_x == 4 * s + 50 * s - 1 && r.max_y == 4 * s + 22 * s - 1,
+        "%ux%u: legend ends at (%u, %u), want scale %u", sizes[i][0],
+        sizes[i][1], r.max_x, r.max_y, s);
+    gst_buffer_unref (r.out);
+  }
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_overlay_legend_position_puts_box_in_each_corner)
+{
+  /* 719 × 405, scale 2: box 100 × 44, margin 8; a far-side corner is
+   * rounded down to even coordinates (chroma blocks). */
+  const struct
+  {
+    const gchar *nick;
+    guint x, y;
+  } corners[] = {
+    {"top-left", 8, 8},
+    {"top-right", (FRAME_W - 8 - 100) & ~1u, 8},
+    {"bottom-left", 8, (FRAME_H - 8 - 44) & ~1u},
+    {"bottom-right", (FRAME_W - 8 - 100) & ~1u, (FRAME_H - 8 - 44) & ~1u},
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (corners); i++) {
+    LegendRun r;
+
+    legend_run (&r, FRAME_W, FRAME_H, corners[i].nick, pattern_two_classes);
+    fail_unless (r.min_x == corners[i].x && r.min_y == corners[i].y
+        && r.max_x == corners[i].x + 99 && r.max_y == corners[i].y + 43,
+        "%s: legend spans (%u, %u)-(%u, %u)", corners[i].nick, r.min_x,
+        r.min_y, r.max_x, r.max_y);
+    gst_buffer_unref (r.out);
+  }
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_overlay_legend_properties_and_docs)
+{
+  GstElement *overlay = gst_element_factory_make ("vittmoverlay", NULL);
+  GParamSpec *pspec = g_object_class_find_property (G_OBJECT_GET_CLASS
+      (overlay), "legend-position");
+  const gchar *nicks[] = { "top-left", "top-right", "bottom-left",
+    "bottom-right"
+  };
+  GEnumClass *eclass;
+
+  fail_unless (pspec != NULL && G_IS_PARAM_SPEC_ENUM (pspec));
+  eclass = G_PARAM_SPEC_ENUM (pspec)->enum_class;
+  fail_unless_equals_int (G_PARAM_SPEC_ENUM (pspec)->default_value,
+      g_enum_get_value_by_nick (eclass, "top-left")->value);
+  fail_unless_equals_int (eclass->n_values, G_N_ELEMENTS (nicks));
+  for (guint i = 0; i < G_N_ELEMENTS (nicks); i++)
+    fail_unless (g_enum_get_value_by_nick (eclass, nicks[i]) != NULL, "%s",
+        nicks[i]);
+  fail_unless (strstr (g_param_spec_get_blurb (pspec), "Corner"));
+  pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (overlay),
+      "show-legend");
+  fail_unless (strstr (g_param_spec_get_blurb (pspec), "legend-position"));
+  gst_object_unref (overlay);
 }
 
 GST_END_TEST;
@@ -619,18 +761,25 @@ GST_END_TEST;
 GST_START_TEST (test_overlay_legend_fits_tiny_and_odd_frames)
 {
   /* Legends never write outside small or odd frames, in any format. */
-  const guint sizes[][2] = { {1, 1}, {3, 5}, {17, 9}, {33, 31}, {61, 45} };
+  const guint sizes[][2] = { {1, 1}, {3, 5}, {17, 9}, {33, 31}, {61, 45},
+    {75, 600}
+  };
   GstVittmClassTable *table = ptu_class_table_new (N_CLASSES);
 
-  for (guint f = 0; f < G_N_ELEMENTS (all_formats); f++) {
+  const gchar *positions[] = { "top-left", "bottom-right" };
+
+  for (guint f = 0; f < G_N_ELEMENTS (all_formats) * 2; f++) {
     for (guint s = 0; s < G_N_ELEMENTS (sizes); s++) {
       GstHarness *h = overlay_new (0.5, NULL, TRUE);
-      gchar *caps = caps_string (all_formats[f], sizes[s][0], sizes[s][1]);
+      gchar *caps = caps_string (all_formats[f / 2], sizes[s][0],
+          sizes[s][1]);
       guint8 *map = ptu_map_new (5, 5, pattern_small);
       GstVideoInfo info;
       GstCaps *c = gst_caps_from_string (caps);
       GstBuffer *in, *out;
 
+      gst_util_set_object_arg (G_OBJECT (h->element), "legend-position",
+          positions[f % 2]);
       gst_harness_set_src_caps (h, gst_caps_ref (c));
       fail_unless (gst_video_info_from_caps (&info, c));
       in = ptu_frame_new (&info, s);
@@ -673,6 +822,9 @@ vittmoverlay_suite (void)
   tcase_add_test (tc, test_overlay_alpha_zero_leaves_frame_unchanged);
   tcase_add_test (tc,
       test_overlay_legend_lists_present_classes_in_top_left_corner);
+  tcase_add_test (tc, test_overlay_legend_font_scale_follows_frame_height);
+  tcase_add_test (tc, test_overlay_legend_position_puts_box_in_each_corner);
+  tcase_add_test (tc, test_overlay_legend_properties_and_docs);
   tcase_add_test (tc, test_overlay_legend_fits_tiny_and_odd_frames);
   return s;
 }
