@@ -15,7 +15,11 @@
  * I420 the colours are converted once per class to YUV following the
  * frame's colorimetry (BT.601 limited range when unknown); luma is blended
  * per pixel and chroma per 2×2 block, with the class at the block's top-left
- * pixel. #GstVittmOverlay:classes restricts the drawing to some classes and
+ * pixel. With #GstVittmOverlay:mode `outline`, only the class boundaries are
+ * painted: the pixels (of the frame, after scaling the map) whose class
+ * differs from that of one of their four neighbours, which leaves the scene
+ * itself visible; on NV12 and I420 a chroma sample is painted when its
+ * block's top-left pixel is on a boundary. #GstVittmOverlay:classes restricts the drawing to some classes and
  * #GstVittmOverlay:show-legend draws, in the corner that
  * #GstVittmOverlay:legend-position names, a colour swatch and the name of
  * every drawn class present in the map. Its 8-pixel font is scaled by an
@@ -32,6 +36,11 @@
  *     vittmsegment ! vittmoverlay alpha=0.6 classes=person,car show-legend=true ! \
  *     videoconvert ! autovideosink
  * ]| Segments a video and paints persons and cars, with a legend.
+ * |[
+ * gst-launch-1.0 filesrc location=street.mp4 ! decodebin ! videoconvert ! \
+ *     vittmsegment ! vittmoverlay mode=outline alpha=1 ! videoconvert ! \
+ *     autovideosink
+ * ]| Draws the outline of every segment in its class colour.
  */
 
 #ifdef HAVE_CONFIG_H
@@ -52,6 +61,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_vittm_overlay_debug);
 #define PROP_CLASSES_DEFAULT NULL
 #define PROP_SHOW_LEGEND_DEFAULT FALSE
 #define PROP_LEGEND_POSITION_DEFAULT GST_VITTM_OVERLAY_LEGEND_TOP_LEFT
+#define PROP_MODE_DEFAULT GST_VITTM_OVERLAY_MODE_FILL
 
 enum
 {
@@ -60,6 +70,7 @@ enum
   PROP_CLASSES,
   PROP_SHOW_LEGEND,
   PROP_LEGEND_POSITION,
+  PROP_MODE,
 };
 
 #define VIDEO_FORMATS "{ RGB, RGBA, BGRA, BGRx, RGBx, NV12, I420 }"
@@ -129,6 +140,7 @@ struct _GstVittmOverlay
   gchar *classes;
   gboolean show_legend;
   GstVittmOverlayLegendPosition legend_position;
+  GstVittmOverlayMode mode;
   gboolean classes_changed;
 
   /* streaming state */
@@ -142,6 +154,10 @@ struct _GstVittmOverlay
   /* nearest-neighbour index tables frame → map, for one pair of sizes */
   guint *xmap, *ymap;
   guint idx_frame_w, idx_frame_h, idx_map_w, idx_map_h;
+
+  /* outline mode: 1 where a frame pixel is on a class boundary, frame-sized */
+  guint8 *boundary;
+  gsize boundary_size;
 
   /* legend scratch, grown as needed, never shrunk */
   guint8 *legend;
@@ -169,6 +185,25 @@ gst_vittm_overlay_legend_position_get_type (void)
 
   if (g_once_init_enter (&type)) {
     GType t = g_enum_register_static ("GstVittmOverlayLegendPosition", values);
+    g_once_init_leave (&type, t);
+  }
+  return (GType) type;
+}
+
+GType
+gst_vittm_overlay_mode_get_type (void)
+{
+  static gsize type = 0;
+  static const GEnumValue values[] = {
+    {GST_VITTM_OVERLAY_MODE_FILL, "Blend the colour over every pixel of a "
+          "class", "fill"},
+    {GST_VITTM_OVERLAY_MODE_OUTLINE, "Paint only class boundaries",
+        "outline"},
+    {0, NULL, NULL},
+  };
+
+  if (g_once_init_enter (&type)) {
+    GType t = g_enum_register_static ("GstVittmOverlayMode", values);
     g_once_init_leave (&type, t);
   }
   return (GType) type;
@@ -269,14 +304,16 @@ paint_passes_init (GstVideoFrame * frame, PaintPass passes[2])
 
 /* Blends the frame rectangle (@x0, @y0, @w × @h) with the colours @paint
  * gives to the indices of @map: frame pixel (x, y) takes index
- * map[ymap[y - y0] × map_stride + xmap[x - x0]]. A subsampled component takes
- * the index of the top-left pixel of its block; @x0 and @y0 must therefore be
- * multiples of the subsampling. This is the only pixel loop of the element:
- * formats differ only in the PaintPass that describes them. */
+ * map[ymap[y - y0] × map_stride + xmap[x - x0]]. With @mask, only the pixels
+ * whose mask[(y - y0) × w + x - x0] is non-zero are painted. A subsampled
+ * component takes the index (and mask) of the top-left pixel of its block;
+ * @x0 and @y0 must therefore be multiples of the subsampling. This is the
+ * only pixel loop of the element: formats differ only in the PaintPass that
+ * describes them. */
 static void
 paint_rect (const PaintPass * pass, const guint8 * map, gsize map_stride,
     const guint * xmap, const guint * ymap, guint x0, guint y0, guint w,
-    guint h, const PaintEntry * paint)
+    guint h, const PaintEntry * paint, const guint8 * mask)
 {
   const guint sw = pass->sub_w, sh = pass->sub_h;
   const guint cx0 = x0 >> sw, cy0 = y0 >> sh;
@@ -286,6 +323,7 @@ paint_rect (const PaintPass * pass, const guint8 * map, gsize map_stride,
 
   for (guint cy = cy0; cy < cy1; cy++) {
     const guint8 *mrow = map + ymap[(cy << sh) - y0] * map_stride;
+    const guint8 *krow = mask ? mask + (gsize) ((cy << sh) - y0) * w : NULL;
     guint8 *rows[3];
 
     for (guint k = 0; k < n; k++)
@@ -294,7 +332,7 @@ paint_rect (const PaintPass * pass, const guint8 * map, gsize map_stride,
     for (guint cx = cx0; cx < cx1; cx++) {
       const PaintEntry *e = &paint[mrow[xmap[(cx << sw) - x0]]];
 
-      if (e->inv == PAINT_SKIP)
+      if (e->inv == PAINT_SKIP || (krow && !krow[(cx << sw) - x0]))
         continue;
       for (guint k = 0; k < n; k++) {
         guint8 *px = rows[k] + (gsize) cx * pass->pstride[k];
@@ -418,6 +456,42 @@ update_index_tables (GstVittmOverlay * self, guint frame_w, guint frame_h,
   self->idx_map_h = map_h;
   GST_DEBUG_OBJECT (self, "index tables for a %ux%u map on a %ux%u frame",
       map_w, map_h, frame_w, frame_h);
+}
+
+/* ------------------------------------------------------------------------ */
+/* outline                                                                  */
+
+/* Marks, in self->boundary (@w × @h, row stride @w), the frame pixels whose
+ * class, through the index tables, differs from that of a 4-neighbour. */
+static const guint8 *
+update_boundary (GstVittmOverlay * self, const GstVittmSegMeta * meta,
+    guint w, guint h)
+{
+  const guint8 *ids = meta->class_ids;
+  const gsize stride = meta->stride;
+  const guint *xmap = self->xmap, *ymap = self->ymap;
+
+  if (self->boundary_size < (gsize) w * h) {
+    self->boundary_size = (gsize) w * h;
+    self->boundary = g_realloc (self->boundary, self->boundary_size);
+  }
+
+  for (guint y = 0; y < h; y++) {
+    const guint8 *row = ids + ymap[y] * stride;
+    const guint8 *up = y > 0 ? ids + ymap[y - 1] * stride : row;
+    const guint8 *down = y + 1 < h ? ids + ymap[y + 1] * stride : row;
+    guint8 *out = self->boundary + (gsize) y * w;
+
+    for (guint x = 0; x < w; x++) {
+      const guint mx = xmap[x];
+      const guint8 c = row[mx];
+
+      out[x] = up[mx] != c || down[mx] != c
+          || (x > 0 && row[xmap[x - 1]] != c)
+          || (x + 1 < w && row[xmap[x + 1]] != c);
+    }
+  }
+  return self->boundary;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -574,7 +648,7 @@ draw_legend (GstVittmOverlay * self, GstVideoFrame * frame,
 
   for (guint p = 0; p < n_passes; p++)
     paint_rect (&passes[p], self->legend, box_w, self->identity,
-        self->identity, box_x, box_y, box_w, box_h, paint);
+        self->identity, box_x, box_y, box_w, box_h, paint, NULL);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -591,6 +665,7 @@ gst_vittm_overlay_transform_frame_ip (GstVideoFilter * filter,
   guint16 a;
   gboolean show_legend, classes_changed;
   GstVittmOverlayLegendPosition legend_position;
+  GstVittmOverlayMode mode;
   gchar *classes;
 
   meta = gst_buffer_get_vittm_seg_meta (frame->buffer);
@@ -614,6 +689,7 @@ gst_vittm_overlay_transform_frame_ip (GstVideoFilter * filter,
   a = alpha_to_fixed (self->alpha);
   show_legend = self->show_legend;
   legend_position = self->legend_position;
+  mode = self->mode;
   classes_changed = self->classes_changed;
   self->classes_changed = FALSE;
   classes = g_strdup (self->classes);
@@ -627,10 +703,14 @@ gst_vittm_overlay_transform_frame_ip (GstVideoFilter * filter,
   if (a > 0) {
     guint w = GST_VIDEO_FRAME_WIDTH (frame), h = GST_VIDEO_FRAME_HEIGHT (frame);
 
+    const guint8 *mask = NULL;
+
     update_index_tables (self, w, h, meta->width, meta->height);
+    if (mode == GST_VITTM_OVERLAY_MODE_OUTLINE)
+      mask = update_boundary (self, meta, w, h);
     for (guint p = 0; p < n_passes; p++)
       paint_rect (&passes[p], meta->class_ids, meta->stride, self->xmap,
-          self->ymap, 0, 0, w, h, self->paint);
+          self->ymap, 0, 0, w, h, self->paint, mask);
   }
 
   if (show_legend)
@@ -670,6 +750,8 @@ release_streaming_state (GstVittmOverlay * self)
   self->paint_valid = FALSE;
   g_clear_pointer (&self->xmap, g_free);
   g_clear_pointer (&self->ymap, g_free);
+  g_clear_pointer (&self->boundary, g_free);
+  self->boundary_size = 0;
   g_clear_pointer (&self->legend, g_free);
   self->legend_size = 0;
   g_clear_pointer (&self->identity, g_free);
@@ -727,6 +809,9 @@ gst_vittm_overlay_set_property (GObject * object, guint prop_id,
     case PROP_LEGEND_POSITION:
       self->legend_position = g_value_get_enum (value);
       break;
+    case PROP_MODE:
+      self->mode = g_value_get_enum (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -753,6 +838,9 @@ gst_vittm_overlay_get_property (GObject * object, guint prop_id,
       break;
     case PROP_LEGEND_POSITION:
       g_value_set_enum (value, self->legend_position);
+      break;
+    case PROP_MODE:
+      g_value_set_enum (value, self->mode);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -817,6 +905,15 @@ gst_vittm_overlay_class_init (GstVittmOverlayClass * klass)
           G_PARAM_READWRITE | GST_PARAM_MUTABLE_PLAYING |
           G_PARAM_STATIC_STRINGS));
   gst_type_mark_as_plugin_api (GST_TYPE_VITTM_OVERLAY_LEGEND_POSITION, 0);
+  g_object_class_install_property (gobject_class, PROP_MODE,
+      g_param_spec_enum ("mode", "Mode",
+          "What is painted of each drawn class: all its pixels (fill), or "
+          "only those on a boundary with another class (outline), in the "
+          "class colour at 'alpha' and leaving the rest of the frame as it is",
+          GST_TYPE_VITTM_OVERLAY_MODE, PROP_MODE_DEFAULT,
+          G_PARAM_READWRITE | GST_PARAM_MUTABLE_PLAYING |
+          G_PARAM_STATIC_STRINGS));
+  gst_type_mark_as_plugin_api (GST_TYPE_VITTM_OVERLAY_MODE, 0);
 
   gst_element_class_set_static_metadata (element_class,
       "vittm segmentation overlay", "Filter/Effect/Video",
@@ -841,4 +938,5 @@ gst_vittm_overlay_init (GstVittmOverlay * self)
   self->classes = g_strdup (PROP_CLASSES_DEFAULT);
   self->show_legend = PROP_SHOW_LEGEND_DEFAULT;
   self->legend_position = PROP_LEGEND_POSITION_DEFAULT;
+  self->mode = PROP_MODE_DEFAULT;
 }

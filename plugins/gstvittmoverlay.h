@@ -37,6 +37,22 @@ typedef enum
   (gst_vittm_overlay_legend_position_get_type ())
 GType gst_vittm_overlay_legend_position_get_type (void);
 
+/**
+ * GstVittmOverlayMode:
+ * @GST_VITTM_OVERLAY_MODE_FILL: every pixel of a drawn class is blended
+ * @GST_VITTM_OVERLAY_MODE_OUTLINE: only the pixels on a class boundary
+ *
+ * What vittmoverlay paints of each drawn class.
+ */
+typedef enum
+{
+  GST_VITTM_OVERLAY_MODE_FILL,
+  GST_VITTM_OVERLAY_MODE_OUTLINE,
+} GstVittmOverlayMode;
+
+#define GST_TYPE_VITTM_OVERLAY_MODE (gst_vittm_overlay_mode_get_type ())
+GType gst_vittm_overlay_mode_get_type (void);
+
 G_END_DECLS
 
 #endif /* __GST_VITTM_OVERLAY_H__ */

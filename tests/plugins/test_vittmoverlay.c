@@ -53,6 +53,7 @@ typedef struct
   guint map_w, map_h;
   const gboolean *drawn;        /* per id; NULL: every id < N_CLASSES */
   gdouble alpha;
+  gboolean outline;             /* only pixels on a class boundary */
 } Expect;
 
 static guint8
@@ -76,6 +77,23 @@ static gboolean
 is_drawn (const Expect * e, guint8 id)
 {
   return id < N_CLASSES && (!e->drawn || e->drawn[id]);
+}
+
+/* Whether frame pixel (@x, @y) is painted: its class is drawn and, in
+ * outline mode, one of its four neighbours has another class. */
+static gboolean
+paints (const Expect * e, guint x, guint y, guint fw, guint fh)
+{
+  guint8 id = class_at (e, x, y, fw, fh);
+
+  if (!is_drawn (e, id))
+    return FALSE;
+  if (!e->outline)
+    return TRUE;
+  return (x > 0 && class_at (e, x - 1, y, fw, fh) != id)
+      || (x + 1 < fw && class_at (e, x + 1, y, fw, fh) != id)
+      || (y > 0 && class_at (e, x, y - 1, fw, fh) != id)
+      || (y + 1 < fh && class_at (e, x, y + 1, fw, fh) != id);
 }
 
 static gint
@@ -118,7 +136,7 @@ check_packed (const GstVideoFrame * fi, const GstVideoFrame * fo,
           + y * stride + x * lay->pstride;
       guint8 id = class_at (e, x, y, fw, fh);
 
-      if (is_drawn (e, id)) {
+      if (paints (e, x, y, fw, fh)) {
         guint8 rgb[3];
 
         ptu_class_colour (id, rgb);
@@ -152,7 +170,7 @@ check_yuv (const GstVideoFrame * fi, const GstVideoFrame * fo,
       gint out = ((const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (fo, 0))[y * ys + x];
       guint8 id = class_at (e, x, y, fw, fh);
 
-      if (is_drawn (e, id)) {
+      if (paints (e, x, y, fw, fh)) {
         guint8 rgb[3], yuv[3];
 
         ptu_class_colour (id, rgb);
@@ -185,7 +203,7 @@ check_yuv (const GstVideoFrame * fi, const GstVideoFrame * fo,
         vo = (const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (fo, 2) + cy * sv + cx;
       }
 
-      if (is_drawn (e, id)) {
+      if (paints (e, 2 * cx, 2 * cy, fw, fh)) {
         guint8 rgb[3], yuv[3];
 
         ptu_class_colour (id, rgb);
@@ -285,6 +303,12 @@ run_frame (GstHarness * h, const gchar * format, guint w, guint h_px,
   g_free (caps);
 }
 
+static guint8
+pattern_small (guint x, guint y)
+{
+  return (guint8) ((x + 2 * y) % (N_CLASSES + 1));
+}
+
 static GstHarness *
 overlay_new (gdouble alpha, const gchar * classes, gboolean legend)
 {
@@ -295,10 +319,91 @@ overlay_new (gdouble alpha, const gchar * classes, gboolean legend)
   return h;
 }
 
+GST_START_TEST (test_overlay_outline_paints_only_class_boundaries)
+{
+  guint8 *map = ptu_map_new (FRAME_W, FRAME_H, pattern_blocks);
+  Expect e = { map, FRAME_W, FRAME_H, NULL, 1.0, TRUE };
+  gboolean drawn[256] = { FALSE };
+  Expect some = { map, FRAME_W, FRAME_H, drawn, 0.5, TRUE };
+  guint on_boundary = 0;
+
+  /* the reference itself: boundaries are a small part of the frame */
+  for (guint y = 0; y < FRAME_H; y++)
+    for (guint x = 0; x < FRAME_W; x++)
+      on_boundary += paints (&e, x, y, FRAME_W, FRAME_H);
+  fail_unless (on_boundary > 1000 && on_boundary < FRAME_W * FRAME_H / 5,
+      "%u boundary pixels", on_boundary);
+
+  for (guint i = 0; i < G_N_ELEMENTS (all_formats); i++) {
+    GstHarness *h = overlay_new (1.0, NULL, FALSE);
+
+    gst_util_set_object_arg (G_OBJECT (h->element), "mode", "outline");
+    run_frame (h, all_formats[i], FRAME_W, FRAME_H, map, FRAME_W, FRAME_H, &e);
+    gst_harness_teardown (h);
+  }
+
+  /* with a class filter and half alpha */
+  drawn[1] = drawn[6] = TRUE;
+  for (guint i = 0; i < 2; i++) {
+    GstHarness *h = overlay_new (0.5, "class1,class6", FALSE);
+
+    gst_util_set_object_arg (G_OBJECT (h->element), "mode", "outline");
+    run_frame (h, i ? "NV12" : "BGRx", FRAME_W, FRAME_H, map, FRAME_W,
+        FRAME_H, &some);
+    gst_harness_teardown (h);
+  }
+  g_free (map);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_overlay_outline_follows_scaled_map)
+{
+  /* A 7 × 5 map: the boundaries are those of the scaled cells. */
+  guint8 *map = ptu_map_new (7, 5, pattern_small);
+  Expect e = { map, 7, 5, NULL, 1.0, TRUE };
+  const gchar *formats[] = { "RGB", "I420" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (formats); i++) {
+    GstHarness *h = overlay_new (1.0, NULL, FALSE);
+
+    gst_util_set_object_arg (G_OBJECT (h->element), "mode", "outline");
+    run_frame (h, formats[i], FRAME_W, FRAME_H, map, 7, 5, &e);
+    gst_harness_teardown (h);
+  }
+  g_free (map);
+}
+
+GST_END_TEST;
+
+static guint8
+pattern_uniform (G_GNUC_UNUSED guint x, G_GNUC_UNUSED guint y)
+{
+  return 3;
+}
+
+GST_START_TEST (test_overlay_outline_of_one_class_leaves_frame_unchanged)
+{
+  guint8 *map = ptu_map_new (40, 30, pattern_uniform);
+  gboolean drawn[256] = { FALSE };
+  Expect e = { map, 40, 30, drawn, 1.0, FALSE };        /* nothing painted */
+  GstHarness *h = overlay_new (1.0, NULL, FALSE);
+  gint mode = -1;
+
+  g_object_get (h->element, "mode", &mode, NULL);
+  fail_unless_equals_int (mode, 0);     /* fill */
+  gst_util_set_object_arg (G_OBJECT (h->element), "mode", "outline");
+  run_frame (h, "RGBA", FRAME_W, FRAME_H, map, 40, 30, &e);
+  gst_harness_teardown (h);
+  g_free (map);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_overlay_alpha_one_paints_palette_exactly_in_every_format)
 {
   guint8 *map = ptu_map_new (FRAME_W, FRAME_H, pattern_blocks);
-  Expect e = { map, FRAME_W, FRAME_H, NULL, 1.0 };
+  Expect e = { map, FRAME_W, FRAME_H, NULL, 1.0, FALSE };
 
   for (guint i = 0; i < G_N_ELEMENTS (all_formats); i++) {
     GstHarness *h = overlay_new (1.0, NULL, FALSE);
@@ -314,7 +419,7 @@ GST_END_TEST;
 GST_START_TEST (test_overlay_half_alpha_blends_in_every_format)
 {
   guint8 *map = ptu_map_new (FRAME_W, FRAME_H, pattern_blocks);
-  Expect e = { map, FRAME_W, FRAME_H, NULL, 0.5 };
+  Expect e = { map, FRAME_W, FRAME_H, NULL, 0.5, FALSE };
 
   for (guint i = 0; i < G_N_ELEMENTS (all_formats); i++) {
     GstHarness *h = overlay_new (0.5, NULL, FALSE);
@@ -331,7 +436,7 @@ GST_START_TEST (test_overlay_classes_filter_leaves_undrawn_classes_untouched)
 {
   guint8 *map = ptu_map_new (FRAME_W, FRAME_H, pattern_blocks);
   gboolean drawn[256] = { FALSE };
-  Expect e = { map, FRAME_W, FRAME_H, drawn, 0.75 };
+  Expect e = { map, FRAME_W, FRAME_H, drawn, 0.75, FALSE };
   const gchar *formats[] = { "BGRA", "I420", "NV12" };
 
   /* names (any case, spaces around), and an id */
@@ -351,7 +456,7 @@ GST_START_TEST (test_overlay_unknown_class_posts_warning_naming_it)
 {
   guint8 *map = ptu_map_new (FRAME_W, FRAME_H, pattern_blocks);
   gboolean drawn[256] = { FALSE };
-  Expect e = { map, FRAME_W, FRAME_H, drawn, 1.0 };
+  Expect e = { map, FRAME_W, FRAME_H, drawn, 1.0, FALSE };
   GstHarness *h = overlay_new (1.0, "class2,no-such-class,99", FALSE);
   GstBus *bus = gst_bus_new ();
   GstMessage *msg;
@@ -386,16 +491,10 @@ GST_START_TEST (test_overlay_unknown_class_posts_warning_naming_it)
 
 GST_END_TEST;
 
-static guint8
-pattern_small (guint x, guint y)
-{
-  return (guint8) ((x + 2 * y) % (N_CLASSES + 1));
-}
-
 GST_START_TEST (test_overlay_small_map_is_scaled_nearest_neighbour)
 {
   guint8 *map = ptu_map_new (7, 5, pattern_small);
-  Expect e = { map, 7, 5, NULL, 1.0 };
+  Expect e = { map, 7, 5, NULL, 1.0, FALSE };
   const gchar *formats[] = { "RGB", "I420" };
 
   for (guint i = 0; i < G_N_ELEMENTS (formats); i++) {
@@ -452,7 +551,7 @@ GST_END_TEST;
 GST_START_TEST (test_overlay_large_map_is_scaled_nearest_neighbour)
 {
   guint8 *map = ptu_map_new (1000, 600, pattern_blocks);
-  Expect e = { map, 1000, 600, NULL, 1.0 };
+  Expect e = { map, 1000, 600, NULL, 1.0, FALSE };
   const gchar *formats[] = { "RGBA", "NV12" };
 
   for (guint i = 0; i < G_N_ELEMENTS (formats); i++) {
@@ -533,7 +632,7 @@ GST_START_TEST (test_overlay_alpha_zero_leaves_frame_unchanged)
 {
   guint8 *map = ptu_map_new (FRAME_W, FRAME_H, pattern_blocks);
   gboolean drawn[256] = { FALSE };
-  Expect e = { map, FRAME_W, FRAME_H, drawn, 0.0 };
+  Expect e = { map, FRAME_W, FRAME_H, drawn, 0.0, FALSE };
   GstHarness *h = overlay_new (0.0, NULL, FALSE);
 
   run_frame (h, "I420", FRAME_W, FRAME_H, map, FRAME_W, FRAME_H, &e);
@@ -753,6 +852,13 @@ GST_START_TEST (test_overlay_legend_properties_and_docs)
   pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (overlay),
       "show-legend");
   fail_unless (strstr (g_param_spec_get_blurb (pspec), "legend-position"));
+  pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (overlay), "mode");
+  fail_unless (pspec != NULL && G_IS_PARAM_SPEC_ENUM (pspec));
+  eclass = G_PARAM_SPEC_ENUM (pspec)->enum_class;
+  fail_unless_equals_int (G_PARAM_SPEC_ENUM (pspec)->default_value,
+      g_enum_get_value_by_nick (eclass, "fill")->value);
+  fail_unless (g_enum_get_value_by_nick (eclass, "outline") != NULL);
+  fail_unless (strstr (g_param_spec_get_blurb (pspec), "boundary"));
   gst_object_unref (overlay);
 }
 
@@ -817,6 +923,10 @@ vittmoverlay_suite (void)
   tcase_add_test (tc, test_overlay_small_map_is_scaled_nearest_neighbour);
   tcase_add_test (tc, test_overlay_two_by_two_map_fills_quadrants);
   tcase_add_test (tc, test_overlay_large_map_is_scaled_nearest_neighbour);
+  tcase_add_test (tc, test_overlay_outline_paints_only_class_boundaries);
+  tcase_add_test (tc, test_overlay_outline_follows_scaled_map);
+  tcase_add_test (tc,
+      test_overlay_outline_of_one_class_leaves_frame_unchanged);
   tcase_add_test (tc, test_overlay_buffer_without_meta_passes_unchanged);
   tcase_add_test (tc, test_overlay_missing_meta_warns_once_per_stream);
   tcase_add_test (tc, test_overlay_alpha_zero_leaves_frame_unchanged);
