@@ -154,18 +154,14 @@ static vittm_status prepare_output(vittm_decoder *dec, const vittm_decoder_optio
   vittm_status status = vittm_decoder_output_geometry(info->width, info->height, info->sar_num,
                                                       info->sar_den, o->width, o->height,
                                                       o->square_pixels, &dec->geometry, err);
-  if (status != VITTM_OK) {
-    vittm_error_prefix(err, "%s", dec->path);
-    return status;
-  }
+  if (status != VITTM_OK)
+    return vittm_error_prefix(err, status, "%s", dec->path);
   info->output_width = dec->geometry.width;
   info->output_height = dec->geometry.height;
   status = vittm_frame_converter_init(&dec->converter, o->format, info->output_width,
                                       info->output_height, err);
-  if (status != VITTM_OK) {
-    vittm_error_prefix(err, "%s", dec->path);
-    return status;
-  }
+  if (status != VITTM_OK)
+    return vittm_error_prefix(err, status, "%s", dec->path);
   dec->packet = av_packet_alloc();
   dec->frame = av_frame_alloc();
   if (!dec->packet || !dec->frame)
@@ -184,10 +180,8 @@ vittm_status vittm_decoder_open(const char *path, const vittm_decoder_options *o
     return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT, "vittm_decoder_open: path is NULL");
   vittm_decoder_options o = opts ? *opts : (vittm_decoder_options){0};
   vittm_status status = check_options(&o, err);
-  if (status != VITTM_OK) {
-    vittm_error_prefix(err, "%s", path);
-    return status;
-  }
+  if (status != VITTM_OK)
+    return vittm_error_prefix(err, status, "%s", path);
 
   vittm_decoder *dec = calloc(1, sizeof *dec);
   if (!dec || !(dec->path = strdup(path))) {

@@ -94,9 +94,10 @@ static vittm_status deliver(vittm_decoder *dec, vittm_video_frame *frame, vittm_
 {
   AVFrame *f = dec->frame;
   /* Written to dec->failure, not err, so that a NULL err loses no message. */
-  if (vittm_frame_converter_run(&dec->converter, f, &dec->failure) != VITTM_OK) {
+  vittm_status st = vittm_frame_converter_run(&dec->converter, f, &dec->failure);
+  if (st != VITTM_OK) {
     av_frame_unref(f);
-    vittm_error_prefix(&dec->failure, "%s: frame %lld", dec->path,
+    vittm_error_prefix(&dec->failure, st, "%s: frame %lld", dec->path,
                        (long long)dec->info.frames_decoded);
     return stop_with_failure(dec, err);
   }
@@ -164,6 +165,7 @@ vittm_status vittm_decoder_run(vittm_decoder *dec, vittm_decoder_frame_fn fn, vo
     if (status != VITTM_OK || frame.eos)
       return status;
     cb_err->code = VITTM_OK;
+    cb_err->cause = VITTM_CAUSE_NONE;
     cb_err->message[0] = '\0';
     status = fn(&frame, user, cb_err);
     if (status != VITTM_OK) {

@@ -287,10 +287,11 @@ sentence_end (const gchar * msg)
   return len > 0 && strchr (".?!", msg[len - 1]) ? "" : ".";
 }
 
-/* Posts the error of a failed vittm_device_open. The device comes from the
- * 'device' property, else from VITTM_DEVICE, else the best one is chosen:
- * the hint names whichever of those chose, and only the last calls for a
- * driver. */
+/* Posts the error of a failed vittm_device_open, with the hint its cause
+ * calls for. The device comes from the 'device' property, else from
+ * VITTM_DEVICE, else the best one is chosen: a selector that matches nothing
+ * is named with whichever of those chose it, and only a missing or incapable
+ * driver calls for installing one. */
 static void
 post_device_error (GstVittmSegment * self, const gchar * device,
     const vittm_error * err)
@@ -302,29 +303,33 @@ post_device_error (GstVittmSegment * self, const gchar * device,
         ("Could not open a Vulkan device: %s%s", err->message,
             sentence_end (err->message)),
         ("vittm_device_open: %s", vittm_status_name (err->code)));
-  } else if (device) {
+  } else if (err->cause == VITTM_CAUSE_NO_MATCHING_DEVICE && device
+      && *device) {
     GST_ELEMENT_ERROR (self, LIBRARY, INIT,
         ("No usable Vulkan device matching '%s' (property 'device'): "
             "%s%s Set 'device' to the index or part of the name of a "
             "device, or unset it to pick one automatically.",
             device, err->message, sentence_end (err->message)),
         ("vittm_device_open: %s", vittm_status_name (err->code)));
-  } else if (env && *env) {
+  } else if (err->cause == VITTM_CAUSE_NO_MATCHING_DEVICE && env && *env) {
     GST_ELEMENT_ERROR (self, LIBRARY, INIT,
         ("No usable Vulkan device matching '%s' (environment variable "
             "VITTM_DEVICE): %s%s Set VITTM_DEVICE to the index or part of "
             "the name of a device, or unset it to pick one automatically.",
             env, err->message, sentence_end (err->message)),
         ("vittm_device_open: %s", vittm_status_name (err->code)));
-  } else {
-    /* The library's message may already say which driver to install. */
-    const gchar *install = strstr (err->message, "mesa-vulkan-drivers") ?
-        "" : " Install a Vulkan driver (on Debian: apt install "
-        "mesa-vulkan-drivers, which provides lavapipe, a CPU device).";
-
+  } else if (err->cause == VITTM_CAUSE_NO_DRIVER) {
+    /* The library's message names the driver to install. */
     GST_ELEMENT_ERROR (self, LIBRARY, INIT,
-        ("No usable Vulkan device: %s%s%s", err->message,
-            sentence_end (err->message), install),
+        ("No usable Vulkan device: %s%s", err->message,
+            sentence_end (err->message)),
+        ("vittm_device_open: %s", vittm_status_name (err->code)));
+  } else {
+    GST_ELEMENT_ERROR (self, LIBRARY, INIT,
+        ("No usable Vulkan device: %s%s Install a Vulkan 1.1 driver with "
+            "compute support (on Debian: apt install mesa-vulkan-drivers, "
+            "which provides lavapipe, a CPU device).", err->message,
+            sentence_end (err->message)),
         ("vittm_device_open: %s", vittm_status_name (err->code)));
   }
 }

@@ -3,22 +3,41 @@
 #include <stdio.h>
 #include <string.h>
 
-vittm_status vittm_error_set(vittm_error *err, vittm_status code, const char *fmt, ...)
+static vittm_status set(vittm_error *err, vittm_status code, vittm_error_cause cause,
+                        const char *fmt, va_list ap)
 {
   if (!err)
     return code;
   err->code = code;
+  err->cause = cause;
+  vsnprintf(err->message, sizeof err->message, fmt, ap);
+  return code;
+}
+
+vittm_status vittm_error_set(vittm_error *err, vittm_status code, const char *fmt, ...)
+{
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(err->message, sizeof err->message, fmt, ap);
+  set(err, code, VITTM_CAUSE_NONE, fmt, ap);
   va_end(ap);
   return code;
 }
 
-vittm_status vittm_error_prefix(vittm_error *err, const char *fmt, ...)
+vittm_status vittm_error_set_cause(vittm_error *err, vittm_status code, vittm_error_cause cause,
+                                   const char *fmt, ...)
 {
-  if (!err)
-    return VITTM_ERROR_INVALID_ARGUMENT;
+  va_list ap;
+  va_start(ap, fmt);
+  set(err, code, cause, fmt, ap);
+  va_end(ap);
+  return code;
+}
+
+vittm_status vittm_error_prefix(vittm_error *err, vittm_status code, const char *fmt, ...)
+{
+  if (!err || code == VITTM_OK)
+    return code;
+  err->code = code;
   char old[sizeof err->message];
   memcpy(old, err->message, sizeof old);
   va_list ap;
@@ -33,7 +52,7 @@ vittm_status vittm_error_prefix(vittm_error *err, const char *fmt, ...)
       err->message[used++] = *p;
   if (used <= cap)
     err->message[used] = '\0';
-  return err->code;
+  return code;
 }
 
 const char *vittm_status_name(vittm_status code)

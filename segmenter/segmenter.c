@@ -164,8 +164,8 @@ vittm_status vittm_segmenter_create(vittm_model *model, vittm_pixel_format forma
   }
   if (st) {
     vittm_segmenter_free(s);
-    return vittm_error_prefix(err, "segmenter for %s %u×%u frames", vittm_pixel_format_name(format),
-                              width, height);
+    return vittm_error_prefix(err, st, "segmenter for %s %u×%u frames",
+                              vittm_pixel_format_name(format), width, height);
   }
   *out = s;
   return VITTM_OK;
@@ -233,6 +233,10 @@ vittm_status vittm_segmenter_run(vittm_segmenter *s, const vittm_frame *frame,
 vittm_status vittm_segmenter_logits(vittm_segmenter *s, float **data, uint32_t *height,
                                     uint32_t *width, uint32_t *classes, vittm_error *err)
 {
+  if (!s || !data || !height || !width || !classes)
+    return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
+                           "vittm_segmenter_logits: %s is NULL",
+                           !s ? "segmenter" : !data ? "data" : "a size pointer");
   const vittm_feature *logits = &s->model->head.logits;
   float *out = malloc((size_t)logits->tensor->rows * logits->tensor->cols * sizeof *out);
   if (!out)

@@ -122,7 +122,7 @@ vittm_status vittm_weights_matrix(vittm_weights *w, const char *name, uint32_t r
     return st;
   st = vittm_weights_upload(w, data, rows ? rows : 1, cols, out, err);
   free(data);
-  return st ? vittm_error_prefix(err, "tensor %s", name) : VITTM_OK;
+  return vittm_error_prefix(err, st, "tensor %s", name);
 }
 
 vittm_status vittm_weights_optional(vittm_weights *w, const char *name, uint32_t rows,

@@ -114,7 +114,7 @@ static vittm_status record_by_gemm(vittm_cmd *cmd, const vittm_tensor *qkv, uint
     vittm_gemm_operand o = {out, h * hd, d};
     st = vittm_gemm_record_strided(cmd, &p, &v, &o, n, hd, ld, err);
   }
-  return st ? vittm_error_prefix(err, "attention") : VITTM_OK;
+  return vittm_error_prefix(err, st, "attention");
 }
 
 vittm_status vittm_attention_record(vittm_cmd *cmd, const vittm_tensor *qkv, uint32_t heads,

@@ -111,7 +111,7 @@ vittm_status vittm_frame_upload(vittm_device *dev, const vittm_frame *frame, vit
     st = vittm_buffer_write(dev, buf, 0, packed, layout.size, err);
     free(packed);
     if (st)
-      return vittm_error_prefix(err, "frame upload");
+      return vittm_error_prefix(err, st, "frame upload");
   }
   if (layout_out)
     *layout_out = layout;
@@ -142,7 +142,7 @@ static vittm_status check_layout(const vittm_buffer *frame, const vittm_frame_la
   vittm_status st = vittm_frame_layout_compute(layout->format, layout->width, layout->height,
                                                &expect, err);
   if (st)
-    return vittm_error_prefix(err, "preprocess");
+    return vittm_error_prefix(err, st, "preprocess");
   /* The shader reads whole words at plane offsets: only the computed layout is safe. */
   if (memcmp(expect.offset, layout->offset, sizeof expect.offset) ||
       memcmp(expect.stride, layout->stride, sizeof expect.stride) || expect.size != layout->size)

@@ -131,7 +131,7 @@ static vittm_status bind_block(vittm_arena *a, vittm_arena_use *uses, const slot
   vittm_status st = vittm_vk_result(vkAllocateMemory(dev->device, &mai, NULL, &memory), err,
                                     "allocating activation memory");
   if (st)
-    return vittm_error_prefix(err, "%llu-byte activation block", (unsigned long long)size);
+    return vittm_error_prefix(err, st, "%llu-byte activation block", (unsigned long long)size);
   a->blocks[a->n_blocks++] = (block){memory, size};
   a->bytes += size;
   vittm_buffer_count_allocation(dev, size);

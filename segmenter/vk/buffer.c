@@ -68,8 +68,8 @@ static vittm_status allocate(vittm_device *dev, VkDeviceSize size, VkBufferUsage
     r = vkMapMemory(dev->device, out->memory, 0, VK_WHOLE_SIZE, 0, &out->mapped);
   if (r != VK_SUCCESS) {
     vittm_buffer_destroy(dev, out);
-    vittm_vk_result(r, err, "allocating device memory");
-    return vittm_error_prefix(err, "%llu-byte buffer", (unsigned long long)size);
+    vittm_status st = vittm_vk_result(r, err, "allocating device memory");
+    return vittm_error_prefix(err, st, "%llu-byte buffer", (unsigned long long)size);
   }
   out->allocation = out->req.size;
   vittm_buffer_count_allocation(dev, out->allocation);

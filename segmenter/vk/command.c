@@ -367,7 +367,7 @@ static vittm_status write_dispatch(vittm_cmd *cmd, const op *o, vittm_error *err
   VkDescriptorSet set;
   vittm_status st = allocate_set(cmd, p, &set, err);
   if (st)
-    return vittm_error_prefix(err, "%s", o->label);
+    return vittm_error_prefix(err, st, "%s", o->label);
   VkDescriptorBufferInfo infos[VITTM_MAX_BINDINGS];
   VkWriteDescriptorSet writes[VITTM_MAX_BINDINGS];
   for (uint32_t i = 0; i < p->n_bindings; i++) {

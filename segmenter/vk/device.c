@@ -81,10 +81,11 @@ static bool layer_available(const char *name)
 static vittm_status create_instance(bool validate, VkInstance *out, vittm_error *err)
 {
   if (validate && !layer_available(VALIDATION_LAYER))
-    return vittm_error_set(err, VITTM_ERROR_UNSUPPORTED,
-                           "validation was requested (VITTM_VALIDATE) but the layer %s is not "
-                           "installed; install it (Debian: apt-get install vulkan-validationlayers)",
-                           VALIDATION_LAYER);
+    return vittm_error_set_cause(
+        err, VITTM_ERROR_UNSUPPORTED, VITTM_CAUSE_NO_VALIDATION_LAYER,
+        "validation was requested (VITTM_VALIDATE) but the layer %s is not installed; install it "
+        "(Debian: apt-get install vulkan-validationlayers)",
+        VALIDATION_LAYER);
   const char *layers[] = {VALIDATION_LAYER};
   const char *extensions[] = {VK_EXT_DEBUG_UTILS_EXTENSION_NAME};
   VkApplicationInfo app = {
@@ -103,10 +104,11 @@ static vittm_status create_instance(bool validate, VkInstance *out, vittm_error 
   };
   VkResult r = vkCreateInstance(&ci, NULL, out);
   if (r == VK_ERROR_INCOMPATIBLE_DRIVER || r == VK_ERROR_INITIALIZATION_FAILED)
-    return vittm_error_set(err, VITTM_ERROR_NO_DEVICE,
-                           "no Vulkan driver was found (vkCreateInstance: VkResult %d); install one "
-                           "(Debian: apt-get install mesa-vulkan-drivers for the CPU driver lavapipe)",
-                           (int)r);
+    return vittm_error_set_cause(
+        err, VITTM_ERROR_NO_DEVICE, VITTM_CAUSE_NO_DRIVER,
+        "no Vulkan driver was found (vkCreateInstance: VkResult %d); install one (Debian: "
+        "apt-get install mesa-vulkan-drivers for the CPU driver lavapipe)",
+        (int)r);
   return vittm_vk_result(r, err, "vkCreateInstance");
 }
 
@@ -165,9 +167,10 @@ static vittm_status choose_physical(VkInstance inst, const char *selector, VkPhy
   uint32_t n = 0;
   VkResult r = vkEnumeratePhysicalDevices(inst, &n, NULL);
   if (r != VK_SUCCESS || n == 0)
-    return vittm_error_set(err, VITTM_ERROR_NO_DEVICE,
-                           "no Vulkan device was found; install a Vulkan driver (Debian: apt-get "
-                           "install mesa-vulkan-drivers for the CPU driver lavapipe)");
+    return vittm_error_set_cause(
+        err, VITTM_ERROR_NO_DEVICE, VITTM_CAUSE_NO_DRIVER,
+        "no Vulkan device was found; install a Vulkan driver (Debian: apt-get install "
+        "mesa-vulkan-drivers for the CPU driver lavapipe)");
   VkPhysicalDevice devs[16];
   if (n > 16)
     n = 16;
@@ -197,11 +200,11 @@ static vittm_status choose_physical(VkInstance inst, const char *selector, VkPhy
   }
   if (best < 0) {
     if (selector && *selector)
-      return vittm_error_set(err, VITTM_ERROR_NO_DEVICE,
-                             "no Vulkan 1.1 compute device matches \"%s\" (devices: %s)", selector,
-                             names);
-    return vittm_error_set(err, VITTM_ERROR_NO_DEVICE,
-                           "no Vulkan 1.1 device with a compute queue (devices: %s)", names);
+      return vittm_error_set_cause(err, VITTM_ERROR_NO_DEVICE, VITTM_CAUSE_NO_MATCHING_DEVICE,
+                                   "no Vulkan 1.1 compute device matches \"%s\" (devices: %s)",
+                                   selector, names);
+    return vittm_error_set_cause(err, VITTM_ERROR_NO_DEVICE, VITTM_CAUSE_NO_CAPABLE_DEVICE,
+                                 "no Vulkan 1.1 device with a compute queue (devices: %s)", names);
   }
   *out = devs[best];
   *index = (uint32_t)best;
@@ -435,6 +438,9 @@ const vittm_device_info *vittm_device_get_info(const vittm_device *dev)
 vittm_status vittm_device_enumerate(vittm_device_info *infos, uint32_t capacity, uint32_t *count,
                                     vittm_error *err)
 {
+  if (capacity && !infos)
+    return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
+                           "vittm_device_enumerate: infos is NULL but capacity is %u", capacity);
   VkInstance inst;
   vittm_status st = create_instance(false, &inst, err);
   if (st)

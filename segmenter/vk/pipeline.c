@@ -160,7 +160,7 @@ vittm_status vittm_pipeline_get(vittm_device *dev, const char *shader, const uin
       st = vittm_device_check_validation(dev, before, err);
     if (st) {
       pipeline_destroy(dev, p);
-      vittm_error_prefix(err, "pipeline %s", shader);
+      vittm_error_prefix(err, st, "pipeline %s", shader);
     } else {
       dev->pipelines[dev->n_pipelines++] = p;
       *out = p;

@@ -56,7 +56,7 @@ static vittm_status create(vittm_device *dev, vittm_arena *arena, vittm_dtype dt
                             : vittm_buffer_create(dev, bytes, &t->chunks[c], err);
     if (st) {
       vittm_tensor_free(t);
-      return vittm_error_prefix(err, "%u×%u %s tensor", rows, cols, vittm_dtype_name(dtype));
+      return vittm_error_prefix(err, st, "%u×%u %s tensor", rows, cols, vittm_dtype_name(dtype));
     }
   }
   *out = t;

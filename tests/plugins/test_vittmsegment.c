@@ -615,47 +615,74 @@ GST_START_TEST (test_unmatched_vittm_device_names_the_variable)
 GST_END_TEST;
 
 /* The device is shared per process, so "no device" needs a process of its
- * own: gst-launch-1.0 with the Vulkan loader pointed at no driver. */
-GST_START_TEST (test_no_vulkan_device_posts_an_error_and_exits)
+ * own: gst-launch-1.0 with the Vulkan loader pointed at no driver, the
+ * element given `device_arg` (or nothing). Returns its stdout and stderr. */
+static gchar *
+launch_without_driver (const gchar * device_arg)
 {
   const gchar *launch = g_getenv ("VITTM_GST_LAUNCH");
   gchar *path = launch ? g_strdup (launch) :
       g_find_program_in_path ("gst-launch-1.0");
   gchar *model_arg = g_strdup_printf ("model=%s", model_path);
   gchar **env = g_get_environ ();
-  gchar *out = NULL, *err = NULL;
+  gchar *out = NULL, *err = NULL, *all;
   GError *error = NULL;
   gint status = -1;
-  gchar *argv[] = {
-    path, (gchar *) "videotestsrc", (gchar *) "num-buffers=1", (gchar *) "!",
-    (gchar *) "vittmsegment", model_arg, (gchar *) "!",
-    (gchar *) "fakesink", NULL
+  const gchar *args[] = { "videotestsrc", "num-buffers=1", "!", "vittmsegment",
+    model_arg, device_arg, "!", "fakesink"
   };
+  GPtrArray *argv = g_ptr_array_new ();
+  guint i;
 
+  g_ptr_array_add (argv, path);
+  for (i = 0; i < G_N_ELEMENTS (args); i++)
+    if (args[i])
+      g_ptr_array_add (argv, (gpointer) args[i]);
+  g_ptr_array_add (argv, NULL);
   fail_unless (path != NULL, "gst-launch-1.0 not found");
   env = g_environ_setenv (env, "VK_ICD_FILENAMES", "/nonexistent", TRUE);
   env = g_environ_setenv (env, "VK_DRIVER_FILES", "/nonexistent", TRUE);
   env = g_environ_unsetenv (env, "VITTM_DEVICE");
 
-  fail_unless (g_spawn_sync (NULL, argv, env, G_SPAWN_DEFAULT, NULL, NULL,
-          &out, &err, &status, &error), "%s", error ? error->message : "");
+  fail_unless (g_spawn_sync (NULL, (gchar **) argv->pdata, env,
+          G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status, &error), "%s",
+      error ? error->message : "");
   /* exited (no crash), with an error */
   fail_unless (WIFEXITED (status), "gst-launch-1.0 died: %d\n%s", status,
       err);
   fail_unless (WEXITSTATUS (status) != 0, "no error: %s", out);
-  {
-    gchar *all = g_strconcat (out, err, NULL);
+  all = g_strconcat (out, err, NULL);
 
-    assert_contains (all, "No usable Vulkan device");
-    assert_contains (all, "mesa-vulkan-drivers");
-    g_free (all);
-  }
-
+  g_ptr_array_free (argv, TRUE);
   g_free (out);
   g_free (err);
   g_strfreev (env);
   g_free (model_arg);
   g_free (path);
+  return all;
+}
+
+GST_START_TEST (test_no_vulkan_device_posts_an_error_and_exits)
+{
+  gchar *all = launch_without_driver (NULL);
+
+  assert_contains (all, "No usable Vulkan device");
+  assert_contains (all, "mesa-vulkan-drivers");
+  g_free (all);
+}
+
+GST_END_TEST;
+
+/* Without a driver, a 'device' that matches nothing is not what is wrong:
+ * the hint comes from the error's cause, and it says to install a driver. */
+GST_START_TEST (test_no_driver_is_blamed_even_with_a_device_set)
+{
+  gchar *all = launch_without_driver ("device=no-such-device");
+
+  assert_contains (all, "No usable Vulkan device");
+  assert_contains (all, "mesa-vulkan-drivers");
+  assert_lacks (all, "property 'device'");
+  g_free (all);
 }
 
 GST_END_TEST;
@@ -721,6 +748,7 @@ vittmsegment_suite (void)
   tcase_add_test (tc, test_malformed_config_says_the_model_is_not_valid);
   tcase_add_test (tc, test_unmatched_vittm_device_names_the_variable);
   tcase_add_test (tc, test_no_vulkan_device_posts_an_error_and_exits);
+  tcase_add_test (tc, test_no_driver_is_blamed_even_with_a_device_set);
   tcase_add_test (tc, test_unsupported_caps_are_not_negotiated);
   return s;
 }

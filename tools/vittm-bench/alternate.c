@@ -8,8 +8,9 @@ vittm_status bench_run_rotated(vittm_segmenter *const *segs, const char *const *
   vittm_class_map map;
   for (int k = 0; k < n; k++) {
     int m = (int)((round + k) % n);
-    if (vittm_segmenter_run(segs[m], frame, &map, &t[m], err))
-      return vittm_error_prefix(err, "%s, frame %lld", labels[m], (long long)round);
+    vittm_status st = vittm_segmenter_run(segs[m], frame, &map, &t[m], err);
+    if (st)
+      return vittm_error_prefix(err, st, "%s, frame %lld", labels[m], (long long)round);
   }
   return VITTM_OK;
 }

@@ -269,9 +269,11 @@ static vittm_status segment_all(video *v, const options *o, model_run *runs, vit
       frame.strides[0] = (uint32_t)f.stride;
     }
     if (i == 0) /* warm-up, untimed */
-      for (int m = 0; m < o->n_models; m++)
-        if (vittm_segmenter_run(runs[m].seg, &frame, &map, NULL, err))
-          return vittm_error_prefix(err, "%s", runs[m].label);
+      for (int m = 0; m < o->n_models; m++) {
+        vittm_status st = vittm_segmenter_run(runs[m].seg, &frame, &map, NULL, err);
+        if (st)
+          return vittm_error_prefix(err, st, "%s", runs[m].label);
+      }
     if (!grow_series(runs, o->n_models, &cap, (size_t)i + 1))
       return vittm_error_set(err, VITTM_ERROR_OUT_OF_MEMORY, "out of host memory");
     vittm_status st = bench_run_rotated(segs, labels, o->n_models, &frame, i, t, err);

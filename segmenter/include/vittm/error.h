@@ -26,23 +26,52 @@ typedef enum vittm_status {
   VITTM_ERROR_OUT_OF_MEMORY,    /* host or device memory exhausted */
 } vittm_status;
 
-/* The error record: a code and a message that names the thing at fault. */
+/* Why an error happened, where the status alone cannot tell causes apart that call for
+ * different remedies. VITTM_CAUSE_NONE for every error that has no finer cause. */
+typedef enum vittm_error_cause {
+  VITTM_CAUSE_NONE = 0,
+  VITTM_CAUSE_NO_DRIVER,           /* no Vulkan driver is installed, or it reports no device */
+  VITTM_CAUSE_NO_MATCHING_DEVICE,  /* devices exist, none matches the requested selector */
+  VITTM_CAUSE_NO_CAPABLE_DEVICE,   /* devices exist, none has Vulkan 1.1 and a compute queue */
+  VITTM_CAUSE_NO_VALIDATION_LAYER, /* validation was requested, its layer is not installed */
+} vittm_error_cause;
+
+/* The error record: a code, a cause and a message that names the thing at fault.
+ *
+ * The contract of every fallible vittm call: the status it returns is the same whether err
+ * is a record or NULL; a record only adds the message and cause. After a failure, err->code
+ * equals the returned status. */
 typedef struct vittm_error {
   vittm_status code;
+  vittm_error_cause cause;
   char message[512];
 } vittm_error;
 
-/* Fills err (when not NULL) with code and a printf-style message; returns code. */
+/* Fills err (when not NULL) with code, no cause and a printf-style message; returns code. */
 VITTM_API vittm_status vittm_error_set(vittm_error *err, vittm_status code, const char *fmt, ...)
 #ifdef __GNUC__
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
 
-/* Prepends "context: " to err's message (keeps its code); returns the code. */
-VITTM_API vittm_status vittm_error_prefix(vittm_error *err, const char *fmt, ...)
+/* As vittm_error_set, with a cause; returns code. */
+VITTM_API vittm_status vittm_error_set_cause(vittm_error *err, vittm_status code,
+                                             vittm_error_cause cause, const char *fmt, ...)
 #ifdef __GNUC__
-    __attribute__((format(printf, 2, 3)))
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
+/* Adds context to a failure and passes its status on: returns code, whatever err is. When
+ * code is not VITTM_OK and err is not NULL, prepends "context: " to err's message and sets
+ * err->code to code (the cause stays). VITTM_OK leaves err alone, so
+ * `return vittm_error_prefix(err, st, "...")` is right after a call that may have succeeded.
+ * The status comes from the caller, never from the record, so it cannot depend on whether
+ * the record exists. */
+VITTM_API vittm_status vittm_error_prefix(vittm_error *err, vittm_status code, const char *fmt,
+                                          ...)
+#ifdef __GNUC__
+    __attribute__((format(printf, 3, 4)))
 #endif
     ;
 
