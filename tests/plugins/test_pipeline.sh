@@ -43,4 +43,13 @@ done
   vittmoverlay show-legend=true ! fakesink >"$out" 2>&1 ||
   fail "gst-launch-1.0 with inference-interval=2 mask-size=model"
 
+# the overlay's enum properties from the command line; the meter, without
+# print=true, reports on the bus and in last-message but prints nothing
+"$launch" -q videotestsrc num-buffers=3 ! video/x-raw,width=160,height=120 ! \
+  vittmsegment model="$model" ! \
+  vittmoverlay mode=outline show-legend=true legend-position=bottom-right ! \
+  vittmfpsmeter interval=1 ! fakesink >"$out" 2>/dev/null ||
+  fail "gst-launch-1.0 with mode=outline legend-position=bottom-right"
+[ ! -s "$out" ] || fail "vittmfpsmeter printed on standard output by default"
+
 echo "ok"
