@@ -25,7 +25,8 @@
  * every drawn class present in the map. Its 8-pixel font is scaled by an
  * integer factor that follows the frame height (height / 240, rounded: 2 at
  * 360 to 599 lines, 3 at 720, 5 at 1080), so that a row of text stays
- * about a thirtieth of the frame high.
+ * about a thirtieth of the frame high; a frame narrower than 160 pixels per
+ * step keeps a smaller factor.
  *
  * Buffers without a meta pass unchanged; the first of each stream makes the
  * element post a warning message (no vittmsegment upstream, most likely).
