@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -149,7 +150,9 @@ static model_bytes read_model(const char *path)
   return m;
 }
 
-/* Writes m's data after a new header to "<model>.<what>.safetensors" and frees m. */
+/* Writes m's data after a new header to "<model>.<pid>.<what>.safetensors" and frees m. The
+ * process id keeps tests that run at once on one model (fp32 and fp16) off each other's
+ * copies: one truncating a file the other has mapped kills it with SIGBUS. */
 static const char *write_model(model_bytes *m, const char *model, const char *what)
 {
   static char path[4096];
@@ -158,7 +161,7 @@ static const char *write_model(model_bytes *m, const char *model, const char *wh
   for (const char *c = what; *c && n + 1 < sizeof tag; c++)
     tag[n++] = isalnum((unsigned char)*c) || *c == '.' || *c == '-' ? *c : '_';
   tag[n] = '\0';
-  snprintf(path, sizeof path, "%s.%s.safetensors", model, tag);
+  snprintf(path, sizeof path, "%s.%ld.%s.safetensors", model, (long)getpid(), tag);
   char *header = cJSON_PrintUnformatted(m->header);
   assert_non_null(header);
   uint64_t len = strlen(header);
