@@ -11,31 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-/* Both statuses must be `expected`, and the record must say the same and why. */
-static void check_same_status(const char *call, vittm_status expected, vittm_status with_record,
-                              vittm_status without_record, const vittm_error *record)
-{
-  print_message("%s: %s (%s)\n", call, vittm_status_name(with_record), record->message);
-  if (with_record != without_record)
-    fail_msg("%s returns %s with an error record but %s without one", call,
-             vittm_status_name(with_record), vittm_status_name(without_record));
-  if (with_record != expected)
-    fail_msg("%s returns %s, expected %s", call, vittm_status_name(with_record),
-             vittm_status_name(expected));
-  assert_int_equal(record->code, with_record);
-  assert_true(record->message[0] != '\0');
-}
-
-/* Evaluates call twice, with ERR a record and then NULL. */
-#define ASSERT_FAILS_THE_SAME(expected, call)                                                  \
-  do {                                                                                         \
-    vittm_error record_ = {0};                                                                 \
-    vittm_error *ERR = &record_;                                                               \
-    vittm_status with_ = (call);                                                               \
-    ERR = NULL;                                                                                \
-    vittm_status without_ = (call);                                                            \
-    check_same_status(#call, (expected), with_, without_, &record_);                           \
-  } while (0)
+#include "status_check.h"
 
 /* Opens path and iterates to the end or the first error; the status that ended it. */
 static vittm_status decode_all(const char *path, const vittm_decoder_options *opts,
