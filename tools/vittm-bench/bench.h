@@ -62,6 +62,9 @@ cJSON *bench_fps_paper_json(void);
 cJSON *bench_number_array(const double *x, int n);
 /* Monotonic milliseconds. */
 double bench_now_ms(void);
+/* Opens the default device for sub-command `cmd` and prints its "device: …" line; clears
+ * *want16 (saying so) when it has no fp16. NULL, with the error printed, when none opens. */
+vittm_device *bench_open_device(const char *cmd, bool *want16);
 /* Parses "fp32", "fp16" or "all" into the two wants; false if it is none of them. */
 bool bench_parse_precision(const char *arg, bool *want32, bool *want16);
 /* Parses "N" or "WxH" (W first when w_first, else H first: --size takes HxW like the model

@@ -198,20 +198,11 @@ int bench_classmap(int argc, char **argv)
     maps[n_maps++] = (size_wh){1920, 1080};
   }
 
-  vittm_device *dev = NULL;
   vittm_error err = {0};
-  if (vittm_device_open(NULL, &dev, &err)) {
-    fprintf(stderr, "vittm-bench: %s\n", err.message);
+  vittm_device *dev = bench_open_device("classmap", &want16);
+  if (!dev)
     return 1;
-  }
   const vittm_device_info *info = vittm_device_get_info(dev);
-  if (want16 && !info->fp16) {
-    fprintf(stderr, "vittm-bench classmap: %s has no fp16 support; fp16 rows are left out\n",
-            info->name);
-    want16 = false;
-  }
-  printf("device: %s (%s, %s)\n", info->name, vittm_device_type_name(info->type),
-         info->driver_info);
   printf("%u classes, %s logits; 1 warm-up + %d timed runs, medians\n\n", k,
          scene ? "scene" : "random", runs);
   printf("%-5s %-7s %-10s %10s %10s %10s\n", "prec", "grid", "map", "dispatches", "gpu ms",

@@ -240,21 +240,13 @@ int bench_encoder(int argc, char **argv)
     if (add_size(sizes, &n_sizes, models[i].in_h, models[i].in_w))
       break;
 
-  vittm_device *dev = NULL;
-  if (vittm_device_open(NULL, &dev, &err)) {
-    fprintf(stderr, "vittm-bench: %s\n", err.message);
+  vittm_device *dev = bench_open_device("encoder", &want16);
+  if (!dev) {
     for (int i = 0; i < n_models; i++)
       vittm_model_file_free(models[i].mf);
     return 1;
   }
   const vittm_device_info *info = vittm_device_get_info(dev);
-  if (want16 && !info->fp16) {
-    fprintf(stderr, "vittm-bench encoder: %s has no fp16 support; fp16 rows are left out\n",
-            info->name);
-    want16 = false;
-  }
-  printf("device: %s (%s, %s)\n", info->name, vittm_device_type_name(info->type),
-         info->driver_info);
   printf("1 warm-up + %d runs, medians; FLOPs: 1 multiply-add = 2 (GMAC = the paper's "
          "\"FLOPs\")\n\n",
          runs);

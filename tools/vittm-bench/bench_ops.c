@@ -113,20 +113,12 @@ int bench_ops(int argc, char **argv)
     n_shapes = 4;
   }
 
-  vittm_device *dev = NULL;
   vittm_error err = {0};
-  if (vittm_device_open(NULL, &dev, &err)) {
-    fprintf(stderr, "vittm-bench: %s\n", err.message);
+  vittm_device *dev = bench_open_device("ops", &want16);
+  if (!dev)
     return 1;
-  }
   const vittm_device_info *info = vittm_device_get_info(dev);
-  if (want16 && !info->fp16) {
-    fprintf(stderr, "vittm-bench ops: %s has no fp16 support; fp16 rows are left out\n",
-            info->name);
-    want16 = false;
-  }
-  printf("device: %s (%s, %s)\n\n", info->name, vittm_device_type_name(info->type),
-         info->driver_info);
+  printf("\n");
   printf("%-9s %6s %6s %6s  %-12s %10s %10s %10s %10s\n", "op", "M", "N", "K", "tile",
          "gpu ms", "wall ms", "GFLOP/s", "(wall)");
 

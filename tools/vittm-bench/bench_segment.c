@@ -224,19 +224,10 @@ int bench_segment(int argc, char **argv)
   }
 
   vittm_error err = {0};
-  vittm_device *dev = NULL;
-  if (vittm_device_open(NULL, &dev, &err)) {
-    fprintf(stderr, "vittm-bench: %s\n", err.message);
+  vittm_device *dev = bench_open_device("segment", &want16);
+  if (!dev)
     return 1;
-  }
   const vittm_device_info *info = vittm_device_get_info(dev);
-  if (want16 && !info->fp16) {
-    fprintf(stderr, "vittm-bench segment: %s has no fp16 support; fp16 rows are left out\n",
-            info->name);
-    want16 = false;
-  }
-  printf("device: %s (%s, %s)\n", info->name, vittm_device_type_name(info->type),
-         info->driver_info);
   printf("%s frames, class map at the %s size, 1 warm-up + %d timed per model; FPS = frames / "
          "summed wall time\n\n",
          vittm_pixel_format_name(format), mask_at_model_size ? "model's" : "frame's", runs);

@@ -98,6 +98,25 @@ cJSON *bench_number_array(const double *x, int n)
   return a;
 }
 
+vittm_device *bench_open_device(const char *cmd, bool *want16)
+{
+  vittm_device *dev = NULL;
+  vittm_error err = {0};
+  if (vittm_device_open(NULL, &dev, &err)) {
+    fprintf(stderr, "vittm-bench: %s\n", err.message);
+    return NULL;
+  }
+  const vittm_device_info *info = vittm_device_get_info(dev);
+  if (*want16 && !info->fp16) {
+    fprintf(stderr, "vittm-bench %s: %s has no fp16 support; fp16 rows are left out\n", cmd,
+            info->name);
+    *want16 = false;
+  }
+  printf("device: %s (%s, %s)\n", info->name, vittm_device_type_name(info->type),
+         info->driver_info);
+  return dev;
+}
+
 double bench_now_ms(void)
 {
   struct timespec ts;
