@@ -366,8 +366,8 @@ void vittm_model_memory_use(const vittm_model *m, vittm_memory_use *out)
   out->activations += vittm_arena_bytes(m->arena);
 }
 
-/* Reads columns [col0, col0+cols) of t. */
-static vittm_status read_columns(const vittm_tensor *t, uint32_t col0, uint32_t cols, float **data,
+/* Reads the first `cols` columns of t (a tap written into part of a wider tensor). */
+static vittm_status read_columns(const vittm_tensor *t, uint32_t cols, float **data,
                                  vittm_error *err)
 {
   float *all = malloc((size_t)t->rows * t->cols * sizeof *all);
@@ -375,7 +375,7 @@ static vittm_status read_columns(const vittm_tensor *t, uint32_t col0, uint32_t 
   vittm_status st = all && out ? vittm_tensor_read_f32(t, all, err)
                                : vittm_error_set(err, VITTM_ERROR_OUT_OF_MEMORY, "out of memory");
   for (uint32_t r = 0; !st && r < t->rows; r++)
-    memcpy(out + (size_t)r * cols, all + (size_t)r * t->cols + col0, cols * sizeof *out);
+    memcpy(out + (size_t)r * cols, all + (size_t)r * t->cols, cols * sizeof *out);
   free(all);
   if (st) {
     free(out);
@@ -445,7 +445,7 @@ vittm_status vittm_model_read_tap(vittm_model *m, const char *name, float **data
   *rows = t->rows;
   *cols = ncols ? ncols : t->cols;
   mtx_lock(&m->run_lock);
-  vittm_status st = read_columns(t, 0, *cols, data, err);
+  vittm_status st = read_columns(t, *cols, data, err);
   mtx_unlock(&m->run_lock);
   return st;
 }
