@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "half.h"
+#include "vittm/half.h"
 
 /* Integers in the header arrive as JSON numbers, which cJSON holds as doubles: anything
  * above 2^53 may already have been rounded, so it cannot be trusted as an offset or a dim. */

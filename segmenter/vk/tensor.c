@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "half.h"
+#include "vittm/half.h"
 
 size_t vittm_dtype_size(vittm_dtype dtype)
 {

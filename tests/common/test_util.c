@@ -9,7 +9,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "half.h"
+#include "vittm/half.h"
 
 void test_fill_uniform(float *x, size_t n, uint64_t seed, float lo, float hi)
 {

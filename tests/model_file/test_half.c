@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "half.h"
+#include "vittm/half.h"
 
 static float from_bits(uint32_t x)
 {

@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "half.h"
+#include "vittm/half.h"
 #include "model_file.h"
 
 static char tmp_dir[PATH_MAX];

@@ -10,19 +10,31 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vittm/export.h"
+
+#ifdef __cplusplus
+extern "C" {
+#ifdef __cplusplus
+}
+#endif
+#endif
+
 /* fp32 -> fp16 bits, round to nearest even. */
-uint16_t vittm_f16_from_f32(float f);
+VITTM_API uint16_t vittm_f16_from_f32(float f);
 /* fp16 bits -> fp32 (exact). */
-float vittm_f32_from_f16(uint16_t h);
+VITTM_API float vittm_f32_from_f16(uint16_t h);
 /* fp32 -> bfloat16 bits, round to nearest even. */
-uint16_t vittm_bf16_from_f32(float f);
+VITTM_API uint16_t vittm_bf16_from_f32(float f);
 /* bfloat16 bits -> fp32 (exact). */
-float vittm_f32_from_bf16(uint16_t b);
+VITTM_API float vittm_f32_from_bf16(uint16_t b);
 
 /* Array forms of the above; src and dst must not overlap. */
-void vittm_f16_from_f32_n(uint16_t *dst, const float *src, size_t n);
-void vittm_f32_from_f16_n(float *dst, const uint16_t *src, size_t n);
-void vittm_bf16_from_f32_n(uint16_t *dst, const float *src, size_t n);
-void vittm_f32_from_bf16_n(float *dst, const uint16_t *src, size_t n);
+VITTM_API void vittm_f16_from_f32_n(uint16_t *dst, const float *src, size_t n);
+VITTM_API void vittm_f32_from_f16_n(float *dst, const uint16_t *src, size_t n);
+VITTM_API void vittm_bf16_from_f32_n(uint16_t *dst, const float *src, size_t n);
+VITTM_API void vittm_f32_from_bf16_n(float *dst, const uint16_t *src, size_t n);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -1,4 +1,4 @@
-#include "half.h"
+#include "vittm/half.h"
 
 #include <string.h>
 

@@ -4,14 +4,10 @@
 
 #include <stdarg.h>
 
+#include "vittm/export.h"
+
 #ifdef __cplusplus
 extern "C" {
-#endif
-
-#if defined(VITTM_BUILDING) && defined(__GNUC__)
-#define VITTM_API __attribute__((visibility("default")))
-#else
-#define VITTM_API
 #endif
 
 typedef enum vittm_status {
