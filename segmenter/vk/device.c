@@ -24,16 +24,6 @@ static void device_cache_init(void)
   mtx_init(&device_cache.lock, mtx_plain);
 }
 
-vittm_status vittm_vk_result(VkResult r, vittm_error *err, const char *what)
-{
-  if (r == VK_SUCCESS)
-    return VITTM_OK;
-  vittm_status code = VITTM_ERROR_VULKAN;
-  if (r == VK_ERROR_OUT_OF_HOST_MEMORY || r == VK_ERROR_OUT_OF_DEVICE_MEMORY)
-    code = VITTM_ERROR_OUT_OF_MEMORY;
-  return vittm_error_set(err, code, "%s failed (VkResult %d)", what, (int)r);
-}
-
 static bool env_flag(const char *name)
 {
   const char *v = getenv(name);
@@ -53,14 +43,6 @@ static VKAPI_ATTR VkBool32 VKAPI_CALL on_validation(VkDebugUtilsMessageSeverityF
   if (atomic_fetch_add(&dev->validation_errors, 1) == 0)
     snprintf(dev->validation_message, sizeof dev->validation_message, "%s", data->pMessage);
   return VK_FALSE;
-}
-
-vittm_status vittm_device_check_validation(vittm_device *dev, unsigned before, vittm_error *err)
-{
-  if (atomic_load(&dev->validation_errors) == before)
-    return VITTM_OK;
-  return vittm_error_set(err, VITTM_ERROR_VALIDATION, "Vulkan validation: %s",
-                         dev->validation_message);
 }
 
 static bool layer_available(const char *name)

@@ -8,6 +8,7 @@
 
 #include "vittm/device.h"
 #include "vk/pipeline_cache.h"
+#include "vk/status.h"
 
 typedef struct vittm_pipeline vittm_pipeline;
 
@@ -46,12 +47,6 @@ struct vittm_device {
   atomic_uint validation_errors;
   char validation_message[512];
 };
-
-/* VITTM_ERROR_VULKAN naming `what` and the VkResult, or VITTM_OK for VK_SUCCESS. */
-vittm_status vittm_vk_result(VkResult r, vittm_error *err, const char *what);
-
-/* Fails with the first new validation message if the count rose above `before`. */
-vittm_status vittm_device_check_validation(vittm_device *dev, unsigned before, vittm_error *err);
 
 /* Fills info from the physical device and applies the VITTM_* environment overrides. */
 void vittm_device_info_query(VkPhysicalDevice phys, const VkPhysicalDeviceMemoryProperties *mem,
