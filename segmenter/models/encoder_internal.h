@@ -43,9 +43,7 @@ struct vittm_encoder {
   const char *combine;
 };
 
-/* Reads the config keys both architectures share. */
-vittm_status vittm_encoder_read_dims(vittm_encoder *enc, vittm_error *err);
-/* If taps are on, records a copy of rows [row0, row0+rows) of src as tap `name`. */
+/* encoder_build.c, for vit.c and vittm.c: if taps are on, records a copy of rows [row0, row0+rows) of src as tap `name`. */
 vittm_status vittm_encoder_tap(vittm_encoder *enc, vittm_cmd *cmd, const char *name,
                                const vittm_tensor *src, uint32_t row0, uint32_t rows,
                                vittm_error *err);
@@ -60,6 +58,7 @@ vittm_status vittm_encoder_load_pos_embed(vittm_encoder *enc, const char *name, 
                                           uint32_t gh, uint32_t gw, uint32_t th, uint32_t tw,
                                           float **host_out, vittm_tensor **out, vittm_error *err);
 
+/* The builders encoder.c chooses between by the config's architecture. */
 vittm_status vittm_vit_build(vittm_encoder *enc, vittm_error *err);
 vittm_status vittm_vittm_build(vittm_encoder *enc, vittm_error *err);
 
