@@ -225,12 +225,11 @@ static void destroy(vittm_model *m)
   free(m);
 }
 
-static vittm_precision resolve_precision(const vittm_device_info *info, vittm_precision want)
+vittm_precision vittm_precision_resolve(const vittm_device *dev, vittm_precision want)
 {
   if (want != VITTM_PRECISION_AUTO)
     return want;
-  /* fp16 halves memory traffic on GPUs; on a CPU driver it only adds conversions. */
-  return info->fp16 && info->type != VITTM_DEVICE_CPU ? VITTM_PRECISION_FP16 : VITTM_PRECISION_FP32;
+  return vittm_device_get_profile(dev)->fp16 ? VITTM_PRECISION_FP16 : VITTM_PRECISION_FP32;
 }
 
 vittm_status vittm_model_load(vittm_device *dev, const char *path,
@@ -249,7 +248,7 @@ vittm_status vittm_model_load_internal(vittm_device *dev, const char *path,
                            !out ? "out" : !dev ? "dev" : "path");
   *out = NULL;
   const vittm_device_info *info = vittm_device_get_info(dev);
-  vittm_precision precision = resolve_precision(info, opts ? opts->precision : VITTM_PRECISION_AUTO);
+  vittm_precision precision = vittm_precision_resolve(dev, opts ? opts->precision : VITTM_PRECISION_AUTO);
   if (precision == VITTM_PRECISION_FP16 && !info->fp16)
     return vittm_error_set(err, VITTM_ERROR_UNSUPPORTED,
                            "fp16 was requested but %s has no 16-bit storage and float16 "

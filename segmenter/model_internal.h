@@ -73,5 +73,8 @@ vittm_status vittm_model_read_tap(vittm_model *m, const char *name, float **data
                                   uint32_t *cols, vittm_error *err);
 /* Device bytes of the model's weights and activations (out->frame is left 0). */
 void vittm_model_memory_use(const vittm_model *m, vittm_memory_use *out);
+/* `want`, or for VITTM_PRECISION_AUTO the device profile's default: fp16 on GPUs that have it
+ * (half the memory traffic), fp32 on CPU drivers (where fp16 only adds conversions). */
+vittm_precision vittm_precision_resolve(const vittm_device *dev, vittm_precision want);
 
 #endif

@@ -257,7 +257,7 @@ vittm_status vittm_segmenter_logits(vittm_segmenter *s, float **data, uint32_t *
 
 void vittm_segmenter_print_profile(const vittm_segmenter *s, const char *title, FILE *out)
 {
-  if (!s->model->dev->profile)
+  if (!s->model->dev->profiling)
     return;
   fprintf(out, "%s\n", title);
   for (uint32_t c = 0; c < s->n_cmds; c++) {

@@ -340,13 +340,6 @@ static bool was_checked(const vittm_verify_report *r, const char *tap)
   return false;
 }
 
-static vittm_precision resolve_precision(const vittm_device_info *info, vittm_precision want)
-{
-  if (want != VITTM_PRECISION_AUTO)
-    return want;
-  /* As vittm_model_load: fp16 on GPUs that have it; on a CPU driver it only adds conversions. */
-  return info->fp16 && info->type != VITTM_DEVICE_CPU ? VITTM_PRECISION_FP16 : VITTM_PRECISION_FP32;
-}
 
 vittm_status vittm_verify_model(vittm_device *dev, const char *path, vittm_precision precision,
                                 vittm_verify_report *report, vittm_error *err)
@@ -358,7 +351,7 @@ vittm_status vittm_verify_model(vittm_device *dev, const char *path, vittm_preci
   report->first_failure = -1;
   const vittm_device_info *info = vittm_device_get_info(dev);
   snprintf(report->device, sizeof report->device, "%s", info->name);
-  report->precision = resolve_precision(info, precision);
+  report->precision = vittm_precision_resolve(dev, precision);
   if (report->precision == VITTM_PRECISION_FP16 && !info->fp16)
     return vittm_error_set(err, VITTM_ERROR_UNSUPPORTED,
                            "fp16 was asked for but %s has no 16-bit storage and float16 "

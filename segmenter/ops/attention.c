@@ -74,8 +74,9 @@ bool vittm_attention_scratch_shape(const vittm_device *dev, vittm_dtype dtype, u
   *rows = *cols = 0;
   /* Every operand of the route is bound whole: qkv, out and the scratch must be one chunk.
    * fp16 would store the scores and probabilities in fp16, where the fused kernel keeps its
-   * statistics in fp32; CPU drivers run fp32 anyway (precision auto). */
-  if (info->type != VITTM_DEVICE_CPU || dtype != VITTM_F32 || n == 0 ||
+   * statistics in fp32; the profile chooses it where fp32 is the default precision. */
+  if (vittm_device_get_profile(dev)->attention != VITTM_ATTENTION_GEMM || dtype != VITTM_F32 ||
+      n == 0 ||
       score_rows * padded * esize > range ||
       (uint64_t)n * 3 * d * esize > range || score_rows > UINT32_MAX)
     return false;

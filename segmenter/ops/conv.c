@@ -9,9 +9,6 @@
 enum { FLAG_BIAS = 1u, FLAG_RELU = 2u };
 enum { OPT_VEC4 = 1u, OPT_X_SPLIT = 2u };
 
-/* The register tile's largest sizes: the shaders' defaults (see conv2d.comp). */
-#define MAX_TM 8
-#define MAX_TN 32
 #define MAX_GROUPS 65535u
 
 typedef struct conv_push {
@@ -33,68 +30,41 @@ typedef struct convt_push {
   uint32_t flags;
 } convt_push;
 
-/* Tiles in order of preference; the first that fits the device's limits is used. On CPU
+/* Tiles in order of preference; the first of the profile's kind that fits the device's
+ * limits is used (vk/profile.h). On CPU
  * drivers every load in the inner loop costs a loop over the lanes, so the register tile is
  * as large as the spills allow: per 4 input channels a lane loads TM input vec4s and TN/SG
  * weight vec4s for 4·TM·TN FMAs. On lavapipe (AVX2, 2 threads) 4×32 measured 25 GFLOP per
  * CPU-second on a 3×3 32²×512→512 conv, against 21 for 2×32, 15 for 8×32, 12 for 8×16. */
-static const vittm_conv_tile cpu_tiles[] = {
+static const vittm_tile register_tiles[] = {
     {128, 32, 0, 4, 32},
     {64, 16, 0, 2, 16},
     {8, 4, 0, 1, 4},
 };
-static const vittm_conv_tile gpu_tiles[] = {
+static const vittm_tile shared_tiles[] = {
     {64, 64, 16, 4, 4},
     {32, 32, 16, 2, 2},
     {16, 16, 8, 1, 1},
     {8, 8, 4, 1, 1},
 };
 
-static uint32_t tile_invocations(const vittm_conv_tile *t)
-{
-  return t->bk ? (t->bm / t->tm) * (t->bn / t->tn) : t->bm / t->tm;
-}
+/* max_tm, max_tn: the register tile's largest sizes, the shaders' defaults (conv2d.comp). A
+ * register tile's invocation computes all its bn output channels. */
+static const vittm_tile_table tiles = {
+    .op = "conv",
+    .registers = register_tiles,
+    .n_registers = sizeof register_tiles / sizeof *register_tiles,
+    .shared = shared_tiles,
+    .n_shared = sizeof shared_tiles / sizeof *shared_tiles,
+    .max_tm = 8,
+    .max_tn = 32,
+    .register_spans_n = true,
+};
 
-static uint32_t tile_shared_bytes(const vittm_conv_tile *t)
+vittm_status vittm_conv_choose_tile(const vittm_device *dev, vittm_tile *tile, vittm_error *err)
 {
-  return (t->bk ? t->bk : 1) * (t->bm + t->bn) * (uint32_t)sizeof(float);
-}
-
-static bool tile_fits(const vittm_device_info *info, const vittm_conv_tile *t)
-{
-  if (!t->tm || !t->tn || t->tm > MAX_TM || t->tn > MAX_TN || t->bm % t->tm || t->bn % t->tn)
-    return false;
-  if (!t->bk && t->bn != t->tn)
-    return false;
-  uint32_t wg = tile_invocations(t);
-  return wg && tile_shared_bytes(t) <= info->max_shared_memory &&
-         wg <= info->max_workgroup_invocations && wg <= info->max_workgroup_size[0];
-}
-
-vittm_status vittm_conv_choose_tile(const vittm_device *dev, vittm_conv_tile *tile,
-                                    vittm_error *err)
-{
-  const vittm_device_info *info = vittm_device_get_info(dev);
-  const char *env = getenv("VITTM_CONV_TILE");
-  vittm_conv_tile t;
-  if (env && sscanf(env, "%ux%ux%u/%ux%u", &t.bm, &t.bn, &t.bk, &t.tm, &t.tn) == 5 &&
-      tile_fits(info, &t)) {
-    *tile = t;
-    return VITTM_OK;
-  }
-  bool cpu = info->type == VITTM_DEVICE_CPU;
-  const vittm_conv_tile *table = cpu ? cpu_tiles : gpu_tiles;
-  size_t n = cpu ? sizeof cpu_tiles / sizeof *cpu_tiles : sizeof gpu_tiles / sizeof *gpu_tiles;
-  for (size_t i = 0; i < n; i++) {
-    if (tile_fits(info, &table[i])) {
-      *tile = table[i];
-      return VITTM_OK;
-    }
-  }
-  return vittm_error_set(err, VITTM_ERROR_UNSUPPORTED,
-                         "conv: no tile fits the device (%u bytes of shared memory, %u "
-                         "invocations per workgroup)",
-                         info->max_shared_memory, info->max_workgroup_invocations);
+  const vittm_device_profile *p = vittm_device_get_profile(dev);
+  return vittm_tile_choose(vittm_device_get_info(dev), p, &tiles, &p->conv_tile, tile, err);
 }
 
 void vittm_conv2d_reorder_weight(const float *oihw, uint32_t cout, uint32_t cin, uint32_t k,
@@ -131,7 +101,7 @@ void vittm_conv_transpose2x2_reorder_weight(const float *iokk, uint32_t cin, uin
 
 /* The pipeline of `base` for x's dtype and layout, kernel size ks, and `tile`. */
 static vittm_status conv_pipeline(const char *base, const vittm_tensor *x,
-                                  const vittm_conv_tile *tile, uint32_t ks, uint32_t push_size,
+                                  const vittm_tile *tile, uint32_t ks, uint32_t push_size,
                                   const vittm_pipeline **p, vittm_error *err)
 {
   char shader[48];
@@ -140,10 +110,11 @@ static vittm_status conv_pipeline(const char *base, const vittm_tensor *x,
   uint32_t opts = (x->cols % 4 == 0 ? OPT_VEC4 : 0) | (x->n_chunks > 1 ? OPT_X_SPLIT : 0);
   /* The register kernel shares the weights over a subgroup when whole subgroups fit the
    * workgroup and the tile; the shader checks the size at run time and falls back. */
-  uint32_t sg = vittm_device_get_info(x->dev)->subgroup_size, wg = tile_invocations(tile);
+  uint32_t sg = vittm_device_get_profile(x->dev)->shuffle_subgroup;
+  uint32_t wg = vittm_tile_invocations(tile);
   if (!tile->bk && sg && sg < 256 && tile->tn % sg == 0 && wg % sg == 0)
     opts |= sg << 8;
-  uint32_t spec[] = {tile_invocations(tile), tile->bm, tile->bn, tile->bk,
+  uint32_t spec[] = {vittm_tile_invocations(tile), tile->bm, tile->bn, tile->bk,
                      tile->tm, tile->tn, ks, opts};
   return vittm_pipeline_get(x->dev, shader, spec, 8, 5, push_size, p, err);
 }
@@ -204,7 +175,7 @@ vittm_status vittm_conv2d_record(vittm_cmd *cmd, const vittm_tensor *x, uint32_t
   vittm_status st = check_conv2d(x, h, w, weight, bias, k, y, out_col0, err);
   if (st)
     return st;
-  vittm_conv_tile tile;
+  vittm_tile tile;
   const vittm_pipeline *p;
   if ((st = vittm_conv_choose_tile(x->dev, &tile, err)) ||
       (st = conv_pipeline("conv2d", x, &tile, k, sizeof(conv_push), &p, err)))
@@ -301,7 +272,7 @@ vittm_status vittm_conv_transpose2x2_record(vittm_cmd *cmd, const vittm_tensor *
   vittm_status st = check_convt(x, h, w, weight, bias, y, err);
   if (st)
     return st;
-  vittm_conv_tile tile;
+  vittm_tile tile;
   const vittm_pipeline *p;
   if ((st = vittm_conv_choose_tile(x->dev, &tile, err)) ||
       (st = conv_pipeline(op, x, &tile, 1, sizeof(convt_push), &p, err)))

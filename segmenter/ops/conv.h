@@ -9,18 +9,12 @@
 
 enum { VITTM_CONV_RELU = 1u << 0 };
 
-/* The tile configuration of one conv pipeline variant. bk == 0 selects the register-tile
- * kernel for CPU drivers: wg invocations along pixels, tm pixels each (bm = wg·tm), all
- * computing the same bn = tn output channels. bk > 0 selects the shared-memory kernel: a
- * bm×bn output tile per workgroup of (bm/tm)·(bn/tn) invocations. */
-typedef struct vittm_conv_tile {
-  uint32_t bm, bn, bk;
-  uint32_t tm, tn;
-} vittm_conv_tile;
-
-/* The tile used on this device: the first of the device class's table that fits its limits
- * (VITTM_CONV_TILE="BMxBNxBK/TMxTN" overrides when it fits). */
-vittm_status vittm_conv_choose_tile(const vittm_device *dev, vittm_conv_tile *tile,
+/* The tile used on this device: the first of the profile's table that fits its limits (the
+ * profile's forced tile, VITTM_CONV_TILE, when it fits). bk == 0 selects the register-tile
+ * kernel for CPU drivers: bm/tm invocations along pixels, tm pixels each, all computing the
+ * same bn = tn output channels. bk > 0 selects the shared-memory kernel: a bm×bn output tile
+ * per workgroup of (bm/tm)·(bn/tn) invocations. */
+vittm_status vittm_conv_choose_tile(const vittm_device *dev, vittm_tile *tile,
                                     vittm_error *err);
 
 /* Reorders PyTorch's (cout, cin, k, k) weight to cout × (k·k·cin) in (ky, kx, ci) order. */

@@ -83,9 +83,7 @@ uint32_t vittm_row_reduction(const vittm_device *dev, const char *base, vittm_dt
                              uint32_t cols, char *shader, size_t size)
 {
   const vittm_device_info *info = vittm_device_get_info(dev);
-  bool one_subgroup = info->type == VITTM_DEVICE_CPU && info->subgroup_arithmetic &&
-                      info->min_subgroup_size == info->max_subgroup_size &&
-                      info->subgroup_size <= info->max_workgroup_invocations;
+  bool one_subgroup = vittm_device_get_profile(dev)->reductions == VITTM_REDUCTIONS_SUBGROUP;
   snprintf(shader, size, "%s%s_%s", base, one_subgroup ? "_sg" : "", vittm_dtype_name(dtype));
   return one_subgroup ? info->subgroup_size : vittm_row_workgroup(dev, cols);
 }

@@ -12,7 +12,8 @@ typedef struct gemm_push {
   uint32_t flags;
 } gemm_push;
 
-/* Tiles in order of preference; the first that fits the device's limits is used.
+/* Tiles in order of preference; the first of the profile's kind that fits the device's
+ * limits is used (vk/profile.h).
  *
  * CPU drivers (lavapipe, SwiftShader) run an invocation per SIMD lane and pay a loop over the
  * lanes for every load, from a buffer or from shared memory alike, but one instruction for an
@@ -20,12 +21,12 @@ typedef struct gemm_push {
  * gemm_registers.glsl), as large in M as the stack spills allow, with eight lanes along N.
  * GPUs get the classic shared-memory tiles, square, 256 invocations first, then smaller ones
  * for devices with little shared memory or few invocations. */
-static const vittm_gemm_tile cpu_tiles[] = {
+static const vittm_tile register_tiles[] = {
     {32, 32, 0, 32, 4}, /* 8 vec4 loads per 512 FMAs per lane; larger TM spill past gain */
     {16, 32, 0, 16, 4},
     {8, 16, 0, 8, 2},
 };
-static const vittm_gemm_tile gpu_tiles[] = {
+static const vittm_tile shared_tiles[] = {
     {128, 128, 16, 8, 8},
     {64, 64, 16, 4, 4},
     {32, 32, 16, 2, 2},
@@ -33,68 +34,33 @@ static const vittm_gemm_tile gpu_tiles[] = {
     {8, 8, 4, 1, 1},
 };
 
-/* The largest register tile the shader declares (its spec constants' defaults). */
-enum { MAX_TM = 32, MAX_TN = 8 };
-
-uint32_t vittm_gemm_tile_shared_bytes(const vittm_gemm_tile *tile)
-{
-  /* A register tile (bk = 0) still declares one row of each array, which drivers allocate. */
-  uint32_t bk = tile->bk ? tile->bk : 1;
-  return bk * (tile->bm + tile->bn) * (uint32_t)sizeof(float);
-}
-
-static uint32_t tile_invocations(const vittm_gemm_tile *tile)
-{
-  return (tile->bm / tile->tm) * (tile->bn / tile->tn);
-}
-
-static bool tile_fits(const vittm_device_info *info, const vittm_gemm_tile *tile)
-{
-  if (!tile->tm || !tile->tn || tile->tm > MAX_TM || tile->tn > MAX_TN || !tile->bm ||
-      !tile->bn || tile->bm % tile->tm || tile->bn % tile->tn)
-    return false;
-  uint32_t wg = tile_invocations(tile);
-  return vittm_gemm_tile_shared_bytes(tile) <= info->max_shared_memory &&
-         wg <= info->max_workgroup_invocations && wg <= info->max_workgroup_size[0];
-}
+/* max_tm, max_tn: the largest register tile the shader declares (its spec constants'
+ * defaults). */
+static const vittm_tile_table tiles = {
+    .op = "gemm",
+    .registers = register_tiles,
+    .n_registers = sizeof register_tiles / sizeof *register_tiles,
+    .shared = shared_tiles,
+    .n_shared = sizeof shared_tiles / sizeof *shared_tiles,
+    .max_tm = 32,
+    .max_tn = 8,
+};
 
 /* The subgroup size register tiles spread rows of A over, or 0 where they cannot: every
  * subgroup must lie in one row of invocations (NT a multiple of it) and own whole rows. The
  * shader checks gl_SubgroupSize against it and falls back to unshared loads on a mismatch. */
-static uint32_t tile_subgroup(const vittm_device_info *info, const vittm_gemm_tile *tile)
+static uint32_t tile_subgroup(const vittm_device_profile *p, const vittm_tile *tile)
 {
-  uint32_t sg = info->subgroup_size, nt = tile->bn / tile->tn;
-  if (tile->bk || !sg || !info->subgroup_shuffle ||
-      info->min_subgroup_size != info->max_subgroup_size)
-    return 0;
-  return nt % sg == 0 && tile->tm % sg == 0 ? sg : 0;
+  uint32_t sg = p->shuffle_subgroup, nt = tile->bn / tile->tn;
+  return !tile->bk && sg && nt % sg == 0 && tile->tm % sg == 0 ? sg : 0;
 }
 
 vittm_status vittm_gemm_choose_tile(const vittm_device *dev, uint32_t m, uint32_t n, uint32_t k,
-                                    vittm_gemm_tile *tile, vittm_error *err)
+                                    vittm_tile *tile, vittm_error *err)
 {
   (void)m, (void)n, (void)k;
-  const vittm_device_info *info = vittm_device_get_info(dev);
-  const char *env = getenv("VITTM_GEMM_TILE");
-  vittm_gemm_tile t;
-  if (env && sscanf(env, "%ux%ux%u/%ux%u", &t.bm, &t.bn, &t.bk, &t.tm, &t.tn) == 5 &&
-      tile_fits(info, &t)) {
-    *tile = t;
-    return VITTM_OK;
-  }
-  bool cpu = info->type == VITTM_DEVICE_CPU;
-  const vittm_gemm_tile *table = cpu ? cpu_tiles : gpu_tiles;
-  size_t n_tiles = cpu ? sizeof cpu_tiles / sizeof *cpu_tiles : sizeof gpu_tiles / sizeof *gpu_tiles;
-  for (size_t i = 0; i < n_tiles; i++) {
-    if (tile_fits(info, &table[i])) {
-      *tile = table[i];
-      return VITTM_OK;
-    }
-  }
-  return vittm_error_set(err, VITTM_ERROR_UNSUPPORTED,
-                         "gemm: no tile fits the device (%u bytes of shared memory, %u "
-                         "invocations per workgroup)",
-                         info->max_shared_memory, info->max_workgroup_invocations);
+  const vittm_device_profile *p = vittm_device_get_profile(dev);
+  return vittm_tile_choose(vittm_device_get_info(dev), p, &tiles, &p->gemm_tile, tile, err);
 }
 
 static vittm_status check_operands(const vittm_tensor *a, const vittm_tensor *b,
@@ -119,7 +85,7 @@ static vittm_status check_operands(const vittm_tensor *a, const vittm_tensor *b,
 /* The pipeline and tile for an M×N×K product of `dtype`; vec4 loads when every row start of
  * A and B is a multiple of 4 elements (`aligned4`). */
 static vittm_status gemm_pipeline(vittm_device *dev, vittm_dtype dtype, uint32_t m, uint32_t n,
-                                  uint32_t k, bool aligned4, vittm_gemm_tile *tile,
+                                  uint32_t k, bool aligned4, vittm_tile *tile,
                                   const vittm_pipeline **p, vittm_error *err)
 {
   vittm_status st = vittm_gemm_choose_tile(dev, m, n, k, tile, err);
@@ -127,10 +93,10 @@ static vittm_status gemm_pipeline(vittm_device *dev, vittm_dtype dtype, uint32_t
     return st;
   /* Register tiles whose rows of A a subgroup shares use the variant built with subgroup
    * shuffles; every other tile the plain one, which needs no subgroup support. */
-  uint32_t sg = tile_subgroup(vittm_device_get_info(dev), tile);
+  uint32_t sg = tile_subgroup(vittm_device_get_profile(dev), tile);
   char shader[32];
   vittm_shader_name(shader, sizeof shader, sg ? "gemm_sg" : "gemm", dtype);
-  uint32_t spec[] = {tile_invocations(tile), tile->bm, tile->bn, tile->bk, tile->tm, tile->tn,
+  uint32_t spec[] = {vittm_tile_invocations(tile), tile->bm, tile->bn, tile->bk, tile->tm, tile->tn,
                      sg, aligned4 ? 4 : 1};
   return vittm_pipeline_get(dev, shader, spec, 8, 4, sizeof(gemm_push), p, err);
 }
@@ -144,7 +110,7 @@ vittm_status vittm_gemm_record(vittm_cmd *cmd, const vittm_tensor *a, const vitt
     return st;
   /* vec4 loads need K, and so every row start (a multiple of K: see vittm_tensor_bind), to be
    * a multiple of 4 elements. */
-  vittm_gemm_tile tile;
+  vittm_tile tile;
   const vittm_pipeline *p;
   st = gemm_pipeline(a->dev, a->dtype, a->rows, b->rows, a->cols, a->cols % 4 == 0, &tile, &p,
                      err);
@@ -218,7 +184,7 @@ vittm_status vittm_gemm_record_strided(vittm_cmd *cmd, const vittm_gemm_operand 
     st = check_operand("C", c, m, n, err);
   bool aligned4 = k % 4 == 0 && a->ld % 4 == 0 && b->ld % 4 == 0 && a->offset % 4 == 0 &&
                   b->offset % 4 == 0;
-  vittm_gemm_tile tile;
+  vittm_tile tile;
   const vittm_pipeline *p;
   if (!st)
     st = gemm_pipeline(a->tensor->dev, a->tensor->dtype, m, n, k, aligned4, &tile, &p, err);

@@ -11,18 +11,10 @@ enum {
   VITTM_GEMM_ACCUMULATE = 1u << 1, /* C = C + (A·Bᵀ + bias): residual connections */
 };
 
-/* The tile configuration of one GEMM pipeline variant. */
-typedef struct vittm_gemm_tile {
-  uint32_t bm, bn, bk; /* workgroup tile of C and depth of a shared-memory slice */
-  uint32_t tm, tn;     /* register tile of one invocation */
-} vittm_gemm_tile;
-
-/* Shared memory a tile needs, in bytes. */
-uint32_t vittm_gemm_tile_shared_bytes(const vittm_gemm_tile *tile);
-/* The tile used on this device for an M×N×K product: the first of the device's table that
- * fits its limits (VITTM_GEMM_TILE="BMxBNxBK/TMxTN" overrides when it fits). */
+/* The tile used on this device for an M×N×K product: the first of the profile's table that
+ * fits its limits (the profile's forced tile, VITTM_GEMM_TILE, when it fits). */
 vittm_status vittm_gemm_choose_tile(const vittm_device *dev, uint32_t m, uint32_t n, uint32_t k,
-                                    vittm_gemm_tile *tile, vittm_error *err);
+                                    vittm_tile *tile, vittm_error *err);
 /* Records C = A·Bᵀ (+ bias when not NULL) with `flags`; all operands share one dtype. */
 vittm_status vittm_gemm_record(vittm_cmd *cmd, const vittm_tensor *a, const vittm_tensor *b,
                                const vittm_tensor *bias, vittm_tensor *c, uint32_t flags,

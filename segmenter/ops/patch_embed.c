@@ -13,45 +13,29 @@ typedef struct patch_push {
   uint32_t flags;
 } patch_push;
 
-typedef struct tile {
-  uint32_t bm, bn, bk, tm, tn;
-} tile;
-
 /* As gemm.c: register tiles (bk = 0, no shared memory; see the shader) for SIMD-on-CPU
  * drivers, with eight lanes along the output columns and the 32 tokens' pixels spread over
- * the subgroup; square shared-memory tiles for GPUs. The first that fits the device is
- * used. */
-static const tile cpu_tiles[] = {{32, 32, 0, 32, 4}, {16, 32, 0, 16, 4}, {8, 16, 0, 8, 2}};
-static const tile gpu_tiles[] = {{64, 64, 16, 4, 4}, {32, 32, 16, 2, 2}, {16, 16, 8, 2, 2}};
-
-enum { MAX_TM = 32, MAX_TN = 4 }; /* the shader's register tile defaults */
-
-static bool tile_fits(const vittm_device_info *info, const tile *t)
-{
-  uint32_t wg = (t->bm / t->tm) * (t->bn / t->tn), bk = t->bk ? t->bk : 1;
-  return t->tm <= MAX_TM && t->tn <= MAX_TN &&
-         bk * (t->bm + t->bn) * sizeof(float) <= info->max_shared_memory &&
-         wg <= info->max_workgroup_invocations && wg <= info->max_workgroup_size[0];
-}
+ * the subgroup; square shared-memory tiles for GPUs. The first of the profile's kind that
+ * fits the device is used; max_tm, max_tn: the shader's register tile defaults. */
+static const vittm_tile register_tiles[] = {
+    {32, 32, 0, 32, 4}, {16, 32, 0, 16, 4}, {8, 16, 0, 8, 2}};
+static const vittm_tile shared_tiles[] = {
+    {64, 64, 16, 4, 4}, {32, 32, 16, 2, 2}, {16, 16, 8, 2, 2}};
+static const vittm_tile_table tiles = {
+    .op = "patch embed",
+    .registers = register_tiles,
+    .n_registers = sizeof register_tiles / sizeof *register_tiles,
+    .shared = shared_tiles,
+    .n_shared = sizeof shared_tiles / sizeof *shared_tiles,
+    .max_tm = 32,
+    .max_tn = 4,
+};
 
 /* The subgroup size register tiles spread tokens over, or 0 (as gemm.c's tile_subgroup). */
-static uint32_t tile_subgroup(const vittm_device_info *info, const tile *t)
+static uint32_t tile_subgroup(const vittm_device_profile *p, const vittm_tile *t)
 {
-  uint32_t sg = info->subgroup_size, nt = t->bn / t->tn;
-  if (t->bk || !sg || info->min_subgroup_size != info->max_subgroup_size)
-    return 0;
-  return nt % sg == 0 && t->tm % sg == 0 ? sg : 0;
-}
-
-static const tile *choose_tile(const vittm_device_info *info)
-{
-  bool cpu = info->type == VITTM_DEVICE_CPU;
-  const tile *table = cpu ? cpu_tiles : gpu_tiles;
-  size_t n = cpu ? sizeof cpu_tiles / sizeof *cpu_tiles : sizeof gpu_tiles / sizeof *gpu_tiles;
-  for (size_t i = 0; i < n; i++)
-    if (tile_fits(info, &table[i]))
-      return &table[i];
-  return NULL;
+  uint32_t sg = p->shuffle_subgroup, nt = t->bn / t->tn;
+  return !t->bk && sg && nt % sg == 0 && t->tm % sg == 0 ? sg : 0;
 }
 
 void vittm_patch_embed_reorder_weight(const float *src_dcpp, uint32_t d, uint32_t c, uint32_t p,
@@ -121,13 +105,13 @@ vittm_status vittm_patch_embed_record(vittm_cmd *cmd, const vittm_tensor *image,
       check_operands(image, height, width, patch, weight, bias, pos, out, out_row0, err);
   if (st)
     return st;
-  const vittm_device_info *info = vittm_device_get_info(image->dev);
-  const tile *tl = choose_tile(info);
-  if (!tl)
-    return vittm_error_set(err, VITTM_ERROR_UNSUPPORTED,
-                           "patch embed: no tile fits the device (%u bytes of shared memory)",
-                           info->max_shared_memory);
-  uint32_t sg = tile_subgroup(info, tl);
+  const vittm_device_profile *prof = vittm_device_get_profile(image->dev);
+  vittm_tile tile;
+  st = vittm_tile_choose(vittm_device_get_info(image->dev), prof, &tiles, NULL, &tile, err);
+  if (st)
+    return st;
+  const vittm_tile *tl = &tile;
+  uint32_t sg = tile_subgroup(prof, tl);
   char shader[32];
   vittm_shader_name(shader, sizeof shader, sg ? "patch_embed_sg" : "patch_embed", image->dtype);
   /* vec4 loads need every patch row (p·C), image row (width·C), chunk start and weight row
@@ -135,7 +119,7 @@ vittm_status vittm_patch_embed_record(vittm_cmd *cmd, const vittm_tensor *image,
   uint32_t cch = image->cols;
   bool vec4 = (patch * cch) % 4 == 0 && ((uint64_t)width * cch) % 4 == 0 &&
               ((uint64_t)image->chunk_rows * cch) % 4 == 0;
-  uint32_t wg = (tl->bm / tl->tm) * (tl->bn / tl->tn);
+  uint32_t wg = vittm_tile_invocations(tl);
   uint32_t spec[] = {wg, tl->bm, tl->bn, tl->bk, tl->tm, tl->tn, sg, vec4 ? 4 : 1};
   const vittm_pipeline *p;
   st = vittm_pipeline_get(image->dev, shader, spec, 8, 6, sizeof(patch_push), &p, err);

@@ -117,7 +117,8 @@ vittm_status vittm_resize_argmax_record(vittm_cmd *cmd, const vittm_tensor *logi
       return st;
   }
   /* Output rows per workgroup: about those of one row of cells. */
-  const uint32_t max_rows = info->type == VITTM_DEVICE_CPU ? MAX_ROWS_CPU : MAX_ROWS_GPU;
+  const uint32_t max_rows = vittm_device_get_profile(logits->dev)->long_workgroups ? MAX_ROWS_CPU
+                                                                               : MAX_ROWS_GPU;
   uint32_t rows = (map_h + h - 1) / h;
   rows = rows < max_rows ? rows : max_rows;
   resize_argmax_push pc = {

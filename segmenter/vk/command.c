@@ -137,7 +137,7 @@ vittm_status vittm_cmd_begin(vittm_device *dev, vittm_cmd **out, vittm_error *er
     r = vkCreateFence(dev->device, &fci, NULL, &cmd->fence);
   }
   if (r == VK_SUCCESS && dev->info.timestamps) {
-    cmd->query_capacity = dev->profile ? MAX_PROFILED + 1 : 2;
+    cmd->query_capacity = dev->profiling ? MAX_PROFILED + 1 : 2;
     VkQueryPoolCreateInfo qci = {
         .sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO,
         .queryType = VK_QUERY_TYPE_TIMESTAMP,
@@ -395,7 +395,7 @@ static vittm_status write_dispatch(vittm_cmd *cmd, const op *o, vittm_error *err
     vkCmdPushConstants(cmd->cb, p->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, p->push_size,
                        cmd->push + o->push_at);
   vkCmdDispatch(cmd->cb, o->groups[0], o->groups[1], o->groups[2]);
-  if (cmd->dev->profile && cmd->queries && cmd->n_queries < cmd->query_capacity) {
+  if (cmd->dev->profiling && cmd->queries && cmd->n_queries < cmd->query_capacity) {
     memcpy(cmd->labels[cmd->n_queries], o->label, sizeof o->label);
     vkCmdWriteTimestamp(cmd->cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, cmd->queries,
                         cmd->n_queries++);
@@ -421,7 +421,7 @@ vittm_status vittm_cmd_end(vittm_cmd *cmd, vittm_error *err)
   }
   for (uint32_t i = 0; !st && i < cmd->n_ops; i++)
     st = write_dispatch(cmd, &cmd->ops[i], err);
-  if (cmd->queries && cmd->n_queries < cmd->query_capacity && !cmd->dev->profile)
+  if (cmd->queries && cmd->n_queries < cmd->query_capacity && !cmd->dev->profiling)
     vkCmdWriteTimestamp(cmd->cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, cmd->queries,
                         cmd->n_queries++);
   /* Make the results visible to host reads of mapped memory after the fence. */
@@ -498,7 +498,7 @@ uint32_t vittm_cmd_barrier_count(const vittm_cmd *cmd)
 
 bool vittm_cmd_dispatch_time(const vittm_cmd *cmd, uint32_t i, const char **label, double *ms)
 {
-  if (!cmd->dev->profile || !cmd->queries || i + 1 >= cmd->n_queries)
+  if (!cmd->dev->profiling || !cmd->queries || i + 1 >= cmd->n_queries)
     return false;
   *label = cmd->labels[i + 1];
   *ms = (double)(cmd->stamps[i + 1] - cmd->stamps[i]) * cmd->dev->info.timestamp_period_ns / 1e6;
@@ -542,7 +542,7 @@ static int by_time_desc(const void *a, const void *b)
 
 void vittm_cmd_print_profile(const vittm_cmd *cmd, FILE *out)
 {
-  if (!cmd->dev->profile || !cmd->queries || cmd->n_queries < 2)
+  if (!cmd->dev->profiling || !cmd->queries || cmd->n_queries < 2)
     return;
   label_total *totals = calloc(cmd->n_queries, sizeof *totals);
   uint32_t n = 0;

@@ -289,8 +289,9 @@ static void device_destroy(vittm_device *dev)
   free(dev);
 }
 
-/* Instance and physical device: enough to know which device the caller means. */
-static vittm_status device_begin(const char *selector, bool validate, bool profile,
+/* Instance, physical device, its info and profile: enough to know which device the caller
+ * means and whether an open one can be shared. */
+static vittm_status device_begin(const char *selector, bool validate, bool profiling,
                                  vittm_device **out, vittm_error *err)
 {
   vittm_device *dev = calloc(1, sizeof *dev);
@@ -304,13 +305,23 @@ static vittm_status device_begin(const char *selector, bool validate, bool profi
   mtx_init(&dev->pipelines_lock, mtx_plain);
   mtx_init(&dev->models_lock, mtx_plain);
   dev->validate = validate;
-  dev->profile = profile;
+  dev->profiling = profiling;
 
   vittm_status st = create_instance(validate, &dev->instance, err);
   if (!st && validate)
     st = create_messenger(dev, err);
   if (!st)
     st = choose_physical(dev->instance, selector, &dev->physical, &dev->physical_index, err);
+  if (!st) {
+    compute_queue(dev->physical, &dev->queue_family, &dev->timestamp_bits);
+    vkGetPhysicalDeviceMemoryProperties(dev->physical, &dev->memory);
+    vittm_device_info_query(dev->physical, &dev->memory, dev->timestamp_bits, &dev->info);
+    if (dev->info.fp16 && dev->info.api_version < VK_API_VERSION_1_2 &&
+        !has_extension(dev->physical, VK_KHR_SHADER_FLOAT16_INT8_EXTENSION_NAME))
+      dev->info.fp16 = false;
+    vittm_profile_env env = vittm_profile_env_read();
+    st = vittm_device_profile_select(&dev->info, &env, &dev->profile, err);
+  }
   if (st) {
     device_destroy(dev);
     return st;
@@ -322,13 +333,6 @@ static vittm_status device_begin(const char *selector, bool validate, bool profi
 /* Logical device, queue and pipeline cache. */
 static vittm_status device_finish(vittm_device *dev, vittm_error *err)
 {
-  compute_queue(dev->physical, &dev->queue_family, &dev->timestamp_bits);
-  vkGetPhysicalDeviceMemoryProperties(dev->physical, &dev->memory);
-  vittm_device_info_query(dev->physical, &dev->memory, dev->timestamp_bits, &dev->info);
-  if (dev->info.fp16 && dev->info.api_version < VK_API_VERSION_1_2 &&
-      !has_extension(dev->physical, VK_KHR_SHADER_FLOAT16_INT8_EXTENSION_NAME))
-    dev->info.fp16 = false;
-
   vittm_status st = create_logical(dev, err);
   if (st)
     return st;
@@ -339,12 +343,25 @@ static vittm_status device_finish(vittm_device *dev, vittm_error *err)
   return st ? st : vittm_device_check_validation(dev, 0, err);
 }
 
+static bool tile_equal(const vittm_tile *a, const vittm_tile *b)
+{
+  return a->bm == b->bm && a->bn == b->bn && a->bk == b->bk && a->tm == b->tm && a->tn == b->tn;
+}
+
+static bool profile_equal(const vittm_device_profile *a, const vittm_device_profile *b)
+{
+  return a->fp16 == b->fp16 && a->tiles == b->tiles && a->attention == b->attention &&
+         a->reductions == b->reductions && a->shuffle_subgroup == b->shuffle_subgroup &&
+         a->long_workgroups == b->long_workgroups &&
+         tile_equal(&a->gemm_tile, &b->gemm_tile) && tile_equal(&a->conv_tile, &b->conv_tile);
+}
+
 static vittm_device *device_cache_find(const vittm_device *want)
 {
   for (size_t i = 0; i < device_cache.n; i++) {
     vittm_device *d = device_cache.open[i];
     if (d->physical_index == want->physical_index && d->validate == want->validate &&
-        d->profile == want->profile)
+        d->profiling == want->profiling && profile_equal(&d->profile, &want->profile))
       return d;
   }
   return NULL;
@@ -359,10 +376,10 @@ vittm_status vittm_device_open(const vittm_device_options *opts, vittm_device **
   const char *selector =
       opts && opts->device && *opts->device ? opts->device : getenv("VITTM_DEVICE");
   bool validate = (opts && opts->validate) || env_flag("VITTM_VALIDATE");
-  bool profile = (opts && opts->profile) || env_flag("VITTM_PROFILE");
+  bool profiling = (opts && opts->profile) || env_flag("VITTM_PROFILE");
 
   vittm_device *dev = NULL;
-  vittm_status st = device_begin(selector, validate, profile, &dev, err);
+  vittm_status st = device_begin(selector, validate, profiling, &dev, err);
   if (st)
     return st;
   call_once(&device_cache.once, device_cache_init);
@@ -410,6 +427,16 @@ void vittm_device_free(vittm_device *dev)
   mtx_unlock(&device_cache.lock);
   if (last)
     device_destroy(dev);
+}
+
+const vittm_device_profile *vittm_device_get_profile(const vittm_device *dev)
+{
+  return &dev->profile;
+}
+
+vittm_device_profile *vittm_device_profile_mut(vittm_device *dev)
+{
+  return &dev->profile;
 }
 
 const vittm_device_info *vittm_device_get_info(const vittm_device *dev)

@@ -8,6 +8,7 @@
 
 #include "vittm/device.h"
 #include "vk/pipeline_cache.h"
+#include "vk/profile.h"
 #include "vk/status.h"
 
 typedef struct vittm_pipeline vittm_pipeline;
@@ -16,7 +17,7 @@ struct vittm_device {
   atomic_int refs;
   uint32_t physical_index; /* key of the process-wide device cache */
   bool validate;
-  bool profile;
+  bool profiling; /* time every dispatch */
 
   VkInstance instance;
   VkDebugUtilsMessengerEXT messenger;
@@ -27,6 +28,7 @@ struct vittm_device {
   uint32_t timestamp_bits;
   VkPhysicalDeviceMemoryProperties memory;
   vittm_device_info info;
+  vittm_device_profile profile; /* routes chosen from info and the environment at open */
 
   mtx_t queue_lock; /* vkQueueSubmit needs external synchronisation */
 
@@ -47,6 +49,12 @@ struct vittm_device {
   atomic_uint validation_errors;
   char validation_message[512];
 };
+
+/* The routes chosen for the device when it opened (never NULL for an open device). */
+const vittm_device_profile *vittm_device_get_profile(const vittm_device *dev);
+/* The same, to change: for tests that force a route or a tile on an open device. A change
+ * applies to what is recorded afterwards; the caller must not record concurrently. */
+vittm_device_profile *vittm_device_profile_mut(vittm_device *dev);
 
 /* Fills info from the physical device and applies the VITTM_* environment overrides. */
 void vittm_device_info_query(VkPhysicalDevice phys, const VkPhysicalDeviceMemoryProperties *mem,

@@ -18,10 +18,10 @@ static const char *tiles[] = {NULL, "32x32x8/2x2", "16x4x0/2x4"};
 
 static void use_tile(const char *tile)
 {
+  vittm_tile *forced = &vittm_device_profile_mut(test_dev)->conv_tile;
+  *forced = (vittm_tile){0};
   if (tile)
-    setenv("VITTM_CONV_TILE", tile, 1);
-  else
-    unsetenv("VITTM_CONV_TILE");
+    assert_true(vittm_tile_parse(tile, forced));
 }
 
 typedef struct conv_case {

@@ -136,14 +136,14 @@ static void test_gemm_tile_fits_device_limits(void **state)
 {
   (void)state;
   const vittm_device_info *info = vittm_device_get_info(test_dev);
-  vittm_gemm_tile tile;
+  vittm_tile tile;
   vittm_error err = {0};
   assert_int_equal(vittm_gemm_choose_tile(test_dev, 1024, 768, 768, &tile, &err), VITTM_OK);
-  assert_true(vittm_gemm_tile_shared_bytes(&tile) <= info->max_shared_memory);
-  assert_true((tile.bm / tile.tm) * (tile.bn / tile.tn) <= info->max_workgroup_invocations);
+  assert_true(vittm_tile_shared_bytes(&tile) <= info->max_shared_memory);
+  assert_true(vittm_tile_invocations(&tile) <= info->max_workgroup_invocations);
 }
 
-/* Both inner loops of the shader on any device: VITTM_GEMM_TILE forces shared-memory tiles
+/* Both inner loops of the shader on any device: a forced tile selects shared-memory tiles
  * (the GPU path, at the smallest and a typical size), register tiles whose rows are not
  * spread over a subgroup, and a tile too big for the device's shared memory, which must fall
  * back to the device's own table. */
@@ -159,15 +159,16 @@ static void test_gemm_forced_tiles_match_reference(void **state)
       {64, 64, 64, false, VITTM_GEMM_ACCUMULATE},
   };
   const vittm_device_info *info = vittm_device_get_info(test_dev);
+  vittm_device_profile *profile = vittm_device_profile_mut(test_dev);
   for (size_t i = 0; i < sizeof tiles / sizeof *tiles; i++) {
-    setenv("VITTM_GEMM_TILE", tiles[i], 1);
-    vittm_gemm_tile tile;
+    assert_true(vittm_tile_parse(tiles[i], &profile->gemm_tile));
+    vittm_tile tile;
     vittm_error err = {0};
     assert_int_equal(vittm_gemm_choose_tile(test_dev, 64, 64, 64, &tile, &err), VITTM_OK);
-    assert_true(vittm_gemm_tile_shared_bytes(&tile) <= info->max_shared_memory);
+    assert_true(vittm_tile_shared_bytes(&tile) <= info->max_shared_memory);
     run_all_precisions(cases, sizeof cases / sizeof *cases);
   }
-  unsetenv("VITTM_GEMM_TILE");
+  profile->gemm_tile = (vittm_tile){0};
 }
 
 static void test_gemm_rejects_mismatched_shapes(void **state)

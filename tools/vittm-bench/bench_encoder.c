@@ -84,7 +84,7 @@ static vittm_status time_encoder(vittm_device *dev, bench_model *m, uint32_t h, 
     out->gpu_ms = bench_median_of(gpu, runs);
     out->wall_ms = bench_median_of(wall, runs);
   }
-  if (!st && dev->profile) {
+  if (!st && dev->profiling) {
     printf("\n%s %s %u×%u, last run, GPU time by dispatch:\n", m->label, vittm_dtype_name(dtype),
            w, h);
     vittm_cmd_print_profile(vittm_encoder_cmd(enc), stdout);

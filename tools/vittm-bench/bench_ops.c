@@ -133,7 +133,7 @@ int bench_ops(int argc, char **argv)
       continue;
     for (int i = 0; i < n_shapes && !rc; i++) {
       shape s = shapes[i];
-      vittm_gemm_tile tile;
+      vittm_tile tile;
       result r;
       rc = vittm_gemm_choose_tile(dev, s.m, s.n, s.k, &tile, &err) ? 1
                                                                     : time_gemm(dev, dtype, s, runs, &r);

@@ -1,0 +1,186 @@
+#include "vk/profile.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+vittm_profile_env vittm_profile_env_read(void)
+{
+  return (vittm_profile_env){
+      .routes = getenv("VITTM_ROUTES"),
+      .gemm_tile = getenv("VITTM_GEMM_TILE"),
+      .conv_tile = getenv("VITTM_CONV_TILE"),
+  };
+}
+
+bool vittm_tile_parse(const char *text, vittm_tile *out)
+{
+  vittm_tile t;
+  char end;
+  if (!text || sscanf(text, "%ux%ux%u/%ux%u%c", &t.bm, &t.bn, &t.bk, &t.tm, &t.tn, &end) != 5)
+    return false;
+  *out = t;
+  return true;
+}
+
+static bool subgroup_reductions_possible(const vittm_device_info *info)
+{
+  return info->subgroup_arithmetic && info->subgroup_size &&
+         info->min_subgroup_size == info->max_subgroup_size &&
+         info->subgroup_size <= info->max_workgroup_invocations;
+}
+
+/* Subgroup shuffles at one known subgroup size: what register tiles need to share loads. */
+static uint32_t shuffle_subgroup(const vittm_device_info *info)
+{
+  return info->subgroup_shuffle && info->min_subgroup_size == info->max_subgroup_size
+             ? info->subgroup_size
+             : 0;
+}
+
+/* One "key=value" of VITTM_ROUTES applied to p. */
+static vittm_status apply_route(const vittm_device_info *info, const char *item, size_t len,
+                                vittm_device_profile *p, vittm_error *err)
+{
+  static const struct {
+    const char *text;
+    int field; /* 0 tiles, 1 attention, 2 reductions, 3 shuffles */
+    int value;
+  } routes[] = {
+      {"tiles=register", 0, VITTM_TILES_REGISTER},
+      {"tiles=shared", 0, VITTM_TILES_SHARED},
+      {"attention=fused", 1, VITTM_ATTENTION_FUSED},
+      {"attention=gemm", 1, VITTM_ATTENTION_GEMM},
+      {"reductions=workgroup", 2, VITTM_REDUCTIONS_WORKGROUP},
+      {"reductions=subgroup", 2, VITTM_REDUCTIONS_SUBGROUP},
+      {"shuffles=on", 3, 1},
+      {"shuffles=off", 3, 0},
+  };
+  for (size_t i = 0; i < sizeof routes / sizeof *routes; i++) {
+    if (strlen(routes[i].text) != len || strncmp(routes[i].text, item, len) != 0)
+      continue;
+    switch (routes[i].field) {
+    case 0: p->tiles = (vittm_tile_kind)routes[i].value; break;
+    case 1: p->attention = (vittm_attention_route)routes[i].value; break;
+    case 3:
+      if (routes[i].value && !shuffle_subgroup(info))
+        return vittm_error_set(err, VITTM_ERROR_UNSUPPORTED,
+                               "VITTM_ROUTES: shuffles=on needs subgroup shuffles at one fixed "
+                               "subgroup size, which %s does not have",
+                               info->name);
+      p->shuffle_subgroup = routes[i].value ? shuffle_subgroup(info) : 0;
+      break;
+    default:
+      if (routes[i].value == VITTM_REDUCTIONS_SUBGROUP && !subgroup_reductions_possible(info))
+        return vittm_error_set(err, VITTM_ERROR_UNSUPPORTED,
+                               "VITTM_ROUTES: reductions=subgroup needs subgroup arithmetic "
+                               "at one fixed subgroup size, which %s does not have",
+                               info->name);
+      p->reductions = (vittm_reduction_route)routes[i].value;
+    }
+    return VITTM_OK;
+  }
+  return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
+                         "VITTM_ROUTES: unknown route \"%.*s\" (known: tiles=register|shared, "
+                         "attention=fused|gemm, reductions=workgroup|subgroup, shuffles=on|off)",
+                         (int)len, item);
+}
+
+static vittm_status forced_tile(const char *name, const char *text, vittm_tile *out,
+                                vittm_error *err)
+{
+  *out = (vittm_tile){0};
+  if (!text || !*text || vittm_tile_parse(text, out))
+    return VITTM_OK;
+  return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
+                         "%s: \"%s\" is not a tile BMxBNxBK/TMxTN (e.g. 64x64x16/4x4)", name,
+                         text);
+}
+
+vittm_status vittm_device_profile_select(const vittm_device_info *info,
+                                         const vittm_profile_env *env,
+                                         vittm_device_profile *out, vittm_error *err)
+{
+  bool cpu = info->type == VITTM_DEVICE_CPU;
+  vittm_device_profile p = {
+      /* On a CPU driver fp16 only adds conversions. */
+      .fp16 = info->fp16 && !cpu,
+      .tiles = cpu ? VITTM_TILES_REGISTER : VITTM_TILES_SHARED,
+      .attention = cpu ? VITTM_ATTENTION_GEMM : VITTM_ATTENTION_FUSED,
+      .reductions = cpu && subgroup_reductions_possible(info) ? VITTM_REDUCTIONS_SUBGROUP
+                                                               : VITTM_REDUCTIONS_WORKGROUP,
+      .shuffle_subgroup = shuffle_subgroup(info),
+      .long_workgroups = cpu,
+  };
+  vittm_status st = VITTM_OK;
+  if (env) {
+    st = forced_tile("VITTM_GEMM_TILE", env->gemm_tile, &p.gemm_tile, err);
+    if (!st)
+      st = forced_tile("VITTM_CONV_TILE", env->conv_tile, &p.conv_tile, err);
+    for (const char *s = env->routes; !st && s && *s;) {
+      size_t len = strcspn(s, ",");
+      if (len)
+        st = apply_route(info, s, len, &p, err);
+      s += len + (s[len] == ',');
+    }
+  }
+  if (!st)
+    *out = p;
+  return st;
+}
+
+void vittm_device_profile_describe(const vittm_device_profile *p, char *buf, size_t size)
+{
+  snprintf(buf, size, "tiles=%s,attention=%s,reductions=%s,shuffles=%s%s",
+           p->tiles == VITTM_TILES_REGISTER ? "register" : "shared",
+           p->attention == VITTM_ATTENTION_GEMM ? "gemm" : "fused",
+           p->reductions == VITTM_REDUCTIONS_SUBGROUP ? "subgroup" : "workgroup",
+           p->shuffle_subgroup ? "on" : "off", p->fp16 ? ",fp16" : "");
+}
+
+uint32_t vittm_tile_shared_bytes(const vittm_tile *t)
+{
+  return (t->bk ? t->bk : 1) * (t->bm + t->bn) * (uint32_t)sizeof(float);
+}
+
+uint32_t vittm_tile_invocations(const vittm_tile *t)
+{
+  return t->tm && t->tn ? (t->bm / t->tm) * (t->bn / t->tn) : 0;
+}
+
+bool vittm_tile_fits(const vittm_device_info *info, const vittm_tile_table *table,
+                     const vittm_tile *t)
+{
+  if (!t->bm || !t->bn || !t->tm || !t->tn || t->tm > table->max_tm || t->tn > table->max_tn ||
+      t->bm % t->tm || t->bn % t->tn)
+    return false;
+  if (table->register_spans_n && !t->bk && t->bn != t->tn)
+    return false;
+  uint32_t wg = vittm_tile_invocations(t);
+  return vittm_tile_shared_bytes(t) <= info->max_shared_memory &&
+         wg <= info->max_workgroup_invocations && wg <= info->max_workgroup_size[0];
+}
+
+vittm_status vittm_tile_choose(const vittm_device_info *info, const vittm_device_profile *p,
+                               const vittm_tile_table *table, const vittm_tile *forced,
+                               vittm_tile *out, vittm_error *err)
+{
+  if (forced && forced->bm && vittm_tile_fits(info, table, forced)) {
+    *out = *forced;
+    return VITTM_OK;
+  }
+  bool regs = p->tiles == VITTM_TILES_REGISTER;
+  const vittm_tile *tiles = regs ? table->registers : table->shared;
+  size_t n = regs ? table->n_registers : table->n_shared;
+  for (size_t i = 0; i < n; i++) {
+    if (vittm_tile_fits(info, table, &tiles[i])) {
+      *out = tiles[i];
+      return VITTM_OK;
+    }
+  }
+  return vittm_error_set(err, VITTM_ERROR_UNSUPPORTED,
+                         "%s: no %s tile fits %s (%u bytes of shared memory, %u invocations "
+                         "per workgroup)",
+                         table->op, regs ? "register" : "shared-memory", info->name,
+                         info->max_shared_memory, info->max_workgroup_invocations);
+}

@@ -1,0 +1,109 @@
+/* The device profile: every choice of kernel route the engine makes from what a device is,
+ * made once when the device opens, from its info and the environment, by one pure function.
+ *
+ * CPU drivers (lavapipe, SwiftShader) run an invocation per SIMD lane of a CPU thread and
+ * pay a loop over the lanes for every load, from a buffer or shared memory alike, but one
+ * instruction for an FMA; a workgroup is one thread's work. So they get register tiles
+ * (no shared memory), row reductions by one subgroup, fp32 attention by GEMM and few, long
+ * workgroups. GPUs get shared-memory tiles, workgroup reductions, the fused attention kernel,
+ * many short workgroups, and fp16 where they have it.
+ *
+ * VITTM_ROUTES forces routes so that one device can check every kernel the engine has
+ * (vittm-verify --all-routes): a comma-separated list of
+ *   tiles=register|shared  attention=fused|gemm  reductions=workgroup|subgroup
+ *   shuffles=on|off
+ * VITTM_GEMM_TILE and VITTM_CONV_TILE (BMxBNxBK/TMxTN) force one tile, for tuning. */
+#ifndef VITTM_VK_PROFILE_H
+#define VITTM_VK_PROFILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vittm/device.h"
+
+/* An output tile: bm×bn outputs per workgroup in bk-deep shared-memory slices (bk 0: a
+ * register tile, no shared memory), tm×tn per invocation. */
+typedef struct vittm_tile {
+  uint32_t bm, bn, bk;
+  uint32_t tm, tn;
+} vittm_tile;
+
+typedef enum vittm_tile_kind {
+  VITTM_TILES_REGISTER, /* bk = 0: operands from the buffers into registers */
+  VITTM_TILES_SHARED,   /* slices staged in shared memory */
+} vittm_tile_kind;
+
+typedef enum vittm_attention_route {
+  VITTM_ATTENTION_FUSED, /* one kernel: scores, online softmax, weighted sum */
+  VITTM_ATTENTION_GEMM,  /* scores by GEMM, a softmax, values by GEMM (fp32 only) */
+} vittm_attention_route;
+
+typedef enum vittm_reduction_route {
+  VITTM_REDUCTIONS_WORKGROUP, /* a row per workgroup, reduced through shared memory */
+  VITTM_REDUCTIONS_SUBGROUP,  /* a row per subgroup, reduced with subgroup arithmetic */
+} vittm_reduction_route;
+
+typedef struct vittm_device_profile {
+  bool fp16;                        /* precision auto means fp16 */
+  vittm_tile_kind tiles;            /* GEMM, convolution, patch embedding */
+  vittm_attention_route attention;  /* for fp32; fp16 attention is always fused */
+  vittm_reduction_route reductions; /* LayerNorm, softmax rows */
+  uint32_t shuffle_subgroup;        /* register tiles share loads over subgroups of this size
+                                       with shuffles (GEMM, convolution, patch embedding);
+                                       0: each lane loads its own */
+  bool long_workgroups;             /* few workgroups of much work each (CPU drivers) */
+  vittm_tile gemm_tile, conv_tile;  /* forced tiles; bm == 0 when none */
+} vittm_device_profile;
+
+/* What the environment asks of the profile, as text (NULL: nothing). */
+typedef struct vittm_profile_env {
+  const char *routes;    /* VITTM_ROUTES */
+  const char *gemm_tile; /* VITTM_GEMM_TILE */
+  const char *conv_tile; /* VITTM_CONV_TILE */
+} vittm_profile_env;
+
+/* The process environment's VITTM_ROUTES, VITTM_GEMM_TILE and VITTM_CONV_TILE. */
+vittm_profile_env vittm_profile_env_read(void);
+
+/* The profile of a device with `info` under `env` (NULL: none); depends on nothing else.
+ * Fails with INVALID_ARGUMENT naming the variable on a malformed route or tile, and with
+ * UNSUPPORTED on a forced route the device cannot run (subgroup reductions without subgroup
+ * arithmetic at one fixed subgroup size). */
+vittm_status vittm_device_profile_select(const vittm_device_info *info,
+                                         const vittm_profile_env *env,
+                                         vittm_device_profile *out, vittm_error *err);
+
+/* "tiles=register,attention=gemm,reductions=subgroup" and ",fp16" when fp16 is the default:
+ * the routes in VITTM_ROUTES's syntax. */
+void vittm_device_profile_describe(const vittm_device_profile *p, char *buf, size_t size);
+
+/* Parses "BMxBNxBK/TMxTN". */
+bool vittm_tile_parse(const char *text, vittm_tile *out);
+
+/* An operator's tiles: the register table (CPU drivers) and the shared-memory table (GPUs),
+ * each in order of preference, and what its shader allows. */
+typedef struct vittm_tile_table {
+  const char *op; /* names the operator in errors */
+  const vittm_tile *registers;
+  size_t n_registers;
+  const vittm_tile *shared;
+  size_t n_shared;
+  uint32_t max_tm, max_tn;  /* the shader's largest register tile */
+  bool register_spans_n;    /* a register tile's invocation computes all bn columns */
+} vittm_tile_table;
+
+/* Shared memory a tile declares (a register tile still declares one row). */
+uint32_t vittm_tile_shared_bytes(const vittm_tile *t);
+/* Invocations per workgroup. */
+uint32_t vittm_tile_invocations(const vittm_tile *t);
+/* Whether the tile is well formed for the table's shader and within the device's limits. */
+bool vittm_tile_fits(const vittm_device_info *info, const vittm_tile_table *table,
+                     const vittm_tile *t);
+/* `forced` when it is set (bm != 0) and fits, else the first tile of the profile's kind
+ * that fits; UNSUPPORTED naming the operator and the limits when none does. */
+vittm_status vittm_tile_choose(const vittm_device_info *info, const vittm_device_profile *p,
+                               const vittm_tile_table *table, const vittm_tile *forced,
+                               vittm_tile *out, vittm_error *err);
+
+#endif
