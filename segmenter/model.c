@@ -225,6 +225,20 @@ static void destroy(vittm_model *m)
   free(m);
 }
 
+/* The models loaded in this process, shared by device, file and precision: several elements
+ * or threads that load the same model hold one copy of its weights. */
+static struct {
+  once_flag once;
+  mtx_t lock;
+  vittm_model **open;
+  size_t n;
+} model_cache = {.once = ONCE_FLAG_INIT};
+
+static void model_cache_init(void)
+{
+  mtx_init(&model_cache.lock, mtx_plain);
+}
+
 vittm_precision vittm_precision_resolve(const vittm_device *dev, vittm_precision want)
 {
   if (want != VITTM_PRECISION_AUTO)
@@ -257,20 +271,22 @@ vittm_status vittm_model_load_internal(vittm_device *dev, const char *path,
   if (!realpath(path, resolved))
     return vittm_error_set(err, VITTM_ERROR_IO, "model %s: cannot open: %s", path, strerror(errno));
 
-  mtx_lock(&dev->models_lock);
-  for (size_t i = 0; !keep_intermediates && i < dev->n_models; i++) {
-    vittm_model *m = dev->models[i];
-    if (strcmp(m->path, resolved) == 0 && m->precision == precision) {
+  call_once(&model_cache.once, model_cache_init);
+  mtx_lock(&model_cache.lock);
+  for (size_t i = 0; !keep_intermediates && i < model_cache.n; i++) {
+    vittm_model *m = model_cache.open[i];
+    if (m->dev == dev && strcmp(m->path, resolved) == 0 && m->precision == precision) {
       *out = vittm_model_ref(m);
-      mtx_unlock(&dev->models_lock);
+      mtx_unlock(&model_cache.lock);
       return VITTM_OK;
     }
   }
   vittm_model *m = calloc(1, sizeof *m);
-  void **grown = m ? realloc(dev->models, (dev->n_models + 1) * sizeof *grown) : NULL;
+  vittm_model **grown =
+      m ? realloc(model_cache.open, (model_cache.n + 1) * sizeof *grown) : NULL;
   vittm_status st = VITTM_OK;
   if (grown)
-    dev->models = grown;
+    model_cache.open = grown;
   if (!m || !grown || !(m->path = strdup(resolved))) {
     free(m);
     st = vittm_error_set(err, VITTM_ERROR_OUT_OF_MEMORY, "out of host memory loading %s", path);
@@ -286,11 +302,11 @@ vittm_status vittm_model_load_internal(vittm_device *dev, const char *path,
       destroy(m);
     } else {
       if (!keep_intermediates) /* such a model is its caller's alone */
-        dev->models[dev->n_models++] = m;
+        model_cache.open[model_cache.n++] = m;
       *out = m;
     }
   }
-  mtx_unlock(&dev->models_lock);
+  mtx_unlock(&model_cache.lock);
   return st;
 }
 
@@ -305,18 +321,22 @@ void vittm_model_free(vittm_model *model)
 {
   if (!model)
     return;
-  vittm_device *dev = model->dev;
-  mtx_lock(&dev->models_lock);
+  call_once(&model_cache.once, model_cache_init);
+  mtx_lock(&model_cache.lock);
   bool last = atomic_fetch_sub(&model->refs, 1) == 1;
   if (last) {
-    for (size_t i = 0; i < dev->n_models; i++) {
-      if (dev->models[i] == model) {
-        dev->models[i] = dev->models[--dev->n_models];
+    for (size_t i = 0; i < model_cache.n; i++) {
+      if (model_cache.open[i] == model) {
+        model_cache.open[i] = model_cache.open[--model_cache.n];
         break;
       }
     }
+    if (!model_cache.n) {
+      free(model_cache.open);
+      model_cache.open = NULL;
+    }
   }
-  mtx_unlock(&dev->models_lock);
+  mtx_unlock(&model_cache.lock);
   if (last)
     destroy(model);
 }

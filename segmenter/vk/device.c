@@ -284,8 +284,6 @@ static void device_destroy(vittm_device *dev)
     vkDestroyInstance(dev->instance, NULL);
   mtx_destroy(&dev->queue_lock);
   mtx_destroy(&dev->pipelines_lock);
-  mtx_destroy(&dev->models_lock);
-  free(dev->models);
   free(dev);
 }
 
@@ -303,7 +301,6 @@ static vittm_status device_begin(const char *selector, bool validate, bool profi
   atomic_init(&dev->peak, 0);
   mtx_init(&dev->queue_lock, mtx_plain);
   mtx_init(&dev->pipelines_lock, mtx_plain);
-  mtx_init(&dev->models_lock, mtx_plain);
   dev->validate = validate;
   dev->profiling = profiling;
 

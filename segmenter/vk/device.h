@@ -40,11 +40,6 @@ struct vittm_device {
   /* Device memory held by buffers now, and the most ever held at once. */
   atomic_uint_fast64_t allocated, peak;
 
-  /* Models loaded on this device, shared by file and precision (segmenter/model.c). */
-  mtx_t models_lock;
-  void **models;
-  size_t n_models;
-
   /* Validation messages seen so far; a call that raises the count fails. */
   atomic_uint validation_errors;
   char validation_message[512];
