@@ -13,6 +13,8 @@ typedef struct attention_push {
   uint32_t q0, nq, out_off;
   float scale;
 } attention_push;
+_Static_assert(sizeof(attention_push) == VITTM_SHADER_ATTENTION_PUSH_SIZE,
+               "attention_push does not match attention's push constants");
 
 /* Queries per workgroup: one per invocation. 64 amortises each staged key block over eight
  * SIMD rows on lavapipe and is a small multiple of every GPU's subgroup. */
@@ -136,11 +138,10 @@ vittm_status vittm_attention_record(vittm_cmd *cmd, const vittm_tensor *qkv, uin
                            hd, info->max_shared_memory);
   if (qkv->rows == 0)
     return VITTM_OK;
-  char shader[32];
-  vittm_shader_name(shader, sizeof shader, "attention", qkv->dtype);
   uint32_t spec[] = {wg, hd, bk, qkv->n_chunks};
   const vittm_pipeline *p;
-  st = vittm_pipeline_get(qkv->dev, shader, spec, 4, 8, sizeof(attention_push), &p, err);
+  st = vittm_pipeline_get(qkv->dev, VITTM_SHADER_ATTENTION, qkv->dtype, spec, 4, 8,
+                          sizeof(attention_push), &p, err);
   if (st)
     return st;
 

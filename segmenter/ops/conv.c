@@ -19,6 +19,8 @@ typedef struct conv_push {
   uint32_t y_off, ldy;
   uint32_t flags;
 } conv_push;
+_Static_assert(sizeof(conv_push) == VITTM_SHADER_CONV2D_PUSH_SIZE,
+               "conv_push does not match conv2d's push constants");
 
 typedef struct convt_push {
   uint32_t h, w, cin;
@@ -29,6 +31,8 @@ typedef struct convt_push {
   uint32_t y_row0;
   uint32_t flags;
 } convt_push;
+_Static_assert(sizeof(convt_push) == VITTM_SHADER_CONV_TRANSPOSE2X2_PUSH_SIZE,
+               "convt_push does not match conv_transpose2x2's push constants");
 
 /* Tiles in order of preference; the first of the profile's kind that fits the device's
  * limits is used (vk/profile.h). On CPU
@@ -99,13 +103,11 @@ void vittm_conv_transpose2x2_reorder_weight(const float *iokk, uint32_t cin, uin
         dst[((size_t)sub * cout + co) * cin + ci] = iokk[((size_t)ci * cout + co) * 4 + sub];
 }
 
-/* The pipeline of `base` for x's dtype and layout, kernel size ks, and `tile`. */
-static vittm_status conv_pipeline(const char *base, const vittm_tensor *x,
+/* The pipeline of kernel `id` for x's dtype and layout, kernel size ks, and `tile`. */
+static vittm_status conv_pipeline(vittm_shader_id id, const vittm_tensor *x,
                                   const vittm_tile *tile, uint32_t ks, uint32_t push_size,
                                   const vittm_pipeline **p, vittm_error *err)
 {
-  char shader[48];
-  vittm_shader_name(shader, sizeof shader, base, x->dtype);
   /* Every weight row and input row then starts on a multiple of 4 elements. */
   uint32_t opts = (x->cols % 4 == 0 ? OPT_VEC4 : 0) | (x->n_chunks > 1 ? OPT_X_SPLIT : 0);
   /* The register kernel shares the weights over a subgroup when whole subgroups fit the
@@ -116,7 +118,7 @@ static vittm_status conv_pipeline(const char *base, const vittm_tensor *x,
     opts |= sg << 8;
   uint32_t spec[] = {vittm_tile_invocations(tile), tile->bm, tile->bn, tile->bk,
                      tile->tm, tile->tn, ks, opts};
-  return vittm_pipeline_get(x->dev, shader, spec, 8, 5, push_size, p, err);
+  return vittm_pipeline_get(x->dev, id, x->dtype, spec, 8, 5, push_size, p, err);
 }
 
 typedef struct conv_rows_ctx {
@@ -178,7 +180,7 @@ vittm_status vittm_conv2d_record(vittm_cmd *cmd, const vittm_tensor *x, uint32_t
   vittm_tile tile;
   const vittm_pipeline *p;
   if ((st = vittm_conv_choose_tile(x->dev, &tile, err)) ||
-      (st = conv_pipeline("conv2d", x, &tile, k, sizeof(conv_push), &p, err)))
+      (st = conv_pipeline(VITTM_SHADER_CONV2D, x, &tile, k, sizeof(conv_push), &p, err)))
     return st;
   uint32_t cout = weight->rows, pixels = x->rows;
   uint32_t shader_flags = (bias ? FLAG_BIAS : 0) | (flags & VITTM_CONV_RELU ? FLAG_RELU : 0);
@@ -275,7 +277,8 @@ vittm_status vittm_conv_transpose2x2_record(vittm_cmd *cmd, const vittm_tensor *
   vittm_tile tile;
   const vittm_pipeline *p;
   if ((st = vittm_conv_choose_tile(x->dev, &tile, err)) ||
-      (st = conv_pipeline(op, x, &tile, 1, sizeof(convt_push), &p, err)))
+      (st = conv_pipeline(VITTM_SHADER_CONV_TRANSPOSE2X2, x, &tile, 1, sizeof(convt_push), &p,
+                              err)))
     return st;
   uint32_t cout = weight->rows / 4, pixels = x->rows;
   /* Input pixel spans whose output rows lie in one chunk of y (an input pixel writes rows

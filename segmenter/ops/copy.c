@@ -9,14 +9,15 @@ typedef struct copy_push {
   uint32_t src_off, dst_off;
   uint32_t src_rows;
 } copy_push;
+_Static_assert(sizeof(copy_push) == VITTM_SHADER_COPY_PUSH_SIZE,
+               "copy_push does not match copy's push constants");
 
 static vittm_status copy_pipeline(const vittm_tensor *src, bool transpose,
                                   const vittm_pipeline **p, vittm_error *err)
 {
-  char shader[32];
-  vittm_shader_name(shader, sizeof shader, "copy", src->dtype);
   uint32_t spec[] = {WG_SIZE, transpose};
-  return vittm_pipeline_get(src->dev, shader, spec, 2, 2, sizeof(copy_push), p, err);
+  return vittm_pipeline_get(src->dev, VITTM_SHADER_COPY, src->dtype, spec, 2, 2, sizeof(copy_push),
+                            p, err);
 }
 
 static bool block_fits(const vittm_tensor *t, uint32_t row0, uint32_t col0, uint32_t rows,

@@ -53,11 +53,6 @@ vittm_status vittm_check_single_chunk(const char *op, const char *name, const vi
                          t->rows, t->cols);
 }
 
-void vittm_shader_name(char *out, size_t size, const char *base, vittm_dtype dtype)
-{
-  snprintf(out, size, "%s_%s", base, vittm_dtype_name(dtype));
-}
-
 uint32_t vittm_grid_1d(uint64_t count, uint32_t per_group)
 {
   uint64_t groups = (count + per_group - 1) / per_group;
@@ -79,11 +74,10 @@ uint32_t vittm_row_workgroup(const vittm_device *dev, uint32_t cols)
   return want;
 }
 
-uint32_t vittm_row_reduction(const vittm_device *dev, const char *base, vittm_dtype dtype,
-                             uint32_t cols, char *shader, size_t size)
+uint32_t vittm_row_reduction(const vittm_device *dev, vittm_shader_id plain,
+                             vittm_shader_id subgroup, uint32_t cols, vittm_shader_id *id)
 {
-  const vittm_device_info *info = vittm_device_get_info(dev);
   bool one_subgroup = vittm_device_get_profile(dev)->reductions == VITTM_REDUCTIONS_SUBGROUP;
-  snprintf(shader, size, "%s%s_%s", base, one_subgroup ? "_sg" : "", vittm_dtype_name(dtype));
-  return one_subgroup ? info->subgroup_size : vittm_row_workgroup(dev, cols);
+  *id = one_subgroup ? subgroup : plain;
+  return one_subgroup ? vittm_device_get_info(dev)->subgroup_size : vittm_row_workgroup(dev, cols);
 }

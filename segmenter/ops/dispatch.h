@@ -23,9 +23,6 @@ vittm_status vittm_check_shape(const char *op, const char *name, const vittm_ten
 vittm_status vittm_check_single_chunk(const char *op, const char *name, const vittm_tensor *t,
                                       vittm_error *err);
 
-/* Pipeline name "<base>_<dtype>" for a tensor's dtype. */
-void vittm_shader_name(char *out, size_t size, const char *base, vittm_dtype dtype);
-
 /* A 1-D grid of at most 65535 workgroups covering `count` items at `per_group` each; the
  * shaders loop with a grid stride over what one pass does not cover. */
 uint32_t vittm_grid_1d(uint64_t count, uint32_t per_group);
@@ -35,11 +32,12 @@ void vittm_grid_rows(uint32_t rows, uint32_t *gx, uint32_t *gy);
 /* A power-of-two workgroup size for a row-wise reduction over `cols` values. */
 uint32_t vittm_row_workgroup(const vittm_device *dev, uint32_t cols);
 /* The pipeline name ("<base>[_sg]_<dtype>") and workgroup size of a row-wise reduction over
- * `cols` values, one workgroup per row. On CPU drivers whose subgroups can add and take
- * maxima, a row is one subgroup and the _sg variant reduces with subgroup operations: there a
- * workgroup barrier costs a switch between invocations, and the shared-memory tree has
- * log2(size) of them per reduction. Elsewhere vittm_row_workgroup's size and the tree. */
-uint32_t vittm_row_reduction(const vittm_device *dev, const char *base, vittm_dtype dtype,
-                             uint32_t cols, char *shader, size_t size);
+ * `cols` values, one workgroup per row, and the kernel (*id: `plain` or `subgroup`). Where the
+ * device profile says so (CPU drivers whose subgroups can add and take maxima), a row is one
+ * subgroup and the `subgroup` kernel reduces with subgroup operations: there a workgroup
+ * barrier costs a switch between invocations, and the shared-memory tree has log2(size) of
+ * them per reduction. Elsewhere vittm_row_workgroup's size and the tree of `plain`. */
+uint32_t vittm_row_reduction(const vittm_device *dev, vittm_shader_id plain,
+                             vittm_shader_id subgroup, uint32_t cols, vittm_shader_id *id);
 
 #endif

@@ -3,6 +3,13 @@
 #define WG_SIZE 256
 #define PER_INVOCATION 4 /* grid-stride iterations an invocation does when the grid is full */
 
+typedef uint32_t add_push[4];        /* count; a, b, c element offsets */
+typedef uint32_t activation_push[3]; /* count; x, y element offsets */
+_Static_assert(sizeof(add_push) == VITTM_SHADER_ADD_PUSH_SIZE,
+               "add_push does not match add's push constants");
+_Static_assert(sizeof(activation_push) == VITTM_SHADER_ACTIVATION_PUSH_SIZE,
+               "activation_push does not match activation's push constants");
+
 vittm_status vittm_add_record(vittm_cmd *cmd, const vittm_tensor *a, const vittm_tensor *b,
                               vittm_tensor *c, vittm_error *err)
 {
@@ -14,14 +21,13 @@ vittm_status vittm_add_record(vittm_cmd *cmd, const vittm_tensor *a, const vittm
     st = vittm_check_shape("add", "c", c, a->rows, a->cols, err);
   if (st)
     return st;
-  char shader[32];
-  vittm_shader_name(shader, sizeof shader, "add", a->dtype);
   const vittm_pipeline *p;
   uint32_t spec[] = {WG_SIZE};
-  st = vittm_pipeline_get(a->dev, shader, spec, 1, 3, 4 * sizeof(uint32_t), &p, err);
+  st = vittm_pipeline_get(a->dev, VITTM_SHADER_ADD, a->dtype, spec, 1, 3, sizeof(add_push), &p,
+                          err);
   for (uint32_t r0 = 0; !st && r0 < a->rows;) {
     uint32_t r1 = vittm_span_end(all, 3, r0, a->rows);
-    uint32_t pc[4] = {(r1 - r0) * a->cols};
+    add_push pc = {(r1 - r0) * a->cols};
     vittm_binding bind[3] = {
         vittm_tensor_bind(a, r0, false, &pc[1]),
         vittm_tensor_bind(b, r0, false, &pc[2]),
@@ -44,14 +50,13 @@ vittm_status vittm_activation_record(vittm_cmd *cmd, vittm_activation act, const
     st = vittm_check_shape(name, "y", y, x->rows, x->cols, err);
   if (st)
     return st;
-  char shader[32];
-  vittm_shader_name(shader, sizeof shader, "activation", x->dtype);
   const vittm_pipeline *p;
   uint32_t spec[] = {WG_SIZE, (uint32_t)act};
-  st = vittm_pipeline_get(x->dev, shader, spec, 2, 2, 3 * sizeof(uint32_t), &p, err);
+  st = vittm_pipeline_get(x->dev, VITTM_SHADER_ACTIVATION, x->dtype, spec, 2, 2,
+                          sizeof(activation_push), &p, err);
   for (uint32_t r0 = 0; !st && r0 < x->rows;) {
     uint32_t r1 = vittm_span_end(all, 2, r0, x->rows);
-    uint32_t pc[3] = {(r1 - r0) * x->cols};
+    activation_push pc = {(r1 - r0) * x->cols};
     vittm_binding bind[2] = {
         vittm_tensor_bind(x, r0, false, &pc[1]),
         vittm_tensor_bind(y, r0, true, &pc[2]),

@@ -11,6 +11,10 @@ typedef struct gemm_push {
   uint32_t a_off, b_off, c_off, bias_off;
   uint32_t flags;
 } gemm_push;
+_Static_assert(sizeof(gemm_push) == VITTM_SHADER_GEMM_PUSH_SIZE,
+               "gemm_push does not match gemm's push constants");
+_Static_assert(sizeof(gemm_push) == VITTM_SHADER_GEMM_SG_PUSH_SIZE,
+               "gemm_push does not match gemm_sg's push constants");
 
 /* Tiles in order of preference; the first of the profile's kind that fits the device's
  * limits is used (vk/profile.h).
@@ -94,11 +98,10 @@ static vittm_status gemm_pipeline(vittm_device *dev, vittm_dtype dtype, uint32_t
   /* Register tiles whose rows of A a subgroup shares use the variant built with subgroup
    * shuffles; every other tile the plain one, which needs no subgroup support. */
   uint32_t sg = tile_subgroup(vittm_device_get_profile(dev), tile);
-  char shader[32];
-  vittm_shader_name(shader, sizeof shader, sg ? "gemm_sg" : "gemm", dtype);
   uint32_t spec[] = {vittm_tile_invocations(tile), tile->bm, tile->bn, tile->bk, tile->tm, tile->tn,
                      sg, aligned4 ? 4 : 1};
-  return vittm_pipeline_get(dev, shader, spec, 8, 4, sizeof(gemm_push), p, err);
+  return vittm_pipeline_get(dev, sg ? VITTM_SHADER_GEMM_SG : VITTM_SHADER_GEMM, dtype, spec, 8, 4,
+                            sizeof(gemm_push), p, err);
 }
 
 vittm_status vittm_gemm_record(vittm_cmd *cmd, const vittm_tensor *a, const vittm_tensor *b,

@@ -5,6 +5,10 @@ typedef struct layernorm_push {
   uint32_t x_off, y_off, g_off, b_off;
   float eps;
 } layernorm_push;
+_Static_assert(sizeof(layernorm_push) == VITTM_SHADER_LAYERNORM_PUSH_SIZE,
+               "layernorm_push does not match layernorm's push constants");
+_Static_assert(sizeof(layernorm_push) == VITTM_SHADER_LAYERNORM_SG_PUSH_SIZE,
+               "layernorm_push does not match layernorm_sg's push constants");
 
 /* One dispatch per row span; without gamma and beta the rows are L2-normalised. */
 static vittm_status record(vittm_cmd *cmd, const char *op, const vittm_tensor *x,
@@ -12,12 +16,14 @@ static vittm_status record(vittm_cmd *cmd, const char *op, const vittm_tensor *x
                            vittm_tensor *y, vittm_error *err)
 {
   const bool l2 = gamma == NULL;
-  char shader[32];
   const vittm_pipeline *p;
-  uint32_t spec[] = {
-      vittm_row_reduction(x->dev, "layernorm", x->dtype, x->cols, shader, sizeof shader), l2};
+  vittm_shader_id id;
+  uint32_t spec[] = {vittm_row_reduction(x->dev, VITTM_SHADER_LAYERNORM, VITTM_SHADER_LAYERNORM_SG,
+                                         x->cols, &id),
+                     l2};
   const vittm_tensor *all[] = {x, y};
-  vittm_status st = vittm_pipeline_get(x->dev, shader, spec, 2, 4, sizeof(layernorm_push), &p, err);
+  vittm_status st =
+      vittm_pipeline_get(x->dev, id, x->dtype, spec, 2, 4, sizeof(layernorm_push), &p, err);
   for (uint32_t r0 = 0; !st && r0 < x->rows;) {
     uint32_t r1 = vittm_span_end(all, 2, r0, x->rows);
     layernorm_push pc = {.rows = r1 - r0, .cols = x->cols, .eps = eps};

@@ -11,15 +11,21 @@ typedef struct kv_push {
   uint32_t ldk, ldv, k_off, v_off;
   uint32_t accumulate;
 } kv_push;
+_Static_assert(sizeof(kv_push) == VITTM_SHADER_LINEAR_ATTENTION_KV_PUSH_SIZE,
+               "kv_push does not match linear_attention_kv's push constants");
 
 typedef struct reduce_push {
   uint32_t count, groups;
 } reduce_push;
+_Static_assert(sizeof(reduce_push) == VITTM_SHADER_LINEAR_ATTENTION_REDUCE_PUSH_SIZE,
+               "reduce_push does not match linear_attention_reduce's push constants");
 
 typedef struct apply_push {
   uint32_t rows, dv, ldq, ldo, q_off, out_off, accumulate;
   float eps;
 } apply_push;
+_Static_assert(sizeof(apply_push) == VITTM_SHADER_LINEAR_ATTENTION_APPLY_PUSH_SIZE,
+               "apply_push does not match linear_attention_apply's push constants");
 
 static vittm_status check_widths(const char *op, uint32_t heads, uint32_t dqk, uint32_t dv,
                                  vittm_error *err)
@@ -106,11 +112,10 @@ static vittm_status record_kv(vittm_cmd *cmd, const vittm_tensor *k, const vittm
   uint32_t bt = 32;
   while (bt > 1 && bt * dk * sizeof(float) > info->max_shared_memory)
     bt /= 2;
-  char shader[48];
-  vittm_shader_name(shader, sizeof shader, "linear_attention_kv", k->dtype);
   uint32_t spec[] = {wg, dk, bt, (dv + wg - 1) / wg};
   const vittm_pipeline *p;
-  vittm_status st = vittm_pipeline_get(k->dev, shader, spec, 4, 3, sizeof(kv_push), &p, err);
+  vittm_status st = vittm_pipeline_get(k->dev, VITTM_SHADER_LINEAR_ATTENTION_KV, k->dtype, spec,
+                                       4, 3, sizeof(kv_push), &p, err);
   if (st)
     return st;
 
@@ -154,7 +159,8 @@ static vittm_status record_reduce(vittm_cmd *cmd, vittm_tensor *scratch, uint32_
     return VITTM_OK;
   const vittm_pipeline *p;
   uint32_t spec[] = {REDUCE_WG};
-  vittm_status st = vittm_pipeline_get(scratch->dev, "linear_attention_reduce", spec, 1, 1,
+  vittm_status st = vittm_pipeline_get(scratch->dev, VITTM_SHADER_LINEAR_ATTENTION_REDUCE,
+                                       VITTM_F32, spec, 1, 1,
                                        sizeof(reduce_push), &p, err);
   if (st)
     return st;
@@ -174,11 +180,10 @@ static vittm_status record_apply(vittm_cmd *cmd, const vittm_tensor *q, uint32_t
   uint32_t wg = APPLY_WG;
   while (wg > vittm_device_get_info(q->dev)->max_workgroup_invocations)
     wg /= 2;
-  char shader[48];
-  vittm_shader_name(shader, sizeof shader, "linear_attention_apply", q->dtype);
   uint32_t spec[] = {wg, dk};
   const vittm_pipeline *p;
-  vittm_status st = vittm_pipeline_get(q->dev, shader, spec, 2, 3, sizeof(apply_push), &p, err);
+  vittm_status st = vittm_pipeline_get(q->dev, VITTM_SHADER_LINEAR_ATTENTION_APPLY, q->dtype,
+                                       spec, 2, 3, sizeof(apply_push), &p, err);
   const vittm_tensor *rows_split[] = {q, out};
   uint32_t unused;
   vittm_binding sbind = vittm_tensor_bind(scratch, 0, false, &unused);

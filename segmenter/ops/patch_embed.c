@@ -12,6 +12,10 @@ typedef struct patch_push {
   uint32_t ld;
   uint32_t flags;
 } patch_push;
+_Static_assert(sizeof(patch_push) == VITTM_SHADER_PATCH_EMBED_PUSH_SIZE,
+               "patch_push does not match patch_embed's push constants");
+_Static_assert(sizeof(patch_push) == VITTM_SHADER_PATCH_EMBED_SG_PUSH_SIZE,
+               "patch_push does not match patch_embed_sg's push constants");
 
 /* As gemm.c: register tiles (bk = 0, no shared memory; see the shader) for SIMD-on-CPU
  * drivers, with eight lanes along the output columns and the 32 tokens' pixels spread over
@@ -112,8 +116,6 @@ vittm_status vittm_patch_embed_record(vittm_cmd *cmd, const vittm_tensor *image,
     return st;
   const vittm_tile *tl = &tile;
   uint32_t sg = tile_subgroup(prof, tl);
-  char shader[32];
-  vittm_shader_name(shader, sizeof shader, sg ? "patch_embed_sg" : "patch_embed", image->dtype);
   /* vec4 loads need every patch row (p·C), image row (width·C), chunk start and weight row
    * (K) to be a multiple of 4 elements. */
   uint32_t cch = image->cols;
@@ -122,7 +124,8 @@ vittm_status vittm_patch_embed_record(vittm_cmd *cmd, const vittm_tensor *image,
   uint32_t wg = vittm_tile_invocations(tl);
   uint32_t spec[] = {wg, tl->bm, tl->bn, tl->bk, tl->tm, tl->tn, sg, vec4 ? 4 : 1};
   const vittm_pipeline *p;
-  st = vittm_pipeline_get(image->dev, shader, spec, 8, 6, sizeof(patch_push), &p, err);
+  st = vittm_pipeline_get(image->dev, sg ? VITTM_SHADER_PATCH_EMBED_SG : VITTM_SHADER_PATCH_EMBED,
+                          image->dtype, spec, 8, 6, sizeof(patch_push), &p, err);
   if (st)
     return st;
 

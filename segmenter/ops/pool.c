@@ -10,6 +10,8 @@ typedef struct mean_push {
   uint32_t out_off;
   float inv_n;
 } mean_push;
+_Static_assert(sizeof(mean_push) == VITTM_SHADER_MEAN_ROWS_PUSH_SIZE,
+               "mean_push does not match mean_rows's push constants");
 
 vittm_status vittm_mean_rows_record(vittm_cmd *cmd, const vittm_tensor *x, uint32_t row0,
                                     uint32_t n, vittm_tensor *out, vittm_error *err)
@@ -31,11 +33,10 @@ vittm_status vittm_mean_rows_record(vittm_cmd *cmd, const vittm_tensor *x, uint3
                            "mean rows: rows %u … %u of x span %u storage buffers; at most %u "
                            "can be bound",
                            row0, row0 + n - 1, chunks, VITTM_MAX_ROW_CHUNKS);
-  char shader[32];
-  vittm_shader_name(shader, sizeof shader, "mean_rows", x->dtype);
   uint32_t spec[] = {WG_SIZE, chunks};
   const vittm_pipeline *p;
-  st = vittm_pipeline_get(x->dev, shader, spec, 2, 8, sizeof(mean_push), &p, err);
+  st = vittm_pipeline_get(x->dev, VITTM_SHADER_MEAN_ROWS, x->dtype, spec, 2, 8, sizeof(mean_push), &p,
+                          err);
   if (st)
     return st;
   mean_push pc = {

@@ -13,6 +13,8 @@ typedef struct maxpool_push {
   uint32_t x_row0, x_split;
   uint32_t y_off;
 } maxpool_push;
+_Static_assert(sizeof(maxpool_push) == VITTM_SHADER_MAXPOOL2_PUSH_SIZE,
+               "maxpool_push does not match maxpool2's push constants");
 
 typedef struct avgpool_push {
   uint32_t h, w, c, s;
@@ -21,6 +23,8 @@ typedef struct avgpool_push {
   uint32_t y_off, ldy;
   uint32_t accumulate;
 } avgpool_push;
+_Static_assert(sizeof(avgpool_push) == VITTM_SHADER_ADAPTIVE_AVGPOOL_PUSH_SIZE,
+               "avgpool_push does not match adaptive_avgpool's push constants");
 
 static vittm_status check_map(const char *op, const vittm_tensor *x, uint32_t h, uint32_t w,
                               const vittm_tensor *y, vittm_error *err)
@@ -59,11 +63,10 @@ vittm_status vittm_maxpool2_record(vittm_cmd *cmd, const vittm_tensor *x, uint32
   uint32_t ho = h / 2, wo = w / 2, c = x->cols;
   if ((st = vittm_check_shape(op, "y", y, ho * wo, c, err)))
     return st;
-  char shader[32];
-  vittm_shader_name(shader, sizeof shader, op, x->dtype);
   uint32_t spec[] = {WG_SIZE, (c % 4 == 0 ? OPT_VEC4 : 0) | (x->n_chunks > 1 ? OPT_X_SPLIT : 0)};
   const vittm_pipeline *p;
-  if ((st = vittm_pipeline_get(x->dev, shader, spec, 2, 3, sizeof(maxpool_push), &p, err)))
+  if ((st = vittm_pipeline_get(x->dev, VITTM_SHADER_MAXPOOL2, x->dtype, spec, 2, 3,
+                               sizeof(maxpool_push), &p, err)))
     return st;
   uint32_t per_pixel = c % 4 == 0 ? c / 4 : c;
   for (uint32_t q0 = 0; q0 < ho * wo;) {
@@ -99,11 +102,10 @@ vittm_status vittm_adaptive_avgpool_record(vittm_cmd *cmd, const vittm_tensor *x
   if ((st = vittm_check_shape(op, "y", y, s * s, c, err)) ||
       (st = vittm_check_single_chunk(op, "y", y, err)))
     return st;
-  char shader[32];
-  vittm_shader_name(shader, sizeof shader, op, x->dtype);
   uint32_t spec[] = {AVG_WG_SIZE, c % 4 == 0 ? OPT_VEC4 : 0};
   const vittm_pipeline *p;
-  if ((st = vittm_pipeline_get(x->dev, shader, spec, 2, 3, sizeof(avgpool_push), &p, err)))
+  if ((st = vittm_pipeline_get(x->dev, VITTM_SHADER_ADAPTIVE_AVGPOOL, x->dtype, spec, 2, 3,
+                               sizeof(avgpool_push), &p, err)))
     return st;
   uint32_t per_bin = c % 4 == 0 ? c / 4 : c;
   /* One dispatch per chunk of x, each adding its pixels' share of every mean. */

@@ -20,6 +20,10 @@ typedef struct resize_argmax_push {
   uint32_t slices;
   uint32_t row_base, chunk_rows;
 } resize_argmax_push;
+_Static_assert(sizeof(resize_argmax_push) == VITTM_SHADER_RESIZE_ARGMAX_PUSH_SIZE,
+               "resize_argmax_push does not match resize_argmax's push constants");
+_Static_assert(sizeof(resize_argmax_push) == VITTM_SHADER_RESIZE_ARGMAX_CELLS_PUSH_SIZE,
+               "resize_argmax_push does not match resize_argmax_cells's push constants");
 
 _Static_assert(sizeof(resize_argmax_push) <= 128, "push constants must fit 128 bytes");
 
@@ -106,12 +110,11 @@ vittm_status vittm_resize_argmax_record(vittm_cmd *cmd, const vittm_tensor *logi
   while (wg > info->max_workgroup_invocations)
     wg /= 2;
   uint32_t n_chunks = logits->n_chunks < MAX_CHUNKS ? logits->n_chunks : MAX_CHUNKS;
-  char shader[40];
   const vittm_pipeline *cells = NULL, *pixels;
   if (band) {
-    vittm_shader_name(shader, sizeof shader, "resize_argmax_cells", logits->dtype);
     uint32_t spec[] = {wg, n_chunks};
-    st = vittm_pipeline_get(logits->dev, shader, spec, 2, MAX_CHUNKS + 1,
+    st = vittm_pipeline_get(logits->dev, VITTM_SHADER_RESIZE_ARGMAX_CELLS, logits->dtype, spec, 2,
+                            MAX_CHUNKS + 1,
                             sizeof(resize_argmax_push), &cells, err);
     if (st)
       return st;
@@ -130,9 +133,9 @@ vittm_status vittm_resize_argmax_record(vittm_cmd *cmd, const vittm_tensor *logi
        * and last, which also take the rows whose source coordinate is clamped. */
       .slices = (3 * map_h / (2 * h) + 2 + rows - 1) / rows,
   };
-  vittm_shader_name(shader, sizeof shader, "resize_argmax", logits->dtype);
   uint32_t spec[] = {wg, n_chunks, band != 0, rows};
-  st = vittm_pipeline_get(logits->dev, shader, spec, 4, MAX_CHUNKS + 2,
+  st = vittm_pipeline_get(logits->dev, VITTM_SHADER_RESIZE_ARGMAX, logits->dtype, spec, 4,
+                          MAX_CHUNKS + 2,
                           sizeof(resize_argmax_push), &pixels, err);
   if (st)
     return st;
@@ -194,6 +197,8 @@ typedef struct slide_argmax_push {
   uint32_t map_w, map_h, stride_words;
   float scale_x, scale_y, crop_scale_x, crop_scale_y;
 } slide_argmax_push;
+_Static_assert(sizeof(slide_argmax_push) == VITTM_SHADER_SLIDE_ARGMAX_PUSH_SIZE,
+               "slide_argmax_push does not match slide_argmax's push constants");
 
 _Static_assert(sizeof(slide_argmax_push) <= 128, "push constants must fit 128 bytes");
 
@@ -273,11 +278,10 @@ vittm_status vittm_slide_argmax_record(vittm_cmd *cmd, const vittm_tensor *logit
       .crop_scale_x = (float)w / (float)g->crop_w,
       .crop_scale_y = (float)h / (float)g->crop_h,
   };
-  char shader[32];
-  vittm_shader_name(shader, sizeof shader, "slide_argmax", logits->dtype);
   uint32_t spec[] = {WG_SIZE};
   const vittm_pipeline *p;
-  st = vittm_pipeline_get(logits->dev, shader, spec, 1, 2, sizeof pc, &p, err);
+  st = vittm_pipeline_get(logits->dev, VITTM_SHADER_SLIDE_ARGMAX, logits->dtype, spec, 1, 2,
+                          sizeof pc, &p, err);
   if (st)
     return st;
   vittm_binding bind[2] = {vittm_tensor_bind(logits, 0, false, &pc.logits_off), {map, true}};

@@ -17,6 +17,8 @@ typedef struct preprocess_push {
   float y_offset, y_scale, cr_r, cb_g, cr_g, cb_b;
   uint32_t win_x, win_y; /* the output's first pixel in the resized image */
 } preprocess_push;
+_Static_assert(sizeof(preprocess_push) == VITTM_SHADER_PREPROCESS_PUSH_SIZE,
+               "preprocess_push does not match preprocess's push constants");
 
 _Static_assert(sizeof(preprocess_push) <= 128, "push constants must fit 128 bytes");
 
@@ -220,11 +222,10 @@ vittm_status vittm_preprocess_window_record(vittm_cmd *cmd, vittm_buffer *frame,
   pc.y_offset = yc.y_offset, pc.y_scale = yc.y_scale;
   pc.cr_r = yc.cr_r, pc.cb_g = yc.cb_g, pc.cr_g = yc.cr_g, pc.cb_b = yc.cb_b;
 
-  char shader[32];
-  vittm_shader_name(shader, sizeof shader, "preprocess", out->dtype);
   uint32_t spec[] = {WG_SIZE, (uint32_t)layout->format};
   const vittm_pipeline *p;
-  st = vittm_pipeline_get(out->dev, shader, spec, 2, 2, sizeof pc, &p, err);
+  st = vittm_pipeline_get(out->dev, VITTM_SHADER_PREPROCESS, out->dtype, spec, 2, 2, sizeof pc, &p,
+                          err);
   const vittm_tensor *all[] = {out};
   for (uint32_t r0 = 0; !st && r0 < out->rows;) {
     uint32_t r1 = vittm_span_end(all, 1, r0, out->rows);

@@ -17,6 +17,8 @@ typedef struct resize_push {
   float scale_y, scale_x;
   uint32_t accumulate;
 } resize_push;
+_Static_assert(sizeof(resize_push) == VITTM_SHADER_RESIZE_BILINEAR_PUSH_SIZE,
+               "resize_push does not match resize_bilinear's push constants");
 
 typedef struct resize_rows_ctx {
   uint32_t h, w, wo;
@@ -59,12 +61,11 @@ static vittm_status resize_record(vittm_cmd *cmd, const vittm_tensor *x, uint32_
                            y->rows, y->cols, ho, wo, out_col0, out_col0 + c);
   if (y == x)
     return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT, "%s: y must not be x", op);
-  char shader[32];
-  vittm_shader_name(shader, sizeof shader, op, x->dtype);
   bool vec4 = c % 4 == 0 && y->cols % 4 == 0 && out_col0 % 4 == 0;
   uint32_t spec[] = {WG_SIZE, (vec4 ? OPT_VEC4 : 0) | (x->n_chunks > 1 ? OPT_X_SPLIT : 0)};
   const vittm_pipeline *p;
-  if ((st = vittm_pipeline_get(x->dev, shader, spec, 2, 3, sizeof(resize_push), &p, err)))
+  if ((st = vittm_pipeline_get(x->dev, VITTM_SHADER_RESIZE_BILINEAR, x->dtype, spec, 2, 3,
+                               sizeof(resize_push), &p, err)))
     return st;
   uint32_t per_pixel = vec4 ? c / 4 : c;
   resize_rows_ctx ctx = {h, w, wo, scale_y};

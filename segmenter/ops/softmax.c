@@ -6,14 +6,18 @@ typedef struct softmax_push {
   uint32_t ld;
   float scale;
 } softmax_push;
+_Static_assert(sizeof(softmax_push) == VITTM_SHADER_SOFTMAX_PUSH_SIZE,
+               "softmax_push does not match softmax's push constants");
+_Static_assert(sizeof(softmax_push) == VITTM_SHADER_SOFTMAX_SG_PUSH_SIZE,
+               "softmax_push does not match softmax_sg's push constants");
 
 static vittm_status softmax_pipeline(const vittm_tensor *x, uint32_t cols,
                                      const vittm_pipeline **p, vittm_error *err)
 {
-  char shader[32];
+  vittm_shader_id id;
   uint32_t spec[] = {
-      vittm_row_reduction(x->dev, "softmax", x->dtype, cols, shader, sizeof shader)};
-  return vittm_pipeline_get(x->dev, shader, spec, 1, 2, sizeof(softmax_push), p, err);
+      vittm_row_reduction(x->dev, VITTM_SHADER_SOFTMAX, VITTM_SHADER_SOFTMAX_SG, cols, &id)};
+  return vittm_pipeline_get(x->dev, id, x->dtype, spec, 1, 2, sizeof(softmax_push), p, err);
 }
 
 vittm_status vittm_softmax_record(vittm_cmd *cmd, const vittm_tensor *x, vittm_tensor *y,

@@ -3,20 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vittm_shaders.h"
 
-static const vittm_shader *find_shader(const char *name)
-{
-  for (size_t i = 0; i < vittm_shader_count; i++)
-    if (strcmp(vittm_shaders[i].name, name) == 0)
-      return &vittm_shaders[i];
-  return NULL;
-}
-
-static bool same_key(const vittm_pipeline *p, const char *shader, const uint32_t *spec,
+static bool same_key(const vittm_pipeline *p, const vittm_shader *code, const uint32_t *spec,
                      uint32_t n_spec)
 {
-  return strcmp(p->shader, shader) == 0 && p->n_spec == n_spec &&
+  return p->code == code && p->n_spec == n_spec &&
          memcmp(p->spec, spec, n_spec * sizeof *spec) == 0;
 }
 
@@ -110,10 +101,25 @@ static vittm_status create_pipeline(vittm_device *dev, const vittm_shader *shade
   return vittm_vk_result(r, err, "vkCreateComputePipelines");
 }
 
-vittm_status vittm_pipeline_get(vittm_device *dev, const char *shader, const uint32_t *spec,
-                                uint32_t n_spec, uint32_t n_bindings, uint32_t push_size,
-                                const vittm_pipeline **out, vittm_error *err)
+vittm_status vittm_pipeline_get(vittm_device *dev, vittm_shader_id id, vittm_dtype dtype,
+                                const uint32_t *spec, uint32_t n_spec, uint32_t n_bindings,
+                                uint32_t push_size, const vittm_pipeline **out,
+                                vittm_error *err)
 {
+  if ((unsigned)id >= VITTM_SHADER_COUNT || (dtype != VITTM_F32 && dtype != VITTM_F16))
+    return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
+                           "pipeline: no kernel %d in dtype %d", (int)id, (int)dtype);
+  const vittm_shader *code = &vittm_shaders[id][dtype == VITTM_F16];
+  const char *shader = code->name;
+  if (!code->code)
+    return vittm_error_set(err, VITTM_ERROR_UNSUPPORTED, "pipeline %s: the kernel has no %s "
+                           "variant", shader, vittm_dtype_name(dtype));
+  /* What the host binds and pushes must be what the SPIR-V declares. */
+  if (push_size != code->push_size || n_bindings < code->n_bindings)
+    return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
+                           "pipeline %s: the operator pushes %u bytes and binds %u buffers; the "
+                           "shader's push constants are %u bytes and it uses %u bindings",
+                           shader, push_size, n_bindings, code->push_size, code->n_bindings);
   if (n_spec > VITTM_MAX_SPEC || n_bindings > VITTM_MAX_BINDINGS)
     return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
                            "pipeline %s: %u specialization constants / %u bindings is too many",
@@ -126,13 +132,9 @@ vittm_status vittm_pipeline_get(vittm_device *dev, const char *shader, const uin
     return vittm_error_set(err, VITTM_ERROR_UNSUPPORTED,
                            "pipeline %s: workgroup of %u invocations exceeds the device's %u",
                            shader, spec[0], dev->info.max_workgroup_invocations);
-  const vittm_shader *code = find_shader(shader);
-  if (!code)
-    return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT, "no shader named %s", shader);
-
   mtx_lock(&dev->pipelines_lock);
   for (size_t i = 0; i < dev->n_pipelines; i++) {
-    if (same_key(dev->pipelines[i], shader, spec, n_spec)) {
+    if (same_key(dev->pipelines[i], code, spec, n_spec)) {
       *out = dev->pipelines[i];
       mtx_unlock(&dev->pipelines_lock);
       return VITTM_OK;
@@ -149,6 +151,7 @@ vittm_status vittm_pipeline_get(vittm_device *dev, const char *shader, const uin
     st = vittm_error_set(err, VITTM_ERROR_OUT_OF_MEMORY, "out of host memory for a pipeline");
   } else {
     p->shader = code->name;
+    p->code = code;
     memcpy(p->spec, spec, n_spec * sizeof *spec);
     p->n_spec = n_spec;
     p->n_bindings = n_bindings;

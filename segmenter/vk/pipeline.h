@@ -7,13 +7,16 @@
 #ifndef VITTM_VK_PIPELINE_H
 #define VITTM_VK_PIPELINE_H
 
+#include "vittm_shaders.h" /* generated: vittm_shader_id, push-constant sizes */
 #include "vk/device.h"
+#include "vk/tensor.h"
 
 #define VITTM_MAX_SPEC 8
 #define VITTM_MAX_BINDINGS 8
 
 struct vittm_pipeline {
-  const char *shader;
+  const char *shader; /* the module's name, e.g. gemm_sg_f16 */
+  const vittm_shader *code;
   uint32_t spec[VITTM_MAX_SPEC];
   uint32_t n_spec;
   uint32_t n_bindings;
@@ -23,11 +26,14 @@ struct vittm_pipeline {
   VkPipeline pipeline;
 };
 
-/* Returns the pipeline of `shader` specialised with spec[0..n_spec), creating it once.
- * Fails if the shader is unknown or the push block exceeds the device's limit. */
-vittm_status vittm_pipeline_get(vittm_device *dev, const char *shader, const uint32_t *spec,
-                                uint32_t n_spec, uint32_t n_bindings, uint32_t push_size,
-                                const vittm_pipeline **out, vittm_error *err);
+/* Returns the pipeline of kernel `id` in `dtype` specialised with spec[0..n_spec), creating
+ * it once. The operator binds n_bindings buffers (at least the bindings the shader uses) and
+ * pushes push_size bytes (exactly the shader's block); fails naming the kernel when they
+ * disagree with the SPIR-V, or when the push block exceeds the device's limit. */
+vittm_status vittm_pipeline_get(vittm_device *dev, vittm_shader_id id, vittm_dtype dtype,
+                                const uint32_t *spec, uint32_t n_spec, uint32_t n_bindings,
+                                uint32_t push_size, const vittm_pipeline **out,
+                                vittm_error *err);
 
 /* Destroys every pipeline of the device (at device teardown). */
 void vittm_pipelines_destroy(vittm_device *dev);

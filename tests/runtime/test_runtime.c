@@ -8,6 +8,7 @@
 
 #include "ops/eltwise.h"
 #include "test_util.h"
+#include "vk/pipeline.h"
 #include "vk/pipeline_cache.h"
 
 static void test_device_info_is_sane(void **state)
@@ -369,6 +370,33 @@ static void test_pipeline_cache_is_written_and_bad_files_are_ignored(void **stat
   assert_non_null(cache_file());
 }
 
+/* The host's push block and bindings are checked against what the SPIR-V declares. */
+static void test_pipeline_checks_the_shader_interface(void **state)
+{
+  (void)state;
+  vittm_device *dev = test_open_device();
+  const vittm_pipeline *p = NULL;
+  vittm_error err = {0};
+  uint32_t spec[] = {1};
+  assert_int_equal(vittm_pipeline_get(dev, VITTM_SHADER_SOFTMAX, VITTM_F32, spec, 1, 2,
+                                      VITTM_SHADER_SOFTMAX_PUSH_SIZE - 4, &p, &err),
+                   VITTM_ERROR_INVALID_ARGUMENT);
+  assert_non_null(strstr(err.message, "softmax_f32"));
+  assert_int_equal(vittm_pipeline_get(dev, VITTM_SHADER_SOFTMAX, VITTM_F32, spec, 1, 1,
+                                      VITTM_SHADER_SOFTMAX_PUSH_SIZE, &p, &err),
+                   VITTM_ERROR_INVALID_ARGUMENT);
+  assert_non_null(strstr(err.message, "uses 2 bindings"));
+  assert_int_equal(vittm_pipeline_get(dev, VITTM_SHADER_LINEAR_ATTENTION_REDUCE, VITTM_F16,
+                                      spec, 1, 1, VITTM_SHADER_LINEAR_ATTENTION_REDUCE_PUSH_SIZE,
+                                      &p, NULL),
+                   VITTM_ERROR_UNSUPPORTED);
+  assert_int_equal(vittm_pipeline_get(dev, VITTM_SHADER_SOFTMAX, VITTM_F32, spec, 1, 2,
+                                      VITTM_SHADER_SOFTMAX_PUSH_SIZE, &p, &err),
+                   VITTM_OK);
+  assert_string_equal(p->shader, "softmax_f32");
+  vittm_device_free(dev);
+}
+
 static void test_validation_error_fails_the_call(void **state)
 {
   (void)state;
@@ -409,6 +437,7 @@ int main(void)
       cmocka_unit_test(test_copy_larger_than_its_buffers_is_refused),
       cmocka_unit_test(test_fp16_tensor_refused_without_fp16),
       cmocka_unit_test(test_pipeline_cache_is_written_and_bad_files_are_ignored),
+      cmocka_unit_test(test_pipeline_checks_the_shader_interface),
       cmocka_unit_test(test_validation_error_fails_the_call),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
