@@ -10,6 +10,7 @@
 #include "ops/copy.h"
 #include "ops/gemm.h"
 #include "ops/softmax.h"
+#include "op_suite.h"
 #include "test_util.h"
 
 typedef struct attn_case {
@@ -196,15 +197,10 @@ static void test_gemm_route_refuses_what_does_not_fit(void **state)
   vittm_tensor_free(qkv), vittm_tensor_free(out), vittm_tensor_free(small);
 }
 
-int main(void)
-{
-  const struct CMUnitTest tests[] = {
+OP_SUITE(attention,
       cmocka_unit_test(test_attention_matches_reference),
       cmocka_unit_test(test_attention_vit_b_512),
       cmocka_unit_test(test_attention_rejects_wrong_out_shape),
       cmocka_unit_test(test_attention_rejects_unsplittable_qkv),
       cmocka_unit_test(test_attention_rejects_unsupported_head_dim),
-      cmocka_unit_test(test_gemm_route_refuses_what_does_not_fit),
-  };
-  return cmocka_run_group_tests(tests, test_setup_device, test_teardown_device);
-}
+      cmocka_unit_test(test_gemm_route_refuses_what_does_not_fit));

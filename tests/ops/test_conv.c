@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ops/conv.h"
+#include "op_suite.h"
 #include "test_util.h"
 
 
@@ -304,15 +305,10 @@ static void test_conv_rejects_bad_shapes(void **state)
 }
 
 
-int main(void)
-{
-  const struct CMUnitTest tests[] = {
+OP_SUITE(conv,
       cmocka_unit_test(test_conv1x1_odd_sizes_match_reference),
       cmocka_unit_test(test_conv3x3_odd_sizes_match_reference),
       cmocka_unit_test(test_conv_real_and_split_sizes_match_reference),
       cmocka_unit_test(test_batchnorm_folding_matches_conv_then_bn),
       cmocka_unit_test(test_conv_transpose2x2_matches_reference),
-      cmocka_unit_test(test_conv_rejects_bad_shapes),
-  };
-  return cmocka_run_group_tests(tests, test_setup_device, test_teardown_device);
-}
+      cmocka_unit_test(test_conv_rejects_bad_shapes));

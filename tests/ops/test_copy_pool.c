@@ -7,6 +7,7 @@
 
 #include "ops/copy.h"
 #include "ops/pool.h"
+#include "op_suite.h"
 #include "test_util.h"
 
 
@@ -133,12 +134,7 @@ static void test_copy_and_mean_reject_bad_ranges(void **state)
   vittm_tensor_free(a), vittm_tensor_free(b), vittm_tensor_free(row), vittm_tensor_free(row8);
 }
 
-int main(void)
-{
-  const struct CMUnitTest tests[] = {
+OP_SUITE(copy_pool,
       cmocka_unit_test(test_copy_blocks_with_offsets),
       cmocka_unit_test(test_mean_rows_matches_reference),
-      cmocka_unit_test(test_copy_and_mean_reject_bad_ranges),
-  };
-  return cmocka_run_group_tests(tests, test_setup_device, test_teardown_device);
-}
+      cmocka_unit_test(test_copy_and_mean_reject_bad_ranges));

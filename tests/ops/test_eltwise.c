@@ -8,6 +8,7 @@
 #include "ops/eltwise.h"
 #include "ops/layernorm.h"
 #include "ops/softmax.h"
+#include "op_suite.h"
 #include "test_util.h"
 
 typedef struct shape {
@@ -201,9 +202,7 @@ static void test_layernorm_rejects_wrong_gamma(void **state)
   vittm_tensor_free(x), vittm_tensor_free(g);
 }
 
-int main(void)
-{
-  const struct CMUnitTest tests[] = {
+OP_SUITE(eltwise,
       cmocka_unit_test(test_add_matches_reference),
       cmocka_unit_test(test_gelu_matches_erf_reference),
       cmocka_unit_test(test_relu_matches_reference),
@@ -212,7 +211,4 @@ int main(void)
       cmocka_unit_test(test_l2_normalize_matches_reference),
       cmocka_unit_test(test_l2_normalize_keeps_zero_rows),
       cmocka_unit_test(test_in_place_add_and_layernorm),
-      cmocka_unit_test(test_layernorm_rejects_wrong_gamma),
-  };
-  return cmocka_run_group_tests(tests, test_setup_device, test_teardown_device);
-}
+      cmocka_unit_test(test_layernorm_rejects_wrong_gamma));

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ops/gemm.h"
+#include "op_suite.h"
 #include "test_util.h"
 
 typedef struct gemm_case {
@@ -188,16 +189,11 @@ static void test_gemm_rejects_mismatched_shapes(void **state)
   vittm_tensor_free(c);
 }
 
-int main(void)
-{
-  const struct CMUnitTest tests[] = {
+OP_SUITE(gemm,
       cmocka_unit_test(test_gemm_tile_fits_device_limits),
       cmocka_unit_test(test_gemm_odd_sizes_match_reference),
       cmocka_unit_test(test_gemm_fused_gelu_and_accumulate_match_reference),
       cmocka_unit_test(test_gemm_rejects_mismatched_shapes),
       cmocka_unit_test(test_gemm_forced_tiles_match_reference),
       cmocka_unit_test(test_gemm_large_odd_size_matches_reference),
-      cmocka_unit_test(test_gemm_vit_b_shapes_match_reference),
-  };
-  return cmocka_run_group_tests(tests, test_setup_device, test_teardown_device);
-}
+      cmocka_unit_test(test_gemm_vit_b_shapes_match_reference));

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ops/linear_attention.h"
+#include "op_suite.h"
 #include "test_util.h"
 
 typedef struct lin_case {
@@ -175,13 +176,8 @@ static void test_linear_attention_rejects_bad_shapes(void **state)
   vittm_tensor_free(o), vittm_tensor_free(scratch);
 }
 
-int main(void)
-{
-  const struct CMUnitTest tests[] = {
+OP_SUITE(linear_attention,
       cmocka_unit_test(test_linear_attention_tiny_odd_shapes),
       cmocka_unit_test(test_linear_attention_vittm_b_shapes),
       cmocka_unit_test(test_linear_attention_long_input_is_reduced_deterministically),
-      cmocka_unit_test(test_linear_attention_rejects_bad_shapes),
-  };
-  return cmocka_run_group_tests(tests, test_setup_device, test_teardown_device);
-}
+      cmocka_unit_test(test_linear_attention_rejects_bad_shapes));

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ops/patch_embed.h"
+#include "op_suite.h"
 #include "test_util.h"
 
 typedef struct pe_case {
@@ -141,12 +142,7 @@ static void test_patch_embed_rejects_bad_shapes(void **state)
   vittm_tensor_free(out), vittm_tensor_free(small);
 }
 
-int main(void)
-{
-  const struct CMUnitTest tests[] = {
+OP_SUITE(patch_embed,
       cmocka_unit_test(test_patch_embed_matches_conv_reference),
       cmocka_unit_test(test_patch_embed_reorder_weight_is_hwc),
-      cmocka_unit_test(test_patch_embed_rejects_bad_shapes),
-  };
-  return cmocka_run_group_tests(tests, test_setup_device, test_teardown_device);
-}
+      cmocka_unit_test(test_patch_embed_rejects_bad_shapes));

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ops/pool2d.h"
+#include "op_suite.h"
 #include "test_util.h"
 
 
@@ -149,12 +150,7 @@ static void test_pool2d_rejects_bad_shapes(void **state)
   vittm_tensor_free(x), vittm_tensor_free(y), vittm_tensor_free(y4);
 }
 
-int main(void)
-{
-  const struct CMUnitTest tests[] = {
+OP_SUITE(pool2d,
       cmocka_unit_test(test_maxpool2_floors_odd_sizes),
       cmocka_unit_test(test_adaptive_avgpool_matches_pytorch_bins),
-      cmocka_unit_test(test_pool2d_rejects_bad_shapes),
-  };
-  return cmocka_run_group_tests(tests, test_setup_device, test_teardown_device);
-}
+      cmocka_unit_test(test_pool2d_rejects_bad_shapes));

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "models/pos_embed.h"
+#include "op_suite.h"
 #include "test_util.h"
 
 static double cubic(double x, double a)
@@ -114,12 +115,7 @@ static void test_pos_embed_preserves_constants_and_ramps(void **state)
   }
 }
 
-int main(void)
-{
-  const struct CMUnitTest tests[] = {
+OP_SUITE(pos_embed,
       cmocka_unit_test(test_pos_embed_matches_both_bicubic_kernels),
       cmocka_unit_test(test_pos_embed_same_grid_is_identity),
-      cmocka_unit_test(test_pos_embed_preserves_constants_and_ramps),
-  };
-  return cmocka_run_group_tests(tests, NULL, NULL);
-}
+      cmocka_unit_test(test_pos_embed_preserves_constants_and_ramps));

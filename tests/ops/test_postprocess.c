@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "ops/postprocess.h"
+#include "op_suite.h"
 #include "test_util.h"
 
 #define PAD_BYTE 0xAB
@@ -509,9 +510,7 @@ static void test_slide_grid_is_mmsegs_and_refuses_what_it_cannot_do(void **state
   assert_non_null(strstr(err.message, "deep"));
 }
 
-int main(void)
-{
-  const struct CMUnitTest tests[] = {
+OP_SUITE(postprocess,
       cmocka_unit_test(test_slide_argmax_matches_reference),
       cmocka_unit_test(test_slide_grid_is_mmsegs_and_refuses_what_it_cannot_do),
       cmocka_unit_test(test_random_logits_match_reference),
@@ -520,7 +519,4 @@ int main(void)
       cmocka_unit_test(test_ties_pick_lowest_index),
       cmocka_unit_test(test_chunked_logits_match_reference),
       cmocka_unit_test(test_full_hd_map),
-      cmocka_unit_test(test_bad_maps_are_refused),
-  };
-  return cmocka_run_group_tests(tests, test_setup_device, test_teardown_device);
-}
+      cmocka_unit_test(test_bad_maps_are_refused));

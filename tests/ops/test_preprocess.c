@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ops/preprocess.h"
+#include "op_suite.h"
 #include "test_util.h"
 
 /* fp32: |out − ref| in normalised units (the brief's 1e-4; measured well below). */
@@ -506,9 +507,7 @@ static void test_bad_frames_and_layouts_are_refused(void **state)
   frame_free(&hf);
 }
 
-int main(void)
-{
-  const struct CMUnitTest tests[] = {
+OP_SUITE(preprocess,
       cmocka_unit_test(test_frame_format_helpers),
       cmocka_unit_test(test_every_format_matches_reference),
       cmocka_unit_test(test_yuv_colorimetry_options_match_reference),
@@ -516,7 +515,4 @@ int main(void)
       cmocka_unit_test(test_yuv_from_rgb_agrees_with_rgb_path),
       cmocka_unit_test(test_recording_replays_each_uploaded_frame),
       cmocka_unit_test(test_large_input_spans_chunks),
-      cmocka_unit_test(test_bad_frames_and_layouts_are_refused),
-  };
-  return cmocka_run_group_tests(tests, test_setup_device, test_teardown_device);
-}
+      cmocka_unit_test(test_bad_frames_and_layouts_are_refused));

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ops/resize.h"
+#include "op_suite.h"
 #include "test_util.h"
 
 
@@ -196,14 +197,9 @@ static void test_resize_rejects_bad_shapes(void **state)
   vittm_tensor_free(x), vittm_tensor_free(y);
 }
 
-int main(void)
-{
-  const struct CMUnitTest tests[] = {
+OP_SUITE(resize,
       cmocka_unit_test(test_resize_size_form_matches_reference),
       cmocka_unit_test(test_resize_accumulates_into_slices),
       cmocka_unit_test(test_resize_scale_form_matches_reference),
       cmocka_unit_test(test_resize_split_tensors_match_reference),
-      cmocka_unit_test(test_resize_rejects_bad_shapes),
-  };
-  return cmocka_run_group_tests(tests, test_setup_device, test_teardown_device);
-}
+      cmocka_unit_test(test_resize_rejects_bad_shapes));
