@@ -11,7 +11,10 @@
  * Turns the class map of the #GstVittmSegMeta on each buffer into a GRAY8
  * frame: each pixel is the class id (0..149 with ADE20K's classes), 255 where
  * a pixel has no class. Lossless encoders (ffv1, PNG) then record the masks
- * exactly. Timestamps, durations and the meta itself pass on.
+ * exactly. Timestamps, durations and the meta itself pass on; other metas
+ * that describe the picture (regions of interest, overlays) do not. QoS is
+ * off by default (#GstBaseTransform:qos), so that a late pipeline drops no
+ * mask from a recording.
  *
  * The mask size is fixed at negotiation, before any meta is seen: the
  * #GstVittmMask:width × #GstVittmMask:height properties, each 0 (the default)
@@ -128,6 +131,14 @@ gst_vittm_mask_transform_caps (GstBaseTransform * trans,
   height = self->height;
   GST_OBJECT_UNLOCK (self);
 
+  /* Nothing known of the other side (e.g. a caps-less appsrc; ANY caps have
+   * no structures to transform): anything the pad can take. */
+  if (gst_caps_is_any (caps)) {
+    gst_caps_unref (ret);
+    ret = gst_pad_get_pad_template_caps (direction == GST_PAD_SINK ?
+        GST_BASE_TRANSFORM_SRC_PAD (trans) :
+        GST_BASE_TRANSFORM_SINK_PAD (trans));
+  }
   for (guint i = 0; i < gst_caps_get_size (caps); i++) {
     const GstStructure *in = gst_caps_get_structure (caps, i);
     const GValue *v;
@@ -266,16 +277,21 @@ gst_vittm_mask_transform_frame (GstVideoFilter * filter,
   return GST_FLOW_OK;
 }
 
-/* The meta is in its own coordinates: it describes the mask as well as the
- * frame, so it passes on (for a probe or an appsink after vittmmask). */
+/* The class map is in its own coordinates: it describes the mask as well as
+ * the frame, so it passes on (for a probe or an appsink after vittmmask).
+ * Other metas that describe the picture (regions, overlays: tagged "video")
+ * mean nothing on a mask, maybe of another size: GstBaseTransform's own rule
+ * (untagged metas only), asked for explicitly, drops them. */
 static gboolean
 gst_vittm_mask_transform_meta (GstBaseTransform * trans, GstBuffer * outbuf,
     GstMeta * meta, GstBuffer * inbuf)
 {
+  GstBaseTransformClass *base_class;
+
   if (meta->info->api == GST_VITTM_SEG_META_API_TYPE)
     return TRUE;
-  return GST_BASE_TRANSFORM_CLASS (parent_class)->transform_meta (trans,
-      outbuf, meta, inbuf);
+  base_class = g_type_class_peek (GST_TYPE_BASE_TRANSFORM);
+  return base_class->transform_meta (trans, outbuf, meta, inbuf);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -423,4 +439,7 @@ gst_vittm_mask_init (GstVittmMask * self)
 {
   self->width = PROP_WIDTH_DEFAULT;
   self->height = PROP_HEIGHT_DEFAULT;
+  /* A mask is a record of its frame: QoS would drop masks from a recording
+   * whenever the pipeline runs late (the qos property turns it back on). */
+  gst_base_transform_set_qos_enabled (GST_BASE_TRANSFORM (self), FALSE);
 }

@@ -244,10 +244,51 @@ GST_START_TEST (test_mask_caps_follow_the_frame_and_the_properties)
     fail_unless (gst_caps_is_equal (got, want), "got %" GST_PTR_FORMAT, got);
     gst_caps_unref (got);
   }
+  {
+    GstBaseTransformClass *klass = GST_BASE_TRANSFORM_GET_CLASS (mask);
+    GstCaps *any = gst_caps_new_any ();
+    GstCaps *gray8 = gst_caps_from_string (GST_VIDEO_CAPS_MAKE ("GRAY8"));
+
+    /* nothing known upstream: any GRAY8 */
+    got = klass->transform_caps (GST_BASE_TRANSFORM (mask), GST_PAD_SINK, any,
+        NULL);
+    fail_unless (gst_caps_is_equal (got, gray8), "got %" GST_PTR_FORMAT, got);
+    gst_caps_unref (got);
+    gst_caps_unref (gray8);
+    gst_caps_unref (any);
+  }
   gst_caps_unref (want);
   gst_caps_unref (in);
   gst_object_unref (src);
   gst_object_unref (mask);
+}
+
+GST_END_TEST;
+
+/* The class map passes on; metas about the picture do not; no QoS drops. */
+GST_START_TEST (test_mask_keeps_the_class_map_meta_only_and_no_qos)
+{
+  GstVittmClassTable *table = ptu_class_table_new (N_CLASSES);
+  guint8 *ids = ptu_map_new (16, 8, pattern);
+  GstHarness *h = mask_harness ("width=8 height=4", "RGB", 16, 8);
+  GstBuffer *in = frame_with_map ("RGB", 16, 8, ids, 16, 8, table);
+  GstBuffer *out;
+  gboolean qos = TRUE;
+  GstElement *mask = gst_harness_find_element (h, "vittmmask");
+
+  g_object_get (mask, "qos", &qos, NULL);
+  gst_object_unref (mask);
+  fail_if (qos, "vittmmask has QoS on by default");
+  gst_buffer_add_video_region_of_interest_meta (in, "car", 1, 1, 4, 4);
+  out = gst_harness_push_and_pull (h, in);
+  fail_unless (gst_buffer_get_vittm_seg_meta (out) != NULL);
+  fail_unless (gst_buffer_get_meta (out,
+          GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE) == NULL,
+      "a region of interest of the frame reached the mask");
+  gst_buffer_unref (out);
+  gst_harness_teardown (h);
+  gst_vittm_class_table_unref (table);
+  g_free (ids);
 }
 
 GST_END_TEST;
@@ -485,6 +526,7 @@ vittmmask_suite (void)
   tcase_add_test (tc, test_mask_ids_outside_the_table_are_unlabeled);
   tcase_add_test (tc, test_mask_size_properties_scale_the_map_nearest);
   tcase_add_test (tc, test_mask_caps_follow_the_frame_and_the_properties);
+  tcase_add_test (tc, test_mask_keeps_the_class_map_meta_only_and_no_qos);
   tcase_add_test (tc, test_mask_without_meta_is_unlabeled_and_warns_once);
   tcase_add_test (tc, test_segment_masks_equal_the_meta_class_map);
   tcase_add_test (tc, test_segment_masks_at_the_model_size);
