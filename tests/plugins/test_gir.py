@@ -3,7 +3,8 @@
 
 Run uninstalled: GI_TYPELIB_PATH and LD_LIBRARY_PATH point at build/plugins (meson sets them).
 Builds metas from Python with GstVittm-1.0 and reads them back: sizes, timings, class names,
-palette, and the class map as a numpy array that views the meta's own bytes (no copy).
+palette, and the class map as a numpy array that views the meta's own bytes (no copy); then
+reads them in a pad probe of a running pipeline.
 """
 
 import sys
@@ -95,11 +96,48 @@ def test_class_map_is_viewed_without_a_copy():
         check(np.bincount(view.ravel(), minlength=3).tolist() == counts, "histogram")
 
 
+def test_pad_probe_reads_the_meta():
+    """What an application does in a pad probe, on buffers flowing through a pipeline."""
+    pipeline = Gst.parse_launch("appsrc name=src format=time ! identity ! fakesink name=sink")
+    src = pipeline.get_by_name("src")
+    src.set_property("caps", Gst.Caps.from_string(
+        "video/x-raw,format=RGB,width=4,height=2,framerate=30/1"))
+    seen = []
+
+    def probe(pad, info):
+        meta = GstVittm.buffer_get_vittm_seg_meta(info.get_buffer())
+        if meta is not None:
+            with meta.get_class_map().map(Gst.MapFlags.READ) as m:
+                view = np.ndarray((meta.height, meta.width), np.uint8, m.data,
+                                  strides=(meta.stride, 1))
+                seen.append((meta.get_classes().get_names()[view[1, 2]], meta.frame_index))
+        return Gst.PadProbeReturn.OK
+
+    pipeline.get_by_name("sink").get_static_pad("sink").add_probe(
+        Gst.PadProbeType.BUFFER, probe)
+    pipeline.set_state(Gst.State.PLAYING)
+    table = GstVittm.VittmClassTable.new(["sky", "road", "car"], None)
+    for i in range(2):
+        frame = Gst.Buffer.new_allocate(None, 4 * 2 * 3, None)
+        frame.pts = i * Gst.SECOND // 30
+        meta = GstVittm.buffer_add_vittm_seg_meta(
+            frame, Gst.Buffer.new_wrapped(bytes([0, 0, 0, 0, 1, 1, 2, 1])), 4, 2, 4, table)
+        meta.frame_index = i
+        src.emit("push-buffer", frame)
+    src.emit("end-of-stream")
+    msg = pipeline.get_bus().timed_pop_filtered(10 * Gst.SECOND,
+                                                Gst.MessageType.EOS | Gst.MessageType.ERROR)
+    pipeline.set_state(Gst.State.NULL)
+    check(msg is not None and msg.type == Gst.MessageType.EOS, "the probe pipeline ran to EOS")
+    check(seen == [("car", 0), ("car", 1)], f"the probe saw {seen}")
+
+
 def main():
     Gst.init(None)
     test_class_table_names_and_palette()
     test_meta_fields_and_timings()
     test_class_map_is_viewed_without_a_copy()
+    test_pad_probe_reads_the_meta()
     if failures:
         sys.exit(f"{len(failures)} check(s) failed")
     print("ok")
