@@ -52,6 +52,19 @@ fill_default_palette (guint8 * palette, guint n_classes)
   }
 }
 
+/**
+ * gst_vittm_class_table_new:
+ * @n_classes: number of classes (1..256)
+ * @names: (array length=n_classes) (nullable): the class names, or %NULL to
+ *   name the classes by their id
+ * @palette: (array) (element-type guint8) (nullable): 3 × @n_classes bytes,
+ *   RGB, or %NULL for a generated palette
+ *
+ * Makes a class table holding copies of @names and @palette.
+ *
+ * Returns: (transfer full) (nullable): the new table, or %NULL when
+ *   @n_classes is 0 or above %GST_VITTM_CLASS_TABLE_MAX_CLASSES
+ */
 GstVittmClassTable *
 gst_vittm_class_table_new (guint n_classes, const gchar * const *names,
     const guint8 * palette)
@@ -108,6 +121,16 @@ names_loosely_equal (const gchar * a, const gchar * b)
   return la == lb && g_ascii_strncasecmp (a, b, la) == 0;
 }
 
+/**
+ * gst_vittm_class_table_lookup:
+ * @table: a #GstVittmClassTable
+ * @name: a class name
+ *
+ * Finds a class by name: an exact match first, else one that differs only in
+ * ASCII case and surrounding white space.
+ *
+ * Returns: the class id, or -1 when no class has that name
+ */
 gint
 gst_vittm_class_table_lookup (const GstVittmClassTable * table,
     const gchar * name)
@@ -122,6 +145,45 @@ gst_vittm_class_table_lookup (const GstVittmClassTable * table,
     if (names_loosely_equal (table->names[i], name))
       return (gint) i;
   return -1;
+}
+
+/**
+ * gst_vittm_class_table_get_names:
+ * @table: a #GstVittmClassTable
+ *
+ * The class names, indexed by class id.
+ *
+ * Returns: (transfer none) (array zero-terminated=1): @table's n_classes
+ *   names followed by %NULL, owned by @table
+ */
+const gchar *const *
+gst_vittm_class_table_get_names (const GstVittmClassTable * table)
+{
+  g_return_val_if_fail (table != NULL, NULL);
+
+  return table->names;
+}
+
+/**
+ * gst_vittm_class_table_get_palette:
+ * @table: a #GstVittmClassTable
+ * @n_bytes: (out): the palette's size in bytes, 3 × n_classes
+ *
+ * The display colours of the classes: red, green and blue of class 0, then
+ * of class 1, and so on.
+ *
+ * Returns: (transfer none) (array length=n_bytes): @table's palette, owned
+ *   by @table
+ */
+const guint8 *
+gst_vittm_class_table_get_palette (const GstVittmClassTable * table,
+    gsize * n_bytes)
+{
+  g_return_val_if_fail (table != NULL, NULL);
+
+  if (n_bytes)
+    *n_bytes = 3 * (gsize) table->n_classes;
+  return table->palette;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -244,6 +306,24 @@ gst_vittm_seg_meta_get_info (void)
   return info;
 }
 
+/**
+ * gst_buffer_add_vittm_seg_meta:
+ * @buffer: a writable #GstBuffer (the video frame)
+ * @map: the class map's bytes; not to be written afterwards
+ * @width: map width, in map pixels (> 0)
+ * @height: map height, in map pixels (> 0)
+ * @stride: bytes from one map row to the next (>= @width)
+ * @classes: the model's class table
+ *
+ * Attaches a class map to @buffer. The meta takes its own references on @map
+ * and @classes and keeps @map mapped for reading while it lives. Its reused
+ * field is %FALSE, wall_time and gpu_time are %GST_CLOCK_TIME_NONE and
+ * frame_index 0: set those on the returned meta.
+ *
+ * Returns: (transfer none) (nullable): the new meta, or %NULL when @map is
+ *   smaller than @stride × (@height - 1) + @width bytes or cannot be mapped
+ *   for reading, or a size is 0
+ */
 GstVittmSegMeta *
 gst_buffer_add_vittm_seg_meta (GstBuffer * buffer, GstBuffer * map,
     guint width, guint height, guint stride, GstVittmClassTable * classes)
@@ -283,4 +363,59 @@ gst_buffer_add_vittm_seg_meta (GstBuffer * buffer, GstBuffer * map,
   smeta->classes = gst_vittm_class_table_ref (classes);
 
   return smeta;
+}
+
+/**
+ * gst_buffer_get_vittm_seg_meta:
+ * @buffer: a #GstBuffer
+ *
+ * Finds the class map of a video frame.
+ *
+ * Returns: (transfer none) (nullable): the #GstVittmSegMeta of @buffer, or
+ *   %NULL when it has none
+ */
+GstVittmSegMeta *
+gst_buffer_get_vittm_seg_meta (GstBuffer * buffer)
+{
+  g_return_val_if_fail (GST_IS_BUFFER (buffer), NULL);
+
+  return (GstVittmSegMeta *) gst_buffer_get_meta (buffer,
+      GST_VITTM_SEG_META_API_TYPE);
+}
+
+/**
+ * gst_vittm_seg_meta_get_class_map:
+ * @meta: a #GstVittmSegMeta
+ *
+ * The buffer that holds the class map: its first row starts at the buffer's
+ * first byte and rows are @meta's stride bytes apart. Mapping it for reading
+ * gives the map's own memory, not a copy (from Python, with the GStreamer
+ * overrides of python3-gst-1.0: `with map.map(Gst.MapFlags.READ) as info:
+ * numpy.ndarray((height, width), numpy.uint8, info.data, strides=(stride,
+ * 1))`). Never map it for writing: other metas share it.
+ *
+ * Returns: (transfer none): the class map's buffer, owned by @meta
+ */
+GstBuffer *
+gst_vittm_seg_meta_get_class_map (GstVittmSegMeta * meta)
+{
+  g_return_val_if_fail (meta != NULL, NULL);
+
+  return meta->map;
+}
+
+/**
+ * gst_vittm_seg_meta_get_classes:
+ * @meta: a #GstVittmSegMeta
+ *
+ * The classes the ids of @meta's map refer to.
+ *
+ * Returns: (transfer none): the class table, owned by @meta
+ */
+GstVittmClassTable *
+gst_vittm_seg_meta_get_classes (GstVittmSegMeta * meta)
+{
+  g_return_val_if_fail (meta != NULL, NULL);
+
+  return meta->classes;
 }

@@ -22,13 +22,17 @@ G_BEGIN_DECLS
  * GstVittmClassTable:
  * @mini_object: the parent mini object
  * @n_classes: number of classes of the model (1..256)
- * @names: @n_classes class names, UTF-8, followed by %NULL
- * @palette: @n_classes RGB triplets (3 × @n_classes bytes)
+ * @names: (array zero-terminated=1): @n_classes class names, UTF-8,
+ *   followed by %NULL
+ * @palette: (array) (element-type guint8): @n_classes RGB triplets
+ *   (3 × @n_classes bytes)
  *
  * The classes a model predicts: names and display colours. Immutable once
  * created and reference counted, so that every #GstVittmSegMeta of one model
  * shares the same table. Compare tables by pointer to know whether a model
- * (hence the meaning of the class ids) changed.
+ * (hence the meaning of the class ids) changed. Bindings read @names and
+ * @palette with gst_vittm_class_table_get_names() and
+ * gst_vittm_class_table_get_palette().
  */
 typedef struct _GstVittmClassTable GstVittmClassTable;
 
@@ -43,7 +47,11 @@ struct _GstVittmClassTable
 
 #define GST_TYPE_VITTM_CLASS_TABLE (gst_vittm_class_table_get_type ())
 
-/** Largest number of classes: class ids are one byte. */
+/**
+ * GST_VITTM_CLASS_TABLE_MAX_CLASSES:
+ *
+ * Largest number of classes: class ids are one byte.
+ */
 #define GST_VITTM_CLASS_TABLE_MAX_CLASSES 256
 
 GST_VITTM_API
@@ -65,6 +73,17 @@ GST_VITTM_API
 gint gst_vittm_class_table_lookup (const GstVittmClassTable * table,
     const gchar * name);
 
+/* Returns the @n_classes class names followed by NULL, owned by @table. */
+GST_VITTM_API
+const gchar *const *gst_vittm_class_table_get_names (
+    const GstVittmClassTable * table);
+
+/* Returns the palette (3 × n_classes bytes, RGB), owned by @table, and its
+ * size in @n_bytes. */
+GST_VITTM_API
+const guint8 *gst_vittm_class_table_get_palette (
+    const GstVittmClassTable * table, gsize * n_bytes);
+
 /* Adds a reference to @table and returns it. */
 static inline GstVittmClassTable *
 gst_vittm_class_table_ref (GstVittmClassTable * table)
@@ -85,10 +104,12 @@ gst_vittm_class_table_unref (GstVittmClassTable * table)
  * @width: width of the class map, in map pixels
  * @height: height of the class map, in map pixels
  * @stride: bytes from one map row to the next (>= @width)
- * @class_ids: the class map: @height rows of @width class ids, @stride bytes
- *   apart. Ids >= @classes->n_classes mean "no class" (e.g. 255, ignore).
- *   Valid as long as the meta is.
- * @map: the buffer holding @class_ids (shared, never written through a meta)
+ * @class_ids: (type gpointer): the class map: @height rows of @width class
+ *   ids, @stride bytes apart. Ids >= @classes->n_classes mean "no class"
+ *   (e.g. 255, ignore). Valid as long as the meta is. (Bindings see its
+ *   address: the data of a mapping of @map starts there.)
+ * @map: the buffer holding @class_ids, which start at its first byte
+ *   (shared, never written through a meta)
  * @classes: the model's class table (shared by all metas of one model)
  * @reused: %TRUE when the map was computed on an earlier frame and carried
  *   over to this one (e.g. vittmsegment's inference-interval)
@@ -109,6 +130,9 @@ gst_vittm_class_table_unref (GstVittmClassTable * table)
  * the map would stay unflipped, so flip or rotate before vittmsegment.
  *
  * Read it from a pad probe or an appsink with gst_buffer_get_vittm_seg_meta().
+ * Bindings (GstVittm-1.0 through GObject introspection) read the map by
+ * mapping the buffer gst_vittm_seg_meta_get_class_map() returns, which
+ * gives the map's own bytes without a copy.
  */
 typedef struct _GstVittmSegMeta GstVittmSegMeta;
 
@@ -158,8 +182,17 @@ GstVittmSegMeta *gst_buffer_add_vittm_seg_meta (GstBuffer * buffer,
     GstVittmClassTable * classes);
 
 /* Returns the GstVittmSegMeta of @buffer, or NULL when it has none. */
-#define gst_buffer_get_vittm_seg_meta(buffer) \
-    ((GstVittmSegMeta *) gst_buffer_get_meta ((buffer), GST_VITTM_SEG_META_API_TYPE))
+GST_VITTM_API
+GstVittmSegMeta *gst_buffer_get_vittm_seg_meta (GstBuffer * buffer);
+
+/* Returns the buffer holding @meta's class map (owned by @meta): the map's
+ * first row starts at its first byte, rows are meta->stride bytes apart. */
+GST_VITTM_API
+GstBuffer *gst_vittm_seg_meta_get_class_map (GstVittmSegMeta * meta);
+
+/* Returns @meta's class table (owned by @meta). */
+GST_VITTM_API
+GstVittmClassTable *gst_vittm_seg_meta_get_classes (GstVittmSegMeta * meta);
 
 /* Returns the class id at map pixel (@x, @y); both must be inside the map. */
 static inline guint8

@@ -28,6 +28,7 @@ plugin_init (GstPlugin * plugin)
 #endif
   ret |= GST_ELEMENT_REGISTER (vittmoverlay, plugin);
   ret |= GST_ELEMENT_REGISTER (vittmfpsmeter, plugin);
+  ret |= GST_ELEMENT_REGISTER (vittmmask, plugin);
   /* ---------------------------------------------------------------------- */
 
   return ret;
@@ -41,6 +42,7 @@ plugin_init (GstPlugin * plugin)
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 GST_PLUGIN_DEFINE (GST_VERSION_MAJOR, GST_VERSION_MINOR, vittm,
     "Semantic segmentation of video with vision transformers on Vulkan "
-    "compute: segmenter, class-map overlay and frame-rate meter",
+    "compute: segmenter, class-map overlay, class-map mask and frame-rate "
+    "meter",
     plugin_init, GST_VITTM_VERSION, "MIT/X11", GST_VITTM_PACKAGE_NAME,
     GST_VITTM_PACKAGE_ORIGIN)

@@ -10,6 +10,8 @@ packages="
   libavformat-dev libavcodec-dev libswscale-dev libavutil-dev ffmpeg
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav
+  gobject-introspection libgirepository1.0-dev
+  python3-gi python3-gst-1.0 gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0
   python3 python3-numpy python3-torch libopenblas0-pthread
 "
 

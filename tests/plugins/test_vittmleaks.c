@@ -15,7 +15,7 @@
   "videotestsrc name=src num-buffers=12 ! " \
   "video/x-raw,format=I420,width=160,height=121 ! " \
   "vittmoverlay show-legend=true classes=class1,class2 ! " \
-  "vittmfpsmeter name=meter silent=true interval=1 ! fakesink"
+  "vittmfpsmeter name=meter silent=true interval=1 ! vittmmask ! fakesink"
 
 static GstTracer *
 find_leaks_tracer (void)

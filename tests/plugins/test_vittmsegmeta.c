@@ -127,6 +127,51 @@ GST_START_TEST (test_meta_add_and_get_fields)
 
 GST_END_TEST;
 
+/* The functions bindings use where the fields are not introspectable. */
+GST_START_TEST (test_accessors_return_the_meta_and_table_contents)
+{
+  const gchar *names[] = { "sky", "road", "car" };
+  const guint8 palette[9] = { 1, 2, 3, 4, 5, 6, 7, 8, 9 };
+  GstVittmClassTable *t = gst_vittm_class_table_new (3, names, palette);
+  GstBuffer *buf = gst_buffer_new ();
+  guint8 *ids = ptu_map_new (7, 5, pattern);
+  const gchar *const *got_names;
+  const guint8 *got_palette;
+  GstVittmSegMeta *meta;
+  GstBuffer *map;
+  GstMapInfo info;
+  gsize n_bytes = 0;
+
+  got_names = gst_vittm_class_table_get_names (t);
+  for (guint i = 0; i < 3; i++)
+    fail_unless_equals_string (got_names[i], names[i]);
+  fail_unless (got_names[3] == NULL);
+  got_palette = gst_vittm_class_table_get_palette (t, &n_bytes);
+  fail_unless_equals_int (n_bytes, 9);
+  fail_unless (memcmp (got_palette, palette, 9) == 0);
+
+  fail_unless (gst_buffer_get_vittm_seg_meta (buf) == NULL);
+  ptu_attach_map (buf, ids, 7, 5, t);
+  meta = gst_buffer_get_vittm_seg_meta (buf);
+  fail_unless (meta != NULL);
+  fail_unless (gst_vittm_seg_meta_get_classes (meta) == t);
+
+  /* The map's buffer maps to the very bytes the meta points at. */
+  map = gst_vittm_seg_meta_get_class_map (meta);
+  fail_unless (map == meta->map);
+  fail_unless (gst_buffer_map (map, &info, GST_MAP_READ));
+  fail_unless (info.data == meta->class_ids);
+  fail_unless (info.size >= 7 * 5);
+  fail_unless (memcmp (info.data, ids, 7 * 5) == 0);
+  gst_buffer_unmap (map, &info);
+
+  gst_buffer_unref (buf);
+  gst_vittm_class_table_unref (t);
+  g_free (ids);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_meta_defaults_mark_timings_unknown)
 {
   GstVittmClassTable *t = ptu_class_table_new (2);
@@ -308,6 +353,7 @@ vittmsegmeta_suite (void)
   tcase_add_test (tc, test_class_table_defaults_without_names_or_palette);
   tcase_add_test (tc, test_class_table_rejects_bad_sizes);
   tcase_add_test (tc, test_meta_add_and_get_fields);
+  tcase_add_test (tc, test_accessors_return_the_meta_and_table_contents);
   tcase_add_test (tc, test_meta_defaults_mark_timings_unknown);
   tcase_add_test (tc, test_meta_honours_stride);
   tcase_add_test (tc, test_meta_rejects_a_map_too_small);
