@@ -58,6 +58,8 @@ size_t vittm_frame_packed_size(vittm_pixel_format format, uint32_t width, uint32
 void vittm_frame_init_packed(vittm_frame *frame, vittm_pixel_format format, uint32_t width,
                              uint32_t height, const uint8_t *data)
 {
+  if (!frame)
+    return;
   memset(frame, 0, sizeof *frame);
   frame->format = format;
   frame->width = width;
@@ -79,7 +81,7 @@ const char *vittm_pixel_format_name(vittm_pixel_format format)
 
 bool vittm_pixel_format_from_name(const char *name, vittm_pixel_format *format)
 {
-  for (int i = 0; name && i < VITTM_FORMAT_COUNT; i++)
+  for (int i = 0; name && format && i < VITTM_FORMAT_COUNT; i++)
     if (strcasecmp(name, names[i]) == 0) {
       *format = (vittm_pixel_format)i;
       return true;

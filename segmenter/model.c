@@ -119,7 +119,7 @@ static vittm_status read_normalisation(vittm_model *m, vittm_error *err)
 static vittm_status read_inference(vittm_model *m, vittm_error *err)
 {
   uint32_t in_h, in_w;
-  vittm_encoder_input_size(m->encoder, &in_h, &in_w);
+  vittm_encoder_input_size(m->encoder, &in_w, &in_h);
   m->inference = VITTM_INFERENCE_WHOLE;
   m->stride_h = (2 * in_h + 2) / 3;
   m->stride_w = (2 * in_w + 2) / 3;
@@ -166,6 +166,26 @@ void vittm_model_slide_canvas(const vittm_model *m, uint32_t width, uint32_t hei
   *canvas_h = (uint32_t)(height * f + 0.5);
 }
 
+/* Every tensor of the file but the probe's is a weight of some layer the config builds: one
+ * that none reads means the config describes another model than the weights do (a layer
+ * dropped, a head or a depth the converter got wrong), which would otherwise run, wrongly. */
+static vittm_status check_all_used(const vittm_model *m, vittm_error *err)
+{
+  size_t n = vittm_model_file_count(m->mf), unused = 0;
+  const char *first = NULL;
+  for (size_t i = 0; i < n; i++) {
+    const vittm_model_tensor *t = vittm_model_file_at(m->mf, i);
+    if (!t->used && strncmp(t->name, "probe.", 6) != 0 && !unused++)
+      first = t->name;
+  }
+  if (!unused)
+    return VITTM_OK;
+  return vittm_error_set(err, VITTM_ERROR_FORMAT,
+                         "model %s: tensor %s%s is not read by the %s its config describes; the "
+                         "config and the weights disagree",
+                         m->path, first, unused > 1 ? " (and others)" : "", m->architecture);
+}
+
 static vittm_status build(vittm_model *m, vittm_error *err)
 {
   vittm_status st = vittm_model_file_open(m->path, &m->mf, err);
@@ -205,7 +225,9 @@ static vittm_status build(vittm_model *m, vittm_error *err)
   }
   if (st)
     return st;
-  return read_classes(m, err);
+  if ((st = read_classes(m, err)))
+    return st;
+  return check_all_used(m, err);
 }
 
 static void destroy(vittm_model *m)
@@ -355,22 +377,34 @@ vittm_status vittm_model_record(vittm_model *m, vittm_cmd *cmd, vittm_error *err
   return st;
 }
 
-const char *vittm_model_architecture(const vittm_model *model) { return model->architecture; }
-const char *vittm_model_name(const vittm_model *model) { return model->name; }
-const char *vittm_model_path(const vittm_model *model) { return model->path; }
-vittm_precision vittm_model_precision(const vittm_model *model) { return model->precision; }
-vittm_inference_mode vittm_model_inference_mode(const vittm_model *model) { return model->inference; }
-uint32_t vittm_model_num_classes(const vittm_model *model) { return model->n_classes; }
-const uint8_t *vittm_model_palette(const vittm_model *model) { return model->palette; }
+const char *vittm_model_architecture(const vittm_model *m) { return m ? m->architecture : NULL; }
+const char *vittm_model_name(const vittm_model *m) { return m ? m->name : NULL; }
+const char *vittm_model_path(const vittm_model *m) { return m ? m->path : NULL; }
+uint32_t vittm_model_num_classes(const vittm_model *m) { return m ? m->n_classes : 0; }
+const uint8_t *vittm_model_palette(const vittm_model *m) { return m ? m->palette : NULL; }
 
-const char *vittm_model_class_name(const vittm_model *model, uint32_t cls)
+vittm_precision vittm_model_precision(const vittm_model *m)
 {
-  return cls < model->n_classes ? model->class_names[cls] : NULL;
+  return m ? m->precision : VITTM_PRECISION_AUTO;
 }
 
-void vittm_model_input_size(const vittm_model *model, uint32_t *height, uint32_t *width)
+vittm_inference_mode vittm_model_inference_mode(const vittm_model *m)
 {
-  vittm_encoder_input_size(model->encoder, height, width);
+  return m ? m->inference : VITTM_INFERENCE_AUTO;
+}
+
+const char *vittm_model_class_name(const vittm_model *m, uint32_t cls)
+{
+  return m && cls < m->n_classes ? m->class_names[cls] : NULL;
+}
+
+void vittm_model_input_size(const vittm_model *model, uint32_t *width, uint32_t *height)
+{
+  if (!model) {
+    *width = *height = 0;
+    return;
+  }
+  vittm_encoder_input_size(model->encoder, width, height);
 }
 
 void vittm_model_memory_use(const vittm_model *m, vittm_memory_use *out)

@@ -43,7 +43,8 @@ typedef struct vittm_model_tensor {
   int64_t count;                         /* element count, product of shape (1 for a scalar) */
   const void *data;                      /* little-endian; may be unaligned, see _read_* */
   size_t nbytes;                         /* count * element size */
-  bool used;                             /* set once vittm_model_file_tensor() returned it */
+  bool used;                             /* set once vittm_model_file_tensor() returned it; a
+                                            model refuses a file with weights none reads */
 } vittm_model_tensor;
 
 typedef struct vittm_model_file vittm_model_file;

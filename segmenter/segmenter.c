@@ -41,7 +41,7 @@ static vittm_status record(vittm_segmenter *s, uint32_t c, vittm_error *err)
   const vittm_feature *logits = &m->head.logits;
   const bool slide = s->crop_logits != NULL, last = c + 1 == s->n_cmds;
   uint32_t in_h, in_w, y = 0, x = 0;
-  vittm_model_input_size(m, &in_h, &in_w);
+  vittm_model_input_size(m, &in_w, &in_h);
   vittm_window win = {in_h, in_w, 0, 0, in_h, in_w};
   if (slide) {
     vittm_slide_crop_origin(&s->grid, c / s->grid.n_w, c % s->grid.n_w, &y, &x);
@@ -83,7 +83,7 @@ static vittm_status plan_slide(vittm_segmenter *s, uint32_t width, uint32_t heig
 {
   vittm_model *m = s->model;
   uint32_t in_h, in_w, canvas_w, canvas_h;
-  vittm_model_input_size(m, &in_h, &in_w);
+  vittm_model_input_size(m, &in_w, &in_h);
   vittm_model_slide_canvas(m, width, height, &canvas_w, &canvas_h);
   vittm_status st = vittm_slide_grid_compute(canvas_h, canvas_w, in_h, in_w, m->stride_h,
                                              m->stride_w, &s->grid, err);
@@ -126,7 +126,7 @@ vittm_status vittm_segmenter_create(vittm_model *model, vittm_pixel_format forma
     s->map_w = s->grid.canvas_w;
     s->map_h = s->grid.canvas_h;
   } else if (opts && opts->mask_at_model_size) {
-    vittm_model_input_size(model, &s->map_h, &s->map_w);
+    vittm_model_input_size(model, &s->map_w, &s->map_h);
   } else {
     s->map_w = width;
     s->map_h = height;
@@ -216,7 +216,7 @@ vittm_status vittm_segmenter_run(vittm_segmenter *s, const vittm_frame *frame,
   vittm_buffer *upload = s->frame_stage.buffer ? &s->frame_stage : &s->frame;
   vittm_status st = vittm_frame_upload(m->dev, frame, upload, NULL, err);
   for (uint32_t c = 0; !st && c < s->n_cmds; c++) {
-    vittm_timing t = {0};
+    vittm_cmd_timing t = {0};
     st = vittm_cmd_submit(s->cmds[c], &t, err);
     gpu_ms = gpu_ms < 0 || t.gpu_ms < 0 ? -1 : gpu_ms + t.gpu_ms;
   }
@@ -230,10 +230,10 @@ vittm_status vittm_segmenter_run(vittm_segmenter *s, const vittm_frame *frame,
   return VITTM_OK;
 }
 
-vittm_status vittm_segmenter_logits(vittm_segmenter *s, float **data, uint32_t *height,
-                                    uint32_t *width, uint32_t *classes, vittm_error *err)
+vittm_status vittm_segmenter_logits(vittm_segmenter *s, float **data, uint32_t *width,
+                                    uint32_t *height, uint32_t *classes, vittm_error *err)
 {
-  if (!s || !data || !height || !width || !classes)
+  if (!s || !data || !width || !height || !classes)
     return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
                            "vittm_segmenter_logits: %s is NULL",
                            !s ? "segmenter" : !data ? "data" : "a size pointer");
@@ -249,8 +249,8 @@ vittm_status vittm_segmenter_logits(vittm_segmenter *s, float **data, uint32_t *
     return st;
   }
   *data = out;
-  *height = logits->height;
   *width = logits->width;
+  *height = logits->height;
   *classes = logits->tensor->cols;
   return VITTM_OK;
 }
@@ -276,6 +276,11 @@ uint64_t vittm_segmenter_device_memory(const vittm_segmenter *s)
 
 void vittm_segmenter_memory_use(const vittm_segmenter *s, vittm_memory_use *out)
 {
+  if (!out)
+    return;
+  *out = (vittm_memory_use){0};
+  if (!s)
+    return;
   vittm_model_memory_use(s->model, out);
   out->frame = s->frame.allocation + s->map.allocation + s->map_scratch.allocation +
                s->frame_stage.allocation + s->map_stage.allocation;

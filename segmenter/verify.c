@@ -118,7 +118,7 @@ static vittm_status check_encoder(vittm_device *dev, vittm_model_file *mf, vittm
   vittm_status st = vittm_encoder_create(dev, mf, &opts, &enc, err);
   uint32_t h = 0, w = 0;
   if (!st) {
-    vittm_encoder_input_size(enc, &h, &w);
+    vittm_encoder_input_size(enc, &w, &h);
     if (chw_count != 3 * (int64_t)h * w)
       st = vittm_error_set(err, VITTM_ERROR_FORMAT,
                            "model %s: probe.input holds %lld values, the model's input is "
@@ -293,7 +293,7 @@ static vittm_status check_segmenter(vittm_device *dev, vittm_model_file *mf, con
   uint32_t h = 0, w = 0;
   vittm_status st = vittm_model_load_internal(dev, path, &mo, true, &model, err);
   if (!st) {
-    vittm_model_input_size(model, &h, &w);
+    vittm_model_input_size(model, &w, &h);
     st = probe_pixels(mf, chw, h, w, &rgb, err);
   }
   if (!st)

@@ -125,10 +125,10 @@ vittm_tensor *vittm_encoder_input(vittm_encoder *enc)
   return enc->image;
 }
 
-void vittm_encoder_input_size(const vittm_encoder *enc, uint32_t *height, uint32_t *width)
+void vittm_encoder_input_size(const vittm_encoder *enc, uint32_t *width, uint32_t *height)
 {
-  *height = enc->opts.height;
   *width = enc->opts.width;
+  *height = enc->opts.height;
 }
 
 vittm_status vittm_encoder_set_input_chw(vittm_encoder *enc, const float *chw, vittm_error *err)
@@ -145,7 +145,7 @@ vittm_status vittm_encoder_set_input_chw(vittm_encoder *enc, const float *chw, v
   return st;
 }
 
-vittm_status vittm_encoder_run(vittm_encoder *enc, vittm_timing *timing, vittm_error *err)
+vittm_status vittm_encoder_run(vittm_encoder *enc, vittm_cmd_timing *timing, vittm_error *err)
 {
   /* Recorded on first use: an encoder inside a segmentation model is only ever recorded
    * into the segmenter's command buffer. */

@@ -34,13 +34,13 @@ void vittm_encoder_free(vittm_encoder *enc);
 /* The input tensor: (H·W) × 3, row-major HWC, normalised. */
 vittm_tensor *vittm_encoder_input(vittm_encoder *enc);
 /* The input size the encoder was built for. */
-void vittm_encoder_input_size(const vittm_encoder *enc, uint32_t *height, uint32_t *width);
+void vittm_encoder_input_size(const vittm_encoder *enc, uint32_t *width, uint32_t *height);
 /* Uploads a normalised 3 × H × W (CHW, PyTorch's layout) image into the input tensor. */
 vittm_status vittm_encoder_set_input_chw(vittm_encoder *enc, const float *chw, vittm_error *err);
 /* Records the encoder into cmd (for callers that append a neck and head). */
 vittm_status vittm_encoder_record(vittm_encoder *enc, vittm_cmd *cmd, vittm_error *err);
 /* Runs the encoder's own recording (input → taps, features, logits). */
-vittm_status vittm_encoder_run(vittm_encoder *enc, vittm_timing *timing, vittm_error *err);
+vittm_status vittm_encoder_run(vittm_encoder *enc, vittm_cmd_timing *timing, vittm_error *err);
 /* Device bytes of the encoder's weights and activations. */
 uint64_t vittm_encoder_device_memory(const vittm_encoder *enc);
 /* The tensors it loaded and made (the model counts weights and scratch apart). */

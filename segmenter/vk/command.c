@@ -448,7 +448,7 @@ static double now_ms(void)
   return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-vittm_status vittm_cmd_submit(vittm_cmd *cmd, vittm_timing *timing, vittm_error *err)
+vittm_status vittm_cmd_submit(vittm_cmd *cmd, vittm_cmd_timing *timing, vittm_error *err)
 {
   vittm_device *dev = cmd->dev;
   vittm_status st = vittm_cmd_end(cmd, err);

@@ -22,10 +22,10 @@ typedef struct vittm_binding {
   bool write;
 } vittm_binding;
 
-typedef struct vittm_timing {
+typedef struct vittm_cmd_timing {
   double wall_ms; /* submit to completion, measured on the host */
   double gpu_ms;  /* from timestamps; negative when the queue cannot time */
-} vittm_timing;
+} vittm_cmd_timing;
 
 /* Starts recording. */
 vittm_status vittm_cmd_begin(vittm_device *dev, vittm_cmd **out, vittm_error *err);
@@ -41,7 +41,7 @@ vittm_status vittm_cmd_copy(vittm_cmd *cmd, vittm_buffer *src, vittm_buffer *dst
  * can then be submitted any number of times. */
 vittm_status vittm_cmd_end(vittm_cmd *cmd, vittm_error *err);
 /* Submits, waits for completion, fills timing (may be NULL). */
-vittm_status vittm_cmd_submit(vittm_cmd *cmd, vittm_timing *timing, vittm_error *err);
+vittm_status vittm_cmd_submit(vittm_cmd *cmd, vittm_cmd_timing *timing, vittm_error *err);
 /* Number of dispatches recorded, and of barriers (known once the recording has ended). */
 uint32_t vittm_cmd_dispatch_count(const vittm_cmd *cmd);
 uint32_t vittm_cmd_barrier_count(const vittm_cmd *cmd);

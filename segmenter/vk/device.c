@@ -473,9 +473,9 @@ vittm_status vittm_device_enumerate(vittm_device_info *infos, uint32_t capacity,
 void vittm_device_memory(const vittm_device *dev, uint64_t *current, uint64_t *peak)
 {
   if (current)
-    *current = atomic_load(&((vittm_device *)dev)->allocated);
+    *current = dev ? atomic_load(&((vittm_device *)dev)->allocated) : 0;
   if (peak)
-    *peak = atomic_load(&((vittm_device *)dev)->peak);
+    *peak = dev ? atomic_load(&((vittm_device *)dev)->peak) : 0;
 }
 
 const char *vittm_device_type_name(vittm_device_type type)

@@ -124,9 +124,9 @@ static void test_segmenter_run_failures_do_not_depend_on_the_record(void **state
   float *data = NULL;
   uint32_t h, w, c;
   ASSERT_FAILS_THE_SAME(VITTM_ERROR_INVALID_ARGUMENT,
-                        vittm_segmenter_logits(NULL, &data, &h, &w, &c, ERR));
+                        vittm_segmenter_logits(NULL, &data, &w, &h, &c, ERR));
   ASSERT_FAILS_THE_SAME(VITTM_ERROR_INVALID_ARGUMENT,
-                        vittm_segmenter_logits(seg, NULL, &h, &w, &c, ERR));
+                        vittm_segmenter_logits(seg, NULL, &w, &h, &c, ERR));
   assert_null(data);
 }
 
@@ -164,6 +164,63 @@ static int setup(void **state)
   return 0;
 }
 
+/* Accessors take NULL for their object and give their type's empty value. */
+static void test_accessors_take_null(void **state)
+{
+  (void)state;
+  assert_null(vittm_device_get_info(NULL));
+  assert_null(vittm_model_architecture(NULL));
+  assert_null(vittm_model_name(NULL));
+  assert_null(vittm_model_path(NULL));
+  assert_null(vittm_model_palette(NULL));
+  assert_null(vittm_model_class_name(NULL, 0));
+  assert_null(vittm_model_class_name(model, vittm_model_num_classes(model)));
+  assert_int_equal(vittm_model_num_classes(NULL), 0);
+  assert_int_equal(vittm_model_precision(NULL), VITTM_PRECISION_AUTO);
+  assert_int_equal(vittm_model_inference_mode(NULL), VITTM_INFERENCE_AUTO);
+  uint32_t w = 1, h = 1;
+  vittm_model_input_size(NULL, &w, &h);
+  assert_int_equal(w, 0);
+  assert_int_equal(h, 0);
+  assert_int_equal(vittm_segmenter_device_memory(NULL), 0);
+  vittm_memory_use use = {.weights = 1};
+  vittm_segmenter_memory_use(NULL, &use);
+  assert_int_equal(use.weights + use.activations + use.frame, 0);
+  vittm_segmenter_memory_use(seg, NULL);
+  uint64_t current = 1, peak = 1;
+  vittm_device_memory(NULL, &current, &peak);
+  assert_int_equal(current + peak, 0);
+  vittm_frame_init_packed(NULL, VITTM_FORMAT_RGB, 2, 2, NULL);
+  assert_false(vittm_pixel_format_from_name("RGB", NULL));
+}
+
+/* Width before height: the model's input size, the logits' size. */
+static void test_sizes_are_width_then_height(void **state)
+{
+  (void)state;
+  uint32_t w = 0, h = 0;
+  vittm_model_input_size(model, &w, &h);
+  assert_true(w > 0 && h > 0);
+  assert_int_equal(vittm_segmenter_run(seg, NULL, NULL, NULL, NULL), VITTM_ERROR_INVALID_ARGUMENT);
+}
+
+/* The device counts what its buffers hold: the model's weights at least, and the most ever
+ * held is never less than what is held now. */
+static void test_device_memory_counts_buffers(void **state)
+{
+  (void)state;
+  uint64_t current = 0, peak = 0;
+  vittm_device_memory(dev, &current, &peak);
+  vittm_memory_use use;
+  vittm_segmenter_memory_use(seg, &use);
+  assert_true(use.weights > 0);
+  assert_true(current >= use.weights + use.frame);
+  assert_true(peak >= current);
+  vittm_device_memory(dev, NULL, &peak); /* either pointer may be NULL */
+  vittm_device_memory(dev, &current, NULL);
+  assert_true(peak >= current);
+}
+
 static int teardown(void **state)
 {
   (void)state;
@@ -188,6 +245,9 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_segmenter_create_failures_do_not_depend_on_the_record),
       cmocka_unit_test(test_segmenter_run_failures_do_not_depend_on_the_record),
       cmocka_unit_test(test_verify_failures_do_not_depend_on_the_record),
+      cmocka_unit_test(test_accessors_take_null),
+      cmocka_unit_test(test_sizes_are_width_then_height),
+      cmocka_unit_test(test_device_memory_counts_buffers),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -243,6 +243,20 @@ const char *test_model_with_config(const char *model, const char *key, const cha
   return write_model(&m, model, key);
 }
 
+const char *test_model_with_extra_tensor(const char *model, const char *name)
+{
+  model_bytes m = read_model(model);
+  cJSON *entry = cJSON_CreateObject();
+  cJSON_AddStringToObject(entry, "dtype", "F32");
+  cJSON *shape = cJSON_AddArrayToObject(entry, "shape");
+  cJSON_AddItemToArray(shape, cJSON_CreateNumber(0));
+  cJSON *offsets = cJSON_AddArrayToObject(entry, "data_offsets");
+  cJSON_AddItemToArray(offsets, cJSON_CreateNumber(0));
+  cJSON_AddItemToArray(offsets, cJSON_CreateNumber(0));
+  cJSON_AddItemToObject(m.header, name, entry);
+  return write_model(&m, model, name);
+}
+
 const char *test_model_with_value(const char *model, const char *tensor, size_t index,
                                   float value)
 {

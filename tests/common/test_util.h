@@ -61,5 +61,8 @@ const char *test_model_with_config(const char *model, const char *key, const cha
  * rounded to the tensor's dtype. Returns the copy's path, as test_model_with_config. */
 const char *test_model_with_value(const char *model, const char *tensor, size_t index,
                                   float value);
+/* A copy of the model file at model with one more tensor, `name`, empty (shape [0], no
+ * bytes). Returns the copy's path, as test_model_with_config. */
+const char *test_model_with_extra_tensor(const char *model, const char *name);
 
 #endif

@@ -69,7 +69,7 @@ static void test_demo_model_segments_generated_streets(void **state)
   if (vittm_model_load(dev, model_path, &mopts, &model, &err))
     fail_msg("%s", err.message);
   uint32_t in_h, in_w;
-  vittm_model_input_size(model, &in_h, &in_w);
+  vittm_model_input_size(model, &in_w, &in_h);
   assert_int_equal(vittm_model_num_classes(model), 150);
   vittm_segmenter *seg = NULL;
   if (vittm_segmenter_create(model, VITTM_FORMAT_RGB, f.width, f.height, NULL, &seg, &err))

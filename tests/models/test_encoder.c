@@ -65,7 +65,7 @@ static void test_encoder_matches_reference_at_every_tap(void **state)
   assert_int_equal(vittm_model_file_read_f32(mf, input, chw, (size_t)input->count, &err), VITTM_OK);
   assert_int_equal(vittm_encoder_set_input_chw(enc, chw, &err), VITTM_OK);
   free(chw);
-  vittm_timing timing;
+  vittm_cmd_timing timing;
   if (vittm_encoder_run(enc, &timing, &err))
     fail_msg("%s", err.message);
 

@@ -54,7 +54,7 @@ static int setup(void **state)
   vittm_model_options opts = {.precision = precision};
   if (vittm_model_load(dev, model_path, &opts, &model, &err))
     fail_msg("%s", err.message);
-  vittm_model_input_size(model, &in_h, &in_w);
+  vittm_model_input_size(model, &in_w, &in_h);
   /* Undo the normalisation: the reference's pixels are integers 0…255. */
   vittm_config cfg = vittm_config_root(vittm_model_file_config(mf), model_path);
   double mean[3], std[3];
@@ -163,7 +163,7 @@ static void test_logits_and_class_map_match_reference(void **state)
   float *logits;
   uint32_t lh, lw, k;
   vittm_error err = {0};
-  assert_int_equal(vittm_segmenter_logits(seg, &logits, &lh, &lw, &k, &err), VITTM_OK);
+  assert_int_equal(vittm_segmenter_logits(seg, &logits, &lw, &lh, &k, &err), VITTM_OK);
   int64_t count;
   float *ref = probe("probe.logits", &count);
   assert_int_equal(count, (int64_t)lh * lw * k);
@@ -234,7 +234,7 @@ static double logits_rms_diff(vittm_segmenter *seg, const vittm_frame *frame, co
   float *logits;
   uint32_t h, w, k;
   vittm_error err = {0};
-  if (vittm_segmenter_logits(seg, &logits, &h, &w, &k, &err))
+  if (vittm_segmenter_logits(seg, &logits, &w, &h, &k, &err))
     fail_msg("%s", err.message);
   double ss = 0;
   for (size_t i = 0; i < (size_t)h * w * k; i++)
@@ -301,7 +301,7 @@ static void check_yuv_against_rgb(vittm_yuv_matrix matrix, vittm_yuv_range range
     uint32_t lh, lw, k;
     vittm_error err = {0};
     run(s_rgb, &rgbf, &m_rgb);
-    if (vittm_segmenter_logits(s_rgb, &ref, &lh, &lw, &k, &err))
+    if (vittm_segmenter_logits(s_rgb, &ref, &lw, &lh, &k, &err))
       fail_msg("%s", err.message);
     double right = logits_rms_diff(s_nv12, &nv12, ref);
     double wrong = logits_rms_diff(s_wrong, &nv12, ref);
@@ -640,6 +640,18 @@ static void test_non_finite_weights_are_refused_naming_the_tensor(void **state)
                       VITTM_ERROR_FORMAT, says);
 }
 
+/* A tensor that no layer of the config reads means the config describes another model than
+ * the weights: refused, naming it (probe tensors are not weights and may be anything). */
+static void test_tensor_no_layer_reads_is_refused(void **state)
+{
+  (void)state;
+  expect_load_refused(test_model_with_extra_tensor(model_path, "decode_head.extra.weight"),
+                      "an extra tensor", VITTM_ERROR_FORMAT,
+                      "tensor decode_head.extra.weight is not read by the");
+  vittm_model *m = expect_loaded(test_model_with_extra_tensor(model_path, "probe.extra"));
+  vittm_model_free(m);
+}
+
 int main(int argc, char **argv)
 {
   if (argc < 3) {
@@ -662,6 +674,7 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_absent_or_empty_class_lists_fall_back),
       cmocka_unit_test(test_every_eps_must_be_positive),
       cmocka_unit_test(test_non_finite_weights_are_refused_naming_the_tensor),
+      cmocka_unit_test(test_tensor_no_layer_reads_is_refused),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

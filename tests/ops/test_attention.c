@@ -73,7 +73,7 @@ static vittm_status run_case(const attn_case *c, vittm_dtype dtype, bool by_gemm
   vittm_status st = vittm_attention_record(cmd, tqkv, c->heads, scratch, tout, &err);
   if (st == VITTM_OK) {
     assert_int_equal(vittm_cmd_end(cmd, &err), VITTM_OK);
-    vittm_timing timing;
+    vittm_cmd_timing timing;
     if (vittm_cmd_submit(cmd, &timing, &err) != VITTM_OK)
       fail_msg("vittm_cmd_submit: %s", err.message);
     if (ms)

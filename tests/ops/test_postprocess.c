@@ -314,7 +314,7 @@ static void test_full_hd_map(void **state)
     prepare(&pp, c, logits, dtypes[d]);
     double best_gpu = INFINITY, best_wall = INFINITY;
     for (int rep = 0; rep < 3; rep++) {
-      vittm_timing t;
+      vittm_cmd_timing t;
       vittm_error err = {0};
       assert_int_equal(vittm_cmd_submit(pp.cmd, &t, &err), VITTM_OK);
       best_gpu = fmin(best_gpu, t.gpu_ms);

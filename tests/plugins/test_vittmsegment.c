@@ -157,7 +157,7 @@ model_input_size (guint * w, guint * h)
       err.message);
   fail_unless (vittm_model_load (dev, model_path, NULL, &model, &err) ==
       VITTM_OK, "%s", err.message);
-  vittm_model_input_size (model, &mh, &mw);
+  vittm_model_input_size (model, &mw, &mh);
   *w = mw;
   *h = mh;
   vittm_model_free (model);

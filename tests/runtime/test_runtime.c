@@ -124,7 +124,7 @@ static void test_barriers_only_on_hazards_and_timestamps(void **state)
   assert_int_equal(vittm_cmd_end(cmd, &err), VITTM_OK);
   assert_int_equal(vittm_cmd_barrier_count(cmd), 2);
   assert_int_equal(vittm_cmd_dispatch_count(cmd), 4);
-  vittm_timing t;
+  vittm_cmd_timing t;
   assert_int_equal(vittm_cmd_submit(cmd, &t, &err), VITTM_OK);
   assert_true(t.wall_ms >= 0);
   if (vittm_device_get_info(dev)->timestamps)

@@ -67,9 +67,8 @@ double bench_now_ms(void);
 vittm_device *bench_open_device(const char *cmd, bool *want16);
 /* Parses "fp32", "fp16" or "all" into the two wants; false if it is none of them. */
 bool bench_parse_precision(const char *arg, bool *want32, bool *want16);
-/* Parses "N" or "WxH" (W first when w_first, else H first: --size takes HxW like the model
- * config, --frame takes WxH like video); false if malformed or 0. */
-bool bench_parse_size(const char *arg, bool w_first, uint32_t *w, uint32_t *h);
+/* Parses "N" (N×N) or "WxH", width first as everywhere in vittm; false if malformed or 0. */
+bool bench_parse_size(const char *arg, uint32_t *w, uint32_t *h);
 /* A model's label in tables: the file name without directory and ".safetensors". */
 void bench_model_label(const char *path, char *out, size_t size);
 

@@ -10,7 +10,7 @@
 #include "ops/postprocess.h"
 
 static const char usage[] =
-    "usage: vittm-bench classmap [--grid HxW]... [--map WxH]... [--classes K]\n"
+    "usage: vittm-bench classmap [--grid WxH]... [--map WxH]... [--classes K]\n"
     "                            [--logits scene|random] [--precision fp32|fp16|all]\n"
     "                            [--runs N] [--json FILE]\n"
     "\n"
@@ -19,7 +19,7 @@ static const char usage[] =
     "time (timestamps) and wall time, for every grid and map size. With VITTM_PROFILE=1,\n"
     "each size's last run is also shown by dispatch.\n"
     "\n"
-    "  --grid HxW       logits grid (default 32x32 and 16x16: a segmentation head's output)\n"
+    "  --grid WxH       logits grid (default 32x32 and 16x16: a segmentation head's output)\n"
     "  --map WxH        map size (default 640x360 and 1920x1080)\n"
     "  --classes K      classes (default 150, ADE20K's)\n"
     "  --logits KIND    scene: a few classes own smooth regions, the rest far below, as a\n"
@@ -110,7 +110,7 @@ static vittm_status time_classmap(vittm_device *dev, vittm_dtype dtype, size_wh 
   if (!st)
     st = vittm_cmd_submit(cmd, NULL, err); /* warm-up */
   for (int r = 0; r < runs && !st; r++) {
-    vittm_timing t;
+    vittm_cmd_timing t;
     st = vittm_cmd_submit(cmd, &t, err);
     gpu[r] = t.gpu_ms;
     wall[r] = t.wall_ms;
@@ -147,8 +147,8 @@ int bench_classmap(int argc, char **argv)
     switch (c) {
     case 'g':
       if (n_grids == MAX_SIZES ||
-          !bench_parse_size(optarg, false, &grids[n_grids].w, &grids[n_grids].h)) {
-        fprintf(stderr, "vittm-bench classmap: bad --grid '%s' (want HxW, at most %d)\n", optarg,
+          !bench_parse_size(optarg, &grids[n_grids].w, &grids[n_grids].h)) {
+        fprintf(stderr, "vittm-bench classmap: bad --grid '%s' (want WxH, at most %d)\n", optarg,
                 MAX_SIZES);
         return 2;
       }
@@ -156,7 +156,7 @@ int bench_classmap(int argc, char **argv)
       break;
     case 'M':
       if (n_maps == MAX_SIZES ||
-          !bench_parse_size(optarg, true, &maps[n_maps].w, &maps[n_maps].h)) {
+          !bench_parse_size(optarg, &maps[n_maps].w, &maps[n_maps].h)) {
         fprintf(stderr, "vittm-bench classmap: bad --map '%s' (want WxH, at most %d)\n", optarg,
                 MAX_SIZES);
         return 2;
@@ -227,7 +227,7 @@ int bench_classmap(int argc, char **argv)
           break;
         }
         char grid[24], map[24];
-        snprintf(grid, sizeof grid, "%ux%u", grids[g].h, grids[g].w);
+        snprintf(grid, sizeof grid, "%ux%u", grids[g].w, grids[g].h);
         snprintf(map, sizeof map, "%ux%u", maps[m].w, maps[m].h);
         const char *prec = dtype == VITTM_F16 ? "fp16" : "fp32";
         printf("%-5s %-7s %-10s %10u %10.2f %10.2f\n", prec, grid, map,

@@ -13,7 +13,7 @@
 #include "vk/device.h"
 
 static const char usage[] =
-    "usage: vittm-bench encoder --model FILE [--model FILE]... [--size N|HxW]...\n"
+    "usage: vittm-bench encoder --model FILE [--model FILE]... [--size N|WxH]...\n"
     "                           [--precision fp32|fp16|all] [--runs N] [--json FILE]\n"
     "\n"
     "Times the encoder of each model file (ViT or ViTTM; a classifier head is included when\n"
@@ -22,7 +22,7 @@ static const char usage[] =
     "(timestamps) and wall time (submit to completion). The input is a fixed pattern.\n"
     "\n"
     "  --model FILE   a model file (up to 8); the first is the baseline of the ratios\n"
-    "  --size N|HxW   input size (repeatable); default: each distinct input_size of the\n"
+    "  --size N|WxH   input size (repeatable); default: each distinct input_size of the\n"
     "                 models. Other sizes resample the position embeddings, as the engine\n"
     "                 does; they must be multiples of every patch size\n"
     "  --precision P  fp32, fp16 or all (default all; fp16 is skipped on devices without it)\n"
@@ -72,7 +72,7 @@ static vittm_status time_encoder(vittm_device *dev, bench_model *m, uint32_t h, 
       chw[i] = (float)((i * 2654435761u) % 2001) / 1000.0f - 1.0f;
     st = vittm_encoder_set_input_chw(enc, chw, err);
   }
-  vittm_timing t;
+  vittm_cmd_timing t;
   if (!st)
     st = vittm_encoder_run(enc, &t, err); /* warm-up */
   for (int r = 0; r < runs && !st; r++) {
@@ -122,7 +122,7 @@ static void print_ratios(const bench_model *models, int n_models, const row *row
     double lb = gpu ? base->gpu_ms : base->wall_ms, lr = gpu ? r->gpu_ms : r->wall_ms;
     printf("  %s %u×%u  %s vs %s: latency %.3f of the baseline (speed-up ×%.2f, %s time), "
            "FLOPs ÷%.2f   [paper, ViTTM-B vs ViT-B: speed-up ×%.2f, %.1f× fewer FLOPs]\n",
-           prec, s.h, s.w, models[i].label, models[0].label, lr / lb, lb / lr,
+           prec, s.w, s.h, models[i].label, models[0].label, lr / lb, lb / lr,
            gpu ? "GPU" : "wall", base->macs / r->macs, BENCH_PAPER_LATENCY_SPEEDUP,
            BENCH_PAPER_FLOP_RATIO);
   }
@@ -189,8 +189,8 @@ int bench_encoder(int argc, char **argv)
       models[n_models++].path = optarg;
       break;
     case 's':
-      if (!bench_parse_size(optarg, false, &w, &h)) {
-        fprintf(stderr, "vittm-bench encoder: bad --size '%s' (want N or HxW)\n", optarg);
+      if (!bench_parse_size(optarg, &w, &h)) {
+        fprintf(stderr, "vittm-bench encoder: bad --size '%s' (want N or WxH)\n", optarg);
         return 2;
       }
       if (add_size(sizes, &n_sizes, h, w))
@@ -267,7 +267,7 @@ int bench_encoder(int argc, char **argv)
   for (int si = 0; si < n_sizes && !rc; si++) {
     size_hw s = sizes[si];
     char size_name[32];
-    snprintf(size_name, sizeof size_name, "%u×%u", s.h, s.w);
+    snprintf(size_name, sizeof size_name, "%u×%u", s.w, s.h);
     for (int p = 0; p < 2 && !rc; p++) {
       vittm_dtype dtype = p ? VITTM_F16 : VITTM_F32;
       const char *prec = p ? "fp16" : "fp32";

@@ -52,7 +52,7 @@ static int time_gemm(vittm_device *dev, vittm_dtype dtype, shape s, int runs, re
       vittm_cmd_submit(cmd, NULL, &err))
     goto done;
   for (int r = 0; r < runs; r++) {
-    vittm_timing t;
+    vittm_cmd_timing t;
     if (vittm_cmd_submit(cmd, &t, &err))
       goto done;
     gpu[r] = t.gpu_ms;

@@ -168,7 +168,7 @@ static int parse(int argc, char **argv, options *o)
       }
       break;
     case 'S':
-      if (!bench_parse_size(optarg, true, &o->frame_w, &o->frame_h)) {
+      if (!bench_parse_size(optarg, &o->frame_w, &o->frame_h)) {
         fprintf(stderr, "vittm-bench paper: bad --size '%s' (want WxH)\n", optarg);
         return 2;
       }

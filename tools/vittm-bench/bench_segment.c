@@ -77,7 +77,7 @@ static vittm_status run_model(vittm_device *dev, const char *path, vittm_precisi
   if (st)
     return st;
   r->path = path;
-  vittm_model_input_size(model, &r->in_h, &r->in_w);
+  vittm_model_input_size(model, &r->in_w, &r->in_h);
   r->frame_w = fw ? fw : r->in_w;
   r->frame_h = fh ? fh : r->in_h;
   vittm_frame frame;
@@ -186,7 +186,7 @@ int bench_segment(int argc, char **argv)
       paths[n_models++] = optarg;
       break;
     case 'f':
-      if (!bench_parse_size(optarg, true, &fw, &fh)) {
+      if (!bench_parse_size(optarg, &fw, &fh)) {
         fprintf(stderr, "vittm-bench segment: bad --frame '%s' (want WxH)\n", optarg);
         return 2;
       }

@@ -106,7 +106,7 @@ bool bench_parse_precision(const char *arg, bool *want32, bool *want16)
   return *want32 || *want16;
 }
 
-bool bench_parse_size(const char *arg, bool w_first, uint32_t *w, uint32_t *h)
+bool bench_parse_size(const char *arg, uint32_t *w, uint32_t *h)
 {
   char *end;
   if (!isdigit((unsigned char)arg[0]))
@@ -120,8 +120,8 @@ bool bench_parse_size(const char *arg, bool w_first, uint32_t *w, uint32_t *h)
   }
   if (*end || a == 0 || b == 0 || a > 65536 || b > 65536)
     return false;
-  *w = (uint32_t)(w_first ? a : b);
-  *h = (uint32_t)(w_first ? b : a);
+  *w = (uint32_t)a;
+  *h = (uint32_t)b;
   return true;
 }
 

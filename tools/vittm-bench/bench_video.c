@@ -329,7 +329,7 @@ static cJSON *report_json(const vittm_device_info *info, const video *v, const o
     cJSON_AddStringToObject(j, "architecture", vittm_model_architecture(r->model));
     cJSON_AddStringToObject(j, "precision", precision_name(vittm_model_precision(r->model)));
     uint32_t h, w;
-    vittm_model_input_size(r->model, &h, &w);
+    vittm_model_input_size(r->model, &w, &h);
     cJSON_AddNumberToObject(j, "input_height", h);
     cJSON_AddNumberToObject(j, "input_width", w);
     cJSON_AddNumberToObject(j, "frames", n);

@@ -8,6 +8,10 @@
  *                           activations share device memory by lifetime
  *   vittm_segmenter_run()   a frame in, a class map out
  *
+ * Sizes are given width before height, as GStreamer and FFmpeg give them. Every function
+ * takes NULL for its object: accessors return 0, NULL or their type's default, fallible calls
+ * VITTM_ERROR_INVALID_ARGUMENT naming the argument.
+ *
  * Thread-safety: devices and models may be shared between threads. A segmenter is used by one
  * thread at a time; segmenters of one model may run from different threads, and their runs
  * are serialised (they share the model's activation memory). */
@@ -59,8 +63,8 @@ VITTM_API const char *vittm_model_name(const vittm_model *model);
 VITTM_API const char *vittm_model_path(const vittm_model *model);
 /* The precision the model runs in (never AUTO). */
 VITTM_API vittm_precision vittm_model_precision(const vittm_model *model);
-/* The encoder's input size. */
-VITTM_API void vittm_model_input_size(const vittm_model *model, uint32_t *height, uint32_t *width);
+/* The encoder's input size (0 × 0 for a NULL model). */
+VITTM_API void vittm_model_input_size(const vittm_model *model, uint32_t *width, uint32_t *height);
 /* The model's own inference mode (WHOLE or SLIDE, never AUTO). */
 VITTM_API vittm_inference_mode vittm_model_inference_mode(const vittm_model *model);
 /* Number of classes, their names and RGB palette (3 bytes per class). */
@@ -101,10 +105,11 @@ VITTM_API void vittm_segmenter_free(vittm_segmenter *seg);
 VITTM_API vittm_status vittm_segmenter_run(vittm_segmenter *seg, const vittm_frame *frame,
                                            vittm_class_map *map, vittm_timings *timings,
                                            vittm_error *err);
-/* The logits of the last run at the head's resolution: rows h·w (row y·w + x) × classes,
- * copied into a new malloc'd array (slide inference: the last crop's). */
-VITTM_API vittm_status vittm_segmenter_logits(vittm_segmenter *seg, float **data, uint32_t *height,
-                                              uint32_t *width, uint32_t *classes, vittm_error *err);
+/* The logits of the last run at the head's resolution, width × height: rows h·w (row
+ * y·w + x) × classes, copied into a new malloc'd array (slide inference: the last crop's). */
+VITTM_API vittm_status vittm_segmenter_logits(vittm_segmenter *seg, float **data, uint32_t *width,
+                                              uint32_t *height, uint32_t *classes,
+                                              vittm_error *err);
 /* Device memory the model and the segmenter hold, in bytes. */
 VITTM_API uint64_t vittm_segmenter_device_memory(const vittm_segmenter *seg);
 
