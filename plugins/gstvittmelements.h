@@ -13,8 +13,6 @@ G_BEGIN_DECLS
 GST_ELEMENT_REGISTER_DECLARE (vittmoverlay);
 GST_ELEMENT_REGISTER_DECLARE (vittmfpsmeter);
 GST_ELEMENT_REGISTER_DECLARE (vittmmask);
-/* Defined by gstvittmsegment.c; meson builds and registers it when that file
- * exists (GST_VITTM_HAVE_SEGMENT). */
 GST_ELEMENT_REGISTER_DECLARE (vittmsegment);
 
 G_END_DECLS

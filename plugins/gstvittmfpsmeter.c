@@ -48,10 +48,6 @@
  * and writes a JSON report at the end (or when interrupted).
  */
 
-#ifdef HAVE_CONFIG_H
-#include "config.h"
-#endif
-
 #include "gstvittmfpsmeter.h"
 #include "gstvittmelements.h"
 #include "gstvittmsegmeta.h"

@@ -45,10 +45,6 @@
  * ]| Writes one 512×512 PNG of class ids per frame.
  */
 
-#ifdef HAVE_CONFIG_H
-#include "config.h"
-#endif
-
 #include "gstvittmmask.h"
 #include "gstvittmelements.h"
 #include "gstvittmsegmeta.h"

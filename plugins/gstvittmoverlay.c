@@ -44,10 +44,6 @@
  * ]| Draws the outline of every segment in its class colour.
  */
 
-#ifdef HAVE_CONFIG_H
-#include "config.h"
-#endif
-
 #include "gstvittmoverlay.h"
 #include "gstvittmelements.h"
 #include "gstvittmsegmeta.h"

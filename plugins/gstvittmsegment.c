@@ -37,10 +37,6 @@
  * rate and the inference latency.
  */
 
-#ifdef HAVE_CONFIG_H
-#include "config.h"
-#endif
-
 #include "gstvittmsegment.h"
 #include "gstvittmelements.h"
 #include "gstvittmsegmeta.h"

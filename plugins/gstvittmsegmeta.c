@@ -3,10 +3,6 @@
  * SPDX-License-Identifier: MIT
  */
 
-#ifdef HAVE_CONFIG_H
-#include "config.h"
-#endif
-
 #include "gstvittmsegmeta.h"
 
 #include <math.h>

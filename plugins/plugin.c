@@ -3,10 +3,6 @@
  * SPDX-License-Identifier: MIT
  */
 
-#ifdef HAVE_CONFIG_H
-#include "config.h"
-#endif
-
 #include <gst/gst.h>
 
 #include "gstvittmelements.h"
@@ -21,15 +17,11 @@ plugin_init (GstPlugin * plugin)
    * the type up by name find it once the plugin is loaded. */
   gst_vittm_seg_meta_get_info ();
 
-  /* ---- elements: one line per element ---------------------------------- */
-#ifdef GST_VITTM_HAVE_SEGMENT
-  /* vittmsegment (gstvittmsegment.c, built by meson when the file exists) */
+  /* one line per element */
   ret |= GST_ELEMENT_REGISTER (vittmsegment, plugin);
-#endif
   ret |= GST_ELEMENT_REGISTER (vittmoverlay, plugin);
   ret |= GST_ELEMENT_REGISTER (vittmfpsmeter, plugin);
   ret |= GST_ELEMENT_REGISTER (vittmmask, plugin);
-  /* ---------------------------------------------------------------------- */
 
   return ret;
 }
