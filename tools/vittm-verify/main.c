@@ -4,13 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "routes.h"
 #include "vittm/verify.h"
 
 enum { EXIT_PASS = 0, EXIT_MISMATCH = 1, EXIT_ERROR = 2, EXIT_UNVERIFIED = 3, EXIT_INCOMPLETE = 4 };
 
 static const char usage[] =
     "usage: vittm-verify MODEL.safetensors [--precision auto|fp32|fp16] [--device D]\n"
-    "                    [--tolerance X] [--all] [--allow-unchecked]\n"
+    "                    [--tolerance X] [--all] [--allow-unchecked] [--all-routes]\n"
     "\n"
     "Runs the probe that vittm-convert stored in MODEL (a fixed input and the PyTorch\n"
     "reference's outputs at every named layer) on this device and compares layer by layer,\n"
@@ -29,6 +30,13 @@ static const char usage[] =
     "  --all           also print the layers after the first failing one\n"
     "  --allow-unchecked\n"
     "                  pass even when the probe holds layers this engine does not expose\n"
+    "  --all-routes    verify once per kernel route (VITTM_ROUTES: register and\n"
+    "                  shared-memory tiles, fused and GEMM attention, subgroup and\n"
+    "                  workgroup reductions, shuffled and plain register loads) and per\n"
+    "                  precision, each in a process of its own, and print a route ×\n"
+    "                  precision table; so one device checks the kernels other devices\n"
+    "                  run. The exit status is the worst route's (one this device cannot\n"
+    "                  run is reported, not counted)\n"
     "\n"
     "A pass shows that this device computes what the reference computes on the probe's\n"
     "input with the weights in MODEL; it does not show that those weights or the config are\n"
@@ -60,7 +68,9 @@ int main(int argc, char **argv)
   const char *path = NULL, *device = NULL;
   vittm_precision precision = VITTM_PRECISION_AUTO;
   double tolerance = 0;
-  bool all = false, allow_unchecked = false;
+  bool all = false, allow_unchecked = false, all_routes = false;
+  char *pass_on[16];
+  int n_pass_on = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     bool has_value = i + 1 < argc;
@@ -90,6 +100,9 @@ int main(int argc, char **argv)
       all = true;
     } else if (strcmp(a, "--allow-unchecked") == 0) {
       allow_unchecked = true;
+    } else if (strcmp(a, "--all-routes") == 0) {
+      all_routes = true;
+      continue;
     } else if (a[0] == '-' || path) {
       fprintf(stderr, "vittm-verify: unexpected argument %s\n\n%s", a, usage);
       return EXIT_ERROR;
@@ -101,6 +114,12 @@ int main(int argc, char **argv)
     fputs(usage, stderr);
     return EXIT_ERROR;
   }
+  for (int i = 1; i < argc && all_routes; i++) {
+    if (strcmp(argv[i], "--precision") == 0)
+      i++; /* every precision is run */
+    else if (strcmp(argv[i], "--all-routes") != 0 && n_pass_on < 16)
+      pass_on[n_pass_on++] = argv[i];
+  }
 
   vittm_error err = {0};
   vittm_device *dev = NULL;
@@ -108,6 +127,11 @@ int main(int argc, char **argv)
   if (vittm_device_open(&dopts, &dev, &err)) {
     fprintf(stderr, "vittm-verify: %s\n", err.message);
     return EXIT_ERROR;
+  }
+  if (all_routes) {
+    bool fp16 = vittm_device_get_info(dev)->fp16;
+    vittm_device_free(dev);
+    return verify_all_routes(argv[0], pass_on, n_pass_on, fp16);
   }
   vittm_verify_report r;
   vittm_status st = vittm_verify_model(dev, path, precision, &r, &err);
