@@ -3,7 +3,8 @@
 
 Copies the source tree (the files `git ls-files` lists) into WORK/tree, configures one build
 of it (WORK/build, vittm-verify only), generates small random-weight models with probes
-(make_golden.py, fixed seeds) into WORK/models, and checks that vittm-verify passes them all.
+(make_golden.py; and a checkpoint from tests/convert/make_checkpoint.py, converted by
+vittm-convert; fixed seeds) into WORK/models, and checks that vittm-verify passes them all.
 Then, for each fault of the fault list (faults.ini: a file, an exact text to find, its
 replacement), it applies the fault to the copy, rebuilds incrementally, runs vittm-verify on
 the models at fp32 and fp16 until one run fails, records the first failing tap, the exit
@@ -54,6 +55,10 @@ MODELS = {
     "vit-mask": MASK + ["--arch", "vit", "--patch", "16", "--image", "64x80", "--final-norm",
                         "--pos-grid", "3", "--pos-antialias", "--inference", "slide",
                         "--stride", "48", "--scale", "160x64", "--slide-frame", "90x160"],
+    # make_golden's weights give tokens of variance ~1, where a LayerNorm or BatchNorm eps is
+    # invisible; the converter tests' checkpoints have trained ViTs' small embeddings (tokens
+    # ~0.03). This one is an mmseg UperNet ViT checkpoint converted by vittm-convert.
+    "vit-upernet-ckpt": ["checkpoint", "mmseg-vit-upernet"],
 }
 # The runs, in the order they are tried: fp32 first (the tight bound), then fp16.
 RUNS = [(m, p) for p in ("fp32", "fp16") for m in MODELS]
@@ -126,14 +131,18 @@ def build(tree: str, bdir: str) -> tuple[bool, str]:
 
 
 def make_models(tree: str, mdir: str) -> dict[str, str]:
-    """The models, generated where missing or stale (arguments or tools/reference changed)."""
+    """The models, generated where missing or stale (arguments or generators changed)."""
     os.makedirs(mdir, exist_ok=True)
     ref = os.path.join(tree, "tools", "reference")
+    make_checkpoint = os.path.join(tree, "tests", "convert", "make_checkpoint.py")
     h = hashlib.sha256()
-    for name in sorted(os.listdir(ref)):
-        if name.endswith(".py"):
-            with open(os.path.join(ref, name), "rb") as f:
-                h.update(name.encode() + f.read())
+    for d in (ref, os.path.join(tree, "tools", "convert")):
+        for name in sorted(os.listdir(d)):
+            if name.endswith(".py"):
+                with open(os.path.join(d, name), "rb") as f:
+                    h.update(name.encode() + f.read())
+    with open(make_checkpoint, "rb") as f:
+        h.update(f.read())
     paths = {}
     for name, args in MODELS.items():
         path = os.path.join(mdir, name + ".safetensors")
@@ -145,8 +154,14 @@ def make_models(tree: str, mdir: str) -> dict[str, str]:
                 fresh = f.read().strip() == stamp
         if not fresh:
             log(f"generating {name} …")
-            subprocess.run([PYTHON, os.path.join(ref, "make_golden.py"), *args,
-                            "--out-model", path], check=True)
+            if args[0] == "checkpoint":
+                ckpt = os.path.join(mdir, name + ".pth")
+                subprocess.run([PYTHON, make_checkpoint, args[1], ckpt], check=True)
+                subprocess.run([PYTHON, os.path.join(tree, "tools", "vittm-convert"), ckpt,
+                                "-o", path, *args[2:]], check=True)
+            else:
+                subprocess.run([PYTHON, os.path.join(ref, "make_golden.py"), *args,
+                                "--out-model", path], check=True)
             with open(stamp_path, "w") as f:
                 f.write(stamp + "\n")
         paths[name] = path
