@@ -174,13 +174,17 @@ def select_tensors(sd: dict, cfg: dict, ignore_unknown: bool) -> tuple[dict, int
     return {n: np.asarray(sd[n], dtype=np.float32) for n in spec}, len(unused), unknown
 
 
-def run_probe(cfg: dict, weights: dict) -> dict[str, np.ndarray]:
-    """The reference (float64) on make_golden's fixed input: {"input": .., tap: ..}."""
+def run_probe(cfg: dict, weights: dict) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """The reference (float64) on make_golden's fixed input: {"input": .., tap: ..}, and the
+    probe's metadata: each tap's error under simulated fp16 storage (vittm-verify's fp16
+    tolerances)."""
     import make_golden  # imports torch; only needed here
     model = make_golden.build_model(cfg)
     image = make_golden.random_input(cfg, PROBE_SEED)
     taps = make_golden.run_reference(model, weights, image, "f64")
-    return {"input": image, **taps}
+    simulated = make_golden.run_fp16_simulation(make_golden.build_model(cfg), weights, image)
+    meta = make_golden.probe_metadata(make_golden.fp16_errors(taps, simulated))
+    return {"input": image, **taps}, meta
 
 
 def _sha256(path: str) -> str:
@@ -239,11 +243,12 @@ def main(argv: list[str]) -> int:
                  + ", ".join(unknown[:8]) + (" …" if len(unknown) > 8 else ""))
         dtype = DTYPES[args.dtype]
         weights = {n: safetensors_io.quantize(v, dtype) for n, v in weights.items()}
-        probe = {}
+        probe, probe_meta = {}, {}
         if not args.no_probe:
-            _log("running the PyTorch reference on the probe input (float64) …")
+            _log("running the PyTorch reference on the probe input (float64, then simulated "
+                 "fp16) …")
             t0 = time.monotonic()
-            probe = run_probe(cfg, weights)
+            probe, probe_meta = run_probe(cfg, weights)
             _log(f"  {len(probe) - 1} taps in {time.monotonic() - t0:.1f} s")
         labels = {n: dtype for n in weights}
         if args.fault:
@@ -268,7 +273,8 @@ def main(argv: list[str]) -> int:
             converter["fault"] = args.fault
         blob = safetensors_io.encode(tensors, dtypes, {
             model_config.METADATA_KEY: model_config.dumps(cfg),
-            CONVERTER_METADATA_KEY: json.dumps(converter, separators=(",", ":"))})
+            CONVERTER_METADATA_KEY: json.dumps(converter, separators=(",", ":")),
+            **probe_meta})
         tmp = args.output + ".tmp"
         with open(tmp, "wb") as f:
             f.write(blob)

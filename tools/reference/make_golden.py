@@ -62,6 +62,7 @@ from vittm import ViTTM  # noqa: E402
 
 GOLDEN_FORMAT_VERSION = 1
 GOLDEN_METADATA_KEY = "vittm_golden"
+PROBE_METADATA_KEY = "vittm_probe"
 DTYPES = {"f32": "F32", "f16": "F16", "bf16": "BF16"}
 
 # Full-size presets: the paper's ViT-B/16 and ViTTM-B encoders at 224x224, and the
@@ -431,6 +432,70 @@ def run_reference(model: nn.Module, weights: dict[str, np.ndarray], image: np.nd
     return {name: tap_to_2d(t) for name, t in taps.items()}
 
 
+# Taps that are not compared value by value (the input, class maps and their margins, the
+# sliding-window probe): no fp16 error is stored for them.
+_NO_FP16_ERROR = ("input", "classmap", "classmap.margin")
+
+
+def _round_f16(x):
+    """Tensors (also inside tuples, lists and dicts) rounded to fp16 and back."""
+    if isinstance(x, torch.Tensor) and x.is_floating_point():
+        return x.to(torch.float16).to(x.dtype)
+    if isinstance(x, (tuple, list)):
+        return type(x)(_round_f16(v) for v in x)
+    if isinstance(x, dict):
+        return {k: _round_f16(v) for k, v in x.items()}
+    return x
+
+
+def run_fp16_simulation(model: nn.Module, weights: dict[str, np.ndarray],
+                        image: np.ndarray) -> dict[str, np.ndarray]:
+    """The reference as the engine's fp16 path computes it, approximately: weights and the
+    input rounded to fp16, fp32 arithmetic (fp32 accumulation), and every module's output
+    rounded to fp16, as the engine stores each operator's output in fp16 storage. The engine
+    fuses some ops that are modules here (bias + GELU into a GEMM, BatchNorm into the conv
+    before it: one rounding where this rounds twice) and keeps a few intermediates that are
+    plain functions here in fp16 (a block's residual sum after attention, resized maps before
+    a concat); the two therefore differ in which values round, not in how often they do
+    overall. Taps as run_reference's."""
+    hooks = []
+    modules = list(model.modules())
+    encoder = getattr(model, "_encoder", None)  # Segmenter runs an unregistered encoder
+    if encoder is not None:
+        modules.append(encoder)
+    for m in modules:
+        hooks.append(m.register_forward_hook(lambda _m, _inp, out: _round_f16(out)))
+    try:
+        half = {k: safetensors_io.quantize(v, "F16") for k, v in weights.items()}
+        return run_reference(model, half, _round_f16(torch.from_numpy(image)).numpy(), "f32")
+    finally:
+        for h in hooks:
+            h.remove()
+
+
+def fp16_errors(taps: dict[str, np.ndarray], simulated: dict[str, np.ndarray]
+                ) -> dict[str, float]:
+    """Per tap: max |simulated fp16 - reference| / RMS(reference), the error that fp16
+    storage alone causes on the probe (vittm-verify scales it by a margin into the tap's fp16
+    tolerance)."""
+    out = {}
+    for name, ref in taps.items():
+        if name in _NO_FP16_ERROR or name.startswith("slide.") or name not in simulated:
+            continue
+        ref64 = ref.astype(np.float64)
+        rms = float(np.sqrt(np.mean(ref64 ** 2))) if ref64.size else 0.0
+        err = float(np.max(np.abs(simulated[name].astype(np.float64) - ref64))) if ref64.size \
+            else 0.0
+        out[name] = float(f"{err / rms:.3e}") if rms > 0 else 0.0
+    return out
+
+
+def probe_metadata(fp16: dict[str, float]) -> dict[str, str]:
+    """__metadata__ entries that describe the probe (docs/model-format.md, "The probe")."""
+    text = json.dumps({"fp16_error": fp16}, separators=(",", ":"))
+    return {PROBE_METADATA_KEY: text}
+
+
 def random_frame(seed: int, size) -> np.ndarray:
     """(H, W, 3) uint8 RGB noise for the sliding-window probe."""
     return _rng(seed, "slide.frame").integers(0, 256, size=(*size, 3), dtype=np.uint8)
@@ -464,8 +529,12 @@ def main(argv: list[str]) -> int:
     weights = {name: safetensors_io.quantize(weights[name], dtype) for name in spec}
     image = random_input(cfg, args.seed)
     taps = {}
+    extra_meta = {}
     if args.out_golden or args.probes:
         taps = run_reference(model, weights, image, args.compute)
+        if args.probes:
+            simulated = run_fp16_simulation(build_model(cfg), weights, image)
+            extra_meta = probe_metadata(fp16_errors(taps, simulated))
         if args.slide_frame:
             taps.update(run_slide(model, cfg, random_frame(args.seed, args.slide_frame)))
 
@@ -476,7 +545,8 @@ def main(argv: list[str]) -> int:
             model_tensors[f"probe.{name}"] = value
             dtypes[f"probe.{name}"] = "F32"
     model_blob = safetensors_io.encode(model_tensors, dtypes,
-                                       {model_config.METADATA_KEY: model_config.dumps(cfg)})
+                                       {model_config.METADATA_KEY: model_config.dumps(cfg),
+                                        **extra_meta})
     # Output paths are left out of the recorded arguments, so a golden file's bytes depend
     # only on what it contains, wherever it is written.
     recorded, skip = [], False

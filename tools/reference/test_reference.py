@@ -15,6 +15,7 @@ mmseg's crop boxes and a canvas summed by hand.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import sys
@@ -1047,6 +1048,30 @@ def test_make_golden_mask_model_with_slide_probe():
         assert all(np.array_equal(taps[k], golden[k]) for k in taps)
         cm = golden["slide.classmap"]
         assert np.array_equal(cm, np.round(cm)) and cm.min() >= 0 and cm.max() < 7
+
+
+def test_fp16_errors_in_probe_metadata():
+    """--probes stores each compared tap's simulated-fp16 error: small but not zero, none for
+    the class map; the simulation leaves the model as it was (its hooks removed)."""
+    args = SEG_TINY[:-4] + SEG_CASES["vit-multilevel"] + ["--seed", "3", "--probes"]
+    with tempfile.TemporaryDirectory() as tmp:
+        m = os.path.join(tmp, "m")
+        make_golden.main(args + ["--out-model", m])
+        tensors, meta = st.load(m)
+    errors = json.loads(meta[make_golden.PROBE_METADATA_KEY])["fp16_error"]
+    compared = {k[6:] for k in tensors if k.startswith("probe.")} - {
+        "input", "classmap", "classmap.margin"}
+    assert set(errors) == compared, sorted(set(errors) ^ compared)
+    # fp16 keeps 11 bits: a tap's max error is a few 2^-11 of its largest values, not more
+    assert all(1e-4 < e < 3e-2 for e in errors.values()), errors
+    cfg = model_config.loads(meta[model_config.METADATA_KEY])
+    weights = {k: v for k, v in tensors.items() if not k.startswith("probe.")}
+    model = make_golden.build_model(cfg)
+    before = make_golden.run_reference(model, weights, tensors["probe.input"], "f64")
+    make_golden.run_fp16_simulation(model, weights, tensors["probe.input"])
+    after = make_golden.run_reference(model, weights, tensors["probe.input"], "f64")
+    assert all(np.array_equal(before[k], after[k]) for k in before)
+    assert all(np.array_equal(after[k], tensors[f"probe.{k}"]) for k in after)
 
 
 def main() -> int:

@@ -23,9 +23,15 @@ extern "C" {
 #endif
 
 /* Max abs error allowed at a tap, as a fraction of the reference tap's RMS, and the share of
- * class-map pixels (near-ties left out) that must agree. See verify.c for why these values. */
+ * class-map pixels (near-ties left out) that must agree. See verify.c for why these values.
+ * fp16: where the probe stores the reference's own simulated-fp16 error e of a tap
+ * (__metadata__["vittm_probe"], docs/model-format.md), the tap is allowed
+ * max(VITTM_VERIFY_FP16_MARGIN × e, VITTM_VERIFY_FP16_FLOOR); taps without one (probes written
+ * before it was stored) are allowed VITTM_VERIFY_TOL_FP16. */
 #define VITTM_VERIFY_TOL_FP32 1e-4
 #define VITTM_VERIFY_TOL_FP16 3e-2
+#define VITTM_VERIFY_FP16_MARGIN 4.0
+#define VITTM_VERIFY_FP16_FLOOR 2e-3
 #define VITTM_VERIFY_MAP_AGREEMENT_FP32 0.999
 #define VITTM_VERIFY_MAP_AGREEMENT_FP16 0.99
 
@@ -38,6 +44,8 @@ typedef struct vittm_verify_tap {
   double rms;      /* RMS of the reference tap */
   double relative; /* max_abs / rms */
   double cosine;   /* cosine similarity of engine and reference */
+  double fp16_reference; /* the probe's simulated-fp16 error (fraction of RMS), or -1: none */
+  double tolerance;      /* the bound this tap was judged against (fraction of RMS) */
   bool passed;
 } vittm_verify_tap;
 
@@ -52,7 +60,9 @@ typedef struct vittm_verify_report {
   bool has_probe;            /* false: nothing was checked ("unverified") */
   vittm_precision precision; /* what ran (never AUTO) */
   char device[256];
-  double tolerance;          /* max_abs ≤ tolerance × rms passes */
+  double tolerance;          /* max_abs ≤ tolerance × rms passes, unless per_tap (below) */
+  uint32_t n_fp16_reference; /* taps for which the probe stores a simulated-fp16 error */
+  bool per_tap;              /* taps judged against their own tolerance (fp16, stored errors) */
   uint32_t n_taps;
   vittm_verify_tap *taps;    /* graph order; owned by the report */
   int32_t first_failure;     /* index into taps of the first failing tap, or -1 */
@@ -73,8 +83,9 @@ typedef struct vittm_verify_report {
 VITTM_API vittm_status vittm_verify_model(vittm_device *dev, const char *path,
                                           vittm_precision precision, vittm_verify_report *report,
                                           vittm_error *err);
-/* Re-judges a report with another tolerance (fraction of RMS; ≤ 0 keeps the default for its
- * precision); updates passed, map.passed, slide_map.passed and first_failure. */
+/* Re-judges a report with another tolerance (fraction of RMS, the same for every tap; ≤ 0: the
+ * default for its precision, per tap in fp16 where the probe stores fp16 errors); updates
+ * each tap's tolerance and passed, per_tap, map.passed, slide_map.passed, first_failure. */
 VITTM_API void vittm_verify_report_judge(vittm_verify_report *report, double tolerance);
 /* Whether every tap and the class map passed. */
 VITTM_API bool vittm_verify_report_passed(const vittm_verify_report *report);
