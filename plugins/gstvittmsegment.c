@@ -28,6 +28,12 @@
  * frames between carry the last map, marked as reused. The element adds its
  * inference latency to the LATENCY query.
  *
+ * QoS is on by default (#GstBaseTransform:qos): when a sink reports that
+ * frames arrive late, as a live source faster than the device makes them,
+ * frames that would reach the sink too late are dropped before they are
+ * segmented, so that the segmented ones arrive in time instead of every frame
+ * being segmented and then dropped by the sink.
+ *
  * ## Example launch line
  * |[
  * gst-launch-1.0 filesrc location=street.webm ! decodebin ! videoconvert ! \
@@ -1145,4 +1151,7 @@ gst_vittm_segment_init (GstVittmSegment * self)
   /* The frame is only read: the buffer is made writable for the meta, its
    * memory is shared, never copied. */
   gst_base_transform_set_in_place (GST_BASE_TRANSFORM (self), TRUE);
+  /* Segmenting a frame that the sink will drop as late wastes the time the
+   * next frames need: behind a live source, drop it before. */
+  gst_base_transform_set_qos_enabled (GST_BASE_TRANSFORM (self), TRUE);
 }
