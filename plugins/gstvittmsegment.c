@@ -34,6 +34,15 @@
  * segmented, so that the segmented ones arrive in time instead of every frame
  * being segmented and then dropped by the sink.
  *
+ * With #GstVittmSegment:async-depth N > 0, inference runs on a thread of its
+ * own with up to N frames in flight: the streaming thread hands a frame over
+ * and goes back upstream for the next one (decoding it while the previous one
+ * is segmented), and the frames leave the element in their order, each with
+ * its own class map, none dropped. Events that travel with the stream (caps,
+ * segment, EOS, ...) wait until the frames before them have left; a flush or
+ * a state change down from PAUSED discards the frames in flight. The latency
+ * the element reports grows to N inference latencies.
+ *
  * ## Example launch line
  * |[
  * gst-launch-1.0 filesrc location=street.webm ! decodebin ! videoconvert ! \
@@ -71,6 +80,8 @@ GST_DEBUG_CATEGORY_STATIC (gst_vittm_segment_debug);
 #define PROP_MASK_SIZE_DEFAULT GST_VITTM_SEGMENT_MASK_SIZE_FRAME
 #define PROP_INFERENCE_MODE_DEFAULT GST_VITTM_SEGMENT_INFERENCE_AUTO
 #define PROP_VERIFY_DEFAULT FALSE
+#define PROP_ASYNC_DEPTH_DEFAULT 0
+#define ASYNC_DEPTH_MAX 16
 
 enum
 {
@@ -83,6 +94,7 @@ enum
   PROP_INFERENCE_MODE,
   PROP_VERIFY,
   PROP_LATENCY,
+  PROP_ASYNC_DEPTH,
 };
 
 /* Latency reported before any frame has been segmented. The real figure
@@ -132,6 +144,7 @@ struct _GstVittmSegment
   GstVittmSegmentMaskSize mask_size;
   GstVittmSegmentInferenceMode inference_mode;
   gboolean verify;
+  guint async_depth;
 
   /* from start to stop */
   vittm_device *device;
@@ -164,6 +177,19 @@ struct _GstVittmSegment
   GstClockTime latency_ring[LATENCY_WINDOW];
   guint latency_count, latency_pos;
   GstClockTime latency_announced;
+
+  /* asynchronous inference (async-depth > 0, from start to stop): the
+   * worker segments the queued frames in order and pushes them; all under
+   * async_lock */
+  guint depth;                  /* frames in flight at most; 0: synchronous */
+  GThread *worker;
+  GMutex async_lock;
+  GCond async_cond;
+  GQueue jobs;                  /* GstBuffer *, oldest first */
+  gboolean busy;                /* the worker holds a frame */
+  gboolean flushing;            /* discard frames, refuse new ones */
+  gboolean quit;
+  GstFlowReturn async_flow;     /* the first failure since start or flush */
 };
 
 G_DEFINE_TYPE (GstVittmSegment, gst_vittm_segment, GST_TYPE_BASE_TRANSFORM);
@@ -237,11 +263,14 @@ latency_current_locked (GstVittmSegment * self)
 {
   GstClockTime max = 0;
 
+  /* Asynchronous: a frame may wait behind the others in flight. */
+  guint64 in_flight = MAX (self->async_depth, 1);
+
   if (self->latency_count == 0)
-    return LATENCY_ESTIMATE;
+    return LATENCY_ESTIMATE * in_flight;
   for (guint i = 0; i < self->latency_count; i++)
     max = MAX (max, self->latency_ring[i]);
-  return max;
+  return max * in_flight;
 }
 
 static void
@@ -249,7 +278,7 @@ latency_reset (GstVittmSegment * self)
 {
   GST_OBJECT_LOCK (self);
   self->latency_count = self->latency_pos = 0;
-  self->latency_announced = LATENCY_ESTIMATE;
+  self->latency_announced = latency_current_locked (self);
   GST_OBJECT_UNLOCK (self);
 }
 
@@ -405,6 +434,9 @@ post_load_error (GstVittmSegment * self, const gchar * path,
 /* start / stop                                                             */
 
 static gboolean gst_vittm_segment_stop (GstBaseTransform * trans);
+static gboolean async_start (GstVittmSegment * self, guint depth);
+static void async_stop (GstVittmSegment * self);
+static void async_drain (GstVittmSegment * self);
 
 static GstVittmClassTable *
 class_table_for (vittm_model * model)
@@ -466,6 +498,7 @@ gst_vittm_segment_start (GstBaseTransform * trans)
   vittm_error err = { 0 };
   gchar *path, *device;
   gboolean ok = FALSE, verify;
+  guint depth;
 
   GST_OBJECT_LOCK (self);
   path = g_strdup (self->model_path);
@@ -473,6 +506,7 @@ gst_vittm_segment_start (GstBaseTransform * trans)
       g_strdup (self->device_name) : NULL;
   model_opts.precision = (vittm_precision) self->precision;
   verify = self->verify;
+  depth = self->async_depth;
   self->mask_at_model_size =
       self->mask_size == GST_VITTM_SEGMENT_MASK_SIZE_MODEL;
   GST_OBJECT_UNLOCK (self);
@@ -538,7 +572,7 @@ gst_vittm_segment_start (GstBaseTransform * trans)
   self->frame_index = 0;
   self->since_fresh = 0;
   latency_reset (self);
-  ok = TRUE;
+  ok = async_start (self, depth);
 
 out:
   g_free (path);
@@ -563,6 +597,7 @@ gst_vittm_segment_stop (GstBaseTransform * trans)
 {
   GstVittmSegment *self = GST_VITTM_SEGMENT (trans);
 
+  async_stop (self);
   gst_clear_buffer (&self->last_map);
   drop_map_pool (self);
   vittm_segmenter_free (self->seg);
@@ -645,8 +680,16 @@ gst_vittm_segment_set_caps (GstBaseTransform * trans, GstCaps * incaps,
             GST_VIDEO_INFO_NAME (&info)), (NULL));
     return FALSE;
   }
+  /* The worker reads the format and uses the segmenter. */
+  if (self->depth > 0)
+    async_drain (self);
   self->info = info;
   yuv_encoding_of (trans, &info, &opts);
+
+  opts.mask_at_model_size = self->mask_at_model_size;
+  GST_OBJECT_LOCK (self);
+  opts.inference = (vittm_inference_mode) self->inference_mode;
+  GST_OBJECT_UNLOCK (self);
 
   /* A new frame rate keeps the segmenter. */
   if (self->seg && self->seg_format == GST_VIDEO_INFO_FORMAT (&info)
@@ -661,10 +704,6 @@ gst_vittm_segment_set_caps (GstBaseTransform * trans, GstCaps * incaps,
   /* A map of the old size must not be carried onto frames of the new one. */
   gst_clear_buffer (&self->last_map);
 
-  opts.mask_at_model_size = self->mask_at_model_size;
-  GST_OBJECT_LOCK (self);
-  opts.inference = (vittm_inference_mode) self->inference_mode;
-  GST_OBJECT_UNLOCK (self);
   status = vittm_segmenter_create (self->model, format,
       GST_VIDEO_INFO_WIDTH (&info), GST_VIDEO_INFO_HEIGHT (&info), &opts,
       &self->seg, &err);
@@ -690,8 +729,8 @@ gst_vittm_segment_set_caps (GstBaseTransform * trans, GstCaps * incaps,
   self->seg_height = GST_VIDEO_INFO_HEIGHT (&info);
   self->seg_matrix = opts.yuv_matrix;
   self->seg_range = opts.yuv_range;
-  GST_DEBUG_OBJECT (self, "segmenter for %s %ux%u", GST_VIDEO_INFO_NAME (&info),
-      self->seg_width, self->seg_height);
+  GST_DEBUG_OBJECT (self, "built a segmenter for %s %ux%u",
+      GST_VIDEO_INFO_NAME (&info), self->seg_width, self->seg_height);
   return TRUE;
 }
 
@@ -837,10 +876,11 @@ remove_seg_meta (G_GNUC_UNUSED GstBuffer * buf, GstMeta ** meta,
   return TRUE;
 }
 
+/* Segments @buf's frame (or reuses the last map) and attaches the map: the
+ * work of one frame, on the streaming thread or, asynchronous, the worker. */
 static GstFlowReturn
-gst_vittm_segment_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
+process_frame (GstVittmSegment * self, GstBuffer * buf)
 {
-  GstVittmSegment *self = GST_VITTM_SEGMENT (trans);
   GstVittmSegMeta *meta;
   gboolean fresh;
   guint interval;
@@ -885,11 +925,225 @@ gst_vittm_segment_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
   return GST_FLOW_OK;
 }
 
+static GstFlowReturn
+gst_vittm_segment_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
+{
+  return process_frame (GST_VITTM_SEGMENT (trans), buf);
+}
+
+/* ------------------------------------------------------------------------ */
+/* asynchronous inference                                                   */
+
+/* Unrefs the queued frames; async_lock held. */
+static void
+async_discard_locked (GstVittmSegment * self)
+{
+  GstBuffer *buf;
+
+  while ((buf = g_queue_pop_head (&self->jobs)))
+    gst_buffer_unref (buf);
+}
+
+/* Segments the queued frames one after another and pushes each downstream
+ * as soon as its map is attached: in order, as a single worker takes them. A
+ * failure (of a frame, or downstream's) is kept for the streaming thread to
+ * return, and the frames still queued are discarded, as upstream stops. */
+static gpointer
+async_worker (gpointer data)
+{
+  GstVittmSegment *self = data;
+  GstPad *srcpad = GST_BASE_TRANSFORM_SRC_PAD (self);
+
+  g_mutex_lock (&self->async_lock);
+  for (;;) {
+    GstFlowReturn ret;
+    GstBuffer *buf;
+
+    while (!self->quit && (self->flushing || g_queue_is_empty (&self->jobs))) {
+      async_discard_locked (self);
+      g_cond_wait (&self->async_cond, &self->async_lock);
+    }
+    if (self->quit)
+      break;
+    buf = g_queue_pop_head (&self->jobs);
+    self->busy = TRUE;
+    g_mutex_unlock (&self->async_lock);
+
+    /* The streaming thread's reference went with the frame. */
+    buf = gst_buffer_make_writable (buf);
+    ret = process_frame (self, buf);
+    if (ret == GST_FLOW_OK)
+      ret = gst_pad_push (srcpad, buf);
+    else
+      gst_buffer_unref (buf);
+
+    g_mutex_lock (&self->async_lock);
+    self->busy = FALSE;
+    if (ret != GST_FLOW_OK) {
+      GST_DEBUG_OBJECT (self, "frame failed or refused: %s",
+          gst_flow_get_name (ret));
+      if (self->async_flow == GST_FLOW_OK)
+        self->async_flow = ret;
+      async_discard_locked (self);
+    }
+    g_cond_broadcast (&self->async_cond);
+  }
+  async_discard_locked (self);
+  g_mutex_unlock (&self->async_lock);
+  return NULL;
+}
+
+static gboolean
+async_start (GstVittmSegment * self, guint depth)
+{
+  GError *error = NULL;
+
+  self->depth = depth;
+  self->quit = self->flushing = self->busy = FALSE;
+  self->async_flow = GST_FLOW_OK;
+  if (depth == 0)
+    return TRUE;
+  self->worker = g_thread_try_new ("vittmsegment", async_worker, self, &error);
+  if (!self->worker) {
+    GST_ELEMENT_ERROR (self, RESOURCE, FAILED,
+        ("Could not start the inference thread (property 'async-depth'): "
+            "%s. Set async-depth=0 to segment on the streaming thread.",
+            error->message), (NULL));
+    g_error_free (error);
+    self->depth = 0;
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* Stops the worker, discarding the frames in flight. */
+static void
+async_stop (GstVittmSegment * self)
+{
+  if (!self->worker)
+    return;
+  g_mutex_lock (&self->async_lock);
+  self->quit = TRUE;
+  g_cond_broadcast (&self->async_cond);
+  g_mutex_unlock (&self->async_lock);
+  g_thread_join (self->worker);
+  self->worker = NULL;
+  self->depth = 0;
+}
+
+/* Refuses frames and wakes whoever waits, until async_flush_stop. */
+static void
+async_flush_start (GstVittmSegment * self)
+{
+  g_mutex_lock (&self->async_lock);
+  self->flushing = TRUE;
+  g_cond_broadcast (&self->async_cond);
+  g_mutex_unlock (&self->async_lock);
+}
+
+/* Waits for the worker's frame to be out (downstream flushes, it is
+ * refused), discards the queue and takes frames again. */
+static void
+async_flush_stop (GstVittmSegment * self)
+{
+  g_mutex_lock (&self->async_lock);
+  while (self->busy)
+    g_cond_wait (&self->async_cond, &self->async_lock);
+  async_discard_locked (self);
+  self->flushing = FALSE;
+  self->async_flow = GST_FLOW_OK;
+  g_mutex_unlock (&self->async_lock);
+}
+
+/* Waits until every frame handed over has left (or was discarded), so that
+ * what comes next (an event, new caps) follows them. */
+static void
+async_drain (GstVittmSegment * self)
+{
+  g_mutex_lock (&self->async_lock);
+  while (!self->flushing && (self->busy || !g_queue_is_empty (&self->jobs)))
+    g_cond_wait (&self->async_cond, &self->async_lock);
+  g_mutex_unlock (&self->async_lock);
+}
+
+/* Hands @buf to the worker once fewer than depth frames are in flight; the
+ * result is the failure of an earlier frame, if any. */
+static GstFlowReturn
+async_submit (GstVittmSegment * self, GstBuffer * buf)
+{
+  GstFlowReturn ret = GST_FLOW_OK;
+
+  g_mutex_lock (&self->async_lock);
+  while (!self->flushing && self->async_flow == GST_FLOW_OK
+      && g_queue_get_length (&self->jobs) + (self->busy ? 1 : 0) >= self->depth)
+    g_cond_wait (&self->async_cond, &self->async_lock);
+  if (self->flushing)
+    ret = GST_FLOW_FLUSHING;
+  else if (self->async_flow != GST_FLOW_OK)
+    ret = self->async_flow;
+  else {
+    g_queue_push_tail (&self->jobs, buf);
+    buf = NULL;
+    g_cond_broadcast (&self->async_cond);
+  }
+  g_mutex_unlock (&self->async_lock);
+  if (buf)
+    gst_buffer_unref (buf);
+  return ret;
+}
+
+/* Asynchronous, the queued input goes to the worker and nothing comes out
+ * here: the worker pushes. */
+static GstFlowReturn
+gst_vittm_segment_generate_output (GstBaseTransform * trans,
+    GstBuffer ** outbuf)
+{
+  GstVittmSegment *self = GST_VITTM_SEGMENT (trans);
+  GstBuffer *buf;
+
+  if (self->depth == 0)
+    return GST_BASE_TRANSFORM_CLASS (gst_vittm_segment_parent_class)->
+        generate_output (trans, outbuf);
+
+  *outbuf = NULL;
+  buf = trans->queued_buf;
+  trans->queued_buf = NULL;
+  if (!buf)
+    return GST_FLOW_OK;
+  if (!self->seg) {
+    gst_buffer_unref (buf);
+    return GST_FLOW_NOT_NEGOTIATED;
+  }
+  return async_submit (self, buf);
+}
+
+static GstStateChangeReturn
+gst_vittm_segment_change_state (GstElement * element,
+    GstStateChange transition)
+{
+  GstVittmSegment *self = GST_VITTM_SEGMENT (element);
+
+  /* Before the pads deactivate: they wait for a streaming thread that may
+   * be waiting for a free slot, and for a worker that may be pushing. */
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY && self->depth > 0)
+    async_flush_start (self);
+  return GST_ELEMENT_CLASS (gst_vittm_segment_parent_class)->change_state
+      (element, transition);
+}
+
 static gboolean
 gst_vittm_segment_sink_event (GstBaseTransform * trans, GstEvent * event)
 {
   GstVittmSegment *self = GST_VITTM_SEGMENT (trans);
 
+  if (self->depth > 0) {
+    if (GST_EVENT_TYPE (event) == GST_EVENT_FLUSH_START)
+      async_flush_start (self);
+    else if (GST_EVENT_TYPE (event) == GST_EVENT_FLUSH_STOP)
+      async_flush_stop (self);
+    else if (GST_EVENT_IS_SERIALIZED (event))
+      async_drain (self);
+  }
   /* After a seek the next frame is no neighbour of the last segmented one. */
   if (GST_EVENT_TYPE (event) == GST_EVENT_FLUSH_STOP) {
     gst_clear_buffer (&self->last_map);
@@ -976,6 +1230,9 @@ gst_vittm_segment_set_property (GObject * object, guint prop_id,
     case PROP_VERIFY:
       self->verify = g_value_get_boolean (value);
       break;
+    case PROP_ASYNC_DEPTH:
+      self->async_depth = g_value_get_uint (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -1012,6 +1269,9 @@ gst_vittm_segment_get_property (GObject * object, guint prop_id,
     case PROP_VERIFY:
       g_value_set_boolean (value, self->verify);
       break;
+    case PROP_ASYNC_DEPTH:
+      g_value_set_uint (value, self->async_depth);
+      break;
     case PROP_LATENCY:
       g_value_set_uint64 (value, latency_current_locked (self));
       break;
@@ -1030,6 +1290,8 @@ gst_vittm_segment_finalize (GObject * object)
   gst_vittm_segment_stop (GST_BASE_TRANSFORM (self));
   g_free (self->model_path);
   g_free (self->device_name);
+  g_mutex_clear (&self->async_lock);
+  g_cond_clear (&self->async_cond);
 
   G_OBJECT_CLASS (gst_vittm_segment_parent_class)->finalize (object);
 }
@@ -1047,6 +1309,8 @@ gst_vittm_segment_class_init (GstVittmSegmentClass * klass)
   gobject_class->set_property = gst_vittm_segment_set_property;
   gobject_class->get_property = gst_vittm_segment_get_property;
   gobject_class->finalize = gst_vittm_segment_finalize;
+  element_class->change_state =
+      GST_DEBUG_FUNCPTR (gst_vittm_segment_change_state);
 
   g_object_class_install_property (gobject_class, PROP_MODEL,
       g_param_spec_string ("model", "Model",
@@ -1110,8 +1374,19 @@ gst_vittm_segment_class_init (GstVittmSegmentClass * klass)
       g_param_spec_uint64 ("latency", "Latency",
           "Inference latency in nanoseconds that the element adds to the "
           "LATENCY query: the longest of the last 32 segmented frames, or "
-          "a conservative 1 s before the first", 0, G_MAXUINT64,
+          "a conservative 1 s before the first; times async-depth when "
+          "asynchronous", 0, G_MAXUINT64,
           LATENCY_ESTIMATE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_ASYNC_DEPTH,
+      g_param_spec_uint ("async-depth", "Async depth",
+          "Frames in flight at most when inference runs on a thread of its "
+          "own, overlapping with the work upstream and downstream; frames "
+          "leave in order, each with its own map, none dropped, and the "
+          "reported latency is that many inference latencies (0 = "
+          "synchronous, on the streaming thread)", 0, ASYNC_DEPTH_MAX,
+          PROP_ASYNC_DEPTH_DEFAULT,
+          G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY |
+          G_PARAM_STATIC_STRINGS));
 
   gst_element_class_set_static_metadata (element_class,
       "vittm semantic segmentation", "Filter/Analyzer/Video",
@@ -1128,6 +1403,8 @@ gst_vittm_segment_class_init (GstVittmSegmentClass * klass)
   trans_class->propose_allocation =
       GST_DEBUG_FUNCPTR (gst_vittm_segment_propose_allocation);
   trans_class->transform_ip = GST_DEBUG_FUNCPTR (gst_vittm_segment_transform_ip);
+  trans_class->generate_output =
+      GST_DEBUG_FUNCPTR (gst_vittm_segment_generate_output);
   trans_class->sink_event = GST_DEBUG_FUNCPTR (gst_vittm_segment_sink_event);
   trans_class->query = GST_DEBUG_FUNCPTR (gst_vittm_segment_query);
 
@@ -1145,6 +1422,10 @@ gst_vittm_segment_init (GstVittmSegment * self)
   self->inference_interval = PROP_INFERENCE_INTERVAL_DEFAULT;
   self->mask_size = PROP_MASK_SIZE_DEFAULT;
   self->inference_mode = PROP_INFERENCE_MODE_DEFAULT;
+  self->async_depth = PROP_ASYNC_DEPTH_DEFAULT;
+  g_mutex_init (&self->async_lock);
+  g_cond_init (&self->async_cond);
+  g_queue_init (&self->jobs);
   self->seg_format = GST_VIDEO_FORMAT_UNKNOWN;
   self->latency_announced = LATENCY_ESTIMATE;
   gst_video_info_init (&self->info);

@@ -201,6 +201,238 @@ GST_START_TEST (test_live_latency_adds_the_inference_latency)
 
 GST_END_TEST;
 
+/* ------------------------------------------------------------------------ */
+/* asynchronous inference                                                   */
+
+static GstHarness *
+segment_harness (const gchar * props, guint w, guint h, GstVideoInfo * info)
+{
+  gchar *desc = g_strdup_printf ("vittmsegment model=\"%s\" %s", model_path,
+      props ? props : "");
+  GstHarness *hs = gst_harness_new_parse (desc);
+  GstCaps *caps = gst_caps_new_simple ("video/x-raw",
+      "format", G_TYPE_STRING, "RGBx", "width", G_TYPE_INT, (gint) w,
+      "height", G_TYPE_INT, (gint) h, "framerate", GST_TYPE_FRACTION, 30, 1,
+      NULL);
+
+  fail_unless (gst_video_info_from_caps (info, caps));
+  gst_harness_set_src_caps (hs, caps);
+  g_free (desc);
+  return hs;
+}
+
+static GstBuffer *
+numbered_frame (const GstVideoInfo * info, guint i)
+{
+  GstBuffer *buf = ptu_frame_new (info, 1000 + i);
+
+  GST_BUFFER_PTS (buf) = i * GST_SECOND / 30;
+  GST_BUFFER_DURATION (buf) = GST_SECOND / 30;
+  return buf;
+}
+
+static void
+assert_same_maps (const GstVittmSegMeta * a, const GstVittmSegMeta * b,
+    guint frame)
+{
+  GstMapInfo ma, mb;
+
+  fail_unless_equals_int (a->width, b->width);
+  fail_unless_equals_int (a->height, b->height);
+  fail_unless (gst_buffer_map (a->map, &ma, GST_MAP_READ));
+  fail_unless (gst_buffer_map (b->map, &mb, GST_MAP_READ));
+  for (guint y = 0; y < a->height; y++)
+    fail_unless (memcmp (ma.data + (gsize) y * a->stride,
+            mb.data + (gsize) y * b->stride, a->width) == 0,
+        "frame %u: row %u differs from the synchronous map", frame, y);
+  gst_buffer_unmap (a->map, &ma);
+  gst_buffer_unmap (b->map, &mb);
+}
+
+/* Frames handed over faster than they are segmented come out in order, each
+ * with the map the synchronous element gives it, none dropped. */
+GST_START_TEST (test_async_frames_leave_in_order_with_their_own_maps)
+{
+  const guint n = 6;
+  GstVideoInfo info;
+  GstHarness *as = segment_harness ("async-depth=2", 96, 64, &info);
+  GstHarness *sy = segment_harness (NULL, 96, 64, &info);
+
+  for (guint i = 0; i < n; i++)
+    fail_unless_equals_int (gst_harness_push (as, numbered_frame (&info, i)),
+        GST_FLOW_OK);
+  for (guint i = 0; i < n; i++) {
+    GstBuffer *a = gst_harness_pull (as);
+    GstBuffer *b = gst_harness_push_and_pull (sy, numbered_frame (&info, i));
+    GstVittmSegMeta *ma, *mb;
+
+    fail_unless (a != NULL, "frame %u did not come out", i);
+    fail_unless_equals_uint64 (GST_BUFFER_PTS (a), GST_BUFFER_PTS (b));
+    ma = gst_buffer_get_vittm_seg_meta (a);
+    mb = gst_buffer_get_vittm_seg_meta (b);
+    fail_unless (ma != NULL && mb != NULL, "frame %u has no meta", i);
+    fail_unless_equals_uint64 (ma->frame_index, i);
+    fail_if (ma->reused);
+    assert_same_maps (ma, mb, i);
+    gst_buffer_unref (a);
+    gst_buffer_unref (b);
+  }
+  fail_unless_equals_int (gst_harness_buffers_received (as), n);
+
+  gst_harness_teardown (as);
+  gst_harness_teardown (sy);
+}
+
+GST_END_TEST;
+
+/* inference-interval works as synchronous: every 2nd frame reuses the map. */
+GST_START_TEST (test_async_inference_interval_reuses_as_synchronous)
+{
+  GstVideoInfo info;
+  GstHarness *hs = segment_harness ("async-depth=3 inference-interval=2", 96,
+      64, &info);
+
+  for (guint i = 0; i < 5; i++)
+    fail_unless_equals_int (gst_harness_push (hs, numbered_frame (&info, i)),
+        GST_FLOW_OK);
+  for (guint i = 0; i < 5; i++) {
+    GstBuffer *out = gst_harness_pull (hs);
+    GstVittmSegMeta *m = gst_buffer_get_vittm_seg_meta (out);
+
+    fail_unless (m != NULL);
+    fail_unless_equals_int (m->reused, i % 2 == 1);
+    fail_unless_equals_uint64 (m->frame_index, i - i % 2);
+    gst_buffer_unref (out);
+  }
+  gst_harness_teardown (hs);
+}
+
+GST_END_TEST;
+
+/* EOS (as every serialized event) leaves after the frames before it. */
+GST_START_TEST (test_async_eos_follows_every_frame)
+{
+  GstVideoInfo info;
+  GstHarness *hs = segment_harness ("async-depth=4", 96, 64, &info);
+  gboolean eos = FALSE;
+  GstEvent *ev;
+
+  for (guint i = 0; i < 4; i++)
+    fail_unless_equals_int (gst_harness_push (hs, numbered_frame (&info, i)),
+        GST_FLOW_OK);
+  fail_unless (gst_harness_push_event (hs, gst_event_new_eos ()));
+  /* pushed returns once the frames have left */
+  fail_unless_equals_int (gst_harness_buffers_in_queue (hs), 4);
+  while ((ev = gst_harness_try_pull_event (hs))) {
+    eos = GST_EVENT_TYPE (ev) == GST_EVENT_EOS;
+    gst_event_unref (ev);
+    if (eos)
+      break;
+  }
+  fail_unless (eos, "no EOS came out");
+  gst_harness_teardown (hs);
+}
+
+GST_END_TEST;
+
+/* A flush discards the frames in flight; the next frame is segmented afresh
+ * and comes out. */
+GST_START_TEST (test_async_flush_discards_frames_in_flight)
+{
+  GstVideoInfo info;
+  GstHarness *hs = segment_harness ("async-depth=3 inference-interval=4",
+      96, 64, &info);
+  GstBuffer *out;
+  GstVittmSegMeta *m;
+  GstSegment segment;
+  guint pulled = 0;
+
+  for (guint i = 0; i < 3; i++)
+    fail_unless_equals_int (gst_harness_push (hs, numbered_frame (&info, i)),
+        GST_FLOW_OK);
+  fail_unless (gst_harness_push_event (hs, gst_event_new_flush_start ()));
+  fail_unless (gst_harness_push_event (hs, gst_event_new_flush_stop (TRUE)));
+  gst_segment_init (&segment, GST_FORMAT_TIME);
+  fail_unless (gst_harness_push_event (hs, gst_event_new_segment (&segment)));
+  fail_unless_equals_int (gst_harness_push (hs, numbered_frame (&info, 10)),
+      GST_FLOW_OK);
+  do {
+    out = gst_harness_pull (hs);
+    fail_unless (out != NULL);
+    fail_unless (++pulled <= 4, "more frames out than went in");
+    m = gst_buffer_get_vittm_seg_meta (out);
+    fail_unless (m != NULL);
+    if (GST_BUFFER_PTS (out) != 10 * GST_SECOND / 30)
+      gst_buffer_unref (out);
+  } while (GST_BUFFER_PTS (out) != 10 * GST_SECOND / 30);
+  /* after the flush, no map of the frames before is carried */
+  fail_if (m->reused);
+  gst_buffer_unref (out);
+  gst_harness_teardown (hs);
+}
+
+GST_END_TEST;
+
+/* Before any frame the reported latency is the estimate for each frame in
+ * flight. */
+GST_START_TEST (test_async_latency_counts_each_frame_in_flight)
+{
+  GstVideoInfo info;
+  GstHarness *hs = segment_harness ("async-depth=3", 96, 64, &info);
+  GstElement *seg = gst_harness_find_element (hs, "vittmsegment");
+  guint64 ours;
+
+  gst_harness_set_upstream_latency (hs, 10 * GST_MSECOND);
+  g_object_get (seg, "latency", &ours, NULL);
+  fail_unless_equals_uint64 (ours, 3 * GST_SECOND);
+  fail_unless_equals_uint64 (gst_harness_query_latency (hs),
+      10 * GST_MSECOND + 3 * GST_SECOND);
+  gst_buffer_unref (gst_harness_push_and_pull (hs, numbered_frame (&info, 0)));
+  g_object_get (seg, "latency", &ours, NULL);
+  fail_unless (ours > 0 && ours < 3 * GST_SECOND);
+  fail_unless_equals_uint64 (gst_harness_query_latency (hs),
+      10 * GST_MSECOND + ours);
+
+  gst_object_unref (seg);
+  gst_harness_teardown (hs);
+}
+
+GST_END_TEST;
+
+/* State changes with frames in flight, and a sink that blocks the worker
+ * (prerolling), neither hang nor leak. */
+GST_START_TEST (test_async_state_changes_with_frames_in_flight)
+{
+  GstElement *pipeline = pipeline_new ("videotestsrc ! "
+      "video/x-raw,width=160,height=120,framerate=30/1 ! "
+      "vittmsegment name=seg model=\"%s\" async-depth=3 ! "
+      "fakesink sync=true", model_path);
+  GstVideoInfo info;
+  GstHarness *hs;
+
+  for (guint i = 0; i < 3; i++) {
+    fail_if (gst_element_set_state (pipeline, i == 1 ? GST_STATE_PAUSED :
+            GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE);
+    fail_unless (gst_element_get_state (pipeline, NULL, NULL,
+            60 * GST_SECOND) == GST_STATE_CHANGE_SUCCESS);
+    g_usleep (200 * 1000);
+    fail_unless (gst_element_set_state (pipeline, i == 2 ? GST_STATE_READY :
+            GST_STATE_NULL) == GST_STATE_CHANGE_SUCCESS);
+  }
+  fail_unless (gst_element_set_state (pipeline, GST_STATE_NULL) ==
+      GST_STATE_CHANGE_SUCCESS);
+  gst_object_unref (pipeline);
+
+  /* torn down with frames queued */
+  hs = segment_harness ("async-depth=4", 96, 64, &info);
+  for (guint i = 0; i < 4; i++)
+    fail_unless_equals_int (gst_harness_push (hs, numbered_frame (&info, i)),
+        GST_FLOW_OK);
+  gst_harness_teardown (hs);
+}
+
+GST_END_TEST;
+
 static Suite *
 vittmsegment_live_suite (void)
 {
@@ -213,6 +445,12 @@ vittmsegment_live_suite (void)
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_live_source_faster_than_inference_delivers_frames);
   tcase_add_test (tc, test_live_latency_adds_the_inference_latency);
+  tcase_add_test (tc, test_async_frames_leave_in_order_with_their_own_maps);
+  tcase_add_test (tc, test_async_inference_interval_reuses_as_synchronous);
+  tcase_add_test (tc, test_async_eos_follows_every_frame);
+  tcase_add_test (tc, test_async_flush_discards_frames_in_flight);
+  tcase_add_test (tc, test_async_latency_counts_each_frame_in_flight);
+  tcase_add_test (tc, test_async_state_changes_with_frames_in_flight);
   return s;
 }
 
