@@ -21,6 +21,10 @@
  * The device and the model are loaded when the element goes to PAUSED, the
  * segmenter is built for the negotiated format and size; elements of one
  * process share the device and, for the same file and precision, the model.
+ * The element keeps them when it stops (to READY or NULL): started again
+ * with the same model, device and precision and fed frames of the same
+ * format and size, it segments at once instead of building them again. They
+ * are freed when the element is disposed or started with another model.
  * NV12 and I420 frames are read with the colorimetry of their caps: BT.601 or
  * BT.709 (SMPTE 240M as BT.709, BT.2020 approximated by it), limited or full
  * range.
@@ -146,19 +150,26 @@ struct _GstVittmSegment
   gboolean verify;
   guint async_depth;
 
-  /* from start to stop */
+  /* from the first start until the element is disposed or started with
+   * another model, device or precision: a restart reuses them */
   vittm_device *device;
   vittm_model *model;
   GstVittmClassTable *classes;
-  gboolean mask_at_model_size;
+  gchar *loaded_path;           /* what they were loaded for */
+  gchar *loaded_device;
+  vittm_precision loaded_precision;
+  gboolean verified;
+  gboolean mask_at_model_size;  /* from start */
 
-  /* for the negotiated caps */
+  /* for the negotiated caps, kept as the model */
   GstVideoInfo info;
   vittm_segmenter *seg;
   GstVideoFormat seg_format;
   guint seg_width, seg_height;
   vittm_yuv_matrix seg_matrix;
   vittm_yuv_range seg_range;
+  gboolean seg_mask_at_model_size;
+  vittm_inference_mode seg_inference;
 
   /* class maps: buffers from a pool, one per segmented frame, shared by the
    * metas of the frames that reuse it */
@@ -434,6 +445,7 @@ post_load_error (GstVittmSegment * self, const gchar * path,
 /* start / stop                                                             */
 
 static gboolean gst_vittm_segment_stop (GstBaseTransform * trans);
+static void release_model (GstVittmSegment * self);
 static gboolean async_start (GstVittmSegment * self, guint depth);
 static void async_stop (GstVittmSegment * self);
 static void async_drain (GstVittmSegment * self);
@@ -539,6 +551,25 @@ gst_vittm_segment_start (GstBaseTransform * trans)
     goto out;
   }
 
+  /* A restart with the same model, device and precision keeps them, and the
+   * segmenter (set_caps keeps it for the same frames): building it again is
+   * most of a start. */
+  if (self->model && g_strcmp0 (self->loaded_path, path) == 0
+      && g_strcmp0 (self->loaded_device, device) == 0
+      && self->loaded_precision == model_opts.precision) {
+    GST_INFO_OBJECT (self, "keeping the model %s loaded", path);
+    if (verify && !self->verified) {
+      if (!verify_model (self, path, model_opts.precision))
+        goto out;
+      self->verified = TRUE;
+    }
+    goto started;
+  }
+  release_model (self);
+  self->loaded_path = g_strdup (path);
+  self->loaded_device = g_strdup (device);
+  self->loaded_precision = model_opts.precision;
+
   dev_opts.device = device;
   if (vittm_device_open (&dev_opts, &self->device, &err) != VITTM_OK) {
     post_device_error (self, device, &err);
@@ -555,6 +586,7 @@ gst_vittm_segment_start (GstBaseTransform * trans)
 
   if (verify && !verify_model (self, path, model_opts.precision))
     goto out;
+  self->verified = verify;
 
   self->classes = class_table_for (self->model);
   if (!self->classes) {
@@ -569,6 +601,7 @@ gst_vittm_segment_start (GstBaseTransform * trans)
       vittm_model_precision (self->model) == VITTM_PRECISION_FP16 ?
       "fp16" : "fp32");
 
+started:
   self->frame_index = 0;
   self->since_fresh = 0;
   latency_reset (self);
@@ -577,8 +610,10 @@ gst_vittm_segment_start (GstBaseTransform * trans)
 out:
   g_free (path);
   g_free (device);
-  if (!ok)
+  if (!ok) {
     gst_vittm_segment_stop (trans);
+    release_model (self);
+  }
   return ok;
 }
 
@@ -600,6 +635,15 @@ gst_vittm_segment_stop (GstBaseTransform * trans)
   async_stop (self);
   gst_clear_buffer (&self->last_map);
   drop_map_pool (self);
+  latency_reset (self);
+  return TRUE;
+}
+
+/* Frees the segmenter, the model and the device (until a start loads them
+ * again). */
+static void
+release_model (GstVittmSegment * self)
+{
   vittm_segmenter_free (self->seg);
   self->seg = NULL;
   self->seg_format = GST_VIDEO_FORMAT_UNKNOWN;
@@ -611,8 +655,9 @@ gst_vittm_segment_stop (GstBaseTransform * trans)
   self->model = NULL;
   vittm_device_free (self->device);
   self->device = NULL;
-  latency_reset (self);
-  return TRUE;
+  g_clear_pointer (&self->loaded_path, g_free);
+  g_clear_pointer (&self->loaded_device, g_free);
+  self->verified = FALSE;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -691,12 +736,18 @@ gst_vittm_segment_set_caps (GstBaseTransform * trans, GstCaps * incaps,
   opts.inference = (vittm_inference_mode) self->inference_mode;
   GST_OBJECT_UNLOCK (self);
 
-  /* A new frame rate keeps the segmenter. */
+  /* A new frame rate, or a restart for the same frames, keeps the
+   * segmenter. */
   if (self->seg && self->seg_format == GST_VIDEO_INFO_FORMAT (&info)
       && self->seg_width == (guint) GST_VIDEO_INFO_WIDTH (&info)
       && self->seg_height == (guint) GST_VIDEO_INFO_HEIGHT (&info)
-      && self->seg_matrix == opts.yuv_matrix && self->seg_range == opts.yuv_range)
+      && self->seg_matrix == opts.yuv_matrix && self->seg_range == opts.yuv_range
+      && self->seg_mask_at_model_size == opts.mask_at_model_size
+      && self->seg_inference == opts.inference) {
+    GST_DEBUG_OBJECT (self, "keeping the segmenter for %s %ux%u",
+        GST_VIDEO_INFO_NAME (&info), self->seg_width, self->seg_height);
     return TRUE;
+  }
 
   vittm_segmenter_free (self->seg);
   self->seg = NULL;
@@ -729,6 +780,8 @@ gst_vittm_segment_set_caps (GstBaseTransform * trans, GstCaps * incaps,
   self->seg_height = GST_VIDEO_INFO_HEIGHT (&info);
   self->seg_matrix = opts.yuv_matrix;
   self->seg_range = opts.yuv_range;
+  self->seg_mask_at_model_size = opts.mask_at_model_size;
+  self->seg_inference = opts.inference;
   GST_DEBUG_OBJECT (self, "built a segmenter for %s %ux%u",
       GST_VIDEO_INFO_NAME (&info), self->seg_width, self->seg_height);
   return TRUE;
@@ -1288,6 +1341,7 @@ gst_vittm_segment_finalize (GObject * object)
   GstVittmSegment *self = GST_VITTM_SEGMENT (object);
 
   gst_vittm_segment_stop (GST_BASE_TRANSFORM (self));
+  release_model (self);
   g_free (self->model_path);
   g_free (self->device_name);
   g_mutex_clear (&self->async_lock);

@@ -433,6 +433,120 @@ GST_START_TEST (test_async_state_changes_with_frames_in_flight)
 
 GST_END_TEST;
 
+/* ------------------------------------------------------------------------ */
+/* restarts                                                                 */
+
+static gint segmenters_built;
+
+/* Counts the element's "built a segmenter" debug lines. */
+static void
+count_builds (G_GNUC_UNUSED GstDebugCategory * category,
+    G_GNUC_UNUSED GstDebugLevel level, G_GNUC_UNUSED const gchar * file,
+    G_GNUC_UNUSED const gchar * function, G_GNUC_UNUSED gint line,
+    G_GNUC_UNUSED GObject * object, GstDebugMessage * message,
+    G_GNUC_UNUSED gpointer user_data)
+{
+  const gchar *text = gst_debug_message_get (message);
+
+  if (text && g_str_has_prefix (text, "built a segmenter"))
+    g_atomic_int_inc (&segmenters_built);
+}
+
+static void
+count_builds_start (void)
+{
+  g_atomic_int_set (&segmenters_built, 0);
+  gst_debug_set_threshold_for_name ("vittmsegment", GST_LEVEL_DEBUG);
+  gst_debug_add_log_function (count_builds, NULL, NULL);
+}
+
+static void
+count_builds_stop (void)
+{
+  gst_debug_remove_log_function (count_builds);
+}
+
+/* NULL ↔ PLAYING and READY ↔ PAUSED cycles of one element with the same
+ * model and frames build the segmenter once; another mask size builds a new
+ * one, whose maps have the model's size. */
+GST_START_TEST (test_restart_keeps_the_segmenter)
+{
+  GstElement *pipeline = pipeline_new ("videotestsrc num-buffers=2 ! "
+      "video/x-raw,width=160,height=120 ! vittmsegment name=seg "
+      "model=\"%s\" ! fakesink name=sink enable-last-sample=true", model_path);
+  GstElement *seg = gst_bin_get_by_name (GST_BIN (pipeline), "seg");
+  GstElement *sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
+  GstSample *sample;
+  GstVittmSegMeta *meta;
+  gint64 t0;
+
+  count_builds_start ();
+  for (guint i = 0; i < 3; i++) {
+    t0 = g_get_monotonic_time ();
+    run_to_eos (pipeline, 60, NULL);
+    GST_INFO ("run %u: %" G_GINT64_FORMAT " ms", i,
+        (g_get_monotonic_time () - t0) / 1000);
+    fail_unless (gst_element_set_state (pipeline, i == 1 ? GST_STATE_READY :
+            GST_STATE_NULL) == GST_STATE_CHANGE_SUCCESS);
+  }
+  for (guint i = 0; i < 2; i++) {
+    fail_if (gst_element_set_state (pipeline, GST_STATE_PAUSED) ==
+        GST_STATE_CHANGE_FAILURE);
+    fail_unless (gst_element_get_state (pipeline, NULL, NULL,
+            60 * GST_SECOND) == GST_STATE_CHANGE_SUCCESS);
+    fail_unless (gst_element_set_state (pipeline, GST_STATE_READY) ==
+        GST_STATE_CHANGE_SUCCESS);
+  }
+  fail_unless_equals_int (g_atomic_int_get (&segmenters_built), 1);
+
+  g_object_set (seg, "mask-size", 1 /* model */ , NULL);
+  run_to_eos (pipeline, 60, NULL);
+  fail_unless_equals_int (g_atomic_int_get (&segmenters_built), 2);
+  g_object_get (sink, "last-sample", &sample, NULL);
+  fail_unless (sample != NULL);
+  meta = gst_buffer_get_vittm_seg_meta (gst_sample_get_buffer (sample));
+  fail_unless (meta != NULL);
+  fail_unless (meta->width != 160, "the map has the frame's size");
+  gst_sample_unref (sample);
+  count_builds_stop ();
+
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (sink);
+  gst_object_unref (seg);
+  gst_object_unref (pipeline);
+}
+
+GST_END_TEST;
+
+/* Another model file after a stop is loaded, not the kept one used. */
+GST_START_TEST (test_restart_with_another_model_loads_it)
+{
+  GstElement *pipeline = pipeline_new ("videotestsrc num-buffers=1 ! "
+      "video/x-raw,width=160,height=120 ! vittmsegment name=seg "
+      "model=\"%s\" ! fakesink", model_path);
+  GstElement *seg = gst_bin_get_by_name (GST_BIN (pipeline), "seg");
+  GstBus *bus = gst_element_get_bus (pipeline);
+  GstMessage *msg;
+
+  run_to_eos (pipeline, 60, NULL);
+  fail_unless (gst_element_set_state (pipeline, GST_STATE_NULL) ==
+      GST_STATE_CHANGE_SUCCESS);
+  g_object_set (seg, "model", "/nonexistent/model.safetensors", NULL);
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  msg = gst_bus_timed_pop_filtered (bus, 60 * GST_SECOND, GST_MESSAGE_ERROR |
+      GST_MESSAGE_EOS);
+  fail_unless (msg != NULL && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR,
+      "the element kept the old model");
+  gst_message_unref (msg);
+
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (bus);
+  gst_object_unref (seg);
+  gst_object_unref (pipeline);
+}
+
+GST_END_TEST;
+
 static Suite *
 vittmsegment_live_suite (void)
 {
@@ -451,6 +565,8 @@ vittmsegment_live_suite (void)
   tcase_add_test (tc, test_async_flush_discards_frames_in_flight);
   tcase_add_test (tc, test_async_latency_counts_each_frame_in_flight);
   tcase_add_test (tc, test_async_state_changes_with_frames_in_flight);
+  tcase_add_test (tc, test_restart_keeps_the_segmenter);
+  tcase_add_test (tc, test_restart_with_another_model_loads_it);
   return s;
 }
 
