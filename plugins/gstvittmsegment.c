@@ -20,7 +20,8 @@
  *
  * The device and the model are loaded when the element goes to PAUSED, the
  * segmenter is built for the negotiated format and size; elements of one
- * process share the device and, for the same file and precision, the model.
+ * process share the device and, for the same file and precision, the model
+ * (#GstVittmSegment:model-instance-id gives an element a copy of its own).
  * The element keeps them when it stops (to READY or NULL): started again
  * with the same model, device and precision and fed frames of the same
  * format and size, it segments at once instead of building them again. They
@@ -85,6 +86,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_vittm_segment_debug);
 #define PROP_INFERENCE_MODE_DEFAULT GST_VITTM_SEGMENT_INFERENCE_AUTO
 #define PROP_VERIFY_DEFAULT FALSE
 #define PROP_ASYNC_DEPTH_DEFAULT 0
+#define PROP_MODEL_INSTANCE_ID_DEFAULT NULL
 #define ASYNC_DEPTH_MAX 16
 
 enum
@@ -99,6 +101,7 @@ enum
   PROP_VERIFY,
   PROP_LATENCY,
   PROP_ASYNC_DEPTH,
+  PROP_MODEL_INSTANCE_ID,
 };
 
 /* Latency reported before any frame has been segmented. The real figure
@@ -149,6 +152,7 @@ struct _GstVittmSegment
   GstVittmSegmentInferenceMode inference_mode;
   gboolean verify;
   guint async_depth;
+  gchar *model_instance_id;
 
   /* from the first start until the element is disposed or started with
    * another model, device or precision: a restart reuses them */
@@ -157,6 +161,7 @@ struct _GstVittmSegment
   GstVittmClassTable *classes;
   gchar *loaded_path;           /* what they were loaded for */
   gchar *loaded_device;
+  gchar *loaded_instance;
   vittm_precision loaded_precision;
   gboolean verified;
   gboolean mask_at_model_size;  /* from start */
@@ -508,7 +513,7 @@ gst_vittm_segment_start (GstBaseTransform * trans)
   vittm_device_options dev_opts = { 0 };
   vittm_model_options model_opts = { 0 };
   vittm_error err = { 0 };
-  gchar *path, *device;
+  gchar *path, *device, *instance;
   gboolean ok = FALSE, verify;
   guint depth;
 
@@ -517,6 +522,9 @@ gst_vittm_segment_start (GstBaseTransform * trans)
   device = (self->device_name && *self->device_name) ?
       g_strdup (self->device_name) : NULL;
   model_opts.precision = (vittm_precision) self->precision;
+  instance = (self->model_instance_id && *self->model_instance_id) ?
+      g_strdup (self->model_instance_id) : NULL;
+  model_opts.instance = instance;
   verify = self->verify;
   depth = self->async_depth;
   self->mask_at_model_size =
@@ -556,6 +564,7 @@ gst_vittm_segment_start (GstBaseTransform * trans)
    * most of a start. */
   if (self->model && g_strcmp0 (self->loaded_path, path) == 0
       && g_strcmp0 (self->loaded_device, device) == 0
+      && g_strcmp0 (self->loaded_instance, instance) == 0
       && self->loaded_precision == model_opts.precision) {
     GST_INFO_OBJECT (self, "keeping the model %s loaded", path);
     if (verify && !self->verified) {
@@ -568,6 +577,7 @@ gst_vittm_segment_start (GstBaseTransform * trans)
   release_model (self);
   self->loaded_path = g_strdup (path);
   self->loaded_device = g_strdup (device);
+  self->loaded_instance = g_strdup (instance);
   self->loaded_precision = model_opts.precision;
 
   dev_opts.device = device;
@@ -610,6 +620,7 @@ started:
 out:
   g_free (path);
   g_free (device);
+  g_free (instance);
   if (!ok) {
     gst_vittm_segment_stop (trans);
     release_model (self);
@@ -657,6 +668,7 @@ release_model (GstVittmSegment * self)
   self->device = NULL;
   g_clear_pointer (&self->loaded_path, g_free);
   g_clear_pointer (&self->loaded_device, g_free);
+  g_clear_pointer (&self->loaded_instance, g_free);
   self->verified = FALSE;
 }
 
@@ -1286,6 +1298,10 @@ gst_vittm_segment_set_property (GObject * object, guint prop_id,
     case PROP_ASYNC_DEPTH:
       self->async_depth = g_value_get_uint (value);
       break;
+    case PROP_MODEL_INSTANCE_ID:
+      g_free (self->model_instance_id);
+      self->model_instance_id = g_value_dup_string (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -1325,6 +1341,9 @@ gst_vittm_segment_get_property (GObject * object, guint prop_id,
     case PROP_ASYNC_DEPTH:
       g_value_set_uint (value, self->async_depth);
       break;
+    case PROP_MODEL_INSTANCE_ID:
+      g_value_set_string (value, self->model_instance_id);
+      break;
     case PROP_LATENCY:
       g_value_set_uint64 (value, latency_current_locked (self));
       break;
@@ -1344,6 +1363,7 @@ gst_vittm_segment_finalize (GObject * object)
   release_model (self);
   g_free (self->model_path);
   g_free (self->device_name);
+  g_free (self->model_instance_id);
   g_mutex_clear (&self->async_lock);
   g_cond_clear (&self->async_cond);
 
@@ -1439,6 +1459,16 @@ gst_vittm_segment_class_init (GstVittmSegmentClass * klass)
           "reported latency is that many inference latencies (0 = "
           "synchronous, on the streaming thread)", 0, ASYNC_DEPTH_MAX,
           PROP_ASYNC_DEPTH_DEFAULT,
+          G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY |
+          G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_MODEL_INSTANCE_ID,
+      g_param_spec_string ("model-instance-id", "Model instance id",
+          "Which copy of the model's weights on the device to use. Unset: "
+          "the one every element of the process with the same model file, "
+          "device and precision shares; a name: the copy shared by the "
+          "elements with that name (another name loads another copy, whose "
+          "frames can run at the same time as the others')",
+          PROP_MODEL_INSTANCE_ID_DEFAULT,
           G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY |
           G_PARAM_STATIC_STRINGS));
 

@@ -547,6 +547,127 @@ GST_START_TEST (test_restart_with_another_model_loads_it)
 
 GST_END_TEST;
 
+/* ------------------------------------------------------------------------ */
+/* many streams, one model                                                  */
+
+#define STREAM_CAPS "video/x-raw,format=RGBx,width=160,height=120"
+
+static guint64
+device_memory (vittm_device * dev)
+{
+  guint64 current, peak;
+
+  vittm_device_memory (dev, &current, &peak);
+  return current;
+}
+
+/* Device memory that @desc's elements hold once it has prerolled (their
+ * segmenters are built and have run), above @base. */
+static guint64
+memory_of_pipeline (vittm_device * dev, guint64 base, const gchar * desc)
+{
+  GstElement *pipeline = pipeline_new ("%s", desc);
+  guint64 used;
+
+  fail_if (gst_element_set_state (pipeline, GST_STATE_PAUSED) ==
+      GST_STATE_CHANGE_FAILURE);
+  fail_unless (gst_element_get_state (pipeline, NULL, NULL, 60 * GST_SECOND)
+      == GST_STATE_CHANGE_SUCCESS, "%s did not preroll", desc);
+  used = device_memory (dev) - base;
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  /* disposed, the elements free what they held */
+  fail_unless_equals_uint64 (device_memory (dev), base);
+  return used;
+}
+
+/* Two vittmsegment elements on the branches of a tee, or in two pipelines
+ * of the process, hold the model's weights once: the second adds only its
+ * segmenter's frame buffers. Elements with different model-instance-ids
+ * hold a copy each; the same id shares. */
+GST_START_TEST (test_elements_of_a_process_share_one_model)
+{
+  vittm_device *dev = NULL;
+  vittm_model *model = NULL;
+  vittm_segmenter *seg = NULL;
+  vittm_memory_use use;
+  vittm_error err = { 0 };
+  guint64 base, one, tee, two_pipelines, ids_differ, ids_same;
+  gchar *desc;
+
+  fail_unless (vittm_device_open (NULL, &dev, &err) == VITTM_OK, "%s",
+      err.message);
+  base = device_memory (dev);
+
+  desc = g_strdup_printf ("videotestsrc num-buffers=1 ! " STREAM_CAPS " ! "
+      "vittmsegment model=\"%s\" ! fakesink", model_path);
+  one = memory_of_pipeline (dev, base, desc);
+  g_free (desc);
+
+#define TEE_LINE "videotestsrc num-buffers=1 ! " STREAM_CAPS " ! tee name=t " \
+  "t. ! queue ! vittmsegment model=\"%s\" %s ! fakesink " \
+  "t. ! queue ! vittmsegment model=\"%s\" %s ! fakesink"
+  desc = g_strdup_printf (TEE_LINE, model_path, "", model_path, "");
+  tee = memory_of_pipeline (dev, base, desc);
+  g_free (desc);
+  desc = g_strdup_printf (TEE_LINE, model_path, "model-instance-id=a",
+      model_path, "model-instance-id=b");
+  ids_differ = memory_of_pipeline (dev, base, desc);
+  g_free (desc);
+  desc = g_strdup_printf (TEE_LINE, model_path, "model-instance-id=a",
+      model_path, "model-instance-id=a");
+  ids_same = memory_of_pipeline (dev, base, desc);
+  g_free (desc);
+
+  {
+    gchar *d = g_strdup_printf ("videotestsrc num-buffers=1 ! " STREAM_CAPS
+        " ! vittmsegment model=\"%s\" ! fakesink", model_path);
+    GstElement *p1 = pipeline_new ("%s", d), *p2 = pipeline_new ("%s", d);
+
+    gst_element_set_state (p1, GST_STATE_PAUSED);
+    gst_element_set_state (p2, GST_STATE_PAUSED);
+    fail_unless (gst_element_get_state (p1, NULL, NULL, 60 * GST_SECOND) ==
+        GST_STATE_CHANGE_SUCCESS);
+    fail_unless (gst_element_get_state (p2, NULL, NULL, 60 * GST_SECOND) ==
+        GST_STATE_CHANGE_SUCCESS);
+    two_pipelines = device_memory (dev) - base;
+    gst_element_set_state (p1, GST_STATE_NULL);
+    gst_element_set_state (p2, GST_STATE_NULL);
+    gst_object_unref (p1);
+    gst_object_unref (p2);
+    g_free (d);
+  }
+
+  /* what the weights and one segmenter's frames take */
+  fail_unless (vittm_model_load (dev, model_path, NULL, &model, &err) ==
+      VITTM_OK, "%s", err.message);
+  fail_unless (vittm_segmenter_create (model, VITTM_FORMAT_RGBX, 160, 120,
+          NULL, &seg, &err) == VITTM_OK, "%s", err.message);
+  vittm_segmenter_memory_use (seg, &use);
+  GST_INFO ("weights %" G_GUINT64_FORMAT ", frame %" G_GUINT64_FORMAT
+      "; one element %" G_GUINT64_FORMAT ", two on a tee %" G_GUINT64_FORMAT
+      ", in two pipelines %" G_GUINT64_FORMAT ", with two ids %"
+      G_GUINT64_FORMAT ", with one id %" G_GUINT64_FORMAT, use.weights,
+      use.frame, one, tee, two_pipelines, ids_differ, ids_same);
+
+  fail_unless (use.weights > use.frame);
+  fail_unless (one >= use.weights);
+  fail_unless (tee > one && tee - one <= use.frame, "the second element "
+      "added %" G_GUINT64_FORMAT " bytes, its frame buffers take %"
+      G_GUINT64_FORMAT, tee - one, use.frame);
+  fail_unless_equals_uint64 (two_pipelines, tee);
+  fail_unless_equals_uint64 (ids_same, tee);
+  fail_unless (ids_differ >= tee + use.weights, "two model-instance-ids "
+      "hold %" G_GUINT64_FORMAT " bytes, one model %" G_GUINT64_FORMAT,
+      ids_differ, tee);
+
+  vittm_segmenter_free (seg);
+  vittm_model_free (model);
+  vittm_device_free (dev);
+}
+
+GST_END_TEST;
+
 static Suite *
 vittmsegment_live_suite (void)
 {
@@ -567,6 +688,7 @@ vittmsegment_live_suite (void)
   tcase_add_test (tc, test_async_state_changes_with_frames_in_flight);
   tcase_add_test (tc, test_restart_keeps_the_segmenter);
   tcase_add_test (tc, test_restart_with_another_model_loads_it);
+  tcase_add_test (tc, test_elements_of_a_process_share_one_model);
   return s;
 }
 
