@@ -47,6 +47,8 @@
  * segment, EOS, ...) wait until the frames before them have left; a flush or
  * a state change down from PAUSED discards the frames in flight. The latency
  * the element reports grows to N inference latencies.
+ * #GstVittmSegment:async-workers segments several of those frames at the
+ * same time, each worker on a copy of the model of its own.
  *
  * ## Example launch line
  * |[
@@ -87,7 +89,9 @@ GST_DEBUG_CATEGORY_STATIC (gst_vittm_segment_debug);
 #define PROP_VERIFY_DEFAULT FALSE
 #define PROP_ASYNC_DEPTH_DEFAULT 0
 #define PROP_MODEL_INSTANCE_ID_DEFAULT NULL
+#define PROP_ASYNC_WORKERS_DEFAULT 1
 #define ASYNC_DEPTH_MAX 16
+#define ASYNC_WORKERS_MAX 8
 
 enum
 {
@@ -102,6 +106,7 @@ enum
   PROP_LATENCY,
   PROP_ASYNC_DEPTH,
   PROP_MODEL_INSTANCE_ID,
+  PROP_ASYNC_WORKERS,
 };
 
 /* Latency reported before any frame has been segmented. The real figure
@@ -139,6 +144,33 @@ static const struct
   {GST_VIDEO_FORMAT_I420, VITTM_FORMAT_I420},
 };
 
+/* One segmented frame's map and timings. */
+typedef struct
+{
+  GstBuffer *map;               /* packed class map (a ref); NULL: none */
+  guint width, height;
+  GstClockTime wall, gpu;
+} SegResult;
+
+/* A frame in flight, asynchronous, from its hand-over until it is pushed. */
+typedef struct
+{
+  GstBuffer *buf;
+  guint64 index;
+  gboolean fresh;               /* to segment; else it carries the last map */
+  gboolean taken, done;         /* by a worker; segmented or failed */
+  GstFlowReturn ret;
+  SegResult result;
+} AsyncJob;
+
+/* A thread that segments frames on its own segmenter. */
+typedef struct
+{
+  GstVittmSegment *self;
+  guint slot;                   /* 0: self->seg; k: self->extra_segs[k - 1] */
+  GThread *thread;
+} AsyncWorker;
+
 struct _GstVittmSegment
 {
   GstBaseTransform parent;
@@ -152,6 +184,7 @@ struct _GstVittmSegment
   GstVittmSegmentInferenceMode inference_mode;
   gboolean verify;
   guint async_depth;
+  guint async_workers;
   gchar *model_instance_id;
 
   /* from the first start until the element is disposed or started with
@@ -176,10 +209,17 @@ struct _GstVittmSegment
   gboolean seg_mask_at_model_size;
   vittm_inference_mode seg_inference;
 
+  /* asynchronous with several workers: the copies of the model (each its
+   * own instance) and their segmenters for workers 1 … n_extra */
+  vittm_model *extra_models[ASYNC_WORKERS_MAX - 1];
+  vittm_segmenter *extra_segs[ASYNC_WORKERS_MAX - 1];
+  guint n_extra;
+
   /* class maps: buffers from a pool, one per segmented frame, shared by the
    * metas of the frames that reuse it */
   GstBufferPool *map_pool;
   gsize map_pool_size;
+  GMutex pool_lock;             /* workers acquire maps at the same time */
 
   /* streaming state */
   guint64 frame_index;          /* of the next frame */
@@ -194,18 +234,21 @@ struct _GstVittmSegment
   guint latency_count, latency_pos;
   GstClockTime latency_announced;
 
-  /* asynchronous inference (async-depth > 0, from start to stop): the
-   * worker segments the queued frames in order and pushes them; all under
-   * async_lock */
+  /* asynchronous inference (async-depth > 0, from start to stop): workers
+   * segment the frames, whoever finds the oldest ones ready pushes them, in
+   * order; all under async_lock */
   guint depth;                  /* frames in flight at most; 0: synchronous */
-  GThread *worker;
+  guint n_workers;
+  AsyncWorker workers[ASYNC_WORKERS_MAX];
   GMutex async_lock;
   GCond async_cond;
-  GQueue jobs;                  /* GstBuffer *, oldest first */
-  gboolean busy;                /* the worker holds a frame */
+  GQueue jobs;                  /* AsyncJob *, in stream order, until pushed */
+  guint n_busy;                 /* workers segmenting a frame */
+  gboolean pushing;             /* a thread is pushing frames */
   gboolean flushing;            /* discard frames, refuse new ones */
   gboolean quit;
   GstFlowReturn async_flow;     /* the first failure since start or flush */
+  gboolean async_have_map;      /* streaming thread: a fresh frame went in */
 };
 
 G_DEFINE_TYPE (GstVittmSegment, gst_vittm_segment, GST_TYPE_BASE_TRANSFORM);
@@ -451,7 +494,8 @@ post_load_error (GstVittmSegment * self, const gchar * path,
 
 static gboolean gst_vittm_segment_stop (GstBaseTransform * trans);
 static void release_model (GstVittmSegment * self);
-static gboolean async_start (GstVittmSegment * self, guint depth);
+static gboolean async_start (GstVittmSegment * self, guint depth,
+    guint workers);
 static void async_stop (GstVittmSegment * self);
 static void async_drain (GstVittmSegment * self);
 
@@ -506,6 +550,59 @@ verify_model (GstVittmSegment * self, const gchar * path,
   return ok;
 }
 
+static void
+free_extra_segmenters (GstVittmSegment * self)
+{
+  for (guint i = 0; i < self->n_extra; i++) {
+    vittm_segmenter_free (self->extra_segs[i]);
+    self->extra_segs[i] = NULL;
+  }
+}
+
+static void
+free_extra_models (GstVittmSegment * self)
+{
+  free_extra_segmenters (self);
+  for (guint i = 0; i < self->n_extra; i++) {
+    vittm_model_free (self->extra_models[i]);
+    self->extra_models[i] = NULL;
+  }
+  self->n_extra = 0;
+}
+
+/* Loads the copies of the model that workers 1 … @n segment on, each an
+ * instance of its own (the first worker uses the element's model); keeps
+ * them when @n is what they are. */
+static gboolean
+load_extra_models (GstVittmSegment * self, const gchar * path,
+    const vittm_model_options * base, guint n)
+{
+  vittm_model_options opts = *base;
+  vittm_error err = { 0 };
+
+  if (self->n_extra == n)
+    return TRUE;
+  free_extra_models (self);
+  for (guint i = 0; i < n; i++) {
+    gchar *instance = g_strdup_printf ("vittmsegment %p worker %u", self,
+        i + 1);
+
+    opts.instance = instance;
+    if (vittm_model_load (self->device, path, &opts, &self->extra_models[i],
+            &err) != VITTM_OK) {
+      g_free (instance);
+      post_load_error (self, path, opts.precision, &err);
+      free_extra_models (self);
+      return FALSE;
+    }
+    g_free (instance);
+    self->n_extra = i + 1;
+  }
+  if (n > 0)
+    GST_INFO_OBJECT (self, "%u more copies of the model for the workers", n);
+  return TRUE;
+}
+
 static gboolean
 gst_vittm_segment_start (GstBaseTransform * trans)
 {
@@ -515,7 +612,7 @@ gst_vittm_segment_start (GstBaseTransform * trans)
   vittm_error err = { 0 };
   gchar *path, *device, *instance;
   gboolean ok = FALSE, verify;
-  guint depth;
+  guint depth, workers;
 
   GST_OBJECT_LOCK (self);
   path = g_strdup (self->model_path);
@@ -527,6 +624,7 @@ gst_vittm_segment_start (GstBaseTransform * trans)
   model_opts.instance = instance;
   verify = self->verify;
   depth = self->async_depth;
+  workers = depth > 0 ? MIN (self->async_workers, depth) : 0;
   self->mask_at_model_size =
       self->mask_size == GST_VITTM_SEGMENT_MASK_SIZE_MODEL;
   GST_OBJECT_UNLOCK (self);
@@ -612,10 +710,13 @@ gst_vittm_segment_start (GstBaseTransform * trans)
       "fp16" : "fp32");
 
 started:
+  if (!load_extra_models (self, path, &model_opts, workers > 1 ?
+          workers - 1 : 0))
+    goto out;
   self->frame_index = 0;
   self->since_fresh = 0;
   latency_reset (self);
-  ok = async_start (self, depth);
+  ok = async_start (self, depth, workers);
 
 out:
   g_free (path);
@@ -655,6 +756,7 @@ gst_vittm_segment_stop (GstBaseTransform * trans)
 static void
 release_model (GstVittmSegment * self)
 {
+  free_extra_models (self);
   vittm_segmenter_free (self->seg);
   self->seg = NULL;
   self->seg_format = GST_VIDEO_FORMAT_UNKNOWN;
@@ -713,6 +815,49 @@ yuv_encoding_of (GstBaseTransform * trans, const GstVideoInfo * info,
       VITTM_YUV_FULL : VITTM_YUV_LIMITED;
 }
 
+/* Builds a segmenter of @model for @info's frames, or posts why not. */
+static gboolean
+create_segmenter (GstVittmSegment * self, vittm_model * model,
+    vittm_pixel_format format, const GstVideoInfo * info,
+    const vittm_segmenter_options * opts, vittm_segmenter ** out)
+{
+  vittm_error err = { 0 };
+  vittm_status status;
+
+  status = vittm_segmenter_create (model, format, GST_VIDEO_INFO_WIDTH (info),
+      GST_VIDEO_INFO_HEIGHT (info), opts, out, &err);
+  if (status == VITTM_OK)
+    return TRUE;
+  if (status == VITTM_ERROR_UNSUPPORTED
+      || status == VITTM_ERROR_INVALID_ARGUMENT)
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
+        ("vittmsegment cannot segment %s frames of %dx%d: %s. Convert or "
+            "scale the video before it (videoconvert, videoscale).",
+            GST_VIDEO_INFO_NAME (info), GST_VIDEO_INFO_WIDTH (info),
+            GST_VIDEO_INFO_HEIGHT (info), err.message),
+        ("vittm_segmenter_create: %s", vittm_status_name (status)));
+  else
+    GST_ELEMENT_ERROR (self, LIBRARY, INIT,
+        ("Could not prepare the segmentation of %s frames of %dx%d: %s.",
+            GST_VIDEO_INFO_NAME (info), GST_VIDEO_INFO_WIDTH (info),
+            GST_VIDEO_INFO_HEIGHT (info), err.message),
+        ("vittm_segmenter_create: %s", vittm_status_name (status)));
+  return FALSE;
+}
+
+/* The segmenters of the workers' copies of the model, as the first's. */
+static gboolean
+create_extra_segmenters (GstVittmSegment * self, vittm_pixel_format format,
+    const GstVideoInfo * info, const vittm_segmenter_options * opts)
+{
+  for (guint i = 0; i < self->n_extra; i++) {
+    if (!self->extra_segs[i] && !create_segmenter (self,
+            self->extra_models[i], format, info, opts, &self->extra_segs[i]))
+      return FALSE;
+  }
+  return TRUE;
+}
+
 static gboolean
 gst_vittm_segment_set_caps (GstBaseTransform * trans, GstCaps * incaps,
     G_GNUC_UNUSED GstCaps * outcaps)
@@ -720,9 +865,7 @@ gst_vittm_segment_set_caps (GstBaseTransform * trans, GstCaps * incaps,
   GstVittmSegment *self = GST_VITTM_SEGMENT (trans);
   vittm_segmenter_options opts = { 0 };
   vittm_pixel_format format;
-  vittm_error err = { 0 };
   GstVideoInfo info;
-  vittm_status status;
 
   if (!gst_video_info_from_caps (&info, incaps)) {
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
@@ -758,35 +901,19 @@ gst_vittm_segment_set_caps (GstBaseTransform * trans, GstCaps * incaps,
       && self->seg_inference == opts.inference) {
     GST_DEBUG_OBJECT (self, "keeping the segmenter for %s %ux%u",
         GST_VIDEO_INFO_NAME (&info), self->seg_width, self->seg_height);
-    return TRUE;
+    return create_extra_segmenters (self, format, &info, &opts);
   }
 
+  free_extra_segmenters (self);
   vittm_segmenter_free (self->seg);
   self->seg = NULL;
   self->seg_format = GST_VIDEO_FORMAT_UNKNOWN;
   /* A map of the old size must not be carried onto frames of the new one. */
   gst_clear_buffer (&self->last_map);
 
-  status = vittm_segmenter_create (self->model, format,
-      GST_VIDEO_INFO_WIDTH (&info), GST_VIDEO_INFO_HEIGHT (&info), &opts,
-      &self->seg, &err);
-  if (status != VITTM_OK) {
-    if (status == VITTM_ERROR_UNSUPPORTED
-        || status == VITTM_ERROR_INVALID_ARGUMENT)
-      GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
-          ("vittmsegment cannot segment %s frames of %dx%d: %s. Convert or "
-              "scale the video before it (videoconvert, videoscale).",
-              GST_VIDEO_INFO_NAME (&info), GST_VIDEO_INFO_WIDTH (&info),
-              GST_VIDEO_INFO_HEIGHT (&info), err.message),
-          ("vittm_segmenter_create: %s", vittm_status_name (status)));
-    else
-      GST_ELEMENT_ERROR (self, LIBRARY, INIT,
-          ("Could not prepare the segmentation of %s frames of %dx%d: %s.",
-              GST_VIDEO_INFO_NAME (&info), GST_VIDEO_INFO_WIDTH (&info),
-              GST_VIDEO_INFO_HEIGHT (&info), err.message),
-          ("vittm_segmenter_create: %s", vittm_status_name (status)));
+  if (!create_segmenter (self, self->model, format, &info, &opts,
+          &self->seg))
     return FALSE;
-  }
   self->seg_format = GST_VIDEO_INFO_FORMAT (&info);
   self->seg_width = GST_VIDEO_INFO_WIDTH (&info);
   self->seg_height = GST_VIDEO_INFO_HEIGHT (&info);
@@ -796,7 +923,7 @@ gst_vittm_segment_set_caps (GstBaseTransform * trans, GstCaps * incaps,
   self->seg_inference = opts.inference;
   GST_DEBUG_OBJECT (self, "built a segmenter for %s %ux%u",
       GST_VIDEO_INFO_NAME (&info), self->seg_width, self->seg_height);
-  return TRUE;
+  return create_extra_segmenters (self, format, &info, &opts);
 }
 
 /* Lets upstream hand over frames with padded strides or plane offsets. */
@@ -850,8 +977,12 @@ acquire_map_buffer (GstVittmSegment * self, gsize size)
 static GstBuffer *
 copy_class_map (GstVittmSegment * self, const vittm_class_map * cm)
 {
-  GstBuffer *buf = acquire_map_buffer (self, (gsize) cm->width * cm->height);
+  GstBuffer *buf;
   GstMapInfo info;
+
+  g_mutex_lock (&self->pool_lock);
+  buf = acquire_map_buffer (self, (gsize) cm->width * cm->height);
+  g_mutex_unlock (&self->pool_lock);
 
   if (!buf)
     return NULL;
@@ -870,9 +1001,10 @@ copy_class_map (GstVittmSegment * self, const vittm_class_map * cm)
   return buf;
 }
 
-/* Segments @buf's frame into self->last_map. */
+/* Segments @buf's frame, the element's frame @index, on @seg into @r. */
 static GstFlowReturn
-segment_frame (GstVittmSegment * self, GstBuffer * buf)
+segment_into (GstVittmSegment * self, vittm_segmenter * seg, GstBuffer * buf,
+    guint64 index, SegResult * r)
 {
   vittm_frame frame = { 0 };
   vittm_class_map cm = { 0 };
@@ -888,7 +1020,7 @@ segment_frame (GstVittmSegment * self, GstBuffer * buf)
   if (!gst_video_frame_map (&vframe, &self->info, buf, GST_MAP_READ)) {
     GST_ELEMENT_ERROR (self, STREAM, FAILED,
         ("Could not map frame %" G_GUINT64_FORMAT " for reading (%"
-            G_GSIZE_FORMAT " bytes for %s %dx%d).", self->frame_index,
+            G_GSIZE_FORMAT " bytes for %s %dx%d).", index,
             gst_buffer_get_size (buf), GST_VIDEO_INFO_NAME (&self->info),
             GST_VIDEO_INFO_WIDTH (&self->info),
             GST_VIDEO_INFO_HEIGHT (&self->info)), (NULL));
@@ -901,12 +1033,12 @@ segment_frame (GstVittmSegment * self, GstBuffer * buf)
     frame.planes[p] = GST_VIDEO_FRAME_PLANE_DATA (&vframe, p);
     frame.strides[p] = GST_VIDEO_FRAME_PLANE_STRIDE (&vframe, p);
   }
-  status = vittm_segmenter_run (self->seg, &frame, &cm, &timings, &err);
+  status = vittm_segmenter_run (seg, &frame, &cm, &timings, &err);
   gst_video_frame_unmap (&vframe);
   if (status != VITTM_OK) {
     GST_ELEMENT_ERROR (self, LIBRARY, FAILED,
         ("Segmentation of frame %" G_GUINT64_FORMAT " failed: %s.",
-            self->frame_index, err.message),
+            index, err.message),
         ("vittm_segmenter_run: %s", vittm_status_name (status)));
     return GST_FLOW_ERROR;
   }
@@ -918,18 +1050,30 @@ segment_frame (GstVittmSegment * self, GstBuffer * buf)
         (NULL));
     return GST_FLOW_ERROR;
   }
-  gst_buffer_replace (&self->last_map, map);
-  gst_buffer_unref (map);
-  self->last_width = cm.width;
-  self->last_height = cm.height;
-  self->last_index = self->frame_index;
-  self->last_wall = (GstClockTime) (timings.wall_ms * GST_MSECOND);
-  self->last_gpu = timings.gpu_ms >= 0.0 ?
+  r->map = map;
+  r->width = cm.width;
+  r->height = cm.height;
+  r->wall = (GstClockTime) (timings.wall_ms * GST_MSECOND);
+  r->gpu = timings.gpu_ms >= 0.0 ?
       (GstClockTime) (timings.gpu_ms * GST_MSECOND) : GST_CLOCK_TIME_NONE;
 
   latency_add (self, (GstClockTime) (g_get_monotonic_time () - t0) *
       GST_USECOND);
   return GST_FLOW_OK;
+}
+
+/* Makes @r, frame @index's, the map that the next frames carry. */
+static void
+install_result (GstVittmSegment * self, SegResult * r, guint64 index)
+{
+  gst_clear_buffer (&self->last_map);
+  self->last_map = r->map;
+  r->map = NULL;
+  self->last_width = r->width;
+  self->last_height = r->height;
+  self->last_index = index;
+  self->last_wall = r->wall;
+  self->last_gpu = r->gpu;
 }
 
 static gboolean
@@ -941,12 +1085,38 @@ remove_seg_meta (G_GNUC_UNUSED GstBuffer * buf, GstMeta ** meta,
   return TRUE;
 }
 
+/* Attaches the last map to @buf, frame @index, @fresh if it is its own. */
+static GstFlowReturn
+attach_map (GstVittmSegment * self, GstBuffer * buf, gboolean fresh,
+    guint64 index)
+{
+  GstVittmSegMeta *meta;
+
+  /* An earlier vittmsegment's map would hide ours. */
+  gst_buffer_foreach_meta (buf, remove_seg_meta, NULL);
+  meta = gst_buffer_add_vittm_seg_meta (buf, self->last_map, self->last_width,
+      self->last_height, self->last_width, self->classes);
+  if (!meta) {
+    GST_ELEMENT_ERROR (self, CORE, FAILED,
+        ("Could not attach the class map to frame %" G_GUINT64_FORMAT ".",
+            index), (NULL));
+    return GST_FLOW_ERROR;
+  }
+  meta->reused = !fresh;
+  meta->wall_time = self->last_wall;
+  meta->gpu_time = self->last_gpu;
+  meta->frame_index = self->last_index;
+  GST_LOG_OBJECT (self, "frame %" G_GUINT64_FORMAT ": %s map of frame %"
+      G_GUINT64_FORMAT, index, fresh ? "new" : "reused", self->last_index);
+  return GST_FLOW_OK;
+}
+
 /* Segments @buf's frame (or reuses the last map) and attaches the map: the
- * work of one frame, on the streaming thread or, asynchronous, the worker. */
+ * work of one frame on the streaming thread. */
 static GstFlowReturn
 process_frame (GstVittmSegment * self, GstBuffer * buf)
 {
-  GstVittmSegMeta *meta;
+  GstFlowReturn ret;
   gboolean fresh;
   guint interval;
 
@@ -959,35 +1129,19 @@ process_frame (GstVittmSegment * self, GstBuffer * buf)
 
   fresh = !self->last_map || self->since_fresh + 1 >= interval;
   if (fresh) {
-    GstFlowReturn ret = segment_frame (self, buf);
+    SegResult r = { 0 };
 
+    ret = segment_into (self, self->seg, buf, self->frame_index, &r);
     if (ret != GST_FLOW_OK)
       return ret;
+    install_result (self, &r, self->frame_index);
     self->since_fresh = 0;
   } else {
     self->since_fresh++;
   }
-
-  /* An earlier vittmsegment's map would hide ours. */
-  gst_buffer_foreach_meta (buf, remove_seg_meta, NULL);
-  meta = gst_buffer_add_vittm_seg_meta (buf, self->last_map, self->last_width,
-      self->last_height, self->last_width, self->classes);
-  if (!meta) {
-    GST_ELEMENT_ERROR (self, CORE, FAILED,
-        ("Could not attach the class map to frame %" G_GUINT64_FORMAT ".",
-            self->frame_index), (NULL));
-    return GST_FLOW_ERROR;
-  }
-  meta->reused = !fresh;
-  meta->wall_time = self->last_wall;
-  meta->gpu_time = self->last_gpu;
-  meta->frame_index = self->last_index;
-  GST_LOG_OBJECT (self, "frame %" G_GUINT64_FORMAT ": %s map of frame %"
-      G_GUINT64_FORMAT, self->frame_index, fresh ? "new" : "reused",
-      self->last_index);
-
+  ret = attach_map (self, buf, fresh, self->frame_index);
   self->frame_index++;
-  return GST_FLOW_OK;
+  return ret;
 }
 
 static GstFlowReturn
@@ -999,100 +1153,174 @@ gst_vittm_segment_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
 /* ------------------------------------------------------------------------ */
 /* asynchronous inference                                                   */
 
-/* Unrefs the queued frames; async_lock held. */
+static void
+async_job_free (AsyncJob * job)
+{
+  if (job->buf)
+    gst_buffer_unref (job->buf);
+  gst_clear_buffer (&job->result.map);
+  g_free (job);
+}
+
+/* Frees the frames in flight; async_lock held, no worker segmenting. */
 static void
 async_discard_locked (GstVittmSegment * self)
 {
-  GstBuffer *buf;
+  AsyncJob *job;
 
-  while ((buf = g_queue_pop_head (&self->jobs)))
-    gst_buffer_unref (buf);
+  while ((job = g_queue_pop_head (&self->jobs)))
+    async_job_free (job);
 }
 
-/* Segments the queued frames one after another and pushes each downstream
- * as soon as its map is attached: in order, as a single worker takes them. A
- * failure (of a frame, or downstream's) is kept for the streaming thread to
- * return, and the frames still queued are discarded, as upstream stops. */
-static gpointer
-async_worker (gpointer data)
+/* The oldest frame to segment that no worker has taken. */
+static AsyncJob *
+async_next_job_locked (GstVittmSegment * self)
 {
-  GstVittmSegment *self = data;
+  for (GList * l = self->jobs.head; l; l = l->next) {
+    AsyncJob *job = l->data;
+
+    if (job->fresh && !job->taken)
+      return job;
+  }
+  return NULL;
+}
+
+/* Pushes the frames at the head of the queue that are ready (segmented, or
+ * carrying the map of a frame before them), in order: one thread at a time,
+ * async_lock held and released around each push. A failure (of a frame, or
+ * downstream's) is kept for the streaming thread to return and stops the
+ * stream. */
+static void
+async_push_ready_locked (GstVittmSegment * self)
+{
   GstPad *srcpad = GST_BASE_TRANSFORM_SRC_PAD (self);
+  AsyncJob *job;
 
-  g_mutex_lock (&self->async_lock);
-  for (;;) {
-    GstFlowReturn ret;
-    GstBuffer *buf;
+  if (self->pushing)
+    return;                     /* that thread will find them too */
+  self->pushing = TRUE;
+  while (!self->flushing && self->async_flow == GST_FLOW_OK
+      && (job = g_queue_peek_head (&self->jobs))
+      && (job->done || !job->fresh)) {
+    GstFlowReturn ret = job->ret;
+    GstBuffer *buf = job->buf;
 
-    while (!self->quit && (self->flushing || g_queue_is_empty (&self->jobs))) {
-      async_discard_locked (self);
-      g_cond_wait (&self->async_cond, &self->async_lock);
-    }
-    if (self->quit)
-      break;
-    buf = g_queue_pop_head (&self->jobs);
-    self->busy = TRUE;
+    g_queue_pop_head (&self->jobs);
+    job->buf = NULL;
     g_mutex_unlock (&self->async_lock);
 
-    /* The streaming thread's reference went with the frame. */
-    buf = gst_buffer_make_writable (buf);
-    ret = process_frame (self, buf);
+    if (ret == GST_FLOW_OK) {
+      if (job->fresh)
+        install_result (self, &job->result, job->index);
+      /* The streaming thread's reference went with the frame. */
+      buf = gst_buffer_make_writable (buf);
+      ret = attach_map (self, buf, job->fresh, job->index);
+    }
     if (ret == GST_FLOW_OK)
       ret = gst_pad_push (srcpad, buf);
     else
       gst_buffer_unref (buf);
+    async_job_free (job);
 
     g_mutex_lock (&self->async_lock);
-    self->busy = FALSE;
-    if (ret != GST_FLOW_OK) {
+    if (ret != GST_FLOW_OK && self->async_flow == GST_FLOW_OK) {
       GST_DEBUG_OBJECT (self, "frame failed or refused: %s",
           gst_flow_get_name (ret));
-      if (self->async_flow == GST_FLOW_OK)
-        self->async_flow = ret;
-      async_discard_locked (self);
+      self->async_flow = ret;
     }
+  }
+  self->pushing = FALSE;
+  g_cond_broadcast (&self->async_cond);
+}
+
+static vittm_segmenter *
+worker_segmenter (GstVittmSegment * self, guint slot)
+{
+  return slot == 0 ? self->seg : self->extra_segs[slot - 1];
+}
+
+/* Segments the oldest frame no other worker has, on the worker's own
+ * segmenter, then pushes what is ready. */
+static gpointer
+async_worker (gpointer data)
+{
+  AsyncWorker *w = data;
+  GstVittmSegment *self = w->self;
+
+  g_mutex_lock (&self->async_lock);
+  for (;;) {
+    vittm_segmenter *seg;
+    AsyncJob *job = NULL;
+    GstFlowReturn ret;
+
+    while (!self->quit && (self->flushing || self->async_flow != GST_FLOW_OK
+            || !(job = async_next_job_locked (self))))
+      g_cond_wait (&self->async_cond, &self->async_lock);
+    if (self->quit)
+      break;
+    job->taken = TRUE;
+    self->n_busy++;
+    seg = worker_segmenter (self, w->slot);
+    g_mutex_unlock (&self->async_lock);
+
+    ret = seg ? segment_into (self, seg, job->buf, job->index, &job->result)
+        : GST_FLOW_NOT_NEGOTIATED;
+
+    g_mutex_lock (&self->async_lock);
+    self->n_busy--;
+    job->ret = ret;
+    job->done = TRUE;
+    async_push_ready_locked (self);
     g_cond_broadcast (&self->async_cond);
   }
-  async_discard_locked (self);
   g_mutex_unlock (&self->async_lock);
   return NULL;
 }
 
 static gboolean
-async_start (GstVittmSegment * self, guint depth)
+async_start (GstVittmSegment * self, guint depth, guint workers)
 {
-  GError *error = NULL;
-
   self->depth = depth;
-  self->quit = self->flushing = self->busy = FALSE;
+  self->quit = self->flushing = self->pushing = FALSE;
+  self->n_busy = 0;
   self->async_flow = GST_FLOW_OK;
+  self->async_have_map = FALSE;
   if (depth == 0)
     return TRUE;
-  self->worker = g_thread_try_new ("vittmsegment", async_worker, self, &error);
-  if (!self->worker) {
-    GST_ELEMENT_ERROR (self, RESOURCE, FAILED,
-        ("Could not start the inference thread (property 'async-depth'): "
-            "%s. Set async-depth=0 to segment on the streaming thread.",
-            error->message), (NULL));
-    g_error_free (error);
-    self->depth = 0;
-    return FALSE;
+  for (self->n_workers = 0; self->n_workers < MIN (workers, depth);
+      self->n_workers++) {
+    AsyncWorker *w = &self->workers[self->n_workers];
+    GError *error = NULL;
+
+    w->self = self;
+    w->slot = self->n_workers;
+    w->thread = g_thread_try_new ("vittmsegment", async_worker, w, &error);
+    if (!w->thread) {
+      GST_ELEMENT_ERROR (self, RESOURCE, FAILED,
+          ("Could not start an inference thread (property 'async-depth'): "
+              "%s. Set async-depth=0 to segment on the streaming thread.",
+              error->message), (NULL));
+      g_error_free (error);
+      return FALSE;
+    }
   }
   return TRUE;
 }
 
-/* Stops the worker, discarding the frames in flight. */
+/* Stops the workers, discarding the frames in flight. */
 static void
 async_stop (GstVittmSegment * self)
 {
-  if (!self->worker)
-    return;
   g_mutex_lock (&self->async_lock);
   self->quit = TRUE;
   g_cond_broadcast (&self->async_cond);
   g_mutex_unlock (&self->async_lock);
-  g_thread_join (self->worker);
-  self->worker = NULL;
+  for (guint i = 0; i < self->n_workers; i++)
+    g_thread_join (self->workers[i].thread);
+  self->n_workers = 0;
+  g_mutex_lock (&self->async_lock);
+  async_discard_locked (self);
+  g_mutex_unlock (&self->async_lock);
   self->depth = 0;
 }
 
@@ -1106,49 +1334,77 @@ async_flush_start (GstVittmSegment * self)
   g_mutex_unlock (&self->async_lock);
 }
 
-/* Waits for the worker's frame to be out (downstream flushes, it is
- * refused), discards the queue and takes frames again. */
+/* Waits for the workers' frames to be done and the pushing to stop
+ * (downstream flushes, it refuses them), discards the frames in flight and
+ * takes frames again. */
 static void
 async_flush_stop (GstVittmSegment * self)
 {
   g_mutex_lock (&self->async_lock);
-  while (self->busy)
+  while (self->n_busy > 0 || self->pushing)
     g_cond_wait (&self->async_cond, &self->async_lock);
   async_discard_locked (self);
   self->flushing = FALSE;
   self->async_flow = GST_FLOW_OK;
+  self->async_have_map = FALSE;
+  self->since_fresh = 0;
   g_mutex_unlock (&self->async_lock);
 }
 
-/* Waits until every frame handed over has left (or was discarded), so that
- * what comes next (an event, new caps) follows them. */
+/* Waits until every frame handed over has left (or the stream failed and
+ * no worker is busy), so that what comes next (an event, new caps) follows
+ * them. */
 static void
 async_drain (GstVittmSegment * self)
 {
   g_mutex_lock (&self->async_lock);
-  while (!self->flushing && (self->busy || !g_queue_is_empty (&self->jobs)))
+  while (!self->flushing && (self->n_busy > 0 || (self->async_flow ==
+              GST_FLOW_OK && (self->pushing
+                  || !g_queue_is_empty (&self->jobs)))))
     g_cond_wait (&self->async_cond, &self->async_lock);
   g_mutex_unlock (&self->async_lock);
 }
 
-/* Hands @buf to the worker once fewer than depth frames are in flight; the
- * result is the failure of an earlier frame, if any. */
+/* Hands @buf over once fewer than depth frames are in flight; the result is
+ * the failure of an earlier frame, if any. Whether the frame is segmented
+ * or carries the last map is decided here, in stream order. */
 static GstFlowReturn
 async_submit (GstVittmSegment * self, GstBuffer * buf)
 {
   GstFlowReturn ret = GST_FLOW_OK;
+  guint interval;
+
+  GST_OBJECT_LOCK (self);
+  interval = self->inference_interval;
+  GST_OBJECT_UNLOCK (self);
 
   g_mutex_lock (&self->async_lock);
   while (!self->flushing && self->async_flow == GST_FLOW_OK
-      && g_queue_get_length (&self->jobs) + (self->busy ? 1 : 0) >= self->depth)
+      && g_queue_get_length (&self->jobs) + (self->pushing ? 1 : 0) >=
+      self->depth)
     g_cond_wait (&self->async_cond, &self->async_lock);
-  if (self->flushing)
+  if (self->flushing) {
     ret = GST_FLOW_FLUSHING;
-  else if (self->async_flow != GST_FLOW_OK)
+  } else if (self->async_flow != GST_FLOW_OK) {
     ret = self->async_flow;
-  else {
-    g_queue_push_tail (&self->jobs, buf);
+  } else {
+    AsyncJob *job = g_new0 (AsyncJob, 1);
+
+    job->buf = buf;
     buf = NULL;
+    job->index = self->frame_index++;
+    job->fresh = !self->async_have_map || self->since_fresh + 1 >= interval;
+    if (job->fresh) {
+      self->async_have_map = TRUE;
+      self->since_fresh = 0;
+    } else {
+      self->since_fresh++;
+    }
+    g_queue_push_tail (&self->jobs, job);
+    /* A frame that carries the last map waits for no worker: if the frames
+     * before it are out, nobody else will push it. */
+    if (!job->fresh)
+      async_push_ready_locked (self);
     g_cond_broadcast (&self->async_cond);
   }
   g_mutex_unlock (&self->async_lock);
@@ -1302,6 +1558,9 @@ gst_vittm_segment_set_property (GObject * object, guint prop_id,
       g_free (self->model_instance_id);
       self->model_instance_id = g_value_dup_string (value);
       break;
+    case PROP_ASYNC_WORKERS:
+      self->async_workers = g_value_get_uint (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -1344,6 +1603,9 @@ gst_vittm_segment_get_property (GObject * object, guint prop_id,
     case PROP_MODEL_INSTANCE_ID:
       g_value_set_string (value, self->model_instance_id);
       break;
+    case PROP_ASYNC_WORKERS:
+      g_value_set_uint (value, self->async_workers);
+      break;
     case PROP_LATENCY:
       g_value_set_uint64 (value, latency_current_locked (self));
       break;
@@ -1365,6 +1627,7 @@ gst_vittm_segment_finalize (GObject * object)
   g_free (self->device_name);
   g_free (self->model_instance_id);
   g_mutex_clear (&self->async_lock);
+  g_mutex_clear (&self->pool_lock);
   g_cond_clear (&self->async_cond);
 
   G_OBJECT_CLASS (gst_vittm_segment_parent_class)->finalize (object);
@@ -1461,6 +1724,15 @@ gst_vittm_segment_class_init (GstVittmSegmentClass * klass)
           PROP_ASYNC_DEPTH_DEFAULT,
           G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY |
           G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_ASYNC_WORKERS,
+      g_param_spec_uint ("async-workers", "Async workers",
+          "With async-depth > 0, threads that segment frames at the same "
+          "time (at most async-depth); each beyond the first loads a copy "
+          "of the model of its own, as runs of one model take turns. The "
+          "frames still leave in order",
+          1, ASYNC_WORKERS_MAX, PROP_ASYNC_WORKERS_DEFAULT,
+          G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY |
+          G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_MODEL_INSTANCE_ID,
       g_param_spec_string ("model-instance-id", "Model instance id",
           "Which copy of the model's weights on the device to use. Unset: "
@@ -1507,6 +1779,8 @@ gst_vittm_segment_init (GstVittmSegment * self)
   self->mask_size = PROP_MASK_SIZE_DEFAULT;
   self->inference_mode = PROP_INFERENCE_MODE_DEFAULT;
   self->async_depth = PROP_ASYNC_DEPTH_DEFAULT;
+  self->async_workers = PROP_ASYNC_WORKERS_DEFAULT;
+  g_mutex_init (&self->pool_lock);
   g_mutex_init (&self->async_lock);
   g_cond_init (&self->async_cond);
   g_queue_init (&self->jobs);

@@ -251,11 +251,16 @@ assert_same_maps (const GstVittmSegMeta * a, const GstVittmSegMeta * b,
 
 /* Frames handed over faster than they are segmented come out in order, each
  * with the map the synchronous element gives it, none dropped. */
+static const gchar *async_props[] = {
+  "async-depth=2",
+  "async-depth=3 async-workers=2",
+};
+
 GST_START_TEST (test_async_frames_leave_in_order_with_their_own_maps)
 {
   const guint n = 6;
   GstVideoInfo info;
-  GstHarness *as = segment_harness ("async-depth=2", 96, 64, &info);
+  GstHarness *as = segment_harness (async_props[__i__], 96, 64, &info);
   GstHarness *sy = segment_harness (NULL, 96, 64, &info);
 
   for (guint i = 0; i < n; i++)
@@ -289,8 +294,11 @@ GST_END_TEST;
 GST_START_TEST (test_async_inference_interval_reuses_as_synchronous)
 {
   GstVideoInfo info;
-  GstHarness *hs = segment_harness ("async-depth=3 inference-interval=2", 96,
-      64, &info);
+  gchar *props = g_strdup_printf ("%s inference-interval=2",
+      async_props[__i__]);
+  GstHarness *hs = segment_harness (props, 96, 64, &info);
+
+  g_free (props);
 
   for (guint i = 0; i < 5; i++)
     fail_unless_equals_int (gst_harness_push (hs, numbered_frame (&info, i)),
@@ -340,8 +348,8 @@ GST_END_TEST;
 GST_START_TEST (test_async_flush_discards_frames_in_flight)
 {
   GstVideoInfo info;
-  GstHarness *hs = segment_harness ("async-depth=3 inference-interval=4",
-      96, 64, &info);
+  GstHarness *hs = segment_harness ("async-depth=3 async-workers=2 "
+      "inference-interval=4", 96, 64, &info);
   GstBuffer *out;
   GstVittmSegMeta *m;
   GstSegment segment;
@@ -405,7 +413,7 @@ GST_START_TEST (test_async_state_changes_with_frames_in_flight)
 {
   GstElement *pipeline = pipeline_new ("videotestsrc ! "
       "video/x-raw,width=160,height=120,framerate=30/1 ! "
-      "vittmsegment name=seg model=\"%s\" async-depth=3 ! "
+      "vittmsegment name=seg model=\"%s\" async-depth=3 async-workers=2 ! "
       "fakesink sync=true", model_path);
   GstVideoInfo info;
   GstHarness *hs;
@@ -680,8 +688,11 @@ vittmsegment_live_suite (void)
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_live_source_faster_than_inference_delivers_frames);
   tcase_add_test (tc, test_live_latency_adds_the_inference_latency);
-  tcase_add_test (tc, test_async_frames_leave_in_order_with_their_own_maps);
-  tcase_add_test (tc, test_async_inference_interval_reuses_as_synchronous);
+  tcase_add_loop_test (tc,
+      test_async_frames_leave_in_order_with_their_own_maps, 0,
+      G_N_ELEMENTS (async_props));
+  tcase_add_loop_test (tc, test_async_inference_interval_reuses_as_synchronous,
+      0, G_N_ELEMENTS (async_props));
   tcase_add_test (tc, test_async_eos_follows_every_frame);
   tcase_add_test (tc, test_async_flush_discards_frames_in_flight);
   tcase_add_test (tc, test_async_latency_counts_each_frame_in_flight);
