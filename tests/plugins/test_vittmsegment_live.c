@@ -155,7 +155,8 @@ GST_START_TEST (test_live_source_faster_than_inference_delivers_frames)
       stats.seg_processed + stats.seg_dropped, rendered, late);
   fail_unless (stats.seg_dropped > 0, "vittmsegment dropped no frame: the "
       "pipeline is not slower than real time, the test needs a higher rate");
-  fail_unless (rendered >= 10, "the sink rendered only %" G_GUINT64_FORMAT
+  /* a loaded machine segments fewer; without QoS the sink renders ~1 % */
+  fail_unless (rendered >= 5, "the sink rendered only %" G_GUINT64_FORMAT
       " frames of 240", rendered);
   fail_unless (late < rendered, "the sink dropped %" G_GUINT64_FORMAT
       " late frames and rendered %" G_GUINT64_FORMAT, late, rendered);
