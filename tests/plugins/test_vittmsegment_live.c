@@ -442,6 +442,62 @@ GST_START_TEST (test_async_state_changes_with_frames_in_flight)
 
 GST_END_TEST;
 
+/* Asynchronous elements, cycled through EOS, stops with frames in flight
+ * and a flush, leave nothing alive (GStreamer's leaks tracer). */
+GST_START_TEST (test_async_cycles_leak_nothing)
+{
+  GstTracer *tracer = NULL;
+  GList *tracers = gst_tracing_get_active_tracers ();
+  GstElement *pipeline;
+  GstStructure *info;
+  const GValue *live;
+  guint n_live;
+
+  for (GList * l = tracers; l; l = l->next)
+    if (!tracer && g_str_equal (G_OBJECT_TYPE_NAME (l->data),
+            "GstLeaksTracer"))
+      tracer = gst_object_ref (l->data);
+  g_list_free_full (tracers, gst_object_unref);
+  fail_unless (tracer != NULL, "the leaks tracer is not active: run with "
+      "GST_TRACERS=leaks");
+
+  pipeline = pipeline_new ("videotestsrc num-buffers=6 ! "
+      "video/x-raw,width=160,height=120 ! vittmsegment model=\"%s\" "
+      "async-depth=3 async-workers=2 inference-interval=2 ! fakesink",
+      model_path);
+  for (guint i = 0; i < 4; i++) {
+    if (i % 2 == 0) {
+      run_to_eos (pipeline, 60, NULL);
+    } else {
+      gst_element_set_state (pipeline, GST_STATE_PLAYING);
+      fail_unless (gst_element_get_state (pipeline, NULL, NULL,
+              60 * GST_SECOND) == GST_STATE_CHANGE_SUCCESS);
+      fail_unless (gst_element_seek_simple (pipeline, GST_FORMAT_TIME,
+              GST_SEEK_FLAG_FLUSH, 0));
+    }
+    fail_unless (gst_element_set_state (pipeline, GST_STATE_NULL) ==
+        GST_STATE_CHANGE_SUCCESS);
+  }
+  gst_object_unref (pipeline);
+  gst_task_cleanup_all ();
+
+  g_signal_emit_by_name (tracer, "get-live-objects", &info);
+  live = gst_structure_get_value (info, "live-objects-list");
+  n_live = gst_value_list_get_size (live);
+  for (guint i = 0; i < n_live; i++) {
+    gchar *desc = gst_structure_to_string (gst_value_get_structure
+        (gst_value_list_get_value (live, i)));
+
+    g_printerr ("still alive: %s\n", desc);
+    g_free (desc);
+  }
+  fail_unless_equals_int (n_live, 0);
+  gst_structure_free (info);
+  gst_object_unref (tracer);
+}
+
+GST_END_TEST;
+
 /* ------------------------------------------------------------------------ */
 /* restarts                                                                 */
 
@@ -698,6 +754,7 @@ vittmsegment_live_suite (void)
   tcase_add_test (tc, test_async_flush_discards_frames_in_flight);
   tcase_add_test (tc, test_async_latency_counts_each_frame_in_flight);
   tcase_add_test (tc, test_async_state_changes_with_frames_in_flight);
+  tcase_add_test (tc, test_async_cycles_leak_nothing);
   tcase_add_test (tc, test_restart_keeps_the_segmenter);
   tcase_add_test (tc, test_restart_with_another_model_loads_it);
   tcase_add_test (tc, test_elements_of_a_process_share_one_model);
@@ -713,6 +770,9 @@ main (int argc, char **argv)
         "tools/reference/make_golden.py --task segmentation (meson test does)\n");
     return 1;
   }
+  /* For the leaks test; the tracer is loaded by gst_init. */
+  if (!g_getenv ("GST_TRACERS"))
+    g_setenv ("GST_TRACERS", "leaks", TRUE);
   gst_check_init (&argc, &argv);
   return gst_check_run_suite (vittmsegment_live_suite (), "vittmsegment-live",
       __FILE__);
