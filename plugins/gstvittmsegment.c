@@ -49,6 +49,8 @@
  * the element reports grows to N inference latencies.
  * #GstVittmSegment:async-workers segments several of those frames at the
  * same time, each worker on a copy of the model of its own.
+ * With #GstVittmSegment:async-policy=latest frames do not wait: each leaves
+ * at once with the newest map finished, of an earlier frame.
  *
  * ## Example launch line
  * |[
@@ -90,6 +92,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_vittm_segment_debug);
 #define PROP_ASYNC_DEPTH_DEFAULT 0
 #define PROP_MODEL_INSTANCE_ID_DEFAULT NULL
 #define PROP_ASYNC_WORKERS_DEFAULT 1
+#define PROP_ASYNC_POLICY_DEFAULT GST_VITTM_SEGMENT_ASYNC_POLICY_ORDERED
 #define ASYNC_DEPTH_MAX 16
 #define ASYNC_WORKERS_MAX 8
 
@@ -107,6 +110,7 @@ enum
   PROP_ASYNC_DEPTH,
   PROP_MODEL_INSTANCE_ID,
   PROP_ASYNC_WORKERS,
+  PROP_ASYNC_POLICY,
 };
 
 /* Latency reported before any frame has been segmented. The real figure
@@ -185,6 +189,7 @@ struct _GstVittmSegment
   gboolean verify;
   guint async_depth;
   guint async_workers;
+  GstVittmSegmentAsyncPolicy async_policy;
   gchar *model_instance_id;
 
   /* from the first start until the element is disposed or started with
@@ -249,6 +254,9 @@ struct _GstVittmSegment
   gboolean quit;
   GstFlowReturn async_flow;     /* the first failure since start or flush */
   gboolean async_have_map;      /* streaming thread: a fresh frame went in */
+  gboolean latest;              /* async-policy=latest, from start */
+  SegResult newest;             /* latest: the newest map finished */
+  guint64 newest_index;
 };
 
 G_DEFINE_TYPE (GstVittmSegment, gst_vittm_segment, GST_TYPE_BASE_TRANSFORM);
@@ -270,6 +278,25 @@ gst_vittm_segment_precision_get_type (void)
 
   if (g_once_init_enter (&type)) {
     GType t = g_enum_register_static ("GstVittmSegmentPrecision", values);
+    g_once_init_leave (&type, t);
+  }
+  return type;
+}
+
+GType
+gst_vittm_segment_async_policy_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {GST_VITTM_SEGMENT_ASYNC_POLICY_ORDERED,
+        "Each frame waits for its own map; frames leave in order", "ordered"},
+    {GST_VITTM_SEGMENT_ASYNC_POLICY_LATEST,
+        "Each frame leaves at once with the newest map finished", "latest"},
+    {0, NULL, NULL},
+  };
+
+  if (g_once_init_enter (&type)) {
+    GType t = g_enum_register_static ("GstVittmSegmentAsyncPolicy", values);
     g_once_init_leave (&type, t);
   }
   return type;
@@ -322,8 +349,12 @@ latency_current_locked (GstVittmSegment * self)
 {
   GstClockTime max = 0;
 
-  /* Asynchronous: a frame may wait behind the others in flight. */
-  guint64 in_flight = MAX (self->async_depth, 1);
+  /* Asynchronous: a frame may wait behind the others in flight, unless it
+   * leaves at once with the newest map (only the first waits, for its
+   * own). */
+  guint64 in_flight =
+      self->async_policy == GST_VITTM_SEGMENT_ASYNC_POLICY_LATEST ? 1 :
+      MAX (self->async_depth, 1);
 
   if (self->latency_count == 0)
     return LATENCY_ESTIMATE * in_flight;
@@ -495,7 +526,7 @@ post_load_error (GstVittmSegment * self, const gchar * path,
 static gboolean gst_vittm_segment_stop (GstBaseTransform * trans);
 static void release_model (GstVittmSegment * self);
 static gboolean async_start (GstVittmSegment * self, guint depth,
-    guint workers);
+    guint workers, gboolean latest);
 static void async_stop (GstVittmSegment * self);
 static void async_drain (GstVittmSegment * self);
 
@@ -611,7 +642,7 @@ gst_vittm_segment_start (GstBaseTransform * trans)
   vittm_model_options model_opts = { 0 };
   vittm_error err = { 0 };
   gchar *path, *device, *instance;
-  gboolean ok = FALSE, verify;
+  gboolean ok = FALSE, verify, latest;
   guint depth, workers;
 
   GST_OBJECT_LOCK (self);
@@ -625,6 +656,7 @@ gst_vittm_segment_start (GstBaseTransform * trans)
   verify = self->verify;
   depth = self->async_depth;
   workers = depth > 0 ? MIN (self->async_workers, depth) : 0;
+  latest = self->async_policy == GST_VITTM_SEGMENT_ASYNC_POLICY_LATEST;
   self->mask_at_model_size =
       self->mask_size == GST_VITTM_SEGMENT_MASK_SIZE_MODEL;
   GST_OBJECT_UNLOCK (self);
@@ -716,7 +748,7 @@ started:
   self->frame_index = 0;
   self->since_fresh = 0;
   latency_reset (self);
-  ok = async_start (self, depth, workers);
+  ok = async_start (self, depth, workers, latest);
 
 out:
   g_free (path);
@@ -1196,7 +1228,7 @@ async_push_ready_locked (GstVittmSegment * self)
   GstPad *srcpad = GST_BASE_TRANSFORM_SRC_PAD (self);
   AsyncJob *job;
 
-  if (self->pushing)
+  if (self->pushing || self->latest)
     return;                     /* that thread will find them too */
   self->pushing = TRUE;
   while (!self->flushing && self->async_flow == GST_FLOW_OK
@@ -1231,6 +1263,24 @@ async_push_ready_locked (GstVittmSegment * self)
   }
   self->pushing = FALSE;
   g_cond_broadcast (&self->async_cond);
+}
+
+/* latest: a worker's frame is done; its map becomes the newest (frames
+ * carry it from now on) unless a newer one is there already. */
+static void
+async_latest_done_locked (GstVittmSegment * self, AsyncJob * job)
+{
+  g_queue_remove (&self->jobs, job);
+  if (job->ret != GST_FLOW_OK) {
+    if (self->async_flow == GST_FLOW_OK)
+      self->async_flow = job->ret;
+  } else if (!self->newest.map || job->index > self->newest_index) {
+    gst_clear_buffer (&self->newest.map);
+    self->newest = job->result;
+    job->result.map = NULL;
+    self->newest_index = job->index;
+  }
+  async_job_free (job);
 }
 
 static vittm_segmenter *
@@ -1270,7 +1320,10 @@ async_worker (gpointer data)
     self->n_busy--;
     job->ret = ret;
     job->done = TRUE;
-    async_push_ready_locked (self);
+    if (self->latest)
+      async_latest_done_locked (self, job);
+    else
+      async_push_ready_locked (self);
     g_cond_broadcast (&self->async_cond);
   }
   g_mutex_unlock (&self->async_lock);
@@ -1278,9 +1331,12 @@ async_worker (gpointer data)
 }
 
 static gboolean
-async_start (GstVittmSegment * self, guint depth, guint workers)
+async_start (GstVittmSegment * self, guint depth, guint workers,
+    gboolean latest)
 {
   self->depth = depth;
+  self->latest = depth > 0 && latest;
+  gst_clear_buffer (&self->newest.map);
   self->quit = self->flushing = self->pushing = FALSE;
   self->n_busy = 0;
   self->async_flow = GST_FLOW_OK;
@@ -1320,6 +1376,7 @@ async_stop (GstVittmSegment * self)
   self->n_workers = 0;
   g_mutex_lock (&self->async_lock);
   async_discard_locked (self);
+  gst_clear_buffer (&self->newest.map);
   g_mutex_unlock (&self->async_lock);
   self->depth = 0;
 }
@@ -1344,6 +1401,7 @@ async_flush_stop (GstVittmSegment * self)
   while (self->n_busy > 0 || self->pushing)
     g_cond_wait (&self->async_cond, &self->async_lock);
   async_discard_locked (self);
+  gst_clear_buffer (&self->newest.map);
   self->flushing = FALSE;
   self->async_flow = GST_FLOW_OK;
   self->async_have_map = FALSE;
@@ -1413,6 +1471,84 @@ async_submit (GstVittmSegment * self, GstBuffer * buf)
   return ret;
 }
 
+/* latest: hands @buf's frame to a free worker, or keeps it for the next one
+ * free in place of an older frame, and attaches the newest map finished to
+ * @buf, which leaves at once. Only the first frame waits, for its own map.
+ * The worker gets a buffer of its own that shares the frame's memory (read
+ * only), so that @buf stays writable. */
+static GstFlowReturn
+async_submit_latest (GstVittmSegment * self, GstBuffer * buf)
+{
+  GstVittmSegMeta *meta;
+  SegResult newest = { 0 };
+  guint64 index, newest_index = 0;
+  GstFlowReturn ret = GST_FLOW_OK;
+  guint interval;
+
+  GST_OBJECT_LOCK (self);
+  interval = self->inference_interval;
+  GST_OBJECT_UNLOCK (self);
+
+  g_mutex_lock (&self->async_lock);
+  index = self->frame_index++;
+  if (!self->async_have_map || self->since_fresh + 1 >= interval) {
+    AsyncJob *pending = async_next_job_locked (self);
+
+    if (pending) {
+      /* not taken yet: the newer frame goes instead */
+      gst_buffer_unref (pending->buf);
+      pending->buf = gst_buffer_copy (buf);
+      pending->index = index;
+    } else {
+      AsyncJob *job = g_new0 (AsyncJob, 1);
+
+      job->buf = gst_buffer_copy (buf);
+      job->index = index;
+      job->fresh = TRUE;
+      g_queue_push_tail (&self->jobs, job);
+      g_cond_broadcast (&self->async_cond);
+    }
+    self->async_have_map = TRUE;
+    self->since_fresh = 0;
+  } else {
+    self->since_fresh++;
+  }
+  while (!self->flushing && self->async_flow == GST_FLOW_OK
+      && !self->newest.map)
+    g_cond_wait (&self->async_cond, &self->async_lock);
+  if (self->flushing)
+    ret = GST_FLOW_FLUSHING;
+  else if (self->async_flow != GST_FLOW_OK)
+    ret = self->async_flow;
+  else {
+    newest = self->newest;
+    gst_buffer_ref (newest.map);
+    newest_index = self->newest_index;
+  }
+  g_mutex_unlock (&self->async_lock);
+  if (ret != GST_FLOW_OK)
+    return ret;
+
+  gst_buffer_foreach_meta (buf, remove_seg_meta, NULL);
+  meta = gst_buffer_add_vittm_seg_meta (buf, newest.map, newest.width,
+      newest.height, newest.width, self->classes);
+  gst_buffer_unref (newest.map);
+  if (!meta) {
+    GST_ELEMENT_ERROR (self, CORE, FAILED,
+        ("Could not attach the class map to frame %" G_GUINT64_FORMAT ".",
+            index), (NULL));
+    return GST_FLOW_ERROR;
+  }
+  meta->reused = newest_index != index;
+  meta->wall_time = newest.wall;
+  meta->gpu_time = newest.gpu;
+  meta->frame_index = newest_index;
+  GST_LOG_OBJECT (self, "frame %" G_GUINT64_FORMAT ": map of frame %"
+      G_GUINT64_FORMAT " (%" G_GUINT64_FORMAT " frames old)", index,
+      newest_index, index - newest_index);
+  return GST_FLOW_OK;
+}
+
 /* Asynchronous, the queued input goes to the worker and nothing comes out
  * here: the worker pushes. */
 static GstFlowReturn
@@ -1434,6 +1570,18 @@ gst_vittm_segment_generate_output (GstBaseTransform * trans,
   if (!self->seg) {
     gst_buffer_unref (buf);
     return GST_FLOW_NOT_NEGOTIATED;
+  }
+  if (self->latest) {
+    GstFlowReturn ret;
+
+    /* Writable for the meta; the frame's memory is shared, not copied. */
+    buf = gst_buffer_make_writable (buf);
+    ret = async_submit_latest (self, buf);
+    if (ret == GST_FLOW_OK)
+      *outbuf = buf;
+    else
+      gst_buffer_unref (buf);
+    return ret;
   }
   return async_submit (self, buf);
 }
@@ -1561,6 +1709,9 @@ gst_vittm_segment_set_property (GObject * object, guint prop_id,
     case PROP_ASYNC_WORKERS:
       self->async_workers = g_value_get_uint (value);
       break;
+    case PROP_ASYNC_POLICY:
+      self->async_policy = g_value_get_enum (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -1605,6 +1756,9 @@ gst_vittm_segment_get_property (GObject * object, guint prop_id,
       break;
     case PROP_ASYNC_WORKERS:
       g_value_set_uint (value, self->async_workers);
+      break;
+    case PROP_ASYNC_POLICY:
+      g_value_set_enum (value, self->async_policy);
       break;
     case PROP_LATENCY:
       g_value_set_uint64 (value, latency_current_locked (self));
@@ -1712,7 +1866,7 @@ gst_vittm_segment_class_init (GstVittmSegmentClass * klass)
           "Inference latency in nanoseconds that the element adds to the "
           "LATENCY query: the longest of the last 32 segmented frames, or "
           "a conservative 1 s before the first; times async-depth when "
-          "asynchronous", 0, G_MAXUINT64,
+          "asynchronous and ordered", 0, G_MAXUINT64,
           LATENCY_ESTIMATE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_ASYNC_DEPTH,
       g_param_spec_uint ("async-depth", "Async depth",
@@ -1731,6 +1885,17 @@ gst_vittm_segment_class_init (GstVittmSegmentClass * klass)
           "of the model of its own, as runs of one model take turns. The "
           "frames still leave in order",
           1, ASYNC_WORKERS_MAX, PROP_ASYNC_WORKERS_DEFAULT,
+          G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY |
+          G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_ASYNC_POLICY,
+      g_param_spec_enum ("async-policy", "Async policy",
+          "With async-depth > 0: ordered, each frame waits for its own map "
+          "and frames leave in order; latest, each frame leaves at once "
+          "with the newest map finished (of an earlier frame, marked as "
+          "reused; its age in frames is logged), the workers segmenting "
+          "the newest frame whenever one is free. Only the first frame "
+          "waits, for its own map",
+          GST_TYPE_VITTM_SEGMENT_ASYNC_POLICY, PROP_ASYNC_POLICY_DEFAULT,
           G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY |
           G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_MODEL_INSTANCE_ID,
@@ -1767,6 +1932,7 @@ gst_vittm_segment_class_init (GstVittmSegmentClass * klass)
   gst_type_mark_as_plugin_api (GST_TYPE_VITTM_SEGMENT_PRECISION, 0);
   gst_type_mark_as_plugin_api (GST_TYPE_VITTM_SEGMENT_MASK_SIZE, 0);
   gst_type_mark_as_plugin_api (GST_TYPE_VITTM_SEGMENT_INFERENCE_MODE, 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_VITTM_SEGMENT_ASYNC_POLICY, 0);
 }
 
 static void
@@ -1780,6 +1946,7 @@ gst_vittm_segment_init (GstVittmSegment * self)
   self->inference_mode = PROP_INFERENCE_MODE_DEFAULT;
   self->async_depth = PROP_ASYNC_DEPTH_DEFAULT;
   self->async_workers = PROP_ASYNC_WORKERS_DEFAULT;
+  self->async_policy = PROP_ASYNC_POLICY_DEFAULT;
   g_mutex_init (&self->pool_lock);
   g_mutex_init (&self->async_lock);
   g_cond_init (&self->async_cond);

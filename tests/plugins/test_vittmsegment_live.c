@@ -442,6 +442,68 @@ GST_START_TEST (test_async_state_changes_with_frames_in_flight)
 
 GST_END_TEST;
 
+/* async-policy=latest: every frame leaves at once, in order, with the
+ * newest map finished; the first waits for its own; later ones carry the
+ * map of an earlier frame, the map the synchronous element gives it. */
+GST_START_TEST (test_async_latest_passes_frames_at_once_with_the_newest_map)
+{
+  const guint n = 40;
+  GstVideoInfo info;
+  GstHarness *hs = segment_harness ("async-depth=1 async-policy=latest", 96,
+      64, &info);
+  GstHarness *sy = segment_harness (NULL, 96, 64, &info);
+  GstElement *seg = gst_harness_find_element (hs, "vittmsegment");
+  GstBuffer *first = NULL;
+  guint64 newest = 0, ours;
+  gboolean newer = FALSE;
+
+  for (guint i = 0; i < n; i++) {
+    GstBuffer *out;
+    GstVittmSegMeta *m;
+
+    fail_unless_equals_int (gst_harness_push (hs, numbered_frame (&info, i)),
+        GST_FLOW_OK);
+    /* out before the next one goes in */
+    fail_unless_equals_int (gst_harness_buffers_in_queue (hs), 1);
+    out = gst_harness_pull (hs);
+    fail_unless_equals_uint64 (GST_BUFFER_PTS (out), i * GST_SECOND / 30);
+    m = gst_buffer_get_vittm_seg_meta (out);
+    fail_unless (m != NULL, "frame %u has no map", i);
+    fail_unless (m->frame_index <= i && m->frame_index >= newest);
+    fail_unless_equals_int (m->reused, m->frame_index != i);
+    if (i == 0) {
+      fail_unless_equals_uint64 (m->frame_index, 0);
+    } else if (m->frame_index > 0 && !newer) {
+      /* the first newer map: the synchronous element's for its frame */
+      GstBuffer *ref = gst_harness_push_and_pull (sy,
+          numbered_frame (&info, m->frame_index));
+
+      assert_same_maps (m, gst_buffer_get_vittm_seg_meta (ref),
+          (guint) m->frame_index);
+      gst_buffer_unref (ref);
+      newer = TRUE;
+    }
+    newest = m->frame_index;
+    if (i == 0)
+      first = gst_buffer_ref (out);
+    gst_buffer_unref (out);
+    /* give the worker time now and then */
+    if (i % 8 == 7)
+      g_usleep (200 * 1000);
+  }
+  fail_unless (newer, "no frame carried a map newer than the first");
+  /* frames do not wait: the latency is one inference's */
+  g_object_get (seg, "latency", &ours, NULL);
+  fail_unless (ours < 2 * GST_SECOND);
+
+  gst_buffer_unref (first);
+  gst_object_unref (seg);
+  gst_harness_teardown (hs);
+  gst_harness_teardown (sy);
+}
+
+GST_END_TEST;
+
 /* Asynchronous elements, cycled through EOS, stops with frames in flight
  * and a flush, leave nothing alive (GStreamer's leaks tracer). */
 GST_START_TEST (test_async_cycles_leak_nothing)
@@ -463,8 +525,10 @@ GST_START_TEST (test_async_cycles_leak_nothing)
 
   pipeline = pipeline_new ("videotestsrc num-buffers=6 ! "
       "video/x-raw,width=160,height=120 ! vittmsegment model=\"%s\" "
-      "async-depth=3 async-workers=2 inference-interval=2 ! fakesink",
-      model_path);
+      "async-depth=3 async-workers=2 inference-interval=2 ! fakesink "
+      "videotestsrc num-buffers=6 ! video/x-raw,width=160,height=120 ! "
+      "vittmsegment model=\"%s\" async-depth=2 async-workers=2 "
+      "async-policy=latest ! fakesink", model_path, model_path);
   for (guint i = 0; i < 4; i++) {
     if (i % 2 == 0) {
       run_to_eos (pipeline, 60, NULL);
@@ -754,6 +818,8 @@ vittmsegment_live_suite (void)
   tcase_add_test (tc, test_async_flush_discards_frames_in_flight);
   tcase_add_test (tc, test_async_latency_counts_each_frame_in_flight);
   tcase_add_test (tc, test_async_state_changes_with_frames_in_flight);
+  tcase_add_test (tc,
+      test_async_latest_passes_frames_at_once_with_the_newest_map);
   tcase_add_test (tc, test_async_cycles_leak_nothing);
   tcase_add_test (tc, test_restart_keeps_the_segmenter);
   tcase_add_test (tc, test_restart_with_another_model_loads_it);
