@@ -155,11 +155,12 @@ GST_START_TEST (test_live_source_faster_than_inference_delivers_frames)
       stats.seg_processed + stats.seg_dropped, rendered, late);
   fail_unless (stats.seg_dropped > 0, "vittmsegment dropped no frame: the "
       "pipeline is not slower than real time, the test needs a higher rate");
-  /* a loaded machine segments fewer; without QoS the sink renders ~1 % */
-  fail_unless (rendered >= 5, "the sink rendered only %" G_GUINT64_FORMAT
-      " frames of 240", rendered);
-  fail_unless (late < rendered, "the sink dropped %" G_GUINT64_FORMAT
-      " late frames and rendered %" G_GUINT64_FORMAT, late, rendered);
+  /* Without QoS nearly all 240 frames are segmented and then dropped late
+   * by the sink (about 237 on lavapipe). With it, few are, even on a busy
+   * machine where inference times jitter and fewer frames get through. */
+  fail_unless (rendered > 0, "the sink rendered no frame");
+  fail_unless (late < 240 / 4, "the sink dropped %" G_GUINT64_FORMAT
+      " late frames (rendered %" G_GUINT64_FORMAT ")", late, rendered);
 
   gst_element_set_state (pipeline, GST_STATE_NULL);
   gst_object_unref (seg);
