@@ -25,7 +25,8 @@
  * The element keeps them when it stops (to READY or NULL): started again
  * with the same model, device and precision and fed frames of the same
  * format and size, it segments at once instead of building them again. They
- * are freed when the element is disposed or started with another model.
+ * are freed when the element is disposed or started with another model (an
+ * element left in NULL still holds its device memory).
  * NV12 and I420 frames are read with the colorimetry of their caps: BT.601 or
  * BT.709 (SMPTE 240M as BT.709, BT.2020 approximated by it), limited or full
  * range.
@@ -59,6 +60,12 @@
  *     vittmoverlay show-legend=true ! vittmfpsmeter ! autovideosink
  * ]| Segments a video, paints the classes with a legend and prints the frame
  * rate and the inference latency.
+ * |[
+ * gst-launch-1.0 v4l2src ! videoconvert ! \
+ *     vittmsegment async-depth=1 async-policy=latest ! \
+ *     vittmoverlay ! videoconvert ! autovideosink
+ * ]| Shows a camera at its own frame rate, each frame with the newest class
+ * map finished.
  */
 
 #ifdef HAVE_CONFIG_H
