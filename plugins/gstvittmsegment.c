@@ -20,13 +20,38 @@
  *
  * The device and the model are loaded when the element goes to PAUSED, the
  * segmenter is built for the negotiated format and size; elements of one
- * process share the device and, for the same file and precision, the model.
+ * process share the device and, for the same file and precision, the model
+ * (#GstVittmSegment:model-instance-id gives an element a copy of its own).
+ * The element keeps them when it stops (to READY or NULL): started again
+ * with the same model, device and precision and fed frames of the same
+ * format and size, it segments at once instead of building them again. They
+ * are freed when the element is disposed or started with another model (an
+ * element left in NULL still holds its device memory).
  * NV12 and I420 frames are read with the colorimetry of their caps: BT.601 or
  * BT.709 (SMPTE 240M as BT.709, BT.2020 approximated by it), limited or full
  * range.
  * #GstVittmSegment:inference-interval segments every Nth frame only; the
  * frames between carry the last map, marked as reused. The element adds its
  * inference latency to the LATENCY query.
+ *
+ * QoS is on by default (#GstBaseTransform:qos): when a sink reports that
+ * frames arrive late, as a live source faster than the device makes them,
+ * frames that would reach the sink too late are dropped before they are
+ * segmented, so that the segmented ones arrive in time instead of every frame
+ * being segmented and then dropped by the sink.
+ *
+ * With #GstVittmSegment:async-depth N > 0, inference runs on a thread of its
+ * own with up to N frames in flight: the streaming thread hands a frame over
+ * and goes back upstream for the next one (decoding it while the previous one
+ * is segmented), and the frames leave the element in their order, each with
+ * its own class map, none dropped. Events that travel with the stream (caps,
+ * segment, EOS, ...) wait until the frames before them have left; a flush or
+ * a state change down from PAUSED discards the frames in flight. The latency
+ * the element reports grows to N inference latencies.
+ * #GstVittmSegment:async-workers segments several of those frames at the
+ * same time, each worker on a copy of the model of its own.
+ * With #GstVittmSegment:async-policy=latest frames do not wait: each leaves
+ * at once with the newest map finished, of an earlier frame.
  *
  * ## Example launch line
  * |[
@@ -35,6 +60,12 @@
  *     vittmoverlay show-legend=true ! vittmfpsmeter ! autovideosink
  * ]| Segments a video, paints the classes with a legend and prints the frame
  * rate and the inference latency.
+ * |[
+ * gst-launch-1.0 v4l2src ! videoconvert ! \
+ *     vittmsegment async-depth=1 async-policy=latest ! \
+ *     vittmoverlay ! videoconvert ! autovideosink
+ * ]| Shows a camera at its own frame rate, each frame with the newest class
+ * map finished.
  */
 
 #include "gstvittmsegment.h"
@@ -61,6 +92,12 @@ GST_DEBUG_CATEGORY_STATIC (gst_vittm_segment_debug);
 #define PROP_MASK_SIZE_DEFAULT GST_VITTM_SEGMENT_MASK_SIZE_FRAME
 #define PROP_INFERENCE_MODE_DEFAULT GST_VITTM_SEGMENT_INFERENCE_AUTO
 #define PROP_VERIFY_DEFAULT FALSE
+#define PROP_ASYNC_DEPTH_DEFAULT 0
+#define PROP_MODEL_INSTANCE_ID_DEFAULT NULL
+#define PROP_ASYNC_WORKERS_DEFAULT 1
+#define PROP_ASYNC_POLICY_DEFAULT GST_VITTM_SEGMENT_ASYNC_POLICY_ORDERED
+#define ASYNC_DEPTH_MAX 16
+#define ASYNC_WORKERS_MAX 8
 
 enum
 {
@@ -73,6 +110,10 @@ enum
   PROP_INFERENCE_MODE,
   PROP_VERIFY,
   PROP_LATENCY,
+  PROP_ASYNC_DEPTH,
+  PROP_MODEL_INSTANCE_ID,
+  PROP_ASYNC_WORKERS,
+  PROP_ASYNC_POLICY,
 };
 
 /* Latency reported before any frame has been segmented. The real figure
@@ -110,6 +151,33 @@ static const struct
   {GST_VIDEO_FORMAT_I420, VITTM_FORMAT_I420},
 };
 
+/* One segmented frame's map and timings. */
+typedef struct
+{
+  GstBuffer *map;               /* packed class map (a ref); NULL: none */
+  guint width, height;
+  GstClockTime wall, gpu;
+} SegResult;
+
+/* A frame in flight, asynchronous, from its hand-over until it is pushed. */
+typedef struct
+{
+  GstBuffer *buf;
+  guint64 index;
+  gboolean fresh;               /* to segment; else it carries the last map */
+  gboolean taken, done;         /* by a worker; segmented or failed */
+  GstFlowReturn ret;
+  SegResult result;
+} AsyncJob;
+
+/* A thread that segments frames on its own segmenter. */
+typedef struct
+{
+  GstVittmSegment *self;
+  guint slot;                   /* 0: self->seg; k: self->extra_segs[k - 1] */
+  GThread *thread;
+} AsyncWorker;
+
 struct _GstVittmSegment
 {
   GstBaseTransform parent;
@@ -122,25 +190,44 @@ struct _GstVittmSegment
   GstVittmSegmentMaskSize mask_size;
   GstVittmSegmentInferenceMode inference_mode;
   gboolean verify;
+  guint async_depth;
+  guint async_workers;
+  GstVittmSegmentAsyncPolicy async_policy;
+  gchar *model_instance_id;
 
-  /* from start to stop */
+  /* from the first start until the element is disposed or started with
+   * another model, device or precision: a restart reuses them */
   vittm_device *device;
   vittm_model *model;
   GstVittmClassTable *classes;
-  gboolean mask_at_model_size;
+  gchar *loaded_path;           /* what they were loaded for */
+  gchar *loaded_device;
+  gchar *loaded_instance;
+  vittm_precision loaded_precision;
+  gboolean verified;
+  gboolean mask_at_model_size;  /* from start */
 
-  /* for the negotiated caps */
+  /* for the negotiated caps, kept as the model */
   GstVideoInfo info;
   vittm_segmenter *seg;
   GstVideoFormat seg_format;
   guint seg_width, seg_height;
   vittm_yuv_matrix seg_matrix;
   vittm_yuv_range seg_range;
+  gboolean seg_mask_at_model_size;
+  vittm_inference_mode seg_inference;
+
+  /* asynchronous with several workers: the copies of the model (each its
+   * own instance) and their segmenters for workers 1 … n_extra */
+  vittm_model *extra_models[ASYNC_WORKERS_MAX - 1];
+  vittm_segmenter *extra_segs[ASYNC_WORKERS_MAX - 1];
+  guint n_extra;
 
   /* class maps: buffers from a pool, one per segmented frame, shared by the
    * metas of the frames that reuse it */
   GstBufferPool *map_pool;
   gsize map_pool_size;
+  GMutex pool_lock;             /* workers acquire maps at the same time */
 
   /* streaming state */
   guint64 frame_index;          /* of the next frame */
@@ -154,6 +241,25 @@ struct _GstVittmSegment
   GstClockTime latency_ring[LATENCY_WINDOW];
   guint latency_count, latency_pos;
   GstClockTime latency_announced;
+
+  /* asynchronous inference (async-depth > 0, from start to stop): workers
+   * segment the frames, whoever finds the oldest ones ready pushes them, in
+   * order; all under async_lock */
+  guint depth;                  /* frames in flight at most; 0: synchronous */
+  guint n_workers;
+  AsyncWorker workers[ASYNC_WORKERS_MAX];
+  GMutex async_lock;
+  GCond async_cond;
+  GQueue jobs;                  /* AsyncJob *, in stream order, until pushed */
+  guint n_busy;                 /* workers segmenting a frame */
+  gboolean pushing;             /* a thread is pushing frames */
+  gboolean flushing;            /* discard frames, refuse new ones */
+  gboolean quit;
+  GstFlowReturn async_flow;     /* the first failure since start or flush */
+  gboolean async_have_map;      /* streaming thread: a fresh frame went in */
+  gboolean latest;              /* async-policy=latest, from start */
+  SegResult newest;             /* latest: the newest map finished */
+  guint64 newest_index;
 };
 
 G_DEFINE_TYPE (GstVittmSegment, gst_vittm_segment, GST_TYPE_BASE_TRANSFORM);
@@ -175,6 +281,25 @@ gst_vittm_segment_precision_get_type (void)
 
   if (g_once_init_enter (&type)) {
     GType t = g_enum_register_static ("GstVittmSegmentPrecision", values);
+    g_once_init_leave (&type, t);
+  }
+  return type;
+}
+
+GType
+gst_vittm_segment_async_policy_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {GST_VITTM_SEGMENT_ASYNC_POLICY_ORDERED,
+        "Each frame waits for its own map; frames leave in order", "ordered"},
+    {GST_VITTM_SEGMENT_ASYNC_POLICY_LATEST,
+        "Each frame leaves at once with the newest map finished", "latest"},
+    {0, NULL, NULL},
+  };
+
+  if (g_once_init_enter (&type)) {
+    GType t = g_enum_register_static ("GstVittmSegmentAsyncPolicy", values);
     g_once_init_leave (&type, t);
   }
   return type;
@@ -227,11 +352,18 @@ latency_current_locked (GstVittmSegment * self)
 {
   GstClockTime max = 0;
 
+  /* Asynchronous: a frame may wait behind the others in flight, unless it
+   * leaves at once with the newest map (only the first waits, for its
+   * own). */
+  guint64 in_flight =
+      self->async_policy == GST_VITTM_SEGMENT_ASYNC_POLICY_LATEST ? 1 :
+      MAX (self->async_depth, 1);
+
   if (self->latency_count == 0)
-    return LATENCY_ESTIMATE;
+    return LATENCY_ESTIMATE * in_flight;
   for (guint i = 0; i < self->latency_count; i++)
     max = MAX (max, self->latency_ring[i]);
-  return max;
+  return max * in_flight;
 }
 
 static void
@@ -239,7 +371,7 @@ latency_reset (GstVittmSegment * self)
 {
   GST_OBJECT_LOCK (self);
   self->latency_count = self->latency_pos = 0;
-  self->latency_announced = LATENCY_ESTIMATE;
+  self->latency_announced = latency_current_locked (self);
   GST_OBJECT_UNLOCK (self);
 }
 
@@ -395,6 +527,11 @@ post_load_error (GstVittmSegment * self, const gchar * path,
 /* start / stop                                                             */
 
 static gboolean gst_vittm_segment_stop (GstBaseTransform * trans);
+static void release_model (GstVittmSegment * self);
+static gboolean async_start (GstVittmSegment * self, guint depth,
+    guint workers, gboolean latest);
+static void async_stop (GstVittmSegment * self);
+static void async_drain (GstVittmSegment * self);
 
 static GstVittmClassTable *
 class_table_for (vittm_model * model)
@@ -447,6 +584,59 @@ verify_model (GstVittmSegment * self, const gchar * path,
   return ok;
 }
 
+static void
+free_extra_segmenters (GstVittmSegment * self)
+{
+  for (guint i = 0; i < self->n_extra; i++) {
+    vittm_segmenter_free (self->extra_segs[i]);
+    self->extra_segs[i] = NULL;
+  }
+}
+
+static void
+free_extra_models (GstVittmSegment * self)
+{
+  free_extra_segmenters (self);
+  for (guint i = 0; i < self->n_extra; i++) {
+    vittm_model_free (self->extra_models[i]);
+    self->extra_models[i] = NULL;
+  }
+  self->n_extra = 0;
+}
+
+/* Loads the copies of the model that workers 1 … @n segment on, each an
+ * instance of its own (the first worker uses the element's model); keeps
+ * them when @n is what they are. */
+static gboolean
+load_extra_models (GstVittmSegment * self, const gchar * path,
+    const vittm_model_options * base, guint n)
+{
+  vittm_model_options opts = *base;
+  vittm_error err = { 0 };
+
+  if (self->n_extra == n)
+    return TRUE;
+  free_extra_models (self);
+  for (guint i = 0; i < n; i++) {
+    gchar *instance = g_strdup_printf ("vittmsegment %p worker %u", self,
+        i + 1);
+
+    opts.instance = instance;
+    if (vittm_model_load (self->device, path, &opts, &self->extra_models[i],
+            &err) != VITTM_OK) {
+      g_free (instance);
+      post_load_error (self, path, opts.precision, &err);
+      free_extra_models (self);
+      return FALSE;
+    }
+    g_free (instance);
+    self->n_extra = i + 1;
+  }
+  if (n > 0)
+    GST_INFO_OBJECT (self, "%u more copies of the model for the workers", n);
+  return TRUE;
+}
+
 static gboolean
 gst_vittm_segment_start (GstBaseTransform * trans)
 {
@@ -454,15 +644,22 @@ gst_vittm_segment_start (GstBaseTransform * trans)
   vittm_device_options dev_opts = { 0 };
   vittm_model_options model_opts = { 0 };
   vittm_error err = { 0 };
-  gchar *path, *device;
-  gboolean ok = FALSE, verify;
+  gchar *path, *device, *instance;
+  gboolean ok = FALSE, verify, latest;
+  guint depth, workers;
 
   GST_OBJECT_LOCK (self);
   path = g_strdup (self->model_path);
   device = (self->device_name && *self->device_name) ?
       g_strdup (self->device_name) : NULL;
   model_opts.precision = (vittm_precision) self->precision;
+  instance = (self->model_instance_id && *self->model_instance_id) ?
+      g_strdup (self->model_instance_id) : NULL;
+  model_opts.instance = instance;
   verify = self->verify;
+  depth = self->async_depth;
+  workers = depth > 0 ? MIN (self->async_workers, depth) : 0;
+  latest = self->async_policy == GST_VITTM_SEGMENT_ASYNC_POLICY_LATEST;
   self->mask_at_model_size =
       self->mask_size == GST_VITTM_SEGMENT_MASK_SIZE_MODEL;
   GST_OBJECT_UNLOCK (self);
@@ -495,6 +692,27 @@ gst_vittm_segment_start (GstBaseTransform * trans)
     goto out;
   }
 
+  /* A restart with the same model, device and precision keeps them, and the
+   * segmenter (set_caps keeps it for the same frames): building it again is
+   * most of a start. */
+  if (self->model && g_strcmp0 (self->loaded_path, path) == 0
+      && g_strcmp0 (self->loaded_device, device) == 0
+      && g_strcmp0 (self->loaded_instance, instance) == 0
+      && self->loaded_precision == model_opts.precision) {
+    GST_INFO_OBJECT (self, "keeping the model %s loaded", path);
+    if (verify && !self->verified) {
+      if (!verify_model (self, path, model_opts.precision))
+        goto out;
+      self->verified = TRUE;
+    }
+    goto started;
+  }
+  release_model (self);
+  self->loaded_path = g_strdup (path);
+  self->loaded_device = g_strdup (device);
+  self->loaded_instance = g_strdup (instance);
+  self->loaded_precision = model_opts.precision;
+
   dev_opts.device = device;
   if (vittm_device_open (&dev_opts, &self->device, &err) != VITTM_OK) {
     post_device_error (self, device, &err);
@@ -511,6 +729,7 @@ gst_vittm_segment_start (GstBaseTransform * trans)
 
   if (verify && !verify_model (self, path, model_opts.precision))
     goto out;
+  self->verified = verify;
 
   self->classes = class_table_for (self->model);
   if (!self->classes) {
@@ -525,16 +744,23 @@ gst_vittm_segment_start (GstBaseTransform * trans)
       vittm_model_precision (self->model) == VITTM_PRECISION_FP16 ?
       "fp16" : "fp32");
 
+started:
+  if (!load_extra_models (self, path, &model_opts, workers > 1 ?
+          workers - 1 : 0))
+    goto out;
   self->frame_index = 0;
   self->since_fresh = 0;
   latency_reset (self);
-  ok = TRUE;
+  ok = async_start (self, depth, workers, latest);
 
 out:
   g_free (path);
   g_free (device);
-  if (!ok)
+  g_free (instance);
+  if (!ok) {
     gst_vittm_segment_stop (trans);
+    release_model (self);
+  }
   return ok;
 }
 
@@ -553,8 +779,19 @@ gst_vittm_segment_stop (GstBaseTransform * trans)
 {
   GstVittmSegment *self = GST_VITTM_SEGMENT (trans);
 
+  async_stop (self);
   gst_clear_buffer (&self->last_map);
   drop_map_pool (self);
+  latency_reset (self);
+  return TRUE;
+}
+
+/* Frees the segmenter, the model and the device (until a start loads them
+ * again). */
+static void
+release_model (GstVittmSegment * self)
+{
+  free_extra_models (self);
   vittm_segmenter_free (self->seg);
   self->seg = NULL;
   self->seg_format = GST_VIDEO_FORMAT_UNKNOWN;
@@ -566,8 +803,10 @@ gst_vittm_segment_stop (GstBaseTransform * trans)
   self->model = NULL;
   vittm_device_free (self->device);
   self->device = NULL;
-  latency_reset (self);
-  return TRUE;
+  g_clear_pointer (&self->loaded_path, g_free);
+  g_clear_pointer (&self->loaded_device, g_free);
+  g_clear_pointer (&self->loaded_instance, g_free);
+  self->verified = FALSE;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -611,6 +850,49 @@ yuv_encoding_of (GstBaseTransform * trans, const GstVideoInfo * info,
       VITTM_YUV_FULL : VITTM_YUV_LIMITED;
 }
 
+/* Builds a segmenter of @model for @info's frames, or posts why not. */
+static gboolean
+create_segmenter (GstVittmSegment * self, vittm_model * model,
+    vittm_pixel_format format, const GstVideoInfo * info,
+    const vittm_segmenter_options * opts, vittm_segmenter ** out)
+{
+  vittm_error err = { 0 };
+  vittm_status status;
+
+  status = vittm_segmenter_create (model, format, GST_VIDEO_INFO_WIDTH (info),
+      GST_VIDEO_INFO_HEIGHT (info), opts, out, &err);
+  if (status == VITTM_OK)
+    return TRUE;
+  if (status == VITTM_ERROR_UNSUPPORTED
+      || status == VITTM_ERROR_INVALID_ARGUMENT)
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
+        ("vittmsegment cannot segment %s frames of %dx%d: %s. Convert or "
+            "scale the video before it (videoconvert, videoscale).",
+            GST_VIDEO_INFO_NAME (info), GST_VIDEO_INFO_WIDTH (info),
+            GST_VIDEO_INFO_HEIGHT (info), err.message),
+        ("vittm_segmenter_create: %s", vittm_status_name (status)));
+  else
+    GST_ELEMENT_ERROR (self, LIBRARY, INIT,
+        ("Could not prepare the segmentation of %s frames of %dx%d: %s.",
+            GST_VIDEO_INFO_NAME (info), GST_VIDEO_INFO_WIDTH (info),
+            GST_VIDEO_INFO_HEIGHT (info), err.message),
+        ("vittm_segmenter_create: %s", vittm_status_name (status)));
+  return FALSE;
+}
+
+/* The segmenters of the workers' copies of the model, as the first's. */
+static gboolean
+create_extra_segmenters (GstVittmSegment * self, vittm_pixel_format format,
+    const GstVideoInfo * info, const vittm_segmenter_options * opts)
+{
+  for (guint i = 0; i < self->n_extra; i++) {
+    if (!self->extra_segs[i] && !create_segmenter (self,
+            self->extra_models[i], format, info, opts, &self->extra_segs[i]))
+      return FALSE;
+  }
+  return TRUE;
+}
+
 static gboolean
 gst_vittm_segment_set_caps (GstBaseTransform * trans, GstCaps * incaps,
     G_GNUC_UNUSED GstCaps * outcaps)
@@ -618,9 +900,7 @@ gst_vittm_segment_set_caps (GstBaseTransform * trans, GstCaps * incaps,
   GstVittmSegment *self = GST_VITTM_SEGMENT (trans);
   vittm_segmenter_options opts = { 0 };
   vittm_pixel_format format;
-  vittm_error err = { 0 };
   GstVideoInfo info;
-  vittm_status status;
 
   if (!gst_video_info_from_caps (&info, incaps)) {
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
@@ -635,54 +915,50 @@ gst_vittm_segment_set_caps (GstBaseTransform * trans, GstCaps * incaps,
             GST_VIDEO_INFO_NAME (&info)), (NULL));
     return FALSE;
   }
+  /* The worker reads the format and uses the segmenter. */
+  if (self->depth > 0)
+    async_drain (self);
   self->info = info;
   yuv_encoding_of (trans, &info, &opts);
 
-  /* A new frame rate keeps the segmenter. */
+  opts.mask_at_model_size = self->mask_at_model_size;
+  GST_OBJECT_LOCK (self);
+  opts.inference = (vittm_inference_mode) self->inference_mode;
+  GST_OBJECT_UNLOCK (self);
+
+  /* A new frame rate, or a restart for the same frames, keeps the
+   * segmenter. */
   if (self->seg && self->seg_format == GST_VIDEO_INFO_FORMAT (&info)
       && self->seg_width == (guint) GST_VIDEO_INFO_WIDTH (&info)
       && self->seg_height == (guint) GST_VIDEO_INFO_HEIGHT (&info)
-      && self->seg_matrix == opts.yuv_matrix && self->seg_range == opts.yuv_range)
-    return TRUE;
+      && self->seg_matrix == opts.yuv_matrix && self->seg_range == opts.yuv_range
+      && self->seg_mask_at_model_size == opts.mask_at_model_size
+      && self->seg_inference == opts.inference) {
+    GST_DEBUG_OBJECT (self, "keeping the segmenter for %s %ux%u",
+        GST_VIDEO_INFO_NAME (&info), self->seg_width, self->seg_height);
+    return create_extra_segmenters (self, format, &info, &opts);
+  }
 
+  free_extra_segmenters (self);
   vittm_segmenter_free (self->seg);
   self->seg = NULL;
   self->seg_format = GST_VIDEO_FORMAT_UNKNOWN;
   /* A map of the old size must not be carried onto frames of the new one. */
   gst_clear_buffer (&self->last_map);
 
-  opts.mask_at_model_size = self->mask_at_model_size;
-  GST_OBJECT_LOCK (self);
-  opts.inference = (vittm_inference_mode) self->inference_mode;
-  GST_OBJECT_UNLOCK (self);
-  status = vittm_segmenter_create (self->model, format,
-      GST_VIDEO_INFO_WIDTH (&info), GST_VIDEO_INFO_HEIGHT (&info), &opts,
-      &self->seg, &err);
-  if (status != VITTM_OK) {
-    if (status == VITTM_ERROR_UNSUPPORTED
-        || status == VITTM_ERROR_INVALID_ARGUMENT)
-      GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
-          ("vittmsegment cannot segment %s frames of %dx%d: %s. Convert or "
-              "scale the video before it (videoconvert, videoscale).",
-              GST_VIDEO_INFO_NAME (&info), GST_VIDEO_INFO_WIDTH (&info),
-              GST_VIDEO_INFO_HEIGHT (&info), err.message),
-          ("vittm_segmenter_create: %s", vittm_status_name (status)));
-    else
-      GST_ELEMENT_ERROR (self, LIBRARY, INIT,
-          ("Could not prepare the segmentation of %s frames of %dx%d: %s.",
-              GST_VIDEO_INFO_NAME (&info), GST_VIDEO_INFO_WIDTH (&info),
-              GST_VIDEO_INFO_HEIGHT (&info), err.message),
-          ("vittm_segmenter_create: %s", vittm_status_name (status)));
+  if (!create_segmenter (self, self->model, format, &info, &opts,
+          &self->seg))
     return FALSE;
-  }
   self->seg_format = GST_VIDEO_INFO_FORMAT (&info);
   self->seg_width = GST_VIDEO_INFO_WIDTH (&info);
   self->seg_height = GST_VIDEO_INFO_HEIGHT (&info);
   self->seg_matrix = opts.yuv_matrix;
   self->seg_range = opts.yuv_range;
-  GST_DEBUG_OBJECT (self, "segmenter for %s %ux%u", GST_VIDEO_INFO_NAME (&info),
-      self->seg_width, self->seg_height);
-  return TRUE;
+  self->seg_mask_at_model_size = opts.mask_at_model_size;
+  self->seg_inference = opts.inference;
+  GST_DEBUG_OBJECT (self, "built a segmenter for %s %ux%u",
+      GST_VIDEO_INFO_NAME (&info), self->seg_width, self->seg_height);
+  return create_extra_segmenters (self, format, &info, &opts);
 }
 
 /* Lets upstream hand over frames with padded strides or plane offsets. */
@@ -736,8 +1012,12 @@ acquire_map_buffer (GstVittmSegment * self, gsize size)
 static GstBuffer *
 copy_class_map (GstVittmSegment * self, const vittm_class_map * cm)
 {
-  GstBuffer *buf = acquire_map_buffer (self, (gsize) cm->width * cm->height);
+  GstBuffer *buf;
   GstMapInfo info;
+
+  g_mutex_lock (&self->pool_lock);
+  buf = acquire_map_buffer (self, (gsize) cm->width * cm->height);
+  g_mutex_unlock (&self->pool_lock);
 
   if (!buf)
     return NULL;
@@ -756,9 +1036,10 @@ copy_class_map (GstVittmSegment * self, const vittm_class_map * cm)
   return buf;
 }
 
-/* Segments @buf's frame into self->last_map. */
+/* Segments @buf's frame, the element's frame @index, on @seg into @r. */
 static GstFlowReturn
-segment_frame (GstVittmSegment * self, GstBuffer * buf)
+segment_into (GstVittmSegment * self, vittm_segmenter * seg, GstBuffer * buf,
+    guint64 index, SegResult * r)
 {
   vittm_frame frame = { 0 };
   vittm_class_map cm = { 0 };
@@ -774,7 +1055,7 @@ segment_frame (GstVittmSegment * self, GstBuffer * buf)
   if (!gst_video_frame_map (&vframe, &self->info, buf, GST_MAP_READ)) {
     GST_ELEMENT_ERROR (self, STREAM, FAILED,
         ("Could not map frame %" G_GUINT64_FORMAT " for reading (%"
-            G_GSIZE_FORMAT " bytes for %s %dx%d).", self->frame_index,
+            G_GSIZE_FORMAT " bytes for %s %dx%d).", index,
             gst_buffer_get_size (buf), GST_VIDEO_INFO_NAME (&self->info),
             GST_VIDEO_INFO_WIDTH (&self->info),
             GST_VIDEO_INFO_HEIGHT (&self->info)), (NULL));
@@ -787,12 +1068,12 @@ segment_frame (GstVittmSegment * self, GstBuffer * buf)
     frame.planes[p] = GST_VIDEO_FRAME_PLANE_DATA (&vframe, p);
     frame.strides[p] = GST_VIDEO_FRAME_PLANE_STRIDE (&vframe, p);
   }
-  status = vittm_segmenter_run (self->seg, &frame, &cm, &timings, &err);
+  status = vittm_segmenter_run (seg, &frame, &cm, &timings, &err);
   gst_video_frame_unmap (&vframe);
   if (status != VITTM_OK) {
     GST_ELEMENT_ERROR (self, LIBRARY, FAILED,
         ("Segmentation of frame %" G_GUINT64_FORMAT " failed: %s.",
-            self->frame_index, err.message),
+            index, err.message),
         ("vittm_segmenter_run: %s", vittm_status_name (status)));
     return GST_FLOW_ERROR;
   }
@@ -804,18 +1085,30 @@ segment_frame (GstVittmSegment * self, GstBuffer * buf)
         (NULL));
     return GST_FLOW_ERROR;
   }
-  gst_buffer_replace (&self->last_map, map);
-  gst_buffer_unref (map);
-  self->last_width = cm.width;
-  self->last_height = cm.height;
-  self->last_index = self->frame_index;
-  self->last_wall = (GstClockTime) (timings.wall_ms * GST_MSECOND);
-  self->last_gpu = timings.gpu_ms >= 0.0 ?
+  r->map = map;
+  r->width = cm.width;
+  r->height = cm.height;
+  r->wall = (GstClockTime) (timings.wall_ms * GST_MSECOND);
+  r->gpu = timings.gpu_ms >= 0.0 ?
       (GstClockTime) (timings.gpu_ms * GST_MSECOND) : GST_CLOCK_TIME_NONE;
 
   latency_add (self, (GstClockTime) (g_get_monotonic_time () - t0) *
       GST_USECOND);
   return GST_FLOW_OK;
+}
+
+/* Makes @r, frame @index's, the map that the next frames carry. */
+static void
+install_result (GstVittmSegment * self, SegResult * r, guint64 index)
+{
+  gst_clear_buffer (&self->last_map);
+  self->last_map = r->map;
+  r->map = NULL;
+  self->last_width = r->width;
+  self->last_height = r->height;
+  self->last_index = index;
+  self->last_wall = r->wall;
+  self->last_gpu = r->gpu;
 }
 
 static gboolean
@@ -827,11 +1120,38 @@ remove_seg_meta (G_GNUC_UNUSED GstBuffer * buf, GstMeta ** meta,
   return TRUE;
 }
 
+/* Attaches the last map to @buf, frame @index, @fresh if it is its own. */
 static GstFlowReturn
-gst_vittm_segment_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
+attach_map (GstVittmSegment * self, GstBuffer * buf, gboolean fresh,
+    guint64 index)
 {
-  GstVittmSegment *self = GST_VITTM_SEGMENT (trans);
   GstVittmSegMeta *meta;
+
+  /* An earlier vittmsegment's map would hide ours. */
+  gst_buffer_foreach_meta (buf, remove_seg_meta, NULL);
+  meta = gst_buffer_add_vittm_seg_meta (buf, self->last_map, self->last_width,
+      self->last_height, self->last_width, self->classes);
+  if (!meta) {
+    GST_ELEMENT_ERROR (self, CORE, FAILED,
+        ("Could not attach the class map to frame %" G_GUINT64_FORMAT ".",
+            index), (NULL));
+    return GST_FLOW_ERROR;
+  }
+  meta->reused = !fresh;
+  meta->wall_time = self->last_wall;
+  meta->gpu_time = self->last_gpu;
+  meta->frame_index = self->last_index;
+  GST_LOG_OBJECT (self, "frame %" G_GUINT64_FORMAT ": %s map of frame %"
+      G_GUINT64_FORMAT, index, fresh ? "new" : "reused", self->last_index);
+  return GST_FLOW_OK;
+}
+
+/* Segments @buf's frame (or reuses the last map) and attaches the map: the
+ * work of one frame on the streaming thread. */
+static GstFlowReturn
+process_frame (GstVittmSegment * self, GstBuffer * buf)
+{
+  GstFlowReturn ret;
   gboolean fresh;
   guint interval;
 
@@ -844,35 +1164,443 @@ gst_vittm_segment_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
 
   fresh = !self->last_map || self->since_fresh + 1 >= interval;
   if (fresh) {
-    GstFlowReturn ret = segment_frame (self, buf);
+    SegResult r = { 0 };
 
+    ret = segment_into (self, self->seg, buf, self->frame_index, &r);
     if (ret != GST_FLOW_OK)
       return ret;
+    install_result (self, &r, self->frame_index);
     self->since_fresh = 0;
   } else {
     self->since_fresh++;
   }
+  ret = attach_map (self, buf, fresh, self->frame_index);
+  self->frame_index++;
+  return ret;
+}
 
-  /* An earlier vittmsegment's map would hide ours. */
+static GstFlowReturn
+gst_vittm_segment_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
+{
+  return process_frame (GST_VITTM_SEGMENT (trans), buf);
+}
+
+/* ------------------------------------------------------------------------ */
+/* asynchronous inference                                                   */
+
+static void
+async_job_free (AsyncJob * job)
+{
+  if (job->buf)
+    gst_buffer_unref (job->buf);
+  gst_clear_buffer (&job->result.map);
+  g_free (job);
+}
+
+/* Frees the frames in flight; async_lock held, no worker segmenting. */
+static void
+async_discard_locked (GstVittmSegment * self)
+{
+  AsyncJob *job;
+
+  while ((job = g_queue_pop_head (&self->jobs)))
+    async_job_free (job);
+}
+
+/* The oldest frame to segment that no worker has taken. */
+static AsyncJob *
+async_next_job_locked (GstVittmSegment * self)
+{
+  for (GList * l = self->jobs.head; l; l = l->next) {
+    AsyncJob *job = l->data;
+
+    if (job->fresh && !job->taken)
+      return job;
+  }
+  return NULL;
+}
+
+/* Pushes the frames at the head of the queue that are ready (segmented, or
+ * carrying the map of a frame before them), in order: one thread at a time,
+ * async_lock held and released around each push. A failure (of a frame, or
+ * downstream's) is kept for the streaming thread to return and stops the
+ * stream. */
+static void
+async_push_ready_locked (GstVittmSegment * self)
+{
+  GstPad *srcpad = GST_BASE_TRANSFORM_SRC_PAD (self);
+  AsyncJob *job;
+
+  if (self->pushing || self->latest)
+    return;                     /* that thread will find them too */
+  self->pushing = TRUE;
+  while (!self->flushing && self->async_flow == GST_FLOW_OK
+      && (job = g_queue_peek_head (&self->jobs))
+      && (job->done || !job->fresh)) {
+    GstFlowReturn ret = job->ret;
+    GstBuffer *buf = job->buf;
+
+    g_queue_pop_head (&self->jobs);
+    job->buf = NULL;
+    g_mutex_unlock (&self->async_lock);
+
+    if (ret == GST_FLOW_OK) {
+      if (job->fresh)
+        install_result (self, &job->result, job->index);
+      /* The streaming thread's reference went with the frame. */
+      buf = gst_buffer_make_writable (buf);
+      ret = attach_map (self, buf, job->fresh, job->index);
+    }
+    if (ret == GST_FLOW_OK)
+      ret = gst_pad_push (srcpad, buf);
+    else
+      gst_buffer_unref (buf);
+    async_job_free (job);
+
+    g_mutex_lock (&self->async_lock);
+    if (ret != GST_FLOW_OK && self->async_flow == GST_FLOW_OK) {
+      GST_DEBUG_OBJECT (self, "frame failed or refused: %s",
+          gst_flow_get_name (ret));
+      self->async_flow = ret;
+    }
+  }
+  self->pushing = FALSE;
+  g_cond_broadcast (&self->async_cond);
+}
+
+/* latest: a worker's frame is done; its map becomes the newest (frames
+ * carry it from now on) unless a newer one is there already. */
+static void
+async_latest_done_locked (GstVittmSegment * self, AsyncJob * job)
+{
+  g_queue_remove (&self->jobs, job);
+  if (job->ret != GST_FLOW_OK) {
+    if (self->async_flow == GST_FLOW_OK)
+      self->async_flow = job->ret;
+  } else if (!self->newest.map || job->index > self->newest_index) {
+    gst_clear_buffer (&self->newest.map);
+    self->newest = job->result;
+    job->result.map = NULL;
+    self->newest_index = job->index;
+  }
+  async_job_free (job);
+}
+
+static vittm_segmenter *
+worker_segmenter (GstVittmSegment * self, guint slot)
+{
+  return slot == 0 ? self->seg : self->extra_segs[slot - 1];
+}
+
+/* Segments the oldest frame no other worker has, on the worker's own
+ * segmenter, then pushes what is ready. */
+static gpointer
+async_worker (gpointer data)
+{
+  AsyncWorker *w = data;
+  GstVittmSegment *self = w->self;
+
+  g_mutex_lock (&self->async_lock);
+  for (;;) {
+    vittm_segmenter *seg;
+    AsyncJob *job = NULL;
+    GstFlowReturn ret;
+
+    while (!self->quit && (self->flushing || self->async_flow != GST_FLOW_OK
+            || !(job = async_next_job_locked (self))))
+      g_cond_wait (&self->async_cond, &self->async_lock);
+    if (self->quit)
+      break;
+    job->taken = TRUE;
+    self->n_busy++;
+    seg = worker_segmenter (self, w->slot);
+    g_mutex_unlock (&self->async_lock);
+
+    ret = seg ? segment_into (self, seg, job->buf, job->index, &job->result)
+        : GST_FLOW_NOT_NEGOTIATED;
+
+    g_mutex_lock (&self->async_lock);
+    self->n_busy--;
+    job->ret = ret;
+    job->done = TRUE;
+    if (self->latest)
+      async_latest_done_locked (self, job);
+    else
+      async_push_ready_locked (self);
+    g_cond_broadcast (&self->async_cond);
+  }
+  g_mutex_unlock (&self->async_lock);
+  return NULL;
+}
+
+static gboolean
+async_start (GstVittmSegment * self, guint depth, guint workers,
+    gboolean latest)
+{
+  self->depth = depth;
+  self->latest = depth > 0 && latest;
+  gst_clear_buffer (&self->newest.map);
+  self->quit = self->flushing = self->pushing = FALSE;
+  self->n_busy = 0;
+  self->async_flow = GST_FLOW_OK;
+  self->async_have_map = FALSE;
+  if (depth == 0)
+    return TRUE;
+  for (self->n_workers = 0; self->n_workers < MIN (workers, depth);
+      self->n_workers++) {
+    AsyncWorker *w = &self->workers[self->n_workers];
+    GError *error = NULL;
+
+    w->self = self;
+    w->slot = self->n_workers;
+    w->thread = g_thread_try_new ("vittmsegment", async_worker, w, &error);
+    if (!w->thread) {
+      GST_ELEMENT_ERROR (self, RESOURCE, FAILED,
+          ("Could not start an inference thread (property 'async-depth'): "
+              "%s. Set async-depth=0 to segment on the streaming thread.",
+              error->message), (NULL));
+      g_error_free (error);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+/* Stops the workers, discarding the frames in flight. */
+static void
+async_stop (GstVittmSegment * self)
+{
+  g_mutex_lock (&self->async_lock);
+  self->quit = TRUE;
+  g_cond_broadcast (&self->async_cond);
+  g_mutex_unlock (&self->async_lock);
+  for (guint i = 0; i < self->n_workers; i++)
+    g_thread_join (self->workers[i].thread);
+  self->n_workers = 0;
+  g_mutex_lock (&self->async_lock);
+  async_discard_locked (self);
+  gst_clear_buffer (&self->newest.map);
+  g_mutex_unlock (&self->async_lock);
+  self->depth = 0;
+}
+
+/* Refuses frames and wakes whoever waits, until async_flush_stop. */
+static void
+async_flush_start (GstVittmSegment * self)
+{
+  g_mutex_lock (&self->async_lock);
+  self->flushing = TRUE;
+  g_cond_broadcast (&self->async_cond);
+  g_mutex_unlock (&self->async_lock);
+}
+
+/* Waits for the workers' frames to be done and the pushing to stop
+ * (downstream flushes, it refuses them), discards the frames in flight and
+ * takes frames again. */
+static void
+async_flush_stop (GstVittmSegment * self)
+{
+  g_mutex_lock (&self->async_lock);
+  while (self->n_busy > 0 || self->pushing)
+    g_cond_wait (&self->async_cond, &self->async_lock);
+  async_discard_locked (self);
+  gst_clear_buffer (&self->newest.map);
+  self->flushing = FALSE;
+  self->async_flow = GST_FLOW_OK;
+  self->async_have_map = FALSE;
+  self->since_fresh = 0;
+  g_mutex_unlock (&self->async_lock);
+}
+
+/* Waits until every frame handed over has left (or the stream failed and
+ * no worker is busy), so that what comes next (an event, new caps) follows
+ * them. */
+static void
+async_drain (GstVittmSegment * self)
+{
+  g_mutex_lock (&self->async_lock);
+  while (!self->flushing && (self->n_busy > 0 || (self->async_flow ==
+              GST_FLOW_OK && (self->pushing
+                  || !g_queue_is_empty (&self->jobs)))))
+    g_cond_wait (&self->async_cond, &self->async_lock);
+  g_mutex_unlock (&self->async_lock);
+}
+
+/* Hands @buf over once fewer than depth frames are in flight; the result is
+ * the failure of an earlier frame, if any. Whether the frame is segmented
+ * or carries the last map is decided here, in stream order. */
+static GstFlowReturn
+async_submit (GstVittmSegment * self, GstBuffer * buf)
+{
+  GstFlowReturn ret = GST_FLOW_OK;
+  guint interval;
+
+  GST_OBJECT_LOCK (self);
+  interval = self->inference_interval;
+  GST_OBJECT_UNLOCK (self);
+
+  g_mutex_lock (&self->async_lock);
+  while (!self->flushing && self->async_flow == GST_FLOW_OK
+      && g_queue_get_length (&self->jobs) + (self->pushing ? 1 : 0) >=
+      self->depth)
+    g_cond_wait (&self->async_cond, &self->async_lock);
+  if (self->flushing) {
+    ret = GST_FLOW_FLUSHING;
+  } else if (self->async_flow != GST_FLOW_OK) {
+    ret = self->async_flow;
+  } else {
+    AsyncJob *job = g_new0 (AsyncJob, 1);
+
+    job->buf = buf;
+    buf = NULL;
+    job->index = self->frame_index++;
+    job->fresh = !self->async_have_map || self->since_fresh + 1 >= interval;
+    if (job->fresh) {
+      self->async_have_map = TRUE;
+      self->since_fresh = 0;
+    } else {
+      self->since_fresh++;
+    }
+    g_queue_push_tail (&self->jobs, job);
+    /* A frame that carries the last map waits for no worker: if the frames
+     * before it are out, nobody else will push it. */
+    if (!job->fresh)
+      async_push_ready_locked (self);
+    g_cond_broadcast (&self->async_cond);
+  }
+  g_mutex_unlock (&self->async_lock);
+  if (buf)
+    gst_buffer_unref (buf);
+  return ret;
+}
+
+/* latest: hands @buf's frame to a free worker, or keeps it for the next one
+ * free in place of an older frame, and attaches the newest map finished to
+ * @buf, which leaves at once. Only the first frame waits, for its own map.
+ * The worker gets a buffer of its own that shares the frame's memory (read
+ * only), so that @buf stays writable. */
+static GstFlowReturn
+async_submit_latest (GstVittmSegment * self, GstBuffer * buf)
+{
+  GstVittmSegMeta *meta;
+  SegResult newest = { 0 };
+  guint64 index, newest_index = 0;
+  GstFlowReturn ret = GST_FLOW_OK;
+  guint interval;
+
+  GST_OBJECT_LOCK (self);
+  interval = self->inference_interval;
+  GST_OBJECT_UNLOCK (self);
+
+  g_mutex_lock (&self->async_lock);
+  index = self->frame_index++;
+  if (!self->async_have_map || self->since_fresh + 1 >= interval) {
+    AsyncJob *pending = async_next_job_locked (self);
+
+    if (pending) {
+      /* not taken yet: the newer frame goes instead */
+      gst_buffer_unref (pending->buf);
+      pending->buf = gst_buffer_copy (buf);
+      pending->index = index;
+    } else {
+      AsyncJob *job = g_new0 (AsyncJob, 1);
+
+      job->buf = gst_buffer_copy (buf);
+      job->index = index;
+      job->fresh = TRUE;
+      g_queue_push_tail (&self->jobs, job);
+      g_cond_broadcast (&self->async_cond);
+    }
+    self->async_have_map = TRUE;
+    self->since_fresh = 0;
+  } else {
+    self->since_fresh++;
+  }
+  while (!self->flushing && self->async_flow == GST_FLOW_OK
+      && !self->newest.map)
+    g_cond_wait (&self->async_cond, &self->async_lock);
+  if (self->flushing)
+    ret = GST_FLOW_FLUSHING;
+  else if (self->async_flow != GST_FLOW_OK)
+    ret = self->async_flow;
+  else {
+    newest = self->newest;
+    gst_buffer_ref (newest.map);
+    newest_index = self->newest_index;
+  }
+  g_mutex_unlock (&self->async_lock);
+  if (ret != GST_FLOW_OK)
+    return ret;
+
   gst_buffer_foreach_meta (buf, remove_seg_meta, NULL);
-  meta = gst_buffer_add_vittm_seg_meta (buf, self->last_map, self->last_width,
-      self->last_height, self->last_width, self->classes);
+  meta = gst_buffer_add_vittm_seg_meta (buf, newest.map, newest.width,
+      newest.height, newest.width, self->classes);
+  gst_buffer_unref (newest.map);
   if (!meta) {
     GST_ELEMENT_ERROR (self, CORE, FAILED,
         ("Could not attach the class map to frame %" G_GUINT64_FORMAT ".",
-            self->frame_index), (NULL));
+            index), (NULL));
     return GST_FLOW_ERROR;
   }
-  meta->reused = !fresh;
-  meta->wall_time = self->last_wall;
-  meta->gpu_time = self->last_gpu;
-  meta->frame_index = self->last_index;
-  GST_LOG_OBJECT (self, "frame %" G_GUINT64_FORMAT ": %s map of frame %"
-      G_GUINT64_FORMAT, self->frame_index, fresh ? "new" : "reused",
-      self->last_index);
-
-  self->frame_index++;
+  meta->reused = newest_index != index;
+  meta->wall_time = newest.wall;
+  meta->gpu_time = newest.gpu;
+  meta->frame_index = newest_index;
+  GST_LOG_OBJECT (self, "frame %" G_GUINT64_FORMAT ": map of frame %"
+      G_GUINT64_FORMAT " (%" G_GUINT64_FORMAT " frames old)", index,
+      newest_index, index - newest_index);
   return GST_FLOW_OK;
+}
+
+/* Asynchronous, the queued input goes to the worker and nothing comes out
+ * here: the worker pushes. */
+static GstFlowReturn
+gst_vittm_segment_generate_output (GstBaseTransform * trans,
+    GstBuffer ** outbuf)
+{
+  GstVittmSegment *self = GST_VITTM_SEGMENT (trans);
+  GstBuffer *buf;
+
+  if (self->depth == 0)
+    return GST_BASE_TRANSFORM_CLASS (gst_vittm_segment_parent_class)->
+        generate_output (trans, outbuf);
+
+  *outbuf = NULL;
+  buf = trans->queued_buf;
+  trans->queued_buf = NULL;
+  if (!buf)
+    return GST_FLOW_OK;
+  if (!self->seg) {
+    gst_buffer_unref (buf);
+    return GST_FLOW_NOT_NEGOTIATED;
+  }
+  if (self->latest) {
+    GstFlowReturn ret;
+
+    /* Writable for the meta; the frame's memory is shared, not copied. */
+    buf = gst_buffer_make_writable (buf);
+    ret = async_submit_latest (self, buf);
+    if (ret == GST_FLOW_OK)
+      *outbuf = buf;
+    else
+      gst_buffer_unref (buf);
+    return ret;
+  }
+  return async_submit (self, buf);
+}
+
+static GstStateChangeReturn
+gst_vittm_segment_change_state (GstElement * element,
+    GstStateChange transition)
+{
+  GstVittmSegment *self = GST_VITTM_SEGMENT (element);
+
+  /* Before the pads deactivate: they wait for a streaming thread that may
+   * be waiting for a free slot, and for a worker that may be pushing. */
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY && self->depth > 0)
+    async_flush_start (self);
+  return GST_ELEMENT_CLASS (gst_vittm_segment_parent_class)->change_state
+      (element, transition);
 }
 
 static gboolean
@@ -880,6 +1608,14 @@ gst_vittm_segment_sink_event (GstBaseTransform * trans, GstEvent * event)
 {
   GstVittmSegment *self = GST_VITTM_SEGMENT (trans);
 
+  if (self->depth > 0) {
+    if (GST_EVENT_TYPE (event) == GST_EVENT_FLUSH_START)
+      async_flush_start (self);
+    else if (GST_EVENT_TYPE (event) == GST_EVENT_FLUSH_STOP)
+      async_flush_stop (self);
+    else if (GST_EVENT_IS_SERIALIZED (event))
+      async_drain (self);
+  }
   /* After a seek the next frame is no neighbour of the last segmented one. */
   if (GST_EVENT_TYPE (event) == GST_EVENT_FLUSH_STOP) {
     gst_clear_buffer (&self->last_map);
@@ -966,6 +1702,19 @@ gst_vittm_segment_set_property (GObject * object, guint prop_id,
     case PROP_VERIFY:
       self->verify = g_value_get_boolean (value);
       break;
+    case PROP_ASYNC_DEPTH:
+      self->async_depth = g_value_get_uint (value);
+      break;
+    case PROP_MODEL_INSTANCE_ID:
+      g_free (self->model_instance_id);
+      self->model_instance_id = g_value_dup_string (value);
+      break;
+    case PROP_ASYNC_WORKERS:
+      self->async_workers = g_value_get_uint (value);
+      break;
+    case PROP_ASYNC_POLICY:
+      self->async_policy = g_value_get_enum (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -1002,6 +1751,18 @@ gst_vittm_segment_get_property (GObject * object, guint prop_id,
     case PROP_VERIFY:
       g_value_set_boolean (value, self->verify);
       break;
+    case PROP_ASYNC_DEPTH:
+      g_value_set_uint (value, self->async_depth);
+      break;
+    case PROP_MODEL_INSTANCE_ID:
+      g_value_set_string (value, self->model_instance_id);
+      break;
+    case PROP_ASYNC_WORKERS:
+      g_value_set_uint (value, self->async_workers);
+      break;
+    case PROP_ASYNC_POLICY:
+      g_value_set_enum (value, self->async_policy);
+      break;
     case PROP_LATENCY:
       g_value_set_uint64 (value, latency_current_locked (self));
       break;
@@ -1018,8 +1779,13 @@ gst_vittm_segment_finalize (GObject * object)
   GstVittmSegment *self = GST_VITTM_SEGMENT (object);
 
   gst_vittm_segment_stop (GST_BASE_TRANSFORM (self));
+  release_model (self);
   g_free (self->model_path);
   g_free (self->device_name);
+  g_free (self->model_instance_id);
+  g_mutex_clear (&self->async_lock);
+  g_mutex_clear (&self->pool_lock);
+  g_cond_clear (&self->async_cond);
 
   G_OBJECT_CLASS (gst_vittm_segment_parent_class)->finalize (object);
 }
@@ -1037,6 +1803,8 @@ gst_vittm_segment_class_init (GstVittmSegmentClass * klass)
   gobject_class->set_property = gst_vittm_segment_set_property;
   gobject_class->get_property = gst_vittm_segment_get_property;
   gobject_class->finalize = gst_vittm_segment_finalize;
+  element_class->change_state =
+      GST_DEBUG_FUNCPTR (gst_vittm_segment_change_state);
 
   g_object_class_install_property (gobject_class, PROP_MODEL,
       g_param_spec_string ("model", "Model",
@@ -1100,8 +1868,49 @@ gst_vittm_segment_class_init (GstVittmSegmentClass * klass)
       g_param_spec_uint64 ("latency", "Latency",
           "Inference latency in nanoseconds that the element adds to the "
           "LATENCY query: the longest of the last 32 segmented frames, or "
-          "a conservative 1 s before the first", 0, G_MAXUINT64,
+          "a conservative 1 s before the first; times async-depth when "
+          "asynchronous and ordered", 0, G_MAXUINT64,
           LATENCY_ESTIMATE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_ASYNC_DEPTH,
+      g_param_spec_uint ("async-depth", "Async depth",
+          "Frames in flight at most when inference runs on a thread of its "
+          "own, overlapping with the work upstream and downstream; frames "
+          "leave in order, each with its own map, none dropped, and the "
+          "reported latency is that many inference latencies (0 = "
+          "synchronous, on the streaming thread)", 0, ASYNC_DEPTH_MAX,
+          PROP_ASYNC_DEPTH_DEFAULT,
+          G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY |
+          G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_ASYNC_WORKERS,
+      g_param_spec_uint ("async-workers", "Async workers",
+          "With async-depth > 0, threads that segment frames at the same "
+          "time (at most async-depth); each beyond the first loads a copy "
+          "of the model of its own, as runs of one model take turns. The "
+          "frames still leave in order",
+          1, ASYNC_WORKERS_MAX, PROP_ASYNC_WORKERS_DEFAULT,
+          G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY |
+          G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_ASYNC_POLICY,
+      g_param_spec_enum ("async-policy", "Async policy",
+          "With async-depth > 0: ordered, each frame waits for its own map "
+          "and frames leave in order; latest, each frame leaves at once "
+          "with the newest map finished (of an earlier frame, marked as "
+          "reused; its age in frames is logged), the workers segmenting "
+          "the newest frame whenever one is free. Only the first frame "
+          "waits, for its own map",
+          GST_TYPE_VITTM_SEGMENT_ASYNC_POLICY, PROP_ASYNC_POLICY_DEFAULT,
+          G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY |
+          G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_MODEL_INSTANCE_ID,
+      g_param_spec_string ("model-instance-id", "Model instance id",
+          "Which copy of the model's weights on the device to use. Unset: "
+          "the one every element of the process with the same model file, "
+          "device and precision shares; a name: the copy shared by the "
+          "elements with that name (another name loads another copy, whose "
+          "frames can run at the same time as the others')",
+          PROP_MODEL_INSTANCE_ID_DEFAULT,
+          G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY |
+          G_PARAM_STATIC_STRINGS));
 
   gst_element_class_set_static_metadata (element_class,
       "vittm semantic segmentation", "Filter/Analyzer/Video",
@@ -1118,12 +1927,15 @@ gst_vittm_segment_class_init (GstVittmSegmentClass * klass)
   trans_class->propose_allocation =
       GST_DEBUG_FUNCPTR (gst_vittm_segment_propose_allocation);
   trans_class->transform_ip = GST_DEBUG_FUNCPTR (gst_vittm_segment_transform_ip);
+  trans_class->generate_output =
+      GST_DEBUG_FUNCPTR (gst_vittm_segment_generate_output);
   trans_class->sink_event = GST_DEBUG_FUNCPTR (gst_vittm_segment_sink_event);
   trans_class->query = GST_DEBUG_FUNCPTR (gst_vittm_segment_query);
 
   gst_type_mark_as_plugin_api (GST_TYPE_VITTM_SEGMENT_PRECISION, 0);
   gst_type_mark_as_plugin_api (GST_TYPE_VITTM_SEGMENT_MASK_SIZE, 0);
   gst_type_mark_as_plugin_api (GST_TYPE_VITTM_SEGMENT_INFERENCE_MODE, 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_VITTM_SEGMENT_ASYNC_POLICY, 0);
 }
 
 static void
@@ -1135,10 +1947,20 @@ gst_vittm_segment_init (GstVittmSegment * self)
   self->inference_interval = PROP_INFERENCE_INTERVAL_DEFAULT;
   self->mask_size = PROP_MASK_SIZE_DEFAULT;
   self->inference_mode = PROP_INFERENCE_MODE_DEFAULT;
+  self->async_depth = PROP_ASYNC_DEPTH_DEFAULT;
+  self->async_workers = PROP_ASYNC_WORKERS_DEFAULT;
+  self->async_policy = PROP_ASYNC_POLICY_DEFAULT;
+  g_mutex_init (&self->pool_lock);
+  g_mutex_init (&self->async_lock);
+  g_cond_init (&self->async_cond);
+  g_queue_init (&self->jobs);
   self->seg_format = GST_VIDEO_FORMAT_UNKNOWN;
   self->latency_announced = LATENCY_ESTIMATE;
   gst_video_info_init (&self->info);
   /* The frame is only read: the buffer is made writable for the meta, its
    * memory is shared, never copied. */
   gst_base_transform_set_in_place (GST_BASE_TRANSFORM (self), TRUE);
+  /* Segmenting a frame that the sink will drop as late wastes the time the
+   * next frames need: behind a live source, drop it before. */
+  gst_base_transform_set_qos_enabled (GST_BASE_TRANSFORM (self), TRUE);
 }

@@ -55,6 +55,23 @@ typedef enum
   GST_VITTM_SEGMENT_INFERENCE_SLIDE,
 } GstVittmSegmentInferenceMode;
 
+/**
+ * GstVittmSegmentAsyncPolicy:
+ * @GST_VITTM_SEGMENT_ASYNC_POLICY_ORDERED: each frame waits for its own map
+ *   and the frames leave in order
+ * @GST_VITTM_SEGMENT_ASYNC_POLICY_LATEST: each frame leaves at once with
+ *   the newest map finished (of an earlier frame); the workers segment the
+ *   newest frame each time one is free
+ */
+typedef enum
+{
+  GST_VITTM_SEGMENT_ASYNC_POLICY_ORDERED = 0,
+  GST_VITTM_SEGMENT_ASYNC_POLICY_LATEST,
+} GstVittmSegmentAsyncPolicy;
+
+#define GST_TYPE_VITTM_SEGMENT_ASYNC_POLICY (gst_vittm_segment_async_policy_get_type ())
+GType gst_vittm_segment_async_policy_get_type (void);
+
 #define GST_TYPE_VITTM_SEGMENT_PRECISION (gst_vittm_segment_precision_get_type ())
 GType gst_vittm_segment_precision_get_type (void);
 

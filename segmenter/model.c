@@ -242,6 +242,7 @@ static void destroy(vittm_model *m)
   free(m->class_names);
   free(m->palette);
   free(m->path);
+  free(m->instance);
   mtx_destroy(&m->run_lock);
   vittm_device_free(m->dev);
   free(m);
@@ -293,11 +294,13 @@ vittm_status vittm_model_load_internal(vittm_device *dev, const char *path,
   if (!realpath(path, resolved))
     return vittm_error_set(err, VITTM_ERROR_IO, "model %s: cannot open: %s", path, strerror(errno));
 
+  const char *instance = opts ? opts->instance : NULL;
   call_once(&model_cache.once, model_cache_init);
   mtx_lock(&model_cache.lock);
   for (size_t i = 0; !keep_intermediates && i < model_cache.n; i++) {
     vittm_model *m = model_cache.open[i];
-    if (m->dev == dev && strcmp(m->path, resolved) == 0 && m->precision == precision) {
+    if (m->dev == dev && strcmp(m->path, resolved) == 0 && m->precision == precision &&
+        (m->instance && instance ? strcmp(m->instance, instance) == 0 : m->instance == instance)) {
       *out = vittm_model_ref(m);
       mtx_unlock(&model_cache.lock);
       return VITTM_OK;
@@ -309,7 +312,10 @@ vittm_status vittm_model_load_internal(vittm_device *dev, const char *path,
   vittm_status st = VITTM_OK;
   if (grown)
     model_cache.open = grown;
-  if (!m || !grown || !(m->path = strdup(resolved))) {
+  if (!m || !grown || !(m->path = strdup(resolved)) ||
+      (instance && !(m->instance = strdup(instance)))) {
+    if (m)
+      free(m->path);
     free(m);
     st = vittm_error_set(err, VITTM_ERROR_OUT_OF_MEMORY, "out of host memory loading %s", path);
   } else {

@@ -14,6 +14,7 @@ struct vittm_model {
   atomic_int refs;
   vittm_device *dev;
   char *path;
+  char *instance; /* vittm_model_options.instance (NULL: shared by file and precision) */
   vittm_model_file *mf;
   vittm_config cfg;
   vittm_precision precision;

@@ -681,7 +681,7 @@ int bench_paper(int argc, char **argv)
     st = bench_runs_per_frame(&pm[m].cfg, r.frame_w, r.frame_h, &pm[m].runs, &err);
     pm[m].gmac_frame = pm[m].runs * pm[m].macs.total / 1e9;
   }
-  vittm_model_options mo = {VITTM_PRECISION_FP32};
+  vittm_model_options mo = {.precision = VITTM_PRECISION_FP32};
   for (int m = 0; m < 2 && !st; m++) {
     fprintf(stderr, "loading %s …\n", pm[m].path);
     st = vittm_model_load(dev, pm[m].path, &mo, &pm[m].model, &err);

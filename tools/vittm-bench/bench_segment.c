@@ -69,7 +69,7 @@ static vittm_status run_model(vittm_device *dev, const char *path, vittm_precisi
                               vittm_pixel_format format, uint32_t fw, uint32_t fh,
                               bool mask_at_model_size, int runs, result *r, vittm_error *err)
 {
-  vittm_model_options mo = {precision};
+  vittm_model_options mo = {.precision = precision};
   vittm_model *model = NULL;
   vittm_segmenter *seg = NULL;
   uint8_t *pixels = NULL;

@@ -409,7 +409,7 @@ int bench_video(int argc, char **argv)
   vittm_device *dev = NULL;
   video v = {0};
   model_run runs[BENCH_MAX_MODELS] = {0};
-  vittm_model_options mo = {o.precision};
+  vittm_model_options mo = {.precision = o.precision};
   /* The video first: a file without a video stream fails before any model is loaded. */
   vittm_status st = video_open(&v, o.video_path, 0, &err);
   if (!st)

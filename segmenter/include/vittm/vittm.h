@@ -37,6 +37,9 @@ typedef enum vittm_precision {
 
 typedef struct vittm_model_options {
   vittm_precision precision;
+  /* NULL: share the model with every load of the same file and precision on the device; a name:
+   * share it only with loads of that name (another name loads another copy of the weights). */
+  const char *instance;
 } vittm_model_options;
 
 /* How a frame becomes the model's input (mmsegmentation's test_cfg mode). */
@@ -48,7 +51,8 @@ typedef enum vittm_inference_mode {
 } vittm_inference_mode;
 
 /* Loads a segmentation model file onto dev (opts may be NULL). Loading the same file at the
- * same precision on the same device again returns the same model with one more reference. */
+ * same precision and instance name on the same device again returns the same model with one
+ * more reference. */
 VITTM_API vittm_status vittm_model_load(vittm_device *dev, const char *path,
                                         const vittm_model_options *opts, vittm_model **out,
                                         vittm_error *err);
