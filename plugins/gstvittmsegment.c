@@ -266,6 +266,17 @@ G_DEFINE_TYPE (GstVittmSegment, gst_vittm_segment, GST_TYPE_BASE_TRANSFORM);
 GST_ELEMENT_REGISTER_DEFINE (vittmsegment, "vittmsegment", GST_RANK_NONE,
     GST_TYPE_VITTM_SEGMENT);
 
+/* Registers an enum type once; the get_type functions below are its uses. */
+static GType
+register_enum (GType * type, const gchar * name, const GEnumValue * values)
+{
+  if (g_once_init_enter (type)) {
+    GType t = g_enum_register_static (name, values);
+    g_once_init_leave (type, t);
+  }
+  return *type;
+}
+
 GType
 gst_vittm_segment_precision_get_type (void)
 {
@@ -279,11 +290,7 @@ gst_vittm_segment_precision_get_type (void)
     {0, NULL, NULL},
   };
 
-  if (g_once_init_enter (&type)) {
-    GType t = g_enum_register_static ("GstVittmSegmentPrecision", values);
-    g_once_init_leave (&type, t);
-  }
-  return type;
+  return register_enum (&type, "GstVittmSegmentPrecision", values);
 }
 
 GType
@@ -298,11 +305,7 @@ gst_vittm_segment_async_policy_get_type (void)
     {0, NULL, NULL},
   };
 
-  if (g_once_init_enter (&type)) {
-    GType t = g_enum_register_static ("GstVittmSegmentAsyncPolicy", values);
-    g_once_init_leave (&type, t);
-  }
-  return type;
+  return register_enum (&type, "GstVittmSegmentAsyncPolicy", values);
 }
 
 GType
@@ -316,11 +319,7 @@ gst_vittm_segment_mask_size_get_type (void)
     {0, NULL, NULL},
   };
 
-  if (g_once_init_enter (&type)) {
-    GType t = g_enum_register_static ("GstVittmSegmentMaskSize", values);
-    g_once_init_leave (&type, t);
-  }
-  return type;
+  return register_enum (&type, "GstVittmSegmentMaskSize", values);
 }
 
 GType
@@ -337,11 +336,7 @@ gst_vittm_segment_inference_mode_get_type (void)
     {0, NULL, NULL},
   };
 
-  if (g_once_init_enter (&type)) {
-    GType t = g_enum_register_static ("GstVittmSegmentInferenceMode", values);
-    g_once_init_leave (&type, t);
-  }
-  return type;
+  return register_enum (&type, "GstVittmSegmentInferenceMode", values);
 }
 
 /* ------------------------------------------------------------------------ */

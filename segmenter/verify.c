@@ -443,6 +443,8 @@ vittm_status vittm_verify_model(vittm_device *dev, const char *path, vittm_preci
 
 void vittm_verify_report_judge(vittm_verify_report *r, double tolerance)
 {
+  if (!r)
+    return;
   bool fp16 = r->precision == VITTM_PRECISION_FP16;
   r->tolerance = tolerance > 0 ? tolerance : fp16 ? VITTM_VERIFY_TOL_FP16 : VITTM_VERIFY_TOL_FP32;
   r->per_tap = fp16 && !(tolerance > 0) && r->n_fp16_reference > 0;
@@ -467,11 +469,13 @@ void vittm_verify_report_judge(vittm_verify_report *r, double tolerance)
 
 bool vittm_verify_report_passed(const vittm_verify_report *r)
 {
-  return r->has_probe && r->first_failure < 0 && r->map.passed && r->slide_map.passed;
+  return r && r->has_probe && r->first_failure < 0 && r->map.passed && r->slide_map.passed;
 }
 
 const char *vittm_verify_report_failure(const vittm_verify_report *r)
 {
+  if (!r)
+    return NULL;
   if (r->first_failure >= 0)
     return r->taps[r->first_failure].name;
   return !r->map.passed ? "classmap" : !r->slide_map.passed ? "slide.classmap" : NULL;

@@ -52,18 +52,10 @@ static const vittm_tile shared_tiles[] = {
     {8, 8, 4, 1, 1},
 };
 
-/* max_tm, max_tn: the register tile's largest sizes, the shaders' defaults (conv2d.comp). A
- * register tile's invocation computes all its bn output channels. */
-static const vittm_tile_table tiles = {
-    .op = "conv",
-    .registers = register_tiles,
-    .n_registers = sizeof register_tiles / sizeof *register_tiles,
-    .shared = shared_tiles,
-    .n_shared = sizeof shared_tiles / sizeof *shared_tiles,
-    .max_tm = 8,
-    .max_tn = 32,
-    .register_spans_n = true,
-};
+/* max_tm 8, max_tn 32: the register tile's largest sizes, the shaders' defaults
+ * (conv2d.comp). A register tile's invocation computes all its bn output channels. */
+static const vittm_tile_table tiles =
+    VITTM_TILE_TABLE("conv", register_tiles, shared_tiles, 8, 32, true);
 
 vittm_status vittm_conv_choose_tile(const vittm_device *dev, vittm_tile *tile, vittm_error *err)
 {

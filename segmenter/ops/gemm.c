@@ -38,26 +38,10 @@ static const vittm_tile shared_tiles[] = {
     {8, 8, 4, 1, 1},
 };
 
-/* max_tm, max_tn: the largest register tile the shader declares (its spec constants'
+/* max_tm 32, max_tn 8: the largest register tile the shader declares (its spec constants'
  * defaults). */
-static const vittm_tile_table tiles = {
-    .op = "gemm",
-    .registers = register_tiles,
-    .n_registers = sizeof register_tiles / sizeof *register_tiles,
-    .shared = shared_tiles,
-    .n_shared = sizeof shared_tiles / sizeof *shared_tiles,
-    .max_tm = 32,
-    .max_tn = 8,
-};
-
-/* The subgroup size register tiles spread rows of A over, or 0 where they cannot: every
- * subgroup must lie in one row of invocations (NT a multiple of it) and own whole rows. The
- * shader checks gl_SubgroupSize against it and falls back to unshared loads on a mismatch. */
-static uint32_t tile_subgroup(const vittm_device_profile *p, const vittm_tile *tile)
-{
-  uint32_t sg = p->shuffle_subgroup, nt = tile->bn / tile->tn;
-  return !tile->bk && sg && nt % sg == 0 && tile->tm % sg == 0 ? sg : 0;
-}
+static const vittm_tile_table tiles =
+    VITTM_TILE_TABLE("gemm", register_tiles, shared_tiles, 32, 8, false);
 
 vittm_status vittm_gemm_choose_tile(const vittm_device *dev, uint32_t m, uint32_t n, uint32_t k,
                                     vittm_tile *tile, vittm_error *err)
@@ -97,7 +81,7 @@ static vittm_status gemm_pipeline(vittm_device *dev, vittm_dtype dtype, uint32_t
     return st;
   /* Register tiles whose rows of A a subgroup shares use the variant built with subgroup
    * shuffles; every other tile the plain one, which needs no subgroup support. */
-  uint32_t sg = tile_subgroup(vittm_device_get_profile(dev), tile);
+  uint32_t sg = vittm_tile_shuffle_subgroup(vittm_device_get_profile(dev), tile);
   uint32_t spec[] = {vittm_tile_invocations(tile), tile->bm, tile->bn, tile->bk, tile->tm, tile->tn,
                      sg, aligned4 ? 4 : 1};
   return vittm_pipeline_get(dev, sg ? VITTM_SHADER_GEMM_SG : VITTM_SHADER_GEMM, dtype, spec, 8, 4,

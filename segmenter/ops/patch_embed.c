@@ -20,27 +20,13 @@ _Static_assert(sizeof(patch_push) == VITTM_SHADER_PATCH_EMBED_SG_PUSH_SIZE,
 /* As gemm.c: register tiles (bk = 0, no shared memory; see the shader) for SIMD-on-CPU
  * drivers, with eight lanes along the output columns and the 32 tokens' pixels spread over
  * the subgroup; square shared-memory tiles for GPUs. The first of the profile's kind that
- * fits the device is used; max_tm, max_tn: the shader's register tile defaults. */
+ * fits the device is used; max_tm 32, max_tn 4: the shader's register tile defaults. */
 static const vittm_tile register_tiles[] = {
     {32, 32, 0, 32, 4}, {16, 32, 0, 16, 4}, {8, 16, 0, 8, 2}};
 static const vittm_tile shared_tiles[] = {
     {64, 64, 16, 4, 4}, {32, 32, 16, 2, 2}, {16, 16, 8, 2, 2}};
-static const vittm_tile_table tiles = {
-    .op = "patch embed",
-    .registers = register_tiles,
-    .n_registers = sizeof register_tiles / sizeof *register_tiles,
-    .shared = shared_tiles,
-    .n_shared = sizeof shared_tiles / sizeof *shared_tiles,
-    .max_tm = 32,
-    .max_tn = 4,
-};
-
-/* The subgroup size register tiles spread tokens over, or 0 (as gemm.c's tile_subgroup). */
-static uint32_t tile_subgroup(const vittm_device_profile *p, const vittm_tile *t)
-{
-  uint32_t sg = p->shuffle_subgroup, nt = t->bn / t->tn;
-  return !t->bk && sg && nt % sg == 0 && t->tm % sg == 0 ? sg : 0;
-}
+static const vittm_tile_table tiles =
+    VITTM_TILE_TABLE("patch embed", register_tiles, shared_tiles, 32, 4, false);
 
 void vittm_patch_embed_reorder_weight(const float *src_dcpp, uint32_t d, uint32_t c, uint32_t p,
                                       float *dst)
@@ -115,7 +101,7 @@ vittm_status vittm_patch_embed_record(vittm_cmd *cmd, const vittm_tensor *image,
   if (st)
     return st;
   const vittm_tile *tl = &tile;
-  uint32_t sg = tile_subgroup(prof, tl);
+  uint32_t sg = vittm_tile_shuffle_subgroup(prof, tl);
   /* vec4 loads need every patch row (p·C), image row (width·C), chunk start and weight row
    * (K) to be a multiple of 4 elements. */
   uint32_t cch = image->cols;

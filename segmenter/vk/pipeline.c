@@ -112,8 +112,8 @@ vittm_status vittm_pipeline_get(vittm_device *dev, vittm_shader_id id, vittm_dty
   const vittm_shader *code = &vittm_shaders[id][dtype == VITTM_F16];
   const char *shader = code->name;
   if (!code->code)
-    return vittm_error_set(err, VITTM_ERROR_UNSUPPORTED, "pipeline %s: the kernel has no %s "
-                           "variant", shader, vittm_dtype_name(dtype));
+    return vittm_error_set(err, VITTM_ERROR_UNSUPPORTED, "pipeline %s: the kernel has no such "
+                           "variant", shader);
   /* What the host binds and pushes must be what the SPIR-V declares. */
   if (push_size != code->push_size || n_bindings < code->n_bindings)
     return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,

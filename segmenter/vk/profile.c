@@ -138,6 +138,12 @@ void vittm_device_profile_describe(const vittm_device_profile *p, char *buf, siz
            p->shuffle_subgroup ? "on" : "off", p->fp16 ? ",fp16" : "");
 }
 
+uint32_t vittm_tile_shuffle_subgroup(const vittm_device_profile *p, const vittm_tile *t)
+{
+  uint32_t sg = p->shuffle_subgroup;
+  return !t->bk && sg && t->tn && (t->bn / t->tn) % sg == 0 && t->tm % sg == 0 ? sg : 0;
+}
+
 uint32_t vittm_tile_shared_bytes(const vittm_tile *t)
 {
   return (t->bk ? t->bk : 1) * (t->bm + t->bn) * (uint32_t)sizeof(float);

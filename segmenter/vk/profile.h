@@ -93,6 +93,21 @@ typedef struct vittm_tile_table {
   bool register_spans_n;    /* a register tile's invocation computes all bn columns */
 } vittm_tile_table;
 
+/* A tile table from two arrays of tiles (for its `static const` definition). */
+#define VITTM_TILE_TABLE(op_, registers_, shared_, max_tm_, max_tn_, spans_n_)                \
+  {                                                                                        \
+    .op = (op_), .registers = (registers_),                                                \
+    .n_registers = sizeof(registers_) / sizeof *(registers_), .shared = (shared_),          \
+    .n_shared = sizeof(shared_) / sizeof *(shared_), .max_tm = (max_tm_),                  \
+    .max_tn = (max_tn_), .register_spans_n = (spans_n_)                                    \
+  }
+
+/* The subgroup size a register tile spreads its rows over, sharing loads with shuffles, or 0
+ * where it cannot: the profile allows shuffles, and every subgroup lies in one row of
+ * invocations (bn/tn a multiple of it) and owns whole rows (tm a multiple of it). Shaders
+ * check gl_SubgroupSize against it and fall back to unshared loads on a mismatch. */
+uint32_t vittm_tile_shuffle_subgroup(const vittm_device_profile *p, const vittm_tile *t);
+
 /* Shared memory a tile declares (a register tile still declares one row). */
 uint32_t vittm_tile_shared_bytes(const vittm_tile *t);
 /* Invocations per workgroup. */

@@ -191,6 +191,10 @@ static void test_accessors_take_null(void **state)
   vittm_device_memory(NULL, &current, &peak);
   assert_int_equal(current + peak, 0);
   vittm_frame_init_packed(NULL, VITTM_FORMAT_RGB, 2, 2, NULL);
+  vittm_verify_report_judge(NULL, 0);
+  assert_false(vittm_verify_report_passed(NULL));
+  assert_null(vittm_verify_report_failure(NULL));
+  vittm_verify_report_free(NULL);
   assert_false(vittm_pixel_format_from_name("RGB", NULL));
 }
 

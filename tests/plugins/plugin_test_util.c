@@ -105,3 +105,24 @@ ptu_check_vittm_log_domain (void)
   g_log_set_handler ("GStreamer-Vittm",
       G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING, check_log, NULL);
 }
+
+guint
+ptu_print_live_objects (GstTracer * tracer)
+{
+  GstStructure *info = NULL;
+  const GValue *live;
+  guint n;
+
+  g_signal_emit_by_name (tracer, "get-live-objects", &info);
+  live = gst_structure_get_value (info, "live-objects-list");
+  n = gst_value_list_get_size (live);
+  for (guint i = 0; i < n; i++) {
+    gchar *desc = gst_structure_to_string (gst_value_get_structure
+        (gst_value_list_get_value (live, i)));
+
+    g_printerr ("still alive: %s\n", desc);
+    g_free (desc);
+  }
+  gst_structure_free (info);
+  return n;
+}

@@ -41,6 +41,10 @@ void ptu_rgb_to_yuv601 (const guint8 rgb[3], guint8 yuv[3]);
  * function, after gst_check_init(). */
 void ptu_check_vittm_log_domain (void);
 
+/* Prints each object the leaks tracer @tracer still sees alive and returns
+ * their number. */
+guint ptu_print_live_objects (GstTracer * tracer);
+
 G_END_DECLS
 
 #endif /* __PLUGIN_TEST_UTIL_H__ */

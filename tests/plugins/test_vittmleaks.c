@@ -74,12 +74,9 @@ GST_START_TEST (test_pipeline_null_to_playing_cycles_leak_nothing)
   gchar *dir = g_dir_make_tmp ("vittm-leaks-XXXXXX", NULL);
   gchar *report = g_build_filename (dir, "report.json", NULL);
   GstElement *pipeline, *src, *meter;
-  GstStructure *info;
-  const GValue *live;
   GstPad *pad;
   GstBus *bus;
   GError *err = NULL;
-  guint n_live;
 
   fail_unless (tracer != NULL, "the leaks tracer is not active: run with "
       "GST_TRACERS=leaks");
@@ -129,19 +126,7 @@ GST_START_TEST (test_pipeline_null_to_playing_cycles_leak_nothing)
   gst_vittm_class_table_unref (table);
   gst_task_cleanup_all ();
 
-  g_signal_emit_by_name (tracer, "get-live-objects", &info);
-  live = gst_structure_get_value (info, "live-objects-list");
-  n_live = gst_value_list_get_size (live);
-  for (guint i = 0; i < n_live; i++) {
-    const GstStructure *s =
-        gst_value_get_structure (gst_value_list_get_value (live, i));
-    gchar *desc = gst_structure_to_string (s);
-
-    g_printerr ("still alive: %s\n", desc);
-    g_free (desc);
-  }
-  fail_unless_equals_int (n_live, 0);
-  gst_structure_free (info);
+  fail_unless_equals_int (ptu_print_live_objects (tracer), 0);
   gst_object_unref (tracer);
 
   g_unlink (report);
@@ -169,11 +154,8 @@ GST_START_TEST (test_vittmsegment_null_to_playing_cycles_leak_nothing)
   gchar *launch = g_strdup_printf (SEGMENT_LAUNCH_LINE,
       g_getenv ("VITTM_LEAKS_SEGMENT_MODEL"));
   GstElement *pipeline;
-  GstStructure *info;
-  const GValue *live;
   GstBus *bus;
   GError *err = NULL;
-  guint n_live;
 
   fail_unless (tracer != NULL, "the leaks tracer is not active: run with "
       "GST_TRACERS=leaks");
@@ -208,18 +190,7 @@ GST_START_TEST (test_vittmsegment_null_to_playing_cycles_leak_nothing)
   gst_object_unref (pipeline);
   gst_task_cleanup_all ();
 
-  g_signal_emit_by_name (tracer, "get-live-objects", &info);
-  live = gst_structure_get_value (info, "live-objects-list");
-  n_live = gst_value_list_get_size (live);
-  for (guint i = 0; i < n_live; i++) {
-    gchar *desc = gst_structure_to_string (gst_value_get_structure
-        (gst_value_list_get_value (live, i)));
-
-    g_printerr ("still alive: %s\n", desc);
-    g_free (desc);
-  }
-  fail_unless_equals_int (n_live, 0);
-  gst_structure_free (info);
+  fail_unless_equals_int (ptu_print_live_objects (tracer), 0);
   gst_object_unref (tracer);
   g_free (launch);
 }

@@ -512,9 +512,6 @@ GST_START_TEST (test_async_cycles_leak_nothing)
   GstTracer *tracer = NULL;
   GList *tracers = gst_tracing_get_active_tracers ();
   GstElement *pipeline;
-  GstStructure *info;
-  const GValue *live;
-  guint n_live;
 
   for (GList * l = tracers; l; l = l->next)
     if (!tracer && g_str_equal (G_OBJECT_TYPE_NAME (l->data),
@@ -546,18 +543,7 @@ GST_START_TEST (test_async_cycles_leak_nothing)
   gst_object_unref (pipeline);
   gst_task_cleanup_all ();
 
-  g_signal_emit_by_name (tracer, "get-live-objects", &info);
-  live = gst_structure_get_value (info, "live-objects-list");
-  n_live = gst_value_list_get_size (live);
-  for (guint i = 0; i < n_live; i++) {
-    gchar *desc = gst_structure_to_string (gst_value_get_structure
-        (gst_value_list_get_value (live, i)));
-
-    g_printerr ("still alive: %s\n", desc);
-    g_free (desc);
-  }
-  fail_unless_equals_int (n_live, 0);
-  gst_structure_free (info);
+  fail_unless_equals_int (ptu_print_live_objects (tracer), 0);
   gst_object_unref (tracer);
 }
 
