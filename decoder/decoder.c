@@ -82,8 +82,8 @@ static vittm_status open_codec(vittm_decoder *dec, int threads, vittm_error *err
   if (index < 0) {
     char streams[128];
     list_streams(dec->format, streams, sizeof streams);
-    return vittm_error_set(err, VITTM_ERROR_FORMAT, "%s: no video stream (streams: %s)",
-                           dec->path, streams);
+    return vittm_error_set(err, VITTM_ERROR_FORMAT, "%s: no video stream (streams: %s)", dec->path,
+                           streams);
   }
   /* The demuxer can skip whatever is not ours. */
   for (unsigned i = 0; i < dec->format->nb_streams; i++)
@@ -151,9 +151,9 @@ static vittm_status prepare_output(vittm_decoder *dec, const vittm_decoder_optio
                                    vittm_error *err)
 {
   vittm_decoder_info *info = &dec->info;
-  vittm_status status = vittm_decoder_output_geometry(info->width, info->height, info->sar_num,
-                                                      info->sar_den, o->width, o->height,
-                                                      o->square_pixels, &dec->geometry, err);
+  vittm_status status =
+      vittm_decoder_output_geometry(info->width, info->height, info->sar_num, info->sar_den,
+                                    o->width, o->height, o->square_pixels, &dec->geometry, err);
   if (status != VITTM_OK)
     return vittm_error_prefix(err, status, "%s", dec->path);
   info->output_width = dec->geometry.width;
@@ -165,8 +165,7 @@ static vittm_status prepare_output(vittm_decoder *dec, const vittm_decoder_optio
   dec->packet = av_packet_alloc();
   dec->frame = av_frame_alloc();
   if (!dec->packet || !dec->frame)
-    return vittm_error_set(err, VITTM_ERROR_OUT_OF_MEMORY, "%s: no memory for frames",
-                           dec->path);
+    return vittm_error_set(err, VITTM_ERROR_OUT_OF_MEMORY, "%s: no memory for frames", dec->path);
   return VITTM_OK;
 }
 

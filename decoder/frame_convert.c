@@ -64,8 +64,7 @@ static const int *yuv_coefficients(enum AVColorSpace space, int height)
   return sws_getCoefficients(space);
 }
 
-static vittm_status make_context(vittm_frame_converter *conv, const AVFrame *src,
-                                 vittm_error *err)
+static vittm_status make_context(vittm_frame_converter *conv, const AVFrame *src, vittm_error *err)
 {
   sws_freeContext(conv->sws);
   conv->sws = NULL;
@@ -78,9 +77,9 @@ static vittm_status make_context(vittm_frame_converter *conv, const AVFrame *src
   if (!conv->sws) {
     const char *name = av_get_pix_fmt_name(in_format);
     return vittm_error_set(err, VITTM_ERROR_UNSUPPORTED,
-                           "cannot convert %dx%d %s pictures to %dx%d %s", src->width,
-                           src->height, name ? name : "(unknown format)", conv->width,
-                           conv->height, av_get_pix_fmt_name(av_format_of(conv->format)));
+                           "cannot convert %dx%d %s pictures to %dx%d %s", src->width, src->height,
+                           name ? name : "(unknown format)", conv->width, conv->height,
+                           av_get_pix_fmt_name(av_format_of(conv->format)));
   }
   /* RGB sources refuse colour details (-1); nothing to set for them. */
   const int *coefficients = yuv_coefficients(src->colorspace, src->height);
@@ -111,8 +110,8 @@ vittm_status vittm_frame_converter_run(vittm_frame_converter *conv, const AVFram
   }
   uint8_t *dst[4] = {conv->buffer};
   int dst_stride[4] = {conv->stride};
-  int rows = sws_scale(conv->sws, (const uint8_t *const *)src->data, src->linesize, 0,
-                       src->height, dst, dst_stride);
+  int rows = sws_scale(conv->sws, (const uint8_t *const *)src->data, src->linesize, 0, src->height,
+                       dst, dst_stride);
   if (rows != conv->height)
     return vittm_error_set(err, VITTM_ERROR_UNSUPPORTED,
                            "swscale wrote %d of %d rows converting a %dx%d %s picture", rows,

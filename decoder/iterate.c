@@ -170,8 +170,8 @@ vittm_status vittm_decoder_run(vittm_decoder *dec, vittm_decoder_frame_fn fn, vo
     status = fn(&frame, user, cb_err);
     if (status != VITTM_OK) {
       if (cb_err->message[0] == '\0')
-        vittm_error_set(cb_err, status, "%s: the frame callback stopped at frame %lld",
-                        dec->path, (long long)frame.index);
+        vittm_error_set(cb_err, status, "%s: the frame callback stopped at frame %lld", dec->path,
+                        (long long)frame.index);
       cb_err->code = status;
       return status;
     }

@@ -13,13 +13,13 @@ static bool fits(double size)
   return size <= VITTM_DECODER_MAX_SIZE;
 }
 
-vittm_status vittm_decoder_output_geometry(int in_w, int in_h, int sar_num, int sar_den,
-                                           int req_w, int req_h, bool square_pixels,
+vittm_status vittm_decoder_output_geometry(int in_w, int in_h, int sar_num, int sar_den, int req_w,
+                                           int req_h, bool square_pixels,
                                            vittm_decoder_geometry *out, vittm_error *err)
 {
   if (in_w <= 0 || in_h <= 0)
-    return vittm_error_set(err, VITTM_ERROR_FORMAT, "the stream has no picture size (%dx%d)",
-                           in_w, in_h);
+    return vittm_error_set(err, VITTM_ERROR_FORMAT, "the stream has no picture size (%dx%d)", in_w,
+                           in_h);
   if (sar_num <= 0 || sar_den <= 0)
     sar_num = sar_den = 1;
 
@@ -37,8 +37,8 @@ vittm_status vittm_decoder_output_geometry(int in_w, int in_h, int sar_num, int 
   }
   if (!fits(w) || !fits(h))
     return vittm_error_set(err, VITTM_ERROR_UNSUPPORTED,
-                           "output size %.0fx%.0f (from %dx%d, SAR %d:%d) exceeds %d", w, h,
-                           in_w, in_h, sar_num, sar_den, VITTM_DECODER_MAX_SIZE);
+                           "output size %.0fx%.0f (from %dx%d, SAR %d:%d) exceeds %d", w, h, in_w,
+                           in_h, sar_num, sar_den, VITTM_DECODER_MAX_SIZE);
   out->width = w < 1 ? 1 : (int)lround(w);
   out->height = h < 1 ? 1 : (int)lround(h);
 

@@ -89,11 +89,11 @@ static GParamSpec *properties[N_PROPERTIES];
  * become estimates; count, min, mean and max stay exact). */
 #define MAX_SAMPLES (1u << 20)
 
-static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
-    GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
+static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE (
+    "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
 
-static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
-    GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
+static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE (
+    "src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
 
 /* A fixed-capacity ring of the most recent values. */
 typedef struct
@@ -106,7 +106,7 @@ typedef struct
 typedef struct
 {
   Ring window;
-  GArray *samples;              /* guint64, all (or a uniform sample) */
+  GArray *samples; /* guint64, all (or a uniform sample) */
   guint64 count, sum, min, max;
 } LatencyStats;
 
@@ -125,25 +125,25 @@ struct _GstVittmFpsMeter
 
   /* streaming state */
   guint64 frames;
-  guint64 timed_frames;         /* frames since `first` (same time source) */
-  gboolean have_clock_time;     /* `first` came from the pipeline clock */
+  guint64 timed_frames;     /* frames since `first` (same time source) */
+  gboolean have_clock_time; /* `first` came from the pipeline clock */
   GstClockTime first, last, last_report;
   Ring arrivals;
   LatencyStats wall, gpu;
-  GRand *rand;                  /* reservoir sampling; fixed seed */
-  gboolean report_pending;      /* started, or frames since the report */
+  GRand *rand;             /* reservoir sampling; fixed seed */
+  gboolean report_pending; /* started, or frames since the report */
 };
 
 #define gst_vittm_fps_meter_parent_class parent_class
 G_DEFINE_TYPE (GstVittmFpsMeter, gst_vittm_fps_meter, GST_TYPE_BASE_TRANSFORM);
-GST_ELEMENT_REGISTER_DEFINE (vittmfpsmeter, "vittmfpsmeter", GST_RANK_NONE,
-    GST_TYPE_VITTM_FPS_METER);
+GST_ELEMENT_REGISTER_DEFINE (
+    vittmfpsmeter, "vittmfpsmeter", GST_RANK_NONE, GST_TYPE_VITTM_FPS_METER);
 
 /* ------------------------------------------------------------------------ */
 /* statistics                                                               */
 
 static void
-ring_reset (Ring * ring, guint capacity)
+ring_reset (Ring *ring, guint capacity)
 {
   if (ring->capacity != capacity) {
     g_free (ring->values);
@@ -154,7 +154,7 @@ ring_reset (Ring * ring, guint capacity)
 }
 
 static void
-ring_push (Ring * ring, GstClockTime v)
+ring_push (Ring *ring, GstClockTime v)
 {
   ring->values[ring->next] = v;
   ring->next = (ring->next + 1) % ring->capacity;
@@ -164,7 +164,7 @@ ring_push (Ring * ring, GstClockTime v)
 
 /* The i-th value, oldest first. */
 static GstClockTime
-ring_get (const Ring * ring, guint i)
+ring_get (const Ring *ring, guint i)
 {
   guint start = (ring->next + ring->capacity - ring->count) % ring->capacity;
 
@@ -182,7 +182,7 @@ compare_u64 (gconstpointer a, gconstpointer b)
 /* The @p-th percentile (0..100) of @n sorted values, interpolated linearly
  * between closest ranks (as numpy's default), in ms; -1 when @n is 0. */
 static gdouble
-percentile_ms (const guint64 * sorted, guint n, gdouble p)
+percentile_ms (const guint64 *sorted, guint n, gdouble p)
 {
   gdouble pos, frac;
   guint lo;
@@ -198,7 +198,7 @@ percentile_ms (const guint64 * sorted, guint n, gdouble p)
 }
 
 static void
-ring_percentiles_ms (const Ring * ring, gdouble * p50, gdouble * p95)
+ring_percentiles_ms (const Ring *ring, gdouble *p50, gdouble *p95)
 {
   guint64 *sorted = g_new (guint64, MAX (ring->count, 1));
 
@@ -211,7 +211,7 @@ ring_percentiles_ms (const Ring * ring, gdouble * p50, gdouble * p95)
 }
 
 static void
-latency_reset (LatencyStats * stats, guint window)
+latency_reset (LatencyStats *stats, guint window)
 {
   ring_reset (&stats->window, window);
   if (!stats->samples)
@@ -222,7 +222,7 @@ latency_reset (LatencyStats * stats, guint window)
 }
 
 static void
-latency_clear (LatencyStats * stats)
+latency_clear (LatencyStats *stats)
 {
   g_clear_pointer (&stats->window.values, g_free);
   stats->window.capacity = 0;
@@ -230,7 +230,7 @@ latency_clear (LatencyStats * stats)
 }
 
 static void
-latency_add (LatencyStats * stats, guint64 ns, GRand * rand)
+latency_add (LatencyStats *stats, guint64 ns, GRand *rand)
 {
   ring_push (&stats->window, ns);
   stats->count++;
@@ -251,7 +251,7 @@ latency_add (LatencyStats * stats, guint64 ns, GRand * rand)
 /* Frames per second over the arrival times in @ring (n frames span n - 1
  * intervals); 0 until two frames are in. */
 static gdouble
-ring_fps (const Ring * ring)
+ring_fps (const Ring *ring)
 {
   GstClockTime span;
 
@@ -262,7 +262,7 @@ ring_fps (const Ring * ring)
 }
 
 static gdouble
-overall_fps (GstVittmFpsMeter * self)
+overall_fps (GstVittmFpsMeter *self)
 {
   if (self->timed_frames < 2 || self->last <= self->first)
     return 0.0;
@@ -282,20 +282,20 @@ typedef struct
 } Figures;
 
 static gchar *
-current_label (GstVittmFpsMeter * self)
+current_label (GstVittmFpsMeter *self)
 {
   gchar *label;
 
   GST_OBJECT_LOCK (self);
-  label = self->label ? g_strdup (self->label) :
-      g_strdup (GST_OBJECT_NAME (self));
+  label =
+      self->label ? g_strdup (self->label) : g_strdup (GST_OBJECT_NAME (self));
   GST_OBJECT_UNLOCK (self);
   return label;
 }
 
 /* Figures of the last window (messages and lines during the run). */
 static void
-figures_window (GstVittmFpsMeter * self, Figures * f)
+figures_window (GstVittmFpsMeter *self, Figures *f)
 {
   f->label = current_label (self);
   f->frames = self->frames;
@@ -309,23 +309,19 @@ figures_window (GstVittmFpsMeter * self, Figures * f)
 /* Posts the figures as an element message and, unless `silent`, makes them
  * the last message (notified) and, with `print`, prints it. */
 static void
-post_figures (GstVittmFpsMeter * self, const Figures * f)
+post_figures (GstVittmFpsMeter *self, const Figures *f)
 {
   GstStructure *s;
   gboolean silent, print;
 
-  s = gst_structure_new ("vittm-fps",
-      "label", G_TYPE_STRING, f->label,
-      "frames", G_TYPE_UINT64, f->frames,
-      "fps", G_TYPE_DOUBLE, f->fps,
-      "fps-overall", G_TYPE_DOUBLE, f->fps_overall,
-      "latency-p50-ms", G_TYPE_DOUBLE, f->lat_p50,
-      "latency-p95-ms", G_TYPE_DOUBLE, f->lat_p95,
-      "gpu-p50-ms", G_TYPE_DOUBLE, f->gpu_p50,
-      "gpu-p95-ms", G_TYPE_DOUBLE, f->gpu_p95,
-      "inferences", G_TYPE_UINT64, f->inferences, NULL);
-  gst_element_post_message (GST_ELEMENT (self),
-      gst_message_new_element (GST_OBJECT (self), s));
+  s = gst_structure_new ("vittm-fps", "label", G_TYPE_STRING, f->label,
+      "frames", G_TYPE_UINT64, f->frames, "fps", G_TYPE_DOUBLE, f->fps,
+      "fps-overall", G_TYPE_DOUBLE, f->fps_overall, "latency-p50-ms",
+      G_TYPE_DOUBLE, f->lat_p50, "latency-p95-ms", G_TYPE_DOUBLE, f->lat_p95,
+      "gpu-p50-ms", G_TYPE_DOUBLE, f->gpu_p50, "gpu-p95-ms", G_TYPE_DOUBLE,
+      f->gpu_p95, "inferences", G_TYPE_UINT64, f->inferences, NULL);
+  gst_element_post_message (
+      GST_ELEMENT (self), gst_message_new_element (GST_OBJECT (self), s));
 
   GST_OBJECT_LOCK (self);
   silent = self->silent;
@@ -340,11 +336,11 @@ post_figures (GstVittmFpsMeter * self, const Figures * f)
       g_snprintf (lat, sizeof (lat), "latency p50 %.1f ms p95 %.1f ms",
           f->lat_p50, f->lat_p95);
     if (f->gpu_p50 >= 0)
-      g_snprintf (gpu, sizeof (gpu), "gpu p50 %.1f ms p95 %.1f ms",
-          f->gpu_p50, f->gpu_p95);
+      g_snprintf (gpu, sizeof (gpu), "gpu p50 %.1f ms p95 %.1f ms", f->gpu_p50,
+          f->gpu_p95);
     line = g_strdup_printf ("%s: %" G_GUINT64_FORMAT " frames, %.2f fps "
-        "(overall %.2f), %s, %s", f->label, f->frames, f->fps,
-        f->fps_overall, lat, gpu);
+                            "(overall %.2f), %s, %s",
+        f->label, f->frames, f->fps, f->fps_overall, lat, gpu);
     if (print)
       g_print ("%s\n", line);
 
@@ -357,11 +353,11 @@ post_figures (GstVittmFpsMeter * self, const Figures * f)
 }
 
 static void
-json_string (GString * out, const gchar * s)
+json_string (GString *out, const gchar *s)
 {
   g_string_append_c (out, '"');
   for (; *s; s++) {
-    guchar c = (guchar) * s;
+    guchar c = (guchar) *s;
 
     if (c == '"' || c == '\\')
       g_string_append_printf (out, "\\%c", c);
@@ -376,8 +372,8 @@ json_string (GString * out, const gchar * s)
 /* Appends "key": value with a locale-independent number, or null when the
  * value is unknown (negative). */
 static void
-json_number (GString * out, const gchar * indent, const gchar * key,
-    gdouble v, gboolean last)
+json_number (GString *out, const gchar *indent, const gchar *key, gdouble v,
+    gboolean last)
 {
   gchar buf[G_ASCII_DTOSTR_BUF_SIZE];
 
@@ -387,18 +383,18 @@ json_number (GString * out, const gchar * indent, const gchar * key,
 }
 
 static void
-json_latency_summary (GString * out, const gchar * key,
-    const LatencyStats * stats, gboolean last)
+json_latency_summary (
+    GString *out, const gchar *key, const LatencyStats *stats, gboolean last)
 {
   guint n = stats->samples->len;
-  guint64 *sorted = g_memdup2 (stats->samples->data, MAX (n, 1) *
-      sizeof (guint64));
+  guint64 *sorted =
+      g_memdup2 (stats->samples->data, MAX (n, 1) * sizeof (guint64));
   gboolean any = stats->count > 0;
 
   qsort (sorted, n, sizeof (guint64), compare_u64);
   g_string_append_printf (out, "    \"%s\": {\n", key);
-  g_string_append_printf (out, "      \"count\": %" G_GUINT64_FORMAT ",\n",
-      stats->count);
+  g_string_append_printf (
+      out, "      \"count\": %" G_GUINT64_FORMAT ",\n", stats->count);
   json_number (out, "      ", "min-ms", any ? stats->min / 1e6 : -1, FALSE);
   json_number (out, "      ", "mean-ms",
       any ? (gdouble) stats->sum / stats->count / 1e6 : -1, FALSE);
@@ -413,7 +409,7 @@ json_latency_summary (GString * out, const gchar * key,
 
 /* Figures over the whole run and the JSON text of the report. */
 static gchar *
-report_json (GstVittmFpsMeter * self, const Figures * f, gboolean eos)
+report_json (GstVittmFpsMeter *self, const Figures *f, gboolean eos)
 {
   GString *out = g_string_new ("{\n");
   guint64 *wall = g_memdup2 (self->wall.samples->data,
@@ -422,7 +418,8 @@ report_json (GstVittmFpsMeter * self, const Figures * f, gboolean eos)
       MAX (self->gpu.samples->len, 1) * sizeof (guint64));
   guint nw = self->wall.samples->len, ng = self->gpu.samples->len;
   gdouble duration = self->last > self->first && self->timed_frames > 1 ?
-      (gdouble) (self->last - self->first) / GST_SECOND : 0.0;
+      (gdouble) (self->last - self->first) / GST_SECOND :
+      0.0;
 
   qsort (wall, nw, sizeof (guint64), compare_u64);
   qsort (gpu, ng, sizeof (guint64), compare_u64);
@@ -430,16 +427,18 @@ report_json (GstVittmFpsMeter * self, const Figures * f, gboolean eos)
   g_string_append (out, "  \"label\": ");
   json_string (out, f->label);
   g_string_append (out, ",\n");
-  g_string_append_printf (out, "  \"frames\": %" G_GUINT64_FORMAT ",\n",
-      f->frames);
-  g_string_append_printf (out, "  \"inferences\": %" G_GUINT64_FORMAT ",\n",
-      f->inferences);
+  g_string_append_printf (
+      out, "  \"frames\": %" G_GUINT64_FORMAT ",\n", f->frames);
+  g_string_append_printf (
+      out, "  \"inferences\": %" G_GUINT64_FORMAT ",\n", f->inferences);
   g_string_append_printf (out, "  \"eos\": %s,\n", eos ? "true" : "false");
   json_number (out, "  ", "duration-s", duration, FALSE);
   json_number (out, "  ", "fps", f->fps, FALSE);
   json_number (out, "  ", "fps-overall", f->fps_overall, FALSE);
-  json_number (out, "  ", "latency-p50-ms", percentile_ms (wall, nw, 50), FALSE);
-  json_number (out, "  ", "latency-p95-ms", percentile_ms (wall, nw, 95), FALSE);
+  json_number (
+      out, "  ", "latency-p50-ms", percentile_ms (wall, nw, 50), FALSE);
+  json_number (
+      out, "  ", "latency-p95-ms", percentile_ms (wall, nw, 95), FALSE);
   json_number (out, "  ", "gpu-p50-ms", percentile_ms (gpu, ng, 50), FALSE);
   json_number (out, "  ", "gpu-p95-ms", percentile_ms (gpu, ng, 95), FALSE);
   g_string_append (out, "  \"latency\": {\n");
@@ -455,15 +454,15 @@ report_json (GstVittmFpsMeter * self, const Figures * f, gboolean eos)
 /* Writes the report atomically: a temporary file beside it, then a rename,
  * so that a reader never sees half a report. */
 static gboolean
-write_report (GstVittmFpsMeter * self, const gchar * path, const Figures * f,
-    gboolean eos)
+write_report (
+    GstVittmFpsMeter *self, const gchar *path, const Figures *f, gboolean eos)
 {
   gchar *json = report_json (self, f, eos);
   GError *err = NULL;
   gboolean ok;
 
-  ok = g_file_set_contents_full (path, json, -1,
-      G_FILE_SET_CONTENTS_CONSISTENT, 0666, &err);
+  ok = g_file_set_contents_full (
+      path, json, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0666, &err);
   g_free (json);
   if (!ok) {
     GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
@@ -483,7 +482,7 @@ write_report (GstVittmFpsMeter * self, const gchar * path, const Figures * f,
  * element is PLAYING (real time, paused periods excluded); otherwise the
  * monotonic system clock. @from_clock tells which. */
 static GstClockTime
-arrival_time (GstVittmFpsMeter * self, gboolean * from_clock)
+arrival_time (GstVittmFpsMeter *self, gboolean *from_clock)
 {
   GstElement *element = GST_ELEMENT (self);
   GstClock *clock = NULL;
@@ -508,7 +507,7 @@ arrival_time (GstVittmFpsMeter * self, gboolean * from_clock)
 }
 
 static void
-reset_stats (GstVittmFpsMeter * self, guint window)
+reset_stats (GstVittmFpsMeter *self, guint window)
 {
   self->frames = 0;
   self->timed_frames = 0;
@@ -522,7 +521,7 @@ reset_stats (GstVittmFpsMeter * self, guint window)
 }
 
 static void
-resize_windows (GstVittmFpsMeter * self, guint window)
+resize_windows (GstVittmFpsMeter *self, guint window)
 {
   /* The windows restart empty; overall figures are kept. */
   ring_reset (&self->arrivals, window);
@@ -531,7 +530,7 @@ resize_windows (GstVittmFpsMeter * self, guint window)
 }
 
 static GstFlowReturn
-gst_vittm_fps_meter_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
+gst_vittm_fps_meter_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
 {
   GstVittmFpsMeter *self = GST_VITTM_FPS_METER (trans);
   GstVittmSegMeta *meta;
@@ -550,8 +549,8 @@ gst_vittm_fps_meter_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
   now = arrival_time (self, &from_clock);
   self->frames++;
   self->report_pending = TRUE;
-  if (self->timed_frames == 0 || from_clock != self->have_clock_time
-      || now < self->last) {
+  if (self->timed_frames == 0 || from_clock != self->have_clock_time ||
+      now < self->last) {
     /* First frame, or the time source changed (the pipeline clock arrives
      * with PLAYING): restart the time base, keep the frame count. */
     if (self->timed_frames > 0)
@@ -586,7 +585,7 @@ gst_vittm_fps_meter_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
 }
 
 static gboolean
-gst_vittm_fps_meter_sink_event (GstBaseTransform * trans, GstEvent * event)
+gst_vittm_fps_meter_sink_event (GstBaseTransform *trans, GstEvent *event)
 {
   GstVittmFpsMeter *self = GST_VITTM_FPS_METER (trans);
 
@@ -614,7 +613,7 @@ gst_vittm_fps_meter_sink_event (GstBaseTransform * trans, GstEvent * event)
 }
 
 static gboolean
-gst_vittm_fps_meter_start (GstBaseTransform * trans)
+gst_vittm_fps_meter_start (GstBaseTransform *trans)
 {
   GstVittmFpsMeter *self = GST_VITTM_FPS_METER (trans);
   gchar *report, *dir = NULL;
@@ -632,9 +631,10 @@ gst_vittm_fps_meter_start (GstBaseTransform * trans)
     if (!g_file_test (dir, G_FILE_TEST_IS_DIR)) {
       GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
           ("Cannot write the frame-rate report \"%s\": directory \"%s\" does "
-              "not exist.", report, dir),
+           "not exist.",
+              report, dir),
           ("Create the directory or set 'report' to a path in an existing "
-              "one."));
+           "one."));
       ok = FALSE;
     }
   }
@@ -647,7 +647,7 @@ gst_vittm_fps_meter_start (GstBaseTransform * trans)
 }
 
 static void
-release_stats (GstVittmFpsMeter * self)
+release_stats (GstVittmFpsMeter *self)
 {
   g_clear_pointer (&self->arrivals.values, g_free);
   self->arrivals.capacity = 0;
@@ -659,7 +659,7 @@ release_stats (GstVittmFpsMeter * self)
 /* A run that ends without EOS (an error upstream or downstream, a pipeline
  * set to NULL on Ctrl-C) still leaves its figures behind. */
 static gboolean
-gst_vittm_fps_meter_stop (GstBaseTransform * trans)
+gst_vittm_fps_meter_stop (GstBaseTransform *trans)
 {
   GstVittmFpsMeter *self = GST_VITTM_FPS_METER (trans);
   gchar *report;
@@ -686,8 +686,8 @@ gst_vittm_fps_meter_stop (GstBaseTransform * trans)
 /* GObject                                                                  */
 
 static void
-gst_vittm_fps_meter_set_property (GObject * object, guint prop_id,
-    const GValue * value, GParamSpec * pspec)
+gst_vittm_fps_meter_set_property (
+    GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
 {
   GstVittmFpsMeter *self = GST_VITTM_FPS_METER (object);
 
@@ -721,8 +721,8 @@ gst_vittm_fps_meter_set_property (GObject * object, guint prop_id,
 }
 
 static void
-gst_vittm_fps_meter_get_property (GObject * object, guint prop_id,
-    GValue * value, GParamSpec * pspec)
+gst_vittm_fps_meter_get_property (
+    GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
 {
   GstVittmFpsMeter *self = GST_VITTM_FPS_METER (object);
 
@@ -757,7 +757,7 @@ gst_vittm_fps_meter_get_property (GObject * object, guint prop_id,
 }
 
 static void
-gst_vittm_fps_meter_finalize (GObject * object)
+gst_vittm_fps_meter_finalize (GObject *object)
 {
   GstVittmFpsMeter *self = GST_VITTM_FPS_METER (object);
 
@@ -770,7 +770,7 @@ gst_vittm_fps_meter_finalize (GObject * object)
 }
 
 static void
-gst_vittm_fps_meter_class_init (GstVittmFpsMeterClass * klass)
+gst_vittm_fps_meter_class_init (GstVittmFpsMeterClass *klass)
 {
   GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
   GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
@@ -790,29 +790,35 @@ gst_vittm_fps_meter_class_init (GstVittmFpsMeterClass * klass)
       G_PARAM_READWRITE | GST_PARAM_MUTABLE_PLAYING | G_PARAM_STATIC_STRINGS);
   properties[PROP_LABEL] = g_param_spec_string ("label", "Label",
       "Name of this measurement in messages, the last message and the "
-      "report (default: the element's name)", PROP_LABEL_DEFAULT,
+      "report (default: the element's name)",
+      PROP_LABEL_DEFAULT,
       G_PARAM_READWRITE | GST_PARAM_MUTABLE_PLAYING | G_PARAM_STATIC_STRINGS);
   properties[PROP_INTERVAL] = g_param_spec_uint ("interval", "Interval",
       "Milliseconds between two 'vittm-fps' element messages and updates "
-      "of last-message (0 = none)", 0, G_MAXUINT, PROP_INTERVAL_DEFAULT,
+      "of last-message (0 = none)",
+      0, G_MAXUINT, PROP_INTERVAL_DEFAULT,
       G_PARAM_READWRITE | GST_PARAM_MUTABLE_PLAYING | G_PARAM_STATIC_STRINGS);
   properties[PROP_SILENT] = g_param_spec_boolean ("silent", "Silent",
       "Do not update last-message (nor print it); element messages and "
-      "the report are still produced", PROP_SILENT_DEFAULT,
+      "the report are still produced",
+      PROP_SILENT_DEFAULT,
       G_PARAM_READWRITE | GST_PARAM_MUTABLE_PLAYING | G_PARAM_STATIC_STRINGS);
   properties[PROP_REPORT] = g_param_spec_string ("report", "Report",
       "Path of a JSON report written (atomically) at EOS, or when the "
       "element stops without EOS: the message fields over the whole run "
-      "plus a latency summary (unset = none)", PROP_REPORT_DEFAULT,
+      "plus a latency summary (unset = none)",
+      PROP_REPORT_DEFAULT,
       G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY | G_PARAM_STATIC_STRINGS);
   properties[PROP_PRINT] = g_param_spec_boolean ("print", "Print",
       "Also print last-message on standard output each time it is updated "
-      "(unless silent)", PROP_PRINT_DEFAULT,
+      "(unless silent)",
+      PROP_PRINT_DEFAULT,
       G_PARAM_READWRITE | GST_PARAM_MUTABLE_PLAYING | G_PARAM_STATIC_STRINGS);
-  properties[PROP_LAST_MESSAGE] = g_param_spec_string ("last-message",
-      "Last message", "The figures of the last interval on one line, as "
-      "fpsdisplaysink's last-message (notified; NULL until the first)", NULL,
-      G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_LAST_MESSAGE] =
+      g_param_spec_string ("last-message", "Last message",
+          "The figures of the last interval on one line, as "
+          "fpsdisplaysink's last-message (notified; NULL until the first)",
+          NULL, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (gobject_class, N_PROPERTIES, properties);
 
   gst_element_class_set_static_metadata (element_class,
@@ -825,14 +831,15 @@ gst_vittm_fps_meter_class_init (GstVittmFpsMeterClass * klass)
 
   trans_class->passthrough_on_same_caps = TRUE;
   trans_class->transform_ip_on_passthrough = TRUE;
-  trans_class->transform_ip = GST_DEBUG_FUNCPTR (gst_vittm_fps_meter_transform_ip);
+  trans_class->transform_ip =
+      GST_DEBUG_FUNCPTR (gst_vittm_fps_meter_transform_ip);
   trans_class->sink_event = GST_DEBUG_FUNCPTR (gst_vittm_fps_meter_sink_event);
   trans_class->start = GST_DEBUG_FUNCPTR (gst_vittm_fps_meter_start);
   trans_class->stop = GST_DEBUG_FUNCPTR (gst_vittm_fps_meter_stop);
 }
 
 static void
-gst_vittm_fps_meter_init (GstVittmFpsMeter * self)
+gst_vittm_fps_meter_init (GstVittmFpsMeter *self)
 {
   self->window = PROP_WINDOW_DEFAULT;
   self->label = g_strdup (PROP_LABEL_DEFAULT);

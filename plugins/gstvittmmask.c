@@ -65,13 +65,13 @@ enum
 };
 
 /* The pixels are never read: any raw video in system memory. */
-static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
-    GST_PAD_SINK, GST_PAD_ALWAYS,
-    GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE (GST_VIDEO_FORMATS_ALL)));
+static GstStaticPadTemplate sink_template =
+    GST_STATIC_PAD_TEMPLATE ("sink", GST_PAD_SINK, GST_PAD_ALWAYS,
+        GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE (GST_VIDEO_FORMATS_ALL)));
 
-static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
-    GST_PAD_SRC, GST_PAD_ALWAYS,
-    GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE ("GRAY8")));
+static GstStaticPadTemplate src_template =
+    GST_STATIC_PAD_TEMPLATE ("src", GST_PAD_SRC, GST_PAD_ALWAYS,
+        GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE ("GRAY8")));
 
 struct _GstVittmMask
 {
@@ -81,8 +81,8 @@ struct _GstVittmMask
   guint width, height;
 
   /* streaming state */
-  GstVittmClassTable *table;    /* the table the lut was built for */
-  guint8 lut[256];              /* class id → mask value */
+  GstVittmClassTable *table; /* the table the lut was built for */
+  guint8 lut[256];           /* class id → mask value */
   gboolean warned_no_meta;
 
   /* nearest-neighbour index tables mask → map, for one pair of sizes */
@@ -92,8 +92,8 @@ struct _GstVittmMask
 
 #define gst_vittm_mask_parent_class parent_class
 G_DEFINE_TYPE (GstVittmMask, gst_vittm_mask, GST_TYPE_VIDEO_FILTER);
-GST_ELEMENT_REGISTER_DEFINE (vittmmask, "vittmmask", GST_RANK_NONE,
-    GST_TYPE_VITTM_MASK);
+GST_ELEMENT_REGISTER_DEFINE (
+    vittmmask, "vittmmask", GST_RANK_NONE, GST_TYPE_VITTM_MASK);
 
 /* ------------------------------------------------------------------------ */
 /* caps                                                                     */
@@ -101,8 +101,7 @@ GST_ELEMENT_REGISTER_DEFINE (vittmmask, "vittmmask", GST_RANK_NONE,
 /* Sets the size @field of @out to @in's value, or to any size when @in is
  * NULL or has none. */
 static void
-copy_size_field (GstStructure * out, const gchar * field,
-    const GstStructure * in)
+copy_size_field (GstStructure *out, const gchar *field, const GstStructure *in)
 {
   const GValue *v = in ? gst_structure_get_value (in, field) : NULL;
 
@@ -115,8 +114,8 @@ copy_size_field (GstStructure * out, const gchar * field,
 /* Downstream: GRAY8 at the mask size, the input's frame rate. Upstream: any
  * format, at the mask's size unless the properties fix the mask size. */
 static GstCaps *
-gst_vittm_mask_transform_caps (GstBaseTransform * trans,
-    GstPadDirection direction, GstCaps * caps, GstCaps * filter)
+gst_vittm_mask_transform_caps (GstBaseTransform *trans,
+    GstPadDirection direction, GstCaps *caps, GstCaps *filter)
 {
   GstVittmMask *self = GST_VITTM_MASK (trans);
   GstCaps *ret = gst_caps_new_empty ();
@@ -132,8 +131,8 @@ gst_vittm_mask_transform_caps (GstBaseTransform * trans,
   if (gst_caps_is_any (caps)) {
     gst_caps_unref (ret);
     ret = gst_pad_get_pad_template_caps (direction == GST_PAD_SINK ?
-        GST_BASE_TRANSFORM_SRC_PAD (trans) :
-        GST_BASE_TRANSFORM_SINK_PAD (trans));
+            GST_BASE_TRANSFORM_SRC_PAD (trans) :
+            GST_BASE_TRANSFORM_SINK_PAD (trans));
   }
   for (guint i = 0; i < gst_caps_get_size (caps); i++) {
     const GstStructure *in = gst_caps_get_structure (caps, i);
@@ -141,8 +140,8 @@ gst_vittm_mask_transform_caps (GstBaseTransform * trans,
     GstStructure *out;
 
     if (direction == GST_PAD_SINK) {
-      out = gst_structure_new ("video/x-raw", "format", G_TYPE_STRING,
-          "GRAY8", NULL);
+      out = gst_structure_new (
+          "video/x-raw", "format", G_TYPE_STRING, "GRAY8", NULL);
       if (width > 0)
         gst_structure_set (out, "width", G_TYPE_INT, (gint) width, NULL);
       else
@@ -160,18 +159,18 @@ gst_vittm_mask_transform_caps (GstBaseTransform * trans,
     if ((v = gst_structure_get_value (in, "framerate")))
       gst_structure_set_value (out, "framerate", v);
     else
-      gst_structure_set (out, "framerate", GST_TYPE_FRACTION_RANGE, 0, 1,
-          G_MAXINT, 1, NULL);
+      gst_structure_set (
+          out, "framerate", GST_TYPE_FRACTION_RANGE, 0, 1, G_MAXINT, 1, NULL);
     /* Mask pixels are frame pixels only when the mask has the frame's size. */
-    if (width == 0 && height == 0
-        && (v = gst_structure_get_value (in, "pixel-aspect-ratio")))
+    if (width == 0 && height == 0 &&
+        (v = gst_structure_get_value (in, "pixel-aspect-ratio")))
       gst_structure_set_value (out, "pixel-aspect-ratio", v);
     ret = gst_caps_merge_structure (ret, out);
   }
 
   if (filter) {
-    GstCaps *tmp = gst_caps_intersect_full (filter, ret,
-        GST_CAPS_INTERSECT_FIRST);
+    GstCaps *tmp =
+        gst_caps_intersect_full (filter, ret, GST_CAPS_INTERSECT_FIRST);
     gst_caps_unref (ret);
     ret = tmp;
   }
@@ -181,9 +180,9 @@ gst_vittm_mask_transform_caps (GstBaseTransform * trans,
 }
 
 static gboolean
-gst_vittm_mask_set_info (GstVideoFilter * filter,
-    G_GNUC_UNUSED GstCaps * incaps, GstVideoInfo * in_info,
-    G_GNUC_UNUSED GstCaps * outcaps, GstVideoInfo * out_info)
+gst_vittm_mask_set_info (GstVideoFilter *filter, G_GNUC_UNUSED GstCaps *incaps,
+    GstVideoInfo *in_info, G_GNUC_UNUSED GstCaps *outcaps,
+    GstVideoInfo *out_info)
 {
   GstVittmMask *self = GST_VITTM_MASK (filter);
 
@@ -199,7 +198,7 @@ gst_vittm_mask_set_info (GstVideoFilter * filter,
 
 /* Ids the table does not have become GST_VITTM_MASK_UNLABELED. */
 static void
-update_lut (GstVittmMask * self, GstVittmClassTable * table)
+update_lut (GstVittmMask *self, GstVittmClassTable *table)
 {
   if (self->table == table)
     return;
@@ -213,11 +212,11 @@ update_lut (GstVittmMask * self, GstVittmClassTable * table)
 /* Mask pixel x samples map column (2x + 1) × map_w / (2 × mask_w): the map
  * pixel under its centre, as vittmoverlay samples it. */
 static void
-update_index_tables (GstVittmMask * self, guint mask_w, guint mask_h,
-    guint map_w, guint map_h)
+update_index_tables (
+    GstVittmMask *self, guint mask_w, guint mask_h, guint map_w, guint map_h)
 {
-  if (self->xmap && self->idx_mask_w == mask_w && self->idx_mask_h == mask_h
-      && self->idx_map_w == map_w && self->idx_map_h == map_h)
+  if (self->xmap && self->idx_mask_w == mask_w && self->idx_mask_h == mask_h &&
+      self->idx_map_w == map_w && self->idx_map_h == map_h)
     return;
   self->xmap = g_renew (guint, self->xmap, mask_w);
   self->ymap = g_renew (guint, self->ymap, mask_h);
@@ -232,8 +231,8 @@ update_index_tables (GstVittmMask * self, guint mask_w, guint mask_h,
 }
 
 static GstFlowReturn
-gst_vittm_mask_transform_frame (GstVideoFilter * filter,
-    GstVideoFrame * in_frame, GstVideoFrame * out_frame)
+gst_vittm_mask_transform_frame (
+    GstVideoFilter *filter, GstVideoFrame *in_frame, GstVideoFrame *out_frame)
 {
   GstVittmMask *self = GST_VITTM_MASK (filter);
   guint w = GST_VIDEO_FRAME_WIDTH (out_frame);
@@ -250,9 +249,9 @@ gst_vittm_mask_transform_frame (GstVideoFilter * filter,
     if (!self->warned_no_meta) {
       GST_ELEMENT_WARNING (self, STREAM, FORMAT,
           ("vittmmask received video without a class map; its masks are "
-              "unlabeled (255)."),
+           "unlabeled (255)."),
           ("Buffer %" GST_PTR_FORMAT " has no GstVittmSegMeta. Put "
-              "vittmsegment upstream of vittmmask. Warned once per stream.",
+           "vittmsegment upstream of vittmmask. Warned once per stream.",
               in_frame->buffer));
       self->warned_no_meta = TRUE;
     }
@@ -279,8 +278,8 @@ gst_vittm_mask_transform_frame (GstVideoFilter * filter,
  * mean nothing on a mask, maybe of another size: GstBaseTransform's own rule
  * (untagged metas only), asked for explicitly, drops them. */
 static gboolean
-gst_vittm_mask_transform_meta (GstBaseTransform * trans, GstBuffer * outbuf,
-    GstMeta * meta, GstBuffer * inbuf)
+gst_vittm_mask_transform_meta (
+    GstBaseTransform *trans, GstBuffer *outbuf, GstMeta *meta, GstBuffer *inbuf)
 {
   GstBaseTransformClass *base_class;
 
@@ -294,14 +293,14 @@ gst_vittm_mask_transform_meta (GstBaseTransform * trans, GstBuffer * outbuf,
 /* state                                                                    */
 
 static gboolean
-gst_vittm_mask_start (GstBaseTransform * trans)
+gst_vittm_mask_start (GstBaseTransform *trans)
 {
   GST_VITTM_MASK (trans)->warned_no_meta = FALSE;
   return TRUE;
 }
 
 static gboolean
-gst_vittm_mask_sink_event (GstBaseTransform * trans, GstEvent * event)
+gst_vittm_mask_sink_event (GstBaseTransform *trans, GstEvent *event)
 {
   GstVittmMask *self = GST_VITTM_MASK (trans);
 
@@ -311,7 +310,7 @@ gst_vittm_mask_sink_event (GstBaseTransform * trans, GstEvent * event)
 }
 
 static void
-release_streaming_state (GstVittmMask * self)
+release_streaming_state (GstVittmMask *self)
 {
   if (self->table) {
     gst_vittm_class_table_unref (self->table);
@@ -322,7 +321,7 @@ release_streaming_state (GstVittmMask * self)
 }
 
 static gboolean
-gst_vittm_mask_stop (GstBaseTransform * trans)
+gst_vittm_mask_stop (GstBaseTransform *trans)
 {
   release_streaming_state (GST_VITTM_MASK (trans));
   return TRUE;
@@ -332,8 +331,8 @@ gst_vittm_mask_stop (GstBaseTransform * trans)
 /* GObject                                                                  */
 
 static void
-gst_vittm_mask_set_property (GObject * object, guint prop_id,
-    const GValue * value, GParamSpec * pspec)
+gst_vittm_mask_set_property (
+    GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
 {
   GstVittmMask *self = GST_VITTM_MASK (object);
 
@@ -353,8 +352,8 @@ gst_vittm_mask_set_property (GObject * object, guint prop_id,
 }
 
 static void
-gst_vittm_mask_get_property (GObject * object, guint prop_id,
-    GValue * value, GParamSpec * pspec)
+gst_vittm_mask_get_property (
+    GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
 {
   GstVittmMask *self = GST_VITTM_MASK (object);
 
@@ -374,7 +373,7 @@ gst_vittm_mask_get_property (GObject * object, guint prop_id,
 }
 
 static void
-gst_vittm_mask_finalize (GObject * object)
+gst_vittm_mask_finalize (GObject *object)
 {
   release_streaming_state (GST_VITTM_MASK (object));
 
@@ -382,15 +381,15 @@ gst_vittm_mask_finalize (GObject * object)
 }
 
 static void
-gst_vittm_mask_class_init (GstVittmMaskClass * klass)
+gst_vittm_mask_class_init (GstVittmMaskClass *klass)
 {
   GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
   GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
   GstBaseTransformClass *trans_class = GST_BASE_TRANSFORM_CLASS (klass);
   GstVideoFilterClass *filter_class = GST_VIDEO_FILTER_CLASS (klass);
 
-  GST_DEBUG_CATEGORY_INIT (gst_vittm_mask_debug, "vittmmask", 0,
-      "vittm class map as GRAY8 video");
+  GST_DEBUG_CATEGORY_INIT (
+      gst_vittm_mask_debug, "vittmmask", 0, "vittm class map as GRAY8 video");
 
   gobject_class->set_property = gst_vittm_mask_set_property;
   gobject_class->get_property = gst_vittm_mask_get_property;
@@ -402,13 +401,13 @@ gst_vittm_mask_class_init (GstVittmMaskClass * klass)
           "class map is scaled nearest-neighbour to the mask size",
           0, G_MAXINT, PROP_WIDTH_DEFAULT,
           G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY |
-          G_PARAM_STATIC_STRINGS));
+              G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_HEIGHT,
       g_param_spec_uint ("height", "Height",
-          "Height of the mask in pixels; 0: the input frame's height",
-          0, G_MAXINT, PROP_HEIGHT_DEFAULT,
+          "Height of the mask in pixels; 0: the input frame's height", 0,
+          G_MAXINT, PROP_HEIGHT_DEFAULT,
           G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY |
-          G_PARAM_STATIC_STRINGS));
+              G_PARAM_STATIC_STRINGS));
 
   gst_element_class_set_static_metadata (element_class,
       "vittm segmentation mask", "Filter/Converter/Video",
@@ -431,7 +430,7 @@ gst_vittm_mask_class_init (GstVittmMaskClass * klass)
 }
 
 static void
-gst_vittm_mask_init (GstVittmMask * self)
+gst_vittm_mask_init (GstVittmMask *self)
 {
   self->width = PROP_WIDTH_DEFAULT;
   self->height = PROP_HEIGHT_DEFAULT;

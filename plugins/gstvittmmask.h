@@ -13,8 +13,8 @@
 G_BEGIN_DECLS
 
 #define GST_TYPE_VITTM_MASK (gst_vittm_mask_get_type ())
-G_DECLARE_FINAL_TYPE (GstVittmMask, gst_vittm_mask, GST, VITTM_MASK,
-    GstVideoFilter);
+G_DECLARE_FINAL_TYPE (
+    GstVittmMask, gst_vittm_mask, GST, VITTM_MASK, GstVideoFilter);
 
 /* The value vittmmask writes where a pixel has no class: no meta on the
  * buffer, or an id the model's class table does not have. */

@@ -72,13 +72,13 @@ enum
 
 #define VIDEO_FORMATS "{ RGB, RGBA, BGRA, BGRx, RGBx, NV12, I420 }"
 
-static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
-    GST_PAD_SINK, GST_PAD_ALWAYS,
-    GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE (VIDEO_FORMATS)));
+static GstStaticPadTemplate sink_template =
+    GST_STATIC_PAD_TEMPLATE ("sink", GST_PAD_SINK, GST_PAD_ALWAYS,
+        GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE (VIDEO_FORMATS)));
 
-static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
-    GST_PAD_SRC, GST_PAD_ALWAYS,
-    GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE (VIDEO_FORMATS)));
+static GstStaticPadTemplate src_template =
+    GST_STATIC_PAD_TEMPLATE ("src", GST_PAD_SRC, GST_PAD_ALWAYS,
+        GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE (VIDEO_FORMATS)));
 
 /* How to paint one index of a map: out = (pixel × inv + pre[c]) >> 8, with
  * inv = 256 - a, pre[c] = colour[c] × a + 128 and a = round (alpha × 256).
@@ -141,8 +141,8 @@ struct _GstVittmOverlay
   gboolean classes_changed;
 
   /* streaming state */
-  GstVittmClassTable *table;    /* the table the paint was built for */
-  guint16 built_a;              /* alpha (×256) the paint was built with */
+  GstVittmClassTable *table; /* the table the paint was built for */
+  guint16 built_a;           /* alpha (×256) the paint was built with */
   gboolean paint_valid;
   gboolean enabled[256];
   PaintEntry paint[256];
@@ -171,13 +171,13 @@ gst_vittm_overlay_legend_position_get_type (void)
 {
   static gsize type = 0;
   static const GEnumValue values[] = {
-    {GST_VITTM_OVERLAY_LEGEND_TOP_LEFT, "Top-left corner", "top-left"},
-    {GST_VITTM_OVERLAY_LEGEND_TOP_RIGHT, "Top-right corner", "top-right"},
-    {GST_VITTM_OVERLAY_LEGEND_BOTTOM_LEFT, "Bottom-left corner",
-        "bottom-left"},
-    {GST_VITTM_OVERLAY_LEGEND_BOTTOM_RIGHT, "Bottom-right corner",
-        "bottom-right"},
-    {0, NULL, NULL},
+      {GST_VITTM_OVERLAY_LEGEND_TOP_LEFT, "Top-left corner", "top-left"},
+      {GST_VITTM_OVERLAY_LEGEND_TOP_RIGHT, "Top-right corner", "top-right"},
+      {GST_VITTM_OVERLAY_LEGEND_BOTTOM_LEFT, "Bottom-left corner",
+          "bottom-left"},
+      {GST_VITTM_OVERLAY_LEGEND_BOTTOM_RIGHT, "Bottom-right corner",
+          "bottom-right"},
+      {0, NULL, NULL},
   };
 
   if (g_once_init_enter (&type)) {
@@ -192,11 +192,13 @@ gst_vittm_overlay_mode_get_type (void)
 {
   static gsize type = 0;
   static const GEnumValue values[] = {
-    {GST_VITTM_OVERLAY_MODE_FILL, "Blend the colour over every pixel of a "
-          "class", "fill"},
-    {GST_VITTM_OVERLAY_MODE_OUTLINE, "Paint only class boundaries",
-        "outline"},
-    {0, NULL, NULL},
+      {GST_VITTM_OVERLAY_MODE_FILL,
+          "Blend the colour over every pixel of a "
+          "class",
+          "fill"},
+      {GST_VITTM_OVERLAY_MODE_OUTLINE, "Paint only class boundaries",
+          "outline"},
+      {0, NULL, NULL},
   };
 
   if (g_once_init_enter (&type)) {
@@ -205,8 +207,8 @@ gst_vittm_overlay_mode_get_type (void)
   }
   return (GType) type;
 }
-GST_ELEMENT_REGISTER_DEFINE (vittmoverlay, "vittmoverlay", GST_RANK_NONE,
-    GST_TYPE_VITTM_OVERLAY);
+GST_ELEMENT_REGISTER_DEFINE (
+    vittmoverlay, "vittmoverlay", GST_RANK_NONE, GST_TYPE_VITTM_OVERLAY);
 
 /* ------------------------------------------------------------------------ */
 /* colours                                                                  */
@@ -215,8 +217,8 @@ GST_ELEMENT_REGISTER_DEFINE (vittmoverlay, "vittmoverlay", GST_RANK_NONE,
  * Y, U, V for YUV ones, following the frame's matrix and range (BT.601,
  * limited range when the caps leave them unknown). */
 static void
-colour_to_components (const GstVideoInfo * info, const guint8 rgb[3],
-    guint8 out[3])
+colour_to_components (
+    const GstVideoInfo *info, const guint8 rgb[3], guint8 out[3])
 {
   gdouble kr, kb, r, g, b, y, pb, pr;
   gint offset[GST_VIDEO_MAX_COMPONENTS], scale[GST_VIDEO_MAX_COMPONENTS];
@@ -228,8 +230,8 @@ colour_to_components (const GstVideoInfo * info, const guint8 rgb[3],
     return;
   }
 
-  if (!gst_video_color_matrix_get_Kr_Kb (GST_VIDEO_INFO_COLORIMETRY
-          (info).matrix, &kr, &kb)) {
+  if (!gst_video_color_matrix_get_Kr_Kb (
+          GST_VIDEO_INFO_COLORIMETRY (info).matrix, &kr, &kb)) {
     kr = 0.299;
     kb = 0.114;
   }
@@ -251,8 +253,8 @@ colour_to_components (const GstVideoInfo * info, const guint8 rgb[3],
 }
 
 static void
-paint_entry_set (PaintEntry * e, const GstVideoInfo * info,
-    const guint8 rgb[3], guint16 a)
+paint_entry_set (
+    PaintEntry *e, const GstVideoInfo *info, const guint8 rgb[3], guint16 a)
 {
   guint8 comps[3];
 
@@ -278,7 +280,7 @@ alpha_to_fixed (gdouble alpha)
 /* Builds the passes that blend the colour components of @frame (alpha, if
  * any, is left as it is). Returns the number of passes. */
 static guint
-paint_passes_init (GstVideoFrame * frame, PaintPass passes[2])
+paint_passes_init (GstVideoFrame *frame, PaintPass passes[2])
 {
   const GstVideoFormatInfo *finfo = frame->info.finfo;
   guint n_passes = GST_VIDEO_FORMAT_INFO_IS_YUV (finfo) ? 2 : 1;
@@ -308,9 +310,9 @@ paint_passes_init (GstVideoFrame * frame, PaintPass passes[2])
  * only pixel loop of the element: formats differ only in the PaintPass that
  * describes them. */
 static void
-paint_rect (const PaintPass * pass, const guint8 * map, gsize map_stride,
-    const guint * xmap, const guint * ymap, guint x0, guint y0, guint w,
-    guint h, const PaintEntry * paint, const guint8 * mask)
+paint_rect (const PaintPass *pass, const guint8 *map, gsize map_stride,
+    const guint *xmap, const guint *ymap, guint x0, guint y0, guint w, guint h,
+    const PaintEntry *paint, const guint8 *mask)
 {
   const guint sw = pass->sub_w, sh = pass->sub_h;
   const guint cx0 = x0 >> sw, cy0 = y0 >> sh;
@@ -344,7 +346,7 @@ paint_rect (const PaintPass * pass, const guint8 * map, gsize map_stride,
 /* class selection and paint                                                */
 
 static gboolean
-is_all_digits (const gchar * s)
+is_all_digits (const gchar *s)
 {
   if (!*s)
     return FALSE;
@@ -357,8 +359,8 @@ is_all_digits (const gchar * s)
 /* Resolves the `classes` property against @table into self->enabled,
  * posting a warning for every name or id the model does not have. */
 static void
-resolve_classes (GstVittmOverlay * self, const GstVittmClassTable * table,
-    const gchar * spec)
+resolve_classes (
+    GstVittmOverlay *self, const GstVittmClassTable *table, const gchar *spec)
 {
   gchar **tokens;
   gboolean any = FALSE;
@@ -385,8 +387,8 @@ resolve_classes (GstVittmOverlay * self, const GstVittmClassTable * table,
       GST_ELEMENT_WARNING (self, RESOURCE, NOT_FOUND,
           ("Unknown class \"%s\" in property 'classes'; it is not drawn.", tok),
           ("The model has %u classes: give their names (e.g. \"%s\") or ids "
-              "0..%u, separated by commas.", table->n_classes,
-              table->names[0], table->n_classes - 1));
+           "0..%u, separated by commas.",
+              table->n_classes, table->names[0], table->n_classes - 1));
       continue;
     }
     self->enabled[id] = TRUE;
@@ -401,13 +403,13 @@ resolve_classes (GstVittmOverlay * self, const GstVittmClassTable * table,
 /* Rebuilds the per-class paint when the model, the caps, `alpha` or
  * `classes` changed: colours are converted once per class, not per pixel. */
 static void
-update_paint (GstVittmOverlay * self, GstVittmClassTable * table,
-    guint16 a, const gchar * classes, gboolean classes_changed)
+update_paint (GstVittmOverlay *self, GstVittmClassTable *table, guint16 a,
+    const gchar *classes, gboolean classes_changed)
 {
   GstVideoInfo *info = &GST_VIDEO_FILTER (self)->in_info;
 
-  if (self->paint_valid && table == self->table && a == self->built_a
-      && !classes_changed)
+  if (self->paint_valid && table == self->table && a == self->built_a &&
+      !classes_changed)
     return;
 
   if (table != self->table || classes_changed) {
@@ -433,11 +435,12 @@ update_paint (GstVittmOverlay * self, GstVittmClassTable * table,
  * column and row shows: the map pixel whose area holds the frame pixel's
  * centre, i.e. floor ((x + 0.5) × map_w / frame_w). */
 static void
-update_index_tables (GstVittmOverlay * self, guint frame_w, guint frame_h,
+update_index_tables (GstVittmOverlay *self, guint frame_w, guint frame_h,
     guint map_w, guint map_h)
 {
-  if (self->xmap && self->idx_frame_w == frame_w && self->idx_frame_h == frame_h
-      && self->idx_map_w == map_w && self->idx_map_h == map_h)
+  if (self->xmap && self->idx_frame_w == frame_w &&
+      self->idx_frame_h == frame_h && self->idx_map_w == map_w &&
+      self->idx_map_h == map_h)
     return;
 
   self->xmap = g_renew (guint, self->xmap, frame_w);
@@ -461,8 +464,8 @@ update_index_tables (GstVittmOverlay * self, guint frame_w, guint frame_h,
 /* Marks, in self->boundary (@w × @h, row stride @w), the frame pixels whose
  * class, through the index tables, differs from that of a 4-neighbour. */
 static const guint8 *
-update_boundary (GstVittmOverlay * self, const GstVittmSegMeta * meta,
-    guint w, guint h)
+update_boundary (
+    GstVittmOverlay *self, const GstVittmSegMeta *meta, guint w, guint h)
 {
   const guint8 *ids = meta->class_ids;
   const gsize stride = meta->stride;
@@ -483,9 +486,9 @@ update_boundary (GstVittmOverlay * self, const GstVittmSegMeta * meta,
       const guint mx = xmap[x];
       const guint8 c = row[mx];
 
-      out[x] = up[mx] != c || down[mx] != c
-          || (x > 0 && row[xmap[x - 1]] != c)
-          || (x + 1 < w && row[xmap[x + 1]] != c);
+      out[x] = up[mx] != c || down[mx] != c ||
+          (x > 0 && row[xmap[x - 1]] != c) ||
+          (x + 1 < w && row[xmap[x + 1]] != c);
     }
   }
   return self->boundary;
@@ -495,8 +498,8 @@ update_boundary (GstVittmOverlay * self, const GstVittmSegMeta * meta,
 /* legend                                                                   */
 
 static void
-legend_fill (guint8 * canvas, guint canvas_w, guint x, guint y, guint w,
-    guint h, guint8 value)
+legend_fill (guint8 *canvas, guint canvas_w, guint x, guint y, guint w, guint h,
+    guint8 value)
 {
   for (guint j = 0; j < h; j++)
     memset (canvas + (gsize) (y + j) * canvas_w + x, value, w);
@@ -505,8 +508,8 @@ legend_fill (guint8 * canvas, guint canvas_w, guint x, guint y, guint w,
 /* Writes @len characters of @text at (@x, @y) of the canvas, @s canvas
  * pixels per font pixel. */
 static void
-legend_text (guint8 * canvas, guint canvas_w, guint x, guint y, guint s,
-    const gchar * text, guint len)
+legend_text (guint8 *canvas, guint canvas_w, guint x, guint y, guint s,
+    const gchar *text, guint len)
 {
   for (guint i = 0; i < len; i++) {
     const guint8 *glyph = gst_vittm_font8x8_glyph (text[i]);
@@ -515,13 +518,13 @@ legend_text (guint8 * canvas, guint canvas_w, guint x, guint y, guint s,
     for (guint row = 0; row < GST_VITTM_FONT_HEIGHT; row++)
       for (guint col = 0; col < GST_VITTM_FONT_WIDTH; col++)
         if (glyph[row] & (0x80 >> col))
-          legend_fill (canvas, canvas_w, gx + col * s, y + row * s, s, s,
-              LEGEND_TEXT);
+          legend_fill (
+              canvas, canvas_w, gx + col * s, y + row * s, s, s, LEGEND_TEXT);
   }
 }
 
 static const gchar *
-skip_spaces (const gchar * s)
+skip_spaces (const gchar *s)
 {
   while (g_ascii_isspace (*s))
     s++;
@@ -529,7 +532,7 @@ skip_spaces (const gchar * s)
 }
 
 static guint
-trimmed_len (const gchar * s)
+trimmed_len (const gchar *s)
 {
   guint len = strlen (s);
 
@@ -553,8 +556,8 @@ legend_scale (guint frame_w, guint frame_h)
  * first), as many as fit the frame, names cut to fit its width, in the
  * corner @position names. */
 static void
-draw_legend (GstVittmOverlay * self, GstVideoFrame * frame,
-    const PaintPass * passes, guint n_passes, const GstVittmSegMeta * meta,
+draw_legend (GstVittmOverlay *self, GstVideoFrame *frame,
+    const PaintPass *passes, guint n_passes, const GstVittmSegMeta *meta,
     GstVittmOverlayLegendPosition position)
 {
   const GstVittmClassTable *table = meta->classes;
@@ -563,8 +566,8 @@ draw_legend (GstVittmOverlay * self, GstVideoFrame * frame,
   const guint frame_h = GST_VIDEO_FRAME_HEIGHT (frame);
   const guint s = legend_scale (frame_w, frame_h);
   const guint margin = LEGEND_MARGIN * s;
-  const guint8 black[3] = { 0, 0, 0 }, white[3] = { 255, 255, 255 };
-  gboolean present[256] = { FALSE };
+  const guint8 black[3] = {0, 0, 0}, white[3] = {255, 255, 255};
+  gboolean present[256] = {FALSE};
   guint8 entries[LEGEND_MAX_ENTRIES];
   PaintEntry paint[256];
   guint n = 0, max_rows, max_chars, name_chars = 0, text_x;
@@ -578,16 +581,19 @@ draw_legend (GstVittmOverlay * self, GstVideoFrame * frame,
 
   if (frame_h < 2 * margin + (2 * LEGEND_PAD + LEGEND_SWATCH) * s)
     return;
-  max_rows = (frame_h - 2 * margin - (2 * LEGEND_PAD + LEGEND_SWATCH) * s)
-      / (LEGEND_ROW * s) + 1;
+  max_rows = (frame_h - 2 * margin - (2 * LEGEND_PAD + LEGEND_SWATCH) * s) /
+          (LEGEND_ROW * s) +
+      1;
   text_x = (LEGEND_PAD + LEGEND_SWATCH + LEGEND_GAP) * s;
   if (frame_w < 2 * margin + text_x + (GST_VITTM_FONT_WIDTH + LEGEND_PAD) * s)
     return;
-  max_chars = (frame_w - 2 * margin - text_x - (GST_VITTM_FONT_WIDTH +
-          LEGEND_PAD) * s) / (GST_VITTM_FONT_ADVANCE * s) + 1;
+  max_chars = (frame_w - 2 * margin - text_x -
+                  (GST_VITTM_FONT_WIDTH + LEGEND_PAD) * s) /
+          (GST_VITTM_FONT_ADVANCE * s) +
+      1;
 
-  for (guint i = 0; i < table->n_classes && n < MIN (max_rows,
-          LEGEND_MAX_ENTRIES); i++) {
+  for (guint i = 0;
+       i < table->n_classes && n < MIN (max_rows, LEGEND_MAX_ENTRIES); i++) {
     if (present[i] && self->enabled[i]) {
       entries[n++] = (guint8) i;
       name_chars = MAX (name_chars,
@@ -598,8 +604,10 @@ draw_legend (GstVittmOverlay * self, GstVideoFrame * frame,
     return;
   name_chars = MAX (name_chars, 1);
 
-  box_w = text_x + ((name_chars - 1) * GST_VITTM_FONT_ADVANCE +
-      GST_VITTM_FONT_WIDTH + LEGEND_PAD) * s;
+  box_w = text_x +
+      ((name_chars - 1) * GST_VITTM_FONT_ADVANCE + GST_VITTM_FONT_WIDTH +
+          LEGEND_PAD) *
+          s;
   box_h = (2 * LEGEND_PAD + (n - 1) * LEGEND_ROW + LEGEND_SWATCH) * s;
 
   if (self->legend_size < (gsize) box_w * box_h) {
@@ -636,24 +644,24 @@ draw_legend (GstVittmOverlay * self, GstVideoFrame * frame,
    * corner is rounded down to even so that chroma blocks align. */
   box_x = margin;
   box_y = margin;
-  if (position == GST_VITTM_OVERLAY_LEGEND_TOP_RIGHT
-      || position == GST_VITTM_OVERLAY_LEGEND_BOTTOM_RIGHT)
+  if (position == GST_VITTM_OVERLAY_LEGEND_TOP_RIGHT ||
+      position == GST_VITTM_OVERLAY_LEGEND_BOTTOM_RIGHT)
     box_x = (frame_w - margin - box_w) & ~1u;
-  if (position == GST_VITTM_OVERLAY_LEGEND_BOTTOM_LEFT
-      || position == GST_VITTM_OVERLAY_LEGEND_BOTTOM_RIGHT)
+  if (position == GST_VITTM_OVERLAY_LEGEND_BOTTOM_LEFT ||
+      position == GST_VITTM_OVERLAY_LEGEND_BOTTOM_RIGHT)
     box_y = (frame_h - margin - box_h) & ~1u;
 
   for (guint p = 0; p < n_passes; p++)
-    paint_rect (&passes[p], self->legend, box_w, self->identity,
-        self->identity, box_x, box_y, box_w, box_h, paint, NULL);
+    paint_rect (&passes[p], self->legend, box_w, self->identity, self->identity,
+        box_x, box_y, box_w, box_h, paint, NULL);
 }
 
 /* ------------------------------------------------------------------------ */
 /* GstVideoFilter                                                           */
 
 static GstFlowReturn
-gst_vittm_overlay_transform_frame_ip (GstVideoFilter * filter,
-    GstVideoFrame * frame)
+gst_vittm_overlay_transform_frame_ip (
+    GstVideoFilter *filter, GstVideoFrame *frame)
 {
   GstVittmOverlay *self = GST_VITTM_OVERLAY (filter);
   GstVittmSegMeta *meta;
@@ -673,10 +681,11 @@ gst_vittm_overlay_transform_frame_ip (GstVideoFilter * filter,
     if (!self->warned_no_meta) {
       GST_ELEMENT_WARNING (self, STREAM, FORMAT,
           ("vittmoverlay received video without a class map; it passes "
-              "unchanged."),
+           "unchanged."),
           ("Buffer %" GST_PTR_FORMAT " has no GstVittmSegMeta. Put "
-              "vittmsegment upstream of vittmoverlay. Warned once per "
-              "stream.", frame->buffer));
+           "vittmsegment upstream of vittmoverlay. Warned once per "
+           "stream.",
+              frame->buffer));
       self->warned_no_meta = TRUE;
     }
     return GST_FLOW_OK;
@@ -717,9 +726,9 @@ gst_vittm_overlay_transform_frame_ip (GstVideoFilter * filter,
 }
 
 static gboolean
-gst_vittm_overlay_set_info (GstVideoFilter * filter,
-    G_GNUC_UNUSED GstCaps * incaps, GstVideoInfo * in_info,
-    G_GNUC_UNUSED GstCaps * outcaps, G_GNUC_UNUSED GstVideoInfo * out_info)
+gst_vittm_overlay_set_info (GstVideoFilter *filter,
+    G_GNUC_UNUSED GstCaps *incaps, GstVideoInfo *in_info,
+    G_GNUC_UNUSED GstCaps *outcaps, G_GNUC_UNUSED GstVideoInfo *out_info)
 {
   GstVittmOverlay *self = GST_VITTM_OVERLAY (filter);
 
@@ -738,7 +747,7 @@ gst_vittm_overlay_set_info (GstVideoFilter * filter,
 }
 
 static void
-release_streaming_state (GstVittmOverlay * self)
+release_streaming_state (GstVittmOverlay *self)
 {
   if (self->table) {
     gst_vittm_class_table_unref (self->table);
@@ -756,7 +765,7 @@ release_streaming_state (GstVittmOverlay * self)
 }
 
 static gboolean
-gst_vittm_overlay_start (GstBaseTransform * trans)
+gst_vittm_overlay_start (GstBaseTransform *trans)
 {
   GstVittmOverlay *self = GST_VITTM_OVERLAY (trans);
 
@@ -765,7 +774,7 @@ gst_vittm_overlay_start (GstBaseTransform * trans)
 }
 
 static gboolean
-gst_vittm_overlay_sink_event (GstBaseTransform * trans, GstEvent * event)
+gst_vittm_overlay_sink_event (GstBaseTransform *trans, GstEvent *event)
 {
   GstVittmOverlay *self = GST_VITTM_OVERLAY (trans);
 
@@ -775,7 +784,7 @@ gst_vittm_overlay_sink_event (GstBaseTransform * trans, GstEvent * event)
 }
 
 static gboolean
-gst_vittm_overlay_stop (GstBaseTransform * trans)
+gst_vittm_overlay_stop (GstBaseTransform *trans)
 {
   release_streaming_state (GST_VITTM_OVERLAY (trans));
   return TRUE;
@@ -785,8 +794,8 @@ gst_vittm_overlay_stop (GstBaseTransform * trans)
 /* GObject                                                                  */
 
 static void
-gst_vittm_overlay_set_property (GObject * object, guint prop_id,
-    const GValue * value, GParamSpec * pspec)
+gst_vittm_overlay_set_property (
+    GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
 {
   GstVittmOverlay *self = GST_VITTM_OVERLAY (object);
 
@@ -817,8 +826,8 @@ gst_vittm_overlay_set_property (GObject * object, guint prop_id,
 }
 
 static void
-gst_vittm_overlay_get_property (GObject * object, guint prop_id,
-    GValue * value, GParamSpec * pspec)
+gst_vittm_overlay_get_property (
+    GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
 {
   GstVittmOverlay *self = GST_VITTM_OVERLAY (object);
 
@@ -847,7 +856,7 @@ gst_vittm_overlay_get_property (GObject * object, guint prop_id,
 }
 
 static void
-gst_vittm_overlay_finalize (GObject * object)
+gst_vittm_overlay_finalize (GObject *object)
 {
   GstVittmOverlay *self = GST_VITTM_OVERLAY (object);
 
@@ -858,15 +867,15 @@ gst_vittm_overlay_finalize (GObject * object)
 }
 
 static void
-gst_vittm_overlay_class_init (GstVittmOverlayClass * klass)
+gst_vittm_overlay_class_init (GstVittmOverlayClass *klass)
 {
   GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
   GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
   GstBaseTransformClass *trans_class = GST_BASE_TRANSFORM_CLASS (klass);
   GstVideoFilterClass *filter_class = GST_VIDEO_FILTER_CLASS (klass);
 
-  GST_DEBUG_CATEGORY_INIT (gst_vittm_overlay_debug, "vittmoverlay", 0,
-      "vittm segmentation overlay");
+  GST_DEBUG_CATEGORY_INIT (
+      gst_vittm_overlay_debug, "vittmoverlay", 0, "vittm segmentation overlay");
 
   gobject_class->set_property = gst_vittm_overlay_set_property;
   gobject_class->get_property = gst_vittm_overlay_get_property;
@@ -875,17 +884,19 @@ gst_vittm_overlay_class_init (GstVittmOverlayClass * klass)
   g_object_class_install_property (gobject_class, PROP_ALPHA,
       g_param_spec_double ("alpha", "Alpha",
           "Opacity of the class colours: 0 leaves the video as it is, "
-          "1 paints the colours opaque", 0.0, 1.0, PROP_ALPHA_DEFAULT,
+          "1 paints the colours opaque",
+          0.0, 1.0, PROP_ALPHA_DEFAULT,
           G_PARAM_READWRITE | GST_PARAM_MUTABLE_PLAYING |
-          G_PARAM_STATIC_STRINGS));
+              G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_CLASSES,
       g_param_spec_string ("classes", "Classes",
           "Comma-separated class names or ids to draw, e.g. "
           "\"person,car,12\" (names as in the model's class table, matched "
           "case-insensitively); empty or unset draws all classes. Unknown "
-          "names are reported as warnings", PROP_CLASSES_DEFAULT,
+          "names are reported as warnings",
+          PROP_CLASSES_DEFAULT,
           G_PARAM_READWRITE | GST_PARAM_MUTABLE_PLAYING |
-          G_PARAM_STATIC_STRINGS));
+              G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_SHOW_LEGEND,
       g_param_spec_boolean ("show-legend", "Show legend",
           "Draw, in the corner legend-position names, a colour swatch and "
@@ -893,14 +904,13 @@ gst_vittm_overlay_class_init (GstVittmOverlayClass * klass)
           "in a font scaled with the frame height",
           PROP_SHOW_LEGEND_DEFAULT,
           G_PARAM_READWRITE | GST_PARAM_MUTABLE_PLAYING |
-          G_PARAM_STATIC_STRINGS));
+              G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_LEGEND_POSITION,
       g_param_spec_enum ("legend-position", "Legend position",
           "Corner of the frame where the legend is drawn",
-          GST_TYPE_VITTM_OVERLAY_LEGEND_POSITION,
-          PROP_LEGEND_POSITION_DEFAULT,
+          GST_TYPE_VITTM_OVERLAY_LEGEND_POSITION, PROP_LEGEND_POSITION_DEFAULT,
           G_PARAM_READWRITE | GST_PARAM_MUTABLE_PLAYING |
-          G_PARAM_STATIC_STRINGS));
+              G_PARAM_STATIC_STRINGS));
   gst_type_mark_as_plugin_api (GST_TYPE_VITTM_OVERLAY_LEGEND_POSITION, 0);
   g_object_class_install_property (gobject_class, PROP_MODE,
       g_param_spec_enum ("mode", "Mode",
@@ -909,7 +919,7 @@ gst_vittm_overlay_class_init (GstVittmOverlayClass * klass)
           "class colour at 'alpha' and leaving the rest of the frame as it is",
           GST_TYPE_VITTM_OVERLAY_MODE, PROP_MODE_DEFAULT,
           G_PARAM_READWRITE | GST_PARAM_MUTABLE_PLAYING |
-          G_PARAM_STATIC_STRINGS));
+              G_PARAM_STATIC_STRINGS));
   gst_type_mark_as_plugin_api (GST_TYPE_VITTM_OVERLAY_MODE, 0);
 
   gst_element_class_set_static_metadata (element_class,
@@ -929,7 +939,7 @@ gst_vittm_overlay_class_init (GstVittmOverlayClass * klass)
 }
 
 static void
-gst_vittm_overlay_init (GstVittmOverlay * self)
+gst_vittm_overlay_init (GstVittmOverlay *self)
 {
   self->alpha = PROP_ALPHA_DEFAULT;
   self->classes = g_strdup (PROP_CLASSES_DEFAULT);

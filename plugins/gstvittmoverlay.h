@@ -13,8 +13,8 @@
 G_BEGIN_DECLS
 
 #define GST_TYPE_VITTM_OVERLAY (gst_vittm_overlay_get_type ())
-G_DECLARE_FINAL_TYPE (GstVittmOverlay, gst_vittm_overlay, GST, VITTM_OVERLAY,
-    GstVideoFilter);
+G_DECLARE_FINAL_TYPE (
+    GstVittmOverlay, gst_vittm_overlay, GST, VITTM_OVERLAY, GstVideoFilter);
 
 /**
  * GstVittmOverlayLegendPosition:
@@ -33,7 +33,7 @@ typedef enum
   GST_VITTM_OVERLAY_LEGEND_BOTTOM_RIGHT,
 } GstVittmOverlayLegendPosition;
 
-#define GST_TYPE_VITTM_OVERLAY_LEGEND_POSITION \
+#define GST_TYPE_VITTM_OVERLAY_LEGEND_POSITION                                 \
   (gst_vittm_overlay_legend_position_get_type ())
 GType gst_vittm_overlay_legend_position_get_type (void);
 

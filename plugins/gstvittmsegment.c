@@ -129,32 +129,32 @@ enum
 
 #define VIDEO_FORMATS "{ RGB, RGBA, BGRA, BGRx, RGBx, NV12, I420 }"
 
-static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
-    GST_PAD_SINK, GST_PAD_ALWAYS,
-    GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE (VIDEO_FORMATS)));
+static GstStaticPadTemplate sink_template =
+    GST_STATIC_PAD_TEMPLATE ("sink", GST_PAD_SINK, GST_PAD_ALWAYS,
+        GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE (VIDEO_FORMATS)));
 
-static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
-    GST_PAD_SRC, GST_PAD_ALWAYS,
-    GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE (VIDEO_FORMATS)));
+static GstStaticPadTemplate src_template =
+    GST_STATIC_PAD_TEMPLATE ("src", GST_PAD_SRC, GST_PAD_ALWAYS,
+        GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE (VIDEO_FORMATS)));
 
 static const struct
 {
   GstVideoFormat gst;
   vittm_pixel_format vittm;
 } format_table[] = {
-  {GST_VIDEO_FORMAT_RGB, VITTM_FORMAT_RGB},
-  {GST_VIDEO_FORMAT_RGBA, VITTM_FORMAT_RGBA},
-  {GST_VIDEO_FORMAT_BGRA, VITTM_FORMAT_BGRA},
-  {GST_VIDEO_FORMAT_BGRx, VITTM_FORMAT_BGRX},
-  {GST_VIDEO_FORMAT_RGBx, VITTM_FORMAT_RGBX},
-  {GST_VIDEO_FORMAT_NV12, VITTM_FORMAT_NV12},
-  {GST_VIDEO_FORMAT_I420, VITTM_FORMAT_I420},
+    {GST_VIDEO_FORMAT_RGB, VITTM_FORMAT_RGB},
+    {GST_VIDEO_FORMAT_RGBA, VITTM_FORMAT_RGBA},
+    {GST_VIDEO_FORMAT_BGRA, VITTM_FORMAT_BGRA},
+    {GST_VIDEO_FORMAT_BGRx, VITTM_FORMAT_BGRX},
+    {GST_VIDEO_FORMAT_RGBx, VITTM_FORMAT_RGBX},
+    {GST_VIDEO_FORMAT_NV12, VITTM_FORMAT_NV12},
+    {GST_VIDEO_FORMAT_I420, VITTM_FORMAT_I420},
 };
 
 /* One segmented frame's map and timings. */
 typedef struct
 {
-  GstBuffer *map;               /* packed class map (a ref); NULL: none */
+  GstBuffer *map; /* packed class map (a ref); NULL: none */
   guint width, height;
   GstClockTime wall, gpu;
 } SegResult;
@@ -164,8 +164,8 @@ typedef struct
 {
   GstBuffer *buf;
   guint64 index;
-  gboolean fresh;               /* to segment; else it carries the last map */
-  gboolean taken, done;         /* by a worker; segmented or failed */
+  gboolean fresh;       /* to segment; else it carries the last map */
+  gboolean taken, done; /* by a worker; segmented or failed */
   GstFlowReturn ret;
   SegResult result;
 } AsyncJob;
@@ -174,7 +174,7 @@ typedef struct
 typedef struct
 {
   GstVittmSegment *self;
-  guint slot;                   /* 0: self->seg; k: self->extra_segs[k - 1] */
+  guint slot; /* 0: self->seg; k: self->extra_segs[k - 1] */
   GThread *thread;
 } AsyncWorker;
 
@@ -200,12 +200,12 @@ struct _GstVittmSegment
   vittm_device *device;
   vittm_model *model;
   GstVittmClassTable *classes;
-  gchar *loaded_path;           /* what they were loaded for */
+  gchar *loaded_path; /* what they were loaded for */
   gchar *loaded_device;
   gchar *loaded_instance;
   vittm_precision loaded_precision;
   gboolean verified;
-  gboolean mask_at_model_size;  /* from start */
+  gboolean mask_at_model_size; /* from start */
 
   /* for the negotiated caps, kept as the model */
   GstVideoInfo info;
@@ -227,12 +227,12 @@ struct _GstVittmSegment
    * metas of the frames that reuse it */
   GstBufferPool *map_pool;
   gsize map_pool_size;
-  GMutex pool_lock;             /* workers acquire maps at the same time */
+  GMutex pool_lock; /* workers acquire maps at the same time */
 
   /* streaming state */
-  guint64 frame_index;          /* of the next frame */
-  guint since_fresh;            /* frames since the last segmented one */
-  GstBuffer *last_map;          /* the last map (a ref), NULL: none yet */
+  guint64 frame_index; /* of the next frame */
+  guint since_fresh;   /* frames since the last segmented one */
+  GstBuffer *last_map; /* the last map (a ref), NULL: none yet */
   guint last_width, last_height;
   guint64 last_index;
   GstClockTime last_wall, last_gpu;
@@ -245,30 +245,30 @@ struct _GstVittmSegment
   /* asynchronous inference (async-depth > 0, from start to stop): workers
    * segment the frames, whoever finds the oldest ones ready pushes them, in
    * order; all under async_lock */
-  guint depth;                  /* frames in flight at most; 0: synchronous */
+  guint depth; /* frames in flight at most; 0: synchronous */
   guint n_workers;
   AsyncWorker workers[ASYNC_WORKERS_MAX];
   GMutex async_lock;
   GCond async_cond;
-  GQueue jobs;                  /* AsyncJob *, in stream order, until pushed */
-  guint n_busy;                 /* workers segmenting a frame */
-  gboolean pushing;             /* a thread is pushing frames */
-  gboolean flushing;            /* discard frames, refuse new ones */
+  GQueue jobs;       /* AsyncJob *, in stream order, until pushed */
+  guint n_busy;      /* workers segmenting a frame */
+  gboolean pushing;  /* a thread is pushing frames */
+  gboolean flushing; /* discard frames, refuse new ones */
   gboolean quit;
-  GstFlowReturn async_flow;     /* the first failure since start or flush */
-  gboolean async_have_map;      /* streaming thread: a fresh frame went in */
-  gboolean latest;              /* async-policy=latest, from start */
-  SegResult newest;             /* latest: the newest map finished */
+  GstFlowReturn async_flow; /* the first failure since start or flush */
+  gboolean async_have_map;  /* streaming thread: a fresh frame went in */
+  gboolean latest;          /* async-policy=latest, from start */
+  SegResult newest;         /* latest: the newest map finished */
   guint64 newest_index;
 };
 
 G_DEFINE_TYPE (GstVittmSegment, gst_vittm_segment, GST_TYPE_BASE_TRANSFORM);
-GST_ELEMENT_REGISTER_DEFINE (vittmsegment, "vittmsegment", GST_RANK_NONE,
-    GST_TYPE_VITTM_SEGMENT);
+GST_ELEMENT_REGISTER_DEFINE (
+    vittmsegment, "vittmsegment", GST_RANK_NONE, GST_TYPE_VITTM_SEGMENT);
 
 /* Registers an enum type once; the get_type functions below are its uses. */
 static GType
-register_enum (GType * type, const gchar * name, const GEnumValue * values)
+register_enum (GType *type, const gchar *name, const GEnumValue *values)
 {
   if (g_once_init_enter (type)) {
     GType t = g_enum_register_static (name, values);
@@ -282,12 +282,13 @@ gst_vittm_segment_precision_get_type (void)
 {
   static GType type = 0;
   static const GEnumValue values[] = {
-    {GST_VITTM_SEGMENT_PRECISION_AUTO,
-        "fp16 on GPUs that support it, fp32 on CPU devices and elsewhere", "auto"},
-    {GST_VITTM_SEGMENT_PRECISION_FP32, "32-bit floats", "fp32"},
-    {GST_VITTM_SEGMENT_PRECISION_FP16,
-        "16-bit float storage, 32-bit accumulation", "fp16"},
-    {0, NULL, NULL},
+      {GST_VITTM_SEGMENT_PRECISION_AUTO,
+          "fp16 on GPUs that support it, fp32 on CPU devices and elsewhere",
+          "auto"},
+      {GST_VITTM_SEGMENT_PRECISION_FP32, "32-bit floats", "fp32"},
+      {GST_VITTM_SEGMENT_PRECISION_FP16,
+          "16-bit float storage, 32-bit accumulation", "fp16"},
+      {0, NULL, NULL},
   };
 
   return register_enum (&type, "GstVittmSegmentPrecision", values);
@@ -298,11 +299,11 @@ gst_vittm_segment_async_policy_get_type (void)
 {
   static GType type = 0;
   static const GEnumValue values[] = {
-    {GST_VITTM_SEGMENT_ASYNC_POLICY_ORDERED,
-        "Each frame waits for its own map; frames leave in order", "ordered"},
-    {GST_VITTM_SEGMENT_ASYNC_POLICY_LATEST,
-        "Each frame leaves at once with the newest map finished", "latest"},
-    {0, NULL, NULL},
+      {GST_VITTM_SEGMENT_ASYNC_POLICY_ORDERED,
+          "Each frame waits for its own map; frames leave in order", "ordered"},
+      {GST_VITTM_SEGMENT_ASYNC_POLICY_LATEST,
+          "Each frame leaves at once with the newest map finished", "latest"},
+      {0, NULL, NULL},
   };
 
   return register_enum (&type, "GstVittmSegmentAsyncPolicy", values);
@@ -313,10 +314,10 @@ gst_vittm_segment_mask_size_get_type (void)
 {
   static GType type = 0;
   static const GEnumValue values[] = {
-    {GST_VITTM_SEGMENT_MASK_SIZE_FRAME, "The frame's size", "frame"},
-    {GST_VITTM_SEGMENT_MASK_SIZE_MODEL,
-        "The model's input size (consumers scale it)", "model"},
-    {0, NULL, NULL},
+      {GST_VITTM_SEGMENT_MASK_SIZE_FRAME, "The frame's size", "frame"},
+      {GST_VITTM_SEGMENT_MASK_SIZE_MODEL,
+          "The model's input size (consumers scale it)", "model"},
+      {0, NULL, NULL},
   };
 
   return register_enum (&type, "GstVittmSegmentMaskSize", values);
@@ -327,13 +328,13 @@ gst_vittm_segment_inference_mode_get_type (void)
 {
   static GType type = 0;
   static const GEnumValue values[] = {
-    {GST_VITTM_SEGMENT_INFERENCE_AUTO,
-        "The model's own (its file's inference section, else whole)", "auto"},
-    {GST_VITTM_SEGMENT_INFERENCE_WHOLE,
-        "The frame resized to the model's input", "whole"},
-    {GST_VITTM_SEGMENT_INFERENCE_SLIDE,
-        "Overlapping crops of the frame resized on its short side", "slide"},
-    {0, NULL, NULL},
+      {GST_VITTM_SEGMENT_INFERENCE_AUTO,
+          "The model's own (its file's inference section, else whole)", "auto"},
+      {GST_VITTM_SEGMENT_INFERENCE_WHOLE,
+          "The frame resized to the model's input", "whole"},
+      {GST_VITTM_SEGMENT_INFERENCE_SLIDE,
+          "Overlapping crops of the frame resized on its short side", "slide"},
+      {0, NULL, NULL},
   };
 
   return register_enum (&type, "GstVittmSegmentInferenceMode", values);
@@ -343,7 +344,7 @@ gst_vittm_segment_inference_mode_get_type (void)
 /* latency                                                                  */
 
 static GstClockTime
-latency_current_locked (GstVittmSegment * self)
+latency_current_locked (GstVittmSegment *self)
 {
   GstClockTime max = 0;
 
@@ -351,7 +352,8 @@ latency_current_locked (GstVittmSegment * self)
    * leaves at once with the newest map (only the first waits, for its
    * own). */
   guint64 in_flight =
-      self->async_policy == GST_VITTM_SEGMENT_ASYNC_POLICY_LATEST ? 1 :
+      self->async_policy == GST_VITTM_SEGMENT_ASYNC_POLICY_LATEST ?
+      1 :
       MAX (self->async_depth, 1);
 
   if (self->latency_count == 0)
@@ -362,7 +364,7 @@ latency_current_locked (GstVittmSegment * self)
 }
 
 static void
-latency_reset (GstVittmSegment * self)
+latency_reset (GstVittmSegment *self)
 {
   GST_OBJECT_LOCK (self);
   self->latency_count = self->latency_pos = 0;
@@ -374,7 +376,7 @@ latency_reset (GstVittmSegment * self)
  * reported latency grew, or shrank to less than half of what it reported
  * (so that a steady stream does not post a message per frame). */
 static void
-latency_add (GstVittmSegment * self, GstClockTime t)
+latency_add (GstVittmSegment *self, GstClockTime t)
 {
   GstClockTime now;
   gboolean announce;
@@ -384,17 +386,16 @@ latency_add (GstVittmSegment * self, GstClockTime t)
   self->latency_pos = (self->latency_pos + 1) % LATENCY_WINDOW;
   self->latency_count = MIN (self->latency_count + 1, LATENCY_WINDOW);
   now = latency_current_locked (self);
-  announce = now > self->latency_announced
-      || now < self->latency_announced / 2;
+  announce = now > self->latency_announced || now < self->latency_announced / 2;
   if (announce)
     self->latency_announced = now;
   GST_OBJECT_UNLOCK (self);
 
   if (announce) {
-    GST_DEBUG_OBJECT (self, "latency now %" GST_TIME_FORMAT,
-        GST_TIME_ARGS (now));
-    gst_element_post_message (GST_ELEMENT (self),
-        gst_message_new_latency (GST_OBJECT (self)));
+    GST_DEBUG_OBJECT (
+        self, "latency now %" GST_TIME_FORMAT, GST_TIME_ARGS (now));
+    gst_element_post_message (
+        GST_ELEMENT (self), gst_message_new_latency (GST_OBJECT (self)));
   }
 }
 
@@ -403,7 +404,7 @@ latency_add (GstVittmSegment * self, GstClockTime t)
 
 /* What to put after @msg to end a sentence. */
 static const gchar *
-sentence_end (const gchar * msg)
+sentence_end (const gchar *msg)
 {
   gsize len = strlen (msg);
 
@@ -416,8 +417,8 @@ sentence_end (const gchar * msg)
  * is named with whichever of those chose it, and only a missing or incapable
  * driver calls for installing one. */
 static void
-post_device_error (GstVittmSegment * self, const gchar * device,
-    const vittm_error * err)
+post_device_error (
+    GstVittmSegment *self, const gchar *device, const vittm_error *err)
 {
   const gchar *env = g_getenv ("VITTM_DEVICE");
 
@@ -426,19 +427,19 @@ post_device_error (GstVittmSegment * self, const gchar * device,
         ("Could not open a Vulkan device: %s%s", err->message,
             sentence_end (err->message)),
         ("vittm_device_open: %s", vittm_status_name (err->code)));
-  } else if (err->cause == VITTM_CAUSE_NO_MATCHING_DEVICE && device
-      && *device) {
+  } else if (err->cause == VITTM_CAUSE_NO_MATCHING_DEVICE && device &&
+      *device) {
     GST_ELEMENT_ERROR (self, LIBRARY, INIT,
         ("No usable Vulkan device matching '%s' (property 'device'): "
-            "%s%s Set 'device' to the index or part of the name of a "
-            "device, or unset it to pick one automatically.",
+         "%s%s Set 'device' to the index or part of the name of a "
+         "device, or unset it to pick one automatically.",
             device, err->message, sentence_end (err->message)),
         ("vittm_device_open: %s", vittm_status_name (err->code)));
   } else if (err->cause == VITTM_CAUSE_NO_MATCHING_DEVICE && env && *env) {
     GST_ELEMENT_ERROR (self, LIBRARY, INIT,
         ("No usable Vulkan device matching '%s' (environment variable "
-            "VITTM_DEVICE): %s%s Set VITTM_DEVICE to the index or part of "
-            "the name of a device, or unset it to pick one automatically.",
+         "VITTM_DEVICE): %s%s Set VITTM_DEVICE to the index or part of "
+         "the name of a device, or unset it to pick one automatically.",
             env, err->message, sentence_end (err->message)),
         ("vittm_device_open: %s", vittm_status_name (err->code)));
   } else if (err->cause == VITTM_CAUSE_NO_DRIVER) {
@@ -450,9 +451,9 @@ post_device_error (GstVittmSegment * self, const gchar * device,
   } else {
     GST_ELEMENT_ERROR (self, LIBRARY, INIT,
         ("No usable Vulkan device: %s%s Install a Vulkan 1.1 driver with "
-            "compute support (on Debian: apt install mesa-vulkan-drivers, "
-            "which provides lavapipe, a CPU device).", err->message,
-            sentence_end (err->message)),
+         "compute support (on Debian: apt install mesa-vulkan-drivers, "
+         "which provides lavapipe, a CPU device).",
+            err->message, sentence_end (err->message)),
         ("vittm_device_open: %s", vittm_status_name (err->code)));
   }
 }
@@ -464,8 +465,8 @@ post_device_error (GstVittmSegment * self, const gchar * device,
  * which the device info tells. The library's message names the file, key,
  * tensor or limit at fault. */
 static void
-post_load_error (GstVittmSegment * self, const gchar * path,
-    vittm_precision precision, const vittm_error * err)
+post_load_error (GstVittmSegment *self, const gchar *path,
+    vittm_precision precision, const vittm_error *err)
 {
   const vittm_device_info *info = vittm_device_get_info (self->device);
 
@@ -473,40 +474,40 @@ post_load_error (GstVittmSegment * self, const gchar * path,
     case VITTM_ERROR_IO:
       GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
           ("Could not read the model file '%s' (property 'model'): %s%s "
-              "Check that the file is readable.", path, err->message,
-              sentence_end (err->message)),
+           "Check that the file is readable.",
+              path, err->message, sentence_end (err->message)),
           ("vittm_model_load: %s", vittm_status_name (err->code)));
       break;
     case VITTM_ERROR_FORMAT:
       GST_ELEMENT_ERROR (self, RESOURCE, READ,
           ("The model file '%s' (property 'model') is not a valid vittm "
-              "model: %s%s Set 'model' to a complete vittm segmentation "
-              "model (.safetensors); download or convert it again if it "
-              "is truncated.", path, err->message,
-              sentence_end (err->message)),
+           "model: %s%s Set 'model' to a complete vittm segmentation "
+           "model (.safetensors); download or convert it again if it "
+           "is truncated.",
+              path, err->message, sentence_end (err->message)),
           ("vittm_model_load: %s", vittm_status_name (err->code)));
       break;
     case VITTM_ERROR_UNSUPPORTED:
       if (precision == VITTM_PRECISION_FP16 && !info->fp16)
         GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
             ("The model '%s' cannot run at fp16 on %s: %s%s Set "
-                "precision=fp32 or auto, or choose a device with fp16 "
-                "support with the 'device' property.", path, info->name,
-                err->message, sentence_end (err->message)),
+             "precision=fp32 or auto, or choose a device with fp16 "
+             "support with the 'device' property.",
+                path, info->name, err->message, sentence_end (err->message)),
             ("vittm_model_load: %s", vittm_status_name (err->code)));
       else
         GST_ELEMENT_ERROR (self, RESOURCE, READ,
             ("The model '%s' (property 'model') is not one this vittm "
-                "runs: %s%s Set 'model' to a vittm segmentation model that "
-                "this version of vittm reads.", path,
-                err->message, sentence_end (err->message)),
+             "runs: %s%s Set 'model' to a vittm segmentation model that "
+             "this version of vittm reads.",
+                path, err->message, sentence_end (err->message)),
             ("vittm_model_load: %s", vittm_status_name (err->code)));
       break;
     case VITTM_ERROR_OUT_OF_MEMORY:
       GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT,
           ("Out of memory loading the model '%s': %s%s Try precision=fp16 "
-              "or a smaller model.", path, err->message,
-              sentence_end (err->message)),
+           "or a smaller model.",
+              path, err->message, sentence_end (err->message)),
           ("vittm_model_load: %s", vittm_status_name (err->code)));
       break;
     default:
@@ -521,15 +522,15 @@ post_load_error (GstVittmSegment * self, const gchar * path,
 /* ------------------------------------------------------------------------ */
 /* start / stop                                                             */
 
-static gboolean gst_vittm_segment_stop (GstBaseTransform * trans);
-static void release_model (GstVittmSegment * self);
-static gboolean async_start (GstVittmSegment * self, guint depth,
-    guint workers, gboolean latest);
-static void async_stop (GstVittmSegment * self);
-static void async_drain (GstVittmSegment * self);
+static gboolean gst_vittm_segment_stop (GstBaseTransform *trans);
+static void release_model (GstVittmSegment *self);
+static gboolean async_start (
+    GstVittmSegment *self, guint depth, guint workers, gboolean latest);
+static void async_stop (GstVittmSegment *self);
+static void async_drain (GstVittmSegment *self);
 
 static GstVittmClassTable *
-class_table_for (vittm_model * model)
+class_table_for (vittm_model *model)
 {
   guint n = vittm_model_num_classes (model);
   const gchar **names;
@@ -547,40 +548,43 @@ class_table_for (vittm_model * model)
 
 /* verify=true: the model's probe on this device, layer by layer (vittm/verify.h). */
 static gboolean
-verify_model (GstVittmSegment * self, const gchar * path,
-    vittm_precision precision)
+verify_model (
+    GstVittmSegment *self, const gchar *path, vittm_precision precision)
 {
-  vittm_verify_report report = { 0 };
-  vittm_error err = { 0 };
+  vittm_verify_report report = {0};
+  vittm_error err = {0};
   gboolean ok = TRUE;
 
-  if (vittm_verify_model (self->device, path, precision, &report,
-          &err) != VITTM_OK) {
+  if (vittm_verify_model (self->device, path, precision, &report, &err) !=
+      VITTM_OK) {
     GST_ELEMENT_ERROR (self, RESOURCE, READ,
         ("Could not verify the model '%s' (property 'verify'): %s", path,
-            err.message), (NULL));
+            err.message),
+        (NULL));
     ok = FALSE;
   } else if (!report.has_probe) {
     GST_ELEMENT_WARNING (self, RESOURCE, READ,
         ("The model '%s' is unverified: it has no probe. Convert it with "
-            "vittm-convert (without --no-probe) to verify it.", path), (NULL));
+         "vittm-convert (without --no-probe) to verify it.",
+            path),
+        (NULL));
   } else if (!vittm_verify_report_passed (&report)) {
     GST_ELEMENT_ERROR (self, RESOURCE, READ,
         ("The model '%s' fails verification on %s at layer '%s': it runs "
-            "but gives wrong results. Check the conversion with vittm-verify.",
+         "but gives wrong results. Check the conversion with vittm-verify.",
             path, report.device, vittm_verify_report_failure (&report)),
         (NULL));
     ok = FALSE;
   } else {
-    GST_INFO_OBJECT (self, "model %s verified: %u layers match", path,
-        report.n_taps);
+    GST_INFO_OBJECT (
+        self, "model %s verified: %u layers match", path, report.n_taps);
   }
   vittm_verify_report_free (&report);
   return ok;
 }
 
 static void
-free_extra_segmenters (GstVittmSegment * self)
+free_extra_segmenters (GstVittmSegment *self)
 {
   for (guint i = 0; i < self->n_extra; i++) {
     vittm_segmenter_free (self->extra_segs[i]);
@@ -589,7 +593,7 @@ free_extra_segmenters (GstVittmSegment * self)
 }
 
 static void
-free_extra_models (GstVittmSegment * self)
+free_extra_models (GstVittmSegment *self)
 {
   free_extra_segmenters (self);
   for (guint i = 0; i < self->n_extra; i++) {
@@ -603,18 +607,18 @@ free_extra_models (GstVittmSegment * self)
  * instance of its own (the first worker uses the element's model); keeps
  * them when @n is what they are. */
 static gboolean
-load_extra_models (GstVittmSegment * self, const gchar * path,
-    const vittm_model_options * base, guint n)
+load_extra_models (GstVittmSegment *self, const gchar *path,
+    const vittm_model_options *base, guint n)
 {
   vittm_model_options opts = *base;
-  vittm_error err = { 0 };
+  vittm_error err = {0};
 
   if (self->n_extra == n)
     return TRUE;
   free_extra_models (self);
   for (guint i = 0; i < n; i++) {
-    gchar *instance = g_strdup_printf ("vittmsegment %p worker %u", self,
-        i + 1);
+    gchar *instance =
+        g_strdup_printf ("vittmsegment %p worker %u", self, i + 1);
 
     opts.instance = instance;
     if (vittm_model_load (self->device, path, &opts, &self->extra_models[i],
@@ -633,12 +637,12 @@ load_extra_models (GstVittmSegment * self, const gchar * path,
 }
 
 static gboolean
-gst_vittm_segment_start (GstBaseTransform * trans)
+gst_vittm_segment_start (GstBaseTransform *trans)
 {
   GstVittmSegment *self = GST_VITTM_SEGMENT (trans);
-  vittm_device_options dev_opts = { 0 };
-  vittm_model_options model_opts = { 0 };
-  vittm_error err = { 0 };
+  vittm_device_options dev_opts = {0};
+  vittm_model_options model_opts = {0};
+  vittm_error err = {0};
   gchar *path, *device, *instance;
   gboolean ok = FALSE, verify, latest;
   guint depth, workers;
@@ -646,10 +650,12 @@ gst_vittm_segment_start (GstBaseTransform * trans)
   GST_OBJECT_LOCK (self);
   path = g_strdup (self->model_path);
   device = (self->device_name && *self->device_name) ?
-      g_strdup (self->device_name) : NULL;
+      g_strdup (self->device_name) :
+      NULL;
   model_opts.precision = (vittm_precision) self->precision;
   instance = (self->model_instance_id && *self->model_instance_id) ?
-      g_strdup (self->model_instance_id) : NULL;
+      g_strdup (self->model_instance_id) :
+      NULL;
   model_opts.instance = instance;
   verify = self->verify;
   depth = self->async_depth;
@@ -664,14 +670,15 @@ gst_vittm_segment_start (GstBaseTransform * trans)
   if (!path || !*path) {
     GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
         ("No model: set the 'model' property to the path of a vittm "
-            "segmentation model file (.safetensors)."), (NULL));
+         "segmentation model file (.safetensors)."),
+        (NULL));
     goto out;
   }
 #ifdef GST_VITTM_UNINSTALLED_MODEL
   /* Not installed yet: the demo model of the source tree the plugin was built from. */
-  if (g_strcmp0 (path, PROP_MODEL_DEFAULT) == 0
-      && !g_file_test (path, G_FILE_TEST_EXISTS)
-      && g_file_test (GST_VITTM_UNINSTALLED_MODEL, G_FILE_TEST_EXISTS)) {
+  if (g_strcmp0 (path, PROP_MODEL_DEFAULT) == 0 &&
+      !g_file_test (path, G_FILE_TEST_EXISTS) &&
+      g_file_test (GST_VITTM_UNINSTALLED_MODEL, G_FILE_TEST_EXISTS)) {
     g_free (path);
     path = g_strdup (GST_VITTM_UNINSTALLED_MODEL);
   }
@@ -681,19 +688,22 @@ gst_vittm_segment_start (GstBaseTransform * trans)
 
     GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
         ("Model file '%s' not found. Set the 'model' property to the path "
-            "of a vittm segmentation model file (.safetensors)%s.", path,
+         "of a vittm segmentation model file (.safetensors)%s.",
+            path,
             is_default ? " or install vittm's demo models (the default "
-            "model is the installed demo ViTTM model)" : ""), (NULL));
+                         "model is the installed demo ViTTM model)" :
+                         ""),
+        (NULL));
     goto out;
   }
 
   /* A restart with the same model, device and precision keeps them, and the
    * segmenter (set_caps keeps it for the same frames): building it again is
    * most of a start. */
-  if (self->model && g_strcmp0 (self->loaded_path, path) == 0
-      && g_strcmp0 (self->loaded_device, device) == 0
-      && g_strcmp0 (self->loaded_instance, instance) == 0
-      && self->loaded_precision == model_opts.precision) {
+  if (self->model && g_strcmp0 (self->loaded_path, path) == 0 &&
+      g_strcmp0 (self->loaded_device, device) == 0 &&
+      g_strcmp0 (self->loaded_instance, instance) == 0 &&
+      self->loaded_precision == model_opts.precision) {
     GST_INFO_OBJECT (self, "keeping the model %s loaded", path);
     if (verify && !self->verified) {
       if (!verify_model (self, path, model_opts.precision))
@@ -713,11 +723,11 @@ gst_vittm_segment_start (GstBaseTransform * trans)
     post_device_error (self, device, &err);
     goto out;
   }
-  GST_INFO_OBJECT (self, "device: %s",
-      vittm_device_get_info (self->device)->name);
+  GST_INFO_OBJECT (
+      self, "device: %s", vittm_device_get_info (self->device)->name);
 
-  if (vittm_model_load (self->device, path, &model_opts, &self->model,
-          &err) != VITTM_OK) {
+  if (vittm_model_load (self->device, path, &model_opts, &self->model, &err) !=
+      VITTM_OK) {
     post_load_error (self, path, model_opts.precision, &err);
     goto out;
   }
@@ -730,18 +740,20 @@ gst_vittm_segment_start (GstBaseTransform * trans)
   if (!self->classes) {
     GST_ELEMENT_ERROR (self, RESOURCE, READ,
         ("The model '%s' (property 'model') has %u classes; vittmsegment "
-            "takes 1 to %u.", path, vittm_model_num_classes (self->model),
-            GST_VITTM_CLASS_TABLE_MAX_CLASSES), (NULL));
+         "takes 1 to %u.",
+            path, vittm_model_num_classes (self->model),
+            GST_VITTM_CLASS_TABLE_MAX_CLASSES),
+        (NULL));
     goto out;
   }
   GST_INFO_OBJECT (self, "model %s: %s, %u classes, %s", path,
       vittm_model_architecture (self->model), self->classes->n_classes,
-      vittm_model_precision (self->model) == VITTM_PRECISION_FP16 ?
-      "fp16" : "fp32");
+      vittm_model_precision (self->model) == VITTM_PRECISION_FP16 ? "fp16" :
+                                                                    "fp32");
 
 started:
-  if (!load_extra_models (self, path, &model_opts, workers > 1 ?
-          workers - 1 : 0))
+  if (!load_extra_models (
+          self, path, &model_opts, workers > 1 ? workers - 1 : 0))
     goto out;
   self->frame_index = 0;
   self->since_fresh = 0;
@@ -760,7 +772,7 @@ out:
 }
 
 static void
-drop_map_pool (GstVittmSegment * self)
+drop_map_pool (GstVittmSegment *self)
 {
   if (self->map_pool) {
     gst_buffer_pool_set_active (self->map_pool, FALSE);
@@ -770,7 +782,7 @@ drop_map_pool (GstVittmSegment * self)
 }
 
 static gboolean
-gst_vittm_segment_stop (GstBaseTransform * trans)
+gst_vittm_segment_stop (GstBaseTransform *trans)
 {
   GstVittmSegment *self = GST_VITTM_SEGMENT (trans);
 
@@ -784,7 +796,7 @@ gst_vittm_segment_stop (GstBaseTransform * trans)
 /* Frees the segmenter, the model and the device (until a start loads them
  * again). */
 static void
-release_model (GstVittmSegment * self)
+release_model (GstVittmSegment *self)
 {
   free_extra_models (self);
   vittm_segmenter_free (self->seg);
@@ -808,7 +820,7 @@ release_model (GstVittmSegment * self)
 /* caps                                                                     */
 
 static gboolean
-pixel_format_of (GstVideoFormat format, vittm_pixel_format * out)
+pixel_format_of (GstVideoFormat format, vittm_pixel_format *out)
 {
   for (guint i = 0; i < G_N_ELEMENTS (format_table); i++) {
     if (format_table[i].gst == format) {
@@ -822,8 +834,8 @@ pixel_format_of (GstVideoFormat format, vittm_pixel_format * out)
 /* How a YUV frame encodes colour, from its caps' colorimetry. The library knows the BT.601
  * and BT.709 matrices; SMPTE 240M is within a percent of BT.709, BT.2020 is read as BT.709. */
 static void
-yuv_encoding_of (GstBaseTransform * trans, const GstVideoInfo * info,
-    vittm_segmenter_options * opts)
+yuv_encoding_of (GstBaseTransform *trans, const GstVideoInfo *info,
+    vittm_segmenter_options *opts)
 {
   const GstVideoColorimetry *c = &GST_VIDEO_INFO_COLORIMETRY (info);
 
@@ -841,28 +853,28 @@ yuv_encoding_of (GstBaseTransform * trans, const GstVideoInfo * info,
       opts->yuv_matrix = VITTM_YUV_BT601;
       break;
   }
-  opts->yuv_range = c->range == GST_VIDEO_COLOR_RANGE_0_255 ?
-      VITTM_YUV_FULL : VITTM_YUV_LIMITED;
+  opts->yuv_range = c->range == GST_VIDEO_COLOR_RANGE_0_255 ? VITTM_YUV_FULL :
+                                                              VITTM_YUV_LIMITED;
 }
 
 /* Builds a segmenter of @model for @info's frames, or posts why not. */
 static gboolean
-create_segmenter (GstVittmSegment * self, vittm_model * model,
-    vittm_pixel_format format, const GstVideoInfo * info,
-    const vittm_segmenter_options * opts, vittm_segmenter ** out)
+create_segmenter (GstVittmSegment *self, vittm_model *model,
+    vittm_pixel_format format, const GstVideoInfo *info,
+    const vittm_segmenter_options *opts, vittm_segmenter **out)
 {
-  vittm_error err = { 0 };
+  vittm_error err = {0};
   vittm_status status;
 
   status = vittm_segmenter_create (model, format, GST_VIDEO_INFO_WIDTH (info),
       GST_VIDEO_INFO_HEIGHT (info), opts, out, &err);
   if (status == VITTM_OK)
     return TRUE;
-  if (status == VITTM_ERROR_UNSUPPORTED
-      || status == VITTM_ERROR_INVALID_ARGUMENT)
+  if (status == VITTM_ERROR_UNSUPPORTED ||
+      status == VITTM_ERROR_INVALID_ARGUMENT)
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
         ("vittmsegment cannot segment %s frames of %dx%d: %s. Convert or "
-            "scale the video before it (videoconvert, videoscale).",
+         "scale the video before it (videoconvert, videoscale).",
             GST_VIDEO_INFO_NAME (info), GST_VIDEO_INFO_WIDTH (info),
             GST_VIDEO_INFO_HEIGHT (info), err.message),
         ("vittm_segmenter_create: %s", vittm_status_name (status)));
@@ -877,37 +889,38 @@ create_segmenter (GstVittmSegment * self, vittm_model * model,
 
 /* The segmenters of the workers' copies of the model, as the first's. */
 static gboolean
-create_extra_segmenters (GstVittmSegment * self, vittm_pixel_format format,
-    const GstVideoInfo * info, const vittm_segmenter_options * opts)
+create_extra_segmenters (GstVittmSegment *self, vittm_pixel_format format,
+    const GstVideoInfo *info, const vittm_segmenter_options *opts)
 {
   for (guint i = 0; i < self->n_extra; i++) {
-    if (!self->extra_segs[i] && !create_segmenter (self,
-            self->extra_models[i], format, info, opts, &self->extra_segs[i]))
+    if (!self->extra_segs[i] &&
+        !create_segmenter (self, self->extra_models[i], format, info, opts,
+            &self->extra_segs[i]))
       return FALSE;
   }
   return TRUE;
 }
 
 static gboolean
-gst_vittm_segment_set_caps (GstBaseTransform * trans, GstCaps * incaps,
-    G_GNUC_UNUSED GstCaps * outcaps)
+gst_vittm_segment_set_caps (
+    GstBaseTransform *trans, GstCaps *incaps, G_GNUC_UNUSED GstCaps *outcaps)
 {
   GstVittmSegment *self = GST_VITTM_SEGMENT (trans);
-  vittm_segmenter_options opts = { 0 };
+  vittm_segmenter_options opts = {0};
   vittm_pixel_format format;
   GstVideoInfo info;
 
   if (!gst_video_info_from_caps (&info, incaps)) {
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
-        ("vittmsegment cannot parse its input caps."),
-        (NULL));
+        ("vittmsegment cannot parse its input caps."), (NULL));
     return FALSE;
   }
   if (!pixel_format_of (GST_VIDEO_INFO_FORMAT (&info), &format)) {
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
         ("vittmsegment cannot segment %s video: it takes RGB, RGBA, BGRA, "
-            "BGRx, RGBx, NV12 or I420. Put videoconvert before it.",
-            GST_VIDEO_INFO_NAME (&info)), (NULL));
+         "BGRx, RGBx, NV12 or I420. Put videoconvert before it.",
+            GST_VIDEO_INFO_NAME (&info)),
+        (NULL));
     return FALSE;
   }
   /* The worker reads the format and uses the segmenter. */
@@ -923,12 +936,13 @@ gst_vittm_segment_set_caps (GstBaseTransform * trans, GstCaps * incaps,
 
   /* A new frame rate, or a restart for the same frames, keeps the
    * segmenter. */
-  if (self->seg && self->seg_format == GST_VIDEO_INFO_FORMAT (&info)
-      && self->seg_width == (guint) GST_VIDEO_INFO_WIDTH (&info)
-      && self->seg_height == (guint) GST_VIDEO_INFO_HEIGHT (&info)
-      && self->seg_matrix == opts.yuv_matrix && self->seg_range == opts.yuv_range
-      && self->seg_mask_at_model_size == opts.mask_at_model_size
-      && self->seg_inference == opts.inference) {
+  if (self->seg && self->seg_format == GST_VIDEO_INFO_FORMAT (&info) &&
+      self->seg_width == (guint) GST_VIDEO_INFO_WIDTH (&info) &&
+      self->seg_height == (guint) GST_VIDEO_INFO_HEIGHT (&info) &&
+      self->seg_matrix == opts.yuv_matrix &&
+      self->seg_range == opts.yuv_range &&
+      self->seg_mask_at_model_size == opts.mask_at_model_size &&
+      self->seg_inference == opts.inference) {
     GST_DEBUG_OBJECT (self, "keeping the segmenter for %s %ux%u",
         GST_VIDEO_INFO_NAME (&info), self->seg_width, self->seg_height);
     return create_extra_segmenters (self, format, &info, &opts);
@@ -941,8 +955,7 @@ gst_vittm_segment_set_caps (GstBaseTransform * trans, GstCaps * incaps,
   /* A map of the old size must not be carried onto frames of the new one. */
   gst_clear_buffer (&self->last_map);
 
-  if (!create_segmenter (self, self->model, format, &info, &opts,
-          &self->seg))
+  if (!create_segmenter (self, self->model, format, &info, &opts, &self->seg))
     return FALSE;
   self->seg_format = GST_VIDEO_INFO_FORMAT (&info);
   self->seg_width = GST_VIDEO_INFO_WIDTH (&info);
@@ -958,11 +971,11 @@ gst_vittm_segment_set_caps (GstBaseTransform * trans, GstCaps * incaps,
 
 /* Lets upstream hand over frames with padded strides or plane offsets. */
 static gboolean
-gst_vittm_segment_propose_allocation (GstBaseTransform * trans,
-    GstQuery * decide_query, GstQuery * query)
+gst_vittm_segment_propose_allocation (
+    GstBaseTransform *trans, GstQuery *decide_query, GstQuery *query)
 {
-  if (!GST_BASE_TRANSFORM_CLASS (gst_vittm_segment_parent_class)->
-      propose_allocation (trans, decide_query, query))
+  if (!GST_BASE_TRANSFORM_CLASS (gst_vittm_segment_parent_class)
+           ->propose_allocation (trans, decide_query, query))
     return FALSE;
   if (!gst_query_find_allocation_meta (query, GST_VIDEO_META_API_TYPE, NULL))
     gst_query_add_allocation_meta (query, GST_VIDEO_META_API_TYPE, NULL);
@@ -976,7 +989,7 @@ gst_vittm_segment_propose_allocation (GstBaseTransform * trans,
  * maps alive at once (downstream queues hold some) and then recycles them:
  * no allocation per frame in the steady state. */
 static GstBuffer *
-acquire_map_buffer (GstVittmSegment * self, gsize size)
+acquire_map_buffer (GstVittmSegment *self, gsize size)
 {
   GstBuffer *buf = NULL;
 
@@ -989,8 +1002,8 @@ acquire_map_buffer (GstVittmSegment * self, gsize size)
     config = gst_buffer_pool_get_config (self->map_pool);
     /* no maximum: acquiring never waits on downstream */
     gst_buffer_pool_config_set_params (config, NULL, size, 2, 0);
-    if (!gst_buffer_pool_set_config (self->map_pool, config)
-        || !gst_buffer_pool_set_active (self->map_pool, TRUE)) {
+    if (!gst_buffer_pool_set_config (self->map_pool, config) ||
+        !gst_buffer_pool_set_active (self->map_pool, TRUE)) {
       gst_clear_object (&self->map_pool);
       return NULL;
     }
@@ -1005,7 +1018,7 @@ acquire_map_buffer (GstVittmSegment * self, gsize size)
 /* Copies the library's map (valid until its next run) into a buffer that
  * the metas can share, rows packed (stride = width). */
 static GstBuffer *
-copy_class_map (GstVittmSegment * self, const vittm_class_map * cm)
+copy_class_map (GstVittmSegment *self, const vittm_class_map *cm)
 {
   GstBuffer *buf;
   GstMapInfo info;
@@ -1033,13 +1046,13 @@ copy_class_map (GstVittmSegment * self, const vittm_class_map * cm)
 
 /* Segments @buf's frame, the element's frame @index, on @seg into @r. */
 static GstFlowReturn
-segment_into (GstVittmSegment * self, vittm_segmenter * seg, GstBuffer * buf,
-    guint64 index, SegResult * r)
+segment_into (GstVittmSegment *self, vittm_segmenter *seg, GstBuffer *buf,
+    guint64 index, SegResult *r)
 {
-  vittm_frame frame = { 0 };
-  vittm_class_map cm = { 0 };
-  vittm_timings timings = { 0 };
-  vittm_error err = { 0 };
+  vittm_frame frame = {0};
+  vittm_class_map cm = {0};
+  vittm_timings timings = {0};
+  vittm_error err = {0};
   GstVideoFrame vframe;
   vittm_status status;
   GstBuffer *map;
@@ -1049,11 +1062,12 @@ segment_into (GstVittmSegment * self, vittm_segmenter * seg, GstBuffer * buf,
    * writing would copy it. */
   if (!gst_video_frame_map (&vframe, &self->info, buf, GST_MAP_READ)) {
     GST_ELEMENT_ERROR (self, STREAM, FAILED,
-        ("Could not map frame %" G_GUINT64_FORMAT " for reading (%"
-            G_GSIZE_FORMAT " bytes for %s %dx%d).", index,
-            gst_buffer_get_size (buf), GST_VIDEO_INFO_NAME (&self->info),
+        ("Could not map frame %" G_GUINT64_FORMAT
+         " for reading (%" G_GSIZE_FORMAT " bytes for %s %dx%d).",
+            index, gst_buffer_get_size (buf), GST_VIDEO_INFO_NAME (&self->info),
             GST_VIDEO_INFO_WIDTH (&self->info),
-            GST_VIDEO_INFO_HEIGHT (&self->info)), (NULL));
+            GST_VIDEO_INFO_HEIGHT (&self->info)),
+        (NULL));
     return GST_FLOW_ERROR;
   }
   pixel_format_of (GST_VIDEO_FRAME_FORMAT (&vframe), &frame.format);
@@ -1067,8 +1081,8 @@ segment_into (GstVittmSegment * self, vittm_segmenter * seg, GstBuffer * buf,
   gst_video_frame_unmap (&vframe);
   if (status != VITTM_OK) {
     GST_ELEMENT_ERROR (self, LIBRARY, FAILED,
-        ("Segmentation of frame %" G_GUINT64_FORMAT " failed: %s.",
-            index, err.message),
+        ("Segmentation of frame %" G_GUINT64_FORMAT " failed: %s.", index,
+            err.message),
         ("vittm_segmenter_run: %s", vittm_status_name (status)));
     return GST_FLOW_ERROR;
   }
@@ -1076,8 +1090,7 @@ segment_into (GstVittmSegment * self, vittm_segmenter * seg, GstBuffer * buf,
   map = copy_class_map (self, &cm);
   if (!map) {
     GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT,
-        ("Could not allocate a %ux%u class map.", cm.width, cm.height),
-        (NULL));
+        ("Could not allocate a %ux%u class map.", cm.width, cm.height), (NULL));
     return GST_FLOW_ERROR;
   }
   r->map = map;
@@ -1085,16 +1098,17 @@ segment_into (GstVittmSegment * self, vittm_segmenter * seg, GstBuffer * buf,
   r->height = cm.height;
   r->wall = (GstClockTime) (timings.wall_ms * GST_MSECOND);
   r->gpu = timings.gpu_ms >= 0.0 ?
-      (GstClockTime) (timings.gpu_ms * GST_MSECOND) : GST_CLOCK_TIME_NONE;
+      (GstClockTime) (timings.gpu_ms * GST_MSECOND) :
+      GST_CLOCK_TIME_NONE;
 
-  latency_add (self, (GstClockTime) (g_get_monotonic_time () - t0) *
-      GST_USECOND);
+  latency_add (
+      self, (GstClockTime) (g_get_monotonic_time () - t0) * GST_USECOND);
   return GST_FLOW_OK;
 }
 
 /* Makes @r, frame @index's, the map that the next frames carry. */
 static void
-install_result (GstVittmSegment * self, SegResult * r, guint64 index)
+install_result (GstVittmSegment *self, SegResult *r, guint64 index)
 {
   gst_clear_buffer (&self->last_map);
   self->last_map = r->map;
@@ -1107,7 +1121,7 @@ install_result (GstVittmSegment * self, SegResult * r, guint64 index)
 }
 
 static gboolean
-remove_seg_meta (G_GNUC_UNUSED GstBuffer * buf, GstMeta ** meta,
+remove_seg_meta (G_GNUC_UNUSED GstBuffer *buf, GstMeta **meta,
     G_GNUC_UNUSED gpointer user_data)
 {
   if ((*meta)->info->api == GST_VITTM_SEG_META_API_TYPE)
@@ -1117,8 +1131,8 @@ remove_seg_meta (G_GNUC_UNUSED GstBuffer * buf, GstMeta ** meta,
 
 /* Attaches the last map to @buf, frame @index, @fresh if it is its own. */
 static GstFlowReturn
-attach_map (GstVittmSegment * self, GstBuffer * buf, gboolean fresh,
-    guint64 index)
+attach_map (
+    GstVittmSegment *self, GstBuffer *buf, gboolean fresh, guint64 index)
 {
   GstVittmSegMeta *meta;
 
@@ -1129,22 +1143,24 @@ attach_map (GstVittmSegment * self, GstBuffer * buf, gboolean fresh,
   if (!meta) {
     GST_ELEMENT_ERROR (self, CORE, FAILED,
         ("Could not attach the class map to frame %" G_GUINT64_FORMAT ".",
-            index), (NULL));
+            index),
+        (NULL));
     return GST_FLOW_ERROR;
   }
   meta->reused = !fresh;
   meta->wall_time = self->last_wall;
   meta->gpu_time = self->last_gpu;
   meta->frame_index = self->last_index;
-  GST_LOG_OBJECT (self, "frame %" G_GUINT64_FORMAT ": %s map of frame %"
-      G_GUINT64_FORMAT, index, fresh ? "new" : "reused", self->last_index);
+  GST_LOG_OBJECT (self,
+      "frame %" G_GUINT64_FORMAT ": %s map of frame %" G_GUINT64_FORMAT, index,
+      fresh ? "new" : "reused", self->last_index);
   return GST_FLOW_OK;
 }
 
 /* Segments @buf's frame (or reuses the last map) and attaches the map: the
  * work of one frame on the streaming thread. */
 static GstFlowReturn
-process_frame (GstVittmSegment * self, GstBuffer * buf)
+process_frame (GstVittmSegment *self, GstBuffer *buf)
 {
   GstFlowReturn ret;
   gboolean fresh;
@@ -1159,7 +1175,7 @@ process_frame (GstVittmSegment * self, GstBuffer * buf)
 
   fresh = !self->last_map || self->since_fresh + 1 >= interval;
   if (fresh) {
-    SegResult r = { 0 };
+    SegResult r = {0};
 
     ret = segment_into (self, self->seg, buf, self->frame_index, &r);
     if (ret != GST_FLOW_OK)
@@ -1175,7 +1191,7 @@ process_frame (GstVittmSegment * self, GstBuffer * buf)
 }
 
 static GstFlowReturn
-gst_vittm_segment_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
+gst_vittm_segment_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
 {
   return process_frame (GST_VITTM_SEGMENT (trans), buf);
 }
@@ -1184,7 +1200,7 @@ gst_vittm_segment_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
 /* asynchronous inference                                                   */
 
 static void
-async_job_free (AsyncJob * job)
+async_job_free (AsyncJob *job)
 {
   if (job->buf)
     gst_buffer_unref (job->buf);
@@ -1194,7 +1210,7 @@ async_job_free (AsyncJob * job)
 
 /* Frees the frames in flight; async_lock held, no worker segmenting. */
 static void
-async_discard_locked (GstVittmSegment * self)
+async_discard_locked (GstVittmSegment *self)
 {
   AsyncJob *job;
 
@@ -1204,9 +1220,9 @@ async_discard_locked (GstVittmSegment * self)
 
 /* The oldest frame to segment that no worker has taken. */
 static AsyncJob *
-async_next_job_locked (GstVittmSegment * self)
+async_next_job_locked (GstVittmSegment *self)
 {
-  for (GList * l = self->jobs.head; l; l = l->next) {
+  for (GList *l = self->jobs.head; l; l = l->next) {
     AsyncJob *job = l->data;
 
     if (job->fresh && !job->taken)
@@ -1221,17 +1237,16 @@ async_next_job_locked (GstVittmSegment * self)
  * downstream's) is kept for the streaming thread to return and stops the
  * stream. */
 static void
-async_push_ready_locked (GstVittmSegment * self)
+async_push_ready_locked (GstVittmSegment *self)
 {
   GstPad *srcpad = GST_BASE_TRANSFORM_SRC_PAD (self);
   AsyncJob *job;
 
   if (self->pushing || self->latest)
-    return;                     /* that thread will find them too */
+    return; /* that thread will find them too */
   self->pushing = TRUE;
-  while (!self->flushing && self->async_flow == GST_FLOW_OK
-      && (job = g_queue_peek_head (&self->jobs))
-      && (job->done || !job->fresh)) {
+  while (!self->flushing && self->async_flow == GST_FLOW_OK &&
+      (job = g_queue_peek_head (&self->jobs)) && (job->done || !job->fresh)) {
     GstFlowReturn ret = job->ret;
     GstBuffer *buf = job->buf;
 
@@ -1254,8 +1269,8 @@ async_push_ready_locked (GstVittmSegment * self)
 
     g_mutex_lock (&self->async_lock);
     if (ret != GST_FLOW_OK && self->async_flow == GST_FLOW_OK) {
-      GST_DEBUG_OBJECT (self, "frame failed or refused: %s",
-          gst_flow_get_name (ret));
+      GST_DEBUG_OBJECT (
+          self, "frame failed or refused: %s", gst_flow_get_name (ret));
       self->async_flow = ret;
     }
   }
@@ -1266,7 +1281,7 @@ async_push_ready_locked (GstVittmSegment * self)
 /* latest: a worker's frame is done; its map becomes the newest (frames
  * carry it from now on) unless a newer one is there already. */
 static void
-async_latest_done_locked (GstVittmSegment * self, AsyncJob * job)
+async_latest_done_locked (GstVittmSegment *self, AsyncJob *job)
 {
   g_queue_remove (&self->jobs, job);
   if (job->ret != GST_FLOW_OK) {
@@ -1282,7 +1297,7 @@ async_latest_done_locked (GstVittmSegment * self, AsyncJob * job)
 }
 
 static vittm_segmenter *
-worker_segmenter (GstVittmSegment * self, guint slot)
+worker_segmenter (GstVittmSegment *self, guint slot)
 {
   return slot == 0 ? self->seg : self->extra_segs[slot - 1];
 }
@@ -1301,8 +1316,9 @@ async_worker (gpointer data)
     AsyncJob *job = NULL;
     GstFlowReturn ret;
 
-    while (!self->quit && (self->flushing || self->async_flow != GST_FLOW_OK
-            || !(job = async_next_job_locked (self))))
+    while (!self->quit &&
+        (self->flushing || self->async_flow != GST_FLOW_OK ||
+            !(job = async_next_job_locked (self))))
       g_cond_wait (&self->async_cond, &self->async_lock);
     if (self->quit)
       break;
@@ -1311,8 +1327,8 @@ async_worker (gpointer data)
     seg = worker_segmenter (self, w->slot);
     g_mutex_unlock (&self->async_lock);
 
-    ret = seg ? segment_into (self, seg, job->buf, job->index, &job->result)
-        : GST_FLOW_NOT_NEGOTIATED;
+    ret = seg ? segment_into (self, seg, job->buf, job->index, &job->result) :
+                GST_FLOW_NOT_NEGOTIATED;
 
     g_mutex_lock (&self->async_lock);
     self->n_busy--;
@@ -1329,8 +1345,7 @@ async_worker (gpointer data)
 }
 
 static gboolean
-async_start (GstVittmSegment * self, guint depth, guint workers,
-    gboolean latest)
+async_start (GstVittmSegment *self, guint depth, guint workers, gboolean latest)
 {
   self->depth = depth;
   self->latest = depth > 0 && latest;
@@ -1342,7 +1357,7 @@ async_start (GstVittmSegment * self, guint depth, guint workers,
   if (depth == 0)
     return TRUE;
   for (self->n_workers = 0; self->n_workers < MIN (workers, depth);
-      self->n_workers++) {
+       self->n_workers++) {
     AsyncWorker *w = &self->workers[self->n_workers];
     GError *error = NULL;
 
@@ -1352,8 +1367,9 @@ async_start (GstVittmSegment * self, guint depth, guint workers,
     if (!w->thread) {
       GST_ELEMENT_ERROR (self, RESOURCE, FAILED,
           ("Could not start an inference thread (property 'async-depth'): "
-              "%s. Set async-depth=0 to segment on the streaming thread.",
-              error->message), (NULL));
+           "%s. Set async-depth=0 to segment on the streaming thread.",
+              error->message),
+          (NULL));
       g_error_free (error);
       return FALSE;
     }
@@ -1363,7 +1379,7 @@ async_start (GstVittmSegment * self, guint depth, guint workers,
 
 /* Stops the workers, discarding the frames in flight. */
 static void
-async_stop (GstVittmSegment * self)
+async_stop (GstVittmSegment *self)
 {
   g_mutex_lock (&self->async_lock);
   self->quit = TRUE;
@@ -1381,7 +1397,7 @@ async_stop (GstVittmSegment * self)
 
 /* Refuses frames and wakes whoever waits, until async_flush_stop. */
 static void
-async_flush_start (GstVittmSegment * self)
+async_flush_start (GstVittmSegment *self)
 {
   g_mutex_lock (&self->async_lock);
   self->flushing = TRUE;
@@ -1393,7 +1409,7 @@ async_flush_start (GstVittmSegment * self)
  * (downstream flushes, it refuses them), discards the frames in flight and
  * takes frames again. */
 static void
-async_flush_stop (GstVittmSegment * self)
+async_flush_stop (GstVittmSegment *self)
 {
   g_mutex_lock (&self->async_lock);
   while (self->n_busy > 0 || self->pushing)
@@ -1411,12 +1427,13 @@ async_flush_stop (GstVittmSegment * self)
  * no worker is busy), so that what comes next (an event, new caps) follows
  * them. */
 static void
-async_drain (GstVittmSegment * self)
+async_drain (GstVittmSegment *self)
 {
   g_mutex_lock (&self->async_lock);
-  while (!self->flushing && (self->n_busy > 0 || (self->async_flow ==
-              GST_FLOW_OK && (self->pushing
-                  || !g_queue_is_empty (&self->jobs)))))
+  while (!self->flushing &&
+      (self->n_busy > 0 ||
+          (self->async_flow == GST_FLOW_OK &&
+              (self->pushing || !g_queue_is_empty (&self->jobs)))))
     g_cond_wait (&self->async_cond, &self->async_lock);
   g_mutex_unlock (&self->async_lock);
 }
@@ -1425,7 +1442,7 @@ async_drain (GstVittmSegment * self)
  * the failure of an earlier frame, if any. Whether the frame is segmented
  * or carries the last map is decided here, in stream order. */
 static GstFlowReturn
-async_submit (GstVittmSegment * self, GstBuffer * buf)
+async_submit (GstVittmSegment *self, GstBuffer *buf)
 {
   GstFlowReturn ret = GST_FLOW_OK;
   guint interval;
@@ -1435,9 +1452,8 @@ async_submit (GstVittmSegment * self, GstBuffer * buf)
   GST_OBJECT_UNLOCK (self);
 
   g_mutex_lock (&self->async_lock);
-  while (!self->flushing && self->async_flow == GST_FLOW_OK
-      && g_queue_get_length (&self->jobs) + (self->pushing ? 1 : 0) >=
-      self->depth)
+  while (!self->flushing && self->async_flow == GST_FLOW_OK &&
+      g_queue_get_length (&self->jobs) + (self->pushing ? 1 : 0) >= self->depth)
     g_cond_wait (&self->async_cond, &self->async_lock);
   if (self->flushing) {
     ret = GST_FLOW_FLUSHING;
@@ -1475,10 +1491,10 @@ async_submit (GstVittmSegment * self, GstBuffer * buf)
  * The worker gets a buffer of its own that shares the frame's memory (read
  * only), so that @buf stays writable. */
 static GstFlowReturn
-async_submit_latest (GstVittmSegment * self, GstBuffer * buf)
+async_submit_latest (GstVittmSegment *self, GstBuffer *buf)
 {
   GstVittmSegMeta *meta;
-  SegResult newest = { 0 };
+  SegResult newest = {0};
   guint64 index, newest_index = 0;
   GstFlowReturn ret = GST_FLOW_OK;
   guint interval;
@@ -1511,8 +1527,8 @@ async_submit_latest (GstVittmSegment * self, GstBuffer * buf)
   } else {
     self->since_fresh++;
   }
-  while (!self->flushing && self->async_flow == GST_FLOW_OK
-      && !self->newest.map)
+  while (
+      !self->flushing && self->async_flow == GST_FLOW_OK && !self->newest.map)
     g_cond_wait (&self->async_cond, &self->async_lock);
   if (self->flushing)
     ret = GST_FLOW_FLUSHING;
@@ -1534,31 +1550,32 @@ async_submit_latest (GstVittmSegment * self, GstBuffer * buf)
   if (!meta) {
     GST_ELEMENT_ERROR (self, CORE, FAILED,
         ("Could not attach the class map to frame %" G_GUINT64_FORMAT ".",
-            index), (NULL));
+            index),
+        (NULL));
     return GST_FLOW_ERROR;
   }
   meta->reused = newest_index != index;
   meta->wall_time = newest.wall;
   meta->gpu_time = newest.gpu;
   meta->frame_index = newest_index;
-  GST_LOG_OBJECT (self, "frame %" G_GUINT64_FORMAT ": map of frame %"
-      G_GUINT64_FORMAT " (%" G_GUINT64_FORMAT " frames old)", index,
-      newest_index, index - newest_index);
+  GST_LOG_OBJECT (self,
+      "frame %" G_GUINT64_FORMAT ": map of frame %" G_GUINT64_FORMAT
+      " (%" G_GUINT64_FORMAT " frames old)",
+      index, newest_index, index - newest_index);
   return GST_FLOW_OK;
 }
 
 /* Asynchronous, the queued input goes to the worker and nothing comes out
  * here: the worker pushes. */
 static GstFlowReturn
-gst_vittm_segment_generate_output (GstBaseTransform * trans,
-    GstBuffer ** outbuf)
+gst_vittm_segment_generate_output (GstBaseTransform *trans, GstBuffer **outbuf)
 {
   GstVittmSegment *self = GST_VITTM_SEGMENT (trans);
   GstBuffer *buf;
 
   if (self->depth == 0)
-    return GST_BASE_TRANSFORM_CLASS (gst_vittm_segment_parent_class)->
-        generate_output (trans, outbuf);
+    return GST_BASE_TRANSFORM_CLASS (gst_vittm_segment_parent_class)
+        ->generate_output (trans, outbuf);
 
   *outbuf = NULL;
   buf = trans->queued_buf;
@@ -1585,8 +1602,7 @@ gst_vittm_segment_generate_output (GstBaseTransform * trans,
 }
 
 static GstStateChangeReturn
-gst_vittm_segment_change_state (GstElement * element,
-    GstStateChange transition)
+gst_vittm_segment_change_state (GstElement *element, GstStateChange transition)
 {
   GstVittmSegment *self = GST_VITTM_SEGMENT (element);
 
@@ -1594,12 +1610,12 @@ gst_vittm_segment_change_state (GstElement * element,
    * be waiting for a free slot, and for a worker that may be pushing. */
   if (transition == GST_STATE_CHANGE_PAUSED_TO_READY && self->depth > 0)
     async_flush_start (self);
-  return GST_ELEMENT_CLASS (gst_vittm_segment_parent_class)->change_state
-      (element, transition);
+  return GST_ELEMENT_CLASS (gst_vittm_segment_parent_class)
+      ->change_state (element, transition);
 }
 
 static gboolean
-gst_vittm_segment_sink_event (GstBaseTransform * trans, GstEvent * event)
+gst_vittm_segment_sink_event (GstBaseTransform *trans, GstEvent *event)
 {
   GstVittmSegment *self = GST_VITTM_SEGMENT (trans);
 
@@ -1616,23 +1632,23 @@ gst_vittm_segment_sink_event (GstBaseTransform * trans, GstEvent * event)
     gst_clear_buffer (&self->last_map);
     self->since_fresh = 0;
   }
-  return GST_BASE_TRANSFORM_CLASS (gst_vittm_segment_parent_class)->sink_event
-      (trans, event);
+  return GST_BASE_TRANSFORM_CLASS (gst_vittm_segment_parent_class)
+      ->sink_event (trans, event);
 }
 
 static gboolean
-gst_vittm_segment_query (GstBaseTransform * trans, GstPadDirection direction,
-    GstQuery * query)
+gst_vittm_segment_query (
+    GstBaseTransform *trans, GstPadDirection direction, GstQuery *query)
 {
   GstVittmSegment *self = GST_VITTM_SEGMENT (trans);
   GstClockTime min, max, ours;
   gboolean live;
 
-  if (!GST_BASE_TRANSFORM_CLASS (gst_vittm_segment_parent_class)->query
-      (trans, direction, query))
+  if (!GST_BASE_TRANSFORM_CLASS (gst_vittm_segment_parent_class)
+           ->query (trans, direction, query))
     return FALSE;
-  if (GST_QUERY_TYPE (query) == GST_QUERY_ACCEPT_CAPS
-      && direction == GST_PAD_SINK) {
+  if (GST_QUERY_TYPE (query) == GST_QUERY_ACCEPT_CAPS &&
+      direction == GST_PAD_SINK) {
     GstCaps *caps;
     gboolean accepted;
 
@@ -1640,9 +1656,11 @@ gst_vittm_segment_query (GstBaseTransform * trans, GstPadDirection direction,
     gst_query_parse_accept_caps (query, &caps);
     gst_query_parse_accept_caps_result (query, &accepted);
     if (!accepted)
-      GST_INFO_OBJECT (self, "refusing %" GST_PTR_FORMAT ": vittmsegment "
+      GST_INFO_OBJECT (self,
+          "refusing %" GST_PTR_FORMAT ": vittmsegment "
           "takes video/x-raw in " VIDEO_FORMATS "; put videoconvert before "
-          "it", caps);
+          "it",
+          caps);
     return TRUE;
   }
   if (GST_QUERY_TYPE (query) != GST_QUERY_LATENCY || direction != GST_PAD_SRC)
@@ -1657,9 +1675,10 @@ gst_vittm_segment_query (GstBaseTransform * trans, GstPadDirection direction,
   if (GST_CLOCK_TIME_IS_VALID (max))
     max += ours;
   gst_query_set_latency (query, live, min, max);
-  GST_DEBUG_OBJECT (self, "latency: ours %" GST_TIME_FORMAT ", total min %"
-      GST_TIME_FORMAT " max %" GST_TIME_FORMAT, GST_TIME_ARGS (ours),
-      GST_TIME_ARGS (min), GST_TIME_ARGS (max));
+  GST_DEBUG_OBJECT (self,
+      "latency: ours %" GST_TIME_FORMAT ", total min %" GST_TIME_FORMAT
+      " max %" GST_TIME_FORMAT,
+      GST_TIME_ARGS (ours), GST_TIME_ARGS (min), GST_TIME_ARGS (max));
   return TRUE;
 }
 
@@ -1667,8 +1686,8 @@ gst_vittm_segment_query (GstBaseTransform * trans, GstPadDirection direction,
 /* GObject                                                                  */
 
 static void
-gst_vittm_segment_set_property (GObject * object, guint prop_id,
-    const GValue * value, GParamSpec * pspec)
+gst_vittm_segment_set_property (
+    GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
 {
   GstVittmSegment *self = GST_VITTM_SEGMENT (object);
 
@@ -1718,8 +1737,8 @@ gst_vittm_segment_set_property (GObject * object, guint prop_id,
 }
 
 static void
-gst_vittm_segment_get_property (GObject * object, guint prop_id,
-    GValue * value, GParamSpec * pspec)
+gst_vittm_segment_get_property (
+    GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
 {
   GstVittmSegment *self = GST_VITTM_SEGMENT (object);
 
@@ -1769,7 +1788,7 @@ gst_vittm_segment_get_property (GObject * object, guint prop_id,
 }
 
 static void
-gst_vittm_segment_finalize (GObject * object)
+gst_vittm_segment_finalize (GObject *object)
 {
   GstVittmSegment *self = GST_VITTM_SEGMENT (object);
 
@@ -1786,7 +1805,7 @@ gst_vittm_segment_finalize (GObject * object)
 }
 
 static void
-gst_vittm_segment_class_init (GstVittmSegmentClass * klass)
+gst_vittm_segment_class_init (GstVittmSegmentClass *klass)
 {
   GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
   GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
@@ -1805,9 +1824,10 @@ gst_vittm_segment_class_init (GstVittmSegmentClass * klass)
       g_param_spec_string ("model", "Model",
           "Path of the segmentation model file (.safetensors with a vittm "
           "config, ViT or ViTTM + UperNet); loaded when the element starts. "
-          "Default: the installed demo ViTTM model", PROP_MODEL_DEFAULT,
+          "Default: the installed demo ViTTM model",
+          PROP_MODEL_DEFAULT,
           G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY |
-          G_PARAM_STATIC_STRINGS));
+              G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_DEVICE,
       g_param_spec_string ("device", "Device",
           "Vulkan device to run on: its index or a case-insensitive "
@@ -1816,7 +1836,7 @@ gst_vittm_segment_class_init (GstVittmSegmentClass * klass)
           "discrete GPU, an integrated GPU, a virtual GPU, the CPU",
           PROP_DEVICE_DEFAULT,
           G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY |
-          G_PARAM_STATIC_STRINGS));
+              G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_PRECISION,
       g_param_spec_enum ("precision", "Precision",
           "Precision of the weights and activations (accumulation is always "
@@ -1824,14 +1844,14 @@ gst_vittm_segment_class_init (GstVittmSegmentClass * klass)
           "devices (lavapipe), where fp16 only adds conversions",
           GST_TYPE_VITTM_SEGMENT_PRECISION, PROP_PRECISION_DEFAULT,
           G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY |
-          G_PARAM_STATIC_STRINGS));
+              G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_INFERENCE_INTERVAL,
       g_param_spec_uint ("inference-interval", "Inference interval",
           "Segment every Nth frame; the frames in between carry the last "
           "class map, marked as reused in the meta (1 = every frame)",
           1, G_MAXUINT, PROP_INFERENCE_INTERVAL_DEFAULT,
           G_PARAM_READWRITE | GST_PARAM_MUTABLE_PLAYING |
-          G_PARAM_STATIC_STRINGS));
+              G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_MASK_SIZE,
       g_param_spec_enum ("mask-size", "Mask size",
           "Size of the class map attached to each frame: the frame's own, "
@@ -1839,7 +1859,7 @@ gst_vittm_segment_class_init (GstVittmSegmentClass * klass)
           "consumers scale it to the frame)",
           GST_TYPE_VITTM_SEGMENT_MASK_SIZE, PROP_MASK_SIZE_DEFAULT,
           G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY |
-          G_PARAM_STATIC_STRINGS));
+              G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_INFERENCE_MODE,
       g_param_spec_enum ("inference-mode", "Inference mode",
           "How a frame becomes the model's input: the model's own mode, the "
@@ -1849,7 +1869,7 @@ gst_vittm_segment_class_init (GstVittmSegmentClass * klass)
           "(one model run per crop)",
           GST_TYPE_VITTM_SEGMENT_INFERENCE_MODE, PROP_INFERENCE_MODE_DEFAULT,
           G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY |
-          G_PARAM_STATIC_STRINGS));
+              G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_VERIFY,
       g_param_spec_boolean ("verify", "Verify",
           "At start, run the probe stored in the model file by vittm-convert "
@@ -1858,24 +1878,25 @@ gst_vittm_segment_class_init (GstVittmSegmentClass * klass)
           "warning (as the vittm-verify program does)",
           PROP_VERIFY_DEFAULT,
           G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY |
-          G_PARAM_STATIC_STRINGS));
+              G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_LATENCY,
       g_param_spec_uint64 ("latency", "Latency",
           "Inference latency in nanoseconds that the element adds to the "
           "LATENCY query: the longest of the last 32 segmented frames, or "
           "a conservative 1 s before the first; times async-depth when "
-          "asynchronous and ordered", 0, G_MAXUINT64,
-          LATENCY_ESTIMATE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+          "asynchronous and ordered",
+          0, G_MAXUINT64, LATENCY_ESTIMATE,
+          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_ASYNC_DEPTH,
       g_param_spec_uint ("async-depth", "Async depth",
           "Frames in flight at most when inference runs on a thread of its "
           "own, overlapping with the work upstream and downstream; frames "
           "leave in order, each with its own map, none dropped, and the "
           "reported latency is that many inference latencies (0 = "
-          "synchronous, on the streaming thread)", 0, ASYNC_DEPTH_MAX,
-          PROP_ASYNC_DEPTH_DEFAULT,
+          "synchronous, on the streaming thread)",
+          0, ASYNC_DEPTH_MAX, PROP_ASYNC_DEPTH_DEFAULT,
           G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY |
-          G_PARAM_STATIC_STRINGS));
+              G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_ASYNC_WORKERS,
       g_param_spec_uint ("async-workers", "Async workers",
           "With async-depth > 0, threads that segment frames at the same "
@@ -1884,7 +1905,7 @@ gst_vittm_segment_class_init (GstVittmSegmentClass * klass)
           "frames still leave in order",
           1, ASYNC_WORKERS_MAX, PROP_ASYNC_WORKERS_DEFAULT,
           G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY |
-          G_PARAM_STATIC_STRINGS));
+              G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_ASYNC_POLICY,
       g_param_spec_enum ("async-policy", "Async policy",
           "With async-depth > 0: ordered, each frame waits for its own map "
@@ -1895,7 +1916,7 @@ gst_vittm_segment_class_init (GstVittmSegmentClass * klass)
           "waits, for its own map",
           GST_TYPE_VITTM_SEGMENT_ASYNC_POLICY, PROP_ASYNC_POLICY_DEFAULT,
           G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY |
-          G_PARAM_STATIC_STRINGS));
+              G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_MODEL_INSTANCE_ID,
       g_param_spec_string ("model-instance-id", "Model instance id",
           "Which copy of the model's weights on the device to use. Unset: "
@@ -1905,7 +1926,7 @@ gst_vittm_segment_class_init (GstVittmSegmentClass * klass)
           "frames can run at the same time as the others')",
           PROP_MODEL_INSTANCE_ID_DEFAULT,
           G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY |
-          G_PARAM_STATIC_STRINGS));
+              G_PARAM_STATIC_STRINGS));
 
   gst_element_class_set_static_metadata (element_class,
       "vittm semantic segmentation", "Filter/Analyzer/Video",
@@ -1921,7 +1942,8 @@ gst_vittm_segment_class_init (GstVittmSegmentClass * klass)
   trans_class->set_caps = GST_DEBUG_FUNCPTR (gst_vittm_segment_set_caps);
   trans_class->propose_allocation =
       GST_DEBUG_FUNCPTR (gst_vittm_segment_propose_allocation);
-  trans_class->transform_ip = GST_DEBUG_FUNCPTR (gst_vittm_segment_transform_ip);
+  trans_class->transform_ip =
+      GST_DEBUG_FUNCPTR (gst_vittm_segment_transform_ip);
   trans_class->generate_output =
       GST_DEBUG_FUNCPTR (gst_vittm_segment_generate_output);
   trans_class->sink_event = GST_DEBUG_FUNCPTR (gst_vittm_segment_sink_event);
@@ -1934,7 +1956,7 @@ gst_vittm_segment_class_init (GstVittmSegmentClass * klass)
 }
 
 static void
-gst_vittm_segment_init (GstVittmSegment * self)
+gst_vittm_segment_init (GstVittmSegment *self)
 {
   self->model_path = g_strdup (PROP_MODEL_DEFAULT);
   self->device_name = g_strdup (PROP_DEVICE_DEFAULT);

@@ -69,21 +69,25 @@ typedef enum
   GST_VITTM_SEGMENT_ASYNC_POLICY_LATEST,
 } GstVittmSegmentAsyncPolicy;
 
-#define GST_TYPE_VITTM_SEGMENT_ASYNC_POLICY (gst_vittm_segment_async_policy_get_type ())
+#define GST_TYPE_VITTM_SEGMENT_ASYNC_POLICY                                    \
+  (gst_vittm_segment_async_policy_get_type ())
 GType gst_vittm_segment_async_policy_get_type (void);
 
-#define GST_TYPE_VITTM_SEGMENT_PRECISION (gst_vittm_segment_precision_get_type ())
+#define GST_TYPE_VITTM_SEGMENT_PRECISION                                       \
+  (gst_vittm_segment_precision_get_type ())
 GType gst_vittm_segment_precision_get_type (void);
 
-#define GST_TYPE_VITTM_SEGMENT_MASK_SIZE (gst_vittm_segment_mask_size_get_type ())
+#define GST_TYPE_VITTM_SEGMENT_MASK_SIZE                                       \
+  (gst_vittm_segment_mask_size_get_type ())
 GType gst_vittm_segment_mask_size_get_type (void);
 
-#define GST_TYPE_VITTM_SEGMENT_INFERENCE_MODE (gst_vittm_segment_inference_mode_get_type ())
+#define GST_TYPE_VITTM_SEGMENT_INFERENCE_MODE                                  \
+  (gst_vittm_segment_inference_mode_get_type ())
 GType gst_vittm_segment_inference_mode_get_type (void);
 
 #define GST_TYPE_VITTM_SEGMENT (gst_vittm_segment_get_type ())
-G_DECLARE_FINAL_TYPE (GstVittmSegment, gst_vittm_segment, GST, VITTM_SEGMENT,
-    GstBaseTransform);
+G_DECLARE_FINAL_TYPE (
+    GstVittmSegment, gst_vittm_segment, GST, VITTM_SEGMENT, GstBaseTransform);
 
 G_END_DECLS
 

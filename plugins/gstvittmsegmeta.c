@@ -18,7 +18,7 @@ GST_DEBUG_CATEGORY_STATIC (vittm_seg_meta_debug);
 GST_DEFINE_MINI_OBJECT_TYPE (GstVittmClassTable, gst_vittm_class_table);
 
 static void
-gst_vittm_class_table_free (GstMiniObject * obj)
+gst_vittm_class_table_free (GstMiniObject *obj)
 {
   GstVittmClassTable *table = (GstVittmClassTable *) obj;
 
@@ -30,7 +30,7 @@ gst_vittm_class_table_free (GstMiniObject * obj)
 /* A deterministic palette for tables made without one: hues spread by the
  * golden ratio, alternating brightness, so that neighbouring ids differ. */
 static void
-fill_default_palette (guint8 * palette, guint n_classes)
+fill_default_palette (guint8 *palette, guint n_classes)
 {
   for (guint i = 0; i < n_classes; i++) {
     gdouble h = fmod (i * 0.6180339887498949, 1.0) * 6.0;
@@ -38,10 +38,10 @@ fill_default_palette (guint8 * palette, guint n_classes)
     gdouble s = (i & 2) ? 0.55 : 0.85;
     gint sector = (gint) h;
     gdouble f = h - sector;
-    gdouble p = v * (1.0 - s), q = v * (1.0 - s * f), t = v * (1.0 - s * (1.0 - f));
+    gdouble p = v * (1.0 - s), q = v * (1.0 - s * f),
+            t = v * (1.0 - s * (1.0 - f));
     gdouble rgb[6][3] = {
-      {v, t, p}, {q, v, p}, {p, v, t}, {p, q, v}, {t, p, v}, {v, p, q}
-    };
+        {v, t, p}, {q, v, p}, {p, v, t}, {p, q, v}, {t, p, v}, {v, p, q}};
 
     for (guint c = 0; c < 3; c++)
       palette[3 * i + c] = (guint8) (rgb[sector % 6][c] * 255.0 + 0.5);
@@ -62,8 +62,8 @@ fill_default_palette (guint8 * palette, guint n_classes)
  *   @n_classes is 0 or above %GST_VITTM_CLASS_TABLE_MAX_CLASSES
  */
 GstVittmClassTable *
-gst_vittm_class_table_new (guint n_classes, const gchar * const *names,
-    const guint8 * palette)
+gst_vittm_class_table_new (
+    guint n_classes, const gchar *const *names, const guint8 *palette)
 {
   GstVittmClassTable *table;
   gchar **own_names;
@@ -88,10 +88,10 @@ gst_vittm_class_table_new (guint n_classes, const gchar * const *names,
 
   table = g_new0 (GstVittmClassTable, 1);
   gst_mini_object_init (GST_MINI_OBJECT_CAST (table),
-      GST_MINI_OBJECT_FLAG_LOCK_READONLY, GST_TYPE_VITTM_CLASS_TABLE,
-      NULL, NULL, gst_vittm_class_table_free);
+      GST_MINI_OBJECT_FLAG_LOCK_READONLY, GST_TYPE_VITTM_CLASS_TABLE, NULL,
+      NULL, gst_vittm_class_table_free);
   table->n_classes = n_classes;
-  table->names = (const gchar * const *) own_names;
+  table->names = (const gchar *const *) own_names;
   table->palette = own_palette;
 
   return table;
@@ -100,7 +100,7 @@ gst_vittm_class_table_new (guint n_classes, const gchar * const *names,
 /* Equal but for ASCII case and surrounding white space (model files carry
  * names such as "bed "). */
 static gboolean
-names_loosely_equal (const gchar * a, const gchar * b)
+names_loosely_equal (const gchar *a, const gchar *b)
 {
   gsize la, lb;
 
@@ -128,8 +128,8 @@ names_loosely_equal (const gchar * a, const gchar * b)
  * Returns: the class id, or -1 when no class has that name
  */
 gint
-gst_vittm_class_table_lookup (const GstVittmClassTable * table,
-    const gchar * name)
+gst_vittm_class_table_lookup (
+    const GstVittmClassTable *table, const gchar *name)
 {
   g_return_val_if_fail (table != NULL, -1);
   g_return_val_if_fail (name != NULL, -1);
@@ -153,7 +153,7 @@ gst_vittm_class_table_lookup (const GstVittmClassTable * table,
  *   names followed by %NULL, owned by @table
  */
 const gchar *const *
-gst_vittm_class_table_get_names (const GstVittmClassTable * table)
+gst_vittm_class_table_get_names (const GstVittmClassTable *table)
 {
   g_return_val_if_fail (table != NULL, NULL);
 
@@ -172,8 +172,8 @@ gst_vittm_class_table_get_names (const GstVittmClassTable * table)
  *   by @table
  */
 const guint8 *
-gst_vittm_class_table_get_palette (const GstVittmClassTable * table,
-    gsize * n_bytes)
+gst_vittm_class_table_get_palette (
+    const GstVittmClassTable *table, gsize *n_bytes)
 {
   g_return_val_if_fail (table != NULL, NULL);
 
@@ -193,10 +193,8 @@ gst_vittm_seg_meta_api_get_type (void)
    * keeps it valid ("size", handled by the scale transform below), a flip or
    * rotation does not ("orientation", for elements that can tell), and a
    * colourspace conversion does not touch it (no "colorspace" tag). */
-  static const gchar *tags[] = {
-    GST_META_TAG_VIDEO_STR, GST_META_TAG_VIDEO_SIZE_STR,
-    GST_META_TAG_VIDEO_ORIENTATION_STR, NULL
-  };
+  static const gchar *tags[] = {GST_META_TAG_VIDEO_STR,
+      GST_META_TAG_VIDEO_SIZE_STR, GST_META_TAG_VIDEO_ORIENTATION_STR, NULL};
 
   if (g_once_init_enter (&type)) {
     GType api = gst_meta_api_type_register ("GstVittmSegMetaAPI", tags);
@@ -206,8 +204,8 @@ gst_vittm_seg_meta_api_get_type (void)
 }
 
 static gboolean
-gst_vittm_seg_meta_init (GstMeta * meta, G_GNUC_UNUSED gpointer params,
-    G_GNUC_UNUSED GstBuffer * buffer)
+gst_vittm_seg_meta_init (GstMeta *meta, G_GNUC_UNUSED gpointer params,
+    G_GNUC_UNUSED GstBuffer *buffer)
 {
   GstVittmSegMeta *smeta = (GstVittmSegMeta *) meta;
 
@@ -224,7 +222,7 @@ gst_vittm_seg_meta_init (GstMeta * meta, G_GNUC_UNUSED gpointer params,
 }
 
 static void
-gst_vittm_seg_meta_free (GstMeta * meta, G_GNUC_UNUSED GstBuffer * buffer)
+gst_vittm_seg_meta_free (GstMeta *meta, G_GNUC_UNUSED GstBuffer *buffer)
 {
   GstVittmSegMeta *smeta = (GstVittmSegMeta *) meta;
 
@@ -243,12 +241,12 @@ gst_vittm_seg_meta_free (GstMeta * meta, G_GNUC_UNUSED GstBuffer * buffer)
 /* Shares (refs) the map and the class table: copying a meta costs no copy of
  * the map. */
 static gboolean
-copy_meta_to (GstBuffer * dest, const GstVittmSegMeta * src)
+copy_meta_to (GstBuffer *dest, const GstVittmSegMeta *src)
 {
   GstVittmSegMeta *dmeta;
 
-  dmeta = gst_buffer_add_vittm_seg_meta (dest, src->map, src->width,
-      src->height, src->stride, src->classes);
+  dmeta = gst_buffer_add_vittm_seg_meta (
+      dest, src->map, src->width, src->height, src->stride, src->classes);
   if (!dmeta)
     return FALSE;
   dmeta->reused = src->reused;
@@ -259,8 +257,8 @@ copy_meta_to (GstBuffer * dest, const GstVittmSegMeta * src)
 }
 
 static gboolean
-gst_vittm_seg_meta_transform (GstBuffer * dest, GstMeta * meta,
-    G_GNUC_UNUSED GstBuffer * buffer, GQuark type, gpointer data)
+gst_vittm_seg_meta_transform (GstBuffer *dest, GstMeta *meta,
+    G_GNUC_UNUSED GstBuffer *buffer, GQuark type, gpointer data)
 {
   GstVittmSegMeta *smeta = (GstVittmSegMeta *) meta;
 
@@ -289,15 +287,15 @@ gst_vittm_seg_meta_get_info (void)
 {
   static const GstMetaInfo *info = NULL;
 
-  if (g_once_init_enter ((GstMetaInfo **) & info)) {
+  if (g_once_init_enter ((GstMetaInfo **) &info)) {
     const GstMetaInfo *mi;
 
-    GST_DEBUG_CATEGORY_INIT (vittm_seg_meta_debug, "vittmsegmeta", 0,
-        "vittm segmentation meta");
+    GST_DEBUG_CATEGORY_INIT (
+        vittm_seg_meta_debug, "vittmsegmeta", 0, "vittm segmentation meta");
     mi = gst_meta_register (GST_VITTM_SEG_META_API_TYPE, "GstVittmSegMeta",
         sizeof (GstVittmSegMeta), gst_vittm_seg_meta_init,
         gst_vittm_seg_meta_free, gst_vittm_seg_meta_transform);
-    g_once_init_leave ((GstMetaInfo **) & info, (GstMetaInfo *) mi);
+    g_once_init_leave ((GstMetaInfo **) &info, (GstMetaInfo *) mi);
   }
   return info;
 }
@@ -321,8 +319,8 @@ gst_vittm_seg_meta_get_info (void)
  *   for reading, or a size is 0
  */
 GstVittmSegMeta *
-gst_buffer_add_vittm_seg_meta (GstBuffer * buffer, GstBuffer * map,
-    guint width, guint height, guint stride, GstVittmClassTable * classes)
+gst_buffer_add_vittm_seg_meta (GstBuffer *buffer, GstBuffer *map, guint width,
+    guint height, guint stride, GstVittmClassTable *classes)
 {
   /* Registers the meta and the debug category before anything logs. */
   const GstMetaInfo *meta_info = GST_VITTM_SEG_META_INFO;
@@ -340,7 +338,7 @@ gst_buffer_add_vittm_seg_meta (GstBuffer * buffer, GstBuffer * map,
   needed = (guint64) stride * (height - 1) + width;
   if (gst_buffer_get_size (map) < needed) {
     GST_WARNING ("class map buffer holds %" G_GSIZE_FORMAT " bytes, a %ux%u "
-        "map with stride %u needs %" G_GUINT64_FORMAT,
+                 "map with stride %u needs %" G_GUINT64_FORMAT,
         gst_buffer_get_size (map), width, height, stride, needed);
     return NULL;
   }
@@ -371,12 +369,12 @@ gst_buffer_add_vittm_seg_meta (GstBuffer * buffer, GstBuffer * map,
  *   %NULL when it has none
  */
 GstVittmSegMeta *
-gst_buffer_get_vittm_seg_meta (GstBuffer * buffer)
+gst_buffer_get_vittm_seg_meta (GstBuffer *buffer)
 {
   g_return_val_if_fail (GST_IS_BUFFER (buffer), NULL);
 
-  return (GstVittmSegMeta *) gst_buffer_get_meta (buffer,
-      GST_VITTM_SEG_META_API_TYPE);
+  return (GstVittmSegMeta *) gst_buffer_get_meta (
+      buffer, GST_VITTM_SEG_META_API_TYPE);
 }
 
 /**
@@ -393,7 +391,7 @@ gst_buffer_get_vittm_seg_meta (GstBuffer * buffer)
  * Returns: (transfer none): the class map's buffer, owned by @meta
  */
 GstBuffer *
-gst_vittm_seg_meta_get_class_map (GstVittmSegMeta * meta)
+gst_vittm_seg_meta_get_class_map (GstVittmSegMeta *meta)
 {
   g_return_val_if_fail (meta != NULL, NULL);
 
@@ -409,7 +407,7 @@ gst_vittm_seg_meta_get_class_map (GstVittmSegMeta * meta)
  * Returns: (transfer none): the class table, owned by @meta
  */
 GstVittmClassTable *
-gst_vittm_seg_meta_get_classes (GstVittmSegMeta * meta)
+gst_vittm_seg_meta_get_classes (GstVittmSegMeta *meta)
 {
   g_return_val_if_fail (meta != NULL, NULL);
 

@@ -11,11 +11,11 @@
 G_BEGIN_DECLS
 
 #ifndef GST_VITTM_API
-# if defined(BUILDING_GST_VITTM) && defined(__GNUC__)
-#  define GST_VITTM_API __attribute__ ((visibility ("default"))) extern
-# else
-#  define GST_VITTM_API extern
-# endif
+#if defined(BUILDING_GST_VITTM) && defined(__GNUC__)
+#define GST_VITTM_API __attribute__ ((visibility ("default"))) extern
+#else
+#define GST_VITTM_API extern
+#endif
 #endif
 
 /**
@@ -63,37 +63,38 @@ GType gst_vittm_class_table_get_type (void);
  * (3 × n_classes bytes, RGB) may be NULL: a fixed, well-spread palette is
  * generated. */
 GST_VITTM_API
-GstVittmClassTable *gst_vittm_class_table_new (guint n_classes,
-    const gchar * const *names, const guint8 * palette);
+GstVittmClassTable *gst_vittm_class_table_new (
+    guint n_classes, const gchar *const *names, const guint8 *palette);
 
 /* Returns the id of the class called @name: an exact match first, else one
  * that differs only in ASCII case and surrounding white space; -1 when there
  * is none. */
 GST_VITTM_API
-gint gst_vittm_class_table_lookup (const GstVittmClassTable * table,
-    const gchar * name);
+gint gst_vittm_class_table_lookup (
+    const GstVittmClassTable *table, const gchar *name);
 
 /* Returns the @n_classes class names followed by NULL, owned by @table. */
 GST_VITTM_API
 const gchar *const *gst_vittm_class_table_get_names (
-    const GstVittmClassTable * table);
+    const GstVittmClassTable *table);
 
 /* Returns the palette (3 × n_classes bytes, RGB), owned by @table, and its
  * size in @n_bytes. */
 GST_VITTM_API
 const guint8 *gst_vittm_class_table_get_palette (
-    const GstVittmClassTable * table, gsize * n_bytes);
+    const GstVittmClassTable *table, gsize *n_bytes);
 
 /* Adds a reference to @table and returns it. */
 static inline GstVittmClassTable *
-gst_vittm_class_table_ref (GstVittmClassTable * table)
+gst_vittm_class_table_ref (GstVittmClassTable *table)
 {
-  return (GstVittmClassTable *) gst_mini_object_ref (GST_MINI_OBJECT_CAST (table));
+  return (GstVittmClassTable *) gst_mini_object_ref (
+      GST_MINI_OBJECT_CAST (table));
 }
 
 /* Drops a reference to @table; the last one frees it. */
 static inline void
-gst_vittm_class_table_unref (GstVittmClassTable * table)
+gst_vittm_class_table_unref (GstVittmClassTable *table)
 {
   gst_mini_object_unref (GST_MINI_OBJECT_CAST (table));
 }
@@ -177,26 +178,26 @@ const GstMetaInfo *gst_vittm_seg_meta_get_info (void);
  * FALSE, wall_time and gpu_time GST_CLOCK_TIME_NONE, frame_index 0: set
  * those fields on the returned meta. */
 GST_VITTM_API
-GstVittmSegMeta *gst_buffer_add_vittm_seg_meta (GstBuffer * buffer,
-    GstBuffer * map, guint width, guint height, guint stride,
-    GstVittmClassTable * classes);
+GstVittmSegMeta *gst_buffer_add_vittm_seg_meta (GstBuffer *buffer,
+    GstBuffer *map, guint width, guint height, guint stride,
+    GstVittmClassTable *classes);
 
 /* Returns the GstVittmSegMeta of @buffer, or NULL when it has none. */
 GST_VITTM_API
-GstVittmSegMeta *gst_buffer_get_vittm_seg_meta (GstBuffer * buffer);
+GstVittmSegMeta *gst_buffer_get_vittm_seg_meta (GstBuffer *buffer);
 
 /* Returns the buffer holding @meta's class map (owned by @meta): the map's
  * first row starts at its first byte, rows are meta->stride bytes apart. */
 GST_VITTM_API
-GstBuffer *gst_vittm_seg_meta_get_class_map (GstVittmSegMeta * meta);
+GstBuffer *gst_vittm_seg_meta_get_class_map (GstVittmSegMeta *meta);
 
 /* Returns @meta's class table (owned by @meta). */
 GST_VITTM_API
-GstVittmClassTable *gst_vittm_seg_meta_get_classes (GstVittmSegMeta * meta);
+GstVittmClassTable *gst_vittm_seg_meta_get_classes (GstVittmSegMeta *meta);
 
 /* Returns the class id at map pixel (@x, @y); both must be inside the map. */
 static inline guint8
-gst_vittm_seg_meta_class_at (const GstVittmSegMeta * meta, guint x, guint y)
+gst_vittm_seg_meta_class_at (const GstVittmSegMeta *meta, guint x, guint y)
 {
   return meta->class_ids[(gsize) y * meta->stride + x];
 }

@@ -9,7 +9,7 @@
 #include "gstvittmsegmeta.h"
 
 static gboolean
-plugin_init (GstPlugin * plugin)
+plugin_init (GstPlugin *plugin)
 {
   gboolean ret = FALSE;
 

@@ -107,8 +107,9 @@ static void full_key(const vittm_config *cfg, const char *path, char *buf, size_
 #ifdef __GNUC__
 __attribute__((format(printf, 5, 6)))
 #endif
-static vittm_status key_fail(const vittm_config *cfg, const char *path, vittm_status code,
-                             vittm_error *err, const char *fmt, ...)
+static vittm_status
+key_fail(const vittm_config *cfg, const char *path, vittm_status code, vittm_error *err,
+         const char *fmt, ...)
 {
   char key[256], what[256];
   full_key(cfg, path, key, sizeof key);
@@ -180,22 +181,21 @@ static vittm_status as_double(const vittm_config *cfg, const char *path, const c
 
 /* What an epsilon must be: a division or a square root relies on it being above zero, and a
  * non-finite one turns every output into NaN or zero. */
-static vittm_status as_positive_double(const vittm_config *cfg, const char *path,
-                                       const cJSON *node, double *out, vittm_error *err)
+static vittm_status as_positive_double(const vittm_config *cfg, const char *path, const cJSON *node,
+                                       double *out, vittm_error *err)
 {
   double v = 0.0;
   vittm_status st = as_double(cfg, path, node, &v, err);
   if (st)
     return st;
   if (!(v > 0.0) || !isfinite(v))
-    return key_fail(cfg, path, VITTM_ERROR_FORMAT, err, "is %g, expected a finite number > 0",
-                    v);
+    return key_fail(cfg, path, VITTM_ERROR_FORMAT, err, "is %g, expected a finite number > 0", v);
   *out = v;
   return VITTM_OK;
 }
 
-static vittm_status as_bool(const vittm_config *cfg, const char *path, const cJSON *node,
-                            bool *out, vittm_error *err)
+static vittm_status as_bool(const vittm_config *cfg, const char *path, const cJSON *node, bool *out,
+                            vittm_error *err)
 {
   if (!cJSON_IsBool(node))
     return key_fail(cfg, path, VITTM_ERROR_FORMAT, err, "is %s, not a boolean", kind(node));
@@ -213,26 +213,26 @@ static vittm_status as_string(const vittm_config *cfg, const char *path, const c
 }
 
 /* Required and optional getters differ only in what an absent key means. */
-#define DEFINE_GETTERS(suffix, type, convert)                                                 \
-  vittm_status vittm_config_get_##suffix(const vittm_config *cfg, const char *path,         \
-                                         type *out, vittm_error *err)                       \
-  {                                                                                         \
-    const cJSON *node;                                                                      \
-    vittm_status st = find_required(cfg, path, &node, err);                                 \
-    return st ? st : convert(cfg, path, node, out, err);                                    \
-  }                                                                                         \
-  vittm_status vittm_config_get_##suffix##_or(const vittm_config *cfg, const char *path,    \
-                                              type fallback, type *out, vittm_error *err)   \
-  {                                                                                         \
-    const cJSON *node;                                                                      \
-    vittm_status st = find(cfg, path, &node, err);                                          \
-    if (st)                                                                                 \
-      return st;                                                                            \
-    if (!node) {                                                                            \
-      *out = fallback;                                                                      \
-      return VITTM_OK;                                                                      \
-    }                                                                                       \
-    return convert(cfg, path, node, out, err);                                              \
+#define DEFINE_GETTERS(suffix, type, convert)                                                      \
+  vittm_status vittm_config_get_##suffix(const vittm_config *cfg, const char *path, type *out,     \
+                                         vittm_error *err)                                         \
+  {                                                                                                \
+    const cJSON *node;                                                                             \
+    vittm_status st = find_required(cfg, path, &node, err);                                        \
+    return st ? st : convert(cfg, path, node, out, err);                                           \
+  }                                                                                                \
+  vittm_status vittm_config_get_##suffix##_or(const vittm_config *cfg, const char *path,           \
+                                              type fallback, type *out, vittm_error *err)          \
+  {                                                                                                \
+    const cJSON *node;                                                                             \
+    vittm_status st = find(cfg, path, &node, err);                                                 \
+    if (st)                                                                                        \
+      return st;                                                                                   \
+    if (!node) {                                                                                   \
+      *out = fallback;                                                                             \
+      return VITTM_OK;                                                                             \
+    }                                                                                              \
+    return convert(cfg, path, node, out, err);                                                     \
   }
 
 DEFINE_GETTERS(int, int64_t, as_int)
@@ -267,29 +267,32 @@ static vittm_status find_array(const vittm_config *cfg, const char *path, size_t
     return key_fail(cfg, path, VITTM_ERROR_FORMAT, err, "is %s, not an array", kind(*node));
   int n = cJSON_GetArraySize(*node);
   if ((size_t)n > capacity)
-    return key_fail(cfg, path, VITTM_ERROR_FORMAT, err, "has %d entries, at most %zu are "
-                    "supported", n, capacity);
+    return key_fail(cfg, path, VITTM_ERROR_FORMAT, err,
+                    "has %d entries, at most %zu are "
+                    "supported",
+                    n, capacity);
   return VITTM_OK;
 }
 
-#define DEFINE_ARRAY_GETTER(suffix, type, convert)                                            \
-  vittm_status vittm_config_get_##suffix##_array(const vittm_config *cfg, const char *path,  \
-                                                 type *dst, size_t capacity, size_t *count, \
-                                                 vittm_error *err)                          \
-  {                                                                                         \
-    const cJSON *array, *item;                                                              \
-    vittm_status st = find_array(cfg, path, capacity, &array, err);                         \
-    size_t i = 0;                                                                           \
-    cJSON_ArrayForEach(item, array) {                                                       \
-      if (st)                                                                               \
-        break;                                                                              \
-      char item_path[160];                                                                  \
-      snprintf(item_path, sizeof item_path, "%s[%zu]", path, i);                            \
-      st = convert(cfg, item_path, item, &dst[i++], err);                                   \
-    }                                                                                       \
-    if (!st)                                                                                \
-      *count = i;                                                                           \
-    return st;                                                                              \
+#define DEFINE_ARRAY_GETTER(suffix, type, convert)                                                 \
+  vittm_status vittm_config_get_##suffix##_array(const vittm_config *cfg, const char *path,        \
+                                                 type *dst, size_t capacity, size_t *count,        \
+                                                 vittm_error *err)                                 \
+  {                                                                                                \
+    const cJSON *array, *item;                                                                     \
+    vittm_status st = find_array(cfg, path, capacity, &array, err);                                \
+    size_t i = 0;                                                                                  \
+    cJSON_ArrayForEach(item, array)                                                                \
+    {                                                                                              \
+      if (st)                                                                                      \
+        break;                                                                                     \
+      char item_path[160];                                                                         \
+      snprintf(item_path, sizeof item_path, "%s[%zu]", path, i);                                   \
+      st = convert(cfg, item_path, item, &dst[i++], err);                                          \
+    }                                                                                              \
+    if (!st)                                                                                       \
+      *count = i;                                                                                  \
+    return st;                                                                                     \
   }
 
 DEFINE_ARRAY_GETTER(int, int64_t, as_int)
@@ -304,8 +307,8 @@ static vittm_status view(const vittm_config *cfg, const char *path, const cJSON 
   return VITTM_OK;
 }
 
-vittm_status vittm_config_get_object(const vittm_config *cfg, const char *path,
-                                     vittm_config *out, vittm_error *err)
+vittm_status vittm_config_get_object(const vittm_config *cfg, const char *path, vittm_config *out,
+                                     vittm_error *err)
 {
   const cJSON *node;
   vittm_status st = find_required(cfg, path, &node, err);

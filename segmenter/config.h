@@ -55,29 +55,26 @@ vittm_status vittm_config_get_int_in(const vittm_config *cfg, const char *path, 
 /* Optional values: fallback when absent (or null); still FORMAT when present but ill-typed. */
 vittm_status vittm_config_get_int_or(const vittm_config *cfg, const char *path, int64_t fallback,
                                      int64_t *out, vittm_error *err);
-vittm_status vittm_config_get_double_or(const vittm_config *cfg, const char *path,
-                                        double fallback, double *out, vittm_error *err);
+vittm_status vittm_config_get_double_or(const vittm_config *cfg, const char *path, double fallback,
+                                        double *out, vittm_error *err);
 /* An optional finite number > 0; fallback (not checked) when absent. */
 vittm_status vittm_config_get_positive_double_or(const vittm_config *cfg, const char *path,
-                                                 double fallback, double *out,
-                                                 vittm_error *err);
+                                                 double fallback, double *out, vittm_error *err);
 vittm_status vittm_config_get_bool_or(const vittm_config *cfg, const char *path, bool fallback,
                                       bool *out, vittm_error *err);
 vittm_status vittm_config_get_string_or(const vittm_config *cfg, const char *path,
-                                        const char *fallback, const char **out,
-                                        vittm_error *err);
+                                        const char *fallback, const char **out, vittm_error *err);
 
 /* A required array of numbers into dst (capacity entries); *count gets its length. Fails
  * when it is longer than capacity or an item is not a number (an integer for _int_). */
 vittm_status vittm_config_get_int_array(const vittm_config *cfg, const char *path, int64_t *dst,
                                         size_t capacity, size_t *count, vittm_error *err);
-vittm_status vittm_config_get_double_array(const vittm_config *cfg, const char *path,
-                                           double *dst, size_t capacity, size_t *count,
-                                           vittm_error *err);
+vittm_status vittm_config_get_double_array(const vittm_config *cfg, const char *path, double *dst,
+                                           size_t capacity, size_t *count, vittm_error *err);
 
 /* A view of the object at path (required). */
-vittm_status vittm_config_get_object(const vittm_config *cfg, const char *path,
-                                     vittm_config *out, vittm_error *err);
+vittm_status vittm_config_get_object(const vittm_config *cfg, const char *path, vittm_config *out,
+                                     vittm_error *err);
 /* A view of the array at path (required) and its length; items are then "[i]". */
 vittm_status vittm_config_get_array(const vittm_config *cfg, const char *path, vittm_config *out,
                                     size_t *count, vittm_error *err);

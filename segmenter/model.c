@@ -102,8 +102,8 @@ static vittm_status read_normalisation(vittm_model *m, vittm_error *err)
   if (!st)
     st = vittm_config_get_double_array(&m->cfg, "std", std, 3, &ns, err);
   if (!st && (nm != 3 || ns != 3 || std[0] <= 0 || std[1] <= 0 || std[2] <= 0))
-    st = vittm_error_set(err, VITTM_ERROR_FORMAT, "model %s: mean and std must be 3 values (std > 0)",
-                         m->path);
+    st = vittm_error_set(err, VITTM_ERROR_FORMAT,
+                         "model %s: mean and std must be 3 values (std > 0)", m->path);
   for (int c = 0; !st && c < 3; c++) {
     m->mean[c] = (float)mean[c];
     m->std[c] = (float)std[c];
@@ -141,8 +141,8 @@ static vittm_status read_inference(vittm_model *m, vittm_error *err)
       (st = vittm_config_get_int_array(&m->cfg, "inference.scale", scale, 2, &nk, err)))
     return st;
   if (nc != 2 || ns != 2 || nk != 2 || crop[0] != in_h || crop[1] != in_w || stride[0] < 1 ||
-      stride[1] < 1 || stride[0] > crop[0] || stride[1] > crop[1] || scale[0] < 1 ||
-      scale[1] < 1 || scale[0] > 65535 || scale[1] > 65535)
+      stride[1] < 1 || stride[0] > crop[0] || stride[1] > crop[1] || scale[0] < 1 || scale[1] < 1 ||
+      scale[0] > 65535 || scale[1] > 65535)
     return vittm_error_set(err, VITTM_ERROR_FORMAT,
                            "model %s: inference needs crop_size = input_size [%u, %u], "
                            "1 ≤ stride ≤ crop_size and a scale [long, short] of 1…65535",
@@ -269,9 +269,8 @@ vittm_precision vittm_precision_resolve(const vittm_device *dev, vittm_precision
   return vittm_device_get_profile(dev)->fp16 ? VITTM_PRECISION_FP16 : VITTM_PRECISION_FP32;
 }
 
-vittm_status vittm_model_load(vittm_device *dev, const char *path,
-                              const vittm_model_options *opts, vittm_model **out,
-                              vittm_error *err)
+vittm_status vittm_model_load(vittm_device *dev, const char *path, const vittm_model_options *opts,
+                              vittm_model **out, vittm_error *err)
 {
   return vittm_model_load_internal(dev, path, opts, false, out, err);
 }
@@ -282,14 +281,18 @@ vittm_status vittm_model_load_internal(vittm_device *dev, const char *path,
 {
   if (!out || !dev || !path)
     return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT, "vittm_model_load: %s is NULL",
-                           !out ? "out" : !dev ? "dev" : "path");
+                           !out   ? "out"
+                           : !dev ? "dev"
+                                  : "path");
   *out = NULL;
   const vittm_device_info *info = vittm_device_get_info(dev);
-  vittm_precision precision = vittm_precision_resolve(dev, opts ? opts->precision : VITTM_PRECISION_AUTO);
+  vittm_precision precision =
+      vittm_precision_resolve(dev, opts ? opts->precision : VITTM_PRECISION_AUTO);
   if (precision == VITTM_PRECISION_FP16 && !info->fp16)
     return vittm_error_set(err, VITTM_ERROR_UNSUPPORTED,
                            "fp16 was requested but %s has no 16-bit storage and float16 "
-                           "arithmetic; use fp32", info->name);
+                           "arithmetic; use fp32",
+                           info->name);
   char resolved[PATH_MAX];
   if (!realpath(path, resolved))
     return vittm_error_set(err, VITTM_ERROR_IO, "model %s: cannot open: %s", path, strerror(errno));
@@ -307,8 +310,7 @@ vittm_status vittm_model_load_internal(vittm_device *dev, const char *path,
     }
   }
   vittm_model *m = calloc(1, sizeof *m);
-  vittm_model **grown =
-      m ? realloc(model_cache.open, (model_cache.n + 1) * sizeof *grown) : NULL;
+  vittm_model **grown = m ? realloc(model_cache.open, (model_cache.n + 1) * sizeof *grown) : NULL;
   vittm_status st = VITTM_OK;
   if (grown)
     model_cache.open = grown;
@@ -383,11 +385,26 @@ vittm_status vittm_model_record(vittm_model *m, vittm_cmd *cmd, vittm_error *err
   return st;
 }
 
-const char *vittm_model_architecture(const vittm_model *m) { return m ? m->architecture : NULL; }
-const char *vittm_model_name(const vittm_model *m) { return m ? m->name : NULL; }
-const char *vittm_model_path(const vittm_model *m) { return m ? m->path : NULL; }
-uint32_t vittm_model_num_classes(const vittm_model *m) { return m ? m->n_classes : 0; }
-const uint8_t *vittm_model_palette(const vittm_model *m) { return m ? m->palette : NULL; }
+const char *vittm_model_architecture(const vittm_model *m)
+{
+  return m ? m->architecture : NULL;
+}
+const char *vittm_model_name(const vittm_model *m)
+{
+  return m ? m->name : NULL;
+}
+const char *vittm_model_path(const vittm_model *m)
+{
+  return m ? m->path : NULL;
+}
+uint32_t vittm_model_num_classes(const vittm_model *m)
+{
+  return m ? m->n_classes : 0;
+}
+const uint8_t *vittm_model_palette(const vittm_model *m)
+{
+  return m ? m->palette : NULL;
+}
 
 vittm_precision vittm_model_precision(const vittm_model *m)
 {
@@ -500,7 +517,8 @@ vittm_status vittm_model_read_tap(vittm_model *m, const char *name, float **data
   if (!t || (t != m->head.logits.tensor && !m->keep_intermediates))
     return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
                            "model %s: tap %s shares memory with other activations; load the "
-                           "model keeping intermediates to read it", m->path, name);
+                           "model keeping intermediates to read it",
+                           m->path, name);
   *rows = t->rows;
   *cols = ncols ? ncols : t->cols;
   mtx_lock(&m->run_lock);

@@ -20,13 +20,13 @@
 
 struct vittm_model_file {
   char *path;
-  const uint8_t *map;   /* the whole file, read-only */
+  const uint8_t *map; /* the whole file, read-only */
   size_t map_size;
-  bool mapped;          /* map is ours to munmap (not borrowed bytes) */
-  const uint8_t *data;  /* the byte after the header */
+  bool mapped;         /* map is ours to munmap (not borrowed bytes) */
+  const uint8_t *data; /* the byte after the header */
   uint64_t data_size;
-  cJSON *header;        /* owns the tensor names */
-  cJSON *config;        /* __metadata__["vittm"], parsed */
+  cJSON *header; /* owns the tensor names */
+  cJSON *config; /* __metadata__["vittm"], parsed */
   const cJSON *metadata;
   vittm_model_tensor *tensors; /* sorted by name */
   size_t count;
@@ -36,8 +36,8 @@ struct vittm_model_file {
 #ifdef __GNUC__
 __attribute__((format(printf, 4, 5)))
 #endif
-static vittm_status fail(vittm_error *err, const vittm_model_file *mf, vittm_status code,
-                         const char *fmt, ...)
+static vittm_status
+fail(vittm_error *err, const vittm_model_file *mf, vittm_status code, const char *fmt, ...)
 {
   char what[sizeof err->message];
   va_list ap;
@@ -54,14 +54,14 @@ static const struct {
   vittm_model_dtype dtype;
   size_t size;
 } dtypes[] = {
-  {"F32", VITTM_MODEL_DTYPE_F32, 4},
-  {"F16", VITTM_MODEL_DTYPE_F16, 2},
-  {"BF16", VITTM_MODEL_DTYPE_BF16, 2},
+    {"F32", VITTM_MODEL_DTYPE_F32, 4},
+    {"F16", VITTM_MODEL_DTYPE_F16, 2},
+    {"BF16", VITTM_MODEL_DTYPE_BF16, 2},
 };
 
 /* Valid safetensors dtypes that vittm does not read: refused as unsupported, not corrupt. */
 static const char *const foreign_dtypes[] = {
-  "F64", "I64", "U64", "I32", "U32", "I16", "U16", "I8", "U8", "BOOL", "F8_E4M3", "F8_E5M2",
+    "F64", "I64", "U64", "I32", "U32", "I16", "U16", "I8", "U8", "BOOL", "F8_E4M3", "F8_E5M2",
 };
 
 const char *vittm_model_dtype_name(vittm_model_dtype dtype)
@@ -128,16 +128,21 @@ static vittm_status parse_shape(const vittm_model_file *mf, const char *name, co
                 shape ? "not an array" : "missing");
   int ndim = cJSON_GetArraySize(shape);
   if (ndim > VITTM_MODEL_MAX_DIMS)
-    return fail(err, mf, VITTM_ERROR_UNSUPPORTED, "tensor %s has %d dimensions, at most %d "
-                "are supported", name, ndim, VITTM_MODEL_MAX_DIMS);
+    return fail(err, mf, VITTM_ERROR_UNSUPPORTED,
+                "tensor %s has %d dimensions, at most %d "
+                "are supported",
+                name, ndim, VITTM_MODEL_MAX_DIMS);
   t->ndim = ndim;
   int i = 0;
   const cJSON *dim;
-  cJSON_ArrayForEach(dim, shape) {
+  cJSON_ArrayForEach(dim, shape)
+  {
     uint64_t v;
     if (!json_uint(dim, &v))
-      return fail(err, mf, VITTM_ERROR_FORMAT, "tensor %s: shape dimension %d is not a "
-                  "non-negative integer", name, i);
+      return fail(err, mf, VITTM_ERROR_FORMAT,
+                  "tensor %s: shape dimension %d is not a "
+                  "non-negative integer",
+                  name, i);
     t->shape[i++] = (int64_t)v;
   }
   return VITTM_OK;
@@ -155,8 +160,10 @@ static vittm_status shape_count(const vittm_model_file *mf, const vittm_model_te
     }
   for (int i = 0; i < t->ndim; i++) {
     if (count > INT64_MAX / t->shape[i])
-      return fail(err, mf, VITTM_ERROR_FORMAT, "tensor %s: the element count of its shape "
-                  "overflows", t->name);
+      return fail(err, mf, VITTM_ERROR_FORMAT,
+                  "tensor %s: the element count of its shape "
+                  "overflows",
+                  t->name);
     count *= t->shape[i];
   }
   *out = count;
@@ -179,9 +186,8 @@ static void format_shape(char *buf, size_t cap, int ndim, const int64_t *shape)
 
 /* ---- offsets ------------------------------------------------------------------------- */
 
-static vittm_status parse_offsets(const vittm_model_file *mf, const char *name,
-                                  const cJSON *entry, uint64_t *begin, uint64_t *end,
-                                  vittm_error *err)
+static vittm_status parse_offsets(const vittm_model_file *mf, const char *name, const cJSON *entry,
+                                  uint64_t *begin, uint64_t *end, vittm_error *err)
 {
   const cJSON *offsets = cJSON_GetObjectItemCaseSensitive(entry, "data_offsets");
   if (!cJSON_IsArray(offsets) || cJSON_GetArraySize(offsets) != 2 ||
@@ -190,12 +196,14 @@ static vittm_status parse_offsets(const vittm_model_file *mf, const char *name,
     return fail(err, mf, VITTM_ERROR_FORMAT, "tensor %s: \"data_offsets\" is %s", name,
                 offsets ? "not two non-negative integers" : "missing");
   if (*begin > *end)
-    return fail(err, mf, VITTM_ERROR_FORMAT, "tensor %s: data_offsets [%" PRIu64 ", %" PRIu64
-                "] end before they begin", name, *begin, *end);
+    return fail(err, mf, VITTM_ERROR_FORMAT,
+                "tensor %s: data_offsets [%" PRIu64 ", %" PRIu64 "] end before they begin", name,
+                *begin, *end);
   if (*end > mf->data_size)
-    return fail(err, mf, VITTM_ERROR_FORMAT, "tensor %s: data_offsets [%" PRIu64 ", %" PRIu64
-                "] reach past the end of the file (%" PRIu64 " data bytes; truncated?)", name,
-                *begin, *end, mf->data_size);
+    return fail(err, mf, VITTM_ERROR_FORMAT,
+                "tensor %s: data_offsets [%" PRIu64 ", %" PRIu64
+                "] reach past the end of the file (%" PRIu64 " data bytes; truncated?)",
+                name, *begin, *end, mf->data_size);
   return VITTM_OK;
 }
 
@@ -209,9 +217,10 @@ static vittm_status check_size(const vittm_model_file *mf, const vittm_model_ten
     return VITTM_OK;
   char shape[160];
   format_shape(shape, sizeof shape, t->ndim, t->shape);
-  return fail(err, mf, VITTM_ERROR_FORMAT, "tensor %s holds %" PRIu64 " bytes, but shape %s "
-              "of %s needs %" PRId64 " elements of %zu bytes", t->name, bytes, shape,
-              vittm_model_dtype_name(t->dtype), t->count, esize);
+  return fail(err, mf, VITTM_ERROR_FORMAT,
+              "tensor %s holds %" PRIu64 " bytes, but shape %s "
+              "of %s needs %" PRId64 " elements of %zu bytes",
+              t->name, bytes, shape, vittm_model_dtype_name(t->dtype), t->count, esize);
 }
 
 /* ---- one tensor entry ---------------------------------------------------------------- */
@@ -227,8 +236,7 @@ static vittm_status parse_tensor(const vittm_model_file *mf, const cJSON *entry,
   uint64_t begin = 0, end = 0;
   vittm_status st;
   if ((st = parse_dtype(mf, name, entry, &t->dtype, err)) ||
-      (st = parse_shape(mf, name, entry, t, err)) ||
-      (st = shape_count(mf, t, &t->count, err)) ||
+      (st = parse_shape(mf, name, entry, t, err)) || (st = shape_count(mf, t, &t->count, err)) ||
       (st = parse_offsets(mf, name, entry, &begin, &end, err)) ||
       (st = check_size(mf, t, end - begin, err)))
     return st;
@@ -268,9 +276,9 @@ static vittm_status overlap_error(const vittm_model_file *mf, const vittm_model_
 {
   uint64_t a0 = (uint64_t)((const uint8_t *)a->data - mf->data);
   uint64_t b0 = (uint64_t)((const uint8_t *)b->data - mf->data);
-  return fail(err, mf, VITTM_ERROR_FORMAT, "tensors %s [%" PRIu64 ", %" PRIu64 ") and %s [%"
-              PRIu64 ", %" PRIu64 ") overlap", a->name, a0, a0 + a->nbytes, b->name, b0,
-              b0 + b->nbytes);
+  return fail(err, mf, VITTM_ERROR_FORMAT,
+              "tensors %s [%" PRIu64 ", %" PRIu64 ") and %s [%" PRIu64 ", %" PRIu64 ") overlap",
+              a->name, a0, a0 + a->nbytes, b->name, b0, b0 + b->nbytes);
 }
 
 /* Sorted by start, a range overlaps an earlier one iff it starts before the furthest end
@@ -281,8 +289,7 @@ static vittm_status check_no_overlap(const vittm_model_file *mf, vittm_error *er
     return VITTM_OK;
   const vittm_model_tensor **order = malloc(mf->count * sizeof *order);
   if (!order)
-    return fail(err, mf, VITTM_ERROR_OUT_OF_MEMORY, "no memory to check %zu tensors",
-                mf->count);
+    return fail(err, mf, VITTM_ERROR_OUT_OF_MEMORY, "no memory to check %zu tensors", mf->count);
   for (size_t i = 0; i < mf->count; i++)
     order[i] = &mf->tensors[i];
   qsort(order, mf->count, sizeof *order, by_start);
@@ -304,13 +311,13 @@ static vittm_status check_no_overlap(const vittm_model_file *mf, vittm_error *er
 
 /* ---- metadata and config ------------------------------------------------------------- */
 
-static vittm_status parse_metadata(vittm_model_file *mf, const cJSON *metadata,
-                                   vittm_error *err)
+static vittm_status parse_metadata(vittm_model_file *mf, const cJSON *metadata, vittm_error *err)
 {
   if (!cJSON_IsObject(metadata))
     return fail(err, mf, VITTM_ERROR_FORMAT, "__metadata__ is not an object");
   const cJSON *item;
-  cJSON_ArrayForEach(item, metadata) {
+  cJSON_ArrayForEach(item, metadata)
+  {
     if (!cJSON_IsString(item))
       return fail(err, mf, VITTM_ERROR_FORMAT, "__metadata__ entry \"%.64s\" is not a string",
                   item->string);
@@ -327,17 +334,22 @@ static vittm_status check_format_version(const vittm_model_file *mf, vittm_error
   const cJSON *item = cJSON_GetObjectItemCaseSensitive(mf->config, "format_version");
   uint64_t version = 0;
   if (!item || cJSON_IsNull(item))
-    return fail(err, mf, VITTM_ERROR_FORMAT, "config key format_version is missing; this "
-                "engine reads format_version %d", VITTM_MODEL_FORMAT_VERSION);
+    return fail(err, mf, VITTM_ERROR_FORMAT,
+                "config key format_version is missing; this "
+                "engine reads format_version %d",
+                VITTM_MODEL_FORMAT_VERSION);
   bool integer = json_uint(item, &version);
   if (integer && version == VITTM_MODEL_FORMAT_VERSION)
     return VITTM_OK;
   if (integer && version > VITTM_MODEL_FORMAT_VERSION)
-    return fail(err, mf, VITTM_ERROR_UNSUPPORTED, "config key format_version is %" PRIu64
+    return fail(err, mf, VITTM_ERROR_UNSUPPORTED,
+                "config key format_version is %" PRIu64
                 ", a newer format than this engine reads (format_version %d); a newer vittm "
-                "may read it", version, VITTM_MODEL_FORMAT_VERSION);
+                "may read it",
+                version, VITTM_MODEL_FORMAT_VERSION);
   char *text = cJSON_PrintUnformatted(item);
-  vittm_status st = fail(err, mf, VITTM_ERROR_FORMAT, "config key format_version is %.40s, "
+  vittm_status st = fail(err, mf, VITTM_ERROR_FORMAT,
+                         "config key format_version is %.40s, "
                          "not a version this engine reads (format_version %d)",
                          text ? text : "?", VITTM_MODEL_FORMAT_VERSION);
   cJSON_free(text);
@@ -348,15 +360,19 @@ static vittm_status parse_config(vittm_model_file *mf, vittm_error *err)
 {
   const char *text = vittm_model_file_metadata(mf, "vittm");
   if (!text)
-    return fail(err, mf, VITTM_ERROR_FORMAT, "__metadata__[\"vittm\"] (the model config) is "
+    return fail(err, mf, VITTM_ERROR_FORMAT,
+                "__metadata__[\"vittm\"] (the model config) is "
                 "missing; is this a vittm model file?");
   const char *end = NULL;
   mf->config = cJSON_ParseWithOpts(text, &end, 1);
   if (!mf->config)
-    return fail(err, mf, VITTM_ERROR_FORMAT, "the config in __metadata__[\"vittm\"] is not "
-                "valid JSON (error at byte %td)", end ? end - text : (ptrdiff_t)0);
+    return fail(err, mf, VITTM_ERROR_FORMAT,
+                "the config in __metadata__[\"vittm\"] is not "
+                "valid JSON (error at byte %td)",
+                end ? end - text : (ptrdiff_t)0);
   if (!cJSON_IsObject(mf->config))
-    return fail(err, mf, VITTM_ERROR_FORMAT, "the config in __metadata__[\"vittm\"] is not a "
+    return fail(err, mf, VITTM_ERROR_FORMAT,
+                "the config in __metadata__[\"vittm\"] is not a "
                 "JSON object");
   return check_format_version(mf, err);
 }
@@ -383,14 +399,18 @@ static vittm_status parse_json_header(vittm_model_file *mf, uint64_t length, vit
   mf->header = cJSON_ParseWithOpts(text, &end, 0);
   vittm_status st = VITTM_OK;
   if (!mf->header) {
-    st = fail(err, mf, VITTM_ERROR_FORMAT, "header is not valid JSON (error at byte %td of "
-              "%" PRIu64 ")", end ? end - text : (ptrdiff_t)0, length);
+    st = fail(err, mf, VITTM_ERROR_FORMAT,
+              "header is not valid JSON (error at byte %td of "
+              "%" PRIu64 ")",
+              end ? end - text : (ptrdiff_t)0, length);
   } else {
     while (end < text + length && is_json_space(*end))
       end++;
     if (end != text + length)
-      st = fail(err, mf, VITTM_ERROR_FORMAT, "header has stray bytes after its JSON, at byte "
-                "%td of %" PRIu64, end - text, length);
+      st = fail(err, mf, VITTM_ERROR_FORMAT,
+                "header has stray bytes after its JSON, at byte "
+                "%td of %" PRIu64,
+                end - text, length);
     else if (!cJSON_IsObject(mf->header))
       st = fail(err, mf, VITTM_ERROR_FORMAT, "header is not a JSON object");
   }
@@ -407,13 +427,13 @@ static vittm_status parse_entries(vittm_model_file *mf, vittm_error *err)
 {
   size_t n = 0;
   const cJSON *item;
-  cJSON_ArrayForEach(item, mf->header)
-    n += !is_metadata(item);
+  cJSON_ArrayForEach(item, mf->header) n += !is_metadata(item);
   mf->tensors = calloc(n ? n : 1, sizeof *mf->tensors);
   if (!mf->tensors)
     return fail(err, mf, VITTM_ERROR_OUT_OF_MEMORY, "no memory for %zu tensors", n);
   vittm_status st = VITTM_OK;
-  cJSON_ArrayForEach(item, mf->header) {
+  cJSON_ArrayForEach(item, mf->header)
+  {
     if (is_metadata(item))
       st = mf->metadata ? fail(err, mf, VITTM_ERROR_FORMAT, "__metadata__ appears twice")
                         : parse_metadata(mf, item, err);
@@ -439,16 +459,22 @@ static uint64_t load_le64(const uint8_t *p)
 static vittm_status parse_header(vittm_model_file *mf, vittm_error *err)
 {
   if (mf->map_size < 8)
-    return fail(err, mf, VITTM_ERROR_FORMAT, "file is %zu bytes, too short for the 8-byte "
-                "header length (truncated?)", mf->map_size);
+    return fail(err, mf, VITTM_ERROR_FORMAT,
+                "file is %zu bytes, too short for the 8-byte "
+                "header length (truncated?)",
+                mf->map_size);
   uint64_t length = load_le64(mf->map);
   uint64_t room = mf->map_size - 8;
   if (length > VITTM_MODEL_MAX_HEADER_BYTES)
-    return fail(err, mf, VITTM_ERROR_FORMAT, "header length %" PRIu64 " is absurd (limit %u "
-                "bytes); not a safetensors file?", length, VITTM_MODEL_MAX_HEADER_BYTES);
+    return fail(err, mf, VITTM_ERROR_FORMAT,
+                "header length %" PRIu64 " is absurd (limit %u "
+                "bytes); not a safetensors file?",
+                length, VITTM_MODEL_MAX_HEADER_BYTES);
   if (length > room)
-    return fail(err, mf, VITTM_ERROR_FORMAT, "header length %" PRIu64 " runs past the end of "
-                "the file (%" PRIu64 " bytes follow the length; truncated?)", length, room);
+    return fail(err, mf, VITTM_ERROR_FORMAT,
+                "header length %" PRIu64 " runs past the end of "
+                "the file (%" PRIu64 " bytes follow the length; truncated?)",
+                length, room);
   mf->data = mf->map + 8 + length;
   mf->data_size = room - length;
   vittm_status st = parse_json_header(mf, length, err);
@@ -502,8 +528,8 @@ static vittm_status model_file_new(const char *name, vittm_model_file **out, vit
 }
 
 /* Hands mf to the caller once the header has passed every check, frees it otherwise. */
-static vittm_status model_file_finish(vittm_model_file *mf, vittm_status st,
-                                      vittm_model_file **out, vittm_error *err)
+static vittm_status model_file_finish(vittm_model_file *mf, vittm_status st, vittm_model_file **out,
+                                      vittm_error *err)
 {
   if (!st)
     st = parse_header(mf, err);
@@ -602,15 +628,17 @@ static bool shape_matches(const vittm_model_tensor *t, int ndim, const int64_t *
 }
 
 vittm_status vittm_model_file_tensor(vittm_model_file *mf, const char *name, int ndim,
-                                     const int64_t *expected_shape,
-                                     const vittm_model_tensor **out, vittm_error *err)
+                                     const int64_t *expected_shape, const vittm_model_tensor **out,
+                                     vittm_error *err)
 {
   *out = NULL;
   if (!name)
     return fail(err, mf, VITTM_ERROR_INVALID_ARGUMENT, "tensor name is NULL");
   if (expected_shape && (ndim < 0 || ndim > VITTM_MODEL_MAX_DIMS))
-    return fail(err, mf, VITTM_ERROR_INVALID_ARGUMENT, "tensor %s: expected rank %d is out of "
-                "range", name, ndim);
+    return fail(err, mf, VITTM_ERROR_INVALID_ARGUMENT,
+                "tensor %s: expected rank %d is out of "
+                "range",
+                name, ndim);
   const vittm_model_tensor *t = vittm_model_file_find(mf, name);
   if (!t)
     return fail(err, mf, VITTM_ERROR_FORMAT, "tensor %s is missing", name);
@@ -656,11 +684,12 @@ static vittm_status check_read(const vittm_model_file *mf, const vittm_model_ten
   if (!t || at < first || at >= first + mf->count * sizeof *mf->tensors)
     return fail(err, mf, VITTM_ERROR_INVALID_ARGUMENT, "read of a tensor from another file");
   if (!dst && count)
-    return fail(err, mf, VITTM_ERROR_INVALID_ARGUMENT, "tensor %s: destination is NULL",
-                t->name);
+    return fail(err, mf, VITTM_ERROR_INVALID_ARGUMENT, "tensor %s: destination is NULL", t->name);
   if ((uint64_t)t->count != count)
-    return fail(err, mf, VITTM_ERROR_INVALID_ARGUMENT, "tensor %s has %" PRId64 " elements, "
-                "the destination holds %zu", t->name, t->count, count);
+    return fail(err, mf, VITTM_ERROR_INVALID_ARGUMENT,
+                "tensor %s has %" PRId64 " elements, "
+                "the destination holds %zu",
+                t->name, t->count, count);
   return VITTM_OK;
 }
 
@@ -716,9 +745,8 @@ static void read_f16(const vittm_model_tensor *t, uint16_t *dst, size_t count)
   }
 }
 
-vittm_status vittm_model_file_read_f32(const vittm_model_file *mf,
-                                       const vittm_model_tensor *tensor, float *dst,
-                                       size_t count, vittm_error *err)
+vittm_status vittm_model_file_read_f32(const vittm_model_file *mf, const vittm_model_tensor *tensor,
+                                       float *dst, size_t count, vittm_error *err)
 {
   vittm_status st = check_read(mf, tensor, dst, count, err);
   if (!st)
@@ -741,10 +769,12 @@ static vittm_status non_finite_error(const vittm_model_file *mf, const vittm_mod
   }
   char where[160];
   format_shape(where, sizeof where, t->ndim, index);
-  const char *what = at == count ? "a non-finite value" : isnan(dst[at]) ? "NaN"
-                     : dst[at] > 0                       ? "+infinity"
-                                                         : "-infinity";
-  return fail(err, mf, VITTM_ERROR_FORMAT, "tensor %s holds %s at %s; weights must be finite "
+  const char *what = at == count      ? "a non-finite value"
+                     : isnan(dst[at]) ? "NaN"
+                     : dst[at] > 0    ? "+infinity"
+                                      : "-infinity";
+  return fail(err, mf, VITTM_ERROR_FORMAT,
+              "tensor %s holds %s at %s; weights must be finite "
               "(a damaged file, or converted from a checkpoint whose training diverged?)",
               t->name, what, where);
 }
@@ -759,9 +789,8 @@ vittm_status vittm_model_file_read_finite_f32(const vittm_model_file *mf,
   return st;
 }
 
-vittm_status vittm_model_file_read_f16(const vittm_model_file *mf,
-                                       const vittm_model_tensor *tensor, uint16_t *dst,
-                                       size_t count, vittm_error *err)
+vittm_status vittm_model_file_read_f16(const vittm_model_file *mf, const vittm_model_tensor *tensor,
+                                       uint16_t *dst, size_t count, vittm_error *err)
 {
   vittm_status st = check_read(mf, tensor, dst, count, err);
   if (!st)

@@ -38,12 +38,12 @@ typedef enum vittm_model_dtype {
 typedef struct vittm_model_tensor {
   const char *name;
   vittm_model_dtype dtype;
-  int ndim;                              /* 0 (a scalar) .. VITTM_MODEL_MAX_DIMS */
-  int64_t shape[VITTM_MODEL_MAX_DIMS];   /* unused dims are 0 */
-  int64_t count;                         /* element count, product of shape (1 for a scalar) */
-  const void *data;                      /* little-endian; may be unaligned, see _read_* */
-  size_t nbytes;                         /* count * element size */
-  bool used;                             /* set once vittm_model_file_tensor() returned it; a
+  int ndim;                            /* 0 (a scalar) .. VITTM_MODEL_MAX_DIMS */
+  int64_t shape[VITTM_MODEL_MAX_DIMS]; /* unused dims are 0 */
+  int64_t count;                       /* element count, product of shape (1 for a scalar) */
+  const void *data;                    /* little-endian; may be unaligned, see _read_* */
+  size_t nbytes;                       /* count * element size */
+  bool used;                           /* set once vittm_model_file_tensor() returned it; a
                                             model refuses a file with weights none reads */
 } vittm_model_tensor;
 
@@ -78,23 +78,21 @@ const vittm_model_tensor *vittm_model_file_find(const vittm_model_file *mf, cons
  * expected_shape[i] == -1 accepts any size there. Fails with FORMAT naming the file and
  * the tensor when it is missing or shaped otherwise. */
 vittm_status vittm_model_file_tensor(vittm_model_file *mf, const char *name, int ndim,
-                                     const int64_t *expected_shape,
-                                     const vittm_model_tensor **out, vittm_error *err);
+                                     const int64_t *expected_shape, const vittm_model_tensor **out,
+                                     vittm_error *err);
 
 /* Converts all of tensor (from F32, F16 or BF16) into dst, which holds count floats;
  * count must equal tensor->count. */
-vittm_status vittm_model_file_read_f32(const vittm_model_file *mf,
-                                       const vittm_model_tensor *tensor, float *dst,
-                                       size_t count, vittm_error *err);
+vittm_status vittm_model_file_read_f32(const vittm_model_file *mf, const vittm_model_tensor *tensor,
+                                       float *dst, size_t count, vittm_error *err);
 /* As vittm_model_file_read_f32, and fails with FORMAT, naming the tensor and the first such
  * element, when a value is NaN or infinite (for weights; probes may hold anything). */
 vittm_status vittm_model_file_read_finite_f32(const vittm_model_file *mf,
                                               const vittm_model_tensor *tensor, float *dst,
                                               size_t count, vittm_error *err);
 /* As vittm_model_file_read_f32, into fp16 bits (fp32 and bf16 round to nearest even). */
-vittm_status vittm_model_file_read_f16(const vittm_model_file *mf,
-                                       const vittm_model_tensor *tensor, uint16_t *dst,
-                                       size_t count, vittm_error *err);
+vittm_status vittm_model_file_read_f16(const vittm_model_file *mf, const vittm_model_tensor *tensor,
+                                       uint16_t *dst, size_t count, vittm_error *err);
 
 /* The safetensors name of a dtype ("F32", "F16", "BF16"). */
 const char *vittm_model_dtype_name(vittm_model_dtype dtype);

@@ -24,9 +24,9 @@ struct vittm_segmenter {
   vittm_buffer frame;
   vittm_buffer map;
   uint32_t map_w, map_h, map_stride;
-  vittm_buffer map_scratch; /* the class map's candidate lists, where it needs them */
+  vittm_buffer map_scratch;            /* the class map's candidate lists, where it needs them */
   vittm_buffer frame_stage, map_stage; /* only where frame and map are not mapped */
-  vittm_cmd **cmds;                     /* one, or one per crop */
+  vittm_cmd **cmds;                    /* one, or one per crop */
   uint32_t n_cmds;
   /* Slide inference only. */
   vittm_slide_grid grid;
@@ -92,16 +92,14 @@ static vittm_status plan_slide(vittm_segmenter *s, uint32_t width, uint32_t heig
   const vittm_tensor *logits = m->head.logits.tensor;
   s->n_cmds = s->grid.n_h * s->grid.n_w;
   if ((uint64_t)s->n_cmds * logits->rows > UINT32_MAX)
-    return vittm_error_set(err, VITTM_ERROR_UNSUPPORTED, "slide inference: %u crops",
-                           s->n_cmds);
+    return vittm_error_set(err, VITTM_ERROR_UNSUPPORTED, "slide inference: %u crops", s->n_cmds);
   return vittm_tensor_create(m->dev, logits->dtype, s->n_cmds * logits->rows, logits->cols,
                              &s->crop_logits, err);
 }
 
-vittm_status vittm_segmenter_create(vittm_model *model, vittm_pixel_format format,
-                                    uint32_t width, uint32_t height,
-                                    const vittm_segmenter_options *opts, vittm_segmenter **out,
-                                    vittm_error *err)
+vittm_status vittm_segmenter_create(vittm_model *model, vittm_pixel_format format, uint32_t width,
+                                    uint32_t height, const vittm_segmenter_options *opts,
+                                    vittm_segmenter **out, vittm_error *err)
 {
   if (!model || !out)
     return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT, "vittm_segmenter_create: %s is NULL",
@@ -118,8 +116,10 @@ vittm_status vittm_segmenter_create(vittm_model *model, vittm_pixel_format forma
   s->n_cmds = 1;
   vittm_status st = VITTM_OK;
   if (mode != VITTM_INFERENCE_WHOLE && mode != VITTM_INFERENCE_SLIDE)
-    st = vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT, "inference mode %d is not one of "
-                         "auto, whole, slide", (int)mode);
+    st = vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
+                         "inference mode %d is not one of "
+                         "auto, whole, slide",
+                         (int)mode);
   else if (mode == VITTM_INFERENCE_SLIDE && width && height)
     st = plan_slide(s, width, height, err);
   if (opts && opts->mask_at_model_size && s->crop_logits) {
@@ -196,12 +196,14 @@ static double now_ms(void)
   return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-vittm_status vittm_segmenter_run(vittm_segmenter *s, const vittm_frame *frame,
-                                 vittm_class_map *map, vittm_timings *timings, vittm_error *err)
+vittm_status vittm_segmenter_run(vittm_segmenter *s, const vittm_frame *frame, vittm_class_map *map,
+                                 vittm_timings *timings, vittm_error *err)
 {
   if (!s || !frame || !map)
     return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT, "vittm_segmenter_run: %s is NULL",
-                           !s ? "segmenter" : !frame ? "frame" : "map");
+                           !s       ? "segmenter"
+                           : !frame ? "frame"
+                                    : "map");
   if (frame->format != s->layout.format || frame->width != s->layout.width ||
       frame->height != s->layout.height)
     return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
@@ -234,9 +236,10 @@ vittm_status vittm_segmenter_logits(vittm_segmenter *s, float **data, uint32_t *
                                     uint32_t *height, uint32_t *classes, vittm_error *err)
 {
   if (!s || !data || !width || !height || !classes)
-    return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
-                           "vittm_segmenter_logits: %s is NULL",
-                           !s ? "segmenter" : !data ? "data" : "a size pointer");
+    return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT, "vittm_segmenter_logits: %s is NULL",
+                           !s      ? "segmenter"
+                           : !data ? "data"
+                                   : "a size pointer");
   const vittm_feature *logits = &s->model->head.logits;
   float *out = malloc((size_t)logits->tensor->rows * logits->tensor->cols * sizeof *out);
   if (!out)

@@ -36,8 +36,8 @@
 
 #define NEAR_TIE 1e-3
 
-static vittm_status read_probe(const vittm_model_file *mf, const vittm_model_tensor *t,
-                               float **out, vittm_error *err)
+static vittm_status read_probe(const vittm_model_file *mf, const vittm_model_tensor *t, float **out,
+                               vittm_error *err)
 {
   float *data = malloc((size_t)t->count * sizeof *data + 1);
   if (!data)
@@ -132,7 +132,8 @@ static vittm_status check_encoder(vittm_device *dev, vittm_model_file *mf, vittm
     if (chw_count != 3 * (int64_t)h * w)
       st = vittm_error_set(err, VITTM_ERROR_FORMAT,
                            "model %s: probe.input holds %lld values, the model's input is "
-                           "3×%u×%u", vittm_model_file_path(mf), (long long)chw_count, h, w);
+                           "3×%u×%u",
+                           vittm_model_file_path(mf), (long long)chw_count, h, w);
   }
   if (!st)
     st = vittm_encoder_set_input_chw(enc, chw, err);
@@ -189,7 +190,8 @@ static vittm_status probe_pixels(vittm_model_file *mf, const float *chw, uint32_
         return vittm_error_set(err, VITTM_ERROR_FORMAT,
                                "model %s: probe.input is not integer pixels 0…255 normalised "
                                "with the config's mean/std (value %g); rewrite the probe with "
-                               "vittm-convert", vittm_model_file_path(mf), v);
+                               "vittm-convert",
+                               vittm_model_file_path(mf), v);
       }
       rgb[3 * i + c] = (uint8_t)lround(v);
     }
@@ -202,8 +204,7 @@ static vittm_status probe_pixels(vittm_model_file *mf, const float *chw, uint32_
  * top-1 minus top-2 logit, and the logits of the same run, `logits_name`, whose RMS scales what
  * counts as a near-tie). A map of another size is a mismatch: nothing is compared. */
 static vittm_status compare_map(const vittm_model_file *mf, const char *name,
-                                const vittm_class_map *map, vittm_verify_map *out,
-                                vittm_error *err)
+                                const vittm_class_map *map, vittm_verify_map *out, vittm_error *err)
 {
   char margin_name[64], logits_name[64];
   snprintf(margin_name, sizeof margin_name, "%s.margin", name);
@@ -252,8 +253,10 @@ static vittm_status check_slide(vittm_device *dev, vittm_model_file *mf, const c
     return VITTM_OK;
   if (t->ndim != 3 || t->shape[2] != 3 || t->shape[0] < 1 || t->shape[1] < 1 ||
       t->shape[0] > 65535 || t->shape[1] > 65535)
-    return vittm_error_set(err, VITTM_ERROR_FORMAT, "model %s: probe.slide.frame must be "
-                           "H × W × 3 pixels", path);
+    return vittm_error_set(err, VITTM_ERROR_FORMAT,
+                           "model %s: probe.slide.frame must be "
+                           "H × W × 3 pixels",
+                           path);
   uint32_t h = (uint32_t)t->shape[0], w = (uint32_t)t->shape[1];
   float *pixels = NULL;
   uint8_t *rgb = malloc((size_t)t->count);
@@ -261,8 +264,10 @@ static vittm_status check_slide(vittm_device *dev, vittm_model_file *mf, const c
                         : vittm_error_set(err, VITTM_ERROR_OUT_OF_MEMORY, "out of host memory");
   for (int64_t i = 0; !st && i < t->count; i++) {
     if (!(pixels[i] > -0.5f && pixels[i] < 255.5f))
-      st = vittm_error_set(err, VITTM_ERROR_FORMAT, "model %s: probe.slide.frame holds %g, not "
-                           "a pixel 0…255", path, (double)pixels[i]);
+      st = vittm_error_set(err, VITTM_ERROR_FORMAT,
+                           "model %s: probe.slide.frame holds %g, not "
+                           "a pixel 0…255",
+                           path, (double)pixels[i]);
     else
       rgb[i] = (uint8_t)lroundf(pixels[i]);
   }
@@ -276,8 +281,8 @@ static vittm_status check_slide(vittm_device *dev, vittm_model_file *mf, const c
   if (!st)
     st = vittm_segmenter_create(model, VITTM_FORMAT_RGB, w, h, &so, &seg, err);
   if (!st) {
-    vittm_frame frame = {.format = VITTM_FORMAT_RGB, .width = w, .height = h, .planes = {rgb},
-                         .strides = {3 * w}};
+    vittm_frame frame = {
+        .format = VITTM_FORMAT_RGB, .width = w, .height = h, .planes = {rgb}, .strides = {3 * w}};
     st = vittm_segmenter_run(seg, &frame, &map, NULL, err);
   }
   if (!st)
@@ -310,8 +315,8 @@ static vittm_status check_segmenter(vittm_device *dev, vittm_model_file *mf, con
     st = vittm_segmenter_create(model, VITTM_FORMAT_RGB, w, h, &whole, &seg, err);
   vittm_class_map map = {0};
   if (!st) {
-    vittm_frame frame = {.format = VITTM_FORMAT_RGB, .width = w, .height = h,
-                         .planes = {rgb}, .strides = {3 * w}};
+    vittm_frame frame = {
+        .format = VITTM_FORMAT_RGB, .width = w, .height = h, .planes = {rgb}, .strides = {3 * w}};
     st = vittm_segmenter_run(seg, &frame, &map, NULL, err);
   }
   /* The neck's and head's taps, in graph order. */
@@ -362,7 +367,8 @@ static vittm_status read_fp16_reference(const vittm_model_file *mf, vittm_verify
   const cJSON *errors = cJSON_GetObjectItemCaseSensitive(json, "fp16_error");
   vittm_status st = VITTM_OK;
   if (!cJSON_IsObject(json) || (errors && !cJSON_IsObject(errors)))
-    st = vittm_error_set(err, VITTM_ERROR_FORMAT, "model %s: __metadata__[\"vittm_probe\"] is "
+    st = vittm_error_set(err, VITTM_ERROR_FORMAT,
+                         "model %s: __metadata__[\"vittm_probe\"] is "
                          "not a JSON object with an object \"fp16_error\"",
                          vittm_model_file_path(mf));
   for (uint32_t i = 0; !st && errors && i < r->n_taps; i++) {
@@ -370,7 +376,8 @@ static vittm_status read_fp16_reference(const vittm_model_file *mf, vittm_verify
     if (!e)
       continue;
     if (!cJSON_IsNumber(e) || !(e->valuedouble >= 0) || !isfinite(e->valuedouble)) {
-      st = vittm_error_set(err, VITTM_ERROR_FORMAT, "model %s: __metadata__[\"vittm_probe\"] "
+      st = vittm_error_set(err, VITTM_ERROR_FORMAT,
+                           "model %s: __metadata__[\"vittm_probe\"] "
                            "fp16_error of tap %s is not a finite number ≥ 0",
                            vittm_model_file_path(mf), r->taps[i].name);
       break;
@@ -387,7 +394,9 @@ vittm_status vittm_verify_model(vittm_device *dev, const char *path, vittm_preci
 {
   if (!dev || !path || !report)
     return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT, "vittm_verify_model: %s is NULL",
-                           !dev ? "dev" : !path ? "path" : "report");
+                           !dev    ? "dev"
+                           : !path ? "path"
+                                   : "report");
   memset(report, 0, sizeof *report);
   report->first_failure = -1;
   const vittm_device_info *info = vittm_device_get_info(dev);
@@ -396,7 +405,8 @@ vittm_status vittm_verify_model(vittm_device *dev, const char *path, vittm_preci
   if (report->precision == VITTM_PRECISION_FP16 && !info->fp16)
     return vittm_error_set(err, VITTM_ERROR_UNSUPPORTED,
                            "fp16 was asked for but %s has no 16-bit storage and float16 "
-                           "arithmetic; verify with fp32", info->name);
+                           "arithmetic; verify with fp32",
+                           info->name);
   vittm_model_file *mf = NULL;
   vittm_status st = vittm_model_file_open(path, &mf, err);
   if (st)
@@ -427,8 +437,7 @@ vittm_status vittm_verify_model(vittm_device *dev, const char *path, vittm_preci
     if (strncmp(name, "probe.", 6) != 0 || was_checked(report, name + 6))
       continue;
     if (report->n_unchecked < sizeof report->unchecked / sizeof report->unchecked[0])
-      snprintf(report->unchecked[report->n_unchecked], sizeof report->unchecked[0], "%s",
-               name + 6);
+      snprintf(report->unchecked[report->n_unchecked], sizeof report->unchecked[0], "%s", name + 6);
     report->n_unchecked++;
   }
   free(chw);
@@ -461,8 +470,8 @@ void vittm_verify_report_judge(vittm_verify_report *r, double tolerance)
   r->map_required = fp16 ? VITTM_VERIFY_MAP_AGREEMENT_FP16 : VITTM_VERIFY_MAP_AGREEMENT_FP32;
   vittm_verify_map *maps[] = {&r->map, &r->slide_map};
   for (int i = 0; i < 2; i++)
-    maps[i]->passed = maps[i]->compared > maps[i]->pixels / 2 &&
-                      maps[i]->agreement >= r->map_required;
+    maps[i]->passed =
+        maps[i]->compared > maps[i]->pixels / 2 && maps[i]->agreement >= r->map_required;
   r->map.passed = !r->has_class_map || r->map.passed;
   r->slide_map.passed = !r->has_slide_map || r->slide_map.passed;
 }

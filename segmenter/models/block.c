@@ -20,14 +20,17 @@ vittm_status vittm_norm_load(vittm_weights *w, const char *prefix, uint32_t dim,
 
 const vittm_block_names vittm_block_names_timm = {
     "norm1", "norm2", "attn.qkv.weight", "attn.qkv.bias", "attn.proj", "mlp.fc1", "mlp.fc2"};
-const vittm_block_names vittm_block_names_mmseg = {
-    "ln1", "ln2", "attn.attn.in_proj_weight", "attn.attn.in_proj_bias", "attn.attn.out_proj",
-    "ffn.layers.0.0", "ffn.layers.1"};
+const vittm_block_names vittm_block_names_mmseg = {"ln1",
+                                                   "ln2",
+                                                   "attn.attn.in_proj_weight",
+                                                   "attn.attn.in_proj_bias",
+                                                   "attn.attn.out_proj",
+                                                   "ffn.layers.0.0",
+                                                   "ffn.layers.1"};
 
 /* PREFIX.SUFFIX: a rows × cols matrix, or a vector of `rows` values when cols is 0. */
 static vittm_status tensor_load(vittm_weights *w, const char *prefix, const char *suffix,
-                                uint32_t rows, uint32_t cols, vittm_tensor **out,
-                                vittm_error *err)
+                                uint32_t rows, uint32_t cols, vittm_tensor **out, vittm_error *err)
 {
   char name[160];
   vittm_tensor_name(name, sizeof name, prefix, suffix);
@@ -64,8 +67,7 @@ vittm_status vittm_block_load(vittm_weights *w, const char *prefix, const vittm_
   if (d->qkv_bias &&
       (st = tensor_load(w, prefix, names->qkv_bias, 3 * d->dim, 0, &out->qkv_b, err)))
     return st;
-  if ((st = linear_load(w, prefix, names->proj, d->dim, d->dim, &out->proj_w, &out->proj_b,
-                        err)))
+  if ((st = linear_load(w, prefix, names->proj, d->dim, d->dim, &out->proj_w, &out->proj_b, err)))
     return st;
   if ((st = linear_load(w, prefix, names->fc1, d->mlp, d->dim, &out->fc1_w, &out->fc1_b, err)))
     return st;
@@ -85,8 +87,8 @@ vittm_status vittm_block_scratch_create(vittm_weights *w, uint32_t tokens,
     st = vittm_weights_transient(w, tokens, d->mlp, &out->mlp, err);
   uint32_t rows, cols;
   out->scores = NULL;
-  if (!st && vittm_attention_scratch_shape(w->dev, w->dtype, tokens, d->dim, d->heads, &rows,
-                                           &cols))
+  if (!st &&
+      vittm_attention_scratch_shape(w->dev, w->dtype, tokens, d->dim, d->heads, &rows, &cols))
     st = vittm_weights_transient(w, rows, cols, &out->scores, err);
   return st;
 }

@@ -31,8 +31,8 @@ vittm_status vittm_conv_load(vittm_weights *w, const char *prefix, vittm_conv_ki
                              uint32_t cin, uint32_t cout, uint32_t kernel, float bn_eps,
                              vittm_conv *out, vittm_error *err)
 {
-  *out = (vittm_conv){.cin = cin, .cout = cout, .kernel = kernel,
-                      .relu = kind == VITTM_CONV_MODULE_BN};
+  *out = (vittm_conv){
+      .cin = cin, .cout = cout, .kernel = kernel, .relu = kind == VITTM_CONV_MODULE_BN};
   char base[160], name[192];
   if (kind == VITTM_CONV_PLAIN)
     vittm_tensor_name(base, sizeof base, prefix, "");

@@ -13,9 +13,9 @@ typedef struct vittm_conv {
 } vittm_conv;
 
 typedef enum vittm_conv_kind {
-  VITTM_CONV_PLAIN,      /* PREFIX.weight, PREFIX.bias (conv_seg) */
-  VITTM_CONV_MODULE,     /* PREFIX.conv.weight, PREFIX.conv.bias: ConvModule without norm */
-  VITTM_CONV_MODULE_BN,  /* PREFIX.conv.weight, PREFIX.bn.*, then ReLU: ConvModule(BN, ReLU) */
+  VITTM_CONV_PLAIN,     /* PREFIX.weight, PREFIX.bias (conv_seg) */
+  VITTM_CONV_MODULE,    /* PREFIX.conv.weight, PREFIX.conv.bias: ConvModule without norm */
+  VITTM_CONV_MODULE_BN, /* PREFIX.conv.weight, PREFIX.bn.*, then ReLU: ConvModule(BN, ReLU) */
 } vittm_conv_kind;
 
 /* Loads a k×k conv cin → cout (PyTorch layout), folding BatchNorm (eps) when kind says so. */

@@ -33,9 +33,9 @@ vittm_status vittm_encoder_tap(vittm_encoder *enc, vittm_cmd *cmd, const char *n
   return st;
 }
 
-vittm_status vittm_encoder_load_patch_embed(vittm_encoder *enc, const char *prefix,
-                                            uint32_t patch, vittm_tensor **weight,
-                                            vittm_tensor **bias, vittm_error *err)
+vittm_status vittm_encoder_load_patch_embed(vittm_encoder *enc, const char *prefix, uint32_t patch,
+                                            vittm_tensor **weight, vittm_tensor **bias,
+                                            vittm_error *err)
 {
   uint32_t d = enc->dims.block.dim;
   bool has_bias;

@@ -49,9 +49,9 @@ vittm_status vittm_encoder_tap(vittm_encoder *enc, vittm_cmd *cmd, const char *n
                                vittm_error *err);
 /* Loads a patch embedding PREFIX.weight (D, 3, p, p) reordered for the implicit GEMM, and
  * PREFIX.bias when the config says there is one. */
-vittm_status vittm_encoder_load_patch_embed(vittm_encoder *enc, const char *prefix,
-                                            uint32_t patch, vittm_tensor **weight,
-                                            vittm_tensor **bias, vittm_error *err);
+vittm_status vittm_encoder_load_patch_embed(vittm_encoder *enc, const char *prefix, uint32_t patch,
+                                            vittm_tensor **weight, vittm_tensor **bias,
+                                            vittm_error *err);
 /* Loads a position embedding (1, rows, D) stored at grid gh × gw after `skip` leading rows,
  * resampled to the input's grid th × tw. */
 vittm_status vittm_encoder_load_pos_embed(vittm_encoder *enc, const char *name, uint32_t skip,

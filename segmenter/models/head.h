@@ -16,8 +16,7 @@ typedef struct vittm_head_kind {
   vittm_status (*build)(vittm_weights *w, const vittm_config *cfg, const vittm_feature *levels,
                         uint32_t n_levels, bool taps, void **impl, vittm_feature *logits,
                         vittm_error *err);
-  vittm_status (*record)(vittm_cmd *cmd, void *impl, const vittm_feature *levels,
-                         vittm_error *err);
+  vittm_status (*record)(vittm_cmd *cmd, void *impl, const vittm_feature *levels, vittm_error *err);
   /* The i-th intermediate in graph order (false past the last): its name as the reference
    * names its taps, its tensor (NULL where only a build with taps keeps it) and the columns
    * of the tensor that hold it (*cols = 0: all). */

@@ -31,15 +31,15 @@ static vittm_status build_multilevel(vittm_weights *w, const vittm_config *stage
     if ((uint32_t)in[i] != s->in[i].tensor->cols)
       return vittm_error_set(err, VITTM_ERROR_FORMAT,
                              "model %s: %s.in_channels[%u] is %lld but the level has %u channels",
-                             stage->source, stage->where, i, (long long)in[i], s->in[i].tensor->cols);
+                             stage->source, stage->where, i, (long long)in[i],
+                             s->in[i].tensor->cols);
     s->scales[i] = (float)scales[i];
     uint32_t h = vittm_resize_scaled_size(s->in[i].height, s->scales[i]);
     uint32_t wd = vittm_resize_scaled_size(s->in[i].width, s->scales[i]);
     if (h < 1 || wd < 1)
       return vittm_error_set(err, VITTM_ERROR_UNSUPPORTED,
-                             "model %s: %s scales level %u (%u×%u) by %g to nothing",
-                             stage->source, stage->where, i, s->in[i].height, s->in[i].width,
-                             scales[i]);
+                             "model %s: %s scales level %u (%u×%u) by %g to nothing", stage->source,
+                             stage->where, i, s->in[i].height, s->in[i].width, scales[i]);
     char name[64];
     snprintf(name, sizeof name, "neck.lateral_convs.%u", i);
     st = vittm_conv_load(w, name, VITTM_CONV_MODULE, (uint32_t)in[i], (uint32_t)out_ch, 1, 0,
@@ -50,7 +50,7 @@ static vittm_status build_multilevel(vittm_weights *w, const vittm_config *stage
                            &s->conv[i], err);
     if (!st)
       st = vittm_weights_transient(w, s->in[i].height * s->in[i].width, (uint32_t)out_ch,
-                                 &s->lateral_out[i], err);
+                                   &s->lateral_out[i], err);
     if (!st)
       st = vittm_weights_transient(w, h * wd, (uint32_t)out_ch, &s->resized[i], err);
     if (!st)
@@ -68,7 +68,8 @@ static vittm_status load_convt(vittm_weights *w, const char *prefix, const char 
 {
   char name[96];
   int64_t shape[4] = {c, c, 2, 2}, vec[1] = {c};
-  float *weight = NULL, *bias = NULL, *bn[4] = {0}, *reordered = malloc((size_t)c * c * 4 * sizeof(float));
+  float *weight = NULL, *bias = NULL, *bn[4] = {0},
+        *reordered = malloc((size_t)c * c * 4 * sizeof(float));
   vittm_tensor_name(name, sizeof name, prefix, "weight");
   vittm_status st = reordered ? vittm_weights_host(w, name, 4, shape, &weight, err)
                               : vittm_error_set(err, VITTM_ERROR_OUT_OF_MEMORY, "out of memory");
@@ -131,7 +132,7 @@ static vittm_status build_vittm_fpn(vittm_weights *w, const vittm_config *stage,
   for (int i = 0; i < VITTM_NECK_LEVELS && !st; i++)
     if (i != 2)
       st = vittm_weights_transient(w, s->out[i].height * s->out[i].width, in[i].tensor->cols,
-                                 &s->out[i].tensor, err);
+                                   &s->out[i].tensor, err);
   return st;
 }
 
@@ -187,8 +188,8 @@ static vittm_status record_multilevel(vittm_cmd *cmd, vittm_neck_stage *s, uint3
       st = vittm_resize_bilinear_scale_record(cmd, s->lateral_out[i], in->height, in->width,
                                               s->scales[i], s->resized[i], 0, false, err);
     if (!st)
-      st = vittm_conv_record(cmd, &s->conv[i], s->resized[i], out->height, out->width,
-                             out->tensor, 0, err);
+      st = vittm_conv_record(cmd, &s->conv[i], s->resized[i], out->height, out->width, out->tensor,
+                             0, err);
   }
   return st;
 }
@@ -196,8 +197,9 @@ static vittm_status record_multilevel(vittm_cmd *cmd, vittm_neck_stage *s, uint3
 static vittm_status record_vittm_fpn(vittm_cmd *cmd, vittm_neck_stage *s, vittm_error *err)
 {
   const vittm_feature *in = s->in;
-  vittm_status st = vittm_conv_transpose2x2_record(cmd, in[0].tensor, in[0].height, in[0].width,
-                                                   s->fpn1a.weight, s->fpn1a.bias, s->fpn1_mid, err);
+  vittm_status st =
+      vittm_conv_transpose2x2_record(cmd, in[0].tensor, in[0].height, in[0].width, s->fpn1a.weight,
+                                     s->fpn1a.bias, s->fpn1_mid, err);
   if (!st)
     st = vittm_activation_record(cmd, VITTM_ACT_GELU, s->fpn1_mid, s->fpn1_mid, err);
   if (!st)

@@ -52,8 +52,8 @@ static vittm_status load_convs(vittm_weights *w, vittm_uperhead *u, float eps, v
     st = vittm_conv_load(w, name, VITTM_CONV_MODULE_BN, last, ch, 1, eps, &u->psp[j], err);
   }
   if (!st)
-    st = vittm_conv_load(w, "decode_head.bottleneck", VITTM_CONV_MODULE_BN,
-                         last + u->n_pools * ch, ch, 3, eps, &u->bottleneck, err);
+    st = vittm_conv_load(w, "decode_head.bottleneck", VITTM_CONV_MODULE_BN, last + u->n_pools * ch,
+                         ch, 3, eps, &u->bottleneck, err);
   for (uint32_t i = 0; i + 1 < VITTM_UPER_LEVELS && !st; i++) {
     snprintf(name, sizeof name, "decode_head.lateral_convs.%u", i);
     st = vittm_conv_load(w, name, VITTM_CONV_MODULE_BN, u->in_channels[i], ch, 1, eps,
@@ -97,17 +97,18 @@ static vittm_status allocate(vittm_weights *w, vittm_uperhead *u, vittm_error *e
   return st;
 }
 
-static vittm_status build(vittm_weights *w, const vittm_config *cfg,
-                          const vittm_feature *levels, uint32_t n_levels, vittm_uperhead *out,
-                          vittm_error *err)
+static vittm_status build(vittm_weights *w, const vittm_config *cfg, const vittm_feature *levels,
+                          uint32_t n_levels, vittm_uperhead *out, vittm_error *err)
 {
   double eps;
   vittm_status st = read_head_config(cfg, out, &eps, err);
   if (st)
     return st;
   if (n_levels != VITTM_UPER_LEVELS)
-    return vittm_error_set(err, VITTM_ERROR_FORMAT, "model %s: the neck gives %u levels, the "
-                           "UPerHead takes %u", cfg->source, n_levels, VITTM_UPER_LEVELS);
+    return vittm_error_set(err, VITTM_ERROR_FORMAT,
+                           "model %s: the neck gives %u levels, the "
+                           "UPerHead takes %u",
+                           cfg->source, n_levels, VITTM_UPER_LEVELS);
   for (uint32_t i = 0; i < n_levels; i++) {
     if (levels[i].tensor->cols != out->in_channels[i])
       return vittm_error_set(err, VITTM_ERROR_FORMAT,
@@ -150,8 +151,8 @@ static vittm_status record(vittm_cmd *cmd, void *impl, const vittm_feature *leve
   const uint32_t L = VITTM_UPER_LEVELS - 1, ch = u->channels;
   vittm_status st = VITTM_OK;
   for (uint32_t i = 0; i < L && !st; i++)
-    st = vittm_conv_record(cmd, &u->lateral[i], levels[i].tensor, u->h[i], u->w[i],
-                           u->laterals[i], 0, err);
+    st = vittm_conv_record(cmd, &u->lateral[i], levels[i].tensor, u->h[i], u->w[i], u->laterals[i],
+                           0, err);
   if (!st)
     st = record_psp(cmd, u, &levels[L], err);
   /* Top-down: each level gets the coarser one added, upsampled to its size. */
@@ -163,18 +164,18 @@ static vittm_status record(vittm_cmd *cmd, void *impl, const vittm_feature *leve
   if (!st)
     st = vittm_conv_record(cmd, &u->fpn[0], u->laterals[0], u->h[0], u->w[0], u->fuse_cat, 0, err);
   for (uint32_t i = 1; i < L && !st; i++) {
-    st = vittm_conv_record(cmd, &u->fpn[i], u->laterals[i], u->h[i], u->w[i], u->fpn_out[i], 0,
-                           err);
+    st =
+        vittm_conv_record(cmd, &u->fpn[i], u->laterals[i], u->h[i], u->w[i], u->fpn_out[i], 0, err);
     if (!st)
-      st = vittm_resize_bilinear_record(cmd, u->fpn_out[i], u->h[i], u->w[i], u->fuse_cat,
-                                        u->h[0], u->w[0], i * ch, false, err);
+      st = vittm_resize_bilinear_record(cmd, u->fpn_out[i], u->h[i], u->w[i], u->fuse_cat, u->h[0],
+                                        u->w[0], i * ch, false, err);
   }
   if (!st)
     st = vittm_resize_bilinear_record(cmd, u->laterals[L], u->h[L], u->w[L], u->fuse_cat, u->h[0],
                                       u->w[0], L * ch, false, err);
   if (!st)
-    st = vittm_conv_record(cmd, &u->fpn_bottleneck, u->fuse_cat, u->h[0], u->w[0], u->fused, 0,
-                           err);
+    st =
+        vittm_conv_record(cmd, &u->fpn_bottleneck, u->fuse_cat, u->h[0], u->w[0], u->fused, 0, err);
   if (!st)
     st = vittm_conv_record(cmd, &u->conv_seg, u->fused, u->h[0], u->w[0], u->logits, 0, err);
   return st;

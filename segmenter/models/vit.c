@@ -45,7 +45,8 @@ static vittm_status load_head(vittm_encoder *enc, vit_graph *g, vittm_error *err
   if (strcmp(g->pool, "token") != 0 && strcmp(g->pool, "avg") != 0)
     return vittm_error_set(err, VITTM_ERROR_UNSUPPORTED, "model %s: head.pool \"%s\" (token, avg)",
                            vittm_model_file_path(enc->mf), g->pool);
-  if (strcmp(g->pool, "avg") == 0 && (st = vittm_norm_load(&enc->w, "fc_norm", d, &g->fc_norm, err)))
+  if (strcmp(g->pool, "avg") == 0 &&
+      (st = vittm_norm_load(&enc->w, "fc_norm", d, &g->fc_norm, err)))
     return st;
   if ((st = vittm_weights_matrix(&enc->w, "head.weight", (uint32_t)k, d, &g->head_w, err)) ||
       (st = vittm_weights_matrix(&enc->w, "head.bias", 0, (uint32_t)k, &g->head_b, err)) ||
@@ -94,7 +95,8 @@ vittm_status vittm_vit_build(vittm_encoder *enc, vittm_error *err)
       (st = vittm_config_get_int_array(c, "encoder.pos_embed_grid", grid, 2, &n, err)))
     return st;
   if (n != 2 || grid[0] < 1 || grid[1] < 1)
-    return vittm_error_set(err, VITTM_ERROR_FORMAT, "model %s: encoder.pos_embed_grid must be [h, w]",
+    return vittm_error_set(err, VITTM_ERROR_FORMAT,
+                           "model %s: encoder.pos_embed_grid must be [h, w]",
                            vittm_model_file_path(enc->mf));
   g->patch = (uint32_t)patch;
   if (enc->opts.height % g->patch || enc->opts.width % g->patch)
@@ -143,8 +145,7 @@ vittm_status vittm_vit_build(vittm_encoder *enc, vittm_error *err)
   return st;
 }
 
-static vittm_status record_head(vittm_encoder *enc, vit_graph *g, vittm_cmd *cmd,
-                                vittm_error *err)
+static vittm_status record_head(vittm_encoder *enc, vit_graph *g, vittm_cmd *cmd, vittm_error *err)
 {
   vittm_status st;
   if (strcmp(g->pool, "token") == 0) {
@@ -166,9 +167,9 @@ static vittm_status vit_record(vittm_encoder *enc, vittm_cmd *cmd, vittm_error *
   vit_graph *g = enc->graph;
   const vittm_block_dims *bd = &enc->dims.block;
   uint32_t grid = g->gh * g->gw, last = enc->dims.depth - 1, k = 0;
-  vittm_status st = vittm_patch_embed_record(cmd, enc->image, enc->opts.height, enc->opts.width,
-                                             g->patch, g->patch_w, g->patch_b, g->pos, g->x,
-                                             g->prefix, err);
+  vittm_status st =
+      vittm_patch_embed_record(cmd, enc->image, enc->opts.height, enc->opts.width, g->patch,
+                               g->patch_w, g->patch_b, g->pos, g->x, g->prefix, err);
   if (!st && g->prefix)
     st = vittm_copy_record(cmd, g->cls_row, 0, 0, g->x, 0, 0, 1, bd->dim, err);
   if (!st)

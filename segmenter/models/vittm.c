@@ -132,8 +132,7 @@ static vittm_status load_block(vittm_encoder *enc, vittm_graph *g, uint32_t i, v
   if ((st = load_lin_attn(enc, name, g->latent, &b->write, err)))
     return st;
   snprintf(name, sizeof name, "blocks.%u", i);
-  return vittm_block_load(&enc->w, name, &enc->dims.block, &vittm_block_names_timm, &b->vit,
-                          err);
+  return vittm_block_load(&enc->w, name, &enc->dims.block, &vittm_block_names_timm, &b->vit, err);
 }
 
 static vittm_status load_classifier(vittm_encoder *enc, vittm_graph *g, vittm_error *err)
@@ -157,8 +156,10 @@ static vittm_status load_classifier(vittm_encoder *enc, vittm_graph *g, vittm_er
       (st = vittm_norm_load(w, "fc_norm_process", d, &h->fc_norm_process, err)) ||
       (st = vittm_weights_matrix(w, "head.weight", (uint32_t)k, d, &h->head_w, err)) ||
       (st = vittm_weights_matrix(w, "head.bias", 0, (uint32_t)k, &h->head_b, err)) ||
-      (st = vittm_weights_matrix(w, "process_head.weight", (uint32_t)k, d, &h->process_head_w, err)) ||
-      (st = vittm_weights_matrix(w, "process_head.bias", 0, (uint32_t)k, &h->process_head_b, err)) ||
+      (st = vittm_weights_matrix(w, "process_head.weight", (uint32_t)k, d, &h->process_head_w,
+                                 err)) ||
+      (st =
+           vittm_weights_matrix(w, "process_head.bias", 0, (uint32_t)k, &h->process_head_b, err)) ||
       (st = vittm_weights_scratch(w, 1, d, &h->pooled, err)) ||
       (st = vittm_weights_scratch(w, 1, (uint32_t)k, &h->logits_memory, err)) ||
       (st = vittm_weights_scratch(w, 1, (uint32_t)k, &h->logits_process, err)))
@@ -174,8 +175,8 @@ static vittm_status load_classifier(vittm_encoder *enc, vittm_graph *g, vittm_er
 static vittm_status check_variant(vittm_encoder *enc, vittm_error *err)
 {
   const char *rw, *fusion;
-  vittm_status st = vittm_config_get_string_or(&enc->cfg, "encoder.read_write", "linear_attention",
-                                               &rw, err);
+  vittm_status st =
+      vittm_config_get_string_or(&enc->cfg, "encoder.read_write", "linear_attention", &rw, err);
   if (!st)
     st = vittm_config_get_string_or(&enc->cfg, "encoder.fusion", "residual", &fusion, err);
   if (!st && (strcmp(rw, "linear_attention") || strcmp(fusion, "residual")))
@@ -204,8 +205,8 @@ vittm_status vittm_vittm_build(vittm_encoder *enc, vittm_error *err)
   if (!st)
     st = vittm_config_get_int_in(&enc->cfg, "encoder.latent_scale", 1, 1024, &r, err);
   if (!st)
-    st = vittm_config_get_positive_double_or(&enc->cfg, "encoder.linear_attention_eps", 1e-6,
-                                             &eps, err);
+    st = vittm_config_get_positive_double_or(&enc->cfg, "encoder.linear_attention_eps", 1e-6, &eps,
+                                             err);
   if (st)
     return st;
   if (bd->dim % r || (bd->dim / r) % bd->heads)
@@ -283,8 +284,8 @@ static vittm_status record_norms(vittm_cmd *cmd, const vittm_norm *n, float eps,
   return st ? st : vittm_norm_record(cmd, n, eps, g->process.x, g->process.x, err);
 }
 
-static vittm_status record_feature(vittm_encoder *enc, vittm_graph *g, vittm_cmd *cmd,
-                                   uint32_t k, uint32_t block, vittm_error *err)
+static vittm_status record_feature(vittm_encoder *enc, vittm_graph *g, vittm_cmd *cmd, uint32_t k,
+                                   uint32_t block, vittm_error *err)
 {
   vittm_tensor *f = enc->features[k].tensor;
   uint32_t d = enc->dims.block.dim, np = g->process.tokens;
@@ -316,8 +317,8 @@ static vittm_status record_classifier(vittm_encoder *enc, vittm_graph *g, vittm_
   if (!st)
     st = vittm_norm_record(cmd, &h->fc_norm_process, eps, h->pooled, h->pooled, err);
   if (!st)
-    st = vittm_gemm_record(cmd, h->pooled, h->process_head_w, h->process_head_b,
-                           h->logits_process, 0, err);
+    st = vittm_gemm_record(cmd, h->pooled, h->process_head_w, h->process_head_b, h->logits_process,
+                           0, err);
   if (!st)
     st = vittm_encoder_tap(enc, cmd, "logits.memory", h->logits_memory, 0, 1, err);
   if (!st)

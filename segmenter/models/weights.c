@@ -55,8 +55,8 @@ vittm_status vittm_weights_adopt(vittm_weights *w, vittm_tensor *t, vittm_error 
   return own(w, t, err);
 }
 
-vittm_status vittm_weights_upload(vittm_weights *w, const float *data, uint32_t rows,
-                                  uint32_t cols, vittm_tensor **out, vittm_error *err)
+vittm_status vittm_weights_upload(vittm_weights *w, const float *data, uint32_t rows, uint32_t cols,
+                                  vittm_tensor **out, vittm_error *err)
 {
   vittm_tensor *t = NULL;
   vittm_status st = vittm_tensor_create(w->dev, w->dtype, rows, cols, &t, err);
@@ -92,8 +92,8 @@ vittm_status vittm_weights_transient(vittm_weights *w, uint32_t rows, uint32_t c
   return own(w, t, err);
 }
 
-vittm_status vittm_weights_host(vittm_weights *w, const char *name, int ndim,
-                                const int64_t *shape, float **out, vittm_error *err)
+vittm_status vittm_weights_host(vittm_weights *w, const char *name, int ndim, const int64_t *shape,
+                                float **out, vittm_error *err)
 {
   const vittm_model_tensor *t;
   vittm_status st = vittm_model_file_tensor(w->mf, name, ndim, shape, &t, err);
@@ -111,8 +111,8 @@ vittm_status vittm_weights_host(vittm_weights *w, const char *name, int ndim,
   return VITTM_OK;
 }
 
-vittm_status vittm_weights_matrix(vittm_weights *w, const char *name, uint32_t rows,
-                                  uint32_t cols, vittm_tensor **out, vittm_error *err)
+vittm_status vittm_weights_matrix(vittm_weights *w, const char *name, uint32_t rows, uint32_t cols,
+                                  vittm_tensor **out, vittm_error *err)
 {
   int64_t shape[2] = {rows, cols};
   float *data;

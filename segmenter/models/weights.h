@@ -29,19 +29,19 @@ void vittm_weights_free(vittm_weights *w);
 /* Loads a Linear weight (rows × cols, PyTorch (out, in)) or, with rows == 0, a vector of
  * `cols` values as a 1 × cols tensor. Fails naming the tensor when it is missing or
  * misshapen. */
-vittm_status vittm_weights_matrix(vittm_weights *w, const char *name, uint32_t rows,
-                                  uint32_t cols, vittm_tensor **out, vittm_error *err);
+vittm_status vittm_weights_matrix(vittm_weights *w, const char *name, uint32_t rows, uint32_t cols,
+                                  vittm_tensor **out, vittm_error *err);
 /* Like vittm_weights_matrix, but *out is NULL when the tensor is absent and not `required`. */
 vittm_status vittm_weights_optional(vittm_weights *w, const char *name, uint32_t rows,
                                     uint32_t cols, vittm_tensor **out, vittm_error *err);
 /* Reads a tensor of the given shape into a new malloc'd fp32 array (for host-side
  * transforms: patch-weight reordering, position-embedding resampling). Every weight passes
  * here: a NaN or an infinity is refused naming the tensor. */
-vittm_status vittm_weights_host(vittm_weights *w, const char *name, int ndim,
-                                const int64_t *shape, float **out, vittm_error *err);
+vittm_status vittm_weights_host(vittm_weights *w, const char *name, int ndim, const int64_t *shape,
+                                float **out, vittm_error *err);
 /* Uploads host values as a new rows × cols tensor owned by the set. */
-vittm_status vittm_weights_upload(vittm_weights *w, const float *data, uint32_t rows,
-                                  uint32_t cols, vittm_tensor **out, vittm_error *err);
+vittm_status vittm_weights_upload(vittm_weights *w, const float *data, uint32_t rows, uint32_t cols,
+                                  vittm_tensor **out, vittm_error *err);
 /* Device bytes held by the set's tensors (transient ones hold none of their own). */
 uint64_t vittm_weights_bytes(const vittm_weights *w);
 /* Takes ownership of a scratch tensor created elsewhere (freed with the set, also on

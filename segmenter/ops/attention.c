@@ -39,8 +39,8 @@ static uint32_t keys_per_block(const vittm_device_info *info, uint32_t hd)
   return 0;
 }
 
-static vittm_status check_operands(const vittm_tensor *qkv, uint32_t heads,
-                                   const vittm_tensor *out, vittm_error *err)
+static vittm_status check_operands(const vittm_tensor *qkv, uint32_t heads, const vittm_tensor *out,
+                                   vittm_error *err)
 {
   const vittm_tensor *all[] = {qkv, out};
   vittm_status st = vittm_check_same_dtype("attention", all, 2, err);
@@ -78,9 +78,8 @@ bool vittm_attention_scratch_shape(const vittm_device *dev, vittm_dtype dtype, u
    * fp16 would store the scores and probabilities in fp16, where the fused kernel keeps its
    * statistics in fp32; the profile chooses it where fp32 is the default precision. */
   if (vittm_device_get_profile(dev)->attention != VITTM_ATTENTION_GEMM || dtype != VITTM_F32 ||
-      n == 0 ||
-      score_rows * padded * esize > range ||
-      (uint64_t)n * 3 * d * esize > range || score_rows > UINT32_MAX)
+      n == 0 || score_rows * padded * esize > range || (uint64_t)n * 3 * d * esize > range ||
+      score_rows > UINT32_MAX)
     return false;
   *rows = (uint32_t)score_rows;
   *cols = (uint32_t)padded;
@@ -110,8 +109,8 @@ static vittm_status record_by_gemm(vittm_cmd *cmd, const vittm_tensor *qkv, uint
     st = vittm_softmax_block_record(cmd, scratch, 0, heads * n, n, ld,
                                     (float)(1.0 / sqrt((double)hd)), err);
   if (!st)
-    st = vittm_copy_transposed_record(cmd, qkv, 2 * d, 3 * d, n, d, scratch, values_at, ld, ld,
-                                      err);
+    st =
+        vittm_copy_transposed_record(cmd, qkv, 2 * d, 3 * d, n, d, scratch, values_at, ld, ld, err);
   for (uint32_t h = 0; !st && h < heads; h++) {
     vittm_gemm_operand p = {scratch, h * n * ld, ld}, v = {scratch, values_at + h * hd * ld, ld};
     vittm_gemm_operand o = {out, h * hd, d};
@@ -157,12 +156,15 @@ vittm_status vittm_attention_record(vittm_cmd *cmd, const vittm_tensor *qkv, uin
   for (uint32_t r0 = 0; r0 < qkv->rows;) {
     uint32_t r1 = vittm_span_end(rows_split, 1, r0, qkv->rows);
     attention_push pc = {
-        .n = qkv->rows, .d = d, .chunk_rows = qkv->chunk_rows, .q0 = r0, .nq = r1 - r0,
+        .n = qkv->rows,
+        .d = d,
+        .chunk_rows = qkv->chunk_rows,
+        .q0 = r0,
+        .nq = r1 - r0,
         .scale = (float)(1.0 / sqrt((double)hd) * 1.4426950408889634),
     };
     bind[7] = vittm_tensor_bind(out, r0, true, &pc.out_off);
-    st = vittm_cmd_dispatch(cmd, p, bind, &pc, (pc.nq + wg - 1) / wg, heads, 1, "attention",
-                            err);
+    st = vittm_cmd_dispatch(cmd, p, bind, &pc, (pc.nq + wg - 1) / wg, heads, 1, "attention", err);
     if (st)
       return st;
     r0 = r1;

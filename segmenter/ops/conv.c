@@ -96,9 +96,9 @@ void vittm_conv_transpose2x2_reorder_weight(const float *iokk, uint32_t cin, uin
 }
 
 /* The pipeline of kernel `id` for x's dtype and layout, kernel size ks, and `tile`. */
-static vittm_status conv_pipeline(vittm_shader_id id, const vittm_tensor *x,
-                                  const vittm_tile *tile, uint32_t ks, uint32_t push_size,
-                                  const vittm_pipeline **p, vittm_error *err)
+static vittm_status conv_pipeline(vittm_shader_id id, const vittm_tensor *x, const vittm_tile *tile,
+                                  uint32_t ks, uint32_t push_size, const vittm_pipeline **p,
+                                  vittm_error *err)
 {
   /* Every weight row and input row then starts on a multiple of 4 elements. */
   uint32_t opts = (x->cols % 4 == 0 ? OPT_VEC4 : 0) | (x->n_chunks > 1 ? OPT_X_SPLIT : 0);
@@ -108,8 +108,8 @@ static vittm_status conv_pipeline(vittm_shader_id id, const vittm_tensor *x,
   uint32_t wg = vittm_tile_invocations(tile);
   if (!tile->bk && sg && sg < 256 && tile->tn % sg == 0 && wg % sg == 0)
     opts |= sg << 8;
-  uint32_t spec[] = {vittm_tile_invocations(tile), tile->bm, tile->bn, tile->bk,
-                     tile->tm, tile->tn, ks, opts};
+  uint32_t spec[] = {
+      vittm_tile_invocations(tile), tile->bm, tile->bn, tile->bk, tile->tm, tile->tn, ks, opts};
   return vittm_pipeline_get(x->dev, id, x->dtype, spec, 8, 5, push_size, p, err);
 }
 
@@ -190,10 +190,17 @@ vittm_status vittm_conv2d_record(vittm_cmd *cmd, const vittm_tensor *x, uint32_t
     for (uint32_t n0 = 0; n0 < cout;) {
       uint32_t n1 = vittm_span_end(&weight, 1, n0, cout);
       conv_push pc = {
-          .h = h, .w = w, .cin = x->cols,
-          .n = n1 - n0, .m = q1 - q0, .m0 = q0,
-          .x_row0 = win.row0, .x_split = win.split,
-          .bias_off = n0, .ldy = y->cols, .flags = shader_flags,
+          .h = h,
+          .w = w,
+          .cin = x->cols,
+          .n = n1 - n0,
+          .m = q1 - q0,
+          .m0 = q0,
+          .x_row0 = win.row0,
+          .x_split = win.split,
+          .bias_off = n0,
+          .ldy = y->cols,
+          .flags = shader_flags,
       };
       vittm_binding bind[5] = {win.lo, win.hi};
       bind[2] = vittm_tensor_bind(weight, n0, false, &pc.w_off);
@@ -269,8 +276,8 @@ vittm_status vittm_conv_transpose2x2_record(vittm_cmd *cmd, const vittm_tensor *
   vittm_tile tile;
   const vittm_pipeline *p;
   if ((st = vittm_conv_choose_tile(x->dev, &tile, err)) ||
-      (st = conv_pipeline(VITTM_SHADER_CONV_TRANSPOSE2X2, x, &tile, 1, sizeof(convt_push), &p,
-                              err)))
+      (st =
+           conv_pipeline(VITTM_SHADER_CONV_TRANSPOSE2X2, x, &tile, 1, sizeof(convt_push), &p, err)))
     return st;
   uint32_t cout = weight->rows / 4, pixels = x->rows;
   /* Input pixel spans whose output rows lie in one chunk of y (an input pixel writes rows
@@ -299,10 +306,17 @@ vittm_status vittm_conv_transpose2x2_record(vittm_cmd *cmd, const vittm_tensor *
     for (uint32_t n0 = 0; n0 < weight->rows;) {
       uint32_t n1 = vittm_span_end(&weight, 1, n0, weight->rows);
       convt_push pc = {
-          .h = h, .w = w, .cin = x->cols,
-          .n = n1 - n0, .m = q1 - q0, .m0 = q0,
-          .x_row0 = win.row0, .x_split = win.split,
-          .n0 = n0, .cout = cout, .y_row0 = yc * y->chunk_rows,
+          .h = h,
+          .w = w,
+          .cin = x->cols,
+          .n = n1 - n0,
+          .m = q1 - q0,
+          .m0 = q0,
+          .x_row0 = win.row0,
+          .x_split = win.split,
+          .n0 = n0,
+          .cout = cout,
+          .y_row0 = yc * y->chunk_rows,
           .flags = bias ? FLAG_BIAS : 0,
       };
       vittm_binding bind[5] = {win.lo, win.hi};

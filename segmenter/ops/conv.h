@@ -14,8 +14,7 @@ enum { VITTM_CONV_RELU = 1u << 0 };
  * kernel for CPU drivers: bm/tm invocations along pixels, tm pixels each, all computing the
  * same bn = tn output channels. bk > 0 selects the shared-memory kernel: a bm×bn output tile
  * per workgroup of (bm/tm)·(bn/tn) invocations. */
-vittm_status vittm_conv_choose_tile(const vittm_device *dev, vittm_tile *tile,
-                                    vittm_error *err);
+vittm_status vittm_conv_choose_tile(const vittm_device *dev, vittm_tile *tile, vittm_error *err);
 
 /* Reorders PyTorch's (cout, cin, k, k) weight to cout × (k·k·cin) in (ky, kx, ci) order. */
 void vittm_conv2d_reorder_weight(const float *oihw, uint32_t cout, uint32_t cin, uint32_t k,

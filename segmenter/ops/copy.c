@@ -12,8 +12,8 @@ typedef struct copy_push {
 _Static_assert(sizeof(copy_push) == VITTM_SHADER_COPY_PUSH_SIZE,
                "copy_push does not match copy's push constants");
 
-static vittm_status copy_pipeline(const vittm_tensor *src, bool transpose,
-                                  const vittm_pipeline **p, vittm_error *err)
+static vittm_status copy_pipeline(const vittm_tensor *src, bool transpose, const vittm_pipeline **p,
+                                  vittm_error *err)
 {
   uint32_t spec[] = {WG_SIZE, transpose};
   return vittm_pipeline_get(src->dev, VITTM_SHADER_COPY, src->dtype, spec, 2, 2, sizeof(copy_push),
@@ -47,8 +47,8 @@ vittm_status vittm_copy_record(vittm_cmd *cmd, const vittm_tensor *src, uint32_t
     return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
                            "copy: a %u×%u block at (%u, %u) of src (%u×%u) to (%u, %u) of dst "
                            "(%u×%u) does not fit",
-                           rows, cols, src_row0, src_col0, src->rows, src->cols, dst_row0,
-                           dst_col0, dst->rows, dst->cols);
+                           rows, cols, src_row0, src_col0, src->rows, src->cols, dst_row0, dst_col0,
+                           dst->rows, dst->cols);
   if (rows == 0 || cols == 0)
     return VITTM_OK;
   const vittm_pipeline *p;
@@ -56,7 +56,10 @@ vittm_status vittm_copy_record(vittm_cmd *cmd, const vittm_tensor *src, uint32_t
   for (uint32_t i0 = 0; !st && i0 < rows;) {
     uint32_t i1 = offset_span_end(src, src_row0, i0, rows);
     i1 = offset_span_end(dst, dst_row0, i0, i1);
-    copy_push pc = {.rows = i1 - i0, .cols = cols, .src_ld = src->cols, .dst_ld = dst->cols,
+    copy_push pc = {.rows = i1 - i0,
+                    .cols = cols,
+                    .src_ld = src->cols,
+                    .dst_ld = dst->cols,
                     .src_rows = i1 - i0};
     vittm_binding bind[2] = {
         vittm_tensor_bind(src, src_row0 + i0, false, &pc.src_off),
@@ -65,18 +68,17 @@ vittm_status vittm_copy_record(vittm_cmd *cmd, const vittm_tensor *src, uint32_t
     pc.src_off += src_col0;
     pc.dst_off += dst_col0;
     st = vittm_cmd_dispatch(cmd, p, bind, &pc,
-                            vittm_grid_1d((uint64_t)pc.rows * cols, WG_SIZE * PER_INVOCATION), 1,
-                            1, "copy", err);
+                            vittm_grid_1d((uint64_t)pc.rows * cols, WG_SIZE * PER_INVOCATION), 1, 1,
+                            "copy", err);
     i0 = i1;
   }
   return st;
 }
 
-vittm_status vittm_copy_transposed_record(vittm_cmd *cmd, const vittm_tensor *src,
-                                          uint32_t src_off, uint32_t src_ld, uint32_t rows,
-                                          uint32_t cols, vittm_tensor *dst, uint32_t dst_off,
-                                          uint32_t dst_ld, uint32_t padded_rows,
-                                          vittm_error *err)
+vittm_status vittm_copy_transposed_record(vittm_cmd *cmd, const vittm_tensor *src, uint32_t src_off,
+                                          uint32_t src_ld, uint32_t rows, uint32_t cols,
+                                          vittm_tensor *dst, uint32_t dst_off, uint32_t dst_ld,
+                                          uint32_t padded_rows, vittm_error *err)
 {
   const vittm_tensor *all[] = {src, dst};
   vittm_status st = vittm_check_same_dtype("copy", all, 2, err);
@@ -86,9 +88,9 @@ vittm_status vittm_copy_transposed_record(vittm_cmd *cmd, const vittm_tensor *sr
     st = vittm_check_single_chunk("copy", "dst", dst, err);
   uint64_t src_end = rows ? src_off + (uint64_t)(rows - 1) * src_ld + cols : 0;
   uint64_t dst_end = cols ? dst_off + (uint64_t)(cols - 1) * dst_ld + padded_rows : 0;
-  if (!st && (rows > padded_rows || cols > src_ld || padded_rows > dst_ld ||
-              src_end > (uint64_t)src->rows * src->cols ||
-              dst_end > (uint64_t)dst->rows * dst->cols))
+  if (!st &&
+      (rows > padded_rows || cols > src_ld || padded_rows > dst_ld ||
+       src_end > (uint64_t)src->rows * src->cols || dst_end > (uint64_t)dst->rows * dst->cols))
     st = vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
                          "copy: a transposed %u×%u block (padded to %u rows) does not fit "
                          "src %u×%u or dst %u×%u",
@@ -99,8 +101,13 @@ vittm_status vittm_copy_transposed_record(vittm_cmd *cmd, const vittm_tensor *sr
   if (st || padded_rows == 0 || cols == 0)
     return st;
   uint32_t unused;
-  copy_push pc = {.rows = padded_rows, .cols = cols, .src_ld = src_ld, .dst_ld = dst_ld,
-                  .src_off = src_off, .dst_off = dst_off, .src_rows = rows};
+  copy_push pc = {.rows = padded_rows,
+                  .cols = cols,
+                  .src_ld = src_ld,
+                  .dst_ld = dst_ld,
+                  .src_off = src_off,
+                  .dst_off = dst_off,
+                  .src_rows = rows};
   vittm_binding bind[2] = {vittm_tensor_bind(src, 0, false, &unused),
                            vittm_tensor_bind(dst, 0, true, &unused)};
   return vittm_cmd_dispatch(cmd, p, bind, &pc,

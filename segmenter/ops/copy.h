@@ -14,10 +14,9 @@ vittm_status vittm_copy_record(vittm_cmd *cmd, const vittm_tensor *src, uint32_t
 /* Between one-chunk tensors, by element offsets and row strides: the rows × cols block of src
  * at src_off becomes the cols × padded_rows block of dst at dst_off, transposed, with zeros
  * in its columns rows … padded_rows−1. */
-vittm_status vittm_copy_transposed_record(vittm_cmd *cmd, const vittm_tensor *src,
-                                          uint32_t src_off, uint32_t src_ld, uint32_t rows,
-                                          uint32_t cols, vittm_tensor *dst, uint32_t dst_off,
-                                          uint32_t dst_ld, uint32_t padded_rows,
-                                          vittm_error *err);
+vittm_status vittm_copy_transposed_record(vittm_cmd *cmd, const vittm_tensor *src, uint32_t src_off,
+                                          uint32_t src_ld, uint32_t rows, uint32_t cols,
+                                          vittm_tensor *dst, uint32_t dst_off, uint32_t dst_ld,
+                                          uint32_t padded_rows, vittm_error *err);
 
 #endif

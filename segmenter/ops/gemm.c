@@ -31,11 +31,8 @@ static const vittm_tile register_tiles[] = {
     {8, 16, 0, 8, 2},
 };
 static const vittm_tile shared_tiles[] = {
-    {128, 128, 16, 8, 8},
-    {64, 64, 16, 4, 4},
-    {32, 32, 16, 2, 2},
-    {16, 16, 8, 1, 1},
-    {8, 8, 4, 1, 1},
+    {128, 128, 16, 8, 8}, {64, 64, 16, 4, 4}, {32, 32, 16, 2, 2},
+    {16, 16, 8, 1, 1},    {8, 8, 4, 1, 1},
 };
 
 /* max_tm 32, max_tn 8: the largest register tile the shader declares (its spec constants'
@@ -82,8 +79,14 @@ static vittm_status gemm_pipeline(vittm_device *dev, vittm_dtype dtype, uint32_t
   /* Register tiles whose rows of A a subgroup shares use the variant built with subgroup
    * shuffles; every other tile the plain one, which needs no subgroup support. */
   uint32_t sg = vittm_tile_shuffle_subgroup(vittm_device_get_profile(dev), tile);
-  uint32_t spec[] = {vittm_tile_invocations(tile), tile->bm, tile->bn, tile->bk, tile->tm, tile->tn,
-                     sg, aligned4 ? 4 : 1};
+  uint32_t spec[] = {vittm_tile_invocations(tile),
+                     tile->bm,
+                     tile->bn,
+                     tile->bk,
+                     tile->tm,
+                     tile->tn,
+                     sg,
+                     aligned4 ? 4 : 1};
   return vittm_pipeline_get(dev, sg ? VITTM_SHADER_GEMM_SG : VITTM_SHADER_GEMM, dtype, spec, 8, 4,
                             sizeof(gemm_push), p, err);
 }
@@ -99,8 +102,7 @@ vittm_status vittm_gemm_record(vittm_cmd *cmd, const vittm_tensor *a, const vitt
    * a multiple of 4 elements. */
   vittm_tile tile;
   const vittm_pipeline *p;
-  st = gemm_pipeline(a->dev, a->dtype, a->rows, b->rows, a->cols, a->cols % 4 == 0, &tile, &p,
-                     err);
+  st = gemm_pipeline(a->dev, a->dtype, a->rows, b->rows, a->cols, a->cols % 4 == 0, &tile, &p, err);
   if (st)
     return st;
 
@@ -115,9 +117,14 @@ vittm_status vittm_gemm_record(vittm_cmd *cmd, const vittm_tensor *a, const vitt
     for (uint32_t n0 = 0; n0 < b->rows;) {
       uint32_t n1 = vittm_span_end(cols_split, 1, n0, b->rows);
       gemm_push pc = {
-          .m = m1 - m0, .n = n1 - n0, .k = a->cols,
-          .lda = a->cols, .ldb = b->cols, .ldc = c->cols,
-          .bias_off = n0, .flags = shader_flags,
+          .m = m1 - m0,
+          .n = n1 - n0,
+          .k = a->cols,
+          .lda = a->cols,
+          .ldb = b->cols,
+          .ldc = c->cols,
+          .bias_off = n0,
+          .flags = shader_flags,
       };
       vittm_binding bind[4];
       bind[0] = vittm_tensor_bind(a, m0, false, &pc.a_off);
@@ -148,8 +155,8 @@ static vittm_status check_operand(const char *name, const vittm_gemm_operand *o,
                                   uint32_t cols, vittm_error *err)
 {
   vittm_status st = vittm_check_single_chunk("gemm", name, o->tensor, err);
-  if (!st && (cols > o->ld ||
-              operand_extent(o, rows, cols) > (uint64_t)o->tensor->rows * o->tensor->cols))
+  if (!st &&
+      (cols > o->ld || operand_extent(o, rows, cols) > (uint64_t)o->tensor->rows * o->tensor->cols))
     st = vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
                          "gemm: %s, %u×%u at element %u with rows %u apart, exceeds its %u×%u "
                          "tensor",
@@ -169,16 +176,23 @@ vittm_status vittm_gemm_record_strided(vittm_cmd *cmd, const vittm_gemm_operand 
     st = check_operand("B", b, n, k, err);
   if (!st)
     st = check_operand("C", c, m, n, err);
-  bool aligned4 = k % 4 == 0 && a->ld % 4 == 0 && b->ld % 4 == 0 && a->offset % 4 == 0 &&
-                  b->offset % 4 == 0;
+  bool aligned4 =
+      k % 4 == 0 && a->ld % 4 == 0 && b->ld % 4 == 0 && a->offset % 4 == 0 && b->offset % 4 == 0;
   vittm_tile tile;
   const vittm_pipeline *p;
   if (!st)
     st = gemm_pipeline(a->tensor->dev, a->tensor->dtype, m, n, k, aligned4, &tile, &p, err);
   if (st || m == 0 || n == 0)
     return st;
-  gemm_push pc = {.m = m, .n = n, .k = k, .lda = a->ld, .ldb = b->ld, .ldc = c->ld,
-                  .a_off = a->offset, .b_off = b->offset, .c_off = c->offset};
+  gemm_push pc = {.m = m,
+                  .n = n,
+                  .k = k,
+                  .lda = a->ld,
+                  .ldb = b->ld,
+                  .ldc = c->ld,
+                  .a_off = a->offset,
+                  .b_off = b->offset,
+                  .c_off = c->offset};
   uint32_t unused;
   vittm_binding bind[4] = {vittm_tensor_bind(a->tensor, 0, false, &unused),
                            vittm_tensor_bind(b->tensor, 0, false, &unused),

@@ -18,9 +18,9 @@ static vittm_status record(vittm_cmd *cmd, const char *op, const vittm_tensor *x
   const bool l2 = gamma == NULL;
   const vittm_pipeline *p;
   vittm_shader_id id;
-  uint32_t spec[] = {vittm_row_reduction(x->dev, VITTM_SHADER_LAYERNORM, VITTM_SHADER_LAYERNORM_SG,
-                                         x->cols, &id),
-                     l2};
+  uint32_t spec[] = {
+      vittm_row_reduction(x->dev, VITTM_SHADER_LAYERNORM, VITTM_SHADER_LAYERNORM_SG, x->cols, &id),
+      l2};
   const vittm_tensor *all[] = {x, y};
   vittm_status st =
       vittm_pipeline_get(x->dev, id, x->dtype, spec, 2, 4, sizeof(layernorm_push), &p, err);
@@ -42,8 +42,8 @@ static vittm_status record(vittm_cmd *cmd, const char *op, const vittm_tensor *x
 }
 
 vittm_status vittm_layernorm_record(vittm_cmd *cmd, const vittm_tensor *x,
-                                    const vittm_tensor *gamma, const vittm_tensor *beta,
-                                    float eps, vittm_tensor *y, vittm_error *err)
+                                    const vittm_tensor *gamma, const vittm_tensor *beta, float eps,
+                                    vittm_tensor *y, vittm_error *err)
 {
   const vittm_tensor *all[] = {x, y, gamma, beta};
   vittm_status st = vittm_check_same_dtype("layernorm", all, 4, err);

@@ -7,8 +7,8 @@
 /* Records y = (x - mean) / sqrt(var + eps) · gamma + beta per row (y may be x);
  * gamma and beta are 1 × cols. */
 vittm_status vittm_layernorm_record(vittm_cmd *cmd, const vittm_tensor *x,
-                                    const vittm_tensor *gamma, const vittm_tensor *beta,
-                                    float eps, vittm_tensor *y, vittm_error *err);
+                                    const vittm_tensor *gamma, const vittm_tensor *beta, float eps,
+                                    vittm_tensor *y, vittm_error *err);
 
 /* Records y = x / max(‖x‖₂, eps) per row (PyTorch's F.normalize over the last dimension; y may
  * be x). */

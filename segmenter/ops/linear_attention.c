@@ -81,8 +81,8 @@ static vittm_status check_operands(const vittm_tensor *q, const vittm_tensor *k,
   if (st)
     return st;
   uint32_t dk = q->cols / heads, dv = v->cols / heads;
-  if (scratch->dtype != VITTM_F32 || scratch->cols != dk * (dv + 1) ||
-      scratch->rows % heads != 0 || scratch->rows == 0)
+  if (scratch->dtype != VITTM_F32 || scratch->cols != dk * (dv + 1) || scratch->rows % heads != 0 ||
+      scratch->rows == 0)
     return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
                            "%s: scratch is %u×%u %s; make it with "
                            "vittm_linear_attention_scratch for %u heads, widths %u and %u",
@@ -114,8 +114,8 @@ static vittm_status record_kv(vittm_cmd *cmd, const vittm_tensor *k, const vittm
     bt /= 2;
   uint32_t spec[] = {wg, dk, bt, (dv + wg - 1) / wg};
   const vittm_pipeline *p;
-  vittm_status st = vittm_pipeline_get(k->dev, VITTM_SHADER_LINEAR_ATTENTION_KV, k->dtype, spec,
-                                       4, 3, sizeof(kv_push), &p, err);
+  vittm_status st = vittm_pipeline_get(k->dev, VITTM_SHADER_LINEAR_ATTENTION_KV, k->dtype, spec, 4,
+                                       3, sizeof(kv_push), &p, err);
   if (st)
     return st;
 
@@ -135,8 +135,13 @@ static vittm_status record_kv(vittm_cmd *cmd, const vittm_tensor *k, const vittm
   for (uint32_t r0 = 0; r0 < k->rows;) {
     uint32_t r1 = vittm_span_end(rows_split, 2, r0, k->rows);
     kv_push pc = {
-        .tokens = r1 - r0, .tpg = (r1 - r0 + *groups - 1) / *groups, .dv = dv, .heads = heads,
-        .ldk = k->cols, .ldv = v->cols, .accumulate = r0 > 0,
+        .tokens = r1 - r0,
+        .tpg = (r1 - r0 + *groups - 1) / *groups,
+        .dv = dv,
+        .heads = heads,
+        .ldk = k->cols,
+        .ldv = v->cols,
+        .accumulate = r0 > 0,
     };
     vittm_binding bind[3] = {
         vittm_tensor_bind(k, r0, false, &pc.k_off),
@@ -160,8 +165,7 @@ static vittm_status record_reduce(vittm_cmd *cmd, vittm_tensor *scratch, uint32_
   const vittm_pipeline *p;
   uint32_t spec[] = {REDUCE_WG};
   vittm_status st = vittm_pipeline_get(scratch->dev, VITTM_SHADER_LINEAR_ATTENTION_REDUCE,
-                                       VITTM_F32, spec, 1, 1,
-                                       sizeof(reduce_push), &p, err);
+                                       VITTM_F32, spec, 1, 1, sizeof(reduce_push), &p, err);
   if (st)
     return st;
   reduce_push pc = {heads * scratch->cols, groups};
@@ -172,9 +176,9 @@ static vittm_status record_reduce(vittm_cmd *cmd, vittm_tensor *scratch, uint32_
 }
 
 /* Stage 3: each span of q, out. */
-static vittm_status record_apply(vittm_cmd *cmd, const vittm_tensor *q, uint32_t heads,
-                                 float eps, vittm_tensor *scratch, vittm_tensor *out,
-                                 bool accumulate, vittm_error *err)
+static vittm_status record_apply(vittm_cmd *cmd, const vittm_tensor *q, uint32_t heads, float eps,
+                                 vittm_tensor *scratch, vittm_tensor *out, bool accumulate,
+                                 vittm_error *err)
 {
   uint32_t dk = q->cols / heads, dv = out->cols / heads;
   uint32_t wg = APPLY_WG;
@@ -182,16 +186,20 @@ static vittm_status record_apply(vittm_cmd *cmd, const vittm_tensor *q, uint32_t
     wg /= 2;
   uint32_t spec[] = {wg, dk};
   const vittm_pipeline *p;
-  vittm_status st = vittm_pipeline_get(q->dev, VITTM_SHADER_LINEAR_ATTENTION_APPLY, q->dtype,
-                                       spec, 2, 3, sizeof(apply_push), &p, err);
+  vittm_status st = vittm_pipeline_get(q->dev, VITTM_SHADER_LINEAR_ATTENTION_APPLY, q->dtype, spec,
+                                       2, 3, sizeof(apply_push), &p, err);
   const vittm_tensor *rows_split[] = {q, out};
   uint32_t unused;
   vittm_binding sbind = vittm_tensor_bind(scratch, 0, false, &unused);
   for (uint32_t r0 = 0; !st && r0 < q->rows;) {
     uint32_t r1 = vittm_span_end(rows_split, 2, r0, q->rows);
     apply_push pc = {
-        .rows = r1 - r0, .dv = dv, .ldq = q->cols, .ldo = out->cols,
-        .accumulate = accumulate, .eps = eps,
+        .rows = r1 - r0,
+        .dv = dv,
+        .ldq = q->cols,
+        .ldo = out->cols,
+        .accumulate = accumulate,
+        .eps = eps,
     };
     vittm_binding bind[3] = {
         vittm_tensor_bind(q, r0, false, &pc.q_off),

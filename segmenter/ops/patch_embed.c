@@ -123,8 +123,9 @@ vittm_status vittm_patch_embed_record(vittm_cmd *cmd, const vittm_tensor *image,
    * weight. */
   for (uint32_t t0 = 0; t0 < tokens;) {
     uint32_t t1 = image_span_end(image, t0, gw, rows_px, tokens);
-    uint32_t o1 = vittm_span_end((const vittm_tensor *[]){out}, 1, out_row0 + t0,
-                                 out_row0 + tokens) - out_row0;
+    uint32_t o1 =
+        vittm_span_end((const vittm_tensor *[]){out}, 1, out_row0 + t0, out_row0 + tokens) -
+        out_row0;
     t1 = o1 < t1 ? o1 : t1;
     if (pos)
       t1 = vittm_span_end(&pos, 1, t0, t1);
@@ -133,9 +134,19 @@ vittm_status vittm_patch_embed_record(vittm_cmd *cmd, const vittm_tensor *image,
     for (uint32_t n0 = 0; n0 < d;) {
       uint32_t n1 = vittm_span_end(wsplit, 1, n0, d);
       patch_push pc = {
-          .m = t1 - t0, .n = n1 - n0, .k = k, .tok0 = t0, .gw = gw, .width = width,
-          .psize = patch, .channels = image->cols, .pixel_lo = c * image->chunk_rows,
-          .pixel_mid = (c + 1) * image->chunk_rows, .n0 = n0, .ld = d, .flags = flags,
+          .m = t1 - t0,
+          .n = n1 - n0,
+          .k = k,
+          .tok0 = t0,
+          .gw = gw,
+          .width = width,
+          .psize = patch,
+          .channels = image->cols,
+          .pixel_lo = c * image->chunk_rows,
+          .pixel_mid = (c + 1) * image->chunk_rows,
+          .n0 = n0,
+          .ld = d,
+          .flags = flags,
       };
       vittm_binding bind[6];
       bind[0] = vittm_tensor_bind(image, c * image->chunk_rows, false, &unused);

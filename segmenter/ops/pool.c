@@ -22,8 +22,8 @@ vittm_status vittm_mean_rows_record(vittm_cmd *cmd, const vittm_tensor *x, uint3
     st = vittm_check_shape("mean rows", "out", out, 1, x->cols, err);
   if (!st && (n == 0 || row0 > x->rows || n > x->rows - row0))
     st = vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
-                         "mean rows: rows %u … %u are not a non-empty range of x (%u rows)",
-                         row0, row0 + n - 1, x->rows);
+                         "mean rows: rows %u … %u are not a non-empty range of x (%u rows)", row0,
+                         row0 + n - 1, x->rows);
   if (st)
     return st;
   uint32_t first = vittm_tensor_chunk_of(x, row0), last = vittm_tensor_chunk_of(x, row0 + n - 1);
@@ -35,19 +35,22 @@ vittm_status vittm_mean_rows_record(vittm_cmd *cmd, const vittm_tensor *x, uint3
                            row0, row0 + n - 1, chunks, VITTM_MAX_ROW_CHUNKS);
   uint32_t spec[] = {WG_SIZE, chunks};
   const vittm_pipeline *p;
-  st = vittm_pipeline_get(x->dev, VITTM_SHADER_MEAN_ROWS, x->dtype, spec, 2, 8, sizeof(mean_push), &p,
-                          err);
+  st = vittm_pipeline_get(x->dev, VITTM_SHADER_MEAN_ROWS, x->dtype, spec, 2, 8, sizeof(mean_push),
+                          &p, err);
   if (st)
     return st;
   mean_push pc = {
-      .cols = x->cols, .chunk_rows = x->chunk_rows, .row0 = row0 - first * x->chunk_rows,
-      .n = n, .inv_n = 1.0f / (float)n,
+      .cols = x->cols,
+      .chunk_rows = x->chunk_rows,
+      .row0 = row0 - first * x->chunk_rows,
+      .n = n,
+      .inv_n = 1.0f / (float)n,
   };
   vittm_binding bind[8];
   uint32_t unused;
   for (uint32_t c = 0; c < VITTM_MAX_ROW_CHUNKS; c++)
     bind[c] = vittm_tensor_bind(x, (first + (c < chunks ? c : 0)) * x->chunk_rows, false, &unused);
   bind[7] = vittm_tensor_bind(out, 0, true, &pc.out_off);
-  return vittm_cmd_dispatch(cmd, p, bind, &pc, vittm_grid_1d(x->cols, WG_SIZE), 1, 1,
-                            "mean rows", err);
+  return vittm_cmd_dispatch(cmd, p, bind, &pc, vittm_grid_1d(x->cols, WG_SIZE), 1, 1, "mean rows",
+                            err);
 }

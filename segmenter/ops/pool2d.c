@@ -75,8 +75,13 @@ vittm_status vittm_maxpool2_record(vittm_cmd *cmd, const vittm_tensor *x, uint32
     uint32_t q1 = vittm_row_window_span(x, q0, limit, maxpool_rows, &w, &win);
     if (q1 == q0)
       return vittm_row_window_error(op, x, q0, maxpool_rows, &w, err);
-    maxpool_push pc = {.h = h, .w = w, .c = c, .q0 = q0, .count = q1 - q0,
-                       .x_row0 = win.row0, .x_split = win.split};
+    maxpool_push pc = {.h = h,
+                       .w = w,
+                       .c = c,
+                       .q0 = q0,
+                       .count = q1 - q0,
+                       .x_row0 = win.row0,
+                       .x_split = win.split};
     vittm_binding bind[3] = {win.lo, win.hi, vittm_tensor_bind(y, q0, true, &pc.y_off)};
     st = vittm_cmd_dispatch(cmd, p, bind, &pc,
                             vittm_grid_1d((uint64_t)pc.count * per_pixel, WG_SIZE * PER_INVOCATION),
@@ -111,15 +116,22 @@ vittm_status vittm_adaptive_avgpool_record(vittm_cmd *cmd, const vittm_tensor *x
   /* One dispatch per chunk of x, each adding its pixels' share of every mean. */
   for (uint32_t r0 = 0; r0 < x->rows;) {
     uint32_t r1 = vittm_span_end(&x, 1, r0, x->rows);
-    avgpool_push pc = {.h = h, .w = w, .c = c, .s = s, .r_begin = r0, .r_end = r1,
-                       .x_row0 = r0, .x_split = x->rows, .ldy = c, .accumulate = r0 > 0};
+    avgpool_push pc = {.h = h,
+                       .w = w,
+                       .c = c,
+                       .s = s,
+                       .r_begin = r0,
+                       .r_end = r1,
+                       .x_row0 = r0,
+                       .x_split = x->rows,
+                       .ldy = c,
+                       .accumulate = r0 > 0};
     uint32_t unused;
     vittm_binding bind[3];
     bind[0] = bind[1] = vittm_tensor_bind(x, r0, false, &unused);
     bind[2] = vittm_tensor_bind(y, 0, true, &pc.y_off);
     st = vittm_cmd_dispatch(cmd, p, bind, &pc,
-                            vittm_grid_1d((uint64_t)s * s * per_bin, AVG_WG_SIZE), 1, 1, op,
-                            err);
+                            vittm_grid_1d((uint64_t)s * s * per_bin, AVG_WG_SIZE), 1, 1, op, err);
     if (st)
       return st;
     r0 = r1;

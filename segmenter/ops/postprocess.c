@@ -7,9 +7,9 @@
  * rows, GPUs from fewer registers. */
 #define MAX_ROWS_CPU 16
 #define MAX_ROWS_GPU 4
-#define MAX_CHUNKS 4            /* logit bindings of resize_argmax.comp */
-#define RECORD_BYTES 304        /* class_map.glsl's CellRecord: 16 uints and 15 vec4 */
-#define MAX_RECORDS (1u << 21)  /* cells listed per dispatch: 32768 workgroups of 64 */
+#define MAX_CHUNKS 4           /* logit bindings of resize_argmax.comp */
+#define RECORD_BYTES 304       /* class_map.glsl's CellRecord: 16 uints and 15 vec4 */
+#define MAX_RECORDS (1u << 21) /* cells listed per dispatch: 32768 workgroups of 64 */
 
 /* Mirrors the push block of class_map.glsl. */
 typedef struct resize_argmax_push {
@@ -33,8 +33,10 @@ static vittm_status check(const vittm_tensor *logits, uint32_t h, uint32_t w,
 {
   const char *op = "resize argmax";
   if (h == 0 || w == 0 || (uint64_t)h * w > UINT32_MAX)
-    return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT, "%s: logits grid %u×%u is empty "
-                           "or too large", op, h, w);
+    return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
+                           "%s: logits grid %u×%u is empty "
+                           "or too large",
+                           op, h, w);
   if (logits->cols == 0 || logits->cols > VITTM_MAX_MAP_CLASSES)
     return vittm_error_set(err, VITTM_ERROR_UNSUPPORTED,
                            "%s: %u classes do not fit a byte map (1…%u)", op, logits->cols,
@@ -44,8 +46,7 @@ static vittm_status check(const vittm_tensor *logits, uint32_t h, uint32_t w,
     return st;
   if (map_w == 0 || map_h == 0 || map_h > 65535)
     return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
-                           "%s: a %u×%u map is empty or taller than 65535 rows", op, map_w,
-                           map_h);
+                           "%s: a %u×%u map is empty or taller than 65535 rows", op, map_w, map_h);
   if (map_stride % 4 != 0 || map_stride < map_w)
     return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
                            "%s: map stride %u must be a multiple of 4 and at least the width %u",
@@ -61,8 +62,8 @@ static vittm_status check(const vittm_tensor *logits, uint32_t h, uint32_t w,
 /* Rows of cells whose records fit the scratch buffer at once (0: the map pass blends every
  * class of every pixel, with no records). Listing a cell costs about two all-class blends: it
  * pays when the map has at least twice as many pixels as the logits have cells (upscaling). */
-static uint32_t listed_rows(const vittm_device_info *info, uint32_t h, uint32_t w,
-                            uint32_t map_w, uint32_t map_h)
+static uint32_t listed_rows(const vittm_device_info *info, uint32_t h, uint32_t w, uint32_t map_w,
+                            uint32_t map_h)
 {
   if ((uint64_t)map_w * map_h < 2 * (uint64_t)h * w)
     return 0;
@@ -104,8 +105,8 @@ vittm_status vittm_resize_argmax_record(vittm_cmd *cmd, const vittm_tensor *logi
     return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
                            "resize argmax: the scratch buffer holds %llu bytes, a %u×%u map of "
                            "%u×%u logits needs %llu (vittm_resize_argmax_scratch_size)",
-                           scratch ? (unsigned long long)scratch->size : 0ull, map_w, map_h, w,
-                           h, (unsigned long long)need);
+                           scratch ? (unsigned long long)scratch->size : 0ull, map_w, map_h, w, h,
+                           (unsigned long long)need);
   uint32_t wg = WG_SIZE;
   while (wg > info->max_workgroup_invocations)
     wg /= 2;
@@ -114,20 +115,24 @@ vittm_status vittm_resize_argmax_record(vittm_cmd *cmd, const vittm_tensor *logi
   if (band) {
     uint32_t spec[] = {wg, n_chunks};
     st = vittm_pipeline_get(logits->dev, VITTM_SHADER_RESIZE_ARGMAX_CELLS, logits->dtype, spec, 2,
-                            MAX_CHUNKS + 1,
-                            sizeof(resize_argmax_push), &cells, err);
+                            MAX_CHUNKS + 1, sizeof(resize_argmax_push), &cells, err);
     if (st)
       return st;
   }
   /* Output rows per workgroup: about those of one row of cells. */
-  const uint32_t max_rows = vittm_device_get_profile(logits->dev)->long_workgroups ? MAX_ROWS_CPU
-                                                                               : MAX_ROWS_GPU;
+  const uint32_t max_rows =
+      vittm_device_get_profile(logits->dev)->long_workgroups ? MAX_ROWS_CPU : MAX_ROWS_GPU;
   uint32_t rows = (map_h + h - 1) / h;
   rows = rows < max_rows ? rows : max_rows;
   resize_argmax_push pc = {
-      .w = w, .h = h, .k = logits->cols,
-      .map_w = map_w, .map_h = map_h, .stride_words = map_stride / 4,
-      .scale_x = (float)w / (float)map_w, .scale_y = (float)h / (float)map_h,
+      .w = w,
+      .h = h,
+      .k = logits->cols,
+      .map_w = map_w,
+      .map_h = map_h,
+      .stride_words = map_stride / 4,
+      .scale_x = (float)w / (float)map_w,
+      .scale_y = (float)h / (float)map_h,
       .chunk_rows = logits->chunk_rows,
       /* Output rows of one row of cells: about map_h / h, and half as many again for the first
        * and last, which also take the rows whose source coordinate is clamped. */
@@ -135,8 +140,7 @@ vittm_status vittm_resize_argmax_record(vittm_cmd *cmd, const vittm_tensor *logi
   };
   uint32_t spec[] = {wg, n_chunks, band != 0, rows};
   st = vittm_pipeline_get(logits->dev, VITTM_SHADER_RESIZE_ARGMAX, logits->dtype, spec, 4,
-                          MAX_CHUNKS + 2,
-                          sizeof(resize_argmax_push), &pixels, err);
+                          MAX_CHUNKS + 2, sizeof(resize_argmax_push), &pixels, err);
   if (st)
     return st;
   const uint32_t words = (map_w + PIXELS_PER_INVOCATION - 1) / PIXELS_PER_INVOCATION;
@@ -153,8 +157,7 @@ vittm_status vittm_resize_argmax_record(vittm_cmd *cmd, const vittm_tensor *logi
                              "%u can be bound",
                              cy * w, (end < h ? end : h - 1) * w + w - 1, last - first + 1,
                              MAX_CHUNKS);
-    while (end < h && (!band || end - cy < band) &&
-           (uint64_t)(end + 1 - cy) * pc.slices <= 65535) {
+    while (end < h && (!band || end - cy < band) && (uint64_t)(end + 1 - cy) * pc.slices <= 65535) {
       uint32_t f, l;
       chunks_of(logits, h, w, cy, end + 1, &f, &l);
       if (l - f >= MAX_CHUNKS)
@@ -180,8 +183,8 @@ vittm_status vittm_resize_argmax_record(vittm_cmd *cmd, const vittm_tensor *logi
     }
     bind[MAX_CHUNKS] = (vittm_binding){map, true};
     bind[MAX_CHUNKS + 1] = band ? (vittm_binding){scratch, false} : bind[0];
-    st = vittm_cmd_dispatch(cmd, pixels, bind, &pc, gx, (end - cy) * pc.slices, 1,
-                            "resize argmax", err);
+    st = vittm_cmd_dispatch(cmd, pixels, bind, &pc, gx, (end - cy) * pc.slices, 1, "resize argmax",
+                            err);
     if (st)
       return st;
     cy = end;
@@ -249,9 +252,9 @@ void vittm_slide_crop_origin(const vittm_slide_grid *g, uint32_t i, uint32_t j, 
 }
 
 vittm_status vittm_slide_argmax_record(vittm_cmd *cmd, const vittm_tensor *logits, uint32_t h,
-                                       uint32_t w, const vittm_slide_grid *g,
-                                       vittm_buffer *map, uint32_t map_w, uint32_t map_h,
-                                       uint32_t map_stride, vittm_error *err)
+                                       uint32_t w, const vittm_slide_grid *g, vittm_buffer *map,
+                                       uint32_t map_w, uint32_t map_h, uint32_t map_stride,
+                                       vittm_error *err)
 {
   const uint32_t crops = g->n_h * g->n_w;
   if (!crops || (uint64_t)crops * h > UINT32_MAX)
@@ -263,15 +266,25 @@ vittm_status vittm_slide_argmax_record(vittm_cmd *cmd, const vittm_tensor *logit
   if (!st && (uint64_t)logits->cols * 4 * g->depth_h * 4 * g->depth_w > 65535)
     st = vittm_error_set(err, VITTM_ERROR_UNSUPPORTED,
                          "slide argmax: %u classes over crops %u×%u deep is more than one "
-                         "invocation may loop; use a longer stride", logits->cols, g->depth_w,
-                         g->depth_h);
+                         "invocation may loop; use a longer stride",
+                         logits->cols, g->depth_w, g->depth_h);
   if (st)
     return st;
   slide_argmax_push pc = {
-      .w = w, .h = h, .k = logits->cols,
-      .crop_w = g->crop_w, .crop_h = g->crop_h, .stride_w = g->stride_w, .stride_h = g->stride_h,
-      .n_w = g->n_w, .n_h = g->n_h, .canvas_w = g->canvas_w, .canvas_h = g->canvas_h,
-      .map_w = map_w, .map_h = map_h, .stride_words = map_stride / 4,
+      .w = w,
+      .h = h,
+      .k = logits->cols,
+      .crop_w = g->crop_w,
+      .crop_h = g->crop_h,
+      .stride_w = g->stride_w,
+      .stride_h = g->stride_h,
+      .n_w = g->n_w,
+      .n_h = g->n_h,
+      .canvas_w = g->canvas_w,
+      .canvas_h = g->canvas_h,
+      .map_w = map_w,
+      .map_h = map_h,
+      .stride_words = map_stride / 4,
       /* In fp32, as PyTorch computes them. */
       .scale_x = (float)g->canvas_w / (float)map_w,
       .scale_y = (float)g->canvas_h / (float)map_h,

@@ -52,8 +52,8 @@ void vittm_slide_crop_origin(const vittm_slide_grid *grid, uint32_t i, uint32_t 
  * argmax taken (first maximum wins), all as mmseg computes it, without storing the canvas.
  * logits must be one chunk; the map is as for vittm_resize_argmax_record. */
 vittm_status vittm_slide_argmax_record(vittm_cmd *cmd, const vittm_tensor *logits, uint32_t h,
-                                       uint32_t w, const vittm_slide_grid *grid,
-                                       vittm_buffer *map, uint32_t map_w, uint32_t map_h,
-                                       uint32_t map_stride, vittm_error *err);
+                                       uint32_t w, const vittm_slide_grid *grid, vittm_buffer *map,
+                                       uint32_t map_w, uint32_t map_h, uint32_t map_stride,
+                                       vittm_error *err);
 
 #endif

@@ -27,15 +27,14 @@ static uint32_t align4(uint64_t n)
   return (uint32_t)((n + 3) & ~(uint64_t)3);
 }
 
-vittm_status vittm_frame_layout_compute(vittm_pixel_format format, uint32_t width,
-                                        uint32_t height, vittm_frame_layout *layout,
-                                        vittm_error *err)
+vittm_status vittm_frame_layout_compute(vittm_pixel_format format, uint32_t width, uint32_t height,
+                                        vittm_frame_layout *layout, vittm_error *err)
 {
   memset(layout, 0, sizeof *layout);
   uint32_t n = vittm_pixel_format_planes(format);
   if (n == 0)
-    return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT, "frame layout: unknown pixel format %d",
-                           (int)format);
+    return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
+                           "frame layout: unknown pixel format %d", (int)format);
   if (width == 0 || height == 0 || width > 65535 || height > 65535)
     return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
                            "frame layout: a %u×%u frame is outside 1…65535 × 1…65535", width,
@@ -71,9 +70,8 @@ static vittm_status check_frame(const vittm_frame *frame, const vittm_frame_layo
       return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
                              "frame upload: plane %u of a %u×%u %s frame has stride %u, less "
                              "than its %u bytes per row",
-                             i, frame->width, frame->height,
-                             vittm_pixel_format_name(frame->format), frame->strides[i],
-                             layout->row_bytes[i]);
+                             i, frame->width, frame->height, vittm_pixel_format_name(frame->format),
+                             frame->strides[i], layout->row_bytes[i]);
   }
   return VITTM_OK;
 }
@@ -90,8 +88,8 @@ vittm_status vittm_frame_upload(vittm_device *dev, const vittm_frame *frame, vit
                                 vittm_frame_layout *layout_out, vittm_error *err)
 {
   vittm_frame_layout layout;
-  vittm_status st = vittm_frame_layout_compute(frame->format, frame->width, frame->height,
-                                               &layout, err);
+  vittm_status st =
+      vittm_frame_layout_compute(frame->format, frame->width, frame->height, &layout, err);
   if (!st)
     st = check_frame(frame, &layout, err);
   if (!st && buf->size < layout.size)
@@ -141,8 +139,8 @@ static vittm_status check_layout(const vittm_buffer *frame, const vittm_frame_la
                                  vittm_error *err)
 {
   vittm_frame_layout expect;
-  vittm_status st = vittm_frame_layout_compute(layout->format, layout->width, layout->height,
-                                               &expect, err);
+  vittm_status st =
+      vittm_frame_layout_compute(layout->format, layout->width, layout->height, &expect, err);
   if (st)
     return vittm_error_prefix(err, st, "preprocess");
   /* The shader reads whole words at plane offsets: only the computed layout is safe. */
@@ -176,10 +174,9 @@ vittm_status vittm_preprocess_record(vittm_cmd *cmd, vittm_buffer *frame,
 }
 
 vittm_status vittm_preprocess_window_record(vittm_cmd *cmd, vittm_buffer *frame,
-                                            const vittm_frame_layout *layout,
-                                            const float mean[3], const float std[3],
-                                            const vittm_window *win, vittm_tensor *out,
-                                            vittm_error *err)
+                                            const vittm_frame_layout *layout, const float mean[3],
+                                            const float std[3], const vittm_window *win,
+                                            vittm_tensor *out, vittm_error *err)
 {
   vittm_status st = check_layout(frame, layout, err);
   if (st)
@@ -189,8 +186,8 @@ vittm_status vittm_preprocess_window_record(vittm_cmd *cmd, vittm_buffer *frame,
       win->cols > win->width - win->x || win->y > win->height || win->x > win->width)
     return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
                            "preprocess: window %u×%u at (%u, %u) of a %u×%u image is empty or "
-                           "outside it", win->cols, win->rows, win->x, win->y, win->width,
-                           win->height);
+                           "outside it",
+                           win->cols, win->rows, win->x, win->y, win->width, win->height);
   st = vittm_check_shape("preprocess", "out", out, win->rows * win->cols, 3, err);
   if (st)
     return st;
@@ -235,8 +232,8 @@ vittm_status vittm_preprocess_window_record(vittm_cmd *cmd, vittm_buffer *frame,
         {frame, false},
         vittm_tensor_bind(out, r0, true, &pc.out_off),
     };
-    st = vittm_cmd_dispatch(cmd, p, bind, &pc, vittm_grid_1d(pc.count, WG_SIZE * PER_INVOCATION),
-                            1, 1, "preprocess", err);
+    st = vittm_cmd_dispatch(cmd, p, bind, &pc, vittm_grid_1d(pc.count, WG_SIZE * PER_INVOCATION), 1,
+                            1, "preprocess", err);
     r0 = r1;
   }
   return st;

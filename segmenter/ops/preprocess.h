@@ -29,9 +29,8 @@ typedef struct vittm_frame_layout {
 } vittm_frame_layout;
 
 /* Fills layout for width × height frames of format (both sizes ≥ 1). */
-vittm_status vittm_frame_layout_compute(vittm_pixel_format format, uint32_t width,
-                                        uint32_t height, vittm_frame_layout *layout,
-                                        vittm_error *err);
+vittm_status vittm_frame_layout_compute(vittm_pixel_format format, uint32_t width, uint32_t height,
+                                        vittm_frame_layout *layout, vittm_error *err);
 
 /* Copies frame's planes (honouring its strides) into buf in the layout of its format and
  * size, which it writes to layout_out (may be NULL; its colorimetry is the default: what
@@ -63,10 +62,9 @@ typedef struct vittm_window {
 /* vittm_preprocess_record for one window of the resized frame (a crop of slide inference):
  * out ((rows·cols) × 3) holds exactly the pixels the whole resized image holds there. */
 vittm_status vittm_preprocess_window_record(vittm_cmd *cmd, vittm_buffer *frame,
-                                            const vittm_frame_layout *layout,
-                                            const float mean[3], const float std[3],
-                                            const vittm_window *win, vittm_tensor *out,
-                                            vittm_error *err);
+                                            const vittm_frame_layout *layout, const float mean[3],
+                                            const float std[3], const vittm_window *win,
+                                            vittm_tensor *out, vittm_error *err);
 
 /* The YUV → RGB conversion the shader applies, on 0…255 values: rgb = clamp(y_scale·(Y −
  * y_offset) + coefficients · (U − 128, V − 128)); cr_r multiplies V for R, cb_g and cr_g

@@ -57,8 +57,8 @@ static vittm_status resize_record(vittm_cmd *cmd, const vittm_tensor *x, uint32_
   uint32_t c = x->cols;
   if (ho == 0 || wo == 0 || (uint64_t)ho * wo != y->rows || (uint64_t)out_col0 + c > y->cols)
     return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
-                           "%s: y is %u×%u, cannot take %u×%u pixels × columns %u..%u", op,
-                           y->rows, y->cols, ho, wo, out_col0, out_col0 + c);
+                           "%s: y is %u×%u, cannot take %u×%u pixels × columns %u..%u", op, y->rows,
+                           y->cols, ho, wo, out_col0, out_col0 + c);
   if (y == x)
     return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT, "%s: y must not be x", op);
   bool vec4 = c % 4 == 0 && y->cols % 4 == 0 && out_col0 % 4 == 0;
@@ -76,10 +76,18 @@ static vittm_status resize_record(vittm_cmd *cmd, const vittm_tensor *x, uint32_
     if (q1 == q0)
       return vittm_row_window_error(op, x, q0, resize_rows, &ctx, err);
     resize_push pc = {
-        .h = h, .w = w, .c = c, .ho = ho, .wo = wo,
-        .q0 = q0, .count = q1 - q0,
-        .x_row0 = win.row0, .x_split = win.split,
-        .ldy = y->cols, .scale_y = scale_y, .scale_x = scale_x,
+        .h = h,
+        .w = w,
+        .c = c,
+        .ho = ho,
+        .wo = wo,
+        .q0 = q0,
+        .count = q1 - q0,
+        .x_row0 = win.row0,
+        .x_split = win.split,
+        .ldy = y->cols,
+        .scale_y = scale_y,
+        .scale_x = scale_x,
         .accumulate = accumulate,
     };
     vittm_binding bind[3] = {win.lo, win.hi, vittm_tensor_bind(y, q0, true, &pc.y_off)};
@@ -109,10 +117,10 @@ uint32_t vittm_resize_scaled_size(uint32_t size, float scale)
   return out > 0 ? (uint32_t)out : 0;
 }
 
-vittm_status vittm_resize_bilinear_scale_record(vittm_cmd *cmd, const vittm_tensor *x,
-                                                uint32_t h, uint32_t w, float scale,
-                                                vittm_tensor *y, uint32_t out_col0,
-                                                bool accumulate, vittm_error *err)
+vittm_status vittm_resize_bilinear_scale_record(vittm_cmd *cmd, const vittm_tensor *x, uint32_t h,
+                                                uint32_t w, float scale, vittm_tensor *y,
+                                                uint32_t out_col0, bool accumulate,
+                                                vittm_error *err)
 {
   if (!(scale > 0))
     return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,

@@ -20,10 +20,10 @@ vittm_status vittm_resize_bilinear_record(vittm_cmd *cmd, const vittm_tensor *x,
  * recompute_scale_factor=None, as mmseg's MultiLevelNeck calls it): the output is
  * floor(h·scale) × floor(w·scale) and the source coordinate uses 1/scale, not h/ho (they
  * differ when h·scale is not an integer). */
-vittm_status vittm_resize_bilinear_scale_record(vittm_cmd *cmd, const vittm_tensor *x,
-                                                uint32_t h, uint32_t w, float scale,
-                                                vittm_tensor *y, uint32_t out_col0,
-                                                bool accumulate, vittm_error *err);
+vittm_status vittm_resize_bilinear_scale_record(vittm_cmd *cmd, const vittm_tensor *x, uint32_t h,
+                                                uint32_t w, float scale, vittm_tensor *y,
+                                                uint32_t out_col0, bool accumulate,
+                                                vittm_error *err);
 
 /* The output size of F.interpolate(scale_factor=scale) along an axis of `size` pixels. */
 uint32_t vittm_resize_scaled_size(uint32_t size, float scale);

@@ -11,8 +11,8 @@ _Static_assert(sizeof(softmax_push) == VITTM_SHADER_SOFTMAX_PUSH_SIZE,
 _Static_assert(sizeof(softmax_push) == VITTM_SHADER_SOFTMAX_SG_PUSH_SIZE,
                "softmax_push does not match softmax_sg's push constants");
 
-static vittm_status softmax_pipeline(const vittm_tensor *x, uint32_t cols,
-                                     const vittm_pipeline **p, vittm_error *err)
+static vittm_status softmax_pipeline(const vittm_tensor *x, uint32_t cols, const vittm_pipeline **p,
+                                     vittm_error *err)
 {
   vittm_shader_id id;
   uint32_t spec[] = {
@@ -61,8 +61,8 @@ vittm_status vittm_softmax_block_record(vittm_cmd *cmd, vittm_tensor *x, uint32_
   if (st || rows == 0)
     return st;
   uint32_t unused;
-  softmax_push pc = {.rows = rows, .cols = cols, .x_off = offset, .y_off = offset, .ld = ld,
-                     .scale = scale};
+  softmax_push pc = {
+      .rows = rows, .cols = cols, .x_off = offset, .y_off = offset, .ld = ld, .scale = scale};
   vittm_binding bind[2] = {vittm_tensor_bind(x, 0, false, &unused),
                            vittm_tensor_bind(x, 0, true, &unused)};
   uint32_t gx, gy;

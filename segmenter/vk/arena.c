@@ -169,8 +169,8 @@ vittm_status vittm_arena_place(vittm_arena *a, vittm_arena_use *uses, size_t n, 
     st = vittm_error_set(err, VITTM_ERROR_OUT_OF_MEMORY, "out of host memory placing activations");
   qsort(uses, m, sizeof *uses, by_size_desc);
   /* A block is at most one allocation; a buffer larger than that gets a block of its own. */
-  VkDeviceSize cap = a->dev->info.max_allocation_size ? a->dev->info.max_allocation_size
-                                                       : UINT64_MAX;
+  VkDeviceSize cap =
+      a->dev->info.max_allocation_size ? a->dev->info.max_allocation_size : UINT64_MAX;
   uint32_t n_new = 0;
   for (size_t i = 0; !st && i < m; i++) {
     VkDeviceSize at = UINT64_MAX;

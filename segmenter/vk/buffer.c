@@ -12,8 +12,8 @@ static vittm_status make_buffer(vittm_device *dev, VkDeviceSize size, VkBufferUs
       .usage = usage,
       .sharingMode = VK_SHARING_MODE_EXCLUSIVE,
   };
-  vittm_status st = vittm_vk_result(vkCreateBuffer(dev->device, &bci, NULL, &out->buffer), err,
-                                    "vkCreateBuffer");
+  vittm_status st =
+      vittm_vk_result(vkCreateBuffer(dev->device, &bci, NULL, &out->buffer), err, "vkCreateBuffer");
   if (st)
     return st;
   vkGetBufferMemoryRequirements(dev->device, out->buffer, &out->req);
@@ -32,8 +32,8 @@ void vittm_buffer_count_allocation(vittm_device *dev, VkDeviceSize bytes)
 /* The memory type of a staging buffer: host-visible and coherent, cached if there is such. */
 static uint32_t staging_memory_type(vittm_device *dev, uint32_t type_bits)
 {
-  VkMemoryPropertyFlags host = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT |
-                               VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
+  VkMemoryPropertyFlags host =
+      VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
   uint32_t type =
       vittm_device_memory_type(dev, type_bits, host | VK_MEMORY_PROPERTY_HOST_CACHED_BIT);
   return type == UINT32_MAX ? vittm_device_memory_type(dev, type_bits, host) : type;
@@ -107,18 +107,17 @@ vittm_status vittm_buffer_create_staging(vittm_device *dev, VkDeviceSize size, v
 uint32_t vittm_buffer_memory_type(vittm_device *dev, uint32_t type_bits)
 {
   VkMemoryPropertyFlags local = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT;
-  VkMemoryPropertyFlags shared = local | VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT |
-                                 VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
-  uint32_t type = dev->info.unified_memory ? vittm_device_memory_type(dev, type_bits, shared)
-                                           : UINT32_MAX;
+  VkMemoryPropertyFlags shared =
+      local | VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
+  uint32_t type =
+      dev->info.unified_memory ? vittm_device_memory_type(dev, type_bits, shared) : UINT32_MAX;
   if (type == UINT32_MAX)
     type = vittm_device_memory_type(dev, type_bits, local);
   return type == UINT32_MAX ? vittm_device_memory_type(dev, type_bits, 0) : type;
 }
 
-vittm_status vittm_buffer_create_transient(vittm_device *dev, vittm_arena *arena,
-                                           VkDeviceSize size, vittm_buffer *out,
-                                           vittm_error *err)
+vittm_status vittm_buffer_create_transient(vittm_device *dev, vittm_arena *arena, VkDeviceSize size,
+                                           vittm_buffer *out, vittm_error *err)
 {
   vittm_status st = check_size(dev, size, err);
   if (!st)
@@ -204,7 +203,8 @@ static vittm_status check_range(const vittm_buffer *b, VkDeviceSize offset, size
   if (!b->memory)
     return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
                            "a %llu-byte transient buffer has no memory before a recording that "
-                           "uses it has ended", (unsigned long long)b->size);
+                           "uses it has ended",
+                           (unsigned long long)b->size);
   if (offset > b->size || size > b->size - offset)
     return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
                            "range [%llu, +%zu) is outside a %llu-byte buffer",

@@ -9,13 +9,13 @@ typedef struct vittm_arena vittm_arena;
 
 typedef struct vittm_buffer {
   VkBuffer buffer;
-  VkDeviceMemory memory;   /* VK_NULL_HANDLE for a transient buffer not yet placed */
-  VkDeviceSize offset;     /* where the buffer starts in `memory` */
+  VkDeviceMemory memory; /* VK_NULL_HANDLE for a transient buffer not yet placed */
+  VkDeviceSize offset;   /* where the buffer starts in `memory` */
   VkDeviceSize size;
   VkDeviceSize allocation; /* bytes of device memory it owns (0 for a transient buffer) */
-  void *mapped; /* host pointer where the device shares memory with the host (and for staging
+  void *mapped;       /* host pointer where the device shares memory with the host (and for staging
                    buffers), else NULL */
-  vittm_arena *arena;      /* a transient buffer's arena (vk/arena.h), else NULL */
+  vittm_arena *arena; /* a transient buffer's arena (vk/arena.h), else NULL */
   VkMemoryRequirements req;
 } vittm_buffer;
 
@@ -26,9 +26,8 @@ vittm_status vittm_buffer_create(vittm_device *dev, VkDeviceSize size, vittm_buf
 vittm_status vittm_buffer_create_staging(vittm_device *dev, VkDeviceSize size, vittm_buffer *out,
                                          vittm_error *err);
 /* Creates a storage buffer whose memory the arena gives it when a recording first uses it. */
-vittm_status vittm_buffer_create_transient(vittm_device *dev, vittm_arena *arena,
-                                           VkDeviceSize size, vittm_buffer *out,
-                                           vittm_error *err);
+vittm_status vittm_buffer_create_transient(vittm_device *dev, vittm_arena *arena, VkDeviceSize size,
+                                           vittm_buffer *out, vittm_error *err);
 /* The memory type for buffers allowed `type_bits`: device-local, and host-visible where the
  * device shares memory with the host. UINT32_MAX if none. */
 uint32_t vittm_buffer_memory_type(vittm_device *dev, uint32_t type_bits);

@@ -46,8 +46,8 @@ struct vittm_cmd {
   VkQueryPool queries;
   uint32_t query_capacity;
   uint32_t n_queries;
-  uint64_t *stamps;     /* results of the last submission */
-  char (*labels)[48];   /* label of the dispatch ending at query i (profiling) */
+  uint64_t *stamps;   /* results of the last submission */
+  char (*labels)[48]; /* label of the dispatch ending at query i (profiling) */
 
   op *ops;
   size_t n_ops, cap_ops;
@@ -219,7 +219,9 @@ vittm_status vittm_cmd_dispatch(vittm_cmd *cmd, const vittm_pipeline *p, const v
     cmd->push = bytes;
   }
   op *o = &cmd->ops[cmd->n_ops++];
-  *o = (op){.p = p, .n_bindings = p->n_bindings, .push_at = (uint32_t)cmd->n_push,
+  *o = (op){.p = p,
+            .n_bindings = p->n_bindings,
+            .push_at = (uint32_t)cmd->n_push,
             .groups = {gx, gy, gz}};
   memcpy(o->b, b, p->n_bindings * sizeof *b);
   if (p->push_size)
@@ -229,8 +231,8 @@ vittm_status vittm_cmd_dispatch(vittm_cmd *cmd, const vittm_pipeline *p, const v
   return VITTM_OK;
 }
 
-vittm_status vittm_cmd_copy(vittm_cmd *cmd, vittm_buffer *src, vittm_buffer *dst,
-                            VkDeviceSize size, const char *label, vittm_error *err)
+vittm_status vittm_cmd_copy(vittm_cmd *cmd, vittm_buffer *src, vittm_buffer *dst, VkDeviceSize size,
+                            const char *label, vittm_error *err)
 {
   if (cmd->ended)
     return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT, "%s: recording already ended", label);
@@ -337,8 +339,8 @@ static vittm_status track_hazards(vittm_cmd *cmd, const vittm_binding *b, uint32
         .dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT |
                          VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
     };
-    VkPipelineStageFlags stages = VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT |
-                                  VK_PIPELINE_STAGE_TRANSFER_BIT;
+    VkPipelineStageFlags stages =
+        VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT;
     vkCmdPipelineBarrier(cmd->cb, stages, stages, 0, 1, &mb, 0, NULL, 0, NULL);
     cmd->written.n = cmd->read.n = 0;
     cmd->n_barriers++;
@@ -430,10 +432,9 @@ vittm_status vittm_cmd_end(vittm_cmd *cmd, vittm_error *err)
       .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
       .dstAccessMask = VK_ACCESS_HOST_READ_BIT | VK_ACCESS_TRANSFER_READ_BIT,
   };
-  vkCmdPipelineBarrier(cmd->cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT |
-                       VK_PIPELINE_STAGE_TRANSFER_BIT,
-                       VK_PIPELINE_STAGE_HOST_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &mb, 0,
-                       NULL, 0, NULL);
+  vkCmdPipelineBarrier(
+      cmd->cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+      VK_PIPELINE_STAGE_HOST_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &mb, 0, NULL, 0, NULL);
   VkResult r = vkEndCommandBuffer(cmd->cb);
   if (st)
     return st;
@@ -470,9 +471,9 @@ vittm_status vittm_cmd_submit(vittm_cmd *cmd, vittm_cmd_timing *timing, vittm_er
   if (r == VK_SUCCESS)
     r = vkResetFences(dev->device, 1, &cmd->fence);
   if (r == VK_SUCCESS && cmd->queries && cmd->n_queries > 1)
-    r = vkGetQueryPoolResults(dev->device, cmd->queries, 0, cmd->n_queries,
-                              cmd->n_queries * sizeof *cmd->stamps, cmd->stamps, sizeof *cmd->stamps,
-                              VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT);
+    r = vkGetQueryPoolResults(
+        dev->device, cmd->queries, 0, cmd->n_queries, cmd->n_queries * sizeof *cmd->stamps,
+        cmd->stamps, sizeof *cmd->stamps, VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT);
   st = vittm_vk_result(r, err, "submitting a command buffer");
   if (!st)
     st = vittm_device_check_validation(dev, before, err);

@@ -35,8 +35,8 @@ vittm_status vittm_cmd_dispatch(vittm_cmd *cmd, const vittm_pipeline *p, const v
                                 const void *push, uint32_t gx, uint32_t gy, uint32_t gz,
                                 const char *label, vittm_error *err);
 /* Records a copy of the first `size` bytes of src into dst (staging transfers). */
-vittm_status vittm_cmd_copy(vittm_cmd *cmd, vittm_buffer *src, vittm_buffer *dst,
-                            VkDeviceSize size, const char *label, vittm_error *err);
+vittm_status vittm_cmd_copy(vittm_cmd *cmd, vittm_buffer *src, vittm_buffer *dst, VkDeviceSize size,
+                            const char *label, vittm_error *err);
 /* Ends recording: places the transient buffers used, then writes the command buffer, which
  * can then be submitted any number of times. */
 vittm_status vittm_cmd_end(vittm_cmd *cmd, vittm_error *err);

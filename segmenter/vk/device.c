@@ -30,10 +30,9 @@ static bool env_flag(const char *name)
   return v && *v && strcmp(v, "0") != 0;
 }
 
-static VKAPI_ATTR VkBool32 VKAPI_CALL on_validation(VkDebugUtilsMessageSeverityFlagBitsEXT severity,
-                                                    VkDebugUtilsMessageTypeFlagsEXT type,
-                                                    const VkDebugUtilsMessengerCallbackDataEXT *data,
-                                                    void *user)
+static VKAPI_ATTR VkBool32 VKAPI_CALL
+on_validation(VkDebugUtilsMessageSeverityFlagBitsEXT severity, VkDebugUtilsMessageTypeFlagsEXT type,
+              const VkDebugUtilsMessengerCallbackDataEXT *data, void *user)
 {
   (void)type;
   vittm_device *dev = user;
@@ -249,8 +248,9 @@ static vittm_status create_logical(vittm_device *dev, vittm_error *err)
 
 static vittm_status create_messenger(vittm_device *dev, vittm_error *err)
 {
-  PFN_vkCreateDebugUtilsMessengerEXT create = (PFN_vkCreateDebugUtilsMessengerEXT)
-      vkGetInstanceProcAddr(dev->instance, "vkCreateDebugUtilsMessengerEXT");
+  PFN_vkCreateDebugUtilsMessengerEXT create =
+      (PFN_vkCreateDebugUtilsMessengerEXT)vkGetInstanceProcAddr(dev->instance,
+                                                                "vkCreateDebugUtilsMessengerEXT");
   if (!create)
     return vittm_error_set(err, VITTM_ERROR_UNSUPPORTED, "VK_EXT_debug_utils is not available");
   VkDebugUtilsMessengerCreateInfoEXT ci = {
@@ -275,8 +275,9 @@ static void device_destroy(vittm_device *dev)
     vkDestroyDevice(dev->device, NULL);
   }
   if (dev->messenger) {
-    PFN_vkDestroyDebugUtilsMessengerEXT destroy = (PFN_vkDestroyDebugUtilsMessengerEXT)
-        vkGetInstanceProcAddr(dev->instance, "vkDestroyDebugUtilsMessengerEXT");
+    PFN_vkDestroyDebugUtilsMessengerEXT destroy =
+        (PFN_vkDestroyDebugUtilsMessengerEXT)vkGetInstanceProcAddr(
+            dev->instance, "vkDestroyDebugUtilsMessengerEXT");
     if (destroy)
       destroy(dev->instance, dev->messenger, NULL);
   }
@@ -349,8 +350,8 @@ static bool profile_equal(const vittm_device_profile *a, const vittm_device_prof
 {
   return a->fp16 == b->fp16 && a->tiles == b->tiles && a->attention == b->attention &&
          a->reductions == b->reductions && a->shuffle_subgroup == b->shuffle_subgroup &&
-         a->long_workgroups == b->long_workgroups &&
-         tile_equal(&a->gemm_tile, &b->gemm_tile) && tile_equal(&a->conv_tile, &b->conv_tile);
+         a->long_workgroups == b->long_workgroups && tile_equal(&a->gemm_tile, &b->gemm_tile) &&
+         tile_equal(&a->conv_tile, &b->conv_tile);
 }
 
 static vittm_device *device_cache_find(const vittm_device *want)
@@ -493,7 +494,8 @@ uint32_t vittm_device_memory_type(const vittm_device *dev, uint32_t type_bits,
                                   VkMemoryPropertyFlags required)
 {
   for (uint32_t i = 0; i < dev->memory.memoryTypeCount; i++)
-    if ((type_bits & (1u << i)) && (dev->memory.memoryTypes[i].propertyFlags & required) == required)
+    if ((type_bits & (1u << i)) &&
+        (dev->memory.memoryTypes[i].propertyFlags & required) == required)
       return i;
   return UINT32_MAX;
 }

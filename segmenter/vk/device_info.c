@@ -102,7 +102,8 @@ void vittm_device_info_query(VkPhysicalDevice phys, const VkPhysicalDeviceMemory
       (uint32_t)env_limit("VITTM_MAX_SHARED_MEMORY", lim->maxComputeSharedMemorySize);
   info->max_workgroup_invocations = lim->maxComputeWorkGroupInvocations;
   memcpy(info->max_workgroup_size, lim->maxComputeWorkGroupSize, sizeof info->max_workgroup_size);
-  memcpy(info->max_workgroup_count, lim->maxComputeWorkGroupCount, sizeof info->max_workgroup_count);
+  memcpy(info->max_workgroup_count, lim->maxComputeWorkGroupCount,
+         sizeof info->max_workgroup_count);
   info->max_push_constants = lim->maxPushConstantsSize;
   info->max_storage_buffer_range = env_limit("VITTM_MAX_BUFFER_RANGE", lim->maxStorageBufferRange);
   info->max_allocation_size = m3.maxMemoryAllocationSize;

@@ -3,7 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 static bool same_key(const vittm_pipeline *p, const vittm_shader *code, const uint32_t *spec,
                      uint32_t n_spec)
 {
@@ -37,9 +36,9 @@ static vittm_status create_layouts(vittm_device *dev, vittm_pipeline *p, vittm_e
       .bindingCount = p->n_bindings,
       .pBindings = bindings,
   };
-  vittm_status st = vittm_vk_result(
-      vkCreateDescriptorSetLayout(dev->device, &dci, NULL, &p->set_layout), err,
-      "vkCreateDescriptorSetLayout");
+  vittm_status st =
+      vittm_vk_result(vkCreateDescriptorSetLayout(dev->device, &dci, NULL, &p->set_layout), err,
+                      "vkCreateDescriptorSetLayout");
   if (st)
     return st;
   VkPushConstantRange range = {
@@ -103,17 +102,18 @@ static vittm_status create_pipeline(vittm_device *dev, const vittm_shader *shade
 
 vittm_status vittm_pipeline_get(vittm_device *dev, vittm_shader_id id, vittm_dtype dtype,
                                 const uint32_t *spec, uint32_t n_spec, uint32_t n_bindings,
-                                uint32_t push_size, const vittm_pipeline **out,
-                                vittm_error *err)
+                                uint32_t push_size, const vittm_pipeline **out, vittm_error *err)
 {
   if ((unsigned)id >= VITTM_SHADER_COUNT || (dtype != VITTM_F32 && dtype != VITTM_F16))
-    return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
-                           "pipeline: no kernel %d in dtype %d", (int)id, (int)dtype);
+    return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT, "pipeline: no kernel %d in dtype %d",
+                           (int)id, (int)dtype);
   const vittm_shader *code = &vittm_shaders[id][dtype == VITTM_F16];
   const char *shader = code->name;
   if (!code->code)
-    return vittm_error_set(err, VITTM_ERROR_UNSUPPORTED, "pipeline %s: the kernel has no such "
-                           "variant", shader);
+    return vittm_error_set(err, VITTM_ERROR_UNSUPPORTED,
+                           "pipeline %s: the kernel has no such "
+                           "variant",
+                           shader);
   /* What the host binds and pushes must be what the SPIR-V declares. */
   if (push_size != code->push_size || n_bindings < code->n_bindings)
     return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
@@ -126,8 +126,8 @@ vittm_status vittm_pipeline_get(vittm_device *dev, vittm_shader_id id, vittm_dty
                            shader, n_spec, n_bindings);
   if (push_size > dev->info.max_push_constants)
     return vittm_error_set(err, VITTM_ERROR_UNSUPPORTED,
-                           "pipeline %s: %u bytes of push constants exceed the device's %u",
-                           shader, push_size, dev->info.max_push_constants);
+                           "pipeline %s: %u bytes of push constants exceed the device's %u", shader,
+                           push_size, dev->info.max_push_constants);
   if (n_spec > 0 && spec[0] > dev->info.max_workgroup_invocations)
     return vittm_error_set(err, VITTM_ERROR_UNSUPPORTED,
                            "pipeline %s: workgroup of %u invocations exceeds the device's %u",

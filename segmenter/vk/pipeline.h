@@ -32,8 +32,7 @@ struct vittm_pipeline {
  * disagree with the SPIR-V, or when the push block exceeds the device's limit. */
 vittm_status vittm_pipeline_get(vittm_device *dev, vittm_shader_id id, vittm_dtype dtype,
                                 const uint32_t *spec, uint32_t n_spec, uint32_t n_bindings,
-                                uint32_t push_size, const vittm_pipeline **out,
-                                vittm_error *err);
+                                uint32_t push_size, const vittm_pipeline **out, vittm_error *err);
 
 /* Destroys every pipeline of the device (at device teardown). */
 void vittm_pipelines_destroy(vittm_device *dev);

@@ -52,7 +52,8 @@ static void make_dirs(char *path)
 }
 
 /* The driver's own header must name this very device and driver build. */
-static bool header_matches(const unsigned char *data, size_t n, const VkPhysicalDeviceProperties *props)
+static bool header_matches(const unsigned char *data, size_t n,
+                           const VkPhysicalDeviceProperties *props)
 {
   if (n < 16 + VK_UUID_SIZE)
     return false;

@@ -93,13 +93,12 @@ static vittm_status forced_tile(const char *name, const char *text, vittm_tile *
   if (!text || !*text || vittm_tile_parse(text, out))
     return VITTM_OK;
   return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
-                         "%s: \"%s\" is not a tile BMxBNxBK/TMxTN (e.g. 64x64x16/4x4)", name,
-                         text);
+                         "%s: \"%s\" is not a tile BMxBNxBK/TMxTN (e.g. 64x64x16/4x4)", name, text);
 }
 
 vittm_status vittm_device_profile_select(const vittm_device_info *info,
-                                         const vittm_profile_env *env,
-                                         vittm_device_profile *out, vittm_error *err)
+                                         const vittm_profile_env *env, vittm_device_profile *out,
+                                         vittm_error *err)
 {
   bool cpu = info->type == VITTM_DEVICE_CPU;
   vittm_device_profile p = {
@@ -108,7 +107,7 @@ vittm_status vittm_device_profile_select(const vittm_device_info *info,
       .tiles = cpu ? VITTM_TILES_REGISTER : VITTM_TILES_SHARED,
       .attention = cpu ? VITTM_ATTENTION_GEMM : VITTM_ATTENTION_FUSED,
       .reductions = cpu && subgroup_reductions_possible(info) ? VITTM_REDUCTIONS_SUBGROUP
-                                                               : VITTM_REDUCTIONS_WORKGROUP,
+                                                              : VITTM_REDUCTIONS_WORKGROUP,
       .shuffle_subgroup = shuffle_subgroup(info),
       .long_workgroups = cpu,
   };

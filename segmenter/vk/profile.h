@@ -71,8 +71,8 @@ vittm_profile_env vittm_profile_env_read(void);
  * UNSUPPORTED on a forced route the device cannot run (subgroup reductions without subgroup
  * arithmetic at one fixed subgroup size). */
 vittm_status vittm_device_profile_select(const vittm_device_info *info,
-                                         const vittm_profile_env *env,
-                                         vittm_device_profile *out, vittm_error *err);
+                                         const vittm_profile_env *env, vittm_device_profile *out,
+                                         vittm_error *err);
 
 /* "tiles=register,attention=gemm,reductions=subgroup" and ",fp16" when fp16 is the default:
  * the routes in VITTM_ROUTES's syntax. */
@@ -89,17 +89,17 @@ typedef struct vittm_tile_table {
   size_t n_registers;
   const vittm_tile *shared;
   size_t n_shared;
-  uint32_t max_tm, max_tn;  /* the shader's largest register tile */
-  bool register_spans_n;    /* a register tile's invocation computes all bn columns */
+  uint32_t max_tm, max_tn; /* the shader's largest register tile */
+  bool register_spans_n;   /* a register tile's invocation computes all bn columns */
 } vittm_tile_table;
 
 /* A tile table from two arrays of tiles (for its `static const` definition). */
-#define VITTM_TILE_TABLE(op_, registers_, shared_, max_tm_, max_tn_, spans_n_)                \
-  {                                                                                        \
-    .op = (op_), .registers = (registers_),                                                \
-    .n_registers = sizeof(registers_) / sizeof *(registers_), .shared = (shared_),          \
-    .n_shared = sizeof(shared_) / sizeof *(shared_), .max_tm = (max_tm_),                  \
-    .max_tn = (max_tn_), .register_spans_n = (spans_n_)                                    \
+#define VITTM_TILE_TABLE(op_, registers_, shared_, max_tm_, max_tn_, spans_n_)                     \
+  {                                                                                                \
+    .op = (op_), .registers = (registers_),                                                        \
+    .n_registers = sizeof(registers_) / sizeof *(registers_), .shared = (shared_),                 \
+    .n_shared = sizeof(shared_) / sizeof *(shared_), .max_tm = (max_tm_), .max_tn = (max_tn_),     \
+    .register_spans_n = (spans_n_)                                                                 \
   }
 
 /* The subgroup size a register tile spreads its rows over, sharing loads with shuffles, or 0

@@ -15,8 +15,8 @@ const char *vittm_dtype_name(vittm_dtype dtype)
   return dtype == VITTM_F16 ? "f16" : "f32";
 }
 
-static vittm_status create(vittm_device *dev, vittm_arena *arena, vittm_dtype dtype,
-                           uint32_t rows, uint32_t cols, vittm_tensor **out, vittm_error *err)
+static vittm_status create(vittm_device *dev, vittm_arena *arena, vittm_dtype dtype, uint32_t rows,
+                           uint32_t cols, vittm_tensor **out, vittm_error *err)
 {
   *out = NULL;
   if (dtype == VITTM_F16 && !dev->info.fp16)
@@ -63,15 +63,15 @@ static vittm_status create(vittm_device *dev, vittm_arena *arena, vittm_dtype dt
   return VITTM_OK;
 }
 
-vittm_status vittm_tensor_create(vittm_device *dev, vittm_dtype dtype, uint32_t rows,
-                                 uint32_t cols, vittm_tensor **out, vittm_error *err)
+vittm_status vittm_tensor_create(vittm_device *dev, vittm_dtype dtype, uint32_t rows, uint32_t cols,
+                                 vittm_tensor **out, vittm_error *err)
 {
   return create(dev, NULL, dtype, rows, cols, out, err);
 }
 
-vittm_status vittm_tensor_create_transient(vittm_device *dev, vittm_arena *arena,
-                                           vittm_dtype dtype, uint32_t rows, uint32_t cols,
-                                           vittm_tensor **out, vittm_error *err)
+vittm_status vittm_tensor_create_transient(vittm_device *dev, vittm_arena *arena, vittm_dtype dtype,
+                                           uint32_t rows, uint32_t cols, vittm_tensor **out,
+                                           vittm_error *err)
 {
   return create(dev, arena, dtype, rows, cols, out, err);
 }

@@ -29,15 +29,15 @@ size_t vittm_dtype_size(vittm_dtype dtype);
 const char *vittm_dtype_name(vittm_dtype dtype);
 
 /* Creates a rows × cols tensor (contents undefined), split when it exceeds the buffer range. */
-vittm_status vittm_tensor_create(vittm_device *dev, vittm_dtype dtype, uint32_t rows,
-                                 uint32_t cols, vittm_tensor **out, vittm_error *err);
+vittm_status vittm_tensor_create(vittm_device *dev, vittm_dtype dtype, uint32_t rows, uint32_t cols,
+                                 vittm_tensor **out, vittm_error *err);
 /* Creates a tensor whose contents live only during a run: its memory comes from the arena,
  * shared with tensors whose lifetimes do not overlap (vk/arena.h). The host can read or write it
  * only once a recording that uses it has ended, and reads see what the run left there only if
  * nothing recorded later reused its bytes. */
-vittm_status vittm_tensor_create_transient(vittm_device *dev, vittm_arena *arena,
-                                           vittm_dtype dtype, uint32_t rows, uint32_t cols,
-                                           vittm_tensor **out, vittm_error *err);
+vittm_status vittm_tensor_create_transient(vittm_device *dev, vittm_arena *arena, vittm_dtype dtype,
+                                           uint32_t rows, uint32_t cols, vittm_tensor **out,
+                                           vittm_error *err);
 /* Frees the tensor; NULL is a no-op. */
 void vittm_tensor_free(vittm_tensor *t);
 /* Writes rows·cols fp32 values, converted to the tensor's dtype. */

@@ -31,8 +31,7 @@ static void test_error_prefix_passes_on_the_status_it_is_given(void **state)
 {
   (void)state;
   vittm_error err = {0};
-  assert_int_equal(vittm_error_prefix(NULL, VITTM_ERROR_UNSUPPORTED, "x"),
-                   VITTM_ERROR_UNSUPPORTED);
+  assert_int_equal(vittm_error_prefix(NULL, VITTM_ERROR_UNSUPPORTED, "x"), VITTM_ERROR_UNSUPPORTED);
   assert_int_equal(vittm_error_prefix(NULL, VITTM_OK, "x"), VITTM_OK);
   vittm_error_set_cause(&err, VITTM_ERROR_NO_DEVICE, VITTM_CAUSE_NO_DRIVER, "inner");
   assert_int_equal(vittm_error_prefix(&err, VITTM_ERROR_NO_DEVICE, "outer %d", 1),
@@ -89,19 +88,17 @@ static void test_segmenter_create_failures_do_not_depend_on_the_record(void **st
   (void)state;
   vittm_segmenter *out = NULL;
   ASSERT_FAILS_THE_SAME(VITTM_ERROR_INVALID_ARGUMENT,
-                        vittm_segmenter_create(NULL, VITTM_FORMAT_RGBA, 64, 64, NULL, &out,
-                                               ERR));
+                        vittm_segmenter_create(NULL, VITTM_FORMAT_RGBA, 64, 64, NULL, &out, ERR));
   ASSERT_FAILS_THE_SAME(VITTM_ERROR_INVALID_ARGUMENT,
-                        vittm_segmenter_create(model, VITTM_FORMAT_RGBA, 64, 64, NULL, NULL,
-                                               ERR));
+                        vittm_segmenter_create(model, VITTM_FORMAT_RGBA, 64, 64, NULL, NULL, ERR));
   vittm_segmenter_options bad_mode = {.inference = (vittm_inference_mode)99};
-  ASSERT_FAILS_THE_SAME(VITTM_ERROR_INVALID_ARGUMENT,
-                        vittm_segmenter_create(model, VITTM_FORMAT_RGBA, 64, 64, &bad_mode,
-                                               &out, ERR));
+  ASSERT_FAILS_THE_SAME(
+      VITTM_ERROR_INVALID_ARGUMENT,
+      vittm_segmenter_create(model, VITTM_FORMAT_RGBA, 64, 64, &bad_mode, &out, ERR));
   /* A frame past every buffer limit fails deep inside, under a prefixed message. */
-  ASSERT_FAILS_THE_SAME(VITTM_ERROR_UNSUPPORTED,
-                        vittm_segmenter_create(model, VITTM_FORMAT_RGBA, 60000, 60000, NULL,
-                                               &out, ERR));
+  ASSERT_FAILS_THE_SAME(
+      VITTM_ERROR_UNSUPPORTED,
+      vittm_segmenter_create(model, VITTM_FORMAT_RGBA, 60000, 60000, NULL, &out, ERR));
   assert_null(out);
 }
 

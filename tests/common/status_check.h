@@ -21,14 +21,14 @@ static inline void check_same_status(const char *call, vittm_status expected,
 }
 
 /* Evaluates call twice, with ERR a record and then NULL. */
-#define ASSERT_FAILS_THE_SAME(expected, call)                                                  \
-  do {                                                                                         \
-    vittm_error record_ = {0};                                                                 \
-    vittm_error *ERR = &record_;                                                               \
-    vittm_status with_ = (call);                                                               \
-    ERR = NULL;                                                                                \
-    vittm_status without_ = (call);                                                            \
-    check_same_status(#call, (expected), with_, without_, &record_);                           \
+#define ASSERT_FAILS_THE_SAME(expected, call)                                                      \
+  do {                                                                                             \
+    vittm_error record_ = {0};                                                                     \
+    vittm_error *ERR = &record_;                                                                   \
+    vittm_status with_ = (call);                                                                   \
+    ERR = NULL;                                                                                    \
+    vittm_status without_ = (call);                                                                \
+    check_same_status(#call, (expected), with_, without_, &record_);                               \
   } while (0)
 
 #endif

@@ -257,16 +257,15 @@ const char *test_model_with_extra_tensor(const char *model, const char *name)
   return write_model(&m, model, name);
 }
 
-const char *test_model_with_value(const char *model, const char *tensor, size_t index,
-                                  float value)
+const char *test_model_with_value(const char *model, const char *tensor, size_t index, float value)
 {
   model_bytes m = read_model(model);
   cJSON *entry = cJSON_GetObjectItemCaseSensitive(m.header, tensor);
   if (!entry)
     fail_msg("%s has no tensor %s", model, tensor);
   const char *dtype = cJSON_GetObjectItemCaseSensitive(entry, "dtype")->valuestring;
-  size_t begin = (size_t)cJSON_GetArrayItem(cJSON_GetObjectItem(entry, "data_offsets"), 0)
-                     ->valuedouble;
+  size_t begin =
+      (size_t)cJSON_GetArrayItem(cJSON_GetObjectItem(entry, "data_offsets"), 0)->valuedouble;
   uint32_t bits;
   memcpy(&bits, &value, sizeof bits);
   size_t esize = strcmp(dtype, "F32") == 0 ? 4 : 2;

@@ -46,8 +46,7 @@ float *test_read(const vittm_tensor *t);
 void test_submit(vittm_cmd *cmd);
 
 /* Fails unless |out - ref| ≤ tol·(|ref| + rms(ref)) everywhere; names the worst element. */
-void test_assert_close(const char *what, const float *out, const double *ref, size_t n,
-                       double tol);
+void test_assert_close(const char *what, const float *out, const double *ref, size_t n, double tol);
 
 /* The precisions this device runs: fp32 always, fp16 where supported. */
 int test_precisions(vittm_device *dev, vittm_dtype out[2]);
@@ -59,8 +58,7 @@ int test_precisions(vittm_device *dev, vittm_dtype out[2]);
 const char *test_model_with_config(const char *model, const char *key, const char *value);
 /* A copy of the model file at model with element index (row-major) of tensor set to value,
  * rounded to the tensor's dtype. Returns the copy's path, as test_model_with_config. */
-const char *test_model_with_value(const char *model, const char *tensor, size_t index,
-                                  float value);
+const char *test_model_with_value(const char *model, const char *tensor, size_t index, float value);
 /* A copy of the model file at model with one more tensor, `name`, empty (shape [0], no
  * bytes). Returns the copy's path, as test_model_with_config. */
 const char *test_model_with_extra_tensor(const char *model, const char *name);

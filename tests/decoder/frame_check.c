@@ -15,11 +15,11 @@ void assert_colour_near(const vittm_video_frame *frame, int x, int y, int r, int
   if (abs(p[0] - r) > COLOUR_TOLERANCE || abs(p[1] - g) > COLOUR_TOLERANCE ||
       abs(p[2] - b) > COLOUR_TOLERANCE)
     fail_msg("frame %lld (%dx%d) pixel (%d,%d) is (%d,%d,%d), expected (%d,%d,%d) +- %d",
-             (long long)frame->index, frame->width, frame->height, x, y, p[0], p[1], p[2], r, g,
-             b, COLOUR_TOLERANCE);
+             (long long)frame->index, frame->width, frame->height, x, y, p[0], p[1], p[2], r, g, b,
+             COLOUR_TOLERANCE);
   if (frame->format == VITTM_DECODER_FORMAT_RGBA && p[3] != 255)
-    fail_msg("frame %lld pixel (%d,%d) has alpha %d, expected 255", (long long)frame->index, x,
-             y, p[3]);
+    fail_msg("frame %lld pixel (%d,%d) has alpha %d, expected 255", (long long)frame->index, x, y,
+             p[3]);
 }
 
 void assert_quadrants(const vittm_video_frame *frame)

@@ -239,15 +239,15 @@ static void test_decoder_run_stops_when_the_callback_fails(void **state)
 }
 
 static const clip clips[] = {
-  {"h264", 320, 240, "h264"},   {"vp8", 320, 240, "vp8"},     {"vp9", 320, 240, "vp9"},
-  {"mpeg4", 320, 240, "mpeg4"}, {"mjpeg", 320, 240, "mjpeg"}, {"h264-444", 719, 405, "h264"},
-  {"vp9", 719, 405, "vp9"},     {"mpeg4", 719, 405, "mpeg4"}, {"mjpeg", 719, 405, "mjpeg"},
+    {"h264", 320, 240, "h264"},   {"vp8", 320, 240, "vp8"},     {"vp9", 320, 240, "vp9"},
+    {"mpeg4", 320, 240, "mpeg4"}, {"mjpeg", 320, 240, "mjpeg"}, {"h264-444", 719, 405, "h264"},
+    {"vp9", 719, 405, "vp9"},     {"mpeg4", 719, 405, "mpeg4"}, {"mjpeg", 719, 405, "mjpeg"},
 };
 
-#define CLIP_TEST(i, name)                                                       \
-  {                                                                              \
-    "test_decoder_" name "_decodes_every_frame", test_decoder_clip_decodes_every_frame, \
-        NULL, NULL, (void *)&clips[i]                                            \
+#define CLIP_TEST(i, name)                                                                         \
+  {                                                                                                \
+    "test_decoder_" name "_decodes_every_frame", test_decoder_clip_decodes_every_frame, NULL,      \
+        NULL, (void *)&clips[i]                                                                    \
   }
 
 int main(int argc, char **argv)
@@ -256,24 +256,28 @@ int main(int argc, char **argv)
   if (argc > 2)
     cmocka_set_test_filter(argv[2]);
   const struct CMUnitTest tests[] = {
-    CLIP_TEST(0, "h264_320x240"),     CLIP_TEST(1, "vp8_320x240"),
-    CLIP_TEST(2, "vp9_320x240"),      CLIP_TEST(3, "mpeg4_320x240"),
-    CLIP_TEST(4, "mjpeg_320x240"),    CLIP_TEST(5, "h264_yuv444_719x405"),
-    CLIP_TEST(6, "vp9_719x405"),      CLIP_TEST(7, "mpeg4_719x405"),
-    CLIP_TEST(8, "mjpeg_719x405"),
-    cmocka_unit_test(test_decoder_info_describes_the_stream),
-    cmocka_unit_test(test_decoder_picks_the_video_stream_after_audio),
-    cmocka_unit_test(test_decoder_width_only_keeps_aspect),
-    cmocka_unit_test(test_decoder_height_only_upscales_odd_size),
-    cmocka_unit_test(test_decoder_explicit_size_reports_pixel_aspect),
-    cmocka_unit_test(test_decoder_rgba_has_opaque_alpha_and_4_byte_pixels),
-    cmocka_unit_test(test_decoder_rgb24_odd_width_rows_are_padded),
-    cmocka_unit_test(test_decoder_keeps_stored_size_of_wide_pixels),
-    cmocka_unit_test(test_decoder_square_pixels_scales_to_display_aspect),
-    cmocka_unit_test(test_decoder_threads_do_not_change_pixels),
-    cmocka_unit_test(test_decoder_eos_repeats_after_the_end),
-    cmocka_unit_test(test_decoder_run_calls_back_every_frame),
-    cmocka_unit_test(test_decoder_run_stops_when_the_callback_fails),
+      CLIP_TEST(0, "h264_320x240"),
+      CLIP_TEST(1, "vp8_320x240"),
+      CLIP_TEST(2, "vp9_320x240"),
+      CLIP_TEST(3, "mpeg4_320x240"),
+      CLIP_TEST(4, "mjpeg_320x240"),
+      CLIP_TEST(5, "h264_yuv444_719x405"),
+      CLIP_TEST(6, "vp9_719x405"),
+      CLIP_TEST(7, "mpeg4_719x405"),
+      CLIP_TEST(8, "mjpeg_719x405"),
+      cmocka_unit_test(test_decoder_info_describes_the_stream),
+      cmocka_unit_test(test_decoder_picks_the_video_stream_after_audio),
+      cmocka_unit_test(test_decoder_width_only_keeps_aspect),
+      cmocka_unit_test(test_decoder_height_only_upscales_odd_size),
+      cmocka_unit_test(test_decoder_explicit_size_reports_pixel_aspect),
+      cmocka_unit_test(test_decoder_rgba_has_opaque_alpha_and_4_byte_pixels),
+      cmocka_unit_test(test_decoder_rgb24_odd_width_rows_are_padded),
+      cmocka_unit_test(test_decoder_keeps_stored_size_of_wide_pixels),
+      cmocka_unit_test(test_decoder_square_pixels_scales_to_display_aspect),
+      cmocka_unit_test(test_decoder_threads_do_not_change_pixels),
+      cmocka_unit_test(test_decoder_eos_repeats_after_the_end),
+      cmocka_unit_test(test_decoder_run_calls_back_every_frame),
+      cmocka_unit_test(test_decoder_run_stops_when_the_callback_fails),
   };
   return cmocka_run_group_tests_name("decoder-decode", tests, NULL, NULL);
 }

@@ -155,8 +155,7 @@ static void test_decoder_garbage_over_the_middle_ends_normally(void **state)
 static void test_decoder_undecodable_packets_are_skipped(void **state)
 {
   (void)state;
-  const char *path =
-      media_wreck_jpegs(video_quadrants("mjpeg", 320, 240), "four-broken.avi", 4, 4);
+  const char *path = media_wreck_jpegs(video_quadrants("mjpeg", 320, 240), "four-broken.avi", 4, 4);
   outcome o = decode_until_stop(path, NULL);
   assert_int_equal(o.status, VITTM_OK);
   assert_int_equal(o.frames, VIDEO_FRAMES - 4);
@@ -169,8 +168,7 @@ static void test_decoder_undecodable_packets_are_skipped(void **state)
 static void test_decoder_gives_up_after_failures_in_a_row(void **state)
 {
   (void)state;
-  const char *path =
-      media_wreck_jpegs(video_quadrants("mjpeg", 320, 240), "four-broken.avi", 4, 4);
+  const char *path = media_wreck_jpegs(video_quadrants("mjpeg", 320, 240), "four-broken.avi", 4, 4);
   vittm_decoder_options opts = {.max_consecutive_failures = 3};
   outcome o = decode_until_stop(path, &opts);
   print_message("%s\n", o.err.message);
@@ -191,11 +189,9 @@ static void test_decoder_rejects_bad_options(void **state)
   (void)state;
   const char *path = video_quadrants("mjpeg", 320, 240);
   const vittm_decoder_options bad[] = {
-    {.format = (vittm_decoder_format)7},
-    {.width = -1},
-    {.height = VITTM_DECODER_MAX_SIZE + 1},
-    {.threads = -2},
-    {.max_consecutive_failures = -1},
+      {.format = (vittm_decoder_format)7},    {.width = -1},
+      {.height = VITTM_DECODER_MAX_SIZE + 1}, {.threads = -2},
+      {.max_consecutive_failures = -1},
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
     assert_open_fails(path, &bad[i], VITTM_ERROR_INVALID_ARGUMENT, "");
@@ -206,8 +202,7 @@ static void test_decoder_rejects_a_derived_size_too_large(void **state)
 {
   (void)state;
   vittm_decoder_options opts = {.height = 16000};
-  assert_open_fails(video_quadrants("mjpeg", 320, 240), &opts, VITTM_ERROR_UNSUPPORTED,
-                    "exceeds");
+  assert_open_fails(video_quadrants("mjpeg", 320, 240), &opts, VITTM_ERROR_UNSUPPORTED, "exceeds");
 }
 
 static vittm_status never_called(const vittm_video_frame *frame, void *user, vittm_error *err)
@@ -228,8 +223,7 @@ static void test_decoder_null_arguments_are_refused(void **state)
   assert_int_equal(vittm_decoder_open(NULL, NULL, &dec, &err), VITTM_ERROR_INVALID_ARGUMENT);
   assert_null(dec);
   assert_int_equal(vittm_decoder_next(NULL, &frame, &err), VITTM_ERROR_INVALID_ARGUMENT);
-  assert_int_equal(vittm_decoder_run(NULL, never_called, NULL, &err),
-                   VITTM_ERROR_INVALID_ARGUMENT);
+  assert_int_equal(vittm_decoder_run(NULL, never_called, NULL, &err), VITTM_ERROR_INVALID_ARGUMENT);
   assert_int_equal(vittm_decoder_open(path, NULL, &dec, NULL), VITTM_OK);
   assert_int_equal(vittm_decoder_next(dec, NULL, NULL), VITTM_ERROR_INVALID_ARGUMENT);
   assert_int_equal(vittm_decoder_run(dec, NULL, NULL, NULL), VITTM_ERROR_INVALID_ARGUMENT);
@@ -268,22 +262,22 @@ int main(int argc, char **argv)
   if (argc > 2)
     cmocka_set_test_filter(argv[2]);
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_decoder_missing_file_is_an_io_error),
-    cmocka_unit_test(test_decoder_directory_is_refused),
-    cmocka_unit_test(test_decoder_text_file_is_not_a_media_file),
-    cmocka_unit_test(test_decoder_audio_only_file_has_no_video_stream),
-    cmocka_unit_test(test_decoder_cover_art_is_not_a_video_stream),
-    cmocka_unit_test(test_decoder_unknown_codec_is_unsupported),
-    cmocka_unit_test(test_decoder_mp4_cut_before_its_index_is_refused),
-    cmocka_unit_test(test_decoder_truncated_h264_decodes_what_it_can),
-    cmocka_unit_test(test_decoder_garbage_over_the_middle_ends_normally),
-    cmocka_unit_test(test_decoder_undecodable_packets_are_skipped),
-    cmocka_unit_test(test_decoder_gives_up_after_failures_in_a_row),
-    cmocka_unit_test(test_decoder_rejects_bad_options),
-    cmocka_unit_test(test_decoder_rejects_a_derived_size_too_large),
-    cmocka_unit_test(test_decoder_null_arguments_are_refused),
-    cmocka_unit_test(test_decoder_errors_without_an_error_record),
-    cmocka_unit_test(test_decoder_free_null_is_a_no_op),
+      cmocka_unit_test(test_decoder_missing_file_is_an_io_error),
+      cmocka_unit_test(test_decoder_directory_is_refused),
+      cmocka_unit_test(test_decoder_text_file_is_not_a_media_file),
+      cmocka_unit_test(test_decoder_audio_only_file_has_no_video_stream),
+      cmocka_unit_test(test_decoder_cover_art_is_not_a_video_stream),
+      cmocka_unit_test(test_decoder_unknown_codec_is_unsupported),
+      cmocka_unit_test(test_decoder_mp4_cut_before_its_index_is_refused),
+      cmocka_unit_test(test_decoder_truncated_h264_decodes_what_it_can),
+      cmocka_unit_test(test_decoder_garbage_over_the_middle_ends_normally),
+      cmocka_unit_test(test_decoder_undecodable_packets_are_skipped),
+      cmocka_unit_test(test_decoder_gives_up_after_failures_in_a_row),
+      cmocka_unit_test(test_decoder_rejects_bad_options),
+      cmocka_unit_test(test_decoder_rejects_a_derived_size_too_large),
+      cmocka_unit_test(test_decoder_null_arguments_are_refused),
+      cmocka_unit_test(test_decoder_errors_without_an_error_record),
+      cmocka_unit_test(test_decoder_free_null_is_a_no_op),
   };
   return cmocka_run_group_tests_name("decoder-errors", tests, NULL, NULL);
 }

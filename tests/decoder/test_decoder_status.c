@@ -91,8 +91,8 @@ int main(int argc, char **argv)
 {
   media_init(argc > 1 ? argv[1] : "decoder-status-media");
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_decoder_open_failures_do_not_depend_on_the_record),
-    cmocka_unit_test(test_decoder_iteration_failures_do_not_depend_on_the_record),
+      cmocka_unit_test(test_decoder_open_failures_do_not_depend_on_the_record),
+      cmocka_unit_test(test_decoder_iteration_failures_do_not_depend_on_the_record),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,10 +18,11 @@
 static void quadrants_source(char *out, size_t size, int width, int height)
 {
   snprintf(out, size,
-           "color=c=white:s=%dx%d:r=" STR(VIDEO_RATE) ",format=rgb24,"
-           "drawbox=x=0:y=0:w=iw/2:h=ih/2:c=0xFF0000:t=fill,"
-           "drawbox=x=iw/2:y=0:w=iw/2:h=ih/2:c=0x00FF00:t=fill,"
-           "drawbox=x=0:y=ih/2:w=iw/2:h=ih/2:c=0x0000FF:t=fill",
+           "color=c=white:s=%dx%d:r=" STR(
+               VIDEO_RATE) ",format=rgb24,"
+                           "drawbox=x=0:y=0:w=iw/2:h=ih/2:c=0xFF0000:t=fill,"
+                           "drawbox=x=iw/2:y=0:w=iw/2:h=ih/2:c=0x00FF00:t=fill,"
+                           "drawbox=x=0:y=ih/2:w=iw/2:h=ih/2:c=0x0000FF:t=fill",
            width, height);
 }
 
@@ -32,12 +33,14 @@ typedef struct encoding {
 } encoding;
 
 static const encoding encodings[] = {
-  {"h264", "mp4", {"-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", "18"}},
-  {"h264-444", "mkv", {"-c:v", "libx264", "-pix_fmt", "yuv444p", "-crf", "18"}},
-  {"vp8", "webm", {"-c:v", "libvpx", "-b:v", "2M"}},
-  {"vp9", "webm", {"-c:v", "libvpx-vp9", "-b:v", "2M", "-deadline", "realtime", "-cpu-used", "8"}},
-  {"mpeg4", "avi", {"-c:v", "mpeg4", "-q:v", "2"}},
-  {"mjpeg", "avi", {"-c:v", "mjpeg", "-q:v", "2", "-pix_fmt", "yuvj420p"}},
+    {"h264", "mp4", {"-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", "18"}},
+    {"h264-444", "mkv", {"-c:v", "libx264", "-pix_fmt", "yuv444p", "-crf", "18"}},
+    {"vp8", "webm", {"-c:v", "libvpx", "-b:v", "2M"}},
+    {"vp9",
+     "webm",
+     {"-c:v", "libvpx-vp9", "-b:v", "2M", "-deadline", "realtime", "-cpu-used", "8"}},
+    {"mpeg4", "avi", {"-c:v", "mpeg4", "-q:v", "2"}},
+    {"mjpeg", "avi", {"-c:v", "mjpeg", "-q:v", "2", "-pix_fmt", "yuvj420p"}},
 };
 
 const char *video_quadrants(const char *name, int width, int height)
@@ -63,8 +66,9 @@ const char *video_wide_pixels(void)
   char source[512];
   quadrants_source(source, sizeof source, 320, 240);
   strncat(source, ",setsar=4/3", sizeof source - strlen(source) - 1);
-  const char *args[] = {"-f", "lavfi", "-i", source, "-frames:v", STR(VIDEO_FRAMES),
-                        "-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", "18", NULL};
+  const char *args[] = {"-f",   "lavfi",   "-i",       source,    "-frames:v", STR(VIDEO_FRAMES),
+                        "-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf",      "18",
+                        NULL};
   return media_make("wide-pixels-h264.mkv", args);
 }
 
@@ -72,10 +76,18 @@ const char *video_audio_then_video(void)
 {
   char source[512];
   quadrants_source(source, sizeof source, 320, 240);
-  const char *args[] = {"-f", "lavfi", "-i", "sine=frequency=440:duration=1.2",
-                        "-f", "lavfi", "-i", source, "-map", "0:a", "-map", "1:v",
-                        "-frames:v", STR(VIDEO_FRAMES), "-t", "1.2", "-c:a", "flac", "-c:v", "libx264",
-                        "-pix_fmt", "yuv420p", NULL};
+  const char *args[] = {"-f",        "lavfi",
+                        "-i",        "sine=frequency=440:duration=1.2",
+                        "-f",        "lavfi",
+                        "-i",        source,
+                        "-map",      "0:a",
+                        "-map",      "1:v",
+                        "-frames:v", STR(VIDEO_FRAMES),
+                        "-t",        "1.2",
+                        "-c:a",      "flac",
+                        "-c:v",      "libx264",
+                        "-pix_fmt",  "yuv420p",
+                        NULL};
   return media_make("audio-then-video.mkv", args);
 }
 
@@ -87,16 +99,35 @@ const char *video_audio_only(void)
 
 const char *video_audio_with_cover_art(void)
 {
-  const char *args[] = {"-f", "lavfi", "-i", "sine=frequency=440:duration=1",
-                        "-f", "lavfi", "-i", "color=c=red:s=64x64:d=0.1",
-                        "-map", "0:a", "-map", "1:v", "-frames:v", "1", "-c:a", "libmp3lame",
-                        "-c:v", "png", "-disposition:v:0", "attached_pic", NULL};
+  const char *args[] = {"-f",
+                        "lavfi",
+                        "-i",
+                        "sine=frequency=440:duration=1",
+                        "-f",
+                        "lavfi",
+                        "-i",
+                        "color=c=red:s=64x64:d=0.1",
+                        "-map",
+                        "0:a",
+                        "-map",
+                        "1:v",
+                        "-frames:v",
+                        "1",
+                        "-c:a",
+                        "libmp3lame",
+                        "-c:v",
+                        "png",
+                        "-disposition:v:0",
+                        "attached_pic",
+                        NULL};
   return media_make("audio-with-cover.mp3", args);
 }
 
 const char *video_raw_h264(void)
 {
-  const char *args[] = {"-f", "lavfi", "-i", "testsrc=size=320x240:rate=" STR(VIDEO_RATE),
-                        "-frames:v", "30", "-c:v", "libx264", "-pix_fmt", "yuv420p", NULL};
+  const char *args[] = {
+      "-f",        "lavfi",   "-i",   "testsrc=size=320x240:rate=" STR(VIDEO_RATE),
+      "-frames:v", "30",      "-c:v", "libx264",
+      "-pix_fmt",  "yuv420p", NULL};
   return media_make("testsrc-30.h264", args);
 }

@@ -11,11 +11,12 @@
 #include "config.h"
 
 static const char config_text[] =
-  "{\"arch\": \"vittm\", \"mean\": [123.675, 116.28, 103.53],"
-  " \"encoder\": {\"depth\": 12, \"width\": 768, \"eps\": 1e-6, \"qkv_bias\": true,"
-  "   \"latent_scale\": 2.5, \"name\": 7, \"out_indices\": [2, 5, 8, 11], \"opt\": null,"
-  "   \"zero_eps\": 0, \"negative_eps\": -1e-6, \"huge_eps\": 1e999},"
-  " \"neck\": {\"stages\": [{\"kind\": \"fpn\"}, {\"kind\": \"multilevel\", \"scales\": [4, 2, 1, 0.5]}]}}";
+    "{\"arch\": \"vittm\", \"mean\": [123.675, 116.28, 103.53],"
+    " \"encoder\": {\"depth\": 12, \"width\": 768, \"eps\": 1e-6, \"qkv_bias\": true,"
+    "   \"latent_scale\": 2.5, \"name\": 7, \"out_indices\": [2, 5, 8, 11], \"opt\": null,"
+    "   \"zero_eps\": 0, \"negative_eps\": -1e-6, \"huge_eps\": 1e999},"
+    " \"neck\": {\"stages\": [{\"kind\": \"fpn\"}, {\"kind\": \"multilevel\", \"scales\": [4, 2, "
+    "1, 0.5]}]}}";
 
 static int parse(void **state)
 {
@@ -79,8 +80,7 @@ static void test_wrong_types_are_refused(void **state)
                        "integer");
   assert_int_equal(vittm_config_get_int(&cfg, "arch", &i, &err), VITTM_ERROR_FORMAT);
   assert_message(&err, "model m.safetensors: config key arch is a string, not an integer");
-  assert_int_equal(vittm_config_get_double(&cfg, "encoder.qkv_bias", &d, &err),
-                   VITTM_ERROR_FORMAT);
+  assert_int_equal(vittm_config_get_double(&cfg, "encoder.qkv_bias", &d, &err), VITTM_ERROR_FORMAT);
   assert_message(&err, "model m.safetensors: config key encoder.qkv_bias is a boolean, not a "
                        "number");
   assert_int_equal(vittm_config_get_bool(&cfg, "encoder.depth", &b, &err), VITTM_ERROR_FORMAT);
@@ -149,9 +149,9 @@ static void test_positive_doubles_refuse_zero_negative_and_infinite(void **state
                    VITTM_ERROR_FORMAT);
   assert_message(&err, "model m.safetensors: config key encoder.zero_eps is 0, expected a "
                        "finite number > 0");
-  assert_int_equal(vittm_config_get_positive_double_or(&cfg, "encoder.negative_eps", 1e-5, &d,
-                                                       &err),
-                   VITTM_ERROR_FORMAT);
+  assert_int_equal(
+      vittm_config_get_positive_double_or(&cfg, "encoder.negative_eps", 1e-5, &d, &err),
+      VITTM_ERROR_FORMAT);
   assert_message(&err, "model m.safetensors: config key encoder.negative_eps is -1e-06, "
                        "expected a finite number > 0");
   assert_int_equal(vittm_config_get_positive_double_or(&cfg, "encoder.huge_eps", 1e-5, &d, &err),
@@ -187,8 +187,7 @@ static void test_number_arrays(void **state)
                    VITTM_ERROR_FORMAT);
   assert_message(&err, "model m.safetensors: config key neck.stages[1].scales[3] is 0.5, not "
                        "an integer");
-  assert_int_equal(vittm_config_get_int_array(&cfg, "arch", idx, 4, &n, &err),
-                   VITTM_ERROR_FORMAT);
+  assert_int_equal(vittm_config_get_int_array(&cfg, "arch", idx, 4, &n, &err), VITTM_ERROR_FORMAT);
   assert_message(&err, "model m.safetensors: config key arch is a string, not an array");
 }
 
@@ -231,8 +230,15 @@ static void test_malformed_path_is_a_caller_error(void **state)
 {
   vittm_config cfg = root(state);
   vittm_error err = {0};
-  const char *bad[] = {"", ".a", "a.", "encoder..depth", "neck.stages[x]", "neck.stages[1",
-                       "neck.stages[1]kind", "neck.[1]", "neck.stages[-1]"};
+  const char *bad[] = {"",
+                       ".a",
+                       "a.",
+                       "encoder..depth",
+                       "neck.stages[x]",
+                       "neck.stages[1",
+                       "neck.stages[1]kind",
+                       "neck.[1]",
+                       "neck.stages[-1]"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     int64_t v;
     if (vittm_config_get_int(&cfg, bad[i], &v, &err) != VITTM_ERROR_INVALID_ARGUMENT)
@@ -254,17 +260,17 @@ static void test_messages_without_a_source(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_int_at_dotted_path),
-    cmocka_unit_test(test_missing_key_names_file_and_key),
-    cmocka_unit_test(test_wrong_types_are_refused),
-    cmocka_unit_test(test_int_out_of_range_is_refused),
-    cmocka_unit_test(test_defaults_apply_only_when_absent),
-    cmocka_unit_test(test_positive_doubles_refuse_zero_negative_and_infinite),
-    cmocka_unit_test(test_number_arrays),
-    cmocka_unit_test(test_views_keep_the_full_path_in_messages),
-    cmocka_unit_test(test_lookup_follows_indices),
-    cmocka_unit_test(test_malformed_path_is_a_caller_error),
-    cmocka_unit_test(test_messages_without_a_source),
+      cmocka_unit_test(test_int_at_dotted_path),
+      cmocka_unit_test(test_missing_key_names_file_and_key),
+      cmocka_unit_test(test_wrong_types_are_refused),
+      cmocka_unit_test(test_int_out_of_range_is_refused),
+      cmocka_unit_test(test_defaults_apply_only_when_absent),
+      cmocka_unit_test(test_positive_doubles_refuse_zero_negative_and_infinite),
+      cmocka_unit_test(test_number_arrays),
+      cmocka_unit_test(test_views_keep_the_full_path_in_messages),
+      cmocka_unit_test(test_lookup_follows_indices),
+      cmocka_unit_test(test_malformed_path_is_a_caller_error),
+      cmocka_unit_test(test_messages_without_a_source),
   };
   return cmocka_run_group_tests_name("config", tests, parse, release);
 }

@@ -89,18 +89,18 @@ static void test_f16_from_f32_known_values(void **state)
   expect_f16(0.0f, 0x0000);
   expect_f16(-0.0f, 0x8000);
   expect_f16(65504.0f, 0x7bff);
-  expect_f16(65519.99f, 0x7bff);           /* just under the midpoint to 2^16 */
-  expect_f16(65520.0f, 0x7c00);            /* the midpoint rounds to even: infinity */
+  expect_f16(65519.99f, 0x7bff); /* just under the midpoint to 2^16 */
+  expect_f16(65520.0f, 0x7c00);  /* the midpoint rounds to even: infinity */
   expect_f16(-65520.0f, 0xfc00);
   expect_f16(FLT_MAX, 0x7c00);
   expect_f16(INFINITY, 0x7c00);
   expect_f16(-INFINITY, 0xfc00);
-  expect_f16(ldexpf(1.0f, -14), 0x0400);   /* smallest normal */
-  expect_f16(ldexpf(1.0f, -24), 0x0001);   /* smallest subnormal */
-  expect_f16(ldexpf(1.0f, -25), 0x0000);   /* half of it: tie, to even zero */
+  expect_f16(ldexpf(1.0f, -14), 0x0400); /* smallest normal */
+  expect_f16(ldexpf(1.0f, -24), 0x0001); /* smallest subnormal */
+  expect_f16(ldexpf(1.0f, -25), 0x0000); /* half of it: tie, to even zero */
   expect_f16(nextafterf(ldexpf(1.0f, -25), 1.0f), 0x0001);
-  expect_f16(ldexpf(3.0f, -26), 0x0001);   /* 0.75 of the smallest subnormal */
-  expect_f16(-ldexpf(3.0f, -25), 0x8002);  /* 1.5 units: tie, to even 2 */
+  expect_f16(ldexpf(3.0f, -26), 0x0001);    /* 0.75 of the smallest subnormal */
+  expect_f16(-ldexpf(3.0f, -25), 0x8002);   /* 1.5 units: tie, to even 2 */
   expect_f16(ldexpf(2047.0f, -25), 0x0400); /* largest subnormal + half unit: carries to normal */
   expect_f16(1e-10f, 0x0000);
   expect_f16(from_bits(0x00000001), 0x0000); /* fp32 subnormal */
@@ -164,23 +164,23 @@ static void test_f16_matches_compiler_float16(void **state)
 static void test_bf16_known_values_and_ties(void **state)
 {
   (void)state;
-  expect_bf16(0x3f800000, 0x3f80);  /* 1.0 */
-  expect_bf16(0x3f808000, 0x3f80);  /* tie, lower is even */
-  expect_bf16(0x3f818000, 0x3f82);  /* tie, upper is even */
-  expect_bf16(0x3f808001, 0x3f81);  /* just above the tie */
-  expect_bf16(0x3f807fff, 0x3f80);  /* just below */
-  expect_bf16(0xbfc00000, 0xbfc0);  /* -1.5 */
-  expect_bf16(0x80000000, 0x8000);  /* -0 */
-  expect_bf16(0x7f7fffff, 0x7f80);  /* FLT_MAX rounds up to infinity */
-  expect_bf16(0x7f7f7fff, 0x7f7f);  /* stays the largest finite bf16 */
-  expect_bf16(0x7f800000, 0x7f80);  /* inf */
-  expect_bf16(0xff800000, 0xff80);  /* -inf */
-  expect_bf16(0x00000001, 0x0000);  /* fp32 subnormal */
-  expect_bf16(0x00008000, 0x0000);  /* tie at the bottom */
+  expect_bf16(0x3f800000, 0x3f80); /* 1.0 */
+  expect_bf16(0x3f808000, 0x3f80); /* tie, lower is even */
+  expect_bf16(0x3f818000, 0x3f82); /* tie, upper is even */
+  expect_bf16(0x3f808001, 0x3f81); /* just above the tie */
+  expect_bf16(0x3f807fff, 0x3f80); /* just below */
+  expect_bf16(0xbfc00000, 0xbfc0); /* -1.5 */
+  expect_bf16(0x80000000, 0x8000); /* -0 */
+  expect_bf16(0x7f7fffff, 0x7f80); /* FLT_MAX rounds up to infinity */
+  expect_bf16(0x7f7f7fff, 0x7f7f); /* stays the largest finite bf16 */
+  expect_bf16(0x7f800000, 0x7f80); /* inf */
+  expect_bf16(0xff800000, 0xff80); /* -inf */
+  expect_bf16(0x00000001, 0x0000); /* fp32 subnormal */
+  expect_bf16(0x00008000, 0x0000); /* tie at the bottom */
   expect_bf16(0x00018000, 0x0002);
-  expect_bf16(0x7fc00000, 0x7fc0);  /* quiet NaN */
-  expect_bf16(0x7f800001, 0x7fc0);  /* a NaN whose payload would vanish stays NaN */
-  expect_bf16(0xff810000, 0xff81);  /* payload kept */
+  expect_bf16(0x7fc00000, 0x7fc0); /* quiet NaN */
+  expect_bf16(0x7f800001, 0x7fc0); /* a NaN whose payload would vanish stays NaN */
+  expect_bf16(0xff810000, 0xff81); /* payload kept */
 }
 
 static void test_array_forms_match_scalar_forms(void **state)
@@ -206,17 +206,17 @@ static void test_array_forms_match_scalar_forms(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_f16_round_trip_is_exact_for_all_65536_values),
-    cmocka_unit_test(test_bf16_round_trip_is_exact_for_all_65536_values),
-    cmocka_unit_test(test_f16_to_f32_known_values),
-    cmocka_unit_test(test_f16_from_f32_known_values),
-    cmocka_unit_test(test_f16_nan_stays_nan),
-    cmocka_unit_test(test_f16_rounding_is_nearest_even_at_every_boundary),
+      cmocka_unit_test(test_f16_round_trip_is_exact_for_all_65536_values),
+      cmocka_unit_test(test_bf16_round_trip_is_exact_for_all_65536_values),
+      cmocka_unit_test(test_f16_to_f32_known_values),
+      cmocka_unit_test(test_f16_from_f32_known_values),
+      cmocka_unit_test(test_f16_nan_stays_nan),
+      cmocka_unit_test(test_f16_rounding_is_nearest_even_at_every_boundary),
 #ifdef __FLT16_MAX__
-    cmocka_unit_test(test_f16_matches_compiler_float16),
+      cmocka_unit_test(test_f16_matches_compiler_float16),
 #endif
-    cmocka_unit_test(test_bf16_known_values_and_ties),
-    cmocka_unit_test(test_array_forms_match_scalar_forms),
+      cmocka_unit_test(test_bf16_known_values_and_ties),
+      cmocka_unit_test(test_array_forms_match_scalar_forms),
   };
   return cmocka_run_group_tests_name("half", tests, NULL, NULL);
 }

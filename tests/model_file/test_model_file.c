@@ -138,8 +138,8 @@ static void add_entry(cJSON *header, const char *name, const char *dtype, int nd
 {
   cJSON *entry = cJSON_AddObjectToObject(header, name);
   cJSON_AddStringToObject(entry, "dtype", dtype);
-  cJSON_AddItemToObject(entry, "shape", ndim ? cJSON_CreateIntArray(shape, ndim)
-                                              : cJSON_CreateArray());
+  cJSON_AddItemToObject(entry, "shape",
+                        ndim ? cJSON_CreateIntArray(shape, ndim) : cJSON_CreateArray());
   int offsets[2] = {begin, end};
   cJSON_AddItemToObject(entry, "data_offsets", cJSON_CreateIntArray(offsets, 2));
 }
@@ -166,7 +166,8 @@ static uint8_t *good_file_bytes(size_t *size)
   cJSON *header = cJSON_CreateObject();
   cJSON *meta = cJSON_AddObjectToObject(header, "__metadata__");
   cJSON_AddStringToObject(meta, "format", "pt");
-  cJSON_AddStringToObject(meta, "vittm", "{\"format_version\": 1, \"arch\": \"vittm\", "
+  cJSON_AddStringToObject(meta, "vittm",
+                          "{\"format_version\": 1, \"arch\": \"vittm\", "
                           "\"encoder\": {\"depth\": 12}}");
   add_entry(header, "a.f32", "F32", 2, (int[]){2, 3}, 2, 26);
   add_entry(header, "b.f16", "F16", 1, (int[]){4}, 26, 34);
@@ -319,16 +320,15 @@ static void test_non_finite_values_are_refused_by_the_checked_read(void **state)
                  "nan.safetensors", "tensor a.f32 holds NaN at [1, 2]; weights must be finite");
   assert_int_equal(vittm_model_file_read_f32(mf, a, f, 6, &err), VITTM_OK);
   assert_true(isnan(f[5]) && f[4] == 5.0f);
-  assert_refused(vittm_model_file_read_finite_f32(mf, vittm_model_file_find(mf, "b.f16"), f, 4,
-                                                  &err),
-                 &err, VITTM_ERROR_FORMAT, "nan.safetensors", "tensor b.f16 holds +infinity at [1]");
-  assert_refused(vittm_model_file_read_finite_f32(mf, vittm_model_file_find(mf, "c.bf16"), f, 4,
-                                                  &err),
-                 &err, VITTM_ERROR_FORMAT, "nan.safetensors",
-                 "tensor c.bf16 holds -infinity at [1, 0]");
-  assert_int_equal(vittm_model_file_read_finite_f32(mf, vittm_model_file_find(mf, "d.finite"), f,
-                                                    1, &err),
-                   VITTM_OK);
+  assert_refused(
+      vittm_model_file_read_finite_f32(mf, vittm_model_file_find(mf, "b.f16"), f, 4, &err), &err,
+      VITTM_ERROR_FORMAT, "nan.safetensors", "tensor b.f16 holds +infinity at [1]");
+  assert_refused(
+      vittm_model_file_read_finite_f32(mf, vittm_model_file_find(mf, "c.bf16"), f, 4, &err), &err,
+      VITTM_ERROR_FORMAT, "nan.safetensors", "tensor c.bf16 holds -infinity at [1, 0]");
+  assert_int_equal(
+      vittm_model_file_read_finite_f32(mf, vittm_model_file_find(mf, "d.finite"), f, 1, &err),
+      VITTM_OK);
   assert_true(f[0] == 42.0f);
   vittm_model_file_free(mf);
   free(bytes);
@@ -397,8 +397,8 @@ static void test_missing_tensor_is_named(void **state)
   vittm_model_file *mf = open_good_file("lookup_missing");
   vittm_error err = {0};
   const vittm_model_tensor *t = (const void *)1;
-  vittm_status st = vittm_model_file_tensor(mf, "blocks.0.norm1.weight", 1, (int64_t[]){768},
-                                            &t, &err);
+  vittm_status st =
+      vittm_model_file_tensor(mf, "blocks.0.norm1.weight", 1, (int64_t[]){768}, &t, &err);
   assert_refused(st, &err, VITTM_ERROR_FORMAT, tmp_path("lookup_missing"),
                  "tensor blocks.0.norm1.weight is missing");
   assert_null(t);
@@ -428,11 +428,9 @@ static void test_wildcard_dims_match_and_mark_used(void **state)
   vittm_model_file *mf = open_good_file("lookup_used");
   vittm_error err = {0};
   const vittm_model_tensor *t;
-  assert_int_equal(vittm_model_file_tensor(mf, "a.f32", 2, (int64_t[]){-1, 3}, &t, &err),
-                   VITTM_OK);
+  assert_int_equal(vittm_model_file_tensor(mf, "a.f32", 2, (int64_t[]){-1, 3}, &t, &err), VITTM_OK);
   assert_string_equal(t->name, "a.f32");
-  assert_int_equal(vittm_model_file_tensor(mf, "d.scalar", 0, (int64_t[]){0}, &t, &err),
-                   VITTM_OK);
+  assert_int_equal(vittm_model_file_tensor(mf, "d.scalar", 0, (int64_t[]){0}, &t, &err), VITTM_OK);
   assert_int_equal(vittm_model_file_tensor(mf, "b.f16", 0, NULL, &t, &err), VITTM_OK);
   /* find() looks without marking: probes and optional tensors are not "used". */
   assert_non_null(vittm_model_file_find(mf, "c.bf16"));
@@ -449,12 +447,11 @@ static void test_read_with_wrong_count_is_refused(void **state)
   vittm_error err = {0};
   float f[8];
   const vittm_model_tensor *a = vittm_model_file_find(mf, "a.f32");
-  assert_refused(vittm_model_file_read_f32(mf, a, f, 8, &err), &err,
-                 VITTM_ERROR_INVALID_ARGUMENT, tmp_path("read_count"),
-                 "tensor a.f32 has 6 elements, the destination holds 8");
+  assert_refused(vittm_model_file_read_f32(mf, a, f, 8, &err), &err, VITTM_ERROR_INVALID_ARGUMENT,
+                 tmp_path("read_count"), "tensor a.f32 has 6 elements, the destination holds 8");
   uint16_t h[2];
-  assert_refused(vittm_model_file_read_f16(mf, a, h, 2, &err), &err,
-                 VITTM_ERROR_INVALID_ARGUMENT, tmp_path("read_count"), "tensor a.f32");
+  assert_refused(vittm_model_file_read_f16(mf, a, h, 2, &err), &err, VITTM_ERROR_INVALID_ARGUMENT,
+                 tmp_path("read_count"), "tensor a.f32");
   vittm_model_tensor stranger = *a;
   assert_int_equal(vittm_model_file_read_f32(mf, &stranger, f, 6, &err),
                    VITTM_ERROR_INVALID_ARGUMENT);
@@ -469,8 +466,7 @@ static void test_missing_file_is_an_io_error(void **state)
   vittm_model_file *mf = (void *)1;
   vittm_error err = {0};
   const char *path = tmp_path("does-not-exist");
-  assert_refused(vittm_model_file_open(path, &mf, &err), &err, VITTM_ERROR_IO, path,
-                 "cannot open");
+  assert_refused(vittm_model_file_open(path, &mf, &err), &err, VITTM_ERROR_IO, path, "cannot open");
   assert_null(mf);
 }
 
@@ -554,118 +550,121 @@ typedef struct refusal {
 } refusal;
 
 static const refusal refusals[] = {
-  {"refuses_header_that_is_not_json", "{" META ", " T ":", 0, VITTM_ERROR_FORMAT,
-   "header is not valid JSON"},
-  {"refuses_header_that_is_not_an_object", "[1, 2]", 0, VITTM_ERROR_FORMAT,
-   "header is not a JSON object"},
-  {"refuses_stray_bytes_after_header", "{" META "} x", 0, VITTM_ERROR_FORMAT,
-   "stray bytes after its JSON"},
-  {"refuses_entry_that_is_not_an_object", "{" META ", " T ": [1]}", 0, VITTM_ERROR_FORMAT,
-   TN ": entry is not an object"},
-  {"refuses_missing_dtype", "{" META ", " T ": {'shape': [1], 'data_offsets': [0, 4]}}", 4,
-   VITTM_ERROR_FORMAT, TN ": \"dtype\" is missing"},
-  {"refuses_dtype_that_is_not_a_string",
-   "{" META ", " T ": {'dtype': 4, 'shape': [1], 'data_offsets': [0, 4]}}", 4,
-   VITTM_ERROR_FORMAT, TN ": \"dtype\" is not a string"},
-  {"refuses_unknown_dtype",
-   "{" META ", " T ": {'dtype': 'Q4', 'shape': [1], 'data_offsets': [0, 4]}}", 4,
-   VITTM_ERROR_FORMAT, TN " has unknown dtype \"Q4\""},
-  {"refuses_unsupported_dtype",
-   "{" META ", " T ": {'dtype': 'I64', 'shape': [1], 'data_offsets': [0, 8]}}", 8,
-   VITTM_ERROR_UNSUPPORTED, TN " has dtype I64"},
-  {"refuses_missing_shape", "{" META ", " T ": {'dtype': 'F32', 'data_offsets': [0, 4]}}", 4,
-   VITTM_ERROR_FORMAT, TN ": \"shape\" is missing"},
-  {"refuses_shape_that_is_not_an_array",
-   "{" META ", " T ": {'dtype': 'F32', 'shape': 1, 'data_offsets': [0, 4]}}", 4,
-   VITTM_ERROR_FORMAT, TN ": \"shape\" is not an array"},
-  {"refuses_negative_dimension",
-   "{" META ", " T ": {'dtype': 'F32', 'shape': [1, -1], 'data_offsets': [0, 4]}}", 4,
-   VITTM_ERROR_FORMAT, TN ": shape dimension 1 is not a non-negative integer"},
-  {"refuses_fractional_dimension",
-   "{" META ", " T ": {'dtype': 'F32', 'shape': [1.5], 'data_offsets': [0, 4]}}", 4,
-   VITTM_ERROR_FORMAT, TN ": shape dimension 0 is not a non-negative integer"},
-  {"refuses_string_dimension",
-   "{" META ", " T ": {'dtype': 'F32', 'shape': ['1'], 'data_offsets': [0, 4]}}", 4,
-   VITTM_ERROR_FORMAT, TN ": shape dimension 0"},
-  {"refuses_too_many_dimensions",
-   "{" META ", " T ": {'dtype': 'F32', 'shape': [1,1,1,1,1,1,1,1,1], 'data_offsets': [0, 4]}}",
-   4, VITTM_ERROR_UNSUPPORTED, TN " has 9 dimensions"},
-  {"refuses_overflowing_element_count",
-   "{" META ", " T ": {'dtype': 'F32', 'shape': [4294967296, 4294967296], "
-   "'data_offsets': [0, 4]}}", 4, VITTM_ERROR_FORMAT, TN ": the element count of its shape overflows"},
-  {"refuses_missing_data_offsets", "{" META ", " T ": {'dtype': 'F32', 'shape': [1]}}", 4,
-   VITTM_ERROR_FORMAT, TN ": \"data_offsets\" is missing"},
-  {"refuses_one_data_offset",
-   "{" META ", " T ": {'dtype': 'F32', 'shape': [1], 'data_offsets': [4]}}", 4,
-   VITTM_ERROR_FORMAT, TN ": \"data_offsets\" is not two non-negative integers"},
-  {"refuses_three_data_offsets",
-   "{" META ", " T ": {'dtype': 'F32', 'shape': [1], 'data_offsets': [0, 4, 8]}}", 8,
-   VITTM_ERROR_FORMAT, TN ": \"data_offsets\" is not two"},
-  {"refuses_negative_data_offset",
-   "{" META ", " T ": {'dtype': 'F32', 'shape': [1], 'data_offsets': [-4, 0]}}", 4,
-   VITTM_ERROR_FORMAT, TN ": \"data_offsets\" is not two"},
-  {"refuses_string_data_offset",
-   "{" META ", " T ": {'dtype': 'F32', 'shape': [1], 'data_offsets': [0, '4']}}", 4,
-   VITTM_ERROR_FORMAT, TN ": \"data_offsets\" is not two"},
-  {"refuses_inexact_data_offset",
-   "{" META ", " T ": {'dtype': 'F32', 'shape': [1], 'data_offsets': [0, 1e300]}}", 4,
-   VITTM_ERROR_FORMAT, TN ": \"data_offsets\" is not two"},
-  {"refuses_offsets_that_end_before_they_begin",
-   "{" META ", " T ": {'dtype': 'F32', 'shape': [1], 'data_offsets': [8, 4]}}", 8,
-   VITTM_ERROR_FORMAT, TN ": data_offsets [8, 4] end before they begin"},
-  {"refuses_offsets_past_the_end_of_the_file",
-   "{" META ", " T ": {'dtype': 'F32', 'shape': [4], 'data_offsets': [0, 16]}}", 12,
-   VITTM_ERROR_FORMAT, TN ": data_offsets [0, 16] reach past the end of the file (12 data"},
-  {"refuses_size_that_does_not_match_shape",
-   "{" META ", " T ": {'dtype': 'F32', 'shape': [3], 'data_offsets': [0, 8]}}", 8,
-   VITTM_ERROR_FORMAT, TN " holds 8 bytes, but shape [3] of F32 needs 3 elements of 4 bytes"},
-  {"refuses_bf16_size_that_does_not_match_shape",
-   "{" META ", " T ": {'dtype': 'BF16', 'shape': [2, 2], 'data_offsets': [0, 16]}}", 16,
-   VITTM_ERROR_FORMAT, TN " holds 16 bytes, but shape [2, 2] of BF16"},
-  {"refuses_overlapping_tensors",
-   "{" META ", 'a': {'dtype': 'F32', 'shape': [2], 'data_offsets': [0, 8]}, "
-   "'b': {'dtype': 'F32', 'shape': [2], 'data_offsets': [4, 12]}}", 12, VITTM_ERROR_FORMAT,
-   "tensors a [0, 8) and b [4, 12) overlap"},
-  {"refuses_tensor_inside_another",
-   "{" META ", 'big': {'dtype': 'F32', 'shape': [4], 'data_offsets': [0, 16]}, "
-   "'mid': {'dtype': 'F32', 'shape': [1], 'data_offsets': [12, 16]}, "
-   "'small': {'dtype': 'F16', 'shape': [2], 'data_offsets': [4, 8]}}", 16, VITTM_ERROR_FORMAT,
-   "tensors big [0, 16) and small [4, 8) overlap"},
-  {"refuses_duplicate_tensor_name",
-   "{" META ", " T ": {'dtype': 'F32', 'shape': [1], 'data_offsets': [0, 4]}, "
-   T ": {'dtype': 'F32', 'shape': [1], 'data_offsets': [4, 8]}}", 8, VITTM_ERROR_FORMAT,
-   TN " appears twice"},
-  {"refuses_missing_metadata", "{" T ": {'dtype': 'F32', 'shape': [1], 'data_offsets': [0, 4]}}",
-   4, VITTM_ERROR_FORMAT, "__metadata__[\"vittm\"] (the model config) is missing"},
-  {"refuses_metadata_that_is_not_an_object", "{'__metadata__': ['vittm']}", 0,
-   VITTM_ERROR_FORMAT, "__metadata__ is not an object"},
-  {"refuses_metadata_value_that_is_not_a_string",
-   "{'__metadata__': {'vittm': '{}', 'epoch': 3}}", 0, VITTM_ERROR_FORMAT,
-   "__metadata__ entry \"epoch\" is not a string"},
-  {"refuses_metadata_twice", "{" META ", " META "}", 0, VITTM_ERROR_FORMAT,
-   "__metadata__ appears twice"},
-  {"refuses_missing_config", "{'__metadata__': {'format': 'pt'}}", 0, VITTM_ERROR_FORMAT,
-   "__metadata__[\"vittm\"] (the model config) is missing"},
-  {"refuses_config_that_is_not_json", "{'__metadata__': {'vittm': '{oops'}}", 0,
-   VITTM_ERROR_FORMAT, "the config in __metadata__[\"vittm\"] is not valid JSON"},
-  {"refuses_config_with_trailing_bytes", "{'__metadata__': {'vittm': '{} {}'}}", 0,
-   VITTM_ERROR_FORMAT, "is not valid JSON"},
-  {"refuses_config_that_is_not_an_object", "{'__metadata__': {'vittm': '[1]'}}", 0,
-   VITTM_ERROR_FORMAT, "the config in __metadata__[\"vittm\"] is not a JSON object"},
-  {"refuses_config_without_format_version", "{'__metadata__': {'vittm': '{}'}}", 0,
-   VITTM_ERROR_FORMAT, "config key format_version is missing; this engine reads format_version 1"},
-  {"refuses_format_version_that_is_not_a_number", "{" CONFIG("\\'banana\\'") "}", 0,
-   VITTM_ERROR_FORMAT, "config key format_version is \"banana\", not a version this engine "
-   "reads (format_version 1)"},
-  {"refuses_fractional_format_version", "{" CONFIG("1.5") "}", 0, VITTM_ERROR_FORMAT,
-   "config key format_version is 1.5, not a version"},
-  {"refuses_format_version_0", "{" CONFIG("0") "}", 0, VITTM_ERROR_FORMAT,
-   "config key format_version is 0, not a version"},
-  {"refuses_format_version_that_is_a_boolean", "{" CONFIG("true") "}", 0, VITTM_ERROR_FORMAT,
-   "config key format_version is true, not a version"},
-  {"refuses_newer_format_version_as_unsupported", "{" CONFIG("99") "}", 0,
-   VITTM_ERROR_UNSUPPORTED, "config key format_version is 99, a newer format than this engine "
-   "reads (format_version 1)"},
+    {"refuses_header_that_is_not_json", "{" META ", " T ":", 0, VITTM_ERROR_FORMAT,
+     "header is not valid JSON"},
+    {"refuses_header_that_is_not_an_object", "[1, 2]", 0, VITTM_ERROR_FORMAT,
+     "header is not a JSON object"},
+    {"refuses_stray_bytes_after_header", "{" META "} x", 0, VITTM_ERROR_FORMAT,
+     "stray bytes after its JSON"},
+    {"refuses_entry_that_is_not_an_object", "{" META ", " T ": [1]}", 0, VITTM_ERROR_FORMAT,
+     TN ": entry is not an object"},
+    {"refuses_missing_dtype", "{" META ", " T ": {'shape': [1], 'data_offsets': [0, 4]}}", 4,
+     VITTM_ERROR_FORMAT, TN ": \"dtype\" is missing"},
+    {"refuses_dtype_that_is_not_a_string",
+     "{" META ", " T ": {'dtype': 4, 'shape': [1], 'data_offsets': [0, 4]}}", 4, VITTM_ERROR_FORMAT,
+     TN ": \"dtype\" is not a string"},
+    {"refuses_unknown_dtype",
+     "{" META ", " T ": {'dtype': 'Q4', 'shape': [1], 'data_offsets': [0, 4]}}", 4,
+     VITTM_ERROR_FORMAT, TN " has unknown dtype \"Q4\""},
+    {"refuses_unsupported_dtype",
+     "{" META ", " T ": {'dtype': 'I64', 'shape': [1], 'data_offsets': [0, 8]}}", 8,
+     VITTM_ERROR_UNSUPPORTED, TN " has dtype I64"},
+    {"refuses_missing_shape", "{" META ", " T ": {'dtype': 'F32', 'data_offsets': [0, 4]}}", 4,
+     VITTM_ERROR_FORMAT, TN ": \"shape\" is missing"},
+    {"refuses_shape_that_is_not_an_array",
+     "{" META ", " T ": {'dtype': 'F32', 'shape': 1, 'data_offsets': [0, 4]}}", 4,
+     VITTM_ERROR_FORMAT, TN ": \"shape\" is not an array"},
+    {"refuses_negative_dimension",
+     "{" META ", " T ": {'dtype': 'F32', 'shape': [1, -1], 'data_offsets': [0, 4]}}", 4,
+     VITTM_ERROR_FORMAT, TN ": shape dimension 1 is not a non-negative integer"},
+    {"refuses_fractional_dimension",
+     "{" META ", " T ": {'dtype': 'F32', 'shape': [1.5], 'data_offsets': [0, 4]}}", 4,
+     VITTM_ERROR_FORMAT, TN ": shape dimension 0 is not a non-negative integer"},
+    {"refuses_string_dimension",
+     "{" META ", " T ": {'dtype': 'F32', 'shape': ['1'], 'data_offsets': [0, 4]}}", 4,
+     VITTM_ERROR_FORMAT, TN ": shape dimension 0"},
+    {"refuses_too_many_dimensions",
+     "{" META ", " T ": {'dtype': 'F32', 'shape': [1,1,1,1,1,1,1,1,1], 'data_offsets': [0, 4]}}", 4,
+     VITTM_ERROR_UNSUPPORTED, TN " has 9 dimensions"},
+    {"refuses_overflowing_element_count",
+     "{" META ", " T ": {'dtype': 'F32', 'shape': [4294967296, 4294967296], "
+     "'data_offsets': [0, 4]}}",
+     4, VITTM_ERROR_FORMAT, TN ": the element count of its shape overflows"},
+    {"refuses_missing_data_offsets", "{" META ", " T ": {'dtype': 'F32', 'shape': [1]}}", 4,
+     VITTM_ERROR_FORMAT, TN ": \"data_offsets\" is missing"},
+    {"refuses_one_data_offset",
+     "{" META ", " T ": {'dtype': 'F32', 'shape': [1], 'data_offsets': [4]}}", 4,
+     VITTM_ERROR_FORMAT, TN ": \"data_offsets\" is not two non-negative integers"},
+    {"refuses_three_data_offsets",
+     "{" META ", " T ": {'dtype': 'F32', 'shape': [1], 'data_offsets': [0, 4, 8]}}", 8,
+     VITTM_ERROR_FORMAT, TN ": \"data_offsets\" is not two"},
+    {"refuses_negative_data_offset",
+     "{" META ", " T ": {'dtype': 'F32', 'shape': [1], 'data_offsets': [-4, 0]}}", 4,
+     VITTM_ERROR_FORMAT, TN ": \"data_offsets\" is not two"},
+    {"refuses_string_data_offset",
+     "{" META ", " T ": {'dtype': 'F32', 'shape': [1], 'data_offsets': [0, '4']}}", 4,
+     VITTM_ERROR_FORMAT, TN ": \"data_offsets\" is not two"},
+    {"refuses_inexact_data_offset",
+     "{" META ", " T ": {'dtype': 'F32', 'shape': [1], 'data_offsets': [0, 1e300]}}", 4,
+     VITTM_ERROR_FORMAT, TN ": \"data_offsets\" is not two"},
+    {"refuses_offsets_that_end_before_they_begin",
+     "{" META ", " T ": {'dtype': 'F32', 'shape': [1], 'data_offsets': [8, 4]}}", 8,
+     VITTM_ERROR_FORMAT, TN ": data_offsets [8, 4] end before they begin"},
+    {"refuses_offsets_past_the_end_of_the_file",
+     "{" META ", " T ": {'dtype': 'F32', 'shape': [4], 'data_offsets': [0, 16]}}", 12,
+     VITTM_ERROR_FORMAT, TN ": data_offsets [0, 16] reach past the end of the file (12 data"},
+    {"refuses_size_that_does_not_match_shape",
+     "{" META ", " T ": {'dtype': 'F32', 'shape': [3], 'data_offsets': [0, 8]}}", 8,
+     VITTM_ERROR_FORMAT, TN " holds 8 bytes, but shape [3] of F32 needs 3 elements of 4 bytes"},
+    {"refuses_bf16_size_that_does_not_match_shape",
+     "{" META ", " T ": {'dtype': 'BF16', 'shape': [2, 2], 'data_offsets': [0, 16]}}", 16,
+     VITTM_ERROR_FORMAT, TN " holds 16 bytes, but shape [2, 2] of BF16"},
+    {"refuses_overlapping_tensors",
+     "{" META ", 'a': {'dtype': 'F32', 'shape': [2], 'data_offsets': [0, 8]}, "
+     "'b': {'dtype': 'F32', 'shape': [2], 'data_offsets': [4, 12]}}",
+     12, VITTM_ERROR_FORMAT, "tensors a [0, 8) and b [4, 12) overlap"},
+    {"refuses_tensor_inside_another",
+     "{" META ", 'big': {'dtype': 'F32', 'shape': [4], 'data_offsets': [0, 16]}, "
+     "'mid': {'dtype': 'F32', 'shape': [1], 'data_offsets': [12, 16]}, "
+     "'small': {'dtype': 'F16', 'shape': [2], 'data_offsets': [4, 8]}}",
+     16, VITTM_ERROR_FORMAT, "tensors big [0, 16) and small [4, 8) overlap"},
+    {"refuses_duplicate_tensor_name",
+     "{" META ", " T ": {'dtype': 'F32', 'shape': [1], 'data_offsets': [0, 4]}, " T
+     ": {'dtype': 'F32', 'shape': [1], 'data_offsets': [4, 8]}}",
+     8, VITTM_ERROR_FORMAT, TN " appears twice"},
+    {"refuses_missing_metadata", "{" T ": {'dtype': 'F32', 'shape': [1], 'data_offsets': [0, 4]}}",
+     4, VITTM_ERROR_FORMAT, "__metadata__[\"vittm\"] (the model config) is missing"},
+    {"refuses_metadata_that_is_not_an_object", "{'__metadata__': ['vittm']}", 0, VITTM_ERROR_FORMAT,
+     "__metadata__ is not an object"},
+    {"refuses_metadata_value_that_is_not_a_string", "{'__metadata__': {'vittm': '{}', 'epoch': 3}}",
+     0, VITTM_ERROR_FORMAT, "__metadata__ entry \"epoch\" is not a string"},
+    {"refuses_metadata_twice", "{" META ", " META "}", 0, VITTM_ERROR_FORMAT,
+     "__metadata__ appears twice"},
+    {"refuses_missing_config", "{'__metadata__': {'format': 'pt'}}", 0, VITTM_ERROR_FORMAT,
+     "__metadata__[\"vittm\"] (the model config) is missing"},
+    {"refuses_config_that_is_not_json", "{'__metadata__': {'vittm': '{oops'}}", 0,
+     VITTM_ERROR_FORMAT, "the config in __metadata__[\"vittm\"] is not valid JSON"},
+    {"refuses_config_with_trailing_bytes", "{'__metadata__': {'vittm': '{} {}'}}", 0,
+     VITTM_ERROR_FORMAT, "is not valid JSON"},
+    {"refuses_config_that_is_not_an_object", "{'__metadata__': {'vittm': '[1]'}}", 0,
+     VITTM_ERROR_FORMAT, "the config in __metadata__[\"vittm\"] is not a JSON object"},
+    {"refuses_config_without_format_version", "{'__metadata__': {'vittm': '{}'}}", 0,
+     VITTM_ERROR_FORMAT,
+     "config key format_version is missing; this engine reads format_version 1"},
+    {"refuses_format_version_that_is_not_a_number", "{" CONFIG("\\'banana\\'") "}", 0,
+     VITTM_ERROR_FORMAT,
+     "config key format_version is \"banana\", not a version this engine "
+     "reads (format_version 1)"},
+    {"refuses_fractional_format_version", "{" CONFIG("1.5") "}", 0, VITTM_ERROR_FORMAT,
+     "config key format_version is 1.5, not a version"},
+    {"refuses_format_version_0", "{" CONFIG("0") "}", 0, VITTM_ERROR_FORMAT,
+     "config key format_version is 0, not a version"},
+    {"refuses_format_version_that_is_a_boolean", "{" CONFIG("true") "}", 0, VITTM_ERROR_FORMAT,
+     "config key format_version is true, not a version"},
+    {"refuses_newer_format_version_as_unsupported", "{" CONFIG("99") "}", 0,
+     VITTM_ERROR_UNSUPPORTED,
+     "config key format_version is 99, a newer format than this engine "
+     "reads (format_version 1)"},
 };
 
 /* Each case is opened from a file and from memory; both must refuse it the same way. */
@@ -697,24 +696,24 @@ static void test_free_null_is_a_no_op(void **state)
 int main(void)
 {
   const struct CMUnitTest fixed[] = {
-    cmocka_unit_test(test_good_file_lists_its_tensors_sorted),
-    cmocka_unit_test(test_good_file_reads_back_exactly),
-    cmocka_unit_test(test_scalar_and_empty_tensors_are_accepted),
-    cmocka_unit_test(test_good_file_config_and_metadata),
-    cmocka_unit_test(test_non_finite_values_are_refused_by_the_checked_read),
-    cmocka_unit_test(test_memory_open_matches_file_open),
-    cmocka_unit_test(test_every_truncation_is_refused),
-    cmocka_unit_test(test_missing_tensor_is_named),
-    cmocka_unit_test(test_wrong_shape_is_named),
-    cmocka_unit_test(test_wildcard_dims_match_and_mark_used),
-    cmocka_unit_test(test_read_with_wrong_count_is_refused),
-    cmocka_unit_test(test_missing_file_is_an_io_error),
-    cmocka_unit_test(test_directory_is_refused),
-    cmocka_unit_test(test_file_shorter_than_length_field_is_refused),
-    cmocka_unit_test(test_header_longer_than_file_is_refused),
-    cmocka_unit_test(test_absurd_header_length_is_refused),
-    cmocka_unit_test(test_nul_byte_in_header_is_refused),
-    cmocka_unit_test(test_free_null_is_a_no_op),
+      cmocka_unit_test(test_good_file_lists_its_tensors_sorted),
+      cmocka_unit_test(test_good_file_reads_back_exactly),
+      cmocka_unit_test(test_scalar_and_empty_tensors_are_accepted),
+      cmocka_unit_test(test_good_file_config_and_metadata),
+      cmocka_unit_test(test_non_finite_values_are_refused_by_the_checked_read),
+      cmocka_unit_test(test_memory_open_matches_file_open),
+      cmocka_unit_test(test_every_truncation_is_refused),
+      cmocka_unit_test(test_missing_tensor_is_named),
+      cmocka_unit_test(test_wrong_shape_is_named),
+      cmocka_unit_test(test_wildcard_dims_match_and_mark_used),
+      cmocka_unit_test(test_read_with_wrong_count_is_refused),
+      cmocka_unit_test(test_missing_file_is_an_io_error),
+      cmocka_unit_test(test_directory_is_refused),
+      cmocka_unit_test(test_file_shorter_than_length_field_is_refused),
+      cmocka_unit_test(test_header_longer_than_file_is_refused),
+      cmocka_unit_test(test_absurd_header_length_is_refused),
+      cmocka_unit_test(test_nul_byte_in_header_is_refused),
+      cmocka_unit_test(test_free_null_is_a_no_op),
   };
   struct CMUnitTest tests[sizeof fixed / sizeof fixed[0] + sizeof refusals / sizeof refusals[0]];
   size_t n_fixed = sizeof fixed / sizeof fixed[0];
@@ -722,9 +721,9 @@ int main(void)
   /* One named test per refusal, so a failure report says which malformation slipped. */
   for (size_t i = 0; i < sizeof refusals / sizeof refusals[0]; i++)
     tests[n_fixed + i] = (struct CMUnitTest){
-      .name = refusals[i].name,
-      .test_func = test_refusal,
-      .initial_state = (void *)&refusals[i],
+        .name = refusals[i].name,
+        .test_func = test_refusal,
+        .initial_state = (void *)&refusals[i],
     };
   return cmocka_run_group_tests_name("model_file", tests, make_tmp_dir, remove_tmp_dir);
 }

@@ -52,8 +52,8 @@ static void test_encoder_matches_reference_at_every_tap(void **state)
   vittm_device *dev = test_open_device();
   if (dtype == VITTM_F16 && !vittm_device_get_info(dev)->fp16)
     fail_msg("fp16 was asked for but %s has no fp16 support", vittm_device_get_info(dev)->name);
-  vittm_encoder_options opts = {.dtype = dtype, .height = height, .width = width, .taps = true,
-                                .head = true};
+  vittm_encoder_options opts = {
+      .dtype = dtype, .height = height, .width = width, .taps = true, .head = true};
   vittm_encoder *enc = NULL;
   if (vittm_encoder_create(dev, mf, &opts, &enc, &err))
     fail_msg("%s", err.message);
@@ -85,7 +85,8 @@ static void test_encoder_matches_reference_at_every_tap(void **state)
     if ((int64_t)rows * cols != probe->count)
       fail_msg("tap %s: engine gives %u×%u values, reference %lld", tap, rows, cols,
                (long long)probe->count);
-    assert_int_equal(vittm_model_file_read_f32(mf, probe, ref, (size_t)probe->count, &err), VITTM_OK);
+    assert_int_equal(vittm_model_file_read_f32(mf, probe, ref, (size_t)probe->count, &err),
+                     VITTM_OK);
     double max_abs, rms, cosine;
     tap_stats(out, ref, (size_t)probe->count, &max_abs, &rms, &cosine);
     printf("%-28s %12.3g %12.3g %10.2e %12.9f\n", tap, max_abs, rms, max_abs / rms, cosine);

@@ -94,7 +94,8 @@ static vittm_segmenter *segmenter_with(vittm_pixel_format format, uint32_t w, ui
 }
 
 /* Whole-image inference, whatever the model's own mode: the frame resized to the input size. */
-static vittm_segmenter *segmenter_for(vittm_pixel_format format, uint32_t w, uint32_t h, bool model_size)
+static vittm_segmenter *segmenter_for(vittm_pixel_format format, uint32_t w, uint32_t h,
+                                      bool model_size)
 {
   vittm_segmenter_options opts = {.mask_at_model_size = model_size,
                                   .inference = VITTM_INFERENCE_WHOLE};
@@ -142,8 +143,8 @@ static void check_class_map(const char *what, const char *prefix, const vittm_cl
   }
   double agreement = compared ? (double)equal / compared : 0;
   double want = precision == VITTM_PRECISION_FP16 ? MAP_AGREEMENT_F16 : MAP_AGREEMENT_F32;
-  printf("%s (%u×%u): %zu of %zu pixels equal (%.4f%%), %zu near-ties left out\n", what,
-         map->width, map->height, equal, compared, 100 * agreement, (size_t)count - compared);
+  printf("%s (%u×%u): %zu of %zu pixels equal (%.4f%%), %zu near-ties left out\n", what, map->width,
+         map->height, equal, compared, 100 * agreement, (size_t)count - compared);
   if (!(compared > (size_t)count / 2 && agreement >= want))
     fail_msg("%s agrees with the reference on %.4f%% of %zu pixels (want ≥ %.1f%%)", what,
              100 * agreement, compared, 100 * want);
@@ -194,8 +195,8 @@ static void test_activations_share_memory(void **state)
   vittm_memory_use use;
   vittm_segmenter_memory_use(seg, &use);
   printf("memory: weights %.2f MiB, activations %.2f MiB (%.2f MiB unshared), frame %.2f MiB\n",
-         use.weights / 1048576.0, use.activations / 1048576.0,
-         use.activations_unshared / 1048576.0, use.frame / 1048576.0);
+         use.weights / 1048576.0, use.activations / 1048576.0, use.activations_unshared / 1048576.0,
+         use.frame / 1048576.0);
   assert_true(use.weights > 0 && use.frame > 0);
   assert_true(use.activations > 0);
   if (!(use.activations < use.activations_unshared))
@@ -251,7 +252,8 @@ static void check_yuv_against_rgb(vittm_yuv_matrix matrix, vittm_yuv_range range
    * differ from the RGB path only by YUV rounding (a level or two per channel). */
   uint32_t w = in_w, h = in_h, cw = (w + 1) / 2, ch = (h + 1) / 2;
   uint8_t *blocky = malloc((size_t)w * h * 3), *y = malloc((size_t)w * h);
-  uint8_t *u = malloc((size_t)cw * ch), *v = malloc((size_t)cw * ch), *uv = malloc((size_t)cw * ch * 2);
+  uint8_t *u = malloc((size_t)cw * ch), *v = malloc((size_t)cw * ch),
+          *uv = malloc((size_t)cw * ch * 2);
   for (uint32_t j = 0; j < h; j++)
     for (uint32_t i = 0; i < w; i++)
       memcpy(blocky + 3 * ((size_t)j * w + i), rgb + 3 * ((size_t)(j & ~1u) * w + (i & ~1u)), 3);
@@ -268,14 +270,20 @@ static void check_yuv_against_rgb(vittm_yuv_matrix matrix, vittm_yuv_range range
       u[(size_t)j * cw + i] = yuv[1], v[(size_t)j * cw + i] = yuv[2];
       uv[2 * ((size_t)j * cw + i)] = yuv[1], uv[2 * ((size_t)j * cw + i) + 1] = yuv[2];
     }
-  vittm_frame nv12 = {.format = VITTM_FORMAT_NV12, .width = w, .height = h,
-                      .planes = {y, uv}, .strides = {w, 2 * cw}};
-  vittm_frame i420 = {.format = VITTM_FORMAT_I420, .width = w, .height = h,
-                      .planes = {y, u, v}, .strides = {w, cw, cw}};
-  vittm_frame rgbf = {.format = VITTM_FORMAT_RGB, .width = w, .height = h, .planes = {blocky},
-                      .strides = {3 * w}};
-  vittm_segmenter_options opts = {.yuv_matrix = matrix, .yuv_range = range,
-                                  .inference = VITTM_INFERENCE_WHOLE};
+  vittm_frame nv12 = {.format = VITTM_FORMAT_NV12,
+                      .width = w,
+                      .height = h,
+                      .planes = {y, uv},
+                      .strides = {w, 2 * cw}};
+  vittm_frame i420 = {.format = VITTM_FORMAT_I420,
+                      .width = w,
+                      .height = h,
+                      .planes = {y, u, v},
+                      .strides = {w, cw, cw}};
+  vittm_frame rgbf = {
+      .format = VITTM_FORMAT_RGB, .width = w, .height = h, .planes = {blocky}, .strides = {3 * w}};
+  vittm_segmenter_options opts = {
+      .yuv_matrix = matrix, .yuv_range = range, .inference = VITTM_INFERENCE_WHOLE};
   vittm_segmenter *s_nv12 = segmenter_with(VITTM_FORMAT_NV12, w, h, &opts);
   vittm_segmenter *s_i420 = segmenter_with(VITTM_FORMAT_I420, w, h, &opts);
   vittm_segmenter *s_rgb = segmenter_for(VITTM_FORMAT_RGB, w, h, false);
@@ -290,7 +298,8 @@ static void check_yuv_against_rgb(vittm_yuv_matrix matrix, vittm_yuv_range range
   size_t equal = 0;
   for (uint32_t j = 0; j < h; j++)
     for (uint32_t i = 0; i < w; i++)
-      equal += m_rgb.data[(size_t)j * m_rgb.stride + i] == m_nv12.data[(size_t)j * m_nv12.stride + i];
+      equal +=
+          m_rgb.data[(size_t)j * m_rgb.stride + i] == m_nv12.data[(size_t)j * m_nv12.stride + i];
   double share = (double)equal / ((double)w * h);
   printf("NV12/I420 (%s, %s range) vs RGB: %.2f%% of pixels equal\n",
          matrix == VITTM_YUV_BT709 ? "BT.709" : "BT.601",
@@ -346,8 +355,8 @@ static void test_odd_frame_sizes_give_maps_of_their_size(void **state)
     uint8_t *rgba = malloc((size_t)w * h * 4);
     for (size_t i = 0; i < (size_t)w * h * 4; i++)
       rgba[i] = (uint8_t)(i * 7 + i / 13);
-    vittm_frame f = {.format = VITTM_FORMAT_RGBA, .width = w, .height = h, .planes = {rgba},
-                     .strides = {4 * w}};
+    vittm_frame f = {
+        .format = VITTM_FORMAT_RGBA, .width = w, .height = h, .planes = {rgba}, .strides = {4 * w}};
     vittm_segmenter *seg = segmenter_for(VITTM_FORMAT_RGBA, w, h, false);
     vittm_class_map map;
     run(seg, &f, &map);
@@ -387,8 +396,8 @@ static void check_slide_against_reference(void)
   uint8_t *pixels = malloc((size_t)count);
   for (int64_t i = 0; i < count; i++)
     pixels[i] = (uint8_t)lround(frame[i]);
-  vittm_frame f = {.format = VITTM_FORMAT_RGB, .width = w, .height = h, .planes = {pixels},
-                   .strides = {3 * w}};
+  vittm_frame f = {
+      .format = VITTM_FORMAT_RGB, .width = w, .height = h, .planes = {pixels}, .strides = {3 * w}};
   vittm_segmenter_options opts = {.inference = VITTM_INFERENCE_SLIDE};
   vittm_segmenter *seg = segmenter_with(VITTM_FORMAT_RGB, w, h, &opts);
   vittm_class_map map;
@@ -396,8 +405,7 @@ static void check_slide_against_reference(void)
   double ss = 0;
   for (int64_t i = 0; i < n_logits; i++)
     ss += (double)logits[i] * logits[i];
-  check_class_map("slide inference's class map", "probe.slide.", &map,
-                  sqrt(ss / (double)n_logits));
+  check_class_map("slide inference's class map", "probe.slide.", &map, sqrt(ss / (double)n_logits));
   vittm_segmenter_free(seg);
   free(pixels), free(frame), free(logits);
 }
@@ -415,8 +423,8 @@ static void test_slide_inference(void **state)
   for (uint32_t y = 0; y < h; y++)
     for (uint32_t x = 0; x < w; x++)
       memcpy(wide + 3 * ((size_t)y * w + x), rgb + 3 * ((size_t)y * in_w + x % in_w), 3);
-  vittm_frame wf = {.format = VITTM_FORMAT_RGB, .width = w, .height = h, .planes = {wide},
-                    .strides = {3 * w}};
+  vittm_frame wf = {
+      .format = VITTM_FORMAT_RGB, .width = w, .height = h, .planes = {wide}, .strides = {3 * w}};
   vittm_segmenter *seg = segmenter_with(VITTM_FORMAT_RGB, w, h, &slide);
   vittm_class_map map;
   run(seg, &wf, &map);
@@ -473,8 +481,8 @@ static void expect_load_refused(const char *path, const char *what, vittm_status
   vittm_status st = vittm_model_load(dev, path, &opts, &m, &err);
   printf("%s: %s\n", what, err.message);
   if (st != status || !strstr(err.message, says))
-    fail_msg("%s: got %s \"%s\", want %s naming \"%s\"", what, vittm_status_name(st),
-             err.message, vittm_status_name(status), says);
+    fail_msg("%s: got %s \"%s\", want %s naming \"%s\"", what, vittm_status_name(st), err.message,
+             vittm_status_name(status), says);
   assert_null(m);
   remove(path);
 }
@@ -534,8 +542,10 @@ static void test_bad_head_and_inference_configs_are_refused(void **state)
 {
   (void)state;
   char crop[160];
-  snprintf(crop, sizeof crop, "{\"mode\": \"slide\", \"crop_size\": [%u, %u], "
-           "\"stride\": [1, 1], \"scale\": [64, 32]}", in_h + 1, in_w);
+  snprintf(crop, sizeof crop,
+           "{\"mode\": \"slide\", \"crop_size\": [%u, %u], "
+           "\"stride\": [1, 1], \"scale\": [64, 32]}",
+           in_h + 1, in_w);
   expect_refused("head.type", "\"fcn\"", VITTM_ERROR_UNSUPPORTED, "mask_transformer");
   expect_refused("inference", "{\"mode\": \"tiles\"}", VITTM_ERROR_FORMAT, "inference.mode");
   expect_refused("inference", crop, VITTM_ERROR_FORMAT, "crop_size = input_size");
@@ -562,7 +572,8 @@ static void test_class_names_and_palette_must_match_the_head(void **state)
   (void)state;
   uint32_t n = vittm_model_num_classes(model);
   expect_list_refused("classes", n - 1, NAME, UINT32_MAX, NULL, "config key classes has");
-  expect_list_refused("classes", n, NAME, 1, "7", "config key classes[1] is a number, not a "
+  expect_list_refused("classes", n, NAME, 1, "7",
+                      "config key classes[1] is a number, not a "
                       "string");
   expect_refused("classes", "\"ade20k\"", VITTM_ERROR_FORMAT,
                  "config key classes is a string, not an array");

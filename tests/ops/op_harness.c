@@ -22,18 +22,10 @@ extern const op_suite op_suite_preprocess;
 extern const op_suite op_suite_resize;
 
 static const op_suite *const suites[] = {
-    &op_suite_attention,
-    &op_suite_conv,
-    &op_suite_copy_pool,
-    &op_suite_eltwise,
-    &op_suite_gemm,
-    &op_suite_linear_attention,
-    &op_suite_patch_embed,
-    &op_suite_pool2d,
-    &op_suite_pos_embed,
-    &op_suite_postprocess,
-    &op_suite_preprocess,
-    &op_suite_resize,
+    &op_suite_attention,   &op_suite_conv,       &op_suite_copy_pool,
+    &op_suite_eltwise,     &op_suite_gemm,       &op_suite_linear_attention,
+    &op_suite_patch_embed, &op_suite_pool2d,     &op_suite_pos_embed,
+    &op_suite_postprocess, &op_suite_preprocess, &op_suite_resize,
 };
 #define N_SUITES (sizeof suites / sizeof *suites)
 

@@ -20,8 +20,8 @@ typedef struct op_suite {
 } op_suite;
 
 /* OP_SUITE(gemm, cmocka_unit_test(...), ...) defines op_suite_gemm. */
-#define OP_SUITE(op, ...)                                                                    \
-  static const struct CMUnitTest op##_tests[] = {__VA_ARGS__};                               \
+#define OP_SUITE(op, ...)                                                                          \
+  static const struct CMUnitTest op##_tests[] = {__VA_ARGS__};                                     \
   const op_suite op_suite_##op = {#op, op##_tests, sizeof op##_tests / sizeof *op##_tests}
 
 #endif

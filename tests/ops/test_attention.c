@@ -17,7 +17,6 @@ typedef struct attn_case {
   uint32_t n, heads, hd;
 } attn_case;
 
-
 static void reference(const attn_case *c, const float *qkv, double *ref)
 {
   uint32_t d = c->heads * c->hd, ld = 3 * d;
@@ -81,8 +80,8 @@ static vittm_status run_case(const attn_case *c, vittm_dtype dtype, bool by_gemm
     reference(c, qkv, ref);
     float *out = test_read(tout);
     char what[96];
-    snprintf(what, sizeof what, "attention (%s) %s N=%u heads=%u hd=%u",
-             scratch ? "GEMM" : "fused", vittm_dtype_name(dtype), c->n, c->heads, c->hd);
+    snprintf(what, sizeof what, "attention (%s) %s N=%u heads=%u hd=%u", scratch ? "GEMM" : "fused",
+             vittm_dtype_name(dtype), c->n, c->heads, c->hd);
     test_assert_close(what, out, ref, nout, test_tolerance(dtype));
     free(out);
   } else if (st != VITTM_ERROR_UNSUPPORTED) {
@@ -98,8 +97,8 @@ static void test_attention_matches_reference(void **state)
 {
   (void)state;
   static const attn_case cases[] = {
-      {1, 3, 64}, {7, 3, 64}, {197, 3, 64}, {257, 3, 64}, {33, 2, 4}, {70, 1, 128}, {45, 5, 20},
-      {500, 4, 64}, /* 1.5 MiB of qkv in fp32: several chunks under a 1 MiB buffer range */
+      {1, 3, 64},   {7, 3, 64},  {197, 3, 64}, {257, 3, 64}, {33, 2, 4},
+      {70, 1, 128}, {45, 5, 20}, {500, 4, 64}, /* 1.5 MiB of qkv in fp32: several chunks under a 1 MiB buffer range */
   };
   vittm_dtype dtypes[2];
   int nd = test_precisions(test_dev, dtypes);
@@ -197,10 +196,9 @@ static void test_gemm_route_refuses_what_does_not_fit(void **state)
   vittm_tensor_free(qkv), vittm_tensor_free(out), vittm_tensor_free(small);
 }
 
-OP_SUITE(attention,
-      cmocka_unit_test(test_attention_matches_reference),
-      cmocka_unit_test(test_attention_vit_b_512),
-      cmocka_unit_test(test_attention_rejects_wrong_out_shape),
-      cmocka_unit_test(test_attention_rejects_unsplittable_qkv),
-      cmocka_unit_test(test_attention_rejects_unsupported_head_dim),
-      cmocka_unit_test(test_gemm_route_refuses_what_does_not_fit));
+OP_SUITE(attention, cmocka_unit_test(test_attention_matches_reference),
+         cmocka_unit_test(test_attention_vit_b_512),
+         cmocka_unit_test(test_attention_rejects_wrong_out_shape),
+         cmocka_unit_test(test_attention_rejects_unsplittable_qkv),
+         cmocka_unit_test(test_attention_rejects_unsupported_head_dim),
+         cmocka_unit_test(test_gemm_route_refuses_what_does_not_fit));

@@ -11,7 +11,6 @@
 #include "op_suite.h"
 #include "test_util.h"
 
-
 /* The tiles each case runs with: the device's choice, then each kernel forced (where the
  * device's limits allow the forced tile; otherwise it falls back to the choice). */
 static const char *tiles[] = {NULL, "32x32x8/2x2", "16x4x0/2x4"};
@@ -41,8 +40,8 @@ static float *random_array(size_t n, uint64_t seed, float lo, float hi, vittm_dt
 }
 
 /* PyTorch's Conv2d (weight (cout, cin, k, k), padding k/2) in double. */
-static void conv_reference(const conv_case *c, const float *x, const float *oihw,
-                           const float *bias, double *ref)
+static void conv_reference(const conv_case *c, const float *x, const float *oihw, const float *bias,
+                           double *ref)
 {
   int pad = (int)c->k / 2;
   for (uint32_t py = 0; py < c->h; py++)
@@ -144,12 +143,9 @@ static void test_conv3x3_odd_sizes_match_reference(void **state)
 {
   (void)state;
   static const conv_case cases[] = {
-      {7, 5, 3, 1, 3, false, false, 0, 0},
-      {7, 5, 17, 13, 3, true, true, 3, 18},
-      {7, 5, 64, 64, 3, true, false, 0, 0},
-      {5, 7, 3, 64, 3, false, true, 64, 131},
-      {1, 3, 4, 5, 3, true, false, 0, 0},
-      {6, 9, 8, 5, 5, true, false, 1, 7}, /* any odd kernel */
+      {7, 5, 3, 1, 3, false, false, 0, 0},  {7, 5, 17, 13, 3, true, true, 3, 18},
+      {7, 5, 64, 64, 3, true, false, 0, 0}, {5, 7, 3, 64, 3, false, true, 64, 131},
+      {1, 3, 4, 5, 3, true, false, 0, 0},   {6, 9, 8, 5, 5, true, false, 1, 7}, /* any odd kernel */
   };
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
     run_conv(&cases[i], N_TILES);
@@ -194,8 +190,7 @@ static void test_batchnorm_folding_matches_conv_then_bn(void **state)
   vittm_conv2d_reorder_weight(oihw, c.cout, c.cin, c.k, w);
   vittm_fold_batchnorm(w, b, c.cout, (uint32_t)per_out, gamma, beta, mean, var, 1e-5f);
   run_conv_with(&c, VITTM_F32, x, w, b, conv, NULL);
-  free(x), free(oihw), free(gamma), free(beta), free(mean), free(var), free(conv), free(w),
-      free(b);
+  free(x), free(oihw), free(gamma), free(beta), free(mean), free(var), free(conv), free(w), free(b);
 }
 
 typedef struct convt_case {
@@ -241,8 +236,8 @@ static void run_convt(const convt_case *c, vittm_dtype dtype, const char *tile)
   test_submit(cmd);
   float *out = test_read(ty);
   char what[128];
-  snprintf(what, sizeof what, "conv_transpose2x2 %s %u×%u×%u→%u tile %s",
-           vittm_dtype_name(dtype), c->h, c->w, c->cin, c->cout, tile ? tile : "auto");
+  snprintf(what, sizeof what, "conv_transpose2x2 %s %u×%u×%u→%u tile %s", vittm_dtype_name(dtype),
+           c->h, c->w, c->cin, c->cout, tile ? tile : "auto");
   test_assert_close(what, out, ref, pixels * 4 * c->cout, test_tolerance(dtype));
   free(out), free(x), free(iokk), free(b), free(w), free(ref);
   vittm_cmd_free(cmd);
@@ -254,7 +249,10 @@ static void test_conv_transpose2x2_matches_reference(void **state)
   (void)state;
   /* Odd sizes; the last one splits y (and the weight at fp32) under a 1 MiB buffer range. */
   static const convt_case cases[] = {
-      {3, 5, 17, 13, true}, {7, 3, 64, 32, false}, {1, 1, 3, 1, true}, {32, 32, 128, 128, true},
+      {3, 5, 17, 13, true},
+      {7, 3, 64, 32, false},
+      {1, 1, 3, 1, true},
+      {32, 32, 128, 128, true},
   };
   vittm_dtype dtypes[2];
   int nd = test_precisions(test_dev, dtypes);
@@ -304,11 +302,9 @@ static void test_conv_rejects_bad_shapes(void **state)
   vittm_tensor_free(yt);
 }
 
-
-OP_SUITE(conv,
-      cmocka_unit_test(test_conv1x1_odd_sizes_match_reference),
-      cmocka_unit_test(test_conv3x3_odd_sizes_match_reference),
-      cmocka_unit_test(test_conv_real_and_split_sizes_match_reference),
-      cmocka_unit_test(test_batchnorm_folding_matches_conv_then_bn),
-      cmocka_unit_test(test_conv_transpose2x2_matches_reference),
-      cmocka_unit_test(test_conv_rejects_bad_shapes));
+OP_SUITE(conv, cmocka_unit_test(test_conv1x1_odd_sizes_match_reference),
+         cmocka_unit_test(test_conv3x3_odd_sizes_match_reference),
+         cmocka_unit_test(test_conv_real_and_split_sizes_match_reference),
+         cmocka_unit_test(test_batchnorm_folding_matches_conv_then_bn),
+         cmocka_unit_test(test_conv_transpose2x2_matches_reference),
+         cmocka_unit_test(test_conv_rejects_bad_shapes));

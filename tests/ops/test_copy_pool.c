@@ -10,7 +10,6 @@
 #include "op_suite.h"
 #include "test_util.h"
 
-
 typedef struct copy_case {
   uint32_t src_rows, src_cols, dst_rows, dst_cols;
   uint32_t src_row0, src_col0, dst_row0, dst_col0, rows, cols;
@@ -134,7 +133,6 @@ static void test_copy_and_mean_reject_bad_ranges(void **state)
   vittm_tensor_free(a), vittm_tensor_free(b), vittm_tensor_free(row), vittm_tensor_free(row8);
 }
 
-OP_SUITE(copy_pool,
-      cmocka_unit_test(test_copy_blocks_with_offsets),
-      cmocka_unit_test(test_mean_rows_matches_reference),
-      cmocka_unit_test(test_copy_and_mean_reject_bad_ranges));
+OP_SUITE(copy_pool, cmocka_unit_test(test_copy_blocks_with_offsets),
+         cmocka_unit_test(test_mean_rows_matches_reference),
+         cmocka_unit_test(test_copy_and_mean_reject_bad_ranges));

@@ -17,15 +17,15 @@ typedef struct shape {
 
 /* Odd sizes, a single element, ViT-B's token × width (with class token), its MLP width,
  * and a wide row that exceeds every workgroup size. */
-static const shape shapes[] = {{1, 1}, {17, 33}, {3, 1001}, {197, 768}, {1025, 768}, {64, 3072}, {5, 4099}};
+static const shape shapes[] = {{1, 1},      {17, 33},   {3, 1001}, {197, 768},
+                               {1025, 768}, {64, 3072}, {5, 4099}};
 #define N_SHAPES (sizeof shapes / sizeof *shapes)
-
 
 typedef enum op { OP_ADD, OP_GELU, OP_RELU, OP_LAYERNORM, OP_SOFTMAX, OP_L2 } op;
 static const char *op_names[] = {"add", "gelu", "relu", "layernorm", "softmax", "l2_normalize"};
 
-static void reference(op o, shape s, const float *x, const float *y, const float *g,
-                      const float *b, double *ref)
+static void reference(op o, shape s, const float *x, const float *y, const float *g, const float *b,
+                      double *ref)
 {
   for (uint32_t r = 0; r < s.rows; r++) {
     const float *xr = x + (size_t)r * s.cols;
@@ -64,8 +64,8 @@ static void reference(op o, shape s, const float *x, const float *y, const float
   }
 }
 
-static vittm_status record(op o, vittm_cmd *cmd, vittm_tensor *x, vittm_tensor *y,
-                           vittm_tensor *g, vittm_tensor *b, vittm_tensor *out, vittm_error *err)
+static vittm_status record(op o, vittm_cmd *cmd, vittm_tensor *x, vittm_tensor *y, vittm_tensor *g,
+                           vittm_tensor *b, vittm_tensor *out, vittm_error *err)
 {
   switch (o) {
   case OP_ADD: return vittm_add_record(cmd, x, y, out, err);
@@ -128,12 +128,36 @@ static void run_op(op o)
       run(o, shapes[i], dtypes[d]);
 }
 
-static void test_add_matches_reference(void **state) { (void)state; run_op(OP_ADD); }
-static void test_gelu_matches_erf_reference(void **state) { (void)state; run_op(OP_GELU); }
-static void test_relu_matches_reference(void **state) { (void)state; run_op(OP_RELU); }
-static void test_layernorm_matches_reference(void **state) { (void)state; run_op(OP_LAYERNORM); }
-static void test_softmax_matches_reference(void **state) { (void)state; run_op(OP_SOFTMAX); }
-static void test_l2_normalize_matches_reference(void **state) { (void)state; run_op(OP_L2); }
+static void test_add_matches_reference(void **state)
+{
+  (void)state;
+  run_op(OP_ADD);
+}
+static void test_gelu_matches_erf_reference(void **state)
+{
+  (void)state;
+  run_op(OP_GELU);
+}
+static void test_relu_matches_reference(void **state)
+{
+  (void)state;
+  run_op(OP_RELU);
+}
+static void test_layernorm_matches_reference(void **state)
+{
+  (void)state;
+  run_op(OP_LAYERNORM);
+}
+static void test_softmax_matches_reference(void **state)
+{
+  (void)state;
+  run_op(OP_SOFTMAX);
+}
+static void test_l2_normalize_matches_reference(void **state)
+{
+  (void)state;
+  run_op(OP_L2);
+}
 
 /* A zero row stays zero (F.normalize's eps), rather than becoming NaN. */
 static void test_l2_normalize_keeps_zero_rows(void **state)
@@ -159,7 +183,8 @@ static void test_in_place_add_and_layernorm(void **state)
   (void)state;
   shape s = {33, 65};
   size_t n = (size_t)s.rows * s.cols;
-  float *x = malloc(n * sizeof *x), *g = malloc(s.cols * sizeof *g), *b = malloc(s.cols * sizeof *b);
+  float *x = malloc(n * sizeof *x), *g = malloc(s.cols * sizeof *g),
+        *b = malloc(s.cols * sizeof *b);
   double *ref = malloc(n * sizeof *ref);
   float *twice = malloc(n * sizeof *twice);
   test_fill_uniform(x, n, 5, -1, 1);
@@ -202,13 +227,12 @@ static void test_layernorm_rejects_wrong_gamma(void **state)
   vittm_tensor_free(x), vittm_tensor_free(g);
 }
 
-OP_SUITE(eltwise,
-      cmocka_unit_test(test_add_matches_reference),
-      cmocka_unit_test(test_gelu_matches_erf_reference),
-      cmocka_unit_test(test_relu_matches_reference),
-      cmocka_unit_test(test_layernorm_matches_reference),
-      cmocka_unit_test(test_softmax_matches_reference),
-      cmocka_unit_test(test_l2_normalize_matches_reference),
-      cmocka_unit_test(test_l2_normalize_keeps_zero_rows),
-      cmocka_unit_test(test_in_place_add_and_layernorm),
-      cmocka_unit_test(test_layernorm_rejects_wrong_gamma));
+OP_SUITE(eltwise, cmocka_unit_test(test_add_matches_reference),
+         cmocka_unit_test(test_gelu_matches_erf_reference),
+         cmocka_unit_test(test_relu_matches_reference),
+         cmocka_unit_test(test_layernorm_matches_reference),
+         cmocka_unit_test(test_softmax_matches_reference),
+         cmocka_unit_test(test_l2_normalize_matches_reference),
+         cmocka_unit_test(test_l2_normalize_keeps_zero_rows),
+         cmocka_unit_test(test_in_place_add_and_layernorm),
+         cmocka_unit_test(test_layernorm_rejects_wrong_gamma));

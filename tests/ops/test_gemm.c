@@ -15,7 +15,6 @@ typedef struct gemm_case {
   uint32_t flags;
 } gemm_case;
 
-
 static double gelu_ref(double x)
 {
   return 0.5 * x * (1.0 + erf(x / sqrt(2.0)));
@@ -44,7 +43,8 @@ static void reference(const gemm_case *g, const float *a, const float *b, const 
 static void run_case(const gemm_case *g, vittm_dtype dtype)
 {
   size_t na = (size_t)g->m * g->k, nb = (size_t)g->n * g->k, nc = (size_t)g->m * g->n;
-  float *a = malloc(na * sizeof *a), *b = malloc(nb * sizeof *b), *bias = malloc(g->n * sizeof *bias);
+  float *a = malloc(na * sizeof *a), *b = malloc(nb * sizeof *b),
+        *bias = malloc(g->n * sizeof *bias);
   float *c0 = malloc(nc * sizeof *c0);
   double *ref = malloc(nc * sizeof *ref);
   assert_true(a && b && bias && c0 && ref);
@@ -97,8 +97,8 @@ static void test_gemm_odd_sizes_match_reference(void **state)
 {
   (void)state;
   static const gemm_case cases[] = {
-      {1, 1, 1, true, 0},     {17, 33, 65, true, 0},   {3, 1, 7, false, 0},
-      {65, 17, 129, true, 0}, {1, 300, 31, true, 0},   {100, 1, 5, false, 0},
+      {1, 1, 1, true, 0},     {17, 33, 65, true, 0}, {3, 1, 7, false, 0},
+      {65, 17, 129, true, 0}, {1, 300, 31, true, 0}, {100, 1, 5, false, 0},
   };
   run_all_precisions(cases, sizeof cases / sizeof *cases);
 }
@@ -152,7 +152,10 @@ static void test_gemm_forced_tiles_match_reference(void **state)
 {
   (void)state;
   static const char *const tiles[] = {
-      "64x64x16/4x4", "16x16x8/1x1", "4x16x0/4x4", "128x128x64/8x8",
+      "64x64x16/4x4",
+      "16x16x8/1x1",
+      "4x16x0/4x4",
+      "128x128x64/8x8",
   };
   static const gemm_case cases[] = {
       {17, 33, 65, true, 0},
@@ -189,11 +192,10 @@ static void test_gemm_rejects_mismatched_shapes(void **state)
   vittm_tensor_free(c);
 }
 
-OP_SUITE(gemm,
-      cmocka_unit_test(test_gemm_tile_fits_device_limits),
-      cmocka_unit_test(test_gemm_odd_sizes_match_reference),
-      cmocka_unit_test(test_gemm_fused_gelu_and_accumulate_match_reference),
-      cmocka_unit_test(test_gemm_rejects_mismatched_shapes),
-      cmocka_unit_test(test_gemm_forced_tiles_match_reference),
-      cmocka_unit_test(test_gemm_large_odd_size_matches_reference),
-      cmocka_unit_test(test_gemm_vit_b_shapes_match_reference));
+OP_SUITE(gemm, cmocka_unit_test(test_gemm_tile_fits_device_limits),
+         cmocka_unit_test(test_gemm_odd_sizes_match_reference),
+         cmocka_unit_test(test_gemm_fused_gelu_and_accumulate_match_reference),
+         cmocka_unit_test(test_gemm_rejects_mismatched_shapes),
+         cmocka_unit_test(test_gemm_forced_tiles_match_reference),
+         cmocka_unit_test(test_gemm_large_odd_size_matches_reference),
+         cmocka_unit_test(test_gemm_vit_b_shapes_match_reference));

@@ -15,7 +15,6 @@ typedef struct lin_case {
   bool accumulate;
 } lin_case;
 
-
 static double phi(double x)
 {
   return x > 0 ? x + 1 : exp(x);
@@ -113,7 +112,9 @@ static void test_linear_attention_tiny_odd_shapes(void **state)
 {
   (void)state;
   static const lin_case cases[] = {
-      {1, 1, 4, 6, 2, false}, {7, 5, 3, 5, 1, false}, {13, 29, 6, 9, 3, true},
+      {1, 1, 4, 6, 2, false},
+      {7, 5, 3, 5, 1, false},
+      {13, 29, 6, 9, 3, true},
       {3, 300, 10, 15, 5, false},
   };
   run_cases(cases, sizeof cases / sizeof *cases);
@@ -125,8 +126,10 @@ static void test_linear_attention_vittm_b_shapes(void **state)
 {
   (void)state;
   static const lin_case cases[] = {
-      {256, 1024, 192, 768, 12, true}, {1024, 256, 192, 768, 12, true},
-      {256, 1024, 384, 768, 12, false}, {1024, 256, 384, 768, 12, true},
+      {256, 1024, 192, 768, 12, true},
+      {1024, 256, 192, 768, 12, true},
+      {256, 1024, 384, 768, 12, false},
+      {1024, 256, 384, 768, 12, true},
   };
   run_cases(cases, sizeof cases / sizeof *cases);
 }
@@ -176,8 +179,7 @@ static void test_linear_attention_rejects_bad_shapes(void **state)
   vittm_tensor_free(o), vittm_tensor_free(scratch);
 }
 
-OP_SUITE(linear_attention,
-      cmocka_unit_test(test_linear_attention_tiny_odd_shapes),
-      cmocka_unit_test(test_linear_attention_vittm_b_shapes),
-      cmocka_unit_test(test_linear_attention_long_input_is_reduced_deterministically),
-      cmocka_unit_test(test_linear_attention_rejects_bad_shapes));
+OP_SUITE(linear_attention, cmocka_unit_test(test_linear_attention_tiny_odd_shapes),
+         cmocka_unit_test(test_linear_attention_vittm_b_shapes),
+         cmocka_unit_test(test_linear_attention_long_input_is_reduced_deterministically),
+         cmocka_unit_test(test_linear_attention_rejects_bad_shapes));

@@ -16,7 +16,6 @@ typedef struct pe_case {
   uint32_t row0; /* rows before the patch tokens (a class token) */
 } pe_case;
 
-
 /* The conv on PyTorch's (D, C, p, p) weight and HWC pixels. */
 static void reference(const pe_case *t, const float *img, const float *w_dcpp, const float *bias,
                       const float *pos, double *ref)
@@ -70,8 +69,8 @@ static void run_case(const pe_case *t, vittm_dtype dtype)
   test_submit(cmd);
   float *out = test_read(to);
   char what[96];
-  snprintf(what, sizeof what, "patch embed %s %u×%u p%u C%u D%u%s%s", vittm_dtype_name(dtype),
-           t->h, t->w, t->p, t->c, t->d, t->bias ? " +bias" : "", t->pos ? " +pos" : "");
+  snprintf(what, sizeof what, "patch embed %s %u×%u p%u C%u D%u%s%s", vittm_dtype_name(dtype), t->h,
+           t->w, t->p, t->c, t->d, t->bias ? " +bias" : "", t->pos ? " +pos" : "");
   test_assert_close(what, out + (size_t)t->row0 * t->d, ref, nout, test_tolerance(dtype));
   free(out);
   vittm_cmd_free(cmd);
@@ -84,11 +83,15 @@ static void test_patch_embed_matches_conv_reference(void **state)
 {
   (void)state;
   static const pe_case cases[] = {
-      {64, 64, 16, 3, 96, true, true, 1},   {224, 224, 16, 3, 768, true, false, 1},
-      {28, 28, 28, 3, 40, false, true, 0},  {96, 64, 32, 3, 72, false, false, 0},
-      {12, 20, 4, 5, 7, true, true, 3},     {224, 224, 28, 3, 100, true, true, 0},
+      {64, 64, 16, 3, 96, true, true, 1},
+      {224, 224, 16, 3, 768, true, false, 1},
+      {28, 28, 28, 3, 40, false, true, 0},
+      {96, 64, 32, 3, 72, false, false, 0},
+      {12, 20, 4, 5, 7, true, true, 3},
+      {224, 224, 28, 3, 100, true, true, 0},
       /* Images over 1 MiB: split by VITTM_MAX_BUFFER_RANGE, patch rows straddle chunks. */
-      {512, 512, 16, 3, 16, true, true, 1}, {480, 640, 32, 3, 8, false, true, 0},
+      {512, 512, 16, 3, 16, true, true, 1},
+      {480, 640, 32, 3, 8, false, true, 0},
   };
   vittm_dtype dtypes[2];
   int nd = test_precisions(test_dev, dtypes);
@@ -142,7 +145,6 @@ static void test_patch_embed_rejects_bad_shapes(void **state)
   vittm_tensor_free(out), vittm_tensor_free(small);
 }
 
-OP_SUITE(patch_embed,
-      cmocka_unit_test(test_patch_embed_matches_conv_reference),
-      cmocka_unit_test(test_patch_embed_reorder_weight_is_hwc),
-      cmocka_unit_test(test_patch_embed_rejects_bad_shapes));
+OP_SUITE(patch_embed, cmocka_unit_test(test_patch_embed_matches_conv_reference),
+         cmocka_unit_test(test_patch_embed_reorder_weight_is_hwc),
+         cmocka_unit_test(test_patch_embed_rejects_bad_shapes));

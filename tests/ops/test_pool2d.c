@@ -10,7 +10,6 @@
 #include "op_suite.h"
 #include "test_util.h"
 
-
 typedef struct map_shape {
   uint32_t h, w, c;
 } map_shape;
@@ -51,8 +50,8 @@ static void run_maxpool(map_shape m, vittm_dtype dtype)
   /* A maximum is one of the inputs: exact. */
   for (size_t i = 0; i < (size_t)ho * wo * m.c; i++)
     if (out[i] != ref[i])
-      fail_msg("maxpool2 %s %u×%u×%u: element %zu is %g, expected %g", vittm_dtype_name(dtype),
-               m.h, m.w, m.c, i, out[i], ref[i]);
+      fail_msg("maxpool2 %s %u×%u×%u: element %zu is %g, expected %g", vittm_dtype_name(dtype), m.h,
+               m.w, m.c, i, out[i], ref[i]);
   free(out), free(x), free(ref);
   vittm_cmd_free(cmd);
   vittm_tensor_free(tx), vittm_tensor_free(ty);
@@ -62,8 +61,8 @@ static void test_maxpool2_floors_odd_sizes(void **state)
 {
   (void)state;
   /* Odd sizes drop the last row/column; 64×64×128 splits x under a 1 MiB buffer range. */
-  static const map_shape shapes[] = {{7, 5, 3}, {6, 8, 16}, {9, 9, 64}, {2, 3, 1},
-                                     {64, 64, 128}, {33, 31, 36}};
+  static const map_shape shapes[] = {{7, 5, 3}, {6, 8, 16},    {9, 9, 64},
+                                     {2, 3, 1}, {64, 64, 128}, {33, 31, 36}};
   vittm_dtype dtypes[2];
   int nd = test_precisions(test_dev, dtypes);
   for (int d = 0; d < nd; d++)
@@ -99,8 +98,8 @@ static void run_avgpool(map_shape m, uint32_t s, vittm_dtype dtype)
   test_submit(cmd);
   float *out = test_read(ty);
   char what[96];
-  snprintf(what, sizeof what, "adaptive_avgpool %s %u×%u×%u → %u×%u", vittm_dtype_name(dtype),
-           m.h, m.w, m.c, s, s);
+  snprintf(what, sizeof what, "adaptive_avgpool %s %u×%u×%u → %u×%u", vittm_dtype_name(dtype), m.h,
+           m.w, m.c, s, s);
   /* The input's chunks each round a partial mean to fp16 when x is split. */
   test_assert_close(what, out, ref, (size_t)s * s * m.c,
                     test_tolerance(dtype) * (dtype == VITTM_F16 ? tx->n_chunks : 1));
@@ -150,7 +149,6 @@ static void test_pool2d_rejects_bad_shapes(void **state)
   vittm_tensor_free(x), vittm_tensor_free(y), vittm_tensor_free(y4);
 }
 
-OP_SUITE(pool2d,
-      cmocka_unit_test(test_maxpool2_floors_odd_sizes),
-      cmocka_unit_test(test_adaptive_avgpool_matches_pytorch_bins),
-      cmocka_unit_test(test_pool2d_rejects_bad_shapes));
+OP_SUITE(pool2d, cmocka_unit_test(test_maxpool2_floors_odd_sizes),
+         cmocka_unit_test(test_adaptive_avgpool_matches_pytorch_bins),
+         cmocka_unit_test(test_pool2d_rejects_bad_shapes));

@@ -13,8 +13,9 @@
 static double cubic(double x, double a)
 {
   x = fabs(x);
-  return x < 1 ? ((a + 2) * x - (a + 3)) * x * x + 1
-               : x < 2 ? ((a * x - 5 * a) * x + 8 * a) * x - 4 * a : 0;
+  return x < 1   ? ((a + 2) * x - (a + 3)) * x * x + 1
+         : x < 2 ? ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+                 : 0;
 }
 
 /* (n_out × n_in) weights of one pass, as tools/reference/test_reference.py resize_matrix. */
@@ -24,7 +25,8 @@ static double *resize_matrix(int n_in, int n_out, bool antialias)
   for (int i = 0; i < n_out; i++) {
     if (!antialias) {
       double src = scale * (i + 0.5) - 0.5, x0 = floor(src), t = src - x0;
-      double w[4] = {cubic(t + 1, -0.75), cubic(t, -0.75), cubic(1 - t, -0.75), cubic(2 - t, -0.75)};
+      double w[4] = {cubic(t + 1, -0.75), cubic(t, -0.75), cubic(1 - t, -0.75),
+                     cubic(2 - t, -0.75)};
       for (int k = 0; k < 4; k++) {
         int j = (int)x0 - 1 + k;
         m[i * n_in + (j < 0 ? 0 : j > n_in - 1 ? n_in - 1 : j)] += w[k];
@@ -74,7 +76,7 @@ static void test_pos_embed_matches_both_bicubic_kernels(void **state)
     check_against_matrices(32, 32, 14, 14, 8, aa);  /* shrinking widens the antialias support */
     check_against_matrices(16, 16, 8, 12, 5, aa);   /* non-square target */
     check_against_matrices(7, 5, 9, 3, 3, aa);
-    check_against_matrices(32, 32, 1, 2, 4, aa);    /* support wider than 64 taps */
+    check_against_matrices(32, 32, 1, 2, 4, aa); /* support wider than 64 taps */
   }
 }
 
@@ -115,7 +117,6 @@ static void test_pos_embed_preserves_constants_and_ramps(void **state)
   }
 }
 
-OP_SUITE(pos_embed,
-      cmocka_unit_test(test_pos_embed_matches_both_bicubic_kernels),
-      cmocka_unit_test(test_pos_embed_same_grid_is_identity),
-      cmocka_unit_test(test_pos_embed_preserves_constants_and_ramps));
+OP_SUITE(pos_embed, cmocka_unit_test(test_pos_embed_matches_both_bicubic_kernels),
+         cmocka_unit_test(test_pos_embed_same_grid_is_identity),
+         cmocka_unit_test(test_pos_embed_preserves_constants_and_ramps));

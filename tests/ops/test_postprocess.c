@@ -21,7 +21,6 @@
  * logits' magnitude of the reference's best (fp32 blends err by a few 2^-24). */
 #define NEAR_TIE 1e-5
 
-
 typedef struct map_case {
   uint32_t h, w, k;              /* logits */
   uint32_t map_h, map_w, stride; /* map */
@@ -85,8 +84,10 @@ static uint32_t ref_pixel(const float *logits, map_case c, uint32_t x, uint32_t 
   double fx, fy;
   ref_taps(x, c.w, c.map_w, &x0, &x1, &fx);
   ref_taps(y, c.h, c.map_h, &y0, &y1, &fy);
-  const float *p00 = logits + ((size_t)y0 * c.w + x0) * c.k, *p01 = logits + ((size_t)y0 * c.w + x1) * c.k;
-  const float *p10 = logits + ((size_t)y1 * c.w + x0) * c.k, *p11 = logits + ((size_t)y1 * c.w + x1) * c.k;
+  const float *p00 = logits + ((size_t)y0 * c.w + x0) * c.k,
+              *p01 = logits + ((size_t)y0 * c.w + x1) * c.k;
+  const float *p10 = logits + ((size_t)y1 * c.w + x0) * c.k,
+              *p11 = logits + ((size_t)y1 * c.w + x1) * c.k;
   uint32_t best = 0;
   for (uint32_t k = 0; k < c.k; k++) {
     v[k] = (1 - fy) * ((1 - fx) * p00[k] + fx * p01[k]) + fy * ((1 - fx) * p10[k] + fx * p11[k]);
@@ -210,9 +211,14 @@ static void test_random_logits_match_reference(void **state)
 {
   (void)state;
   static const map_case cases[] = {
-      {1, 1, 3, 5, 7, 8},       {7, 5, 21, 33, 17, 20},  {9, 7, 150, 50, 61, 64},
-      {5, 6, 2, 5, 6, 8},       {40, 30, 10, 11, 17, 20}, {3, 200, 5, 7, 1001, 1004},
-      {2, 3, 256, 9, 9, 12},    {1, 1, 1, 3, 3, 4},
+      {1, 1, 3, 5, 7, 8},
+      {7, 5, 21, 33, 17, 20},
+      {9, 7, 150, 50, 61, 64},
+      {5, 6, 2, 5, 6, 8},
+      {40, 30, 10, 11, 17, 20},
+      {3, 200, 5, 7, 1001, 1004},
+      {2, 3, 256, 9, 9, 12},
+      {1, 1, 1, 3, 3, 4},
       /* A Segmenter grid to a tall map: hundreds of output rows per row of cells, more than
        * one invocation may loop over on llvmpipe unless they are split. */
       {4, 5, 150, 1001, 3, 4},
@@ -302,7 +308,8 @@ static void test_full_hd_map(void **state)
 {
   (void)state;
   map_case c = {128, 128, 150, 1080, 1920, 1920};
-  if (vittm_device_get_info(test_dev)->max_storage_buffer_range < (uint64_t)c.stride * c.map_h + TAIL_BYTES) {
+  if (vittm_device_get_info(test_dev)->max_storage_buffer_range <
+      (uint64_t)c.stride * c.map_h + TAIL_BYTES) {
     print_message("full-HD map skipped: a 1920×1080 map exceeds the buffer range\n");
     return;
   }
@@ -421,8 +428,8 @@ static void run_slide(slide_case c, vittm_dtype dtype)
 {
   vittm_slide_grid g;
   vittm_error err = {0};
-  if (vittm_slide_grid_compute(c.canvas_h, c.canvas_w, c.crop_h, c.crop_w, c.stride_h,
-                               c.stride_w, &g, &err))
+  if (vittm_slide_grid_compute(c.canvas_h, c.canvas_w, c.crop_h, c.crop_w, c.stride_h, c.stride_w,
+                               &g, &err))
     fail_msg("%s", err.message);
   uint32_t crops = g.n_h * g.n_w, stride = (c.map_w + 3) & ~3u;
   map_case all = {crops * c.h, c.w, c.k, 1, 1, 4};
@@ -453,16 +460,18 @@ static void run_slide(slide_case c, vittm_dtype dtype)
       differ++;
       if (got >= c.k || !(gap[i] <= NEAR_TIE * 8))
         fail_msg("slide argmax %s, %u×%u crops of %u×%u: pixel (%u, %u) is class %u, reference "
-                 "%u (gap %.3g)", vittm_dtype_name(dtype), g.n_w, g.n_h, c.canvas_w,
-                 c.canvas_h, x, y, got, want[i], gap[i]);
+                 "%u (gap %.3g)",
+                 vittm_dtype_name(dtype), g.n_w, g.n_h, c.canvas_w, c.canvas_h, x, y, got, want[i],
+                 gap[i]);
     }
     for (uint32_t x = c.map_w; x < stride; x++)
       if (bytes[(size_t)y * stride + x] != PAD_BYTE)
         fail_msg("slide argmax: padding byte %u of row %u was overwritten", x, y);
   }
   printf("slide argmax %s: %u×%u crops (%u×%u deep) of a %u×%u canvas → %u×%u map, %zu "
-         "near-ties differ\n", vittm_dtype_name(dtype), g.n_w, g.n_h, g.depth_w, g.depth_h,
-         c.canvas_w, c.canvas_h, c.map_w, c.map_h, differ);
+         "near-ties differ\n",
+         vittm_dtype_name(dtype), g.n_w, g.n_h, g.depth_w, g.depth_h, c.canvas_w, c.canvas_h,
+         c.map_w, c.map_h, differ);
   if (differ * 1000 > (size_t)c.map_h * c.map_w)
     fail_msg("slide argmax: %zu pixels differ (near-ties), more than 0.1%%", differ);
   vittm_cmd_free(cmd);
@@ -510,13 +519,11 @@ static void test_slide_grid_is_mmsegs_and_refuses_what_it_cannot_do(void **state
   assert_non_null(strstr(err.message, "deep"));
 }
 
-OP_SUITE(postprocess,
-      cmocka_unit_test(test_slide_argmax_matches_reference),
-      cmocka_unit_test(test_slide_grid_is_mmsegs_and_refuses_what_it_cannot_do),
-      cmocka_unit_test(test_random_logits_match_reference),
-      cmocka_unit_test(test_segmentation_logits_k150_to_frame_size),
-      cmocka_unit_test(test_map_at_model_size_is_plain_argmax),
-      cmocka_unit_test(test_ties_pick_lowest_index),
-      cmocka_unit_test(test_chunked_logits_match_reference),
-      cmocka_unit_test(test_full_hd_map),
-      cmocka_unit_test(test_bad_maps_are_refused));
+OP_SUITE(postprocess, cmocka_unit_test(test_slide_argmax_matches_reference),
+         cmocka_unit_test(test_slide_grid_is_mmsegs_and_refuses_what_it_cannot_do),
+         cmocka_unit_test(test_random_logits_match_reference),
+         cmocka_unit_test(test_segmentation_logits_k150_to_frame_size),
+         cmocka_unit_test(test_map_at_model_size_is_plain_argmax),
+         cmocka_unit_test(test_ties_pick_lowest_index),
+         cmocka_unit_test(test_chunked_logits_match_reference), cmocka_unit_test(test_full_hd_map),
+         cmocka_unit_test(test_bad_maps_are_refused));

@@ -25,7 +25,6 @@ static const vittm_pixel_format formats[] = {
 };
 #define N_FORMATS (sizeof formats / sizeof *formats)
 
-
 /* ---- frames on the host ---- */
 
 typedef struct host_frame {
@@ -162,8 +161,8 @@ static double *reference(const vittm_frame *f, vittm_yuv_matrix m, vittm_yuv_ran
       ref_pixel(f, m, r, x0, y1, p10);
       ref_pixel(f, m, r, x1, y1, p11);
       for (int c = 0; c < 3; c++) {
-        double v = (1 - fy) * ((1 - fx) * p00[c] + fx * p01[c]) +
-                   fy * ((1 - fx) * p10[c] + fx * p11[c]);
+        double v =
+            (1 - fy) * ((1 - fx) * p00[c] + fx * p01[c]) + fy * ((1 - fx) * p10[c] + fx * p11[c]);
         ref[((size_t)oy * out_w + ox) * 3 + c] = (v - mean[c]) / stdv[c];
       }
     }
@@ -236,7 +235,7 @@ typedef struct size_case {
 /* A single pixel blown up; a tall thin frame (up in x, down in y); a 719×405 frame down to a
  * non-square input; padded rows at identity and resized. */
 static const size_case cases[] = {
-    {1, 1, 0, 5, 3},      {3, 1001, 0, 7, 33},  {719, 405, 0, 96, 80},
+    {1, 1, 0, 5, 3},      {3, 1001, 0, 7, 33}, {719, 405, 0, 96, 80},
     {64, 48, 13, 64, 48}, {64, 48, 7, 37, 29}, {33, 17, 3, 128, 64},
 };
 #define N_CASES (sizeof cases / sizeof *cases)
@@ -262,7 +261,8 @@ static void check_case(vittm_pixel_format format, size_case c, vittm_yuv_matrix 
   char what[128];
   snprintf(what, sizeof what, "preprocess %s %s %u×%u (+%u) → %u×%u %s %s",
            vittm_pixel_format_name(format), vittm_dtype_name(dtype), c.w, c.h, c.pad, c.out_w,
-           c.out_h, m == VITTM_YUV_BT709 ? "bt709" : "bt601", r == VITTM_YUV_FULL ? "full" : "limited");
+           c.out_h, m == VITTM_YUV_BT709 ? "bt709" : "bt601",
+           r == VITTM_YUV_FULL ? "full" : "limited");
   assert_matches(what, out, ref, (size_t)c.out_w * c.out_h * 3, dtype);
   free(out), free(ref);
   release(&pp);
@@ -378,8 +378,8 @@ static void test_yuv_from_rgb_agrees_with_rgb_path(void **state)
       double levels = fabs((double)outs[k][i] - outs[0][i]) * stdv[i % 3];
       worst = fmax(worst, levels);
       if (!(levels <= 1.6))
-        fail_msg("%s vs RGB: value %zu differs by %.3f levels", vittm_pixel_format_name(fmts[k]),
-                 i, levels);
+        fail_msg("%s vs RGB: value %zu differs by %.3f levels", vittm_pixel_format_name(fmts[k]), i,
+                 levels);
     }
   print_message("YUV vs RGB path: at most %.3f levels apart\n", worst);
   for (int i = 0; i < 3; i++)
@@ -393,8 +393,8 @@ static void test_recording_replays_each_uploaded_frame(void **state)
   (void)state;
   const size_case c = {31, 19, 2, 16, 12};
   prepared pp;
-  prepare(&pp, VITTM_FORMAT_NV12, c.w, c.h, VITTM_YUV_BT601, VITTM_YUV_LIMITED, VITTM_F32,
-          c.out_w, c.out_h);
+  prepare(&pp, VITTM_FORMAT_NV12, c.w, c.h, VITTM_YUV_BT601, VITTM_YUV_LIMITED, VITTM_F32, c.out_w,
+          c.out_h);
   for (uint64_t seed = 1; seed <= 3; seed++) {
     host_frame hf;
     frame_make(&hf, VITTM_FORMAT_NV12, c.w, c.h, c.pad, seed);
@@ -468,15 +468,18 @@ static void test_bad_frames_and_layouts_are_refused(void **state)
   vittm_buffer small, buf;
   assert_int_equal(vittm_buffer_create(test_dev, l.size - 4, &small, &err), VITTM_OK);
   assert_int_equal(vittm_buffer_create(test_dev, l.size, &buf, &err), VITTM_OK);
-  assert_int_equal(vittm_frame_upload(test_dev, &hf.f, &small, NULL, &err), VITTM_ERROR_INVALID_ARGUMENT);
+  assert_int_equal(vittm_frame_upload(test_dev, &hf.f, &small, NULL, &err),
+                   VITTM_ERROR_INVALID_ARGUMENT);
   assert_non_null(strstr(err.message, "needs"));
   vittm_frame bad = hf.f;
   bad.strides[1] = 3;
-  assert_int_equal(vittm_frame_upload(test_dev, &bad, &buf, NULL, &err), VITTM_ERROR_INVALID_ARGUMENT);
+  assert_int_equal(vittm_frame_upload(test_dev, &bad, &buf, NULL, &err),
+                   VITTM_ERROR_INVALID_ARGUMENT);
   assert_non_null(strstr(err.message, "stride"));
   bad = hf.f;
   bad.planes[2] = NULL;
-  assert_int_equal(vittm_frame_upload(test_dev, &bad, &buf, NULL, &err), VITTM_ERROR_INVALID_ARGUMENT);
+  assert_int_equal(vittm_frame_upload(test_dev, &bad, &buf, NULL, &err),
+                   VITTM_ERROR_INVALID_ARGUMENT);
   assert_non_null(strstr(err.message, "plane 2"));
 
   vittm_tensor *out = test_tensor(test_dev, VITTM_F32, 4 * 4, 3, NULL);
@@ -507,12 +510,11 @@ static void test_bad_frames_and_layouts_are_refused(void **state)
   frame_free(&hf);
 }
 
-OP_SUITE(preprocess,
-      cmocka_unit_test(test_frame_format_helpers),
-      cmocka_unit_test(test_every_format_matches_reference),
-      cmocka_unit_test(test_yuv_colorimetry_options_match_reference),
-      cmocka_unit_test(test_identity_size_reproduces_normalised_pixels),
-      cmocka_unit_test(test_yuv_from_rgb_agrees_with_rgb_path),
-      cmocka_unit_test(test_recording_replays_each_uploaded_frame),
-      cmocka_unit_test(test_large_input_spans_chunks),
-      cmocka_unit_test(test_bad_frames_and_layouts_are_refused));
+OP_SUITE(preprocess, cmocka_unit_test(test_frame_format_helpers),
+         cmocka_unit_test(test_every_format_matches_reference),
+         cmocka_unit_test(test_yuv_colorimetry_options_match_reference),
+         cmocka_unit_test(test_identity_size_reproduces_normalised_pixels),
+         cmocka_unit_test(test_yuv_from_rgb_agrees_with_rgb_path),
+         cmocka_unit_test(test_recording_replays_each_uploaded_frame),
+         cmocka_unit_test(test_large_input_spans_chunks),
+         cmocka_unit_test(test_bad_frames_and_layouts_are_refused));

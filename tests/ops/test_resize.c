@@ -12,11 +12,10 @@
 #include "op_suite.h"
 #include "test_util.h"
 
-
 typedef struct resize_case {
   uint32_t h, w, c;
-  uint32_t ho, wo; /* size= form; 0 for scale_factor= */
-  float scale;     /* scale_factor= form */
+  uint32_t ho, wo;     /* size= form; 0 for scale_factor= */
+  float scale;         /* scale_factor= form */
   uint32_t col0, ctot; /* ctot 0: c */
   bool accumulate;
 } resize_case;
@@ -58,7 +57,7 @@ static void run_resize(const resize_case *rc, vittm_dtype dtype)
     for (uint32_t ox = 0; ox < wo; ox++) {
       taps(sx, ox, rc->w, &x_0, &x_1, &lx);
       for (uint32_t ch = 0; ch < c; ch++) {
-#define X(yy, xx) (double)x[((size_t)(yy) * rc->w + (xx)) * c + ch]
+#define X(yy, xx) (double)x[((size_t)(yy)*rc->w + (xx)) * c + ch]
         double v = (1 - ly) * ((1 - lx) * X(y_0, x_0) + lx * X(y_0, x_1)) +
                    ly * ((1 - lx) * X(y_1, x_0) + lx * X(y_1, x_1));
 #undef X
@@ -74,15 +73,14 @@ static void run_resize(const resize_case *rc, vittm_dtype dtype)
   vittm_cmd *cmd = NULL;
   vittm_error err = {0};
   assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
-  vittm_status st =
-      rc->ho ? vittm_resize_bilinear_record(cmd, tx, rc->h, rc->w, ty, ho, wo, rc->col0,
-                                            rc->accumulate, &err)
-             : vittm_resize_bilinear_scale_record(cmd, tx, rc->h, rc->w, rc->scale, ty, rc->col0,
-                                                  rc->accumulate, &err);
+  vittm_status st = rc->ho ? vittm_resize_bilinear_record(cmd, tx, rc->h, rc->w, ty, ho, wo,
+                                                          rc->col0, rc->accumulate, &err)
+                           : vittm_resize_bilinear_scale_record(cmd, tx, rc->h, rc->w, rc->scale,
+                                                                ty, rc->col0, rc->accumulate, &err);
   char what[128];
   snprintf(what, sizeof what, "resize %s %u×%u×%u → %u×%u (%s) cols %u/%u%s",
-           vittm_dtype_name(dtype), rc->h, rc->w, c, ho, wo, rc->ho ? "size" : "scale",
-           rc->col0, ctot, rc->accumulate ? " accumulate" : "");
+           vittm_dtype_name(dtype), rc->h, rc->w, c, ho, wo, rc->ho ? "size" : "scale", rc->col0,
+           ctot, rc->accumulate ? " accumulate" : "");
   if (st != VITTM_OK)
     fail_msg("%s: %s", what, err.message);
   test_submit(cmd);
@@ -101,8 +99,8 @@ static void run_resize(const resize_case *rc, vittm_dtype dtype)
   if (identity) {
     for (size_t i = 0; i < (size_t)ho * wo * c; i++)
       if ((double)slice[i] != ref[i])
-        fail_msg("%s: the identity resize changed element %zu (%g, expected %g)", what, i,
-                 slice[i], ref[i]);
+        fail_msg("%s: the identity resize changed element %zu (%g, expected %g)", what, i, slice[i],
+                 ref[i]);
   }
   test_assert_close(what, slice, ref, (size_t)ho * wo * c, test_tolerance(dtype));
   free(out), free(slice), free(x), free(y0), free(ref);
@@ -123,15 +121,15 @@ static void test_resize_size_form_matches_reference(void **state)
 {
   (void)state;
   static const resize_case cases[] = {
-      {5, 7, 8, 20, 28, 0, 0, 0, false},   /* ×4 */
-      {7, 5, 3, 14, 10, 0, 0, 0, false},   /* ×2 */
-      {9, 7, 16, 4, 3, 0, 0, 0, false},    /* ×0.5, floor sizes */
-      {5, 7, 8, 8, 11, 0, 0, 0, false},    /* non-integer up */
-      {13, 9, 5, 6, 4, 0, 0, 0, false},    /* non-integer down */
-      {1, 1, 4, 3, 5, 0, 0, 0, false},     /* a single pixel spread */
-      {7, 5, 12, 7, 5, 0, 0, 0, false},    /* identity: an exact copy */
-      {7, 5, 12, 7, 5, 0, 4, 24, false},   /* identity into a column slice (concatenation) */
-      {6, 5, 3, 12, 10, 0, 2, 7, false},   /* into a slice, scalar path */
+      {5, 7, 8, 20, 28, 0, 0, 0, false}, /* ×4 */
+      {7, 5, 3, 14, 10, 0, 0, 0, false}, /* ×2 */
+      {9, 7, 16, 4, 3, 0, 0, 0, false},  /* ×0.5, floor sizes */
+      {5, 7, 8, 8, 11, 0, 0, 0, false},  /* non-integer up */
+      {13, 9, 5, 6, 4, 0, 0, 0, false},  /* non-integer down */
+      {1, 1, 4, 3, 5, 0, 0, 0, false},   /* a single pixel spread */
+      {7, 5, 12, 7, 5, 0, 0, 0, false},  /* identity: an exact copy */
+      {7, 5, 12, 7, 5, 0, 4, 24, false}, /* identity into a column slice (concatenation) */
+      {6, 5, 3, 12, 10, 0, 2, 7, false}, /* into a slice, scalar path */
   };
   run_cases(cases, sizeof cases / sizeof *cases);
 }
@@ -153,10 +151,8 @@ static void test_resize_scale_form_matches_reference(void **state)
   (void)state;
   /* mmseg's MultiLevelNeck scales 4, 2, 0.5; at odd sizes 0.5 maps with 2, not h/ho. */
   static const resize_case cases[] = {
-      {5, 7, 8, 0, 0, 4.0f, 0, 0, false},
-      {7, 9, 4, 0, 0, 2.0f, 0, 0, false},
-      {9, 7, 16, 0, 0, 0.5f, 0, 0, false},
-      {33, 31, 3, 0, 0, 0.5f, 0, 0, false},
+      {5, 7, 8, 0, 0, 4.0f, 0, 0, false},  {7, 9, 4, 0, 0, 2.0f, 0, 0, false},
+      {9, 7, 16, 0, 0, 0.5f, 0, 0, false}, {33, 31, 3, 0, 0, 0.5f, 0, 0, false},
       {8, 8, 4, 0, 0, 1.0f, 0, 0, false},
   };
   run_cases(cases, sizeof cases / sizeof *cases);
@@ -197,9 +193,8 @@ static void test_resize_rejects_bad_shapes(void **state)
   vittm_tensor_free(x), vittm_tensor_free(y);
 }
 
-OP_SUITE(resize,
-      cmocka_unit_test(test_resize_size_form_matches_reference),
-      cmocka_unit_test(test_resize_accumulates_into_slices),
-      cmocka_unit_test(test_resize_scale_form_matches_reference),
-      cmocka_unit_test(test_resize_split_tensors_match_reference),
-      cmocka_unit_test(test_resize_rejects_bad_shapes));
+OP_SUITE(resize, cmocka_unit_test(test_resize_size_form_matches_reference),
+         cmocka_unit_test(test_resize_accumulates_into_slices),
+         cmocka_unit_test(test_resize_scale_form_matches_reference),
+         cmocka_unit_test(test_resize_split_tensors_match_reference),
+         cmocka_unit_test(test_resize_rejects_bad_shapes));

@@ -29,7 +29,7 @@ ptu_class_table_new (guint n)
     names[i] = g_strdup_printf ("class%u", i);
     ptu_class_colour (i, &palette[3 * i]);
   }
-  table = gst_vittm_class_table_new (n, (const gchar * const *) names, palette);
+  table = gst_vittm_class_table_new (n, (const gchar *const *) names, palette);
   g_strfreev (names);
   g_free (palette);
   return table;
@@ -47,8 +47,8 @@ ptu_map_new (guint w, guint h, guint8 (*fn) (guint x, guint y))
 }
 
 GstVittmSegMeta *
-ptu_attach_map (GstBuffer * buf, const guint8 * ids, guint w, guint h,
-    GstVittmClassTable * table)
+ptu_attach_map (GstBuffer *buf, const guint8 *ids, guint w, guint h,
+    GstVittmClassTable *table)
 {
   GstBuffer *map = gst_buffer_new_memdup (ids, (gsize) w * h);
   GstVittmSegMeta *meta;
@@ -59,10 +59,10 @@ ptu_attach_map (GstBuffer * buf, const guint8 * ids, guint w, guint h,
 }
 
 GstBuffer *
-ptu_frame_new (const GstVideoInfo * info, guint32 seed)
+ptu_frame_new (const GstVideoInfo *info, guint32 seed)
 {
-  GstBuffer *buf = gst_buffer_new_allocate (NULL, GST_VIDEO_INFO_SIZE (info),
-      NULL);
+  GstBuffer *buf =
+      gst_buffer_new_allocate (NULL, GST_VIDEO_INFO_SIZE (info), NULL);
   GstMapInfo map;
   guint32 s = seed * 2654435761u + 1;
 
@@ -88,7 +88,7 @@ ptu_rgb_to_yuv601 (const guint8 rgb[3], guint8 yuv[3])
 
 /* What GstCheck does for its own domains (gst_check_log_critical_func). */
 static void
-check_log (const gchar * domain, GLogLevelFlags level, const gchar * message,
+check_log (const gchar *domain, GLogLevelFlags level, const gchar *message,
     G_GNUC_UNUSED gpointer user_data)
 {
   if (!_gst_check_expecting_log)
@@ -107,7 +107,7 @@ ptu_check_vittm_log_domain (void)
 }
 
 guint
-ptu_print_live_objects (GstTracer * tracer)
+ptu_print_live_objects (GstTracer *tracer)
 {
   GstStructure *info = NULL;
   const GValue *live;
@@ -117,8 +117,8 @@ ptu_print_live_objects (GstTracer * tracer)
   live = gst_structure_get_value (info, "live-objects-list");
   n = gst_value_list_get_size (live);
   for (guint i = 0; i < n; i++) {
-    gchar *desc = gst_structure_to_string (gst_value_get_structure
-        (gst_value_list_get_value (live, i)));
+    gchar *desc = gst_structure_to_string (
+        gst_value_get_structure (gst_value_list_get_value (live, i)));
 
     g_printerr ("still alive: %s\n", desc);
     g_free (desc);

@@ -24,12 +24,12 @@ void ptu_class_colour (guint id, guint8 rgb[3]);
 guint8 *ptu_map_new (guint w, guint h, guint8 (*fn) (guint x, guint y));
 
 /* Attaches a copy of @ids (@w × @h, stride @w) to @buf as a GstVittmSegMeta. */
-GstVittmSegMeta *ptu_attach_map (GstBuffer * buf, const guint8 * ids, guint w,
-    guint h, GstVittmClassTable * table);
+GstVittmSegMeta *ptu_attach_map (GstBuffer *buf, const guint8 *ids, guint w,
+    guint h, GstVittmClassTable *table);
 
 /* Returns a frame of @info whose bytes follow a fixed pseudo-random pattern
  * seeded by @seed (padding included). */
-GstBuffer *ptu_frame_new (const GstVideoInfo * info, guint32 seed);
+GstBuffer *ptu_frame_new (const GstVideoInfo *info, guint32 seed);
 
 /* BT.601 limited-range Y, U, V of an RGB colour, rounded (the reference
  * vittmoverlay is checked against; written independently of it). */
@@ -43,7 +43,7 @@ void ptu_check_vittm_log_domain (void);
 
 /* Prints each object the leaks tracer @tracer still sees alive and returns
  * their number. */
-guint ptu_print_live_objects (GstTracer * tracer);
+guint ptu_print_live_objects (GstTracer *tracer);
 
 G_END_DECLS
 

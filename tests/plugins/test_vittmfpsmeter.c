@@ -34,14 +34,14 @@ teardown (void)
 
 /* A meter with @report set before it starts, a test clock and a bus. */
 static GstHarness *
-meter_new (guint window, guint interval, const gchar * report, GstBus ** bus)
+meter_new (guint window, guint interval, const gchar *report, GstBus **bus)
 {
   GstElement *meter = gst_element_factory_make ("vittmfpsmeter", NULL);
   GstHarness *h;
 
   fail_unless (meter != NULL);
-  g_object_set (meter, "window", window, "interval", interval,
-      "silent", TRUE, "label", "test-label", "report", report, NULL);
+  g_object_set (meter, "window", window, "interval", interval, "silent", TRUE,
+      "label", "test-label", "report", report, NULL);
   h = gst_harness_new_with_element (meter, "sink", "src");
   gst_object_unref (meter);
   gst_harness_use_testclock (h);
@@ -52,7 +52,7 @@ meter_new (guint window, guint interval, const gchar * report, GstBus ** bus)
 }
 
 static void
-meter_free (GstHarness * h, GstBus * bus)
+meter_free (GstHarness *h, GstBus *bus)
 {
   gst_element_set_bus (h->element, NULL);
   gst_object_unref (bus);
@@ -62,8 +62,8 @@ meter_free (GstHarness * h, GstBus * bus)
 /* Pushes one buffer arriving at @at; with @wall not NO_META it carries a
  * meta with those timings. Checks that the same buffer comes out. */
 static void
-push_frame (GstHarness * h, GstClockTime at, GstClockTime wall,
-    GstClockTime gpu, gboolean reused)
+push_frame (GstHarness *h, GstClockTime at, GstClockTime wall, GstClockTime gpu,
+    gboolean reused)
 {
   GstBuffer *buf = gst_harness_create_buffer (h, 16), *out;
   const guint8 id = 0;
@@ -83,14 +83,14 @@ push_frame (GstHarness * h, GstClockTime at, GstClockTime wall,
 }
 
 static void
-push_eos (GstHarness * h)
+push_eos (GstHarness *h)
 {
   fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
 }
 
 /* Pops the vittm-fps messages on @bus, oldest first. */
 static GList *
-pop_fps_messages (GstBus * bus)
+pop_fps_messages (GstBus *bus)
 {
   GList *list = NULL;
   GstMessage *msg;
@@ -105,31 +105,33 @@ pop_fps_messages (GstBus * bus)
 }
 
 static gdouble
-get_double (const GstStructure * s, const gchar * field)
+get_double (const GstStructure *s, const gchar *field)
 {
   gdouble v = 0;
 
-  fail_unless (gst_structure_get_double (s, field, &v), "no double %s in %"
-      GST_PTR_FORMAT, field, s);
+  fail_unless (gst_structure_get_double (s, field, &v),
+      "no double %s in %" GST_PTR_FORMAT, field, s);
   return v;
 }
 
 static guint64
-get_uint64 (const GstStructure * s, const gchar * field)
+get_uint64 (const GstStructure *s, const gchar *field)
 {
   guint64 v = 0;
 
-  fail_unless (gst_structure_get_uint64 (s, field, &v), "no guint64 %s in %"
-      GST_PTR_FORMAT, field, s);
+  fail_unless (gst_structure_get_uint64 (s, field, &v),
+      "no guint64 %s in %" GST_PTR_FORMAT, field, s);
   return v;
 }
 
-#define assert_double(s, field, want) \
-  G_STMT_START { \
-    gdouble got_ = get_double ((s), (field)); \
-    fail_unless (ABS (got_ - (want)) < EPS, "%s: got %.9f, want %.9f", \
-        (field), got_, (gdouble) (want)); \
-  } G_STMT_END
+#define assert_double(s, field, want)                                          \
+  G_STMT_START                                                                 \
+  {                                                                            \
+    gdouble got_ = get_double ((s), (field));                                  \
+    fail_unless (ABS (got_ - (want)) < EPS, "%s: got %.9f, want %.9f",         \
+        (field), got_, (gdouble) (want));                                      \
+  }                                                                            \
+  G_STMT_END
 
 GST_START_TEST (test_fpsmeter_posts_messages_with_all_fields)
 {
@@ -146,8 +148,8 @@ GST_START_TEST (test_fpsmeter_posts_messages_with_all_fields)
   fail_unless_equals_int (g_list_length (msgs), 2);
   fail_unless (GST_MESSAGE_SRC (msgs->data) == GST_OBJECT (h->element));
   s = gst_message_get_structure (msgs->data);
-  fail_unless_equals_string (gst_structure_get_string (s, "label"),
-      "test-label");
+  fail_unless_equals_string (
+      gst_structure_get_string (s, "label"), "test-label");
   fail_unless_equals_uint64 (get_uint64 (s, "frames"), 26);
   assert_double (s, "fps", 25.0);
   assert_double (s, "fps-overall", 25.0);
@@ -184,7 +186,7 @@ GST_START_TEST (test_fpsmeter_fps_from_known_arrival_times)
   push_eos (h);
 
   msgs = pop_fps_messages (bus);
-  fail_unless_equals_int (g_list_length (msgs), 1);     /* the one at EOS */
+  fail_unless_equals_int (g_list_length (msgs), 1); /* the one at EOS */
   s = gst_message_get_structure (msgs->data);
   fail_unless_equals_uint64 (get_uint64 (s, "frames"), 30);
   /* window: the last 10 frames span 9 × 50 ms */
@@ -214,8 +216,8 @@ GST_START_TEST (test_fpsmeter_latency_percentiles_skip_reused_maps)
 
     push_frame (h, frame++ * GST_MSECOND, ms * GST_MSECOND,
         2 * ms * GST_MSECOND, FALSE);
-    push_frame (h, frame++ * GST_MSECOND, 1000 * GST_MSECOND,
-        1000 * GST_MSECOND, TRUE);
+    push_frame (
+        h, frame++ * GST_MSECOND, 1000 * GST_MSECOND, 1000 * GST_MSECOND, TRUE);
     if (i % 10 == 0)
       push_frame (h, frame++ * GST_MSECOND, NO_META, 0, FALSE);
   }
@@ -283,7 +285,7 @@ GST_END_TEST;
 static GString *printed;
 
 static void
-capture_print (const gchar * text)
+capture_print (const gchar *text)
 {
   g_string_append (printed, text);
 }
@@ -296,8 +298,8 @@ GST_START_TEST (test_fpsmeter_properties_default_to_reporting_without_printing)
   gboolean silent = TRUE, print = TRUE;
   gchar *last = (gchar *) "unset";
 
-  g_object_get (meter, "silent", &silent, "print", &print, "last-message",
-      &last, NULL);
+  g_object_get (
+      meter, "silent", &silent, "print", &print, "last-message", &last, NULL);
   fail_if (silent);
   fail_if (print, "vittmfpsmeter must not print by default");
   fail_unless (last == NULL);
@@ -321,7 +323,7 @@ GST_END_TEST;
 static guint notifications;
 
 static void
-on_last_message (GObject * object, G_GNUC_UNUSED GParamSpec * pspec,
+on_last_message (GObject *object, G_GNUC_UNUSED GParamSpec *pspec,
     G_GNUC_UNUSED gpointer data)
 {
   gchar *last = NULL;
@@ -344,20 +346,21 @@ GST_START_TEST (test_fpsmeter_last_message_notified_each_interval_not_printed)
   printed = g_string_new (NULL);
   old = g_set_print_handler (capture_print);
   notifications = 0;
-  g_signal_connect (h->element, "notify::last-message",
-      G_CALLBACK (on_last_message), NULL);
+  g_signal_connect (
+      h->element, "notify::last-message", G_CALLBACK (on_last_message), NULL);
 
   g_object_set (h->element, "silent", FALSE, NULL);
-  for (guint i = 0; i < 11; i++)        /* 0 .. 1000 ms: 2 intervals */
-    push_frame (h, i * 100 * GST_MSECOND, 8 * GST_MSECOND, 4 * GST_MSECOND,
-        FALSE);
+  for (guint i = 0; i < 11; i++) /* 0 .. 1000 ms: 2 intervals */
+    push_frame (
+        h, i * 100 * GST_MSECOND, 8 * GST_MSECOND, 4 * GST_MSECOND, FALSE);
 
   g_set_print_handler (old);
   fail_unless_equals_string (printed->str, "");
   g_string_free (printed, TRUE);
   fail_unless_equals_int (notifications, 2);
   g_object_get (h->element, "last-message", &last, NULL);
-  fail_unless_equals_string (last, "test-label: 11 frames, 10.00 fps "
+  fail_unless_equals_string (last,
+      "test-label: 11 frames, 10.00 fps "
       "(overall 10.00), latency p50 8.0 ms p95 8.0 ms, gpu p50 4.0 ms "
       "p95 4.0 ms");
   g_free (last);
@@ -381,7 +384,7 @@ GST_END_TEST;
 GST_START_TEST (test_fpsmeter_silent_leaves_last_message_unset)
 {
   GstBus *bus;
-  GstHarness *h = meter_new (30, 100, NULL, &bus);  /* silent */
+  GstHarness *h = meter_new (30, 100, NULL, &bus); /* silent */
   gchar *last = NULL;
   GList *msgs;
 
@@ -390,7 +393,7 @@ GST_START_TEST (test_fpsmeter_silent_leaves_last_message_unset)
   g_object_get (h->element, "last-message", &last, NULL);
   fail_unless (last == NULL, "last-message: %s", last);
   msgs = pop_fps_messages (bus);
-  fail_unless_equals_int (g_list_length (msgs), 9);     /* still posted */
+  fail_unless_equals_int (g_list_length (msgs), 9); /* still posted */
   g_list_free_full (msgs, (GDestroyNotify) gst_message_unref);
   meter_free (h, bus);
 }
@@ -408,7 +411,7 @@ GST_START_TEST (test_fpsmeter_prints_one_line_per_interval_unless_silent)
   old = g_set_print_handler (capture_print);
 
   g_object_set (h->element, "silent", FALSE, "print", TRUE, NULL);
-  for (guint i = 0; i < 11; i++)        /* 0 .. 1000 ms: 2 intervals */
+  for (guint i = 0; i < 11; i++) /* 0 .. 1000 ms: 2 intervals */
     push_frame (h, i * 100 * GST_MSECOND, 8 * GST_MSECOND, 0, FALSE);
   g_object_set (h->element, "silent", TRUE, NULL);
   for (guint i = 11; i < 30; i++)
@@ -416,11 +419,13 @@ GST_START_TEST (test_fpsmeter_prints_one_line_per_interval_unless_silent)
 
   g_set_print_handler (old);
   lines = g_strsplit (printed->str, "\n", -1);
-  fail_unless_equals_int (g_strv_length (lines), 3);   /* 2 lines + "" */
+  fail_unless_equals_int (g_strv_length (lines), 3); /* 2 lines + "" */
   g_strfreev (lines);
-  fail_unless (g_str_has_prefix (printed->str,
+  fail_unless (
+      g_str_has_prefix (printed->str,
           "test-label: 6 frames, 10.00 fps (overall 10.00), latency p50 8.0 "
-          "ms p95 8.0 ms, gpu n/a\n"), "printed: %s", printed->str);
+          "ms p95 8.0 ms, gpu n/a\n"),
+      "printed: %s", printed->str);
   g_string_free (printed, TRUE);
 
   meter_free (h, bus);
@@ -429,7 +434,7 @@ GST_START_TEST (test_fpsmeter_prints_one_line_per_interval_unless_silent)
 GST_END_TEST;
 
 static cJSON *
-json_get (cJSON * obj, const gchar * key)
+json_get (cJSON *obj, const gchar *key)
 {
   cJSON *item = cJSON_GetObjectItemCaseSensitive (obj, key);
 
@@ -438,7 +443,7 @@ json_get (cJSON * obj, const gchar * key)
 }
 
 static gdouble
-json_number (cJSON * obj, const gchar * key)
+json_number (cJSON *obj, const gchar *key)
 {
   cJSON *item = json_get (obj, key);
 
@@ -468,8 +473,8 @@ GST_START_TEST (test_fpsmeter_report_json_written_at_eos)
   fail_unless (g_file_get_contents (path, &text, NULL, NULL));
   root = cJSON_Parse (text);
   fail_unless (root != NULL, "report is not JSON: %s", text);
-  fail_unless_equals_string (cJSON_GetStringValue (json_get (root, "label")),
-      "test-label");
+  fail_unless_equals_string (
+      cJSON_GetStringValue (json_get (root, "label")), "test-label");
   fail_unless_equals_int ((gint) json_number (root, "frames"), 11);
   fail_unless_equals_int ((gint) json_number (root, "inferences"), 10);
   fail_unless (ABS (json_number (root, "fps") - 10.0) < 1e-3);
@@ -619,8 +624,8 @@ GST_START_TEST (test_fpsmeter_report_in_missing_directory_is_an_error)
   msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
   fail_unless (msg != NULL);
   gst_message_parse_error (msg, &err, &debug);
-  fail_unless (g_error_matches (err, GST_RESOURCE_ERROR,
-          GST_RESOURCE_ERROR_NOT_FOUND));
+  fail_unless (
+      g_error_matches (err, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND));
   fail_unless (strstr (err->message, "/nonexistent-vittm-dir") != NULL,
       "message: %s", err->message);
   fail_unless (debug && strstr (debug, "directory"), "debug: %s", debug);
@@ -651,10 +656,10 @@ vittmfpsmeter_suite (void)
   tcase_add_test (tc, test_fpsmeter_latency_percentiles_skip_reused_maps);
   tcase_add_test (tc, test_fpsmeter_latency_window_holds_last_inferences);
   tcase_add_test (tc, test_fpsmeter_interval_zero_posts_nothing);
-  tcase_add_test (tc,
-      test_fpsmeter_properties_default_to_reporting_without_printing);
-  tcase_add_test (tc,
-      test_fpsmeter_last_message_notified_each_interval_not_printed);
+  tcase_add_test (
+      tc, test_fpsmeter_properties_default_to_reporting_without_printing);
+  tcase_add_test (
+      tc, test_fpsmeter_last_message_notified_each_interval_not_printed);
   tcase_add_test (tc, test_fpsmeter_silent_leaves_last_message_unset);
   tcase_add_test (tc, test_fpsmeter_prints_one_line_per_interval_unless_silent);
   tcase_add_test (tc, test_fpsmeter_report_json_written_at_eos);

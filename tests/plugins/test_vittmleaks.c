@@ -11,10 +11,10 @@
 #include "plugin_test_util.h"
 
 #define CYCLES 20
-#define LAUNCH_LINE \
-  "videotestsrc name=src num-buffers=12 ! " \
-  "video/x-raw,format=I420,width=160,height=121 ! " \
-  "vittmoverlay show-legend=true classes=class1,class2 ! " \
+#define LAUNCH_LINE                                                            \
+  "videotestsrc name=src num-buffers=12 ! "                                    \
+  "video/x-raw,format=I420,width=160,height=121 ! "                            \
+  "vittmoverlay show-legend=true classes=class1,class2 ! "                     \
   "vittmfpsmeter name=meter silent=true interval=1 ! vittmmask ! fakesink"
 
 static GstTracer *
@@ -38,8 +38,8 @@ pattern (guint x, guint y)
 
 /* Attaches a class map to every frame, as vittmsegment will. */
 static GstPadProbeReturn
-attach_meta (G_GNUC_UNUSED GstPad * pad, GstPadProbeInfo * info,
-    gpointer user_data)
+attach_meta (
+    G_GNUC_UNUSED GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 {
   GstVittmClassTable *table = user_data;
   GstBuffer *buf = gst_buffer_make_writable (GST_PAD_PROBE_INFO_BUFFER (info));
@@ -54,7 +54,7 @@ attach_meta (G_GNUC_UNUSED GstPad * pad, GstPadProbeInfo * info,
 }
 
 static void
-fail_on_error (GstBus * bus)
+fail_on_error (GstBus *bus)
 {
   GstMessage *msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
 
@@ -78,7 +78,8 @@ GST_START_TEST (test_pipeline_null_to_playing_cycles_leak_nothing)
   GstBus *bus;
   GError *err = NULL;
 
-  fail_unless (tracer != NULL, "the leaks tracer is not active: run with "
+  fail_unless (tracer != NULL,
+      "the leaks tracer is not active: run with "
       "GST_TRACERS=leaks");
 
   pipeline = gst_parse_launch (LAUNCH_LINE, &err);
@@ -102,21 +103,21 @@ GST_START_TEST (test_pipeline_null_to_playing_cycles_leak_nothing)
         GST_STATE_CHANGE_FAILURE);
     if (i % 2 == 0) {
       /* run to the end */
-      msg = gst_bus_timed_pop_filtered (bus, 30 * GST_SECOND,
-          GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+      msg = gst_bus_timed_pop_filtered (
+          bus, 30 * GST_SECOND, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
       fail_unless (msg != NULL, "no EOS in cycle %u", i);
-      fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS,
-          "error in cycle %u", i);
+      fail_unless (
+          GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS, "error in cycle %u", i);
       gst_message_unref (msg);
     } else {
       /* stop mid-stream */
       fail_unless (gst_element_get_state (pipeline, NULL, NULL,
-              30 * GST_SECOND) == GST_STATE_CHANGE_SUCCESS);
+                       30 * GST_SECOND) == GST_STATE_CHANGE_SUCCESS);
     }
     fail_unless (gst_element_set_state (pipeline, GST_STATE_NULL) ==
         GST_STATE_CHANGE_SUCCESS);
     fail_on_error (bus);
-    gst_bus_set_flushing (bus, TRUE);   /* drop this cycle's messages */
+    gst_bus_set_flushing (bus, TRUE); /* drop this cycle's messages */
     gst_bus_set_flushing (bus, FALSE);
   }
   fail_unless (g_file_test (report, G_FILE_TEST_IS_REGULAR));
@@ -141,23 +142,24 @@ GST_END_TEST;
  * class-map pool are made and freed in every cycle). The model comes in
  * VITTM_LEAKS_SEGMENT_MODEL; meson runs this as its own test. */
 #define SEGMENT_CYCLES 20
-#define SEGMENT_LAUNCH_LINE \
-  "videotestsrc num-buffers=6 ! " \
-  "video/x-raw,format=I420,width=160,height=121 ! " \
-  "vittmsegment model=\"%s\" inference-interval=2 ! " \
-  "vittmoverlay show-legend=true ! " \
+#define SEGMENT_LAUNCH_LINE                                                    \
+  "videotestsrc num-buffers=6 ! "                                              \
+  "video/x-raw,format=I420,width=160,height=121 ! "                            \
+  "vittmsegment model=\"%s\" inference-interval=2 ! "                          \
+  "vittmoverlay show-legend=true ! "                                           \
   "vittmfpsmeter silent=true interval=1 ! fakesink"
 
 GST_START_TEST (test_vittmsegment_null_to_playing_cycles_leak_nothing)
 {
   GstTracer *tracer = find_leaks_tracer ();
-  gchar *launch = g_strdup_printf (SEGMENT_LAUNCH_LINE,
-      g_getenv ("VITTM_LEAKS_SEGMENT_MODEL"));
+  gchar *launch = g_strdup_printf (
+      SEGMENT_LAUNCH_LINE, g_getenv ("VITTM_LEAKS_SEGMENT_MODEL"));
   GstElement *pipeline;
   GstBus *bus;
   GError *err = NULL;
 
-  fail_unless (tracer != NULL, "the leaks tracer is not active: run with "
+  fail_unless (tracer != NULL,
+      "the leaks tracer is not active: run with "
       "GST_TRACERS=leaks");
   pipeline = gst_parse_launch (launch, &err);
   fail_unless (pipeline != NULL && err == NULL, "%s", err ? err->message : "");
@@ -169,15 +171,15 @@ GST_START_TEST (test_vittmsegment_null_to_playing_cycles_leak_nothing)
     fail_if (gst_element_set_state (pipeline, GST_STATE_PLAYING) ==
         GST_STATE_CHANGE_FAILURE);
     if (i % 2 == 0) {
-      msg = gst_bus_timed_pop_filtered (bus, 60 * GST_SECOND,
-          GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+      msg = gst_bus_timed_pop_filtered (
+          bus, 60 * GST_SECOND, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
       fail_unless (msg != NULL, "no EOS in cycle %u", i);
-      fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS,
-          "error in cycle %u", i);
+      fail_unless (
+          GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS, "error in cycle %u", i);
       gst_message_unref (msg);
     } else {
       fail_unless (gst_element_get_state (pipeline, NULL, NULL,
-              60 * GST_SECOND) == GST_STATE_CHANGE_SUCCESS);
+                       60 * GST_SECOND) == GST_STATE_CHANGE_SUCCESS);
     }
     fail_unless (gst_element_set_state (pipeline, GST_STATE_NULL) ==
         GST_STATE_CHANGE_SUCCESS);
@@ -200,19 +202,16 @@ GST_END_TEST;
 GST_START_TEST (test_gst_launch_under_leaks_tracer_reports_nothing)
 {
   const gchar *launch = g_getenv ("VITTM_GST_LAUNCH");
-  gchar *path = launch ? g_strdup (launch) :
-      g_find_program_in_path ("gst-launch-1.0");
+  gchar *path =
+      launch ? g_strdup (launch) : g_find_program_in_path ("gst-launch-1.0");
   gchar **env = g_get_environ ();
   gchar *out = NULL, *err = NULL;
   gint status = -1;
   GError *error = NULL;
-  gchar *argv[] = {
-    path, (gchar *) "videotestsrc", (gchar *) "num-buffers=30", (gchar *) "!",
-    (gchar *) "vittmoverlay", (gchar *) "show-legend=true", (gchar *) "!",
-    (gchar *) "vittmfpsmeter", (gchar *) "interval=1",
-    (gchar *) "print=true", (gchar *) "!",
-    (gchar *) "fakesink", NULL
-  };
+  gchar *argv[] = {path, (gchar *) "videotestsrc", (gchar *) "num-buffers=30",
+      (gchar *) "!", (gchar *) "vittmoverlay", (gchar *) "show-legend=true",
+      (gchar *) "!", (gchar *) "vittmfpsmeter", (gchar *) "interval=1",
+      (gchar *) "print=true", (gchar *) "!", (gchar *) "fakesink", NULL};
 
   fail_unless (path != NULL, "gst-launch-1.0 not found");
   env = g_environ_setenv (env, "GST_TRACERS", "leaks", TRUE);
@@ -220,13 +219,14 @@ GST_START_TEST (test_gst_launch_under_leaks_tracer_reports_nothing)
   env = g_environ_setenv (env, "GST_DEBUG", "GST_TRACER:7", TRUE);
   env = g_environ_setenv (env, "GST_DEBUG_NO_COLOR", "1", TRUE);
 
-  fail_unless (g_spawn_sync (NULL, argv, env, G_SPAWN_DEFAULT, NULL, NULL,
-          &out, &err, &status, &error), "%s", error ? error->message : "");
+  fail_unless (g_spawn_sync (NULL, argv, env, G_SPAWN_DEFAULT, NULL, NULL, &out,
+                   &err, &status, &error),
+      "%s", error ? error->message : "");
   fail_unless (g_spawn_check_wait_status (status, NULL),
       "gst-launch-1.0 failed: %s", err);
   /* the meter ran (its last line at EOS) */
-  fail_unless (strstr (out, "vittmfpsmeter0: 30 frames") != NULL,
-      "stdout: %s", out);
+  fail_unless (
+      strstr (out, "vittmfpsmeter0: 30 frames") != NULL, "stdout: %s", out);
   /* the tracer was loaded (it registers its record) … */
   fail_unless (strstr (err, "object-alive.class") != NULL,
       "the leaks tracer did not load: %s", err);

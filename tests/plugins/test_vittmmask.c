@@ -36,12 +36,13 @@ every_byte (guint x, guint y)
 }
 
 static GstHarness *
-mask_harness (const gchar * props, const gchar * format, guint w, guint h)
+mask_harness (const gchar *props, const gchar *format, guint w, guint h)
 {
   gchar *desc = g_strdup_printf ("vittmmask %s", props ? props : "");
   GstHarness *h_ = gst_harness_new_parse (desc);
   gchar *caps = g_strdup_printf ("video/x-raw,format=%s,width=%u,height=%u,"
-      "framerate=30/1", format, w, h);
+                                 "framerate=30/1",
+      format, w, h);
 
   gst_harness_set_src_caps_str (h_, caps);
   g_free (caps);
@@ -50,14 +51,14 @@ mask_harness (const gchar * props, const gchar * format, guint w, guint h)
 }
 
 static GstBuffer *
-frame_with_map (const gchar * format, guint fw, guint fh, const guint8 * ids,
-    guint mw, guint mh, GstVittmClassTable * table)
+frame_with_map (const gchar *format, guint fw, guint fh, const guint8 *ids,
+    guint mw, guint mh, GstVittmClassTable *table)
 {
   GstVideoInfo info;
   GstBuffer *buf;
 
-  gst_video_info_set_format (&info, gst_video_format_from_string (format), fw,
-      fh);
+  gst_video_info_set_format (
+      &info, gst_video_format_from_string (format), fw, fh);
   buf = ptu_frame_new (&info, fw + fh);
   if (ids)
     fail_unless (ptu_attach_map (buf, ids, mw, mh, table) != NULL);
@@ -70,8 +71,8 @@ frame_with_map (const gchar * format, guint fw, guint fh, const guint8 * ids,
  * lut[map pixel under the centre of (x, y)], lut mapping ids >= n_classes to
  * UNLABELED. */
 static void
-check_mask (GstBuffer * out, GstCaps * caps, guint w, guint h,
-    const guint8 * map, guint mw, guint mh, guint map_stride, guint n_classes)
+check_mask (GstBuffer *out, GstCaps *caps, guint w, guint h, const guint8 *map,
+    guint mw, guint mh, guint map_stride, guint n_classes)
 {
   GstVideoInfo info;
   GstVideoFrame frame;
@@ -82,8 +83,9 @@ check_mask (GstBuffer * out, GstCaps * caps, guint w, guint h,
   fail_unless_equals_int (GST_VIDEO_INFO_HEIGHT (&info), h);
   fail_unless (gst_video_frame_map (&frame, &info, out, GST_MAP_READ));
   for (guint y = 0; y < h; y++) {
-    const guint8 *row = (const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (&frame,
-        0) + (gsize) y * GST_VIDEO_FRAME_PLANE_STRIDE (&frame, 0);
+    const guint8 *row =
+        (const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (&frame, 0) +
+        (gsize) y * GST_VIDEO_FRAME_PLANE_STRIDE (&frame, 0);
     guint my = (guint) ((y + 0.5) * mh / h);
 
     for (guint x = 0; x < w; x++) {
@@ -100,7 +102,7 @@ check_mask (GstBuffer * out, GstCaps * caps, guint w, guint h,
 }
 
 static GstCaps *
-harness_src_caps (GstHarness * h)
+harness_src_caps (GstHarness *h)
 {
   GstCaps *caps = gst_pad_get_current_caps (h->sinkpad);
 
@@ -115,7 +117,7 @@ GST_START_TEST (test_mask_equals_the_class_map_at_the_frame_size)
 {
   /* 61 wide: the mask's GRAY8 rows are padded to 64 bytes, the map's are
    * 61 bytes apart. */
-  const gchar *formats[] = { "RGB", "NV12", "I420", "BGRx" };
+  const gchar *formats[] = {"RGB", "NV12", "I420", "BGRx"};
   GstVittmClassTable *table = ptu_class_table_new (N_CLASSES);
   guint8 *ids = ptu_map_new (61, 37, pattern);
 
@@ -124,8 +126,8 @@ GST_START_TEST (test_mask_equals_the_class_map_at_the_frame_size)
     GstBuffer *out;
     GstCaps *caps;
 
-    out = gst_harness_push_and_pull (h, frame_with_map (formats[f], 61, 37,
-            ids, 61, 37, table));
+    out = gst_harness_push_and_pull (
+        h, frame_with_map (formats[f], 61, 37, ids, 61, 37, table));
     fail_unless (out != NULL);
     caps = harness_src_caps (h);
     check_mask (out, caps, 61, 37, ids, 61, 37, 61, N_CLASSES);
@@ -151,8 +153,8 @@ GST_START_TEST (test_mask_ids_outside_the_table_are_unlabeled)
   GstBuffer *out;
   GstCaps *caps;
 
-  out = gst_harness_push_and_pull (h, frame_with_map ("RGBA", 16, 16, ids, 16,
-          16, table));
+  out = gst_harness_push_and_pull (
+      h, frame_with_map ("RGBA", 16, 16, ids, 16, 16, table));
   caps = harness_src_caps (h);
   check_mask (out, caps, 16, 16, ids, 16, 16, 16, N_CLASSES);
   gst_caps_unref (caps);
@@ -167,10 +169,10 @@ GST_END_TEST;
 GST_START_TEST (test_mask_size_properties_scale_the_map_nearest)
 {
   static const guint sizes[][4] = {
-    /* mask w, h; map w, h */
-    {20, 10, 61, 37},           /* smaller */
-    {97, 50, 13, 7},            /* larger, neither a multiple */
-    {64, 64, 64, 64},           /* the model's size, as it is */
+      /* mask w, h; map w, h */
+      {20, 10, 61, 37}, /* smaller */
+      {97, 50, 13, 7},  /* larger, neither a multiple */
+      {64, 64, 64, 64}, /* the model's size, as it is */
   };
   GstVittmClassTable *table = ptu_class_table_new (N_CLASSES);
 
@@ -184,8 +186,8 @@ GST_START_TEST (test_mask_size_properties_scale_the_map_nearest)
     GstBuffer *out;
     GstCaps *caps;
 
-    out = gst_harness_push_and_pull (h, frame_with_map ("I420", 160, 90, ids,
-            mw, mh, table));
+    out = gst_harness_push_and_pull (
+        h, frame_with_map ("I420", 160, 90, ids, mw, mh, table));
     caps = harness_src_caps (h);
     check_mask (out, caps, w, h_, ids, mw, mh, mw, N_CLASSES);
     gst_caps_unref (caps);
@@ -203,10 +205,12 @@ GST_START_TEST (test_mask_caps_follow_the_frame_and_the_properties)
 {
   GstElement *mask = gst_element_factory_make ("vittmmask", NULL);
   GstPad *src;
-  GstCaps *in = gst_caps_from_string ("video/x-raw,format=NV12,width=320,"
-      "height=240,framerate=25/1,pixel-aspect-ratio=1/1");
-  GstCaps *want = gst_caps_from_string ("video/x-raw,format=GRAY8,width=320,"
-      "height=240,framerate=25/1,pixel-aspect-ratio=1/1");
+  GstCaps *in =
+      gst_caps_from_string ("video/x-raw,format=NV12,width=320,"
+                            "height=240,framerate=25/1,pixel-aspect-ratio=1/1");
+  GstCaps *want =
+      gst_caps_from_string ("video/x-raw,format=GRAY8,width=320,"
+                            "height=240,framerate=25/1,pixel-aspect-ratio=1/1");
   GstCaps *gray8 = gst_caps_from_string (GST_VIDEO_CAPS_MAKE ("GRAY8"));
   GstCaps *got;
 
@@ -222,25 +226,25 @@ GST_START_TEST (test_mask_caps_follow_the_frame_and_the_properties)
   {
     GstBaseTransformClass *klass = GST_BASE_TRANSFORM_GET_CLASS (mask);
 
-    got = klass->transform_caps (GST_BASE_TRANSFORM (mask), GST_PAD_SINK, in,
-        NULL);
+    got = klass->transform_caps (
+        GST_BASE_TRANSFORM (mask), GST_PAD_SINK, in, NULL);
     fail_unless (gst_caps_is_equal (got, want), "got %" GST_PTR_FORMAT, got);
     gst_caps_unref (got);
 
     /* fixed mask size: the frame's size is free upstream */
     g_object_set (mask, "width", 64, "height", 48, NULL);
-    got = klass->transform_caps (GST_BASE_TRANSFORM (mask), GST_PAD_SINK, in,
-        NULL);
+    got = klass->transform_caps (
+        GST_BASE_TRANSFORM (mask), GST_PAD_SINK, in, NULL);
     gst_caps_unref (want);
     want = gst_caps_from_string ("video/x-raw,format=GRAY8,width=64,"
-        "height=48,framerate=25/1");
+                                 "height=48,framerate=25/1");
     fail_unless (gst_caps_is_equal (got, want), "got %" GST_PTR_FORMAT, got);
     gst_caps_unref (got);
-    got = klass->transform_caps (GST_BASE_TRANSFORM (mask), GST_PAD_SRC, want,
-        NULL);
+    got = klass->transform_caps (
+        GST_BASE_TRANSFORM (mask), GST_PAD_SRC, want, NULL);
     gst_caps_unref (want);
     want = gst_caps_from_string ("video/x-raw,width=[1,2147483647],"
-        "height=[1,2147483647],framerate=25/1");
+                                 "height=[1,2147483647],framerate=25/1");
     fail_unless (gst_caps_is_equal (got, want), "got %" GST_PTR_FORMAT, got);
     gst_caps_unref (got);
   }
@@ -250,8 +254,8 @@ GST_START_TEST (test_mask_caps_follow_the_frame_and_the_properties)
     GstCaps *gray8 = gst_caps_from_string (GST_VIDEO_CAPS_MAKE ("GRAY8"));
 
     /* nothing known upstream: any GRAY8 */
-    got = klass->transform_caps (GST_BASE_TRANSFORM (mask), GST_PAD_SINK, any,
-        NULL);
+    got = klass->transform_caps (
+        GST_BASE_TRANSFORM (mask), GST_PAD_SINK, any, NULL);
     fail_unless (gst_caps_is_equal (got, gray8), "got %" GST_PTR_FORMAT, got);
     gst_caps_unref (got);
     gst_caps_unref (gray8);
@@ -282,8 +286,8 @@ GST_START_TEST (test_mask_keeps_the_class_map_meta_only_and_no_qos)
   gst_buffer_add_video_region_of_interest_meta (in, "car", 1, 1, 4, 4);
   out = gst_harness_push_and_pull (h, in);
   fail_unless (gst_buffer_get_vittm_seg_meta (out) != NULL);
-  fail_unless (gst_buffer_get_meta (out,
-          GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE) == NULL,
+  fail_unless (gst_buffer_get_meta (
+                   out, GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE) == NULL,
       "a region of interest of the frame reached the mask");
   gst_buffer_unref (out);
   gst_harness_teardown (h);
@@ -297,14 +301,14 @@ GST_START_TEST (test_mask_without_meta_is_unlabeled_and_warns_once)
 {
   GstHarness *h = mask_harness (NULL, "RGB", 33, 9);
   GstBus *bus = gst_bus_new ();
-  guint8 none[1] = { 0 };
+  guint8 none[1] = {0};
   GstMessage *msg;
   guint warnings = 0;
 
   gst_element_set_bus (h->element, bus);
   for (guint i = 0; i < 3; i++) {
-    GstBuffer *out = gst_harness_push_and_pull (h, frame_with_map ("RGB", 33,
-            9, NULL, 0, 0, NULL));
+    GstBuffer *out = gst_harness_push_and_pull (
+        h, frame_with_map ("RGB", 33, 9, NULL, 0, 0, NULL));
     GstCaps *caps = harness_src_caps (h);
 
     /* a 1 × 1 map of UNLABELED-only ids: every pixel must be 255 */
@@ -342,18 +346,19 @@ model_path (void)
 
   fail_unless (path && g_file_test (path, G_FILE_TEST_IS_REGULAR),
       MODEL_ENV " does not name a model file: run through meson test, which "
-      "writes it with tools/reference/make_golden.py");
+                "writes it with tools/reference/make_golden.py");
   return path;
 }
 
 /* Pushes @n frames through "vittmsegment @seg_props ! vittmmask @props" and
  * checks each mask against the meta the segmenter attached. */
 static void
-check_segment_masks (const gchar * seg_props, const gchar * props, guint fw,
+check_segment_masks (const gchar *seg_props, const gchar *props, guint fw,
     guint fh, guint mask_w, guint mask_h, guint n)
 {
   gchar *desc = g_strdup_printf ("vittmsegment model=\"%s\" %s ! "
-      "vittmmask %s", model_path (), seg_props, props);
+                                 "vittmmask %s",
+      model_path (), seg_props, props);
   GstHarness *h = gst_harness_new_parse (desc);
   GstVideoInfo info;
 
@@ -388,15 +393,15 @@ GST_START_TEST (test_segment_masks_at_the_model_size)
 {
   /* the test model's input is 64²: mask-size=model with a 64² mask records
    * the map as it is */
-  check_segment_masks ("mask-size=model", "width=64 height=64", 83, 47, 64, 64,
-      2);
+  check_segment_masks (
+      "mask-size=model", "width=64 height=64", 83, 47, 64, 64, 2);
 }
 
 GST_END_TEST;
 
 /* Pulls every sample of appsink @name until EOS, as a list of buffers. */
 static GList *
-pull_all (GstElement * pipeline, const gchar * name)
+pull_all (GstElement *pipeline, const gchar *name)
 {
   GstElement *sink = gst_bin_get_by_name (GST_BIN (pipeline), name);
   GList *bufs = NULL;
@@ -406,8 +411,8 @@ pull_all (GstElement * pipeline, const gchar * name)
     g_signal_emit_by_name (sink, "pull-sample", &sample);
     if (!sample)
       break;
-    bufs = g_list_append (bufs,
-        gst_buffer_ref (gst_sample_get_buffer (sample)));
+    bufs =
+        g_list_append (bufs, gst_buffer_ref (gst_sample_get_buffer (sample)));
     gst_sample_unref (sample);
   }
   gst_object_unref (sink);
@@ -415,25 +420,26 @@ pull_all (GstElement * pipeline, const gchar * name)
 }
 
 static GstElement *
-run_pipeline (const gchar * desc)
+run_pipeline (const gchar *desc)
 {
   GError *error = NULL;
   GstElement *pipeline = gst_parse_launch (desc, &error);
 
-  fail_unless (pipeline != NULL, "%s: %s (gstreamer1.0-libav and "
-      "gstreamer1.0-plugins-good installed? tools/setup-debian.sh)", desc,
-      error ? error->message : "?");
+  fail_unless (pipeline != NULL,
+      "%s: %s (gstreamer1.0-libav and "
+      "gstreamer1.0-plugins-good installed? tools/setup-debian.sh)",
+      desc, error ? error->message : "?");
   fail_unless (gst_element_set_state (pipeline, GST_STATE_PLAYING) !=
       GST_STATE_CHANGE_FAILURE);
   return pipeline;
 }
 
 static void
-wait_eos (GstElement * pipeline)
+wait_eos (GstElement *pipeline)
 {
   GstBus *bus = gst_element_get_bus (pipeline);
-  GstMessage *msg = gst_bus_timed_pop_filtered (bus, 60 * GST_SECOND,
-      GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  GstMessage *msg = gst_bus_timed_pop_filtered (
+      bus, 60 * GST_SECOND, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
 
   fail_unless (msg != NULL, "no EOS within 60 s");
   if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
@@ -449,7 +455,7 @@ wait_eos (GstElement * pipeline)
 }
 
 static void
-check_same_masks (GList * a, GList * b, guint w, guint h)
+check_same_masks (GList *a, GList *b, guint w, guint h)
 {
   fail_unless_equals_int (g_list_length (a), g_list_length (b));
   for (; a && b; a = a->next, b = b->next) {
@@ -461,9 +467,10 @@ check_same_masks (GList * a, GList * b, guint w, guint h)
     fail_unless (gst_video_frame_map (&fb, &info, b->data, GST_MAP_READ));
     for (guint y = 0; y < h; y++)
       fail_unless (memcmp ((guint8 *) GST_VIDEO_FRAME_PLANE_DATA (&fa, 0) +
-              y * GST_VIDEO_FRAME_PLANE_STRIDE (&fa, 0),
-              (guint8 *) GST_VIDEO_FRAME_PLANE_DATA (&fb, 0) +
-              y * GST_VIDEO_FRAME_PLANE_STRIDE (&fb, 0), w) == 0,
+                           y * GST_VIDEO_FRAME_PLANE_STRIDE (&fa, 0),
+                       (guint8 *) GST_VIDEO_FRAME_PLANE_DATA (&fb, 0) +
+                           y * GST_VIDEO_FRAME_PLANE_STRIDE (&fb, 0),
+                       w) == 0,
           "decoded mask row %u differs from the recorded one", y);
     gst_video_frame_unmap (&fa);
     gst_video_frame_unmap (&fb);
@@ -479,7 +486,8 @@ GST_START_TEST (test_masks_recorded_with_ffv1_decode_unchanged)
   GstElement *pipeline;
   GList *direct, *decoded;
 
-  desc = g_strdup_printf ("videotestsrc num-buffers=3 pattern=ball ! "
+  desc = g_strdup_printf (
+      "videotestsrc num-buffers=3 pattern=ball ! "
       "video/x-raw,width=83,height=47 ! vittmsegment model=\"%s\" ! "
       "vittmmask ! tee name=t t. ! queue ! appsink name=direct sync=false "
       "t. ! queue ! avenc_ffv1 ! matroskamux ! filesink location=\"%s\"",
@@ -490,9 +498,11 @@ GST_START_TEST (test_masks_recorded_with_ffv1_decode_unchanged)
   gst_object_unref (pipeline);
   g_free (desc);
 
-  desc = g_strdup_printf ("filesrc location=\"%s\" ! matroskademux ! "
+  desc = g_strdup_printf (
+      "filesrc location=\"%s\" ! matroskademux ! "
       "avdec_ffv1 ! video/x-raw,format=GRAY8 ! appsink name=decoded "
-      "sync=false", file);
+      "sync=false",
+      file);
   pipeline = run_pipeline (desc);
   decoded = pull_all (pipeline, "decoded");
   wait_eos (pipeline);

@@ -19,7 +19,7 @@
 
 #define FRAME_W 719
 #define FRAME_H 405
-#define N_CLASSES 7             /* ids 0..6; maps also hold 7 = "no class" */
+#define N_CLASSES 7 /* ids 0..6; maps also hold 7 = "no class" */
 
 /* Tolerances, written down once: RGB at alpha 1 is exact; blending rounds
  * (±1); YUV colours may differ from the BT.601 reference by ±2, plus one for
@@ -28,8 +28,7 @@
 #define TOL_YUV 2
 
 static const gchar *all_formats[] = {
-  "RGB", "RGBA", "BGRA", "BGRx", "RGBx", "NV12", "I420"
-};
+    "RGB", "RGBA", "BGRA", "BGRx", "RGBx", "NV12", "I420"};
 
 /* Byte offsets of R, G, B and alpha/padding (-1: none) in one pixel. */
 typedef struct
@@ -39,11 +38,11 @@ typedef struct
 } PackedLayout;
 
 static const PackedLayout packed_layouts[] = {
-  {"RGB", 0, 1, 2, -1, 3},
-  {"RGBA", 0, 1, 2, 3, 4},
-  {"BGRA", 2, 1, 0, 3, 4},
-  {"BGRx", 2, 1, 0, 3, 4},
-  {"RGBx", 0, 1, 2, 3, 4},
+    {"RGB", 0, 1, 2, -1, 3},
+    {"RGBA", 0, 1, 2, 3, 4},
+    {"BGRA", 2, 1, 0, 3, 4},
+    {"BGRx", 2, 1, 0, 3, 4},
+    {"RGBx", 0, 1, 2, 3, 4},
 };
 
 /* What a frame should look like after the overlay. */
@@ -51,9 +50,9 @@ typedef struct
 {
   const guint8 *map;
   guint map_w, map_h;
-  const gboolean *drawn;        /* per id; NULL: every id < N_CLASSES */
+  const gboolean *drawn; /* per id; NULL: every id < N_CLASSES */
   gdouble alpha;
-  gboolean outline;             /* only pixels on a class boundary */
+  gboolean outline; /* only pixels on a class boundary */
 } Expect;
 
 static guint8
@@ -65,7 +64,7 @@ pattern_blocks (guint x, guint y)
 }
 
 static guint8
-class_at (const Expect * e, guint x, guint y, guint fw, guint fh)
+class_at (const Expect *e, guint x, guint y, guint fw, guint fh)
 {
   guint mx = (guint) floor ((x + 0.5) * e->map_w / fw);
   guint my = (guint) floor ((y + 0.5) * e->map_h / fh);
@@ -74,7 +73,7 @@ class_at (const Expect * e, guint x, guint y, guint fw, guint fh)
 }
 
 static gboolean
-is_drawn (const Expect * e, guint8 id)
+is_drawn (const Expect *e, guint8 id)
 {
   return id < N_CLASSES && (!e->drawn || e->drawn[id]);
 }
@@ -82,7 +81,7 @@ is_drawn (const Expect * e, guint8 id)
 /* Whether frame pixel (@x, @y) is painted: its class is drawn and, in
  * outline mode, one of its four neighbours has another class. */
 static gboolean
-paints (const Expect * e, guint x, guint y, guint fw, guint fh)
+paints (const Expect *e, guint x, guint y, guint fw, guint fh)
 {
   guint8 id = class_at (e, x, y, fw, fh);
 
@@ -90,10 +89,10 @@ paints (const Expect * e, guint x, guint y, guint fw, guint fh)
     return FALSE;
   if (!e->outline)
     return TRUE;
-  return (x > 0 && class_at (e, x - 1, y, fw, fh) != id)
-      || (x + 1 < fw && class_at (e, x + 1, y, fw, fh) != id)
-      || (y > 0 && class_at (e, x, y - 1, fw, fh) != id)
-      || (y + 1 < fh && class_at (e, x, y + 1, fw, fh) != id);
+  return (x > 0 && class_at (e, x - 1, y, fw, fh) != id) ||
+      (x + 1 < fw && class_at (e, x + 1, y, fw, fh) != id) ||
+      (y > 0 && class_at (e, x, y - 1, fw, fh) != id) ||
+      (y + 1 < fh && class_at (e, x, y + 1, fw, fh) != id);
 }
 
 static gint
@@ -109,31 +108,33 @@ typedef struct
 } Mismatch;
 
 static void
-check_value (Mismatch * m, const gchar * what, guint x, guint y, gint got,
+check_value (Mismatch *m, const gchar *what, guint x, guint y, gint got,
     gint want, gint tol)
 {
   if (ABS (got - want) <= tol)
     return;
   if (m->mismatches++ == 0)
-    g_snprintf (m->first, sizeof (m->first), "%s at (%u, %u): got %d, "
-        "want %d ± %d", what, x, y, got, want, tol);
+    g_snprintf (m->first, sizeof (m->first),
+        "%s at (%u, %u): got %d, "
+        "want %d ± %d",
+        what, x, y, got, want, tol);
 }
 
 static void
-check_packed (const GstVideoFrame * fi, const GstVideoFrame * fo,
-    const PackedLayout * lay, const Expect * e, Mismatch * m)
+check_packed (const GstVideoFrame *fi, const GstVideoFrame *fo,
+    const PackedLayout *lay, const Expect *e, Mismatch *m)
 {
   const guint fw = GST_VIDEO_FRAME_WIDTH (fi), fh = GST_VIDEO_FRAME_HEIGHT (fi);
   const gint stride = GST_VIDEO_FRAME_PLANE_STRIDE (fi, 0);
   const gint tol = e->alpha == 1.0 ? 0 : TOL_RGB_BLEND;
-  const gint offs[3] = { lay->r, lay->g, lay->b };
+  const gint offs[3] = {lay->r, lay->g, lay->b};
 
   for (guint y = 0; y < fh; y++) {
     for (guint x = 0; x < fw; x++) {
-      const guint8 *pi = (const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (fi, 0)
-          + y * stride + x * lay->pstride;
-      const guint8 *po = (const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (fo, 0)
-          + y * stride + x * lay->pstride;
+      const guint8 *pi = (const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (fi, 0) +
+          y * stride + x * lay->pstride;
+      const guint8 *po = (const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (fo, 0) +
+          y * stride + x * lay->pstride;
       guint8 id = class_at (e, x, y, fw, fh);
 
       if (paints (e, x, y, fw, fh)) {
@@ -144,8 +145,8 @@ check_packed (const GstVideoFrame * fi, const GstVideoFrame * fo,
           check_value (m, "RGB component", x, y, po[offs[c]],
               blend (pi[offs[c]], rgb[c], e->alpha), tol);
         if (lay->extra >= 0)
-          check_value (m, "alpha/padding byte", x, y, po[lay->extra],
-              pi[lay->extra], 0);
+          check_value (
+              m, "alpha/padding byte", x, y, po[lay->extra], pi[lay->extra], 0);
       } else {
         for (gint c = 0; c < lay->pstride; c++)
           check_value (m, "undrawn pixel", x, y, po[c], pi[c], 0);
@@ -155,19 +156,20 @@ check_packed (const GstVideoFrame * fi, const GstVideoFrame * fo,
 }
 
 static void
-check_yuv (const GstVideoFrame * fi, const GstVideoFrame * fo,
-    const Expect * e, Mismatch * m)
+check_yuv (const GstVideoFrame *fi, const GstVideoFrame *fo, const Expect *e,
+    Mismatch *m)
 {
-  const gboolean nv12 =
-      GST_VIDEO_FRAME_FORMAT (fi) == GST_VIDEO_FORMAT_NV12;
+  const gboolean nv12 = GST_VIDEO_FRAME_FORMAT (fi) == GST_VIDEO_FORMAT_NV12;
   const guint fw = GST_VIDEO_FRAME_WIDTH (fi), fh = GST_VIDEO_FRAME_HEIGHT (fi);
   const gint tol = TOL_YUV + (e->alpha == 1.0 ? 0 : TOL_RGB_BLEND);
   const gint ys = GST_VIDEO_FRAME_PLANE_STRIDE (fi, 0);
 
   for (guint y = 0; y < fh; y++) {
     for (guint x = 0; x < fw; x++) {
-      gint in = ((const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (fi, 0))[y * ys + x];
-      gint out = ((const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (fo, 0))[y * ys + x];
+      gint in =
+          ((const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (fi, 0))[y * ys + x];
+      gint out =
+          ((const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (fo, 0))[y * ys + x];
       guint8 id = class_at (e, x, y, fw, fh);
 
       if (paints (e, x, y, fw, fh)) {
@@ -190,8 +192,10 @@ check_yuv (const GstVideoFrame * fi, const GstVideoFrame * fo,
 
       if (nv12) {
         gint s = GST_VIDEO_FRAME_PLANE_STRIDE (fi, 1);
-        ui = (const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (fi, 1) + cy * s + 2 * cx;
-        uo = (const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (fo, 1) + cy * s + 2 * cx;
+        ui = (const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (fi, 1) + cy * s +
+            2 * cx;
+        uo = (const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (fo, 1) + cy * s +
+            2 * cx;
         vi = ui + 1;
         vo = uo + 1;
       } else {
@@ -219,11 +223,11 @@ check_yuv (const GstVideoFrame * fi, const GstVideoFrame * fo,
 }
 
 static void
-check_frame (GstBuffer * in, GstBuffer * out, const GstVideoInfo * info,
-    const Expect * e)
+check_frame (
+    GstBuffer *in, GstBuffer *out, const GstVideoInfo *info, const Expect *e)
 {
   GstVideoFrame fi, fo;
-  Mismatch m = { 0, "" };
+  Mismatch m = {0, ""};
   const gchar *format = GST_VIDEO_INFO_NAME (info);
 
   fail_unless (gst_video_frame_map (&fi, info, in, GST_MAP_READ));
@@ -248,21 +252,22 @@ check_frame (GstBuffer * in, GstBuffer * out, const GstVideoInfo * info,
 }
 
 static gchar *
-caps_string (const gchar * format, guint w, guint h)
+caps_string (const gchar *format, guint w, guint h)
 {
   /* YUV colorimetry is explicit so that the reference conversion applies. */
   gboolean yuv = g_str_equal (format, "NV12") || g_str_equal (format, "I420");
 
   return g_strdup_printf ("video/x-raw,format=%s,width=%u,height=%u,"
-      "framerate=30/1%s", format, w, h, yuv ? ",colorimetry=bt601" : "");
+                          "framerate=30/1%s",
+      format, w, h, yuv ? ",colorimetry=bt601" : "");
 }
 
 /* Pushes a patterned frame of @format carrying @map through @h and checks
  * the result against @e (whose map is @map). With @map NULL the frame has no
  * meta and must come out unchanged. */
 static void
-run_frame (GstHarness * h, const gchar * format, guint w, guint h_px,
-    const guint8 * map, guint map_w, guint map_h, const Expect * e)
+run_frame (GstHarness *h, const gchar *format, guint w, guint h_px,
+    const guint8 *map, guint map_w, guint map_h, const Expect *e)
 {
   gchar *caps = caps_string (format, w, h_px);
   GstVittmClassTable *table = ptu_class_table_new (N_CLASSES);
@@ -310,21 +315,21 @@ pattern_small (guint x, guint y)
 }
 
 static GstHarness *
-overlay_new (gdouble alpha, const gchar * classes, gboolean legend)
+overlay_new (gdouble alpha, const gchar *classes, gboolean legend)
 {
   GstHarness *h = gst_harness_new ("vittmoverlay");
 
-  g_object_set (h->element, "alpha", alpha, "classes", classes,
-      "show-legend", legend, NULL);
+  g_object_set (h->element, "alpha", alpha, "classes", classes, "show-legend",
+      legend, NULL);
   return h;
 }
 
 GST_START_TEST (test_overlay_outline_paints_only_class_boundaries)
 {
   guint8 *map = ptu_map_new (FRAME_W, FRAME_H, pattern_blocks);
-  Expect e = { map, FRAME_W, FRAME_H, NULL, 1.0, TRUE };
-  gboolean drawn[256] = { FALSE };
-  Expect some = { map, FRAME_W, FRAME_H, drawn, 0.5, TRUE };
+  Expect e = {map, FRAME_W, FRAME_H, NULL, 1.0, TRUE};
+  gboolean drawn[256] = {FALSE};
+  Expect some = {map, FRAME_W, FRAME_H, drawn, 0.5, TRUE};
   guint on_boundary = 0;
 
   /* the reference itself: boundaries are a small part of the frame */
@@ -348,8 +353,8 @@ GST_START_TEST (test_overlay_outline_paints_only_class_boundaries)
     GstHarness *h = overlay_new (0.5, "class1,class6", FALSE);
 
     gst_util_set_object_arg (G_OBJECT (h->element), "mode", "outline");
-    run_frame (h, i ? "NV12" : "BGRx", FRAME_W, FRAME_H, map, FRAME_W,
-        FRAME_H, &some);
+    run_frame (
+        h, i ? "NV12" : "BGRx", FRAME_W, FRAME_H, map, FRAME_W, FRAME_H, &some);
     gst_harness_teardown (h);
   }
   g_free (map);
@@ -361,8 +366,8 @@ GST_START_TEST (test_overlay_outline_follows_scaled_map)
 {
   /* A 7 × 5 map: the boundaries are those of the scaled cells. */
   guint8 *map = ptu_map_new (7, 5, pattern_small);
-  Expect e = { map, 7, 5, NULL, 1.0, TRUE };
-  const gchar *formats[] = { "RGB", "I420" };
+  Expect e = {map, 7, 5, NULL, 1.0, TRUE};
+  const gchar *formats[] = {"RGB", "I420"};
 
   for (guint i = 0; i < G_N_ELEMENTS (formats); i++) {
     GstHarness *h = overlay_new (1.0, NULL, FALSE);
@@ -385,13 +390,13 @@ pattern_uniform (G_GNUC_UNUSED guint x, G_GNUC_UNUSED guint y)
 GST_START_TEST (test_overlay_outline_of_one_class_leaves_frame_unchanged)
 {
   guint8 *map = ptu_map_new (40, 30, pattern_uniform);
-  gboolean drawn[256] = { FALSE };
-  Expect e = { map, 40, 30, drawn, 1.0, FALSE };        /* nothing painted */
+  gboolean drawn[256] = {FALSE};
+  Expect e = {map, 40, 30, drawn, 1.0, FALSE}; /* nothing painted */
   GstHarness *h = overlay_new (1.0, NULL, FALSE);
   gint mode = -1;
 
   g_object_get (h->element, "mode", &mode, NULL);
-  fail_unless_equals_int (mode, 0);     /* fill */
+  fail_unless_equals_int (mode, 0); /* fill */
   gst_util_set_object_arg (G_OBJECT (h->element), "mode", "outline");
   run_frame (h, "RGBA", FRAME_W, FRAME_H, map, 40, 30, &e);
   gst_harness_teardown (h);
@@ -403,7 +408,7 @@ GST_END_TEST;
 GST_START_TEST (test_overlay_alpha_one_paints_palette_exactly_in_every_format)
 {
   guint8 *map = ptu_map_new (FRAME_W, FRAME_H, pattern_blocks);
-  Expect e = { map, FRAME_W, FRAME_H, NULL, 1.0, FALSE };
+  Expect e = {map, FRAME_W, FRAME_H, NULL, 1.0, FALSE};
 
   for (guint i = 0; i < G_N_ELEMENTS (all_formats); i++) {
     GstHarness *h = overlay_new (1.0, NULL, FALSE);
@@ -419,7 +424,7 @@ GST_END_TEST;
 GST_START_TEST (test_overlay_half_alpha_blends_in_every_format)
 {
   guint8 *map = ptu_map_new (FRAME_W, FRAME_H, pattern_blocks);
-  Expect e = { map, FRAME_W, FRAME_H, NULL, 0.5, FALSE };
+  Expect e = {map, FRAME_W, FRAME_H, NULL, 0.5, FALSE};
 
   for (guint i = 0; i < G_N_ELEMENTS (all_formats); i++) {
     GstHarness *h = overlay_new (0.5, NULL, FALSE);
@@ -435,9 +440,9 @@ GST_END_TEST;
 GST_START_TEST (test_overlay_classes_filter_leaves_undrawn_classes_untouched)
 {
   guint8 *map = ptu_map_new (FRAME_W, FRAME_H, pattern_blocks);
-  gboolean drawn[256] = { FALSE };
-  Expect e = { map, FRAME_W, FRAME_H, drawn, 0.75, FALSE };
-  const gchar *formats[] = { "BGRA", "I420", "NV12" };
+  gboolean drawn[256] = {FALSE};
+  Expect e = {map, FRAME_W, FRAME_H, drawn, 0.75, FALSE};
+  const gchar *formats[] = {"BGRA", "I420", "NV12"};
 
   /* names (any case, spaces around), and an id */
   drawn[1] = drawn[3] = drawn[5] = TRUE;
@@ -455,8 +460,8 @@ GST_END_TEST;
 GST_START_TEST (test_overlay_unknown_class_posts_warning_naming_it)
 {
   guint8 *map = ptu_map_new (FRAME_W, FRAME_H, pattern_blocks);
-  gboolean drawn[256] = { FALSE };
-  Expect e = { map, FRAME_W, FRAME_H, drawn, 1.0, FALSE };
+  gboolean drawn[256] = {FALSE};
+  Expect e = {map, FRAME_W, FRAME_H, drawn, 1.0, FALSE};
   GstHarness *h = overlay_new (1.0, "class2,no-such-class,99", FALSE);
   GstBus *bus = gst_bus_new ();
   GstMessage *msg;
@@ -494,8 +499,8 @@ GST_END_TEST;
 GST_START_TEST (test_overlay_small_map_is_scaled_nearest_neighbour)
 {
   guint8 *map = ptu_map_new (7, 5, pattern_small);
-  Expect e = { map, 7, 5, NULL, 1.0, FALSE };
-  const gchar *formats[] = { "RGB", "I420" };
+  Expect e = {map, 7, 5, NULL, 1.0, FALSE};
+  const gchar *formats[] = {"RGB", "I420"};
 
   for (guint i = 0; i < G_N_ELEMENTS (formats); i++) {
     GstHarness *h = overlay_new (1.0, NULL, FALSE);
@@ -511,18 +516,17 @@ GST_END_TEST;
 GST_START_TEST (test_overlay_two_by_two_map_fills_quadrants)
 {
   /* By hand: a 2×2 map on a 4×4 RGB frame paints four 2×2 quadrants. */
-  const guint8 map[4] = { 0, 1, 2, 3 };
+  const guint8 map[4] = {0, 1, 2, 3};
   const guint8 quadrant[4][4] = {
-    {0, 0, 1, 1}, {0, 0, 1, 1}, {2, 2, 3, 3}, {2, 2, 3, 3}
-  };
+      {0, 0, 1, 1}, {0, 0, 1, 1}, {2, 2, 3, 3}, {2, 2, 3, 3}};
   GstHarness *h = overlay_new (1.0, NULL, FALSE);
   GstVittmClassTable *table = ptu_class_table_new (N_CLASSES);
   GstBuffer *in, *out;
   GstVideoInfo info;
   GstVideoFrame f;
 
-  gst_harness_set_src_caps_str (h,
-      "video/x-raw,format=RGB,width=4,height=4,framerate=30/1");
+  gst_harness_set_src_caps_str (
+      h, "video/x-raw,format=RGB,width=4,height=4,framerate=30/1");
   gst_video_info_set_format (&info, GST_VIDEO_FORMAT_RGB, 4, 4);
   in = ptu_frame_new (&info, 7);
   fail_unless (ptu_attach_map (in, map, 2, 2, table) != NULL);
@@ -531,8 +535,8 @@ GST_START_TEST (test_overlay_two_by_two_map_fills_quadrants)
   fail_unless (gst_video_frame_map (&f, &info, out, GST_MAP_READ));
   for (guint y = 0; y < 4; y++) {
     for (guint x = 0; x < 4; x++) {
-      const guint8 *px = (const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (&f, 0)
-          + y * GST_VIDEO_FRAME_PLANE_STRIDE (&f, 0) + 3 * x;
+      const guint8 *px = (const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (&f, 0) +
+          y * GST_VIDEO_FRAME_PLANE_STRIDE (&f, 0) + 3 * x;
       guint8 rgb[3];
 
       ptu_class_colour (quadrant[y][x], rgb);
@@ -551,8 +555,8 @@ GST_END_TEST;
 GST_START_TEST (test_overlay_large_map_is_scaled_nearest_neighbour)
 {
   guint8 *map = ptu_map_new (1000, 600, pattern_blocks);
-  Expect e = { map, 1000, 600, NULL, 1.0, FALSE };
-  const gchar *formats[] = { "RGBA", "NV12" };
+  Expect e = {map, 1000, 600, NULL, 1.0, FALSE};
+  const gchar *formats[] = {"RGBA", "NV12"};
 
   for (guint i = 0; i < G_N_ELEMENTS (formats); i++) {
     GstHarness *h = overlay_new (1.0, NULL, FALSE);
@@ -580,7 +584,7 @@ GST_START_TEST (test_overlay_buffer_without_meta_passes_unchanged)
 GST_END_TEST;
 
 static guint
-count_warnings (GstBus * bus, gboolean check_text)
+count_warnings (GstBus *bus, gboolean check_text)
 {
   GstMessage *msg;
   guint n = 0;
@@ -591,10 +595,10 @@ count_warnings (GstBus * bus, gboolean check_text)
 
     gst_message_parse_warning (msg, &err, &debug);
     if (check_text) {
-      fail_unless (strstr (err->message, "without a class map"),
-          "message: %s", err->message);
-      fail_unless (debug && strstr (debug, "vittmsegment upstream"),
-          "debug: %s", debug);
+      fail_unless (strstr (err->message, "without a class map"), "message: %s",
+          err->message);
+      fail_unless (
+          debug && strstr (debug, "vittmsegment upstream"), "debug: %s", debug);
     }
     n++;
     g_error_free (err);
@@ -615,8 +619,8 @@ GST_START_TEST (test_overlay_missing_meta_warns_once_per_stream)
   fail_unless_equals_int (count_warnings (bus, TRUE), 1);
 
   /* a new stream: warned again, once */
-  fail_unless (gst_harness_push_event (h,
-          gst_event_new_stream_start ("second-stream")));
+  fail_unless (
+      gst_harness_push_event (h, gst_event_new_stream_start ("second-stream")));
   for (guint i = 0; i < 3; i++)
     run_frame (h, "RGBx", 64, 48, NULL, 0, 0, NULL);
   fail_unless_equals_int (count_warnings (bus, FALSE), 1);
@@ -631,8 +635,8 @@ GST_END_TEST;
 GST_START_TEST (test_overlay_alpha_zero_leaves_frame_unchanged)
 {
   guint8 *map = ptu_map_new (FRAME_W, FRAME_H, pattern_blocks);
-  gboolean drawn[256] = { FALSE };
-  Expect e = { map, FRAME_W, FRAME_H, drawn, 0.0, FALSE };
+  gboolean drawn[256] = {FALSE};
+  Expect e = {map, FRAME_W, FRAME_H, drawn, 0.0, FALSE};
   GstHarness *h = overlay_new (0.0, NULL, FALSE);
 
   run_frame (h, "I420", FRAME_W, FRAME_H, map, FRAME_W, FRAME_H, &e);
@@ -659,7 +663,7 @@ typedef struct
 } LegendRun;
 
 static void
-legend_run (LegendRun * r, guint w, guint h_px, const gchar * position,
+legend_run (LegendRun *r, guint w, guint h_px, const gchar *position,
     guint8 (*pattern) (guint x, guint y))
 {
   guint8 *map = ptu_map_new (w, h_px, pattern);
@@ -685,8 +689,10 @@ legend_run (LegendRun * r, guint w, guint h_px, const gchar * position,
   for (guint y = 0; y < h_px; y++) {
     for (guint x = 0; x < w; x++) {
       gsize off = y * GST_VIDEO_FRAME_PLANE_STRIDE (&fo, 0) + 4 * x;
-      const guint8 *po = (const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (&fo, 0) + off;
-      const guint8 *pr = (const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (&fr, 0) + off;
+      const guint8 *po =
+          (const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (&fo, 0) + off;
+      const guint8 *pr =
+          (const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (&fr, 0) + off;
 
       if (memcmp (po, pr, 3) != 0) {
         r->min_x = MIN (r->min_x, x);
@@ -709,10 +715,10 @@ legend_run (LegendRun * r, guint w, guint h_px, const gchar * position,
 }
 
 static const guint8 *
-legend_pixel (GstVideoFrame * f, guint x, guint y)
+legend_pixel (GstVideoFrame *f, guint x, guint y)
 {
-  return (const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (f, 0)
-      + y * GST_VIDEO_FRAME_PLANE_STRIDE (f, 0) + 4 * x;
+  return (const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (f, 0) +
+      y * GST_VIDEO_FRAME_PLANE_STRIDE (f, 0) + 4 * x;
 }
 
 GST_START_TEST (test_overlay_legend_lists_present_classes_in_top_left_corner)
@@ -780,16 +786,19 @@ GST_START_TEST (test_overlay_legend_font_scale_follows_frame_height)
   /* height → scale: round (height / 240), at least 1; the box of two rows
    * is 22 × 50 font pixels with a 4-pixel margin. */
   const guint sizes[][3] = {
-    {320, 200, 1}, {320, 240, 1}, {640, 360, 2}, {1280, 720, 3},
-    {1920, 1080, 5},
+      {320, 200, 1},
+      {320, 240, 1},
+      {640, 360, 2},
+      {1280, 720, 3},
+      {1920, 1080, 5},
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (sizes); i++) {
     guint s = sizes[i][2];
     LegendRun r;
 
-    legend_run (&r, sizes[i][0], sizes[i][1], "top-left",
-        pattern_two_classes_striped);
+    legend_run (
+        &r, sizes[i][0], sizes[i][1], "top-left", pattern_two_classes_striped);
     fail_unless_equals_int (r.min_x, 4 * s);
     fail_unless_equals_int (r.min_y, 4 * s);
     fail_unless (r.max_x == 4 * s + 50 * s - 1 && r.max_y == 4 * s + 22 * s - 1,
@@ -810,20 +819,20 @@ GST_START_TEST (test_overlay_legend_position_puts_box_in_each_corner)
     const gchar *nick;
     guint x, y;
   } corners[] = {
-    {"top-left", 8, 8},
-    {"top-right", (FRAME_W - 8 - 100) & ~1u, 8},
-    {"bottom-left", 8, (FRAME_H - 8 - 44) & ~1u},
-    {"bottom-right", (FRAME_W - 8 - 100) & ~1u, (FRAME_H - 8 - 44) & ~1u},
+      {"top-left", 8, 8},
+      {"top-right", (FRAME_W - 8 - 100) & ~1u, 8},
+      {"bottom-left", 8, (FRAME_H - 8 - 44) & ~1u},
+      {"bottom-right", (FRAME_W - 8 - 100) & ~1u, (FRAME_H - 8 - 44) & ~1u},
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (corners); i++) {
     LegendRun r;
 
     legend_run (&r, FRAME_W, FRAME_H, corners[i].nick, pattern_two_classes);
-    fail_unless (r.min_x == corners[i].x && r.min_y == corners[i].y
-        && r.max_x == corners[i].x + 99 && r.max_y == corners[i].y + 43,
-        "%s: legend spans (%u, %u)-(%u, %u)", corners[i].nick, r.min_x,
-        r.min_y, r.max_x, r.max_y);
+    fail_unless (r.min_x == corners[i].x && r.min_y == corners[i].y &&
+            r.max_x == corners[i].x + 99 && r.max_y == corners[i].y + 43,
+        "%s: legend spans (%u, %u)-(%u, %u)", corners[i].nick, r.min_x, r.min_y,
+        r.max_x, r.max_y);
     gst_buffer_unref (r.out);
   }
 }
@@ -833,11 +842,10 @@ GST_END_TEST;
 GST_START_TEST (test_overlay_legend_properties_and_docs)
 {
   GstElement *overlay = gst_element_factory_make ("vittmoverlay", NULL);
-  GParamSpec *pspec = g_object_class_find_property (G_OBJECT_GET_CLASS
-      (overlay), "legend-position");
-  const gchar *nicks[] = { "top-left", "top-right", "bottom-left",
-    "bottom-right"
-  };
+  GParamSpec *pspec = g_object_class_find_property (
+      G_OBJECT_GET_CLASS (overlay), "legend-position");
+  const gchar *nicks[] = {
+      "top-left", "top-right", "bottom-left", "bottom-right"};
   GEnumClass *eclass;
 
   fail_unless (pspec != NULL && G_IS_PARAM_SPEC_ENUM (pspec));
@@ -846,11 +854,11 @@ GST_START_TEST (test_overlay_legend_properties_and_docs)
       g_enum_get_value_by_nick (eclass, "top-left")->value);
   fail_unless_equals_int (eclass->n_values, G_N_ELEMENTS (nicks));
   for (guint i = 0; i < G_N_ELEMENTS (nicks); i++)
-    fail_unless (g_enum_get_value_by_nick (eclass, nicks[i]) != NULL, "%s",
-        nicks[i]);
+    fail_unless (
+        g_enum_get_value_by_nick (eclass, nicks[i]) != NULL, "%s", nicks[i]);
   fail_unless (strstr (g_param_spec_get_blurb (pspec), "Corner"));
-  pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (overlay),
-      "show-legend");
+  pspec = g_object_class_find_property (
+      G_OBJECT_GET_CLASS (overlay), "show-legend");
   fail_unless (strstr (g_param_spec_get_blurb (pspec), "legend-position"));
   pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (overlay), "mode");
   fail_unless (pspec != NULL && G_IS_PARAM_SPEC_ENUM (pspec));
@@ -867,25 +875,23 @@ GST_END_TEST;
 GST_START_TEST (test_overlay_legend_fits_tiny_and_odd_frames)
 {
   /* Legends never write outside small or odd frames, in any format. */
-  const guint sizes[][2] = { {1, 1}, {3, 5}, {17, 9}, {33, 31}, {61, 45},
-    {75, 600}
-  };
+  const guint sizes[][2] = {
+      {1, 1}, {3, 5}, {17, 9}, {33, 31}, {61, 45}, {75, 600}};
   GstVittmClassTable *table = ptu_class_table_new (N_CLASSES);
 
-  const gchar *positions[] = { "top-left", "bottom-right" };
+  const gchar *positions[] = {"top-left", "bottom-right"};
 
   for (guint f = 0; f < G_N_ELEMENTS (all_formats) * 2; f++) {
     for (guint s = 0; s < G_N_ELEMENTS (sizes); s++) {
       GstHarness *h = overlay_new (0.5, NULL, TRUE);
-      gchar *caps = caps_string (all_formats[f / 2], sizes[s][0],
-          sizes[s][1]);
+      gchar *caps = caps_string (all_formats[f / 2], sizes[s][0], sizes[s][1]);
       guint8 *map = ptu_map_new (5, 5, pattern_small);
       GstVideoInfo info;
       GstCaps *c = gst_caps_from_string (caps);
       GstBuffer *in, *out;
 
-      gst_util_set_object_arg (G_OBJECT (h->element), "legend-position",
-          positions[f % 2]);
+      gst_util_set_object_arg (
+          G_OBJECT (h->element), "legend-position", positions[f % 2]);
       gst_harness_set_src_caps (h, gst_caps_ref (c));
       fail_unless (gst_video_info_from_caps (&info, c));
       in = ptu_frame_new (&info, s);
@@ -914,24 +920,23 @@ vittmoverlay_suite (void)
 
   tcase_set_timeout (tc, 120);
   suite_add_tcase (s, tc);
-  tcase_add_test (tc,
-      test_overlay_alpha_one_paints_palette_exactly_in_every_format);
+  tcase_add_test (
+      tc, test_overlay_alpha_one_paints_palette_exactly_in_every_format);
   tcase_add_test (tc, test_overlay_half_alpha_blends_in_every_format);
-  tcase_add_test (tc,
-      test_overlay_classes_filter_leaves_undrawn_classes_untouched);
+  tcase_add_test (
+      tc, test_overlay_classes_filter_leaves_undrawn_classes_untouched);
   tcase_add_test (tc, test_overlay_unknown_class_posts_warning_naming_it);
   tcase_add_test (tc, test_overlay_small_map_is_scaled_nearest_neighbour);
   tcase_add_test (tc, test_overlay_two_by_two_map_fills_quadrants);
   tcase_add_test (tc, test_overlay_large_map_is_scaled_nearest_neighbour);
   tcase_add_test (tc, test_overlay_outline_paints_only_class_boundaries);
   tcase_add_test (tc, test_overlay_outline_follows_scaled_map);
-  tcase_add_test (tc,
-      test_overlay_outline_of_one_class_leaves_frame_unchanged);
+  tcase_add_test (tc, test_overlay_outline_of_one_class_leaves_frame_unchanged);
   tcase_add_test (tc, test_overlay_buffer_without_meta_passes_unchanged);
   tcase_add_test (tc, test_overlay_missing_meta_warns_once_per_stream);
   tcase_add_test (tc, test_overlay_alpha_zero_leaves_frame_unchanged);
-  tcase_add_test (tc,
-      test_overlay_legend_lists_present_classes_in_top_left_corner);
+  tcase_add_test (
+      tc, test_overlay_legend_lists_present_classes_in_top_left_corner);
   tcase_add_test (tc, test_overlay_legend_font_scale_follows_frame_height);
   tcase_add_test (tc, test_overlay_legend_position_puts_box_in_each_corner);
   tcase_add_test (tc, test_overlay_legend_properties_and_docs);

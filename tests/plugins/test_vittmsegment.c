@@ -27,31 +27,30 @@ static const struct
   const gchar *gst;
   vittm_pixel_format vittm;
 } formats[] = {
-  {"RGB", VITTM_FORMAT_RGB},
-  {"RGBA", VITTM_FORMAT_RGBA},
-  {"BGRA", VITTM_FORMAT_BGRA},
-  {"BGRx", VITTM_FORMAT_BGRX},
-  {"RGBx", VITTM_FORMAT_RGBX},
-  {"NV12", VITTM_FORMAT_NV12},
-  {"I420", VITTM_FORMAT_I420},
+    {"RGB", VITTM_FORMAT_RGB},
+    {"RGBA", VITTM_FORMAT_RGBA},
+    {"BGRA", VITTM_FORMAT_BGRA},
+    {"BGRx", VITTM_FORMAT_BGRX},
+    {"RGBx", VITTM_FORMAT_RGBX},
+    {"NV12", VITTM_FORMAT_NV12},
+    {"I420", VITTM_FORMAT_I420},
 };
 
-static const guint sizes[][2] = { {64, 48}, {719, 405} };
+static const guint sizes[][2] = {{64, 48}, {719, 405}};
 
 /* ------------------------------------------------------------------------ */
 /* helpers                                                                  */
 
 static GstHarness *
-segment_harness (const gchar * props, const gchar * format, guint w, guint h,
-    GstVideoInfo * info)
+segment_harness (const gchar *props, const gchar *format, guint w, guint h,
+    GstVideoInfo *info)
 {
-  gchar *desc = g_strdup_printf ("vittmsegment model=\"%s\" %s", model_path,
-      props ? props : "");
+  gchar *desc = g_strdup_printf (
+      "vittmsegment model=\"%s\" %s", model_path, props ? props : "");
   GstHarness *h_ = gst_harness_new_parse (desc);
-  GstCaps *caps = gst_caps_new_simple ("video/x-raw",
-      "format", G_TYPE_STRING, format, "width", G_TYPE_INT, (gint) w,
-      "height", G_TYPE_INT, (gint) h, "framerate", GST_TYPE_FRACTION, 30, 1,
-      NULL);
+  GstCaps *caps = gst_caps_new_simple ("video/x-raw", "format", G_TYPE_STRING,
+      format, "width", G_TYPE_INT, (gint) w, "height", G_TYPE_INT, (gint) h,
+      "framerate", GST_TYPE_FRACTION, 30, 1, NULL);
 
   fail_unless (gst_video_info_from_caps (info, caps));
   gst_harness_set_src_caps (h_, caps);
@@ -61,25 +60,27 @@ segment_harness (const gchar * props, const gchar * format, guint w, guint h,
 
 /* What the library makes of @buf's frame, on its own segmenter. */
 static guint8 *
-library_map_with (vittm_pixel_format format, const GstVideoInfo * info,
-    GstBuffer * buf, const vittm_segmenter_options * opts, guint * w, guint * h)
+library_map_with (vittm_pixel_format format, const GstVideoInfo *info,
+    GstBuffer *buf, const vittm_segmenter_options *opts, guint *w, guint *h)
 {
   vittm_device *dev = NULL;
   vittm_model *model = NULL;
   vittm_segmenter *seg = NULL;
-  vittm_error err = { 0 };
-  vittm_frame frame = { 0 };
-  vittm_class_map cm = { 0 };
+  vittm_error err = {0};
+  vittm_frame frame = {0};
+  vittm_class_map cm = {0};
   GstVideoFrame vframe;
   guint8 *out;
 
-  fail_unless (vittm_device_open (NULL, &dev, &err) == VITTM_OK, "%s",
+  fail_unless (
+      vittm_device_open (NULL, &dev, &err) == VITTM_OK, "%s", err.message);
+  fail_unless (
+      vittm_model_load (dev, model_path, NULL, &model, &err) == VITTM_OK, "%s",
       err.message);
-  fail_unless (vittm_model_load (dev, model_path, NULL, &model, &err) ==
-      VITTM_OK, "%s", err.message);
-  fail_unless (vittm_segmenter_create (model, format,
-          GST_VIDEO_INFO_WIDTH (info), GST_VIDEO_INFO_HEIGHT (info), opts,
-          &seg, &err) == VITTM_OK, "%s", err.message);
+  fail_unless (
+      vittm_segmenter_create (model, format, GST_VIDEO_INFO_WIDTH (info),
+          GST_VIDEO_INFO_HEIGHT (info), opts, &seg, &err) == VITTM_OK,
+      "%s", err.message);
 
   fail_unless (gst_video_frame_map (&vframe, info, buf, GST_MAP_READ));
   frame.format = format;
@@ -89,16 +90,16 @@ library_map_with (vittm_pixel_format format, const GstVideoInfo * info,
     frame.planes[p] = GST_VIDEO_FRAME_PLANE_DATA (&vframe, p);
     frame.strides[p] = GST_VIDEO_FRAME_PLANE_STRIDE (&vframe, p);
   }
-  fail_unless (vittm_segmenter_run (seg, &frame, &cm, NULL, &err) ==
-      VITTM_OK, "%s", err.message);
+  fail_unless (vittm_segmenter_run (seg, &frame, &cm, NULL, &err) == VITTM_OK,
+      "%s", err.message);
   gst_video_frame_unmap (&vframe);
 
   *w = cm.width;
   *h = cm.height;
   out = g_malloc ((gsize) cm.width * cm.height);
   for (guint y = 0; y < cm.height; y++)
-    memcpy (out + (gsize) y * cm.width, cm.data + (gsize) y * cm.stride,
-        cm.width);
+    memcpy (
+        out + (gsize) y * cm.width, cm.data + (gsize) y * cm.stride, cm.width);
 
   vittm_segmenter_free (seg);
   vittm_model_free (model);
@@ -107,17 +108,17 @@ library_map_with (vittm_pixel_format format, const GstVideoInfo * info,
 }
 
 static guint8 *
-library_map (vittm_pixel_format format, const GstVideoInfo * info,
-    GstBuffer * buf, gboolean at_model_size, guint * w, guint * h)
+library_map (vittm_pixel_format format, const GstVideoInfo *info,
+    GstBuffer *buf, gboolean at_model_size, guint *w, guint *h)
 {
-  vittm_segmenter_options opts = {.mask_at_model_size = at_model_size };
+  vittm_segmenter_options opts = {.mask_at_model_size = at_model_size};
 
   return library_map_with (format, info, buf, &opts, w, h);
 }
 
 static void
-assert_meta_map_equals (const GstVittmSegMeta * meta, const guint8 * ids,
-    guint w, guint h)
+assert_meta_map_equals (
+    const GstVittmSegMeta *meta, const guint8 *ids, guint w, guint h)
 {
   fail_unless_equals_int (meta->width, w);
   fail_unless_equals_int (meta->height, h);
@@ -132,31 +133,32 @@ assert_meta_map_equals (const GstVittmSegMeta * meta, const guint8 * ids,
 }
 
 static void
-assert_buffers_equal (GstBuffer * a, GstBuffer * b)
+assert_buffers_equal (GstBuffer *a, GstBuffer *b)
 {
   GstMapInfo ma, mb;
 
   fail_unless (gst_buffer_map (a, &ma, GST_MAP_READ));
   fail_unless (gst_buffer_map (b, &mb, GST_MAP_READ));
   fail_unless_equals_uint64 (ma.size, mb.size);
-  fail_unless (memcmp (ma.data, mb.data, ma.size) == 0,
-      "the video bytes changed");
+  fail_unless (
+      memcmp (ma.data, mb.data, ma.size) == 0, "the video bytes changed");
   gst_buffer_unmap (a, &ma);
   gst_buffer_unmap (b, &mb);
 }
 
 static void
-model_input_size (guint * w, guint * h)
+model_input_size (guint *w, guint *h)
 {
   vittm_device *dev = NULL;
   vittm_model *model = NULL;
-  vittm_error err = { 0 };
+  vittm_error err = {0};
   uint32_t mh, mw;
 
-  fail_unless (vittm_device_open (NULL, &dev, &err) == VITTM_OK, "%s",
+  fail_unless (
+      vittm_device_open (NULL, &dev, &err) == VITTM_OK, "%s", err.message);
+  fail_unless (
+      vittm_model_load (dev, model_path, NULL, &model, &err) == VITTM_OK, "%s",
       err.message);
-  fail_unless (vittm_model_load (dev, model_path, NULL, &model, &err) ==
-      VITTM_OK, "%s", err.message);
   vittm_model_input_size (model, &mw, &mh);
   *w = mw;
   *h = mh;
@@ -166,7 +168,7 @@ model_input_size (guint * w, guint * h)
 
 /* Runs @launch to its end and returns its first error (or NULL at EOS). */
 static GError *
-pipeline_error (const gchar * launch, gchar ** debug)
+pipeline_error (const gchar *launch, gchar **debug)
 {
   GError *error = NULL;
   GstElement *pipeline = gst_parse_launch (launch, &error);
@@ -177,8 +179,8 @@ pipeline_error (const gchar * launch, gchar ** debug)
       error ? error->message : "");
   bus = gst_element_get_bus (pipeline);
   gst_element_set_state (pipeline, GST_STATE_PLAYING);
-  msg = gst_bus_timed_pop_filtered (bus, 60 * GST_SECOND,
-      GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  msg = gst_bus_timed_pop_filtered (
+      bus, 60 * GST_SECOND, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
   fail_unless (msg != NULL, "no EOS or error from %s", launch);
   if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR)
     gst_message_parse_error (msg, &error, debug);
@@ -190,12 +192,12 @@ pipeline_error (const gchar * launch, gchar ** debug)
   return error;
 }
 
-#define assert_contains(haystack, needle) \
-  fail_unless (strstr ((haystack), (needle)) != NULL, \
-      "'%s' not in '%s'", (needle), (haystack))
-#define assert_lacks(haystack, needle) \
-  fail_unless (strstr ((haystack), (needle)) == NULL, \
-      "'%s' in '%s'", (needle), (haystack))
+#define assert_contains(haystack, needle)                                      \
+  fail_unless (strstr ((haystack), (needle)) != NULL, "'%s' not in '%s'",      \
+      (needle), (haystack))
+#define assert_lacks(haystack, needle)                                         \
+  fail_unless (strstr ((haystack), (needle)) == NULL, "'%s' in '%s'",          \
+      (needle), (haystack))
 
 /* ------------------------------------------------------------------------ */
 /* frames                                                                   */
@@ -243,11 +245,11 @@ GST_START_TEST (test_yuv_colorimetry_follows_the_caps)
 {
   gchar *desc = g_strdup_printf ("vittmsegment model=\"%s\"", model_path);
   GstHarness *hs = gst_harness_new_parse (desc);
-  GstCaps *caps = gst_caps_from_string ("video/x-raw,format=NV12,width=64,"
+  GstCaps *caps = gst_caps_from_string (
+      "video/x-raw,format=NV12,width=64,"
       "height=48,framerate=30/1,colorimetry=(string)1:3:5:1");
-  vittm_segmenter_options bt709_full = {.yuv_matrix = VITTM_YUV_BT709,
-    .yuv_range = VITTM_YUV_FULL
-  };
+  vittm_segmenter_options bt709_full = {
+      .yuv_matrix = VITTM_YUV_BT709, .yuv_range = VITTM_YUV_FULL};
   GstVideoInfo info;
   GstBuffer *in, *out;
   GstVittmSegMeta *meta;
@@ -255,8 +257,8 @@ GST_START_TEST (test_yuv_colorimetry_follows_the_caps)
   guint w, h, differ = 0;
 
   fail_unless (gst_video_info_from_caps (&info, caps));
-  fail_unless_equals_int (GST_VIDEO_INFO_COLORIMETRY (&info).range,
-      GST_VIDEO_COLOR_RANGE_0_255);
+  fail_unless_equals_int (
+      GST_VIDEO_INFO_COLORIMETRY (&info).range, GST_VIDEO_COLOR_RANGE_0_255);
   gst_harness_set_src_caps (hs, caps);
   in = ptu_frame_new (&info, 11);
   out = gst_harness_push_and_pull (hs, gst_buffer_ref (in));
@@ -282,8 +284,8 @@ GST_END_TEST;
 GST_START_TEST (test_inference_interval_reuses_the_map_between_inferences)
 {
   GstVideoInfo info;
-  GstHarness *hs = segment_harness ("inference-interval=3", "RGBx", 64, 48,
-      &info);
+  GstHarness *hs =
+      segment_harness ("inference-interval=3", "RGBx", 64, 48, &info);
   GstBuffer *out[4];
   GstVittmSegMeta *m[4];
 
@@ -315,8 +317,7 @@ GST_END_TEST;
 GST_START_TEST (test_mask_size_model_gives_the_model_input_size)
 {
   GstVideoInfo info;
-  GstHarness *hs = segment_harness ("mask-size=model", "I420", 719, 405,
-      &info);
+  GstHarness *hs = segment_harness ("mask-size=model", "I420", 719, 405, &info);
   GstBuffer *in = ptu_frame_new (&info, 3);
   GstBuffer *out;
   GstVittmSegMeta *meta;
@@ -346,11 +347,11 @@ GST_END_TEST;
 GST_START_TEST (test_inference_mode_slide_gives_the_librarys_slide_map)
 {
   GstVideoInfo info;
-  GstHarness *hs = segment_harness ("inference-mode=slide", "RGBx", 114, 64,
-      &info);
+  GstHarness *hs =
+      segment_harness ("inference-mode=slide", "RGBx", 114, 64, &info);
   GstBuffer *in = ptu_frame_new (&info, 5);
-  vittm_segmenter_options slide = {.inference = VITTM_INFERENCE_SLIDE };
-  vittm_segmenter_options whole = {.inference = VITTM_INFERENCE_WHOLE };
+  vittm_segmenter_options slide = {.inference = VITTM_INFERENCE_SLIDE};
+  vittm_segmenter_options whole = {.inference = VITTM_INFERENCE_WHOLE};
   GstBuffer *out = gst_harness_push_and_pull (hs, gst_buffer_ref (in));
   GstVittmSegMeta *meta = gst_buffer_get_vittm_seg_meta (out);
   guint w, h;
@@ -386,8 +387,8 @@ GST_START_TEST (test_latency_query_adds_the_inference_latency)
   gst_buffer_unref (gst_harness_push_and_pull (hs, ptu_frame_new (&info, 1)));
   g_object_get (seg, "latency", &ours, NULL);
   fail_unless (ours > 0);
-  fail_unless_equals_uint64 (gst_harness_query_latency (hs),
-      10 * GST_MSECOND + ours);
+  fail_unless_equals_uint64 (
+      gst_harness_query_latency (hs), 10 * GST_MSECOND + ours);
 
   gst_object_unref (seg);
   gst_harness_teardown (hs);
@@ -401,12 +402,14 @@ GST_END_TEST;
 GST_START_TEST (test_missing_model_file_names_the_path_and_property)
 {
   gchar *debug = NULL;
-  GError *err = pipeline_error ("videotestsrc num-buffers=1 ! vittmsegment "
-      "model=/nonexistent/missing.safetensors ! fakesink", &debug);
+  GError *err =
+      pipeline_error ("videotestsrc num-buffers=1 ! vittmsegment "
+                      "model=/nonexistent/missing.safetensors ! fakesink",
+          &debug);
 
   fail_unless (err != NULL);
-  fail_unless (g_error_matches (err, GST_RESOURCE_ERROR,
-          GST_RESOURCE_ERROR_NOT_FOUND));
+  fail_unless (
+      g_error_matches (err, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND));
   assert_contains (err->message, "/nonexistent/missing.safetensors");
   assert_contains (err->message, "'model' property");
   g_error_free (err);
@@ -417,7 +420,7 @@ GST_END_TEST;
 
 /* Writes @len bytes of @data into a new temporary file. */
 static gchar *
-temp_file (const gchar * name, const gchar * data, gsize len)
+temp_file (const gchar *name, const gchar *data, gsize len)
 {
   gchar *dir = g_dir_make_tmp ("vittmsegment-XXXXXX", NULL);
   gchar *path = g_build_filename (dir, name, NULL);
@@ -428,7 +431,7 @@ temp_file (const gchar * name, const gchar * data, gsize len)
 }
 
 static void
-remove_temp_file (gchar * path)
+remove_temp_file (gchar *path)
 {
   gchar *dir = g_path_get_dirname (path);
 
@@ -439,10 +442,11 @@ remove_temp_file (gchar * path)
 }
 
 static void
-assert_bad_model_error (const gchar * path)
+assert_bad_model_error (const gchar *path)
 {
   gchar *launch = g_strdup_printf ("videotestsrc num-buffers=1 ! "
-      "vittmsegment model=\"%s\" ! fakesink", path);
+                                   "vittmsegment model=\"%s\" ! fakesink",
+      path);
   gchar *debug = NULL;
   GError *err = pipeline_error (launch, &debug);
 
@@ -486,8 +490,7 @@ GST_END_TEST;
  * @to, and the header length rewritten. The config is JSON inside the
  * header's JSON: its quotes appear as \". */
 static gchar *
-model_with_header_edit (const gchar * name, const gchar * from,
-    const gchar * to)
+model_with_header_edit (const gchar *name, const gchar *from, const gchar *to)
 {
   gchar *data, *at, *path;
   gsize len;
@@ -504,8 +507,8 @@ model_with_header_edit (const gchar * name, const gchar * from,
     g_string_append_c (out, (gchar) ((m >> (8 * i)) & 0xff));
   g_string_append_len (out, data + 8, at - (data + 8));
   g_string_append (out, to);
-  g_string_append_len (out, at + strlen (from),
-      (data + len) - (at + strlen (from)));
+  g_string_append_len (
+      out, at + strlen (from), (data + len) - (at + strlen (from)));
   path = temp_file (name, out->str, out->len);
   g_string_free (out, TRUE);
   g_free (data);
@@ -515,10 +518,11 @@ model_with_header_edit (const gchar * name, const gchar * from,
 /* Runs one frame through vittmsegment with the model at @path and returns
  * the error, which must be a resource error naming the file and 'model'. */
 static GError *
-model_error (const gchar * path)
+model_error (const gchar *path)
 {
   gchar *launch = g_strdup_printf ("videotestsrc num-buffers=1 ! "
-      "vittmsegment model=\"%s\" ! fakesink", path);
+                                   "vittmsegment model=\"%s\" ! fakesink",
+      path);
   gchar *debug = NULL;
   GError *err = pipeline_error (launch, &debug);
 
@@ -556,7 +560,8 @@ GST_START_TEST (test_model_of_a_newer_format_says_which_it_reads)
       "\\\"format_version\\\":1,", "\\\"format_version\\\":7,");
   GError *err = model_error (path);
 
-  assert_contains (err->message, "config key format_version is 7, a newer "
+  assert_contains (err->message,
+      "config key format_version is 7, a newer "
       "format than this engine reads (format_version 1)");
   assert_contains (err->message, "newer vittm");
   assert_lacks (err->message, "precision");
@@ -569,8 +574,7 @@ GST_END_TEST;
 GST_START_TEST (test_malformed_config_says_the_model_is_not_valid)
 {
   gchar *path = model_with_header_edit ("banana.safetensors",
-      "\\\"format_version\\\":1,",
-      "\\\"format_version\\\":\\\"banana\\\",");
+      "\\\"format_version\\\":1,", "\\\"format_version\\\":\\\"banana\\\",");
   GError *err = model_error (path);
 
   assert_contains (err->message, "not a valid vittm model");
@@ -587,7 +591,8 @@ GST_END_TEST;
 GST_START_TEST (test_unmatched_vittm_device_names_the_variable)
 {
   gchar *launch = g_strdup_printf ("videotestsrc num-buffers=1 ! "
-      "vittmsegment model=\"%s\" ! fakesink", model_path);
+                                   "vittmsegment model=\"%s\" ! fakesink",
+      model_path);
   gchar *saved = g_strdup (g_getenv ("VITTM_DEVICE"));
   gchar *debug = NULL;
   GError *err;
@@ -600,9 +605,10 @@ GST_START_TEST (test_unmatched_vittm_device_names_the_variable)
     g_unsetenv ("VITTM_DEVICE");
 
   fail_unless (err != NULL, "VITTM_DEVICE=no-such-device was accepted");
-  fail_unless (g_error_matches (err, GST_LIBRARY_ERROR,
-          GST_LIBRARY_ERROR_INIT), "%s", err->message);
-  assert_contains (err->message, "'no-such-device' (environment variable "
+  fail_unless (g_error_matches (err, GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_INIT),
+      "%s", err->message);
+  assert_contains (err->message,
+      "'no-such-device' (environment variable "
       "VITTM_DEVICE)");
   assert_contains (err->message, "unset it");
   assert_lacks (err->message, "Install a Vulkan driver");
@@ -618,19 +624,18 @@ GST_END_TEST;
  * own: gst-launch-1.0 with the Vulkan loader pointed at no driver, the
  * element given `device_arg` (or nothing). Returns its stdout and stderr. */
 static gchar *
-launch_without_driver (const gchar * device_arg)
+launch_without_driver (const gchar *device_arg)
 {
   const gchar *launch = g_getenv ("VITTM_GST_LAUNCH");
-  gchar *path = launch ? g_strdup (launch) :
-      g_find_program_in_path ("gst-launch-1.0");
+  gchar *path =
+      launch ? g_strdup (launch) : g_find_program_in_path ("gst-launch-1.0");
   gchar *model_arg = g_strdup_printf ("model=%s", model_path);
   gchar **env = g_get_environ ();
   gchar *out = NULL, *err = NULL, *all;
   GError *error = NULL;
   gint status = -1;
-  const gchar *args[] = { "videotestsrc", "num-buffers=1", "!", "vittmsegment",
-    model_arg, device_arg, "!", "fakesink"
-  };
+  const gchar *args[] = {"videotestsrc", "num-buffers=1", "!", "vittmsegment",
+      model_arg, device_arg, "!", "fakesink"};
   GPtrArray *argv = g_ptr_array_new ();
   guint i;
 
@@ -644,12 +649,11 @@ launch_without_driver (const gchar * device_arg)
   env = g_environ_setenv (env, "VK_DRIVER_FILES", "/nonexistent", TRUE);
   env = g_environ_unsetenv (env, "VITTM_DEVICE");
 
-  fail_unless (g_spawn_sync (NULL, (gchar **) argv->pdata, env,
-          G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status, &error), "%s",
-      error ? error->message : "");
+  fail_unless (g_spawn_sync (NULL, (gchar **) argv->pdata, env, G_SPAWN_DEFAULT,
+                   NULL, NULL, &out, &err, &status, &error),
+      "%s", error ? error->message : "");
   /* exited (no crash), with an error */
-  fail_unless (WIFEXITED (status), "gst-launch-1.0 died: %d\n%s", status,
-      err);
+  fail_unless (WIFEXITED (status), "gst-launch-1.0 died: %d\n%s", status, err);
   fail_unless (WEXITSTATUS (status) != 0, "no error: %s", out);
   all = g_strconcat (out, err, NULL);
 
@@ -699,17 +703,20 @@ GST_START_TEST (test_unsupported_caps_are_not_negotiated)
   /* pushed by hand: refused */
   hs = gst_harness_new_parse (desc);
   g_free (desc);
-  gst_harness_set_src_caps_str (hs, "video/x-raw,format=GRAY8,width=64,"
+  gst_harness_set_src_caps_str (hs,
+      "video/x-raw,format=GRAY8,width=64,"
       "height=48,framerate=30/1");
   gst_video_info_set_format (&info, GST_VIDEO_FORMAT_GRAY8, 64, 48);
-  fail_unless_equals_int (gst_harness_push (hs, ptu_frame_new (&info, 1)),
-      GST_FLOW_NOT_NEGOTIATED);
+  fail_unless_equals_int (
+      gst_harness_push (hs, ptu_frame_new (&info, 1)), GST_FLOW_NOT_NEGOTIATED);
   gst_harness_teardown (hs);
 
   /* in a launch line: the capsfilter cannot be linked to it */
-  launch = g_strdup_printf ("videotestsrc num-buffers=1 ! "
+  launch = g_strdup_printf (
+      "videotestsrc num-buffers=1 ! "
       "video/x-raw,format=GRAY8 ! vittmsegment name=seg model=\"%s\" ! "
-      "fakesink", model_path);
+      "fakesink",
+      model_path);
   pipeline = gst_parse_launch (launch, &err);
   fail_unless (err != NULL, "GRAY8 was linked to vittmsegment");
   fail_unless (g_error_matches (err, GST_PARSE_ERROR, GST_PARSE_ERROR_LINK),
@@ -736,7 +743,8 @@ vittmsegment_suite (void)
       test_every_format_and_size_gets_the_library_map_unchanged_video, 0,
       G_N_ELEMENTS (formats) * G_N_ELEMENTS (sizes));
   tcase_add_test (tc, test_yuv_colorimetry_follows_the_caps);
-  tcase_add_test (tc, test_inference_interval_reuses_the_map_between_inferences);
+  tcase_add_test (
+      tc, test_inference_interval_reuses_the_map_between_inferences);
   tcase_add_test (tc, test_mask_size_model_gives_the_model_input_size);
   tcase_add_test (tc, test_inference_mode_slide_gives_the_librarys_slide_map);
   tcase_add_test (tc, test_latency_query_adds_the_inference_latency);
@@ -759,7 +767,8 @@ main (int argc, char **argv)
   model_path = g_getenv (MODEL_ENV);
   if (!model_path || !g_file_test (model_path, G_FILE_TEST_IS_REGULAR)) {
     g_printerr ("no segmentation model: set " MODEL_ENV " to one made by "
-        "tools/reference/make_golden.py --task segmentation (meson test does)\n");
+                "tools/reference/make_golden.py --task segmentation (meson "
+                "test does)\n");
     return 1;
   }
   gst_check_init (&argc, &argv);

@@ -27,16 +27,15 @@ static const gchar *model_path;
 /* What a pipeline run to its end reports. */
 typedef struct
 {
-  guint64 seg_dropped;          /* frames vittmsegment dropped as late (QoS) */
+  guint64 seg_dropped; /* frames vittmsegment dropped as late (QoS) */
   guint64 seg_processed;
-  guint n_seg_qos;              /* QoS messages of vittmsegment */
+  guint n_seg_qos; /* QoS messages of vittmsegment */
 } RunStats;
 
-static GstElement *
-pipeline_new (const gchar * fmt, ...) G_GNUC_PRINTF (1, 2);
+static GstElement *pipeline_new (const gchar *fmt, ...) G_GNUC_PRINTF (1, 2);
 
 static GstElement *
-pipeline_new (const gchar * fmt, ...)
+pipeline_new (const gchar *fmt, ...)
 {
   GError *error = NULL;
   GstElement *pipeline;
@@ -56,7 +55,7 @@ pipeline_new (const gchar * fmt, ...)
 /* Plays @pipeline to EOS (failing on an error or after @timeout_s), as
  * gst-launch does: a LATENCY message recomputes the pipeline's latency. */
 static void
-run_to_eos (GstElement * pipeline, guint timeout_s, RunStats * stats)
+run_to_eos (GstElement *pipeline, guint timeout_s, RunStats *stats)
 {
   GstBus *bus = gst_element_get_bus (pipeline);
   gint64 deadline = g_get_monotonic_time () + timeout_s * G_USEC_PER_SEC;
@@ -70,15 +69,14 @@ run_to_eos (GstElement * pipeline, guint timeout_s, RunStats * stats)
     gint64 left = deadline - g_get_monotonic_time ();
     GstMessage *msg;
 
-    fail_unless (left > 0, "the pipeline did not reach EOS in %u s",
-        timeout_s);
+    fail_unless (left > 0, "the pipeline did not reach EOS in %u s", timeout_s);
     msg = gst_bus_timed_pop_filtered (bus, left * GST_USECOND,
         GST_MESSAGE_EOS | GST_MESSAGE_ERROR | GST_MESSAGE_LATENCY |
-        GST_MESSAGE_QOS);
+            GST_MESSAGE_QOS);
     if (!msg)
       continue;
     switch (GST_MESSAGE_TYPE (msg)) {
-      case GST_MESSAGE_ERROR:{
+      case GST_MESSAGE_ERROR: {
         GError *error = NULL;
         gchar *dbg = NULL;
 
@@ -97,8 +95,8 @@ run_to_eos (GstElement * pipeline, guint timeout_s, RunStats * stats)
         if (stats && g_str_has_prefix (GST_OBJECT_NAME (msg->src), "seg")) {
           GstFormat format;
 
-          gst_message_parse_qos_stats (msg, &format, &stats->seg_processed,
-              &stats->seg_dropped);
+          gst_message_parse_qos_stats (
+              msg, &format, &stats->seg_processed, &stats->seg_dropped);
           stats->n_seg_qos++;
         }
         break;
@@ -111,7 +109,7 @@ run_to_eos (GstElement * pipeline, guint timeout_s, RunStats * stats)
 }
 
 static guint64
-sink_stat (GstElement * pipeline, const gchar * sink_name, const gchar * field)
+sink_stat (GstElement *pipeline, const gchar *sink_name, const gchar *field)
 {
   GstElement *sink = gst_bin_get_by_name (GST_BIN (pipeline), sink_name);
   GstStructure *s = NULL;
@@ -134,10 +132,12 @@ sink_stat (GstElement * pipeline, const gchar * sink_name, const gchar * field)
  * synchronised sink in time, instead of the sink dropping nearly all. */
 GST_START_TEST (test_live_source_faster_than_inference_delivers_frames)
 {
-  GstElement *pipeline = pipeline_new ("videotestsrc is-live=true "
+  GstElement *pipeline = pipeline_new (
+      "videotestsrc is-live=true "
       "num-buffers=240 ! video/x-raw,width=320,height=240,framerate=120/1 ! "
       "vittmsegment name=seg model=\"%s\" ! fakesink name=sink sync=true "
-      "qos=true max-lateness=20000000", model_path);
+      "qos=true max-lateness=20000000",
+      model_path);
   GstElement *seg = gst_bin_get_by_name (GST_BIN (pipeline), "seg");
   guint64 rendered, late;
   gboolean qos;
@@ -150,17 +150,21 @@ GST_START_TEST (test_live_source_faster_than_inference_delivers_frames)
   rendered = sink_stat (pipeline, "sink", "rendered");
   late = sink_stat (pipeline, "sink", "dropped");
   GST_INFO ("vittmsegment dropped %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
-      ", the sink rendered %" G_GUINT64_FORMAT " and dropped %"
-      G_GUINT64_FORMAT, stats.seg_dropped,
-      stats.seg_processed + stats.seg_dropped, rendered, late);
-  fail_unless (stats.seg_dropped > 0, "vittmsegment dropped no frame: the "
+            ", the sink rendered %" G_GUINT64_FORMAT
+            " and dropped %" G_GUINT64_FORMAT,
+      stats.seg_dropped, stats.seg_processed + stats.seg_dropped, rendered,
+      late);
+  fail_unless (stats.seg_dropped > 0,
+      "vittmsegment dropped no frame: the "
       "pipeline is not slower than real time, the test needs a higher rate");
   /* Without QoS nearly all 240 frames are segmented and then dropped late
    * by the sink (about 237 on lavapipe). With it, few are, even on a busy
    * machine where inference times jitter and fewer frames get through. */
   fail_unless (rendered > 0, "the sink rendered no frame");
-  fail_unless (late < 240 / 4, "the sink dropped %" G_GUINT64_FORMAT
-      " late frames (rendered %" G_GUINT64_FORMAT ")", late, rendered);
+  fail_unless (late < 240 / 4,
+      "the sink dropped %" G_GUINT64_FORMAT
+      " late frames (rendered %" G_GUINT64_FORMAT ")",
+      late, rendered);
 
   gst_element_set_state (pipeline, GST_STATE_NULL);
   gst_object_unref (seg);
@@ -174,7 +178,8 @@ GST_END_TEST;
  * plus the inference latency. */
 GST_START_TEST (test_live_latency_adds_the_inference_latency)
 {
-  GstElement *pipeline = pipeline_new ("videotestsrc is-live=true "
+  GstElement *pipeline = pipeline_new (
+      "videotestsrc is-live=true "
       "num-buffers=10 ! video/x-raw,width=160,height=120,framerate=10/1 ! "
       "vittmsegment name=seg model=\"%s\" ! fakesink name=sink sync=true",
       model_path);
@@ -207,15 +212,14 @@ GST_END_TEST;
 /* asynchronous inference                                                   */
 
 static GstHarness *
-segment_harness (const gchar * props, guint w, guint h, GstVideoInfo * info)
+segment_harness (const gchar *props, guint w, guint h, GstVideoInfo *info)
 {
-  gchar *desc = g_strdup_printf ("vittmsegment model=\"%s\" %s", model_path,
-      props ? props : "");
+  gchar *desc = g_strdup_printf (
+      "vittmsegment model=\"%s\" %s", model_path, props ? props : "");
   GstHarness *hs = gst_harness_new_parse (desc);
-  GstCaps *caps = gst_caps_new_simple ("video/x-raw",
-      "format", G_TYPE_STRING, "RGBx", "width", G_TYPE_INT, (gint) w,
-      "height", G_TYPE_INT, (gint) h, "framerate", GST_TYPE_FRACTION, 30, 1,
-      NULL);
+  GstCaps *caps = gst_caps_new_simple ("video/x-raw", "format", G_TYPE_STRING,
+      "RGBx", "width", G_TYPE_INT, (gint) w, "height", G_TYPE_INT, (gint) h,
+      "framerate", GST_TYPE_FRACTION, 30, 1, NULL);
 
   fail_unless (gst_video_info_from_caps (info, caps));
   gst_harness_set_src_caps (hs, caps);
@@ -224,7 +228,7 @@ segment_harness (const gchar * props, guint w, guint h, GstVideoInfo * info)
 }
 
 static GstBuffer *
-numbered_frame (const GstVideoInfo * info, guint i)
+numbered_frame (const GstVideoInfo *info, guint i)
 {
   GstBuffer *buf = ptu_frame_new (info, 1000 + i);
 
@@ -234,8 +238,8 @@ numbered_frame (const GstVideoInfo * info, guint i)
 }
 
 static void
-assert_same_maps (const GstVittmSegMeta * a, const GstVittmSegMeta * b,
-    guint frame)
+assert_same_maps (
+    const GstVittmSegMeta *a, const GstVittmSegMeta *b, guint frame)
 {
   GstMapInfo ma, mb;
 
@@ -245,7 +249,7 @@ assert_same_maps (const GstVittmSegMeta * a, const GstVittmSegMeta * b,
   fail_unless (gst_buffer_map (b->map, &mb, GST_MAP_READ));
   for (guint y = 0; y < a->height; y++)
     fail_unless (memcmp (ma.data + (gsize) y * a->stride,
-            mb.data + (gsize) y * b->stride, a->width) == 0,
+                     mb.data + (gsize) y * b->stride, a->width) == 0,
         "frame %u: row %u differs from the synchronous map", frame, y);
   gst_buffer_unmap (a->map, &ma);
   gst_buffer_unmap (b->map, &mb);
@@ -254,8 +258,8 @@ assert_same_maps (const GstVittmSegMeta * a, const GstVittmSegMeta * b,
 /* Frames handed over faster than they are segmented come out in order, each
  * with the map the synchronous element gives it, none dropped. */
 static const gchar *async_props[] = {
-  "async-depth=2",
-  "async-depth=3 async-workers=2",
+    "async-depth=2",
+    "async-depth=3 async-workers=2",
 };
 
 GST_START_TEST (test_async_frames_leave_in_order_with_their_own_maps)
@@ -266,8 +270,8 @@ GST_START_TEST (test_async_frames_leave_in_order_with_their_own_maps)
   GstHarness *sy = segment_harness (NULL, 96, 64, &info);
 
   for (guint i = 0; i < n; i++)
-    fail_unless_equals_int (gst_harness_push (as, numbered_frame (&info, i)),
-        GST_FLOW_OK);
+    fail_unless_equals_int (
+        gst_harness_push (as, numbered_frame (&info, i)), GST_FLOW_OK);
   for (guint i = 0; i < n; i++) {
     GstBuffer *a = gst_harness_pull (as);
     GstBuffer *b = gst_harness_push_and_pull (sy, numbered_frame (&info, i));
@@ -296,15 +300,15 @@ GST_END_TEST;
 GST_START_TEST (test_async_inference_interval_reuses_as_synchronous)
 {
   GstVideoInfo info;
-  gchar *props = g_strdup_printf ("%s inference-interval=2",
-      async_props[__i__]);
+  gchar *props =
+      g_strdup_printf ("%s inference-interval=2", async_props[__i__]);
   GstHarness *hs = segment_harness (props, 96, 64, &info);
 
   g_free (props);
 
   for (guint i = 0; i < 5; i++)
-    fail_unless_equals_int (gst_harness_push (hs, numbered_frame (&info, i)),
-        GST_FLOW_OK);
+    fail_unless_equals_int (
+        gst_harness_push (hs, numbered_frame (&info, i)), GST_FLOW_OK);
   for (guint i = 0; i < 5; i++) {
     GstBuffer *out = gst_harness_pull (hs);
     GstVittmSegMeta *m = gst_buffer_get_vittm_seg_meta (out);
@@ -328,8 +332,8 @@ GST_START_TEST (test_async_eos_follows_every_frame)
   GstEvent *ev;
 
   for (guint i = 0; i < 4; i++)
-    fail_unless_equals_int (gst_harness_push (hs, numbered_frame (&info, i)),
-        GST_FLOW_OK);
+    fail_unless_equals_int (
+        gst_harness_push (hs, numbered_frame (&info, i)), GST_FLOW_OK);
   fail_unless (gst_harness_push_event (hs, gst_event_new_eos ()));
   /* pushed returns once the frames have left */
   fail_unless_equals_int (gst_harness_buffers_in_queue (hs), 4);
@@ -351,21 +355,22 @@ GST_START_TEST (test_async_flush_discards_frames_in_flight)
 {
   GstVideoInfo info;
   GstHarness *hs = segment_harness ("async-depth=3 async-workers=2 "
-      "inference-interval=4", 96, 64, &info);
+                                    "inference-interval=4",
+      96, 64, &info);
   GstBuffer *out;
   GstVittmSegMeta *m;
   GstSegment segment;
   guint pulled = 0;
 
   for (guint i = 0; i < 3; i++)
-    fail_unless_equals_int (gst_harness_push (hs, numbered_frame (&info, i)),
-        GST_FLOW_OK);
+    fail_unless_equals_int (
+        gst_harness_push (hs, numbered_frame (&info, i)), GST_FLOW_OK);
   fail_unless (gst_harness_push_event (hs, gst_event_new_flush_start ()));
   fail_unless (gst_harness_push_event (hs, gst_event_new_flush_stop (TRUE)));
   gst_segment_init (&segment, GST_FORMAT_TIME);
   fail_unless (gst_harness_push_event (hs, gst_event_new_segment (&segment)));
-  fail_unless_equals_int (gst_harness_push (hs, numbered_frame (&info, 10)),
-      GST_FLOW_OK);
+  fail_unless_equals_int (
+      gst_harness_push (hs, numbered_frame (&info, 10)), GST_FLOW_OK);
   do {
     out = gst_harness_pull (hs);
     fail_unless (out != NULL);
@@ -395,13 +400,13 @@ GST_START_TEST (test_async_latency_counts_each_frame_in_flight)
   gst_harness_set_upstream_latency (hs, 10 * GST_MSECOND);
   g_object_get (seg, "latency", &ours, NULL);
   fail_unless_equals_uint64 (ours, 3 * GST_SECOND);
-  fail_unless_equals_uint64 (gst_harness_query_latency (hs),
-      10 * GST_MSECOND + 3 * GST_SECOND);
+  fail_unless_equals_uint64 (
+      gst_harness_query_latency (hs), 10 * GST_MSECOND + 3 * GST_SECOND);
   gst_buffer_unref (gst_harness_push_and_pull (hs, numbered_frame (&info, 0)));
   g_object_get (seg, "latency", &ours, NULL);
   fail_unless (ours > 0 && ours < 3 * GST_SECOND);
-  fail_unless_equals_uint64 (gst_harness_query_latency (hs),
-      10 * GST_MSECOND + ours);
+  fail_unless_equals_uint64 (
+      gst_harness_query_latency (hs), 10 * GST_MSECOND + ours);
 
   gst_object_unref (seg);
   gst_harness_teardown (hs);
@@ -413,21 +418,25 @@ GST_END_TEST;
  * (prerolling), neither hang nor leak. */
 GST_START_TEST (test_async_state_changes_with_frames_in_flight)
 {
-  GstElement *pipeline = pipeline_new ("videotestsrc ! "
+  GstElement *pipeline = pipeline_new (
+      "videotestsrc ! "
       "video/x-raw,width=160,height=120,framerate=30/1 ! "
       "vittmsegment name=seg model=\"%s\" async-depth=3 async-workers=2 ! "
-      "fakesink sync=true", model_path);
+      "fakesink sync=true",
+      model_path);
   GstVideoInfo info;
   GstHarness *hs;
 
   for (guint i = 0; i < 3; i++) {
-    fail_if (gst_element_set_state (pipeline, i == 1 ? GST_STATE_PAUSED :
-            GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE);
+    fail_if (gst_element_set_state (
+                 pipeline, i == 1 ? GST_STATE_PAUSED : GST_STATE_PLAYING) ==
+        GST_STATE_CHANGE_FAILURE);
     fail_unless (gst_element_get_state (pipeline, NULL, NULL,
-            60 * GST_SECOND) == GST_STATE_CHANGE_SUCCESS);
+                     60 * GST_SECOND) == GST_STATE_CHANGE_SUCCESS);
     g_usleep (200 * 1000);
-    fail_unless (gst_element_set_state (pipeline, i == 2 ? GST_STATE_READY :
-            GST_STATE_NULL) == GST_STATE_CHANGE_SUCCESS);
+    fail_unless (gst_element_set_state (
+                     pipeline, i == 2 ? GST_STATE_READY : GST_STATE_NULL) ==
+        GST_STATE_CHANGE_SUCCESS);
   }
   fail_unless (gst_element_set_state (pipeline, GST_STATE_NULL) ==
       GST_STATE_CHANGE_SUCCESS);
@@ -436,8 +445,8 @@ GST_START_TEST (test_async_state_changes_with_frames_in_flight)
   /* torn down with frames queued */
   hs = segment_harness ("async-depth=4", 96, 64, &info);
   for (guint i = 0; i < 4; i++)
-    fail_unless_equals_int (gst_harness_push (hs, numbered_frame (&info, i)),
-        GST_FLOW_OK);
+    fail_unless_equals_int (
+        gst_harness_push (hs, numbered_frame (&info, i)), GST_FLOW_OK);
   gst_harness_teardown (hs);
 }
 
@@ -450,8 +459,8 @@ GST_START_TEST (test_async_latest_passes_frames_at_once_with_the_newest_map)
 {
   const guint n = 40;
   GstVideoInfo info;
-  GstHarness *hs = segment_harness ("async-depth=1 async-policy=latest", 96,
-      64, &info);
+  GstHarness *hs =
+      segment_harness ("async-depth=1 async-policy=latest", 96, 64, &info);
   GstHarness *sy = segment_harness (NULL, 96, 64, &info);
   GstElement *seg = gst_harness_find_element (hs, "vittmsegment");
   GstBuffer *first = NULL;
@@ -462,8 +471,8 @@ GST_START_TEST (test_async_latest_passes_frames_at_once_with_the_newest_map)
     GstBuffer *out;
     GstVittmSegMeta *m;
 
-    fail_unless_equals_int (gst_harness_push (hs, numbered_frame (&info, i)),
-        GST_FLOW_OK);
+    fail_unless_equals_int (
+        gst_harness_push (hs, numbered_frame (&info, i)), GST_FLOW_OK);
     /* out before the next one goes in */
     fail_unless_equals_int (gst_harness_buffers_in_queue (hs), 1);
     out = gst_harness_pull (hs);
@@ -476,11 +485,11 @@ GST_START_TEST (test_async_latest_passes_frames_at_once_with_the_newest_map)
       fail_unless_equals_uint64 (m->frame_index, 0);
     } else if (m->frame_index > 0 && !newer) {
       /* the first newer map: the synchronous element's for its frame */
-      GstBuffer *ref = gst_harness_push_and_pull (sy,
-          numbered_frame (&info, m->frame_index));
+      GstBuffer *ref = gst_harness_push_and_pull (
+          sy, numbered_frame (&info, m->frame_index));
 
-      assert_same_maps (m, gst_buffer_get_vittm_seg_meta (ref),
-          (guint) m->frame_index);
+      assert_same_maps (
+          m, gst_buffer_get_vittm_seg_meta (ref), (guint) m->frame_index);
       gst_buffer_unref (ref);
       newer = TRUE;
     }
@@ -513,29 +522,31 @@ GST_START_TEST (test_async_cycles_leak_nothing)
   GList *tracers = gst_tracing_get_active_tracers ();
   GstElement *pipeline;
 
-  for (GList * l = tracers; l; l = l->next)
-    if (!tracer && g_str_equal (G_OBJECT_TYPE_NAME (l->data),
-            "GstLeaksTracer"))
+  for (GList *l = tracers; l; l = l->next)
+    if (!tracer && g_str_equal (G_OBJECT_TYPE_NAME (l->data), "GstLeaksTracer"))
       tracer = gst_object_ref (l->data);
   g_list_free_full (tracers, gst_object_unref);
-  fail_unless (tracer != NULL, "the leaks tracer is not active: run with "
+  fail_unless (tracer != NULL,
+      "the leaks tracer is not active: run with "
       "GST_TRACERS=leaks");
 
-  pipeline = pipeline_new ("videotestsrc num-buffers=6 ! "
+  pipeline = pipeline_new (
+      "videotestsrc num-buffers=6 ! "
       "video/x-raw,width=160,height=120 ! vittmsegment model=\"%s\" "
       "async-depth=3 async-workers=2 inference-interval=2 ! fakesink "
       "videotestsrc num-buffers=6 ! video/x-raw,width=160,height=120 ! "
       "vittmsegment model=\"%s\" async-depth=2 async-workers=2 "
-      "async-policy=latest ! fakesink", model_path, model_path);
+      "async-policy=latest ! fakesink",
+      model_path, model_path);
   for (guint i = 0; i < 4; i++) {
     if (i % 2 == 0) {
       run_to_eos (pipeline, 60, NULL);
     } else {
       gst_element_set_state (pipeline, GST_STATE_PLAYING);
       fail_unless (gst_element_get_state (pipeline, NULL, NULL,
-              60 * GST_SECOND) == GST_STATE_CHANGE_SUCCESS);
-      fail_unless (gst_element_seek_simple (pipeline, GST_FORMAT_TIME,
-              GST_SEEK_FLAG_FLUSH, 0));
+                       60 * GST_SECOND) == GST_STATE_CHANGE_SUCCESS);
+      fail_unless (gst_element_seek_simple (
+          pipeline, GST_FORMAT_TIME, GST_SEEK_FLAG_FLUSH, 0));
     }
     fail_unless (gst_element_set_state (pipeline, GST_STATE_NULL) ==
         GST_STATE_CHANGE_SUCCESS);
@@ -556,10 +567,10 @@ static gint segmenters_built;
 
 /* Counts the element's "built a segmenter" debug lines. */
 static void
-count_builds (G_GNUC_UNUSED GstDebugCategory * category,
-    G_GNUC_UNUSED GstDebugLevel level, G_GNUC_UNUSED const gchar * file,
-    G_GNUC_UNUSED const gchar * function, G_GNUC_UNUSED gint line,
-    G_GNUC_UNUSED GObject * object, GstDebugMessage * message,
+count_builds (G_GNUC_UNUSED GstDebugCategory *category,
+    G_GNUC_UNUSED GstDebugLevel level, G_GNUC_UNUSED const gchar *file,
+    G_GNUC_UNUSED const gchar *function, G_GNUC_UNUSED gint line,
+    G_GNUC_UNUSED GObject *object, GstDebugMessage *message,
     G_GNUC_UNUSED gpointer user_data)
 {
   const gchar *text = gst_debug_message_get (message);
@@ -587,9 +598,11 @@ count_builds_stop (void)
  * one, whose maps have the model's size. */
 GST_START_TEST (test_restart_keeps_the_segmenter)
 {
-  GstElement *pipeline = pipeline_new ("videotestsrc num-buffers=2 ! "
-      "video/x-raw,width=160,height=120 ! vittmsegment name=seg "
-      "model=\"%s\" ! fakesink name=sink enable-last-sample=true", model_path);
+  GstElement *pipeline =
+      pipeline_new ("videotestsrc num-buffers=2 ! "
+                    "video/x-raw,width=160,height=120 ! vittmsegment name=seg "
+                    "model=\"%s\" ! fakesink name=sink enable-last-sample=true",
+          model_path);
   GstElement *seg = gst_bin_get_by_name (GST_BIN (pipeline), "seg");
   GstElement *sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
   GstSample *sample;
@@ -602,20 +615,21 @@ GST_START_TEST (test_restart_keeps_the_segmenter)
     run_to_eos (pipeline, 60, NULL);
     GST_INFO ("run %u: %" G_GINT64_FORMAT " ms", i,
         (g_get_monotonic_time () - t0) / 1000);
-    fail_unless (gst_element_set_state (pipeline, i == 1 ? GST_STATE_READY :
-            GST_STATE_NULL) == GST_STATE_CHANGE_SUCCESS);
+    fail_unless (gst_element_set_state (
+                     pipeline, i == 1 ? GST_STATE_READY : GST_STATE_NULL) ==
+        GST_STATE_CHANGE_SUCCESS);
   }
   for (guint i = 0; i < 2; i++) {
     fail_if (gst_element_set_state (pipeline, GST_STATE_PAUSED) ==
         GST_STATE_CHANGE_FAILURE);
     fail_unless (gst_element_get_state (pipeline, NULL, NULL,
-            60 * GST_SECOND) == GST_STATE_CHANGE_SUCCESS);
+                     60 * GST_SECOND) == GST_STATE_CHANGE_SUCCESS);
     fail_unless (gst_element_set_state (pipeline, GST_STATE_READY) ==
         GST_STATE_CHANGE_SUCCESS);
   }
   fail_unless_equals_int (g_atomic_int_get (&segmenters_built), 1);
 
-  g_object_set (seg, "mask-size", 1 /* model */ , NULL);
+  g_object_set (seg, "mask-size", 1 /* model */, NULL);
   run_to_eos (pipeline, 60, NULL);
   fail_unless_equals_int (g_atomic_int_get (&segmenters_built), 2);
   g_object_get (sink, "last-sample", &sample, NULL);
@@ -637,9 +651,11 @@ GST_END_TEST;
 /* Another model file after a stop is loaded, not the kept one used. */
 GST_START_TEST (test_restart_with_another_model_loads_it)
 {
-  GstElement *pipeline = pipeline_new ("videotestsrc num-buffers=1 ! "
-      "video/x-raw,width=160,height=120 ! vittmsegment name=seg "
-      "model=\"%s\" ! fakesink", model_path);
+  GstElement *pipeline =
+      pipeline_new ("videotestsrc num-buffers=1 ! "
+                    "video/x-raw,width=160,height=120 ! vittmsegment name=seg "
+                    "model=\"%s\" ! fakesink",
+          model_path);
   GstElement *seg = gst_bin_get_by_name (GST_BIN (pipeline), "seg");
   GstBus *bus = gst_element_get_bus (pipeline);
   GstMessage *msg;
@@ -649,8 +665,8 @@ GST_START_TEST (test_restart_with_another_model_loads_it)
       GST_STATE_CHANGE_SUCCESS);
   g_object_set (seg, "model", "/nonexistent/model.safetensors", NULL);
   gst_element_set_state (pipeline, GST_STATE_PLAYING);
-  msg = gst_bus_timed_pop_filtered (bus, 60 * GST_SECOND, GST_MESSAGE_ERROR |
-      GST_MESSAGE_EOS);
+  msg = gst_bus_timed_pop_filtered (
+      bus, 60 * GST_SECOND, GST_MESSAGE_ERROR | GST_MESSAGE_EOS);
   fail_unless (msg != NULL && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR,
       "the element kept the old model");
   gst_message_unref (msg);
@@ -669,7 +685,7 @@ GST_END_TEST;
 #define STREAM_CAPS "video/x-raw,format=RGBx,width=160,height=120"
 
 static guint64
-device_memory (vittm_device * dev)
+device_memory (vittm_device *dev)
 {
   guint64 current, peak;
 
@@ -680,15 +696,16 @@ device_memory (vittm_device * dev)
 /* Device memory that @desc's elements hold once it has prerolled (their
  * segmenters are built and have run), above @base. */
 static guint64
-memory_of_pipeline (vittm_device * dev, guint64 base, const gchar * desc)
+memory_of_pipeline (vittm_device *dev, guint64 base, const gchar *desc)
 {
   GstElement *pipeline = pipeline_new ("%s", desc);
   guint64 used;
 
   fail_if (gst_element_set_state (pipeline, GST_STATE_PAUSED) ==
       GST_STATE_CHANGE_FAILURE);
-  fail_unless (gst_element_get_state (pipeline, NULL, NULL, 60 * GST_SECOND)
-      == GST_STATE_CHANGE_SUCCESS, "%s did not preroll", desc);
+  fail_unless (gst_element_get_state (pipeline, NULL, NULL, 60 * GST_SECOND) ==
+          GST_STATE_CHANGE_SUCCESS,
+      "%s did not preroll", desc);
   used = device_memory (dev) - base;
   gst_element_set_state (pipeline, GST_STATE_NULL);
   gst_object_unref (pipeline);
@@ -707,21 +724,23 @@ GST_START_TEST (test_elements_of_a_process_share_one_model)
   vittm_model *model = NULL;
   vittm_segmenter *seg = NULL;
   vittm_memory_use use;
-  vittm_error err = { 0 };
+  vittm_error err = {0};
   guint64 base, one, tee, two_pipelines, ids_differ, ids_same;
   gchar *desc;
 
-  fail_unless (vittm_device_open (NULL, &dev, &err) == VITTM_OK, "%s",
-      err.message);
+  fail_unless (
+      vittm_device_open (NULL, &dev, &err) == VITTM_OK, "%s", err.message);
   base = device_memory (dev);
 
   desc = g_strdup_printf ("videotestsrc num-buffers=1 ! " STREAM_CAPS " ! "
-      "vittmsegment model=\"%s\" ! fakesink", model_path);
+                          "vittmsegment model=\"%s\" ! fakesink",
+      model_path);
   one = memory_of_pipeline (dev, base, desc);
   g_free (desc);
 
-#define TEE_LINE "videotestsrc num-buffers=1 ! " STREAM_CAPS " ! tee name=t " \
-  "t. ! queue ! vittmsegment model=\"%s\" %s ! fakesink " \
+#define TEE_LINE                                                               \
+  "videotestsrc num-buffers=1 ! " STREAM_CAPS " ! tee name=t "                 \
+  "t. ! queue ! vittmsegment model=\"%s\" %s ! fakesink "                      \
   "t. ! queue ! vittmsegment model=\"%s\" %s ! fakesink"
   desc = g_strdup_printf (TEE_LINE, model_path, "", model_path, "");
   tee = memory_of_pipeline (dev, base, desc);
@@ -737,7 +756,8 @@ GST_START_TEST (test_elements_of_a_process_share_one_model)
 
   {
     gchar *d = g_strdup_printf ("videotestsrc num-buffers=1 ! " STREAM_CAPS
-        " ! vittmsegment model=\"%s\" ! fakesink", model_path);
+                                " ! vittmsegment model=\"%s\" ! fakesink",
+        model_path);
     GstElement *p1 = pipeline_new ("%s", d), *p2 = pipeline_new ("%s", d);
 
     gst_element_set_state (p1, GST_STATE_PAUSED);
@@ -755,25 +775,31 @@ GST_START_TEST (test_elements_of_a_process_share_one_model)
   }
 
   /* what the weights and one segmenter's frames take */
-  fail_unless (vittm_model_load (dev, model_path, NULL, &model, &err) ==
-      VITTM_OK, "%s", err.message);
-  fail_unless (vittm_segmenter_create (model, VITTM_FORMAT_RGBX, 160, 120,
-          NULL, &seg, &err) == VITTM_OK, "%s", err.message);
+  fail_unless (
+      vittm_model_load (dev, model_path, NULL, &model, &err) == VITTM_OK, "%s",
+      err.message);
+  fail_unless (vittm_segmenter_create (model, VITTM_FORMAT_RGBX, 160, 120, NULL,
+                   &seg, &err) == VITTM_OK,
+      "%s", err.message);
   vittm_segmenter_memory_use (seg, &use);
-  GST_INFO ("weights %" G_GUINT64_FORMAT ", frame %" G_GUINT64_FORMAT
+  GST_INFO (
+      "weights %" G_GUINT64_FORMAT ", frame %" G_GUINT64_FORMAT
       "; one element %" G_GUINT64_FORMAT ", two on a tee %" G_GUINT64_FORMAT
-      ", in two pipelines %" G_GUINT64_FORMAT ", with two ids %"
-      G_GUINT64_FORMAT ", with one id %" G_GUINT64_FORMAT, use.weights,
-      use.frame, one, tee, two_pipelines, ids_differ, ids_same);
+      ", in two pipelines %" G_GUINT64_FORMAT
+      ", with two ids %" G_GUINT64_FORMAT ", with one id %" G_GUINT64_FORMAT,
+      use.weights, use.frame, one, tee, two_pipelines, ids_differ, ids_same);
 
   fail_unless (use.weights > use.frame);
   fail_unless (one >= use.weights);
-  fail_unless (tee > one && tee - one <= use.frame, "the second element "
-      "added %" G_GUINT64_FORMAT " bytes, its frame buffers take %"
-      G_GUINT64_FORMAT, tee - one, use.frame);
+  fail_unless (tee > one && tee - one <= use.frame,
+      "the second element "
+      "added %" G_GUINT64_FORMAT
+      " bytes, its frame buffers take %" G_GUINT64_FORMAT,
+      tee - one, use.frame);
   fail_unless_equals_uint64 (two_pipelines, tee);
   fail_unless_equals_uint64 (ids_same, tee);
-  fail_unless (ids_differ >= tee + use.weights, "two model-instance-ids "
+  fail_unless (ids_differ >= tee + use.weights,
+      "two model-instance-ids "
       "hold %" G_GUINT64_FORMAT " bytes, one model %" G_GUINT64_FORMAT,
       ids_differ, tee);
 
@@ -796,17 +822,16 @@ vittmsegment_live_suite (void)
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_live_source_faster_than_inference_delivers_frames);
   tcase_add_test (tc, test_live_latency_adds_the_inference_latency);
-  tcase_add_loop_test (tc,
-      test_async_frames_leave_in_order_with_their_own_maps, 0,
-      G_N_ELEMENTS (async_props));
+  tcase_add_loop_test (tc, test_async_frames_leave_in_order_with_their_own_maps,
+      0, G_N_ELEMENTS (async_props));
   tcase_add_loop_test (tc, test_async_inference_interval_reuses_as_synchronous,
       0, G_N_ELEMENTS (async_props));
   tcase_add_test (tc, test_async_eos_follows_every_frame);
   tcase_add_test (tc, test_async_flush_discards_frames_in_flight);
   tcase_add_test (tc, test_async_latency_counts_each_frame_in_flight);
   tcase_add_test (tc, test_async_state_changes_with_frames_in_flight);
-  tcase_add_test (tc,
-      test_async_latest_passes_frames_at_once_with_the_newest_map);
+  tcase_add_test (
+      tc, test_async_latest_passes_frames_at_once_with_the_newest_map);
   tcase_add_test (tc, test_async_cycles_leak_nothing);
   tcase_add_test (tc, test_restart_keeps_the_segmenter);
   tcase_add_test (tc, test_restart_with_another_model_loads_it);
@@ -820,13 +845,14 @@ main (int argc, char **argv)
   model_path = g_getenv (MODEL_ENV);
   if (!model_path || !g_file_test (model_path, G_FILE_TEST_IS_REGULAR)) {
     g_printerr ("no segmentation model: set " MODEL_ENV " to one made by "
-        "tools/reference/make_golden.py --task segmentation (meson test does)\n");
+                "tools/reference/make_golden.py --task segmentation (meson "
+                "test does)\n");
     return 1;
   }
   /* For the leaks test; the tracer is loaded by gst_init. */
   if (!g_getenv ("GST_TRACERS"))
     g_setenv ("GST_TRACERS", "leaks", TRUE);
   gst_check_init (&argc, &argv);
-  return gst_check_run_suite (vittmsegment_live_suite (), "vittmsegment-live",
-      __FILE__);
+  return gst_check_run_suite (
+      vittmsegment_live_suite (), "vittmsegment-live", __FILE__);
 }

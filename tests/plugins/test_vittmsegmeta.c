@@ -18,15 +18,15 @@ pattern (guint x, guint y)
 }
 
 static void
-mark_freed (gpointer data, G_GNUC_UNUSED GstMiniObject * where)
+mark_freed (gpointer data, G_GNUC_UNUSED GstMiniObject *where)
 {
   *(gboolean *) data = TRUE;
 }
 
 GST_START_TEST (test_class_table_copies_names_and_palette)
 {
-  const gchar *names[] = { "wall", "bed ", "Person" };
-  guint8 palette[9] = { 1, 2, 3, 4, 5, 6, 7, 8, 9 };
+  const gchar *names[] = {"wall", "bed ", "Person"};
+  guint8 palette[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
   GstVittmClassTable *t = gst_vittm_class_table_new (3, names, palette);
 
   /* the table owns copies */
@@ -43,7 +43,7 @@ GST_END_TEST;
 
 GST_START_TEST (test_class_table_lookup_exact_then_loose)
 {
-  const gchar *names[] = { "wall", "bed ", "Person", "person" };
+  const gchar *names[] = {"wall", "bed ", "Person", "person"};
   GstVittmClassTable *t = gst_vittm_class_table_new (4, names, NULL);
 
   fail_unless_equals_int (gst_vittm_class_table_lookup (t, "wall"), 0);
@@ -78,10 +78,10 @@ GST_END_TEST;
 
 GST_START_TEST (test_class_table_rejects_bad_sizes)
 {
-  ASSERT_CRITICAL (fail_unless (gst_vittm_class_table_new (0, NULL,
-              NULL) == NULL));
-  ASSERT_CRITICAL (fail_unless (gst_vittm_class_table_new (257, NULL,
-              NULL) == NULL));
+  ASSERT_CRITICAL (
+      fail_unless (gst_vittm_class_table_new (0, NULL, NULL) == NULL));
+  ASSERT_CRITICAL (
+      fail_unless (gst_vittm_class_table_new (257, NULL, NULL) == NULL));
   {
     GstVittmClassTable *t = gst_vittm_class_table_new (256, NULL, NULL);
     fail_unless (t != NULL);
@@ -117,8 +117,8 @@ GST_START_TEST (test_meta_add_and_get_fields)
   fail_unless_equals_uint64 (meta->wall_time, 12 * GST_MSECOND);
   fail_unless_equals_uint64 (meta->frame_index, 41);
   fail_unless (memcmp (meta->class_ids, ids, 33 * 17) == 0);
-  fail_unless_equals_int (gst_vittm_seg_meta_class_at (meta, 4, 2),
-      pattern (4, 2));
+  fail_unless_equals_int (
+      gst_vittm_seg_meta_class_at (meta, 4, 2), pattern (4, 2));
 
   gst_buffer_unref (buf);
   gst_vittm_class_table_unref (t);
@@ -130,8 +130,8 @@ GST_END_TEST;
 /* The functions bindings use where the fields are not introspectable. */
 GST_START_TEST (test_accessors_return_the_meta_and_table_contents)
 {
-  const gchar *names[] = { "sky", "road", "car" };
-  const guint8 palette[9] = { 1, 2, 3, 4, 5, 6, 7, 8, 9 };
+  const gchar *names[] = {"sky", "road", "car"};
+  const guint8 palette[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
   GstVittmClassTable *t = gst_vittm_class_table_new (3, names, palette);
   GstBuffer *buf = gst_buffer_new ();
   guint8 *ids = ptu_map_new (7, 5, pattern);
@@ -194,7 +194,7 @@ GST_START_TEST (test_meta_honours_stride)
   GstVittmClassTable *t = ptu_class_table_new (5);
   GstBuffer *buf = gst_buffer_new ();
   /* 3×2 map, rows 8 bytes apart; the last row needs only 3 bytes */
-  guint8 data[11] = { 0, 1, 2, 9, 9, 9, 9, 9, 3, 4, 0 };
+  guint8 data[11] = {0, 1, 2, 9, 9, 9, 9, 9, 3, 4, 0};
   GstBuffer *map = gst_buffer_new_memdup (data, sizeof (data));
   GstVittmSegMeta *meta;
 
@@ -241,10 +241,9 @@ GST_START_TEST (test_meta_copy_shares_the_map)
   meta->wall_time = 30 * GST_MSECOND;
   meta->gpu_time = 20 * GST_MSECOND;
   meta->frame_index = 7;
-  gst_mini_object_weak_ref (GST_MINI_OBJECT_CAST (meta->map), mark_freed,
-      &map_freed);
-  gst_mini_object_weak_ref (GST_MINI_OBJECT_CAST (t), mark_freed,
-      &table_freed);
+  gst_mini_object_weak_ref (
+      GST_MINI_OBJECT_CAST (meta->map), mark_freed, &map_freed);
+  gst_mini_object_weak_ref (GST_MINI_OBJECT_CAST (t), mark_freed, &table_freed);
 
   copy = gst_buffer_copy (buf);
   cmeta = gst_buffer_get_vittm_seg_meta (copy);
@@ -276,14 +275,14 @@ GST_START_TEST (test_meta_api_tags)
 {
   GType api = GST_VITTM_SEG_META_API_TYPE;
 
-  fail_unless (gst_meta_api_type_has_tag (api,
-          g_quark_from_string (GST_META_TAG_VIDEO_STR)));
-  fail_unless (gst_meta_api_type_has_tag (api,
-          g_quark_from_string (GST_META_TAG_VIDEO_SIZE_STR)));
-  fail_unless (gst_meta_api_type_has_tag (api,
-          g_quark_from_string (GST_META_TAG_VIDEO_ORIENTATION_STR)));
-  fail_if (gst_meta_api_type_has_tag (api,
-          g_quark_from_string (GST_META_TAG_VIDEO_COLORSPACE_STR)));
+  fail_unless (gst_meta_api_type_has_tag (
+      api, g_quark_from_string (GST_META_TAG_VIDEO_STR)));
+  fail_unless (gst_meta_api_type_has_tag (
+      api, g_quark_from_string (GST_META_TAG_VIDEO_SIZE_STR)));
+  fail_unless (gst_meta_api_type_has_tag (
+      api, g_quark_from_string (GST_META_TAG_VIDEO_ORIENTATION_STR)));
+  fail_if (gst_meta_api_type_has_tag (
+      api, g_quark_from_string (GST_META_TAG_VIDEO_COLORSPACE_STR)));
   fail_unless_equals_string (g_type_name (api), "GstVittmSegMetaAPI");
 }
 
@@ -292,7 +291,7 @@ GST_END_TEST;
 /* Pushes a 64×48 RGBx frame with a 16×9 map through @launch and returns the
  * meta of what comes out (NULL if dropped); *@out receives the buffer. */
 static GstVittmSegMeta *
-through (const gchar * launch, GstBuffer ** out, const guint8 * ids)
+through (const gchar *launch, GstBuffer **out, const guint8 *ids)
 {
   GstHarness *h = gst_harness_new_parse (launch);
   GstVittmClassTable *t = ptu_class_table_new (5);
@@ -300,8 +299,8 @@ through (const gchar * launch, GstBuffer ** out, const guint8 * ids)
   GstBuffer *in;
   GstVittmSegMeta *meta;
 
-  gst_harness_set_src_caps_str (h,
-      "video/x-raw,format=RGBx,width=64,height=48,framerate=30/1");
+  gst_harness_set_src_caps_str (
+      h, "video/x-raw,format=RGBx,width=64,height=48,framerate=30/1");
   gst_video_info_set_format (&info, GST_VIDEO_FORMAT_RGBx, 64, 48);
   in = ptu_frame_new (&info, 3);
   meta = ptu_attach_map (in, ids, 16, 9, t);
@@ -316,10 +315,10 @@ through (const gchar * launch, GstBuffer ** out, const guint8 * ids)
 GST_START_TEST (test_meta_kept_as_is_through_scaling_and_conversion)
 {
   const gchar *launches[] = {
-    "videoscale ! capsfilter caps=video/x-raw,width=31,height=97",
-    "videoconvert ! capsfilter caps=video/x-raw,format=I420",
-    ("videoconvert ! videoscale ! "
-        "capsfilter caps=video/x-raw,format=NV12,width=200,height=100"),
+      "videoscale ! capsfilter caps=video/x-raw,width=31,height=97",
+      "videoconvert ! capsfilter caps=video/x-raw,format=I420",
+      ("videoconvert ! videoscale ! "
+       "capsfilter caps=video/x-raw,format=NV12,width=200,height=100"),
   };
   guint8 *ids = ptu_map_new (16, 9, pattern);
 

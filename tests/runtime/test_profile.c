@@ -13,11 +13,16 @@
 /* lavapipe (Mesa 22.3, LLVM 15, 256-bit vectors) as it reports itself. */
 static vittm_device_info lavapipe(void)
 {
-  vittm_device_info i = {.type = VITTM_DEVICE_CPU, .subgroup_size = 8, .min_subgroup_size = 8,
-                         .max_subgroup_size = 8, .subgroup_shuffle = true,
-                         .subgroup_arithmetic = true, .max_shared_memory = 32768,
+  vittm_device_info i = {.type = VITTM_DEVICE_CPU,
+                         .subgroup_size = 8,
+                         .min_subgroup_size = 8,
+                         .max_subgroup_size = 8,
+                         .subgroup_shuffle = true,
+                         .subgroup_arithmetic = true,
+                         .max_shared_memory = 32768,
                          .max_workgroup_invocations = 1024,
-                         .max_workgroup_size = {1024, 1024, 1024}, .fp16 = true};
+                         .max_workgroup_size = {1024, 1024, 1024},
+                         .fp16 = true};
   strcpy(i.name, "llvmpipe (LLVM 15.0.6, 256 bits)");
   return i;
 }
@@ -25,11 +30,16 @@ static vittm_device_info lavapipe(void)
 /* An integrated GPU with subgroup size control (8 to 32) and 64 KiB of shared memory. */
 static vittm_device_info integrated(void)
 {
-  vittm_device_info i = {.type = VITTM_DEVICE_INTEGRATED_GPU, .subgroup_size = 32,
-                         .min_subgroup_size = 8, .max_subgroup_size = 32,
-                         .subgroup_shuffle = true, .subgroup_arithmetic = true,
-                         .max_shared_memory = 65536, .max_workgroup_invocations = 1024,
-                         .max_workgroup_size = {1024, 1024, 64}, .fp16 = true};
+  vittm_device_info i = {.type = VITTM_DEVICE_INTEGRATED_GPU,
+                         .subgroup_size = 32,
+                         .min_subgroup_size = 8,
+                         .max_subgroup_size = 32,
+                         .subgroup_shuffle = true,
+                         .subgroup_arithmetic = true,
+                         .max_shared_memory = 65536,
+                         .max_workgroup_invocations = 1024,
+                         .max_workgroup_size = {1024, 1024, 64},
+                         .fp16 = true};
   strcpy(i.name, "Intel(R) Graphics");
   return i;
 }
@@ -37,11 +47,16 @@ static vittm_device_info integrated(void)
 /* A discrete GPU without fp16 arithmetic and only 16 KiB of shared memory, 256 invocations. */
 static vittm_device_info small_discrete(void)
 {
-  vittm_device_info i = {.type = VITTM_DEVICE_DISCRETE_GPU, .subgroup_size = 64,
-                         .min_subgroup_size = 64, .max_subgroup_size = 64,
-                         .subgroup_shuffle = true, .subgroup_arithmetic = true,
-                         .max_shared_memory = 16384, .max_workgroup_invocations = 256,
-                         .max_workgroup_size = {256, 256, 64}, .fp16 = false};
+  vittm_device_info i = {.type = VITTM_DEVICE_DISCRETE_GPU,
+                         .subgroup_size = 64,
+                         .min_subgroup_size = 64,
+                         .max_subgroup_size = 64,
+                         .subgroup_shuffle = true,
+                         .subgroup_arithmetic = true,
+                         .max_shared_memory = 16384,
+                         .max_workgroup_invocations = 256,
+                         .max_workgroup_size = {256, 256, 64},
+                         .fp16 = false};
   strcpy(i.name, "an old discrete GPU");
   return i;
 }
@@ -128,8 +143,12 @@ static void test_routes_refused_by_name(void **state)
 
 static const vittm_tile reg[] = {{32, 32, 0, 32, 4}, {8, 16, 0, 8, 2}};
 static const vittm_tile shared[] = {{128, 128, 16, 8, 8}, {64, 64, 16, 4, 4}, {8, 8, 4, 1, 1}};
-static const vittm_tile_table table = {.op = "gemm", .registers = reg, .n_registers = 2,
-                                       .shared = shared, .n_shared = 3, .max_tm = 32,
+static const vittm_tile_table table = {.op = "gemm",
+                                       .registers = reg,
+                                       .n_registers = 2,
+                                       .shared = shared,
+                                       .n_shared = 3,
+                                       .max_tm = 32,
                                        .max_tn = 8};
 
 static void test_tiles_follow_profile_and_limits(void **state)

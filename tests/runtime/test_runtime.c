@@ -174,10 +174,10 @@ static void test_transient_tensors_share_memory_by_lifetime(void **state)
   assert_non_null(strstr(err.message, "transient"));
   vittm_cmd *cmd = NULL;
   assert_int_equal(vittm_cmd_begin(dev, &cmd, &err), VITTM_OK);
-  assert_int_equal(vittm_add_record(cmd, x, x, t1, &err), VITTM_OK);  /* t1 = 2 */
-  assert_int_equal(vittm_add_record(cmd, t1, x, y, &err), VITTM_OK);  /* RAW: y = 3 */
-  assert_int_equal(vittm_add_record(cmd, x, x, t2, &err), VITTM_OK);  /* WAR on t1's bytes */
-  assert_int_equal(vittm_add_record(cmd, t2, y, z, &err), VITTM_OK);  /* RAW: z = 5 */
+  assert_int_equal(vittm_add_record(cmd, x, x, t1, &err), VITTM_OK); /* t1 = 2 */
+  assert_int_equal(vittm_add_record(cmd, t1, x, y, &err), VITTM_OK); /* RAW: y = 3 */
+  assert_int_equal(vittm_add_record(cmd, x, x, t2, &err), VITTM_OK); /* WAR on t1's bytes */
+  assert_int_equal(vittm_add_record(cmd, t2, y, z, &err), VITTM_OK); /* RAW: z = 5 */
   assert_int_equal(vittm_cmd_end(cmd, &err), VITTM_OK);
   assert_ptr_equal(t1->chunks[0].memory, t2->chunks[0].memory);
   assert_int_equal(t1->chunks[0].offset, t2->chunks[0].offset);
@@ -208,8 +208,7 @@ static void test_copy_larger_than_its_buffers_is_refused(void **state)
   assert_int_equal(vittm_cmd_copy(cmd, &a->chunks[0], &b->chunks[0], 64, "upload", &err),
                    VITTM_ERROR_INVALID_ARGUMENT);
   assert_non_null(strstr(err.message, "upload: 64 bytes"));
-  assert_int_equal(vittm_cmd_copy(cmd, &b->chunks[0], &a->chunks[0], 32, "upload", &err),
-                   VITTM_OK);
+  assert_int_equal(vittm_cmd_copy(cmd, &b->chunks[0], &a->chunks[0], 32, "upload", &err), VITTM_OK);
   assert_int_equal(vittm_cmd_dispatch_count(cmd), 1);
   vittm_cmd_free(cmd);
   vittm_tensor_free(a), vittm_tensor_free(b);
@@ -317,7 +316,8 @@ static char *cache_file(void)
   return path[0] ? path : NULL;
 }
 
-static void overwrite(const char *path, long offset, const void *bytes, size_t n, bool truncate_after)
+static void overwrite(const char *path, long offset, const void *bytes, size_t n,
+                      bool truncate_after)
 {
   FILE *f = fopen(path, "r+b");
   assert_non_null(f);
@@ -386,9 +386,8 @@ static void test_pipeline_checks_the_shader_interface(void **state)
                                       VITTM_SHADER_SOFTMAX_PUSH_SIZE, &p, &err),
                    VITTM_ERROR_INVALID_ARGUMENT);
   assert_non_null(strstr(err.message, "uses 2 bindings"));
-  assert_int_equal(vittm_pipeline_get(dev, VITTM_SHADER_LINEAR_ATTENTION_REDUCE, VITTM_F16,
-                                      spec, 1, 1, VITTM_SHADER_LINEAR_ATTENTION_REDUCE_PUSH_SIZE,
-                                      &p, NULL),
+  assert_int_equal(vittm_pipeline_get(dev, VITTM_SHADER_LINEAR_ATTENTION_REDUCE, VITTM_F16, spec, 1,
+                                      1, VITTM_SHADER_LINEAR_ATTENTION_REDUCE_PUSH_SIZE, &p, NULL),
                    VITTM_ERROR_UNSUPPORTED);
   assert_int_equal(vittm_pipeline_get(dev, VITTM_SHADER_SOFTMAX, VITTM_F32, spec, 1, 2,
                                       VITTM_SHADER_SOFTMAX_PUSH_SIZE, &p, &err),

@@ -87,9 +87,9 @@ static vittm_status time_classmap(vittm_device *dev, vittm_dtype dtype, size_wh 
   uint32_t stride = (map_size.w + 3) & ~3u;
   float *host = make_logits(grid.h, grid.w, k, scene);
   double *gpu = calloc((size_t)runs, sizeof *gpu), *wall = calloc((size_t)runs, sizeof *wall);
-  vittm_status st = host && gpu && wall ? VITTM_OK
-                                        : vittm_error_set(err, VITTM_ERROR_OUT_OF_MEMORY,
-                                                          "out of host memory");
+  vittm_status st = host && gpu && wall
+                        ? VITTM_OK
+                        : vittm_error_set(err, VITTM_ERROR_OUT_OF_MEMORY, "out of host memory");
   if (!st)
     st = vittm_tensor_create(dev, dtype, grid.h * grid.w, k, &logits, err);
   if (!st)
@@ -137,17 +137,20 @@ int bench_classmap(int argc, char **argv)
   const char *json_path = NULL, *precision = "fp32";
   size_wh grids[MAX_SIZES], maps[MAX_SIZES];
   static const struct option options[] = {
-      {"grid", required_argument, NULL, 'g'},      {"map", required_argument, NULL, 'M'},
-      {"classes", required_argument, NULL, 'k'},   {"logits", required_argument, NULL, 'l'},
-      {"precision", required_argument, NULL, 'p'}, {"runs", required_argument, NULL, 'r'},
-      {"json", required_argument, NULL, 'j'},      {"help", no_argument, NULL, 'h'},
+      {"grid", required_argument, NULL, 'g'},
+      {"map", required_argument, NULL, 'M'},
+      {"classes", required_argument, NULL, 'k'},
+      {"logits", required_argument, NULL, 'l'},
+      {"precision", required_argument, NULL, 'p'},
+      {"runs", required_argument, NULL, 'r'},
+      {"json", required_argument, NULL, 'j'},
+      {"help", no_argument, NULL, 'h'},
       {0, 0, 0, 0},
   };
   for (int c; (c = getopt_long(argc, argv, "g:M:k:l:p:r:j:h", options, NULL)) != -1;) {
     switch (c) {
     case 'g':
-      if (n_grids == MAX_SIZES ||
-          !bench_parse_size(optarg, &grids[n_grids].w, &grids[n_grids].h)) {
+      if (n_grids == MAX_SIZES || !bench_parse_size(optarg, &grids[n_grids].w, &grids[n_grids].h)) {
         fprintf(stderr, "vittm-bench classmap: bad --grid '%s' (want WxH, at most %d)\n", optarg,
                 MAX_SIZES);
         return 2;
@@ -155,8 +158,7 @@ int bench_classmap(int argc, char **argv)
       n_grids++;
       break;
     case 'M':
-      if (n_maps == MAX_SIZES ||
-          !bench_parse_size(optarg, &maps[n_maps].w, &maps[n_maps].h)) {
+      if (n_maps == MAX_SIZES || !bench_parse_size(optarg, &maps[n_maps].w, &maps[n_maps].h)) {
         fprintf(stderr, "vittm-bench classmap: bad --map '%s' (want WxH, at most %d)\n", optarg,
                 MAX_SIZES);
         return 2;
@@ -182,8 +184,8 @@ int bench_classmap(int argc, char **argv)
   if (optind < argc || runs < 3 || k == 0 || k > VITTM_MAX_MAP_CLASSES ||
       !bench_parse_precision(precision, &want32, &want16)) {
     fprintf(stderr, "vittm-bench classmap: %s\n\n%s",
-            optind < argc ? "unexpected argument"
-            : runs < 3    ? "--runs must be at least 3"
+            optind < argc                         ? "unexpected argument"
+            : runs < 3                            ? "--runs must be at least 3"
             : k == 0 || k > VITTM_MAX_MAP_CLASSES ? "--classes must be 1…256"
                                                   : "--precision must be fp32, fp16 or all",
             usage);
@@ -230,8 +232,8 @@ int bench_classmap(int argc, char **argv)
         snprintf(grid, sizeof grid, "%ux%u", grids[g].w, grids[g].h);
         snprintf(map, sizeof map, "%ux%u", maps[m].w, maps[m].h);
         const char *prec = dtype == VITTM_F16 ? "fp16" : "fp32";
-        printf("%-5s %-7s %-10s %10u %10.2f %10.2f\n", prec, grid, map,
-               r.dispatches, r.gpu_ms, r.wall_ms);
+        printf("%-5s %-7s %-10s %10u %10.2f %10.2f\n", prec, grid, map, r.dispatches, r.gpu_ms,
+               r.wall_ms);
         fflush(stdout);
         cJSON *row = cJSON_CreateObject();
         cJSON_AddStringToObject(row, "precision", prec);

@@ -85,8 +85,8 @@ static vittm_status time_encoder(vittm_device *dev, bench_model *m, uint32_t h, 
     out->wall_ms = bench_median_of(wall, runs);
   }
   if (!st && dev->profiling) {
-    printf("\n%s %s %u×%u, last run, GPU time by dispatch:\n", m->label, vittm_dtype_name(dtype),
-           w, h);
+    printf("\n%s %s %u×%u, last run, GPU time by dispatch:\n", m->label, vittm_dtype_name(dtype), w,
+           h);
     vittm_cmd_print_profile(vittm_encoder_cmd(enc), stdout);
     printf("\n");
   }
@@ -112,8 +112,8 @@ static int add_size(size_hw *sizes, int *n, uint32_t h, uint32_t w)
   return 0;
 }
 
-static void print_ratios(const bench_model *models, int n_models, const row *rows,
-                         const char *prec, size_hw s)
+static void print_ratios(const bench_model *models, int n_models, const row *rows, const char *prec,
+                         size_hw s)
 {
   const row *base = &rows[0];
   for (int i = 1; i < n_models; i++) {
@@ -122,9 +122,8 @@ static void print_ratios(const bench_model *models, int n_models, const row *row
     double lb = gpu ? base->gpu_ms : base->wall_ms, lr = gpu ? r->gpu_ms : r->wall_ms;
     printf("  %s %u×%u  %s vs %s: latency %.3f of the baseline (speed-up ×%.2f, %s time), "
            "FLOPs ÷%.2f   [paper, ViTTM-B vs ViT-B: speed-up ×%.2f, %.1f× fewer FLOPs]\n",
-           prec, s.w, s.h, models[i].label, models[0].label, lr / lb, lb / lr,
-           gpu ? "GPU" : "wall", base->macs / r->macs, BENCH_PAPER_LATENCY_SPEEDUP,
-           BENCH_PAPER_FLOP_RATIO);
+           prec, s.w, s.h, models[i].label, models[0].label, lr / lb, lb / lr, gpu ? "GPU" : "wall",
+           base->macs / r->macs, BENCH_PAPER_LATENCY_SPEEDUP, BENCH_PAPER_FLOP_RATIO);
   }
 }
 
@@ -173,9 +172,12 @@ int bench_encoder(int argc, char **argv)
   bench_model models[BENCH_MAX_MODELS] = {0};
   size_hw sizes[16];
   static const struct option options[] = {
-      {"model", required_argument, NULL, 'm'}, {"size", required_argument, NULL, 's'},
-      {"runs", required_argument, NULL, 'r'},  {"precision", required_argument, NULL, 'p'},
-      {"json", required_argument, NULL, 'j'},  {"help", no_argument, NULL, 'h'},
+      {"model", required_argument, NULL, 'm'},
+      {"size", required_argument, NULL, 's'},
+      {"runs", required_argument, NULL, 'r'},
+      {"precision", required_argument, NULL, 'p'},
+      {"json", required_argument, NULL, 'j'},
+      {"help", no_argument, NULL, 'h'},
       {0, 0, 0, 0},
   };
   for (int c; (c = getopt_long(argc, argv, "m:s:r:p:j:h", options, NULL)) != -1;) {
@@ -208,10 +210,10 @@ int bench_encoder(int argc, char **argv)
   if (optind < argc || n_models == 0 || runs < 5 ||
       !bench_parse_precision(precision, &want32, &want16)) {
     fprintf(stderr, "vittm-bench encoder: %s\n\n%s",
-            optind < argc    ? "unexpected argument"
-            : n_models == 0  ? "give at least one --model"
-            : runs < 5       ? "--runs must be at least 5"
-                             : "--precision must be fp32, fp16 or all",
+            optind < argc   ? "unexpected argument"
+            : n_models == 0 ? "give at least one --model"
+            : runs < 5      ? "--runs must be at least 5"
+                            : "--precision must be fp32, fp16 or all",
             usage);
     return 2;
   }

@@ -119,8 +119,8 @@ int bench_ops(int argc, char **argv)
     return 1;
   const vittm_device_info *info = vittm_device_get_info(dev);
   printf("\n");
-  printf("%-9s %6s %6s %6s  %-12s %10s %10s %10s %10s\n", "op", "M", "N", "K", "tile",
-         "gpu ms", "wall ms", "GFLOP/s", "(wall)");
+  printf("%-9s %6s %6s %6s  %-12s %10s %10s %10s %10s\n", "op", "M", "N", "K", "tile", "gpu ms",
+         "wall ms", "GFLOP/s", "(wall)");
 
   cJSON *root = cJSON_CreateObject();
   cJSON_AddItemToObject(root, "device", bench_device_json(info));
@@ -135,8 +135,9 @@ int bench_ops(int argc, char **argv)
       shape s = shapes[i];
       vittm_tile tile;
       result r;
-      rc = vittm_gemm_choose_tile(dev, s.m, s.n, s.k, &tile, &err) ? 1
-                                                                    : time_gemm(dev, dtype, s, runs, &r);
+      rc = vittm_gemm_choose_tile(dev, s.m, s.n, s.k, &tile, &err)
+               ? 1
+               : time_gemm(dev, dtype, s, runs, &r);
       if (rc)
         break;
       double flop = 2.0 * s.m * s.n * s.k;

@@ -82,7 +82,7 @@ typedef struct options {
   const char *paths[2];
   int n_models;
   int frames, warmup;
-  double max_seconds; /* 0: no bound */
+  double max_seconds;        /* 0: no bound */
   uint32_t frame_w, frame_h; /* 0: the first model's input size */
   const char *json_path, *plot_path, *device;
 } options;
@@ -95,9 +95,9 @@ typedef struct paper_model {
   uint32_t in_h, in_w;
   vittm_model_file *mf; /* its config, read while the model runs */
   vittm_config cfg;
-  bench_macs macs;       /* one run of the model */
-  uint32_t runs;         /* runs per frame: 1, or the crops of sliding-window inference */
-  double gmac_frame;     /* runs × macs.total / 1e9 */
+  bench_macs macs;   /* one run of the model */
+  uint32_t runs;     /* runs per frame: 1, or the crops of sliding-window inference */
+  double gmac_frame; /* runs × macs.total / 1e9 */
   vittm_model *model;
   vittm_segmenter *seg;
   double *wall, *gpu;           /* counted frames */
@@ -147,23 +147,20 @@ static int parse(int argc, char **argv, options *o)
       break;
     case 'n':
       if (!parse_int(optarg, 1, 1000000, &o->frames)) {
-        fprintf(stderr, "vittm-bench paper: bad --frames '%s' (want a whole number ≥ 1)\n",
-                optarg);
+        fprintf(stderr, "vittm-bench paper: bad --frames '%s' (want a whole number ≥ 1)\n", optarg);
         return 2;
       }
       break;
     case 'w':
       if (!parse_int(optarg, 0, 1000000, &o->warmup)) {
-        fprintf(stderr, "vittm-bench paper: bad --warmup '%s' (want a whole number ≥ 0)\n",
-                optarg);
+        fprintf(stderr, "vittm-bench paper: bad --warmup '%s' (want a whole number ≥ 0)\n", optarg);
         return 2;
       }
       break;
     case 's':
       o->max_seconds = strtod(optarg, &end);
       if (*end || end == optarg || !(o->max_seconds > 0) || !isfinite(o->max_seconds)) {
-        fprintf(stderr, "vittm-bench paper: bad --max-seconds '%s' (want seconds > 0)\n",
-                optarg);
+        fprintf(stderr, "vittm-bench paper: bad --max-seconds '%s' (want seconds > 0)\n", optarg);
         return 2;
       }
       break;
@@ -267,16 +264,16 @@ static int default_models(char paths[2][4096])
             MAKE_MODELS_SCRIPT, dir);
     return 1;
   }
-  fprintf(stderr, "vittm-bench paper: making the paper's models: %s %s %s %s\n",
-          MAKE_MODELS_SCRIPT, dir, names[0], names[1]);
-  char *make[] = {"/bin/sh", MAKE_MODELS_SCRIPT, (char *)dir, (char *)names[0], (char *)names[1],
-                  NULL};
+  fprintf(stderr, "vittm-bench paper: making the paper's models: %s %s %s %s\n", MAKE_MODELS_SCRIPT,
+          dir, names[0], names[1]);
+  char *make[] = {"/bin/sh",        MAKE_MODELS_SCRIPT, (char *)dir,
+                  (char *)names[0], (char *)names[1],   NULL};
   int rc = run_program(make, false);
   if (rc != 0) {
-    fprintf(stderr, "vittm-bench paper: %s %s %s %d; give two models with --model VIT --model "
-                    "VITTM\n",
-            MAKE_MODELS_SCRIPT, dir, rc < 0 ? "could not be started:" : "failed with status",
-            rc);
+    fprintf(stderr,
+            "vittm-bench paper: %s %s %s %d; give two models with --model VIT --model "
+            "VITTM\n",
+            MAKE_MODELS_SCRIPT, dir, rc < 0 ? "could not be started:" : "failed with status", rc);
     return 1;
   }
   for (int m = 0; m < 2; m++)
@@ -306,8 +303,8 @@ static void display_name(const vittm_config *cfg, paper_model *pm)
     return;
   for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
     if (sizes[i].width == width && sizes[i].depth == depth)
-      snprintf(pm->name, sizeof pm->name, "%s-%s",
-               strcmp(pm->arch, "vittm") == 0 ? "ViTTM" : "ViT", sizes[i].size);
+      snprintf(pm->name, sizeof pm->name, "%s-%s", strcmp(pm->arch, "vittm") == 0 ? "ViTTM" : "ViT",
+               sizes[i].size);
 }
 
 /* The head's name as the paper's tables give it. */
@@ -475,8 +472,8 @@ typedef struct report {
 static void describe_report(report *r)
 {
   const paper_model *a = &r->pm[0], *b = &r->pm[1];
-  int n = snprintf(r->run, sizeof r->run, "%d warm-up + %d counted frame%s per model",
-                   r->p.warmup, r->p.counted, r->p.counted == 1 ? "" : "s");
+  int n = snprintf(r->run, sizeof r->run, "%d warm-up + %d counted frame%s per model", r->p.warmup,
+                   r->p.counted, r->p.counted == 1 ? "" : "s");
   if (r->p.reduced)
     snprintf(r->run + n, sizeof r->run - (size_t)n, " (--max-seconds %g; asked %d + %d)",
              r->o->max_seconds, r->o->warmup, r->o->frames - r->o->warmup);
@@ -491,9 +488,9 @@ static void describe_report(report *r)
     snprintf(heads, sizeof heads, "%s vs %s", head_title(a->head), head_title(b->head));
   snprintf(r->setup, sizeof r->setup, "%s, %s, fp32", heads, size);
   snprintf(r->conditions, sizeof r->conditions, "%s, %s", r->setup, r->info->name);
-  snprintf(r->summary, sizeof r->summary, "%s ×%.2f %s %s (%s; paper ×%.2f)", b->name,
-           r->fps_ratio, r->fps_ratio >= 1 ? "faster than" : "the frame rate of", a->name,
-           r->conditions, BENCH_PAPER_FPS_RATIO);
+  snprintf(r->summary, sizeof r->summary, "%s ×%.2f %s %s (%s; paper ×%.2f)", b->name, r->fps_ratio,
+           r->fps_ratio >= 1 ? "faster than" : "the frame rate of", a->name, r->conditions,
+           BENCH_PAPER_FPS_RATIO);
 }
 
 static void print_ms(double ms)
@@ -523,8 +520,8 @@ static void print_report(const report *r)
     const paper_model *pm = &r->pm[m];
     char input[32];
     snprintf(input, sizeof input, "%u×%u", pm->in_w, pm->in_h);
-    printf("%-24s %-6s %-10s %-9s %4u %8.4g %6d %9.4g", pm->name, pm->arch,
-           head_title(pm->head), input, pm->runs, pm->gmac_frame, pm->s.frames, pm->s.fps);
+    printf("%-24s %-6s %-10s %-9s %4u %8.4g %6d %9.4g", pm->name, pm->arch, head_title(pm->head),
+           input, pm->runs, pm->gmac_frame, pm->s.frames, pm->s.fps);
     print_ms(pm->s.wall_p50), print_ms(pm->s.wall_p95);
     print_ms(pm->s.gpu_p50), print_ms(pm->s.gpu_p95);
     printf("\n");
@@ -595,8 +592,9 @@ static cJSON *report_json(const report *r)
   cJSON_AddNumberToObject(root, "frames", r->p.counted);
   cJSON_AddBoolToObject(root, "reduced", r->p.reduced);
   cJSON_AddStringToObject(root, "run", r->run);
-  cJSON_AddStringToObject(root, "order", "every frame through both models, the first "
-                                         "alternating (A B, B A, ...)");
+  cJSON_AddStringToObject(root, "order",
+                          "every frame through both models, the first "
+                          "alternating (A B, B A, ...)");
   cJSON_AddStringToObject(root, "fps_definition",
                           "counted frames / summed wall time of vittm_segmenter_run");
   cJSON_AddNumberToObject(root, "load_ms", r->p.load_ms);
@@ -621,9 +619,9 @@ static int write_plot(const report *r, const char *path)
   char caption[sizeof r->pm->name * 2 + sizeof r->run + 96];
   snprintf(measured_title, sizeof measured_title, "measured: %s", r->setup);
   snprintf(measured_axis, sizeof measured_axis, "FPS on %s", r->info->name);
-  snprintf(caption, sizeof caption,
-           "%s ÷ %s: measured ×%.2f (GMAC ratio ×%.2f), paper ×%.2f\n%s", r->pm[1].name,
-           r->pm[0].name, r->fps_ratio, r->flop_ratio, BENCH_PAPER_FPS_RATIO, r->run);
+  snprintf(caption, sizeof caption, "%s ÷ %s: measured ×%.2f (GMAC ratio ×%.2f), paper ×%.2f\n%s",
+           r->pm[1].name, r->pm[0].name, r->fps_ratio, r->flop_ratio, BENCH_PAPER_FPS_RATIO,
+           r->run);
   svg_bar_panel panels[2] = {
       {measured_title, measured_axis, measured_labels, measured, 2},
       {"paper: ADE20K, Segmenter, 512², fp32", "FPS", paper_labels, paper, 2},

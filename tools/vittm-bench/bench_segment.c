@@ -109,9 +109,9 @@ static vittm_status run_model(vittm_device *dev, const char *path, vittm_precisi
     vittm_segmenter_memory_use(seg, &r->memory);
     snprintf(r->arch, sizeof r->arch, "%s", vittm_model_architecture(model));
     char title[256];
-    snprintf(title, sizeof title, "%s %s, %u×%u frame, last run, GPU time by dispatch:",
-             r->label, vittm_model_precision(model) == VITTM_PRECISION_FP16 ? "fp16" : "fp32",
-             r->frame_w, r->frame_h);
+    snprintf(title, sizeof title, "%s %s, %u×%u frame, last run, GPU time by dispatch:", r->label,
+             vittm_model_precision(model) == VITTM_PRECISION_FP16 ? "fp16" : "fp32", r->frame_w,
+             r->frame_h);
     vittm_segmenter_print_profile(seg, title, stdout);
   }
   vittm_segmenter_free(seg);
@@ -141,8 +141,7 @@ static cJSON *result_json(const result *r, const result *base, const char *prec,
   cJSON_AddNumberToObject(j, "device_memory_bytes", (double)r->device_memory);
   cJSON_AddNumberToObject(j, "weights_bytes", (double)r->memory.weights);
   cJSON_AddNumberToObject(j, "activations_bytes", (double)r->memory.activations);
-  cJSON_AddNumberToObject(j, "activations_unshared_bytes",
-                          (double)r->memory.activations_unshared);
+  cJSON_AddNumberToObject(j, "activations_unshared_bytes", (double)r->memory.activations_unshared);
   cJSON_AddStringToObject(j, "baseline", base->label);
   cJSON_AddNumberToObject(j, "fps_ratio", r->fps / base->fps);
   cJSON_AddItemToObject(j, "gpu_ms", bench_number_array(r->gpu, runs));
@@ -170,11 +169,15 @@ int bench_segment(int argc, char **argv)
   vittm_pixel_format format = VITTM_FORMAT_RGBA;
   bool mask_at_model_size = false;
   static const struct option options[] = {
-      {"model", required_argument, NULL, 'm'},  {"frame", required_argument, NULL, 'f'},
-      {"format", required_argument, NULL, 'F'}, {"runs", required_argument, NULL, 'r'},
+      {"model", required_argument, NULL, 'm'},
+      {"frame", required_argument, NULL, 'f'},
+      {"format", required_argument, NULL, 'F'},
+      {"runs", required_argument, NULL, 'r'},
       {"mask-size", required_argument, NULL, 'M'},
-      {"precision", required_argument, NULL, 'p'}, {"json", required_argument, NULL, 'j'},
-      {"help", no_argument, NULL, 'h'},         {0, 0, 0, 0},
+      {"precision", required_argument, NULL, 'p'},
+      {"json", required_argument, NULL, 'j'},
+      {"help", no_argument, NULL, 'h'},
+      {0, 0, 0, 0},
   };
   for (int c; (c = getopt_long(argc, argv, "m:f:F:M:r:p:j:h", options, NULL)) != -1;) {
     switch (c) {
@@ -231,9 +234,9 @@ int bench_segment(int argc, char **argv)
   printf("%s frames, class map at the %s size, 1 warm-up + %d timed per model; FPS = frames / "
          "summed wall time\n\n",
          vittm_pixel_format_name(format), mask_at_model_size ? "model's" : "frame's", runs);
-  printf("%-24s %-5s %-9s %-9s %9s %9s %9s %9s %7s %7s %8s %8s %8s %7s\n", "model", "prec",
-         "input", "frame", "gpu p50", "gpu p95", "wall p50", "wall p95", "FPS", "FPS gpu",
-         "dev MiB", "act MiB", "unshared", "FPS/1st");
+  printf("%-24s %-5s %-9s %-9s %9s %9s %9s %9s %7s %7s %8s %8s %8s %7s\n", "model", "prec", "input",
+         "frame", "gpu p50", "gpu p95", "wall p50", "wall p95", "FPS", "FPS gpu", "dev MiB",
+         "act MiB", "unshared", "FPS/1st");
 
   cJSON *root = cJSON_CreateObject();
   cJSON_AddItemToObject(root, "device", bench_device_json(info));
@@ -260,8 +263,8 @@ int bench_segment(int argc, char **argv)
       continue;
     for (int i = 0; i < n_models && !rc; i++) {
       result *r = &res[i];
-      if (run_model(dev, paths[i], p ? VITTM_PRECISION_FP16 : VITTM_PRECISION_FP32, format, fw,
-                    fh, mask_at_model_size, runs, r, &err)) {
+      if (run_model(dev, paths[i], p ? VITTM_PRECISION_FP16 : VITTM_PRECISION_FP32, format, fw, fh,
+                    mask_at_model_size, runs, r, &err)) {
         fprintf(stderr, "vittm-bench segment: %s\n", err.message);
         rc = 1;
         break;
@@ -270,8 +273,8 @@ int bench_segment(int argc, char **argv)
       snprintf(input, sizeof input, "%u×%u", r->in_w, r->in_h);
       snprintf(frame, sizeof frame, "%u×%u", r->frame_w, r->frame_h);
       printf("%-24s %-5s %-9s %-9s %9.1f %9.1f %9.1f %9.1f %7.4g %7.4g %8.1f %8.1f %8.1f %7.3f\n",
-             r->label, prec, input, frame, r->gpu_p50, r->gpu_p95, r->wall_p50, r->wall_p95,
-             r->fps, r->fps_gpu, (double)r->device_memory / (1 << 20),
+             r->label, prec, input, frame, r->gpu_p50, r->gpu_p95, r->wall_p50, r->wall_p95, r->fps,
+             r->fps_gpu, (double)r->device_memory / (1 << 20),
              (double)r->memory.activations / (1 << 20),
              (double)r->memory.activations_unshared / (1 << 20), r->fps / res[0].fps);
       fflush(stdout);

@@ -74,10 +74,14 @@ typedef struct options {
 static int parse(int argc, char **argv, options *o)
 {
   static const struct option long_options[] = {
-      {"model", required_argument, NULL, 'm'},     {"frames", required_argument, NULL, 'n'},
-      {"precision", required_argument, NULL, 'p'}, {"cache-mib", required_argument, NULL, 'c'},
-      {"json", required_argument, NULL, 'j'},      {"plot", required_argument, NULL, 'P'},
-      {"help", no_argument, NULL, 'h'},            {0, 0, 0, 0},
+      {"model", required_argument, NULL, 'm'},
+      {"frames", required_argument, NULL, 'n'},
+      {"precision", required_argument, NULL, 'p'},
+      {"cache-mib", required_argument, NULL, 'c'},
+      {"json", required_argument, NULL, 'j'},
+      {"plot", required_argument, NULL, 'P'},
+      {"help", no_argument, NULL, 'h'},
+      {0, 0, 0, 0},
   };
   *o = (options){.cache_bytes = (uint64_t)2048 << 20};
   for (int c; (c = getopt_long(argc, argv, "m:n:p:c:j:P:h", long_options, NULL)) != -1;) {
@@ -157,8 +161,7 @@ static vittm_status video_open(video *v, const char *path, int threads, vittm_er
 }
 
 /* The next frame from the decoder (eos at the end or after max frames), timed. */
-static vittm_status video_next(video *v, int64_t max_frames, vittm_video_frame *f,
-                               vittm_error *err)
+static vittm_status video_next(video *v, int64_t max_frames, vittm_video_frame *f, vittm_error *err)
 {
   double t0 = bench_now_ms();
   vittm_status st = VITTM_OK;
@@ -239,11 +242,11 @@ static void progress(const model_run *runs, int n_models, int64_t i, int64_t tot
 static vittm_status segment_all(video *v, const options *o, model_run *runs, vittm_error *err)
 {
   size_t cap = 0;
-  int64_t total = v->cached ? (int64_t)v->n_cached
+  int64_t total = v->cached       ? (int64_t)v->n_cached
                   : o->max_frames ? o->max_frames
                                   : (int64_t)(v->info.duration * v->info.frame_rate + 0.5);
-  vittm_frame frame = {.format = VITTM_FORMAT_RGBA, .width = (uint32_t)v->width,
-                       .height = (uint32_t)v->height};
+  vittm_frame frame = {
+      .format = VITTM_FORMAT_RGBA, .width = (uint32_t)v->width, .height = (uint32_t)v->height};
   vittm_class_map map;
   vittm_timings t[BENCH_MAX_MODELS];
   vittm_segmenter *segs[BENCH_MAX_MODELS];
@@ -371,9 +374,9 @@ static void print_report(const vittm_device_info *info, const video *v, const op
 {
   printf("device: %s (%s, %s)\n", info->name, vittm_device_type_name(info->type),
          info->driver_info);
-  printf("video: %s, %s %d×%d, %lld frames decoded in %.1f ms (%.1f fps), %s\n",
-         o->video_path, v->info.codec_name, v->width, v->height, (long long)v->n_frames,
-         v->decode_ms, v->decode_ms > 0 ? v->n_frames / v->decode_ms * 1e3 : 0.0,
+  printf("video: %s, %s %d×%d, %lld frames decoded in %.1f ms (%.1f fps), %s\n", o->video_path,
+         v->info.codec_name, v->width, v->height, (long long)v->n_frames, v->decode_ms,
+         v->decode_ms > 0 ? v->n_frames / v->decode_ms * 1e3 : 0.0,
          v->cached ? "cached in memory before segmenting"
                    : "decoded while segmenting (did not fit --cache-mib)");
   printf("order: every frame through every model in turn (rotating); 1 warm-up frame each\n\n");

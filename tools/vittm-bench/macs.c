@@ -63,8 +63,8 @@ static vittm_status classifier_macs(const vittm_config *cfg, double d, double he
   return VITTM_OK;
 }
 
-static vittm_status count_vit(const vittm_config *cfg, const common_dims *c, uint32_t h,
-                              uint32_t w, bench_macs *m, vittm_error *err)
+static vittm_status count_vit(const vittm_config *cfg, const common_dims *c, uint32_t h, uint32_t w,
+                              bench_macs *m, vittm_error *err)
 {
   int64_t patch;
   bool cls;
@@ -153,8 +153,7 @@ static vittm_status encoder_levels(const vittm_config *cfg, uint32_t h, uint32_t
   bool vit = strcmp(arch, "vit") == 0;
   if ((st = vittm_config_get_int_in(cfg, vit ? "encoder.patch_size" : "encoder.process_patch_size",
                                     1, 1024, &p, err)) ||
-      (!vit && (st = vittm_config_get_int_in(cfg, "encoder.memory_patch_size", 1, 1024, &pm,
-                                             err))))
+      (!vit && (st = vittm_config_get_int_in(cfg, "encoder.memory_patch_size", 1, 1024, &pm, err))))
     return st;
   for (size_t i = 0; i < *n; i++)
     lv[i] = (level){(double)(pm == p ? 2 * d : d), h / (uint32_t)p, w / (uint32_t)p};
@@ -213,8 +212,8 @@ static vittm_status multilevel_macs(const vittm_config *stage, level *lv, size_t
 /* mmseg's UPerHead on n levels (docs/model-format.md §4.4): PPM 1×1 convs on the pooled last
  * level, the 3×3 bottleneck, lateral 1×1 and FPN 3×3 convs, the 3×3 fusion at level 0's size
  * and the 1×1 classifier. */
-static vittm_status uperhead_macs(const vittm_config *head, const level *lv, size_t n,
-                                  double *macs, vittm_error *err)
+static vittm_status uperhead_macs(const vittm_config *head, const level *lv, size_t n, double *macs,
+                                  vittm_error *err)
 {
   int64_t in[MAX_LEVELS], pools[MAX_LEVELS], ch, k;
   size_t n_in = 0, n_pools = 0;
@@ -226,8 +225,8 @@ static vittm_status uperhead_macs(const vittm_config *head, const level *lv, siz
     return st;
   if (n_in != n || n == 0)
     return vittm_error_set(err, VITTM_ERROR_FORMAT,
-                           "model %s: %s.in_channels has %zu entries for %zu levels",
-                           head->source, head->where, n_in, n);
+                           "model %s: %s.in_channels has %zu entries for %zu levels", head->source,
+                           head->where, n_in, n);
   double c = (double)ch, last = (double)in[n - 1], hw_last = (double)lv[n - 1].h * lv[n - 1].w;
   double hw0 = (double)lv[0].h * lv[0].w;
   for (size_t j = 0; j < n_pools; j++)
@@ -252,8 +251,8 @@ static vittm_status mask_transformer_macs(const vittm_config *head, const level 
   vittm_status st;
   const cJSON *in = vittm_config_lookup(head, "in_channels");
   if (n == 0)
-    return vittm_error_set(err, VITTM_ERROR_FORMAT, "model %s: %s has no feature map",
-                           head->source, head->where);
+    return vittm_error_set(err, VITTM_ERROR_FORMAT, "model %s: %s has no feature map", head->source,
+                           head->where);
   if (cJSON_IsArray(in)) { /* one entry per level; the head reads the last */
     int64_t ins[MAX_LEVELS];
     size_t n_in = 0;
@@ -272,13 +271,13 @@ static vittm_status mask_transformer_macs(const vittm_config *head, const level 
       (f < 0 && (st = vittm_config_get_double_or(head, "mlp_ratio", -1, &ratio, err))))
     return st;
   if (f < 0 && ratio <= 0)
-    return vittm_error_set(err, VITTM_ERROR_FORMAT, "model %s: %s.mlp_dim is missing",
-                           head->source, head->where);
+    return vittm_error_set(err, VITTM_ERROR_FORMAT, "model %s: %s.mlp_dim is missing", head->source,
+                           head->where);
   double nt = (double)lv[n - 1].h * lv[n - 1].w, ed = (double)e, kd = (double)k;
   double ff = f >= 0 ? (double)f : ratio * ed, t = nt + kd;
   double layer = t * ed * 3 * ed + 2 * t * t * ed + t * ed * ed + 2 * t * ed * ff;
-  *macs += nt * (double)c * ed + (double)layers * layer + nt * ed * ed + kd * ed * ed +
-           nt * kd * ed;
+  *macs +=
+      nt * (double)c * ed + (double)layers * layer + nt * ed * ed + kd * ed * ed + nt * kd * ed;
   return VITTM_OK;
 }
 
@@ -355,8 +354,8 @@ vittm_status bench_runs_per_frame(const vittm_config *cfg, uint32_t frame_w, uin
       (st = vittm_config_get_int_array(cfg, "inference.stride", stride, 2, &n_stride, err)) ||
       (st = vittm_config_get_int_array(cfg, "inference.scale", scale, 2, &n_scale, err)))
     return st;
-  if (n_crop != 2 || n_stride != 2 || n_scale != 2 || crop[0] < 1 || crop[1] < 1 ||
-      stride[0] < 1 || stride[1] < 1 || scale[0] < 1 || scale[1] < 1)
+  if (n_crop != 2 || n_stride != 2 || n_scale != 2 || crop[0] < 1 || crop[1] < 1 || stride[0] < 1 ||
+      stride[1] < 1 || scale[0] < 1 || scale[1] < 1)
     return vittm_error_set(err, VITTM_ERROR_FORMAT,
                            "model %s: inference.crop_size, .stride and .scale must be pairs of "
                            "positive integers",

@@ -23,8 +23,8 @@ vittm_status bench_config_input_size(const vittm_config *cfg, uint32_t *h, uint3
                                      vittm_error *err);
 /* The encoder at h × w (ViT or ViTTM, with its classifier head if it has one); neck and head
  * stay 0. */
-vittm_status bench_encoder_macs(const vittm_config *cfg, uint32_t h, uint32_t w,
-                                bench_macs *out, vittm_error *err);
+vittm_status bench_encoder_macs(const vittm_config *cfg, uint32_t h, uint32_t w, bench_macs *out,
+                                vittm_error *err);
 /* A whole model at h × w: the encoder, then for a segmentation model every neck stage
  * (vittm_fpn, multilevel_neck) and the head (uperhead, mask_transformer). Fails, naming the
  * key, on a config it cannot count. */

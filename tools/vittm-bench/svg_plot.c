@@ -56,8 +56,8 @@ static void put_axes(FILE *f, const svg_plot *p, const frame *fr)
   for (double y = 0; y <= fr->y_max + 1e-9 * fr->y_max; y += ystep) {
     fprintf(f, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", LEFT,
             py(fr, y), WIDTH - RIGHT, py(fr, y));
-    fprintf(f, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%g</text>\n", LEFT - 6,
-            py(fr, y) + 4, y);
+    fprintf(f, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%g</text>\n", LEFT - 6, py(fr, y) + 4,
+            y);
   }
   for (double x = ceil(fr->x_min / xstep) * xstep; x <= fr->x_max + 1e-9; x += xstep) {
     fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#333\"/>\n", px(fr, x),
@@ -72,8 +72,9 @@ static void put_axes(FILE *f, const svg_plot *p, const frame *fr)
   fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"13\" text-anchor=\"middle\">",
           (LEFT + WIDTH - RIGHT) / 2, HEIGHT - 16);
   put_text(f, p->x_label);
-  fprintf(f, "</text>\n<text x=\"18\" y=\"%d\" font-size=\"13\" text-anchor=\"middle\" "
-             "transform=\"rotate(-90 18 %d)\">",
+  fprintf(f,
+          "</text>\n<text x=\"18\" y=\"%d\" font-size=\"13\" text-anchor=\"middle\" "
+          "transform=\"rotate(-90 18 %d)\">",
           (TOP + HEIGHT - BOTTOM) / 2, (TOP + HEIGHT - BOTTOM) / 2);
   put_text(f, p->y_label);
   fprintf(f, "</text>\n<text x=\"%d\" y=\"28\" font-size=\"16\" text-anchor=\"middle\">",
@@ -93,8 +94,7 @@ static void put_series(FILE *f, const svg_plot *p, const frame *fr, size_t s)
       pen_down = false;
       continue;
     }
-    fprintf(f, "%s%.1f,%.1f ", pen_down ? "L" : "M", px(fr, p->x0 + (double)i),
-            py(fr, sr->y[i]));
+    fprintf(f, "%s%.1f,%.1f ", pen_down ? "L" : "M", px(fr, p->x0 + (double)i), py(fr, sr->y[i]));
     pen_down = true;
   }
   fputs("\"/>\n", f);
@@ -119,8 +119,7 @@ static void put_legend(FILE *f, const svg_plot *p)
           x, y, w, h);
   for (size_t s = 0; s < p->n_series; s++) {
     int ly = y + 18 + 20 * (int)s;
-    fprintf(f,
-            "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"%s\" stroke-width=\"3\"/>\n",
+    fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"%s\" stroke-width=\"3\"/>\n",
             x + 8, ly - 4, x + 32, ly - 4, colours[s % (sizeof colours / sizeof *colours)]);
     fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"12\">", x + 40, ly);
     put_text(f, p->series[s].name);
@@ -200,8 +199,8 @@ static void put_bar_panel(FILE *f, const svg_bar_panel *p, int x0, int x1)
   fputs("<g font-size=\"12\" fill=\"#333\">\n", f);
   for (double y = 0; y <= y_max + 1e-9 * y_max; y += step) {
     double yy = bottom - y / y_max * (bottom - top);
-    fprintf(f, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", x0, yy,
-            x1, yy);
+    fprintf(f, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", x0, yy, x1,
+            yy);
     fprintf(f, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%g</text>\n", x0 - 6, yy + 4, y);
   }
   fprintf(f, "<polyline points=\"%d,%d %d,%.0f %d,%.0f\" fill=\"none\" stroke=\"#333\"/>\n", x0,

@@ -9,15 +9,15 @@
 #include <stddef.h>
 
 typedef struct svg_series {
-  const char *name;   /* legend text */
-  const double *y;    /* y[i] at x = x0 + i; a negative value (unknown) leaves a gap */
+  const char *name; /* legend text */
+  const double *y;  /* y[i] at x = x0 + i; a negative value (unknown) leaves a gap */
   size_t n;
 } svg_series;
 
 typedef struct svg_plot {
   const char *title;
   const char *x_label, *y_label;
-  double x0;          /* x of each series' first sample */
+  double x0; /* x of each series' first sample */
   const svg_series *series;
   size_t n_series;
 } svg_plot;
@@ -28,7 +28,7 @@ int svg_plot_write(const svg_plot *plot, const char *path);
 /* One panel of a bar chart: bar i has height values[i] (a negative value: no bar) and the
  * label labels[i] under it; bar i has the same colour in every panel. */
 typedef struct svg_bar_panel {
-  const char *title;  /* above the panel */
+  const char *title; /* above the panel */
   const char *y_label;
   const char *const *labels;
   const double *values;

@@ -57,9 +57,8 @@ static const char usage[] =
 static void print_map(const char *name, const vittm_verify_map *m, double required)
 {
   printf("%-26s %llu of %llu pixels equal (%.3f%%; %llu near-ties left out; need %.1f%%)  %s\n",
-         name, (unsigned long long)m->equal, (unsigned long long)m->compared,
-         100 * m->agreement, (unsigned long long)(m->pixels - m->compared), 100 * required,
-         m->passed ? "ok" : "FAIL");
+         name, (unsigned long long)m->equal, (unsigned long long)m->compared, 100 * m->agreement,
+         (unsigned long long)(m->pixels - m->compared), 100 * required, m->passed ? "ok" : "FAIL");
 }
 
 static void print_tap(const vittm_verify_tap *t)
@@ -74,7 +73,8 @@ static void print_rule(const vittm_verify_report *r)
 {
   if (r->per_tap) {
     printf("a layer passes when max abs error ≤ max(%g × the probe's simulated-fp16 error, "
-           "%.0e) × its RMS (column allowed)", VITTM_VERIFY_FP16_MARGIN, VITTM_VERIFY_FP16_FLOOR);
+           "%.0e) × its RMS (column allowed)",
+           VITTM_VERIFY_FP16_MARGIN, VITTM_VERIFY_FP16_FLOOR);
     if (r->n_fp16_reference < r->n_taps)
       printf("; %.0e for the %u layers it stores none for", r->tolerance,
              r->n_taps - r->n_fp16_reference);
@@ -195,8 +195,8 @@ int main(int argc, char **argv)
   if (r.first_failure >= 0) {
     const vittm_verify_tap *t = &r.taps[r.first_failure];
     uint32_t later = r.n_taps - shown + (!all ? r.has_class_map + r.has_slide_map : 0);
-    printf("FAIL at tap %s: max abs error %.3g is %.2e × its RMS %.3g (allowed %.2e)",
-           t->name, t->max_abs, t->relative, t->rms, t->tolerance);
+    printf("FAIL at tap %s: max abs error %.3g is %.2e × its RMS %.3g (allowed %.2e)", t->name,
+           t->max_abs, t->relative, t->rms, t->tolerance);
     if (later)
       printf("; %u later taps not shown (--all shows them)", later);
     printf("\n");
@@ -208,8 +208,8 @@ int main(int argc, char **argv)
     rc = EXIT_MISMATCH;
   } else if (r.n_unchecked && !allow_unchecked) {
     printf("INCOMPLETE: %u taps%s match the reference, but %u of the probe's were not compared "
-           "(--allow-unchecked accepts that)\n", r.n_taps,
-           r.has_class_map ? " and the class map" : "", r.n_unchecked);
+           "(--allow-unchecked accepts that)\n",
+           r.n_taps, r.has_class_map ? " and the class map" : "", r.n_unchecked);
     rc = EXIT_INCOMPLETE;
   } else {
     printf("PASS: %u taps%s%s match the reference%s\n", r.n_taps,

@@ -141,7 +141,7 @@ int verify_all_routes(const char *self, char **args, int n_args, bool fp16)
     }
     printf("  %s\n", route_sets[s].what);
   }
-  printf("%s\n", worst == 0 ? "PASS on every route this device can run"
+  printf("%s\n", worst == 0   ? "PASS on every route this device can run"
                  : worst == 1 ? "FAIL: some route does not match the reference"
                  : worst == 4 ? "INCOMPLETE: some taps were not compared"
                  : worst == 3 ? "unverified: the model has no probe"

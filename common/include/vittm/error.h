@@ -64,8 +64,7 @@ VITTM_API vittm_status vittm_error_set_cause(vittm_error *err, vittm_status code
  * `return vittm_error_prefix(err, st, "...")` is right after a call that may have succeeded.
  * The status comes from the caller, never from the record, so it cannot depend on whether
  * the record exists. */
-VITTM_API vittm_status vittm_error_prefix(vittm_error *err, vittm_status code, const char *fmt,
-                                          ...)
+VITTM_API vittm_status vittm_error_prefix(vittm_error *err, vittm_status code, const char *fmt, ...)
 #ifdef __GNUC__
     __attribute__((format(printf, 3, 4)))
 #endif

@@ -59,33 +59,33 @@ typedef struct vittm_decoder_options {
 
 /* What the decoder knows about the file and its stream. */
 typedef struct vittm_decoder_info {
-  int stream_index;            /* av_find_best_stream's video stream; never cover art */
-  char codec_name[32];         /* libavcodec's short name: "h264", "vp9", ... */
-  int width, height;           /* size as stored in the stream */
-  int sar_num, sar_den;        /* sample (pixel) aspect ratio; 1:1 when the file says none */
-  int output_width;            /* size of the frames handed out */
+  int stream_index;     /* av_find_best_stream's video stream; never cover art */
+  char codec_name[32];  /* libavcodec's short name: "h264", "vp9", ... */
+  int width, height;    /* size as stored in the stream */
+  int sar_num, sar_den; /* sample (pixel) aspect ratio; 1:1 when the file says none */
+  int output_width;     /* size of the frames handed out */
   int output_height;
-  int frame_rate_num;          /* frame rate as a fraction; 0/1 when unknown */
+  int frame_rate_num; /* frame rate as a fraction; 0/1 when unknown */
   int frame_rate_den;
-  double frame_rate;           /* frames per second; 0 when unknown */
-  double duration;             /* seconds; negative when unknown */
-  int64_t frames_decoded;      /* frames handed out so far */
-  int64_t packets_skipped;     /* packets that could not be read or decoded so far */
-  int64_t frames_corrupt;      /* frames handed out that the decoder flagged as damaged */
+  double frame_rate;       /* frames per second; 0 when unknown */
+  double duration;         /* seconds; negative when unknown */
+  int64_t frames_decoded;  /* frames handed out so far */
+  int64_t packets_skipped; /* packets that could not be read or decoded so far */
+  int64_t frames_corrupt;  /* frames handed out that the decoder flagged as damaged */
 } vittm_decoder_info;
 
 /* One decoded, converted picture. Its data belong to the decoder. */
 typedef struct vittm_video_frame {
-  bool eos;                    /* true: end of stream, no picture (data is NULL) */
-  const uint8_t *data;         /* first row; valid until the next call on the decoder */
-  int width, height;           /* pixels */
-  int stride;                  /* bytes from one row to the next (>= width * bytes per pixel) */
+  bool eos;            /* true: end of stream, no picture (data is NULL) */
+  const uint8_t *data; /* first row; valid until the next call on the decoder */
+  int width, height;   /* pixels */
+  int stride;          /* bytes from one row to the next (>= width * bytes per pixel) */
   vittm_decoder_format format;
-  int sar_num, sar_den;        /* sample aspect ratio of this output frame */
-  double pts;                  /* seconds from the start of the file; from the frame rate when
+  int sar_num, sar_den; /* sample aspect ratio of this output frame */
+  double pts;           /* seconds from the start of the file; from the frame rate when
                                   the frame has no timestamp; NAN when neither is known */
-  int64_t index;               /* 0 for the first frame handed out, then 1, 2, ... */
-  bool corrupt;                /* the decoder concealed errors in this picture */
+  int64_t index;        /* 0 for the first frame handed out, then 1, 2, ... */
+  bool corrupt;         /* the decoder concealed errors in this picture */
 } vittm_video_frame;
 
 /* Called once per frame by vittm_decoder_run; a status other than VITTM_OK stops the run. */
@@ -102,8 +102,8 @@ VITTM_API vittm_status vittm_decoder_next(vittm_decoder *dec, vittm_video_frame 
                                           vittm_error *err);
 
 /* Calls fn for every remaining frame; VITTM_OK once the stream has ended. */
-VITTM_API vittm_status vittm_decoder_run(vittm_decoder *dec, vittm_decoder_frame_fn fn,
-                                         void *user, vittm_error *err);
+VITTM_API vittm_status vittm_decoder_run(vittm_decoder *dec, vittm_decoder_frame_fn fn, void *user,
+                                         vittm_error *err);
 
 /* Copies the stream's description and the counters as they stand now into *info. */
 VITTM_API void vittm_decoder_get_info(const vittm_decoder *dec, vittm_decoder_info *info);

@@ -36,12 +36,12 @@ typedef struct vittm_device_info {
   uint32_t device_id;
   uint32_t api_version;
   vittm_device_type type;
-  uint32_t subgroup_size;          /* default subgroup size */
-  uint32_t min_subgroup_size;      /* equal to subgroup_size without subgroup size control */
+  uint32_t subgroup_size;     /* default subgroup size */
+  uint32_t min_subgroup_size; /* equal to subgroup_size without subgroup size control */
   uint32_t max_subgroup_size;
-  bool subgroup_shuffle;           /* compute shaders may use subgroup shuffles */
-  bool subgroup_arithmetic;        /* ... and subgroup sums and maxima */
-  uint32_t max_shared_memory;      /* bytes per workgroup (VITTM_MAX_SHARED_MEMORY lowers it) */
+  bool subgroup_shuffle;      /* compute shaders may use subgroup shuffles */
+  bool subgroup_arithmetic;   /* ... and subgroup sums and maxima */
+  uint32_t max_shared_memory; /* bytes per workgroup (VITTM_MAX_SHARED_MEMORY lowers it) */
   uint32_t max_workgroup_invocations;
   uint32_t max_workgroup_size[3];
   uint32_t max_workgroup_count[3];
@@ -49,10 +49,10 @@ typedef struct vittm_device_info {
   uint64_t max_storage_buffer_range; /* bytes per binding (VITTM_MAX_BUFFER_RANGE lowers it) */
   uint64_t max_allocation_size;
   uint32_t min_storage_buffer_offset_alignment;
-  bool fp16;                       /* 16-bit storage + float16 arithmetic (VITTM_DISABLE_FP16 clears it) */
-  bool unified_memory;             /* device-local memory is host-visible: no staging copies
+  bool fp16;           /* 16-bit storage + float16 arithmetic (VITTM_DISABLE_FP16 clears it) */
+  bool unified_memory; /* device-local memory is host-visible: no staging copies
                                       (VITTM_DISABLE_UNIFIED_MEMORY clears it) */
-  bool timestamps;                 /* the compute queue can time submissions */
+  bool timestamps;     /* the compute queue can time submissions */
   double timestamp_period_ns;
 } vittm_device_info;
 

@@ -37,13 +37,13 @@ extern "C" {
 
 typedef struct vittm_verify_tap {
   char name[64];
-  uint64_t count;  /* values compared */
-  double max_abs;  /* max |engine - reference| (NaN when the engine gave a NaN) */
-  double mean_abs; /* mean |engine - reference| */
-  double bias;     /* mean (engine - reference): a systematic offset shows here */
-  double rms;      /* RMS of the reference tap */
-  double relative; /* max_abs / rms */
-  double cosine;   /* cosine similarity of engine and reference */
+  uint64_t count;        /* values compared */
+  double max_abs;        /* max |engine - reference| (NaN when the engine gave a NaN) */
+  double mean_abs;       /* mean |engine - reference| */
+  double bias;           /* mean (engine - reference): a systematic offset shows here */
+  double rms;            /* RMS of the reference tap */
+  double relative;       /* max_abs / rms */
+  double cosine;         /* cosine similarity of engine and reference */
   double fp16_reference; /* the probe's simulated-fp16 error (fraction of RMS), or -1: none */
   double tolerance;      /* the bound this tap was judged against (fraction of RMS) */
   bool passed;
@@ -64,8 +64,8 @@ typedef struct vittm_verify_report {
   uint32_t n_fp16_reference; /* taps for which the probe stores a simulated-fp16 error */
   bool per_tap;              /* taps judged against their own tolerance (fp16, stored errors) */
   uint32_t n_taps;
-  vittm_verify_tap *taps;    /* graph order; owned by the report */
-  int32_t first_failure;     /* index into taps of the first failing tap, or -1 */
+  vittm_verify_tap *taps; /* graph order; owned by the report */
+  int32_t first_failure;  /* index into taps of the first failing tap, or -1 */
   /* Segmentation models: the class map at the input size and, where the probe holds a
    * non-square frame, slide inference's class map at that frame's size. */
   bool has_class_map, has_slide_map;
