@@ -6,7 +6,7 @@ set -eu
 packages="
   gcc pkg-config meson ninja-build
   libvulkan-dev mesa-vulkan-drivers vulkan-validationlayers glslang-tools spirv-tools
-  libcjson-dev libcmocka-dev valgrind
+  libcjson-dev libcmocka-dev valgrind clang-format
   libavformat-dev libavcodec-dev libswscale-dev libavutil-dev ffmpeg
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav
