@@ -25,6 +25,20 @@ static inline double test_tolerance(vittm_dtype dtype)
   return dtype == VITTM_F16 ? TOL_F16 : TOL_F32;
 }
 
+/* Σ a[i]·b[i] in double, over four interleaved partial sums (the references' inner
+ * products: a serial sum would wait on each addition's latency). */
+static inline double test_dot(const float *a, const float *b, uint32_t n)
+{
+  double s[4] = {0, 0, 0, 0};
+  uint32_t i = 0;
+  for (; i + 4 <= n; i += 4)
+    for (int l = 0; l < 4; l++)
+      s[l] += (double)a[i + l] * b[i + l];
+  for (; i < n; i++)
+    s[0] += (double)a[i] * b[i];
+  return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
 /* Deterministic uniform values in [lo, hi) from a seed (xorshift64*). */
 void test_fill_uniform(float *x, size_t n, uint64_t seed, float lo, float hi);
 /* Rounds every value to the storage precision, as an upload would. */

@@ -21,31 +21,32 @@ static void reference(const attn_case *c, const float *qkv, double *ref)
 {
   uint32_t d = c->heads * c->hd, ld = 3 * d;
   double scale = 1.0 / sqrt((double)c->hd);
-  double *s = malloc(c->n * sizeof *s);
-  assert_non_null(s);
+  double *s = malloc(c->n * sizeof *s), *o = malloc(c->hd * sizeof *o);
+  assert_true(s && o);
   for (uint32_t h = 0; h < c->heads; h++) {
     for (uint32_t i = 0; i < c->n; i++) {
       const float *q = qkv + (size_t)i * ld + h * c->hd;
       double mx = -INFINITY, sum = 0;
       for (uint32_t j = 0; j < c->n; j++) {
         const float *k = qkv + (size_t)j * ld + d + h * c->hd;
-        double x = 0;
-        for (uint32_t e = 0; e < c->hd; e++)
-          x += (double)q[e] * k[e];
-        s[j] = x * scale;
+        s[j] = test_dot(q, k, c->hd) * scale;
         mx = fmax(mx, s[j]);
       }
       for (uint32_t j = 0; j < c->n; j++)
         sum += s[j] = exp(s[j] - mx);
-      for (uint32_t e = 0; e < c->hd; e++) {
-        double o = 0;
-        for (uint32_t j = 0; j < c->n; j++)
-          o += s[j] * qkv[(size_t)j * ld + 2 * d + h * c->hd + e];
-        ref[(size_t)i * d + h * c->hd + e] = o / sum;
+      /* Each o[e] sums over j in order; the value rows are read along, not across. */
+      for (uint32_t e = 0; e < c->hd; e++)
+        o[e] = 0;
+      for (uint32_t j = 0; j < c->n; j++) {
+        const float *v = qkv + (size_t)j * ld + 2 * d + h * c->hd;
+        for (uint32_t e = 0; e < c->hd; e++)
+          o[e] += s[j] * v[e];
       }
+      for (uint32_t e = 0; e < c->hd; e++)
+        ref[(size_t)i * d + h * c->hd + e] = o[e] / sum;
     }
   }
-  free(s);
+  free(s), free(o);
 }
 
 /* Records one attention, by the GEMM route when `by_gemm` and the device takes it (else

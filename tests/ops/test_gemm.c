@@ -25,10 +25,8 @@ static void reference(const gemm_case *g, const float *a, const float *b, const 
 {
   for (uint32_t i = 0; i < g->m; i++) {
     for (uint32_t j = 0; j < g->n; j++) {
-      double s = 0;
       const float *ar = a + (size_t)i * g->k, *br = b + (size_t)j * g->k;
-      for (uint32_t p = 0; p < g->k; p++)
-        s += (double)ar[p] * br[p];
+      double s = test_dot(ar, br, g->k);
       if (bias)
         s += bias[j];
       if (g->flags & VITTM_GEMM_GELU)
