@@ -528,6 +528,7 @@ static gboolean async_start (
     GstVittmSegment *self, guint depth, guint workers, gboolean latest);
 static void async_stop (GstVittmSegment *self);
 static void async_drain (GstVittmSegment *self);
+static void async_wait_idle (GstVittmSegment *self);
 
 static GstVittmClassTable *
 class_table_for (vittm_model *model)
@@ -923,9 +924,13 @@ gst_vittm_segment_set_caps (
         (NULL));
     return FALSE;
   }
-  /* The worker reads the format and uses the segmenter. */
-  if (self->depth > 0)
+  /* The workers read the format and use the segmenter: the frames before
+   * leave first, and no worker may still be busy, even when a flush or a
+   * stop cut the draining short. */
+  if (self->depth > 0) {
     async_drain (self);
+    async_wait_idle (self);
+  }
   self->info = info;
   yuv_encoding_of (trans, &info, &opts);
 
@@ -954,6 +959,13 @@ gst_vittm_segment_set_caps (
   self->seg_format = GST_VIDEO_FORMAT_UNKNOWN;
   /* A map of the old size must not be carried onto frames of the new one. */
   gst_clear_buffer (&self->last_map);
+  if (self->depth > 0) {
+    g_mutex_lock (&self->async_lock);
+    gst_clear_buffer (&self->newest.map);
+    self->async_have_map = FALSE;
+    self->since_fresh = 0;
+    g_mutex_unlock (&self->async_lock);
+  }
 
   if (!create_segmenter (self, self->model, format, &info, &opts, &self->seg))
     return FALSE;
@@ -1438,6 +1450,16 @@ async_drain (GstVittmSegment *self)
   g_mutex_unlock (&self->async_lock);
 }
 
+/* Waits until no worker segments and none pushes, flushing or not. */
+static void
+async_wait_idle (GstVittmSegment *self)
+{
+  g_mutex_lock (&self->async_lock);
+  while (self->n_busy > 0 || self->pushing)
+    g_cond_wait (&self->async_cond, &self->async_lock);
+  g_mutex_unlock (&self->async_lock);
+}
+
 /* Hands @buf over once fewer than depth frames are in flight; the result is
  * the failure of an earlier frame, if any. Whether the frame is segmented
  * or carries the last map is decided here, in stream order. */
@@ -1608,10 +1630,17 @@ gst_vittm_segment_change_state (GstElement *element, GstStateChange transition)
 
   /* Before the pads deactivate: they wait for a streaming thread that may
    * be waiting for a free slot, and for a worker that may be pushing. */
+  GstStateChangeReturn ret;
+
   if (transition == GST_STATE_CHANGE_PAUSED_TO_READY && self->depth > 0)
     async_flush_start (self);
-  return GST_ELEMENT_CLASS (gst_vittm_segment_parent_class)
-      ->change_state (element, transition);
+  ret = GST_ELEMENT_CLASS (gst_vittm_segment_parent_class)
+            ->change_state (element, transition);
+  /* Still PAUSED: take frames again. */
+  if (ret == GST_STATE_CHANGE_FAILURE &&
+      transition == GST_STATE_CHANGE_PAUSED_TO_READY && self->depth > 0)
+    async_flush_stop (self);
+  return ret;
 }
 
 static gboolean

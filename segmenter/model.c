@@ -262,6 +262,48 @@ static void model_cache_init(void)
   mtx_init(&model_cache.lock, mtx_plain);
 }
 
+static bool cache_key_is(const vittm_model *m, const vittm_device *dev, const char *path,
+                         vittm_precision precision, const char *instance)
+{
+  return m->dev == dev && strcmp(m->path, path) == 0 && m->precision == precision &&
+         (m->instance && instance ? strcmp(m->instance, instance) == 0 : m->instance == instance);
+}
+
+/* A new reference to the cached model of that key, or NULL. */
+static vittm_model *cache_find(const vittm_device *dev, const char *path, vittm_precision precision,
+                               const char *instance)
+{
+  call_once(&model_cache.once, model_cache_init);
+  mtx_lock(&model_cache.lock);
+  vittm_model *found = NULL;
+  for (size_t i = 0; !found && i < model_cache.n; i++)
+    if (cache_key_is(model_cache.open[i], dev, path, precision, instance))
+      found = vittm_model_ref(model_cache.open[i]);
+  mtx_unlock(&model_cache.lock);
+  return found;
+}
+
+/* Caches m, just built; if another thread cached the same key meanwhile, m goes and that
+ * one is returned (a new reference). Without memory to cache it, m stays its caller's. */
+static vittm_model *cache_insert(vittm_model *m)
+{
+  mtx_lock(&model_cache.lock);
+  vittm_model *other = NULL;
+  for (size_t i = 0; !other && i < model_cache.n; i++)
+    if (cache_key_is(model_cache.open[i], m->dev, m->path, m->precision, m->instance))
+      other = vittm_model_ref(model_cache.open[i]);
+  vittm_model **grown =
+      other ? NULL : realloc(model_cache.open, (model_cache.n + 1) * sizeof *grown);
+  if (grown) {
+    model_cache.open = grown;
+    model_cache.open[model_cache.n++] = m;
+  }
+  mtx_unlock(&model_cache.lock);
+  if (other)
+    destroy(m);
+  return other ? other : m;
+}
+
 vittm_precision vittm_precision_resolve(const vittm_device *dev, vittm_precision want)
 {
   if (want != VITTM_PRECISION_AUTO)
@@ -298,46 +340,35 @@ vittm_status vittm_model_load_internal(vittm_device *dev, const char *path,
     return vittm_error_set(err, VITTM_ERROR_IO, "model %s: cannot open: %s", path, strerror(errno));
 
   const char *instance = opts ? opts->instance : NULL;
-  call_once(&model_cache.once, model_cache_init);
-  mtx_lock(&model_cache.lock);
-  for (size_t i = 0; !keep_intermediates && i < model_cache.n; i++) {
-    vittm_model *m = model_cache.open[i];
-    if (m->dev == dev && strcmp(m->path, resolved) == 0 && m->precision == precision &&
-        (m->instance && instance ? strcmp(m->instance, instance) == 0 : m->instance == instance)) {
-      *out = vittm_model_ref(m);
-      mtx_unlock(&model_cache.lock);
-      return VITTM_OK;
-    }
+  vittm_model *shared = keep_intermediates ? NULL : cache_find(dev, resolved, precision, instance);
+  if (shared) {
+    *out = shared;
+    return VITTM_OK;
   }
+  /* Built without the cache's lock: a build takes seconds, and frees of other models (other
+   * pipelines stopping) must not wait for it. */
   vittm_model *m = calloc(1, sizeof *m);
-  vittm_model **grown = m ? realloc(model_cache.open, (model_cache.n + 1) * sizeof *grown) : NULL;
-  vittm_status st = VITTM_OK;
-  if (grown)
-    model_cache.open = grown;
-  if (!m || !grown || !(m->path = strdup(resolved)) ||
-      (instance && !(m->instance = strdup(instance)))) {
+  if (!m || !(m->path = strdup(resolved)) || (instance && !(m->instance = strdup(instance)))) {
     if (m)
       free(m->path);
     free(m);
-    st = vittm_error_set(err, VITTM_ERROR_OUT_OF_MEMORY, "out of host memory loading %s", path);
-  } else {
-    atomic_init(&m->refs, 1);
-    mtx_init(&m->run_lock, mtx_plain);
-    m->dev = vittm_device_ref(dev);
-    m->precision = precision;
-    m->dtype = precision == VITTM_PRECISION_FP16 ? VITTM_F16 : VITTM_F32;
-    m->keep_intermediates = keep_intermediates;
-    st = build(m, err);
-    if (st) {
-      destroy(m);
-    } else {
-      if (!keep_intermediates) /* such a model is its caller's alone */
-        model_cache.open[model_cache.n++] = m;
-      *out = m;
-    }
+    return vittm_error_set(err, VITTM_ERROR_OUT_OF_MEMORY, "out of host memory loading %s", path);
   }
-  mtx_unlock(&model_cache.lock);
-  return st;
+  atomic_init(&m->refs, 1);
+  mtx_init(&m->run_lock, mtx_plain);
+  m->dev = vittm_device_ref(dev);
+  m->precision = precision;
+  m->dtype = precision == VITTM_PRECISION_FP16 ? VITTM_F16 : VITTM_F32;
+  m->keep_intermediates = keep_intermediates;
+  vittm_status st = build(m, err);
+  if (st) {
+    destroy(m);
+    return st;
+  }
+  if (!keep_intermediates) /* such a model is its caller's alone */
+    m = cache_insert(m);
+  *out = m;
+  return VITTM_OK;
 }
 
 vittm_model *vittm_model_ref(vittm_model *model)

@@ -3,10 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool same_key(const vittm_pipeline *p, const vittm_shader *code, const uint32_t *spec,
-                     uint32_t n_spec)
+static bool same_key(const vittm_pipeline *p, const vittm_shader *code, uint32_t n_bindings,
+                     const uint32_t *spec, uint32_t n_spec)
 {
-  return p->code == code && p->n_spec == n_spec &&
+  return p->code == code && p->n_bindings == n_bindings && p->n_spec == n_spec &&
          memcmp(p->spec, spec, n_spec * sizeof *spec) == 0;
 }
 
@@ -134,7 +134,7 @@ vittm_status vittm_pipeline_get(vittm_device *dev, vittm_shader_id id, vittm_dty
                            shader, spec[0], dev->info.max_workgroup_invocations);
   mtx_lock(&dev->pipelines_lock);
   for (size_t i = 0; i < dev->n_pipelines; i++) {
-    if (same_key(dev->pipelines[i], code, spec, n_spec)) {
+    if (same_key(dev->pipelines[i], code, n_bindings, spec, n_spec)) {
       *out = dev->pipelines[i];
       mtx_unlock(&dev->pipelines_lock);
       return VITTM_OK;

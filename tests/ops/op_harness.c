@@ -37,6 +37,17 @@ static const op_suite *find(const char *name)
   return NULL;
 }
 
+/* The device's profile as it opened: restored after every test, so that a test that forces
+ * a tile or a route and fails half-way leaves nothing to the next. */
+static vittm_device_profile opened;
+
+static int restore_profile(void **state)
+{
+  (void)state;
+  *vittm_device_profile_mut(test_dev) = opened;
+  return 0;
+}
+
 /* Runs a suite but the tests whose names match `skip` (fnmatch), which are listed. */
 static int run_suite(const op_suite *suite, const char *skip)
 {
@@ -45,9 +56,12 @@ static int run_suite(const op_suite *suite, const char *skip)
   for (size_t t = 0; t < suite->count; t++) {
     if (skip && fnmatch(skip, suite->tests[t].name, 0) == 0)
       printf("[ SKIPPED  ] %s (--skip %s)\n", suite->tests[t].name, skip);
-    else if (n < sizeof kept / sizeof *kept)
-      kept[n++] = suite->tests[t];
-    else
+    else if (n < sizeof kept / sizeof *kept) {
+      kept[n] = suite->tests[t];
+      if (!kept[n].teardown_func)
+        kept[n].teardown_func = restore_profile;
+      n++;
+    } else
       return fprintf(stderr, "op_harness: suite %s has more than 64 tests\n", suite->name), 1;
   }
   return n ? _cmocka_run_group_tests(suite->name, kept, n, NULL, NULL) : 0;
@@ -72,6 +86,7 @@ int main(int argc, char **argv)
     }
   }
   test_setup_device(NULL);
+  opened = *vittm_device_get_profile(test_dev);
   int failed = 0;
   for (size_t i = 0; i < N_SUITES; i++) {
     bool wanted = argc == 1;

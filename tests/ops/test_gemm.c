@@ -162,6 +162,7 @@ static void test_gemm_forced_tiles_match_reference(void **state)
   };
   const vittm_device_info *info = vittm_device_get_info(test_dev);
   vittm_device_profile *profile = vittm_device_profile_mut(test_dev);
+  vittm_tile opened = profile->gemm_tile;
   for (size_t i = 0; i < sizeof tiles / sizeof *tiles; i++) {
     assert_true(vittm_tile_parse(tiles[i], &profile->gemm_tile));
     vittm_tile tile;
@@ -170,7 +171,7 @@ static void test_gemm_forced_tiles_match_reference(void **state)
     assert_true(vittm_tile_shared_bytes(&tile) <= info->max_shared_memory);
     run_all_precisions(cases, sizeof cases / sizeof *cases);
   }
-  profile->gemm_tile = (vittm_tile){0};
+  profile->gemm_tile = opened;
 }
 
 static void test_gemm_rejects_mismatched_shapes(void **state)

@@ -100,12 +100,17 @@ static outcome run_child(const char *self, char **args, int n_args, const char *
   }
   close(fd[0]);
   int status = 0;
-  if (pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status))
-    o.code = WEXITSTATUS(status);
+  bool exited = false;
+  if (pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status)) {
+    exited = true;
+    o.code = WEXITSTATUS(status) <= 4 ? WEXITSTATUS(status) : 2; /* 127: no exec */
+  }
   if (text) {
     text[len] = '\0';
     summarise(text, o.code, o.summary, sizeof o.summary);
   }
+  if (pid > 0 && !exited && WIFSIGNALED(status))
+    snprintf(o.summary, sizeof o.summary, "error: killed by signal %d", WTERMSIG(status));
   free(text);
   return o;
 }
@@ -134,8 +139,9 @@ int verify_all_routes(const char *self, char **args, int n_args, bool fp16)
     for (int p = 0; p < n_prec; p++) {
       outcome o = run_child(self, args, n_args, precisions[p], route_sets[s].routes);
       bool unavailable = strcmp(o.summary, "unavailable on this device") == 0;
-      if (!unavailable && severity(o.code) > severity(worst))
-        worst = o.code < 0 ? 2 : o.code;
+      int code = o.code < 0 ? 2 : o.code;
+      if (!unavailable && severity(code) > severity(worst))
+        worst = code;
       printf(" %-36s", o.summary);
       fflush(stdout);
     }

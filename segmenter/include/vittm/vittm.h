@@ -109,8 +109,10 @@ VITTM_API void vittm_segmenter_free(vittm_segmenter *seg);
 VITTM_API vittm_status vittm_segmenter_run(vittm_segmenter *seg, const vittm_frame *frame,
                                            vittm_class_map *map, vittm_timings *timings,
                                            vittm_error *err);
-/* The logits of the last run at the head's resolution, width × height: rows h·w (row
- * y·w + x) × classes, copied into a new malloc'd array (slide inference: the last crop's). */
+/* The logits of the model's last run at the head's resolution, width × height: rows h·w
+ * (row y·w + x) × classes, copied into a new malloc'd array (slide inference: the last
+ * crop's). Segmenters of one model share them: another segmenter's run in between (another
+ * thread, another element sharing the model) replaces them. */
 VITTM_API vittm_status vittm_segmenter_logits(vittm_segmenter *seg, float **data, uint32_t *width,
                                               uint32_t *height, uint32_t *classes,
                                               vittm_error *err);
