@@ -424,8 +424,12 @@ report_json (GstVittmFpsMeter * self, const Figures * f, gboolean eos)
   gdouble duration = self->last > self->first && self->timed_frames > 1 ?
       (gdouble) (self->last - self->first) / GST_SECOND : 0.0;
 
-  qsort (wall, nw, sizeof (guint64), compare_u64);
-  qsort (gpu, ng, sizeof (guint64), compare_u64);
+  /* With no samples g_memdup2 returns NULL, and qsort's base must not be NULL even for
+   * zero elements. */
+  if (nw > 1)
+    qsort (wall, nw, sizeof (guint64), compare_u64);
+  if (ng > 1)
+    qsort (gpu, ng, sizeof (guint64), compare_u64);
 
   g_string_append (out, "  \"label\": ");
   json_string (out, f->label);
