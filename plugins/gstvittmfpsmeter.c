@@ -395,7 +395,8 @@ json_latency_summary (GString * out, const gchar * key,
       sizeof (guint64));
   gboolean any = stats->count > 0;
 
-  qsort (sorted, n, sizeof (guint64), compare_u64);
+  if (n > 1)                    /* sorted is NULL with no samples */
+    qsort (sorted, n, sizeof (guint64), compare_u64);
   g_string_append_printf (out, "    \"%s\": {\n", key);
   g_string_append_printf (out, "      \"count\": %" G_GUINT64_FORMAT ",\n",
       stats->count);
