@@ -56,6 +56,8 @@ if $sanitize; then
   export LSAN_OPTIONS="suppressions=$PWD/tools/sanitizers/lsan.supp:print_suppressions=0"
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   export GST_REGISTRY_FORK=no
+  # GstCheck's own per-test timeout, stretched like meson's (--timeout-multiplier).
+  export CK_TIMEOUT_MULTIPLIER=3
   # Two passes. Tests that are compiled programs run with leak checking. Tests run by an
   # interpreter (Python, sh) run without it: bash, CPython and PyTorch keep memory until
   # exit, reported through frames that cannot be told apart from vittm's; memory errors
