@@ -391,7 +391,8 @@ json_latency_summary (
       g_memdup2 (stats->samples->data, MAX (n, 1) * sizeof (guint64));
   gboolean any = stats->count > 0;
 
-  qsort (sorted, n, sizeof (guint64), compare_u64);
+  if (n > 1)                    /* sorted is NULL with no samples */
+    qsort (sorted, n, sizeof (guint64), compare_u64);
   g_string_append_printf (out, "    \"%s\": {\n", key);
   g_string_append_printf (
       out, "      \"count\": %" G_GUINT64_FORMAT ",\n", stats->count);
@@ -421,8 +422,12 @@ report_json (GstVittmFpsMeter *self, const Figures *f, gboolean eos)
       (gdouble) (self->last - self->first) / GST_SECOND :
       0.0;
 
-  qsort (wall, nw, sizeof (guint64), compare_u64);
-  qsort (gpu, ng, sizeof (guint64), compare_u64);
+  /* With no samples g_memdup2 returns NULL, and qsort's base must not be NULL even for
+   * zero elements. */
+  if (nw > 1)
+    qsort (wall, nw, sizeof (guint64), compare_u64);
+  if (ng > 1)
+    qsort (gpu, ng, sizeof (guint64), compare_u64);
 
   g_string_append (out, "  \"label\": ");
   json_string (out, f->label);

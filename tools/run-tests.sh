@@ -1,22 +1,108 @@
 #!/bin/sh
 # Sets up this machine, builds vittm with warnings as errors, runs the whole test suite and
 # ends with the line "N passed, N failed". Exit status: 0 only when every test passed.
+#
+# --sanitize: the same suite built in build-sanitize/ with AddressSanitizer, LeakSanitizer
+# and UndefinedBehaviorSanitizer (README, "Sanitizers"); a report fails its test.
 set -eu
 cd "$(dirname "$0")/.."
+
+sanitize=false
+case "${1:-}" in
+  "") ;;
+  --sanitize) sanitize=true ;;
+  *) echo "usage: $0 [--sanitize]" >&2; exit 2 ;;
+esac
+
 tools/setup-debian.sh
 
-builddir=${VITTM_BUILDDIR:-build}
-if [ -f "$builddir/build.ninja" ]; then
-  meson setup --reconfigure "$builddir" -Dwerror=true >/dev/null
+if $sanitize; then
+  builddir=${VITTM_SANITIZE_BUILDDIR:-build-sanitize}
+  # GCC's manual advises against -Werror with sanitizers: their instrumentation makes
+  # warnings such as -Wformat-truncation fire falsely. The plain build is the warnings gate.
+  setup_args="-Dwerror=false -Dbuildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false"
 else
-  meson setup "$builddir" -Dwerror=true
+  builddir=${VITTM_BUILDDIR:-build}
+  setup_args=-Dwerror=true
+fi
+if [ -f "$builddir/build.ninja" ]; then
+  meson setup --reconfigure "$builddir" $setup_args >/dev/null
+else
+  meson setup "$builddir" $setup_args
 fi
 ninja -C "$builddir"
 
 status=0
-meson test -C "$builddir" --print-errorlogs --num-processes 2 || status=$?
+if $sanitize; then
+  # Programs that are not instrumented but load vittm's instrumented libraries (python
+  # through GObject introspection, gst-launch-1.0, gst-inspect-1.0, the shell scripts that
+  # run them) need the ASan runtime first in the process: the wrapper preloads it into every
+  # test, never into meson itself. GST_REGISTRY_FORK=no keeps plugin loading in the
+  # (preloaded) test process instead of the uninstrumented gst-plugin-scanner.
+  libasan=$(${CC:-cc} -print-file-name=libasan.so)
+  if [ ! -f "$libasan" ]; then
+    echo "run-tests.sh: ${CC:-cc} has no libasan.so (install libasan8 with the compiler)" >&2
+    exit 1
+  fi
+  # The Vulkan loader dlcloses lavapipe at vkDestroyInstance: LSan would then report the
+  # memory lavapipe keeps from an unknown module, which no suppression can name. Preloaded,
+  # the driver stays mapped and its frames match tools/sanitizers/lsan.supp.
+  lvp=$(sed -n 's/.*"library_path": *"\([^"]*\)".*/\1/p' /usr/share/vulkan/icd.d/lvp_icd.*.json | head -n 1)
+  if [ ! -f "$lvp" ]; then
+    echo "run-tests.sh: lavapipe not found (install mesa-vulkan-drivers)" >&2
+    exit 1
+  fi
+  export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=0:exitcode=1
+  export LSAN_OPTIONS="suppressions=$PWD/tools/sanitizers/lsan.supp:print_suppressions=0"
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  export GST_REGISTRY_FORK=no
+  # GstCheck's own per-test timeout, stretched like meson's (--timeout-multiplier).
+  export CK_TIMEOUT_MULTIPLIER=3
+  # Two passes. Tests that are compiled programs run with leak checking. Tests run by an
+  # interpreter (Python, sh) run without it: bash, CPython and PyTorch keep memory until
+  # exit, reported through frames that cannot be told apart from vittm's; memory errors
+  # and undefined behaviour are still caught there, in vittm's programs and libraries
+  # they start. valgrind cannot run ASan-instrumented programs (both claim the shadow
+  # memory): its tests are left to the plain run.
+  meson introspect --tests "$builddir" | python3 -c '
+import json, os, sys
+build = os.path.realpath(sys.argv[1]) + os.sep
+for t in json.load(sys.stdin):
+    cmd = os.path.realpath(t["cmd"][0])
+    with open(cmd, "rb") as f:
+        head = f.read()
+    if os.path.basename(cmd) == "valgrind":
+        kind = "valgrind"
+    elif head.startswith(b"\x7fELF") and cmd.startswith(build):
+        kind = "glib-program" if b"libglib-2.0.so" in head else "program"
+    else:
+        kind = "script"
+    print(kind, t["name"])' "$builddir" >"$builddir/sanitize-tests.txt"
+  excluded=$(sed -n 's/^valgrind //p' "$builddir/sanitize-tests.txt")
+  echo "Not run under the sanitizers (valgrind):" $excluded
+  all="$builddir/meson-logs/testlog-sanitize.json"
+  : >"$all"
+  # run_pass ASAN_OPTIONS KIND: the tests of that kind, their results appended to $all.
+  run_pass() {
+    names=$(sed -n "s/^$2 //p" "$builddir/sanitize-tests.txt" | sort -u)
+    [ -n "$names" ] || return 0
+    # shellcheck disable=SC2086 # one argument per test name
+    ASAN_OPTIONS=$1 meson test -C "$builddir" --print-errorlogs --num-processes 2 \
+      --timeout-multiplier 3 --wrapper "env LD_PRELOAD=$libasan:$lvp" $names || status=$?
+    # meson names its log after the wrapper (env).
+    cat "$builddir/meson-logs/testlog-env.json" >>"$all"
+  }
+  run_pass "$ASAN_OPTIONS" program
+  # GLib is built without frame pointers: the fast unwinder stops a stack at g_malloc, so
+  # neither a report nor the GLib lines of lsan.supp could name the code at fault.
+  run_pass "$ASAN_OPTIONS:fast_unwind_on_malloc=0" glib-program
+  run_pass "$ASAN_OPTIONS:detect_leaks=0" script
+else
+  meson test -C "$builddir" --print-errorlogs --num-processes 2 || status=$?
+fi
 
 log="$builddir/meson-logs/testlog.json"
+if $sanitize; then log="$builddir/meson-logs/testlog-sanitize.json"; fi
 passed=$(grep -c '"result": "OK"' "$log" || true)
 failed=$(grep -c '"result": "\(FAIL\|TIMEOUT\|ERROR\|UNEXPECTEDPASS\)"' "$log" || true)
 echo "$passed passed, $failed failed"
