@@ -391,7 +391,7 @@ json_latency_summary (
       g_memdup2 (stats->samples->data, MAX (n, 1) * sizeof (guint64));
   gboolean any = stats->count > 0;
 
-  if (n > 1)                    /* sorted is NULL with no samples */
+  if (n > 1) /* sorted is NULL with no samples */
     qsort (sorted, n, sizeof (guint64), compare_u64);
   g_string_append_printf (out, "    \"%s\": {\n", key);
   g_string_append_printf (
