@@ -341,25 +341,12 @@ static vittm_status device_finish(vittm_device *dev, vittm_error *err)
   return st ? st : vittm_device_check_validation(dev, 0, err);
 }
 
-static bool tile_equal(const vittm_tile *a, const vittm_tile *b)
-{
-  return a->bm == b->bm && a->bn == b->bn && a->bk == b->bk && a->tm == b->tm && a->tn == b->tn;
-}
-
-static bool profile_equal(const vittm_device_profile *a, const vittm_device_profile *b)
-{
-  return a->fp16 == b->fp16 && a->tiles == b->tiles && a->attention == b->attention &&
-         a->reductions == b->reductions && a->shuffle_subgroup == b->shuffle_subgroup &&
-         a->long_workgroups == b->long_workgroups && tile_equal(&a->gemm_tile, &b->gemm_tile) &&
-         tile_equal(&a->conv_tile, &b->conv_tile);
-}
-
 static vittm_device *device_cache_find(const vittm_device *want)
 {
   for (size_t i = 0; i < device_cache.n; i++) {
     vittm_device *d = device_cache.open[i];
     if (d->physical_index == want->physical_index && d->validate == want->validate &&
-        d->profiling == want->profiling && profile_equal(&d->profile, &want->profile))
+        d->profiling == want->profiling && vittm_device_profile_equal(&d->profile, &want->profile))
       return d;
   }
   return NULL;

@@ -128,6 +128,19 @@ vittm_status vittm_device_profile_select(const vittm_device_info *info,
   return st;
 }
 
+static bool tile_equal(const vittm_tile *a, const vittm_tile *b)
+{
+  return a->bm == b->bm && a->bn == b->bn && a->bk == b->bk && a->tm == b->tm && a->tn == b->tn;
+}
+
+bool vittm_device_profile_equal(const vittm_device_profile *a, const vittm_device_profile *b)
+{
+  return a->fp16 == b->fp16 && a->tiles == b->tiles && a->attention == b->attention &&
+         a->reductions == b->reductions && a->shuffle_subgroup == b->shuffle_subgroup &&
+         a->long_workgroups == b->long_workgroups && tile_equal(&a->gemm_tile, &b->gemm_tile) &&
+         tile_equal(&a->conv_tile, &b->conv_tile);
+}
+
 void vittm_device_profile_describe(const vittm_device_profile *p, char *buf, size_t size)
 {
   snprintf(buf, size, "tiles=%s,attention=%s,reductions=%s,shuffles=%s%s",

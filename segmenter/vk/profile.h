@@ -74,6 +74,9 @@ vittm_status vittm_device_profile_select(const vittm_device_info *info,
                                          const vittm_profile_env *env, vittm_device_profile *out,
                                          vittm_error *err);
 
+/* Whether two profiles choose the same routes and tiles. */
+bool vittm_device_profile_equal(const vittm_device_profile *a, const vittm_device_profile *b);
+
 /* "tiles=register,attention=gemm,reductions=subgroup" and ",fp16" when fp16 is the default:
  * the routes in VITTM_ROUTES's syntax. */
 void vittm_device_profile_describe(const vittm_device_profile *p, char *buf, size_t size);

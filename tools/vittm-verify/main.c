@@ -36,7 +36,8 @@ static const char usage[] =
     "                  precision, each in a process of its own, and print a route ×\n"
     "                  precision table; so one device checks the kernels other devices\n"
     "                  run. The exit status is the worst route's (one this device cannot\n"
-    "                  run is reported, not counted)\n"
+    "                  run is reported, not counted; a set that gives this device's own\n"
+    "                  routes is not run again)\n"
     "\n"
     "fp16: the probe stores, per layer, the error e that fp16 storage alone gives the\n"
     "reference (a second reference run with weights, input and every layer's output rounded\n"
@@ -154,9 +155,9 @@ int main(int argc, char **argv)
     return EXIT_ERROR;
   }
   if (all_routes) {
-    bool fp16 = vittm_device_get_info(dev)->fp16;
+    int rc = verify_all_routes(argv[0], pass_on, n_pass_on, dev);
     vittm_device_free(dev);
-    return verify_all_routes(argv[0], pass_on, n_pass_on, fp16);
+    return rc;
   }
   vittm_verify_report r;
   vittm_status st = vittm_verify_model(dev, path, precision, &r, &err);

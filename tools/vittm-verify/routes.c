@@ -3,6 +3,8 @@
  * process of its own), and a route × precision table of the results. */
 #include "routes.h"
 
+#include "vk/device.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,14 +130,29 @@ static int severity(int code)
   }
 }
 
-int verify_all_routes(const char *self, char **args, int n_args, bool fp16)
+int verify_all_routes(const char *self, char **args, int n_args, const vittm_device *dev)
 {
   const char *precisions[] = {"fp32", "fp16"};
+  const vittm_device_info *info = vittm_device_get_info(dev);
+  const vittm_device_profile *own = vittm_device_get_profile(dev);
+  bool fp16 = info->fp16;
   int n_prec = fp16 ? 2 : 1, worst = 0;
   printf("%-22s %-36s %-36s\n", "VITTM_ROUTES", "fp32", fp16 ? "fp16" : "fp16 (device has none)");
   for (size_t s = 0; s < N_SETS; s++) {
     printf("%-22s", route_sets[s].routes ? route_sets[s].routes : "(none)");
     fflush(stdout);
+    /* A set that changes nothing on this device, or that it cannot run, needs no run. */
+    vittm_profile_env env = vittm_profile_env_read();
+    env.routes = route_sets[s].routes;
+    vittm_device_profile p;
+    if (route_sets[s].routes && vittm_device_profile_select(info, &env, &p, NULL) != VITTM_OK) {
+      printf(" %-36s %-36s  %s\n", "unavailable on this device", "", route_sets[s].what);
+      continue;
+    }
+    if (route_sets[s].routes && vittm_device_profile_equal(&p, own)) {
+      printf(" %-73s  %s\n", "= the device's own routes", route_sets[s].what);
+      continue;
+    }
     for (int p = 0; p < n_prec; p++) {
       outcome o = run_child(self, args, n_args, precisions[p], route_sets[s].routes);
       bool unavailable = strcmp(o.summary, "unavailable on this device") == 0;
