@@ -451,11 +451,35 @@ json_number (cJSON *obj, const gchar *key)
   return item->valuedouble;
 }
 
+/* The report at @path, parsed; fails the test if it is missing or not JSON. */
+static cJSON *
+read_report (const gchar *path, const gchar *what)
+{
+  gchar *text = NULL;
+  cJSON *root;
+
+  fail_unless (
+      g_file_get_contents (path, &text, NULL, NULL), "no report %s", what);
+  root = cJSON_Parse (text);
+  fail_unless (root != NULL, "report is not JSON: %s", text);
+  g_free (text);
+  return root;
+}
+
+/* Removes @path (if left) and its directory @dir, and frees both names. */
+static void
+remove_report (gchar *dir, gchar *path)
+{
+  g_unlink (path);
+  g_rmdir (dir);
+  g_free (path);
+  g_free (dir);
+}
+
 GST_START_TEST (test_fpsmeter_report_json_written_at_eos)
 {
   gchar *dir = g_dir_make_tmp ("vittm-report-XXXXXX", NULL);
   gchar *path = g_build_filename (dir, "report.json", NULL);
-  gchar *text = NULL;
   GstBus *bus;
   GstHarness *h = meter_new (30, 0, path, &bus);
   cJSON *root, *lat, *wall, *gpu;
@@ -470,9 +494,7 @@ GST_START_TEST (test_fpsmeter_report_json_written_at_eos)
   fail_if (g_file_test (path, G_FILE_TEST_EXISTS), "written before EOS");
   push_eos (h);
 
-  fail_unless (g_file_get_contents (path, &text, NULL, NULL));
-  root = cJSON_Parse (text);
-  fail_unless (root != NULL, "report is not JSON: %s", text);
+  root = read_report (path, "at EOS");
   fail_unless_equals_string (
       cJSON_GetStringValue (json_get (root, "label")), "test-label");
   fail_unless_equals_int ((gint) json_number (root, "frames"), 11);
@@ -497,7 +519,6 @@ GST_START_TEST (test_fpsmeter_report_json_written_at_eos)
   gpu = json_get (lat, "gpu");
   fail_unless_equals_int ((gint) json_number (gpu, "count"), 10);
   cJSON_Delete (root);
-  g_free (text);
 
   /* Written atomically: nothing but the report is left in the directory. */
   d = g_dir_open (dir, 0, NULL);
@@ -509,10 +530,7 @@ GST_START_TEST (test_fpsmeter_report_json_written_at_eos)
   fail_unless_equals_int (files, 1);
 
   meter_free (h, bus);
-  g_unlink (path);
-  g_rmdir (dir);
-  g_free (path);
-  g_free (dir);
+  remove_report (dir, path);
 }
 
 GST_END_TEST;
@@ -521,7 +539,6 @@ GST_START_TEST (test_fpsmeter_report_without_latencies_has_nulls)
 {
   gchar *dir = g_dir_make_tmp ("vittm-report-XXXXXX", NULL);
   gchar *path = g_build_filename (dir, "r.json", NULL);
-  gchar *text = NULL;
   GstBus *bus;
   GstHarness *h = meter_new (30, 0, path, &bus);
   cJSON *root;
@@ -529,20 +546,14 @@ GST_START_TEST (test_fpsmeter_report_without_latencies_has_nulls)
   push_frame (h, 0, NO_META, 0, FALSE);
   push_eos (h);
 
-  fail_unless (g_file_get_contents (path, &text, NULL, NULL));
-  root = cJSON_Parse (text);
-  fail_unless (root != NULL, "report is not JSON: %s", text);
+  root = read_report (path, "at EOS");
   fail_unless (cJSON_IsNull (json_get (root, "latency-p50-ms")));
   fail_unless (cJSON_IsNull (json_get (root, "gpu-p95-ms")));
   fail_unless_equals_int ((gint) json_number (root, "fps"), 0);
   cJSON_Delete (root);
-  g_free (text);
 
   meter_free (h, bus);
-  g_unlink (path);
-  g_rmdir (dir);
-  g_free (path);
-  g_free (dir);
+  remove_report (dir, path);
 }
 
 GST_END_TEST;
@@ -551,7 +562,6 @@ GST_START_TEST (test_fpsmeter_report_written_when_stopped_without_eos)
 {
   gchar *dir = g_dir_make_tmp ("vittm-report-XXXXXX", NULL);
   gchar *path = g_build_filename (dir, "interrupted.json", NULL);
-  gchar *text = NULL;
   GstBus *bus;
   GstHarness *h = meter_new (30, 0, path, &bus);
   cJSON *root;
@@ -563,23 +573,16 @@ GST_START_TEST (test_fpsmeter_report_written_when_stopped_without_eos)
   fail_unless_equals_int (gst_element_set_state (h->element, GST_STATE_NULL),
       GST_STATE_CHANGE_SUCCESS);
 
-  fail_unless (g_file_get_contents (path, &text, NULL, NULL),
-      "no report after a stop without EOS");
-  root = cJSON_Parse (text);
-  fail_unless (root != NULL, "report is not JSON: %s", text);
+  root = read_report (path, "after a stop without EOS");
   fail_unless (cJSON_IsFalse (json_get (root, "eos")));
   fail_unless_equals_int ((gint) json_number (root, "frames"), 5);
   fail_unless_equals_int ((gint) json_number (root, "inferences"), 5);
   fail_unless (ABS (json_number (root, "fps-overall") - 10.0) < 1e-3);
   fail_unless (ABS (json_number (root, "latency-p50-ms") - 7.0) < 1e-3);
   cJSON_Delete (root);
-  g_free (text);
 
   meter_free (h, bus);
-  g_unlink (path);
-  g_rmdir (dir);
-  g_free (path);
-  g_free (dir);
+  remove_report (dir, path);
 }
 
 GST_END_TEST;
@@ -601,9 +604,7 @@ GST_START_TEST (test_fpsmeter_report_at_eos_not_rewritten_at_stop)
       "the EOS report was written again at the stop");
 
   meter_free (h, bus);
-  g_rmdir (dir);
-  g_free (path);
-  g_free (dir);
+  remove_report (dir, path);
 }
 
 GST_END_TEST;
