@@ -18,10 +18,9 @@ layout(constant_id = 3) const uint BK = 0;
 // against the defaults.
 layout(constant_id = 4) const uint TM = 8;
 layout(constant_id = 5) const uint TN = 32;
-layout(constant_id = 6) const uint KS = 3;
 // Bit 0: vec4 loads (cin a multiple of 4); bit 1: the input is bound as two chunks; bits
 // 8-15: the subgroup size the register kernel shares weights over (include/conv_gemm.glsl).
-layout(constant_id = 7) const uint OPTS = 0;
+layout(constant_id = 6) const uint OPTS = 0;
 
 const uint FLAG_BIAS = 1u;
 const uint FLAG_RELU = 2u;
@@ -33,7 +32,9 @@ layout(push_constant) uniform Push {
   uint w_off, bias_off;
   uint y_off, ldy;
   uint flags;
+  uint ks; // the kernel size KS
 } p;
+#define KS p.ks
 
 #ifdef VITTM_F16
 #define welem4_t f16vec4

@@ -16,10 +16,10 @@ layout(constant_id = 2) const uint BN = 16;
 layout(constant_id = 3) const uint BK = 0;
 layout(constant_id = 4) const uint TM = 8;
 layout(constant_id = 5) const uint TN = 32;
-layout(constant_id = 6) const uint KS = 1;
 // Bit 0: vec4 loads (cin a multiple of 4); bit 1: the input is bound as two chunks; bits
 // 8-15: the subgroup size the register kernel shares weights over (include/conv_gemm.glsl).
-layout(constant_id = 7) const uint OPTS = 0;
+layout(constant_id = 6) const uint OPTS = 0;
+const uint KS = 1u;
 
 const uint FLAG_BIAS = 1u;
 

@@ -28,8 +28,10 @@ layout(constant_id = 3) const uint BK = 16;
 // against the default, and the register kernel indexes up to TM - 1, TN - 1.
 layout(constant_id = 4) const uint TM = 32;
 layout(constant_id = 5) const uint TN = 8;
-// Register tiles only: the subgroup size the rows of A are spread over (0: not spread), and
-// 4 when K and every row start are multiples of 4 elements (vec4 loads), else 1.
+// Register tiles only: the subgroup size the rows of A are spread over (0: not spread; the
+// host sets it only on devices with one subgroup size, vk/profile.h, so it is
+// gl_SubgroupSize and needs no run-time check, which would build both register kernels),
+// and 4 when K and every row start are multiples of 4 elements (vec4 loads), else 1.
 layout(constant_id = 6) const uint SG = 0;
 layout(constant_id = 7) const uint VEC = 1;
 
@@ -83,10 +85,10 @@ void main()
 {
   if (BK > 0)
     gemm_shared();
-#ifdef VITTM_GEMM_SUBGROUP
-  else if (SG > 0 && gl_SubgroupSize == SG)
-    gemm_registers(true);
-#endif
   else
+#ifdef VITTM_GEMM_SUBGROUP
+    gemm_registers(SG > 0);
+#else
     gemm_registers(false);
+#endif
 }

@@ -18,6 +18,7 @@ typedef struct conv_push {
   uint32_t w_off, bias_off;
   uint32_t y_off, ldy;
   uint32_t flags;
+  uint32_t ks;
 } conv_push;
 _Static_assert(sizeof(conv_push) == VITTM_SHADER_CONV2D_PUSH_SIZE,
                "conv_push does not match conv2d's push constants");
@@ -95,22 +96,23 @@ void vittm_conv_transpose2x2_reorder_weight(const float *iokk, uint32_t cin, uin
         dst[((size_t)sub * cout + co) * cin + ci] = iokk[((size_t)ci * cout + co) * 4 + sub];
 }
 
-/* The pipeline of kernel `id` for x's dtype and layout, kernel size ks, and `tile`. */
+/* The pipeline of kernel `id` for x's dtype and layout and `tile` (the kernel size is pushed:
+ * one pipeline serves every size). */
 static vittm_status conv_pipeline(vittm_shader_id id, const vittm_tensor *x, const vittm_tile *tile,
-                                  uint32_t ks, uint32_t push_size, const vittm_pipeline **p,
-                                  vittm_error *err)
+                                  uint32_t push_size, const vittm_pipeline **p, vittm_error *err)
 {
   /* Every weight row and input row then starts on a multiple of 4 elements. */
   uint32_t opts = (x->cols % 4 == 0 ? OPT_VEC4 : 0) | (x->n_chunks > 1 ? OPT_X_SPLIT : 0);
   /* The register kernel shares the weights over a subgroup when whole subgroups fit the
-   * workgroup and the tile; the shader checks the size at run time and falls back. */
+   * workgroup and the tile, on devices of one subgroup size (the profile's
+   * shuffle_subgroup), where the shader can take it for gl_SubgroupSize. */
   uint32_t sg = vittm_device_get_profile(x->dev)->shuffle_subgroup;
   uint32_t wg = vittm_tile_invocations(tile);
   if (!tile->bk && sg && sg < 256 && tile->tn % sg == 0 && wg % sg == 0)
     opts |= sg << 8;
   uint32_t spec[] = {
-      vittm_tile_invocations(tile), tile->bm, tile->bn, tile->bk, tile->tm, tile->tn, ks, opts};
-  return vittm_pipeline_get(x->dev, id, x->dtype, spec, 8, 5, push_size, p, err);
+      vittm_tile_invocations(tile), tile->bm, tile->bn, tile->bk, tile->tm, tile->tn, opts};
+  return vittm_pipeline_get(x->dev, id, x->dtype, spec, 7, 5, push_size, p, err);
 }
 
 typedef struct conv_rows_ctx {
@@ -172,7 +174,7 @@ vittm_status vittm_conv2d_record(vittm_cmd *cmd, const vittm_tensor *x, uint32_t
   vittm_tile tile;
   const vittm_pipeline *p;
   if ((st = vittm_conv_choose_tile(x->dev, &tile, err)) ||
-      (st = conv_pipeline(VITTM_SHADER_CONV2D, x, &tile, k, sizeof(conv_push), &p, err)))
+      (st = conv_pipeline(VITTM_SHADER_CONV2D, x, &tile, sizeof(conv_push), &p, err)))
     return st;
   uint32_t cout = weight->rows, pixels = x->rows;
   uint32_t shader_flags = (bias ? FLAG_BIAS : 0) | (flags & VITTM_CONV_RELU ? FLAG_RELU : 0);
@@ -201,6 +203,7 @@ vittm_status vittm_conv2d_record(vittm_cmd *cmd, const vittm_tensor *x, uint32_t
           .bias_off = n0,
           .ldy = y->cols,
           .flags = shader_flags,
+          .ks = k,
       };
       vittm_binding bind[5] = {win.lo, win.hi};
       bind[2] = vittm_tensor_bind(weight, n0, false, &pc.w_off);
@@ -277,7 +280,7 @@ vittm_status vittm_conv_transpose2x2_record(vittm_cmd *cmd, const vittm_tensor *
   const vittm_pipeline *p;
   if ((st = vittm_conv_choose_tile(x->dev, &tile, err)) ||
       (st =
-           conv_pipeline(VITTM_SHADER_CONV_TRANSPOSE2X2, x, &tile, 1, sizeof(convt_push), &p, err)))
+           conv_pipeline(VITTM_SHADER_CONV_TRANSPOSE2X2, x, &tile, sizeof(convt_push), &p, err)))
     return st;
   uint32_t cout = weight->rows / 4, pixels = x->rows;
   /* Input pixel spans whose output rows lie in one chunk of y (an input pixel writes rows

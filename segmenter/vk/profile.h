@@ -51,7 +51,9 @@ typedef struct vittm_device_profile {
   vittm_reduction_route reductions; /* LayerNorm, softmax rows */
   uint32_t shuffle_subgroup;        /* register tiles share loads over subgroups of this size
                                        with shuffles (GEMM, convolution, patch embedding);
-                                       0: each lane loads its own */
+                                       0: each lane loads its own. Set only on devices whose
+                                       every pipeline has this subgroup size (min == max), so
+                                       shaders take it for gl_SubgroupSize */
   bool long_workgroups;             /* few workgroups of much work each (CPU drivers) */
   vittm_tile gemm_tile, conv_tile;  /* forced tiles; bm == 0 when none */
 } vittm_device_profile;
@@ -108,7 +110,8 @@ typedef struct vittm_tile_table {
 /* The subgroup size a register tile spreads its rows over, sharing loads with shuffles, or 0
  * where it cannot: the profile allows shuffles, and every subgroup lies in one row of
  * invocations (bn/tn a multiple of it) and owns whole rows (tm a multiple of it). Shaders
- * check gl_SubgroupSize against it and fall back to unshared loads on a mismatch. */
+ * take it for gl_SubgroupSize (see shuffle_subgroup) and are built with one register kernel:
+ * a run-time check would make the driver compile both. */
 uint32_t vittm_tile_shuffle_subgroup(const vittm_device_profile *p, const vittm_tile *t);
 
 /* Shared memory a tile declares (a register tile still declares one row). */

@@ -3,8 +3,10 @@
 // order, A[m][k] being input pixel (y + ky - KS/2, x + kx - KS/2) of output pixel m, channel
 // ci, or zero outside the image (padding KS/2). No im2col buffer: A is read from the input.
 //
-// The includer declares dtype.glsl, the specialization constants WG_SIZE, BM, BN, BK, TM, TN,
-// KS and OPTS, the push block `p` (h, w, cin, N, M, m0, x_row0, x_split, w_off), the weight
+// The includer declares dtype.glsl, the specialization constants WG_SIZE, BM, BN, BK, TM, TN
+// and OPTS, the kernel size KS (an expression: conv2d pushes it, so one pipeline serves every
+// kernel size and the tap loop stays a loop, which keeps LLVM's work on CPU drivers a ninth
+// of an unrolled 3×3's), the push block `p` (h, w, cin, N, M, m0, x_row0, x_split, w_off), the weight
 // bindings `wt`/`wt4` and `conv_store(m, n, v)`, which applies the epilogue to one (m < M,
 // n < N) of this dispatch. Output pixel m is global pixel p.m0 + m; weight row n starts at
 // element p.w_off + n·K of `wt`.
@@ -23,9 +25,10 @@
 //    tile per invocation.
 const bool VEC4 = (OPTS & 1u) != 0u;   // cin, the weight row length and offsets are multiples of 4
 const bool X_SPLIT = (OPTS & 2u) != 0u; // the input is bound as two chunks
-const uint PAD = KS / 2u;
-// The subgroup size the weight rows are spread over (0: each lane loads them all), valid
-// when gl_SubgroupSize equals it; TN is then a multiple of it.
+// The subgroup size the weight rows are spread over (0: each lane loads them all); TN is
+// then a multiple of it. The host sets it only on devices with one subgroup size
+// (vk/profile.h), so it is gl_SubgroupSize in every pipeline: no run-time check, which
+// would make the compiler build both register kernels.
 const uint SG = (OPTS >> 8u) & 0xffu;
 const uint SG_DIV = SG > 0u ? SG : 1u; // a divisor even where SG is 0
 
@@ -84,8 +87,8 @@ void conv_registers(const bool shuffle)
       acc[i][j] = 0.0;
 
   for (uint tap = 0u; tap < KS * KS; tap++) {
-    const int dy = int(tap / KS) - int(PAD);
-    const int dx = int(tap % KS) - int(PAD);
+    const int dy = int(tap / KS) - int(KS / 2u);
+    const int dx = int(tap % KS) - int(KS / 2u);
     uint xs[TM];
     bool xhi[TM], ok[TM];
     for (uint i = 0u; i < TM; i++) {
@@ -141,8 +144,8 @@ float conv_gather_a(uint m, uint k, uint kdim)
   uint tap = k / p.cin, ci = k - tap * p.cin;
   uint g = p.m0 + m;
   uint y0 = g / p.w;
-  int yy = int(y0) + int(tap / KS) - int(PAD);
-  int xx = int(g - y0 * p.w) + int(tap % KS) - int(PAD);
+  int yy = int(y0) + int(tap / KS) - int(KS / 2u);
+  int xx = int(g - y0 * p.w) + int(tap % KS) - int(KS / 2u);
   if (yy < 0 || yy >= int(p.h) || xx < 0 || xx >= int(p.w))
     return 0.0;
   uint row = uint(yy) * p.w + uint(xx);
@@ -203,8 +206,6 @@ void conv_main()
 {
   if (BK > 0u)
     conv_shared();
-  else if (SG > 0u && gl_SubgroupSize == SG)
-    conv_registers(true);
   else
-    conv_registers(false);
+    conv_registers(SG > 0u);
 }

@@ -39,7 +39,7 @@ vec4 gemm_load4_b(uint row_start, uint k)
   return v;
 }
 
-// shuffle: the rows of A are spread over the subgroup (needs gl_SubgroupSize == SG);
+// shuffle: the rows of A are spread over the subgroup (gl_SubgroupSize == SG);
 // otherwise every lane loads all TM rows itself (correct for any subgroup size, slower).
 void gemm_registers(const bool shuffle)
 {
