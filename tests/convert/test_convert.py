@@ -346,7 +346,7 @@ def error_case(a) -> int:
         if a.case == "error-missing-tensor":
             edit = "del sd['blocks.1.mlp.fc2.bias']"
         else:
-            edit = "sd['blocks.0.ls1.gamma'] = torch.ones(192)"
+            edit = "sd['blocks.0.adapter.weight'] = torch.ones(192)"
         subprocess.run([py, "-c", "import torch; sd = torch.load(%r); %s; torch.save(sd, %r)"
                         % (ckpt("timm-vit"), edit, edited)], check=True)
         p = run([a.convert, edited, "-o", out, *HEADS])
@@ -354,7 +354,7 @@ def error_case(a) -> int:
             if p.returncode != 1 or "missing tensor 'blocks.1.mlp.fc2.bias'" not in p.stderr:
                 return fail("a missing tensor must stop the conversion, naming it")
             return 0
-        if p.returncode != 1 or "blocks.0.ls1.gamma [192]" not in p.stderr:
+        if p.returncode != 1 or "blocks.0.adapter.weight [192]" not in p.stderr:
             return fail("an unknown tensor must stop the conversion, listed")
         p = run([a.convert, edited, "-o", out, *HEADS, "--ignore-unknown"])
         if p.returncode != 0 or "ignored 1 unknown tensors" not in p.stderr:

@@ -86,6 +86,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         "stored at, e.g. 512 for ADE20K checkpoints, 224 for ImageNet ones; "
                         "Segmenter models: the training config's slide crop, else that size, "
                         "and 512 for the TIMMBackbone ViT-B, whose embeddings stay at 224)")
+    p.add_argument("--pos-embed-grid", type=_pair, metavar="HxW",
+                   help="the patch grid the position embedding was stored at (default: the "
+                        "checkpoint's img_size, else the square root of its rows); needed for "
+                        "a non-square grid when the checkpoint keeps no config")
     p.add_argument("--num-heads", type=int,
                    help="attention heads (default: from the checkpoint's training config, "
                         "else 12 at width 768)")
@@ -168,8 +172,8 @@ def select_tensors(sd: dict, cfg: dict, ignore_unknown: bool) -> tuple[dict, int
         more = f"\n  … and {len(unknown) - 40} more" if len(unknown) > 40 else ""
         raise infer.InferError(
             f"{len(unknown)} tensors this model does not read:\n  {listing}{more}\n"
-            "They may change what the original model computes (layer scale, register tokens, "
-            "another head, …), and the probe cannot see that: the reference ignores them too. "
+            "They may change what the original model computes (an adapter, another head, …), "
+            "and the probe cannot see that: the reference ignores them too. "
             "If you know they are unused, rerun with --ignore-unknown")
     return {n: np.asarray(sd[n], dtype=np.float32) for n in spec}, len(unused), unknown
 
@@ -226,12 +230,17 @@ def main(argv: list[str]) -> int:
         _log(f"reading {args.checkpoint}")
         obj, how = checkpoint.load(args.checkpoint)
         raw, meta, where = checkpoint.find_state_dict(obj, args.ema)
+        stored = checkpoint.stored_configs(obj)
         del obj
         sd, layout = layouts.canonical(raw)
         args.layout_family = layout.split(" segmentor")[0]
         _log(f"{len(raw)} tensors ({where}); layout: {layout}")
-        cfg, notes = infer.infer_config(sd, args, checkpoint.meta_config_text(meta),
-                                        checkpoint.meta_classes(meta))
+        if stored:
+            _log("config kept with the weights: " + ", ".join(
+                {"timm": "timm pretrained_cfg", "args": "args", "arch": "arch " +
+                 str(stored.get("arch"))}[k] for k in stored))
+        cfg, notes, sd = infer.infer_config(sd, args, checkpoint.meta_config_text(meta),
+                                            checkpoint.meta_classes(meta), stored)
         _log(_describe(cfg))
         for note in notes:
             _log(f"  {note}")
