@@ -18,6 +18,21 @@ probe.* tensors, so that vittm-verify can check the converted model layer by lay
 device. Segmenter models get the authors' normalisation (mean = std = 127.5) and slide-window
 inference (crop 512, or 504 at patch 28, stride 480) unless the checkpoint's training config or
 an option says otherwise.
+
+Reads the config a checkpoint keeps (mmseg's meta config text; timm's pretrained_cfg /
+model_args, in the checkpoint or in the config.json beside a .safetensors; an `args` dict) and
+honours what changes the forward (docs/converting.md lists each field):
+  mmseg ViT   with_cls_token=False (converted without a class token), final_norm, norm_cfg eps,
+              img_size, interpolate_mode, num_heads, out_indices, mean/std
+  timm ViT    pretrained_cfg mean/std (else ImageNet's, said: timm's original ViT weights use
+              0.5), img_size / input_size (non-square grids; else --pos-embed-grid),
+              no_embed_class (a zero class row), LayerScale ls1/ls2.gamma (folded into
+              attn.proj / mlp.fc2), global_pool token/avg, fc_norm
+and refuses by name what the engine does not run: mmseg output_cls_token, pre_norm, out_origin,
+patch_norm, another norm, activation or interpolate_mode; timm register tokens, DeiT's
+distillation token, norm_pre, qk_norm, attention pooling, SwiGLU, avg pooling without fc_norm;
+the ViTTM authors' rw_head_type other than 'lin' (la, tl, ca, lca, dyna), memory_blocks,
+fusion_type other than 'residual', process_embedder_type other than 'patch'.
 """
 
 from __future__ import annotations
@@ -106,8 +121,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         "training config's, else 480 or the crop if smaller); the crop is the "
                         "input size (--image, else the training config's crop_size)")
     p.add_argument("--mean", type=_triple,
-                   help="R,G,B on the 0-255 scale (default: the training config's, else 127.5 "
-                        "for Segmenter models, ImageNet's otherwise)")
+                   help="R,G,B on the 0-255 scale (default: the training config's, or timm's "
+                        "pretrained_cfg's times 255, else 127.5 for Segmenter models, "
+                        "ImageNet's otherwise)")
     p.add_argument("--std", type=_triple, help="R,G,B, as --mean")
     p.add_argument("--combine", choices=("mean", "memory", "process"), default="mean",
                    help="ViTTM classifier: which head's logits `logits` is (default mean)")

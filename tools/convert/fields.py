@@ -7,7 +7,7 @@ tensors as the default and drops the class token before the first block; timm's
 (checkpoint.stored_configs, mmseg's config text) and the tensors that betray a variant, and
 either says how to convert it into a model the engine runs (fold.py does the rewriting) or
 refuses it, naming the field, its value and why. The fields handled are listed in
-docs/model-format.md ("What the converter reads from a checkpoint's config").
+docs/converting.md.
 
 Values come from, in order: the command line, the checkpoint's stored config, the tensors,
 upstream defaults.
