@@ -10,6 +10,8 @@ Layouts:
                       class row), LayerScale (blocks.N.ls1/ls2.gamma), a non-square img_size
                       (64, 96); OUT.safetensors + OUT.config.json as on the Hugging Face hub
                       (pretrained_cfg: input_size, mean = std = 0.5)
+  timm-vit-deit3-pth  the same weights in a .pth: {"state_dict", "default_cfg" (input_size only:
+                      Debian's torch 1.13 reads no floats weights-only), "model_args"}
   mmseg-vit-upernet-nocls
                       mmseg-vit-upernet with with_cls_token=False in its config text (the
                       same tensors: mmseg drops the class token before the first block)
@@ -362,6 +364,9 @@ LAYOUTS = {
     "mmseg-vit-upernet": mmseg_vit_upernet,
     "mmseg-vit-upernet-nocls": lambda: mmseg_vit_upernet(with_cls_token=False),
     "timm-vit-deit3": timm_vit_deit3,
+    "timm-vit-deit3-pth": lambda: {
+        "state_dict": timm_vit_deit3()["state_dict"], "default_cfg": {"input_size": [3, 64, 96]},
+        "model_args": {"no_embed_class": True, "global_pool": "token", "num_heads": HEADS}},
     "ettm-vittm-16-32": lambda: {"model": ettm_vittm(16, 32, 64), "epoch": 300},
     "ettm-vittm-28-28": lambda: {"state_dict": {"model." + k: v for k, v in
                                                 ettm_vittm(28, 28, 56).items()},

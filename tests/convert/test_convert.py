@@ -151,6 +151,12 @@ FORWARD_CASES = {
         "input_size": [64, 96], "mean": [127.5] * 3, "std": [127.5] * 3,
         "encoder": {"class_token": True, "pos_embed_grid": [4, 6], "final_norm": True},
         "head": {"type": "classifier", "pool": "token", "num_classes": 10}}, True),
+    # the same from a .pth keeping default_cfg and model_args (heads from there), run at
+    # 96x128: the 4x6 grid resampled to 6x8 as timm does (bicubic, antialias)
+    "forward-timm-vit-deit3-pth-resampled": ("timm-vit-deit3-pth", ["--image", "96x128"], {
+        "input_size": [96, 128], "mean": [123.675, 116.28, 103.53],
+        "encoder": {"class_token": True, "pos_embed_grid": [4, 6], "num_heads": 3,
+                    "pos_embed_antialias": True}}, True),
 }
 # Configurations the official code builds and the engine does not run: each refused, naming
 # the field. name: [(checkpoint layout, edit, extra converter arguments, message)], where an

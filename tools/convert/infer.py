@@ -389,8 +389,9 @@ def _vit_encoder(sd, opts, mm, tm, dim, depth, heads, mlp, patch, out_indices, f
     if mm is not None and mm["ln_eps"] is not None:
         enc["ln_eps"] = mm["ln_eps"]
     elif family == layouts.MMSEG_VIT:
-        notes.append("LayerNorm eps 1e-06 (mmseg's ViT-B configs' norm_cfg; the checkpoint "
-                     "keeps no training config)")
+        notes.append("no training config in the checkpoint: mmseg's ViT-B configs assumed "
+                     "(with_cls_token=True, LayerNorm eps 1e-06); a model trained otherwise "
+                     "converts wrong: keep its meta['cfg']")
     # mmseg resamples position embeddings without antialiasing; timm's loader (and so a
     # timm checkpoint run at another size) with it.
     enc["pos_embed_antialias"] = family != layouts.MMSEG_VIT
@@ -628,7 +629,7 @@ def _normalisation(opts, meta_text, kind, notes, tm=None, family=None) -> tuple[
         if where != default[2] or kind == "mask_transformer":
             notes.append(f"{key} {[round(v, 4) for v in value]} ({where})")
         elif family == layouts.TIMM_VIT:
-            notes.append(f"{key} {value} (ImageNet's: the checkpoint keeps no pretrained_cfg; "
+            notes.append(f"{key} {value} (ImageNet's: no pretrained_cfg {key} in the checkpoint; "
                          f"timm's original ViT weights, e.g. vit_base_patch16_224, use 0.5: "
                          f"give --mean/--std 127.5,127.5,127.5)")
     return out[0], out[1]
