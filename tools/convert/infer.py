@@ -188,13 +188,14 @@ def infer_config(sd: dict, opts, meta_text: Optional[str], meta_classes,
                          f"model")
     bb_text = _backbone_text(meta_text)
     family = getattr(opts, "layout_family", None)
+    bb_dict = _dict_text(meta_text, "backbone")  # None unless the text has backbone=dict(…)
     try:
         fields.refuse_by_tensors(sd, arch)
         if arch == "vittm":
-            fields.check_vittm_config(bb_text if meta_text else None, stored.get("args"), notes)
+            fields.check_vittm_config(bb_dict, stored.get("args"), notes)
             mm, tm = None, {}
         else:
-            mm = fields.mmseg_vit(bb_text if meta_text else None, notes, meta_text) \
+            mm = fields.mmseg_vit(bb_dict, notes, meta_text) \
                 if family == layouts.MMSEG_VIT else None
             tm = fields.timm_vit(stored, notes)
     except fields.RefusedError as e:
