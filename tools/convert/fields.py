@@ -253,15 +253,15 @@ def mmseg_vit(bb_text: Optional[str], notes: list, full_text: Optional[str] = No
 
 # -- timm VisionTransformer fields -------------------------------------------------------------
 
-def timm_vit(stored: dict, notes: list) -> dict:
+def timm_vit(stored: dict) -> dict:
     """timm's fields from a stored pretrained_cfg / model_args: {"img_size" (model_args),
-    "input_size" (pretrained_cfg), "mean", "std", "no_embed_class", "global_pool", "fc_norm",
-    "num_heads", "class_token"} (None where not stored). mean/std are returned on the 0-255
-    scale."""
+    "input_size" (pretrained_cfg), "mean", "std", "no_embed_class", "global_pool",
+    "num_heads"} (None where not stored; class_token and fc_norm show in the tensors).
+    mean/std are returned on the 0-255 scale."""
     timm = stored.get("timm") or {}
     args = timm.get("model_args") or {}
     out: dict = {k: None for k in ("img_size", "input_size", "mean", "std", "no_embed_class",
-                                   "global_pool", "fc_norm", "num_heads", "class_token")}
+                                   "global_pool", "num_heads")}
     if not timm:
         return out
     for field, bad, why in (("reg_tokens", lambda v: v, "register tokens: the engine's ViT "
@@ -279,9 +279,8 @@ def timm_vit(stored: dict, notes: list) -> dict:
                                f"{why}")
     out["img_size"] = _hw(args.get("img_size"))
     out["input_size"] = _hw(timm.get("input_size"))
-    for key in ("no_embed_class", "class_token", "fc_norm"):
-        if isinstance(args.get(key), bool):
-            out[key] = args[key]
+    if isinstance(args.get("no_embed_class"), bool):
+        out["no_embed_class"] = args["no_embed_class"]
     if isinstance(args.get("global_pool"), str):
         out["global_pool"] = args["global_pool"]
     if isinstance(args.get("num_heads"), int):

@@ -197,7 +197,7 @@ def infer_config(sd: dict, opts, meta_text: Optional[str], meta_classes,
         else:
             mm = fields.mmseg_vit(bb_dict, notes, meta_text) \
                 if family == layouts.MMSEG_VIT else None
-            tm = fields.timm_vit(stored, notes)
+            tm = fields.timm_vit(stored)
     except fields.RefusedError as e:
         raise InferError(str(e)) from e
     if fold.layer_scale_blocks(sd):
