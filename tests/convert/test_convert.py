@@ -161,7 +161,8 @@ FORWARD_CASES = {
 # Configurations the official code builds and the engine does not run: each refused, naming
 # the field. name: [(checkpoint layout, edit, extra converter arguments, message)], where an
 # edit is ("add", tensor name, shape), ("config", old, new) on mmseg's config text, or
-# ("top", key, value) on the checkpoint's top-level dict.
+# ("top", key, value) on the checkpoint's top-level dict (value None: removed). A message
+# "ok: …" wants the conversion to succeed, saying that instead.
 REFUSAL_CASES = {
     "error-timm-refused": [
         ("timm-vit", ("add", "reg_token", (1, 4, 192)), [], "timm reg_tokens > 0"),
@@ -171,6 +172,8 @@ REFUSAL_CASES = {
         ("timm-vit", ("add", "dist_token", (1, 1, 192)), [], "DeiT distillation token"),
         ("timm-vit-deit3", ("top", "pretrained_cfg", None), HEADS,
          "not a square grid: the checkpoint keeps no img_size"),
+        ("timm-vit-deit3", ("top", "pretrained_cfg", None), HEADS + ["--pos-embed-grid", "4x6"],
+         "ok: position grid 4x6 (--pos-embed-grid)"),
         ("timm-vit-deit3", ("top", "model_args", {"img_size": [96, 96]}), HEADS,
          "img_size in the checkpoint's model_args gives a 6x6 grid"),
         ("timm-vit-deit3", ("top", "model_args", {"global_pool": "avg", "fc_norm": False}),
@@ -189,6 +192,11 @@ REFUSAL_CASES = {
          "act_cfg type='ReLU'"),
         ("mmseg-vit-upernet", ("add", "backbone.patch_embed.norm.weight", (192,)), [],
          "mmseg patch_norm=True"),
+        # 4x9 patches are as many tokens as the stored 6x6: mmseg adds pos_embed unresampled
+        ("mmseg-vit-upernet", ("config", "final_norm=True", "final_norm=True"),
+         ["--image", "64x144"], "mmseg's ViT then adds pos_embed without resampling it"),
+        ("mmseg-vit-upernet", ("config", "final_norm=True", "final_norm=False"), [],
+         "ok: final_norm=False (the checkpoint's training config): its ln1 is never applied"),
     ],
     "error-vittm-refused": [
         ("ettm-vittm-16-32", ("add", "read_head.0.mlp2.fc1.weight", (64, 192)), HEADS,
@@ -475,8 +483,10 @@ def refusal_case(a) -> int:
             top[edit[1]] = edit[2]
         edited = _checkpoint(a, layout, obj)
         rc, stderr = _convert_here([edited, "-o", out, "--no-probe", *args])
-        if rc != 1 or message not in stderr:
-            return fail(f"{layout} with {edit}: wanted exit 1 and {message!r}")
+        want_rc = 0 if message.startswith("ok: ") else 1
+        message = message[len("ok: "):] if want_rc == 0 else message
+        if rc != want_rc or message not in stderr:
+            return fail(f"{layout} with {edit}: wanted exit {want_rc} and {message!r}")
     return 0
 
 
