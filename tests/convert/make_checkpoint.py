@@ -22,6 +22,8 @@ Layouts:
   ettm-vittm-16-32    the authors' ViTTM classifier (memory 16, process 32, r 4) with their
                       unused extras: cls_token, pos_embed, patch_embed.* (memory_embedder's alias
                       at patch 16), read/write_head.N.proj; {"model": …}
+  ettm-vittm-16-32-ls the same with LayerScale in its blocks (the authors' DeiT III-based
+                      deittm models: init_values)
   ettm-vittm-28-28    the same at 28/28 (patch_embed is a separate 16-pixel embedder), in a
                       Lightning {"state_dict": {"model.…"}} container
   ettm-vittm-upernet  the authors' mmseg UperNet: `backbone.` ViTTM (16/32, r 2) with fpn1/fpn2
@@ -125,6 +127,21 @@ def timm_vit() -> dict:
     return _weights(cfg)  # timm's names are ours
 
 
+def _with_layer_scale(sd: dict) -> dict:
+    """timm's LayerScale (init_values): blocks.N.ls1.gamma after attn.proj, ls2.gamma after
+    mlp.fc2, in state_dict order; DeiT III's trained gammas are small, of both signs and
+    unequal per channel."""
+    out = {}
+    for name, value in sd.items():
+        out[name] = value
+        for ls, after in (("ls1", ".attn.proj.bias"), ("ls2", ".mlp.fc2.bias")):
+            if name.endswith(after):
+                block = name[:-len(after)]
+                out[f"{block}.{ls}.gamma"] = (0.1 * _rng(block + ls).standard_normal(
+                    value.shape[0])).astype(np.float32)
+    return out
+
+
 def timm_vit_deit3() -> dict:
     """timm's ViT as DeiT III builds it (no_embed_class=True, init_values: LayerScale), at a
     non-square img_size (64, 96): pos_embed holds the 4x6 grid rows only, every block has
@@ -134,16 +151,7 @@ def timm_vit_deit3() -> dict:
     cfg = mc.make_config("vit", enc, [64, 96], head=mc.classifier_head(10, "vit", "token"))
     sd = _weights(cfg)
     sd["pos_embed"] = np.ascontiguousarray(sd["pos_embed"][:, 1:])  # no class row
-    out = {}
-    for name, value in sd.items():
-        out[name] = value
-        for ls, after in (("ls1", ".attn.proj.bias"), ("ls2", ".mlp.fc2.bias")):
-            if name.endswith(after):
-                block = name[:-len(after)]
-                # DeiT III's trained gammas: small, of both signs, unequal per channel
-                out[f"{block}.{ls}.gamma"] = (0.1 * _rng(block + ls).standard_normal(D)
-                                              ).astype(np.float32)
-    return {"state_dict": out, "config": {
+    return {"state_dict": _with_layer_scale(sd), "config": {
         "architecture": "deit3_small_patch16_224", "num_classes": 10, "global_pool": "token",
         "pretrained_cfg": {"input_size": [3, 64, 96], "interpolation": "bicubic",
                            "crop_pct": 1.0, "mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5],
@@ -368,6 +376,7 @@ LAYOUTS = {
         "state_dict": timm_vit_deit3()["state_dict"], "default_cfg": {"input_size": [3, 64, 96]},
         "model_args": {"no_embed_class": True, "global_pool": "token", "num_heads": HEADS}},
     "ettm-vittm-16-32": lambda: {"model": ettm_vittm(16, 32, 64), "epoch": 300},
+    "ettm-vittm-16-32-ls": lambda: {"model": _with_layer_scale(ettm_vittm(16, 32, 64))},
     "ettm-vittm-28-28": lambda: {"state_dict": {"model." + k: v for k, v in
                                                 ettm_vittm(28, 28, 56).items()},
                                  "epoch": 300, "global_step": 1},

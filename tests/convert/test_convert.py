@@ -157,6 +157,10 @@ FORWARD_CASES = {
         "input_size": [96, 128], "mean": [123.675, 116.28, 103.53],
         "encoder": {"class_token": True, "pos_embed_grid": [4, 6], "num_heads": 3,
                     "pos_embed_antialias": True}}, True),
+    # the authors' DeiT III-based ViTTM: LayerScale folded in the process stream's blocks
+    "forward-ettm-vittm-layer-scale": ("ettm-vittm-16-32-ls", HEADS + [
+        "--out-indices", "0,1"], {
+        "architecture": "vittm", "encoder": {"out_indices": [0, 1]}}, True),
 }
 # Configurations the official code builds and the engine does not run: each refused, naming
 # the field. name: [(checkpoint layout, edit, extra converter arguments, message)], where an
@@ -443,7 +447,10 @@ def forward_case(a, layout: str, conv_args: list, want: dict, verify: bool) -> i
     x = torch.from_numpy(image).double()
     enc = cfg["encoder"]
     with torch.no_grad():
-        if layout.startswith("mmseg-"):
+        if layout.startswith("ettm-"):
+            pairs = [(f"features.{k}", fwd.vittm_features(upstream, x, enc["num_heads"], k)[0]
+                      .flatten(1).transpose(0, 1).numpy()) for k in enc["out_indices"]]
+        elif layout.startswith("mmseg-"):
             maps = fwd.mmseg_vit_features(upstream, x, enc["num_heads"], enc["class_token"],
                                           enc["final_norm"], enc["out_indices"], enc["ln_eps"])
             pairs = [(f"features.{k}", m[0].flatten(1).transpose(0, 1).numpy())
