@@ -1,4 +1,4 @@
-"""A forward pass of the Segmenter checkpoints straight from their upstream state_dicts.
+"""Forward passes of the test checkpoints straight from their upstream state_dicts.
 
 Written out here with plain tensor operations, from the upstream definitions (timm's
 VisionTransformer as the authors' ViTBackbone runs it, the authors' ViTTM, mmseg's
@@ -8,6 +8,8 @@ checkpoint computes. Float64; inference only.
 
     features = vit_features(sd, x, heads) | vittm_features(sd, x, heads, index)
     logits   = mask_head(sd, features, heads)          # (B, h*w, K)
+    logits   = timm_vit_logits(sd, x, heads, grid, no_embed_class)   # timm classifiers
+    maps     = mmseg_vit_features(sd, x, heads, ...)   # mmseg's ViT, under mmseg's names
 
 `sd` maps upstream names to tensors with the segmentor prefixes removed (`backbone.` and, for
 the TIMMBackbone, `backbone.timm_model.`; `decode_head.` kept).
@@ -40,13 +42,17 @@ def _self_attention(x, w_qkv, b_qkv, w_out, b_out, heads):
 
 
 def _timm_block(x, sd, p, heads):
-    """timm Block: x + attn(norm1(x)), then x + mlp(norm2(x)) with an erf GELU."""
+    """timm Block: x + ls1(attn(norm1(x))), then x + ls2(mlp(norm2(x))) with an erf GELU;
+    ls1/ls2 are LayerScale (x * gamma) where the checkpoint has them, else identity."""
+    one = torch.ones((), dtype=x.dtype)
     y = _ln(x, sd, p + "norm1", ENCODER_LN_EPS)
-    x = x + _self_attention(y, sd[p + "attn.qkv.weight"], sd[p + "attn.qkv.bias"],
-                            sd[p + "attn.proj.weight"], sd[p + "attn.proj.bias"], heads)
+    y = _self_attention(y, sd[p + "attn.qkv.weight"], sd[p + "attn.qkv.bias"],
+                        sd[p + "attn.proj.weight"], sd[p + "attn.proj.bias"], heads)
+    x = x + y * sd.get(p + "ls1.gamma", one)
     y = _ln(x, sd, p + "norm2", ENCODER_LN_EPS)
     y = F.gelu(F.linear(y, sd[p + "mlp.fc1.weight"], sd[p + "mlp.fc1.bias"]))
-    return x + F.linear(y, sd[p + "mlp.fc2.weight"], sd[p + "mlp.fc2.bias"])
+    y = F.linear(y, sd[p + "mlp.fc2.weight"], sd[p + "mlp.fc2.bias"])
+    return x + y * sd.get(p + "ls2.gamma", one)
 
 
 def _patches(x, sd, name):
@@ -80,6 +86,65 @@ def vit_features(sd, x, heads):
         t = _timm_block(t, sd, f"blocks.{i}.", heads)
     t = _ln(t, sd, "norm", ENCODER_LN_EPS)[:, 1:]
     return t.transpose(1, 2).reshape(t.shape[0], d, h, w)
+
+
+def timm_vit_logits(sd, x, heads, stored_grid, no_embed_class):
+    """timm VisionTransformer.forward, global_pool='token': _pos_embed (no_embed_class: the
+    position embedding, grid rows only, is added to the patch tokens before the class token is
+    concatenated; else after, with the class row), LayerScale blocks, norm, head on the class
+    token. The position grid is stored at `stored_grid` (h, w) and resampled by timm's
+    resample_abs_pos_embed (bicubic, antialias) when the input's differs. Returns (B, K)."""
+    t, (h, w) = _patches(x, sd, "patch_embed")
+    pos = sd["pos_embed"]
+    d = pos.shape[-1]
+    rows = pos if no_embed_class else pos[:, 1:]
+    grid = rows.reshape(1, stored_grid[0], stored_grid[1], d).permute(0, 3, 1, 2)
+    if tuple(stored_grid) != (h, w):
+        grid = F.interpolate(grid, size=(h, w), mode="bicubic", align_corners=False,
+                             antialias=True)
+    grid = grid.permute(0, 2, 3, 1).reshape(1, h * w, d)
+    cls = sd["cls_token"].expand(t.shape[0], -1, -1)
+    if no_embed_class:
+        t = torch.cat([cls, t + grid], dim=1)
+    else:
+        t = torch.cat([cls + pos[:, :1], t + grid], dim=1)
+    for i in range(_depth(sd)):
+        t = _timm_block(t, sd, f"blocks.{i}.", heads)
+    t = _ln(t, sd, "norm", ENCODER_LN_EPS)
+    return F.linear(t[:, 0], sd["head.weight"], sd["head.bias"])
+
+
+def mmseg_vit_features(sd, x, heads, with_cls_token, final_norm, out_indices, eps):
+    """mmseg VisionTransformer.forward under its own names (`layers.N.ln1`,
+    `attn.attn.in_proj_weight`, `ffn.layers.0.0`, final norm `ln1`), at the stored grid: the
+    class token is concatenated and given its position row, then dropped before the first
+    layer when with_cls_token is False; the final norm is applied after the last layer; each
+    out index's tokens (class token removed) as a (B, D, h, w) map."""
+    w = sd["patch_embed.projection.weight"]
+    t = F.conv2d(x, w, sd.get("patch_embed.projection.bias"), stride=w.shape[-1])
+    b, d, h, wd = t.shape
+    t = t.flatten(2).transpose(1, 2)
+    t = torch.cat([sd["cls_token"].expand(b, -1, -1), t], dim=1) + sd["pos_embed"]
+    if not with_cls_token:
+        t = t[:, 1:]
+    outs = []
+    depth = 1 + max(int(n.split(".")[1]) for n in sd if n.startswith("layers."))
+    for i in range(depth):
+        p = f"layers.{i}."
+        y = _ln(t, sd, p + "ln1", eps)
+        t = t + _self_attention(y, sd[p + "attn.attn.in_proj_weight"],
+                                sd[p + "attn.attn.in_proj_bias"],
+                                sd[p + "attn.attn.out_proj.weight"],
+                                sd[p + "attn.attn.out_proj.bias"], heads)
+        y = _ln(t, sd, p + "ln2", eps)
+        y = F.gelu(F.linear(y, sd[p + "ffn.layers.0.0.weight"], sd[p + "ffn.layers.0.0.bias"]))
+        t = t + F.linear(y, sd[p + "ffn.layers.1.weight"], sd[p + "ffn.layers.1.bias"])
+        if i == depth - 1 and final_norm:
+            t = _ln(t, sd, "ln1", eps)
+        if i in out_indices:
+            out = t[:, 1:] if with_cls_token else t
+            outs.append(out.transpose(1, 2).reshape(b, d, h, wd))
+    return outs
 
 
 def _linear_attention(sd, p, source, query, heads):

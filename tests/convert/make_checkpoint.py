@@ -2,10 +2,19 @@
 """Write a random-weight checkpoint in an upstream layout, with upstream key names, for the
 converter tests (reduced sizes: D 192, 3 heads).
 
-  make_checkpoint.py LAYOUT OUT.pth
+  make_checkpoint.py LAYOUT OUT.pth       (OUT.safetensors for timm-vit-deit3)
 
 Layouts:
   timm-vit            timm VisionTransformer classifier, a bare state_dict (as timm's hub files)
+  timm-vit-deit3      timm VisionTransformer as DeiT III: no_embed_class (pos_embed without a
+                      class row), LayerScale (blocks.N.ls1/ls2.gamma), a non-square img_size
+                      (64, 96); OUT.safetensors + OUT.config.json as on the Hugging Face hub
+                      (pretrained_cfg: input_size, mean = std = 0.5)
+  timm-vit-deit3-pth  the same weights in a .pth: {"state_dict", "default_cfg" (input_size only:
+                      Debian's torch 1.13 reads no floats weights-only), "model_args"}
+  mmseg-vit-upernet-nocls
+                      mmseg-vit-upernet with with_cls_token=False in its config text (the
+                      same tensors: mmseg drops the class token before the first block)
   mmseg-vit-upernet   mmsegmentation EncoderDecoder: `backbone.` ViT under mmseg's own names
                       (layers.N.ln1, attn.attn.in_proj_weight, ffn.layers.0.0, ln1 …),
                       MultiLevelNeck, UPerHead, auxiliary FCN head, num_batches_tracked, in a
@@ -13,6 +22,8 @@ Layouts:
   ettm-vittm-16-32    the authors' ViTTM classifier (memory 16, process 32, r 4) with their
                       unused extras: cls_token, pos_embed, patch_embed.* (memory_embedder's alias
                       at patch 16), read/write_head.N.proj; {"model": …}
+  ettm-vittm-16-32-ls the same with LayerScale in its blocks (the authors' DeiT III-based
+                      deittm models: init_values)
   ettm-vittm-28-28    the same at 28/28 (patch_embed is a separate 16-pixel embedder), in a
                       Lightning {"state_dict": {"model.…"}} container
   ettm-vittm-upernet  the authors' mmseg UperNet: `backbone.` ViTTM (16/32, r 2) with fpn1/fpn2
@@ -116,6 +127,38 @@ def timm_vit() -> dict:
     return _weights(cfg)  # timm's names are ours
 
 
+def _with_layer_scale(sd: dict) -> dict:
+    """timm's LayerScale (init_values): blocks.N.ls1.gamma after attn.proj, ls2.gamma after
+    mlp.fc2, in state_dict order; DeiT III's trained gammas are small, of both signs and
+    unequal per channel."""
+    out = {}
+    for name, value in sd.items():
+        out[name] = value
+        for ls, after in (("ls1", ".attn.proj.bias"), ("ls2", ".mlp.fc2.bias")):
+            if name.endswith(after):
+                block = name[:-len(after)]
+                out[f"{block}.{ls}.gamma"] = (0.1 * _rng(block + ls).standard_normal(
+                    value.shape[0])).astype(np.float32)
+    return out
+
+
+def timm_vit_deit3() -> dict:
+    """timm's ViT as DeiT III builds it (no_embed_class=True, init_values: LayerScale), at a
+    non-square img_size (64, 96): pos_embed holds the 4x6 grid rows only, every block has
+    ls1.gamma / ls2.gamma; as timm's Hugging Face uploads: weights in safetensors, the config
+    (pretrained_cfg with the 0.5 normalisation) in a config.json (HF_LAYOUTS)."""
+    enc = mc.vit_encoder(D, 2, HEADS, MLP, 16, [4, 6])
+    cfg = mc.make_config("vit", enc, [64, 96], head=mc.classifier_head(10, "vit", "token"))
+    sd = _weights(cfg)
+    sd["pos_embed"] = np.ascontiguousarray(sd["pos_embed"][:, 1:])  # no class row
+    return {"state_dict": _with_layer_scale(sd), "config": {
+        "architecture": "deit3_small_patch16_224", "num_classes": 10, "global_pool": "token",
+        "pretrained_cfg": {"input_size": [3, 64, 96], "interpolation": "bicubic",
+                           "crop_pct": 1.0, "mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5],
+                           "num_classes": 10, "first_conv": "patch_embed.proj",
+                           "classifier": "head"}}}
+
+
 def _mmseg_name(name: str) -> str:
     """timm → mmseg VisionTransformer (mmseg's vit_convert)."""
     if name.startswith("blocks."):
@@ -135,7 +178,7 @@ def _mmseg_name(name: str) -> str:
     return name
 
 
-def mmseg_vit_upernet() -> dict:
+def mmseg_vit_upernet(with_cls_token: bool = True) -> dict:
     enc = mc.vit_encoder(D, 4, HEADS, MLP, 16, [6, 6], [0, 1, 2, 3], final_norm=True)
     enc["pos_embed_antialias"] = False
     base = mc.make_config("vit", enc, [96, 96])
@@ -154,7 +197,9 @@ def mmseg_vit_upernet() -> dict:
                    "model = dict(type='EncoderDecoder', backbone=dict(type='VisionTransformer', "
                    f"img_size=(96, 96), patch_size=16, embed_dims={D}, num_layers=4, "
                    f"num_heads={HEADS}, mlp_ratio=4, out_indices=(0, 1, 2, 3), "
-                   "final_norm=True, interpolate_mode='bicubic'),\n"
+                   "final_norm=True, interpolate_mode='bicubic', "
+                   f"with_cls_token={with_cls_token}, norm_cfg=dict(type='LN', eps=1e-06), "
+                   "act_cfg=dict(type='GELU')),\n"
                    f"    neck=dict(type='MultiLevelNeck', in_channels=[{D}, {D}, {D}, {D}], "
                    f"out_channels={D}, scales=[4, 2, 1, 0.5]),\n"
                    f"    decode_head=dict(type='UPerHead', in_channels=[{D}, {D}, {D}, {D}], "
@@ -325,7 +370,13 @@ def ettm_vittm_upernet() -> dict:
 LAYOUTS = {
     "timm-vit": timm_vit,
     "mmseg-vit-upernet": mmseg_vit_upernet,
+    "mmseg-vit-upernet-nocls": lambda: mmseg_vit_upernet(with_cls_token=False),
+    "timm-vit-deit3": timm_vit_deit3,
+    "timm-vit-deit3-pth": lambda: {
+        "state_dict": timm_vit_deit3()["state_dict"], "default_cfg": {"input_size": [3, 64, 96]},
+        "model_args": {"no_embed_class": True, "global_pool": "token", "num_heads": HEADS}},
     "ettm-vittm-16-32": lambda: {"model": ettm_vittm(16, 32, 64), "epoch": 300},
+    "ettm-vittm-16-32-ls": lambda: {"model": _with_layer_scale(ettm_vittm(16, 32, 64))},
     "ettm-vittm-28-28": lambda: {"state_dict": {"model." + k: v for k, v in
                                                 ettm_vittm(28, 28, 56).items()},
                                  "epoch": 300, "global_step": 1},
@@ -337,11 +388,30 @@ LAYOUTS = {
 }
 
 
+# Layouts written as a Hugging Face upload: OUT (safetensors) and OUT's config.json, named
+# OUT with .safetensors replaced by .config.json (the tests copy both into a folder of their
+# own as model.safetensors and config.json). Debian's torch 1.13 cannot read floats from a
+# .pth with weights_only=True, so a pretrained_cfg with mean/std travels this way.
+HF_LAYOUTS = ("timm-vit-deit3",)
+
+
+def hf_config_path(path: str) -> str:
+    return path[:-len(".safetensors")] + ".config.json"
+
+
 def main(argv: list[str]) -> int:
     if len(argv) != 2 or argv[0] not in LAYOUTS:
         print(__doc__, file=sys.stderr)
         return 2
-    torch.save(_to_torch(LAYOUTS[argv[0]]()), argv[1])
+    obj = LAYOUTS[argv[0]]()
+    if argv[0] in HF_LAYOUTS:
+        import json
+        import safetensors_io
+        safetensors_io.save(argv[1], obj["state_dict"], metadata={"format": "pt"})
+        with open(hf_config_path(argv[1]), "w", encoding="utf-8") as f:
+            json.dump(obj["config"], f, indent=2)
+        return 0
+    torch.save(_to_torch(obj), argv[1])
     return 0
 
 

@@ -10,6 +10,12 @@ the C reader); a `fault-*` case converts with a deliberate converter bug (--faul
 vittm-verify to fail, naming the tap stated here (written out independently of the converter's
 own expectation); `error-*` cases are the refusals a user can reach.
 
+A `forward-*` case converts a checkpoint whose config changes the computation without changing
+the tensors' shapes (mmseg with_cls_token=False; timm DeiT III: no_embed_class, LayerScale, a
+non-square grid, pretrained_cfg's normalisation) and compares the reference run on the file
+with checkpoint_forward.py run on the checkpoint; an `error-*-refused` case edits checkpoints
+into variants the engine does not run and wants each refused, naming the field.
+
 A `segmenter-*` case converts one of the authors' Segmenter checkpoints (mask-transformer head)
 and checks in Python: the config against the values stated here, the tensor set against
 model_config.expected_tensors, every tensor's values against the checkpoint's, and the
@@ -128,6 +134,90 @@ SEGMENTER_CASES = {
         "inference": {"mode": "slide", "crop_size": [96, 96], "stride": [64, 64],
                       "scale": [2048, 96]}}),
 }
+# Checkpoints whose configs change the computation without changing the tensors' shapes,
+# converted and compared against checkpoint_forward.py's reading of the upstream code.
+# name: (checkpoint layout, converter arguments, expected config values, run vittm-verify)
+FORWARD_CASES = {
+    # mmseg's with_cls_token=False: no class token in the blocks (it was kept once: 97 % of
+    # the class map)
+    "forward-mmseg-vit-nocls": ("mmseg-vit-upernet-nocls", [], {
+        "encoder": {"class_token": False, "final_norm": True, "pos_embed_grid": [6, 6],
+                    "ln_eps": 1e-6, "num_heads": 3, "out_indices": [0, 1, 2, 3]}}, True),
+    "forward-mmseg-vit": ("mmseg-vit-upernet", [], {
+        "encoder": {"class_token": True, "final_norm": True, "pos_embed_grid": [6, 6],
+                    "ln_eps": 1e-6}}, False),
+    # DeiT III: no_embed_class, layer scale folded, a 4x6 grid, pretrained_cfg's mean/std 0.5
+    "forward-timm-vit-deit3": ("timm-vit-deit3", HEADS, {
+        "input_size": [64, 96], "mean": [127.5] * 3, "std": [127.5] * 3,
+        "encoder": {"class_token": True, "pos_embed_grid": [4, 6], "final_norm": True},
+        "head": {"type": "classifier", "pool": "token", "num_classes": 10}}, True),
+    # the same from a .pth keeping default_cfg and model_args (heads from there), run at
+    # 96x128: the 4x6 grid resampled to 6x8 as timm does (bicubic, antialias)
+    "forward-timm-vit-deit3-pth-resampled": ("timm-vit-deit3-pth", ["--image", "96x128"], {
+        "input_size": [96, 128], "mean": [123.675, 116.28, 103.53],
+        "encoder": {"class_token": True, "pos_embed_grid": [4, 6], "num_heads": 3,
+                    "pos_embed_antialias": True}}, True),
+    # the authors' DeiT III-based ViTTM: LayerScale folded in the process stream's blocks
+    "forward-ettm-vittm-layer-scale": ("ettm-vittm-16-32-ls", HEADS + [
+        "--out-indices", "0,1"], {
+        "architecture": "vittm", "encoder": {"out_indices": [0, 1]}}, True),
+}
+# Configurations the official code builds and the engine does not run: each refused, naming
+# the field. name: [(checkpoint layout, edit, extra converter arguments, message)], where an
+# edit is ("add", tensor name, shape), ("config", old, new) on mmseg's config text, or
+# ("top", key, value) on the checkpoint's top-level dict (value None: removed). A message
+# "ok: …" wants the conversion to succeed, saying that instead.
+REFUSAL_CASES = {
+    "error-timm-refused": [
+        ("timm-vit", ("add", "reg_token", (1, 4, 192)), [], "timm reg_tokens > 0"),
+        ("timm-vit", ("add", "norm_pre.weight", (192,)), [], "timm pre_norm=True"),
+        ("timm-vit", ("add", "blocks.0.attn.q_norm.weight", (64,)), [], "timm qk_norm=True"),
+        ("timm-vit", ("add", "attn_pool.latent", (1, 1, 192)), [], "global_pool='map'"),
+        ("timm-vit", ("add", "dist_token", (1, 1, 192)), [], "DeiT distillation token"),
+        ("timm-vit-deit3", ("top", "pretrained_cfg", None), HEADS,
+         "not a square grid: the checkpoint keeps no img_size"),
+        ("timm-vit-deit3", ("top", "pretrained_cfg", None), HEADS + ["--pos-embed-grid", "4x6"],
+         "ok: position grid 4x6 (--pos-embed-grid)"),
+        ("timm-vit-deit3", ("top", "model_args", {"img_size": [96, 96]}), HEADS,
+         "img_size in the checkpoint's model_args gives a 6x6 grid"),
+        ("timm-vit-deit3", ("top", "model_args", {"global_pool": "avg", "fc_norm": False}),
+         HEADS, "global_pool='avg' with fc_norm=False"),
+    ],
+    "error-mmseg-refused": [
+        ("mmseg-vit-upernet", ("config", "with_cls_token=True", "with_cls_token=True, "
+                               "output_cls_token=True"), [], "output_cls_token=True"),
+        ("mmseg-vit-upernet", ("config", "final_norm=True", "final_norm=True, pre_norm=True"),
+         [], "mmseg VisionTransformer pre_norm=True"),
+        ("mmseg-vit-upernet", ("config", "final_norm=True", "final_norm=True, out_origin=True"),
+         [], "mmseg VisionTransformer out_origin=True"),
+        ("mmseg-vit-upernet", ("config", "'bicubic'", "'bilinear'"), ["--image", "128"],
+         "interpolate_mode='bilinear'"),
+        ("mmseg-vit-upernet", ("config", "type='GELU'", "type='ReLU'"), [],
+         "act_cfg type='ReLU'"),
+        ("mmseg-vit-upernet", ("add", "backbone.patch_embed.norm.weight", (192,)), [],
+         "mmseg patch_norm=True"),
+        # 4x9 patches are as many tokens as the stored 6x6: mmseg adds pos_embed unresampled
+        ("mmseg-vit-upernet", ("config", "final_norm=True", "final_norm=True"),
+         ["--image", "64x144"], "mmseg's ViT then adds pos_embed without resampling it"),
+        ("mmseg-vit-upernet", ("config", "final_norm=True", "final_norm=False"), [],
+         "ok: final_norm=False (the checkpoint's training config): its ln1 is never applied"),
+    ],
+    "error-vittm-refused": [
+        ("ettm-vittm-16-32", ("add", "read_head.0.mlp2.fc1.weight", (64, 192)), HEADS,
+         "rw_head_type='la'"),
+        ("ettm-vittm-16-32", ("add", "read_head.0.mlp.fc1.weight", (64, 192)), HEADS,
+         "rw_head_type='tl'"),
+        ("ettm-vittm-16-32", ("add", "read_head.0.q_norm.weight", (48,)), HEADS,
+         "rw_head_type='ca' or 'lca'"),
+        ("ettm-vittm-16-32", ("add", "read_head.0.compress.weight", (32, 192)), HEADS,
+         "rw_head_type='dyna'"),
+        ("ettm-vittm-16-32", ("add", "mem_blocks.0.norm.weight", (192,)), HEADS,
+         "memory_blocks='mlp'"),
+        ("ettm-vittm-16-32", ("top", "args", {"fusion_type": "erase"}), HEADS,
+         "fusion_type='erase'"),
+    ],
+}
+HF_LAYOUTS = ("timm-vit-deit3",)  # make_checkpoint's Hugging Face uploads
 # Tolerances: the reference's taps are stored as fp32 from a float64 run; the independent
 # forward is float64. Relative to the larger of 1 and the tap's largest magnitude.
 PROBE_TOL = 1e-6
@@ -188,10 +278,48 @@ def _torch():
 
 
 def _checkpoint_tensors(path: str) -> tuple[dict, dict]:
-    """(the checkpoint's top-level object, its state_dict) as written by make_checkpoint."""
+    """(the checkpoint's top-level object, its state_dict) as written by make_checkpoint; a
+    Hugging Face upload (model.safetensors) as {"state_dict", "config": its config.json}."""
     _, torch = _torch()
+    if path.endswith(".safetensors"):
+        import safetensors_io
+        tensors, _ = safetensors_io.load(path)
+        with open(os.path.join(os.path.dirname(path), "config.json"), encoding="utf-8") as f:
+            config = json.load(f)
+        obj = {"state_dict": {n: torch.from_numpy(v) for n, v in tensors.items()},
+               "config": config}
+        return obj, obj["state_dict"]
     obj = torch.load(path, map_location="cpu", weights_only=True)
-    return obj, obj["state_dict"] if "state_dict" in obj else obj
+    return obj, next((obj[k] for k in ("state_dict", "model") if k in obj), obj)
+
+
+def _checkpoint(a, layout: str, obj=None) -> str:
+    """The path to convert for a layout: the .pth, or for a Hugging Face layout a folder of
+    this case's own holding model.safetensors and config.json. With `obj`
+    (_checkpoint_tensors' form, edited), that is written instead."""
+    _, torch = _torch()
+    if layout not in HF_LAYOUTS:
+        if obj is None:
+            return os.path.join(a.checkpoints, layout + ".pth")
+        path = os.path.join(a.workdir, a.case + ".pth")
+        torch.save(obj, path)
+        return path
+    import safetensors_io
+    folder = os.path.join(a.workdir, a.case + "-" + layout)
+    os.makedirs(folder, exist_ok=True)
+    source = os.path.join(a.checkpoints, layout + ".safetensors")
+    if obj is None:
+        tensors, _ = safetensors_io.load(source)
+        with open(source[:-len(".safetensors")] + ".config.json", encoding="utf-8") as f:
+            config = json.load(f)
+    else:
+        tensors = {n: t.numpy() for n, t in obj["state_dict"].items()}
+        config = obj["config"]
+    path = os.path.join(folder, "model.safetensors")
+    safetensors_io.save(path, tensors)
+    with open(os.path.join(folder, "config.json"), "w", encoding="utf-8") as f:
+        json.dump(config, f)
+    return path
 
 
 def _upstream(sd: dict) -> dict:
@@ -294,6 +422,98 @@ def segmenter_case(a, layout: str, conv_args: list, want: dict) -> int:
     return 0
 
 
+def forward_case(a, layout: str, conv_args: list, want: dict, verify: bool) -> int:
+    """Convert, check the config, and compare the reference run on the converted file with
+    checkpoint_forward.py run on the checkpoint itself; then vittm-verify, where asked."""
+    np, torch = _torch()
+    import checkpoint_forward as fwd
+    import make_golden
+    import safetensors_io
+    import model_config
+    ckpt = _checkpoint(a, layout)
+    model = os.path.join(a.workdir, a.case + ".safetensors")
+    p = run([a.convert, ckpt, "-o", model, *conv_args])
+    if p.returncode != 0:
+        return fail(f"vittm-convert exited {p.returncode}")
+    tensors, metadata = safetensors_io.load(model)
+    cfg = json.loads(metadata[model_config.METADATA_KEY])
+    wrong = _config_mismatches(cfg, want)
+    if wrong:
+        return fail("; ".join(wrong))
+    weights = {n: v for n, v in tensors.items() if not n.startswith("probe.")}
+    image = tensors["probe.input"]
+    taps = make_golden.run_reference(make_golden.build_model(cfg), weights, image, "f64")
+    upstream = {n: t.double() for n, t in _upstream(_checkpoint_tensors(ckpt)[1]).items()}
+    x = torch.from_numpy(image).double()
+    enc = cfg["encoder"]
+    with torch.no_grad():
+        if layout.startswith("ettm-"):
+            pairs = [(f"features.{k}", fwd.vittm_features(upstream, x, enc["num_heads"], k)[0]
+                      .flatten(1).transpose(0, 1).numpy()) for k in enc["out_indices"]]
+        elif layout.startswith("mmseg-"):
+            maps = fwd.mmseg_vit_features(upstream, x, enc["num_heads"], enc["class_token"],
+                                          enc["final_norm"], enc["out_indices"], enc["ln_eps"])
+            pairs = [(f"features.{k}", m[0].flatten(1).transpose(0, 1).numpy())
+                     for k, m in zip(enc["out_indices"], maps)]
+        else:
+            logits = fwd.timm_vit_logits(upstream, x, enc["num_heads"], enc["pos_embed_grid"],
+                                         no_embed_class=True)
+            pairs = [("logits", logits[0].numpy())]
+    for tap, value in pairs:
+        got = taps[tap][0] if tap == "logits" else taps[tap]
+        if not _close(got, value, FORWARD_TOL, f"{tap} vs checkpoint"):
+            return fail(f"the converted model's {tap} differs from the checkpoint's forward")
+    if verify:
+        v = run([a.verify, model])
+        if v.returncode != 0 or "PASS:" not in v.stdout or " FAIL" in v.stdout:
+            return fail(f"vittm-verify exited {v.returncode}; wanted a pass")
+    return 0
+
+
+def refusal_case(a) -> int:
+    """Each edit of a test checkpoint is refused (exit 1) with a message naming the field."""
+    _, torch = _torch()
+    out = os.path.join(a.workdir, a.case + ".safetensors")
+    for layout, edit, args, message in REFUSAL_CASES[a.case]:
+        obj, sd = _checkpoint_tensors(_checkpoint(a, layout))
+        top = obj["config"] if layout in HF_LAYOUTS else obj
+        if edit[0] == "add":
+            sd[edit[1]] = torch.full(edit[2], 0.5)
+        elif edit[0] == "config":
+            text = obj["meta"]["config"]
+            if edit[1] not in text:
+                return fail(f"{layout}: its config text has no {edit[1]!r} to edit")
+            obj["meta"]["config"] = text.replace(edit[1], edit[2], 1)
+        elif edit[2] is None:
+            del top[edit[1]]
+        else:
+            top[edit[1]] = edit[2]
+        edited = _checkpoint(a, layout, obj)
+        rc, stderr = _convert_here([edited, "-o", out, "--no-probe", *args])
+        want_rc = 0 if message.startswith("ok: ") else 1
+        message = message[len("ok: "):] if want_rc == 0 else message
+        if rc != want_rc or message not in stderr:
+            return fail(f"{layout} with {edit}: wanted exit {want_rc} and {message!r}")
+    return 0
+
+
+def _convert_here(argv: list[str]) -> tuple[int, str]:
+    """vittm-convert's main in this process (torch is imported once for many refusals):
+    (exit status, what it wrote to stderr)."""
+    import contextlib
+    import io
+    convert = os.path.join(HERE, "..", "..", "tools", "convert")
+    if convert not in sys.path:
+        sys.path.insert(0, convert)
+    import cli
+    print("$ vittm-convert " + " ".join(argv), flush=True)
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        rc = cli.main(argv)
+    sys.stdout.write(err.getvalue())
+    return rc, err.getvalue()
+
+
 def segmenter_error_case(a) -> int:
     _, torch = _torch()
     out = os.path.join(a.workdir, a.case + ".safetensors")
@@ -346,7 +566,7 @@ def error_case(a) -> int:
         if a.case == "error-missing-tensor":
             edit = "del sd['blocks.1.mlp.fc2.bias']"
         else:
-            edit = "sd['blocks.0.ls1.gamma'] = torch.ones(192)"
+            edit = "sd['blocks.0.adapter.weight'] = torch.ones(192)"
         subprocess.run([py, "-c", "import torch; sd = torch.load(%r); %s; torch.save(sd, %r)"
                         % (ckpt("timm-vit"), edit, edited)], check=True)
         p = run([a.convert, edited, "-o", out, *HEADS])
@@ -354,7 +574,7 @@ def error_case(a) -> int:
             if p.returncode != 1 or "missing tensor 'blocks.1.mlp.fc2.bias'" not in p.stderr:
                 return fail("a missing tensor must stop the conversion, naming it")
             return 0
-        if p.returncode != 1 or "blocks.0.ls1.gamma [192]" not in p.stderr:
+        if p.returncode != 1 or "blocks.0.adapter.weight [192]" not in p.stderr:
             return fail("an unknown tensor must stop the conversion, listed")
         p = run([a.convert, edited, "-o", out, *HEADS, "--ignore-unknown"])
         if p.returncode != 0 or "ignored 1 unknown tensors" not in p.stderr:
@@ -395,7 +615,8 @@ def error_case(a) -> int:
 
 def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser()
-    p.add_argument("case", choices=sorted(CASES) + sorted(SEGMENTER_CASES) + list(ERROR_CASES))
+    p.add_argument("case", choices=sorted(CASES) + sorted(SEGMENTER_CASES) + list(ERROR_CASES)
+                   + sorted(FORWARD_CASES) + sorted(REFUSAL_CASES))
     p.add_argument("--convert", required=True)
     p.add_argument("--verify", required=True)
     p.add_argument("--checkpoints", required=True)
@@ -406,6 +627,10 @@ def main(argv: list[str]) -> int:
         return convert_and_verify(a, *CASES[a.case])
     if a.case in SEGMENTER_CASES:
         return segmenter_case(a, *SEGMENTER_CASES[a.case])
+    if a.case in FORWARD_CASES:
+        return forward_case(a, *FORWARD_CASES[a.case])
+    if a.case in REFUSAL_CASES:
+        return refusal_case(a)
     return error_case(a)
 
 

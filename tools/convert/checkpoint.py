@@ -9,10 +9,15 @@ Training checkpoints wrap the weights: timm `{"state_dict", "state_dict_ema", ..
 `{"state_dict", "meta", "optimizer"}`, the authors' and others' `{"model", "model_ema"}`,
 Lightning `{"state_dict": {"model.…"}}`, DDP `module.` and torch.compile `_orig_mod.` prefixes.
 `find_state_dict` peels them until it reaches a flat name → tensor mapping.
+
+Configs kept beside the weights (`stored_configs`): mmseg's `meta` (config text), timm's
+`pretrained_cfg` / `default_cfg` and `model_args` (in the checkpoint dict, or in the
+`config.json` of a Hugging Face upload beside a .safetensors file), an `args` dict.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any, Optional
 
@@ -39,7 +44,19 @@ def load(path: str) -> tuple[Any, str]:
         raise CheckpointError(f"{path}: no such file")
     if path.endswith(".safetensors"):
         tensors, metadata = safetensors_io.load(path)
-        return {"state_dict": tensors, "meta": dict(metadata)}, "safetensors"
+        obj = {"state_dict": tensors, "meta": dict(metadata)}
+        sidecar = os.path.join(os.path.dirname(path), "config.json")
+        if os.path.isfile(sidecar):  # a Hugging Face timm upload: config.json beside the weights
+            try:
+                with open(sidecar, encoding="utf-8") as f:
+                    config = json.load(f)
+            except (OSError, ValueError) as e:
+                raise CheckpointError(f"{sidecar}: not a readable JSON config ({e})") from e
+            if isinstance(config, dict) and ("pretrained_cfg" in config
+                                             or "architecture" in config):
+                obj.update({k: v for k, v in config.items() if k not in obj})
+                return obj, "safetensors, with the config.json beside it"
+        return obj, "safetensors"
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # the unpickler's refusal, a truncated file, not a pickle at all
@@ -110,6 +127,34 @@ def meta_config_text(meta: dict) -> Optional[str]:
         if isinstance(meta.get(key), str):
             return meta[key]
     return None
+
+
+# Top-level entries that hold a model's config: timm's pretrained_cfg (default_cfg in older
+# timm), its model_args (Hugging Face config.json), the authors' and others' `args` when stored
+# as a plain dict (an argparse Namespace is code to the weights-only reader: refused above).
+TIMM_CONFIG_KEYS = ("pretrained_cfg", "default_cfg")
+
+
+def stored_configs(obj: Any) -> dict:
+    """The config entries a checkpoint keeps beside its weights, by kind: "timm" (the
+    pretrained_cfg dict, with model_args merged in under "model_args"), "args" (a plain
+    dict of training arguments), "arch" (timm's model name). Empty when it keeps none."""
+    out: dict = {}
+    if not isinstance(obj, dict):
+        return out
+    for key in TIMM_CONFIG_KEYS:
+        if isinstance(obj.get(key), dict) and "timm" not in out:
+            out["timm"] = dict(obj[key])
+    if isinstance(obj.get("model_args"), dict):
+        out.setdefault("timm", {})["model_args"] = dict(obj["model_args"])
+    if "timm" in out and isinstance(obj.get("global_pool"), str):  # config.json's top level
+        out["timm"].setdefault("model_args", {}).setdefault("global_pool", obj["global_pool"])
+    if isinstance(obj.get("args"), dict):
+        out["args"] = dict(obj["args"])
+    for key in ("arch", "architecture"):
+        if isinstance(obj.get(key), str):
+            out.setdefault("arch", obj[key])
+    return out
 
 
 def meta_classes(meta: dict) -> tuple[Optional[list], Optional[list]]:

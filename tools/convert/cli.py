@@ -18,6 +18,21 @@ probe.* tensors, so that vittm-verify can check the converted model layer by lay
 device. Segmenter models get the authors' normalisation (mean = std = 127.5) and slide-window
 inference (crop 512, or 504 at patch 28, stride 480) unless the checkpoint's training config or
 an option says otherwise.
+
+Reads the config a checkpoint keeps (mmseg's meta config text; timm's pretrained_cfg /
+model_args, in the checkpoint or in the config.json beside a .safetensors; an `args` dict) and
+honours what changes the forward (docs/converting.md lists each field):
+  mmseg ViT   with_cls_token=False (converted without a class token), final_norm, norm_cfg eps,
+              img_size, interpolate_mode, num_heads, out_indices, mean/std
+  timm ViT    pretrained_cfg mean/std (else ImageNet's, said: timm's original ViT weights use
+              0.5), img_size / input_size (non-square grids; else --pos-embed-grid),
+              no_embed_class (a zero class row), LayerScale ls1/ls2.gamma (folded into
+              attn.proj / mlp.fc2), global_pool token/avg, fc_norm
+and refuses by name what the engine does not run: mmseg output_cls_token, pre_norm, out_origin,
+patch_norm, another norm, activation or interpolate_mode; timm register tokens, DeiT's
+distillation token, norm_pre, qk_norm, attention pooling, SwiGLU, avg pooling without fc_norm;
+the ViTTM authors' rw_head_type other than 'lin' (la, tl, ca, lca, dyna), memory_blocks,
+fusion_type other than 'residual', process_embedder_type other than 'patch'.
 """
 
 from __future__ import annotations
@@ -86,6 +101,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         "stored at, e.g. 512 for ADE20K checkpoints, 224 for ImageNet ones; "
                         "Segmenter models: the training config's slide crop, else that size, "
                         "and 512 for the TIMMBackbone ViT-B, whose embeddings stay at 224)")
+    p.add_argument("--pos-embed-grid", type=_pair, metavar="HxW",
+                   help="the patch grid the position embedding was stored at (default: the "
+                        "checkpoint's img_size, else the square root of its rows); needed for "
+                        "a non-square grid when the checkpoint keeps no config")
     p.add_argument("--num-heads", type=int,
                    help="attention heads (default: from the checkpoint's training config, "
                         "else 12 at width 768)")
@@ -102,8 +121,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         "training config's, else 480 or the crop if smaller); the crop is the "
                         "input size (--image, else the training config's crop_size)")
     p.add_argument("--mean", type=_triple,
-                   help="R,G,B on the 0-255 scale (default: the training config's, else 127.5 "
-                        "for Segmenter models, ImageNet's otherwise)")
+                   help="R,G,B on the 0-255 scale (default: the training config's, or timm's "
+                        "pretrained_cfg's times 255, else 127.5 for Segmenter models, "
+                        "ImageNet's otherwise)")
     p.add_argument("--std", type=_triple, help="R,G,B, as --mean")
     p.add_argument("--combine", choices=("mean", "memory", "process"), default="mean",
                    help="ViTTM classifier: which head's logits `logits` is (default mean)")
@@ -168,8 +188,8 @@ def select_tensors(sd: dict, cfg: dict, ignore_unknown: bool) -> tuple[dict, int
         more = f"\n  … and {len(unknown) - 40} more" if len(unknown) > 40 else ""
         raise infer.InferError(
             f"{len(unknown)} tensors this model does not read:\n  {listing}{more}\n"
-            "They may change what the original model computes (layer scale, register tokens, "
-            "another head, …), and the probe cannot see that: the reference ignores them too. "
+            "They may change what the original model computes (an adapter, another head, …), "
+            "and the probe cannot see that: the reference ignores them too. "
             "If you know they are unused, rerun with --ignore-unknown")
     return {n: np.asarray(sd[n], dtype=np.float32) for n in spec}, len(unused), unknown
 
@@ -226,12 +246,17 @@ def main(argv: list[str]) -> int:
         _log(f"reading {args.checkpoint}")
         obj, how = checkpoint.load(args.checkpoint)
         raw, meta, where = checkpoint.find_state_dict(obj, args.ema)
+        stored = checkpoint.stored_configs(obj)
         del obj
         sd, layout = layouts.canonical(raw)
         args.layout_family = layout.split(" segmentor")[0]
         _log(f"{len(raw)} tensors ({where}); layout: {layout}")
-        cfg, notes = infer.infer_config(sd, args, checkpoint.meta_config_text(meta),
-                                        checkpoint.meta_classes(meta))
+        if stored:
+            _log("config kept with the weights: " + ", ".join(
+                {"timm": "timm pretrained_cfg", "args": "args", "arch": "arch " +
+                 str(stored.get("arch"))}[k] for k in stored))
+        cfg, notes, sd = infer.infer_config(sd, args, checkpoint.meta_config_text(meta),
+                                            checkpoint.meta_classes(meta), stored)
         _log(_describe(cfg))
         for note in notes:
             _log(f"  {note}")

@@ -27,6 +27,8 @@ from typing import Optional
 import numpy as np
 
 import ade20k
+import fields
+import fold
 import layouts
 import model_config
 
@@ -41,11 +43,10 @@ def _shape(sd: dict, name: str) -> tuple:
     return tuple(sd[name].shape)
 
 
-def _square_grid(rows: int, what: str) -> list[int]:
+def _square_grid(rows: int, what: str, why: str) -> list[int]:
     side = math.isqrt(rows)
     if side * side != rows:
-        raise InferError(f"{what} has {rows} grid rows, not a square grid; non-square stored "
-                         f"grids are not supported")
+        raise InferError(f"{what} has {rows} grid rows, not a square grid: {why}")
     return [side, side]
 
 
@@ -174,15 +175,36 @@ def head_kind(sd: dict) -> Optional[str]:
 
 # -- the config --------------------------------------------------------------------------------
 
-def infer_config(sd: dict, opts, meta_text: Optional[str], meta_classes) -> tuple[dict, list]:
-    """(config, notes) for canonical tensors `sd`. opts: the parsed command line."""
+def infer_config(sd: dict, opts, meta_text: Optional[str], meta_classes,
+                 stored: Optional[dict] = None) -> tuple[dict, list, dict]:
+    """(config, notes, tensors) for canonical tensors `sd`: the tensors are `sd` rewritten
+    where a variant converts into an equivalent model (fold.py). opts: the parsed command
+    line; stored: checkpoint.stored_configs."""
     notes: list[str] = []
+    stored = stored or {}
     arch = "vittm" if "memory_embedder.proj.weight" in sd else "vit"
     if opts.arch and opts.arch != arch:
         raise InferError(f"--arch {opts.arch}: the checkpoint's tensors describe a {arch} "
                          f"model")
     bb_text = _backbone_text(meta_text)
     family = getattr(opts, "layout_family", None)
+    bb_dict = _dict_text(meta_text, "backbone")  # None unless the text has backbone=dict(…)
+    try:
+        fields.refuse_by_tensors(sd, arch)
+        if arch == "vittm":
+            fields.check_vittm_config(bb_dict, stored.get("args"), notes)
+            mm, tm = None, {}
+        else:
+            mm = fields.mmseg_vit(bb_dict, notes, meta_text) \
+                if family == layouts.MMSEG_VIT else None
+            tm = fields.timm_vit(stored)
+    except fields.RefusedError as e:
+        raise InferError(str(e)) from e
+    if fold.layer_scale_blocks(sd):
+        n = len(fold.layer_scale_blocks(sd))
+        sd = fold.fold_layer_scale(sd)
+        notes.append(f"layer scale (timm init_values): {n} ls*.gamma folded into attn.proj / "
+                     f"mlp.fc2")
     has_seg = any(n.startswith(("decode_head.", "neck.", "fpn1.")) for n in sd)
     has_cls = "head.weight" in sd
     task = opts.task or ("segmentation" if has_seg else "classification" if has_cls
@@ -213,10 +235,12 @@ def infer_config(sd: dict, opts, meta_text: Optional[str], meta_classes) -> tupl
                              f"{dim}")
         patches = [pm, pp]
     mlp = _shape(sd, "blocks.0.mlp.fc1.weight")[0]
-    heads = opts.num_heads or _config_value(bb_text, "num_heads")
+    heads = opts.num_heads or _config_value(bb_text, "num_heads") or tm.get("num_heads")
     if heads:
         notes.append(f"{heads} heads (" + ("--num-heads" if opts.num_heads else
-                                           "the checkpoint's training config") + ")")
+                                           "the checkpoint's training config"
+                                           if _config_value(bb_text, "num_heads")
+                                           else "the checkpoint's model_args") + ")")
     elif dim == 768:
         heads = 12
         notes.append("12 heads (ViT-B's; the checkpoint does not say)")
@@ -232,27 +256,22 @@ def infer_config(sd: dict, opts, meta_text: Optional[str], meta_classes) -> tupl
                          f"block's features only (out index {depth - 1}, after its final norm)")
 
     if arch == "vit":
-        prefix = 1 if "cls_token" in sd else 0
-        rows = _shape(sd, "pos_embed")[1] - prefix
-        grid = _square_grid(rows, "pos_embed" + (" (after the class token)" if prefix else ""))
-        stored = [grid[0] * patch, grid[1] * patch]
-        enc = model_config.vit_encoder(dim, depth, heads, mlp, patch, grid, out_indices,
-                                       class_token=bool(prefix),
-                                       final_norm="norm.weight" in sd,
-                                       patch_bias="patch_embed.proj.bias" in sd)
-        # mmseg resamples position embeddings without antialiasing; timm's loader (and so a
-        # timm checkpoint run at another size) with it.
-        enc["pos_embed_antialias"] = family != layouts.MMSEG_VIT
+        sd, enc, stored_size = _vit_encoder(sd, opts, mm, tm, dim, depth, heads, mlp, patch,
+                                            out_indices, family, notes)
     else:
         latent = _shape(sd, "read_head.0.q.weight")[0] if "read_head.0.q.weight" in sd else None
         if latent is None:
-            raise InferError("no read_head.0.q.weight: only linear-attention read/write heads "
-                             "(rw_head_type='lin') are supported")
+            raise InferError("missing tensor 'read_head.0.q.weight': the paper's ViTTM "
+                             "(rw_head_type='lin') reads with LinearAttention q/k/v")
         if dim % latent:
             raise InferError(f"read_head.0.q has {latent} rows, not a divisor of the width {dim}")
-        mgrid = _square_grid(_shape(sd, "memory_pos_embed")[1], "memory_pos_embed")
-        pgrid = _square_grid(_shape(sd, "process_pos_embed")[1], "process_pos_embed")
-        stored = [mgrid[0] * patches[0], mgrid[1] * patches[0]]
+        mgrid = _square_grid(_shape(sd, "memory_pos_embed")[1], "memory_pos_embed",
+                             "the authors' ViTTM takes the side of its stored grids from the "
+                             "square root (timm's resample_abs_pos_embed)")
+        pgrid = _square_grid(_shape(sd, "process_pos_embed")[1], "process_pos_embed",
+                             "the authors' ViTTM takes the side of its stored grids from the "
+                             "square root (timm's resample_abs_pos_embed)")
+        stored_size = [mgrid[0] * patches[0], mgrid[1] * patches[0]]
         enc = model_config.vittm_encoder(dim, depth, heads, mlp, patches[0], patches[1],
                                          dim // latent, mgrid, pgrid, out_indices)
         enc["patch_bias"] = "memory_embedder.proj.bias" in sd
@@ -261,17 +280,18 @@ def infer_config(sd: dict, opts, meta_text: Optional[str], meta_classes) -> tupl
     # input size, neck and head
     neck, head, inference = [], None, None
     if kind == "mask_transformer":
-        image, inference = _slide_inference(opts, meta_text, stored, patches, family, notes)
+        image, inference = _slide_inference(opts, meta_text, stored_size, patches, family,
+                                            notes)
         head = _mask_head(sd, arch, enc, image, dim, heads, opts, meta_text, notes)
     else:
-        image = opts.image or stored
+        image = opts.image or stored_size
     if task == "classification":
         k = _shape(sd, "head.weight")[0]
-        pool = "avg" if "fc_norm.weight" in sd else "token"
+        pool = _vit_pool(sd, tm, notes) if arch == "vit" else "avg"
         head = model_config.classifier_head(k, arch, pool, opts.combine)
     elif task == "segmentation" and kind != "mask_transformer":
         neck, head = _segmentation(sd, arch, enc, image, opts, meta_text, notes)
-    mean, std = _normalisation(opts, meta_text, kind, notes)
+    mean, std = _normalisation(opts, meta_text, kind, notes, tm, family)
     classes, palette = _classes(opts, head, task, meta_classes, notes)
     try:
         cfg = model_config.make_config(arch, enc, image, head=head, neck=neck, mean=mean,
@@ -282,7 +302,147 @@ def infer_config(sd: dict, opts, meta_text: Optional[str], meta_classes) -> tupl
     if task == "encoder":
         cfg["task"], cfg["head"] = "segmentation", None  # encoder only: features and taps
         model_config.validate(cfg)
-    return cfg, notes
+    if family == layouts.MMSEG_VIT:
+        _check_mmseg_resampling(cfg, mm)
+    return cfg, notes, sd
+
+
+def _grid_fits(rows: int, hint: Optional[list]) -> bool:
+    if rows <= 0:
+        return False
+    if hint:
+        return hint[0] * hint[1] == rows
+    return math.isqrt(rows) ** 2 == rows
+
+
+def _vit_encoder(sd, opts, mm, tm, dim, depth, heads, mlp, patch, out_indices, family, notes):
+    """(tensors, encoder section, the size the position embedding was stored at) of a timm or
+    mmseg ViT, with what the configs say honoured: mmseg with_cls_token / final_norm /
+    norm_cfg / img_size, timm no_embed_class / img_size, --pos-embed-grid."""
+    has_cls = "cls_token" in sd
+    rows = _shape(sd, "pos_embed")[1]
+    hint, where = None, None
+    if getattr(opts, "pos_embed_grid", None):
+        hint, where = list(opts.pos_embed_grid), "--pos-embed-grid"
+    elif mm and mm["img_size"]:
+        hint, where = [s // patch for s in mm["img_size"]], ("img_size in the checkpoint's "
+                                                             "training config")
+    elif tm.get("img_size"):
+        hint = [s // patch for s in tm["img_size"]]
+        where = "img_size in the checkpoint's model_args"
+    elif tm.get("input_size"):
+        # pretrained_cfg's input_size is the size timm evaluates at, which for a ViT is the
+        # img_size it was built with; used where it fits the rows
+        guess = [s // patch for s in tm["input_size"]]
+        if _grid_fits(rows, guess) or (has_cls and _grid_fits(rows - 1, guess)):
+            hint, where = guess, "input_size in the checkpoint's pretrained_cfg"
+        else:
+            notes.append(f"pretrained_cfg input_size {tm['input_size']} does not fit pos_embed's "
+                         f"{rows} rows at patch {patch}: not used for the grid")
+    if family == layouts.MMSEG_VIT:
+        class_row = True  # mmseg always stores num_patches + 1 rows
+    elif tm.get("no_embed_class") is not None:
+        class_row = has_cls and not tm["no_embed_class"]
+    else:
+        class_row = has_cls and (_grid_fits(rows - 1, hint) or not _grid_fits(rows, hint))
+    grid_rows = rows - (1 if class_row else 0)
+    if hint:
+        if hint[0] * hint[1] != grid_rows:
+            raise InferError(f"pos_embed has {grid_rows} grid rows"
+                             + (" (after the class row)" if class_row else "")
+                             + f"; {where} gives a {hint[0]}x{hint[1]} grid of patch {patch}")
+        grid = hint
+        if hint[0] != hint[1]:
+            notes.append(f"position grid {grid[0]}x{grid[1]} ({where})")
+    elif not _grid_fits(grid_rows, None):
+        raise InferError(f"pos_embed has {rows} rows" + (f" ({rows - 1} after a class row)"
+                                                         if has_cls else "")
+                         + ", not a square grid: the checkpoint keeps no img_size (timm "
+                         "img_size=(h, w), mmseg img_size) to read a non-square grid from; "
+                         "give --pos-embed-grid HxW")
+    else:
+        grid = [math.isqrt(grid_rows)] * 2
+    class_token = has_cls
+    if has_cls and not class_row:
+        sd = fold.zero_class_row(sd)
+        notes.append("no_embed_class (" + ("the checkpoint's model_args"
+                                           if tm.get("no_embed_class") is not None else
+                                           "pos_embed has no class row") +
+                     "): a zero class row prepended to pos_embed")
+    if mm is not None and mm["with_cls_token"] is False:
+        sd = fold.drop_class_token(sd)
+        class_token = False
+        notes.append("with_cls_token=False (the checkpoint's training config): the class token "
+                     "is dropped before the blocks; converted without it (pos_embed's grid "
+                     "rows only)")
+    final_norm = "norm.weight" in sd
+    if mm is not None and mm["final_norm"] is not None and mm["final_norm"] != final_norm:
+        if mm["final_norm"]:
+            raise InferError("missing tensor 'ln1.weight': the training config says "
+                             "final_norm=True")
+        sd = {k: v for k, v in sd.items() if not k.startswith("norm.")}
+        final_norm = False
+        notes.append("final_norm=False (the checkpoint's training config): its ln1 is never "
+                     "applied; dropped")
+    enc = model_config.vit_encoder(dim, depth, heads, mlp, patch, grid, out_indices,
+                                   class_token=class_token, final_norm=final_norm,
+                                   patch_bias="patch_embed.proj.bias" in sd)
+    if mm is not None and mm["ln_eps"] is not None:
+        enc["ln_eps"] = mm["ln_eps"]
+    elif family == layouts.MMSEG_VIT:
+        notes.append("no training config in the checkpoint: mmseg's ViT-B configs assumed "
+                     "(with_cls_token=True, LayerNorm eps 1e-06); a model trained otherwise "
+                     "converts wrong: keep its meta['cfg']")
+    # mmseg resamples position embeddings without antialiasing; timm's loader (and so a
+    # timm checkpoint run at another size) with it.
+    enc["pos_embed_antialias"] = family != layouts.MMSEG_VIT
+    return sd, enc, [grid[0] * patch, grid[1] * patch]
+
+
+def _vit_pool(sd: dict, tm: dict, notes: list) -> str:
+    """timm's classifier pooling: global_pool from model_args, else read off the tensors
+    (fc_norm: 'avg', the class token otherwise). timm's avg pool without fc_norm normalises
+    before pooling, which the engine's classifier does not do: refused by name."""
+    gp, fc = tm.get("global_pool"), "fc_norm.weight" in sd
+    if gp is not None:
+        if gp not in ("token", "avg"):
+            raise InferError(f"timm global_pool={gp!r} (the checkpoint's timm config): the "
+                             f"engine's classifier pools the class token ('token') or the "
+                             f"mean ('avg')")
+        notes.append(f"global_pool={gp!r} (the checkpoint's timm config)")
+        if gp == "token" and not fc:
+            return "token"
+    elif "cls_token" in sd and not fc:
+        return "token"
+    if not fc:
+        raise InferError("timm global_pool='avg' with fc_norm=False (no tensor 'fc_norm.weight'"
+                         "): the final norm comes before the mean, and the engine's average "
+                         "pool normalises after it (fc_norm) only")
+    if gp == "token":
+        raise InferError("timm global_pool='token' with fc_norm=True: the engine normalises "
+                         "the class token with the final norm only")
+    return "avg"
+
+
+def _check_mmseg_resampling(cfg: dict, mm: Optional[dict]) -> None:
+    """mmseg's _pos_embeding resamples only when the token counts differ, with
+    interpolate_mode; refuse where that is not the engine's bicubic resampling of the grid."""
+    enc, (h, w) = cfg["encoder"], cfg["input_size"]
+    p, stored = enc["patch_size"], enc["pos_embed_grid"]
+    grid = [h // p, w // p]
+    if grid == stored:
+        return
+    if grid[0] * grid[1] == stored[0] * stored[1]:
+        raise InferError(f"input {h}x{w}: a {grid[0]}x{grid[1]} patch grid has as many tokens "
+                         f"as the stored {stored[0]}x{stored[1]} one, and mmseg's ViT then adds "
+                         f"pos_embed without resampling it; give an --image with another "
+                         f"token count, or the stored size")
+    mode = (mm or {}).get("interpolate_mode")
+    if mode not in (None, "bicubic"):
+        raise InferError(f"mmseg VisionTransformer interpolate_mode={mode!r} (the checkpoint's "
+                         f"training config): the input {h}x{w} resamples pos_embed, and the "
+                         f"engine resamples bicubically only; convert at the stored size "
+                         f"{stored[0] * p}x{stored[1] * p}")
 
 
 def _out_indices(opts, bb_text, depth: int, task: str, kind: Optional[str],
@@ -440,16 +600,18 @@ def _mask_head(sd, arch, enc, image, dim, enc_heads, opts, meta_text, notes) -> 
                                               num_classes=cls[1])
 
 
-def _normalisation(opts, meta_text, kind, notes) -> tuple[list, list]:
+def _normalisation(opts, meta_text, kind, notes, tm=None, family=None) -> tuple[list, list]:
     """mean and std: --mean/--std, the training config's (data_preprocessor / img_norm_cfg),
-    else 127.5 for Segmenter models (the authors' and mmseg's Segmenter configs) and
-    ImageNet's for the others."""
+    timm's pretrained_cfg (0-1 scale, times 255), else 127.5 for Segmenter models (the authors'
+    and mmseg's Segmenter configs) and ImageNet's for the others (said, for timm checkpoints:
+    timm's original ViT weights use 0.5)."""
     text = _dict_text(meta_text, "data_preprocessor") or _dict_text(meta_text, "img_norm_cfg")
     if kind == "mask_transformer":
         default = (model_config.PAPER_MEAN, model_config.PAPER_STD, "127.5, as the Segmenter "
                    "configs")
     else:
         default = (model_config.IMAGENET_MEAN, model_config.IMAGENET_STD, "ImageNet's")
+    tm = tm or {}
     out = []
     for i, key in enumerate(("mean", "std")):
         given = getattr(opts, key, None)
@@ -458,13 +620,19 @@ def _normalisation(opts, meta_text, kind, notes) -> tuple[list, list]:
             value, where = list(given), f"--{key}"
         elif isinstance(found, list) and len(found) == 3:
             value, where = [float(v) for v in found], "the checkpoint's training config"
+        elif tm.get(key) is not None:
+            value, where = list(tm[key]), "the checkpoint's pretrained_cfg, times 255"
         else:
             value, where = list(default[i]), default[2]
         if len(value) != 3:
             raise InferError(f"--{key}: expected three numbers (R, G, B), got {value}")
         out.append(value)
         if where != default[2] or kind == "mask_transformer":
-            notes.append(f"{key} {value} ({where})")
+            notes.append(f"{key} {[round(v, 4) for v in value]} ({where})")
+        elif family == layouts.TIMM_VIT:
+            notes.append(f"{key} {value} (ImageNet's: no pretrained_cfg {key} in the checkpoint; "
+                         f"timm's original ViT weights, e.g. vit_base_patch16_224, use 0.5: "
+                         f"give --mean/--std 127.5,127.5,127.5)")
     return out[0], out[1]
 
 
