@@ -52,6 +52,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 
+import frame_probe  # noqa: E402
 import model_config  # noqa: E402
 import safetensors_io  # noqa: E402
 import inference  # noqa: E402
@@ -232,6 +233,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="precision of the reference forward pass")
     p.add_argument("--probes", action="store_true",
                    help="also store input and taps in the model file as probe.* tensors")
+    p.add_argument("--frame-probe", action=argparse.BooleanOptionalAction, default=True,
+                   help="with --probes, segmentation: also store the frame probe (an odd-sized "
+                        "frame as RGB/BGRA and NV12/I420 BT.601/BT.709, frame_probe.py; "
+                        "default on)")
     p.add_argument("--out-model", required=True)
     p.add_argument("--out-golden",
                    help="golden file to write (without it and --probes the reference is not "
@@ -517,6 +522,52 @@ def run_slide(model: nn.Module, cfg: dict, frame: np.ndarray) -> dict[str, np.nd
     return out
 
 
+def run_frame_probe(model: nn.Module, cfg: dict, weights: dict[str, np.ndarray], seed: int,
+                    fp16: bool) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+    """The frame probe (frame_probe.py) by a model run_reference has loaded: its tensors (without
+    the "probe." prefix) and, with fp16, the simulated-fp16 error of each preprocess and logits
+    tap (the preprocess's: its output rounded to fp16, as the engine stores it)."""
+    frames = frame_probe.make_frames(seed)
+    out = {name: v.astype(np.float32) for name, v in frames.items()}
+    errors = {}
+    dtype = next(model.parameters()).dtype
+    for source in frame_probe.SOURCES:
+        pre = frame_probe.preprocess(frame_probe.source_rgb(frames, source), cfg)
+        with torch.no_grad():
+            _, taps = model(torch.from_numpy(pre).to(dtype))
+        prefix = f"frame.{source}."
+        out[prefix + "preprocess"] = pre.astype(np.float32)
+        out[prefix + "logits"] = tap_to_2d(taps["logits"])
+        for name, v in frame_probe.frame_outputs(taps["logits"],
+                                                 frames["frame.rgb"].shape[:2]).items():
+            out[prefix + name] = v
+        if fp16:
+            simulated = run_fp16_simulation(build_model(cfg), weights, pre.astype(np.float32))
+            half = {"preprocess": safetensors_io.quantize(pre.astype(np.float32), "F16"),
+                    "logits": simulated["logits"]}
+            ref = {"preprocess": pre, "logits": out[prefix + "logits"]}
+            errors.update({prefix + k: v for k, v in fp16_errors(ref, half).items()})
+    return out, errors
+
+
+def run_probe(model: nn.Module, cfg: dict, weights: dict[str, np.ndarray], image: np.ndarray,
+              seed: int, compute: str = "f64", frames: bool = True
+              ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, str]]:
+    """A model file's probe on `image` (its probe.input): the reference's taps, the frame probe's
+    tensors (segmentation models, with `frames`; else empty) and the probe's metadata (each
+    tap's simulated-fp16 error, the preprocess's too). Names without the "probe." prefix."""
+    taps = run_reference(model, weights, image, compute)
+    simulated = run_fp16_simulation(build_model(cfg), weights, image)
+    errors = fp16_errors(taps, simulated)
+    errors.update(fp16_errors({"preprocess": image},
+                              {"preprocess": safetensors_io.quantize(image, "F16")}))
+    frame_taps = {}
+    if frames and cfg["task"] == "segmentation":
+        frame_taps, frame_errors = run_frame_probe(model, cfg, weights, seed, True)
+        errors.update(frame_errors)
+    return taps, frame_taps, probe_metadata(errors)
+
+
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     start = time.monotonic()
@@ -528,20 +579,21 @@ def main(argv: list[str]) -> int:
     assert {k: v.shape for k, v in weights.items()} == spec, "module and spec disagree"
     weights = {name: safetensors_io.quantize(weights[name], dtype) for name in spec}
     image = random_input(cfg, args.seed)
-    taps = {}
+    taps, frame_taps = {}, {}
     extra_meta = {}
-    if args.out_golden or args.probes:
+    if args.probes:
+        taps, frame_taps, extra_meta = run_probe(model, cfg, weights, image, args.seed,
+                                                 args.compute, args.frame_probe)
+    elif args.out_golden:
         taps = run_reference(model, weights, image, args.compute)
-        if args.probes:
-            simulated = run_fp16_simulation(build_model(cfg), weights, image)
-            extra_meta = probe_metadata(fp16_errors(taps, simulated))
+    if args.out_golden or args.probes:
         if args.slide_frame:
             taps.update(run_slide(model, cfg, random_frame(args.seed, args.slide_frame)))
 
     model_tensors: dict[str, np.ndarray] = dict(weights)
     dtypes = {name: dtype for name in weights}
     if args.probes:
-        for name, value in [("input", image), *taps.items()]:
+        for name, value in [("input", image), *taps.items(), *frame_taps.items()]:
             model_tensors[f"probe.{name}"] = value
             dtypes[f"probe.{name}"] = "F32"
     model_blob = safetensors_io.encode(model_tensors, dtypes,
