@@ -233,6 +233,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="precision of the reference forward pass")
     p.add_argument("--probes", action="store_true",
                    help="also store input and taps in the model file as probe.* tensors")
+    p.add_argument("--trained-stats", action="store_true",
+                   help="draw the weights in trained weights' regimes: small embeddings and "
+                        "BatchNorm statistics, a peaked attention head (trained_stats)")
     p.add_argument("--frame-probe", action=argparse.BooleanOptionalAction, default=True,
                    help="with --probes, segmentation: also store the frame probe (an odd-sized "
                         "frame as RGB/BGRA and NV12/I420 BT.601/BT.709, frame_probe.py; "
@@ -402,6 +405,67 @@ def random_weights(model: nn.Module, seed: int) -> dict[str, np.ndarray]:
             value = 0.5 * noise
         weights[name] = value.astype(np.float32)
     return weights
+
+
+# --trained-stats: the scales of trained weights that random ones lack (see trained_stats).
+TRAINED_EMBED_SCALE = 1 / 32  # tokens ~0.03: LayerNorm inputs of variance ~1e-3
+TRAINED_BN_INPUT_SCALE = 1 / 32  # BatchNorm inputs and running_var ~1e-3
+TRAINED_SHARP_HEAD_QK = 7.0  # head 0's q and k: attention logits beyond 100
+
+
+def trained_stats(model: nn.Module, weights: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """random_weights' tensors rescaled into regimes that trained weights reach and random ones
+    do not, so that the probe (run on the weights as stored) exercises them:
+    - patch embeddings, position embeddings and the class token times 1/32: tokens ~0.03, so
+      the first LayerNorm normalises inputs of variance ~1e-3, where its eps shows (as trained
+      ViTs' embeddings are);
+    - every BatchNorm's input conv (weight and bias) times 1/32, and its running_mean times
+      1/32, running_var times 1/32^2 (U(0.5, 1.5) / 1024): statistics that match its now small
+      input, as a trained BN's do, and variances ~1e-3, where a fold without eps is off by
+      eps / (2 var) ~ 5e-3;
+    - in the encoder's first block's attention, head 0's q and k rows (weights and biases)
+      times 7: logits beyond 100 in that head (a peaked head, as trained ViTs have), where exp
+      overflows without the row maximum subtracted.
+    """
+    out = dict(weights)
+    scale = lambda name, f: out.__setitem__(name, (out[name] * f).astype(np.float32))
+    for name in out:
+        leaf = name.rsplit(".", 1)[-1]
+        if (name.endswith(("embedder.proj.weight", "embedder.proj.bias", "patch_embed.proj.weight",
+                           "patch_embed.proj.bias"))
+                or leaf in ("pos_embed", "memory_pos_embed", "process_pos_embed", "cls_token")):
+            scale(name, TRAINED_EMBED_SCALE)
+    previous_conv = None
+    for name, m in model.named_modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+            previous_conv = name
+        elif isinstance(m, upernet.BatchNorm2d) and previous_conv is not None:
+            c = TRAINED_BN_INPUT_SCALE
+            for leaf in ("weight", "bias"):
+                if f"{previous_conv}.{leaf}" in out:
+                    scale(f"{previous_conv}.{leaf}", c)
+            scale(f"{name}.running_mean", c)
+            scale(f"{name}.running_var", c * c)
+    for name, m in model.named_modules():
+        for leaf, heads in (("qkv", getattr(m, "num_heads", None)),
+                            ("in_proj", getattr(m, "num_heads", None))):
+            w = f"{name}.{leaf}.weight" if leaf == "qkv" else f"{name}.in_proj_weight"
+            b = f"{name}.{leaf}.bias" if leaf == "qkv" else f"{name}.in_proj_bias"
+            # The first block's only: a peaked head in every block (or in the mask head, next
+            # to the logits) makes fp32 rounding itself, through near-tied peaks, approach the
+            # fp32 bound.
+            if heads is None or w not in out or not name.endswith("blocks.0.attn"):
+                continue
+            dim = out[w].shape[1]
+            head = out[w].shape[0] // 3 // heads
+            for name_ in (w, b):
+                if name_ not in out:
+                    continue
+                t = out[name_].copy()
+                t[:head] *= TRAINED_SHARP_HEAD_QK
+                t[dim:dim + head] *= TRAINED_SHARP_HEAD_QK
+                out[name_] = t.astype(np.float32)
+    return out
 
 
 def random_input(cfg: dict, seed: int) -> np.ndarray:
@@ -575,6 +639,8 @@ def main(argv: list[str]) -> int:
     dtype = DTYPES[args.dtype]
     model = build_model(cfg)
     weights = random_weights(model, args.seed)
+    if args.trained_stats:
+        weights = trained_stats(model, weights)
     spec = model_config.expected_tensors(cfg)
     assert {k: v.shape for k, v in weights.items()} == spec, "module and spec disagree"
     weights = {name: safetensors_io.quantize(weights[name], dtype) for name in spec}
