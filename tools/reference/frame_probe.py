@@ -27,7 +27,7 @@ Tensors (docs/model-format.md, "The frame probe"), all F32:
     frame.rgb            (H, W, 3)  the RGB frame, pixels 0...255; also given as BGRA
     frame.y, frame.u, frame.v       (H, W), (ceil(H/2), ceil(W/2)) x 2: the YUV frame's
                                     samples; given as NV12 and as I420
-    frame.<source>.preprocess       (h*w, 3) the normalised model input (HWC rows)
+    frame.<source>.preprocess       (1, 3, h, w) the normalised model input (as probe.input)
     frame.<source>.logits           (h0*w0, K) at the head's resolution
     frame.<source>.classmap, frame.<source>.classmap.margin   (H, W)
 with <source> rgb (the RGB frame), bt601 and bt709 (the YUV frame read with that matrix,
@@ -69,9 +69,9 @@ def yuv_to_rgb(y: np.ndarray, u: np.ndarray, v: np.ndarray, matrix: str,
 
 
 def make_frames(seed: int, size=FRAME_SIZE) -> dict[str, np.ndarray]:
-    """The frame probe's pixels from a seed: YUV samples in the limited ranges (Y 16...235,
-    U, V 16...240, smooth enough that a bilinear downscale keeps colour), and the RGB frame that
-    BT.601 makes of them, rounded to bytes (the same picture, as a camera's RGB would be)."""
+    """The frame probe's pixels from a seed: random YUV samples in the limited ranges (Y
+    16...235, U, V 16...240: strong colours, where the matrices differ most), and the RGB frame
+    that BT.601 makes of them, rounded to bytes (the same picture)."""
     h, w = size
     ch, cw = (h + 1) // 2, (w + 1) // 2
     rng = _rng(seed)

@@ -51,14 +51,17 @@ static const char usage[] =
     "for every layer, which the output says.\n"
     "\n"
     "A pass shows that this device computes what the reference computes on the probe's\n"
-    "input with the weights in MODEL; it does not show that those weights or the config are\n"
-    "the ones the original checkpoint meant (that is the converter's check against the\n"
-    "original code), nor anything about inputs unlike the probe's.\n"
+    "inputs (one scene at the input size, the frame probe's frame per format) with the\n"
+    "weights in MODEL; it does not show that those weights or the config are the ones the\n"
+    "original checkpoint meant (that is the converter's check against the original code),\n"
+    "nor anything about inputs unlike the probe's (other formats: RGBA, BGRx, RGBx,\n"
+    "full-range YUV; regimes such as attention logits the probe's inputs do not reach).\n"
     "\n"
     "Exit status: 0 every layer matches; 1 a layer does not (the first one is named);\n"
     "2 the model could not be loaded or run; 3 unverified: MODEL has no probe;\n"
     "4 incomplete: every compared layer matches but some of the probe's were not compared\n"
-    "(listed; --allow-unchecked makes that a pass).\n";
+    "(listed; --allow-unchecked makes that a pass). A probe without a frame probe is not\n"
+    "incomplete: it passes (0) with a note of what was not checked.\n";
 
 static void print_map(const char *name, const vittm_verify_map *m, double required)
 {
