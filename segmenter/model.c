@@ -205,7 +205,8 @@ static vittm_status build(vittm_model *m, vittm_error *err)
     return st;
   if ((st = vittm_arena_create(m->dev, &m->arena, err)))
     return st;
-  vittm_encoder_options eo = {.dtype = m->dtype, .arena = m->arena};
+  /* Kept intermediates include the encoder's taps (vittm-verify compares them too). */
+  vittm_encoder_options eo = {.dtype = m->dtype, .arena = m->arena, .taps = m->keep_intermediates};
   if ((st = vittm_encoder_create(m->dev, m->mf, &eo, &m->encoder, err)) ||
       (st = read_inference(m, err)))
     return st;

@@ -10,6 +10,7 @@ reference (float64, on the weights as stored) on a fixed generated scene.
   train_demo.py train --arch vittm --minutes 30 --ckpt build/demo/vittm.pt --log vittm.log
   train_demo.py export --arch vittm --ckpt build/demo/vittm.pt \\
       --out samples/models/vittm-demo.safetensors
+  train_demo.py reprobe --model samples/models/vittm-demo.safetensors --out NEW.safetensors
   train_demo.py eval --model samples/models/vittm-demo.safetensors --images 200
   train_demo.py bench --arch vit          # seconds per step at the chosen sizes
 
@@ -287,27 +288,48 @@ def probe_image(cfg: dict) -> np.ndarray:
     return normalise(img[None], cfg).numpy()
 
 
+def write_model(path: str, cfg: dict, weights: dict[str, np.ndarray]) -> str:
+    """Writes the model file: the weights (F16 values) and the probe that make_golden writes
+    (the taps on the fixed scene, the frame probe, each tap's simulated-fp16 error), computed
+    by the reference in float64 from the weights as stored. Returns a summary."""
+    image = probe_image(cfg)
+    taps, frame_taps, probe_meta = make_golden.run_probe(Segmenter(cfg), cfg, weights, image,
+                                                         PROBE_SEED)
+    tensors, dtypes = dict(weights), {name: "F16" for name in weights}
+    for name, value in [("input", image), *taps.items(), *frame_taps.items()]:
+        tensors[f"probe.{name}"] = value
+        dtypes[f"probe.{name}"] = "F32"
+    blob = safetensors_io.encode(tensors, dtypes,
+                                 {model_config.METADATA_KEY: model_config.dumps(cfg),
+                                  **probe_meta})
+    with open(path, "wb") as f:
+        f.write(blob)
+    return f"{path}: {len(weights)} tensors + {len(tensors) - len(weights)} probes, " \
+           f"{len(blob)} bytes"
+
+
 def export(args) -> None:
     ck = torch.load(args.ckpt)
     cfg = ck["cfg"]
-    model = Segmenter(cfg)
     state = {k: v.numpy() for k, v in ck["model"].items()}
     spec = model_config.expected_tensors(cfg)
     assert {k: v.shape for k, v in state.items()} == spec, "module and spec disagree"
     weights = {name: safetensors_io.quantize(state[name].astype(np.float32), "F16")
                for name in spec}
-    image = probe_image(cfg)
-    taps = make_golden.run_reference(model, weights, image, "f64")
-    tensors, dtypes = dict(weights), {name: "F16" for name in weights}
-    for name, value in [("input", image), *taps.items()]:
-        tensors[f"probe.{name}"] = value
-        dtypes[f"probe.{name}"] = "F32"
-    blob = safetensors_io.encode(tensors, dtypes,
-                                 {model_config.METADATA_KEY: model_config.dumps(cfg)})
-    with open(args.out, "wb") as f:
-        f.write(blob)
-    print(f"{args.out}: {len(weights)} tensors + {len(tensors) - len(weights)} probes, "
-          f"{len(blob)} bytes, step {ck['step']}, {ck['elapsed']:.0f} s of training")
+    print(f"{write_model(args.out, cfg, weights)}, step {ck['step']}, "
+          f"{ck['elapsed']:.0f} s of training")
+
+
+def reprobe(args) -> None:
+    """A model file written again with today's probe, from its own weights (no checkpoint, no
+    training): the weights are copied bit for bit."""
+    tensors, meta = safetensors_io.load(args.model)
+    cfg = model_config.loads(meta[model_config.METADATA_KEY])
+    spec = model_config.expected_tensors(cfg)
+    weights = {name: tensors[name].astype(np.float32) for name in spec}
+    assert all(np.array_equal(safetensors_io.quantize(w, "F16"), w) for w in weights.values()), \
+        "the weights are not F16 values"
+    print(write_model(args.out, cfg, weights))
 
 
 def load_model_file(path: str):
@@ -372,12 +394,17 @@ def main(argv) -> int:
     s = sub.add_parser("export")
     s.add_argument("--ckpt", required=True)
     s.add_argument("--out", required=True)
+    s = sub.add_parser("reprobe", help="write a model file again with the current probe, "
+                                       "from its own weights")
+    s.add_argument("--model", required=True)
+    s.add_argument("--out", required=True)
     s = sub.add_parser("eval")
     s.add_argument("--model", required=True)
     s.add_argument("--images", type=int, default=200)
     s.add_argument("--threads", type=int, default=1)
     args = p.parse_args(argv)
-    {"train": train, "bench": bench, "export": export, "eval": evaluate}[args.cmd](args)
+    {"train": train, "bench": bench, "export": export, "reprobe": reprobe,
+     "eval": evaluate}[args.cmd](args)
     return 0
 
 

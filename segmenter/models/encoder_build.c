@@ -14,6 +14,10 @@ vittm_status vittm_encoder_tap(vittm_encoder *enc, vittm_cmd *cmd, const char *n
 {
   if (!enc->opts.taps)
     return VITTM_OK;
+  /* Recorded again (another segmenter of the same model): the same tap, written anew. */
+  for (uint32_t i = 0; i < enc->n_taps; i++)
+    if (strcmp(enc->taps[i].name, name) == 0)
+      return vittm_copy_record(cmd, src, row0, 0, enc->taps[i].tensor, 0, 0, rows, src->cols, err);
   if (enc->n_taps == enc->cap_taps) {
     uint32_t cap = enc->cap_taps ? 2 * enc->cap_taps : 32;
     vittm_tap *grown = realloc(enc->taps, cap * sizeof *grown);

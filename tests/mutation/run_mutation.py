@@ -49,9 +49,12 @@ MASK = ["--task", "segmentation", "--head", "mask_transformer", "--embed-dim", "
 MODELS = {
     "vit-upernet": SEG + ["--arch", "vit", "--patch", "16", "--image", "112x144",
                           "--neck", "multilevel", "--pos-grid", "5"],
+    # Weights in trained weights' regimes (make_golden.py trained_stats): small embeddings
+    # (LayerNorm inputs of variance ~1e-3), BatchNorm inputs and running_var ~1e-3 (fpn1's
+    # BN), a peaked attention head in the first block (logits beyond 100).
     "vittm-upernet": SEG + ["--arch", "vittm", "--memory-patch", "16", "--process-patch", "32",
                             "--latent-scale", "2", "--image", "128x160", "--neck", "vittm_fpn",
-                            "--pos-grid", "6", "--process-pos-grid", "3"],
+                            "--pos-grid", "6", "--process-pos-grid", "3", "--trained-stats"],
     "vit-mask": MASK + ["--arch", "vit", "--patch", "16", "--image", "64x80", "--final-norm",
                         "--pos-grid", "3", "--pos-antialias", "--inference", "slide",
                         "--stride", "48", "--scale", "160x64", "--slide-frame", "90x160"],

@@ -195,16 +195,14 @@ def select_tensors(sd: dict, cfg: dict, ignore_unknown: bool) -> tuple[dict, int
 
 
 def run_probe(cfg: dict, weights: dict) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    """The reference (float64) on make_golden's fixed input: {"input": .., tap: ..}, and the
-    probe's metadata: each tap's error under simulated fp16 storage (vittm-verify's fp16
-    tolerances)."""
+    """The reference (float64) on make_golden's fixed input: {"input": .., tap: ..}, with the
+    frame probe's tensors for segmentation models (frame_probe.py), and the probe's metadata:
+    each tap's error under simulated fp16 storage (vittm-verify's fp16 tolerances)."""
     import make_golden  # imports torch; only needed here
     model = make_golden.build_model(cfg)
     image = make_golden.random_input(cfg, PROBE_SEED)
-    taps = make_golden.run_reference(model, weights, image, "f64")
-    simulated = make_golden.run_fp16_simulation(make_golden.build_model(cfg), weights, image)
-    meta = make_golden.probe_metadata(make_golden.fp16_errors(taps, simulated))
-    return {"input": image, **taps}, meta
+    taps, frame_taps, meta = make_golden.run_probe(model, cfg, weights, image, PROBE_SEED)
+    return {"input": image, **taps, **frame_taps}, meta
 
 
 def _sha256(path: str) -> str:

@@ -52,6 +52,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 
+import frame_probe  # noqa: E402
 import model_config  # noqa: E402
 import safetensors_io  # noqa: E402
 import inference  # noqa: E402
@@ -232,6 +233,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="precision of the reference forward pass")
     p.add_argument("--probes", action="store_true",
                    help="also store input and taps in the model file as probe.* tensors")
+    p.add_argument("--trained-stats", action="store_true",
+                   help="draw the weights in trained weights' regimes: small embeddings and "
+                        "BatchNorm statistics, a peaked attention head (trained_stats)")
+    p.add_argument("--frame-probe", action=argparse.BooleanOptionalAction, default=True,
+                   help="with --probes, segmentation: also store the frame probe (an odd-sized "
+                        "frame as RGB/BGRA and NV12/I420 BT.601/BT.709, frame_probe.py; "
+                        "default on)")
     p.add_argument("--out-model", required=True)
     p.add_argument("--out-golden",
                    help="golden file to write (without it and --probes the reference is not "
@@ -399,6 +407,67 @@ def random_weights(model: nn.Module, seed: int) -> dict[str, np.ndarray]:
     return weights
 
 
+# --trained-stats: the scales of trained weights that random ones lack (see trained_stats).
+TRAINED_EMBED_SCALE = 1 / 32  # tokens ~0.03: LayerNorm inputs of variance ~1e-3
+TRAINED_BN_INPUT_SCALE = 1 / 32  # BatchNorm inputs and running_var ~1e-3
+TRAINED_SHARP_HEAD_QK = 7.0  # head 0's q and k: attention logits beyond 100
+
+
+def trained_stats(model: nn.Module, weights: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """random_weights' tensors rescaled into regimes that trained weights reach and random ones
+    do not, so that the probe (run on the weights as stored) exercises them:
+    - patch embeddings, position embeddings and the class token times 1/32: tokens ~0.03, so
+      the first LayerNorm normalises inputs of variance ~1e-3, where its eps shows (as trained
+      ViTs' embeddings are);
+    - every BatchNorm's input conv (weight and bias) times 1/32, and its running_mean times
+      1/32, running_var times 1/32^2 (U(0.5, 1.5) / 1024): statistics that match its now small
+      input, as a trained BN's do, and variances ~1e-3, where a fold without eps is off by
+      eps / (2 var) ~ 5e-3;
+    - in the encoder's first block's attention, head 0's q and k rows (weights and biases)
+      times 7: logits beyond 100 in that head (a peaked head, as trained ViTs have), where exp
+      overflows without the row maximum subtracted.
+    """
+    out = dict(weights)
+    scale = lambda name, f: out.__setitem__(name, (out[name] * f).astype(np.float32))
+    for name in out:
+        leaf = name.rsplit(".", 1)[-1]
+        if (name.endswith(("embedder.proj.weight", "embedder.proj.bias", "patch_embed.proj.weight",
+                           "patch_embed.proj.bias"))
+                or leaf in ("pos_embed", "memory_pos_embed", "process_pos_embed", "cls_token")):
+            scale(name, TRAINED_EMBED_SCALE)
+    previous_conv = None
+    for name, m in model.named_modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+            previous_conv = name
+        elif isinstance(m, upernet.BatchNorm2d) and previous_conv is not None:
+            c = TRAINED_BN_INPUT_SCALE
+            for leaf in ("weight", "bias"):
+                if f"{previous_conv}.{leaf}" in out:
+                    scale(f"{previous_conv}.{leaf}", c)
+            scale(f"{name}.running_mean", c)
+            scale(f"{name}.running_var", c * c)
+    for name, m in model.named_modules():
+        for leaf, heads in (("qkv", getattr(m, "num_heads", None)),
+                            ("in_proj", getattr(m, "num_heads", None))):
+            w = f"{name}.{leaf}.weight" if leaf == "qkv" else f"{name}.in_proj_weight"
+            b = f"{name}.{leaf}.bias" if leaf == "qkv" else f"{name}.in_proj_bias"
+            # The first block's only: a peaked head in every block (or in the mask head, next
+            # to the logits) makes fp32 rounding itself, through near-tied peaks, approach the
+            # fp32 bound.
+            if heads is None or w not in out or not name.endswith("blocks.0.attn"):
+                continue
+            dim = out[w].shape[1]
+            head = out[w].shape[0] // 3 // heads
+            for name_ in (w, b):
+                if name_ not in out:
+                    continue
+                t = out[name_].copy()
+                t[:head] *= TRAINED_SHARP_HEAD_QK
+                t[dim:dim + head] *= TRAINED_SHARP_HEAD_QK
+                out[name_] = t.astype(np.float32)
+    return out
+
+
 def random_input(cfg: dict, seed: int) -> np.ndarray:
     """(1, 3, H, W) float32: uniform 0-255 pixels normalised with the config's mean/std."""
     h, w = cfg["input_size"]
@@ -517,6 +586,52 @@ def run_slide(model: nn.Module, cfg: dict, frame: np.ndarray) -> dict[str, np.nd
     return out
 
 
+def run_frame_probe(model: nn.Module, cfg: dict, weights: dict[str, np.ndarray], seed: int,
+                    fp16: bool) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+    """The frame probe (frame_probe.py) by a model run_reference has loaded: its tensors (without
+    the "probe." prefix) and, with fp16, the simulated-fp16 error of each preprocess and logits
+    tap (the preprocess's: its output rounded to fp16, as the engine stores it)."""
+    frames = frame_probe.make_frames(seed)
+    out = {name: v.astype(np.float32) for name, v in frames.items()}
+    errors = {}
+    dtype = next(model.parameters()).dtype
+    for source in frame_probe.SOURCES:
+        pre = frame_probe.preprocess(frame_probe.source_rgb(frames, source), cfg)
+        with torch.no_grad():
+            _, taps = model(torch.from_numpy(pre).to(dtype))
+        prefix = f"frame.{source}."
+        out[prefix + "preprocess"] = pre.astype(np.float32)
+        out[prefix + "logits"] = tap_to_2d(taps["logits"])
+        for name, v in frame_probe.frame_outputs(taps["logits"],
+                                                 frames["frame.rgb"].shape[:2]).items():
+            out[prefix + name] = v
+        if fp16:
+            simulated = run_fp16_simulation(build_model(cfg), weights, pre.astype(np.float32))
+            half = {"preprocess": safetensors_io.quantize(pre.astype(np.float32), "F16"),
+                    "logits": simulated["logits"]}
+            ref = {"preprocess": pre, "logits": out[prefix + "logits"]}
+            errors.update({prefix + k: v for k, v in fp16_errors(ref, half).items()})
+    return out, errors
+
+
+def run_probe(model: nn.Module, cfg: dict, weights: dict[str, np.ndarray], image: np.ndarray,
+              seed: int, compute: str = "f64", frames: bool = True
+              ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, str]]:
+    """A model file's probe on `image` (its probe.input): the reference's taps, the frame probe's
+    tensors (segmentation models, with `frames`; else empty) and the probe's metadata (each
+    tap's simulated-fp16 error, the preprocess's too). Names without the "probe." prefix."""
+    taps = run_reference(model, weights, image, compute)
+    simulated = run_fp16_simulation(build_model(cfg), weights, image)
+    errors = fp16_errors(taps, simulated)
+    errors.update(fp16_errors({"preprocess": image},
+                              {"preprocess": safetensors_io.quantize(image, "F16")}))
+    frame_taps = {}
+    if frames and cfg["task"] == "segmentation":
+        frame_taps, frame_errors = run_frame_probe(model, cfg, weights, seed, True)
+        errors.update(frame_errors)
+    return taps, frame_taps, probe_metadata(errors)
+
+
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     start = time.monotonic()
@@ -524,24 +639,27 @@ def main(argv: list[str]) -> int:
     dtype = DTYPES[args.dtype]
     model = build_model(cfg)
     weights = random_weights(model, args.seed)
+    if args.trained_stats:
+        weights = trained_stats(model, weights)
     spec = model_config.expected_tensors(cfg)
     assert {k: v.shape for k, v in weights.items()} == spec, "module and spec disagree"
     weights = {name: safetensors_io.quantize(weights[name], dtype) for name in spec}
     image = random_input(cfg, args.seed)
-    taps = {}
+    taps, frame_taps = {}, {}
     extra_meta = {}
-    if args.out_golden or args.probes:
+    if args.probes:
+        taps, frame_taps, extra_meta = run_probe(model, cfg, weights, image, args.seed,
+                                                 args.compute, args.frame_probe)
+    elif args.out_golden:
         taps = run_reference(model, weights, image, args.compute)
-        if args.probes:
-            simulated = run_fp16_simulation(build_model(cfg), weights, image)
-            extra_meta = probe_metadata(fp16_errors(taps, simulated))
+    if args.out_golden or args.probes:
         if args.slide_frame:
             taps.update(run_slide(model, cfg, random_frame(args.seed, args.slide_frame)))
 
     model_tensors: dict[str, np.ndarray] = dict(weights)
     dtypes = {name: dtype for name in weights}
     if args.probes:
-        for name, value in [("input", image), *taps.items()]:
+        for name, value in [("input", image), *taps.items(), *frame_taps.items()]:
             model_tensors[f"probe.{name}"] = value
             dtypes[f"probe.{name}"] = "F32"
     model_blob = safetensors_io.encode(model_tensors, dtypes,

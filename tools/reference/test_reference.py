@@ -726,6 +726,37 @@ def test_segmentation_config_validation_names_the_field():
         assert model_config.loads(model_config.dumps(cfg)) == cfg
 
 
+def test_frame_probe_converts_and_resizes_as_the_preprocess_shader():
+    import frame_probe
+    # YUV -> RGB inverts the standard limited-range encoding (float, not quantised).
+    rng = np.random.default_rng(3)
+    rgb = rng.uniform(0, 255, (4, 6, 3))
+    rgb[..., :] = rgb[::2, ::2].repeat(2, 0).repeat(2, 1)  # one colour per 2x2 block
+    for matrix, (kr, kb) in frame_probe.MATRICES.items():
+        e = (kr * rgb[..., 0] + (1 - kr - kb) * rgb[..., 1] + kb * rgb[..., 2]) / 255
+        y = 16 + 219 * e
+        u = 128 + 224 * (rgb[..., 2] / 255 - e) / (2 * (1 - kb))
+        v = 128 + 224 * (rgb[..., 0] / 255 - e) / (2 * (1 - kr))
+        back = frame_probe.yuv_to_rgb(y, u[::2, ::2], v[::2, ::2], matrix)
+        assert np.abs(back - rgb).max() < 1e-9, matrix
+    # odd sizes: the last chroma sample covers the last row and column alone; clamped to 0..255
+    y = np.full((3, 5), 235.0)
+    u, v = np.full((2, 3), 128.0), np.full((2, 3), 128.0)
+    v[1, 2] = 240.0
+    out = frame_probe.yuv_to_rgb(y, u, v, "bt601")
+    assert out[2, 4, 0] == 255 and out[0, 0, 0] == 255 and out[2, 4, 1] < 200
+    assert np.all(out[:2, :, 1] == 255) and np.all(out[:, :4, 1] == 255)
+    # the resize: the identity at the same size; F.interpolate's float32 sampling points
+    img = rng.uniform(0, 255, (61, 97, 3))
+    assert np.array_equal(frame_probe.resize(img, (61, 97)), img)
+    ref = F.interpolate(torch.from_numpy(img).float().permute(2, 0, 1)[None], size=(64, 80),
+                        mode="bilinear", align_corners=False)[0].permute(1, 2, 0).double()
+    assert np.abs(frame_probe.resize(img, (64, 80)) - ref.numpy()).max() < 2e-3
+    frames = frame_probe.make_frames(1)
+    assert frames["frame.rgb"].shape == (61, 97, 3) and frames["frame.u"].shape == (31, 49)
+    assert frames["frame.y"].min() >= 16 and frames["frame.y"].max() <= 235
+
+
 def test_make_golden_segmentation_is_deterministic_and_complete():
     args = SEG_TINY[:-4] + SEG_CASES["vittm-fpn-multilevel"] + ["--dtype", "f16", "--probes"]
     with tempfile.TemporaryDirectory() as tmp:
@@ -753,6 +784,12 @@ def test_make_golden_segmentation_is_deterministic_and_complete():
         model = make_golden.build_model(cfg)
         taps = make_golden.run_reference(model, weights, golden["input"], "f64")
         assert all(np.array_equal(taps[k], golden[k]) for k in taps)
+        # the frame probe, in the model file only, with its fp16 errors
+        assert tensors["probe.frame.bt709.preprocess"].shape == (1, 3, 64, 80)
+        assert tensors["probe.frame.bt601.classmap"].shape == (61, 97)
+        assert not any(k.startswith("frame.") for k in golden)
+        errors = json.loads(meta[make_golden.PROBE_METADATA_KEY])["fp16_error"]
+        assert {"preprocess", "frame.rgb.logits", "frame.bt709.preprocess"} <= set(errors)
         # without a golden file and probes the reference does not run at all
         m = os.path.join(tmp, "bare")
         make_golden.main(SEG_TINY[:-4] + SEG_CASES["vit-multilevel"] + ["--out-model", m])

@@ -17,10 +17,15 @@ static const char usage[] =
     "reference's outputs at every named layer) on this device and compares layer by layer,\n"
     "in graph order: max and mean abs error, max error relative to the layer's RMS (what is\n"
     "judged), the error allowed, the mean signed error (a bias), cosine similarity.\n"
-    "Segmentation models are also run frame → class map through the segmenter, and their\n"
-    "class map is compared pixel by pixel (near-ties left out); where the probe also holds a\n"
-    "non-square frame (probe.slide.*), it goes through slide inference as vittmsegment runs\n"
-    "it, and that class map is compared too.\n"
+    "Segmentation models run frame → class map through the segmenter as vittmsegment does,\n"
+    "and every layer of that run is compared, from `preprocess` (the model input the frame\n"
+    "gave) to the logits; the class map pixel by pixel (near-ties left out). Where the probe\n"
+    "holds a frame probe (probe.frame.*: a 97×61 frame), that frame goes through the\n"
+    "segmenter as RGB, BGRA, NV12 and I420 (BT.601 and BT.709, limited range), each run's\n"
+    "frame.FORMAT.preprocess, .logits and .classmap compared; a probe without one passes\n"
+    "with a note that colour conversion and resizing were not checked. Where the probe also\n"
+    "holds a non-square frame (probe.slide.*), it goes through slide inference as\n"
+    "vittmsegment runs it, and that class map is compared too.\n"
     "\n"
     "  --precision P   auto (default: fp16 on GPUs that have it, else fp32), fp32 or fp16\n"
     "  --device D      Vulkan device index or name substring (default: VITTM_DEVICE, then\n"
@@ -46,14 +51,17 @@ static const char usage[] =
     "for every layer, which the output says.\n"
     "\n"
     "A pass shows that this device computes what the reference computes on the probe's\n"
-    "input with the weights in MODEL; it does not show that those weights or the config are\n"
-    "the ones the original checkpoint meant (that is the converter's check against the\n"
-    "original code), nor anything about inputs unlike the probe's.\n"
+    "inputs (one scene at the input size, the frame probe's frame per format) with the\n"
+    "weights in MODEL; it does not show that those weights or the config are the ones the\n"
+    "original checkpoint meant (that is the converter's check against the original code),\n"
+    "nor anything about inputs unlike the probe's (other formats: RGBA, BGRx, RGBx,\n"
+    "full-range YUV; regimes such as attention logits the probe's inputs do not reach).\n"
     "\n"
     "Exit status: 0 every layer matches; 1 a layer does not (the first one is named);\n"
     "2 the model could not be loaded or run; 3 unverified: MODEL has no probe;\n"
     "4 incomplete: every compared layer matches but some of the probe's were not compared\n"
-    "(listed; --allow-unchecked makes that a pass).\n";
+    "(listed; --allow-unchecked makes that a pass). A probe without a frame probe is not\n"
+    "incomplete: it passes (0) with a note of what was not checked.\n";
 
 static void print_map(const char *name, const vittm_verify_map *m, double required)
 {
@@ -183,6 +191,8 @@ int main(int argc, char **argv)
     print_tap(&r.taps[i]);
   if (r.has_class_map && (r.first_failure < 0 || all))
     print_map("classmap", &r.map, r.map_required);
+  for (uint32_t i = 0; i < r.n_frames && (r.first_failure < 0 || all); i++)
+    print_map(r.frames[i].map_tap, &r.frames[i].map, r.map_required);
   if (r.has_slide_map && (r.first_failure < 0 || all))
     print_map("slide.classmap", &r.slide_map, r.map_required);
   if (r.n_unchecked) {
@@ -195,7 +205,7 @@ int main(int argc, char **argv)
   int rc = EXIT_PASS;
   if (r.first_failure >= 0) {
     const vittm_verify_tap *t = &r.taps[r.first_failure];
-    uint32_t later = r.n_taps - shown + (!all ? r.has_class_map + r.has_slide_map : 0);
+    uint32_t later = r.n_taps - shown + (!all ? r.has_class_map + r.has_slide_map + r.n_frames : 0);
     printf("FAIL at tap %s: max abs error %.3g is %.2e × its RMS %.3g (allowed %.2e)", t->name,
            t->max_abs, t->relative, t->rms, t->tolerance);
     if (later)
@@ -203,9 +213,13 @@ int main(int argc, char **argv)
     printf("\n");
     rc = EXIT_MISMATCH;
   } else if (!vittm_verify_report_passed(&r)) {
+    const char *failure = vittm_verify_report_failure(&r);
     const vittm_verify_map *m = r.map.passed ? &r.slide_map : &r.map;
-    printf("FAIL at tap %s: %.3f%% of pixels agree, %.1f%% needed\n",
-           vittm_verify_report_failure(&r), 100 * m->agreement, 100 * r.map_required);
+    for (uint32_t i = 0; i < r.n_frames; i++)
+      if (strcmp(r.frames[i].map_tap, failure) == 0)
+        m = &r.frames[i].map;
+    printf("FAIL at tap %s: %.3f%% of pixels agree, %.1f%% needed\n", failure, 100 * m->agreement,
+           100 * r.map_required);
     rc = EXIT_MISMATCH;
   } else if (r.n_unchecked && !allow_unchecked) {
     printf("INCOMPLETE: %u taps%s match the reference, but %u of the probe's were not compared "
@@ -213,11 +227,15 @@ int main(int argc, char **argv)
            r.n_taps, r.has_class_map ? " and the class map" : "", r.n_unchecked);
     rc = EXIT_INCOMPLETE;
   } else {
-    printf("PASS: %u taps%s%s match the reference%s\n", r.n_taps,
+    printf("PASS: %u taps%s%s%s match the reference%s\n", r.n_taps,
            r.has_class_map ? " and the class map" : "",
+           r.n_frames ? " (and the frame probe's)" : "",
            r.has_slide_map ? " (and slide inference's)" : "",
            r.n_unchecked ? " (some not compared, allowed)" : "");
   }
+  if (rc != EXIT_ERROR && r.has_class_map && !r.has_frame_probe)
+    printf("note: no frame probe (probe.frame.*; vittm-convert writes one): colour conversion "
+           "(BGRA, NV12, I420) and resizing a frame of another size were not checked\n");
   vittm_verify_report_free(&r);
   return rc;
 }

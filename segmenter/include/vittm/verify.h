@@ -6,10 +6,15 @@
  * wrong conversion (or a wrong kernel on this device) is named at the first layer it touches,
  * not found later as a bad segmentation.
  *
- * Encoder taps come from an encoder built with taps (classification models are checked
- * completely there); segmentation models then run frame → class map through the public
- * segmenter with the probe input as integer pixels, and their neck and head taps, logits and
- * class map are compared too. Uses only public types, so the GStreamer element can call it. */
+ * Classification models are checked by an encoder built with taps. Segmentation models run
+ * frame → class map through the public segmenter (vittm_segmenter_* as vittmsegment calls it)
+ * with the probe input as integer pixels, and every tap of that one run is compared in graph
+ * order: `preprocess` (the model input the preprocess shader made), the encoder's, the neck's
+ * and head's taps, logits, class map; so a preprocess fault is named at `preprocess`. Where the
+ * probe holds a frame probe (probe.frame.*), a frame of another size and aspect goes through
+ * the segmenter as RGB, BGRA, NV12 and I420 (BT.601 and BT.709, limited range), and each run's
+ * preprocess, logits and class map are compared. Uses only public types, so the GStreamer
+ * element can call it. */
 #ifndef VITTM_VERIFY_H
 #define VITTM_VERIFY_H
 
@@ -37,6 +42,8 @@ extern "C" {
 
 typedef struct vittm_verify_tap {
   char name[64];
+  char probe[64];        /* the probe tensor compared, without "probe." (frames of one colour
+                            source in several formats share one) */
   uint64_t count;        /* values compared */
   double max_abs;        /* max |engine - reference| (NaN when the engine gave a NaN) */
   double mean_abs;       /* mean |engine - reference| */
@@ -56,6 +63,15 @@ typedef struct vittm_verify_map {
   bool passed;
 } vittm_verify_map;
 
+/* One frame of the frame probe in one format: its class map against the reference's. */
+typedef struct vittm_verify_frame {
+  char name[32];    /* e.g. "frame.nv12.bt709" */
+  char map_tap[48]; /* its class map's name in the report, e.g. "frame.nv12.bt709.classmap" */
+  vittm_verify_map map;
+} vittm_verify_frame;
+
+#define VITTM_VERIFY_MAX_FRAMES 8
+
 typedef struct vittm_verify_report {
   bool has_probe;            /* false: nothing was checked ("unverified") */
   vittm_precision precision; /* what ran (never AUTO) */
@@ -71,6 +87,11 @@ typedef struct vittm_verify_report {
   bool has_class_map, has_slide_map;
   vittm_verify_map map, slide_map;
   double map_required; /* the share of compared pixels that must agree */
+  /* The frame probe (absent from probes written before it: has_frame_probe false, nothing of
+   * the colour conversion and of resizing another frame size was checked). */
+  bool has_frame_probe;
+  uint32_t n_frames;
+  vittm_verify_frame frames[VITTM_VERIFY_MAX_FRAMES];
   /* Probe taps this engine does not expose (listed, not failures). */
   uint32_t n_unchecked;
   char unchecked[16][64];
@@ -78,18 +99,20 @@ typedef struct vittm_verify_report {
 
 /* Runs path's probe on dev at precision (AUTO: as vittm_model_load would choose) and fills
  * report (free it with vittm_verify_report_free). Returns OK whenever the comparison ran, pass
- * or fail: read report->first_failure, map.passed and slide_map.passed. A file without a probe is OK with
+ * or fail: vittm_verify_report_passed and vittm_verify_report_failure. A file without a probe is OK with
  * has_probe false. Errors: the file cannot be loaded or run. */
 VITTM_API vittm_status vittm_verify_model(vittm_device *dev, const char *path,
                                           vittm_precision precision, vittm_verify_report *report,
                                           vittm_error *err);
 /* Re-judges a report with another tolerance (fraction of RMS, the same for every tap; ≤ 0: the
  * default for its precision, per tap in fp16 where the probe stores fp16 errors); updates
- * each tap's tolerance and passed, per_tap, map.passed, slide_map.passed, first_failure. */
+ * each tap's tolerance and passed, per_tap, the class maps' passed (map, slide_map, frames),
+ * first_failure. */
 VITTM_API void vittm_verify_report_judge(vittm_verify_report *report, double tolerance);
 /* Whether every tap and the class map passed. */
 VITTM_API bool vittm_verify_report_passed(const vittm_verify_report *report);
-/* The first failing tap's name ("classmap" for the map), or NULL when all passed. */
+/* The first failing tap's name ("classmap", "slide.classmap" or "frame.<format>.classmap" for
+ * a class map), or NULL when all passed. */
 VITTM_API const char *vittm_verify_report_failure(const vittm_verify_report *report);
 /* Frees what the report holds (not the struct); NULL is a no-op. */
 VITTM_API void vittm_verify_report_free(vittm_verify_report *report);
