@@ -7,7 +7,9 @@
 #extension GL_KHR_shader_subgroup_shuffle : require
 #endif
 // C = A·Bᵀ (+ bias) (→ GELU) (+ C): A is M×K, B is N×K (a PyTorch Linear weight), C is M×N,
-// all row-major with explicit row strides and element offsets into their bindings.
+// all row-major with explicit row strides and element offsets into their bindings. A batch of
+// products of one shape (the heads of an attention) runs as one dispatch: product z of
+// gl_NumWorkGroups.z starts z·a_batch, z·b_batch and z·c_batch elements after the first.
 //
 // One source, two inner loops, chosen by the host per device class (segmenter/ops/gemm.c):
 //  - BK > 0, shared-memory tiles (GPUs): a workgroup computes a BM×BN tile of C, staging
@@ -58,7 +60,24 @@ layout(push_constant) uniform Push {
   uint lda, ldb, ldc;
   uint a_off, b_off, c_off, bias_off;
   uint flags;
+  uint a_batch, b_batch, c_batch;
 } p;
+
+// Where this workgroup's product starts in A, B and C.
+uint a_offset()
+{
+  return p.a_off + gl_WorkGroupID.z * p.a_batch;
+}
+
+uint b_offset()
+{
+  return p.b_off + gl_WorkGroupID.z * p.b_batch;
+}
+
+uint c_offset()
+{
+  return p.c_off + gl_WorkGroupID.z * p.c_batch;
+}
 
 // Invocations along N in one row of the workgroup.
 const uint NT = BN / TN;
@@ -72,7 +91,7 @@ void gemm_store(uint m, uint n, float v)
     v += float(bias[p.bias_off + n]);
   if ((p.flags & FLAG_GELU) != 0u)
     v = vittm_gelu(v);
-  uint ci = p.c_off + m * p.ldc + n;
+  uint ci = c_offset() + m * p.ldc + n;
   if ((p.flags & FLAG_ACCUMULATE) != 0u)
     v += float(c[ci]);
   c[ci] = elem_t(v);

@@ -100,22 +100,20 @@ static vittm_status record_by_gemm(vittm_cmd *cmd, const vittm_tensor *qkv, uint
                            "heads need one chunk of %u×%u",
                            scratch->rows, scratch->cols, vittm_dtype_name(scratch->dtype),
                            scratch->n_chunks, n, heads, heads * n + d, (n + 3) / 4 * 4);
-  for (uint32_t h = 0; !st && h < heads; h++) {
-    vittm_gemm_operand q = {qkv, h * hd, 3 * d}, k = {qkv, d + h * hd, 3 * d};
-    vittm_gemm_operand s = {scratch, h * n * ld, ld};
-    st = vittm_gemm_record_strided(cmd, &q, &k, &s, n, n, hd, err);
-  }
+  /* Every head in one dispatch: head h's columns of Q and K, its block of scores. */
+  vittm_gemm_operand q = {qkv, 0, 3 * d}, k = {qkv, d, 3 * d}, s = {scratch, 0, ld};
+  st = vittm_gemm_record_batch(cmd, &q, &k, &s, n, n, hd, heads, (uint32_t[]){hd, hd, n * ld}, err);
   if (!st)
     st = vittm_softmax_block_record(cmd, scratch, 0, heads * n, n, ld,
                                     (float)(1.0 / sqrt((double)hd)), err);
   if (!st)
     st =
         vittm_copy_transposed_record(cmd, qkv, 2 * d, 3 * d, n, d, scratch, values_at, ld, ld, err);
-  for (uint32_t h = 0; !st && h < heads; h++) {
-    vittm_gemm_operand p = {scratch, h * n * ld, ld}, v = {scratch, values_at + h * hd * ld, ld};
-    vittm_gemm_operand o = {out, h * hd, d};
-    st = vittm_gemm_record_strided(cmd, &p, &v, &o, n, hd, ld, err);
-  }
+  /* Head h's probabilities, its rows of the transposed values, its columns of the output. */
+  vittm_gemm_operand p = {scratch, 0, ld}, v = {scratch, values_at, ld}, o = {out, 0, d};
+  if (!st)
+    st = vittm_gemm_record_batch(cmd, &p, &v, &o, n, hd, ld, heads,
+                                 (uint32_t[]){n * ld, hd * ld, hd}, err);
   return vittm_error_prefix(err, st, "attention");
 }
 

@@ -17,7 +17,8 @@
  * matrix stored; qkv may be split into at most VITTM_MAX_ROW_CHUNKS chunks. With the scratch
  * that vittm_attention_scratch_shape asks for (CPU drivers, where the fused kernel's loads
  * cost more than a stored score matrix), per head: scores q_h k_hᵀ by the GEMM, softmax in
- * place, then the GEMM again against the values, transposed once into the scratch. */
+ * place, then the GEMM again against the values, transposed once into the scratch; each GEMM
+ * is one dispatch for all heads (vittm_gemm_record_batch). */
 vittm_status vittm_attention_record(vittm_cmd *cmd, const vittm_tensor *qkv, uint32_t heads,
                                     vittm_tensor *scratch, vittm_tensor *out, vittm_error *err);
 /* Whether attention over n tokens of width d in `heads` heads takes the GEMM route on dev, and

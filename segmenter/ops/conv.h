@@ -9,12 +9,15 @@
 
 enum { VITTM_CONV_RELU = 1u << 0 };
 
-/* The tile used on this device: the first of the profile's table that fits its limits (the
- * profile's forced tile, VITTM_CONV_TILE, when it fits). bk == 0 selects the register-tile
- * kernel for CPU drivers: bm/tm invocations along pixels, tm pixels each, all computing the
- * same bn = tn output channels. bk > 0 selects the shared-memory kernel: a bm×bn output tile
- * per workgroup of (bm/tm)·(bn/tn) invocations. */
-vittm_status vittm_conv_choose_tile(const vittm_device *dev, vittm_tile *tile, vittm_error *err);
+/* The tile used on this device for a convolution over `pixels` (output pixels; input pixels
+ * of a transposed one): the first of the profile's table that fits its limits, or on
+ * register-tile devices a 32-pixel tile for fewer than 128 pixels (the profile's forced tile,
+ * VITTM_CONV_TILE, when it fits). bk == 0 selects the register-tile kernel for CPU drivers:
+ * bm/tm invocations along pixels, tm pixels each, all computing the same bn = tn output
+ * channels. bk > 0 selects the shared-memory kernel: a bm×bn output tile per workgroup of
+ * (bm/tm)·(bn/tn) invocations. */
+vittm_status vittm_conv_choose_tile(const vittm_device *dev, uint32_t pixels, vittm_tile *tile,
+                                    vittm_error *err);
 
 /* Reorders PyTorch's (cout, cin, k, k) weight to cout × (k·k·cin) in (ky, kx, ci) order. */
 void vittm_conv2d_reorder_weight(const float *oihw, uint32_t cout, uint32_t cin, uint32_t k,

@@ -12,7 +12,8 @@ enum {
 };
 
 /* The tile used on this device for an M×N×K product: the first of the profile's table that
- * fits its limits (the profile's forced tile, VITTM_GEMM_TILE, when it fits). */
+ * fits its limits, or on register-tile devices an 8-row tile for products of fewer than 128
+ * rows (the profile's forced tile, VITTM_GEMM_TILE, when it fits). */
 vittm_status vittm_gemm_choose_tile(const vittm_device *dev, uint32_t m, uint32_t n, uint32_t k,
                                     vittm_tile *tile, vittm_error *err);
 /* Records C = A·Bᵀ (+ bias when not NULL) with `flags`; all operands share one dtype. */
@@ -31,5 +32,13 @@ typedef struct vittm_gemm_operand {
 vittm_status vittm_gemm_record_strided(vittm_cmd *cmd, const vittm_gemm_operand *a,
                                        const vittm_gemm_operand *b, const vittm_gemm_operand *c,
                                        uint32_t m, uint32_t n, uint32_t k, vittm_error *err);
+/* Records `batch` such products of one shape in one dispatch, product z on A, B and C moved
+ * by z·step[0], z·step[1] and z·step[2] elements (the heads of an attention): the same
+ * arithmetic, product by product, as `batch` calls of vittm_gemm_record_strided, without a
+ * dispatch and a barrier each. */
+vittm_status vittm_gemm_record_batch(vittm_cmd *cmd, const vittm_gemm_operand *a,
+                                     const vittm_gemm_operand *b, const vittm_gemm_operand *c,
+                                     uint32_t m, uint32_t n, uint32_t k, uint32_t batch,
+                                     const uint32_t step[3], vittm_error *err);
 
 #endif

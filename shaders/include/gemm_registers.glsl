@@ -59,11 +59,11 @@ void gemm_registers(const bool shuffle)
   uint a_start[TM];
   for (uint r = 0; r < A_LOADS; r++) {
     uint row = shuffle ? row0 + r * SG + lane : row0 + r;
-    a_start[r] = p.a_off + min(row, p.M - 1) * p.lda;
+    a_start[r] = a_offset() + min(row, p.M - 1) * p.lda;
   }
   uint b_start[TN];
   for (uint j = 0; j < TN; j++)
-    b_start[j] = p.b_off + min(n0 + tn + j * NT, p.N - 1) * p.ldb;
+    b_start[j] = b_offset() + min(n0 + tn + j * NT, p.N - 1) * p.ldb;
 
   float acc[TM][TN];
   for (uint i = 0; i < TM; i++)

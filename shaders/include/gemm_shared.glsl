@@ -28,12 +28,12 @@ void gemm_shared()
     for (uint e = t; e < BM * BK; e += WG_SIZE) {
       uint mm = e / BK, kk = e % BK;
       uint gm = m0 + mm, gk = k0 + kk;
-      As[kk * BM + mm] = (gm < p.M && gk < p.K) ? float(a[p.a_off + gm * p.lda + gk]) : 0.0;
+      As[kk * BM + mm] = (gm < p.M && gk < p.K) ? float(a[a_offset() + gm * p.lda + gk]) : 0.0;
     }
     for (uint e = t; e < BN * BK; e += WG_SIZE) {
       uint nn = e / BK, kk = e % BK;
       uint gn = n0 + nn, gk = k0 + kk;
-      Bs[kk * BN + nn] = (gn < p.N && gk < p.K) ? float(b[p.b_off + gn * p.ldb + gk]) : 0.0;
+      Bs[kk * BN + nn] = (gn < p.N && gk < p.K) ? float(b[b_offset() + gn * p.ldb + gk]) : 0.0;
     }
     barrier();
     for (uint kk = 0; kk < BK; kk++) {

@@ -6,8 +6,9 @@
 #   measure  test_bench_video_table_and_json_agree_and_ratio_is_measured_fps_b_over_fps_a:
 #            runs `vittm-bench video --frames 6 --json --plot` on a 10-frame clip, then checks
 #            that the JSON and the table parse, that every model saw 6 frames, that FPS,
-#            medians and the FPS ratio are what the per-frame times in the same JSON give,
-#            that the table shows the same figures, and that the plot is an SVG document.
+#            medians, fastest frames and the FPS ratio are what the per-frame times in the
+#            same JSON give, that the table shows the same figures, and that the plot is an
+#            SVG document.
 #   errors   test_bench_video_errors_print_the_library_message_and_exit_1: a missing model
 #            file, a model file that fails to load, a file with no video stream (exit 1 with
 #            the library's message), and a missing VIDEO argument (exit 2).
@@ -60,6 +61,7 @@ for m in models:
     check(close(m["fps"], 6 / sum(wall) * 1e3), f"{m['model']}: fps = frames / summed wall")
     check(close(m["wall_ms_p50"], statistics.median(wall)), f"{m['model']}: wall p50")
     check(min(wall) <= m["wall_ms_p95"] <= max(wall), f"{m['model']}: wall p95 in range")
+    check(m["wall_ms_min"] == min(wall), f"{m['model']}: wall_ms_min is the fastest frame")
     check(m["device_memory_bytes"] > 0, f"{m['model']}: device memory")
 a, b = models
 check(a["fps_ratio"] == 1, "the first model's ratio is 1")
@@ -77,6 +79,7 @@ for m in models:
     check(int(f[2]) == 6, f"{m['model']}: table frames")
     check(f[3] == "%.4g" % m["fps"], f"{m['model']}: table FPS {f[3]} vs {m['fps']:.4g}")
     check(f[4] == "%.1f" % m["wall_ms_p50"], f"{m['model']}: table wall p50")
+    check(f[6] == "%.1f" % m["wall_ms_min"], f"{m['model']}: table wall min")
 ratio = [l for l in table if re.search(r"FPS / .* FPS = ×", l)]
 check(len(ratio) == 1, f"one ratio line: {ratio}")
 shown = re.search(r"= ×([0-9.]+)", ratio[0]).group(1)

@@ -262,6 +262,46 @@ static void test_conv_transpose2x2_matches_reference(void **state)
         run_convt(&cases[i], dtypes[d], tiles[t]);
 }
 
+/* On register-tile devices a map of fewer than 128 pixels takes the 32-pixel tile, a larger
+ * one the table's first (shared-memory tiles do not depend on the size), and the two give the
+ * same outputs bit for bit: the short tile changes how many lanes a workgroup runs, not what
+ * a lane sums. */
+static void test_conv_small_maps_take_short_tiles_with_the_same_sums(void **state)
+{
+  (void)state;
+  vittm_tile small, large;
+  vittm_error err = {0};
+  use_tile(NULL);
+  assert_int_equal(vittm_conv_choose_tile(test_dev, 63, &small, &err), VITTM_OK);
+  assert_int_equal(vittm_conv_choose_tile(test_dev, 256, &large, &err), VITTM_OK);
+  if (vittm_device_get_profile(test_dev)->tiles == VITTM_TILES_REGISTER)
+    assert_true(small.bm == 32 && large.bm > 32 && small.tm == large.tm && small.tn == large.tn);
+  else
+    assert_memory_equal(&small, &large, sizeof small);
+  const uint32_t h = 7, w = 9, cin = 20, cout = 40, k = 3, kk = k * k * cin;
+  float *x = random_array((size_t)h * w * cin, 5, -1, 1, VITTM_F32);
+  float *wt = random_array((size_t)cout * kk, 6, -0.5f, 0.5f, VITTM_F32);
+  vittm_tensor *tx = test_tensor(test_dev, VITTM_F32, h * w, cin, x);
+  vittm_tensor *tw = test_tensor(test_dev, VITTM_F32, cout, kk, wt);
+  vittm_tensor *y[2];
+  char text[32];
+  snprintf(text, sizeof text, "%ux%ux%u/%ux%u", large.bm, large.bn, large.bk, large.tm, large.tn);
+  for (int i = 0; i < 2; i++) {
+    y[i] = test_tensor(test_dev, VITTM_F32, h * w, cout, NULL);
+    vittm_cmd *cmd = NULL;
+    assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
+    use_tile(i ? text : NULL);
+    assert_int_equal(vittm_conv2d_record(cmd, tx, h, w, tw, NULL, k, 0, y[i], 0, &err), VITTM_OK);
+    use_tile(NULL);
+    test_submit(cmd);
+    vittm_cmd_free(cmd);
+  }
+  float *a = test_read(y[0]), *b = test_read(y[1]);
+  assert_memory_equal(a, b, (size_t)h * w * cout * sizeof *a);
+  free(a), free(b), free(x), free(wt);
+  vittm_tensor_free(tx), vittm_tensor_free(tw), vittm_tensor_free(y[0]), vittm_tensor_free(y[1]);
+}
+
 static void test_conv_rejects_bad_shapes(void **state)
 {
   (void)state;
@@ -307,4 +347,5 @@ OP_SUITE(conv, cmocka_unit_test(test_conv1x1_odd_sizes_match_reference),
          cmocka_unit_test(test_conv_real_and_split_sizes_match_reference),
          cmocka_unit_test(test_batchnorm_folding_matches_conv_then_bn),
          cmocka_unit_test(test_conv_transpose2x2_matches_reference),
+         cmocka_unit_test(test_conv_small_maps_take_short_tiles_with_the_same_sums),
          cmocka_unit_test(test_conv_rejects_bad_shapes));

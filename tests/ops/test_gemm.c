@@ -142,6 +142,31 @@ static void test_gemm_tile_fits_device_limits(void **state)
   assert_true(vittm_tile_invocations(&tile) <= info->max_workgroup_invocations);
 }
 
+/* On register-tile devices products of few rows take 8-row tiles, longer ones the table's
+ * first; shared-memory tiles do not depend on the shape; a forced tile wins. (The odd-size
+ * cases above run the short tiles.) */
+static void test_gemm_short_products_take_short_tiles(void **state)
+{
+  (void)state;
+  vittm_device_profile *profile = vittm_device_profile_mut(test_dev);
+  vittm_tile tile, long_tile, forced = profile->gemm_tile;
+  vittm_error err = {0};
+  if (!forced.bm) {
+    assert_int_equal(vittm_gemm_choose_tile(test_dev, 65, 128, 128, &tile, &err), VITTM_OK);
+    assert_int_equal(vittm_gemm_choose_tile(test_dev, 1024, 768, 768, &long_tile, &err), VITTM_OK);
+    if (profile->tiles == VITTM_TILES_REGISTER) {
+      assert_int_equal(tile.bm, 8);
+      assert_true(long_tile.bm > 8);
+    } else {
+      assert_memory_equal(&tile, &long_tile, sizeof tile);
+    }
+  }
+  assert_true(vittm_tile_parse("16x32x0/16x4", &profile->gemm_tile));
+  assert_int_equal(vittm_gemm_choose_tile(test_dev, 65, 128, 128, &tile, &err), VITTM_OK);
+  assert_int_equal(tile.bm, 16);
+  profile->gemm_tile = forced;
+}
+
 /* Both inner loops of the shader on any device: a forced tile selects shared-memory tiles
  * (the GPU path, at the smallest and a typical size), register tiles whose rows are not
  * spread over a subgroup, and a tile too big for the device's shared memory, which must fall
@@ -191,10 +216,68 @@ static void test_gemm_rejects_mismatched_shapes(void **state)
   vittm_tensor_free(c);
 }
 
+/* A batch of products (attention heads: blocks of columns of A and B, blocks of C) in one
+ * dispatch computes, bit for bit, what one dispatch per product computes, in every dtype,
+ * with steps that do and do not allow vec4 loads; a batch that leaves its tensor is refused
+ * by name before anything is recorded. */
+static void test_gemm_batch_matches_one_product_at_a_time(void **state)
+{
+  (void)state;
+  vittm_dtype dtypes[2];
+  int nd = test_precisions(test_dev, dtypes);
+  static const uint32_t ks[] = {8, 7}; /* head widths: vec4 loads, scalar loads */
+  const uint32_t batch = 3, m = 37, n = 41;
+  for (int d = 0; d < nd; d++)
+    for (size_t i = 0; i < sizeof ks / sizeof *ks; i++) {
+      const uint32_t k = ks[i], cols = batch * k + 1, ldc = batch * n + 3;
+      float *a = malloc((size_t)m * cols * sizeof *a), *b = malloc((size_t)n * cols * sizeof *b);
+      assert_true(a && b);
+      test_fill_uniform(a, (size_t)m * cols, 71 + k, -1, 1);
+      test_fill_uniform(b, (size_t)n * cols, 72 + k, -1, 1);
+      vittm_tensor *ta = test_tensor(test_dev, dtypes[d], m, cols, a);
+      vittm_tensor *tb = test_tensor(test_dev, dtypes[d], n, cols, b);
+      vittm_tensor *one = test_tensor(test_dev, dtypes[d], m, ldc, NULL);
+      vittm_tensor *all = test_tensor(test_dev, dtypes[d], m, ldc, NULL);
+      vittm_cmd *cmd = NULL;
+      vittm_error err = {0};
+      assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
+      for (uint32_t z = 0; z < batch; z++) {
+        vittm_gemm_operand oa = {ta, 1 + z * k, cols}, ob = {tb, z * k, cols};
+        vittm_gemm_operand oc = {one, 2 + z * n, ldc};
+        assert_int_equal(vittm_gemm_record_strided(cmd, &oa, &ob, &oc, m, n, k, &err), VITTM_OK);
+      }
+      vittm_gemm_operand oa = {ta, 1, cols}, ob = {tb, 0, cols}, oc = {all, 2, ldc};
+      const uint32_t steps[3] = {k, k, n};
+      assert_int_equal(vittm_gemm_record_batch(cmd, &oa, &ob, &oc, m, n, k, batch, steps, &err),
+                       VITTM_OK);
+      assert_int_equal(vittm_cmd_dispatch_count(cmd), batch + 1);
+      const uint32_t too_far[3] = {k + 1, k, n};
+      assert_int_equal(vittm_gemm_record_batch(cmd, &oa, &ob, &oc, m, n, k, batch, too_far, &err),
+                       VITTM_ERROR_INVALID_ARGUMENT);
+      assert_non_null(strstr(err.message, "A, 37×"));
+      assert_non_null(strstr(err.message, "3 of them"));
+      assert_int_equal(vittm_cmd_dispatch_count(cmd), batch + 1);
+      test_submit(cmd);
+      float *x = test_read(one), *y = test_read(all);
+      for (uint32_t r = 0; r < m; r++)
+        for (uint32_t c = 2; c < 2 + batch * n; c++)
+          if (memcmp(&x[(size_t)r * ldc + c], &y[(size_t)r * ldc + c], sizeof *x) != 0)
+            fail_msg("gemm batch %s k=%u: C[%u][%u] is %.9g, one product at a time %.9g",
+                     vittm_dtype_name(dtypes[d]), k, r, c, y[(size_t)r * ldc + c],
+                     x[(size_t)r * ldc + c]);
+      free(x), free(y);
+      vittm_cmd_free(cmd);
+      vittm_tensor_free(ta), vittm_tensor_free(tb), vittm_tensor_free(one), vittm_tensor_free(all);
+      free(a), free(b);
+    }
+}
+
 OP_SUITE(gemm, cmocka_unit_test(test_gemm_tile_fits_device_limits),
          cmocka_unit_test(test_gemm_odd_sizes_match_reference),
          cmocka_unit_test(test_gemm_fused_gelu_and_accumulate_match_reference),
          cmocka_unit_test(test_gemm_rejects_mismatched_shapes),
+         cmocka_unit_test(test_gemm_batch_matches_one_product_at_a_time),
+         cmocka_unit_test(test_gemm_short_products_take_short_tiles),
          cmocka_unit_test(test_gemm_forced_tiles_match_reference),
          cmocka_unit_test(test_gemm_large_odd_size_matches_reference),
          cmocka_unit_test(test_gemm_vit_b_shapes_match_reference));

@@ -39,6 +39,7 @@ typedef struct bench_summary {
   double wall_sum;           /* ms */
   double fps;                /* frames / wall_sum */
   double wall_p50, wall_p95; /* ms */
+  double wall_min;           /* ms: the fastest frame */
   double gpu_p50, gpu_p95;   /* ms; -1 when the device gave no GPU time */
 } bench_summary;
 /* Summarises n frames' wall and GPU times (gpu may hold negatives: unknown). */

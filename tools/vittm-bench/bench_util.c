@@ -55,8 +55,10 @@ double bench_p95_of(const double *x, int n)
 bench_summary bench_summarize(const double *wall, const double *gpu, int n)
 {
   bench_summary s = {.frames = n};
-  for (int i = 0; i < n; i++)
+  for (int i = 0; i < n; i++) {
     s.wall_sum += wall[i];
+    s.wall_min = i == 0 || wall[i] < s.wall_min ? wall[i] : s.wall_min;
+  }
   s.fps = s.wall_sum > 0 ? n / s.wall_sum * 1e3 : 0;
   s.wall_p50 = bench_median_of(wall, n);
   s.wall_p95 = bench_p95_of(wall, n);
