@@ -53,33 +53,25 @@ static const vittm_tile shared_tiles[] = {
     {8, 8, 4, 1, 1},
 };
 
-/* max_tm 8, max_tn 32: the register tile's largest sizes, the shaders' defaults
- * (conv2d.comp). A register tile's invocation computes all its bn output channels. */
-static const vittm_tile_table tiles =
-    VITTM_TILE_TABLE("conv", register_tiles, shared_tiles, 8, 32, true);
-
-/* Register tile for convolutions over fewer than SHORT_PIXELS pixels (the small levels of a
+/* The register tile for convolutions over fewer than 128 pixels (the small levels of a
  * head: pooled PPM branches of 1–36 pixels, an 8×8 or smaller grid). It is the first tile
  * with one subgroup's worth of invocations instead of four: the same 4 pixels × 32 channels
  * per lane, so each output sums the same products in the same order (results are unchanged
  * bit for bit), but a 4-pixel convolution no longer runs 128 pixels' worth of lanes. On
  * lavapipe (2 threads, AVX-512) the demo models' convolutions of up to 64 pixels took 30–70%
  * less time with it; at 256 pixels the 128-pixel tile stays 10–15% faster. */
-#define SHORT_PIXELS 128
 static const vittm_tile short_register_tile = {32, 32, 0, 4, 32};
+
+/* max_tm 8, max_tn 32: the register tile's largest sizes, the shaders' defaults
+ * (conv2d.comp). A register tile's invocation computes all its bn output channels. */
+static const vittm_tile_table tiles = VITTM_TILE_TABLE_SHORT(
+    "conv", register_tiles, shared_tiles, 8, 32, true, &short_register_tile, 128);
 
 vittm_status vittm_conv_choose_tile(const vittm_device *dev, uint32_t pixels, vittm_tile *tile,
                                     vittm_error *err)
 {
   const vittm_device_profile *p = vittm_device_get_profile(dev);
-  const vittm_device_info *info = vittm_device_get_info(dev);
-  const bool forced = p->conv_tile.bm && vittm_tile_fits(info, &tiles, &p->conv_tile);
-  if (!forced && p->tiles == VITTM_TILES_REGISTER && pixels < SHORT_PIXELS &&
-      vittm_tile_fits(info, &tiles, &short_register_tile)) {
-    *tile = short_register_tile;
-    return VITTM_OK;
-  }
-  return vittm_tile_choose(info, p, &tiles, &p->conv_tile, tile, err);
+  return vittm_tile_choose(vittm_device_get_info(dev), p, &tiles, &p->conv_tile, pixels, tile, err);
 }
 
 void vittm_conv2d_reorder_weight(const float *oihw, uint32_t cout, uint32_t cin, uint32_t k,
@@ -297,8 +289,7 @@ vittm_status vittm_conv_transpose2x2_record(vittm_cmd *cmd, const vittm_tensor *
   vittm_tile tile;
   const vittm_pipeline *p;
   if ((st = vittm_conv_choose_tile(x->dev, x->rows, &tile, err)) ||
-      (st =
-           conv_pipeline(VITTM_SHADER_CONV_TRANSPOSE2X2, x, &tile, sizeof(convt_push), &p, err)))
+      (st = conv_pipeline(VITTM_SHADER_CONV_TRANSPOSE2X2, x, &tile, sizeof(convt_push), &p, err)))
     return st;
   uint32_t cout = weight->rows / 4, pixels = x->rows;
   /* Input pixel spans whose output rows lie in one chunk of y (an input pixel writes rows

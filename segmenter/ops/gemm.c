@@ -36,7 +36,7 @@ static const vittm_tile shared_tiles[] = {
     {16, 16, 8, 1, 1},    {8, 8, 4, 1, 1},
 };
 
-/* Register tiles for products of fewer than SHORT_ROWS rows (small models: 65 tokens of a
+/* The register tile for products of fewer than 128 rows (small models: 65 tokens of a
  * 128² ViT with its class token, 16 or 64 of ViTTM's streams). There 32-row tiles compute
  * up to half their rows past the edge (96 for 65) and leave a 2-thread CPU with a handful of
  * workgroups; 8-row tiles pad 65 rows to 72 and make four times as many workgroups. The
@@ -44,27 +44,19 @@ static const vittm_tile shared_tiles[] = {
  * with it; at ViT-B's sizes 8 rows are slower (10.3 against 13.4 GFLOP/s at 256×768×768),
  * so longer products keep the table's tile. A tile changes which invocation computes an
  * element, not how: every element sums its K products in the same order. */
-#define SHORT_ROWS 128
 static const vittm_tile short_register_tile = {8, 32, 0, 8, 4};
 
 /* max_tm 32, max_tn 8: the largest register tile the shader declares (its spec constants'
  * defaults). */
-static const vittm_tile_table tiles =
-    VITTM_TILE_TABLE("gemm", register_tiles, shared_tiles, 32, 8, false);
+static const vittm_tile_table tiles = VITTM_TILE_TABLE_SHORT(
+    "gemm", register_tiles, shared_tiles, 32, 8, false, &short_register_tile, 128);
 
 vittm_status vittm_gemm_choose_tile(const vittm_device *dev, uint32_t m, uint32_t n, uint32_t k,
                                     vittm_tile *tile, vittm_error *err)
 {
   (void)n, (void)k;
   const vittm_device_profile *p = vittm_device_get_profile(dev);
-  const vittm_device_info *info = vittm_device_get_info(dev);
-  const bool forced = p->gemm_tile.bm && vittm_tile_fits(info, &tiles, &p->gemm_tile);
-  if (!forced && p->tiles == VITTM_TILES_REGISTER && m < SHORT_ROWS &&
-      vittm_tile_fits(info, &tiles, &short_register_tile)) {
-    *tile = short_register_tile;
-    return VITTM_OK;
-  }
-  return vittm_tile_choose(info, p, &tiles, &p->gemm_tile, tile, err);
+  return vittm_tile_choose(vittm_device_get_info(dev), p, &tiles, &p->gemm_tile, m, tile, err);
 }
 
 static vittm_status check_operands(const vittm_tensor *a, const vittm_tensor *b,

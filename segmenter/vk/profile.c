@@ -181,13 +181,18 @@ bool vittm_tile_fits(const vittm_device_info *info, const vittm_tile_table *tabl
 
 vittm_status vittm_tile_choose(const vittm_device_info *info, const vittm_device_profile *p,
                                const vittm_tile_table *table, const vittm_tile *forced,
-                               vittm_tile *out, vittm_error *err)
+                               uint32_t rows, vittm_tile *out, vittm_error *err)
 {
   if (forced && forced->bm && vittm_tile_fits(info, table, forced)) {
     *out = *forced;
     return VITTM_OK;
   }
   bool regs = p->tiles == VITTM_TILES_REGISTER;
+  if (regs && table->short_register && rows < table->short_rows &&
+      vittm_tile_fits(info, table, table->short_register)) {
+    *out = *table->short_register;
+    return VITTM_OK;
+  }
   const vittm_tile *tiles = regs ? table->registers : table->shared;
   size_t n = regs ? table->n_registers : table->n_shared;
   for (size_t i = 0; i < n; i++) {

@@ -96,15 +96,23 @@ typedef struct vittm_tile_table {
   size_t n_shared;
   uint32_t max_tm, max_tn; /* the shader's largest register tile */
   bool register_spans_n;   /* a register tile's invocation computes all bn columns */
+  /* Register tile for products of fewer than short_rows rows (NULL: none), where the
+   * table's first tile would compute mostly padding in a handful of workgroups. */
+  const vittm_tile *short_register;
+  uint32_t short_rows;
 } vittm_tile_table;
 
 /* A tile table from two arrays of tiles (for its `static const` definition). */
 #define VITTM_TILE_TABLE(op_, registers_, shared_, max_tm_, max_tn_, spans_n_)                     \
+  VITTM_TILE_TABLE_SHORT(op_, registers_, shared_, max_tm_, max_tn_, spans_n_, NULL, 0)
+/* The same with a register tile for products of fewer than short_rows_ rows. */
+#define VITTM_TILE_TABLE_SHORT(op_, registers_, shared_, max_tm_, max_tn_, spans_n_, short_,       \
+                               short_rows_)                                                        \
   {                                                                                                \
     .op = (op_), .registers = (registers_),                                                        \
     .n_registers = sizeof(registers_) / sizeof *(registers_), .shared = (shared_),                 \
     .n_shared = sizeof(shared_) / sizeof *(shared_), .max_tm = (max_tm_), .max_tn = (max_tn_),     \
-    .register_spans_n = (spans_n_)                                                                 \
+    .register_spans_n = (spans_n_), .short_register = (short_), .short_rows = (short_rows_)        \
   }
 
 /* The subgroup size a register tile spreads its rows over, sharing loads with shuffles, or 0
@@ -121,10 +129,12 @@ uint32_t vittm_tile_invocations(const vittm_tile *t);
 /* Whether the tile is well formed for the table's shader and within the device's limits. */
 bool vittm_tile_fits(const vittm_device_info *info, const vittm_tile_table *table,
                      const vittm_tile *t);
-/* `forced` when it is set (bm != 0) and fits, else the first tile of the profile's kind
- * that fits; UNSUPPORTED naming the operator and the limits when none does. */
+/* The tile for a product of `rows` rows: `forced` when it is set (bm != 0) and fits, else
+ * for register tiles the table's short tile when rows < short_rows and it fits, else the
+ * first tile of the profile's kind that fits; UNSUPPORTED naming the operator and the limits
+ * when none does. */
 vittm_status vittm_tile_choose(const vittm_device_info *info, const vittm_device_profile *p,
                                const vittm_tile_table *table, const vittm_tile *forced,
-                               vittm_tile *out, vittm_error *err);
+                               uint32_t rows, vittm_tile *out, vittm_error *err);
 
 #endif

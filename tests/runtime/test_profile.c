@@ -158,33 +158,59 @@ static void test_tiles_follow_profile_and_limits(void **state)
   vittm_tile t;
   vittm_device_info info = lavapipe();
   vittm_device_profile p = select_ok(&info, NULL);
-  assert_int_equal(vittm_tile_choose(&info, &p, &table, NULL, &t, &err), VITTM_OK);
+  assert_int_equal(vittm_tile_choose(&info, &p, &table, NULL, 1024, &t, &err), VITTM_OK);
   assert_int_equal(t.bm, 32);
   assert_int_equal(t.bk, 0);
 
   /* 128×128×16 needs 16 KiB and 256 invocations: it fits exactly on the small GPU. */
   info = small_discrete();
   p = select_ok(&info, NULL);
-  assert_int_equal(vittm_tile_choose(&info, &p, &table, NULL, &t, &err), VITTM_OK);
+  assert_int_equal(vittm_tile_choose(&info, &p, &table, NULL, 1024, &t, &err), VITTM_OK);
   assert_int_equal(t.bm, 128);
   info.max_shared_memory = 8192;
-  assert_int_equal(vittm_tile_choose(&info, &p, &table, NULL, &t, &err), VITTM_OK);
+  assert_int_equal(vittm_tile_choose(&info, &p, &table, NULL, 1024, &t, &err), VITTM_OK);
   assert_int_equal(t.bm, 64);
 
   /* A forced tile is used when it fits, ignored when it does not. */
   vittm_tile forced;
   assert_true(vittm_tile_parse("8x8x4/1x1", &forced));
-  assert_int_equal(vittm_tile_choose(&info, &p, &table, &forced, &t, &err), VITTM_OK);
+  assert_int_equal(vittm_tile_choose(&info, &p, &table, &forced, 1024, &t, &err), VITTM_OK);
   assert_int_equal(t.bm, 8);
   assert_true(vittm_tile_parse("256x256x64/8x8", &forced));
-  assert_int_equal(vittm_tile_choose(&info, &p, &table, &forced, &t, &err), VITTM_OK);
+  assert_int_equal(vittm_tile_choose(&info, &p, &table, &forced, 1024, &t, &err), VITTM_OK);
   assert_int_equal(t.bm, 64);
 
   /* Nothing fits: an error naming the operator and the device. */
   info.max_shared_memory = 64;
-  assert_int_equal(vittm_tile_choose(&info, &p, &table, NULL, &t, &err), VITTM_ERROR_UNSUPPORTED);
+  assert_int_equal(vittm_tile_choose(&info, &p, &table, NULL, 1024, &t, &err),
+                   VITTM_ERROR_UNSUPPORTED);
   assert_non_null(strstr(err.message, "gemm"));
   assert_non_null(strstr(err.message, "an old discrete GPU"));
+}
+
+/* A table's short tile serves register products of fewer than short_rows rows, unless a
+ * tile is forced; shared-memory profiles never take it. */
+static void test_short_products_take_the_short_tile(void **state)
+{
+  (void)state;
+  vittm_error err = {0};
+  vittm_tile t, forced = {8, 16, 0, 8, 2}, short_tile = {8, 32, 0, 8, 4};
+  vittm_tile_table with_short = table;
+  with_short.short_register = &short_tile;
+  with_short.short_rows = 128;
+  vittm_device_info info = lavapipe();
+  vittm_device_profile p = select_ok(&info, NULL);
+  assert_int_equal(vittm_tile_choose(&info, &p, &with_short, NULL, 65, &t, &err), VITTM_OK);
+  assert_int_equal(t.bm, 8);
+  assert_int_equal(t.tm, 8);
+  assert_int_equal(vittm_tile_choose(&info, &p, &with_short, NULL, 128, &t, &err), VITTM_OK);
+  assert_int_equal(t.bm, 32);
+  assert_int_equal(vittm_tile_choose(&info, &p, &with_short, &forced, 65, &t, &err), VITTM_OK);
+  assert_int_equal(t.bn, 16);
+  info = small_discrete();
+  p = select_ok(&info, NULL);
+  assert_int_equal(vittm_tile_choose(&info, &p, &with_short, NULL, 65, &t, &err), VITTM_OK);
+  assert_int_equal(t.bk, 16);
 }
 
 static void test_register_tiles_that_span_n(void **state)
@@ -211,6 +237,7 @@ int main(void)
       cmocka_unit_test(test_routes_force_every_route),
       cmocka_unit_test(test_routes_refused_by_name),
       cmocka_unit_test(test_tiles_follow_profile_and_limits),
+      cmocka_unit_test(test_short_products_take_the_short_tile),
       cmocka_unit_test(test_register_tiles_that_span_n),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
