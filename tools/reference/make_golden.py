@@ -489,15 +489,17 @@ def tap_to_2d(tensor: torch.Tensor) -> np.ndarray:
 
 
 def run_reference(model: nn.Module, weights: dict[str, np.ndarray], image: np.ndarray,
-                  compute: str) -> dict[str, np.ndarray]:
-    """Forward pass with `weights` (already rounded to the file's dtype); taps as 2-D fp32."""
+                  compute: str, out_size=None) -> dict[str, np.ndarray]:
+    """Forward pass with `weights` (already rounded to the file's dtype); taps as 2-D fp32.
+    A segmentation model's class map taps are at out_size (H, W), by default the input's."""
     torch.set_num_threads(2)
     torch.use_deterministic_algorithms(True)
     model.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()}, strict=True)
     dtype = torch.float64 if compute == "f64" else torch.float32
     model = model.eval().to(dtype)
     with torch.no_grad():
-        _, taps = model(torch.from_numpy(image).to(dtype))
+        x = torch.from_numpy(image).to(dtype)
+        _, taps = model(x) if out_size is None else model(x, out_size)
     return {name: tap_to_2d(t) for name, t in taps.items()}
 
 
@@ -518,7 +520,7 @@ def _round_f16(x):
 
 
 def run_fp16_simulation(model: nn.Module, weights: dict[str, np.ndarray],
-                        image: np.ndarray) -> dict[str, np.ndarray]:
+                        image: np.ndarray, out_size=None) -> dict[str, np.ndarray]:
     """The reference as the engine's fp16 path computes it, approximately: weights and the
     input rounded to fp16, fp32 arithmetic (fp32 accumulation), and every module's output
     rounded to fp16, as the engine stores each operator's output in fp16 storage. The engine
@@ -536,7 +538,8 @@ def run_fp16_simulation(model: nn.Module, weights: dict[str, np.ndarray],
         hooks.append(m.register_forward_hook(lambda _m, _inp, out: _round_f16(out)))
     try:
         half = {k: safetensors_io.quantize(v, "F16") for k, v in weights.items()}
-        return run_reference(model, half, _round_f16(torch.from_numpy(image)).numpy(), "f32")
+        return run_reference(model, half, _round_f16(torch.from_numpy(image)).numpy(), "f32",
+                             out_size)
     finally:
         for h in hooks:
             h.remove()
@@ -595,10 +598,13 @@ def run_frame_probe(model: nn.Module, cfg: dict, weights: dict[str, np.ndarray],
     out = {name: v.astype(np.float32) for name, v in frames.items()}
     errors = {}
     dtype = next(model.parameters()).dtype
+    # The model's own class map at the frame's size, not at its input size: only the logits
+    # are used, and a 150-class map at a 512² input would cost most of the probe's time.
+    frame_hw = frames["frame.rgb"].shape[:2]
     for source in frame_probe.SOURCES:
         pre = frame_probe.preprocess(frame_probe.source_rgb(frames, source), cfg)
         with torch.no_grad():
-            _, taps = model(torch.from_numpy(pre).to(dtype))
+            _, taps = model(torch.from_numpy(pre).to(dtype), frame_hw)
         prefix = f"frame.{source}."
         out[prefix + "preprocess"] = pre.astype(np.float32)
         out[prefix + "logits"] = tap_to_2d(taps["logits"])
@@ -606,7 +612,8 @@ def run_frame_probe(model: nn.Module, cfg: dict, weights: dict[str, np.ndarray],
                                                  frames["frame.rgb"].shape[:2]).items():
             out[prefix + name] = v
         if fp16:
-            simulated = run_fp16_simulation(build_model(cfg), weights, pre.astype(np.float32))
+            simulated = run_fp16_simulation(build_model(cfg), weights, pre.astype(np.float32),
+                                            frame_hw)
             half = {"preprocess": safetensors_io.quantize(pre.astype(np.float32), "F16"),
                     "logits": simulated["logits"]}
             ref = {"preprocess": pre, "logits": out[prefix + "logits"]}
