@@ -55,6 +55,19 @@ def _timm_block(x, sd, p, heads):
     return x + y * sd.get(p + "ls2.gamma", one)
 
 
+def _mmcv_layer(x, sd, p, eps, heads):
+    """mmcv's pre-norm TransformerEncoderLayer (mmseg's ViT layers and the mask head's):
+    x + attn(ln1(x)), then x + ffn(ln2(x)) with an erf GELU."""
+    y = _ln(x, sd, p + "ln1", eps)
+    x = x + _self_attention(y, sd[p + "attn.attn.in_proj_weight"],
+                            sd[p + "attn.attn.in_proj_bias"],
+                            sd[p + "attn.attn.out_proj.weight"],
+                            sd[p + "attn.attn.out_proj.bias"], heads)
+    y = _ln(x, sd, p + "ln2", eps)
+    y = F.gelu(F.linear(y, sd[p + "ffn.layers.0.0.weight"], sd[p + "ffn.layers.0.0.bias"]))
+    return x + F.linear(y, sd[p + "ffn.layers.1.weight"], sd[p + "ffn.layers.1.bias"])
+
+
 def _patches(x, sd, name):
     """Conv with kernel = stride = patch; (B, h*w, D) tokens and the grid (h, w)."""
     w = sd[name + ".proj.weight"]
@@ -130,15 +143,7 @@ def mmseg_vit_features(sd, x, heads, with_cls_token, final_norm, out_indices, ep
     outs = []
     depth = 1 + max(int(n.split(".")[1]) for n in sd if n.startswith("layers."))
     for i in range(depth):
-        p = f"layers.{i}."
-        y = _ln(t, sd, p + "ln1", eps)
-        t = t + _self_attention(y, sd[p + "attn.attn.in_proj_weight"],
-                                sd[p + "attn.attn.in_proj_bias"],
-                                sd[p + "attn.attn.out_proj.weight"],
-                                sd[p + "attn.attn.out_proj.bias"], heads)
-        y = _ln(t, sd, p + "ln2", eps)
-        y = F.gelu(F.linear(y, sd[p + "ffn.layers.0.0.weight"], sd[p + "ffn.layers.0.0.bias"]))
-        t = t + F.linear(y, sd[p + "ffn.layers.1.weight"], sd[p + "ffn.layers.1.bias"])
+        t = _mmcv_layer(t, sd, f"layers.{i}.", eps, heads)
         if i == depth - 1 and final_norm:
             t = _ln(t, sd, "ln1", eps)
         if i in out_indices:
@@ -202,15 +207,7 @@ def mask_head(sd, features, heads):
     x = torch.cat([x, cls.expand(b, -1, -1)], dim=1)
     layers = 1 + max(int(n.split(".")[2]) for n in sd if n.startswith(p + "layers."))
     for i in range(layers):
-        q = f"{p}layers.{i}."
-        y = _ln(x, sd, q + "ln1", HEAD_LN_EPS)
-        x = x + _self_attention(y, sd[q + "attn.attn.in_proj_weight"],
-                                sd[q + "attn.attn.in_proj_bias"],
-                                sd[q + "attn.attn.out_proj.weight"],
-                                sd[q + "attn.attn.out_proj.bias"], heads)
-        y = _ln(x, sd, q + "ln2", HEAD_LN_EPS)
-        y = F.gelu(F.linear(y, sd[q + "ffn.layers.0.0.weight"], sd[q + "ffn.layers.0.0.bias"]))
-        x = x + F.linear(y, sd[q + "ffn.layers.1.weight"], sd[q + "ffn.layers.1.bias"])
+        x = _mmcv_layer(x, sd, f"{p}layers.{i}.", HEAD_LN_EPS, heads)
     x = _ln(x, sd, p + "decoder_norm", HEAD_LN_EPS)
     patches = F.normalize(F.linear(x[:, :-k], sd[p + "patch_proj.weight"]), dim=2)
     classes = F.normalize(F.linear(x[:, -k:], sd[p + "classes_proj.weight"]), dim=2)

@@ -358,31 +358,42 @@ def _config_mismatches(cfg: dict, want: dict, where: str = "config") -> list[str
     return out
 
 
+def convert_and_load(a, ckpt: str, conv_args: list, want: dict):
+    """Converts ckpt into the case's model file and reads it back: (tensors, config, weights,
+    vittm-convert's process) or the failure message."""
+    import model_config
+    import safetensors_io
+    model = os.path.join(a.workdir, a.case + ".safetensors")
+    p = run([a.convert, ckpt, "-o", model, *conv_args])
+    if p.returncode != 0:
+        return f"vittm-convert exited {p.returncode}"
+    tensors, metadata = safetensors_io.load(model)
+    cfg = json.loads(metadata[model_config.METADATA_KEY])
+    wrong = _config_mismatches(cfg, want)
+    if wrong:
+        return "; ".join(wrong)
+    weights = {n: v for n, v in tensors.items() if not n.startswith("probe.")}
+    return tensors, cfg, weights, p
+
+
 def segmenter_case(a, layout: str, conv_args: list, want: dict) -> int:
     np, torch = _torch()
     import checkpoint_forward as fwd
     import make_golden
     import model_config
-    import safetensors_io
     ckpt = os.path.join(a.checkpoints, layout + ".pth")
     if a.case == "segmenter-timm-vit-options":  # a conv_seg the mask head does not have
         obj, sd = _checkpoint_tensors(ckpt)
         sd["decode_head.conv_seg.weight"] = torch.ones(150, 96, 1, 1)
         ckpt = os.path.join(a.workdir, a.case + ".pth")
         torch.save(obj, ckpt)
+    converted = convert_and_load(a, ckpt, conv_args, want)
+    if isinstance(converted, str):
+        return fail(converted)
+    tensors, cfg, weights, p = converted
     model = os.path.join(a.workdir, a.case + ".safetensors")
-    p = run([a.convert, ckpt, "-o", model, *conv_args])
-    if p.returncode != 0:
-        return fail(f"vittm-convert exited {p.returncode}")
     if a.case == "segmenter-timm-vit-options" and "ignored 1 unknown tensors" not in p.stderr:
         return fail("--ignore-unknown must convert and say what it ignored")
-
-    tensors, metadata = safetensors_io.load(model)
-    cfg = json.loads(metadata[model_config.METADATA_KEY])
-    wrong = _config_mismatches(cfg, want)
-    if wrong:
-        return fail("; ".join(wrong))
-    weights = {n: v for n, v in tensors.items() if not n.startswith("probe.")}
     spec = model_config.expected_tensors(cfg)
     if {n: tuple(v.shape) for n, v in weights.items()} != {n: tuple(s) for n, s in spec.items()}:
         extra, missing = sorted(set(weights) - set(spec)), sorted(set(spec) - set(weights))
@@ -428,19 +439,12 @@ def forward_case(a, layout: str, conv_args: list, want: dict, verify: bool) -> i
     np, torch = _torch()
     import checkpoint_forward as fwd
     import make_golden
-    import safetensors_io
-    import model_config
     ckpt = _checkpoint(a, layout)
+    converted = convert_and_load(a, ckpt, conv_args, want)
+    if isinstance(converted, str):
+        return fail(converted)
+    tensors, cfg, weights, _ = converted
     model = os.path.join(a.workdir, a.case + ".safetensors")
-    p = run([a.convert, ckpt, "-o", model, *conv_args])
-    if p.returncode != 0:
-        return fail(f"vittm-convert exited {p.returncode}")
-    tensors, metadata = safetensors_io.load(model)
-    cfg = json.loads(metadata[model_config.METADATA_KEY])
-    wrong = _config_mismatches(cfg, want)
-    if wrong:
-        return fail("; ".join(wrong))
-    weights = {n: v for n, v in tensors.items() if not n.startswith("probe.")}
     image = tensors["probe.input"]
     taps = make_golden.run_reference(make_golden.build_model(cfg), weights, image, "f64")
     upstream = {n: t.double() for n, t in _upstream(_checkpoint_tensors(ckpt)[1]).items()}
