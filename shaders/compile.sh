@@ -1,5 +1,7 @@
 #!/bin/sh
-# Compiles one compute shader to SPIR-V for Vulkan 1.1 and validates it.
+# Compiles one compute shader to SPIR-V for Vulkan 1.1 and validates it. SPIR-V 1.3: before
+# 1.6, gl_SubgroupSize is the device's subgroupSize in every pipeline, which the register
+# kernels rely on (vk/profile.h, shuffle_subgroup).
 # usage: compile.sh GLSLANG SPIRV_VAL INPUT.comp OUTPUT.spv DEPFILE [-DNAME ...]
 set -e
 glslang=$1 spirv_val=$2 input=$3 output=$4 depfile=$5

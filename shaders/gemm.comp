@@ -30,9 +30,9 @@ layout(constant_id = 3) const uint BK = 16;
 // against the default, and the register kernel indexes up to TM - 1, TN - 1.
 layout(constant_id = 4) const uint TM = 32;
 layout(constant_id = 5) const uint TN = 8;
-// Register tiles only: the subgroup size the rows of A are spread over (0: not spread; the
-// host sets it only on devices with one subgroup size, vk/profile.h, so it is
-// gl_SubgroupSize and needs no run-time check, which would build both register kernels),
+// Register tiles only: the subgroup size the rows of A are spread over (0: not spread; it
+// is gl_SubgroupSize in our pipelines, vk/profile.h, so it needs no run-time check, which
+// would build both register kernels),
 // and 4 when K and every row start are multiples of 4 elements (vec4 loads), else 1.
 layout(constant_id = 6) const uint SG = 0;
 layout(constant_id = 7) const uint VEC = 1;

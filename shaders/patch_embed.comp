@@ -28,8 +28,8 @@ layout(constant_id = 3) const uint BK = 16;
 // against them).
 layout(constant_id = 4) const uint TM = 32;
 layout(constant_id = 5) const uint TN = 4;
-// Register tiles only: the subgroup size tokens are spread over (0: not spread; set only on
-// devices with one subgroup size, so it is gl_SubgroupSize, as in gemm.comp), and 4 when
+// Register tiles only: the subgroup size tokens are spread over (0: not spread; it is
+// gl_SubgroupSize in our pipelines, as in gemm.comp), and 4 when
 // K, the image row and every chunk start are multiples of 4 elements (vec4 loads), else 1.
 layout(constant_id = 6) const uint SG = 0;
 layout(constant_id = 7) const uint VEC = 1;

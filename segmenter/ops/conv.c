@@ -114,8 +114,8 @@ static vittm_status conv_pipeline(vittm_shader_id id, const vittm_tensor *x, con
   /* Every weight row and input row then starts on a multiple of 4 elements. */
   uint32_t opts = (x->cols % 4 == 0 ? OPT_VEC4 : 0) | (x->n_chunks > 1 ? OPT_X_SPLIT : 0);
   /* The register kernel shares the weights over a subgroup when whole subgroups fit the
-   * workgroup and the tile, on devices of one subgroup size (the profile's
-   * shuffle_subgroup), where the shader can take it for gl_SubgroupSize. */
+   * workgroup and the tile (the profile's shuffle_subgroup, which the shader takes for
+   * gl_SubgroupSize). */
   uint32_t sg = vittm_device_get_profile(x->dev)->shuffle_subgroup;
   uint32_t wg = vittm_tile_invocations(tile);
   if (!tile->bk && sg && sg < 256 && tile->tn % sg == 0 && wg % sg == 0)

@@ -97,7 +97,8 @@ vittm_status vittm_patch_embed_record(vittm_cmd *cmd, const vittm_tensor *image,
     return st;
   const vittm_device_profile *prof = vittm_device_get_profile(image->dev);
   vittm_tile tile;
-  st = vittm_tile_choose(vittm_device_get_info(image->dev), prof, &tiles, NULL, 0, &tile, err);
+  st = vittm_tile_choose(vittm_device_get_info(image->dev), prof, &tiles, NULL,
+                         (height / patch) * (width / patch), &tile, err);
   if (st)
     return st;
   const vittm_tile *tl = &tile;

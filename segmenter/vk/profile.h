@@ -51,9 +51,11 @@ typedef struct vittm_device_profile {
   vittm_reduction_route reductions; /* LayerNorm, softmax rows */
   uint32_t shuffle_subgroup;        /* register tiles share loads over subgroups of this size
                                        with shuffles (GEMM, convolution, patch embedding);
-                                       0: each lane loads its own. Set only on devices whose
-                                       every pipeline has this subgroup size (min == max), so
-                                       shaders take it for gl_SubgroupSize */
+                                       0: each lane loads its own. It is the device's
+                                       subgroupSize, which Vulkan makes gl_SubgroupSize in
+                                       every pipeline of SPIR-V before 1.6 created without a
+                                       varying or required size, as ours are
+                                       (shaders/compile.sh); shaders take it for that */
   bool long_workgroups;             /* few workgroups of much work each (CPU drivers) */
   vittm_tile gemm_tile, conv_tile;  /* forced tiles; bm == 0 when none */
 } vittm_device_profile;

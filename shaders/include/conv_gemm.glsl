@@ -26,9 +26,9 @@
 const bool VEC4 = (OPTS & 1u) != 0u;   // cin, the weight row length and offsets are multiples of 4
 const bool X_SPLIT = (OPTS & 2u) != 0u; // the input is bound as two chunks
 // The subgroup size the weight rows are spread over (0: each lane loads them all); TN is
-// then a multiple of it. The host sets it only on devices with one subgroup size
-// (vk/profile.h), so it is gl_SubgroupSize in every pipeline: no run-time check, which
-// would make the compiler build both register kernels.
+// then a multiple of it. It is the device's subgroupSize, which is gl_SubgroupSize in our
+// pipelines (vk/profile.h, shuffle_subgroup): no run-time check, which would make the
+// compiler build both register kernels.
 const uint SG = (OPTS >> 8u) & 0xffu;
 const uint SG_DIV = SG > 0u ? SG : 1u; // a divisor even where SG is 0
 

@@ -218,18 +218,27 @@ static void test_gemm_rejects_mismatched_shapes(void **state)
 
 /* A batch of products (attention heads: blocks of columns of A and B, blocks of C) in one
  * dispatch computes, bit for bit, what one dispatch per product computes, in every dtype,
- * with steps that do and do not allow vec4 loads; a batch that leaves its tensor is refused
- * by name before anything is recorded. */
+ * with layouts that do and do not allow vec4 loads (a step that is not a multiple of 4
+ * must not take them even where everything else is aligned); a batch that leaves its tensor
+ * is refused by name before anything is recorded. */
 static void test_gemm_batch_matches_one_product_at_a_time(void **state)
 {
   (void)state;
   vittm_dtype dtypes[2];
   int nd = test_precisions(test_dev, dtypes);
-  static const uint32_t ks[] = {8, 7}; /* head widths: vec4 loads, scalar loads */
+  static const struct {
+    uint32_t k, a_off, cols, step; /* head width, A's first column, A and B's width, step */
+  } cases[] = {
+      {8, 0, 24, 8},  /* vec4 loads */
+      {8, 1, 25, 8},  /* an odd offset: scalar loads */
+      {8, 0, 28, 10}, /* aligned but for the step: scalar loads */
+      {7, 1, 22, 7},  /* an odd width: scalar loads */
+  };
   const uint32_t batch = 3, m = 37, n = 41;
   for (int d = 0; d < nd; d++)
-    for (size_t i = 0; i < sizeof ks / sizeof *ks; i++) {
-      const uint32_t k = ks[i], cols = batch * k + 1, ldc = batch * n + 3;
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+      const uint32_t k = cases[i].k, a0 = cases[i].a_off, cols = cases[i].cols;
+      const uint32_t step = cases[i].step, ldc = batch * n + 3;
       float *a = malloc((size_t)m * cols * sizeof *a), *b = malloc((size_t)n * cols * sizeof *b);
       assert_true(a && b);
       test_fill_uniform(a, (size_t)m * cols, 71 + k, -1, 1);
@@ -242,16 +251,16 @@ static void test_gemm_batch_matches_one_product_at_a_time(void **state)
       vittm_error err = {0};
       assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
       for (uint32_t z = 0; z < batch; z++) {
-        vittm_gemm_operand oa = {ta, 1 + z * k, cols}, ob = {tb, z * k, cols};
+        vittm_gemm_operand oa = {ta, a0 + z * step, cols}, ob = {tb, z * step, cols};
         vittm_gemm_operand oc = {one, 2 + z * n, ldc};
         assert_int_equal(vittm_gemm_record_strided(cmd, &oa, &ob, &oc, m, n, k, &err), VITTM_OK);
       }
-      vittm_gemm_operand oa = {ta, 1, cols}, ob = {tb, 0, cols}, oc = {all, 2, ldc};
-      const uint32_t steps[3] = {k, k, n};
+      vittm_gemm_operand oa = {ta, a0, cols}, ob = {tb, 0, cols}, oc = {all, 2, ldc};
+      const uint32_t steps[3] = {step, step, n};
       assert_int_equal(vittm_gemm_record_batch(cmd, &oa, &ob, &oc, m, n, k, batch, steps, &err),
                        VITTM_OK);
       assert_int_equal(vittm_cmd_dispatch_count(cmd), batch + 1);
-      const uint32_t too_far[3] = {k + 1, k, n};
+      const uint32_t too_far[3] = {cols, step, n};
       assert_int_equal(vittm_gemm_record_batch(cmd, &oa, &ob, &oc, m, n, k, batch, too_far, &err),
                        VITTM_ERROR_INVALID_ARGUMENT);
       assert_non_null(strstr(err.message, "A, 37×"));
@@ -262,8 +271,8 @@ static void test_gemm_batch_matches_one_product_at_a_time(void **state)
       for (uint32_t r = 0; r < m; r++)
         for (uint32_t c = 2; c < 2 + batch * n; c++)
           if (memcmp(&x[(size_t)r * ldc + c], &y[(size_t)r * ldc + c], sizeof *x) != 0)
-            fail_msg("gemm batch %s k=%u: C[%u][%u] is %.9g, one product at a time %.9g",
-                     vittm_dtype_name(dtypes[d]), k, r, c, y[(size_t)r * ldc + c],
+            fail_msg("gemm batch %s k=%u step %u: C[%u][%u] is %.9g, one product at a time %.9g",
+                     vittm_dtype_name(dtypes[d]), k, step, r, c, y[(size_t)r * ldc + c],
                      x[(size_t)r * ldc + c]);
       free(x), free(y);
       vittm_cmd_free(cmd);
