@@ -36,20 +36,14 @@ static const vittm_tile shared_tiles[] = {
     {16, 16, 8, 1, 1},    {8, 8, 4, 1, 1},
 };
 
-/* The register tile for products of fewer than 128 rows (small models: 65 tokens of a
- * 128² ViT with its class token, 16 or 64 of ViTTM's streams). There 32-row tiles compute
- * up to half their rows past the edge (96 for 65) and leave a 2-thread CPU with a handful of
- * workgroups; 8-row tiles pad 65 rows to 72 and make four times as many workgroups. The
- * demo models' products, measured on lavapipe (2 threads, AVX-512), took 15–20% less time
- * with it; at ViT-B's sizes 8 rows are slower (10.3 against 13.4 GFLOP/s at 256×768×768),
- * so longer products keep the table's tile. A tile changes which invocation computes an
- * element, not how: every element sums its K products in the same order. */
-static const vittm_tile short_register_tile = {8, 32, 0, 8, 4};
+/* No short-product tile (compare conv.c): an 8-row tile for products of under 128 rows made
+ * the demo models' products 15–20% faster on lavapipe with AVX-512 but the ViT demo model
+ * 17% slower with AVX2 alone (GALLIUM_OVERRIDE_CPU_CAPS=avx). */
 
 /* max_tm 32, max_tn 8: the largest register tile the shader declares (its spec constants'
  * defaults). */
-static const vittm_tile_table tiles = VITTM_TILE_TABLE_SHORT(
-    "gemm", register_tiles, shared_tiles, 32, 8, false, &short_register_tile, 128);
+static const vittm_tile_table tiles =
+    VITTM_TILE_TABLE("gemm", register_tiles, shared_tiles, 32, 8, false);
 
 vittm_status vittm_gemm_choose_tile(const vittm_device *dev, uint32_t m, uint32_t n, uint32_t k,
                                     vittm_tile *tile, vittm_error *err)

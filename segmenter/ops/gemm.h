@@ -12,8 +12,7 @@ enum {
 };
 
 /* The tile used on this device for an M×N×K product: the first of the profile's table that
- * fits its limits, or on register-tile devices an 8-row tile for products of fewer than 128
- * rows (the profile's forced tile, VITTM_GEMM_TILE, when it fits). */
+ * fits its limits (the profile's forced tile, VITTM_GEMM_TILE, when it fits). */
 vittm_status vittm_gemm_choose_tile(const vittm_device *dev, uint32_t m, uint32_t n, uint32_t k,
                                     vittm_tile *tile, vittm_error *err);
 /* Records C = A·Bᵀ (+ bias when not NULL) with `flags`; all operands share one dtype. */

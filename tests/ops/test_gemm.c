@@ -142,31 +142,6 @@ static void test_gemm_tile_fits_device_limits(void **state)
   assert_true(vittm_tile_invocations(&tile) <= info->max_workgroup_invocations);
 }
 
-/* On register-tile devices products of few rows take 8-row tiles, longer ones the table's
- * first; shared-memory tiles do not depend on the shape; a forced tile wins. (The odd-size
- * cases above run the short tiles.) */
-static void test_gemm_short_products_take_short_tiles(void **state)
-{
-  (void)state;
-  vittm_device_profile *profile = vittm_device_profile_mut(test_dev);
-  vittm_tile tile, long_tile, forced = profile->gemm_tile;
-  vittm_error err = {0};
-  if (!forced.bm) {
-    assert_int_equal(vittm_gemm_choose_tile(test_dev, 65, 128, 128, &tile, &err), VITTM_OK);
-    assert_int_equal(vittm_gemm_choose_tile(test_dev, 1024, 768, 768, &long_tile, &err), VITTM_OK);
-    if (profile->tiles == VITTM_TILES_REGISTER) {
-      assert_int_equal(tile.bm, 8);
-      assert_true(long_tile.bm > 8);
-    } else {
-      assert_memory_equal(&tile, &long_tile, sizeof tile);
-    }
-  }
-  assert_true(vittm_tile_parse("16x32x0/16x4", &profile->gemm_tile));
-  assert_int_equal(vittm_gemm_choose_tile(test_dev, 65, 128, 128, &tile, &err), VITTM_OK);
-  assert_int_equal(tile.bm, 16);
-  profile->gemm_tile = forced;
-}
-
 /* Both inner loops of the shader on any device: a forced tile selects shared-memory tiles
  * (the GPU path, at the smallest and a typical size), register tiles whose rows are not
  * spread over a subgroup, and a tile too big for the device's shared memory, which must fall
@@ -286,7 +261,6 @@ OP_SUITE(gemm, cmocka_unit_test(test_gemm_tile_fits_device_limits),
          cmocka_unit_test(test_gemm_fused_gelu_and_accumulate_match_reference),
          cmocka_unit_test(test_gemm_rejects_mismatched_shapes),
          cmocka_unit_test(test_gemm_batch_matches_one_product_at_a_time),
-         cmocka_unit_test(test_gemm_short_products_take_short_tiles),
          cmocka_unit_test(test_gemm_forced_tiles_match_reference),
          cmocka_unit_test(test_gemm_large_odd_size_matches_reference),
          cmocka_unit_test(test_gemm_vit_b_shapes_match_reference));
