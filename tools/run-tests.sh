@@ -61,8 +61,8 @@ if $sanitize; then
   export LSAN_OPTIONS="suppressions=$PWD/tools/sanitizers/lsan.supp:print_suppressions=0"
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   export GST_REGISTRY_FORK=no
-  # GstCheck's own per-test timeout, stretched like meson's (--timeout-multiplier).
-  export CK_TIMEOUT_MULTIPLIER=3
+  # GstCheck's own per-test timeout, and the time bounds the plugin tests keep inside them
+  # (ptu_time_bound), are stretched like meson's: CK_TIMEOUT_MULTIPLIER is set per pass.
   # Three passes. Tests that are compiled programs run with leak checking, those linked with
   # GLib (the plugin's) with the slow unwinder (below). Tests run by an interpreter (Python,
   # sh) run without leak checking: bash, CPython and PyTorch keep memory until exit, reported
@@ -113,7 +113,8 @@ for t in json.load(sys.stdin):
     names=$(sed -n "s/^$2 //p" "$builddir/sanitize-tests.txt" | sort -u)
     [ -n "$names" ] || return 0
     # shellcheck disable=SC2086 # one argument per test name
-    ASAN_OPTIONS=$1 meson test -C "$builddir" --print-errorlogs --num-processes 2 \
+    ASAN_OPTIONS=$1 CK_TIMEOUT_MULTIPLIER=$3 meson test -C "$builddir" --print-errorlogs \
+      --num-processes 2 \
       --timeout-multiplier "$3" --wrapper "env LD_PRELOAD=$preload" $names || status=$?
     # meson names its log after the wrapper (env).
     cat "$builddir/meson-logs/testlog-env.json" >>"$all"

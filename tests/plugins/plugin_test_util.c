@@ -99,6 +99,15 @@ check_log (const gchar *domain, GLogLevelFlags level, const gchar *message,
     _gst_check_raised_warning = TRUE;
 }
 
+GstClockTime
+ptu_time_bound (GstClockTime t)
+{
+  const gchar *m = g_getenv ("CK_TIMEOUT_MULTIPLIER");
+  gdouble k = m ? g_ascii_strtod (m, NULL) : 1.0;
+
+  return k > 1.0 ? (GstClockTime) (t * k) : t;
+}
+
 void
 ptu_check_vittm_log_domain (void)
 {

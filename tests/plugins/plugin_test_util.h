@@ -45,6 +45,12 @@ void ptu_check_vittm_log_domain (void);
  * their number. */
 guint ptu_print_live_objects (GstTracer *tracer);
 
+/* @t stretched as GstCheck stretches its test timeouts (CK_TIMEOUT_MULTIPLIER,
+ * which `tools/run-tests.sh --sanitize` sets): for the time bounds a test
+ * keeps inside it, such as a wait for EOS or a latency that includes the
+ * first frame's kernel compilation. */
+GstClockTime ptu_time_bound (GstClockTime t);
+
 G_END_DECLS
 
 #endif /* __PLUGIN_TEST_UTIL_H__ */

@@ -171,8 +171,8 @@ GST_START_TEST (test_vittmsegment_null_to_playing_cycles_leak_nothing)
     fail_if (gst_element_set_state (pipeline, GST_STATE_PLAYING) ==
         GST_STATE_CHANGE_FAILURE);
     if (i % 2 == 0) {
-      msg = gst_bus_timed_pop_filtered (
-          bus, 60 * GST_SECOND, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+      msg = gst_bus_timed_pop_filtered (bus, ptu_time_bound (60 * GST_SECOND),
+          GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
       fail_unless (msg != NULL, "no EOS in cycle %u", i);
       fail_unless (
           GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS, "error in cycle %u", i);
