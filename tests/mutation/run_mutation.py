@@ -51,7 +51,8 @@ MODELS = {
                           "--neck", "multilevel", "--pos-grid", "5"],
     # Weights in trained weights' regimes (make_golden.py trained_stats): small embeddings
     # (LayerNorm inputs of variance ~1e-3), BatchNorm inputs and running_var ~1e-3 (fpn1's
-    # BN), a peaked attention head in the first block (logits beyond 100).
+    # BN), a peaked attention head in the first block (logits beyond 100), a massive value
+    # channel in the last write head (linear-attention sums beyond fp16's range).
     "vittm-upernet": SEG + ["--arch", "vittm", "--memory-patch", "16", "--process-patch", "32",
                             "--latent-scale", "2", "--image", "128x160", "--neck", "vittm_fpn",
                             "--pos-grid", "6", "--process-pos-grid", "3", "--trained-stats"],

@@ -59,7 +59,7 @@ import inference  # noqa: E402
 import upernet  # noqa: E402
 from segmenter import Segmenter  # noqa: E402
 from vit import VisionTransformer  # noqa: E402
-from vittm import ViTTM  # noqa: E402
+from vittm import LinearAttention, ViTTM  # noqa: E402
 
 GOLDEN_FORMAT_VERSION = 1
 GOLDEN_METADATA_KEY = "vittm_golden"
@@ -411,6 +411,7 @@ def random_weights(model: nn.Module, seed: int) -> dict[str, np.ndarray]:
 TRAINED_EMBED_SCALE = 1 / 32  # tokens ~0.03: LayerNorm inputs of variance ~1e-3
 TRAINED_BN_INPUT_SCALE = 1 / 32  # BatchNorm inputs and running_var ~1e-3
 TRAINED_SHARP_HEAD_QK = 7.0  # head 0's q and k: attention logits beyond 100
+TRAINED_MASSIVE_VALUE = 8192.0  # one value channel: linear-attention sums beyond fp16's range
 
 
 def trained_stats(model: nn.Module, weights: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -425,7 +426,12 @@ def trained_stats(model: nn.Module, weights: dict[str, np.ndarray]) -> dict[str,
       eps / (2 var) ~ 5e-3;
     - in the encoder's first block's attention, head 0's q and k rows (weights and biases)
       times 7: logits beyond 100 in that head (a peaked head, as trained ViTs have), where exp
-      overflows without the row maximum subtracted.
+      overflows without the row maximum subtracted;
+    - in a ViTTM's last write head, value channel 0's bias plus 8192 (a massive activation, as
+      trained ViTs have in a few channels): its K·Vᵀ sums over the process tokens reach 1e5,
+      beyond fp16's largest value 65504, while every stored value stays below it; a sum kept in
+      fp16 overflows. The last block's memory feeds no later layer when the memory and process
+      grids differ, so only its own tap carries the channel.
     """
     out = dict(weights)
     scale = lambda name, f: out.__setitem__(name, (out[name] * f).astype(np.float32))
@@ -465,6 +471,12 @@ def trained_stats(model: nn.Module, weights: dict[str, np.ndarray]) -> dict[str,
                 t[:head] *= TRAINED_SHARP_HEAD_QK
                 t[dim:dim + head] *= TRAINED_SHARP_HEAD_QK
                 out[name_] = t.astype(np.float32)
+    writes = [name for name, m in model.named_modules()
+              if isinstance(m, LinearAttention) and ".write_head." in f".{name}"]
+    if writes:
+        bias = out[f"{writes[-1]}.v.bias"].copy()
+        bias[0] += TRAINED_MASSIVE_VALUE
+        out[f"{writes[-1]}.v.bias"] = bias
     return out
 
 
