@@ -499,8 +499,10 @@ static bool neck_tap(const vittm_model *m, uint32_t i, char *name, size_t size,
                      const vittm_tensor **t)
 {
   const vittm_neck *n = &m->neck;
+  if (!n->n_out)
+    return false;
   uint32_t s = i / n->n_out, l = i % n->n_out;
-  if (!n->n_out || s >= n->n_stages + (n->n_stages == 0))
+  if (s >= n->n_stages + (n->n_stages == 0))
     return false;
   if (s + 1 >= n->n_stages) {
     snprintf(name, size, "neck.%u", l);
