@@ -4,15 +4,16 @@
 #
 # --sanitize: the same suite built in build-sanitize/ with AddressSanitizer, LeakSanitizer
 # and UndefinedBehaviorSanitizer (README, "Sanitizers"); a report fails its test.
+# TEST...: only the tests of those names (meson's), e.g. to rerun one that failed.
 set -eu
 cd "$(dirname "$0")/.."
 
 sanitize=false
 case "${1:-}" in
-  "") ;;
-  --sanitize) sanitize=true ;;
-  *) echo "usage: $0 [--sanitize]" >&2; exit 2 ;;
+  --sanitize) sanitize=true; shift ;;
+  -*) echo "usage: $0 [--sanitize] [TEST...]" >&2; exit 2 ;;
 esac
+only="$*"
 
 tools/setup-debian.sh
 
@@ -84,6 +85,10 @@ for t in json.load(sys.stdin):
     else:
         kind = "script"
     print(kind, t["name"])' "$builddir" >"$builddir/sanitize-tests.txt"
+  for name in $only; do
+    cut -d' ' -f2 "$builddir/sanitize-tests.txt" | grep -q -x -F "$name" ||
+      { echo "run-tests.sh: no test named $name" >&2; exit 2; }
+  done
   excluded=$(sed -n 's/^valgrind //p' "$builddir/sanitize-tests.txt")
   echo "Not run under the sanitizers (valgrind cannot run ASan-instrumented programs;" \
     "the plain run has them):" $excluded
@@ -111,6 +116,9 @@ for t in json.load(sys.stdin):
   # appended to $all.
   run_pass() {
     names=$(sed -n "s/^$2 //p" "$builddir/sanitize-tests.txt" | sort -u)
+    if [ -n "$only" ]; then
+      names=$(printf '%s\n' $names | grep -x -F "$(printf '%s\n' $only)" || true)
+    fi
     [ -n "$names" ] || return 0
     # shellcheck disable=SC2086 # one argument per test name
     ASAN_OPTIONS=$1 CK_TIMEOUT_MULTIPLIER=$3 meson test -C "$builddir" --print-errorlogs \
@@ -129,12 +137,16 @@ for t in json.load(sys.stdin):
   run_pass "$ASAN_OPTIONS" program 3
   run_pass "$ASAN_OPTIONS:detect_leaks=0" script 3
 else
-  meson test -C "$builddir" --print-errorlogs --num-processes 2 || status=$?
+  rm -f "$builddir/meson-logs/testlog.json" # no count from an earlier run
+  # shellcheck disable=SC2086 # one argument per test name
+  meson test -C "$builddir" --print-errorlogs --num-processes 2 $only || status=$?
 fi
 
 log="$builddir/meson-logs/testlog.json"
 if $sanitize; then log="$builddir/meson-logs/testlog-sanitize.json"; fi
+[ -f "$log" ] || : >"$log"
 passed=$(grep -c '"result": "OK"' "$log" || true)
 failed=$(grep -c '"result": "\(FAIL\|TIMEOUT\|ERROR\|UNEXPECTEDPASS\)"' "$log" || true)
 echo "$passed passed, $failed failed"
+[ $((passed + failed)) -gt 0 ] || { echo "run-tests.sh: no test ran" >&2; exit 1; }
 [ "$failed" -eq 0 ] && [ "$status" -eq 0 ]
