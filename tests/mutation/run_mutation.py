@@ -212,6 +212,20 @@ def apply(tree: str, fault: dict) -> tuple[str, str]:
     return path, original
 
 
+def stale(source: str, faults: list[dict]) -> list[str]:
+    """The faults whose text to find is not in their file of `source` exactly once: the code
+    moved on and the fault no longer applies (checked for the whole list on every run, so
+    that the fast subset in meson notices a stale fault it does not run)."""
+    found = []
+    for fault in faults:
+        with open(os.path.join(source, fault["file"]), encoding="utf-8") as f:
+            n = f.read().count(fault["find"])
+        if n != 1:
+            found.append(f"{fault['id']}: the text to find occurs {n} times in {fault['file']} "
+                         f"(expected once): {fault['find']!r}")
+    return found
+
+
 def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -228,6 +242,11 @@ def main(argv: list[str]) -> int:
     args = p.parse_args(argv)
 
     faults = read_faults(args.faults)
+    found = [] if args.list else stale(args.source, faults)
+    for line in found:
+        log(f"stale fault {line}")
+    if found:
+        return 2
     runs = RUNS
     if args.fast:
         faults = [f for f in faults if f["fast"]]
