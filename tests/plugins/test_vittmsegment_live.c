@@ -58,7 +58,8 @@ static void
 run_to_eos (GstElement *pipeline, guint timeout_s, RunStats *stats)
 {
   GstBus *bus = gst_element_get_bus (pipeline);
-  gint64 deadline = g_get_monotonic_time () + timeout_s * G_USEC_PER_SEC;
+  gint64 deadline = g_get_monotonic_time () +
+      ptu_time_bound (timeout_s * GST_SECOND) / GST_USECOND;
   gboolean done = FALSE;
 
   if (stats)
