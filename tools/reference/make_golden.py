@@ -418,6 +418,8 @@ def random_weights(model: nn.Module, seed: int) -> dict[str, np.ndarray]:
 TRAINED_EMBED_SCALE = 1 / 32  # tokens ~0.03: LayerNorm inputs of variance ~1e-3
 TRAINED_BN_INPUT_SCALE = 1 / 32  # BatchNorm inputs and running_var ~1e-3
 TRAINED_SHARP_HEAD_QK = 7.0  # head 0's q and k: attention logits beyond 100
+TRAINED_GELU_ROWS = 8  # block 0's first fc1 rows ...
+TRAINED_GELU_SCALE = 12.0  # ... times 12: GELU inputs of tens (|x| ~10-40)
 
 
 def trained_stats(model: nn.Module, weights: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -432,7 +434,12 @@ def trained_stats(model: nn.Module, weights: dict[str, np.ndarray]) -> dict[str,
       eps / (2 var) ~ 5e-3;
     - in the encoder's first block's attention, head 0's q and k rows (weights and biases)
       times 7: logits beyond 100 in that head (a peaked head, as trained ViTs have), where exp
-      overflows without the row maximum subtracted.
+      overflows without the row maximum subtracted;
+    - in the encoder's first block's MLP, fc1's first 8 rows (weights and biases) times 12:
+      those hidden units see GELU inputs of tens (|x| ~10-40; their pre-activations are ~N(0, 1)
+      otherwise), where GELU is x or 0 to fp32 precision and approximations part: an
+      exp-based tanh overflows in fp16, a sigmoid (x·σ(1.702x)) or tanh approximation's
+      error grows with |x| until it saturates.
     """
     out = dict(weights)
     scale = lambda name, f: out.__setitem__(name, (out[name] * f).astype(np.float32))
@@ -472,6 +479,11 @@ def trained_stats(model: nn.Module, weights: dict[str, np.ndarray]) -> dict[str,
                 t[:head] *= TRAINED_SHARP_HEAD_QK
                 t[dim:dim + head] *= TRAINED_SHARP_HEAD_QK
                 out[name_] = t.astype(np.float32)
+    for name in ("blocks.0.mlp.fc1.weight", "blocks.0.mlp.fc1.bias"):
+        if name in out:
+            t = out[name].copy()
+            t[:TRAINED_GELU_ROWS] *= TRAINED_GELU_SCALE
+            out[name] = t.astype(np.float32)
     return out
 
 
