@@ -16,7 +16,7 @@ with the config (docs/model-format.md), and, unless --no-probe, runs the PyTorch
 (tools/reference) on a fixed input and stores the input and the outputs at every named tap as
 probe.* tensors, so that vittm-verify can check the converted model layer by layer on your own
 device; and, unless --no-stress-probe, a second, high-contrast input (saturated colours, 0/255
-checkers, edges, flat tiles) that drives the weights into larger attention logits and GELU
+checkers, edges, flat tiles) chosen to drive the weights into larger attention logits and GELU
 inputs and smaller LayerNorm input variances, with its taps (probe.stress.*). Segmenter models
 get the authors' normalisation (mean = std = 127.5) and slide-window inference (crop 512, or 504
 at patch 28, stride 480) unless the checkpoint's training config or an option says otherwise.

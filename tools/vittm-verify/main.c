@@ -28,7 +28,7 @@ static const char usage[] =
     "holds a non-square frame (probe.slide.*), it goes through slide inference as\n"
     "vittmsegment runs it, and that class map is compared too. Where the probe holds a\n"
     "stress probe (probe.stress.*: a high-contrast input of saturated colours, 0/255\n"
-    "checkers, edges and flat tiles, which drives the weights into larger attention\n"
+    "checkers, edges and flat tiles, chosen to drive the weights into larger attention\n"
     "logits and GELU inputs and smaller LayerNorm input variances than the probe input),\n"
     "it runs too and its layers are compared as stress.LAYER under the same rules; the\n"
     "regimes the reference reached on each input are printed (\"stress probe reached:\n"

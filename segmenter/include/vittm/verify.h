@@ -14,7 +14,7 @@
  * probe holds a frame probe (probe.frame.*), a frame of another size and aspect goes through
  * the segmenter as RGB, BGRA, NV12 and I420 (BT.601 and BT.709, limited range), and each run's
  * preprocess, logits and class map are compared. Where the probe holds a stress probe
- * (probe.stress.*: a high-contrast input that drives the file's weights into larger attention
+ * (probe.stress.*: a high-contrast input chosen to drive the weights into larger attention
  * logits, smaller LayerNorm input variances and larger GELU inputs), that input runs too and its
  * taps are compared under the same rules, named stress.<tap>. Uses only public types, so the
  * GStreamer element can call it. */
