@@ -29,6 +29,9 @@ Segmentation models (--task segmentation) add a neck (--neck) and mmseg's UPerHe
 taps add neck.*, head.*, logits (at the head's resolution) and classmap (at the input size).
 --inference slide stores mmseg's sliding-window inference in the config; --slide-frame then
 also segments a random frame of that size that way (taps slide.*).
+--probes stores the input and taps in the model file (probe.*), with the frame probe
+(segmentation models) and the stress probe (probe.stress.*: a high-contrast input chosen to
+drive the weights furthest, run_stress_probe) unless --no-frame-probe / --no-stress-probe.
 --out-golden is optional: without it (and without --probes) the reference never runs, which
 is what the 512x512 benchmark presets want.
 """
