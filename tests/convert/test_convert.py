@@ -633,6 +633,18 @@ def stress_case(a, layout: str, conv_args: list, what: str) -> int:
         if v.returncode != 1 or not m or m.group(1) != "stress." + STRESS_CORRUPTED_TAP:
             return fail(f"vittm-verify exited {v.returncode}; wanted 1 and 'FAIL at tap "
                         f"stress.{STRESS_CORRUPTED_TAP}'")
+        # a stress input of the wrong size, malformed regimes: errors that name them
+        bad = os.path.join(a.workdir, a.case + "-bad.safetensors")
+        edits = [({"probe.stress.input": tensors["probe.stress.input"][:, :, :-1]}, {},
+                  "probe.stress.input holds"),
+                 ({}, {"regimes": {"stress": {"gelu_input_max": "large"}}},
+                  "regimes.stress.gelu_input_max is not a finite number")]
+        for tensor_edit, meta_edit, message in edits:
+            edited_meta = dict(meta, vittm_probe=json.dumps({**probe_meta, **meta_edit}))
+            safetensors_io.save(bad, {**tensors, **tensor_edit}, "F32", edited_meta)
+            v = run([a.verify, bad])
+            if v.returncode != 2 or message not in v.stderr:
+                return fail(f"wanted exit 2 and {message!r}, got {v.returncode}")
         return 0
     if v.returncode != 0 or "PASS:" not in v.stdout or " FAIL" in v.stdout:
         return fail(f"vittm-verify exited {v.returncode}; wanted a pass")
