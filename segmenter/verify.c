@@ -23,6 +23,7 @@
 #include "vittm/verify.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,8 +122,47 @@ static bool has_probe(const vittm_model_file *mf, const char *name)
 
 static bool was_checked(const vittm_verify_report *r, const char *tap);
 
-/* The encoder with every tap kept, on the probe input: all of a classifier, and the encoder
- * part of a segmenter. */
+/* One input through an encoder built with taps, and every tap the probe holds under `prefix`
+ * compared ("" for the probe input, "stress." for the stress probe's). */
+static vittm_status run_encoder_probe(vittm_encoder *enc, vittm_model_file *mf, const char *prefix,
+                                      const float *chw, int64_t chw_count, vittm_verify_report *r,
+                                      vittm_error *err)
+{
+  uint32_t h = 0, w = 0;
+  vittm_encoder_input_size(enc, &w, &h);
+  vittm_status st = VITTM_OK;
+  if (chw_count != 3 * (int64_t)h * w)
+    st = vittm_error_set(err, VITTM_ERROR_FORMAT,
+                         "model %s: probe.%sinput holds %lld values, the model's input is "
+                         "3×%u×%u",
+                         vittm_model_file_path(mf), prefix, (long long)chw_count, h, w);
+  if (!st)
+    st = vittm_encoder_set_input_chw(enc, chw, err);
+  if (!st)
+    st = vittm_encoder_run(enc, NULL, err);
+  /* The recorded taps, then ViTTM's combined classifier logits (made from its two heads'). */
+  const uint32_t n_taps = vittm_encoder_tap_count(enc);
+  for (uint32_t i = 0; !st && i <= n_taps; i++) {
+    const char *tap = i < n_taps ? vittm_encoder_tap_name(enc, i) : "logits";
+    char name[96];
+    snprintf(name, sizeof name, "%s%s", prefix, tap);
+    if (!has_probe(mf, name) || (i == n_taps && was_checked(r, name)))
+      continue;
+    float *out = NULL;
+    uint32_t rows, cols;
+    vittm_error tap_err = {0};
+    if (i == n_taps && vittm_encoder_read_tap(enc, tap, &out, &rows, &cols, &tap_err))
+      continue; /* a segmentation model's logits come from its head */
+    if (i < n_taps)
+      st = vittm_encoder_read_tap(enc, tap, &out, &rows, &cols, err);
+    if (!st)
+      st = compare(r, mf, name, NULL, out, (uint64_t)rows * cols, err);
+  }
+  return st;
+}
+
+/* The encoder with every tap kept, on the probe input and, where the probe holds one, the
+ * stress probe's: all of a classifier (and of an encoder-only model). */
 static vittm_status check_encoder(vittm_device *dev, vittm_model_file *mf, vittm_dtype dtype,
                                   const float *chw, int64_t chw_count, vittm_verify_report *r,
                                   vittm_error *err)
@@ -130,35 +170,17 @@ static vittm_status check_encoder(vittm_device *dev, vittm_model_file *mf, vittm
   vittm_encoder_options opts = {.dtype = dtype, .taps = true, .head = true};
   vittm_encoder *enc = NULL;
   vittm_status st = vittm_encoder_create(dev, mf, &opts, &enc, err);
-  uint32_t h = 0, w = 0;
-  if (!st) {
-    vittm_encoder_input_size(enc, &w, &h);
-    if (chw_count != 3 * (int64_t)h * w)
-      st = vittm_error_set(err, VITTM_ERROR_FORMAT,
-                           "model %s: probe.input holds %lld values, the model's input is "
-                           "3×%u×%u",
-                           vittm_model_file_path(mf), (long long)chw_count, h, w);
-  }
   if (!st)
-    st = vittm_encoder_set_input_chw(enc, chw, err);
-  if (!st)
-    st = vittm_encoder_run(enc, NULL, err);
-  /* The recorded taps, then ViTTM's combined classifier logits (made from its two heads'). */
-  const uint32_t n_taps = enc ? vittm_encoder_tap_count(enc) : 0;
-  for (uint32_t i = 0; !st && i <= n_taps; i++) {
-    const char *name = i < n_taps ? vittm_encoder_tap_name(enc, i) : "logits";
-    if (!has_probe(mf, name) || (i == n_taps && was_checked(r, name)))
-      continue;
-    float *out = NULL;
-    uint32_t rows, cols;
-    vittm_error tap_err = {0};
-    if (i == n_taps && vittm_encoder_read_tap(enc, name, &out, &rows, &cols, &tap_err))
-      continue; /* a segmentation model's logits come from its head */
-    if (i < n_taps)
-      st = vittm_encoder_read_tap(enc, name, &out, &rows, &cols, err);
+    st = run_encoder_probe(enc, mf, "", chw, chw_count, r, err);
+  const vittm_model_tensor *stress = vittm_model_file_find(mf, "probe.stress.input");
+  float *stress_chw = NULL;
+  if (!st && stress) {
+    r->has_stress_probe = true;
+    st = read_probe(mf, stress, &stress_chw, err);
     if (!st)
-      st = compare(r, mf, name, NULL, out, (uint64_t)rows * cols, err);
+      st = run_encoder_probe(enc, mf, "stress.", stress_chw, stress->count, r, err);
   }
+  free(stress_chw);
   vittm_encoder_free(enc);
   return st;
 }
@@ -174,10 +196,17 @@ static vittm_status read_normalisation(vittm_model_file *mf, double mean[3], dou
   return st;
 }
 
-/* The probe input back as RGB bytes: the converter normalised integer pixels 0…255. */
-static vittm_status probe_pixels(vittm_model_file *mf, const float *chw, uint32_t h, uint32_t w,
-                                 uint8_t **out, vittm_error *err)
+/* A probe input (probe.`name`, `count` values) back as RGB bytes: the converter normalised
+ * integer pixels 0…255. */
+static vittm_status probe_pixels(vittm_model_file *mf, const char *name, const float *chw,
+                                 int64_t count, uint32_t h, uint32_t w, uint8_t **out,
+                                 vittm_error *err)
 {
+  if (count != 3 * (int64_t)h * w)
+    return vittm_error_set(err, VITTM_ERROR_FORMAT,
+                           "model %s: probe.%s holds %lld values, the model's input is "
+                           "3×%u×%u",
+                           vittm_model_file_path(mf), name, (long long)count, h, w);
   double mean[3], std[3];
   vittm_status st = read_normalisation(mf, mean, std, err);
   if (st)
@@ -192,10 +221,10 @@ static vittm_status probe_pixels(vittm_model_file *mf, const float *chw, uint32_
       if (!(fabs(v - nearbyint(v)) < 0.01 && v > -0.5 && v < 255.5)) {
         free(rgb);
         return vittm_error_set(err, VITTM_ERROR_FORMAT,
-                               "model %s: probe.input is not integer pixels 0…255 normalised "
+                               "model %s: probe.%s is not integer pixels 0…255 normalised "
                                "with the config's mean/std (value %g); rewrite the probe with "
                                "vittm-convert",
-                               vittm_model_file_path(mf), v);
+                               vittm_model_file_path(mf), name, v);
       }
       rgb[3 * i + c] = (uint8_t)lround(v);
     }
@@ -321,15 +350,16 @@ static vittm_status read_preprocessed(vittm_model *model, float **out, uint64_t 
   return VITTM_OK;
 }
 
-/* After a segmenter run: the model input as `prefix`preprocess (against probe.`source`…), then,
- * with `all`, the encoder's taps and the neck's and head's; logits always. Taps the probe does
- * not hold are skipped. */
+/* After a segmenter run: the model input as `prefix`preprocess (against probe.`input_probe`),
+ * then, with `all`, the encoder's taps and the neck's and head's; logits always; each tap T as
+ * `prefix`T against probe.`source`T. Taps the probe does not hold are skipped. */
 static vittm_status compare_run(vittm_verify_report *r, vittm_model_file *mf, vittm_model *model,
-                                const char *prefix, const char *source, bool all, vittm_error *err)
+                                const char *prefix, const char *source, const char *input_probe,
+                                bool all, vittm_error *err)
 {
   char name[96], probe[96];
   snprintf(name, sizeof name, "%spreprocess", prefix);
-  snprintf(probe, sizeof probe, "%s%s", source, *source ? "preprocess" : "input");
+  snprintf(probe, sizeof probe, "%s", input_probe);
   float *out = NULL;
   uint64_t count = 0;
   vittm_status st = VITTM_OK;
@@ -341,11 +371,13 @@ static vittm_status compare_run(vittm_verify_report *r, vittm_model_file *mf, vi
   uint32_t rows, cols;
   for (uint32_t i = 0; all && !st && i < vittm_encoder_tap_count(model->encoder); i++) {
     const char *tap = vittm_encoder_tap_name(model->encoder, i);
-    if (!has_probe(mf, tap))
+    snprintf(name, sizeof name, "%s%s", prefix, tap);
+    snprintf(probe, sizeof probe, "%s%s", source, tap);
+    if (!has_probe(mf, probe))
       continue;
     st = vittm_encoder_read_tap(model->encoder, tap, &out, &rows, &cols, err);
     if (!st)
-      st = compare(r, mf, tap, NULL, out, (uint64_t)rows * cols, err);
+      st = compare(r, mf, name, probe, out, (uint64_t)rows * cols, err);
   }
   char tap[48];
   for (uint32_t i = 0; !st && vittm_model_tap_name(model, i, tap, sizeof tap); i++) {
@@ -364,17 +396,23 @@ static vittm_status compare_run(vittm_verify_report *r, vittm_model_file *mf, vi
 }
 
 /* Frame → class map through the public segmenter, and every tap of that run in graph order:
- * the preprocessed input, the encoder's taps, the neck's and head's, logits, class map. */
-static vittm_status check_segmenter(vittm_model *model, vittm_model_file *mf, const float *chw,
-                                    vittm_verify_report *r, vittm_error *err)
+ * the preprocessed input, the encoder's taps, the neck's and head's, logits, class map. The
+ * frame is probe.`prefix`input ("" the probe's, "stress." the stress probe's: its taps are
+ * named and stored under the prefix; it stores no class map). */
+static vittm_status check_segmenter(vittm_model *model, vittm_model_file *mf, const char *prefix,
+                                    const float *chw, int64_t chw_count, vittm_verify_report *r,
+                                    vittm_error *err)
 {
   /* The probe input is at the input size: one crop, which the probe's taps describe. */
   vittm_segmenter_options whole = {.inference = VITTM_INFERENCE_WHOLE};
   vittm_segmenter *seg = NULL;
   uint8_t *rgb = NULL;
   uint32_t h = 0, w = 0;
+  char input[64], map_name[80];
+  snprintf(input, sizeof input, "%sinput", prefix);
+  snprintf(map_name, sizeof map_name, "probe.%sclassmap", prefix);
   vittm_model_input_size(model, &w, &h);
-  vittm_status st = probe_pixels(mf, chw, h, w, &rgb, err);
+  vittm_status st = probe_pixels(mf, input, chw, chw_count, h, w, &rgb, err);
   if (!st)
     st = vittm_segmenter_create(model, VITTM_FORMAT_RGB, w, h, &whole, &seg, err);
   vittm_class_map map = {0};
@@ -384,9 +422,9 @@ static vittm_status check_segmenter(vittm_model *model, vittm_model_file *mf, co
     st = vittm_segmenter_run(seg, &frame, &map, NULL, err);
   }
   if (!st)
-    st = compare_run(r, mf, model, "", "", true, err);
-  if (!st && vittm_model_file_find(mf, "probe.classmap")) {
-    st = compare_map(mf, "probe.classmap", &map, &r->map, err);
+    st = compare_run(r, mf, model, prefix, prefix, input, true, err);
+  if (!st && !*prefix && vittm_model_file_find(mf, map_name)) {
+    st = compare_map(mf, map_name, &map, &r->map, err);
     r->has_class_map = !st;
   }
   free(rgb);
@@ -520,8 +558,9 @@ static vittm_status check_frames(vittm_model *model, vittm_model_file *mf, vittm
     st = vittm_error_set(err, VITTM_ERROR_OUT_OF_MEMORY, "out of host memory for a frame");
   for (size_t i = 0; !st && i < sizeof frame_cases / sizeof frame_cases[0]; i++) {
     const struct frame_case *c = &frame_cases[i];
-    char source[48], name[48], map_name[80];
+    char source[48], name[48], map_name[80], preprocess[64];
     snprintf(source, sizeof source, "frame.%s.", c->source);
+    snprintf(preprocess, sizeof preprocess, "%spreprocess", source);
     snprintf(name, sizeof name, "%s.", c->name);
     snprintf(map_name, sizeof map_name, "probe.%sclassmap", source);
     if (!vittm_model_file_find(mf, map_name))
@@ -537,7 +576,7 @@ static vittm_status check_frames(vittm_model *model, vittm_model_file *mf, vittm
     if (!st)
       st = vittm_segmenter_run(seg, &frame, &map, NULL, err);
     if (!st)
-      st = compare_run(r, mf, model, name, source, false, err);
+      st = compare_run(r, mf, model, name, source, preprocess, false, err);
     vittm_verify_frame *out = &r->frames[r->n_frames];
     if (!st) {
       snprintf(out->name, sizeof out->name, "%s", c->name);
@@ -557,6 +596,8 @@ static bool was_checked(const vittm_verify_report *r, const char *tap)
 {
   if (strcmp(tap, "input") == 0 || strcmp(tap, "classmap.margin") == 0)
     return true;
+  if (strcmp(tap, "stress.input") == 0)
+    return r->has_stress_probe;
   if (strcmp(tap, "classmap") == 0)
     return r->has_class_map;
   if (strncmp(tap, "slide.", 6) == 0)
@@ -582,14 +623,61 @@ static bool was_checked(const vittm_verify_report *r, const char *tap)
   return false;
 }
 
+/* The regimes the reference reached on one probe input: __metadata__["vittm_probe"]
+ * "regimes"[`which`] ({"attention_logit_max": …, …}; keys it lacks stay NAN, others are
+ * ignored). */
+static vittm_status read_regimes(const vittm_model_file *mf, const cJSON *json, const char *which,
+                                 vittm_verify_regimes *out, vittm_error *err)
+{
+  static const struct {
+    const char *key;
+    size_t offset;
+  } fields[] = {
+      {"attention_logit_max", offsetof(vittm_verify_regimes, attention_logit_max)},
+      {"layernorm_input_var_min", offsetof(vittm_verify_regimes, layernorm_input_var_min)},
+      {"layernorm_input_max", offsetof(vittm_verify_regimes, layernorm_input_max)},
+      {"gelu_input_max", offsetof(vittm_verify_regimes, gelu_input_max)},
+      {"batchnorm_running_var_min", offsetof(vittm_verify_regimes, batchnorm_running_var_min)},
+  };
+  *out = (vittm_verify_regimes){0};
+  for (size_t i = 0; i < sizeof fields / sizeof *fields; i++)
+    *(double *)((char *)out + fields[i].offset) = NAN;
+  const cJSON *regimes = cJSON_GetObjectItemCaseSensitive(json, "regimes");
+  const cJSON *entry = cJSON_GetObjectItemCaseSensitive(regimes, which);
+  if (!regimes)
+    return VITTM_OK;
+  if (!cJSON_IsObject(regimes) || (entry && !cJSON_IsObject(entry)))
+    return vittm_error_set(err, VITTM_ERROR_FORMAT,
+                           "model %s: __metadata__[\"vittm_probe\"] \"regimes\" is not an "
+                           "object of objects (\"%s\")",
+                           vittm_model_file_path(mf), which);
+  if (!entry)
+    return VITTM_OK;
+  out->recorded = true;
+  for (size_t i = 0; i < sizeof fields / sizeof *fields; i++) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(entry, fields[i].key);
+    if (!v)
+      continue;
+    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
+      return vittm_error_set(err, VITTM_ERROR_FORMAT,
+                             "model %s: __metadata__[\"vittm_probe\"] regimes.%s.%s is not a "
+                             "finite number",
+                             vittm_model_file_path(mf), which, fields[i].key);
+    *(double *)((char *)out + fields[i].offset) = v->valuedouble;
+  }
+  return VITTM_OK;
+}
+
 /* The probe's simulated-fp16 error of each compared tap, from __metadata__["vittm_probe"]
  * ({"fp16_error": {tap: fraction of RMS, …}}); a file without it leaves them at -1. */
 static vittm_status read_fp16_reference(const vittm_model_file *mf, vittm_verify_report *r,
                                         vittm_error *err)
 {
   const char *text = vittm_model_file_metadata(mf, "vittm_probe");
-  if (!text)
-    return VITTM_OK;
+  if (!text) { /* none recorded: NAN */
+    read_regimes(mf, NULL, "probe", &r->regimes, err);
+    return read_regimes(mf, NULL, "stress", &r->stress_regimes, err);
+  }
   cJSON *json = cJSON_Parse(text);
   const cJSON *errors = cJSON_GetObjectItemCaseSensitive(json, "fp16_error");
   vittm_status st = VITTM_OK;
@@ -614,6 +702,10 @@ static vittm_status read_fp16_reference(const vittm_model_file *mf, vittm_verify
     r->taps[i].fp16_reference = e->valuedouble;
     r->n_fp16_reference++;
   }
+  if (!st)
+    st = read_regimes(mf, json, "probe", &r->regimes, err);
+  if (!st)
+    st = read_regimes(mf, json, "stress", &r->stress_regimes, err);
   cJSON_Delete(json);
   return st;
 }
@@ -663,9 +755,18 @@ vittm_status vittm_verify_model(vittm_device *dev, const char *path, vittm_preci
     vittm_model *model = NULL;
     st = vittm_model_load_internal(dev, path, &mo, true, &model, err);
     if (!st)
-      st = check_segmenter(model, mf, chw, report, err);
+      st = check_segmenter(model, mf, "", chw, input->count, report, err);
     if (!st)
       st = check_frames(model, mf, report, err);
+    const vittm_model_tensor *stress = vittm_model_file_find(mf, "probe.stress.input");
+    float *stress_chw = NULL;
+    if (!st && stress) {
+      report->has_stress_probe = true;
+      st = read_probe(mf, stress, &stress_chw, err);
+      if (!st)
+        st = check_segmenter(model, mf, "stress.", stress_chw, stress->count, report, err);
+    }
+    free(stress_chw);
     vittm_model_free(model);
   }
   if (!st && segmentation)

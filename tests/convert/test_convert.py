@@ -16,6 +16,11 @@ non-square grid, pretrained_cfg's normalisation) and compares the reference run 
 with checkpoint_forward.py run on the checkpoint; an `error-*-refused` case edits checkpoints
 into variants the engine does not run and wants each refused, naming the field.
 
+A `stress-*` case checks the stress probe (probe.stress.*): written by default with its
+fp16 errors and regimes, passed by vittm-verify with its taps compared and its regimes
+printed; named when one of its taps is corrupted; absent with --no-stress-probe, and then a
+pass with a note.
+
 A `segmenter-*` case converts one of the authors' Segmenter checkpoints (mask-transformer head)
 and checks in Python: the config against the values stated here, the tensor set against
 model_config.expected_tensors, every tensor's values against the checkpoint's, and the
@@ -217,6 +222,18 @@ REFUSAL_CASES = {
          "fusion_type='erase'"),
     ],
 }
+# The stress probe (docs/model-format.md, "The stress probe"). name: (checkpoint layout,
+# converter arguments, what is checked): "pass" converts with it (the default), checks the
+# file holds it and its regimes and wants vittm-verify to pass it, printing the regimes;
+# "corrupt" then changes one stress tap's stored values by 1e-2 of its RMS and wants exit 1
+# naming that tap; "absent" converts with --no-stress-probe and wants a pass with the note.
+STRESS_CASES = {
+    "stress-mmseg-vit-upernet": ("mmseg-vit-upernet", [], "pass"),
+    "stress-timm-vit": ("timm-vit", HEADS, "pass"),  # a classifier: the encoder path
+    "stress-corrupt-mmseg-vit-upernet": ("mmseg-vit-upernet", [], "corrupt"),
+    "stress-absent-mmseg-vit-upernet": ("mmseg-vit-upernet", ["--no-stress-probe"], "absent"),
+}
+STRESS_CORRUPTED_TAP = "block.1"
 HF_LAYOUTS = ("timm-vit-deit3",)  # make_checkpoint's Hugging Face uploads
 # Tolerances: the reference's taps are stored as fp32 from a float64 run; the independent
 # forward is float64. Relative to the larger of 1 and the tap's largest magnitude.
@@ -551,6 +568,98 @@ def segmenter_error_case(a) -> int:
     return 0
 
 
+def _corrupt_tensor(path: str, name: str) -> None:
+    """Adds 1e-2 of its RMS to every 7th value of tensor `name` (F32), in place."""
+    np, _ = _torch()
+    import safetensors_io
+    with open(path, "r+b") as f:
+        blob = f.read()
+        entries, _, start = safetensors_io.decode_header(blob)
+        begin, end = entries[name]["data_offsets"]
+        values = np.frombuffer(blob[start + begin:start + end], dtype="<f4").copy()
+        values[::7] += 1e-2 * np.sqrt(np.mean(values.astype(np.float64) ** 2))
+        f.seek(start + begin)
+        f.write(values.astype("<f4").tobytes())
+
+
+def stress_case(a, layout: str, conv_args: list, what: str) -> int:
+    np, _ = _torch()
+    import safetensors_io
+    model = os.path.join(a.workdir, a.case + ".safetensors")
+    p = run([a.convert, os.path.join(a.checkpoints, layout + ".pth"), "-o", model, *conv_args])
+    if p.returncode != 0:
+        return fail(f"vittm-convert exited {p.returncode}")
+    tensors, meta = safetensors_io.load(model)
+    stress = sorted(k[len("probe.stress."):] for k in tensors if k.startswith("probe.stress."))
+    probe_meta = json.loads(meta["vittm_probe"])
+    regimes = probe_meta.get("regimes", {})
+    if what == "absent":
+        if stress or "stress" in regimes:
+            return fail("--no-stress-probe wrote a stress probe")
+        v = run([a.verify, model])
+        if v.returncode != 0 or "PASS:" not in v.stdout or re.search(r"^stress\.", v.stdout,
+                                                                       re.M):
+            return fail(f"vittm-verify exited {v.returncode}; wanted a pass without stress taps")
+        if "note: no stress probe" not in v.stdout:
+            return fail("a file without a stress probe must pass with a note saying so")
+        return 0
+    if "input" not in stress or "logits" not in stress or "block.0" not in stress:
+        return fail(f"the stress probe lacks input, block.0 or logits: {stress}")
+    if tensors["probe.stress.input"].shape != tensors["probe.input"].shape:
+        return fail("probe.stress.input is not the model input's shape")
+    if any(k.startswith(("frame.", "classmap")) for k in stress):
+        return fail("the stress probe holds the frame probe or a class map")
+    errors = probe_meta["fp16_error"]
+    missing = [k for k in stress if k != "input" and "stress." + k not in errors]
+    if missing or "stress.preprocess" not in errors:
+        return fail(f"stress taps without an fp16 error: {missing}")
+    keys = {"attention_logit_max": 1, "gelu_input_max": 1, "layernorm_input_max": 1,
+            "layernorm_input_var_min": -1}
+    for which in ("probe", "stress"):
+        if not set(keys) <= set(regimes.get(which, {})):
+            return fail(f"the metadata does not record the {which} regimes: {regimes}")
+    # the stress input was chosen to reach further than the probe's uniform noise, overall
+    # (make_golden.choose_stress_input's score), and its flat tiles give the smallest variance
+    score = sum(sign * np.log(regimes["stress"][k] / regimes["probe"][k])
+                for k, sign in keys.items())
+    if not (score > 0 and regimes["stress"]["layernorm_input_var_min"]
+            < regimes["probe"]["layernorm_input_var_min"]):
+        return fail(f"the stress probe does not reach further than the probe: {regimes}")
+    if what == "corrupt":
+        _corrupt_tensor(model, "probe.stress." + STRESS_CORRUPTED_TAP)
+    v = run([a.verify, model])
+    if what == "corrupt":
+        m = re.search(r"^FAIL at tap (\S+):", v.stdout, re.M)
+        if v.returncode != 1 or not m or m.group(1) != "stress." + STRESS_CORRUPTED_TAP:
+            return fail(f"vittm-verify exited {v.returncode}; wanted 1 and 'FAIL at tap "
+                        f"stress.{STRESS_CORRUPTED_TAP}'")
+        # a stress input of the wrong size, malformed regimes: errors that name them
+        bad = os.path.join(a.workdir, a.case + "-bad.safetensors")
+        edits = [({"probe.stress.input": tensors["probe.stress.input"][:, :, :-1]}, {},
+                  "probe.stress.input holds"),
+                 ({}, {"regimes": {"stress": {"gelu_input_max": "large"}}},
+                  "regimes.stress.gelu_input_max is not a finite number")]
+        for tensor_edit, meta_edit, message in edits:
+            edited_meta = dict(meta, vittm_probe=json.dumps({**probe_meta, **meta_edit}))
+            safetensors_io.save(bad, {**tensors, **tensor_edit}, "F32", edited_meta)
+            v = run([a.verify, bad])
+            if v.returncode != 2 or message not in v.stderr:
+                return fail(f"wanted exit 2 and {message!r}, got {v.returncode}")
+        return 0
+    if v.returncode != 0 or "PASS:" not in v.stdout or " FAIL" in v.stdout:
+        return fail(f"vittm-verify exited {v.returncode}; wanted a pass")
+    rows = re.findall(r"^stress\.(\S+)\s.*\s(ok)$", v.stdout, re.M)
+    compared = {name for name, _ in rows}
+    expected = set(stress) - {"input"} | {"preprocess"} if layout.startswith("mmseg") else \
+        set(stress) - {"input"}
+    if compared != expected:
+        return fail(f"stress taps compared {sorted(compared)}, stored {sorted(expected)}")
+    if not re.search(r"^stress probe reached: attention logits up to [0-9.e+-]+, LayerNorm "
+                     r"input variance down to", v.stdout, re.M):
+        return fail("vittm-verify does not print the regimes the stress probe reached")
+    return 0
+
+
 def error_case(a) -> int:
     ckpt = lambda name: os.path.join(a.checkpoints, name + ".pth")  # noqa: E731
     out = os.path.join(a.workdir, a.case + ".safetensors")
@@ -620,7 +729,7 @@ def error_case(a) -> int:
 def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser()
     p.add_argument("case", choices=sorted(CASES) + sorted(SEGMENTER_CASES) + list(ERROR_CASES)
-                   + sorted(FORWARD_CASES) + sorted(REFUSAL_CASES))
+                   + sorted(FORWARD_CASES) + sorted(REFUSAL_CASES) + sorted(STRESS_CASES))
     p.add_argument("--convert", required=True)
     p.add_argument("--verify", required=True)
     p.add_argument("--checkpoints", required=True)
@@ -635,6 +744,8 @@ def main(argv: list[str]) -> int:
         return forward_case(a, *FORWARD_CASES[a.case])
     if a.case in REFUSAL_CASES:
         return refusal_case(a)
+    if a.case in STRESS_CASES:
+        return stress_case(a, *STRESS_CASES[a.case])
     return error_case(a)
 
 

@@ -15,9 +15,11 @@ Infers the architecture from the tensors' shapes, writes the weights under their
 with the config (docs/model-format.md), and, unless --no-probe, runs the PyTorch reference
 (tools/reference) on a fixed input and stores the input and the outputs at every named tap as
 probe.* tensors, so that vittm-verify can check the converted model layer by layer on your own
-device. Segmenter models get the authors' normalisation (mean = std = 127.5) and slide-window
-inference (crop 512, or 504 at patch 28, stride 480) unless the checkpoint's training config or
-an option says otherwise.
+device; and, unless --no-stress-probe, a second, high-contrast input (saturated colours, 0/255
+checkers, edges, flat tiles) chosen to drive the weights into larger attention logits and GELU
+inputs and smaller LayerNorm input variances, with its taps (probe.stress.*). Segmenter models
+get the authors' normalisation (mean = std = 127.5) and slide-window inference (crop 512, or 504
+at patch 28, stride 480) unless the checkpoint's training config or an option says otherwise.
 
 Reads the config a checkpoint keeps (mmseg's meta config text; timm's pretrained_cfg /
 model_args, in the checkpoint or in the config.json beside a .safetensors; an `args` dict) and
@@ -141,6 +143,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         "read (they may change what the original computes: check first)")
     p.add_argument("--no-probe", action="store_true",
                    help="skip the reference run (vittm-verify then reports 'unverified')")
+    p.add_argument("--no-stress-probe", action="store_true",
+                   help="leave out the stress probe (probe.stress.*: a high-contrast input and "
+                        "the reference's taps on it; vittm-verify then notes that the regimes "
+                        "it reaches were not checked)")
     p.add_argument("--fault", choices=sorted(faults.FAULTS), help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
@@ -194,15 +200,33 @@ def select_tensors(sd: dict, cfg: dict, ignore_unknown: bool) -> tuple[dict, int
     return {n: np.asarray(sd[n], dtype=np.float32) for n in spec}, len(unused), unknown
 
 
-def run_probe(cfg: dict, weights: dict) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+def run_probe(cfg: dict, weights: dict, stress: bool = True
+              ) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     """The reference (float64) on make_golden's fixed input: {"input": .., tap: ..}, with the
-    frame probe's tensors for segmentation models (frame_probe.py), and the probe's metadata:
-    each tap's error under simulated fp16 storage (vittm-verify's fp16 tolerances)."""
+    frame probe's tensors for segmentation models (frame_probe.py) and, with `stress`, the
+    stress probe's (stress.input and stress.<tap>: make_golden.run_stress_probe), and the
+    probe's metadata: each tap's error under simulated fp16 storage (vittm-verify's fp16
+    tolerances) and the regimes the reference reached on each input."""
     import make_golden  # imports torch; only needed here
     model = make_golden.build_model(cfg)
     image = make_golden.random_input(cfg, PROBE_SEED)
-    taps, frame_taps, meta = make_golden.run_probe(model, cfg, weights, image, PROBE_SEED)
-    return {"input": image, **taps, **frame_taps}, meta
+    taps, extra, meta = make_golden.run_probe(model, cfg, weights, image, PROBE_SEED,
+                                              stress=stress)
+    return {"input": image, **taps, **extra}, meta
+
+
+def _log_regimes(probe_meta: dict) -> None:
+    """What the reference reached on each probe input (vittm-verify prints the same)."""
+    import make_golden
+    regimes = json.loads(probe_meta.get(make_golden.PROBE_METADATA_KEY, "{}")).get("regimes", {})
+    words = (("attention_logit_max", "attention logits up to {:.3g}"),
+             ("layernorm_input_var_min", "LayerNorm input variance down to {:.2g}"),
+             ("gelu_input_max", "GELU inputs up to {:.3g}"),
+             ("batchnorm_running_var_min", "BN running_var down to {:.2g}"))
+    for which, label in (("probe", "probe"), ("stress", "stress probe")):
+        if which in regimes:
+            _log(f"  {label} reached: " + ", ".join(
+                text.format(regimes[which][k]) for k, text in words if k in regimes[which]))
 
 
 def _sha256(path: str) -> str:
@@ -271,8 +295,12 @@ def main(argv: list[str]) -> int:
             _log("running the PyTorch reference on the probe input (float64, then simulated "
                  "fp16) …")
             t0 = time.monotonic()
-            probe, probe_meta = run_probe(cfg, weights)
-            _log(f"  {len(probe) - 1} taps in {time.monotonic() - t0:.1f} s")
+            probe, probe_meta = run_probe(cfg, weights, not args.no_stress_probe)
+            n_stress = sum(n.startswith("stress.") for n in probe)
+            _log(f"  {len(probe) - 1 - n_stress} taps"
+                 + (f", stress probe: input + {n_stress - 1} taps" if n_stress else "")
+                 + f" in {time.monotonic() - t0:.1f} s")
+            _log_regimes(probe_meta)
         labels = {n: dtype for n in weights}
         if args.fault:
             if args.fault == "pos-embed-mode" and not _resamples(cfg):
@@ -307,7 +335,8 @@ def main(argv: list[str]) -> int:
             OSError) as e:
         _log(f"error: {e}")
         return 1
-    probe_note = (f"probe: input + {len(probe) - 1} taps" if probe else "no probe (--no-probe)")
+    probe_note = (f"probe: input + {len(probe) - 1} tensors" if probe
+                  else "no probe (--no-probe)")
     _log(f"wrote {args.output}: {len(weights)} tensors ({args.dtype}), {probe_note}, "
          f"{len(blob) / 1e6:.1f} MB, {time.monotonic() - start:.1f} s")
     _log(f"check it on your device: vittm-verify {args.output}")

@@ -29,6 +29,9 @@ Segmentation models (--task segmentation) add a neck (--neck) and mmseg's UPerHe
 taps add neck.*, head.*, logits (at the head's resolution) and classmap (at the input size).
 --inference slide stores mmseg's sliding-window inference in the config; --slide-frame then
 also segments a random frame of that size that way (taps slide.*).
+--probes stores the input and taps in the model file (probe.*), with the frame probe
+(segmentation models) and the stress probe (probe.stress.*: a high-contrast input chosen to
+drive the weights furthest, run_stress_probe) unless --no-frame-probe / --no-stress-probe.
 --out-golden is optional: without it (and without --probes) the reference never runs, which
 is what the 512x512 benchmark presets want.
 """
@@ -51,9 +54,12 @@ _env.require("numpy", "torch")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 
 import frame_probe  # noqa: E402
+import mask_head  # noqa: E402
 import model_config  # noqa: E402
+import vit  # noqa: E402
 import safetensors_io  # noqa: E402
 import inference  # noqa: E402
 import upernet  # noqa: E402
@@ -240,6 +246,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="with --probes, segmentation: also store the frame probe (an odd-sized "
                         "frame as RGB/BGRA and NV12/I420 BT.601/BT.709, frame_probe.py; "
                         "default on)")
+    p.add_argument("--stress-probe", action=argparse.BooleanOptionalAction, default=True,
+                   help="with --probes: also store the stress probe (probe.stress.*: a "
+                        "high-contrast input of saturated colours, 0/255 checkers, edges and "
+                        "flat tiles, and the reference's taps on it; default on)")
     p.add_argument("--out-model", required=True)
     p.add_argument("--out-golden",
                    help="golden file to write (without it and --probes the reference is not "
@@ -411,6 +421,8 @@ def random_weights(model: nn.Module, seed: int) -> dict[str, np.ndarray]:
 TRAINED_EMBED_SCALE = 1 / 32  # tokens ~0.03: LayerNorm inputs of variance ~1e-3
 TRAINED_BN_INPUT_SCALE = 1 / 32  # BatchNorm inputs and running_var ~1e-3
 TRAINED_SHARP_HEAD_QK = 7.0  # head 0's q and k: attention logits beyond 100
+TRAINED_GELU_ROWS = 8  # block 0's first fc1 rows ...
+TRAINED_GELU_SCALE = 12.0  # ... times 12: GELU inputs of tens (|x| ~10-40)
 TRAINED_MASSIVE_VALUE = 8192.0  # one value channel: linear-attention sums beyond fp16's range
 
 
@@ -427,6 +439,11 @@ def trained_stats(model: nn.Module, weights: dict[str, np.ndarray]) -> dict[str,
     - in the encoder's first block's attention, head 0's q and k rows (weights and biases)
       times 7: logits beyond 100 in that head (a peaked head, as trained ViTs have), where exp
       overflows without the row maximum subtracted;
+    - in the encoder's first block's MLP, fc1's first 8 rows (weights and biases) times 12:
+      those hidden units see GELU inputs of tens (|x| ~10-40; their pre-activations are ~N(0, 1)
+      otherwise), where GELU is x or 0 to fp32 precision and approximations part: an
+      exp-based tanh overflows in fp16, a sigmoid (x·σ(1.702x)) or tanh approximation's
+      error grows with |x| until it saturates;
     - in a ViTTM's last write head, value channel 0's bias plus 8192 (a massive activation, as
       trained ViTs have in a few channels): its K·Vᵀ sums over the process tokens reach 1e5,
       beyond fp16's largest value 65504, while every stored value stays below it; a sum kept in
@@ -471,6 +488,11 @@ def trained_stats(model: nn.Module, weights: dict[str, np.ndarray]) -> dict[str,
                 t[:head] *= TRAINED_SHARP_HEAD_QK
                 t[dim:dim + head] *= TRAINED_SHARP_HEAD_QK
                 out[name_] = t.astype(np.float32)
+    for name in ("blocks.0.mlp.fc1.weight", "blocks.0.mlp.fc1.bias"):
+        if name in out:
+            t = out[name].copy()
+            t[:TRAINED_GELU_ROWS] *= TRAINED_GELU_SCALE
+            out[name] = t.astype(np.float32)
     writes = [name for name, m in model.named_modules()
               if isinstance(m, LinearAttention) and ".write_head." in f".{name}"]
     if writes:
@@ -487,6 +509,123 @@ def random_input(cfg: dict, seed: int) -> np.ndarray:
     mean = np.asarray(cfg["mean"]).reshape(1, 3, 1, 1)
     std = np.asarray(cfg["std"]).reshape(1, 3, 1, 1)
     return ((pixels - mean) / std).astype(np.float32)
+
+
+# The stress probe's input: tiles of one patch side (the smaller patch size) in these kinds, so
+# the image holds what real frames can and uniform noise does not: saturated colour blocks
+# (each channel 0 or 255: the largest normalised values), 0/255 checkers and stripes of every
+# small period, sharp edges between saturated colours (tile borders, diagonals), and a few flat
+# tiles at the mean (normalised ~0: tokens that are little more than bias and position, whose
+# LayerNorm inputs have the smallest variance).
+STRESS_TILES = ("colour", "colour", "checker", "stripes", "edge", "flat")
+# The cube's corners in an order where neighbours differ in every channel at least once.
+_SATURATED = np.array([[0, 0, 0], [255, 255, 255], [255, 0, 0], [0, 255, 255], [0, 255, 0],
+                       [255, 0, 255], [0, 0, 255], [255, 255, 0]], dtype=np.float64)
+
+
+def stress_pixels(cfg: dict, seed: int) -> np.ndarray:
+    """(3, H, W) integer pixels 0-255 of the stress probe (STRESS_TILES, drawn from seed)."""
+    h, w = cfg["input_size"]
+    enc = cfg["encoder"]
+    tile = enc["patch_size"] if cfg["architecture"] == "vit" else \
+        min(enc["memory_patch_size"], enc["process_patch_size"])
+    rng = _rng(seed, "stress.input")
+    out = np.empty((3, h, w), dtype=np.float64)
+    yy, xx = np.mgrid[0:tile, 0:tile]
+    flat = np.round(np.asarray(cfg["mean"], dtype=np.float64)).reshape(3, 1, 1)
+    for ty in range(0, h, tile):
+        for tx in range(0, w, tile):
+            kind = STRESS_TILES[rng.integers(len(STRESS_TILES))]
+            a, b = _SATURATED[rng.integers(8)], _SATURATED[rng.integers(8)]
+            if (a == b).all():
+                b = 255 - a
+            period = int(rng.integers(1, 5))
+            if kind == "colour":
+                mask = np.zeros((tile, tile), dtype=bool)
+            elif kind == "checker":
+                mask = ((yy // period + xx // period) % 2).astype(bool)
+            elif kind == "stripes":
+                mask = (((yy if rng.integers(2) else xx) // period) % 2).astype(bool)
+            elif kind == "edge":
+                mask = (xx + (yy if rng.integers(2) else tile - 1 - yy)) >= tile
+            block = np.where(mask[None], b.reshape(3, 1, 1), a.reshape(3, 1, 1))
+            if kind == "flat":
+                block = np.broadcast_to(flat, (3, tile, tile))
+            ph, pw = min(tile, h - ty), min(tile, w - tx)
+            out[:, ty:ty + ph, tx:tx + pw] = block[:, :ph, :pw]
+    return out
+
+
+def stress_input(cfg: dict, seed: int) -> np.ndarray:
+    """(1, 3, H, W) float32: stress_pixels normalised with the config's mean/std."""
+    mean = np.asarray(cfg["mean"]).reshape(3, 1, 1)
+    std = np.asarray(cfg["std"]).reshape(3, 1, 1)
+    return ((stress_pixels(cfg, seed) - mean) / std)[None].astype(np.float32)
+
+
+class RegimeHooks:
+    """Forward hooks that record the numeric regimes a reference run reaches (the probe's
+    metadata, docs/model-format.md "The stress probe"): the largest |attention logit| (q·k/√d,
+    every softmax attention head: the encoder's and a mask head's), the smallest LayerNorm input
+    variance (per token, over the channels, as LayerNorm computes it) and the largest |LayerNorm
+    input| (the pre-norm activations), the largest |GELU input|
+    (every GELU: the MLPs', the mask head's, the fpn's) and the smallest BatchNorm running_var.
+    Use as a context manager around one forward; `regimes()` gives what was seen."""
+
+    def __init__(self, model: nn.Module) -> None:
+        self.model = model
+        self.seen: dict[str, float] = {}
+        self.hooks = []
+
+    def _max(self, key: str, value: float) -> None:
+        self.seen[key] = max(self.seen.get(key, value), value)
+
+    def _min(self, key: str, value: float) -> None:
+        self.seen[key] = min(self.seen.get(key, value), value)
+
+    def _attention(self, m: nn.Module, inputs) -> None:
+        x = inputs[0]
+        b, n, d = x.shape
+        with torch.no_grad():
+            qkv = m.qkv(x) if hasattr(m, "qkv") else F.linear(x, m.in_proj_weight,
+                                                              m.in_proj_bias)
+            q, k, _ = qkv.reshape(b, n, 3, m.num_heads, d // m.num_heads).permute(2, 0, 3, 1, 4)
+            logits = (q * (d // m.num_heads) ** -0.5) @ k.transpose(-2, -1)
+        self._max("attention_logit_max", float(logits.abs().max()))
+
+    def _layer_norm(self, _m: nn.Module, inputs) -> None:
+        x = inputs[0]
+        self._min("layernorm_input_var_min", float(x.var(dim=-1, unbiased=False).min()))
+        self._max("layernorm_input_max", float(x.abs().max()))
+
+    def __enter__(self) -> "RegimeHooks":
+        modules = {id(m): m for m in self.model.modules()}
+        encoder = getattr(self.model, "_encoder", None)  # Segmenter: unregistered encoder
+        if encoder is not None:
+            modules.update({id(m): m for m in encoder.modules()})
+        for m in modules.values():
+            if isinstance(m, (vit.Attention, mask_head.MultiheadAttention)):
+                self.hooks.append(m.register_forward_pre_hook(self._attention))
+            elif isinstance(m, nn.LayerNorm):
+                self.hooks.append(m.register_forward_pre_hook(self._layer_norm))
+            elif isinstance(m, nn.GELU):
+                self.hooks.append(m.register_forward_pre_hook(
+                    lambda _m, inp: self._max("gelu_input_max", float(inp[0].abs().max()))))
+            elif isinstance(m, vit.Mlp):  # F.gelu(fc1(x)): fc1's output is GELU's input
+                self.hooks.append(m.fc1.register_forward_hook(
+                    lambda _m, _inp, out: self._max("gelu_input_max", float(out.abs().max()))))
+        self.batch_norms = [m for m in modules.values() if isinstance(m, upernet.BatchNorm2d)]
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for h in self.hooks:
+            h.remove()
+        self.hooks = []
+        for m in self.batch_norms:
+            self._min("batchnorm_running_var_min", float(m.running_var.min()))
+
+    def regimes(self) -> dict[str, float]:
+        return {k: float(f"{v:.3e}") for k, v in sorted(self.seen.items())}
 
 
 def tap_to_2d(tensor: torch.Tensor) -> np.ndarray:
@@ -574,10 +713,14 @@ def fp16_errors(taps: dict[str, np.ndarray], simulated: dict[str, np.ndarray]
     return out
 
 
-def probe_metadata(fp16: dict[str, float]) -> dict[str, str]:
-    """__metadata__ entries that describe the probe (docs/model-format.md, "The probe")."""
-    text = json.dumps({"fp16_error": fp16}, separators=(",", ":"))
-    return {PROBE_METADATA_KEY: text}
+def probe_metadata(fp16: dict[str, float], regimes: dict | None = None) -> dict[str, str]:
+    """__metadata__ entries that describe the probe (docs/model-format.md, "fp16 errors of the
+    probe", "The stress probe"): each tap's simulated-fp16 error and, where given, the regimes
+    the reference reached on each probe ({"probe": {...}, "stress": {...}})."""
+    entry = {"fp16_error": fp16}
+    if regimes:
+        entry["regimes"] = regimes
+    return {PROBE_METADATA_KEY: json.dumps(entry, separators=(",", ":"))}
 
 
 def random_frame(seed: int, size) -> np.ndarray:
@@ -633,22 +776,103 @@ def run_frame_probe(model: nn.Module, cfg: dict, weights: dict[str, np.ndarray],
     return out, errors
 
 
-def run_probe(model: nn.Module, cfg: dict, weights: dict[str, np.ndarray], image: np.ndarray,
-              seed: int, compute: str = "f64", frames: bool = True
-              ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, str]]:
-    """A model file's probe on `image` (its probe.input): the reference's taps, the frame probe's
-    tensors (segmentation models, with `frames`; else empty) and the probe's metadata (each
-    tap's simulated-fp16 error, the preprocess's too). Names without the "probe." prefix."""
-    taps = run_reference(model, weights, image, compute)
+STRESS_PREFIX = "stress."
+# Taps the stress probe leaves out: class maps (its logits are compared), and neck and head
+# taps larger than STRESS_TAP_LIMIT times the encoder's largest tap (the fine levels: at
+# ViT-B 512x512 a 128x128x768 neck level is 16 times a block's tokens; the coarse levels run
+# the same kernels, the head's BatchNorms too, and the logits see every level).
+STRESS_TAP_LIMIT = 2
+
+
+def stress_taps(taps: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The taps of a reference run on the stress input that the stress probe stores."""
+    head = ("neck.", "head.")
+    encoder = [v.size for k, v in taps.items() if not k.startswith(head)
+               and k not in ("logits", "classmap", "classmap.margin")]
+    limit = STRESS_TAP_LIMIT * max(encoder, default=0)
+    return {k: v for k, v in taps.items() if k not in ("classmap", "classmap.margin")
+            and (not k.startswith(head) or v.size <= limit)}
+
+
+STRESS_CANDIDATES = 4  # stress inputs drawn; the probe keeps the one that reaches furthest
+# What a candidate is scored on, and which way is further: log(candidate / ordinary probe),
+# summed (a regime the model does not have counts 0).
+_STRESS_SCORE = {"attention_logit_max": 1, "gelu_input_max": 1, "layernorm_input_max": 1,
+                 "layernorm_input_var_min": -1}
+
+
+def _encoder_regimes(model: nn.Module, image: np.ndarray) -> dict[str, float]:
+    """RegimeHooks' regimes of the encoder alone (a Segmenter's decode head left out: cheaper,
+    and its regimes follow the encoder's), in float32 on the weights `model` has loaded."""
+    encoder = getattr(model, "_encoder", model)
+    dtype = next(model.parameters()).dtype
+    with RegimeHooks(encoder) as hooks, torch.no_grad():
+        encoder(torch.from_numpy(image).to(dtype))
+    return hooks.regimes()
+
+
+def choose_stress_input(model: nn.Module, cfg: dict, seed: int, reached: dict[str, float]
+                        ) -> tuple[np.ndarray, int]:
+    """Of STRESS_CANDIDATES stress inputs (stress_input with seeds seed, seed + 1, ...), the one
+    whose encoder regimes reach furthest past `reached` (the ordinary probe's), by _STRESS_SCORE;
+    and its index. `model` must have the weights loaded (run_reference)."""
+    best, best_score, best_index = None, -np.inf, 0
+    for c in range(STRESS_CANDIDATES):
+        image = stress_input(cfg, seed + c)
+        got = _encoder_regimes(model, image)
+        score = sum(sign * np.log(max(got[k], 1e-30) / max(reached[k], 1e-30))
+                    for k, sign in _STRESS_SCORE.items() if k in got and k in reached)
+        if score > best_score:
+            best, best_score, best_index = image, score, c
+    return best, best_index
+
+
+def run_stress_probe(model: nn.Module, cfg: dict, weights: dict[str, np.ndarray], seed: int,
+                     reached: dict[str, float], compute: str = "f64"
+                     ) -> tuple[dict[str, np.ndarray], dict[str, float], dict[str, float]]:
+    """The stress probe (docs/model-format.md, "The stress probe"): stress.input (the candidate
+    that reaches furthest past `reached`, the ordinary probe's regimes) and the stress taps
+    (stress_taps), their simulated-fp16 errors (stress.preprocess: the input's rounding) and
+    the regimes the reference reached (with "candidate": which stress_input seed offset won);
+    names with "stress." and without "probe."."""
+    model.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()}, strict=True)
+    image, candidate = choose_stress_input(model.to(torch.float32).eval(), cfg, seed, reached)
+    with RegimeHooks(model) as hooks:
+        taps = stress_taps(run_reference(model, weights, image, compute))
     simulated = run_fp16_simulation(build_model(cfg), weights, image)
     errors = fp16_errors(taps, simulated)
     errors.update(fp16_errors({"preprocess": image},
                               {"preprocess": safetensors_io.quantize(image, "F16")}))
-    frame_taps = {}
+    tensors = {STRESS_PREFIX + "input": image}
+    tensors.update({STRESS_PREFIX + k: v for k, v in taps.items()})
+    return tensors, {STRESS_PREFIX + k: v for k, v in errors.items()}, \
+        {**hooks.regimes(), "candidate": candidate}
+
+
+def run_probe(model: nn.Module, cfg: dict, weights: dict[str, np.ndarray], image: np.ndarray,
+              seed: int, compute: str = "f64", frames: bool = True, stress: bool = True
+              ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, str]]:
+    """A model file's probe on `image` (its probe.input): the reference's taps, the further
+    probe tensors (the frame probe's: segmentation models, with `frames`; the stress probe's
+    stress.*, with `stress`) and the probe's metadata (each tap's simulated-fp16 error, the
+    preprocess's too, and the regimes each probe reached). Names without the "probe." prefix."""
+    with RegimeHooks(model) as hooks:
+        taps = run_reference(model, weights, image, compute)
+    regimes = {"probe": hooks.regimes()}
+    simulated = run_fp16_simulation(build_model(cfg), weights, image)
+    errors = fp16_errors(taps, simulated)
+    errors.update(fp16_errors({"preprocess": image},
+                              {"preprocess": safetensors_io.quantize(image, "F16")}))
+    extra = {}
     if frames and cfg["task"] == "segmentation":
-        frame_taps, frame_errors = run_frame_probe(model, cfg, weights, seed, True)
+        extra, frame_errors = run_frame_probe(model, cfg, weights, seed, True)
         errors.update(frame_errors)
-    return taps, frame_taps, probe_metadata(errors)
+    if stress:
+        stress_tensors, stress_errors, regimes["stress"] = run_stress_probe(
+            model, cfg, weights, seed, regimes["probe"], compute)
+        extra.update(stress_tensors)
+        errors.update(stress_errors)
+    return taps, extra, probe_metadata(errors, regimes)
 
 
 def main(argv: list[str]) -> int:
@@ -668,7 +892,8 @@ def main(argv: list[str]) -> int:
     extra_meta = {}
     if args.probes:
         taps, frame_taps, extra_meta = run_probe(model, cfg, weights, image, args.seed,
-                                                 args.compute, args.frame_probe)
+                                                 args.compute, args.frame_probe,
+                                                 args.stress_probe)
     elif args.out_golden:
         taps = run_reference(model, weights, image, args.compute)
     if args.out_golden or args.probes:

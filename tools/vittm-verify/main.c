@@ -1,5 +1,6 @@
 /* vittm-verify: checks a converted model on this machine's Vulkan device, layer by layer,
  * against the PyTorch reference outputs its converter stored in it (probe.* tensors). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +26,14 @@ static const char usage[] =
     "frame.FORMAT.preprocess, .logits and .classmap compared; a probe without one passes\n"
     "with a note that colour conversion and resizing were not checked. Where the probe also\n"
     "holds a non-square frame (probe.slide.*), it goes through slide inference as\n"
-    "vittmsegment runs it, and that class map is compared too.\n"
+    "vittmsegment runs it, and that class map is compared too. Where the probe holds a\n"
+    "stress probe (probe.stress.*: a high-contrast input of saturated colours, 0/255\n"
+    "checkers, edges and flat tiles, chosen to drive the weights into larger attention\n"
+    "logits and GELU inputs and smaller LayerNorm input variances than the probe input),\n"
+    "it runs too and its layers are compared as stress.LAYER under the same rules; the\n"
+    "regimes the reference reached on each input are printed (\"stress probe reached:\n"
+    "attention logits up to …\"). A probe without one passes with a note that those\n"
+    "regimes were not checked.\n"
     "\n"
     "  --precision P   auto (default: fp16 on GPUs that have it, else fp32), fp32 or fp16\n"
     "  --device D      Vulkan device index or name substring (default: VITTM_DEVICE, then\n"
@@ -55,13 +63,13 @@ static const char usage[] =
     "weights in MODEL; it does not show that those weights or the config are the ones the\n"
     "original checkpoint meant (that is the converter's check against the original code),\n"
     "nor anything about inputs unlike the probe's (other formats: RGBA, BGRx, RGBx,\n"
-    "full-range YUV; regimes such as attention logits the probe's inputs do not reach).\n"
+    "full-range YUV; regimes beyond those the printed lines say the inputs reached).\n"
     "\n"
     "Exit status: 0 every layer matches; 1 a layer does not (the first one is named);\n"
     "2 the model could not be loaded or run; 3 unverified: MODEL has no probe;\n"
     "4 incomplete: every compared layer matches but some of the probe's were not compared\n"
-    "(listed; --allow-unchecked makes that a pass). A probe without a frame probe is not\n"
-    "incomplete: it passes (0) with a note of what was not checked.\n";
+    "(listed; --allow-unchecked makes that a pass). A probe without a frame probe or a\n"
+    "stress probe is not incomplete: it passes (0) with a note of what was not checked.\n";
 
 static void print_map(const char *name, const vittm_verify_map *m, double required)
 {
@@ -75,6 +83,27 @@ static void print_tap(const vittm_verify_tap *t)
   printf("%-26s %11.3g %11.3g %10.3g %11.2e %9.2e %10.2e %12.9f  %s\n", t->name, t->max_abs,
          t->mean_abs, t->rms, t->relative, t->tolerance, t->rms > 0 ? t->bias / t->rms : t->bias,
          t->cosine, t->passed ? "ok" : "FAIL");
+}
+
+/* "attention logits up to 131, LayerNorm input variance down to 8e-04, …": what the reference
+ * reached on one probe input, as the probe records it (regimes the model lacks left out). */
+static void print_regimes(const char *what, const vittm_verify_regimes *g)
+{
+  if (!g->recorded)
+    return;
+  const char *sep = "";
+  printf("%s reached:", what);
+  if (!isnan(g->attention_logit_max))
+    printf("%s attention logits up to %.3g", sep, g->attention_logit_max), sep = ",";
+  if (!isnan(g->layernorm_input_var_min))
+    printf("%s LayerNorm input variance down to %.2g", sep, g->layernorm_input_var_min), sep = ",";
+  if (!isnan(g->layernorm_input_max))
+    printf("%s LayerNorm inputs up to %.3g", sep, g->layernorm_input_max), sep = ",";
+  if (!isnan(g->gelu_input_max))
+    printf("%s GELU inputs up to %.3g", sep, g->gelu_input_max), sep = ",";
+  if (!isnan(g->batchnorm_running_var_min))
+    printf("%s BN running_var down to %.2g", sep, g->batchnorm_running_var_min), sep = ",";
+  printf("%s\n", *sep ? "" : " (no attention, LayerNorm, GELU or BatchNorm)");
 }
 
 /* What a layer must meet, in words. */
@@ -195,6 +224,8 @@ int main(int argc, char **argv)
     print_map(r.frames[i].map_tap, &r.frames[i].map, r.map_required);
   if (r.has_slide_map && (r.first_failure < 0 || all))
     print_map("slide.classmap", &r.slide_map, r.map_required);
+  print_regimes("probe", &r.regimes);
+  print_regimes("stress probe", &r.stress_regimes);
   if (r.n_unchecked) {
     printf("not checked (this engine does not expose them):");
     for (uint32_t i = 0; i < r.n_unchecked && i < 16; i++)
@@ -227,15 +258,20 @@ int main(int argc, char **argv)
            r.n_taps, r.has_class_map ? " and the class map" : "", r.n_unchecked);
     rc = EXIT_INCOMPLETE;
   } else {
-    printf("PASS: %u taps%s%s%s match the reference%s\n", r.n_taps,
+    printf("PASS: %u taps%s%s%s%s match the reference%s\n", r.n_taps,
            r.has_class_map ? " and the class map" : "",
            r.n_frames ? " (and the frame probe's)" : "",
+           r.has_stress_probe ? " (and the stress probe's)" : "",
            r.has_slide_map ? " (and slide inference's)" : "",
            r.n_unchecked ? " (some not compared, allowed)" : "");
   }
   if (rc != EXIT_ERROR && r.has_class_map && !r.has_frame_probe)
     printf("note: no frame probe (probe.frame.*; vittm-convert writes one): colour conversion "
            "(BGRA, NV12, I420) and resizing a frame of another size were not checked\n");
+  if (rc != EXIT_ERROR && !r.has_stress_probe)
+    printf("note: no stress probe (probe.stress.*; vittm-convert writes one): the regimes it "
+           "drives the weights into (larger attention logits and GELU inputs, smaller "
+           "LayerNorm input variances) were not checked\n");
   vittm_verify_report_free(&r);
   return rc;
 }

@@ -13,8 +13,11 @@
  * and head's taps, logits, class map; so a preprocess fault is named at `preprocess`. Where the
  * probe holds a frame probe (probe.frame.*), a frame of another size and aspect goes through
  * the segmenter as RGB, BGRA, NV12 and I420 (BT.601 and BT.709, limited range), and each run's
- * preprocess, logits and class map are compared. Uses only public types, so the GStreamer
- * element can call it. */
+ * preprocess, logits and class map are compared. Where the probe holds a stress probe
+ * (probe.stress.*: a high-contrast input chosen to drive the weights into larger attention
+ * logits, smaller LayerNorm input variances and larger GELU inputs), that input runs too and its
+ * taps are compared under the same rules, named stress.<tap>. Uses only public types, so the
+ * GStreamer element can call it. */
 #ifndef VITTM_VERIFY_H
 #define VITTM_VERIFY_H
 
@@ -72,6 +75,18 @@ typedef struct vittm_verify_frame {
 
 #define VITTM_VERIFY_MAX_FRAMES 8
 
+/* The numeric regimes the reference reached on one probe input, as the probe records them
+ * (__metadata__["vittm_probe"] "regimes", docs/model-format.md); NAN where it records none (the
+ * model has no such layer, or the probe was written before they were recorded). */
+typedef struct vittm_verify_regimes {
+  bool recorded;                    /* the probe records this input's regimes */
+  double attention_logit_max;       /* max |q·k/√d_h| over every softmax attention head */
+  double layernorm_input_var_min;   /* min variance of one LayerNorm input row */
+  double layernorm_input_max;       /* max |LayerNorm input|: the pre-norm activations */
+  double gelu_input_max;            /* max |GELU input| */
+  double batchnorm_running_var_min; /* min BatchNorm running_var (a property of the weights) */
+} vittm_verify_regimes;
+
 typedef struct vittm_verify_report {
   bool has_probe;            /* false: nothing was checked ("unverified") */
   vittm_precision precision; /* what ran (never AUTO) */
@@ -92,6 +107,10 @@ typedef struct vittm_verify_report {
   bool has_frame_probe;
   uint32_t n_frames;
   vittm_verify_frame frames[VITTM_VERIFY_MAX_FRAMES];
+  /* The stress probe (probe.stress.*; absent from probes written before it: has_stress_probe
+   * false, the file still verifies). Its taps are among taps, named "stress.<tap>". */
+  bool has_stress_probe;
+  vittm_verify_regimes regimes, stress_regimes; /* the probe's and the stress probe's */
   /* Probe taps this engine does not expose (listed, not failures). */
   uint32_t n_unchecked;
   char unchecked[16][64];
