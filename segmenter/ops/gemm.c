@@ -108,7 +108,7 @@ enum { UFLAG_PARTIAL = 8u };
 typedef struct uniform_push {
   uint32_t m, n, m0, n0;
   uint32_t ldc, c_off, bias_off;
-  uint32_t kvecs;
+  uint32_t chunks;
   uint32_t flags;
 } uniform_push;
 _Static_assert(sizeof(uniform_push) == VITTM_SHADER_GEMM_UNIFORM_PUSH_SIZE,
@@ -117,7 +117,6 @@ _Static_assert(sizeof(uniform_push) == VITTM_SHADER_GEMM_UNIFORM_PUSH_SIZE,
 typedef struct pack_push {
   uint32_t rows, cols, ld, off;
   uint32_t kc, panels;
-  uint32_t total;
 } pack_push;
 _Static_assert(sizeof(pack_push) == VITTM_SHADER_GEMM_PACK_PUSH_SIZE,
                "pack_push does not match gemm_pack's push constants");
@@ -140,8 +139,8 @@ static bool uniform_route(const vittm_tensor *a, const vittm_tensor *b, const vi
       a->n_chunks != 1 || b->n_chunks != 1 || c->n_chunks != 1 || a->cols == 0)
     return false;
   uint32_t kc = uniform_kc(a->dtype, a->cols), chunks = (a->cols + kc - 1) / kc;
-  /* GELU(A·Bᵀ + bias) + C cannot accumulate its k-chunks in C. */
-  if (chunks > 1 && (flags & VITTM_GEMM_GELU) && (flags & VITTM_GEMM_ACCUMULATE))
+  /* GELU(A·Bᵀ + bias) + C cannot sum its passes (UNIFORM_PANELS k-chunks each) in C. */
+  if (chunks > UNIFORM_PANELS && (flags & VITTM_GEMM_GELU) && (flags & VITTM_GEMM_ACCUMULATE))
     return false;
   VkPhysicalDeviceProperties props;
   vkGetPhysicalDeviceProperties(dev->physical, &props);
@@ -153,28 +152,29 @@ static bool uniform_route(const vittm_tensor *a, const vittm_tensor *b, const vi
          lim->maxPerStageDescriptorUniformBuffers >= 2 * UNIFORM_PANELS &&
          panel % lim->minUniformBufferOffsetAlignment == 0 &&
          packed_a <= dev->info.max_storage_buffer_range &&
-         packed_b <= dev->info.max_storage_buffer_range;
+         packed_b <= dev->info.max_storage_buffer_range &&
+         /* gemm_pack's grid: a row per workgroup in y, a k-chunk per workgroup in z */
+         (uint64_t)a->rows + PANEL_ROWS <= dev->info.max_workgroup_count[1] &&
+         (uint64_t)b->rows + PANEL_ROWS <= dev->info.max_workgroup_count[1] &&
+         chunks <= dev->info.max_workgroup_count[2];
 }
 
 /* Records the copy of a rows×cols operand into panels of `dst` (gemm_pack.comp). */
 static vittm_status pack_operand(vittm_cmd *cmd, const vittm_tensor *t, uint32_t kc,
                                  vittm_buffer *dst, vittm_error *err)
 {
+  uint32_t panels = (t->rows + PANEL_ROWS - 1) / PANEL_ROWS, chunks = (t->cols + kc - 1) / kc;
+  pack_push pc = {.rows = t->rows, .cols = t->cols, .ld = t->cols, .kc = kc, .panels = panels};
+  vittm_binding bind[2] = {vittm_tensor_bind(t, 0, false, &pc.off), {dst, true}};
+  /* vec4 loads when every row starts on a multiple of 4 elements. */
+  uint32_t spec[] = {64, t->cols % 4 == 0 && pc.off % 4 == 0};
   const vittm_pipeline *p;
-  uint32_t spec[] = {64};
-  vittm_status st = vittm_pipeline_get(t->dev, VITTM_SHADER_GEMM_PACK, t->dtype, spec, 1, 2,
+  vittm_status st = vittm_pipeline_get(t->dev, VITTM_SHADER_GEMM_PACK, t->dtype, spec, 2, 2,
                                        sizeof(pack_push), &p, err);
   if (st)
     return st;
-  uint32_t panels = (t->rows + PANEL_ROWS - 1) / PANEL_ROWS, chunks = (t->cols + kc - 1) / kc;
-  pack_push pc = {.rows = t->rows,
-                  .cols = t->cols,
-                  .ld = t->cols,
-                  .kc = kc,
-                  .panels = panels,
-                  .total = chunks * panels * PANEL_ROWS * kc};
-  vittm_binding bind[2] = {vittm_tensor_bind(t, 0, false, &pc.off), {dst, true}};
-  return vittm_cmd_dispatch(cmd, p, bind, &pc, vittm_grid_1d(pc.total, 64), 1, 1, "gemm pack", err);
+  return vittm_cmd_dispatch(cmd, p, bind, &pc, (kc / 4 + 63) / 64, panels * PANEL_ROWS, chunks,
+                            "gemm pack", err);
 }
 
 static vittm_status gemm_uniform_record(vittm_cmd *cmd, const vittm_tensor *a,
@@ -195,38 +195,47 @@ static vittm_status gemm_uniform_record(vittm_cmd *cmd, const vittm_tensor *a,
   if (!st)
     st = pack_operand(cmd, b, kc, pb, err);
   const vittm_pipeline *p;
-  uint32_t spec[] = {UNIFORM_WG, UNIFORM_ROWS};
+  uint32_t spec[] = {UNIFORM_WG, UNIFORM_ROWS, kc / (a->dtype == VITTM_F16 ? 8 : 4)};
   if (!st)
-    st = vittm_pipeline_get_uniform(dev, VITTM_SHADER_GEMM_UNIFORM, a->dtype, spec, 2, 4, 2,
+    st = vittm_pipeline_get_uniform(dev, VITTM_SHADER_GEMM_UNIFORM, a->dtype, spec, 3, 4, 2,
                                     UNIFORM_PANELS, sizeof(uniform_push), &p, err);
   if (st)
     return st;
-  /* k-chunks after the first add to C what the earlier ones left there (PARTIAL); bias and
-   * GELU wait for the last, a residual is added by the first. */
+  /* A dispatch sums up to UNIFORM_PANELS k-chunks of its panels before it writes C (the
+   * chunks of one pass); deeper products take several passes, those after the first adding to
+   * C what the earlier ones left there (PARTIAL). Bias and GELU wait for the last pass, a
+   * residual is added by the first. */
+  const uint32_t passes = (chunks + UNIFORM_PANELS - 1) / UNIFORM_PANELS;
+  const uint32_t per_pass = (chunks + passes - 1) / passes;
+  const uint32_t group = UNIFORM_PANELS / per_pass; /* panels of A, and of B, per dispatch */
   const uint32_t user = (bias ? FLAG_BIAS : 0) | (flags & VITTM_GEMM_GELU ? FLAG_GELU : 0) |
                         (flags & VITTM_GEMM_ACCUMULATE ? FLAG_ACCUMULATE : 0);
-  for (uint32_t ch = 0; ch < chunks; ch++) {
+  for (uint32_t pass = 0; pass < passes; pass++) {
+    const uint32_t ch0 = pass * per_pass;
+    const uint32_t nch = chunks - ch0 < per_pass ? chunks - ch0 : per_pass;
     uint32_t shader_flags = user;
-    if (chunks > 1)
-      shader_flags = ch == 0 ? user & FLAG_ACCUMULATE
-                             : UFLAG_PARTIAL | (ch + 1 == chunks ? user & ~FLAG_ACCUMULATE : 0);
-    for (uint32_t ma = 0; ma < a_panels; ma += UNIFORM_PANELS) {
-      uint32_t na_ = a_panels - ma < UNIFORM_PANELS ? a_panels - ma : UNIFORM_PANELS;
-      for (uint32_t nb = 0; nb < b_panels; nb += UNIFORM_PANELS) {
-        uint32_t nb_ = b_panels - nb < UNIFORM_PANELS ? b_panels - nb : UNIFORM_PANELS;
+    if (passes > 1)
+      shader_flags = pass == 0 ? user & FLAG_ACCUMULATE
+                               : UFLAG_PARTIAL | (pass + 1 == passes ? user & ~FLAG_ACCUMULATE : 0);
+    for (uint32_t ma = 0; ma < a_panels; ma += group) {
+      const uint32_t na = a_panels - ma < group ? a_panels - ma : group;
+      for (uint32_t nb = 0; nb < b_panels; nb += group) {
+        const uint32_t nn = b_panels - nb < group ? b_panels - nb : group;
         uniform_push pc = {.m = a->rows,
                            .n = b->rows,
                            .m0 = ma * PANEL_ROWS,
                            .n0 = nb * PANEL_ROWS,
                            .ldc = c->cols,
-                           .kvecs = kc / (a->dtype == VITTM_F16 ? 8 : 4),
+                           .chunks = nch,
                            .flags = shader_flags};
         vittm_binding bind[2 * UNIFORM_PANELS + 2];
         vittm_buffer_window win[2 * UNIFORM_PANELS];
-        /* Unused array elements repeat the first panel: every descriptor must be valid. */
+        /* Element i of each array: chunk ch0 + i % nch of panel i / nch. Unused elements
+         * repeat the first: every descriptor must be valid. */
         for (uint32_t i = 0; i < UNIFORM_PANELS; i++) {
-          uint32_t ia = ch * a_panels + ma + (i < na_ ? i : 0);
-          uint32_t ib = ch * b_panels + nb + (i < nb_ ? i : 0);
+          uint32_t ch = ch0 + i % nch, at = i / nch;
+          uint32_t ia = at < na ? ch * a_panels + ma + at : ch0 * a_panels + ma;
+          uint32_t ib = at < nn ? ch * b_panels + nb + at : ch0 * b_panels + nb;
           bind[i] = (vittm_binding){pa, false};
           bind[UNIFORM_PANELS + i] = (vittm_binding){pb, false};
           win[i] = (vittm_buffer_window){ia * panel, panel};
@@ -237,8 +246,8 @@ static vittm_status gemm_uniform_record(vittm_cmd *cmd, const vittm_tensor *a,
         bind[2 * UNIFORM_PANELS + 1] =
             bias ? vittm_tensor_bind(bias, 0, false, &unused) : (vittm_binding){pb, false};
         bind[2 * UNIFORM_PANELS + 1].write = false;
-        st = vittm_cmd_dispatch_windows(cmd, p, bind, win, &pc, nb_,
-                                        na_ * (PANEL_ROWS / UNIFORM_ROWS), 1, "gemm", err);
+        st = vittm_cmd_dispatch_windows(cmd, p, bind, win, &pc, na * (PANEL_ROWS / UNIFORM_ROWS),
+                                        nn, 1, "gemm", err);
         if (st)
           return st;
       }

@@ -176,10 +176,12 @@ static void test_gemm_forced_tiles_match_reference(void **state)
 
 /* The uniform-buffer route (profile gemm=uniform, for CPU drivers) at sizes that are no
  * multiple of its panels, its vectors or its k-chunks (256 fp32, 512 fp16 values: 771 is
- * several), with more panels than one dispatch binds (7 × 64 rows or columns), and with
- * every epilogue across k-chunks. GELU with a residual over several k-chunks takes the
- * register route; the rest must take this one: a product of 67×131×771 records the packing
- * of A and of B and then a dispatch per k-chunk. */
+ * several), with more panels than one dispatch binds (7 k-chunks of 64 rows or columns), in
+ * more than one pass over C (3600 is more than 7 k-chunks), and with every epilogue. GELU
+ * with a residual over several passes takes the register route; the rest must take this
+ * one: a product of 67×131×771 records the packing of A and of B and then, in fp32, a
+ * dispatch per pair of panels of A (2) and B (3), 4 k-chunks each, in fp16 one dispatch for
+ * all 2 × 3 panels of 2 k-chunks. */
 static void test_gemm_uniform_route_matches_reference(void **state)
 {
   (void)state;
@@ -192,6 +194,9 @@ static void test_gemm_uniform_route_matches_reference(void **state)
       {37, 45, 29, true, VITTM_GEMM_GELU | VITTM_GEMM_ACCUMULATE},
       {3, 5, 6, false, 0},
       {509, 470, 1030, true, VITTM_GEMM_ACCUMULATE},
+      {70, 66, 3600, true, VITTM_GEMM_ACCUMULATE},
+      {70, 66, 3600, true, VITTM_GEMM_GELU},
+      {70, 66, 3600, true, VITTM_GEMM_GELU | VITTM_GEMM_ACCUMULATE},
   };
   vittm_device_profile *profile =
       vittm_device_get_profile(test_dev)->gemm_uniform ? NULL : vittm_device_profile_mut(test_dev);
@@ -201,7 +206,6 @@ static void test_gemm_uniform_route_matches_reference(void **state)
   vittm_dtype dtypes[2];
   int nd = test_precisions(test_dev, dtypes);
   for (int d = 0; d < nd; d++) {
-    const uint32_t kc = dtypes[d] == VITTM_F16 ? 512 : 256;
     vittm_tensor *a = test_tensor(test_dev, dtypes[d], 67, 771, NULL);
     vittm_tensor *b = test_tensor(test_dev, dtypes[d], 131, 771, NULL);
     vittm_tensor *c = test_tensor(test_dev, dtypes[d], 67, 131, NULL);
@@ -209,7 +213,7 @@ static void test_gemm_uniform_route_matches_reference(void **state)
     vittm_error err = {0};
     assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
     assert_int_equal(vittm_gemm_record(cmd, a, b, NULL, c, 0, &err), VITTM_OK);
-    assert_int_equal(vittm_cmd_dispatch_count(cmd), 2 + (771 + kc - 1) / kc);
+    assert_int_equal(vittm_cmd_dispatch_count(cmd), dtypes[d] == VITTM_F16 ? 2 + 1 : 2 + 2 * 3);
     vittm_cmd_free(cmd);
     vittm_tensor_free(a), vittm_tensor_free(b), vittm_tensor_free(c);
   }
