@@ -100,8 +100,9 @@ static vittm_status gemm_pipeline(vittm_device *dev, vittm_dtype dtype, uint32_t
 
 /* The uniform-buffer route (profile gemm=uniform; shaders/gemm_uniform.comp,
  * docs/cpu-drivers.md): A and B are copied into panels of 64 rows × KC k, each panel one
- * uniform buffer window of at most 64 KiB, and a dispatch per k-chunk and block of up to
- * UNIFORM_PANELS × UNIFORM_PANELS panels accumulates into C. */
+ * uniform buffer window of at most 64 KiB, and each dispatch binds UNIFORM_PANELS windows of
+ * each (panels × k-chunks) and writes their block of C. Used for Linear products only;
+ * attention's strided and batched products keep the register kernel. */
 enum { UNIFORM_PANELS = 7, PANEL_ROWS = 64, UNIFORM_WG = 8, UNIFORM_ROWS = 8 };
 enum { UFLAG_PARTIAL = 8u };
 
