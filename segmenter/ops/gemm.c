@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "vk/device.h"
+
 enum { FLAG_BIAS = 1u, FLAG_GELU = 2u, FLAG_ACCUMULATE = 4u };
 
 typedef struct gemm_push {
@@ -96,6 +98,165 @@ static vittm_status gemm_pipeline(vittm_device *dev, vittm_dtype dtype, uint32_t
                             sizeof(gemm_push), p, err);
 }
 
+/* The uniform-buffer route (profile gemm=uniform; shaders/gemm_uniform.comp,
+ * docs/cpu-drivers.md): A and B are copied into panels of 64 rows × KC k, each panel one
+ * uniform buffer window of at most 64 KiB, and each dispatch binds UNIFORM_PANELS windows of
+ * each (panels × k-chunks) and writes their block of C. Used for Linear products only;
+ * attention's strided and batched products keep the register kernel. */
+enum { UNIFORM_PANELS = 7, PANEL_ROWS = 64, UNIFORM_WG = 8, UNIFORM_ROWS = 8 };
+enum { UFLAG_PARTIAL = 8u };
+
+typedef struct uniform_push {
+  uint32_t m, n, m0, n0;
+  uint32_t ldc, c_off, bias_off;
+  uint32_t chunks;
+  uint32_t flags;
+} uniform_push;
+_Static_assert(sizeof(uniform_push) == VITTM_SHADER_GEMM_UNIFORM_PUSH_SIZE,
+               "uniform_push does not match gemm_uniform's push constants");
+
+typedef struct pack_push {
+  uint32_t rows, cols, ld, off;
+  uint32_t kc, panels;
+} pack_push;
+_Static_assert(sizeof(pack_push) == VITTM_SHADER_GEMM_PACK_PUSH_SIZE,
+               "pack_push does not match gemm_pack's push constants");
+
+/* k per panel row: a 64-row panel fills 64 KiB (fp32: 256, fp16: 512), less for shallow
+ * products; a multiple of the shader's vector (4 fp32, 8 fp16 values). */
+static uint32_t uniform_kc(vittm_dtype dtype, uint32_t k)
+{
+  uint32_t vec = dtype == VITTM_F16 ? 8 : 4, most = dtype == VITTM_F16 ? 512 : 256;
+  uint32_t kc = (k + vec - 1) / vec * vec;
+  return kc < most ? kc : most;
+}
+
+/* Whether the uniform route can compute this product on this device. */
+static bool uniform_route(const vittm_tensor *a, const vittm_tensor *b, const vittm_tensor *c,
+                          uint32_t flags)
+{
+  vittm_device *dev = a->dev;
+  if (!vittm_device_get_profile(dev)->gemm_uniform || !dev->uniform_array_indexing ||
+      a->n_chunks != 1 || b->n_chunks != 1 || c->n_chunks != 1 || a->cols == 0)
+    return false;
+  uint32_t kc = uniform_kc(a->dtype, a->cols), chunks = (a->cols + kc - 1) / kc;
+  /* GELU(A·Bᵀ + bias) + C cannot sum its passes (UNIFORM_PANELS k-chunks each) in C. */
+  if (chunks > UNIFORM_PANELS && (flags & VITTM_GEMM_GELU) && (flags & VITTM_GEMM_ACCUMULATE))
+    return false;
+  VkPhysicalDeviceProperties props;
+  vkGetPhysicalDeviceProperties(dev->physical, &props);
+  const VkPhysicalDeviceLimits *lim = &props.limits;
+  uint64_t panel = (uint64_t)PANEL_ROWS * kc * vittm_dtype_size(a->dtype);
+  uint64_t packed_a = panel * chunks * ((a->rows + PANEL_ROWS - 1) / PANEL_ROWS);
+  uint64_t packed_b = panel * chunks * ((b->rows + PANEL_ROWS - 1) / PANEL_ROWS);
+  return lim->maxUniformBufferRange >= 65536 &&
+         lim->maxPerStageDescriptorUniformBuffers >= 2 * UNIFORM_PANELS &&
+         panel % lim->minUniformBufferOffsetAlignment == 0 &&
+         packed_a <= dev->info.max_storage_buffer_range &&
+         packed_b <= dev->info.max_storage_buffer_range &&
+         /* gemm_pack's grid: a row per workgroup in y, a k-chunk per workgroup in z */
+         (uint64_t)a->rows + PANEL_ROWS <= dev->info.max_workgroup_count[1] &&
+         (uint64_t)b->rows + PANEL_ROWS <= dev->info.max_workgroup_count[1] &&
+         chunks <= dev->info.max_workgroup_count[2];
+}
+
+/* Records the copy of a rows×cols operand into panels of `dst` (gemm_pack.comp). */
+static vittm_status pack_operand(vittm_cmd *cmd, const vittm_tensor *t, uint32_t kc,
+                                 vittm_buffer *dst, vittm_error *err)
+{
+  uint32_t panels = (t->rows + PANEL_ROWS - 1) / PANEL_ROWS, chunks = (t->cols + kc - 1) / kc;
+  pack_push pc = {.rows = t->rows, .cols = t->cols, .ld = t->cols, .kc = kc, .panels = panels};
+  vittm_binding bind[2] = {vittm_tensor_bind(t, 0, false, &pc.off), {dst, true}};
+  /* vec4 loads when every row starts on a multiple of 4 elements. */
+  uint32_t spec[] = {64, t->cols % 4 == 0 && pc.off % 4 == 0};
+  const vittm_pipeline *p;
+  vittm_status st = vittm_pipeline_get(t->dev, VITTM_SHADER_GEMM_PACK, t->dtype, spec, 2, 2,
+                                       sizeof(pack_push), &p, err);
+  if (st)
+    return st;
+  return vittm_cmd_dispatch(cmd, p, bind, &pc, (kc / 4 + 63) / 64, panels * PANEL_ROWS, chunks,
+                            "gemm pack", err);
+}
+
+static vittm_status gemm_uniform_record(vittm_cmd *cmd, const vittm_tensor *a,
+                                        const vittm_tensor *b, const vittm_tensor *bias,
+                                        vittm_tensor *c, uint32_t flags, vittm_error *err)
+{
+  vittm_device *dev = a->dev;
+  const uint32_t kc = uniform_kc(a->dtype, a->cols), chunks = (a->cols + kc - 1) / kc;
+  const uint32_t a_panels = (a->rows + PANEL_ROWS - 1) / PANEL_ROWS;
+  const uint32_t b_panels = (b->rows + PANEL_ROWS - 1) / PANEL_ROWS;
+  const VkDeviceSize panel = (VkDeviceSize)PANEL_ROWS * kc * vittm_dtype_size(a->dtype);
+  vittm_buffer *pa, *pb;
+  vittm_status st = vittm_cmd_scratch(cmd, 0, panel * chunks * a_panels, &pa, err);
+  if (!st)
+    st = vittm_cmd_scratch(cmd, 1, panel * chunks * b_panels, &pb, err);
+  if (!st)
+    st = pack_operand(cmd, a, kc, pa, err);
+  if (!st)
+    st = pack_operand(cmd, b, kc, pb, err);
+  const vittm_pipeline *p;
+  uint32_t spec[] = {UNIFORM_WG, UNIFORM_ROWS, kc / (a->dtype == VITTM_F16 ? 8 : 4)};
+  if (!st)
+    st = vittm_pipeline_get_uniform(dev, VITTM_SHADER_GEMM_UNIFORM, a->dtype, spec, 3, 4, 2,
+                                    UNIFORM_PANELS, sizeof(uniform_push), &p, err);
+  if (st)
+    return st;
+  /* A dispatch sums up to UNIFORM_PANELS k-chunks of its panels before it writes C (the
+   * chunks of one pass); deeper products take several passes, those after the first adding to
+   * C what the earlier ones left there (PARTIAL). Bias and GELU wait for the last pass, a
+   * residual is added by the first. */
+  const uint32_t passes = (chunks + UNIFORM_PANELS - 1) / UNIFORM_PANELS;
+  const uint32_t per_pass = (chunks + passes - 1) / passes;
+  const uint32_t group = UNIFORM_PANELS / per_pass; /* panels of A, and of B, per dispatch */
+  const uint32_t user = (bias ? FLAG_BIAS : 0) | (flags & VITTM_GEMM_GELU ? FLAG_GELU : 0) |
+                        (flags & VITTM_GEMM_ACCUMULATE ? FLAG_ACCUMULATE : 0);
+  for (uint32_t pass = 0; pass < passes; pass++) {
+    const uint32_t ch0 = pass * per_pass;
+    const uint32_t nch = chunks - ch0 < per_pass ? chunks - ch0 : per_pass;
+    uint32_t shader_flags = user;
+    if (passes > 1)
+      shader_flags = pass == 0 ? user & FLAG_ACCUMULATE
+                               : UFLAG_PARTIAL | (pass + 1 == passes ? user & ~FLAG_ACCUMULATE : 0);
+    for (uint32_t ma = 0; ma < a_panels; ma += group) {
+      const uint32_t na = a_panels - ma < group ? a_panels - ma : group;
+      for (uint32_t nb = 0; nb < b_panels; nb += group) {
+        const uint32_t nn = b_panels - nb < group ? b_panels - nb : group;
+        uniform_push pc = {.m = a->rows,
+                           .n = b->rows,
+                           .m0 = ma * PANEL_ROWS,
+                           .n0 = nb * PANEL_ROWS,
+                           .ldc = c->cols,
+                           .chunks = nch,
+                           .flags = shader_flags};
+        vittm_binding bind[2 * UNIFORM_PANELS + 2];
+        vittm_buffer_window win[2 * UNIFORM_PANELS];
+        /* Element i of each array: chunk ch0 + i % nch of panel i / nch. Unused elements
+         * repeat the first: every descriptor must be valid. */
+        for (uint32_t i = 0; i < UNIFORM_PANELS; i++) {
+          uint32_t ch = ch0 + i % nch, at = i / nch;
+          uint32_t ia = at < na ? ch * a_panels + ma + at : ch0 * a_panels + ma;
+          uint32_t ib = at < nn ? ch * b_panels + nb + at : ch0 * b_panels + nb;
+          bind[i] = (vittm_binding){pa, false};
+          bind[UNIFORM_PANELS + i] = (vittm_binding){pb, false};
+          win[i] = (vittm_buffer_window){ia * panel, panel};
+          win[UNIFORM_PANELS + i] = (vittm_buffer_window){ib * panel, panel};
+        }
+        bind[2 * UNIFORM_PANELS] = vittm_tensor_bind(c, 0, true, &pc.c_off);
+        uint32_t unused;
+        bind[2 * UNIFORM_PANELS + 1] =
+            bias ? vittm_tensor_bind(bias, 0, false, &unused) : (vittm_binding){pb, false};
+        bind[2 * UNIFORM_PANELS + 1].write = false;
+        st = vittm_cmd_dispatch_windows(cmd, p, bind, win, &pc, na * (PANEL_ROWS / UNIFORM_ROWS),
+                                        nn, 1, "gemm", err);
+        if (st)
+          return st;
+      }
+    }
+  }
+  return VITTM_OK;
+}
+
 vittm_status vittm_gemm_record(vittm_cmd *cmd, const vittm_tensor *a, const vittm_tensor *b,
                                const vittm_tensor *bias, vittm_tensor *c, uint32_t flags,
                                vittm_error *err)
@@ -103,6 +264,8 @@ vittm_status vittm_gemm_record(vittm_cmd *cmd, const vittm_tensor *a, const vitt
   vittm_status st = check_operands(a, b, bias, c, err);
   if (st)
     return st;
+  if (uniform_route(a, b, c, flags))
+    return gemm_uniform_record(cmd, a, b, bias, c, flags, err);
   /* vec4 loads need K, and so every row start (a multiple of K: see vittm_tensor_bind), to be
    * a multiple of 4 elements. */
   vittm_tile tile;

@@ -28,11 +28,17 @@ typedef struct op {
   const vittm_pipeline *p;
   uint32_t n_bindings;
   VkDeviceSize copy_size;
-  vittm_binding b[VITTM_MAX_BINDINGS];
-  uint32_t push_at; /* offset of its push constants in cmd->push */
+  vittm_binding b[VITTM_MAX_DESCRIPTORS];
+  vittm_buffer_window w[VITTM_MAX_DESCRIPTORS]; /* uniform buffer descriptors' windows */
+  uint32_t push_at;                             /* offset of its push constants in cmd->push */
   uint32_t groups[3];
   char label[48];
 } op;
+
+typedef struct scratch {
+  vittm_buffer *buffer;
+  uint32_t slot;
+} scratch;
 
 struct vittm_cmd {
   vittm_device *dev;
@@ -53,6 +59,9 @@ struct vittm_cmd {
   size_t n_ops, cap_ops;
   uint8_t *push;
   size_t n_push, cap_push;
+
+  scratch *scratch; /* vittm_cmd_scratch's buffers, freed with the recording */
+  size_t n_scratch, cap_scratch;
 
   range_list written, read; /* since the last barrier */
   uint32_t n_barriers;
@@ -105,9 +114,12 @@ static bool list_overlaps(const range_list *l, range r)
   return false;
 }
 
-static range binding_range(const vittm_binding *b)
+/* The bytes binding b uses: window w's when w (uniform buffers) is given, else all. */
+static range binding_range(const vittm_binding *b, const vittm_buffer_window *w)
 {
   const vittm_buffer *buf = b->buffer;
+  if (w && w->range)
+    return (range){buf->memory, buf->offset + w->offset, buf->offset + w->offset + w->range};
   return (range){buf->memory, buf->offset, buf->offset + (buf->size ? buf->size : 1)};
 }
 
@@ -166,15 +178,15 @@ static vittm_status allocate_set(vittm_cmd *cmd, const vittm_pipeline *p, VkDesc
     if (!pools)
       return out_of_memory(err);
     cmd->desc_pools = pools;
-    VkDescriptorPoolSize size = {
-        .type = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
-        .descriptorCount = SETS_PER_POOL * VITTM_MAX_BINDINGS,
+    VkDescriptorPoolSize sizes[] = {
+        {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, SETS_PER_POOL * VITTM_MAX_BINDINGS},
+        {VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER, SETS_PER_POOL * VITTM_MAX_DESCRIPTORS},
     };
     VkDescriptorPoolCreateInfo ci = {
         .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
         .maxSets = SETS_PER_POOL,
-        .poolSizeCount = 1,
-        .pPoolSizes = &size,
+        .poolSizeCount = 2,
+        .pPoolSizes = sizes,
     };
     vittm_status st = vittm_vk_result(
         vkCreateDescriptorPool(device, &ci, NULL, &cmd->desc_pools[cmd->n_desc_pools]), err,
@@ -199,6 +211,14 @@ vittm_status vittm_cmd_dispatch(vittm_cmd *cmd, const vittm_pipeline *p, const v
                                 const void *push, uint32_t gx, uint32_t gy, uint32_t gz,
                                 const char *label, vittm_error *err)
 {
+  return vittm_cmd_dispatch_windows(cmd, p, b, NULL, push, gx, gy, gz, label, err);
+}
+
+vittm_status vittm_cmd_dispatch_windows(vittm_cmd *cmd, const vittm_pipeline *p,
+                                        const vittm_binding *b, const vittm_buffer_window *w,
+                                        const void *push, uint32_t gx, uint32_t gy, uint32_t gz,
+                                        const char *label, vittm_error *err)
+{
   const vittm_device_info *info = &cmd->dev->info;
   if (cmd->ended)
     return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT, "%s: recording already ended", label);
@@ -220,14 +240,47 @@ vittm_status vittm_cmd_dispatch(vittm_cmd *cmd, const vittm_pipeline *p, const v
   }
   op *o = &cmd->ops[cmd->n_ops++];
   *o = (op){.p = p,
-            .n_bindings = p->n_bindings,
+            .n_bindings = p->n_descriptors,
             .push_at = (uint32_t)cmd->n_push,
             .groups = {gx, gy, gz}};
-  memcpy(o->b, b, p->n_bindings * sizeof *b);
+  memcpy(o->b, b, p->n_descriptors * sizeof *b);
+  /* Uniform buffers without a window show the whole buffer. */
+  for (uint32_t i = 0; i < p->n_uniform * p->uniform_count; i++)
+    o->w[i] = w ? w[i] : (vittm_buffer_window){0, b[i].buffer->size};
   if (p->push_size)
     memcpy(cmd->push + cmd->n_push, push, p->push_size);
   cmd->n_push += p->push_size;
   snprintf(o->label, sizeof o->label, "%s", label);
+  return VITTM_OK;
+}
+
+vittm_status vittm_cmd_scratch(vittm_cmd *cmd, uint32_t slot, VkDeviceSize size, vittm_buffer **out,
+                               vittm_error *err)
+{
+  /* The latest buffer of the slot, if it is large enough; a larger one replaces it, and the
+   * smaller stays alive for the dispatches already recorded with it. */
+  for (size_t i = cmd->n_scratch; i-- > 0;)
+    if (cmd->scratch[i].slot == slot) {
+      if (cmd->scratch[i].buffer->size >= size) {
+        *out = cmd->scratch[i].buffer;
+        return VITTM_OK;
+      }
+      break;
+    }
+  scratch *grown = reserve(cmd->scratch, &cmd->cap_scratch, cmd->n_scratch + 1, sizeof *grown);
+  if (!grown)
+    return out_of_memory(err);
+  cmd->scratch = grown;
+  vittm_buffer *b = calloc(1, sizeof *b);
+  if (!b)
+    return out_of_memory(err);
+  vittm_status st = vittm_buffer_create(cmd->dev, size, b, err);
+  if (st) {
+    free(b);
+    return vittm_error_prefix(err, st, "scratch buffer");
+  }
+  cmd->scratch[cmd->n_scratch++] = (scratch){b, slot};
+  *out = b;
   return VITTM_OK;
 }
 
@@ -324,12 +377,13 @@ static vittm_status place_transients(vittm_cmd *cmd, vittm_error *err)
 }
 
 /* Inserts a barrier if this dispatch depends on one since the last barrier. */
-static vittm_status track_hazards(vittm_cmd *cmd, const vittm_binding *b, uint32_t n,
+static vittm_status track_hazards(vittm_cmd *cmd, const vittm_binding *b,
+                                  const vittm_buffer_window *w, uint32_t n_windows, uint32_t n,
                                   vittm_error *err)
 {
   bool hazard = false;
   for (uint32_t i = 0; i < n && !hazard; i++) {
-    range r = binding_range(&b[i]);
+    range r = binding_range(&b[i], i < n_windows ? &w[i] : NULL);
     hazard = list_overlaps(&cmd->written, r) || (b[i].write && list_overlaps(&cmd->read, r));
   }
   if (hazard) {
@@ -337,7 +391,8 @@ static vittm_status track_hazards(vittm_cmd *cmd, const vittm_binding *b, uint32
         .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
         .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
         .dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT |
-                         VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
+                         VK_ACCESS_UNIFORM_READ_BIT | VK_ACCESS_TRANSFER_READ_BIT |
+                         VK_ACCESS_TRANSFER_WRITE_BIT,
     };
     VkPipelineStageFlags stages =
         VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT;
@@ -346,14 +401,15 @@ static vittm_status track_hazards(vittm_cmd *cmd, const vittm_binding *b, uint32
     cmd->n_barriers++;
   }
   for (uint32_t i = 0; i < n; i++)
-    if (!list_push(b[i].write ? &cmd->written : &cmd->read, binding_range(&b[i])))
+    if (!list_push(b[i].write ? &cmd->written : &cmd->read,
+                   binding_range(&b[i], i < n_windows ? &w[i] : NULL)))
       return out_of_memory(err);
   return VITTM_OK;
 }
 
 static vittm_status write_copy(vittm_cmd *cmd, const op *o, vittm_error *err)
 {
-  vittm_status st = track_hazards(cmd, o->b, 2, err);
+  vittm_status st = track_hazards(cmd, o->b, NULL, 0, 2, err);
   if (st)
     return st;
   VkBufferCopy region = {.size = o->copy_size};
@@ -370,25 +426,33 @@ static vittm_status write_dispatch(vittm_cmd *cmd, const op *o, vittm_error *err
   vittm_status st = allocate_set(cmd, p, &set, err);
   if (st)
     return vittm_error_prefix(err, st, "%s", o->label);
-  VkDescriptorBufferInfo infos[VITTM_MAX_BINDINGS];
-  VkWriteDescriptorSet writes[VITTM_MAX_BINDINGS];
-  for (uint32_t i = 0; i < p->n_bindings; i++) {
+  VkDescriptorBufferInfo infos[VITTM_MAX_DESCRIPTORS];
+  VkWriteDescriptorSet writes[VITTM_MAX_DESCRIPTORS];
+  for (uint32_t i = 0; i < p->n_descriptors; i++) {
     if (!o->b[i].buffer->memory)
       return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
-                             "%s: binding %u is a buffer without memory", o->label, i);
-    infos[i] = (VkDescriptorBufferInfo){o->b[i].buffer->buffer, 0, VK_WHOLE_SIZE};
+                             "%s: descriptor %u is a buffer without memory", o->label, i);
+    /* Descriptor i: element i % count of uniform array i / count, or a storage buffer. */
+    bool uniform = i < p->n_uniform * p->uniform_count;
+    uint32_t binding =
+        uniform ? i / p->uniform_count : i - p->n_uniform * p->uniform_count + p->n_uniform;
+    infos[i] = uniform
+                   ? (VkDescriptorBufferInfo){o->b[i].buffer->buffer, o->w[i].offset, o->w[i].range}
+                   : (VkDescriptorBufferInfo){o->b[i].buffer->buffer, 0, VK_WHOLE_SIZE};
     writes[i] = (VkWriteDescriptorSet){
         .sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
         .dstSet = set,
-        .dstBinding = i,
+        .dstBinding = binding,
+        .dstArrayElement = uniform ? i % p->uniform_count : 0,
         .descriptorCount = 1,
-        .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+        .descriptorType =
+            uniform ? VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
         .pBufferInfo = &infos[i],
     };
   }
-  vkUpdateDescriptorSets(cmd->dev->device, p->n_bindings, writes, 0, NULL);
+  vkUpdateDescriptorSets(cmd->dev->device, p->n_descriptors, writes, 0, NULL);
 
-  st = track_hazards(cmd, o->b, p->n_bindings, err);
+  st = track_hazards(cmd, o->b, o->w, p->n_uniform * p->uniform_count, p->n_descriptors, err);
   if (st)
     return st;
   vkCmdBindPipeline(cmd->cb, VK_PIPELINE_BIND_POINT_COMPUTE, p->pipeline);
@@ -526,6 +590,11 @@ void vittm_cmd_free(vittm_cmd *cmd)
   free(cmd->push);
   free(cmd->written.items);
   free(cmd->read.items);
+  for (size_t i = 0; i < cmd->n_scratch; i++) {
+    vittm_buffer_destroy(cmd->dev, cmd->scratch[i].buffer);
+    free(cmd->scratch[i].buffer);
+  }
+  free(cmd->scratch);
   free(cmd);
 }
 

@@ -22,6 +22,13 @@ typedef struct vittm_binding {
   bool write;
 } vittm_binding;
 
+/* The part of a buffer a uniform buffer descriptor shows (vk/pipeline.h): `range` bytes from
+ * byte `offset`, at most the device's uniform buffer range, the offset a multiple of its
+ * uniform buffer offset alignment. */
+typedef struct vittm_buffer_window {
+  VkDeviceSize offset, range;
+} vittm_buffer_window;
+
 typedef struct vittm_cmd_timing {
   double wall_ms; /* submit to completion, measured on the host */
   double gpu_ms;  /* from timestamps; negative when the queue cannot time */
@@ -34,6 +41,18 @@ vittm_status vittm_cmd_begin(vittm_device *dev, vittm_cmd **out, vittm_error *er
 vittm_status vittm_cmd_dispatch(vittm_cmd *cmd, const vittm_pipeline *p, const vittm_binding *b,
                                 const void *push, uint32_t gx, uint32_t gy, uint32_t gz,
                                 const char *label, vittm_error *err);
+/* The same for a pipeline with uniform buffers: w[i] is the window of descriptor i, used
+ * for the uniform buffer descriptors (storage buffers are bound whole). */
+vittm_status vittm_cmd_dispatch_windows(vittm_cmd *cmd, const vittm_pipeline *p,
+                                        const vittm_binding *b, const vittm_buffer_window *w,
+                                        const void *push, uint32_t gx, uint32_t gy, uint32_t gz,
+                                        const char *label, vittm_error *err);
+/* A storage buffer of at least `size` bytes owned by the recording (freed with it), for
+ * operators' scratch data; calls with the same `slot` return the same buffer while it is
+ * large enough, so that the operators of one recording share it (the recording orders their
+ * uses by its barriers). */
+vittm_status vittm_cmd_scratch(vittm_cmd *cmd, uint32_t slot, VkDeviceSize size, vittm_buffer **out,
+                               vittm_error *err);
 /* Records a copy of the first `size` bytes of src into dst (staging transfers). */
 vittm_status vittm_cmd_copy(vittm_cmd *cmd, vittm_buffer *src, vittm_buffer *dst, VkDeviceSize size,
                             const char *label, vittm_error *err);

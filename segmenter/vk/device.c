@@ -226,6 +226,11 @@ static vittm_status create_logical(vittm_device *dev, vittm_error *err)
       .pNext = &f16,
       .storageBuffer16BitAccess = VK_TRUE,
   };
+  VkPhysicalDeviceFeatures supported, enabled = {0};
+  vkGetPhysicalDeviceFeatures(dev->physical, &supported);
+  enabled.shaderUniformBufferArrayDynamicIndexing =
+      supported.shaderUniformBufferArrayDynamicIndexing;
+  dev->uniform_array_indexing = supported.shaderUniformBufferArrayDynamicIndexing;
   const char *extensions[1];
   uint32_t n_ext = 0;
   if (dev->info.fp16 && dev->info.api_version < VK_API_VERSION_1_2)
@@ -237,6 +242,7 @@ static vittm_status create_logical(vittm_device *dev, vittm_error *err)
       .pQueueCreateInfos = &qci,
       .enabledExtensionCount = n_ext,
       .ppEnabledExtensionNames = extensions,
+      .pEnabledFeatures = &enabled,
   };
   vittm_status st = vittm_vk_result(vkCreateDevice(dev->physical, &ci, NULL, &dev->device), err,
                                     "vkCreateDevice");

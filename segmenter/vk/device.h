@@ -29,6 +29,9 @@ struct vittm_device {
   VkPhysicalDeviceMemoryProperties memory;
   vittm_device_info info;
   vittm_device_profile profile; /* routes chosen from info and the environment at open */
+  /* shaderUniformBufferArrayDynamicIndexing, enabled: shaders may pick an element of an array
+   * of uniform buffers by a dynamically uniform index (the uniform-buffer GEMM). */
+  bool uniform_array_indexing;
 
   mtx_t queue_lock; /* vkQueueSubmit needs external synchronisation */
 

@@ -4,9 +4,11 @@
 #include <string.h>
 
 static bool same_key(const vittm_pipeline *p, const vittm_shader *code, uint32_t n_bindings,
-                     const uint32_t *spec, uint32_t n_spec)
+                     uint32_t n_uniform, uint32_t uniform_count, const uint32_t *spec,
+                     uint32_t n_spec)
 {
-  return p->code == code && p->n_bindings == n_bindings && p->n_spec == n_spec &&
+  return p->code == code && p->n_bindings == n_bindings && p->n_uniform == n_uniform &&
+         p->uniform_count == uniform_count && p->n_spec == n_spec &&
          memcmp(p->spec, spec, n_spec * sizeof *spec) == 0;
 }
 
@@ -27,8 +29,9 @@ static vittm_status create_layouts(vittm_device *dev, vittm_pipeline *p, vittm_e
   for (uint32_t i = 0; i < p->n_bindings; i++)
     bindings[i] = (VkDescriptorSetLayoutBinding){
         .binding = i,
-        .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
-        .descriptorCount = 1,
+        .descriptorType = i < p->n_uniform ? VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER
+                                           : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+        .descriptorCount = i < p->n_uniform ? p->uniform_count : 1,
         .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT,
     };
   VkDescriptorSetLayoutCreateInfo dci = {
@@ -104,6 +107,16 @@ vittm_status vittm_pipeline_get(vittm_device *dev, vittm_shader_id id, vittm_dty
                                 const uint32_t *spec, uint32_t n_spec, uint32_t n_bindings,
                                 uint32_t push_size, const vittm_pipeline **out, vittm_error *err)
 {
+  return vittm_pipeline_get_uniform(dev, id, dtype, spec, n_spec, n_bindings, 0, 0, push_size, out,
+                                    err);
+}
+
+vittm_status vittm_pipeline_get_uniform(vittm_device *dev, vittm_shader_id id, vittm_dtype dtype,
+                                        const uint32_t *spec, uint32_t n_spec, uint32_t n_bindings,
+                                        uint32_t n_uniform, uint32_t uniform_count,
+                                        uint32_t push_size, const vittm_pipeline **out,
+                                        vittm_error *err)
+{
   if ((unsigned)id >= VITTM_SHADER_COUNT || (dtype != VITTM_F32 && dtype != VITTM_F16))
     return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT, "pipeline: no kernel %d in dtype %d",
                            (int)id, (int)dtype);
@@ -120,10 +133,13 @@ vittm_status vittm_pipeline_get(vittm_device *dev, vittm_shader_id id, vittm_dty
                            "pipeline %s: the operator pushes %u bytes and binds %u buffers; the "
                            "shader's push constants are %u bytes and it uses %u bindings",
                            shader, push_size, n_bindings, code->push_size, code->n_bindings);
-  if (n_spec > VITTM_MAX_SPEC || n_bindings > VITTM_MAX_BINDINGS)
+  uint32_t n_descriptors = n_bindings - n_uniform + n_uniform * uniform_count;
+  if (n_spec > VITTM_MAX_SPEC || n_bindings > VITTM_MAX_BINDINGS || n_uniform >= n_bindings ||
+      (n_uniform && !uniform_count) || n_descriptors > VITTM_MAX_DESCRIPTORS)
     return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
-                           "pipeline %s: %u specialization constants / %u bindings is too many",
-                           shader, n_spec, n_bindings);
+                           "pipeline %s: %u specialization constants / %u bindings (%u of them "
+                           "arrays of %u uniform buffers) is too many",
+                           shader, n_spec, n_bindings, n_uniform, uniform_count);
   if (push_size > dev->info.max_push_constants)
     return vittm_error_set(err, VITTM_ERROR_UNSUPPORTED,
                            "pipeline %s: %u bytes of push constants exceed the device's %u", shader,
@@ -134,7 +150,7 @@ vittm_status vittm_pipeline_get(vittm_device *dev, vittm_shader_id id, vittm_dty
                            shader, spec[0], dev->info.max_workgroup_invocations);
   mtx_lock(&dev->pipelines_lock);
   for (size_t i = 0; i < dev->n_pipelines; i++) {
-    if (same_key(dev->pipelines[i], code, n_bindings, spec, n_spec)) {
+    if (same_key(dev->pipelines[i], code, n_bindings, n_uniform, uniform_count, spec, n_spec)) {
       *out = dev->pipelines[i];
       mtx_unlock(&dev->pipelines_lock);
       return VITTM_OK;
@@ -155,6 +171,9 @@ vittm_status vittm_pipeline_get(vittm_device *dev, vittm_shader_id id, vittm_dty
     memcpy(p->spec, spec, n_spec * sizeof *spec);
     p->n_spec = n_spec;
     p->n_bindings = n_bindings;
+    p->n_uniform = n_uniform;
+    p->uniform_count = n_uniform ? uniform_count : 0;
+    p->n_descriptors = n_descriptors;
     p->push_size = push_size;
     st = create_layouts(dev, p, err);
     if (!st)

@@ -3,7 +3,11 @@
  *
  * Layout convention shared by every shader: set 0 holds `n_bindings` storage buffers at
  * bindings 0..n-1; one push-constant block; specialization constant i is spec[i]
- * (constant 0 is always the workgroup size in x). */
+ * (constant 0 is always the workgroup size in x). A kernel made with
+ * vittm_pipeline_get_uniform instead declares its first `n_uniform` bindings as arrays of
+ * `uniform_count` uniform buffers each (the uniform-buffer GEMM for CPU drivers). A dispatch
+ * binds one vittm_binding per descriptor: the array elements of binding 0 in order, then
+ * those of binding 1, …, then the storage buffers (n_descriptors in all). */
 #ifndef VITTM_VK_PIPELINE_H
 #define VITTM_VK_PIPELINE_H
 
@@ -13,6 +17,8 @@
 
 #define VITTM_MAX_SPEC 8
 #define VITTM_MAX_BINDINGS 8
+/* Descriptors of one dispatch, counting each element of an array of uniform buffers. */
+#define VITTM_MAX_DESCRIPTORS 16
 
 struct vittm_pipeline {
   const char *shader; /* the module's name, e.g. gemm_sg_f16 */
@@ -20,6 +26,8 @@ struct vittm_pipeline {
   uint32_t spec[VITTM_MAX_SPEC];
   uint32_t n_spec;
   uint32_t n_bindings;
+  uint32_t n_uniform, uniform_count; /* bindings 0..n_uniform-1: uniform buffer arrays */
+  uint32_t n_descriptors;
   uint32_t push_size;
   VkDescriptorSetLayout set_layout;
   VkPipelineLayout layout;
@@ -33,6 +41,14 @@ struct vittm_pipeline {
 vittm_status vittm_pipeline_get(vittm_device *dev, vittm_shader_id id, vittm_dtype dtype,
                                 const uint32_t *spec, uint32_t n_spec, uint32_t n_bindings,
                                 uint32_t push_size, const vittm_pipeline **out, vittm_error *err);
+
+/* The same for a kernel whose bindings 0..n_uniform-1 are arrays of uniform_count uniform
+ * buffers (n_uniform < n_bindings; at most VITTM_MAX_DESCRIPTORS descriptors in all). */
+vittm_status vittm_pipeline_get_uniform(vittm_device *dev, vittm_shader_id id, vittm_dtype dtype,
+                                        const uint32_t *spec, uint32_t n_spec, uint32_t n_bindings,
+                                        uint32_t n_uniform, uint32_t uniform_count,
+                                        uint32_t push_size, const vittm_pipeline **out,
+                                        vittm_error *err);
 
 /* Destroys every pipeline of the device (at device teardown). */
 void vittm_pipelines_destroy(vittm_device *dev);

@@ -174,6 +174,54 @@ static void test_gemm_forced_tiles_match_reference(void **state)
   profile->gemm_tile = opened;
 }
 
+/* The uniform-buffer route (profile gemm=uniform, for CPU drivers) at sizes that are no
+ * multiple of its panels, its vectors or its k-chunks (256 fp32, 512 fp16 values: 771 is
+ * several), with more panels than one dispatch binds (7 k-chunks of 64 rows or columns), in
+ * more than one pass over C (3600 is more than 7 k-chunks), and with every epilogue. GELU
+ * with a residual over several passes takes the register route; the rest must take this
+ * one: a product of 67×131×771 records the packing of A and of B and then, in fp32, a
+ * dispatch per pair of panels of A (2) and B (3), 4 k-chunks each, in fp16 one dispatch for
+ * all 2 × 3 panels of 2 k-chunks. */
+static void test_gemm_uniform_route_matches_reference(void **state)
+{
+  (void)state;
+  static const gemm_case cases[] = {
+      {1, 1, 1, true, 0},
+      {67, 131, 771, true, 0},
+      {67, 131, 771, true, VITTM_GEMM_GELU},
+      {67, 131, 771, true, VITTM_GEMM_ACCUMULATE},
+      {67, 131, 771, false, VITTM_GEMM_GELU | VITTM_GEMM_ACCUMULATE},
+      {37, 45, 29, true, VITTM_GEMM_GELU | VITTM_GEMM_ACCUMULATE},
+      {3, 5, 6, false, 0},
+      {509, 470, 1030, true, VITTM_GEMM_ACCUMULATE},
+      {70, 66, 3600, true, VITTM_GEMM_ACCUMULATE},
+      {70, 66, 3600, true, VITTM_GEMM_GELU},
+      {70, 66, 3600, true, VITTM_GEMM_GELU | VITTM_GEMM_ACCUMULATE},
+  };
+  vittm_device_profile *profile =
+      vittm_device_get_profile(test_dev)->gemm_uniform ? NULL : vittm_device_profile_mut(test_dev);
+  if (profile)
+    profile->gemm_uniform = true;
+
+  vittm_dtype dtypes[2];
+  int nd = test_precisions(test_dev, dtypes);
+  for (int d = 0; d < nd; d++) {
+    vittm_tensor *a = test_tensor(test_dev, dtypes[d], 67, 771, NULL);
+    vittm_tensor *b = test_tensor(test_dev, dtypes[d], 131, 771, NULL);
+    vittm_tensor *c = test_tensor(test_dev, dtypes[d], 67, 131, NULL);
+    vittm_cmd *cmd = NULL;
+    vittm_error err = {0};
+    assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
+    assert_int_equal(vittm_gemm_record(cmd, a, b, NULL, c, 0, &err), VITTM_OK);
+    assert_int_equal(vittm_cmd_dispatch_count(cmd), dtypes[d] == VITTM_F16 ? 2 + 1 : 2 + 2 * 3);
+    vittm_cmd_free(cmd);
+    vittm_tensor_free(a), vittm_tensor_free(b), vittm_tensor_free(c);
+  }
+  run_all_precisions(cases, sizeof cases / sizeof *cases);
+  if (profile)
+    profile->gemm_uniform = false;
+}
+
 static void test_gemm_rejects_mismatched_shapes(void **state)
 {
   (void)state;
@@ -262,5 +310,6 @@ OP_SUITE(gemm, cmocka_unit_test(test_gemm_tile_fits_device_limits),
          cmocka_unit_test(test_gemm_rejects_mismatched_shapes),
          cmocka_unit_test(test_gemm_batch_matches_one_product_at_a_time),
          cmocka_unit_test(test_gemm_forced_tiles_match_reference),
+         cmocka_unit_test(test_gemm_uniform_route_matches_reference),
          cmocka_unit_test(test_gemm_large_odd_size_matches_reference),
          cmocka_unit_test(test_gemm_vit_b_shapes_match_reference));

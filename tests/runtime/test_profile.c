@@ -115,6 +115,15 @@ static void test_routes_force_every_route(void **state)
   info = small_discrete();
   p = select_ok(&info, "tiles=register,attention=gemm,reductions=subgroup,,");
   describe_is(&p, "tiles=register,attention=gemm,reductions=subgroup,shuffles=on");
+  /* The uniform-buffer GEMM is off unless asked for, and named only when on. */
+  assert_false(p.gemm_uniform);
+  info = lavapipe();
+  p = select_ok(&info, "gemm=uniform");
+  assert_true(p.gemm_uniform);
+  describe_is(&p, "tiles=register,attention=gemm,reductions=subgroup,shuffles=on,gemm=uniform");
+  vittm_device_profile q = select_ok(&info, "gemm=uniform,gemm=tiled");
+  assert_false(q.gemm_uniform);
+  assert_false(vittm_device_profile_equal(&p, &q));
 }
 
 static void test_routes_refused_by_name(void **state)

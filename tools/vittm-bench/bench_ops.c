@@ -12,7 +12,8 @@ static const char usage[] =
     "[--json FILE]\n"
     "\n"
     "Times C = A·Bᵀ + bias at ViT-B's shapes (or the given ones): one warm-up, then the\n"
-    "median of N runs (default 7, at least 5) of GPU time (timestamps) and wall time.\n";
+    "median of N runs (default 7, at least 5) of GPU time (timestamps) and wall time.\n"
+    "With VITTM_PROFILE=1, the GPU time of each kind of dispatch of the last run.\n";
 
 typedef struct shape {
   uint32_t m, n, k;
@@ -60,6 +61,7 @@ static int time_gemm(vittm_device *dev, vittm_dtype dtype, shape s, int runs, re
   }
   out->gpu_ms = gpu[0] < 0 ? -1 : bench_median(gpu, runs);
   out->wall_ms = bench_median(wall, runs);
+  vittm_cmd_print_profile(cmd, stdout); /* with VITTM_PROFILE=1: the last run's dispatches */
   rc = 0;
 done:
   if (rc)

@@ -1,0 +1,131 @@
+#version 450
+#extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
+// C = A·Bᵀ over one k-chunk, with A and B read from uniform buffers: the GEMM for CPU
+// drivers (segmenter/ops/gemm.c, docs/cpu-drivers.md). lavapipe reads a storage buffer lane
+// by lane with a branch per lane, but a uniform buffer at an address the same for every lane
+// with one load and a broadcast, and at lane-varying addresses with one gather.
+//
+// A and B come packed by gemm_pack.comp into panels of 64 rows × KC k (row-major, zero
+// beyond the matrix), each panel one uniform buffer of 64 KiB at most. A dispatch binds UA
+// panels of A and UA of B: `chunks` consecutive k-chunks of each of its row panels of A
+// (element panel·chunks + chunk of the array), the same for its column panels of B, so that
+// it sums `chunks` k-chunks before it touches C (its epilogue reads and writes C lane by
+// lane, a cost worth paying once). Workgroup (x, y) computes the R×64 block of C at rows x·R
+// of the A panels (panel x·R / 64) and the 64 columns of B panel y: consecutive workgroups (x
+// first) share their B panels, which stay in the CPU's cache. Each of the WG lanes owns
+// C = 64 / WG columns (lane l: columns l, l + WG, …), gathers their B values and shares the R
+// rows of A, read at uniform addresses: per KVEC k, C + R loads for R·C·KVEC FMAs.
+#include "dtype.glsl"
+#include "gelu.glsl"
+
+layout(local_size_x_id = 0) in;
+layout(constant_id = 0) const uint WG = 8;
+layout(constant_id = 1) const uint R = 8;
+// Vectors (KVEC values) per panel row, KC / KVEC: a constant, so that LLVM knows the inner
+// loop's trip count.
+layout(constant_id = 2) const uint KVECS = 64;
+
+const uint PANEL = 64u;     // rows of a panel
+const uint COLS = 64u / WG; // columns per lane
+const uint UA = 7u;         // panels of A, and of B, per dispatch
+
+#ifdef VITTM_F16
+// Eight halves per uvec4, two per uint (unpackHalf2x16: the low half first).
+#define KVEC 8u
+layout(std140, set = 0, binding = 0) uniform PanelA { uvec4 v[4096]; } pa[UA];
+layout(std140, set = 0, binding = 1) uniform PanelB { uvec4 v[4096]; } pb[UA];
+#else
+#define KVEC 4u
+layout(std140, set = 0, binding = 0) uniform PanelA { vec4 v[4096]; } pa[UA];
+layout(std140, set = 0, binding = 1) uniform PanelB { vec4 v[4096]; } pb[UA];
+#endif
+layout(std430, set = 0, binding = 2) buffer BufC { elem_t c[]; };
+layout(std430, set = 0, binding = 3) readonly buffer BufBias { elem_t bias[]; };
+
+const uint FLAG_BIAS = 1u;
+const uint FLAG_GELU = 2u;
+const uint FLAG_ACCUMULATE = 4u; // C + (A·Bᵀ + bias), after GELU: a residual
+const uint FLAG_PARTIAL = 8u;    // C holds the earlier k-chunks' sum: added first
+
+layout(push_constant) uniform Push {
+  uint M, N;           // rows and columns of C (the whole product)
+  uint m0, n0;         // C's row and column of the first A and B panel bound
+  uint ldc, c_off, bias_off;
+  uint chunks;         // k-chunks bound per panel
+  uint flags;
+} p;
+
+void main()
+{
+  const uint lane = gl_LocalInvocationID.x;
+  const uint blocks = PANEL / R; // row blocks per A panel
+  const uint ia0 = gl_WorkGroupID.x / blocks, ib0 = gl_WorkGroupID.y;
+  const uint r0 = (gl_WorkGroupID.x % blocks) * R;
+  float acc[R][COLS];
+  [[unroll]] for (uint r = 0; r < R; r++)
+    [[unroll]] for (uint j = 0; j < COLS; j++)
+      acc[r][j] = 0.0;
+  for (uint ch = 0; ch < p.chunks; ch++) {
+    const uint ia = ia0 * p.chunks + ch, ib = ib0 * p.chunks + ch;
+    for (uint kv = 0; kv < KVECS; kv++) {
+#ifdef VITTM_F16
+      vec4 b0[COLS], b1[COLS];
+      [[unroll]] for (uint j = 0; j < COLS; j++) {
+        uvec4 u = pb[ib].v[(j * WG + lane) * KVECS + kv];
+        b0[j] = vec4(unpackHalf2x16(u.x), unpackHalf2x16(u.y));
+        b1[j] = vec4(unpackHalf2x16(u.z), unpackHalf2x16(u.w));
+      }
+      [[unroll]] for (uint r = 0; r < R; r++) {
+        uvec4 u = pa[ia].v[(r0 + r) * KVECS + kv];
+        vec4 a0 = vec4(unpackHalf2x16(u.x), unpackHalf2x16(u.y));
+        vec4 a1 = vec4(unpackHalf2x16(u.z), unpackHalf2x16(u.w));
+        [[unroll]] for (uint j = 0; j < COLS; j++) {
+          float s = acc[r][j];
+          s = fma(a0.x, b0[j].x, s); s = fma(a0.y, b0[j].y, s);
+          s = fma(a0.z, b0[j].z, s); s = fma(a0.w, b0[j].w, s);
+          s = fma(a1.x, b1[j].x, s); s = fma(a1.y, b1[j].y, s);
+          s = fma(a1.z, b1[j].z, s); s = fma(a1.w, b1[j].w, s);
+          acc[r][j] = s;
+        }
+      }
+#else
+      vec4 bv[COLS];
+      [[unroll]] for (uint j = 0; j < COLS; j++)
+        bv[j] = pb[ib].v[(j * WG + lane) * KVECS + kv];
+      [[unroll]] for (uint r = 0; r < R; r++) {
+        vec4 av = pa[ia].v[(r0 + r) * KVECS + kv];
+        [[unroll]] for (uint j = 0; j < COLS; j++) {
+          float s = acc[r][j];
+          s = fma(av.x, bv[j].x, s); s = fma(av.y, bv[j].y, s);
+          s = fma(av.z, bv[j].z, s); s = fma(av.w, bv[j].w, s);
+          acc[r][j] = s;
+        }
+      }
+#endif
+    }
+  }
+  // The epilogue, a column at a time (its bias loaded once); (m, n) outside C is skipped.
+  const uint m_first = p.m0 + ia0 * PANEL + r0, n_first = p.n0 + ib0 * PANEL + lane;
+  [[unroll]] for (uint j = 0; j < COLS; j++) {
+    const uint n = n_first + j * WG;
+    if (n >= p.N)
+      continue;
+    const float bn = (p.flags & FLAG_BIAS) != 0u ? float(bias[p.bias_off + n]) : 0.0;
+    [[unroll]] for (uint r = 0; r < R; r++) {
+      const uint m = m_first + r;
+      if (m >= p.M)
+        continue;
+      const uint ci = p.c_off + m * p.ldc + n;
+      float v = acc[r][j];
+      if ((p.flags & FLAG_PARTIAL) != 0u)
+        v += float(c[ci]);
+      v += bn;
+      if ((p.flags & FLAG_GELU) != 0u)
+        v = vittm_gelu(v);
+      if ((p.flags & FLAG_ACCUMULATE) != 0u)
+        v += float(c[ci]);
+      c[ci] = elem_t(v);
+    }
+  }
+}
