@@ -35,7 +35,7 @@ def pick_scene(seed: int) -> street.Scene:
     """The first seed >= `seed` with a busy street: road with sidewalks, >= 3 moving cars,
     >= 3 people, trees on both sides, far buildings."""
     while True:
-        s = street.Scene(seed)
+        s = street.Scene(seed, classic=True)
         moving = sum(1 for c in s.cars if c["speed"] != 0)
         sides = {np.sign(t["x"] - s.vx) for t in s.trees if t["t"] > 0.15}
         if (s.road and min(s.sw) > 0 and moving >= 3 and len(s.people) >= 3 and
