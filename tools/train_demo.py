@@ -146,8 +146,9 @@ def init_weights(model: Segmenter, seed: int) -> None:
 class Pool:
     """A ring of generated samples: each step adds `fresh` new ones and draws a batch."""
 
-    def __init__(self, size: int, image: int, seed0: int, rng: np.random.Generator) -> None:
-        self.image, self.next_seed, self.rng = image, seed0, rng
+    def __init__(self, size: int, image: int, seed0: int, rng: np.random.Generator,
+                 classic: bool = False) -> None:
+        self.image, self.next_seed, self.rng, self.classic = image, seed0, rng, classic
         self.imgs = np.zeros((size, image, image, 3), np.uint8)
         self.labs = np.zeros((size, image, image), np.int64)
         for i in range(size):
@@ -155,7 +156,7 @@ class Pool:
         self.cursor = 0
 
     def _fill(self, i: int) -> None:
-        img, lab = street.training_sample(self.next_seed, self.image, self.image)
+        img, lab = street.training_sample(self.next_seed, self.image, self.image, self.classic)
         self.imgs[i], self.labs[i] = img, lab
         self.next_seed += 1
 
@@ -205,7 +206,7 @@ def train(args) -> None:
           + (f", from {args.init}" if args.init else ""),
           file=log, flush=True)
     t_fill = time.monotonic()
-    pool = Pool(args.pool, args.size, seed0, rng)
+    pool = Pool(args.pool, args.size, seed0, rng, args.classic)
     print(f"# pool filled in {time.monotonic() - t_fill:.0f} s", file=log, flush=True)
     weight = None
     if args.balance > 0:
@@ -417,6 +418,8 @@ def main(argv) -> int:
             s.add_argument("--seed", type=int, default=1)
             s.add_argument("--ckpt", required=True)
             s.add_argument("--ckpt-minutes", type=float, default=3)
+            s.add_argument("--classic", action="store_true",
+                           help="train on the daylight streets only (the first stage)")
             s.add_argument("--init", metavar="MODEL",
                            help="start from a model file's weights (fine-tuning)")
             s.add_argument("--resume", action="store_true",
