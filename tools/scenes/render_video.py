@@ -8,7 +8,9 @@ output's extension).
 
 --labels also writes the true label maps, coloured with ADE20K's palette, as a second video.
 The scene is the first seed from --seed on whose layout has a road, traffic, people, trees and
-buildings (Scene construction is cheap; only the frames are drawn).
+buildings (Scene construction is cheap; only the frames are drawn), as a classic daylight
+street (street.Scene(seed, classic=True): no night, weather or roll), so the shipped video
+stays what it was.
 """
 
 from __future__ import annotations
