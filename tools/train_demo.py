@@ -8,13 +8,17 @@ safetensors_io — the path make_golden takes — and with `probe.*` tensors com
 reference (float64, on the weights as stored) on a fixed generated scene.
 
   train_demo.py train --arch vittm --minutes 30 --ckpt build/demo/vittm.pt --log vittm.log
+  train_demo.py train --arch vittm --minutes 30 --ckpt build/demo/vittm.pt \
+      --init samples/models/vittm-demo.safetensors     # fine-tune a model file's weights
   train_demo.py export --arch vittm --ckpt build/demo/vittm.pt \\
       --out samples/models/vittm-demo.safetensors
   train_demo.py reprobe --model samples/models/vittm-demo.safetensors --out NEW.safetensors
-  train_demo.py eval --model samples/models/vittm-demo.safetensors --images 200
+  train_demo.py eval --model samples/models/vittm-demo.safetensors --images 200 [--classic]
   train_demo.py bench --arch vit          # seconds per step at the chosen sizes
 
-Data: tools/scenes/street.py `training_sample(seed)` (random aspect/pan/time, blur, mirror).
+Data: tools/scenes/street.py `training_sample(seed)` (random aspect/pan/time, blur, mirror;
+times of day, weather, skyline views). `eval` also prints the mIoU per condition (day, dusk,
+night, weather, skyline); `--classic` evaluates on the daylight streets alone.
 Training seeds are 0..899999; evaluation uses seeds 900000+ (held out), the C test 990000+.
 The learning rate follows a warm-up and a cosine decay over the *time* budget (the machine is
 shared; a step budget would not say when it ends). Checkpoints every --ckpt-minutes.
@@ -142,8 +146,9 @@ def init_weights(model: Segmenter, seed: int) -> None:
 class Pool:
     """A ring of generated samples: each step adds `fresh` new ones and draws a batch."""
 
-    def __init__(self, size: int, image: int, seed0: int, rng: np.random.Generator) -> None:
-        self.image, self.next_seed, self.rng = image, seed0, rng
+    def __init__(self, size: int, image: int, seed0: int, rng: np.random.Generator,
+                 classic: bool = False) -> None:
+        self.image, self.next_seed, self.rng, self.classic = image, seed0, rng, classic
         self.imgs = np.zeros((size, image, image, 3), np.uint8)
         self.labs = np.zeros((size, image, image), np.int64)
         for i in range(size):
@@ -151,7 +156,7 @@ class Pool:
         self.cursor = 0
 
     def _fill(self, i: int) -> None:
-        img, lab = street.training_sample(self.next_seed, self.image, self.image)
+        img, lab = street.training_sample(self.next_seed, self.image, self.image, self.classic)
         self.imgs[i], self.labs[i] = img, lab
         self.next_seed += 1
 
@@ -172,6 +177,11 @@ def train(args) -> None:
     cfg = demo_config(args.arch, args.size)
     model = Segmenter(cfg)
     init_weights(model, args.seed)
+    if args.init:
+        init, init_cfg = load_model_file(args.init)
+        if init_cfg["name"] != cfg["name"]:
+            raise SystemExit(f"{args.init}: a {init_cfg['name']} model, not {cfg['name']}")
+        model.load_state_dict(init.state_dict())
     start_step, elapsed0 = 0, 0.0
     decay, no_decay = [], []
     for name, p in model.named_parameters():
@@ -192,10 +202,11 @@ def train(args) -> None:
         (start_step * args.fresh + (1024 if start_step else 0)) % 400_000
     log = open(args.log, "a") if args.log else sys.stdout
     print(f"# {args.arch} {cfg['name']}: {sum(p.numel() for p in model.parameters())} params; "
-          f"batch {args.batch}, lr {args.lr}, {args.minutes} min, pool {args.pool}",
+          f"batch {args.batch}, lr {args.lr}, {args.minutes} min, pool {args.pool}"
+          + (f", from {args.init}" if args.init else ""),
           file=log, flush=True)
     t_fill = time.monotonic()
-    pool = Pool(args.pool, args.size, seed0, rng)
+    pool = Pool(args.pool, args.size, seed0, rng, args.classic)
     print(f"# pool filled in {time.monotonic() - t_fill:.0f} s", file=log, flush=True)
     weight = None
     if args.balance > 0:
@@ -341,31 +352,52 @@ def load_model_file(path: str):
     return model.eval(), cfg
 
 
+CONDITIONS = ("day", "dusk", "night", "weather", "skyline")
+
+
+def _miou(conf: np.ndarray) -> float:
+    present = np.nonzero(conf.sum(1))[0]
+    tp = conf[present, present]
+    return float(np.mean(tp / (conf[present].sum(1) + conf[:, present].sum(0) - tp)))
+
+
 def evaluate(args) -> None:
     torch.set_num_threads(args.threads)
     model, cfg = load_model_file(args.model)
     h, w = cfg["input_size"]
     k = cfg["head"]["num_classes"]
     conf = np.zeros((k, k), np.int64)
+    by_condition = {c: np.zeros((k, k), np.int64) for c in CONDITIONS}
+    counts = dict.fromkeys(CONDITIONS, 0)
     with torch.no_grad():
         for start in range(0, args.images, 20):
-            batch = [street.training_sample(EVAL_SEED + i, w, h)
-                     for i in range(start, min(args.images, start + 20))]
+            seeds = range(EVAL_SEED + start, EVAL_SEED + min(args.images, start + 20))
+            batch = [street.training_sample(s, w, h, classic=args.classic) for s in seeds]
             x = normalise(np.stack([b[0] for b in batch]), cfg)
             pred, _ = model(x)
-            truth = np.stack([b[1] for b in batch]).ravel().astype(np.int64)
-            conf += np.bincount(truth * k + pred.numpy().ravel(), minlength=k * k).reshape(k, k)
+            for s, (_, truth), p in zip(seeds, batch, pred.numpy()):
+                cm = np.bincount(truth.ravel().astype(np.int64) * k + p.ravel(),
+                                 minlength=k * k).reshape(k, k)
+                cond = street.Scene(s, args.classic).condition
+                conf += cm
+                by_condition[cond] += cm
+                counts[cond] += 1
     present = np.nonzero(conf.sum(1))[0]
     names = cfg["classes"]
-    print(f"{args.model}: {args.images} held-out scenes (seeds {EVAL_SEED}+), {h}x{w}")
+    print(f"{args.model}: {args.images} held-out scenes (seeds {EVAL_SEED}+"
+          f"{', classic daylight streets' if args.classic else ''}), {h}x{w}")
     print(f"{'class':<10} {'id':>3} {'IoU':>6} {'acc':>6} {'pixels':>9}")
-    ious = []
     for c in present:
         tp = conf[c, c]
         iou = tp / (conf[c].sum() + conf[:, c].sum() - tp)
-        ious.append(iou)
         print(f"{names[c]:<10} {c:>3} {iou:6.3f} {tp / conf[c].sum():6.3f} {conf[c].sum():>9}")
-    print(f"mIoU {np.mean(ious):.4f}  pixel accuracy {np.trace(conf) / conf.sum():.4f}")
+    print(f"mIoU {_miou(conf):.4f}  pixel accuracy {np.trace(conf) / conf.sum():.4f}")
+    print("per condition (mIoU over the classes present in its scenes):")
+    for cond in CONDITIONS:
+        if counts[cond]:
+            cc = by_condition[cond]
+            print(f"  {cond:<8} {counts[cond]:>4} scenes  mIoU {_miou(cc):.4f}  "
+                  f"pixel accuracy {np.trace(cc) / cc.sum():.4f}")
 
 
 def main(argv) -> int:
@@ -386,6 +418,10 @@ def main(argv) -> int:
             s.add_argument("--seed", type=int, default=1)
             s.add_argument("--ckpt", required=True)
             s.add_argument("--ckpt-minutes", type=float, default=3)
+            s.add_argument("--classic", action="store_true",
+                           help="train on the daylight streets only (the first stage)")
+            s.add_argument("--init", metavar="MODEL",
+                           help="start from a model file's weights (fine-tuning)")
             s.add_argument("--resume", action="store_true",
                            help="continue from --ckpt; the schedule runs on to --minutes in all")
             s.add_argument("--balance", type=float, default=0.0,
@@ -402,6 +438,9 @@ def main(argv) -> int:
     s.add_argument("--model", required=True)
     s.add_argument("--images", type=int, default=200)
     s.add_argument("--threads", type=int, default=1)
+    s.add_argument("--classic", action="store_true",
+                   help="the daylight streets only, as the generator drew them before "
+                        "times of day, weather and skylines")
     args = p.parse_args(argv)
     {"train": train, "bench": bench, "export": export, "reprobe": reprobe,
      "eval": evaluate}[args.cmd](args)

@@ -8,7 +8,9 @@ output's extension).
 
 --labels also writes the true label maps, coloured with ADE20K's palette, as a second video.
 The scene is the first seed from --seed on whose layout has a road, traffic, people, trees and
-buildings (Scene construction is cheap; only the frames are drawn).
+buildings (Scene construction is cheap; only the frames are drawn), as a classic daylight
+street (street.Scene(seed, classic=True): no night, weather or roll), so the shipped video
+stays what it was.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ def pick_scene(seed: int) -> street.Scene:
     """The first seed >= `seed` with a busy street: road with sidewalks, >= 3 moving cars,
     >= 3 people, trees on both sides, far buildings."""
     while True:
-        s = street.Scene(seed)
+        s = street.Scene(seed, classic=True)
         moving = sum(1 for c in s.cars if c["speed"] != 0)
         sides = {np.sign(t["x"] - s.vx) for t in s.trees if t["t"] > 0.15}
         if (s.road and min(s.sw) > 0 and moving >= 3 and len(s.people) >= 3 and
