@@ -25,14 +25,6 @@ void vittm_weights_free(vittm_weights *w)
   w->scratch_bytes = 0;
 }
 
-static uint64_t tensor_bytes(const vittm_tensor *t)
-{
-  uint64_t total = 0;
-  for (uint32_t c = 0; c < t->n_chunks; c++)
-    total += t->chunks[c].allocation;
-  return total;
-}
-
 static vittm_status own(vittm_weights *w, vittm_tensor *t, vittm_error *err)
 {
   if (w->n == w->cap) {
@@ -51,7 +43,7 @@ static vittm_status own(vittm_weights *w, vittm_tensor *t, vittm_error *err)
 
 vittm_status vittm_weights_adopt(vittm_weights *w, vittm_tensor *t, vittm_error *err)
 {
-  w->scratch_bytes += tensor_bytes(t);
+  w->scratch_bytes += vittm_tensor_bytes(t);
   return own(w, t, err);
 }
 
@@ -62,6 +54,8 @@ vittm_status vittm_weights_upload(vittm_weights *w, const float *data, uint32_t 
   vittm_status st = vittm_tensor_create(w->dev, w->dtype, rows, cols, &t, err);
   if (!st && data)
     st = vittm_tensor_write_f32(t, data, err);
+  if (!st && data)
+    st = vittm_tensor_make_constant(t, err);
   if (st) {
     vittm_tensor_free(t);
     return st;
@@ -75,7 +69,7 @@ vittm_status vittm_weights_scratch(vittm_weights *w, uint32_t rows, uint32_t col
 {
   vittm_status st = vittm_weights_upload(w, NULL, rows, cols, out, err);
   if (!st)
-    w->scratch_bytes += tensor_bytes(*out);
+    w->scratch_bytes += vittm_tensor_bytes(*out);
   return st;
 }
 
@@ -138,6 +132,6 @@ uint64_t vittm_weights_bytes(const vittm_weights *w)
 {
   uint64_t total = 0;
   for (size_t i = 0; i < w->n; i++)
-    total += tensor_bytes(w->tensors[i]);
+    total += vittm_tensor_bytes(w->tensors[i]);
   return total;
 }

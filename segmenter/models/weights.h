@@ -39,7 +39,8 @@ vittm_status vittm_weights_optional(vittm_weights *w, const char *name, uint32_t
  * here: a NaN or an infinity is refused naming the tensor. */
 vittm_status vittm_weights_host(vittm_weights *w, const char *name, int ndim, const int64_t *shape,
                                 float **out, vittm_error *err);
-/* Uploads host values as a new rows × cols tensor owned by the set. */
+/* Uploads host values as a new constant rows × cols tensor owned by the set (vk/tensor.h);
+ * with data NULL, a scratch tensor the host writes. */
 vittm_status vittm_weights_upload(vittm_weights *w, const float *data, uint32_t rows, uint32_t cols,
                                   vittm_tensor **out, vittm_error *err);
 /* Device bytes held by the set's tensors (transient ones hold none of their own). */

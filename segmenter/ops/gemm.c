@@ -178,6 +178,42 @@ static vittm_status pack_operand(vittm_cmd *cmd, const vittm_tensor *t, uint32_t
                             "gemm pack", err);
 }
 
+/* The panels of operand t (`bytes` of them) in *out: a constant tensor's (a weight's) are
+ * packed once, by a submission of their own at first use, and kept with it; any other's are
+ * packed by the recording, into its scratch buffer `slot`, at every run. */
+static vittm_status operand_panels(vittm_cmd *cmd, uint32_t slot, const vittm_tensor *t,
+                                   uint32_t kc, VkDeviceSize bytes, vittm_buffer **out,
+                                   vittm_error *err)
+{
+  vittm_status st;
+  if (!t->cache) {
+    st = vittm_cmd_scratch(cmd, slot, bytes, out, err);
+    return st ? st : pack_operand(cmd, t, kc, *out, err);
+  }
+  vittm_tensor_cache *cache = t->cache;
+  mtx_lock(&cache->lock);
+  st = VITTM_OK;
+  if (!cache->panels.buffer) {
+    vittm_cmd *once = NULL;
+    st = vittm_buffer_create(t->dev, bytes, &cache->panels, err);
+    if (!st)
+      st = vittm_cmd_begin(t->dev, &once, err);
+    if (!st)
+      st = pack_operand(once, t, kc, &cache->panels, err);
+    if (!st)
+      st = vittm_cmd_end(once, err);
+    if (!st)
+      st = vittm_cmd_submit(once, NULL, err);
+    vittm_cmd_free(once);
+    if (st)
+      vittm_buffer_destroy(t->dev, &cache->panels);
+  }
+  mtx_unlock(&cache->lock);
+  *out = &cache->panels;
+  return vittm_error_prefix(err, st, "packing a %u×%u weight for the uniform-buffer GEMM",
+                            t->rows, t->cols);
+}
+
 static vittm_status gemm_uniform_record(vittm_cmd *cmd, const vittm_tensor *a,
                                         const vittm_tensor *b, const vittm_tensor *bias,
                                         vittm_tensor *c, uint32_t flags, vittm_error *err)
@@ -188,13 +224,9 @@ static vittm_status gemm_uniform_record(vittm_cmd *cmd, const vittm_tensor *a,
   const uint32_t b_panels = (b->rows + PANEL_ROWS - 1) / PANEL_ROWS;
   const VkDeviceSize panel = (VkDeviceSize)PANEL_ROWS * kc * vittm_dtype_size(a->dtype);
   vittm_buffer *pa, *pb;
-  vittm_status st = vittm_cmd_scratch(cmd, 0, panel * chunks * a_panels, &pa, err);
+  vittm_status st = operand_panels(cmd, 0, a, kc, panel * chunks * a_panels, &pa, err);
   if (!st)
-    st = vittm_cmd_scratch(cmd, 1, panel * chunks * b_panels, &pb, err);
-  if (!st)
-    st = pack_operand(cmd, a, kc, pa, err);
-  if (!st)
-    st = pack_operand(cmd, b, kc, pb, err);
+    st = operand_panels(cmd, 1, b, kc, panel * chunks * b_panels, &pb, err);
   const vittm_pipeline *p;
   uint32_t spec[] = {UNIFORM_WG, UNIFORM_ROWS, kc / (a->dtype == VITTM_F16 ? 8 : 4)};
   if (!st)

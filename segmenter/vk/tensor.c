@@ -83,7 +83,40 @@ void vittm_tensor_free(vittm_tensor *t)
   for (uint32_t c = 0; c < t->n_chunks; c++)
     vittm_buffer_destroy(t->dev, &t->chunks[c]);
   free(t->chunks);
+  if (t->cache) {
+    vittm_buffer_destroy(t->dev, &t->cache->panels);
+    mtx_destroy(&t->cache->lock);
+    free(t->cache);
+  }
   free(t);
+}
+
+vittm_status vittm_tensor_make_constant(vittm_tensor *t, vittm_error *err)
+{
+  if (t->cache)
+    return VITTM_OK;
+  vittm_tensor_cache *cache = calloc(1, sizeof *cache);
+  if (!cache)
+    return vittm_error_set(err, VITTM_ERROR_OUT_OF_MEMORY, "out of host memory for a tensor");
+  if (mtx_init(&cache->lock, mtx_plain) != thrd_success) {
+    free(cache);
+    return vittm_error_set(err, VITTM_ERROR_OUT_OF_MEMORY, "cannot create a tensor's lock");
+  }
+  t->cache = cache;
+  return VITTM_OK;
+}
+
+uint64_t vittm_tensor_bytes(const vittm_tensor *t)
+{
+  uint64_t total = 0;
+  for (uint32_t c = 0; c < t->n_chunks; c++)
+    total += t->chunks[c].allocation;
+  if (t->cache) {
+    mtx_lock(&t->cache->lock);
+    total += t->cache->panels.allocation;
+    mtx_unlock(&t->cache->lock);
+  }
+  return total;
 }
 
 /* Rows [first, first+n) of chunk c. */
@@ -95,6 +128,10 @@ static uint32_t chunk_rows(const vittm_tensor *t, uint32_t c)
 
 vittm_status vittm_tensor_write_f32(vittm_tensor *t, const float *src, vittm_error *err)
 {
+  if (t->cache)
+    return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
+                           "a constant %u×%u tensor (a weight) cannot be rewritten", t->rows,
+                           t->cols);
   size_t esize = vittm_dtype_size(t->dtype);
   for (uint32_t c = 0; c < t->n_chunks; c++) {
     size_t count = (size_t)chunk_rows(t, c) * t->cols;

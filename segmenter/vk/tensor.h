@@ -7,12 +7,22 @@
 #ifndef VITTM_VK_TENSOR_H
 #define VITTM_VK_TENSOR_H
 
+#include <threads.h>
+
 #include "vk/arena.h"
 
 typedef enum vittm_dtype {
   VITTM_F32 = 0,
   VITTM_F16 = 1,
 } vittm_dtype;
+
+/* What operators derive from a constant tensor (a weight) on first use and keep with it:
+ * the uniform-buffer GEMM's panels of it (ops/gemm.c). `lock` guards it, because segmenters
+ * of one model record from several threads. */
+typedef struct vittm_tensor_cache {
+  mtx_t lock;
+  vittm_buffer panels; /* zeroed until packed */
+} vittm_tensor_cache;
 
 typedef struct vittm_tensor {
   vittm_device *dev;
@@ -21,6 +31,7 @@ typedef struct vittm_tensor {
   uint32_t chunk_rows; /* rows per chunk; the last chunk may hold fewer */
   uint32_t n_chunks;
   vittm_buffer *chunks;
+  vittm_tensor_cache *cache; /* a constant tensor's (vittm_tensor_make_constant), else NULL */
 } vittm_tensor;
 
 /* Bytes per element. */
@@ -40,7 +51,12 @@ vittm_status vittm_tensor_create_transient(vittm_device *dev, vittm_arena *arena
                                            vittm_error *err);
 /* Frees the tensor; NULL is a no-op. */
 void vittm_tensor_free(vittm_tensor *t);
-/* Writes rows·cols fp32 values, converted to the tensor's dtype. */
+/* Declares the tensor constant from now on (a model's weight, written once): operators may
+ * then keep forms derived from it, and writes to it are refused. */
+vittm_status vittm_tensor_make_constant(vittm_tensor *t, vittm_error *err);
+/* Device bytes the tensor holds: its chunks' and those of forms derived from it. */
+uint64_t vittm_tensor_bytes(const vittm_tensor *t);
+/* Writes rows·cols fp32 values, converted to the tensor's dtype (not to a constant tensor). */
 vittm_status vittm_tensor_write_f32(vittm_tensor *t, const float *src, vittm_error *err);
 /* Reads the tensor as rows·cols fp32 values. */
 vittm_status vittm_tensor_read_f32(const vittm_tensor *t, float *dst, vittm_error *err);

@@ -38,7 +38,8 @@ static void reference(const gemm_case *g, const float *a, const float *b, const 
   }
 }
 
-static void run_case(const gemm_case *g, vittm_dtype dtype)
+/* weight: B constant, as a model's weight is (the uniform route packs it once). */
+static void run_case(const gemm_case *g, vittm_dtype dtype, bool weight)
 {
   size_t na = (size_t)g->m * g->k, nb = (size_t)g->n * g->k, nc = (size_t)g->m * g->n;
   float *a = malloc(na * sizeof *a), *b = malloc(nb * sizeof *b),
@@ -61,20 +62,27 @@ static void run_case(const gemm_case *g, vittm_dtype dtype)
   vittm_tensor *tb = test_tensor(test_dev, dtype, g->n, g->k, b);
   vittm_tensor *tbias = g->bias ? test_tensor(test_dev, dtype, 1, g->n, bias) : NULL;
   vittm_tensor *tc = test_tensor(test_dev, dtype, g->m, g->n, c0);
-  vittm_cmd *cmd = NULL;
   vittm_error err = {0};
-  assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
-  if (vittm_gemm_record(cmd, ta, tb, tbias, tc, g->flags, &err) != VITTM_OK)
-    fail_msg("gemm %u×%u×%u: %s", g->m, g->n, g->k, err.message);
-  test_submit(cmd);
-  float *out = test_read(tc);
-  char what[96];
-  snprintf(what, sizeof what, "gemm %s M=%u N=%u K=%u%s%s", vittm_dtype_name(dtype), g->m, g->n,
-           g->k, g->bias ? " +bias" : "", g->flags & VITTM_GEMM_GELU ? " gelu" : "");
-  test_assert_close(what, out, ref, nc, test_tolerance(dtype));
-
-  free(out);
-  vittm_cmd_free(cmd);
+  if (weight)
+    assert_int_equal(vittm_tensor_make_constant(tb, &err), VITTM_OK);
+  /* A weight is recorded twice: the second recording reuses what the first derived. */
+  for (int rep = 0; rep < (weight ? 2 : 1); rep++) {
+    vittm_cmd *cmd = NULL;
+    if (rep)
+      assert_int_equal(vittm_tensor_write_f32(tc, c0, &err), VITTM_OK);
+    assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
+    if (vittm_gemm_record(cmd, ta, tb, tbias, tc, g->flags, &err) != VITTM_OK)
+      fail_msg("gemm %u×%u×%u: %s", g->m, g->n, g->k, err.message);
+    test_submit(cmd);
+    float *out = test_read(tc);
+    char what[112];
+    snprintf(what, sizeof what, "gemm %s M=%u N=%u K=%u%s%s%s", vittm_dtype_name(dtype), g->m,
+             g->n, g->k, g->bias ? " +bias" : "", g->flags & VITTM_GEMM_GELU ? " gelu" : "",
+             weight ? (rep ? " weight, again" : " weight") : "");
+    test_assert_close(what, out, ref, nc, test_tolerance(dtype));
+    free(out);
+    vittm_cmd_free(cmd);
+  }
   vittm_tensor_free(ta);
   vittm_tensor_free(tb);
   vittm_tensor_free(tbias);
@@ -88,7 +96,7 @@ static void run_all_precisions(const gemm_case *cases, size_t n)
   int nd = test_precisions(test_dev, dtypes);
   for (int d = 0; d < nd; d++)
     for (size_t i = 0; i < n; i++)
-      run_case(&cases[i], dtypes[d]);
+      run_case(&cases[i], dtypes[d], false);
 }
 
 static void test_gemm_odd_sizes_match_reference(void **state)
@@ -198,6 +206,10 @@ static void test_gemm_uniform_route_matches_reference(void **state)
       {70, 66, 3600, true, VITTM_GEMM_GELU},
       {70, 66, 3600, true, VITTM_GEMM_GELU | VITTM_GEMM_ACCUMULATE},
   };
+  static const gemm_case weight_cases[] = {
+      {67, 131, 771, true, VITTM_GEMM_GELU},
+      {70, 66, 3600, true, VITTM_GEMM_ACCUMULATE},
+  };
   vittm_device_profile *profile =
       vittm_device_get_profile(test_dev)->gemm_uniform ? NULL : vittm_device_profile_mut(test_dev);
   if (profile)
@@ -215,9 +227,24 @@ static void test_gemm_uniform_route_matches_reference(void **state)
     assert_int_equal(vittm_gemm_record(cmd, a, b, NULL, c, 0, &err), VITTM_OK);
     assert_int_equal(vittm_cmd_dispatch_count(cmd), dtypes[d] == VITTM_F16 ? 2 + 1 : 2 + 2 * 3);
     vittm_cmd_free(cmd);
+    /* A weight's panels are packed at its first use, outside the recording, once. */
+    assert_int_equal(vittm_tensor_make_constant(b, &err), VITTM_OK);
+    for (int rep = 0; rep < 2; rep++) {
+      assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
+      assert_int_equal(vittm_gemm_record(cmd, a, b, NULL, c, 0, &err), VITTM_OK);
+      assert_int_equal(vittm_cmd_dispatch_count(cmd),
+                       dtypes[d] == VITTM_F16 ? 1 + 1 : 1 + 2 * 3);
+      vittm_cmd_free(cmd);
+    }
+    float zeros[771] = {0};
+    assert_int_equal(vittm_tensor_write_f32(b, zeros, &err), VITTM_ERROR_INVALID_ARGUMENT);
+    assert_non_null(strstr(err.message, "constant"));
     vittm_tensor_free(a), vittm_tensor_free(b), vittm_tensor_free(c);
   }
   run_all_precisions(cases, sizeof cases / sizeof *cases);
+  for (int d = 0; d < nd; d++)
+    for (size_t i = 0; i < sizeof weight_cases / sizeof *weight_cases; i++)
+      run_case(&weight_cases[i], dtypes[d], true);
   if (profile)
     profile->gemm_uniform = false;
 }
