@@ -147,8 +147,9 @@ class Pool:
     """A ring of generated samples: each step adds `fresh` new ones and draws a batch."""
 
     def __init__(self, size: int, image: int, seed0: int, rng: np.random.Generator,
-                 classic: bool = False) -> None:
+                 classic: bool = False, classic_mix: float = 0.0) -> None:
         self.image, self.next_seed, self.rng, self.classic = image, seed0, rng, classic
+        self.classic_mix = classic_mix
         self.imgs = np.zeros((size, image, image, 3), np.uint8)
         self.labs = np.zeros((size, image, image), np.int64)
         for i in range(size):
@@ -156,7 +157,8 @@ class Pool:
         self.cursor = 0
 
     def _fill(self, i: int) -> None:
-        img, lab = street.training_sample(self.next_seed, self.image, self.image, self.classic)
+        classic = self.classic or self.rng.random() < self.classic_mix
+        img, lab = street.training_sample(self.next_seed, self.image, self.image, classic)
         self.imgs[i], self.labs[i] = img, lab
         self.next_seed += 1
 
@@ -206,7 +208,7 @@ def train(args) -> None:
           + (f", from {args.init}" if args.init else ""),
           file=log, flush=True)
     t_fill = time.monotonic()
-    pool = Pool(args.pool, args.size, seed0, rng, args.classic)
+    pool = Pool(args.pool, args.size, seed0, rng, args.classic, args.classic_mix)
     print(f"# pool filled in {time.monotonic() - t_fill:.0f} s", file=log, flush=True)
     weight = None
     if args.balance > 0:
@@ -420,6 +422,8 @@ def main(argv) -> int:
             s.add_argument("--ckpt-minutes", type=float, default=3)
             s.add_argument("--classic", action="store_true",
                            help="train on the daylight streets only (the first stage)")
+            s.add_argument("--classic-mix", type=float, default=0.0, metavar="F",
+                           help="draw this fraction of the samples as daylight streets")
             s.add_argument("--init", metavar="MODEL",
                            help="start from a model file's weights (fine-tuning)")
             s.add_argument("--resume", action="store_true",
