@@ -108,6 +108,13 @@ ptu_time_bound (GstClockTime t)
   return k > 1.0 ? (GstClockTime) (t * k) : t;
 }
 
+GstStateChangeReturn
+ptu_wait_state (GstElement *element)
+{
+  return gst_element_get_state (element, NULL, NULL,
+      ptu_time_bound (60 * GST_SECOND));
+}
+
 void
 ptu_check_vittm_log_domain (void)
 {

@@ -51,6 +51,10 @@ guint ptu_print_live_objects (GstTracer *tracer);
  * first frame's kernel compilation. */
 GstClockTime ptu_time_bound (GstClockTime t);
 
+/* Waits for @element's pending state change, at most a minute stretched by
+ * ptu_time_bound(), and returns how it ended. */
+GstStateChangeReturn ptu_wait_state (GstElement *element);
+
 G_END_DECLS
 
 #endif /* __PLUGIN_TEST_UTIL_H__ */

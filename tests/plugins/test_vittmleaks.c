@@ -181,8 +181,7 @@ GST_START_TEST (test_vittmsegment_null_to_playing_cycles_leak_nothing)
           GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS, "error in cycle %u", i);
       gst_message_unref (msg);
     } else {
-      fail_unless (gst_element_get_state (pipeline, NULL, NULL,
-                       60 * GST_SECOND) == GST_STATE_CHANGE_SUCCESS);
+      fail_unless (ptu_wait_state (pipeline) == GST_STATE_CHANGE_SUCCESS);
     }
     fail_unless (gst_element_set_state (pipeline, GST_STATE_NULL) ==
         GST_STATE_CHANGE_SUCCESS);

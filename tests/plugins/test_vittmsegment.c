@@ -180,7 +180,8 @@ pipeline_error (const gchar *launch, gchar **debug)
   bus = gst_element_get_bus (pipeline);
   gst_element_set_state (pipeline, GST_STATE_PLAYING);
   msg = gst_bus_timed_pop_filtered (
-      bus, 60 * GST_SECOND, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+      bus, ptu_time_bound (60 * GST_SECOND),
+      GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
   fail_unless (msg != NULL, "no EOS or error from %s", launch);
   if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR)
     gst_message_parse_error (msg, &error, debug);

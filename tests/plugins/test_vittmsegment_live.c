@@ -432,8 +432,7 @@ GST_START_TEST (test_async_state_changes_with_frames_in_flight)
     fail_if (gst_element_set_state (
                  pipeline, i == 1 ? GST_STATE_PAUSED : GST_STATE_PLAYING) ==
         GST_STATE_CHANGE_FAILURE);
-    fail_unless (gst_element_get_state (pipeline, NULL, NULL,
-                     60 * GST_SECOND) == GST_STATE_CHANGE_SUCCESS);
+    fail_unless (ptu_wait_state (pipeline) == GST_STATE_CHANGE_SUCCESS);
     g_usleep (200 * 1000);
     fail_unless (gst_element_set_state (
                      pipeline, i == 2 ? GST_STATE_READY : GST_STATE_NULL) ==
@@ -544,8 +543,7 @@ GST_START_TEST (test_async_cycles_leak_nothing)
       run_to_eos (pipeline, 60, NULL);
     } else {
       gst_element_set_state (pipeline, GST_STATE_PLAYING);
-      fail_unless (gst_element_get_state (pipeline, NULL, NULL,
-                       60 * GST_SECOND) == GST_STATE_CHANGE_SUCCESS);
+      fail_unless (ptu_wait_state (pipeline) == GST_STATE_CHANGE_SUCCESS);
       fail_unless (gst_element_seek_simple (
           pipeline, GST_FORMAT_TIME, GST_SEEK_FLAG_FLUSH, 0));
     }
@@ -623,8 +621,7 @@ GST_START_TEST (test_restart_keeps_the_segmenter)
   for (guint i = 0; i < 2; i++) {
     fail_if (gst_element_set_state (pipeline, GST_STATE_PAUSED) ==
         GST_STATE_CHANGE_FAILURE);
-    fail_unless (gst_element_get_state (pipeline, NULL, NULL,
-                     60 * GST_SECOND) == GST_STATE_CHANGE_SUCCESS);
+    fail_unless (ptu_wait_state (pipeline) == GST_STATE_CHANGE_SUCCESS);
     fail_unless (gst_element_set_state (pipeline, GST_STATE_READY) ==
         GST_STATE_CHANGE_SUCCESS);
   }
@@ -667,7 +664,8 @@ GST_START_TEST (test_restart_with_another_model_loads_it)
   g_object_set (seg, "model", "/nonexistent/model.safetensors", NULL);
   gst_element_set_state (pipeline, GST_STATE_PLAYING);
   msg = gst_bus_timed_pop_filtered (
-      bus, 60 * GST_SECOND, GST_MESSAGE_ERROR | GST_MESSAGE_EOS);
+      bus, ptu_time_bound (60 * GST_SECOND),
+      GST_MESSAGE_ERROR | GST_MESSAGE_EOS);
   fail_unless (msg != NULL && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR,
       "the element kept the old model");
   gst_message_unref (msg);
@@ -704,7 +702,7 @@ memory_of_pipeline (vittm_device *dev, guint64 base, const gchar *desc)
 
   fail_if (gst_element_set_state (pipeline, GST_STATE_PAUSED) ==
       GST_STATE_CHANGE_FAILURE);
-  fail_unless (gst_element_get_state (pipeline, NULL, NULL, 60 * GST_SECOND) ==
+  fail_unless (ptu_wait_state (pipeline) ==
           GST_STATE_CHANGE_SUCCESS,
       "%s did not preroll", desc);
   used = device_memory (dev) - base;
@@ -763,9 +761,9 @@ GST_START_TEST (test_elements_of_a_process_share_one_model)
 
     gst_element_set_state (p1, GST_STATE_PAUSED);
     gst_element_set_state (p2, GST_STATE_PAUSED);
-    fail_unless (gst_element_get_state (p1, NULL, NULL, 60 * GST_SECOND) ==
+    fail_unless (ptu_wait_state (p1) ==
         GST_STATE_CHANGE_SUCCESS);
-    fail_unless (gst_element_get_state (p2, NULL, NULL, 60 * GST_SECOND) ==
+    fail_unless (ptu_wait_state (p2) ==
         GST_STATE_CHANGE_SUCCESS);
     two_pipelines = device_memory (dev) - base;
     gst_element_set_state (p1, GST_STATE_NULL);
