@@ -161,6 +161,19 @@ static vittm_status run_encoder_probe(vittm_encoder *enc, vittm_model_file *mf, 
   return st;
 }
 
+/* The stress probe's input (*count values) in *out, NULL when the file has none. */
+static vittm_status read_stress_probe(const vittm_model_file *mf, vittm_verify_report *r,
+                                      float **out, int64_t *count, vittm_error *err)
+{
+  *out = NULL;
+  const vittm_model_tensor *t = vittm_model_file_find(mf, "probe.stress.input");
+  if (!t)
+    return VITTM_OK;
+  r->has_stress_probe = true;
+  *count = t->count;
+  return read_probe(mf, t, out, err);
+}
+
 /* The encoder with every tap kept, on the probe input and, where the probe holds one, the
  * stress probe's: all of a classifier (and of an encoder-only model). */
 static vittm_status check_encoder(vittm_device *dev, vittm_model_file *mf, vittm_dtype dtype,
@@ -172,15 +185,13 @@ static vittm_status check_encoder(vittm_device *dev, vittm_model_file *mf, vittm
   vittm_status st = vittm_encoder_create(dev, mf, &opts, &enc, err);
   if (!st)
     st = run_encoder_probe(enc, mf, "", chw, chw_count, r, err);
-  const vittm_model_tensor *stress = vittm_model_file_find(mf, "probe.stress.input");
-  float *stress_chw = NULL;
-  if (!st && stress) {
-    r->has_stress_probe = true;
-    st = read_probe(mf, stress, &stress_chw, err);
-    if (!st)
-      st = run_encoder_probe(enc, mf, "stress.", stress_chw, stress->count, r, err);
-  }
-  free(stress_chw);
+  float *stress = NULL;
+  int64_t stress_count = 0;
+  if (!st)
+    st = read_stress_probe(mf, r, &stress, &stress_count, err);
+  if (!st && stress)
+    st = run_encoder_probe(enc, mf, "stress.", stress, stress_count, r, err);
+  free(stress);
   vittm_encoder_free(enc);
   return st;
 }
@@ -758,15 +769,13 @@ vittm_status vittm_verify_model(vittm_device *dev, const char *path, vittm_preci
       st = check_segmenter(model, mf, "", chw, input->count, report, err);
     if (!st)
       st = check_frames(model, mf, report, err);
-    const vittm_model_tensor *stress = vittm_model_file_find(mf, "probe.stress.input");
-    float *stress_chw = NULL;
-    if (!st && stress) {
-      report->has_stress_probe = true;
-      st = read_probe(mf, stress, &stress_chw, err);
-      if (!st)
-        st = check_segmenter(model, mf, "stress.", stress_chw, stress->count, report, err);
-    }
-    free(stress_chw);
+    float *stress = NULL;
+    int64_t stress_count = 0;
+    if (!st)
+      st = read_stress_probe(mf, report, &stress, &stress_count, err);
+    if (!st && stress)
+      st = check_segmenter(model, mf, "stress.", stress, stress_count, report, err);
+    free(stress);
     vittm_model_free(model);
   }
   if (!st && segmentation)
