@@ -1096,8 +1096,12 @@ def test_fp16_errors_in_probe_metadata():
         make_golden.main(args + ["--out-model", m])
         tensors, meta = st.load(m)
     errors = json.loads(meta[make_golden.PROBE_METADATA_KEY])["fp16_error"]
-    compared = {k[6:] for k in tensors if k.startswith("probe.")} - {
-        "input", "classmap", "classmap.margin"}
+    # every stored tap but the inputs and class maps, and each probe's preprocessing (which
+    # the engine compares with the stored input)
+    inputs = {"input", "stress.input", "frame.rgb", "frame.y", "frame.u", "frame.v"}
+    compared = {k[6:] for k in tensors if k.startswith("probe.")
+                and not k.endswith((".classmap", ".classmap.margin"))} - inputs
+    compared |= {"preprocess", "stress.preprocess"}
     assert set(errors) == compared, sorted(set(errors) ^ compared)
     # fp16 keeps 11 bits: a tap's max error is a few 2^-11 of its largest values, not more
     assert all(1e-4 < e < 3e-2 for e in errors.values()), errors
