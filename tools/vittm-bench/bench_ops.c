@@ -13,6 +13,8 @@ static const char usage[] =
     "\n"
     "Times C = A·Bᵀ + bias at ViT-B's shapes (or the given ones): one warm-up, then the\n"
     "median of N runs (default 7, at least 5) of GPU time (timestamps) and wall time.\n"
+    "B and the bias are weights, as in a Linear layer: what a route derives from them once\n"
+    "(the uniform-buffer GEMM's panels of B) is derived before the timed runs.\n"
     "With VITTM_PROFILE=1, the GPU time of each kind of dispatch of the last run.\n";
 
 typedef struct shape {
@@ -49,6 +51,7 @@ static int time_gemm(vittm_device *dev, vittm_dtype dtype, shape s, int runs, re
       vittm_tensor_write_f32(a, host, &err) ||
       vittm_tensor_write_f32(b, host + (size_t)s.m * s.k, &err) ||
       vittm_tensor_write_f32(bias, host + (size_t)s.m * s.k + (size_t)s.n * s.k, &err) ||
+      vittm_tensor_make_constant(b, &err) || vittm_tensor_make_constant(bias, &err) ||
       vittm_cmd_begin(dev, &cmd, &err) || vittm_gemm_record(cmd, a, b, bias, c, 0, &err) ||
       vittm_cmd_submit(cmd, NULL, &err))
     goto done;
