@@ -210,8 +210,8 @@ static vittm_status operand_panels(vittm_cmd *cmd, uint32_t slot, const vittm_te
   }
   mtx_unlock(&cache->lock);
   *out = &cache->panels;
-  return vittm_error_prefix(err, st, "packing a %u×%u weight for the uniform-buffer GEMM",
-                            t->rows, t->cols);
+  return vittm_error_prefix(err, st, "packing a %u×%u weight for the uniform-buffer GEMM", t->rows,
+                            t->cols);
 }
 
 static vittm_status gemm_uniform_record(vittm_cmd *cmd, const vittm_tensor *a,

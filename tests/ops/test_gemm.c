@@ -76,8 +76,8 @@ static void run_case(const gemm_case *g, vittm_dtype dtype, bool weight)
     test_submit(cmd);
     float *out = test_read(tc);
     char what[112];
-    snprintf(what, sizeof what, "gemm %s M=%u N=%u K=%u%s%s%s", vittm_dtype_name(dtype), g->m,
-             g->n, g->k, g->bias ? " +bias" : "", g->flags & VITTM_GEMM_GELU ? " gelu" : "",
+    snprintf(what, sizeof what, "gemm %s M=%u N=%u K=%u%s%s%s", vittm_dtype_name(dtype), g->m, g->n,
+             g->k, g->bias ? " +bias" : "", g->flags & VITTM_GEMM_GELU ? " gelu" : "",
              weight ? (rep ? " weight, again" : " weight") : "");
     test_assert_close(what, out, ref, nc, test_tolerance(dtype));
     free(out);
@@ -232,8 +232,7 @@ static void test_gemm_uniform_route_matches_reference(void **state)
     for (int rep = 0; rep < 2; rep++) {
       assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
       assert_int_equal(vittm_gemm_record(cmd, a, b, NULL, c, 0, &err), VITTM_OK);
-      assert_int_equal(vittm_cmd_dispatch_count(cmd),
-                       dtypes[d] == VITTM_F16 ? 1 + 1 : 1 + 2 * 3);
+      assert_int_equal(vittm_cmd_dispatch_count(cmd), dtypes[d] == VITTM_F16 ? 1 + 1 : 1 + 2 * 3);
       vittm_cmd_free(cmd);
     }
     float zeros[771] = {0};

@@ -111,8 +111,8 @@ ptu_time_bound (GstClockTime t)
 GstStateChangeReturn
 ptu_wait_state (GstElement *element)
 {
-  return gst_element_get_state (element, NULL, NULL,
-      ptu_time_bound (60 * GST_SECOND));
+  return gst_element_get_state (
+      element, NULL, NULL, ptu_time_bound (60 * GST_SECOND));
 }
 
 void

@@ -438,9 +438,8 @@ static void
 wait_eos (GstElement *pipeline)
 {
   GstBus *bus = gst_element_get_bus (pipeline);
-  GstMessage *msg = gst_bus_timed_pop_filtered (
-      bus, ptu_time_bound (60 * GST_SECOND),
-      GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  GstMessage *msg = gst_bus_timed_pop_filtered (bus,
+      ptu_time_bound (60 * GST_SECOND), GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
 
   fail_unless (msg != NULL, "no EOS within 60 s");
   if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {

@@ -179,8 +179,7 @@ pipeline_error (const gchar *launch, gchar **debug)
       error ? error->message : "");
   bus = gst_element_get_bus (pipeline);
   gst_element_set_state (pipeline, GST_STATE_PLAYING);
-  msg = gst_bus_timed_pop_filtered (
-      bus, ptu_time_bound (60 * GST_SECOND),
+  msg = gst_bus_timed_pop_filtered (bus, ptu_time_bound (60 * GST_SECOND),
       GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
   fail_unless (msg != NULL, "no EOS or error from %s", launch);
   if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR)

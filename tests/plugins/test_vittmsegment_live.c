@@ -663,8 +663,7 @@ GST_START_TEST (test_restart_with_another_model_loads_it)
       GST_STATE_CHANGE_SUCCESS);
   g_object_set (seg, "model", "/nonexistent/model.safetensors", NULL);
   gst_element_set_state (pipeline, GST_STATE_PLAYING);
-  msg = gst_bus_timed_pop_filtered (
-      bus, ptu_time_bound (60 * GST_SECOND),
+  msg = gst_bus_timed_pop_filtered (bus, ptu_time_bound (60 * GST_SECOND),
       GST_MESSAGE_ERROR | GST_MESSAGE_EOS);
   fail_unless (msg != NULL && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR,
       "the element kept the old model");
@@ -702,8 +701,7 @@ memory_of_pipeline (vittm_device *dev, guint64 base, const gchar *desc)
 
   fail_if (gst_element_set_state (pipeline, GST_STATE_PAUSED) ==
       GST_STATE_CHANGE_FAILURE);
-  fail_unless (ptu_wait_state (pipeline) ==
-          GST_STATE_CHANGE_SUCCESS,
+  fail_unless (ptu_wait_state (pipeline) == GST_STATE_CHANGE_SUCCESS,
       "%s did not preroll", desc);
   used = device_memory (dev) - base;
   gst_element_set_state (pipeline, GST_STATE_NULL);
@@ -761,10 +759,8 @@ GST_START_TEST (test_elements_of_a_process_share_one_model)
 
     gst_element_set_state (p1, GST_STATE_PAUSED);
     gst_element_set_state (p2, GST_STATE_PAUSED);
-    fail_unless (ptu_wait_state (p1) ==
-        GST_STATE_CHANGE_SUCCESS);
-    fail_unless (ptu_wait_state (p2) ==
-        GST_STATE_CHANGE_SUCCESS);
+    fail_unless (ptu_wait_state (p1) == GST_STATE_CHANGE_SUCCESS);
+    fail_unless (ptu_wait_state (p2) == GST_STATE_CHANGE_SUCCESS);
     two_pipelines = device_memory (dev) - base;
     gst_element_set_state (p1, GST_STATE_NULL);
     gst_element_set_state (p2, GST_STATE_NULL);
