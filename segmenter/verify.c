@@ -174,24 +174,19 @@ static vittm_status read_stress_probe(const vittm_model_file *mf, vittm_verify_r
   return read_probe(mf, t, out, err);
 }
 
-/* The encoder with every tap kept, on the probe input and, where the probe holds one, the
- * stress probe's: all of a classifier (and of an encoder-only model). */
+/* The encoder with every tap kept, on the probe input and, where the file holds one (stress
+ * not NULL), the stress probe's: all of a classifier (and of an encoder-only model). */
 static vittm_status check_encoder(vittm_device *dev, vittm_model_file *mf, vittm_dtype dtype,
-                                  const float *chw, int64_t chw_count, vittm_verify_report *r,
-                                  vittm_error *err)
+                                  const float *chw, int64_t chw_count, const float *stress,
+                                  int64_t stress_count, vittm_verify_report *r, vittm_error *err)
 {
   vittm_encoder_options opts = {.dtype = dtype, .taps = true, .head = true};
   vittm_encoder *enc = NULL;
   vittm_status st = vittm_encoder_create(dev, mf, &opts, &enc, err);
   if (!st)
     st = run_encoder_probe(enc, mf, "", chw, chw_count, r, err);
-  float *stress = NULL;
-  int64_t stress_count = 0;
-  if (!st)
-    st = read_stress_probe(mf, r, &stress, &stress_count, err);
   if (!st && stress)
     st = run_encoder_probe(enc, mf, "stress.", stress, stress_count, r, err);
-  free(stress);
   vittm_encoder_free(enc);
   return st;
 }
@@ -751,6 +746,10 @@ vittm_status vittm_verify_model(vittm_device *dev, const char *path, vittm_preci
   }
   report->has_probe = true;
   st = read_probe(mf, input, &chw, err);
+  float *stress = NULL;
+  int64_t stress_count = 0;
+  if (!st)
+    st = read_stress_probe(mf, report, &stress, &stress_count, err);
   vittm_dtype dtype = report->precision == VITTM_PRECISION_FP16 ? VITTM_F16 : VITTM_F32;
   vittm_config cfg = vittm_config_root(vittm_model_file_config(mf), path);
   const char *task = "";
@@ -758,7 +757,7 @@ vittm_status vittm_verify_model(vittm_device *dev, const char *path, vittm_preci
     st = vittm_config_get_string_or(&cfg, "task", "", &task, err);
   const bool segmentation = strcmp(task, "segmentation") == 0;
   if (!st && !segmentation)
-    st = check_encoder(dev, mf, dtype, chw, input->count, report, err);
+    st = check_encoder(dev, mf, dtype, chw, input->count, stress, stress_count, report, err);
   if (!st && segmentation) {
     /* One model, its encoder's, neck's and head's intermediates kept, for the probe input and
      * the frame probe. */
@@ -769,13 +768,8 @@ vittm_status vittm_verify_model(vittm_device *dev, const char *path, vittm_preci
       st = check_segmenter(model, mf, "", chw, input->count, report, err);
     if (!st)
       st = check_frames(model, mf, report, err);
-    float *stress = NULL;
-    int64_t stress_count = 0;
-    if (!st)
-      st = read_stress_probe(mf, report, &stress, &stress_count, err);
     if (!st && stress)
       st = check_segmenter(model, mf, "stress.", stress, stress_count, report, err);
-    free(stress);
     vittm_model_free(model);
   }
   if (!st && segmentation)
@@ -791,6 +785,7 @@ vittm_status vittm_verify_model(vittm_device *dev, const char *path, vittm_preci
     report->n_unchecked++;
   }
   free(chw);
+  free(stress);
   vittm_model_file_free(mf);
   if (st) {
     vittm_verify_report_free(report);
