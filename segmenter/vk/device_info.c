@@ -20,6 +20,34 @@ static uint64_t env_limit(const char *name, uint64_t real)
   return x < real ? x : real; /* overrides only ever lower a limit */
 }
 
+/* The widest x86 vector extension that Mesa's CPU driver generates code for on this host: the
+ * CPU's, lowered as Mesa lowers it for GALLIUM_OVERRIDE_CPU_CAPS=VALUE (which takes away the
+ * extensions after VALUE: "avx" takes AVX-512 away and leaves AVX2). */
+static const char *host_vectors(void)
+{
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+  static const char *const levels[] = {"sse2", "sse4.1", "avx", "avx2", "avx512"};
+  static const struct {
+    const char *value;
+    int level; /* the highest level left */
+  } overrides[] = {{"nosse", -1}, {"sse", -1},   {"sse2", 0}, {"sse3", 0},
+                   {"ssse3", 0},  {"sse4.1", 1}, {"avx", 3}};
+  __builtin_cpu_init();
+  int level = __builtin_cpu_supports("avx512f")  ? 4
+              : __builtin_cpu_supports("avx2")   ? 3
+              : __builtin_cpu_supports("avx")    ? 2
+              : __builtin_cpu_supports("sse4.1") ? 1
+                                                 : 0;
+  const char *caps = getenv("GALLIUM_OVERRIDE_CPU_CAPS");
+  for (size_t i = 0; caps && i < sizeof overrides / sizeof *overrides; i++)
+    if (!strcmp(caps, overrides[i].value) && overrides[i].level < level)
+      level = overrides[i].level;
+  return level < 0 ? "" : levels[level];
+#else
+  return "";
+#endif
+}
+
 static vittm_device_type device_type(VkPhysicalDeviceType t)
 {
   switch (t) {
@@ -116,4 +144,6 @@ void vittm_device_info_query(VkPhysicalDevice phys, const VkPhysicalDeviceMemory
                          !(no_unified && *no_unified && strcmp(no_unified, "0") != 0);
   info->timestamps = queue_timestamp_bits > 0 && lim->timestampPeriod > 0.0f;
   info->timestamp_period_ns = lim->timestampPeriod;
+  if (info->type == VITTM_DEVICE_CPU && driver.driverID == VK_DRIVER_ID_MESA_LLVMPIPE)
+    snprintf(info->cpu_vectors, sizeof info->cpu_vectors, "%s", host_vectors());
 }

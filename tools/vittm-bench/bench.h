@@ -56,6 +56,9 @@ vittm_status bench_run_rotated(vittm_segmenter *const *segs, const char *const *
 /* Writes json to path, or says why it could not; returns 0 on success. */
 int bench_write_json(const cJSON *json, const char *path);
 /* The device block of a report (name, driver, type). */
+/* "device: NAME (TYPE, DRIVER; code for avx2)": the device line of every report. */
+void bench_print_device(const vittm_device_info *info);
+
 cJSON *bench_device_json(const vittm_device_info *info);
 /* The paper's ADE20K FPS figures, as a JSON object. */
 cJSON *bench_fps_paper_json(void);

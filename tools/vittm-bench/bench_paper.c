@@ -505,8 +505,7 @@ static void print_report(const report *r)
 {
   const paper_model *a = &r->pm[0], *b = &r->pm[1];
   printf("vittm-bench paper: the ViTTM paper's ADE20K frame-rate protocol on this device\n");
-  printf("device: %s (%s, %s)\n", r->info->name, vittm_device_type_name(r->info->type),
-         r->info->driver_info);
+  bench_print_device(r->info);
   printf("frame: %u×%u RGB, a synthetic street scene, the same for both models; batch 1, fp32\n",
          r->frame_w, r->frame_h);
   printf("run: %s\n", r->run);

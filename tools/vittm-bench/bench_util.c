@@ -89,8 +89,7 @@ vittm_device *bench_open_device(const char *cmd, bool *want16)
             info->name);
     *want16 = false;
   }
-  printf("device: %s (%s, %s)\n", info->name, vittm_device_type_name(info->type),
-         info->driver_info);
+  bench_print_device(info);
   return dev;
 }
 
@@ -153,6 +152,14 @@ int bench_write_json(const cJSON *json, const char *path)
   return fclose(f) == 0 ? 0 : 1;
 }
 
+void bench_print_device(const vittm_device_info *info)
+{
+  printf("device: %s (%s, %s", info->name, vittm_device_type_name(info->type), info->driver_info);
+  if (info->cpu_vectors[0])
+    printf("; code for %s", info->cpu_vectors);
+  printf(")\n");
+}
+
 cJSON *bench_device_json(const vittm_device_info *info)
 {
   cJSON *d = cJSON_CreateObject();
@@ -161,5 +168,7 @@ cJSON *bench_device_json(const vittm_device_info *info)
   cJSON_AddStringToObject(d, "driver_info", info->driver_info);
   cJSON_AddStringToObject(d, "type", vittm_device_type_name(info->type));
   cJSON_AddBoolToObject(d, "fp16", info->fp16);
+  if (info->cpu_vectors[0])
+    cJSON_AddStringToObject(d, "cpu_vectors", info->cpu_vectors);
   return d;
 }

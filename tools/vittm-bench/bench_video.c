@@ -375,8 +375,7 @@ static int write_plot(const video *v, const options *o, const model_run *runs)
 static void print_report(const vittm_device_info *info, const video *v, const options *o,
                          const model_run *runs)
 {
-  printf("device: %s (%s, %s)\n", info->name, vittm_device_type_name(info->type),
-         info->driver_info);
+  bench_print_device(info);
   printf("video: %s, %s %d×%d, %lld frames decoded in %.1f ms (%.1f fps), %s\n", o->video_path,
          v->info.codec_name, v->width, v->height, (long long)v->n_frames, v->decode_ms,
          v->decode_ms > 0 ? v->n_frames / v->decode_ms * 1e3 : 0.0,

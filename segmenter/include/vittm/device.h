@@ -54,6 +54,11 @@ typedef struct vittm_device_info {
                                       (VITTM_DISABLE_UNIFIED_MEMORY clears it) */
   bool timestamps;     /* the compute queue can time submissions */
   double timestamp_period_ns;
+  /* CPU drivers that compile shaders for the host (lavapipe): the widest vector extension
+   * their code uses on this CPU, "avx512", "avx2", "avx", "sse4.1", "sse2", as the driver
+   * decides it (GALLIUM_OVERRIDE_CPU_CAPS lowers it); "" for GPUs and where unknown. The same
+   * kernel can run at very different rates on two of them (docs/cpu-drivers.md). */
+  char cpu_vectors[16];
 } vittm_device_info;
 
 typedef struct vittm_device_options {
