@@ -237,6 +237,7 @@ static void destroy(vittm_model *m)
   vittm_head_free(&m->head);
   vittm_weights_free(&m->w);
   vittm_arena_free(m->arena);
+  vittm_scratch_pool_free(m->dev, &m->scratch);
   vittm_model_file_free(m->mf);
   for (uint32_t i = 0; m->class_names && i < m->n_classes; i++)
     free(m->class_names[i]);
@@ -470,6 +471,7 @@ void vittm_model_memory_use(const vittm_model *m, vittm_memory_use *out)
     out->weights += vittm_weights_bytes(sets[i]) - sets[i]->scratch_bytes;
     out->activations += sets[i]->scratch_bytes;
   }
+  out->activations += vittm_scratch_pool_bytes(&m->scratch);
   out->activations_unshared = out->activations + vittm_arena_requested(m->arena);
   out->activations += vittm_arena_bytes(m->arena);
 }

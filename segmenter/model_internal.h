@@ -47,6 +47,9 @@ struct vittm_model {
   bool keep_intermediates;
   /* Runs of the model's segmenters share its activations: one at a time. */
   mtx_t run_lock;
+  /* ... and the scratch buffers of their recordings (vittm_cmd_share_scratch), under the same
+   * lock when they record. */
+  vittm_scratch_pool scratch;
 };
 
 /* vittm_model_load, optionally keeping the neck's and head's intermediates readable after a

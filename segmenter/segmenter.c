@@ -50,8 +50,10 @@ static vittm_status record(vittm_segmenter *s, uint32_t c, vittm_error *err)
   VkDeviceSize map_bytes = (VkDeviceSize)s->map_stride * s->map_h;
   vittm_cmd *cmd = NULL;
   vittm_status st = vittm_cmd_begin(m->dev, &s->cmds[c], err);
-  if (!st)
+  if (!st) {
     cmd = s->cmds[c];
+    vittm_cmd_share_scratch(cmd, &m->scratch); /* recorded and run under m->run_lock */
+  }
   if (!st && c == 0 && s->frame_stage.buffer)
     st = vittm_cmd_copy(cmd, &s->frame_stage, &s->frame, s->layout.size, "frame upload", err);
   if (!st)

@@ -35,7 +35,7 @@ typedef struct op {
   char label[48];
 } op;
 
-typedef struct scratch {
+typedef struct vittm_scratch {
   vittm_buffer *buffer;
   uint32_t slot;
 } scratch;
@@ -60,8 +60,8 @@ struct vittm_cmd {
   uint8_t *push;
   size_t n_push, cap_push;
 
-  scratch *scratch; /* vittm_cmd_scratch's buffers, freed with the recording */
-  size_t n_scratch, cap_scratch;
+  vittm_scratch_pool own_scratch; /* freed with the recording */
+  vittm_scratch_pool *scratch;    /* where vittm_cmd_scratch takes buffers from */
 
   range_list written, read; /* since the last barrier */
   uint32_t n_barriers;
@@ -130,6 +130,7 @@ vittm_status vittm_cmd_begin(vittm_device *dev, vittm_cmd **out, vittm_error *er
   if (!cmd)
     return out_of_memory(err);
   cmd->dev = dev;
+  cmd->scratch = &cmd->own_scratch;
   VkCommandPoolCreateInfo pci = {
       .sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
       .queueFamilyIndex = dev->queue_family,
@@ -257,20 +258,19 @@ vittm_status vittm_cmd_dispatch_windows(vittm_cmd *cmd, const vittm_pipeline *p,
 vittm_status vittm_cmd_scratch(vittm_cmd *cmd, uint32_t slot, VkDeviceSize size, vittm_buffer **out,
                                vittm_error *err)
 {
-  /* The latest buffer of the slot, if it is large enough; a larger one replaces it, and the
-   * smaller stays alive for the dispatches already recorded with it. */
-  for (size_t i = cmd->n_scratch; i-- > 0;)
-    if (cmd->scratch[i].slot == slot) {
-      if (cmd->scratch[i].buffer->size >= size) {
-        *out = cmd->scratch[i].buffer;
+  vittm_scratch_pool *pool = cmd->scratch;
+  for (size_t i = pool->n; i-- > 0;)
+    if (pool->items[i].slot == slot) {
+      if (pool->items[i].buffer->size >= size) {
+        *out = pool->items[i].buffer;
         return VITTM_OK;
       }
       break;
     }
-  scratch *grown = reserve(cmd->scratch, &cmd->cap_scratch, cmd->n_scratch + 1, sizeof *grown);
+  scratch *grown = reserve(pool->items, &pool->cap, pool->n + 1, sizeof *grown);
   if (!grown)
     return out_of_memory(err);
-  cmd->scratch = grown;
+  pool->items = grown;
   vittm_buffer *b = calloc(1, sizeof *b);
   if (!b)
     return out_of_memory(err);
@@ -279,9 +279,32 @@ vittm_status vittm_cmd_scratch(vittm_cmd *cmd, uint32_t slot, VkDeviceSize size,
     free(b);
     return vittm_error_prefix(err, st, "scratch buffer");
   }
-  cmd->scratch[cmd->n_scratch++] = (scratch){b, slot};
+  pool->items[pool->n++] = (scratch){b, slot};
   *out = b;
   return VITTM_OK;
+}
+
+void vittm_cmd_share_scratch(vittm_cmd *cmd, vittm_scratch_pool *pool)
+{
+  cmd->scratch = pool;
+}
+
+uint64_t vittm_scratch_pool_bytes(const vittm_scratch_pool *pool)
+{
+  uint64_t bytes = 0;
+  for (size_t i = 0; i < pool->n; i++)
+    bytes += pool->items[i].buffer->allocation;
+  return bytes;
+}
+
+void vittm_scratch_pool_free(vittm_device *dev, vittm_scratch_pool *pool)
+{
+  for (size_t i = 0; i < pool->n; i++) {
+    vittm_buffer_destroy(dev, pool->items[i].buffer);
+    free(pool->items[i].buffer);
+  }
+  free(pool->items);
+  *pool = (vittm_scratch_pool){0};
 }
 
 vittm_status vittm_cmd_copy(vittm_cmd *cmd, vittm_buffer *src, vittm_buffer *dst, VkDeviceSize size,
@@ -590,11 +613,7 @@ void vittm_cmd_free(vittm_cmd *cmd)
   free(cmd->push);
   free(cmd->written.items);
   free(cmd->read.items);
-  for (size_t i = 0; i < cmd->n_scratch; i++) {
-    vittm_buffer_destroy(cmd->dev, cmd->scratch[i].buffer);
-    free(cmd->scratch[i].buffer);
-  }
-  free(cmd->scratch);
+  vittm_scratch_pool_free(cmd->dev, &cmd->own_scratch);
   free(cmd);
 }
 

@@ -47,12 +47,27 @@ vittm_status vittm_cmd_dispatch_windows(vittm_cmd *cmd, const vittm_pipeline *p,
                                         const vittm_binding *b, const vittm_buffer_window *w,
                                         const void *push, uint32_t gx, uint32_t gy, uint32_t gz,
                                         const char *label, vittm_error *err);
-/* A storage buffer of at least `size` bytes owned by the recording (freed with it), for
- * operators' scratch data; calls with the same `slot` return the same buffer while it is
- * large enough, so that the operators of one recording share it (the recording orders their
- * uses by its barriers). */
+/* Scratch buffers by slot: a recording's own, or shared by the recordings of one model (whose
+ * runs take turns under its lock, as its activations do). */
+typedef struct vittm_scratch_pool {
+  struct vittm_scratch *items;
+  size_t n, cap;
+} vittm_scratch_pool;
+/* Bytes the pool's buffers take. */
+uint64_t vittm_scratch_pool_bytes(const vittm_scratch_pool *pool);
+/* Frees the pool's buffers (not the pool itself); the pool is then empty. */
+void vittm_scratch_pool_free(vittm_device *dev, vittm_scratch_pool *pool);
+
+/* A storage buffer of at least `size` bytes for operators' scratch data, from the
+ * recording's pool (its own, freed with it, unless vittm_cmd_share_scratch gave it another);
+ * calls with the same `slot` return the same buffer while it is large enough, so that the
+ * operators of a recording share it (the recording orders their uses by its barriers). A
+ * larger one replaces it, the smaller staying alive for the dispatches that bind it. */
 vittm_status vittm_cmd_scratch(vittm_cmd *cmd, uint32_t slot, VkDeviceSize size, vittm_buffer **out,
                                vittm_error *err);
+/* Takes scratch buffers from `pool` (which outlives the recording) from now on: recordings
+ * that never run at the same time can share them. */
+void vittm_cmd_share_scratch(vittm_cmd *cmd, vittm_scratch_pool *pool);
 /* Records a copy of the first `size` bytes of src into dst (staging transfers). */
 vittm_status vittm_cmd_copy(vittm_cmd *cmd, vittm_buffer *src, vittm_buffer *dst, VkDeviceSize size,
                             const char *label, vittm_error *err);

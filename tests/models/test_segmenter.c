@@ -203,6 +203,23 @@ static void test_activations_share_memory(void **state)
     fail_msg("activations take %llu bytes, unshared %llu: lifetimes are not shared",
              (unsigned long long)use.activations, (unsigned long long)use.activations_unshared);
   assert_int_equal(vittm_segmenter_device_memory(seg), use.weights + use.activations + use.frame);
+  /* A second segmenter of the model (another frame size) shares the weights, the activations
+   * and the recordings' scratch buffers (the uniform-buffer GEMM's packed operands): only its
+   * frame is its own. */
+  uint64_t before, after, peak;
+  vittm_device_memory(dev, &before, &peak);
+  vittm_segmenter *other = segmenter_for(VITTM_FORMAT_RGBX, in_w + 3, in_h + 1, false);
+  vittm_device_memory(dev, &after, &peak);
+  vittm_memory_use both;
+  vittm_segmenter_memory_use(other, &both);
+  if (both.weights != use.weights || both.activations != use.activations ||
+      after - before != both.frame)
+    fail_msg("a second segmenter of the model took %llu bytes of device memory, its frame %llu "
+             "(weights %llu → %llu, activations %llu → %llu)",
+             (unsigned long long)(after - before), (unsigned long long)both.frame,
+             (unsigned long long)use.weights, (unsigned long long)both.weights,
+             (unsigned long long)use.activations, (unsigned long long)both.activations);
+  vittm_segmenter_free(other);
   vittm_segmenter_free(seg);
 }
 
