@@ -4,6 +4,10 @@
 // Copies an operand of the uniform-buffer GEMM (gemm_uniform.comp) into panels: the rows×cols
 // matrix at src[off + i·ld + j] becomes, for each k-chunk of KC columns and each panel of 64
 // rows, one 64×KC row-major block (chunk-major, then panel), zero past the matrix's edges.
+// With CONV the matrix is a convolution's implicit A (ops/conv.c): row i is output pixel
+// m0 + i of an h×w map whose pixels are rows of ld channels at src[off], column j is channel
+// j % ld of the pixel at tap j / ld of its KS×KS window (zero padding KS/2), so that the
+// convolution is A·Wᵀ with W its cout × (KS·KS·ld) weight in (ky, kx, channel) order.
 // Invocation (x, y, z) copies four k (x) of row y of chunk z, with one vec4 load when every
 // row starts on a multiple of four elements (ALIGNED), else four scalar ones: on a CPU driver
 // each storage-buffer load is a loop over the lanes, a vec4 one no dearer than a scalar one.
@@ -12,6 +16,7 @@
 layout(local_size_x_id = 0) in;
 layout(constant_id = 0) const uint WG = 64;
 layout(constant_id = 1) const bool ALIGNED = false;
+layout(constant_id = 2) const bool CONV = false;
 
 #ifdef VITTM_F16
 #define elem4_t f16vec4
@@ -27,7 +32,23 @@ layout(push_constant) uniform Push {
   uint rows, cols, ld, off;
   uint kc;     // k per chunk, a multiple of 4
   uint panels; // panels of 64 rows per chunk (gl_NumWorkGroups.y = 64 · panels)
+  uint h, w, ks, m0; // CONV only
 } p;
+
+// Where element (row, col) of the matrix is in src; false for a convolution's padding.
+bool source(uint row, uint col, out uint at)
+{
+  if (!CONV) {
+    at = p.off + row * p.ld + col;
+    return true;
+  }
+  const uint g = p.m0 + row, tap = col / p.ld;
+  const uint py = g / p.w;
+  const int yy = int(py) + int(tap / p.ks) - int(p.ks / 2u);
+  const int xx = int(g - py * p.w) + int(tap % p.ks) - int(p.ks / 2u);
+  at = p.off + (uint(yy) * p.w + uint(xx)) * p.ld + (col - tap * p.ld);
+  return yy >= 0 && yy < int(p.h) && xx >= 0 && xx < int(p.w);
+}
 
 void main()
 {
@@ -37,14 +58,15 @@ void main()
   const uint col = chunk * p.kc + kv * 4u;
   const uint at = (chunk * p.panels * 64u + row) * (p.kc / 4u) + kv;
   vec4 v = vec4(0.0);
+  uint s;
   if (row < p.rows) {
-    const uint s = p.off + row * p.ld + col;
     if (ALIGNED) {
-      if (col < p.cols)
+      // A row's length (and, for CONV, ld) is a multiple of 4: the four share one tap.
+      if (col < p.cols && source(row, col, s))
         v = vec4(src4[s / 4u]);
     } else {
       [[unroll]] for (uint c = 0; c < 4u; c++)
-        v[c] = col + c < p.cols ? float(src[s + c]) : 0.0;
+        v[c] = col + c < p.cols && source(row, col + c, s) ? float(src[s]) : 0.0;
     }
   }
   dst4[at] = elem4_t(v);

@@ -47,6 +47,7 @@ const uint FLAG_BIAS = 1u;
 const uint FLAG_GELU = 2u;
 const uint FLAG_ACCUMULATE = 4u; // C + (A·Bᵀ + bias), after GELU: a residual
 const uint FLAG_PARTIAL = 8u;    // C holds the earlier k-chunks' sum: added first
+const uint FLAG_RELU = 16u;      // max(·, 0) after the bias: a convolution's epilogue
 
 layout(push_constant) uniform Push {
   uint M, N;           // rows and columns of C (the whole product)
@@ -121,6 +122,8 @@ void main()
       if ((p.flags & FLAG_PARTIAL) != 0u)
         v += float(c[ci]);
       v += bn;
+      if ((p.flags & FLAG_RELU) != 0u)
+        v = max(v, 0.0);
       if ((p.flags & FLAG_GELU) != 0u)
         v = vittm_gelu(v);
       if ((p.flags & FLAG_ACCUMULATE) != 0u)

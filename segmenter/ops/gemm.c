@@ -101,10 +101,11 @@ static vittm_status gemm_pipeline(vittm_device *dev, vittm_dtype dtype, uint32_t
 /* The uniform-buffer route (profile gemm=uniform; shaders/gemm_uniform.comp,
  * docs/cpu-drivers.md): A and B are copied into panels of 64 rows × KC k, each panel one
  * uniform buffer window of at most 64 KiB, and each dispatch binds UNIFORM_PANELS windows of
- * each (panels × k-chunks) and writes their block of C. Used for Linear products only;
- * attention's strided and batched products keep the register kernel. */
+ * each (panels × k-chunks) and writes their block of C. Used for Linear products and, with
+ * A the implicit matrix of a convolution's windows, for convolutions; attention's strided and
+ * batched products keep the register kernel. */
 enum { UNIFORM_PANELS = 7, PANEL_ROWS = 64, UNIFORM_WG = 8, UNIFORM_ROWS = 8 };
-enum { UFLAG_PARTIAL = 8u };
+enum { UFLAG_PARTIAL = 8u, UFLAG_RELU = 16u };
 
 typedef struct uniform_push {
   uint32_t m, n, m0, n0;
@@ -118,6 +119,7 @@ _Static_assert(sizeof(uniform_push) == VITTM_SHADER_GEMM_UNIFORM_PUSH_SIZE,
 typedef struct pack_push {
   uint32_t rows, cols, ld, off;
   uint32_t kc, panels;
+  uint32_t h, w, ks, m0; /* a convolution's implicit A (gemm_pack.comp's CONV) */
 } pack_push;
 _Static_assert(sizeof(pack_push) == VITTM_SHADER_GEMM_PACK_PUSH_SIZE,
                "pack_push does not match gemm_pack's push constants");
@@ -131,51 +133,60 @@ static uint32_t uniform_kc(vittm_dtype dtype, uint32_t k)
   return kc < most ? kc : most;
 }
 
-/* Whether the uniform route can compute this product on this device. */
-static bool uniform_route(const vittm_tensor *a, const vittm_tensor *b, const vittm_tensor *c,
-                          uint32_t flags)
+/* Whether the panels of a rows×k operand fit one storage buffer binding and gemm_pack's grid,
+ * and the device has the uniform buffers the route binds. */
+static bool uniform_fits(vittm_device *dev, vittm_dtype dtype, uint32_t k, uint32_t rows)
+{
+  VkPhysicalDeviceProperties props;
+  vkGetPhysicalDeviceProperties(dev->physical, &props);
+  const VkPhysicalDeviceLimits *lim = &props.limits;
+  uint32_t kc = uniform_kc(dtype, k), chunks = (k + kc - 1) / kc;
+  uint64_t panel = (uint64_t)PANEL_ROWS * kc * vittm_dtype_size(dtype);
+  uint64_t packed = panel * chunks * ((rows + PANEL_ROWS - 1) / PANEL_ROWS);
+  return dev->uniform_array_indexing && lim->maxUniformBufferRange >= 65536 &&
+         lim->maxPerStageDescriptorUniformBuffers >= 2 * UNIFORM_PANELS &&
+         panel % lim->minUniformBufferOffsetAlignment == 0 &&
+         packed <= dev->info.max_storage_buffer_range &&
+         /* gemm_pack's grid: a row per workgroup in y, a k-chunk per workgroup in z */
+         (uint64_t)rows + PANEL_ROWS <= dev->info.max_workgroup_count[1] &&
+         chunks <= dev->info.max_workgroup_count[2];
+}
+
+bool vittm_gemm_takes_uniform_route(const vittm_tensor *a, const vittm_tensor *b,
+                                    const vittm_tensor *c, uint32_t flags)
 {
   vittm_device *dev = a->dev;
-  if (!vittm_device_get_profile(dev)->gemm_uniform || !dev->uniform_array_indexing ||
-      a->n_chunks != 1 || b->n_chunks != 1 || c->n_chunks != 1 || a->cols == 0)
+  if (!vittm_device_get_profile(dev)->gemm_uniform || a->n_chunks != 1 || b->n_chunks != 1 ||
+      c->n_chunks != 1 || a->cols == 0)
     return false;
   uint32_t kc = uniform_kc(a->dtype, a->cols), chunks = (a->cols + kc - 1) / kc;
   /* GELU(A·Bᵀ + bias) + C cannot sum its passes (UNIFORM_PANELS k-chunks each) in C. */
   if (chunks > UNIFORM_PANELS && (flags & VITTM_GEMM_GELU) && (flags & VITTM_GEMM_ACCUMULATE))
     return false;
-  VkPhysicalDeviceProperties props;
-  vkGetPhysicalDeviceProperties(dev->physical, &props);
-  const VkPhysicalDeviceLimits *lim = &props.limits;
-  uint64_t panel = (uint64_t)PANEL_ROWS * kc * vittm_dtype_size(a->dtype);
-  uint64_t packed_a = panel * chunks * ((a->rows + PANEL_ROWS - 1) / PANEL_ROWS);
-  uint64_t packed_b = panel * chunks * ((b->rows + PANEL_ROWS - 1) / PANEL_ROWS);
-  return lim->maxUniformBufferRange >= 65536 &&
-         lim->maxPerStageDescriptorUniformBuffers >= 2 * UNIFORM_PANELS &&
-         panel % lim->minUniformBufferOffsetAlignment == 0 &&
-         packed_a <= dev->info.max_storage_buffer_range &&
-         packed_b <= dev->info.max_storage_buffer_range &&
-         /* gemm_pack's grid: a row per workgroup in y, a k-chunk per workgroup in z */
-         (uint64_t)a->rows + PANEL_ROWS <= dev->info.max_workgroup_count[1] &&
-         (uint64_t)b->rows + PANEL_ROWS <= dev->info.max_workgroup_count[1] &&
-         chunks <= dev->info.max_workgroup_count[2];
+  return uniform_fits(dev, a->dtype, a->cols, a->rows) &&
+         uniform_fits(dev, a->dtype, a->cols, b->rows);
 }
 
-/* Records the copy of a rows×cols operand into panels of `dst` (gemm_pack.comp). */
+/* Records the copy into panels of `dst` (gemm_pack.comp) of the rows×cols operand t, or with
+ * conv (h, w, ks, m0 set) of the implicit A of a ks×ks convolution of t: rows output pixels
+ * from m0 on, cols = ks·ks·channels. */
 static vittm_status pack_operand(vittm_cmd *cmd, const vittm_tensor *t, uint32_t kc,
+                                 const pack_push *conv, uint32_t rows, uint32_t cols,
                                  vittm_buffer *dst, vittm_error *err)
 {
-  uint32_t panels = (t->rows + PANEL_ROWS - 1) / PANEL_ROWS, chunks = (t->cols + kc - 1) / kc;
-  pack_push pc = {.rows = t->rows, .cols = t->cols, .ld = t->cols, .kc = kc, .panels = panels};
+  uint32_t panels = (rows + PANEL_ROWS - 1) / PANEL_ROWS, chunks = (cols + kc - 1) / kc;
+  pack_push pc = conv ? *conv : (pack_push){0};
+  pc.rows = rows, pc.cols = cols, pc.ld = t->cols, pc.kc = kc, pc.panels = panels;
   vittm_binding bind[2] = {vittm_tensor_bind(t, 0, false, &pc.off), {dst, true}};
   /* vec4 loads when every row starts on a multiple of 4 elements. */
-  uint32_t spec[] = {64, t->cols % 4 == 0 && pc.off % 4 == 0};
+  uint32_t spec[] = {64, t->cols % 4 == 0 && pc.off % 4 == 0, conv != NULL};
   const vittm_pipeline *p;
-  vittm_status st = vittm_pipeline_get(t->dev, VITTM_SHADER_GEMM_PACK, t->dtype, spec, 2, 2,
+  vittm_status st = vittm_pipeline_get(t->dev, VITTM_SHADER_GEMM_PACK, t->dtype, spec, 3, 2,
                                        sizeof(pack_push), &p, err);
   if (st)
     return st;
   return vittm_cmd_dispatch(cmd, p, bind, &pc, (kc / 4 + 63) / 64, panels * PANEL_ROWS, chunks,
-                            "gemm pack", err);
+                            conv ? "conv pack" : "gemm pack", err);
 }
 
 /* The panels of operand t (`bytes` of them) in *out: a constant tensor's (a weight's) are
@@ -188,7 +199,7 @@ static vittm_status operand_panels(vittm_cmd *cmd, uint32_t slot, const vittm_te
   vittm_status st;
   if (!t->cache) {
     st = vittm_cmd_scratch(cmd, slot, bytes, out, err);
-    return st ? st : pack_operand(cmd, t, kc, *out, err);
+    return st ? st : pack_operand(cmd, t, kc, NULL, t->rows, t->cols, *out, err);
   }
   vittm_tensor_cache *cache = t->cache;
   mtx_lock(&cache->lock);
@@ -199,7 +210,7 @@ static vittm_status operand_panels(vittm_cmd *cmd, uint32_t slot, const vittm_te
     if (!st)
       st = vittm_cmd_begin(t->dev, &once, err);
     if (!st)
-      st = pack_operand(once, t, kc, &cache->panels, err);
+      st = pack_operand(once, t, kc, NULL, t->rows, t->cols, &cache->panels, err);
     if (!st)
       st = vittm_cmd_end(once, err);
     if (!st)
@@ -214,35 +225,39 @@ static vittm_status operand_panels(vittm_cmd *cmd, uint32_t slot, const vittm_te
                             t->cols);
 }
 
-static vittm_status gemm_uniform_record(vittm_cmd *cmd, const vittm_tensor *a,
-                                        const vittm_tensor *b, const vittm_tensor *bias,
-                                        vittm_tensor *c, uint32_t flags, vittm_error *err)
-{
-  vittm_device *dev = a->dev;
-  const uint32_t kc = uniform_kc(a->dtype, a->cols), chunks = (a->cols + kc - 1) / kc;
-  const uint32_t a_panels = (a->rows + PANEL_ROWS - 1) / PANEL_ROWS;
-  const uint32_t b_panels = (b->rows + PANEL_ROWS - 1) / PANEL_ROWS;
-  const VkDeviceSize panel = (VkDeviceSize)PANEL_ROWS * kc * vittm_dtype_size(a->dtype);
+/* A packed product C = A·Bᵀ for the uniform-buffer GEMM: the panels of A (m rows) and of B
+ * (n rows), k deep, and where C is: element (i, j) at c_off + i·ldc + j of binding c. */
+typedef struct uniform_product {
+  vittm_device *dev;
+  vittm_dtype dtype;
   vittm_buffer *pa, *pb;
-  vittm_status st = operand_panels(cmd, 0, a, kc, panel * chunks * a_panels, &pa, err);
-  if (!st)
-    st = operand_panels(cmd, 1, b, kc, panel * chunks * b_panels, &pb, err);
+  uint32_t m, n, k;
+  vittm_binding c;
+  uint32_t c_off, ldc;
+} uniform_product;
+
+/* Records the dispatches of gemm_uniform.comp for product u with the shader's `user` flags
+ * (FLAG_*: bias, GELU, ReLU, residual). */
+static vittm_status uniform_dispatches(vittm_cmd *cmd, const uniform_product *u,
+                                       const vittm_tensor *bias, uint32_t user, vittm_error *err)
+{
+  const uint32_t kc = uniform_kc(u->dtype, u->k), chunks = (u->k + kc - 1) / kc;
+  const uint32_t a_panels = (u->m + PANEL_ROWS - 1) / PANEL_ROWS;
+  const uint32_t b_panels = (u->n + PANEL_ROWS - 1) / PANEL_ROWS;
+  const VkDeviceSize panel = (VkDeviceSize)PANEL_ROWS * kc * vittm_dtype_size(u->dtype);
   const vittm_pipeline *p;
-  uint32_t spec[] = {UNIFORM_WG, UNIFORM_ROWS, kc / (a->dtype == VITTM_F16 ? 8 : 4)};
-  if (!st)
-    st = vittm_pipeline_get_uniform(dev, VITTM_SHADER_GEMM_UNIFORM, a->dtype, spec, 3, 4, 2,
-                                    UNIFORM_PANELS, sizeof(uniform_push), &p, err);
+  uint32_t spec[] = {UNIFORM_WG, UNIFORM_ROWS, kc / (u->dtype == VITTM_F16 ? 8 : 4)};
+  vittm_status st = vittm_pipeline_get_uniform(u->dev, VITTM_SHADER_GEMM_UNIFORM, u->dtype, spec, 3,
+                                               4, 2, UNIFORM_PANELS, sizeof(uniform_push), &p, err);
   if (st)
     return st;
   /* A dispatch sums up to UNIFORM_PANELS k-chunks of its panels before it writes C (the
    * chunks of one pass); deeper products take several passes, those after the first adding to
-   * C what the earlier ones left there (PARTIAL). Bias and GELU wait for the last pass, a
+   * C what the earlier ones left there (PARTIAL). Bias, ReLU and GELU wait for the last pass, a
    * residual is added by the first. */
   const uint32_t passes = (chunks + UNIFORM_PANELS - 1) / UNIFORM_PANELS;
   const uint32_t per_pass = (chunks + passes - 1) / passes;
   const uint32_t group = UNIFORM_PANELS / per_pass; /* panels of A, and of B, per dispatch */
-  const uint32_t user = (bias ? FLAG_BIAS : 0) | (flags & VITTM_GEMM_GELU ? FLAG_GELU : 0) |
-                        (flags & VITTM_GEMM_ACCUMULATE ? FLAG_ACCUMULATE : 0);
   for (uint32_t pass = 0; pass < passes; pass++) {
     const uint32_t ch0 = pass * per_pass;
     const uint32_t nch = chunks - ch0 < per_pass ? chunks - ch0 : per_pass;
@@ -254,11 +269,12 @@ static vittm_status gemm_uniform_record(vittm_cmd *cmd, const vittm_tensor *a,
       const uint32_t na = a_panels - ma < group ? a_panels - ma : group;
       for (uint32_t nb = 0; nb < b_panels; nb += group) {
         const uint32_t nn = b_panels - nb < group ? b_panels - nb : group;
-        uniform_push pc = {.m = a->rows,
-                           .n = b->rows,
+        uniform_push pc = {.m = u->m,
+                           .n = u->n,
                            .m0 = ma * PANEL_ROWS,
                            .n0 = nb * PANEL_ROWS,
-                           .ldc = c->cols,
+                           .ldc = u->ldc,
+                           .c_off = u->c_off,
                            .chunks = nch,
                            .flags = shader_flags};
         vittm_binding bind[2 * UNIFORM_PANELS + 2];
@@ -269,15 +285,15 @@ static vittm_status gemm_uniform_record(vittm_cmd *cmd, const vittm_tensor *a,
           uint32_t ch = ch0 + i % nch, at = i / nch;
           uint32_t ia = at < na ? ch * a_panels + ma + at : ch0 * a_panels + ma;
           uint32_t ib = at < nn ? ch * b_panels + nb + at : ch0 * b_panels + nb;
-          bind[i] = (vittm_binding){pa, false};
-          bind[UNIFORM_PANELS + i] = (vittm_binding){pb, false};
+          bind[i] = (vittm_binding){u->pa, false};
+          bind[UNIFORM_PANELS + i] = (vittm_binding){u->pb, false};
           win[i] = (vittm_buffer_window){ia * panel, panel};
           win[UNIFORM_PANELS + i] = (vittm_buffer_window){ib * panel, panel};
         }
-        bind[2 * UNIFORM_PANELS] = vittm_tensor_bind(c, 0, true, &pc.c_off);
+        bind[2 * UNIFORM_PANELS] = u->c;
         uint32_t unused;
         bind[2 * UNIFORM_PANELS + 1] =
-            bias ? vittm_tensor_bind(bias, 0, false, &unused) : (vittm_binding){pb, false};
+            bias ? vittm_tensor_bind(bias, 0, false, &unused) : (vittm_binding){u->pb, false};
         bind[2 * UNIFORM_PANELS + 1].write = false;
         st = vittm_cmd_dispatch_windows(cmd, p, bind, win, &pc, na * (PANEL_ROWS / UNIFORM_ROWS),
                                         nn, 1, "gemm", err);
@@ -289,6 +305,76 @@ static vittm_status gemm_uniform_record(vittm_cmd *cmd, const vittm_tensor *a,
   return VITTM_OK;
 }
 
+static vittm_status gemm_uniform_record(vittm_cmd *cmd, const vittm_tensor *a,
+                                        const vittm_tensor *b, const vittm_tensor *bias,
+                                        vittm_tensor *c, uint32_t flags, vittm_error *err)
+{
+  const uint32_t kc = uniform_kc(a->dtype, a->cols), chunks = (a->cols + kc - 1) / kc;
+  const VkDeviceSize panel = (VkDeviceSize)PANEL_ROWS * kc * vittm_dtype_size(a->dtype);
+  uniform_product u = {
+      .dev = a->dev, .dtype = a->dtype, .m = a->rows, .n = b->rows, .k = a->cols, .ldc = c->cols};
+  vittm_status st = operand_panels(
+      cmd, 0, a, kc, panel * chunks * ((a->rows + PANEL_ROWS - 1) / PANEL_ROWS), &u.pa, err);
+  if (!st)
+    st = operand_panels(cmd, 1, b, kc, panel * chunks * ((b->rows + PANEL_ROWS - 1) / PANEL_ROWS),
+                        &u.pb, err);
+  if (st)
+    return st;
+  u.c = vittm_tensor_bind(c, 0, true, &u.c_off);
+  return uniform_dispatches(cmd, &u, bias,
+                            (bias ? FLAG_BIAS : 0) | (flags & VITTM_GEMM_GELU ? FLAG_GELU : 0) |
+                                (flags & VITTM_GEMM_ACCUMULATE ? FLAG_ACCUMULATE : 0),
+                            err);
+}
+
+/* Bytes of scratch for the packed implicit A of one block of a convolution's pixels: enough
+ * for several panels of rows, few enough to stay in memory a CPU's caches see again soon. */
+#define CONV_BLOCK_BYTES (16u << 20)
+
+bool vittm_gemm_uniform_conv2d_fits(const vittm_tensor *x, const vittm_tensor *weight,
+                                    const vittm_tensor *y)
+{
+  vittm_device *dev = x->dev;
+  return vittm_device_get_profile(dev)->gemm_uniform && x->n_chunks == 1 && weight->n_chunks == 1 &&
+         y->n_chunks == 1 && weight->cols > 0 &&
+         uniform_fits(dev, x->dtype, weight->cols, PANEL_ROWS) &&
+         uniform_fits(dev, x->dtype, weight->cols, weight->rows);
+}
+
+vittm_status vittm_gemm_uniform_conv2d_record(vittm_cmd *cmd, const vittm_tensor *x, uint32_t h,
+                                              uint32_t w, const vittm_tensor *weight,
+                                              const vittm_tensor *bias, uint32_t k, bool relu,
+                                              vittm_tensor *y, uint32_t out_col0, vittm_error *err)
+{
+  const uint32_t kdim = weight->cols, pixels = x->rows;
+  const uint32_t kc = uniform_kc(x->dtype, kdim), chunks = (kdim + kc - 1) / kc;
+  const VkDeviceSize panel = (VkDeviceSize)PANEL_ROWS * kc * vittm_dtype_size(x->dtype);
+  uint64_t fit = CONV_BLOCK_BYTES / (panel * chunks);
+  if (fit * panel * chunks > x->dev->info.max_storage_buffer_range)
+    fit = x->dev->info.max_storage_buffer_range / (panel * chunks);
+  const uint32_t block = (fit ? (uint32_t)fit : 1) * PANEL_ROWS;
+  uniform_product u = {
+      .dev = x->dev, .dtype = x->dtype, .n = weight->rows, .k = kdim, .ldc = y->cols};
+  vittm_status st =
+      operand_panels(cmd, 1, weight, kc,
+                     panel * chunks * ((weight->rows + PANEL_ROWS - 1) / PANEL_ROWS), &u.pb, err);
+  /* Block by block of output pixels: pack their implicit A into the scratch buffer, multiply. */
+  for (uint32_t q0 = 0; !st && q0 < pixels; q0 += block) {
+    u.m = pixels - q0 < block ? pixels - q0 : block;
+    pack_push conv = {.h = h, .w = w, .ks = k, .m0 = q0};
+    st = vittm_cmd_scratch(cmd, 0, panel * chunks * ((u.m + PANEL_ROWS - 1) / PANEL_ROWS), &u.pa,
+                           err);
+    if (!st)
+      st = pack_operand(cmd, x, kc, &conv, u.m, kdim, u.pa, err);
+    if (!st) {
+      u.c = vittm_tensor_bind(y, q0, true, &u.c_off);
+      u.c_off += out_col0;
+      st = uniform_dispatches(cmd, &u, bias, (bias ? FLAG_BIAS : 0) | (relu ? UFLAG_RELU : 0), err);
+    }
+  }
+  return st;
+}
+
 vittm_status vittm_gemm_record(vittm_cmd *cmd, const vittm_tensor *a, const vittm_tensor *b,
                                const vittm_tensor *bias, vittm_tensor *c, uint32_t flags,
                                vittm_error *err)
@@ -296,7 +382,7 @@ vittm_status vittm_gemm_record(vittm_cmd *cmd, const vittm_tensor *a, const vitt
   vittm_status st = check_operands(a, b, bias, c, err);
   if (st)
     return st;
-  if (uniform_route(a, b, c, flags))
+  if (vittm_gemm_takes_uniform_route(a, b, c, flags))
     return gemm_uniform_record(cmd, a, b, bias, c, flags, err);
   /* vec4 loads need K, and so every row start (a multiple of K: see vittm_tensor_bind), to be
    * a multiple of 4 elements. */

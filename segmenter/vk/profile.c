@@ -38,6 +38,15 @@ static uint32_t shuffle_subgroup(const vittm_device_info *info)
              : 0;
 }
 
+/* lavapipe on an x86 CPU without AVX-512 turns each load from a storage buffer into a loop
+ * over the lanes with a branch per lane (AVX-512's mask registers make them masked
+ * operations): there the uniform-buffer GEMM runs ViT-B's products 2–2.5× as fast as the
+ * register kernel; with AVX-512 the register kernel is the faster (docs/cpu-drivers.md). */
+static bool reads_storage_per_lane(const vittm_device_info *info)
+{
+  return info->cpu_vectors[0] && strcmp(info->cpu_vectors, "avx512") != 0;
+}
+
 /* One "key=value" of VITTM_ROUTES applied to p. */
 static vittm_status apply_route(const vittm_device_info *info, const char *item, size_t len,
                                 vittm_device_profile *p, vittm_error *err)
@@ -114,6 +123,7 @@ vittm_status vittm_device_profile_select(const vittm_device_info *info,
                                                               : VITTM_REDUCTIONS_WORKGROUP,
       .shuffle_subgroup = shuffle_subgroup(info),
       .long_workgroups = cpu,
+      .gemm_uniform = cpu && reads_storage_per_lane(info),
   };
   vittm_status st = VITTM_OK;
   if (env) {

@@ -12,8 +12,9 @@
  * (vittm-verify --all-routes): a comma-separated list of
  *   tiles=register|shared  attention=fused|gemm  reductions=workgroup|subgroup
  *   shuffles=on|off  gemm=uniform|tiled
- * (gemm=uniform: Linear layers' products read their operands from uniform buffers, packed
- * into panels: ops/gemm.c, docs/cpu-drivers.md; CPU drivers only profit from it.)
+ * (gemm=uniform: Linear layers' products and convolutions read their operands from uniform
+ * buffers, packed into panels: ops/gemm.c, docs/cpu-drivers.md; CPU drivers only profit from
+ * it, and lavapipe gets it by default on x86 CPUs without AVX-512.)
  * VITTM_GEMM_TILE and VITTM_CONV_TILE (BMxBNxBK/TMxTN) force one tile, for tuning. */
 #ifndef VITTM_VK_PROFILE_H
 #define VITTM_VK_PROFILE_H
@@ -59,7 +60,8 @@ typedef struct vittm_device_profile {
                                        varying or required size, as ours are
                                        (shaders/compile.sh); shaders take it for that */
   bool long_workgroups;             /* few workgroups of much work each (CPU drivers) */
-  bool gemm_uniform;                /* Linear products by the uniform-buffer GEMM */
+  bool gemm_uniform;                /* Linear products and convolutions by the uniform-buffer
+                                       GEMM */
   vittm_tile gemm_tile, conv_tile;  /* forced tiles; bm == 0 when none */
 } vittm_device_profile;
 

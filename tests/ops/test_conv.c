@@ -1,7 +1,7 @@
 /* Convolutions (k×k "same" conv, 2×2 stride-2 transposed conv) and BatchNorm folding against
  * double-precision CPU references in PyTorch's weight layouts, at odd sizes, into column
- * slices of wider outputs, with both kernels (register tiles and shared-memory tiles), in
- * every precision. */
+ * slices of wider outputs, with every kernel (register tiles, shared-memory tiles, the
+ * uniform-buffer GEMM), in every precision. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -266,11 +266,50 @@ static void test_conv_transpose2x2_matches_reference(void **state)
  * one the table's first (shared-memory tiles do not depend on the size), and the two give the
  * same outputs bit for bit: the short tile changes how many lanes a workgroup runs, not what
  * a lane sums. */
+/* The uniform-buffer route (gemm=uniform, lavapipe's default on CPUs without AVX-512): the
+ * implicit A packed from x block by block of pixels (CONV_BLOCK_BYTES: 30×30 pixels of
+ * 4680-deep fp32 rows are two blocks; fp16 one), channel counts that are no multiple of 4
+ * (scalar packing), every kernel size, column slices, several passes over y (4680 is 19
+ * k-chunks of 256 fp32 values, 10 of 512 fp16). A small convolution records the packing of
+ * its input and of its weight (not a constant tensor here) and one product. */
+static void test_conv_uniform_route_matches_reference(void **state)
+{
+  (void)state;
+  static const conv_case cases[] = {
+      {7, 5, 17, 13, 3, true, true, 3, 18},   {6, 9, 8, 5, 5, true, false, 1, 7},
+      {5, 7, 64, 64, 1, true, false, 4, 72},  {1, 3, 4, 5, 3, true, false, 0, 0},
+      {30, 30, 520, 37, 3, true, true, 0, 0},
+  };
+  vittm_device_profile *profile = vittm_device_profile_mut(test_dev);
+  const bool was = profile->gemm_uniform;
+  profile->gemm_uniform = true;
+  use_tile(NULL);
+  const uint32_t h = 7, w = 5, cin = 17, cout = 13, kk = 9 * cin;
+  vittm_tensor *tx = test_tensor(test_dev, VITTM_F32, h * w, cin, NULL);
+  vittm_tensor *tw = test_tensor(test_dev, VITTM_F32, cout, kk, NULL);
+  vittm_tensor *ty = test_tensor(test_dev, VITTM_F32, h * w, cout, NULL);
+  vittm_cmd *cmd = NULL;
+  vittm_error err = {0};
+  assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
+  assert_int_equal(vittm_conv2d_record(cmd, tx, h, w, tw, NULL, 3, 0, ty, 0, &err), VITTM_OK);
+  assert_int_equal(vittm_cmd_dispatch_count(cmd), 3);
+  vittm_cmd_free(cmd);
+  vittm_tensor_free(tx), vittm_tensor_free(tw), vittm_tensor_free(ty);
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+    run_conv(&cases[i], 1);
+  profile->gemm_uniform = was;
+}
+
+/* Register tiles of 32 and of 128 pixels sum each output alike: bit for bit (the tiled
+ * kernel, whatever the device's GEMM route). */
 static void test_conv_small_maps_take_short_tiles_with_the_same_sums(void **state)
 {
   (void)state;
   vittm_tile small, large;
   vittm_error err = {0};
+  vittm_device_profile *profile = vittm_device_profile_mut(test_dev);
+  const bool was = profile->gemm_uniform;
+  profile->gemm_uniform = false;
   use_tile(NULL);
   assert_int_equal(vittm_conv_choose_tile(test_dev, 63, &small, &err), VITTM_OK);
   assert_int_equal(vittm_conv_choose_tile(test_dev, 256, &large, &err), VITTM_OK);
@@ -300,6 +339,7 @@ static void test_conv_small_maps_take_short_tiles_with_the_same_sums(void **stat
   assert_memory_equal(a, b, (size_t)h * w * cout * sizeof *a);
   free(a), free(b), free(x), free(wt);
   vittm_tensor_free(tx), vittm_tensor_free(tw), vittm_tensor_free(y[0]), vittm_tensor_free(y[1]);
+  profile->gemm_uniform = was;
 }
 
 static void test_conv_rejects_bad_shapes(void **state)
@@ -347,5 +387,6 @@ OP_SUITE(conv, cmocka_unit_test(test_conv1x1_odd_sizes_match_reference),
          cmocka_unit_test(test_conv_real_and_split_sizes_match_reference),
          cmocka_unit_test(test_batchnorm_folding_matches_conv_then_bn),
          cmocka_unit_test(test_conv_transpose2x2_matches_reference),
+         cmocka_unit_test(test_conv_uniform_route_matches_reference),
          cmocka_unit_test(test_conv_small_maps_take_short_tiles_with_the_same_sums),
          cmocka_unit_test(test_conv_rejects_bad_shapes));

@@ -10,7 +10,8 @@
 
 #include "vk/profile.h"
 
-/* lavapipe (Mesa 22.3, LLVM 15, 256-bit vectors) as it reports itself. */
+/* lavapipe (Mesa 22.3, LLVM 15, 256-bit vectors) as it reports itself, on a CPU with
+ * AVX-512. */
 static vittm_device_info lavapipe(void)
 {
   vittm_device_info i = {.type = VITTM_DEVICE_CPU,
@@ -24,6 +25,7 @@ static vittm_device_info lavapipe(void)
                          .max_workgroup_size = {1024, 1024, 1024},
                          .fp16 = true};
   strcpy(i.name, "llvmpipe (LLVM 15.0.6, 256 bits)");
+  strcpy(i.cpu_vectors, "avx512");
   return i;
 }
 
@@ -88,6 +90,29 @@ static void test_cpu_driver_defaults(void **state)
   assert_false(p.fp16); /* fp16 only adds conversions on a CPU */
   assert_true(p.long_workgroups);
   assert_int_equal(p.shuffle_subgroup, 8);
+  assert_false(p.gemm_uniform);
+}
+
+/* Without AVX-512 lavapipe reads storage buffers lane by lane: Linear products take the
+ * uniform-buffer GEMM. On a CPU it cannot name, or on a GPU, the tiles stay. */
+static void test_cpu_without_avx512_reads_uniform_buffers(void **state)
+{
+  (void)state;
+  static const char *const vectors[] = {"avx2", "avx", "sse4.1", "sse2"};
+  for (size_t i = 0; i < sizeof vectors / sizeof *vectors; i++) {
+    vittm_device_info info = lavapipe();
+    strcpy(info.cpu_vectors, vectors[i]);
+    vittm_device_profile p = select_ok(&info, NULL);
+    describe_is(&p, "tiles=register,attention=gemm,reductions=subgroup,shuffles=on,gemm=uniform");
+    assert_true(p.gemm_uniform);
+    p = select_ok(&info, "gemm=tiled");
+    assert_false(p.gemm_uniform);
+  }
+  vittm_device_info info = lavapipe();
+  info.cpu_vectors[0] = '\0';
+  assert_false(select_ok(&info, NULL).gemm_uniform);
+  info = integrated();
+  assert_false(select_ok(&info, NULL).gemm_uniform);
 }
 
 static void test_gpu_defaults(void **state)
@@ -242,6 +267,7 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_cpu_driver_defaults),
+      cmocka_unit_test(test_cpu_without_avx512_reads_uniform_buffers),
       cmocka_unit_test(test_gpu_defaults),
       cmocka_unit_test(test_routes_force_every_route),
       cmocka_unit_test(test_routes_refused_by_name),

@@ -1,35 +1,44 @@
-/* vittm-bench ops: GEMM throughput at ViT-B's shapes. */
+/* vittm-bench ops: GEMM throughput at ViT-B's shapes, and that of given convolutions. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bench.h"
+#include "ops/conv.h"
 #include "ops/gemm.h"
 
 static const char usage[] =
-    "usage: vittm-bench ops [--runs N] [--precision fp32|fp16|all] [--shape MxNxK]... "
-    "[--json FILE]\n"
+    "usage: vittm-bench ops [--runs N] [--precision fp32|fp16|all] [--shape MxNxK]...\n"
+    "                       [--conv HxWxCINxCOUTxK]... [--json FILE]\n"
     "\n"
-    "Times C = A·Bᵀ + bias at ViT-B's shapes (or the given ones): one warm-up, then the\n"
-    "median of N runs (default 7, at least 5) of GPU time (timestamps) and wall time.\n"
-    "B and the bias are weights, as in a Linear layer: what a route derives from them once\n"
-    "(the uniform-buffer GEMM's panels of B) is derived before the timed runs.\n"
+    "Times C = A·Bᵀ + bias at ViT-B's shapes (or the given ones) and the given K×K\n"
+    "convolutions (stride 1, padding K/2, bias) of an H×W map of CIN channels into COUT: one\n"
+    "warm-up, then the median of N runs (default 7, at least 5) of GPU time (timestamps) and\n"
+    "wall time. A convolution is reported as its implicit GEMM, M = H·W, N = COUT,\n"
+    "K = K·K·CIN, and its FLOPs as 2·M·N·K (the padding counted, as PyTorch's profilers do).\n"
+    "B (the weight) and the bias are weights: what a route derives from them once (the\n"
+    "uniform-buffer GEMM's panels) is derived before the timed runs. The tile column names\n"
+    "the register or shared-memory tile, or \"uniform\" for the uniform-buffer GEMM.\n"
     "With VITTM_PROFILE=1, the GPU time of each kind of dispatch of the last run.\n";
 
+/* A product M×N×K, or with ks > 0 a ks×ks convolution of an h×w map (M = h·w, N output
+ * channels, K = ks·ks·input channels). */
 typedef struct shape {
   uint32_t m, n, k;
+  uint32_t h, w, ks;
 } shape;
 
 static const shape vit_b_shapes[] = {
-    {1024, 2304, 768}, /* qkv */
-    {1024, 768, 768},  /* attention projection */
-    {1024, 3072, 768}, /* MLP fc1 */
-    {1024, 768, 3072}, /* MLP fc2 */
+    {.m = 1024, .n = 2304, .k = 768}, /* qkv */
+    {.m = 1024, .n = 768, .k = 768},  /* attention projection */
+    {.m = 1024, .n = 3072, .k = 768}, /* MLP fc1 */
+    {.m = 1024, .n = 768, .k = 3072}, /* MLP fc2 */
 };
 
 typedef struct result {
   double gpu_ms, wall_ms;
+  bool uniform; /* by the uniform-buffer GEMM, not the tile */
 } result;
 
 static int time_gemm(vittm_device *dev, vittm_dtype dtype, shape s, int runs, result *out)
@@ -44,7 +53,8 @@ static int time_gemm(vittm_device *dev, vittm_dtype dtype, shape s, int runs, re
     goto done;
   for (size_t i = 0; i < (size_t)s.m * s.k + (size_t)s.n * s.k + s.n; i++)
     host[i] = (float)((i * 2654435761u) % 1000) / 1000.0f - 0.5f;
-  if (vittm_tensor_create(dev, dtype, s.m, s.k, &a, &err) ||
+  const uint32_t a_cols = s.ks ? s.k / (s.ks * s.ks) : s.k;
+  if (vittm_tensor_create(dev, dtype, s.m, a_cols, &a, &err) ||
       vittm_tensor_create(dev, dtype, s.n, s.k, &b, &err) ||
       vittm_tensor_create(dev, dtype, 1, s.n, &bias, &err) ||
       vittm_tensor_create(dev, dtype, s.m, s.n, &c, &err) ||
@@ -52,7 +62,9 @@ static int time_gemm(vittm_device *dev, vittm_dtype dtype, shape s, int runs, re
       vittm_tensor_write_f32(b, host + (size_t)s.m * s.k, &err) ||
       vittm_tensor_write_f32(bias, host + (size_t)s.m * s.k + (size_t)s.n * s.k, &err) ||
       vittm_tensor_make_constant(b, &err) || vittm_tensor_make_constant(bias, &err) ||
-      vittm_cmd_begin(dev, &cmd, &err) || vittm_gemm_record(cmd, a, b, bias, c, 0, &err) ||
+      vittm_cmd_begin(dev, &cmd, &err) ||
+      (s.ks ? vittm_conv2d_record(cmd, a, s.h, s.w, b, bias, s.ks, 0, c, 0, &err)
+            : vittm_gemm_record(cmd, a, b, bias, c, 0, &err)) ||
       vittm_cmd_submit(cmd, NULL, &err))
     goto done;
   for (int r = 0; r < runs; r++) {
@@ -63,6 +75,9 @@ static int time_gemm(vittm_device *dev, vittm_dtype dtype, shape s, int runs, re
     wall[r] = t.wall_ms;
   }
   out->gpu_ms = gpu[0] < 0 ? -1 : bench_median(gpu, runs);
+  out->uniform =
+      s.ks ? !vittm_device_get_profile(dev)->conv_tile.bm && vittm_gemm_uniform_conv2d_fits(a, b, c)
+           : vittm_gemm_takes_uniform_route(a, b, c, 0);
   out->wall_ms = bench_median(wall, runs);
   vittm_cmd_print_profile(cmd, stdout); /* with VITTM_PROFILE=1: the last run's dispatches */
   rc = 0;
@@ -82,11 +97,15 @@ int bench_ops(int argc, char **argv)
   shape shapes[16];
   int n_shapes = 0;
   static const struct option options[] = {
-      {"runs", required_argument, NULL, 'r'},  {"precision", required_argument, NULL, 'p'},
-      {"shape", required_argument, NULL, 's'}, {"json", required_argument, NULL, 'j'},
-      {"help", no_argument, NULL, 'h'},        {0, 0, 0, 0},
+      {"runs", required_argument, NULL, 'r'},
+      {"precision", required_argument, NULL, 'p'},
+      {"shape", required_argument, NULL, 's'},
+      {"json", required_argument, NULL, 'j'},
+      {"conv", required_argument, NULL, 'c'},
+      {"help", no_argument, NULL, 'h'},
+      {0, 0, 0, 0},
   };
-  for (int c; (c = getopt_long(argc, argv, "r:p:s:j:h", options, NULL)) != -1;) {
+  for (int c; (c = getopt_long(argc, argv, "r:p:s:j:c:h", options, NULL)) != -1;) {
     switch (c) {
     case 'r': runs = atoi(optarg); break;
     case 'p': precision = optarg; break;
@@ -97,8 +116,23 @@ int bench_ops(int argc, char **argv)
         fprintf(stderr, "vittm-bench ops: bad --shape '%s' (want MxNxK)\n", optarg);
         return 2;
       }
+      shapes[n_shapes].ks = 0;
       n_shapes++;
       break;
+    case 'c': {
+      shape *sh = &shapes[n_shapes];
+      uint32_t cin;
+      if (n_shapes == 16 ||
+          sscanf(optarg, "%ux%ux%ux%ux%u", &sh->h, &sh->w, &cin, &sh->n, &sh->ks) != 5 || !sh->h ||
+          !sh->w || !cin || !sh->n || sh->ks % 2 == 0) {
+        fprintf(stderr, "vittm-bench ops: bad --conv '%s' (want HxWxCINxCOUTxK, K odd)\n", optarg);
+        return 2;
+      }
+      sh->m = sh->h * sh->w;
+      sh->k = sh->ks * sh->ks * cin;
+      n_shapes++;
+      break;
+    }
     case 'h': fputs(usage, stdout); return 0;
     default: fputs(usage, stderr); return 2;
     }
@@ -140,7 +174,8 @@ int bench_ops(int argc, char **argv)
       shape s = shapes[i];
       vittm_tile tile;
       result r;
-      rc = vittm_gemm_choose_tile(dev, s.m, s.n, s.k, &tile, &err)
+      rc = (s.ks ? vittm_conv_choose_tile(dev, s.m, &tile, &err)
+                 : vittm_gemm_choose_tile(dev, s.m, s.n, s.k, &tile, &err))
                ? 1
                : time_gemm(dev, dtype, s, runs, &r);
       if (rc)
@@ -148,12 +183,22 @@ int bench_ops(int argc, char **argv)
       double flop = 2.0 * s.m * s.n * s.k;
       double ms = r.gpu_ms > 0 ? r.gpu_ms : r.wall_ms;
       char tile_name[32];
-      snprintf(tile_name, sizeof tile_name, "%ux%ux%u/%ux%u", tile.bm, tile.bn, tile.bk, tile.tm,
-               tile.tn);
-      printf("gemm %-4s %6u %6u %6u  %-12s %10.2f %10.2f %10.2f %10.2f\n", vittm_dtype_name(dtype),
-             s.m, s.n, s.k, tile_name, r.gpu_ms, r.wall_ms, flop / ms / 1e6,
-             flop / r.wall_ms / 1e6);
+      if (r.uniform)
+        snprintf(tile_name, sizeof tile_name, "uniform");
+      else
+        snprintf(tile_name, sizeof tile_name, "%ux%ux%u/%ux%u", tile.bm, tile.bn, tile.bk, tile.tm,
+                 tile.tn);
+      const char *op = s.ks ? "conv" : "gemm";
+      printf("%s %-4s %6u %6u %6u  %-12s %10.2f %10.2f %10.2f %10.2f\n", op,
+             vittm_dtype_name(dtype), s.m, s.n, s.k, tile_name, r.gpu_ms, r.wall_ms,
+             flop / ms / 1e6, flop / r.wall_ms / 1e6);
       cJSON *row = cJSON_CreateObject();
+      cJSON_AddStringToObject(row, "op", op);
+      if (s.ks) {
+        cJSON_AddNumberToObject(row, "h", s.h);
+        cJSON_AddNumberToObject(row, "w", s.w);
+        cJSON_AddNumberToObject(row, "kernel", s.ks);
+      }
       cJSON_AddStringToObject(row, "precision", dtype == VITTM_F16 ? "fp16" : "fp32");
       cJSON_AddNumberToObject(row, "m", s.m);
       cJSON_AddNumberToObject(row, "n", s.n);

@@ -24,8 +24,8 @@ static const struct {
     {"reductions=subgroup", "LayerNorm/softmax reduced per subgroup"},
     {"shuffles=on", "register tiles share loads with subgroup shuffles"},
     {"shuffles=off", "register tiles load on every lane"},
-    {"gemm=uniform", "Linear layers by the uniform-buffer GEMM (packed weights)"},
-    {"gemm=tiled", "Linear layers by the tiled GEMM"},
+    {"gemm=uniform", "Linear layers and convolutions by the uniform-buffer GEMM"},
+    {"gemm=tiled", "Linear layers and convolutions by the tiled kernels"},
 };
 #define N_SETS (sizeof route_sets / sizeof *route_sets)
 
