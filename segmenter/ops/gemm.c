@@ -234,6 +234,7 @@ typedef struct uniform_product {
   uint32_t m, n, k;
   vittm_binding c;
   uint32_t c_off, ldc;
+  const char *label; /* names its dispatches in profiles */
 } uniform_product;
 
 /* Records the dispatches of gemm_uniform.comp for product u with the shader's `user` flags
@@ -296,7 +297,7 @@ static vittm_status uniform_dispatches(vittm_cmd *cmd, const uniform_product *u,
             bias ? vittm_tensor_bind(bias, 0, false, &unused) : (vittm_binding){u->pb, false};
         bind[2 * UNIFORM_PANELS + 1].write = false;
         st = vittm_cmd_dispatch_windows(cmd, p, bind, win, &pc, na * (PANEL_ROWS / UNIFORM_ROWS),
-                                        nn, 1, "gemm", err);
+                                        nn, 1, u->label, err);
         if (st)
           return st;
       }
@@ -312,7 +313,14 @@ static vittm_status gemm_uniform_record(vittm_cmd *cmd, const vittm_tensor *a,
   const uint32_t kc = uniform_kc(a->dtype, a->cols), chunks = (a->cols + kc - 1) / kc;
   const VkDeviceSize panel = (VkDeviceSize)PANEL_ROWS * kc * vittm_dtype_size(a->dtype);
   uniform_product u = {
-      .dev = a->dev, .dtype = a->dtype, .m = a->rows, .n = b->rows, .k = a->cols, .ldc = c->cols};
+      .dev = a->dev,
+      .dtype = a->dtype,
+      .m = a->rows,
+      .n = b->rows,
+      .k = a->cols,
+      .ldc = c->cols,
+      .label = "gemm",
+  };
   vittm_status st = operand_panels(
       cmd, 0, a, kc, panel * chunks * ((a->rows + PANEL_ROWS - 1) / PANEL_ROWS), &u.pa, err);
   if (!st)
@@ -354,7 +362,13 @@ vittm_status vittm_gemm_uniform_conv2d_record(vittm_cmd *cmd, const vittm_tensor
     fit = x->dev->info.max_storage_buffer_range / (panel * chunks);
   const uint32_t block = (fit ? (uint32_t)fit : 1) * PANEL_ROWS;
   uniform_product u = {
-      .dev = x->dev, .dtype = x->dtype, .n = weight->rows, .k = kdim, .ldc = y->cols};
+      .dev = x->dev,
+      .dtype = x->dtype,
+      .n = weight->rows,
+      .k = kdim,
+      .ldc = y->cols,
+      .label = "conv2d",
+  };
   vittm_status st =
       operand_panels(cmd, 1, weight, kc,
                      panel * chunks * ((weight->rows + PANEL_ROWS - 1) / PANEL_ROWS), &u.pb, err);

@@ -656,5 +656,11 @@ void vittm_cmd_print_profile(const vittm_cmd *cmd, FILE *out)
   for (uint32_t j = 0; j < n; j++)
     fprintf(out, "%-24s %8u %12.3f %6.1f%%\n", totals[j].label, totals[j].count, totals[j].ms,
             all > 0 ? 100 * totals[j].ms / all : 0);
+  uint32_t dispatches = 0;
+  for (size_t i = 0; i < cmd->n_ops; i++)
+    dispatches += cmd->ops[i].p != NULL; /* copies are not timed */
+  if (cmd->n_queries - 1 < dispatches)
+    fprintf(out, "(only the first %u of %u dispatches are timed)\n", cmd->n_queries - 1,
+            dispatches);
   free(totals);
 }
