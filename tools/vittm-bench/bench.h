@@ -56,8 +56,9 @@ vittm_status bench_run_rotated(vittm_segmenter *const *segs, const char *const *
 /* Writes json to path, or says why it could not; returns 0 on success. */
 int bench_write_json(const cJSON *json, const char *path);
 /* The device block of a report (name, driver, type). */
-/* "device: NAME (TYPE, DRIVER; code for avx2)": the device line of every report. */
-void bench_print_device(const vittm_device_info *info);
+/* "device: NAME (TYPE, DRIVER; code for avx2)" and "routes: …" (the kernel routes its
+ * profile chose, in VITTM_ROUTES's syntax): the device lines of every report. */
+void bench_print_device(const vittm_device *dev);
 
 cJSON *bench_device_json(const vittm_device_info *info);
 /* The paper's ADE20K FPS figures, as a JSON object. */

@@ -455,6 +455,7 @@ static vittm_status run_rounds(paper_model *pm, const vittm_frame *frame, const 
 }
 
 typedef struct report {
+  const vittm_device *dev;
   const vittm_device_info *info;
   const options *o;
   const paper_model *pm;
@@ -505,7 +506,7 @@ static void print_report(const report *r)
 {
   const paper_model *a = &r->pm[0], *b = &r->pm[1];
   printf("vittm-bench paper: the ViTTM paper's ADE20K frame-rate protocol on this device\n");
-  bench_print_device(r->info);
+  bench_print_device(r->dev);
   printf("frame: %u×%u RGB, a synthetic street scene, the same for both models; batch 1, fp32\n",
          r->frame_w, r->frame_h);
   printf("run: %s\n", r->run);
@@ -700,6 +701,7 @@ int bench_paper(int argc, char **argv)
   } else {
     for (int m = 0; m < 2; m++)
       pm[m].s = bench_summarize(pm[m].wall, pm[m].gpu, r.p.counted);
+    r.dev = dev;
     r.info = vittm_device_get_info(dev);
     r.fps_ratio = pm[1].s.fps / pm[0].s.fps;
     r.flop_ratio = pm[0].gmac_frame / pm[1].gmac_frame;

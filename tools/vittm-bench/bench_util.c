@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "bench.h"
+#include "vk/device.h"
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -89,7 +90,7 @@ vittm_device *bench_open_device(const char *cmd, bool *want16)
             info->name);
     *want16 = false;
   }
-  bench_print_device(info);
+  bench_print_device(dev);
   return dev;
 }
 
@@ -152,12 +153,15 @@ int bench_write_json(const cJSON *json, const char *path)
   return fclose(f) == 0 ? 0 : 1;
 }
 
-void bench_print_device(const vittm_device_info *info)
+void bench_print_device(const vittm_device *dev)
 {
+  const vittm_device_info *info = vittm_device_get_info(dev);
+  char routes[160];
+  vittm_device_profile_describe(vittm_device_get_profile(dev), routes, sizeof routes);
   printf("device: %s (%s, %s", info->name, vittm_device_type_name(info->type), info->driver_info);
   if (info->cpu_vectors[0])
     printf("; code for %s", info->cpu_vectors);
-  printf(")\n");
+  printf(")\nroutes: %s\n", routes);
 }
 
 cJSON *bench_device_json(const vittm_device_info *info)

@@ -372,10 +372,10 @@ static int write_plot(const video *v, const options *o, const model_run *runs)
   return svg_plot_write(&plot, o->plot_path);
 }
 
-static void print_report(const vittm_device_info *info, const video *v, const options *o,
+static void print_report(const vittm_device *dev, const video *v, const options *o,
                          const model_run *runs)
 {
-  bench_print_device(info);
+  bench_print_device(dev);
   printf("video: %s, %s %d×%d, %lld frames decoded in %.1f ms (%.1f fps), %s\n", o->video_path,
          v->info.codec_name, v->width, v->height, (long long)v->n_frames, v->decode_ms,
          v->decode_ms > 0 ? v->n_frames / v->decode_ms * 1e3 : 0.0,
@@ -446,7 +446,7 @@ int bench_video(int argc, char **argv)
     runs[m].s = bench_summarize(runs[m].wall, runs[m].gpu, (int)v.n_frames);
   if (!rc) {
     const vittm_device_info *info = vittm_device_get_info(dev);
-    print_report(info, &v, &o, runs);
+    print_report(dev, &v, &o, runs);
     if (o.json_path) {
       cJSON *json = report_json(info, &v, &o, runs);
       rc = bench_write_json(json, o.json_path);
