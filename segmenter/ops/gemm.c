@@ -360,6 +360,8 @@ vittm_status vittm_gemm_uniform_conv2d_record(vittm_cmd *cmd, const vittm_tensor
   uint64_t fit = CONV_BLOCK_BYTES / (panel * chunks);
   if (fit * panel * chunks > x->dev->info.max_storage_buffer_range)
     fit = x->dev->info.max_storage_buffer_range / (panel * chunks);
+  if (fit > x->dev->info.max_workgroup_count[1] / PANEL_ROWS) /* gemm_pack: a row per group */
+    fit = x->dev->info.max_workgroup_count[1] / PANEL_ROWS;
   const uint32_t block = (fit ? (uint32_t)fit : 1) * PANEL_ROWS;
   uniform_product u = {
       .dev = x->dev,

@@ -270,15 +270,19 @@ static void test_conv_transpose2x2_matches_reference(void **state)
  * implicit A packed from x block by block of pixels (CONV_BLOCK_BYTES: 30×30 pixels of
  * 4680-deep fp32 rows are two blocks; fp16 one), channel counts that are no multiple of 4
  * (scalar packing), every kernel size, column slices, several passes over y (4680 is 19
- * k-chunks of 256 fp32 values, 10 of 512 fp16). A small convolution records the packing of
+ * k-chunks of 256 fp32 values, 10 of 512 fp16), more pixels than the packing's grid takes
+ * in one dispatch (65535 rows of workgroups). A small convolution records the packing of
  * its input and of its weight (not a constant tensor here) and one product. */
 static void test_conv_uniform_route_matches_reference(void **state)
 {
   (void)state;
   static const conv_case cases[] = {
-      {7, 5, 17, 13, 3, true, true, 3, 18},   {6, 9, 8, 5, 5, true, false, 1, 7},
-      {5, 7, 64, 64, 1, true, false, 4, 72},  {1, 3, 4, 5, 3, true, false, 0, 0},
+      {7, 5, 17, 13, 3, true, true, 3, 18},
+      {6, 9, 8, 5, 5, true, false, 1, 7},
+      {5, 7, 64, 64, 1, true, false, 4, 72},
+      {1, 3, 4, 5, 3, true, false, 0, 0},
       {30, 30, 520, 37, 3, true, true, 0, 0},
+      {256, 257, 4, 5, 1, true, false, 0, 0}, /* more pixels than a grid's 65535 rows */
   };
   vittm_device_profile *profile = vittm_device_profile_mut(test_dev);
   const bool was = profile->gemm_uniform;
