@@ -182,10 +182,7 @@ vittm_status vittm_conv2d_record(vittm_cmd *cmd, const vittm_tensor *x, uint32_t
   vittm_status st = check_conv2d(x, h, w, weight, bias, k, y, out_col0, err);
   if (st)
     return st;
-  /* The uniform-buffer GEMM where the profile takes it (CPU drivers), unless a tile is
-   * forced (VITTM_CONV_TILE: tuning, and the tests of the tiled kernels). */
-  if (!vittm_device_get_profile(x->dev)->conv_tile.bm &&
-      vittm_gemm_uniform_conv2d_fits(x, weight, y))
+  if (vittm_gemm_takes_uniform_conv2d_route(x, weight, y))
     return vittm_gemm_uniform_conv2d_record(cmd, x, h, w, weight, bias, k,
                                             (flags & VITTM_CONV_RELU) != 0, y, out_col0, err);
   vittm_tile tile;

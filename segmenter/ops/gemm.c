@@ -133,6 +133,19 @@ static uint32_t uniform_kc(vittm_dtype dtype, uint32_t k)
   return kc < most ? kc : most;
 }
 
+/* Bytes of one panel (64 rows of one k-chunk) of a k-deep operand. */
+static VkDeviceSize panel_bytes(vittm_dtype dtype, uint32_t k)
+{
+  return (VkDeviceSize)PANEL_ROWS * uniform_kc(dtype, k) * vittm_dtype_size(dtype);
+}
+
+/* Bytes of the panels of a rows×k operand: every k-chunk of every panel. */
+static VkDeviceSize panels_bytes(vittm_dtype dtype, uint32_t k, uint32_t rows)
+{
+  uint32_t kc = uniform_kc(dtype, k);
+  return panel_bytes(dtype, k) * ((k + kc - 1) / kc) * ((rows + PANEL_ROWS - 1) / PANEL_ROWS);
+}
+
 /* Whether the panels of a rows×k operand fit one storage buffer binding and gemm_pack's grid,
  * and the device has the uniform buffers the route binds. */
 static bool uniform_fits(vittm_device *dev, vittm_dtype dtype, uint32_t k, uint32_t rows)
@@ -141,12 +154,10 @@ static bool uniform_fits(vittm_device *dev, vittm_dtype dtype, uint32_t k, uint3
   vkGetPhysicalDeviceProperties(dev->physical, &props);
   const VkPhysicalDeviceLimits *lim = &props.limits;
   uint32_t kc = uniform_kc(dtype, k), chunks = (k + kc - 1) / kc;
-  uint64_t panel = (uint64_t)PANEL_ROWS * kc * vittm_dtype_size(dtype);
-  uint64_t packed = panel * chunks * ((rows + PANEL_ROWS - 1) / PANEL_ROWS);
   return dev->uniform_array_indexing && lim->maxUniformBufferRange >= 65536 &&
          lim->maxPerStageDescriptorUniformBuffers >= 2 * UNIFORM_PANELS &&
-         panel % lim->minUniformBufferOffsetAlignment == 0 &&
-         packed <= dev->info.max_storage_buffer_range &&
+         panel_bytes(dtype, k) % lim->minUniformBufferOffsetAlignment == 0 &&
+         panels_bytes(dtype, k, rows) <= dev->info.max_storage_buffer_range &&
          /* gemm_pack's grid: a row per workgroup in y, a k-chunk per workgroup in z */
          (uint64_t)rows + PANEL_ROWS <= dev->info.max_workgroup_count[1] &&
          chunks <= dev->info.max_workgroup_count[2];
@@ -156,7 +167,8 @@ bool vittm_gemm_takes_uniform_route(const vittm_tensor *a, const vittm_tensor *b
                                     const vittm_tensor *c, uint32_t flags)
 {
   vittm_device *dev = a->dev;
-  if (!vittm_device_get_profile(dev)->gemm_uniform || a->n_chunks != 1 || b->n_chunks != 1 ||
+  const vittm_device_profile *profile = vittm_device_get_profile(dev);
+  if (!profile->gemm_uniform || profile->gemm_tile.bm || a->n_chunks != 1 || b->n_chunks != 1 ||
       c->n_chunks != 1 || a->cols == 0)
     return false;
   uint32_t kc = uniform_kc(a->dtype, a->cols), chunks = (a->cols + kc - 1) / kc;
@@ -310,8 +322,7 @@ static vittm_status gemm_uniform_record(vittm_cmd *cmd, const vittm_tensor *a,
                                         const vittm_tensor *b, const vittm_tensor *bias,
                                         vittm_tensor *c, uint32_t flags, vittm_error *err)
 {
-  const uint32_t kc = uniform_kc(a->dtype, a->cols), chunks = (a->cols + kc - 1) / kc;
-  const VkDeviceSize panel = (VkDeviceSize)PANEL_ROWS * kc * vittm_dtype_size(a->dtype);
+  const uint32_t kc = uniform_kc(a->dtype, a->cols);
   uniform_product u = {
       .dev = a->dev,
       .dtype = a->dtype,
@@ -321,11 +332,10 @@ static vittm_status gemm_uniform_record(vittm_cmd *cmd, const vittm_tensor *a,
       .ldc = c->cols,
       .label = "gemm",
   };
-  vittm_status st = operand_panels(
-      cmd, 0, a, kc, panel * chunks * ((a->rows + PANEL_ROWS - 1) / PANEL_ROWS), &u.pa, err);
+  vittm_status st =
+      operand_panels(cmd, 0, a, kc, panels_bytes(a->dtype, a->cols, a->rows), &u.pa, err);
   if (!st)
-    st = operand_panels(cmd, 1, b, kc, panel * chunks * ((b->rows + PANEL_ROWS - 1) / PANEL_ROWS),
-                        &u.pb, err);
+    st = operand_panels(cmd, 1, b, kc, panels_bytes(b->dtype, b->cols, b->rows), &u.pb, err);
   if (st)
     return st;
   u.c = vittm_tensor_bind(c, 0, true, &u.c_off);
@@ -339,12 +349,13 @@ static vittm_status gemm_uniform_record(vittm_cmd *cmd, const vittm_tensor *a,
  * for several panels of rows, few enough to stay in memory a CPU's caches see again soon. */
 #define CONV_BLOCK_BYTES (16u << 20)
 
-bool vittm_gemm_uniform_conv2d_fits(const vittm_tensor *x, const vittm_tensor *weight,
-                                    const vittm_tensor *y)
+bool vittm_gemm_takes_uniform_conv2d_route(const vittm_tensor *x, const vittm_tensor *weight,
+                                           const vittm_tensor *y)
 {
   vittm_device *dev = x->dev;
-  return vittm_device_get_profile(dev)->gemm_uniform && x->n_chunks == 1 && weight->n_chunks == 1 &&
-         y->n_chunks == 1 && weight->cols > 0 &&
+  const vittm_device_profile *profile = vittm_device_get_profile(dev);
+  return profile->gemm_uniform && !profile->conv_tile.bm && x->n_chunks == 1 &&
+         weight->n_chunks == 1 && y->n_chunks == 1 && weight->cols > 0 &&
          uniform_fits(dev, x->dtype, weight->cols, PANEL_ROWS) &&
          uniform_fits(dev, x->dtype, weight->cols, weight->rows);
 }
@@ -355,11 +366,11 @@ vittm_status vittm_gemm_uniform_conv2d_record(vittm_cmd *cmd, const vittm_tensor
                                               vittm_tensor *y, uint32_t out_col0, vittm_error *err)
 {
   const uint32_t kdim = weight->cols, pixels = x->rows;
-  const uint32_t kc = uniform_kc(x->dtype, kdim), chunks = (kdim + kc - 1) / kc;
-  const VkDeviceSize panel = (VkDeviceSize)PANEL_ROWS * kc * vittm_dtype_size(x->dtype);
-  uint64_t fit = CONV_BLOCK_BYTES / (panel * chunks);
-  if (fit * panel * chunks > x->dev->info.max_storage_buffer_range)
-    fit = x->dev->info.max_storage_buffer_range / (panel * chunks);
+  const uint32_t kc = uniform_kc(x->dtype, kdim);
+  const VkDeviceSize row_panels = panels_bytes(x->dtype, kdim, PANEL_ROWS); /* 64 pixels' */
+  uint64_t fit = CONV_BLOCK_BYTES / row_panels;
+  if (fit * row_panels > x->dev->info.max_storage_buffer_range)
+    fit = x->dev->info.max_storage_buffer_range / row_panels;
   if (fit > x->dev->info.max_workgroup_count[1] / PANEL_ROWS) /* gemm_pack: a row per group */
     fit = x->dev->info.max_workgroup_count[1] / PANEL_ROWS;
   const uint32_t block = (fit ? (uint32_t)fit : 1) * PANEL_ROWS;
@@ -371,15 +382,13 @@ vittm_status vittm_gemm_uniform_conv2d_record(vittm_cmd *cmd, const vittm_tensor
       .ldc = y->cols,
       .label = "conv2d",
   };
-  vittm_status st =
-      operand_panels(cmd, 1, weight, kc,
-                     panel * chunks * ((weight->rows + PANEL_ROWS - 1) / PANEL_ROWS), &u.pb, err);
+  vittm_status st = operand_panels(cmd, 1, weight, kc,
+                                   panels_bytes(weight->dtype, kdim, weight->rows), &u.pb, err);
   /* Block by block of output pixels: pack their implicit A into the scratch buffer, multiply. */
   for (uint32_t q0 = 0; !st && q0 < pixels; q0 += block) {
     u.m = pixels - q0 < block ? pixels - q0 : block;
     pack_push conv = {.h = h, .w = w, .ks = k, .m0 = q0};
-    st = vittm_cmd_scratch(cmd, 0, panel * chunks * ((u.m + PANEL_ROWS - 1) / PANEL_ROWS), &u.pa,
-                           err);
+    st = vittm_cmd_scratch(cmd, 0, panels_bytes(x->dtype, kdim, u.m), &u.pa, err);
     if (!st)
       st = pack_operand(cmd, x, kc, &conv, u.m, kdim, u.pa, err);
     if (!st) {

@@ -17,15 +17,16 @@ vittm_status vittm_gemm_choose_tile(const vittm_device *dev, uint32_t m, uint32_
                                     vittm_tile *tile, vittm_error *err);
 /* Whether vittm_gemm_record computes C = A·Bᵀ with `flags` by the uniform-buffer GEMM (the
  * profile's gemm route, the product's depth, the operands' buffers and the device's uniform
- * buffer limits) rather than by tiles. */
+ * buffer limits) rather than by tiles. A forced tile (VITTM_GEMM_TILE) keeps the tiles. */
 bool vittm_gemm_takes_uniform_route(const vittm_tensor *a, const vittm_tensor *b,
                                     const vittm_tensor *c, uint32_t flags);
 /* The uniform-buffer GEMM as a k×k convolution (used by vittm_conv2d_record, which checks
- * the operands): whether the profile takes the route and these one-chunk operands fit it,
- * and the recording: y[:, out_col0 ..] = conv(x) (+ bias) (→ ReLU), block by block of output
- * pixels, each block's implicit A packed from x into the recording's scratch buffer. */
-bool vittm_gemm_uniform_conv2d_fits(const vittm_tensor *x, const vittm_tensor *weight,
-                                    const vittm_tensor *y);
+ * the operands): whether the profile takes the route (and no VITTM_CONV_TILE forces a tile)
+ * and these one-chunk operands fit it, and the recording: y[:, out_col0 ..] = conv(x)
+ * (+ bias) (→ ReLU), block by block of output pixels, each block's implicit A packed from x
+ * into the recording's scratch buffer. */
+bool vittm_gemm_takes_uniform_conv2d_route(const vittm_tensor *x, const vittm_tensor *weight,
+                                           const vittm_tensor *y);
 vittm_status vittm_gemm_uniform_conv2d_record(vittm_cmd *cmd, const vittm_tensor *x, uint32_t h,
                                               uint32_t w, const vittm_tensor *weight,
                                               const vittm_tensor *bias, uint32_t k, bool relu,

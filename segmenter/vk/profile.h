@@ -15,7 +15,8 @@
  * (gemm=uniform: Linear layers' products and convolutions read their operands from uniform
  * buffers, packed into panels: ops/gemm.c, docs/cpu-drivers.md; CPU drivers only profit from
  * it, and lavapipe gets it by default on x86 CPUs without AVX-512.)
- * VITTM_GEMM_TILE and VITTM_CONV_TILE (BMxBNxBK/TMxTN) force one tile, for tuning. */
+ * VITTM_GEMM_TILE and VITTM_CONV_TILE (BMxBNxBK/TMxTN) force one tile, for tuning: and so the
+ * tiled kernel, whatever the gemm route. */
 #ifndef VITTM_VK_PROFILE_H
 #define VITTM_VK_PROFILE_H
 
