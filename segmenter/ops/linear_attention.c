@@ -1,18 +1,26 @@
 #include "ops/linear_attention.h"
 
+#include "vk/device.h"
+
 #define MAX_HEAD_DIM 128u /* dk: the registers one invocation keeps per v column */
 #define MAX_SLOTS 16u     /* partial sums over token ranges, reduced in a fixed order */
 #define MIN_TOKENS_PER_GROUP 128u
 #define REDUCE_WG 256u
 #define APPLY_WG 64u
+#define HEAD_ALIGN                                                                                 \
+  64u /* floats: a head's sums start 256 bytes apart, Vulkan's largest
+                          uniform buffer offset alignment */
 
 typedef struct kv_push {
   uint32_t tokens, tpg, dv, heads;
   uint32_t ldk, ldv, k_off, v_off;
   uint32_t accumulate;
+  uint32_t hs;
 } kv_push;
 _Static_assert(sizeof(kv_push) == VITTM_SHADER_LINEAR_ATTENTION_KV_PUSH_SIZE,
                "kv_push does not match linear_attention_kv's push constants");
+_Static_assert(sizeof(kv_push) == VITTM_SHADER_LINEAR_ATTENTION_KV_SG_PUSH_SIZE,
+               "kv_push does not match linear_attention_kv_sg's push constants");
 
 typedef struct reduce_push {
   uint32_t count, groups;
@@ -23,9 +31,26 @@ _Static_assert(sizeof(reduce_push) == VITTM_SHADER_LINEAR_ATTENTION_REDUCE_PUSH_
 typedef struct apply_push {
   uint32_t rows, dv, ldq, ldo, q_off, out_off, accumulate;
   float eps;
+  uint32_t h0, hs;
 } apply_push;
 _Static_assert(sizeof(apply_push) == VITTM_SHADER_LINEAR_ATTENTION_APPLY_PUSH_SIZE,
                "apply_push does not match linear_attention_apply's push constants");
+
+/* Floats between two heads' sums in a slot: dk × dv of KV and dk of z, padded. */
+static uint32_t head_stride(uint32_t dk, uint32_t dv)
+{
+  return (dk * (dv + 1) + HEAD_ALIGN - 1) / HEAD_ALIGN * HEAD_ALIGN;
+}
+
+/* Bytes of sums one apply dispatch shows through its uniform buffer: the device's range, at
+ * most 64 KiB (the shader's array). */
+static uint32_t uniform_window(const vittm_device *dev)
+{
+  VkPhysicalDeviceProperties props;
+  vkGetPhysicalDeviceProperties(dev->physical, &props);
+  uint32_t range = props.limits.maxUniformBufferRange;
+  return (range < 65536 ? range : 65536) / 16 * 16;
+}
 
 static vittm_status check_widths(const char *op, uint32_t heads, uint32_t dqk, uint32_t dv,
                                  vittm_error *err)
@@ -48,8 +73,13 @@ vittm_status vittm_linear_attention_scratch(vittm_device *dev, uint32_t heads, u
   vittm_status st = check_widths("linear attention scratch", heads, dqk, dv, err);
   if (st)
     return st;
-  uint32_t dk = dqk / heads, dvh = dv / heads;
-  uint64_t slot_bytes = (uint64_t)heads * dk * (dvh + 1) * sizeof(float);
+  uint32_t dk = dqk / heads, dvh = dv / heads, hs = head_stride(dk, dvh);
+  if (hs * sizeof(float) > uniform_window(dev))
+    return vittm_error_set(err, VITTM_ERROR_UNSUPPORTED,
+                           "linear attention scratch: a head's %u×%u sums (%zu bytes) exceed the "
+                           "device's uniform buffer range (%u bytes)",
+                           dk, dvh + 1, hs * sizeof(float), uniform_window(dev));
+  uint64_t slot_bytes = (uint64_t)heads * hs * sizeof(float);
   uint64_t fit = vittm_device_get_info(dev)->max_storage_buffer_range / slot_bytes;
   uint32_t slots = fit < MAX_SLOTS ? (uint32_t)fit : MAX_SLOTS;
   if (slots == 0)
@@ -57,7 +87,7 @@ vittm_status vittm_linear_attention_scratch(vittm_device *dev, uint32_t heads, u
                            "linear attention scratch: %llu bytes of sums for %u heads exceed the "
                            "storage buffer range",
                            (unsigned long long)slot_bytes, heads);
-  return vittm_tensor_create(dev, VITTM_F32, slots * heads, dk * (dvh + 1), out, err);
+  return vittm_tensor_create(dev, VITTM_F32, slots * heads, hs, out, err);
 }
 
 static vittm_status check_operands(const vittm_tensor *q, const vittm_tensor *k,
@@ -81,8 +111,8 @@ static vittm_status check_operands(const vittm_tensor *q, const vittm_tensor *k,
   if (st)
     return st;
   uint32_t dk = q->cols / heads, dv = v->cols / heads;
-  if (scratch->dtype != VITTM_F32 || scratch->cols != dk * (dv + 1) || scratch->rows % heads != 0 ||
-      scratch->rows == 0)
+  if (scratch->dtype != VITTM_F32 || scratch->cols != head_stride(dk, dv) ||
+      scratch->rows % heads != 0 || scratch->rows == 0)
     return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
                            "%s: scratch is %u×%u %s; make it with "
                            "vittm_linear_attention_scratch for %u heads, widths %u and %u",
@@ -112,10 +142,16 @@ static vittm_status record_kv(vittm_cmd *cmd, const vittm_tensor *k, const vittm
   uint32_t bt = 32;
   while (bt > 1 && bt * dk * sizeof(float) > info->max_shared_memory)
     bt /= 2;
-  uint32_t spec[] = {wg, dk, bt, (dv + wg - 1) / wg};
+  /* φ(k) passed round subgroups by shuffles where the workgroup is whole subgroups of the
+   * device's one size (vk/profile.h), else staged in shared memory. */
+  uint32_t sg = vittm_device_get_profile(k->dev)->shuffle_subgroup;
+  if (sg == 0 || sg > wg || wg % sg)
+    sg = 0;
+  uint32_t spec[] = {wg, dk, bt, (dv + wg - 1) / wg, sg ? sg : 8};
   const vittm_pipeline *p;
-  vittm_status st = vittm_pipeline_get(k->dev, VITTM_SHADER_LINEAR_ATTENTION_KV, k->dtype, spec, 4,
-                                       3, sizeof(kv_push), &p, err);
+  vittm_status st = vittm_pipeline_get(
+      k->dev, sg ? VITTM_SHADER_LINEAR_ATTENTION_KV_SG : VITTM_SHADER_LINEAR_ATTENTION_KV, k->dtype,
+      spec, 5, 3, sizeof(kv_push), &p, err);
   if (st)
     return st;
 
@@ -142,6 +178,7 @@ static vittm_status record_kv(vittm_cmd *cmd, const vittm_tensor *k, const vittm
         .ldk = k->cols,
         .ldv = v->cols,
         .accumulate = r0 > 0,
+        .hs = scratch->cols,
     };
     vittm_binding bind[3] = {
         vittm_tensor_bind(k, r0, false, &pc.k_off),
@@ -175,40 +212,49 @@ static vittm_status record_reduce(vittm_cmd *cmd, vittm_tensor *scratch, uint32_
                             "linear attention reduce", err);
 }
 
-/* Stage 3: each span of q, out. */
+/* Stage 3: each span of q, out, for the heads that one uniform buffer window shows at a time. */
 static vittm_status record_apply(vittm_cmd *cmd, const vittm_tensor *q, uint32_t heads, float eps,
                                  vittm_tensor *scratch, vittm_tensor *out, bool accumulate,
                                  vittm_error *err)
 {
-  uint32_t dk = q->cols / heads, dv = out->cols / heads;
+  uint32_t dk = q->cols / heads, dv = out->cols / heads, hs = scratch->cols;
   uint32_t wg = APPLY_WG;
   while (wg > vittm_device_get_info(q->dev)->max_workgroup_invocations)
     wg /= 2;
-  uint32_t spec[] = {wg, dk};
+  const uint32_t window = uniform_window(q->dev), per_window = window / (hs * sizeof(float));
+  uint32_t spec[] = {wg, dk, window / 16};
   const vittm_pipeline *p;
-  vittm_status st = vittm_pipeline_get(q->dev, VITTM_SHADER_LINEAR_ATTENTION_APPLY, q->dtype, spec,
-                                       2, 3, sizeof(apply_push), &p, err);
+  vittm_status st =
+      vittm_pipeline_get_uniform(q->dev, VITTM_SHADER_LINEAR_ATTENTION_APPLY, q->dtype, spec, 3, 3,
+                                 1, 1, sizeof(apply_push), &p, err);
   const vittm_tensor *rows_split[] = {q, out};
   uint32_t unused;
   vittm_binding sbind = vittm_tensor_bind(scratch, 0, false, &unused);
-  for (uint32_t r0 = 0; !st && r0 < q->rows;) {
-    uint32_t r1 = vittm_span_end(rows_split, 2, r0, q->rows);
-    apply_push pc = {
-        .rows = r1 - r0,
-        .dv = dv,
-        .ldq = q->cols,
-        .ldo = out->cols,
-        .accumulate = accumulate,
-        .eps = eps,
-    };
-    vittm_binding bind[3] = {
-        vittm_tensor_bind(q, r0, false, &pc.q_off),
-        sbind,
-        vittm_tensor_bind(out, r0, true, &pc.out_off),
-    };
-    st = vittm_cmd_dispatch(cmd, p, bind, &pc, (pc.rows + wg - 1) / wg, heads, 1,
-                            "linear attention apply", err);
-    r0 = r1;
+  for (uint32_t h0 = 0; !st && h0 < heads; h0 += per_window) {
+    const uint32_t nh = heads - h0 < per_window ? heads - h0 : per_window;
+    const vittm_buffer_window win = {(VkDeviceSize)h0 * hs * sizeof(float),
+                                     (VkDeviceSize)nh * hs * sizeof(float)};
+    for (uint32_t r0 = 0; !st && r0 < q->rows;) {
+      uint32_t r1 = vittm_span_end(rows_split, 2, r0, q->rows);
+      apply_push pc = {
+          .rows = r1 - r0,
+          .dv = dv,
+          .ldq = q->cols,
+          .ldo = out->cols,
+          .accumulate = accumulate,
+          .eps = eps,
+          .h0 = h0,
+          .hs = hs,
+      };
+      vittm_binding bind[3] = {
+          sbind,
+          vittm_tensor_bind(q, r0, false, &pc.q_off),
+          vittm_tensor_bind(out, r0, true, &pc.out_off),
+      };
+      st = vittm_cmd_dispatch_windows(cmd, p, bind, &win, &pc, (pc.rows + wg - 1) / wg, nh, 1,
+                                      "linear attention apply", err);
+      r0 = r1;
+    }
   }
   return st;
 }
