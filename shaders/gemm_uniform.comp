@@ -16,6 +16,8 @@
 // first) share their B panels, which stay in the CPU's cache. Each of the WG lanes owns
 // C = 64 / WG columns (lane l: columns l, l + WG, …), gathers their B values and shares the R
 // rows of A, read at uniform addresses: per KVEC k, C + R loads for R·C·KVEC FMAs.
+// Rows of A past M are read as the last row of M (and their C skipped): A's windows may end
+// with the matrix, so that a row-major A of KC columns is bound as it is, without packing.
 #include "dtype.glsl"
 #include "gelu.glsl"
 
@@ -63,6 +65,10 @@ void main()
   const uint blocks = PANEL / R; // row blocks per A panel
   const uint ia0 = gl_WorkGroupID.x / blocks, ib0 = gl_WorkGroupID.y;
   const uint r0 = (gl_WorkGroupID.x % blocks) * R;
+  const uint a_last = min(PANEL - 1u, p.M - 1u - (p.m0 + ia0 * PANEL)); // last row of M here
+  uint arow[R];
+  [[unroll]] for (uint r = 0; r < R; r++)
+    arow[r] = min(r0 + r, a_last) * KVECS;
   float acc[R][COLS];
   [[unroll]] for (uint r = 0; r < R; r++)
     [[unroll]] for (uint j = 0; j < COLS; j++)
@@ -78,7 +84,7 @@ void main()
         b1[j] = vec4(unpackHalf2x16(u.z), unpackHalf2x16(u.w));
       }
       [[unroll]] for (uint r = 0; r < R; r++) {
-        uvec4 u = pa[ia].v[(r0 + r) * KVECS + kv];
+        uvec4 u = pa[ia].v[arow[r] + kv];
         vec4 a0 = vec4(unpackHalf2x16(u.x), unpackHalf2x16(u.y));
         vec4 a1 = vec4(unpackHalf2x16(u.z), unpackHalf2x16(u.w));
         [[unroll]] for (uint j = 0; j < COLS; j++) {
@@ -95,7 +101,7 @@ void main()
       [[unroll]] for (uint j = 0; j < COLS; j++)
         bv[j] = pb[ib].v[(j * WG + lane) * KVECS + kv];
       [[unroll]] for (uint r = 0; r < R; r++) {
-        vec4 av = pa[ia].v[(r0 + r) * KVECS + kv];
+        vec4 av = pa[ia].v[arow[r] + kv];
         [[unroll]] for (uint j = 0; j < COLS; j++) {
           float s = acc[r][j];
           s = fma(av.x, bv[j].x, s); s = fma(av.y, bv[j].y, s);

@@ -243,11 +243,34 @@ typedef struct uniform_product {
   vittm_device *dev;
   vittm_dtype dtype;
   vittm_buffer *pa, *pb;
+  /* A is bound as it is, not packed (a_direct): its rows are KC = k elements each, from byte
+   * a_at of pa, so that its panels are consecutive windows, the last one ending with A. */
+  bool a_direct;
+  VkDeviceSize a_at;
   uint32_t m, n, k;
   vittm_binding c;
   uint32_t c_off, ldc;
   const char *label; /* names its dispatches in profiles */
 } uniform_product;
+
+/* Binds the rows of t from row0 on as the panels of A as they are, without packing them: where
+ * each row is one whole k-chunk (its length a multiple of the shader's vector, at most KC) and
+ * they start on the device's uniform buffer offset alignment. The pack would be a dispatch of
+ * its own, which on a CPU driver costs more than a small product's arithmetic. */
+static bool bind_a_direct(const vittm_tensor *t, uint32_t row0, uniform_product *u)
+{
+  if (t->n_chunks != 1 || uniform_kc(t->dtype, t->cols) != t->cols)
+    return false;
+  VkPhysicalDeviceProperties props;
+  vkGetPhysicalDeviceProperties(t->dev->physical, &props);
+  uint32_t off;
+  vittm_binding b = vittm_tensor_bind(t, row0, false, &off);
+  VkDeviceSize at = (VkDeviceSize)off * vittm_dtype_size(t->dtype);
+  if (at % props.limits.minUniformBufferOffsetAlignment)
+    return false;
+  u->pa = b.buffer, u->a_direct = true, u->a_at = at;
+  return true;
+}
 
 /* Records the dispatches of gemm_uniform.comp for product u with the shader's `user` flags
  * (FLAG_*: bias, GELU, ReLU, residual). */
@@ -301,6 +324,12 @@ static vittm_status uniform_dispatches(vittm_cmd *cmd, const uniform_product *u,
           bind[i] = (vittm_binding){u->pa, false};
           bind[UNIFORM_PANELS + i] = (vittm_binding){u->pb, false};
           win[i] = (vittm_buffer_window){ia * panel, panel};
+          if (u->a_direct) /* one chunk: ia is the panel */
+            win[i] = (vittm_buffer_window){u->a_at + ia * panel,
+                                           (VkDeviceSize)(u->m - ia * PANEL_ROWS < PANEL_ROWS
+                                                              ? u->m - ia * PANEL_ROWS
+                                                              : PANEL_ROWS) *
+                                               kc * vittm_dtype_size(u->dtype)};
           win[UNIFORM_PANELS + i] = (vittm_buffer_window){ib * panel, panel};
         }
         bind[2 * UNIFORM_PANELS] = u->c;
@@ -308,8 +337,10 @@ static vittm_status uniform_dispatches(vittm_cmd *cmd, const uniform_product *u,
         bind[2 * UNIFORM_PANELS + 1] =
             bias ? vittm_tensor_bind(bias, 0, false, &unused) : (vittm_binding){u->pb, false};
         bind[2 * UNIFORM_PANELS + 1].write = false;
-        st = vittm_cmd_dispatch_windows(cmd, p, bind, win, &pc, na * (PANEL_ROWS / UNIFORM_ROWS),
-                                        nn, 1, u->label, err);
+        /* Workgroup x: rows x·UNIFORM_ROWS … of the panels; none for the rows past M. */
+        const uint32_t rows = u->m - pc.m0 < na * PANEL_ROWS ? u->m - pc.m0 : na * PANEL_ROWS;
+        st = vittm_cmd_dispatch_windows(
+            cmd, p, bind, win, &pc, (rows + UNIFORM_ROWS - 1) / UNIFORM_ROWS, nn, 1, u->label, err);
         if (st)
           return st;
       }
@@ -333,7 +364,9 @@ static vittm_status gemm_uniform_record(vittm_cmd *cmd, const vittm_tensor *a,
       .label = "gemm",
   };
   vittm_status st =
-      operand_panels(cmd, 0, a, kc, panels_bytes(a->dtype, a->cols, a->rows), &u.pa, err);
+      bind_a_direct(a, 0, &u)
+          ? VITTM_OK
+          : operand_panels(cmd, 0, a, kc, panels_bytes(a->dtype, a->cols, a->rows), &u.pa, err);
   if (!st)
     st = operand_panels(cmd, 1, b, kc, panels_bytes(b->dtype, b->cols, b->rows), &u.pb, err);
   if (st)
@@ -388,9 +421,12 @@ vittm_status vittm_gemm_uniform_conv2d_record(vittm_cmd *cmd, const vittm_tensor
   for (uint32_t q0 = 0; !st && q0 < pixels; q0 += block) {
     u.m = pixels - q0 < block ? pixels - q0 : block;
     pack_push conv = {.h = h, .w = w, .ks = k, .m0 = q0};
-    st = vittm_cmd_scratch(cmd, 0, panels_bytes(x->dtype, kdim, u.m), &u.pa, err);
-    if (!st)
-      st = pack_operand(cmd, x, kc, &conv, u.m, kdim, u.pa, err);
+    u.a_direct = k == 1 && bind_a_direct(x, q0, &u); /* a 1×1 convolution's A is x itself */
+    if (!u.a_direct) {
+      st = vittm_cmd_scratch(cmd, 0, panels_bytes(x->dtype, kdim, u.m), &u.pa, err);
+      if (!st)
+        st = pack_operand(cmd, x, kc, &conv, u.m, kdim, u.pa, err);
+    }
     if (!st) {
       u.c = vittm_tensor_bind(y, q0, true, &u.c_off);
       u.c_off += out_col0;

@@ -299,6 +299,16 @@ static void test_conv_uniform_route_matches_reference(void **state)
   assert_int_equal(vittm_cmd_dispatch_count(cmd), 3);
   vittm_cmd_free(cmd);
   vittm_tensor_free(tx), vittm_tensor_free(tw), vittm_tensor_free(ty);
+  /* A 1×1 convolution of 64 channels reads x as its A, unpacked: one dispatch. */
+  tx = test_tensor(test_dev, VITTM_F32, h * w, 64, NULL);
+  tw = test_tensor(test_dev, VITTM_F32, cout, 64, NULL);
+  ty = test_tensor(test_dev, VITTM_F32, h * w, cout, NULL);
+  assert_int_equal(vittm_tensor_make_constant(tw, &err), VITTM_OK);
+  assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
+  assert_int_equal(vittm_conv2d_record(cmd, tx, h, w, tw, NULL, 1, 0, ty, 0, &err), VITTM_OK);
+  assert_int_equal(vittm_cmd_dispatch_count(cmd), 1);
+  vittm_cmd_free(cmd);
+  vittm_tensor_free(tx), vittm_tensor_free(tw), vittm_tensor_free(ty);
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
     run_conv(&cases[i], 1);
   profile->gemm_uniform = was;

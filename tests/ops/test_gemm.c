@@ -189,7 +189,9 @@ static void test_gemm_forced_tiles_match_reference(void **state)
  * with a residual over several passes takes the register route; the rest must take this
  * one: a product of 67×131×771 records the packing of A and of B and then, in fp32, a
  * dispatch per pair of panels of A (2) and B (3), 4 k-chunks each, in fp16 one dispatch for
- * all 2 × 3 panels of 2 k-chunks. */
+ * all 2 × 3 panels of 2 k-chunks. An A whose rows are one k-chunk each (K a multiple of the
+ * vector, at most a chunk) is read where it is, without packing, its last panel ending with
+ * the matrix (M = 67, 130, 200: 3, 2 and 8 rows in the last panel). */
 static void test_gemm_uniform_route_matches_reference(void **state)
 {
   (void)state;
@@ -205,6 +207,10 @@ static void test_gemm_uniform_route_matches_reference(void **state)
       {70, 66, 3600, true, VITTM_GEMM_ACCUMULATE},
       {70, 66, 3600, true, VITTM_GEMM_GELU},
       {70, 66, 3600, true, VITTM_GEMM_GELU | VITTM_GEMM_ACCUMULATE},
+      {67, 131, 128, true, VITTM_GEMM_GELU},
+      {130, 70, 256, true, VITTM_GEMM_ACCUMULATE},
+      {5, 9, 8, false, 0},
+      {200, 64, 512, true, 0},
   };
   static const gemm_case weight_cases[] = {
       {67, 131, 771, true, VITTM_GEMM_GELU},
@@ -244,6 +250,16 @@ static void test_gemm_uniform_route_matches_reference(void **state)
     float zeros[771] = {0};
     assert_int_equal(vittm_tensor_write_f32(b, zeros, &err), VITTM_ERROR_INVALID_ARGUMENT);
     assert_non_null(strstr(err.message, "constant"));
+    vittm_tensor_free(a), vittm_tensor_free(b), vittm_tensor_free(c);
+    /* A of 128 columns: no packing, a dispatch for its 2 × 3 panels. */
+    a = test_tensor(test_dev, dtypes[d], 67, 128, NULL);
+    b = test_tensor(test_dev, dtypes[d], 131, 128, NULL);
+    c = test_tensor(test_dev, dtypes[d], 67, 131, NULL);
+    assert_int_equal(vittm_tensor_make_constant(b, &err), VITTM_OK);
+    assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
+    assert_int_equal(vittm_gemm_record(cmd, a, b, NULL, c, 0, &err), VITTM_OK);
+    assert_int_equal(vittm_cmd_dispatch_count(cmd), 1);
+    vittm_cmd_free(cmd);
     vittm_tensor_free(a), vittm_tensor_free(b), vittm_tensor_free(c);
   }
   run_all_precisions(cases, sizeof cases / sizeof *cases);
