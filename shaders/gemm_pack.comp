@@ -8,6 +8,9 @@
 // m0 + i of an h×w map whose pixels are rows of ld channels at src[off], column j is channel
 // j % ld of the pixel at tap j / ld of its KS×KS window (zero padding KS/2), so that the
 // convolution is A·Wᵀ with W its cout × (KS·KS·ld) weight in (ky, kx, channel) order.
+// With PATCH it is a patch embedding's (ops/patch_embed.c): row i is token m0 + i of the
+// (h / KS) × (w / KS) grid, column j channel j % ld of pixel (j / ld) % KS, row j / (KS·ld) of
+// its KS×KS patch, in the same order as its reordered weight.
 // Invocation (x, y, z) copies four k (x) of row y of chunk z, with one vec4 load when every
 // row starts on a multiple of four elements (ALIGNED), else four scalar ones: on a CPU driver
 // each storage-buffer load is a loop over the lanes, a vec4 one no dearer than a scalar one.
@@ -16,7 +19,8 @@
 layout(local_size_x_id = 0) in;
 layout(constant_id = 0) const uint WG = 64;
 layout(constant_id = 1) const bool ALIGNED = false;
-layout(constant_id = 2) const bool CONV = false;
+layout(constant_id = 2) const uint MODE = 0u; // 0: a matrix, 1: CONV, 2: PATCH
+const bool CONV = MODE == 1u, PATCH = MODE == 2u;
 
 #ifdef VITTM_F16
 #define elem4_t f16vec4
@@ -32,12 +36,18 @@ layout(push_constant) uniform Push {
   uint rows, cols, ld, off;
   uint kc;     // k per chunk, a multiple of 4
   uint panels; // panels of 64 rows per chunk (gl_NumWorkGroups.y = 64 · panels)
-  uint h, w, ks, m0; // CONV only
+  uint h, w, ks, m0; // CONV and PATCH only
 } p;
 
 // Where element (row, col) of the matrix is in src; false for a convolution's padding.
 bool source(uint row, uint col, out uint at)
 {
+  if (PATCH) {
+    const uint gw = p.w / p.ks, tok = p.m0 + row, ty = tok / gw, tx = tok - ty * gw;
+    const uint ky = col / (p.ks * p.ld), px = col / p.ld - ky * p.ks;
+    at = p.off + ((ty * p.ks + ky) * p.w + tx * p.ks + px) * p.ld + col % p.ld;
+    return true;
+  }
   if (!CONV) {
     at = p.off + row * p.ld + col;
     return true;

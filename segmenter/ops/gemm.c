@@ -179,26 +179,32 @@ bool vittm_gemm_takes_uniform_route(const vittm_tensor *a, const vittm_tensor *b
          uniform_fits(dev, a->dtype, a->cols, b->rows);
 }
 
+/* What gemm_pack.comp copies into panels: a matrix, or the implicit A of a convolution or of
+ * a patch embedding. */
+typedef enum pack_mode { PACK_MATRIX, PACK_CONV, PACK_PATCH } pack_mode;
+
 /* Records the copy into panels of `dst` (gemm_pack.comp) of the rows×cols operand t, or with
- * conv (h, w, ks, m0 set) of the implicit A of a ks×ks convolution of t: rows output pixels
- * from m0 on, cols = ks·ks·channels. */
-static vittm_status pack_operand(vittm_cmd *cmd, const vittm_tensor *t, uint32_t kc,
-                                 const pack_push *conv, uint32_t rows, uint32_t cols,
+ * PACK_CONV (geometry: h, w, ks, m0) of the implicit A of a ks×ks convolution of t: rows
+ * output pixels from m0 on, cols = ks·ks·channels; with PACK_PATCH of a patch embedding of
+ * the h×w image t: rows tokens from m0 on, cols = ks·ks·channels. */
+static vittm_status pack_operand(vittm_cmd *cmd, const vittm_tensor *t, uint32_t kc, pack_mode mode,
+                                 const pack_push *geometry, uint32_t rows, uint32_t cols,
                                  vittm_buffer *dst, vittm_error *err)
 {
+  static const char *const labels[] = {"gemm pack", "conv pack", "patch pack"};
   uint32_t panels = (rows + PANEL_ROWS - 1) / PANEL_ROWS, chunks = (cols + kc - 1) / kc;
-  pack_push pc = conv ? *conv : (pack_push){0};
+  pack_push pc = mode != PACK_MATRIX ? *geometry : (pack_push){0};
   pc.rows = rows, pc.cols = cols, pc.ld = t->cols, pc.kc = kc, pc.panels = panels;
   vittm_binding bind[2] = {vittm_tensor_bind(t, 0, false, &pc.off), {dst, true}};
   /* vec4 loads when every row starts on a multiple of 4 elements. */
-  uint32_t spec[] = {64, t->cols % 4 == 0 && pc.off % 4 == 0, conv != NULL};
+  uint32_t spec[] = {64, t->cols % 4 == 0 && pc.off % 4 == 0, mode};
   const vittm_pipeline *p;
   vittm_status st = vittm_pipeline_get(t->dev, VITTM_SHADER_GEMM_PACK, t->dtype, spec, 3, 2,
                                        sizeof(pack_push), &p, err);
   if (st)
     return st;
   return vittm_cmd_dispatch(cmd, p, bind, &pc, (kc / 4 + 63) / 64, panels * PANEL_ROWS, chunks,
-                            conv ? "conv pack" : "gemm pack", err);
+                            labels[mode], err);
 }
 
 /* The panels of operand t (`bytes` of them) in *out: a constant tensor's (a weight's) are
@@ -211,7 +217,7 @@ static vittm_status operand_panels(vittm_cmd *cmd, uint32_t slot, const vittm_te
   vittm_status st;
   if (!t->cache) {
     st = vittm_cmd_scratch(cmd, slot, bytes, out, err);
-    return st ? st : pack_operand(cmd, t, kc, NULL, t->rows, t->cols, *out, err);
+    return st ? st : pack_operand(cmd, t, kc, PACK_MATRIX, NULL, t->rows, t->cols, *out, err);
   }
   vittm_tensor_cache *cache = t->cache;
   mtx_lock(&cache->lock);
@@ -222,7 +228,7 @@ static vittm_status operand_panels(vittm_cmd *cmd, uint32_t slot, const vittm_te
     if (!st)
       st = vittm_cmd_begin(t->dev, &once, err);
     if (!st)
-      st = pack_operand(once, t, kc, NULL, t->rows, t->cols, &cache->panels, err);
+      st = pack_operand(once, t, kc, PACK_MATRIX, NULL, t->rows, t->cols, &cache->panels, err);
     if (!st)
       st = vittm_cmd_end(once, err);
     if (!st)
@@ -425,7 +431,7 @@ vittm_status vittm_gemm_uniform_conv2d_record(vittm_cmd *cmd, const vittm_tensor
     if (!u.a_direct) {
       st = vittm_cmd_scratch(cmd, 0, panels_bytes(x->dtype, kdim, u.m), &u.pa, err);
       if (!st)
-        st = pack_operand(cmd, x, kc, &conv, u.m, kdim, u.pa, err);
+        st = pack_operand(cmd, x, kc, PACK_CONV, &conv, u.m, kdim, u.pa, err);
     }
     if (!st) {
       u.c = vittm_tensor_bind(y, q0, true, &u.c_off);
@@ -434,6 +440,48 @@ vittm_status vittm_gemm_uniform_conv2d_record(vittm_cmd *cmd, const vittm_tensor
     }
   }
   return st;
+}
+
+bool vittm_gemm_takes_uniform_patch_route(const vittm_tensor *image, uint32_t tokens,
+                                          const vittm_tensor *weight, const vittm_tensor *out)
+{
+  vittm_device *dev = image->dev;
+  const vittm_device_profile *profile = vittm_device_get_profile(dev);
+  return profile->gemm_uniform && !profile->gemm_tile.bm && image->n_chunks == 1 &&
+         weight->n_chunks == 1 && out->n_chunks == 1 && weight->cols > 0 &&
+         uniform_fits(dev, image->dtype, weight->cols, tokens) &&
+         uniform_fits(dev, image->dtype, weight->cols, weight->rows);
+}
+
+vittm_status vittm_gemm_uniform_patch_embed_record(vittm_cmd *cmd, const vittm_tensor *image,
+                                                   uint32_t height, uint32_t width, uint32_t patch,
+                                                   const vittm_tensor *weight,
+                                                   const vittm_tensor *bias, bool accumulate,
+                                                   vittm_tensor *out, uint32_t out_row0,
+                                                   vittm_error *err)
+{
+  const uint32_t kdim = weight->cols, kc = uniform_kc(image->dtype, kdim);
+  uniform_product u = {
+      .dev = image->dev,
+      .dtype = image->dtype,
+      .m = (height / patch) * (width / patch),
+      .n = weight->rows,
+      .k = kdim,
+      .ldc = out->cols,
+      .label = "patch embed",
+  };
+  const pack_push geometry = {.h = height, .w = width, .ks = patch};
+  vittm_status st = operand_panels(cmd, 1, weight, kc,
+                                   panels_bytes(weight->dtype, kdim, weight->rows), &u.pb, err);
+  if (!st)
+    st = vittm_cmd_scratch(cmd, 0, panels_bytes(image->dtype, kdim, u.m), &u.pa, err);
+  if (!st)
+    st = pack_operand(cmd, image, kc, PACK_PATCH, &geometry, u.m, kdim, u.pa, err);
+  if (st)
+    return st;
+  u.c = vittm_tensor_bind(out, out_row0, true, &u.c_off);
+  return uniform_dispatches(cmd, &u, bias,
+                            (bias ? FLAG_BIAS : 0) | (accumulate ? FLAG_ACCUMULATE : 0), err);
 }
 
 vittm_status vittm_gemm_record(vittm_cmd *cmd, const vittm_tensor *a, const vittm_tensor *b,

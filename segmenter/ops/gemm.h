@@ -31,6 +31,19 @@ vittm_status vittm_gemm_uniform_conv2d_record(vittm_cmd *cmd, const vittm_tensor
                                               uint32_t w, const vittm_tensor *weight,
                                               const vittm_tensor *bias, uint32_t k, bool relu,
                                               vittm_tensor *y, uint32_t out_col0, vittm_error *err);
+/* The uniform-buffer GEMM as a patch embedding (used by vittm_patch_embed_record, which
+ * checks the operands): whether the profile takes the route and these one-chunk operands fit
+ * it, and the recording: out[out_row0 + t] (+)= W · patch(t) (+ bias) for the tokens t of the
+ * height×width image (the patches' implicit A packed into the recording's scratch buffer; the
+ * sum added to what out holds with `accumulate`). */
+bool vittm_gemm_takes_uniform_patch_route(const vittm_tensor *image, uint32_t tokens,
+                                          const vittm_tensor *weight, const vittm_tensor *out);
+vittm_status vittm_gemm_uniform_patch_embed_record(vittm_cmd *cmd, const vittm_tensor *image,
+                                                   uint32_t height, uint32_t width, uint32_t patch,
+                                                   const vittm_tensor *weight,
+                                                   const vittm_tensor *bias, bool accumulate,
+                                                   vittm_tensor *out, uint32_t out_row0,
+                                                   vittm_error *err);
 /* Records C = A·Bᵀ (+ bias when not NULL) with `flags`; all operands share one dtype. */
 vittm_status vittm_gemm_record(vittm_cmd *cmd, const vittm_tensor *a, const vittm_tensor *b,
                                const vittm_tensor *bias, vittm_tensor *c, uint32_t flags,

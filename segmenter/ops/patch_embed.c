@@ -1,5 +1,8 @@
 #include "ops/patch_embed.h"
 
+#include "ops/copy.h"
+#include "ops/gemm.h"
+
 enum { FLAG_BIAS = 1u, FLAG_POS = 2u };
 
 typedef struct patch_push {
@@ -95,6 +98,17 @@ vittm_status vittm_patch_embed_record(vittm_cmd *cmd, const vittm_tensor *image,
       check_operands(image, height, width, patch, weight, bias, pos, out, out_row0, err);
   if (st)
     return st;
+  /* CPU drivers without AVX-512: the uniform-buffer GEMM, pos copied into out first and the
+   * product added to it. */
+  const uint32_t tokens = (height / patch) * (width / patch);
+  if (vittm_gemm_takes_uniform_patch_route(image, tokens, weight, out) &&
+      (!pos || pos->n_chunks == 1)) {
+    if (pos)
+      st = vittm_copy_record(cmd, pos, 0, 0, out, out_row0, 0, tokens, weight->rows, err);
+    return st ? st
+              : vittm_gemm_uniform_patch_embed_record(cmd, image, height, width, patch, weight,
+                                                      bias, pos != NULL, out, out_row0, err);
+  }
   const vittm_device_profile *prof = vittm_device_get_profile(image->dev);
   vittm_tile tile;
   st = vittm_tile_choose(vittm_device_get_info(image->dev), prof, &tiles, NULL,
@@ -116,7 +130,7 @@ vittm_status vittm_patch_embed_record(vittm_cmd *cmd, const vittm_tensor *image,
   if (st)
     return st;
 
-  uint32_t gw = width / patch, tokens = (height / patch) * gw, rows_px = patch * width;
+  uint32_t gw = width / patch, rows_px = patch * width;
   uint32_t d = weight->rows, k = patch * patch * image->cols;
   uint32_t flags = (bias ? FLAG_BIAS : 0) | (pos ? FLAG_POS : 0);
   const vittm_tensor *wsplit[] = {weight};

@@ -88,6 +88,7 @@ static void test_patch_embed_matches_conv_reference(void **state)
       {28, 28, 28, 3, 40, false, true, 0},
       {96, 64, 32, 3, 72, false, false, 0},
       {12, 20, 4, 5, 7, true, true, 3},
+      {16, 24, 4, 4, 9, true, true, 2}, /* 4 channels: a pixel is one vec4 */
       {224, 224, 28, 3, 100, true, true, 0},
       /* Images over 1 MiB: split by VITTM_MAX_BUFFER_RANGE, patch rows straddle chunks. */
       {512, 512, 16, 3, 16, true, true, 1},
@@ -98,6 +99,31 @@ static void test_patch_embed_matches_conv_reference(void **state)
   for (int d = 0; d < nd; d++)
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
       run_case(&cases[i], dtypes[d]);
+}
+
+/* The uniform-buffer route (CPU drivers without AVX-512) records the position embedding's
+ * copy, the patches' packing and the product; the results are checked by the conv reference
+ * above in the ops-gemm-uniform condition. */
+static void test_patch_embed_uniform_route_records_three_dispatches(void **state)
+{
+  (void)state;
+  vittm_device_profile *profile = vittm_device_profile_mut(test_dev);
+  const bool was = profile->gemm_uniform;
+  profile->gemm_uniform = true;
+  vittm_tensor *img = test_tensor(test_dev, VITTM_F32, 32 * 32, 3, NULL);
+  vittm_tensor *w = test_tensor(test_dev, VITTM_F32, 8, 16 * 16 * 3, NULL);
+  vittm_tensor *pos = test_tensor(test_dev, VITTM_F32, 4, 8, NULL);
+  vittm_tensor *out = test_tensor(test_dev, VITTM_F32, 5, 8, NULL);
+  vittm_cmd *cmd = NULL;
+  vittm_error err = {0};
+  assert_int_equal(vittm_tensor_make_constant(w, &err), VITTM_OK);
+  assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
+  assert_int_equal(vittm_patch_embed_record(cmd, img, 32, 32, 16, w, NULL, pos, out, 1, &err),
+                   VITTM_OK);
+  assert_int_equal(vittm_cmd_dispatch_count(cmd), 3);
+  vittm_cmd_free(cmd);
+  vittm_tensor_free(img), vittm_tensor_free(w), vittm_tensor_free(pos), vittm_tensor_free(out);
+  profile->gemm_uniform = was;
 }
 
 static void test_patch_embed_reorder_weight_is_hwc(void **state)
@@ -146,5 +172,6 @@ static void test_patch_embed_rejects_bad_shapes(void **state)
 }
 
 OP_SUITE(patch_embed, cmocka_unit_test(test_patch_embed_matches_conv_reference),
+         cmocka_unit_test(test_patch_embed_uniform_route_records_three_dispatches),
          cmocka_unit_test(test_patch_embed_reorder_weight_is_hwc),
          cmocka_unit_test(test_patch_embed_rejects_bad_shapes));
