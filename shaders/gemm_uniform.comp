@@ -18,6 +18,10 @@
 // rows of A, read at uniform addresses: per KVEC k, C + R loads for R·C·KVEC FMAs.
 // Rows of A past M are read as the last row of M (and their C skipped): A's windows may end
 // with the matrix, so that a row-major A of KC columns is bound as it is, without packing.
+// CONV: A is the implicit matrix of a KS×KS convolution (zero padding KS/2) of an h×w map of
+// KC channels, bound as it is: k-chunk t is tap t of the window, and its window for a panel
+// shows the map's pixels from the panel's first pixel shifted by the tap (clamped to the
+// map), so row r of the chunk is the map's pixel r + shift, or zero where that lies outside.
 #include "dtype.glsl"
 #include "gelu.glsl"
 
@@ -27,6 +31,7 @@ layout(constant_id = 1) const uint R = 8;
 // Vectors (KVEC values) per panel row, KC / KVEC: a constant, so that LLVM knows the inner
 // loop's trip count.
 layout(constant_id = 2) const uint KVECS = 64;
+layout(constant_id = 3) const bool CONV = false;
 
 const uint PANEL = 64u;     // rows of a panel
 const uint COLS = 64u / WG; // columns per lane
@@ -57,7 +62,16 @@ layout(push_constant) uniform Push {
   uint ldc, c_off, bias_off;
   uint chunks;         // k-chunks bound per panel
   uint flags;
+  uint h, w, ks;       // CONV: the map and the kernel size
+  uint ch0;            // CONV: the tap of the first k-chunk bound
 } p;
+
+// CONV: the first pixel a window of the map shows for the panel whose first pixel is `first`,
+// at tap offset `shift` (the host binds the same).
+int conv_window_start(uint first, int shift)
+{
+  return clamp(int(first) + shift, 0, int(p.h * p.w) - 1);
+}
 
 void main()
 {
@@ -69,12 +83,32 @@ void main()
   uint arow[R];
   [[unroll]] for (uint r = 0; r < R; r++)
     arow[r] = min(r0 + r, a_last) * KVECS;
-  float acc[R][COLS];
+  // CONV: each row's pixel, and per k-chunk (tap) where it reads and whether it reads zero.
+  const uint first = p.m0 + ia0 * PANEL;
+  int py[R], px[R];
+  float ascale[R];
+  [[unroll]] for (uint r = 0; r < R; r++) {
+    const uint g = first + min(r0 + r, a_last);
+    py[r] = CONV ? int(g / p.w) : 0;
+    px[r] = CONV ? int(g) - py[r] * int(p.w) : 0;
+    ascale[r] = 1.0;
+  }  float acc[R][COLS];
   [[unroll]] for (uint r = 0; r < R; r++)
     [[unroll]] for (uint j = 0; j < COLS; j++)
       acc[r][j] = 0.0;
   for (uint ch = 0; ch < p.chunks; ch++) {
     const uint ia = ia0 * p.chunks + ch, ib = ib0 * p.chunks + ch;
+    if (CONV) {
+      const uint tap = p.ch0 + ch;
+      const int dy = int(tap / p.ks) - int(p.ks / 2u), dx = int(tap % p.ks) - int(p.ks / 2u);
+      const int shift = dy * int(p.w) + dx, start = conv_window_start(first, shift);
+      [[unroll]] for (uint r = 0; r < R; r++) {
+        const int y = py[r] + dy, x = px[r] + dx;
+        const bool inside = y >= 0 && y < int(p.h) && x >= 0 && x < int(p.w);
+        arow[r] = inside ? uint(y * int(p.w) + x - start) * KVECS : 0u;
+        ascale[r] = inside ? 1.0 : 0.0;
+      }
+    }
     for (uint kv = 0; kv < KVECS; kv++) {
 #ifdef VITTM_F16
       vec4 b0[COLS], b1[COLS];
@@ -87,6 +121,10 @@ void main()
         uvec4 u = pa[ia].v[arow[r] + kv];
         vec4 a0 = vec4(unpackHalf2x16(u.x), unpackHalf2x16(u.y));
         vec4 a1 = vec4(unpackHalf2x16(u.z), unpackHalf2x16(u.w));
+        if (CONV) {
+          a0 *= ascale[r];
+          a1 *= ascale[r];
+        }
         [[unroll]] for (uint j = 0; j < COLS; j++) {
           float s = acc[r][j];
           s = fma(a0.x, b0[j].x, s); s = fma(a0.y, b0[j].y, s);
@@ -102,6 +140,8 @@ void main()
         bv[j] = pb[ib].v[(j * WG + lane) * KVECS + kv];
       [[unroll]] for (uint r = 0; r < R; r++) {
         vec4 av = pa[ia].v[arow[r] + kv];
+        if (CONV)
+          av *= ascale[r];
         [[unroll]] for (uint j = 0; j < COLS; j++) {
           float s = acc[r][j];
           s = fma(av.x, bv[j].x, s); s = fma(av.y, bv[j].y, s);

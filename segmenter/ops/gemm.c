@@ -112,6 +112,7 @@ typedef struct uniform_push {
   uint32_t ldc, c_off, bias_off;
   uint32_t chunks;
   uint32_t flags;
+  uint32_t h, w, ks, ch0; /* a convolution read from its map (CONV) */
 } uniform_push;
 _Static_assert(sizeof(uniform_push) == VITTM_SHADER_GEMM_UNIFORM_PUSH_SIZE,
                "uniform_push does not match gemm_uniform's push constants");
@@ -253,6 +254,9 @@ typedef struct uniform_product {
    * a_at of pa, so that its panels are consecutive windows, the last one ending with A. */
   bool a_direct;
   VkDeviceSize a_at;
+  /* With a_direct and conv_ks > 1, A is the implicit matrix of a conv_ks×conv_ks convolution
+   * of the conv_h×conv_w map at a_at, whose channels are one k-chunk: chunk t is tap t. */
+  uint32_t conv_h, conv_w, conv_ks;
   uint32_t m, n, k;
   vittm_binding c;
   uint32_t c_off, ldc;
@@ -278,6 +282,21 @@ static bool bind_a_direct(const vittm_tensor *t, uint32_t row0, uniform_product 
   return true;
 }
 
+/* The window of the map that a directly read convolution's A panel `panel` shows for tap
+ * `tap`: its pixels from the panel's first shifted by the tap, clamped to the map, 64 at most
+ * (gemm_uniform.comp's conv_window_start computes the same start). */
+static vittm_buffer_window conv_window(const uniform_product *u, uint32_t panel, uint32_t tap,
+                                       VkDeviceSize row_bytes)
+{
+  const int64_t pixels = (int64_t)u->conv_h * u->conv_w, half = u->conv_ks / 2;
+  int64_t start = (int64_t)panel * PANEL_ROWS + ((int64_t)(tap / u->conv_ks) - half) * u->conv_w +
+                  ((int64_t)(tap % u->conv_ks) - half);
+  start = start < 0 ? 0 : start > pixels - 1 ? pixels - 1 : start;
+  const int64_t rows = pixels - start < PANEL_ROWS ? pixels - start : PANEL_ROWS;
+  return (vittm_buffer_window){u->a_at + (VkDeviceSize)start * row_bytes,
+                               (VkDeviceSize)rows * row_bytes};
+}
+
 /* Records the dispatches of gemm_uniform.comp for product u with the shader's `user` flags
  * (FLAG_*: bias, GELU, ReLU, residual). */
 static vittm_status uniform_dispatches(vittm_cmd *cmd, const uniform_product *u,
@@ -288,8 +307,10 @@ static vittm_status uniform_dispatches(vittm_cmd *cmd, const uniform_product *u,
   const uint32_t b_panels = (u->n + PANEL_ROWS - 1) / PANEL_ROWS;
   const VkDeviceSize panel = (VkDeviceSize)PANEL_ROWS * kc * vittm_dtype_size(u->dtype);
   const vittm_pipeline *p;
-  uint32_t spec[] = {UNIFORM_WG, UNIFORM_ROWS, kc / (u->dtype == VITTM_F16 ? 8 : 4)};
-  vittm_status st = vittm_pipeline_get_uniform(u->dev, VITTM_SHADER_GEMM_UNIFORM, u->dtype, spec, 3,
+  const bool conv = u->conv_ks > 1;
+  const VkDeviceSize row_bytes = (VkDeviceSize)kc * vittm_dtype_size(u->dtype);
+  uint32_t spec[] = {UNIFORM_WG, UNIFORM_ROWS, kc / (u->dtype == VITTM_F16 ? 8 : 4), conv};
+  vittm_status st = vittm_pipeline_get_uniform(u->dev, VITTM_SHADER_GEMM_UNIFORM, u->dtype, spec, 4,
                                                4, 2, UNIFORM_PANELS, sizeof(uniform_push), &p, err);
   if (st)
     return st;
@@ -318,7 +339,11 @@ static vittm_status uniform_dispatches(vittm_cmd *cmd, const uniform_product *u,
                            .ldc = u->ldc,
                            .c_off = u->c_off,
                            .chunks = nch,
-                           .flags = shader_flags};
+                           .flags = shader_flags,
+                           .h = u->conv_h,
+                           .w = u->conv_w,
+                           .ks = u->conv_ks,
+                           .ch0 = ch0};
         vittm_binding bind[2 * UNIFORM_PANELS + 2];
         vittm_buffer_window win[2 * UNIFORM_PANELS];
         /* Element i of each array: chunk ch0 + i % nch of panel i / nch. Unused elements
@@ -330,12 +355,14 @@ static vittm_status uniform_dispatches(vittm_cmd *cmd, const uniform_product *u,
           bind[i] = (vittm_binding){u->pa, false};
           bind[UNIFORM_PANELS + i] = (vittm_binding){u->pb, false};
           win[i] = (vittm_buffer_window){ia * panel, panel};
-          if (u->a_direct) /* one chunk: ia is the panel */
+          if (u->a_direct && conv) /* the map from the panel's pixels shifted by tap ch */
+            win[i] = conv_window(u, ia % a_panels, ia / a_panels, row_bytes);
+          else if (u->a_direct) /* one chunk: ia is the panel */
             win[i] = (vittm_buffer_window){u->a_at + ia * panel,
                                            (VkDeviceSize)(u->m - ia * PANEL_ROWS < PANEL_ROWS
                                                               ? u->m - ia * PANEL_ROWS
                                                               : PANEL_ROWS) *
-                                               kc * vittm_dtype_size(u->dtype)};
+                                               row_bytes};
           win[UNIFORM_PANELS + i] = (vittm_buffer_window){ib * panel, panel};
         }
         bind[2 * UNIFORM_PANELS] = u->c;
@@ -405,6 +432,7 @@ vittm_status vittm_gemm_uniform_conv2d_record(vittm_cmd *cmd, const vittm_tensor
                                               vittm_tensor *y, uint32_t out_col0, vittm_error *err)
 {
   const uint32_t kdim = weight->cols, pixels = x->rows;
+  const uint32_t epilogue = (bias ? FLAG_BIAS : 0) | (relu ? UFLAG_RELU : 0);
   const uint32_t kc = uniform_kc(x->dtype, kdim);
   const VkDeviceSize row_panels = panels_bytes(x->dtype, kdim, PANEL_ROWS); /* 64 pixels' */
   uint64_t fit = CONV_BLOCK_BYTES / row_panels;
@@ -423,6 +451,15 @@ vittm_status vittm_gemm_uniform_conv2d_record(vittm_cmd *cmd, const vittm_tensor
   };
   vittm_status st = operand_panels(cmd, 1, weight, kc,
                                    panels_bytes(weight->dtype, kdim, weight->rows), &u.pb, err);
+  /* Where the map's channels are one whole k-chunk (256 fp32, 512 fp16 values), each tap's
+   * panels are windows of the map itself: nothing to pack (packing costs a CPU driver more
+   * than the product: it stores k·k times the map, value by value). */
+  if (!st && k > 1 && x->cols == kc && bind_a_direct(x, 0, &u)) {
+    u.m = pixels, u.conv_h = h, u.conv_w = w, u.conv_ks = k;
+    u.c = vittm_tensor_bind(y, 0, true, &u.c_off);
+    u.c_off += out_col0;
+    return uniform_dispatches(cmd, &u, bias, epilogue, err);
+  }
   /* Block by block of output pixels: pack their implicit A into the scratch buffer, multiply. */
   for (uint32_t q0 = 0; !st && q0 < pixels; q0 += block) {
     u.m = pixels - q0 < block ? pixels - q0 : block;
@@ -436,7 +473,7 @@ vittm_status vittm_gemm_uniform_conv2d_record(vittm_cmd *cmd, const vittm_tensor
     if (!st) {
       u.c = vittm_tensor_bind(y, q0, true, &u.c_off);
       u.c_off += out_col0;
-      st = uniform_dispatches(cmd, &u, bias, (bias ? FLAG_BIAS : 0) | (relu ? UFLAG_RELU : 0), err);
+      st = uniform_dispatches(cmd, &u, bias, epilogue, err);
     }
   }
   return st;

@@ -283,6 +283,13 @@ static void test_conv_uniform_route_matches_reference(void **state)
       {1, 3, 4, 5, 3, true, false, 0, 0},
       {30, 30, 520, 37, 3, true, true, 0, 0},
       {256, 257, 4, 5, 1, true, false, 0, 0}, /* more pixels than a grid's 65535 rows */
+      /* Channels that are one whole k-chunk (fp32 256, fp16 512): the map read where it is,
+       * a window per tap, zero outside the map; odd maps of 1 to 3 panels, a 5×5 kernel whose
+       * padding exceeds the map's height. */
+      {9, 7, 256, 37, 3, true, true, 3, 41},
+      {13, 11, 256, 70, 3, true, false, 0, 0},
+      {4, 6, 256, 8, 5, false, false, 0, 0},
+      {10, 9, 512, 20, 3, true, true, 0, 0},
   };
   vittm_device_profile *profile = vittm_device_profile_mut(test_dev);
   const bool was = profile->gemm_uniform;
@@ -297,6 +304,17 @@ static void test_conv_uniform_route_matches_reference(void **state)
   assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
   assert_int_equal(vittm_conv2d_record(cmd, tx, h, w, tw, NULL, 3, 0, ty, 0, &err), VITTM_OK);
   assert_int_equal(vittm_cmd_dispatch_count(cmd), 3);
+  vittm_cmd_free(cmd);
+  vittm_tensor_free(tx), vittm_tensor_free(tw), vittm_tensor_free(ty);
+  /* A 3×3 convolution of 256 channels reads its taps from x: no pack, two passes of 7 and 2
+   * taps. */
+  tx = test_tensor(test_dev, VITTM_F32, h * w, 256, NULL);
+  tw = test_tensor(test_dev, VITTM_F32, cout, 9 * 256, NULL);
+  ty = test_tensor(test_dev, VITTM_F32, h * w, cout, NULL);
+  assert_int_equal(vittm_tensor_make_constant(tw, &err), VITTM_OK);
+  assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
+  assert_int_equal(vittm_conv2d_record(cmd, tx, h, w, tw, NULL, 3, 0, ty, 0, &err), VITTM_OK);
+  assert_int_equal(vittm_cmd_dispatch_count(cmd), 2);
   vittm_cmd_free(cmd);
   vittm_tensor_free(tx), vittm_tensor_free(tw), vittm_tensor_free(ty);
   /* A 1×1 convolution of 64 channels reads x as its A, unpacked: one dispatch. */
