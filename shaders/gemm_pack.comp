@@ -11,9 +11,10 @@
 // With PATCH it is a patch embedding's (ops/patch_embed.c): row i is token m0 + i of the
 // (h / KS) × (w / KS) grid, column j channel j % ld of pixel (j / ld) % KS, row j / (KS·ld) of
 // its KS×KS patch, in the same order as its reordered weight.
-// Invocation (x, y, z) copies four k (x) of row y of chunk z, with one vec4 load when every
-// row starts on a multiple of four elements (ALIGNED), else four scalar ones: on a CPU driver
-// each storage-buffer load is a loop over the lanes, a vec4 one no dearer than a scalar one.
+// Invocation (x, y, z) copies four k (x) of row y of chunk z, with one vec4 load when they
+// are four consecutive values from a multiple of four (ALIGNED: every row starts on one; with
+// PATCH every patch row and image row), else four scalar ones: on a CPU driver each
+// storage-buffer load is a loop over the lanes, a vec4 one no dearer than a scalar one.
 #include "dtype.glsl"
 
 layout(local_size_x_id = 0) in;
@@ -71,7 +72,8 @@ void main()
   uint s;
   if (row < p.rows) {
     if (ALIGNED) {
-      // A row's length (and, for CONV, ld) is a multiple of 4: the four share one tap.
+      // A row's length (for CONV, ld; for PATCH, a patch row) is a multiple of 4: the four
+      // share one tap, or one patch row.
       if (col < p.cols && source(row, col, s))
         v = vec4(src4[s / 4u]);
     } else {

@@ -197,8 +197,13 @@ static vittm_status pack_operand(vittm_cmd *cmd, const vittm_tensor *t, uint32_t
   pack_push pc = mode != PACK_MATRIX ? *geometry : (pack_push){0};
   pc.rows = rows, pc.cols = cols, pc.ld = t->cols, pc.kc = kc, pc.panels = panels;
   vittm_binding bind[2] = {vittm_tensor_bind(t, 0, false, &pc.off), {dst, true}};
-  /* vec4 loads when every row starts on a multiple of 4 elements. */
-  uint32_t spec[] = {64, t->cols % 4 == 0 && pc.off % 4 == 0, mode};
+  /* vec4 loads when every group of 4 values is 4 consecutive, aligned ones: a matrix's or a
+   * map's rows start on multiples of 4 elements, or a patch's rows (ks pixels) and the image's
+   * rows do. */
+  bool aligned = t->cols % 4 == 0 && pc.off % 4 == 0;
+  if (mode == PACK_PATCH)
+    aligned = (pc.ks * t->cols) % 4 == 0 && (pc.w * t->cols) % 4 == 0 && pc.off % 4 == 0;
+  uint32_t spec[] = {64, aligned, mode};
   const vittm_pipeline *p;
   vittm_status st = vittm_pipeline_get(t->dev, VITTM_SHADER_GEMM_PACK, t->dtype, spec, 3, 2,
                                        sizeof(pack_push), &p, err);

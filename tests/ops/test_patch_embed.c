@@ -89,6 +89,7 @@ static void test_patch_embed_matches_conv_reference(void **state)
       {96, 64, 32, 3, 72, false, false, 0},
       {12, 20, 4, 5, 7, true, true, 3},
       {16, 24, 4, 4, 9, true, true, 2}, /* 4 channels: a pixel is one vec4 */
+      {15, 10, 5, 3, 6, true, true, 1}, /* patch rows of 15 values: no vec4 loads */
       {224, 224, 28, 3, 100, true, true, 0},
       /* Images over 1 MiB: split by VITTM_MAX_BUFFER_RANGE, patch rows straddle chunks. */
       {512, 512, 16, 3, 16, true, true, 1},
