@@ -7,16 +7,30 @@
 // centred values) in fp32, so that large means do not cancel the variance.
 // With L2_NORMALIZE, the row divided by its Euclidean norm (PyTorch's F.normalize:
 // x / max(|x|, eps)) instead; gamma and beta are not read.
+// With VEC4 (cols and every offset multiples of 4) each invocation reads and writes four
+// consecutive values at a time: on a CPU driver a storage-buffer access is a loop over the
+// lanes, a vec4 one no dearer than a scalar one.
 #include "dtype.glsl"
+
+#ifdef VITTM_F16
+#define elem4_t f16vec4
+#else
+#define elem4_t vec4
+#endif
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 0) const uint WG_SIZE = 128;
 layout(constant_id = 1) const bool L2_NORMALIZE = false;
+layout(constant_id = 2) const bool VEC4 = false;
 
 layout(std430, set = 0, binding = 0) readonly buffer BufX { elem_t x[]; };
 layout(std430, set = 0, binding = 1) readonly buffer BufG { elem_t gamma[]; };
 layout(std430, set = 0, binding = 2) readonly buffer BufB { elem_t beta[]; };
 layout(std430, set = 0, binding = 3) writeonly buffer BufY { elem_t y[]; };
+layout(std430, set = 0, binding = 0) readonly buffer BufX4 { elem4_t x4[]; };
+layout(std430, set = 0, binding = 1) readonly buffer BufG4 { elem4_t gamma4[]; };
+layout(std430, set = 0, binding = 2) readonly buffer BufB4 { elem4_t beta4[]; };
+layout(std430, set = 0, binding = 3) writeonly buffer BufY4 { elem4_t y4[]; };
 
 layout(push_constant) uniform Push {
   uint rows, cols;
@@ -29,37 +43,57 @@ shared float red[WG_SIZE];
 #endif
 #include "reduce.glsl"
 
+// The row's values: scalars, or (VEC4) groups of four, value `i` of `n`.
+uint row_values()
+{
+  return VEC4 ? p.cols / 4u : p.cols;
+}
+
+vec4 load_x(uint xb, uint i)
+{
+  return VEC4 ? vec4(x4[xb / 4u + i]) : vec4(float(x[xb + i]), 0.0, 0.0, 0.0);
+}
+
+float sum4(vec4 v)
+{
+  return VEC4 ? (v.x + v.y) + (v.z + v.w) : v.x;
+}
+
 void main()
 {
   const uint row = gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x;
   if (row >= p.rows) // uniform over the workgroup: no barrier is skipped by part of it
     return;
   const uint xb = p.x_off + row * p.cols;
-  const uint t = gl_LocalInvocationID.x;
+  const uint t = gl_LocalInvocationID.x, n = row_values();
 
   float mean = 0.0;
   if (!L2_NORMALIZE) {
     float s = 0.0;
-    for (uint i = t; i < p.cols; i += WG_SIZE)
-      s += float(x[xb + i]);
+    for (uint i = t; i < n; i += WG_SIZE)
+      s += sum4(load_x(xb, i));
     mean = wg_reduce_sum(s) / float(p.cols);
   }
 
   float q = 0.0;
-  for (uint i = t; i < p.cols; i += WG_SIZE) {
-    float d = float(x[xb + i]) - mean;
-    q += d * d;
+  for (uint i = t; i < n; i += WG_SIZE) {
+    vec4 d = load_x(xb, i) - mean;
+    q += sum4(d * d);
   }
   const float sum_q = wg_reduce_sum(q);
   const uint yb = p.y_off + row * p.cols;
-  if (L2_NORMALIZE) {
-    const float scale = 1.0 / max(sqrt(sum_q), p.eps);
-    for (uint i = t; i < p.cols; i += WG_SIZE)
-      y[yb + i] = elem_t(float(x[xb + i]) * scale);
-    return;
+  const float scale = L2_NORMALIZE ? 1.0 / max(sqrt(sum_q), p.eps)
+                                   : inversesqrt(sum_q / float(p.cols) + p.eps);
+  for (uint i = t; i < n; i += WG_SIZE) {
+    vec4 v = (load_x(xb, i) - mean) * scale;
+    if (VEC4) {
+      if (!L2_NORMALIZE)
+        v = v * vec4(gamma4[p.g_off / 4u + i]) + vec4(beta4[p.b_off / 4u + i]);
+      y4[yb / 4u + i] = elem4_t(v);
+    } else {
+      if (!L2_NORMALIZE)
+        v.x = v.x * float(gamma[p.g_off + i]) + float(beta[p.b_off + i]);
+      y[yb + i] = elem_t(v.x);
+    }
   }
-  const float rstd = inversesqrt(sum_q / float(p.cols) + p.eps);
-  for (uint i = t; i < p.cols; i += WG_SIZE)
-    y[yb + i] = elem_t((float(x[xb + i]) - mean) * rstd * float(gamma[p.g_off + i])
-                       + float(beta[p.b_off + i]));
 }

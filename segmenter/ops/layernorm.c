@@ -10,20 +10,18 @@ _Static_assert(sizeof(layernorm_push) == VITTM_SHADER_LAYERNORM_PUSH_SIZE,
 _Static_assert(sizeof(layernorm_push) == VITTM_SHADER_LAYERNORM_SG_PUSH_SIZE,
                "layernorm_push does not match layernorm_sg's push constants");
 
-/* One dispatch per row span; without gamma and beta the rows are L2-normalised. */
+/* One dispatch per row span, by vec4s where the row length and every offset allow; without
+ * gamma and beta the rows are L2-normalised. */
 static vittm_status record(vittm_cmd *cmd, const char *op, const vittm_tensor *x,
                            const vittm_tensor *gamma, const vittm_tensor *beta, float eps,
                            vittm_tensor *y, vittm_error *err)
 {
   const bool l2 = gamma == NULL;
-  const vittm_pipeline *p;
   vittm_shader_id id;
-  uint32_t spec[] = {
-      vittm_row_reduction(x->dev, VITTM_SHADER_LAYERNORM, VITTM_SHADER_LAYERNORM_SG, x->cols, &id),
-      l2};
+  const uint32_t wg =
+      vittm_row_reduction(x->dev, VITTM_SHADER_LAYERNORM, VITTM_SHADER_LAYERNORM_SG, x->cols, &id);
   const vittm_tensor *all[] = {x, y};
-  vittm_status st =
-      vittm_pipeline_get(x->dev, id, x->dtype, spec, 2, 4, sizeof(layernorm_push), &p, err);
+  vittm_status st = VITTM_OK;
   for (uint32_t r0 = 0; !st && r0 < x->rows;) {
     uint32_t r1 = vittm_span_end(all, 2, r0, x->rows);
     layernorm_push pc = {.rows = r1 - r0, .cols = x->cols, .eps = eps};
@@ -33,9 +31,14 @@ static vittm_status record(vittm_cmd *cmd, const char *op, const vittm_tensor *x
         vittm_tensor_bind(l2 ? x : beta, l2 ? r0 : 0, false, &pc.b_off),
         vittm_tensor_bind(y, r0, true, &pc.y_off),
     };
+    const bool vec4 = (pc.cols | pc.x_off | pc.y_off | pc.g_off | pc.b_off) % 4 == 0;
+    uint32_t spec[] = {wg, l2, vec4};
+    const vittm_pipeline *p;
+    st = vittm_pipeline_get(x->dev, id, x->dtype, spec, 3, 4, sizeof(layernorm_push), &p, err);
     uint32_t gx, gy;
     vittm_grid_rows(pc.rows, &gx, &gy);
-    st = vittm_cmd_dispatch(cmd, p, bind, &pc, gx, gy, 1, op, err);
+    if (!st)
+      st = vittm_cmd_dispatch(cmd, p, bind, &pc, gx, gy, 1, op, err);
     r0 = r1;
   }
   return st;
