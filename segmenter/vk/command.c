@@ -9,7 +9,7 @@
 #include "vk/arena.h"
 
 #define SETS_PER_POOL 256
-#define MAX_PROFILED 4096
+#define MAX_PROFILED 32768
 
 /* Bytes [begin, end) of a device memory object. */
 typedef struct range {
