@@ -22,6 +22,9 @@
 // KC channels, bound as it is: k-chunk t is tap t of the window, and its window for a panel
 // shows the map's pixels from the panel's first pixel shifted by the tap (clamped to the
 // map), so row r of the chunk is the map's pixel r + shift, or zero where that lies outside.
+// SCATTER: C is a 2×2 stride-2 transposed convolution of an h×w map, B its weight with rows
+// n = (ky·2 + kx)·ldc + co: C's (m, n) is output pixel (2i + ky, 2j + kx) of input pixel
+// m = i·w + j, channel co (ldc = cout), and the bias is per co.
 #include "dtype.glsl"
 #include "gelu.glsl"
 
@@ -32,6 +35,7 @@ layout(constant_id = 1) const uint R = 8;
 // loop's trip count.
 layout(constant_id = 2) const uint KVECS = 64;
 layout(constant_id = 3) const bool CONV = false;
+layout(constant_id = 4) const bool SCATTER = false;
 
 const uint PANEL = 64u;     // rows of a panel
 const uint COLS = 64u / WG; // columns per lane
@@ -62,7 +66,7 @@ layout(push_constant) uniform Push {
   uint ldc, c_off, bias_off;
   uint chunks;         // k-chunks bound per panel
   uint flags;
-  uint h, w, ks;       // CONV: the map and the kernel size
+  uint h, w, ks;       // CONV: the map and the kernel size (SCATTER: h, w, the input map)
   uint ch0;            // CONV: the tap of the first k-chunk bound
 } p;
 
@@ -158,12 +162,18 @@ void main()
     const uint n = n_first + j * WG;
     if (n >= p.N)
       continue;
-    const float bn = (p.flags & FLAG_BIAS) != 0u ? float(bias[p.bias_off + n]) : 0.0;
+    // SCATTER: the sub-pixel (ky, kx) and channel co of column n.
+    const uint sub = SCATTER ? n / p.ldc : 0u, co = SCATTER ? n - sub * p.ldc : n;
+    const float bn = (p.flags & FLAG_BIAS) != 0u ? float(bias[p.bias_off + co]) : 0.0;
     [[unroll]] for (uint r = 0; r < R; r++) {
       const uint m = m_first + r;
       if (m >= p.M)
         continue;
-      const uint ci = p.c_off + m * p.ldc + n;
+      uint ci = p.c_off + m * p.ldc + n;
+      if (SCATTER) {
+        const uint i = m / p.w, j = m - i * p.w;
+        ci = p.c_off + ((2u * i + (sub >> 1u)) * 2u * p.w + 2u * j + (sub & 1u)) * p.ldc + co;
+      }
       float v = acc[r][j];
       if ((p.flags & FLAG_PARTIAL) != 0u)
         v += float(c[ci]);

@@ -290,6 +290,8 @@ vittm_status vittm_conv_transpose2x2_record(vittm_cmd *cmd, const vittm_tensor *
   vittm_status st = check_convt(x, h, w, weight, bias, y, err);
   if (st)
     return st;
+  if (vittm_gemm_takes_uniform_convt_route(x, weight, y))
+    return vittm_gemm_uniform_conv_transpose2x2_record(cmd, x, h, w, weight, bias, y, err);
   vittm_tile tile;
   const vittm_pipeline *p;
   if ((st = vittm_conv_choose_tile(x->dev, x->rows, &tile, err)) ||

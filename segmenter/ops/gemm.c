@@ -262,6 +262,9 @@ typedef struct uniform_product {
   /* With a_direct and conv_ks > 1, A is the implicit matrix of a conv_ks×conv_ks convolution
    * of the conv_h×conv_w map at a_at, whose channels are one k-chunk: chunk t is tap t. */
   uint32_t conv_h, conv_w, conv_ks;
+  /* C is the 2×2 stride-2 transposed convolution of the conv_h×conv_w map A: its column n =
+   * (ky·2 + kx)·ldc + co is stored to output pixel (2i + ky, 2j + kx), channel co. */
+  bool scatter;
   uint32_t m, n, k;
   vittm_binding c;
   uint32_t c_off, ldc;
@@ -314,8 +317,9 @@ static vittm_status uniform_dispatches(vittm_cmd *cmd, const uniform_product *u,
   const vittm_pipeline *p;
   const bool conv = u->conv_ks > 1;
   const VkDeviceSize row_bytes = (VkDeviceSize)kc * vittm_dtype_size(u->dtype);
-  uint32_t spec[] = {UNIFORM_WG, UNIFORM_ROWS, kc / (u->dtype == VITTM_F16 ? 8 : 4), conv};
-  vittm_status st = vittm_pipeline_get_uniform(u->dev, VITTM_SHADER_GEMM_UNIFORM, u->dtype, spec, 4,
+  uint32_t spec[] = {UNIFORM_WG, UNIFORM_ROWS, kc / (u->dtype == VITTM_F16 ? 8 : 4), conv,
+                     u->scatter};
+  vittm_status st = vittm_pipeline_get_uniform(u->dev, VITTM_SHADER_GEMM_UNIFORM, u->dtype, spec, 5,
                                                4, 2, UNIFORM_PANELS, sizeof(uniform_push), &p, err);
   if (st)
     return st;
@@ -387,33 +391,57 @@ static vittm_status uniform_dispatches(vittm_cmd *cmd, const uniform_product *u,
   return VITTM_OK;
 }
 
+/* Records product u = A·Bᵀ of the matrices a and b into c with the shader's `user` flags: A
+ * bound as it is where it can be, else packed at every run; B's panels (a weight's: packed
+ * once). u holds what is particular to the product (its label, a scatter). */
+static vittm_status multiply(vittm_cmd *cmd, uniform_product *u, const vittm_tensor *a,
+                             const vittm_tensor *b, const vittm_tensor *bias, vittm_tensor *c,
+                             uint32_t user, vittm_error *err)
+{
+  const uint32_t kc = uniform_kc(a->dtype, a->cols);
+  u->dev = a->dev, u->dtype = a->dtype;
+  u->m = a->rows, u->n = b->rows, u->k = a->cols, u->ldc = c->cols;
+  vittm_status st =
+      bind_a_direct(a, 0, u)
+          ? VITTM_OK
+          : operand_panels(cmd, 0, a, kc, panels_bytes(a->dtype, a->cols, a->rows), &u->pa, err);
+  if (!st)
+    st = operand_panels(cmd, 1, b, kc, panels_bytes(b->dtype, b->cols, b->rows), &u->pb, err);
+  if (st)
+    return st;
+  u->c = vittm_tensor_bind(c, 0, true, &u->c_off);
+  return uniform_dispatches(cmd, u, bias, user, err);
+}
+
 static vittm_status gemm_uniform_record(vittm_cmd *cmd, const vittm_tensor *a,
                                         const vittm_tensor *b, const vittm_tensor *bias,
                                         vittm_tensor *c, uint32_t flags, vittm_error *err)
 {
-  const uint32_t kc = uniform_kc(a->dtype, a->cols);
-  uniform_product u = {
-      .dev = a->dev,
-      .dtype = a->dtype,
-      .m = a->rows,
-      .n = b->rows,
-      .k = a->cols,
-      .ldc = c->cols,
-      .label = "gemm",
-  };
-  vittm_status st =
-      bind_a_direct(a, 0, &u)
-          ? VITTM_OK
-          : operand_panels(cmd, 0, a, kc, panels_bytes(a->dtype, a->cols, a->rows), &u.pa, err);
-  if (!st)
-    st = operand_panels(cmd, 1, b, kc, panels_bytes(b->dtype, b->cols, b->rows), &u.pb, err);
-  if (st)
-    return st;
-  u.c = vittm_tensor_bind(c, 0, true, &u.c_off);
-  return uniform_dispatches(cmd, &u, bias,
-                            (bias ? FLAG_BIAS : 0) | (flags & VITTM_GEMM_GELU ? FLAG_GELU : 0) |
-                                (flags & VITTM_GEMM_ACCUMULATE ? FLAG_ACCUMULATE : 0),
-                            err);
+  uniform_product u = {.label = "gemm"};
+  return multiply(cmd, &u, a, b, bias, c,
+                  (bias ? FLAG_BIAS : 0) | (flags & VITTM_GEMM_GELU ? FLAG_GELU : 0) |
+                      (flags & VITTM_GEMM_ACCUMULATE ? FLAG_ACCUMULATE : 0),
+                  err);
+}
+
+bool vittm_gemm_takes_uniform_convt_route(const vittm_tensor *x, const vittm_tensor *weight,
+                                          const vittm_tensor *y)
+{
+  const vittm_device_profile *profile = vittm_device_get_profile(x->dev);
+  return profile->gemm_uniform && !profile->conv_tile.bm && x->n_chunks == 1 &&
+         weight->n_chunks == 1 && y->n_chunks == 1 && x->cols > 0 &&
+         uniform_fits(x->dev, x->dtype, x->cols, x->rows) &&
+         uniform_fits(x->dev, x->dtype, x->cols, weight->rows);
+}
+
+vittm_status vittm_gemm_uniform_conv_transpose2x2_record(vittm_cmd *cmd, const vittm_tensor *x,
+                                                         uint32_t h, uint32_t w,
+                                                         const vittm_tensor *weight,
+                                                         const vittm_tensor *bias, vittm_tensor *y,
+                                                         vittm_error *err)
+{
+  uniform_product u = {.conv_h = h, .conv_w = w, .scatter = true, .label = "conv_transpose2x2"};
+  return multiply(cmd, &u, x, weight, bias, y, bias ? FLAG_BIAS : 0, err);
 }
 
 /* Bytes of scratch for the packed implicit A of one block of a convolution's pixels: enough

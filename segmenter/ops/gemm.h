@@ -44,6 +44,18 @@ vittm_status vittm_gemm_uniform_patch_embed_record(vittm_cmd *cmd, const vittm_t
                                                    const vittm_tensor *bias, bool accumulate,
                                                    vittm_tensor *out, uint32_t out_row0,
                                                    vittm_error *err);
+/* The uniform-buffer GEMM as a 2×2 stride-2 transposed convolution (used by
+ * vittm_conv_transpose2x2_record, which checks the operands): whether the profile takes the
+ * route (and no VITTM_CONV_TILE forces a tile) and these one-chunk operands fit it, and the
+ * recording: the product of x (h·w × cin) by the reordered weight ((2·2·cout) × cin), each
+ * column stored to its output sub-pixel, + bias. */
+bool vittm_gemm_takes_uniform_convt_route(const vittm_tensor *x, const vittm_tensor *weight,
+                                          const vittm_tensor *y);
+vittm_status vittm_gemm_uniform_conv_transpose2x2_record(vittm_cmd *cmd, const vittm_tensor *x,
+                                                         uint32_t h, uint32_t w,
+                                                         const vittm_tensor *weight,
+                                                         const vittm_tensor *bias, vittm_tensor *y,
+                                                         vittm_error *err);
 /* Records C = A·Bᵀ (+ bias when not NULL) with `flags`; all operands share one dtype. */
 vittm_status vittm_gemm_record(vittm_cmd *cmd, const vittm_tensor *a, const vittm_tensor *b,
                                const vittm_tensor *bias, vittm_tensor *c, uint32_t flags,

@@ -253,6 +253,8 @@ static void test_conv_transpose2x2_matches_reference(void **state)
       {7, 3, 64, 32, false},
       {1, 1, 3, 1, true},
       {32, 32, 128, 128, true},
+      /* two k-chunks and 483 pixels: more than one pass and one dispatch of the uniform GEMM */
+      {23, 21, 300, 37, true},
   };
   vittm_dtype dtypes[2];
   int nd = test_precisions(test_dev, dtypes);
