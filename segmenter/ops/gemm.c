@@ -144,11 +144,17 @@ static VkDeviceSize panel_bytes(vittm_dtype dtype, uint32_t k)
   return (VkDeviceSize)PANEL_ROWS * uniform_kc(dtype, k) * vittm_dtype_size(dtype);
 }
 
-/* Bytes of the panels of a rows×k operand: every k-chunk of every panel. */
+/* Bytes of the panels of a rows×k operand in k-chunks of kc: every k-chunk of every panel. */
+static VkDeviceSize panels_bytes_kc(vittm_dtype dtype, uint32_t k, uint32_t kc, uint32_t rows)
+{
+  return (VkDeviceSize)PANEL_ROWS * kc * vittm_dtype_size(dtype) * ((k + kc - 1) / kc) *
+         ((rows + PANEL_ROWS - 1) / PANEL_ROWS);
+}
+
+/* Bytes of the panels of a rows×k operand in the product's k-chunks. */
 static VkDeviceSize panels_bytes(vittm_dtype dtype, uint32_t k, uint32_t rows)
 {
-  uint32_t kc = uniform_kc(dtype, k);
-  return panel_bytes(dtype, k) * ((k + kc - 1) / kc) * ((rows + PANEL_ROWS - 1) / PANEL_ROWS);
+  return panels_bytes_kc(dtype, k, uniform_kc(dtype, k), rows);
 }
 
 /* Whether the panels of a rows×k operand fit one storage buffer binding and gemm_pack's grid,
@@ -270,6 +276,7 @@ typedef struct uniform_product {
    * (ky·2 + kx)·ldc + co is stored to output pixel (2i + ky, 2j + kx), channel co. */
   bool scatter;
   uint32_t m, n, k;
+  uint32_t kc; /* k per chunk (uniform_kc, or a convolution's channels: conv_kc) */
   vittm_binding c;
   uint32_t c_off, ldc;
   const char *label; /* names its dispatches in profiles */
@@ -314,7 +321,7 @@ static vittm_buffer_window conv_window(const uniform_product *u, uint32_t panel,
 static vittm_status uniform_dispatches(vittm_cmd *cmd, const uniform_product *u,
                                        const vittm_tensor *bias, uint32_t user, vittm_error *err)
 {
-  const uint32_t kc = uniform_kc(u->dtype, u->k), chunks = (u->k + kc - 1) / kc;
+  const uint32_t kc = u->kc, chunks = (u->k + kc - 1) / kc;
   const uint32_t a_panels = (u->m + PANEL_ROWS - 1) / PANEL_ROWS;
   const uint32_t b_panels = (u->n + PANEL_ROWS - 1) / PANEL_ROWS;
   const VkDeviceSize panel = (VkDeviceSize)PANEL_ROWS * kc * vittm_dtype_size(u->dtype);
@@ -404,7 +411,7 @@ static vittm_status multiply(vittm_cmd *cmd, uniform_product *u, const vittm_ten
 {
   const uint32_t kc = uniform_kc(a->dtype, a->cols);
   u->dev = a->dev, u->dtype = a->dtype;
-  u->m = a->rows, u->n = b->rows, u->k = a->cols, u->ldc = c->cols;
+  u->m = a->rows, u->n = b->rows, u->k = a->cols, u->kc = kc, u->ldc = c->cols;
   vittm_status st =
       bind_a_direct(a, 0, u)
           ? VITTM_OK
@@ -448,6 +455,16 @@ vittm_status vittm_gemm_uniform_conv_transpose2x2_record(vittm_cmd *cmd, const v
   return multiply(cmd, &u, x, weight, bias, y, bias ? FLAG_BIAS : 0, err);
 }
 
+/* The k-chunk of a k×k convolution (k > 1) over cin channels: cin itself where it is a whole
+ * chunk (a multiple of the shader's vector, at most 256 fp32 or 512 fp16 values) and at least
+ * 64, so that each tap's panels can be windows of the map (a chunk per tap); else the
+ * product's. It depends on the shapes alone: the weight's panels, packed once, serve every
+ * recording. */
+static uint32_t conv_kc(vittm_dtype dtype, uint32_t cin, uint32_t k)
+{
+  return k > 1 && cin >= 64 && uniform_kc(dtype, cin) == cin ? cin : uniform_kc(dtype, k * k * cin);
+}
+
 /* Bytes of scratch for the packed implicit A of one block of a convolution's pixels: enough
  * for several panels of rows, few enough to stay in memory a CPU's caches see again soon. */
 #define CONV_BLOCK_BYTES (16u << 20)
@@ -470,8 +487,8 @@ vittm_status vittm_gemm_uniform_conv2d_record(vittm_cmd *cmd, const vittm_tensor
 {
   const uint32_t kdim = weight->cols, pixels = x->rows;
   const uint32_t epilogue = (bias ? FLAG_BIAS : 0) | (relu ? UFLAG_RELU : 0);
-  const uint32_t kc = uniform_kc(x->dtype, kdim);
-  const VkDeviceSize row_panels = panels_bytes(x->dtype, kdim, PANEL_ROWS); /* 64 pixels' */
+  const uint32_t kc = conv_kc(x->dtype, x->cols, k);
+  const VkDeviceSize row_panels = panels_bytes_kc(x->dtype, kdim, kc, PANEL_ROWS); /* 64 pixels' */
   uint64_t fit = CONV_BLOCK_BYTES / row_panels;
   if (fit * row_panels > x->dev->info.max_storage_buffer_range)
     fit = x->dev->info.max_storage_buffer_range / row_panels;
@@ -483,14 +500,15 @@ vittm_status vittm_gemm_uniform_conv2d_record(vittm_cmd *cmd, const vittm_tensor
       .dtype = x->dtype,
       .n = weight->rows,
       .k = kdim,
+      .kc = kc,
       .ldc = y->cols,
       .label = "conv2d",
   };
-  vittm_status st = operand_panels(cmd, 1, weight, kc,
-                                   panels_bytes(weight->dtype, kdim, weight->rows), &u.pb, err);
-  /* Where the map's channels are one whole k-chunk (256 fp32, 512 fp16 values), each tap's
-   * panels are windows of the map itself: nothing to pack (packing costs a CPU driver more
-   * than the product: it stores k·k times the map, value by value). */
+  vittm_status st = operand_panels(
+      cmd, 1, weight, kc, panels_bytes_kc(weight->dtype, kdim, kc, weight->rows), &u.pb, err);
+  /* Where the map's channels are one k-chunk, each tap's panels are windows of the map itself:
+   * nothing to pack (packing costs a CPU driver more than the product: it stores k·k times the
+   * map, value by value). */
   if (!st && k > 1 && x->cols == kc && bind_a_direct(x, 0, &u)) {
     u.m = pixels, u.conv_h = h, u.conv_w = w, u.conv_ks = k;
     u.c = vittm_tensor_bind(y, 0, true, &u.c_off);
@@ -503,7 +521,7 @@ vittm_status vittm_gemm_uniform_conv2d_record(vittm_cmd *cmd, const vittm_tensor
     pack_push conv = {.h = h, .w = w, .ks = k, .m0 = q0};
     u.a_direct = k == 1 && bind_a_direct(x, q0, &u); /* a 1×1 convolution's A is x itself */
     if (!u.a_direct) {
-      st = vittm_cmd_scratch(cmd, 0, panels_bytes(x->dtype, kdim, u.m), &u.pa, err);
+      st = vittm_cmd_scratch(cmd, 0, panels_bytes_kc(x->dtype, kdim, kc, u.m), &u.pa, err);
       if (!st)
         st = pack_operand(cmd, x, kc, PACK_CONV, &conv, u.m, kdim, u.pa, err);
     }
@@ -541,6 +559,7 @@ vittm_status vittm_gemm_uniform_patch_embed_record(vittm_cmd *cmd, const vittm_t
       .m = (height / patch) * (width / patch),
       .n = weight->rows,
       .k = kdim,
+      .kc = kc,
       .ldc = out->cols,
       .label = "patch embed",
   };
