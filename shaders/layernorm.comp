@@ -1,5 +1,6 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
 #ifdef VITTM_SUBGROUP_REDUCE
 #extension GL_KHR_shader_subgroup_arithmetic : require
 #endif
@@ -10,6 +11,9 @@
 // With VEC4 (cols and every offset multiples of 4) each invocation reads and writes four
 // consecutive values at a time: on a CPU driver a storage-buffer access is a loop over the
 // lanes, a vec4 one no dearer than a scalar one.
+// With HELD > 0 (at least the row's values per invocation) each invocation reads its values
+// of x once and holds them for the three passes, in registers or on the stack: a storage
+// buffer is read three times more slowly on a CPU driver.
 #include "dtype.glsl"
 
 #ifdef VITTM_F16
@@ -22,6 +26,7 @@ layout(local_size_x_id = 0) in;
 layout(constant_id = 0) const uint WG_SIZE = 128;
 layout(constant_id = 1) const bool L2_NORMALIZE = false;
 layout(constant_id = 2) const bool VEC4 = false;
+layout(constant_id = 3) const uint HELD = 0;
 
 layout(std430, set = 0, binding = 0) readonly buffer BufX { elem_t x[]; };
 layout(std430, set = 0, binding = 1) readonly buffer BufG { elem_t gamma[]; };
@@ -59,6 +64,20 @@ float sum4(vec4 v)
   return VEC4 ? (v.x + v.y) + (v.z + v.w) : v.x;
 }
 
+// Value (or group of four) i of the output row at yb: the normalised v, scaled and shifted.
+void store_y(uint yb, uint i, vec4 v)
+{
+  if (VEC4) {
+    if (!L2_NORMALIZE)
+      v = v * vec4(gamma4[p.g_off / 4u + i]) + vec4(beta4[p.b_off / 4u + i]);
+    y4[yb / 4u + i] = elem4_t(v);
+  } else {
+    if (!L2_NORMALIZE)
+      v.x = v.x * float(gamma[p.g_off + i]) + float(beta[p.b_off + i]);
+    y[yb + i] = elem_t(v.x);
+  }
+}
+
 void main()
 {
   const uint row = gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x;
@@ -67,33 +86,50 @@ void main()
   const uint xb = p.x_off + row * p.cols;
   const uint t = gl_LocalInvocationID.x, n = row_values();
 
+  // HELD: this invocation's values i = t + j·WG_SIZE (zero past the row).
+  vec4 held[HELD > 0u ? HELD : 1u];
+  [[unroll]] for (uint j = 0; j < HELD; j++) {
+    const uint i = t + j * WG_SIZE;
+    held[j] = i < n ? load_x(xb, i) : vec4(0.0);
+  }
+
   float mean = 0.0;
   if (!L2_NORMALIZE) {
     float s = 0.0;
-    for (uint i = t; i < n; i += WG_SIZE)
-      s += sum4(load_x(xb, i));
+    if (HELD > 0u) {
+      [[unroll]] for (uint j = 0; j < HELD; j++)
+        s += sum4(held[j]);
+    } else {
+      for (uint i = t; i < n; i += WG_SIZE)
+        s += sum4(load_x(xb, i));
+    }
     mean = wg_reduce_sum(s) / float(p.cols);
   }
 
   float q = 0.0;
-  for (uint i = t; i < n; i += WG_SIZE) {
-    vec4 d = load_x(xb, i) - mean;
-    q += sum4(d * d);
+  if (HELD > 0u) {
+    [[unroll]] for (uint j = 0; j < HELD; j++) {
+      const vec4 d = t + j * WG_SIZE < n ? held[j] - mean : vec4(0.0);
+      q += sum4(d * d);
+    }
+  } else {
+    for (uint i = t; i < n; i += WG_SIZE) {
+      vec4 d = load_x(xb, i) - mean;
+      q += sum4(d * d);
+    }
   }
   const float sum_q = wg_reduce_sum(q);
   const uint yb = p.y_off + row * p.cols;
   const float scale = L2_NORMALIZE ? 1.0 / max(sqrt(sum_q), p.eps)
                                    : inversesqrt(sum_q / float(p.cols) + p.eps);
-  for (uint i = t; i < n; i += WG_SIZE) {
-    vec4 v = (load_x(xb, i) - mean) * scale;
-    if (VEC4) {
-      if (!L2_NORMALIZE)
-        v = v * vec4(gamma4[p.g_off / 4u + i]) + vec4(beta4[p.b_off / 4u + i]);
-      y4[yb / 4u + i] = elem4_t(v);
-    } else {
-      if (!L2_NORMALIZE)
-        v.x = v.x * float(gamma[p.g_off + i]) + float(beta[p.b_off + i]);
-      y[yb + i] = elem_t(v.x);
+  if (HELD > 0u) {
+    [[unroll]] for (uint j = 0; j < HELD; j++) {
+      const uint i = t + j * WG_SIZE;
+      if (i < n)
+        store_y(yb, i, (held[j] - mean) * scale);
     }
+  } else {
+    for (uint i = t; i < n; i += WG_SIZE)
+      store_y(yb, i, (load_x(xb, i) - mean) * scale);
   }
 }
