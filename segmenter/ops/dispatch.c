@@ -74,6 +74,12 @@ uint32_t vittm_row_workgroup(const vittm_device *dev, uint32_t cols)
   return want;
 }
 
+uint32_t vittm_row_held(uint32_t values, uint32_t wg)
+{
+  const uint32_t share = (values + wg - 1) / wg;
+  return share <= 32 ? share : 0;
+}
+
 uint32_t vittm_row_reduction(const vittm_device *dev, vittm_shader_id plain,
                              vittm_shader_id subgroup, uint32_t cols, vittm_shader_id *id)
 {

@@ -39,5 +39,10 @@ uint32_t vittm_row_workgroup(const vittm_device *dev, uint32_t cols);
  * them per reduction. Elsewhere vittm_row_workgroup's size and the tree of `plain`. */
 uint32_t vittm_row_reduction(const vittm_device *dev, vittm_shader_id plain,
                              vittm_shader_id subgroup, uint32_t cols, vittm_shader_id *id);
+/* How many of a row's `values` each of a reduction's `wg` invocations holds in registers
+ * between its passes instead of reading them again (a CPU driver reads a storage buffer lane
+ * by lane): its share, where that is at most 32 (ViT-B's 768-wide rows by vec4s over 8
+ * lanes are 24); else 0, and the kernel reads them at every pass. */
+uint32_t vittm_row_held(uint32_t values, uint32_t wg);
 
 #endif

@@ -10,10 +10,6 @@ _Static_assert(sizeof(layernorm_push) == VITTM_SHADER_LAYERNORM_PUSH_SIZE,
 _Static_assert(sizeof(layernorm_push) == VITTM_SHADER_LAYERNORM_SG_PUSH_SIZE,
                "layernorm_push does not match layernorm_sg's push constants");
 
-/* The most values (vec4s or scalars) an invocation holds in registers between LayerNorm's
- * passes instead of reading them again: ViT-B's 768-wide rows by vec4s over 8 lanes are 24. */
-#define MAX_HELD 32u
-
 /* One dispatch per row span, by vec4s where the row length and every offset allow; without
  * gamma and beta the rows are L2-normalised. */
 static vittm_status record(vittm_cmd *cmd, const char *op, const vittm_tensor *x,
@@ -36,9 +32,7 @@ static vittm_status record(vittm_cmd *cmd, const char *op, const vittm_tensor *x
         vittm_tensor_bind(y, r0, true, &pc.y_off),
     };
     const bool vec4 = (pc.cols | pc.x_off | pc.y_off | pc.g_off | pc.b_off) % 4 == 0;
-    /* Each invocation holds its values of the row between the passes where they are few. */
-    const uint32_t per_lane = ((vec4 ? pc.cols / 4 : pc.cols) + wg - 1) / wg;
-    uint32_t spec[] = {wg, l2, vec4, per_lane <= MAX_HELD ? per_lane : 0};
+    uint32_t spec[] = {wg, l2, vec4, vittm_row_held(vec4 ? pc.cols / 4 : pc.cols, wg)};
     const vittm_pipeline *p;
     st = vittm_pipeline_get(x->dev, id, x->dtype, spec, 4, 4, sizeof(layernorm_push), &p, err);
     uint32_t gx, gy;

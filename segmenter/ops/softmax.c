@@ -15,9 +15,10 @@ static vittm_status softmax_pipeline(const vittm_tensor *x, uint32_t cols, const
                                      vittm_error *err)
 {
   vittm_shader_id id;
-  uint32_t spec[] = {
-      vittm_row_reduction(x->dev, VITTM_SHADER_SOFTMAX, VITTM_SHADER_SOFTMAX_SG, cols, &id)};
-  return vittm_pipeline_get(x->dev, id, x->dtype, spec, 1, 2, sizeof(softmax_push), p, err);
+  const uint32_t wg =
+      vittm_row_reduction(x->dev, VITTM_SHADER_SOFTMAX, VITTM_SHADER_SOFTMAX_SG, cols, &id);
+  uint32_t spec[] = {wg, vittm_row_held(cols, wg)};
+  return vittm_pipeline_get(x->dev, id, x->dtype, spec, 2, 2, sizeof(softmax_push), p, err);
 }
 
 vittm_status vittm_softmax_record(vittm_cmd *cmd, const vittm_tensor *x, vittm_tensor *y,

@@ -212,6 +212,50 @@ static void test_in_place_add_and_layernorm(void **state)
   vittm_tensor_free(tx), vittm_tensor_free(tg), vittm_tensor_free(tb);
 }
 
+/* Attention's softmax: rows `ld` apart in place, softmax(scale·x) over the first `cols` of
+ * each and zeros written over the padding (which a GEMM then reads), whether a row's values
+ * are held between the passes (65, ViT-B's 197 tokens, 16 with a padding longer than the
+ * held values) or not (1025). */
+static void test_softmax_block_scales_and_zeroes_padding(void **state)
+{
+  (void)state;
+  static const struct {
+    uint32_t rows, cols, ld;
+  } blocks[] = {{7, 65, 68}, {3, 197, 200}, {2, 1025, 1028}, {3, 16, 300}};
+  const float scale = 0.125f;
+  for (size_t c = 0; c < sizeof blocks / sizeof *blocks; c++) {
+    const uint32_t rows = blocks[c].rows, cols = blocks[c].cols, ld = blocks[c].ld;
+    const size_t n = (size_t)rows * ld;
+    float *x = malloc(n * sizeof *x);
+    double *ref = malloc(n * sizeof *ref);
+    assert_true(x && ref);
+    test_fill_uniform(x, n, 40 + c, -8, 8); /* the padding too: it must be overwritten */
+    for (uint32_t r = 0; r < rows; r++) {
+      const float *xr = x + (size_t)r * ld;
+      double mx = -INFINITY, sum = 0;
+      for (uint32_t i = 0; i < cols; i++)
+        mx = fmax(mx, (double)scale * xr[i]);
+      for (uint32_t i = 0; i < cols; i++)
+        sum += exp((double)scale * xr[i] - mx);
+      for (uint32_t i = 0; i < ld; i++)
+        ref[(size_t)r * ld + i] = i < cols ? exp((double)scale * xr[i] - mx) / sum : 0.0;
+    }
+    vittm_tensor *t = test_tensor(test_dev, VITTM_F32, rows, ld, x);
+    vittm_cmd *cmd = NULL;
+    vittm_error err = {0};
+    assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
+    assert_int_equal(vittm_softmax_block_record(cmd, t, 0, rows, cols, ld, scale, &err), VITTM_OK);
+    test_submit(cmd);
+    float *out = test_read(t);
+    char what[64];
+    snprintf(what, sizeof what, "softmax block %u×%u, rows %u apart", rows, cols, ld);
+    test_assert_close(what, out, ref, n, TOL_F32);
+    free(out), free(x), free(ref);
+    vittm_cmd_free(cmd);
+    vittm_tensor_free(t);
+  }
+}
+
 static void test_layernorm_rejects_wrong_gamma(void **state)
 {
   (void)state;
@@ -235,4 +279,5 @@ OP_SUITE(eltwise, cmocka_unit_test(test_add_matches_reference),
          cmocka_unit_test(test_l2_normalize_matches_reference),
          cmocka_unit_test(test_l2_normalize_keeps_zero_rows),
          cmocka_unit_test(test_in_place_add_and_layernorm),
+         cmocka_unit_test(test_softmax_block_scales_and_zeroes_padding),
          cmocka_unit_test(test_layernorm_rejects_wrong_gamma));
