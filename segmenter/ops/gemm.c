@@ -174,20 +174,28 @@ static bool uniform_fits(vittm_device *dev, vittm_dtype dtype, uint32_t k, uint3
          chunks <= dev->info.max_workgroup_count[2];
 }
 
+/* Whether the uniform route takes a product of `a_rows` rows of the operand `a` (as the route
+ * packs or binds them) by the weight b into c: the profile's route with no tile forced for the
+ * operator (`conv`: VITTM_CONV_TILE, else VITTM_GEMM_TILE), one-chunk operands, and panels of
+ * both sides that fit the device. */
+static bool takes_route(const vittm_tensor *a, uint32_t a_rows, const vittm_tensor *b,
+                        const vittm_tensor *c, bool conv)
+{
+  const vittm_device_profile *profile = vittm_device_get_profile(a->dev);
+  const vittm_tile *forced = conv ? &profile->conv_tile : &profile->gemm_tile;
+  return profile->gemm_uniform && !forced->bm && a->n_chunks == 1 && b->n_chunks == 1 &&
+         c->n_chunks == 1 && b->cols > 0 && uniform_fits(a->dev, a->dtype, b->cols, a_rows) &&
+         uniform_fits(a->dev, a->dtype, b->cols, b->rows);
+}
+
 bool vittm_gemm_takes_uniform_route(const vittm_tensor *a, const vittm_tensor *b,
                                     const vittm_tensor *c, uint32_t flags)
 {
-  vittm_device *dev = a->dev;
-  const vittm_device_profile *profile = vittm_device_get_profile(dev);
-  if (!profile->gemm_uniform || profile->gemm_tile.bm || a->n_chunks != 1 || b->n_chunks != 1 ||
-      c->n_chunks != 1 || a->cols == 0)
+  if (!takes_route(a, a->rows, b, c, false)) /* first: it refuses K = 0 */
     return false;
   uint32_t kc = uniform_kc(a->dtype, a->cols), chunks = (a->cols + kc - 1) / kc;
   /* GELU(A·Bᵀ + bias) + C cannot sum its passes (UNIFORM_PANELS k-chunks each) in C. */
-  if (chunks > UNIFORM_PANELS && (flags & VITTM_GEMM_GELU) && (flags & VITTM_GEMM_ACCUMULATE))
-    return false;
-  return uniform_fits(dev, a->dtype, a->cols, a->rows) &&
-         uniform_fits(dev, a->dtype, a->cols, b->rows);
+  return chunks <= UNIFORM_PANELS || !(flags & VITTM_GEMM_GELU) || !(flags & VITTM_GEMM_ACCUMULATE);
 }
 
 /* What gemm_pack.comp copies into panels: a matrix, or the implicit A of a convolution or of
@@ -438,11 +446,7 @@ static vittm_status gemm_uniform_record(vittm_cmd *cmd, const vittm_tensor *a,
 bool vittm_gemm_takes_uniform_convt_route(const vittm_tensor *x, const vittm_tensor *weight,
                                           const vittm_tensor *y)
 {
-  const vittm_device_profile *profile = vittm_device_get_profile(x->dev);
-  return profile->gemm_uniform && !profile->conv_tile.bm && x->n_chunks == 1 &&
-         weight->n_chunks == 1 && y->n_chunks == 1 && x->cols > 0 &&
-         uniform_fits(x->dev, x->dtype, x->cols, x->rows) &&
-         uniform_fits(x->dev, x->dtype, x->cols, weight->rows);
+  return takes_route(x, x->rows, weight, y, true);
 }
 
 vittm_status vittm_gemm_uniform_conv_transpose2x2_record(vittm_cmd *cmd, const vittm_tensor *x,
@@ -472,12 +476,7 @@ static uint32_t conv_kc(vittm_dtype dtype, uint32_t cin, uint32_t k)
 bool vittm_gemm_takes_uniform_conv2d_route(const vittm_tensor *x, const vittm_tensor *weight,
                                            const vittm_tensor *y)
 {
-  vittm_device *dev = x->dev;
-  const vittm_device_profile *profile = vittm_device_get_profile(dev);
-  return profile->gemm_uniform && !profile->conv_tile.bm && x->n_chunks == 1 &&
-         weight->n_chunks == 1 && y->n_chunks == 1 && weight->cols > 0 &&
-         uniform_fits(dev, x->dtype, weight->cols, PANEL_ROWS) &&
-         uniform_fits(dev, x->dtype, weight->cols, weight->rows);
+  return takes_route(x, PANEL_ROWS, weight, y, true); /* A is packed block by block */
 }
 
 vittm_status vittm_gemm_uniform_conv2d_record(vittm_cmd *cmd, const vittm_tensor *x, uint32_t h,
@@ -537,12 +536,7 @@ vittm_status vittm_gemm_uniform_conv2d_record(vittm_cmd *cmd, const vittm_tensor
 bool vittm_gemm_takes_uniform_patch_route(const vittm_tensor *image, uint32_t tokens,
                                           const vittm_tensor *weight, const vittm_tensor *out)
 {
-  vittm_device *dev = image->dev;
-  const vittm_device_profile *profile = vittm_device_get_profile(dev);
-  return profile->gemm_uniform && !profile->gemm_tile.bm && image->n_chunks == 1 &&
-         weight->n_chunks == 1 && out->n_chunks == 1 && weight->cols > 0 &&
-         uniform_fits(dev, image->dtype, weight->cols, tokens) &&
-         uniform_fits(dev, image->dtype, weight->cols, weight->rows);
+  return takes_route(image, tokens, weight, out, false);
 }
 
 vittm_status vittm_gemm_uniform_patch_embed_record(vittm_cmd *cmd, const vittm_tensor *image,
