@@ -16,6 +16,12 @@ typedef struct attention_push {
 _Static_assert(sizeof(attention_push) == VITTM_SHADER_ATTENTION_PUSH_SIZE,
                "attention_push does not match attention's push constants");
 
+/* The softmax scale 1/sqrt(hd) times log2(e): the fused kernels take exponentials base 2. */
+static float log2_scale(uint32_t hd)
+{
+  return (float)(1.0 / sqrt((double)hd) * 1.4426950408889634);
+}
+
 /* Queries per workgroup: one per invocation. 64 amortises each staged key block over eight
  * SIMD rows on lavapipe and is a small multiple of every GPU's subgroup. */
 static uint32_t queries_per_group(const vittm_device_info *info)
@@ -67,6 +73,106 @@ static vittm_status check_operands(const vittm_tensor *qkv, uint32_t heads, cons
   return st;
 }
 
+/* The uniform route (profile attention=uniform; shaders/attention_uniform.comp): the keys and
+ * values read where they lie in qkv through UNIFORM_WINDOWS uniform-buffer windows of whole
+ * rows, one dispatch of uniform_queries queries per workgroup. */
+enum { UNIFORM_WINDOWS = 14, UNIFORM_QUERIES = 8, UNIFORM_RANGE = 65536 };
+
+typedef struct uniform_push {
+  uint32_t n, d, rw, qkv_off, out_off;
+  float scale;
+} uniform_push;
+_Static_assert(sizeof(uniform_push) == VITTM_SHADER_ATTENTION_UNIFORM_PUSH_SIZE,
+               "uniform_push does not match attention_uniform's push constants");
+
+/* Queries per workgroup: 8, or the subgroup when it is wider (a multiple of it either way). */
+static uint32_t uniform_queries(const vittm_device_profile *profile)
+{
+  return profile->shuffle_subgroup > UNIFORM_QUERIES ? profile->shuffle_subgroup : UNIFORM_QUERIES;
+}
+
+/* Rows of a qkv of width 3d that one window shows: as many as 64 KiB (the shader's window)
+ * and the device's uniform buffer range hold, so that every window starts on the device's
+ * offset alignment when the first does; 0 when the device has not the windows. */
+static uint32_t window_rows(const vittm_device *dev, vittm_dtype dtype, uint32_t d)
+{
+  VkPhysicalDeviceProperties props;
+  vkGetPhysicalDeviceProperties(dev->physical, &props);
+  const VkPhysicalDeviceLimits *lim = &props.limits;
+  const uint64_t row = (uint64_t)3 * d * vittm_dtype_size(dtype);
+  if (!dev->uniform_array_indexing || lim->maxPerStageDescriptorUniformBuffers < UNIFORM_WINDOWS)
+    return 0;
+  uint64_t rows =
+      (lim->maxUniformBufferRange < UNIFORM_RANGE ? lim->maxUniformBufferRange : UNIFORM_RANGE) /
+      row;
+  rows -= rows % 4; /* a block of four keys lies in one window */
+  while (rows && rows * row % lim->minUniformBufferOffsetAlignment)
+    rows -= 4;
+  return (uint32_t)rows;
+}
+
+/* Whether attention over n tokens of width d in `heads` heads takes the uniform route on dev
+ * (given a one-chunk qkv whose first row the windows may start at). The kernel passes keys
+ * round a subgroup with shuffles: it needs the profile's fixed subgroup size. */
+static bool uniform_shape(const vittm_device *dev, vittm_dtype dtype, uint32_t n, uint32_t d,
+                          uint32_t heads)
+{
+  const vittm_device_profile *profile = vittm_device_get_profile(dev);
+  const uint32_t kvec = dtype == VITTM_F16 ? 8 : 4, rw = window_rows(dev, dtype, d);
+  return profile->attention == VITTM_ATTENTION_UNIFORM && profile->shuffle_subgroup &&
+         uniform_queries(profile) <= dev->info.max_workgroup_size[0] && heads && d % heads == 0 &&
+         (d / heads) % kvec == 0 && rw && n <= (uint64_t)UNIFORM_WINDOWS * rw;
+}
+
+bool vittm_attention_takes_uniform_route(const vittm_tensor *qkv, uint32_t heads)
+{
+  const uint32_t d = qkv->cols / 3;
+  if (qkv->n_chunks != 1 || qkv->cols % 3 ||
+      !uniform_shape(qkv->dev, qkv->dtype, qkv->rows, d, heads))
+    return false;
+  VkPhysicalDeviceProperties props;
+  vkGetPhysicalDeviceProperties(qkv->dev->physical, &props);
+  uint32_t off;
+  vittm_tensor_bind(qkv, 0, false, &off);
+  return (uint64_t)off * vittm_dtype_size(qkv->dtype) %
+             props.limits.minUniformBufferOffsetAlignment ==
+         0;
+}
+
+static vittm_status record_uniform(vittm_cmd *cmd, const vittm_tensor *qkv, uint32_t heads,
+                                   vittm_tensor *out, vittm_error *err)
+{
+  const uint32_t n = qkv->rows, d = out->cols, hd = d / heads;
+  const uint32_t rw = window_rows(qkv->dev, qkv->dtype, d);
+  const VkDeviceSize row_bytes = (VkDeviceSize)3 * d * vittm_dtype_size(qkv->dtype);
+  const vittm_device_profile *profile = vittm_device_get_profile(qkv->dev);
+  const uint32_t wg = uniform_queries(profile);
+  uint32_t spec[] = {wg, hd, profile->shuffle_subgroup};
+  const vittm_pipeline *p;
+  vittm_status st =
+      vittm_pipeline_get_uniform(qkv->dev, VITTM_SHADER_ATTENTION_UNIFORM, qkv->dtype, spec, 3, 3,
+                                 1, UNIFORM_WINDOWS, sizeof(uniform_push), &p, err);
+  if (st)
+    return st;
+  uniform_push pc = {.n = n, .d = d, .rw = rw, .scale = log2_scale(hd)};
+  vittm_binding bind[UNIFORM_WINDOWS + 2];
+  vittm_buffer_window win[UNIFORM_WINDOWS];
+  const vittm_binding rows = vittm_tensor_bind(qkv, 0, false, &pc.qkv_off);
+  const VkDeviceSize at = (VkDeviceSize)pc.qkv_off * vittm_dtype_size(qkv->dtype);
+  /* Window w: rows w·rw … of qkv; the unused ones repeat the first (every descriptor must be
+   * valid). */
+  for (uint32_t w = 0; w < UNIFORM_WINDOWS; w++) {
+    const uint32_t first = (uint64_t)w * rw < n ? w * rw : 0;
+    const uint32_t count = n - first < rw ? n - first : rw;
+    bind[w] = rows;
+    win[w] = (vittm_buffer_window){at + first * row_bytes, count * row_bytes};
+  }
+  bind[UNIFORM_WINDOWS] = rows;
+  bind[UNIFORM_WINDOWS + 1] = vittm_tensor_bind(out, 0, true, &pc.out_off);
+  return vittm_cmd_dispatch_windows(cmd, p, bind, win, &pc, (n + wg - 1) / wg, heads, 1,
+                                    "attention", err);
+}
+
 bool vittm_attention_scratch_shape(const vittm_device *dev, vittm_dtype dtype, uint32_t n,
                                    uint32_t d, uint32_t heads, uint32_t *rows, uint32_t *cols)
 {
@@ -77,9 +183,10 @@ bool vittm_attention_scratch_shape(const vittm_device *dev, vittm_dtype dtype, u
   /* Every operand of the route is bound whole: qkv, out and the scratch must be one chunk.
    * fp16 would store the scores and probabilities in fp16, where the fused kernel keeps its
    * statistics in fp32; the profile chooses it where fp32 is the default precision. */
-  if (vittm_device_get_profile(dev)->attention != VITTM_ATTENTION_GEMM || dtype != VITTM_F32 ||
-      n == 0 || score_rows * padded * esize > range || (uint64_t)n * 3 * d * esize > range ||
-      score_rows > UINT32_MAX)
+  const vittm_attention_route route = vittm_device_get_profile(dev)->attention;
+  if (route == VITTM_ATTENTION_FUSED || uniform_shape(dev, dtype, n, d, heads) ||
+      dtype != VITTM_F32 || n == 0 || score_rows * padded * esize > range ||
+      (uint64_t)n * 3 * d * esize > range || score_rows > UINT32_MAX)
     return false;
   *rows = (uint32_t)score_rows;
   *cols = (uint32_t)padded;
@@ -87,19 +194,29 @@ bool vittm_attention_scratch_shape(const vittm_device *dev, vittm_dtype dtype, u
 }
 
 /* The GEMM route (see attention.h) into a scratch of vittm_attention_scratch_shape's shape. */
+/* A scratch given must be the one the GEMM route asks for, whichever route is taken. */
+static vittm_status check_scratch(const vittm_tensor *qkv, uint32_t heads,
+                                  const vittm_tensor *scratch, const vittm_tensor *out,
+                                  vittm_error *err)
+{
+  const uint32_t n = qkv->rows, d = out->cols;
+  if (scratch->rows != heads * n + d || scratch->cols != (n + 3) / 4 * 4 ||
+      scratch->n_chunks != 1 || qkv->n_chunks != 1 || out->n_chunks != 1 ||
+      scratch->dtype != qkv->dtype)
+    return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
+                           "attention: the scratch is %u×%u %s in %u chunks; %u tokens of %u "
+                           "heads need one chunk of %u×%u",
+                           scratch->rows, scratch->cols, vittm_dtype_name(scratch->dtype),
+                           scratch->n_chunks, n, heads, heads * n + d, (n + 3) / 4 * 4);
+  return VITTM_OK;
+}
+
 static vittm_status record_by_gemm(vittm_cmd *cmd, const vittm_tensor *qkv, uint32_t heads,
                                    vittm_tensor *scratch, vittm_tensor *out, vittm_error *err)
 {
   uint32_t n = qkv->rows, d = out->cols, hd = d / heads, ld = scratch->cols;
   uint32_t values_at = heads * n * ld; /* the transposed values: d rows of ld */
   vittm_status st = VITTM_OK;
-  if (scratch->rows != heads * n + d || ld != (n + 3) / 4 * 4 || scratch->n_chunks != 1 ||
-      qkv->n_chunks != 1 || out->n_chunks != 1 || scratch->dtype != qkv->dtype)
-    return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
-                           "attention: the scratch is %u×%u %s in %u chunks; %u tokens of %u "
-                           "heads need one chunk of %u×%u",
-                           scratch->rows, scratch->cols, vittm_dtype_name(scratch->dtype),
-                           scratch->n_chunks, n, heads, heads * n + d, (n + 3) / 4 * 4);
   /* Every head in one dispatch: head h's columns of Q and K, its block of scores. */
   vittm_gemm_operand q = {qkv, 0, 3 * d}, k = {qkv, d, 3 * d}, s = {scratch, 0, ld};
   st = vittm_gemm_record_batch(cmd, &q, &k, &s, n, n, hd, heads, (uint32_t[]){hd, hd, n * ld}, err);
@@ -121,8 +238,12 @@ vittm_status vittm_attention_record(vittm_cmd *cmd, const vittm_tensor *qkv, uin
                                     vittm_tensor *scratch, vittm_tensor *out, vittm_error *err)
 {
   vittm_status st = check_operands(qkv, heads, out, err);
+  if (!st && scratch)
+    st = check_scratch(qkv, heads, scratch, out, err);
   if (st)
     return st;
+  if (qkv->rows && vittm_attention_takes_uniform_route(qkv, heads))
+    return vittm_error_prefix(err, record_uniform(cmd, qkv, heads, out, err), "attention");
   if (scratch && qkv->rows)
     return record_by_gemm(cmd, qkv, heads, scratch, out, err);
   const vittm_device_info *info = vittm_device_get_info(qkv->dev);
@@ -159,7 +280,7 @@ vittm_status vittm_attention_record(vittm_cmd *cmd, const vittm_tensor *qkv, uin
         .chunk_rows = qkv->chunk_rows,
         .q0 = r0,
         .nq = r1 - r0,
-        .scale = (float)(1.0 / sqrt((double)hd) * 1.4426950408889634),
+        .scale = log2_scale(hd),
     };
     bind[7] = vittm_tensor_bind(out, r0, true, &pc.out_off);
     st = vittm_cmd_dispatch(cmd, p, bind, &pc, (pc.nq + wg - 1) / wg, heads, 1, "attention", err);

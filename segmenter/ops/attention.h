@@ -13,14 +13,22 @@
  * Linear's output: columns [q | k | v], head h at columns h·hd … h·hd+hd−1 of each part),
  * hd = D / heads a multiple of 4 up to 128.
  *
- * Two routes. Without scratch, one fused kernel: online softmax with fp32 statistics, no N × N
+ * Three routes. Without scratch, one fused kernel: online softmax with fp32 statistics, no N × N
  * matrix stored; qkv may be split into at most VITTM_MAX_ROW_CHUNKS chunks. With the scratch
  * that vittm_attention_scratch_shape asks for (CPU drivers, where the fused kernel's loads
  * cost more than a stored score matrix), per head: scores q_h k_hᵀ by the GEMM, softmax in
  * place, then the GEMM again against the values, transposed once into the scratch; each GEMM
- * is one dispatch for all heads (vittm_gemm_record_batch). */
+ * is one dispatch for all heads (vittm_gemm_record_batch). Where
+ * vittm_attention_takes_uniform_route (CPU drivers, small token counts), the fused kernel's
+ * algorithm reading keys and values from uniform-buffer windows over qkv, whatever the
+ * scratch: one dispatch. */
 vittm_status vittm_attention_record(vittm_cmd *cmd, const vittm_tensor *qkv, uint32_t heads,
                                     vittm_tensor *scratch, vittm_tensor *out, vittm_error *err);
+/* Whether attention over qkv takes the uniform route: profile attention=uniform with a fixed
+ * subgroup size, qkv in one chunk at an offset the device's uniform buffers can start at and
+ * within 14 windows of at most 64 KiB, each a whole multiple of 4 rows; head dim a multiple
+ * of 4 (fp16: 8). */
+bool vittm_attention_takes_uniform_route(const vittm_tensor *qkv, uint32_t heads);
 /* Whether attention over n tokens of width d in `heads` heads takes the GEMM route on dev, and
  * the shape of the scratch tensor it needs then (one chunk: heads·n score rows and d rows of
  * transposed values, n rounded up to 4 wide): fp32 on CPU drivers, when it fits one buffer. */

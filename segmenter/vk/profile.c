@@ -60,6 +60,7 @@ static vittm_status apply_route(const vittm_device_info *info, const char *item,
       {"tiles=shared", 0, VITTM_TILES_SHARED},
       {"attention=fused", 1, VITTM_ATTENTION_FUSED},
       {"attention=gemm", 1, VITTM_ATTENTION_GEMM},
+      {"attention=uniform", 1, VITTM_ATTENTION_UNIFORM},
       {"reductions=workgroup", 2, VITTM_REDUCTIONS_WORKGROUP},
       {"reductions=subgroup", 2, VITTM_REDUCTIONS_SUBGROUP},
       {"shuffles=on", 3, 1},
@@ -92,11 +93,12 @@ static vittm_status apply_route(const vittm_device_info *info, const char *item,
     }
     return VITTM_OK;
   }
-  return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
-                         "VITTM_ROUTES: unknown route \"%.*s\" (known: tiles=register|shared, "
-                         "attention=fused|gemm, reductions=workgroup|subgroup, shuffles=on|off, "
-                         "gemm=uniform|tiled)",
-                         (int)len, item);
+  return vittm_error_set(
+      err, VITTM_ERROR_INVALID_ARGUMENT,
+      "VITTM_ROUTES: unknown route \"%.*s\" (known: tiles=register|shared, "
+      "attention=fused|gemm|uniform, reductions=workgroup|subgroup, shuffles=on|off, "
+      "gemm=uniform|tiled)",
+      (int)len, item);
 }
 
 static vittm_status forced_tile(const char *name, const char *text, vittm_tile *out,
@@ -118,7 +120,7 @@ vittm_status vittm_device_profile_select(const vittm_device_info *info,
       /* On a CPU driver fp16 only adds conversions. */
       .fp16 = info->fp16 && !cpu,
       .tiles = cpu ? VITTM_TILES_REGISTER : VITTM_TILES_SHARED,
-      .attention = cpu ? VITTM_ATTENTION_GEMM : VITTM_ATTENTION_FUSED,
+      .attention = cpu ? VITTM_ATTENTION_UNIFORM : VITTM_ATTENTION_FUSED,
       .reductions = cpu && subgroup_reductions_possible(info) ? VITTM_REDUCTIONS_SUBGROUP
                                                               : VITTM_REDUCTIONS_WORKGROUP,
       .shuffle_subgroup = shuffle_subgroup(info),
@@ -159,7 +161,9 @@ void vittm_device_profile_describe(const vittm_device_profile *p, char *buf, siz
 {
   snprintf(buf, size, "tiles=%s,attention=%s,reductions=%s,shuffles=%s%s%s",
            p->tiles == VITTM_TILES_REGISTER ? "register" : "shared",
-           p->attention == VITTM_ATTENTION_GEMM ? "gemm" : "fused",
+           p->attention == VITTM_ATTENTION_UNIFORM ? "uniform"
+           : p->attention == VITTM_ATTENTION_GEMM  ? "gemm"
+                                                   : "fused",
            p->reductions == VITTM_REDUCTIONS_SUBGROUP ? "subgroup" : "workgroup",
            p->shuffle_subgroup ? "on" : "off", p->gemm_uniform ? ",gemm=uniform" : "",
            p->fp16 ? ",fp16" : "");

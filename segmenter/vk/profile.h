@@ -4,13 +4,13 @@
  * CPU drivers (lavapipe, SwiftShader) run an invocation per SIMD lane of a CPU thread and
  * pay a loop over the lanes for every load, from a buffer or shared memory alike, but one
  * instruction for an FMA; a workgroup is one thread's work. So they get register tiles
- * (no shared memory), row reductions by one subgroup, fp32 attention by GEMM and few, long
- * workgroups. GPUs get shared-memory tiles, workgroup reductions, the fused attention kernel,
+ * (no shared memory), row reductions by one subgroup, attention reading its keys from uniform
+ * buffers (by GEMM, in fp32, where they do not fit) and few, long workgroups. GPUs get shared-memory tiles, workgroup reductions, the fused attention kernel,
  * many short workgroups, and fp16 where they have it.
  *
  * VITTM_ROUTES forces routes so that one device can check every kernel the engine has
  * (vittm-verify --all-routes): a comma-separated list of
- *   tiles=register|shared  attention=fused|gemm  reductions=workgroup|subgroup
+ *   tiles=register|shared  attention=fused|gemm|uniform  reductions=workgroup|subgroup
  *   shuffles=on|off  gemm=uniform|tiled
  * (gemm=uniform: Linear layers' products and convolutions read their operands from uniform
  * buffers, packed into panels: ops/gemm.c, docs/cpu-drivers.md; CPU drivers only profit from
@@ -41,6 +41,9 @@ typedef enum vittm_tile_kind {
 typedef enum vittm_attention_route {
   VITTM_ATTENTION_FUSED, /* one kernel: scores, online softmax, weighted sum */
   VITTM_ATTENTION_GEMM,  /* scores by GEMM, a softmax, values by GEMM (fp32 only) */
+  /* the fused kernel's algorithm with keys and values read from uniform-buffer windows over
+   * qkv (CPU drivers), where qkv fits the windows; else the GEMM route */
+  VITTM_ATTENTION_UNIFORM,
 } vittm_attention_route;
 
 typedef enum vittm_reduction_route {
@@ -51,7 +54,7 @@ typedef enum vittm_reduction_route {
 typedef struct vittm_device_profile {
   bool fp16;                        /* precision auto means fp16 */
   vittm_tile_kind tiles;            /* GEMM, convolution, patch embedding */
-  vittm_attention_route attention;  /* for fp32; fp16 attention is always fused */
+  vittm_attention_route attention;  /* the GEMM route is fp32 only: fp16 then goes fused */
   vittm_reduction_route reductions; /* LayerNorm, softmax rows */
   uint32_t shuffle_subgroup;        /* register tiles share loads over subgroups of this size
                                        with shuffles (GEMM, convolution, patch embedding);

@@ -1,6 +1,7 @@
-/* Fused multi-head self-attention against a double-precision CPU reference, at token counts
- * that are no multiple of any block (1, 7, 197, 257, 1025), several head dims, every
- * precision; and its refusals. */
+/* Multi-head self-attention against a double-precision CPU reference, by each route the
+ * device condition takes (the uniform route's windows split at and inside a block of four
+ * keys), at token counts that are no multiple of any block (1, 7, 197, 257, 1025), several head
+ * dims, every precision; and its refusals. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,8 +50,15 @@ static void reference(const attn_case *c, const float *qkv, double *ref)
   free(s), free(o);
 }
 
-/* Records one attention, by the GEMM route when `by_gemm` and the device takes it (else
- * fused); VITTM_OK or the error (with err filled). */
+/* The route vittm_attention_record takes for qkv with this scratch. */
+static const char *route_name(const vittm_tensor *qkv, uint32_t heads, const vittm_tensor *scratch)
+{
+  return vittm_attention_takes_uniform_route(qkv, heads) ? "uniform" : scratch ? "GEMM" : "fused";
+}
+
+/* Records one attention: by the uniform route where the device takes it (whatever by_gemm),
+ * else by the GEMM route when `by_gemm` and the device takes it, else fused; VITTM_OK or the
+ * error (with err filled). */
 static vittm_status run_case(const attn_case *c, vittm_dtype dtype, bool by_gemm, double *ms)
 {
   uint32_t d = c->heads * c->hd;
@@ -81,8 +89,8 @@ static vittm_status run_case(const attn_case *c, vittm_dtype dtype, bool by_gemm
     reference(c, qkv, ref);
     float *out = test_read(tout);
     char what[96];
-    snprintf(what, sizeof what, "attention (%s) %s N=%u heads=%u hd=%u", scratch ? "GEMM" : "fused",
-             vittm_dtype_name(dtype), c->n, c->heads, c->hd);
+    snprintf(what, sizeof what, "attention (%s) %s N=%u heads=%u hd=%u",
+             route_name(tqkv, c->heads, scratch), vittm_dtype_name(dtype), c->n, c->heads, c->hd);
     test_assert_close(what, out, ref, nout, test_tolerance(dtype));
     free(out);
   } else if (st != VITTM_ERROR_UNSUPPORTED) {

@@ -86,7 +86,7 @@ static void test_cpu_driver_defaults(void **state)
   (void)state;
   vittm_device_info info = lavapipe();
   vittm_device_profile p = select_ok(&info, NULL);
-  describe_is(&p, "tiles=register,attention=gemm,reductions=subgroup,shuffles=on");
+  describe_is(&p, "tiles=register,attention=uniform,reductions=subgroup,shuffles=on");
   assert_false(p.fp16); /* fp16 only adds conversions on a CPU */
   assert_true(p.long_workgroups);
   assert_int_equal(p.shuffle_subgroup, 8);
@@ -103,7 +103,8 @@ static void test_cpu_without_avx512_reads_uniform_buffers(void **state)
     vittm_device_info info = lavapipe();
     strcpy(info.cpu_vectors, vectors[i]);
     vittm_device_profile p = select_ok(&info, NULL);
-    describe_is(&p, "tiles=register,attention=gemm,reductions=subgroup,shuffles=on,gemm=uniform");
+    describe_is(&p,
+                "tiles=register,attention=uniform,reductions=subgroup,shuffles=on,gemm=uniform");
     assert_true(p.gemm_uniform);
     p = select_ok(&info, "gemm=tiled");
     assert_false(p.gemm_uniform);
@@ -145,7 +146,13 @@ static void test_routes_force_every_route(void **state)
   info = lavapipe();
   p = select_ok(&info, "gemm=uniform");
   assert_true(p.gemm_uniform);
-  describe_is(&p, "tiles=register,attention=gemm,reductions=subgroup,shuffles=on,gemm=uniform");
+  describe_is(&p, "tiles=register,attention=uniform,reductions=subgroup,shuffles=on,gemm=uniform");
+  p = select_ok(&info, "attention=gemm");
+  describe_is(&p, "tiles=register,attention=gemm,reductions=subgroup,shuffles=on");
+  info = small_discrete();
+  p = select_ok(&info, "attention=uniform");
+  describe_is(&p, "tiles=shared,attention=uniform,reductions=workgroup,shuffles=on");
+  info = lavapipe();
   vittm_device_profile q = select_ok(&info, "gemm=uniform,gemm=tiled");
   assert_false(q.gemm_uniform);
   assert_false(vittm_device_profile_equal(&p, &q));

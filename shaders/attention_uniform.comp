@@ -1,0 +1,135 @@
+#version 450
+#extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
+#extension GL_KHR_shader_subgroup_basic : require
+#extension GL_KHR_shader_subgroup_shuffle : require
+// Multi-head self-attention for CPU drivers (attention's uniform route, ops/attention.c): the
+// online softmax of attention.comp, one query per invocation with its query and output row in
+// registers, but the keys and values are read where they lie in qkv, through uniform-buffer
+// windows over its rows, instead of being staged in shared memory. No N×N matrix exists and
+// the whole attention is one dispatch.
+//
+// qkv is N×3D (columns [q | k | v], head h at columns h·HD … of each part). Window w of the
+// WINDOWS bound shows rows w·rw … w·rw + rw − 1 of it (rw a multiple of 4); a workgroup owns
+// WG queries of head gl_WorkGroupID.y. Keys go four at a time, their scores in one vec4, the
+// running max, sum and output rescaled once per four (base 2, the scale folded into q); keys
+// past N read the last key and weigh zero.
+//
+// Every query needs every value of a block of keys. On lavapipe a uniform-buffer load whose
+// offset depends on a loop counter is a gather (~25 instructions per 8 lanes and 32 bits,
+// docs/cpu-drivers.md) even when all lanes read the same address; so the lanes of a subgroup
+// load different parts of the block, lane l the units l, l + SG, …, and pass them round with
+// shuffles from constant lanes (a register permute).
+#include "dtype.glsl"
+
+layout(local_size_x_id = 0) in;
+layout(constant_id = 0) const uint WG = 8;  // a multiple of SG
+layout(constant_id = 1) const uint HD = 64; // head dim: a multiple of KVEC
+layout(constant_id = 2) const uint SG = 8;  // gl_SubgroupSize
+
+const uint WINDOWS = 14u;
+#ifdef VITTM_F16
+// Units of eight halves, two per uint (unpackHalf2x16: the low half first).
+#define KVEC 8u
+#define unit_t uvec4
+layout(std140, set = 0, binding = 0) uniform Window { uvec4 v[4096]; } win[WINDOWS];
+#else
+#define KVEC 4u
+#define unit_t vec4
+layout(std140, set = 0, binding = 0) uniform Window { vec4 v[4096]; } win[WINDOWS];
+#endif
+layout(std430, set = 0, binding = 1) readonly buffer BufQkv { elem_t qkv[]; };
+layout(std430, set = 0, binding = 2) writeonly buffer BufOut { elem_t o[]; };
+
+layout(push_constant) uniform Push {
+  uint n;       // tokens: queries and keys
+  uint d;       // model width D = heads·HD
+  uint rw;      // rows of qkv per window, a multiple of 4
+  uint qkv_off; // element offset of qkv's row 0 in binding 1 (the windows start there too)
+  uint out_off; // element offset of out's row 0 in binding 2
+  float scale;  // softmax scale · log2(e)
+} p;
+
+const uint HD4 = HD / 4u;
+const uint UNITS = HD / KVEC;                  // units per row of a head
+const uint HELD = (4u * UNITS + SG - 1u) / SG; // a lane's units of a block of four rows
+const float MASKED = -1e30;
+
+// This lane's share of rows j … j + 3 (the last row for those past N) of a head's K or V at
+// column `col`: its load t is unit u = lane + t·SG of the block (row u / UNITS of it).
+void load_block(uint j, uint col, out unit_t held[HELD])
+{
+  const uint lane = gl_SubgroupInvocationID, w = j / p.rw;
+  [[unroll]] for (uint t = 0; t < HELD; t++) {
+    const uint u = min(lane + t * SG, 4u * UNITS - 1u), c = u / UNITS;
+    const uint row = min(j + c, p.n - 1u) - w * p.rw;
+    held[t] = win[w].v[(row * 3u * p.d + col) / KVEC + u - c * UNITS];
+  }
+}
+
+// Values 4i … 4i + 3 of row c of the block, from the lane that holds them.
+vec4 block_vec4(unit_t held[HELD], uint c, uint i)
+{
+#ifdef VITTM_F16
+  const uint u = c * UNITS + i / 2u;
+  const uvec4 v = subgroupShuffle(held[u / SG], u % SG);
+  return (i & 1u) == 0u ? vec4(unpackHalf2x16(v.x), unpackHalf2x16(v.y))
+                        : vec4(unpackHalf2x16(v.z), unpackHalf2x16(v.w));
+#else
+  const uint u = c * UNITS + i;
+  return subgroupShuffle(held[u / SG], u % SG);
+#endif
+}
+
+void main()
+{
+  const uint h = gl_WorkGroupID.y, qi = gl_GlobalInvocationID.x;
+  const uint row = min(qi, p.n - 1u); // idle lanes shadow the last query
+  const uint kcol = p.d + h * HD, vcol = 2u * p.d + h * HD;
+
+  vec4 q[HD4], acc[HD4];
+  const uint qa = p.qkv_off + row * 3u * p.d + h * HD;
+  [[unroll]] for (uint i = 0; i < HD4; i++) {
+    q[i] = vec4(float(qkv[qa + 4u * i]), float(qkv[qa + 4u * i + 1u]),
+                float(qkv[qa + 4u * i + 2u]), float(qkv[qa + 4u * i + 3u])) *
+           p.scale;
+    acc[i] = vec4(0.0);
+  }
+  float m = MASKED, l = 0.0;
+
+  for (uint j = 0; j < p.n; j += 4u) {
+    unit_t held[HELD];
+    load_block(j, kcol, held);
+    vec4 sc;
+    [[unroll]] for (uint c = 0; c < 4u; c++) {
+      vec4 x = vec4(0.0);
+      [[unroll]] for (uint i = 0; i < HD4; i++)
+        x = fma(q[i], block_vec4(held, c, i), x);
+      sc[c] = j + c < p.n ? x.x + x.y + x.z + x.w : MASKED;
+    }
+    const float bm = max(m, max(max(sc.x, sc.y), max(sc.z, sc.w)));
+    const float corr = exp2(m - bm);
+    const vec4 pj = exp2(sc - bm); // keys past N: 0
+    l = l * corr + (pj.x + pj.y + pj.z + pj.w);
+    load_block(j, vcol, held);
+    [[unroll]] for (uint i = 0; i < HD4; i++) {
+      vec4 a = acc[i] * corr;
+      [[unroll]] for (uint c = 0; c < 4u; c++)
+        a = fma(vec4(pj[c]), block_vec4(held, c, i), a);
+      acc[i] = a;
+    }
+    m = bm;
+  }
+
+  if (qi < p.n) {
+    const float inv = 1.0 / l;
+    const uint ob = p.out_off + qi * p.d + h * HD;
+    [[unroll]] for (uint i = 0; i < HD4; i++) {
+      const vec4 r = acc[i] * inv;
+      o[ob + 4u * i] = elem_t(r.x);
+      o[ob + 4u * i + 1u] = elem_t(r.y);
+      o[ob + 4u * i + 2u] = elem_t(r.z);
+      o[ob + 4u * i + 3u] = elem_t(r.w);
+    }
+  }
+}
