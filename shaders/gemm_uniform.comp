@@ -1,6 +1,10 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
+#ifdef VITTM_GEMM_SUBGROUP
+#extension GL_KHR_shader_subgroup_basic : require
+#extension GL_KHR_shader_subgroup_shuffle : require
+#endif
 // C = A·Bᵀ over one k-chunk, with A and B read from uniform buffers: the GEMM for CPU
 // drivers (segmenter/ops/gemm.c, docs/cpu-drivers.md). lavapipe reads a storage buffer lane
 // by lane with a branch per lane, but a uniform buffer at an address the same for every lane
@@ -22,6 +26,11 @@
 // KC channels, bound as it is: k-chunk t is tap t of the window, and its window for a panel
 // shows the map's pixels from the panel's first pixel shifted by the tap (clamped to the
 // map), so row r of the chunk is the map's pixel r + shift, or zero where that lies outside.
+// The gemm_uniform_sg variant (VITTM_GEMM_SUBGROUP) shares the loads of A over a subgroup of
+// SG lanes: lavapipe turns a uniform-buffer load whose offset depends on the workgroup or a
+// loop counter into a gather (~25 instructions per 8 lanes and 32 bits) even when every lane
+// reads the same address, so lane l loads rows l, l + SG, … of the R and the subgroup passes
+// them round with shuffles from constant lanes (a register permute).
 // SCATTER: C is a 2×2 stride-2 transposed convolution of an h×w map, B its weight with rows
 // n = (ky·2 + kx)·ldc + co: C's (m, n) is output pixel (2i + ky, 2j + kx) of input pixel
 // m = i·w + j, channel co (ldc = cout), and the bias is per co.
@@ -40,6 +49,12 @@ layout(constant_id = 4) const bool SCATTER = false;
 const uint PANEL = 64u;     // rows of a panel
 const uint COLS = 64u / WG; // columns per lane
 const uint UA = 7u;         // panels of A, and of B, per dispatch
+#ifdef VITTM_GEMM_SUBGROUP
+layout(constant_id = 5) const uint SG = 8; // gl_SubgroupSize, a divisor of R
+#else
+const uint SG = 1u;
+#endif
+const uint AL = R / SG; // rows of A a lane loads: rows lane + t·SG (the lane within its subgroup)
 
 #ifdef VITTM_F16
 // Eight halves per uvec4, two per uint (unpackHalf2x16: the low half first).
@@ -77,26 +92,48 @@ int conv_window_start(uint first, int shift)
   return clamp(int(first) + shift, 0, int(p.h * p.w) - 1);
 }
 
+#ifdef VITTM_F16
+#define aunit_t uvec4
+#else
+#define aunit_t vec4
+#endif
+
+// Row r of the R, this k-vector, from the lane that loaded it.
+aunit_t row_of(aunit_t held[AL], uint r)
+{
+#ifdef VITTM_GEMM_SUBGROUP
+  return subgroupShuffle(held[r / SG], r % SG);
+#else
+  return held[r];
+#endif
+}
+
 void main()
 {
   const uint lane = gl_LocalInvocationID.x;
+#ifdef VITTM_GEMM_SUBGROUP
+  const uint sl = gl_SubgroupInvocationID;
+#else
+  const uint sl = 0u;
+#endif
   const uint blocks = PANEL / R; // row blocks per A panel
   const uint ia0 = gl_WorkGroupID.x / blocks, ib0 = gl_WorkGroupID.y;
   const uint r0 = (gl_WorkGroupID.x % blocks) * R;
   const uint a_last = min(PANEL - 1u, p.M - 1u - (p.m0 + ia0 * PANEL)); // last row of M here
-  uint arow[R];
-  [[unroll]] for (uint r = 0; r < R; r++)
-    arow[r] = min(r0 + r, a_last) * KVECS;
-  // CONV: each row's pixel, and per k-chunk (tap) where it reads and whether it reads zero.
+  // The rows this lane loads (t·SG + sl of the R): where each starts in its panel, and for
+  // CONV its pixel and, per k-chunk (tap), whether it reads zero.
+  uint arow[AL];
+  int py[AL], px[AL];
+  bool ain[AL];
   const uint first = p.m0 + ia0 * PANEL;
-  int py[R], px[R];
-  float ascale[R];
-  [[unroll]] for (uint r = 0; r < R; r++) {
-    const uint g = first + min(r0 + r, a_last);
-    py[r] = CONV ? int(g / p.w) : 0;
-    px[r] = CONV ? int(g) - py[r] * int(p.w) : 0;
-    ascale[r] = 1.0;
-  }  float acc[R][COLS];
+  [[unroll]] for (uint t = 0; t < AL; t++) {
+    const uint rr = min(r0 + t * SG + sl, a_last);
+    arow[t] = rr * KVECS;
+    py[t] = CONV ? int((first + rr) / p.w) : 0;
+    px[t] = CONV ? int(first + rr) - py[t] * int(p.w) : 0;
+    ain[t] = true;
+  }
+  float acc[R][COLS];
   [[unroll]] for (uint r = 0; r < R; r++)
     [[unroll]] for (uint j = 0; j < COLS; j++)
       acc[r][j] = 0.0;
@@ -106,14 +143,16 @@ void main()
       const uint tap = p.ch0 + ch;
       const int dy = int(tap / p.ks) - int(p.ks / 2u), dx = int(tap % p.ks) - int(p.ks / 2u);
       const int shift = dy * int(p.w) + dx, start = conv_window_start(first, shift);
-      [[unroll]] for (uint r = 0; r < R; r++) {
-        const int y = py[r] + dy, x = px[r] + dx;
-        const bool inside = y >= 0 && y < int(p.h) && x >= 0 && x < int(p.w);
-        arow[r] = inside ? uint(y * int(p.w) + x - start) * KVECS : 0u;
-        ascale[r] = inside ? 1.0 : 0.0;
+      [[unroll]] for (uint t = 0; t < AL; t++) {
+        const int y = py[t] + dy, x = px[t] + dx;
+        ain[t] = y >= 0 && y < int(p.h) && x >= 0 && x < int(p.w);
+        arow[t] = ain[t] ? uint(y * int(p.w) + x - start) * KVECS : 0u;
       }
     }
     for (uint kv = 0; kv < KVECS; kv++) {
+      aunit_t held[AL];
+      [[unroll]] for (uint t = 0; t < AL; t++)
+        held[t] = ain[t] ? pa[ia].v[arow[t] + kv] : aunit_t(0); // zero: 0.0 in fp32 and fp16
 #ifdef VITTM_F16
       vec4 b0[COLS], b1[COLS];
       [[unroll]] for (uint j = 0; j < COLS; j++) {
@@ -122,13 +161,9 @@ void main()
         b1[j] = vec4(unpackHalf2x16(u.z), unpackHalf2x16(u.w));
       }
       [[unroll]] for (uint r = 0; r < R; r++) {
-        uvec4 u = pa[ia].v[arow[r] + kv];
-        vec4 a0 = vec4(unpackHalf2x16(u.x), unpackHalf2x16(u.y));
-        vec4 a1 = vec4(unpackHalf2x16(u.z), unpackHalf2x16(u.w));
-        if (CONV) {
-          a0 *= ascale[r];
-          a1 *= ascale[r];
-        }
+        const uvec4 u = row_of(held, r);
+        const vec4 a0 = vec4(unpackHalf2x16(u.x), unpackHalf2x16(u.y));
+        const vec4 a1 = vec4(unpackHalf2x16(u.z), unpackHalf2x16(u.w));
         [[unroll]] for (uint j = 0; j < COLS; j++) {
           float s = acc[r][j];
           s = fma(a0.x, b0[j].x, s); s = fma(a0.y, b0[j].y, s);
@@ -143,9 +178,7 @@ void main()
       [[unroll]] for (uint j = 0; j < COLS; j++)
         bv[j] = pb[ib].v[(j * WG + lane) * KVECS + kv];
       [[unroll]] for (uint r = 0; r < R; r++) {
-        vec4 av = pa[ia].v[arow[r] + kv];
-        if (CONV)
-          av *= ascale[r];
+        const vec4 av = row_of(held, r);
         [[unroll]] for (uint j = 0; j < COLS; j++) {
           float s = acc[r][j];
           s = fma(av.x, bv[j].x, s); s = fma(av.y, bv[j].y, s);

@@ -104,10 +104,12 @@ static vittm_status gemm_pipeline(vittm_device *dev, vittm_dtype dtype, uint32_t
  * each (panels × k-chunks) and writes their block of C. Used for Linear products and, with
  * A the implicit matrix of a convolution's windows, for convolutions; attention's strided and
  * batched products keep the register kernel. */
-/* UNIFORM_ROWS: rows of A per invocation, each a broadcast load serving the lane's 8 gathered
- * B columns. Gathers bound the kernel on AVX2 CPUs (a Zen 3 EPYC: 15–16 GFLOP/s at 8 rows,
- * 21–24 at 16 and 32 on ViT-B's products and 3×3 convolutions); 32 rows compile 3× longer
- * than 16 for no further gain. */
+/* UNIFORM_ROWS: rows of A per invocation, each serving the lane's 8 gathered B columns.
+ * Gathers bound the kernel on AVX2 CPUs (a Zen 3 EPYC: 15–16 GFLOP/s at 8 rows, 21–24 at 16
+ * and 32 on ViT-B's products and 3×3 convolutions); 32 rows compile 3× longer than 16 for no
+ * further gain. lavapipe gathers A's rows too (their offsets depend on the workgroup), so with
+ * a fixed subgroup size each lane loads R / SG of them and the subgroup shares them by
+ * shuffles (gemm_uniform_sg): 21–25 → 30–35 GFLOP/s there in fp32. */
 enum { UNIFORM_PANELS = 7, PANEL_ROWS = 64, UNIFORM_WG = 8, UNIFORM_ROWS = 16 };
 enum { UFLAG_PARTIAL = 8u, UFLAG_RELU = 16u };
 
@@ -336,10 +338,15 @@ static vittm_status uniform_dispatches(vittm_cmd *cmd, const uniform_product *u,
   const vittm_pipeline *p;
   const bool conv = u->conv_ks > 1;
   const VkDeviceSize row_bytes = (VkDeviceSize)kc * vittm_dtype_size(u->dtype);
-  uint32_t spec[] = {UNIFORM_WG, UNIFORM_ROWS, kc / (u->dtype == VITTM_F16 ? 8 : 4), conv,
-                     u->scatter};
-  vittm_status st = vittm_pipeline_get_uniform(u->dev, VITTM_SHADER_GEMM_UNIFORM, u->dtype, spec, 5,
-                                               4, 2, UNIFORM_PANELS, sizeof(uniform_push), &p, err);
+  /* The rows of A loaded once per subgroup and passed round it (gemm_uniform_sg), where the
+   * subgroup size is fixed and divides the workgroup and the rows. */
+  const uint32_t sg = vittm_device_get_profile(u->dev)->shuffle_subgroup;
+  const bool shared_a = sg > 1 && UNIFORM_WG % sg == 0 && UNIFORM_ROWS % sg == 0;
+  uint32_t spec[] = {UNIFORM_WG, UNIFORM_ROWS, kc / (u->dtype == VITTM_F16 ? 8 : 4),
+                     conv,       u->scatter,   shared_a ? sg : 1};
+  vittm_status st = vittm_pipeline_get_uniform(
+      u->dev, shared_a ? VITTM_SHADER_GEMM_UNIFORM_SG : VITTM_SHADER_GEMM_UNIFORM, u->dtype, spec,
+      shared_a ? 6 : 5, 4, 2, UNIFORM_PANELS, sizeof(uniform_push), &p, err);
   if (st)
     return st;
   /* A dispatch sums up to UNIFORM_PANELS k-chunks of its panels before it writes C (the
