@@ -26,6 +26,9 @@
 // KC channels, bound as it is: k-chunk t is tap t of the window, and its window for a panel
 // shows the map's pixels from the panel's first pixel shifted by the tap (clamped to the
 // map), so row r of the chunk is the map's pixel r + shift, or zero where that lies outside.
+// With FLAG_SPAN one window per panel serves every tap: the map from the panel's first pixel
+// less the kernel's reach (ks/2 rows and columns), clamped, and element i of A's array is
+// panel i for every chunk.
 // The gemm_uniform_sg variant (VITTM_GEMM_SUBGROUP) shares the loads of A over a subgroup of
 // SG lanes: lavapipe turns a uniform-buffer load whose offset depends on the workgroup or a
 // loop counter into a gather (~25 instructions per 8 lanes and 32 bits) even when every lane
@@ -74,6 +77,7 @@ const uint FLAG_GELU = 2u;
 const uint FLAG_ACCUMULATE = 4u; // C + (A·Bᵀ + bias), after GELU: a residual
 const uint FLAG_PARTIAL = 8u;    // C holds the earlier k-chunks' sum: added first
 const uint FLAG_RELU = 16u;      // max(·, 0) after the bias: a convolution's epilogue
+const uint FLAG_SPAN = 32u;      // CONV: one window of A per panel serves every tap (below)
 
 layout(push_constant) uniform Push {
   uint M, N;           // rows and columns of C (the whole product)
@@ -138,11 +142,13 @@ void main()
     [[unroll]] for (uint j = 0; j < COLS; j++)
       acc[r][j] = 0.0;
   for (uint ch = 0; ch < p.chunks; ch++) {
-    const uint ia = ia0 * p.chunks + ch, ib = ib0 * p.chunks + ch;
+    const bool span = CONV && (p.flags & FLAG_SPAN) != 0u;
+    const uint ia = span ? ia0 : ia0 * p.chunks + ch, ib = ib0 * p.chunks + ch;
     if (CONV) {
       const uint tap = p.ch0 + ch;
-      const int dy = int(tap / p.ks) - int(p.ks / 2u), dx = int(tap % p.ks) - int(p.ks / 2u);
-      const int shift = dy * int(p.w) + dx, start = conv_window_start(first, shift);
+      const int hk = int(p.ks / 2u), dy = int(tap / p.ks) - hk, dx = int(tap % p.ks) - hk;
+      const int reach = hk * int(p.w) + hk;
+      const int start = conv_window_start(first, span ? -reach : dy * int(p.w) + dx);
       [[unroll]] for (uint t = 0; t < AL; t++) {
         const int y = py[t] + dy, x = px[t] + dx;
         ain[t] = y >= 0 && y < int(p.h) && x >= 0 && x < int(p.w);

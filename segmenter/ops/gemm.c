@@ -111,7 +111,7 @@ static vittm_status gemm_pipeline(vittm_device *dev, vittm_dtype dtype, uint32_t
  * a fixed subgroup size each lane loads R / SG of them and the subgroup shares them by
  * shuffles (gemm_uniform_sg): 21–25 → 30–35 GFLOP/s there in fp32. */
 enum { UNIFORM_PANELS = 7, PANEL_ROWS = 64, UNIFORM_WG = 8, UNIFORM_ROWS = 16 };
-enum { UFLAG_PARTIAL = 8u, UFLAG_RELU = 16u };
+enum { UFLAG_PARTIAL = 8u, UFLAG_RELU = 16u, UFLAG_SPAN = 32u };
 
 typedef struct uniform_push {
   uint32_t m, n, m0, n0;
@@ -282,6 +282,9 @@ typedef struct uniform_product {
   /* With a_direct and conv_ks > 1, A is the implicit matrix of a conv_ks×conv_ks convolution
    * of the conv_h×conv_w map at a_at, whose channels are one k-chunk: chunk t is tap t. */
   uint32_t conv_h, conv_w, conv_ks;
+  /* With conv_span, one window per panel serves every tap: the panel's pixels and the
+   * kernel's reach either side of them (conv_span_pixels), a chunk per tap still. */
+  bool conv_span;
   /* C is the 2×2 stride-2 transposed convolution of the conv_h×conv_w map A: its column n =
    * (ky·2 + kx)·ldc + co is stored to output pixel (2i + ky, 2j + kx), channel co. */
   bool scatter;
@@ -311,17 +314,34 @@ static bool bind_a_direct(const vittm_tensor *t, uint32_t row0, uniform_product 
   return true;
 }
 
+/* How far, in pixels of the map, a ks×ks convolution's taps reach before or after the pixel
+ * (zero padding ks/2): half a kernel of rows and of columns. */
+static int64_t conv_reach(uint32_t w, uint32_t ks)
+{
+  return (int64_t)(ks / 2) * w + ks / 2;
+}
+
+/* The pixels of a panel's window that serves every tap (conv_span). */
+static uint64_t conv_span_pixels(uint32_t w, uint32_t ks)
+{
+  return PANEL_ROWS + 2 * (uint64_t)conv_reach(w, ks);
+}
+
 /* The window of the map that a directly read convolution's A panel `panel` shows for tap
- * `tap`: its pixels from the panel's first shifted by the tap, clamped to the map, 64 at most
- * (gemm_uniform.comp's conv_window_start computes the same start). */
+ * `tap`: its pixels from the panel's first shifted by the tap, clamped to the map, 64 at most;
+ * with conv_span, for every tap, from the panel's first less the kernel's reach, clamped,
+ * conv_span_pixels at most (gemm_uniform.comp's conv_window_start computes the same start). */
 static vittm_buffer_window conv_window(const uniform_product *u, uint32_t panel, uint32_t tap,
                                        VkDeviceSize row_bytes)
 {
   const int64_t pixels = (int64_t)u->conv_h * u->conv_w, half = u->conv_ks / 2;
-  int64_t start = (int64_t)panel * PANEL_ROWS + ((int64_t)(tap / u->conv_ks) - half) * u->conv_w +
-                  ((int64_t)(tap % u->conv_ks) - half);
+  const int64_t span = u->conv_span ? (int64_t)conv_span_pixels(u->conv_w, u->conv_ks) : PANEL_ROWS;
+  int64_t start = (int64_t)panel * PANEL_ROWS +
+                  (u->conv_span ? -conv_reach(u->conv_w, u->conv_ks)
+                                : ((int64_t)(tap / u->conv_ks) - half) * u->conv_w +
+                                      ((int64_t)(tap % u->conv_ks) - half));
   start = start < 0 ? 0 : start > pixels - 1 ? pixels - 1 : start;
-  const int64_t rows = pixels - start < PANEL_ROWS ? pixels - start : PANEL_ROWS;
+  const int64_t rows = pixels - start < span ? pixels - start : span;
   return (vittm_buffer_window){u->a_at + (VkDeviceSize)start * row_bytes,
                                (VkDeviceSize)rows * row_bytes};
 }
@@ -355,7 +375,10 @@ static vittm_status uniform_dispatches(vittm_cmd *cmd, const uniform_product *u,
    * residual is added by the first. */
   const uint32_t passes = (chunks + UNIFORM_PANELS - 1) / UNIFORM_PANELS;
   const uint32_t per_pass = (chunks + passes - 1) / passes;
-  const uint32_t group = UNIFORM_PANELS / per_pass; /* panels of A, and of B, per dispatch */
+  /* Panels of B per dispatch, and of A: as many, or with conv_span (a window per panel of A for
+   * every chunk) all that the bindings hold. */
+  const uint32_t group = UNIFORM_PANELS / per_pass;
+  const uint32_t group_a = u->conv_span ? UNIFORM_PANELS : group;
   for (uint32_t pass = 0; pass < passes; pass++) {
     const uint32_t ch0 = pass * per_pass;
     const uint32_t nch = chunks - ch0 < per_pass ? chunks - ch0 : per_pass;
@@ -363,8 +386,10 @@ static vittm_status uniform_dispatches(vittm_cmd *cmd, const uniform_product *u,
     if (passes > 1)
       shader_flags = pass == 0 ? user & FLAG_ACCUMULATE
                                : UFLAG_PARTIAL | (pass + 1 == passes ? user & ~FLAG_ACCUMULATE : 0);
-    for (uint32_t ma = 0; ma < a_panels; ma += group) {
-      const uint32_t na = a_panels - ma < group ? a_panels - ma : group;
+    if (u->conv_span)
+      shader_flags |= UFLAG_SPAN;
+    for (uint32_t ma = 0; ma < a_panels; ma += group_a) {
+      const uint32_t na = a_panels - ma < group_a ? a_panels - ma : group_a;
       for (uint32_t nb = 0; nb < b_panels; nb += group) {
         const uint32_t nn = b_panels - nb < group ? b_panels - nb : group;
         uniform_push pc = {.m = u->m,
@@ -381,8 +406,9 @@ static vittm_status uniform_dispatches(vittm_cmd *cmd, const uniform_product *u,
                            .ch0 = ch0};
         vittm_binding bind[2 * UNIFORM_PANELS + 2];
         vittm_buffer_window win[2 * UNIFORM_PANELS];
-        /* Element i of each array: chunk ch0 + i % nch of panel i / nch. Unused elements
-         * repeat the first: every descriptor must be valid. */
+        /* Element i of each array: chunk ch0 + i % nch of panel i / nch (conv_span: A's
+         * element i is panel i, for every chunk). Unused elements repeat the first: every
+         * descriptor must be valid. */
         for (uint32_t i = 0; i < UNIFORM_PANELS; i++) {
           uint32_t ch = ch0 + i % nch, at = i / nch;
           uint32_t ia = at < na ? ch * a_panels + ma + at : ch0 * a_panels + ma;
@@ -390,7 +416,9 @@ static vittm_status uniform_dispatches(vittm_cmd *cmd, const uniform_product *u,
           bind[i] = (vittm_binding){u->pa, false};
           bind[UNIFORM_PANELS + i] = (vittm_binding){u->pb, false};
           win[i] = (vittm_buffer_window){ia * panel, panel};
-          if (u->a_direct && conv) /* the map from the panel's pixels shifted by tap ch */
+          if (u->conv_span)
+            win[i] = conv_window(u, ma + (i < na ? i : 0), 0, row_bytes);
+          else if (u->a_direct && conv) /* the map from the panel's pixels shifted by tap ch */
             win[i] = conv_window(u, ia % a_panels, ia / a_panels, row_bytes);
           else if (u->a_direct) /* one chunk: ia is the panel */
             win[i] = (vittm_buffer_window){u->a_at + ia * panel,
@@ -517,6 +545,11 @@ vittm_status vittm_gemm_uniform_conv2d_record(vittm_cmd *cmd, const vittm_tensor
    * map, value by value). */
   if (!st && k > 1 && x->cols == kc && bind_a_direct(x, 0, &u)) {
     u.m = pixels, u.conv_h = h, u.conv_w = w, u.conv_ks = k;
+    /* Where a panel's pixels and the kernel's reach either side fit one window, that window
+     * serves every tap: A then takes one binding per panel, not per panel and tap, and a
+     * dispatch covers up to UNIFORM_PANELS panels (the demo models' 3×3 convolutions over
+     * 64 or 128 channels at 16²: two dispatches where there were eight). */
+    u.conv_span = conv_span_pixels(w, k) * kc * vittm_dtype_size(x->dtype) <= 65536;
     u.c = vittm_tensor_bind(y, 0, true, &u.c_off);
     u.c_off += out_col0;
     return uniform_dispatches(cmd, &u, bias, epilogue, err);

@@ -292,6 +292,13 @@ static void test_conv_uniform_route_matches_reference(void **state)
       {13, 11, 256, 70, 3, true, false, 0, 0},
       {4, 6, 256, 8, 5, false, false, 0, 0},
       {10, 9, 512, 20, 3, true, true, 0, 0},
+      /* One window per panel for every tap where the panel and the kernel's reach either
+       * side fit 64 KiB (fp32 up to 128 channels here, fp16 up to 256: the 256-channel maps
+       * above): more panels than a dispatch binds, a 5×5 kernel, an output slice; and a map
+       * too wide for it (a window per tap again). */
+      {25, 21, 64, 37, 3, true, true, 5, 45},
+      {11, 13, 128, 20, 5, true, false, 0, 0},
+      {3, 100, 64, 9, 3, false, true, 0, 0},
   };
   vittm_device_profile *profile = vittm_device_profile_mut(test_dev);
   const bool was = profile->gemm_uniform;
