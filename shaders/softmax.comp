@@ -9,14 +9,26 @@
 // of y are set to zero (padding that a GEMM then reads).
 // With HELD > 0 (at least the row's values per invocation) each invocation reads its values
 // once and holds them, then their exponentials, in registers (vittm_row_held).
+// With VEC4 (ld and both offsets multiples of 4) the values are read and written as vec4s, a
+// CPU driver's lane loop per four values, and held: HELD counts vec4s, which cover the whole
+// row with its padding (held values past a register file's worth spill to the stack, still
+// far cheaper there than a storage-buffer load).
 #include "dtype.glsl"
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 0) const uint WG_SIZE = 128;
 layout(constant_id = 1) const uint HELD = 0;
+layout(constant_id = 2) const bool VEC4 = false;
 
+#ifdef VITTM_F16
+#define elem4_t f16vec4
+#else
+#define elem4_t vec4
+#endif
 layout(std430, set = 0, binding = 0) readonly buffer BufX { elem_t x[]; };
+layout(std430, set = 0, binding = 0) readonly buffer BufX4 { elem4_t x4[]; };
 layout(std430, set = 0, binding = 1) writeonly buffer BufY { elem_t y[]; };
+layout(std430, set = 0, binding = 1) writeonly buffer BufY4 { elem4_t y4[]; };
 
 layout(push_constant) uniform Push {
   uint rows, cols;
@@ -37,15 +49,45 @@ void main()
     return;
   const uint xb = p.x_off + row * p.ld;
   const uint t = gl_LocalInvocationID.x;
+  const float LOWEST = -3.402823466e38;
+
+  if (VEC4) {
+    // Vector u = t + j·WG_SIZE of the row (its values 4u … 4u + 3), every one of the row's
+    // ld / 4 held; values past cols count as nothing and are written as zeros.
+    vec4 held4[HELD > 0u ? HELD : 1u];
+    const uint n4 = p.ld / 4u, xb4 = xb / 4u, yb4 = (p.y_off + row * p.ld) / 4u;
+    float mx = LOWEST;
+    [[unroll]] for (uint j = 0; j < HELD; j++) {
+      const uint u = t + j * WG_SIZE;
+      const vec4 v = u < n4 ? p.scale * vec4(x4[xb4 + u]) : vec4(LOWEST);
+      const uvec4 col = 4u * u + uvec4(0u, 1u, 2u, 3u);
+      held4[j] = mix(vec4(LOWEST), v, lessThan(col, uvec4(p.cols)));
+      mx = max(mx, max(max(held4[j].x, held4[j].y), max(held4[j].z, held4[j].w)));
+    }
+    mx = wg_reduce_max(mx);
+    float s = 0.0;
+    [[unroll]] for (uint j = 0; j < HELD; j++) {
+      const uvec4 col = 4u * (t + j * WG_SIZE) + uvec4(0u, 1u, 2u, 3u);
+      held4[j] = mix(vec4(0.0), exp(held4[j] - mx), lessThan(col, uvec4(p.cols)));
+      s += held4[j].x + held4[j].y + held4[j].z + held4[j].w;
+    }
+    const float inv = 1.0 / wg_reduce_sum(s);
+    [[unroll]] for (uint j = 0; j < HELD; j++) {
+      const uint u = t + j * WG_SIZE;
+      if (u < n4)
+        y4[yb4 + u] = elem4_t(held4[j] * inv);
+    }
+    return;
+  }
 
   // HELD: this invocation's values i = t + j·WG_SIZE, scaled; then their exponentials (zero
   // past the row).
   float held[HELD > 0u ? HELD : 1u];
-  float mx = -3.402823466e38;
+  float mx = LOWEST;
   if (HELD > 0u) {
     [[unroll]] for (uint j = 0; j < HELD; j++) {
       const uint i = t + j * WG_SIZE;
-      held[j] = i < p.cols ? p.scale * float(x[xb + i]) : -3.402823466e38;
+      held[j] = i < p.cols ? p.scale * float(x[xb + i]) : LOWEST;
       mx = max(mx, held[j]);
     }
   } else {
