@@ -47,44 +47,25 @@ void main()
   const uint row = gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x;
   if (row >= p.rows)
     return;
-  const uint xb = p.x_off + row * p.ld;
+  const uint xb = p.x_off + row * p.ld, yb = p.y_off + row * p.ld;
   const uint t = gl_LocalInvocationID.x;
   const float LOWEST = -3.402823466e38;
 
+  // VEC4: this invocation's vectors u = t + j·WG_SIZE of the row (values 4u … 4u + 3), all
+  // ld / 4 of them held. Else, HELD: its values i = t + j·WG_SIZE. Held are the scaled values,
+  // then their exponentials; values past cols count as nothing and are written as zeros.
+  vec4 held4[VEC4 && HELD > 0u ? HELD : 1u];
+  float held[!VEC4 && HELD > 0u ? HELD : 1u];
+  const uint n4 = p.ld / 4u;
+  float mx = LOWEST;
   if (VEC4) {
-    // Vector u = t + j·WG_SIZE of the row (its values 4u … 4u + 3), every one of the row's
-    // ld / 4 held; values past cols count as nothing and are written as zeros.
-    vec4 held4[HELD > 0u ? HELD : 1u];
-    const uint n4 = p.ld / 4u, xb4 = xb / 4u, yb4 = (p.y_off + row * p.ld) / 4u;
-    float mx = LOWEST;
     [[unroll]] for (uint j = 0; j < HELD; j++) {
       const uint u = t + j * WG_SIZE;
-      const vec4 v = u < n4 ? p.scale * vec4(x4[xb4 + u]) : vec4(LOWEST);
-      const uvec4 col = 4u * u + uvec4(0u, 1u, 2u, 3u);
-      held4[j] = mix(vec4(LOWEST), v, lessThan(col, uvec4(p.cols)));
+      const vec4 v = u < n4 ? p.scale * vec4(x4[xb / 4u + u]) : vec4(LOWEST);
+      held4[j] = mix(vec4(LOWEST), v, lessThan(4u * u + uvec4(0u, 1u, 2u, 3u), uvec4(p.cols)));
       mx = max(mx, max(max(held4[j].x, held4[j].y), max(held4[j].z, held4[j].w)));
     }
-    mx = wg_reduce_max(mx);
-    float s = 0.0;
-    [[unroll]] for (uint j = 0; j < HELD; j++) {
-      const uvec4 col = 4u * (t + j * WG_SIZE) + uvec4(0u, 1u, 2u, 3u);
-      held4[j] = mix(vec4(0.0), exp(held4[j] - mx), lessThan(col, uvec4(p.cols)));
-      s += held4[j].x + held4[j].y + held4[j].z + held4[j].w;
-    }
-    const float inv = 1.0 / wg_reduce_sum(s);
-    [[unroll]] for (uint j = 0; j < HELD; j++) {
-      const uint u = t + j * WG_SIZE;
-      if (u < n4)
-        y4[yb4 + u] = elem4_t(held4[j] * inv);
-    }
-    return;
-  }
-
-  // HELD: this invocation's values i = t + j·WG_SIZE, scaled; then their exponentials (zero
-  // past the row).
-  float held[HELD > 0u ? HELD : 1u];
-  float mx = LOWEST;
-  if (HELD > 0u) {
+  } else if (HELD > 0u) {
     [[unroll]] for (uint j = 0; j < HELD; j++) {
       const uint i = t + j * WG_SIZE;
       held[j] = i < p.cols ? p.scale * float(x[xb + i]) : LOWEST;
@@ -97,7 +78,13 @@ void main()
   mx = wg_reduce_max(mx);
 
   float s = 0.0;
-  if (HELD > 0u) {
+  if (VEC4) {
+    [[unroll]] for (uint j = 0; j < HELD; j++) {
+      const uvec4 col = 4u * (t + j * WG_SIZE) + uvec4(0u, 1u, 2u, 3u);
+      held4[j] = mix(vec4(0.0), exp(held4[j] - mx), lessThan(col, uvec4(p.cols)));
+      s += held4[j].x + held4[j].y + held4[j].z + held4[j].w;
+    }
+  } else if (HELD > 0u) {
     [[unroll]] for (uint j = 0; j < HELD; j++) {
       held[j] = t + j * WG_SIZE < p.cols ? exp(held[j] - mx) : 0.0;
       s += held[j];
@@ -108,8 +95,13 @@ void main()
   }
   const float inv = 1.0 / wg_reduce_sum(s);
 
-  const uint yb = p.y_off + row * p.ld;
-  if (HELD > 0u) {
+  if (VEC4) {
+    [[unroll]] for (uint j = 0; j < HELD; j++) {
+      const uint u = t + j * WG_SIZE;
+      if (u < n4)
+        y4[yb / 4u + u] = elem4_t(held4[j] * inv);
+    }
+  } else if (HELD > 0u) {
     [[unroll]] for (uint j = 0; j < HELD; j++) {
       const uint i = t + j * WG_SIZE;
       if (i < p.ld)
