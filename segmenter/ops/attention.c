@@ -193,7 +193,6 @@ bool vittm_attention_scratch_shape(const vittm_device *dev, vittm_dtype dtype, u
   return true;
 }
 
-/* The GEMM route (see attention.h) into a scratch of vittm_attention_scratch_shape's shape. */
 /* A scratch given must be the one the GEMM route asks for, whichever route is taken. */
 static vittm_status check_scratch(const vittm_tensor *qkv, uint32_t heads,
                                   const vittm_tensor *scratch, const vittm_tensor *out,
@@ -211,6 +210,7 @@ static vittm_status check_scratch(const vittm_tensor *qkv, uint32_t heads,
   return VITTM_OK;
 }
 
+/* The GEMM route (see attention.h) into a scratch of vittm_attention_scratch_shape's shape. */
 static vittm_status record_by_gemm(vittm_cmd *cmd, const vittm_tensor *qkv, uint32_t heads,
                                    vittm_tensor *scratch, vittm_tensor *out, vittm_error *err)
 {
@@ -242,7 +242,8 @@ vittm_status vittm_attention_record(vittm_cmd *cmd, const vittm_tensor *qkv, uin
     st = check_scratch(qkv, heads, scratch, out, err);
   if (st)
     return st;
-  if (qkv->rows && vittm_attention_takes_uniform_route(qkv, heads))
+  /* The uniform route writes out through one binding, as the GEMM route does. */
+  if (qkv->rows && out->n_chunks == 1 && vittm_attention_takes_uniform_route(qkv, heads))
     return vittm_error_prefix(err, record_uniform(cmd, qkv, heads, out, err), "attention");
   if (scratch && qkv->rows)
     return record_by_gemm(cmd, qkv, heads, scratch, out, err);
