@@ -141,8 +141,8 @@ void main()
   [[unroll]] for (uint r = 0; r < R; r++)
     [[unroll]] for (uint j = 0; j < COLS; j++)
       acc[r][j] = 0.0;
+  const bool span = CONV && (p.flags & FLAG_SPAN) != 0u;
   for (uint ch = 0; ch < p.chunks; ch++) {
-    const bool span = CONV && (p.flags & FLAG_SPAN) != 0u;
     const uint ia = span ? ia0 : ia0 * p.chunks + ch, ib = ib0 * p.chunks + ch;
     if (CONV) {
       const uint tap = p.ch0 + ch;
