@@ -233,38 +233,59 @@ static vittm_status pack_operand(vittm_cmd *cmd, const vittm_tensor *t, uint32_t
                             labels[mode], err);
 }
 
-/* The panels of operand t (`bytes` of them) in *out: a constant tensor's (a weight's) are
- * packed once, by a submission of their own at first use, and kept with it; any other's are
- * packed by the recording, into its scratch buffer `slot`, at every run. */
-static vittm_status operand_panels(vittm_cmd *cmd, uint32_t slot, const vittm_tensor *t,
-                                   uint32_t kc, VkDeviceSize bytes, vittm_buffer **out,
-                                   vittm_error *err)
+/* Records into `dst` what a product derives from its operand t (its panels, a Winograd
+ * transform): fn(cmd, t, ctx, dst). */
+typedef vittm_status (*derive_fn)(vittm_cmd *cmd, const vittm_tensor *t, const void *ctx,
+                                  vittm_buffer *dst, vittm_error *err);
+
+/* What fn derives from operand t (`bytes` of it) in *out: a constant tensor's (a weight's) is
+ * derived once, by a submission of its own at first use, and kept with it in *cached; any
+ * other's by the recording, into its scratch buffer `slot`, at every run. */
+static vittm_status derived(vittm_cmd *cmd, uint32_t slot, const vittm_tensor *t,
+                            vittm_buffer *cached, VkDeviceSize bytes, derive_fn fn, const void *ctx,
+                            vittm_buffer **out, vittm_error *err)
 {
   vittm_status st;
   if (!t->cache) {
     st = vittm_cmd_scratch(cmd, slot, bytes, out, err);
-    return st ? st : pack_operand(cmd, t, kc, PACK_MATRIX, NULL, t->rows, t->cols, *out, err);
+    return st ? st : fn(cmd, t, ctx, *out, err);
   }
-  vittm_tensor_cache *cache = t->cache;
-  mtx_lock(&cache->lock);
+  mtx_lock(&t->cache->lock);
   st = VITTM_OK;
-  if (!cache->panels.buffer) {
+  if (!cached->buffer) {
     vittm_cmd *once = NULL;
-    st = vittm_buffer_create(t->dev, bytes, &cache->panels, err);
+    st = vittm_buffer_create(t->dev, bytes, cached, err);
     if (!st)
       st = vittm_cmd_begin(t->dev, &once, err);
     if (!st)
-      st = pack_operand(once, t, kc, PACK_MATRIX, NULL, t->rows, t->cols, &cache->panels, err);
+      st = fn(once, t, ctx, cached, err);
     if (!st)
       st = vittm_cmd_end(once, err);
     if (!st)
       st = vittm_cmd_submit(once, NULL, err);
     vittm_cmd_free(once);
     if (st)
-      vittm_buffer_destroy(t->dev, &cache->panels);
+      vittm_buffer_destroy(t->dev, cached);
   }
-  mtx_unlock(&cache->lock);
-  *out = &cache->panels;
+  mtx_unlock(&t->cache->lock);
+  *out = cached;
+  return st;
+}
+
+static vittm_status pack_matrix(vittm_cmd *cmd, const vittm_tensor *t, const void *kc,
+                                vittm_buffer *dst, vittm_error *err)
+{
+  return pack_operand(cmd, t, *(const uint32_t *)kc, PACK_MATRIX, NULL, t->rows, t->cols, dst, err);
+}
+
+/* The panels of operand t (`bytes` of them) in *out: a weight's packed once, any other
+ * operand's at every run into scratch buffer `slot`. */
+static vittm_status operand_panels(vittm_cmd *cmd, uint32_t slot, const vittm_tensor *t,
+                                   uint32_t kc, VkDeviceSize bytes, vittm_buffer **out,
+                                   vittm_error *err)
+{
+  vittm_status st =
+      derived(cmd, slot, t, t->cache ? &t->cache->panels : NULL, bytes, pack_matrix, &kc, out, err);
   return vittm_error_prefix(err, st, "packing a %u×%u weight for the uniform-buffer GEMM", t->rows,
                             t->cols);
 }
@@ -275,6 +296,7 @@ typedef struct uniform_product {
   vittm_device *dev;
   vittm_dtype dtype;
   vittm_buffer *pa, *pb;
+  VkDeviceSize pa_at, pb_at; /* where packed A's and B's panels start in pa and pb */
   /* A is bound as it is, not packed (a_direct): its rows are KC = k elements each, from byte
    * a_at of pa, so that its panels are consecutive windows, the last one ending with A. */
   bool a_direct;
@@ -415,7 +437,7 @@ static vittm_status uniform_dispatches(vittm_cmd *cmd, const uniform_product *u,
           uint32_t ib = at < nn ? ch * b_panels + nb + at : ch0 * b_panels + nb;
           bind[i] = (vittm_binding){u->pa, false};
           bind[UNIFORM_PANELS + i] = (vittm_binding){u->pb, false};
-          win[i] = (vittm_buffer_window){ia * panel, panel};
+          win[i] = (vittm_buffer_window){u->pa_at + ia * panel, panel};
           if (u->conv_span)
             win[i] = conv_window(u, ma + (i < na ? i : 0), 0, row_bytes);
           else if (u->a_direct && conv) /* the map from the panel's pixels shifted by tap ch */
@@ -426,7 +448,7 @@ static vittm_status uniform_dispatches(vittm_cmd *cmd, const uniform_product *u,
                                                               ? u->m - ia * PANEL_ROWS
                                                               : PANEL_ROWS) *
                                                row_bytes};
-          win[UNIFORM_PANELS + i] = (vittm_buffer_window){ib * panel, panel};
+          win[UNIFORM_PANELS + i] = (vittm_buffer_window){u->pb_at + ib * panel, panel};
         }
         bind[2 * UNIFORM_PANELS] = u->c;
         uint32_t unused;
@@ -508,6 +530,185 @@ static uint32_t conv_kc(vittm_dtype dtype, uint32_t cin, uint32_t k)
  * for several panels of rows, few enough to stay in memory a CPU's caches see again soon. */
 #define CONV_BLOCK_BYTES (16u << 20)
 
+/* Winograd's F(m×m, 3×3) for the 3×3 convolutions whose taps cannot be windows of their map
+ * (fp32 over more than 256 channels: UperNet's 512-, 768-, 2048- and 2816-channel ones),
+ * shaders/include/winograd.glsl: each m×m tile of output pixels is Aᵀ[U ⊙ V]A, where V =
+ * Bᵀ d B is the transform of its (m + 2)² input window and U = G g Gᵀ the kernel's. Summed
+ * over the input channels, U ⊙ V is (m + 2)² products, one per position ξ: V_ξ (tiles ×
+ * cin) by U_ξ (cout × cin), by the uniform-buffer GEMM. F(4×4) multiplies 4× less than the
+ * direct convolution (36 products per 16 pixels instead of 144), and its input transform
+ * stores 2.25 values per value of the map where the implicit-GEMM pack stores 9. U is
+ * derived once per weight and kept with it: (m + 2)²/9 = 4 times the weight's size. */
+enum { WINOGRAD_TILE = 4, WINOGRAD_ALPHA = WINOGRAD_TILE + 2 };
+enum { WINOGRAD_XI = WINOGRAD_ALPHA * WINOGRAD_ALPHA }; /* positions ξ */
+enum { WFLAG_BIAS = 1u, WFLAG_RELU = 2u };              /* winograd_output.comp's flags */
+/* Bytes of scratch for one block of tiles' V and M: 64 tiles at least (one panel). */
+#define WINOGRAD_BLOCK_BYTES (32u << 20)
+
+typedef struct winograd_input_push {
+  uint32_t h, w, tw, t0, tiles, cin, off, kc, panels, xi_stride;
+} winograd_input_push;
+_Static_assert(sizeof(winograd_input_push) == VITTM_SHADER_WINOGRAD_INPUT_PUSH_SIZE,
+               "winograd_input_push does not match winograd_input's push constants");
+typedef struct winograd_weight_push {
+  uint32_t cout, cin, off, kc, panels, xi_stride, xi0, xis;
+} winograd_weight_push;
+_Static_assert(sizeof(winograd_weight_push) == VITTM_SHADER_WINOGRAD_WEIGHT_PUSH_SIZE,
+               "winograd_weight_push does not match winograd_weight's push constants");
+typedef struct winograd_output_push {
+  uint32_t h, w, tw, t0, tiles, cout, ldm, off, ldy, bias_off, flags;
+} winograd_output_push;
+_Static_assert(sizeof(winograd_output_push) == VITTM_SHADER_WINOGRAD_OUTPUT_PUSH_SIZE,
+               "winograd_output_push does not match winograd_output's push constants");
+
+/* Bytes of one U_ξ of a cout × cin weight, and how many of them one buffer holds (a storage
+ * buffer binding's range; UperNet's 2048→512 takes two buffers on lavapipe). */
+static VkDeviceSize winograd_u_bytes(uint32_t cout, uint32_t cin)
+{
+  return panels_bytes_kc(VITTM_F32, cin, uniform_kc(VITTM_F32, cin), cout);
+}
+
+static uint32_t winograd_u_per_buffer(const vittm_device *dev, VkDeviceSize u_bytes)
+{
+  VkDeviceSize n = dev->info.max_storage_buffer_range / u_bytes;
+  return n < WINOGRAD_XI ? (uint32_t)n : WINOGRAD_XI;
+}
+
+/* Fewer than 64 channels are packed (cheap enough); one k-chunk of them is read from the map
+ * itself. U must fit VITTM_WINOGRAD_BUFFERS buffers, one panel's V and M a binding each. */
+bool vittm_gemm_conv2d_takes_winograd(const vittm_tensor *x, const vittm_tensor *weight, uint32_t k)
+{
+  const uint32_t cin = x->cols, kc = uniform_kc(VITTM_F32, cin);
+  const VkDeviceSize range = x->dev->info.max_storage_buffer_range;
+  return vittm_device_get_profile(x->dev)->winograd && x->dtype == VITTM_F32 && k == 3 &&
+         cin >= 64 && conv_kc(x->dtype, cin, k) != cin &&
+         winograd_u_per_buffer(x->dev, winograd_u_bytes(weight->rows, cin)) *
+                 VITTM_WINOGRAD_BUFFERS >=
+             WINOGRAD_XI &&
+         WINOGRAD_XI * panels_bytes_kc(VITTM_F32, cin, kc, PANEL_ROWS) <= range &&
+         (VkDeviceSize)WINOGRAD_XI * PANEL_ROWS * ((weight->rows + 3) / 4 * 4) * 4 <= range;
+}
+
+/* The pipeline of Winograd kernel `id`, aligned or not (vec4 or scalar loads and stores). */
+static vittm_status winograd_pipeline(vittm_device *dev, vittm_shader_id id, bool aligned,
+                                      uint32_t bindings, uint32_t push_size,
+                                      const vittm_pipeline **p, vittm_error *err)
+{
+  uint32_t spec[] = {64, WINOGRAD_TILE, aligned};
+  return vittm_pipeline_get(dev, id, VITTM_F32, spec, 3, bindings, push_size, p, err);
+}
+
+/* Writes U_ξ for ξ = first … first + count - 1 (ctx: two uint32_t) of a weight into dst. */
+static vittm_status transform_weight(vittm_cmd *cmd, const vittm_tensor *weight, const void *ctx,
+                                     vittm_buffer *dst, vittm_error *err)
+{
+  const uint32_t *range = ctx;
+  const uint32_t cin = weight->cols / 9, kc = uniform_kc(VITTM_F32, cin);
+  const uint32_t panels = (weight->rows + PANEL_ROWS - 1) / PANEL_ROWS;
+  winograd_weight_push pc = {
+      .cout = weight->rows,
+      .cin = cin,
+      .kc = kc,
+      .panels = panels,
+      .xi_stride = (uint32_t)(winograd_u_bytes(weight->rows, cin) / 16),
+      .xi0 = range[0],
+      .xis = range[1],
+  };
+  vittm_binding bind[2] = {vittm_tensor_bind(weight, 0, false, &pc.off), {dst, true}};
+  const vittm_pipeline *p;
+  uint32_t kvecs = (cin + kc - 1) / kc * (kc / 4);
+  vittm_status st =
+      winograd_pipeline(weight->dev, VITTM_SHADER_WINOGRAD_WEIGHT, false, 2, sizeof pc, &p, err);
+  return st ? st
+            : vittm_cmd_dispatch(cmd, p, bind, &pc, (kvecs + 63) / 64, panels * PANEL_ROWS, 1,
+                                 "winograd weight", err);
+}
+
+static vittm_status winograd_conv2d(vittm_cmd *cmd, const vittm_tensor *x, uint32_t h, uint32_t w,
+                                    const vittm_tensor *weight, const vittm_tensor *bias, bool relu,
+                                    vittm_tensor *y, uint32_t out_col0, vittm_error *err)
+{
+  vittm_device *dev = x->dev;
+  const uint32_t cin = x->cols, cout = weight->rows, kc = uniform_kc(VITTM_F32, cin);
+  const uint32_t kvecs = (cin + kc - 1) / kc * (kc / 4);
+  const uint32_t th = (h + WINOGRAD_TILE - 1) / WINOGRAD_TILE;
+  const uint32_t tw = (w + WINOGRAD_TILE - 1) / WINOGRAD_TILE, tiles = th * tw;
+  const uint32_t ldm = (cout + 3) / 4 * 4; /* M's rows start on vec4s */
+  /* Tiles per block: whole panels of V whose V and M fit the scratch budget, one at least,
+   * within a storage buffer binding and a grid's rows. */
+  const VkDeviceSize per_panel = WINOGRAD_XI * (panels_bytes_kc(VITTM_F32, cin, kc, PANEL_ROWS) +
+                                                (VkDeviceSize)PANEL_ROWS * ldm * 4);
+  uint64_t fit = WINOGRAD_BLOCK_BYTES / per_panel;
+  if (fit * per_panel > dev->info.max_storage_buffer_range)
+    fit = dev->info.max_storage_buffer_range / per_panel;
+  if (fit > dev->info.max_workgroup_count[1] / PANEL_ROWS)
+    fit = dev->info.max_workgroup_count[1] / PANEL_ROWS;
+  const uint32_t block = (fit ? (uint32_t)fit : 1) * PANEL_ROWS;
+  /* U: per buffers of `per` matrices (a weight's kept with it, derived at first use). */
+  const VkDeviceSize u_bytes = winograd_u_bytes(cout, cin);
+  const uint32_t per = winograd_u_per_buffer(dev, u_bytes);
+  vittm_buffer *ub[VITTM_WINOGRAD_BUFFERS];
+  vittm_status st = VITTM_OK;
+  for (uint32_t g = 0; !st && g * per < WINOGRAD_XI; g++) {
+    const uint32_t range[2] = {g * per, WINOGRAD_XI - g * per < per ? WINOGRAD_XI - g * per : per};
+    st = derived(cmd, 3 + g, weight, weight->cache ? &weight->cache->winograd[g] : NULL,
+                 range[1] * u_bytes, transform_weight, range, &ub[g], err);
+  }
+  st = vittm_error_prefix(err, st, "transforming a %u×%u weight for Winograd's convolution",
+                          weight->rows, weight->cols);
+  uniform_product u = {
+      .dev = dev, .dtype = VITTM_F32, .n = cout, .k = cin, .kc = kc, .ldc = ldm, .label = "conv2d"};
+  const vittm_pipeline *in, *out;
+  uint32_t y_off, bias_off = 0;
+  vittm_binding yb = vittm_tensor_bind(y, 0, true, &y_off);
+  const bool in_aligned = cin % 4 == 0;
+  const bool out_aligned = cout % 4 == 0 && (y_off + out_col0) % 4 == 0 && y->cols % 4 == 0;
+  winograd_input_push ip = {.h = h, .w = w, .tw = tw, .cin = cin, .kc = kc};
+  vittm_binding xb = vittm_tensor_bind(x, 0, false, &ip.off);
+  if (!st)
+    st = winograd_pipeline(dev, VITTM_SHADER_WINOGRAD_INPUT, in_aligned && ip.off % 4 == 0, 2,
+                           sizeof ip, &in, err);
+  if (!st)
+    st = winograd_pipeline(dev, VITTM_SHADER_WINOGRAD_OUTPUT, out_aligned, 3,
+                           sizeof(winograd_output_push), &out, err);
+  vittm_binding bb = bias ? vittm_tensor_bind(bias, 0, false, &bias_off) : xb;
+  bb.write = false;
+  for (uint32_t t0 = 0; !st && t0 < tiles; t0 += block) {
+    const uint32_t n = tiles - t0 < block ? tiles - t0 : block;
+    const uint32_t panels = (n + PANEL_ROWS - 1) / PANEL_ROWS;
+    const VkDeviceSize v_bytes = panels_bytes_kc(VITTM_F32, cin, kc, n); /* one V_ξ */
+    vittm_buffer *v, *m;
+    if ((st = vittm_cmd_scratch(cmd, 0, WINOGRAD_XI * v_bytes, &v, err)) ||
+        (st = vittm_cmd_scratch(cmd, 2, (VkDeviceSize)WINOGRAD_XI * n * ldm * 4, &m, err)))
+      break;
+    ip.t0 = t0, ip.tiles = n, ip.panels = panels, ip.xi_stride = (uint32_t)(v_bytes / 16);
+    vittm_binding ib[2] = {xb, {v, true}};
+    st = vittm_cmd_dispatch(cmd, in, ib, &ip, (kvecs + 63) / 64, n, 1, "winograd input", err);
+    u.pa = v, u.m = n, u.c = (vittm_binding){m, true};
+    for (uint32_t xi = 0; !st && xi < WINOGRAD_XI; xi++) {
+      u.pb = ub[xi / per], u.pb_at = xi % per * u_bytes;
+      u.pa_at = xi * v_bytes, u.c_off = xi * n * ldm;
+      st = uniform_dispatches(cmd, &u, NULL, 0, err);
+    }
+    winograd_output_push op = {.h = h,
+                               .w = w,
+                               .tw = tw,
+                               .t0 = t0,
+                               .tiles = n,
+                               .cout = cout,
+                               .ldm = ldm,
+                               .off = y_off + out_col0,
+                               .ldy = y->cols,
+                               .bias_off = bias_off,
+                               .flags = (bias ? WFLAG_BIAS : 0) | (relu ? WFLAG_RELU : 0)};
+    vittm_binding ob[3] = {{m, false}, yb, bb};
+    if (!st)
+      st = vittm_cmd_dispatch(cmd, out, ob, &op, ((cout + 3) / 4 + 63) / 64, n, 1,
+                              "winograd output", err);
+  }
+  return st;
+}
+
 bool vittm_gemm_takes_uniform_conv2d_route(const vittm_tensor *x, const vittm_tensor *weight,
                                            const vittm_tensor *y)
 {
@@ -519,6 +720,8 @@ vittm_status vittm_gemm_uniform_conv2d_record(vittm_cmd *cmd, const vittm_tensor
                                               const vittm_tensor *bias, uint32_t k, bool relu,
                                               vittm_tensor *y, uint32_t out_col0, vittm_error *err)
 {
+  if (vittm_gemm_conv2d_takes_winograd(x, weight, k))
+    return winograd_conv2d(cmd, x, h, w, weight, bias, relu, y, out_col0, err);
   const uint32_t kdim = weight->cols, pixels = x->rows;
   const uint32_t epilogue = (bias ? FLAG_BIAS : 0) | (relu ? UFLAG_RELU : 0);
   const uint32_t kc = conv_kc(x->dtype, x->cols, k);

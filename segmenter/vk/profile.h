@@ -11,10 +11,12 @@
  * VITTM_ROUTES forces routes so that one device can check every kernel the engine has
  * (vittm-verify --all-routes): a comma-separated list of
  *   tiles=register|shared  attention=fused|gemm|uniform  reductions=workgroup|subgroup
- *   shuffles=on|off  gemm=uniform|tiled
+ *   shuffles=on|off  gemm=uniform|tiled  winograd=on|off
  * (gemm=uniform: Linear layers' products and convolutions read their operands from uniform
  * buffers, packed into panels: ops/gemm.c, docs/cpu-drivers.md; CPU drivers only profit from
- * it, and lavapipe gets it by default on x86 CPUs without AVX-512.)
+ * it, and lavapipe gets it by default on x86 CPUs without AVX-512. winograd=on, the default:
+ * there, fp32 3×3 convolutions too deep for their taps to be windows of the map go by
+ * Winograd's F(4×4, 3×3), four times fewer multiplications.)
  * VITTM_GEMM_TILE and VITTM_CONV_TILE (BMxBNxBK/TMxTN) force one tile, for tuning: and so the
  * tiled kernel, whatever the gemm route. */
 #ifndef VITTM_VK_PROFILE_H
@@ -66,6 +68,8 @@ typedef struct vittm_device_profile {
   bool long_workgroups;             /* few workgroups of much work each (CPU drivers) */
   bool gemm_uniform;                /* Linear products and convolutions by the uniform-buffer
                                        GEMM */
+  bool winograd;                    /* with gemm_uniform, deep fp32 3×3 convolutions by
+                                       Winograd's algorithm */
   vittm_tile gemm_tile, conv_tile;  /* forced tiles; bm == 0 when none */
 } vittm_device_profile;
 

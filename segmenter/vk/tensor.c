@@ -85,6 +85,8 @@ void vittm_tensor_free(vittm_tensor *t)
   free(t->chunks);
   if (t->cache) {
     vittm_buffer_destroy(t->dev, &t->cache->panels);
+    for (int i = 0; i < VITTM_WINOGRAD_BUFFERS; i++)
+      vittm_buffer_destroy(t->dev, &t->cache->winograd[i]);
     mtx_destroy(&t->cache->lock);
     free(t->cache);
   }
@@ -114,6 +116,8 @@ uint64_t vittm_tensor_bytes(const vittm_tensor *t)
   if (t->cache) {
     mtx_lock(&t->cache->lock);
     total += t->cache->panels.allocation;
+    for (int i = 0; i < VITTM_WINOGRAD_BUFFERS; i++)
+      total += t->cache->winograd[i].allocation;
     mtx_unlock(&t->cache->lock);
   }
   return total;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ops/conv.h"
+#include "ops/gemm.h"
 #include "op_suite.h"
 #include "test_util.h"
 
@@ -23,6 +24,10 @@ static void use_tile(const char *tile)
   if (tile)
     assert_true(vittm_tile_parse(tile, forced));
 }
+
+/* Winograd's F(4×4, 3×3) rounds its transforms in fp32 (ops/gemm.h): its error bound, 5× the
+ * direct sum's (it measures 0.6–1.1× the direct sum's bound at 512 channels). */
+#define TOL_WINOGRAD (5 * TOL_F32)
 
 typedef struct conv_case {
   uint32_t h, w, cin, cout, k;
@@ -96,10 +101,15 @@ static void run_conv_with(const conv_case *c, vittm_dtype dtype, const float *x,
         fail_msg("conv2d wrote column %u of row %zu outside its slice", j, r);
     }
   char what[128];
-  snprintf(what, sizeof what, "conv2d %s %u×%u×%u→%u k%u%s%s tile %s", vittm_dtype_name(dtype),
-           c->h, c->w, c->cin, c->cout, c->k, b ? " bias" : "", c->relu ? " relu" : "",
-           tile ? tile : "auto");
-  test_assert_close(what, slice, ref, (size_t)pixels * c->cout, test_tolerance(dtype));
+  const bool winograd = vittm_gemm_takes_uniform_conv2d_route(tx, tw, ty) &&
+                        vittm_gemm_conv2d_takes_winograd(tx, tw, c->k);
+  snprintf(what, sizeof what, "conv2d %s %u×%u×%u→%u k%u%s%s %s", vittm_dtype_name(dtype), c->h,
+           c->w, c->cin, c->cout, c->k, b ? " bias" : "", c->relu ? " relu" : "",
+           winograd ? "Winograd"
+           : tile   ? tile
+                    : "auto");
+  test_assert_close(what, slice, ref, (size_t)pixels * c->cout,
+                    winograd ? TOL_WINOGRAD : test_tolerance(dtype));
   free(out), free(slice), free(y0);
   vittm_cmd_free(cmd);
   vittm_tensor_free(tx), vittm_tensor_free(tw), vittm_tensor_free(tb), vittm_tensor_free(ty);
@@ -264,13 +274,10 @@ static void test_conv_transpose2x2_matches_reference(void **state)
         run_convt(&cases[i], dtypes[d], tiles[t]);
 }
 
-/* On register-tile devices a map of fewer than 128 pixels takes the 32-pixel tile, a larger
- * one the table's first (shared-memory tiles do not depend on the size), and the two give the
- * same outputs bit for bit: the short tile changes how many lanes a workgroup runs, not what
- * a lane sums. */
 /* The uniform-buffer route (gemm=uniform, lavapipe's default on CPUs without AVX-512): the
  * implicit A packed from x block by block of pixels (CONV_BLOCK_BYTES: 30×30 pixels of
- * 4680-deep fp32 rows are two blocks; fp16 one), channel counts that are no multiple of 4
+ * 4680-deep rows are two blocks in fp32 with winograd=off, the ops-winograd-off condition;
+ * one in fp16), channel counts that are no multiple of 4
  * (scalar packing), every kernel size, column slices, several passes over y (4680 is 19
  * k-chunks of 256 fp32 values, 10 of 512 fp16), more pixels than the packing's grid takes
  * in one dispatch (65535 rows of workgroups). A small convolution records the packing of
@@ -299,6 +306,17 @@ static void test_conv_uniform_route_matches_reference(void **state)
       {25, 21, 64, 37, 3, true, true, 5, 45},
       {11, 13, 128, 20, 5, true, false, 0, 0},
       {3, 100, 64, 9, 3, false, true, 0, 0},
+      /* Winograd (fp32 3×3 over more than a k-chunk of channels; fp16 packs them): maps that
+       * are no multiple of the 4×4 tile and one smaller than it, channels that are no
+       * multiple of 4 (scalar loads and stores), an output slice, more tiles than a block of
+       * scratch holds (2048 channels: 64 tiles a block, 81 here), a transformed weight
+       * larger than a storage buffer binding (UperNet's 2048→512: 151 MB, two buffers on
+       * lavapipe). The 520- and 512-channel cases above take it too. */
+      {9, 11, 301, 37, 3, true, true, 3, 41},
+      {1, 3, 260, 8, 3, true, false, 0, 0},
+      {13, 17, 512, 64, 3, false, true, 64, 132},
+      {36, 36, 2048, 8, 3, true, true, 0, 0},
+      {5, 7, 2048, 512, 3, true, true, 0, 0},
   };
   vittm_device_profile *profile = vittm_device_profile_mut(test_dev);
   const bool was = profile->gemm_uniform;
@@ -326,6 +344,26 @@ static void test_conv_uniform_route_matches_reference(void **state)
   assert_int_equal(vittm_cmd_dispatch_count(cmd), 2);
   vittm_cmd_free(cmd);
   vittm_tensor_free(tx), vittm_tensor_free(tw), vittm_tensor_free(ty);
+  /* Winograd: a 7×5 map is 2×2 tiles, one panel of V; 300 channels are 2 k-chunks of U and V,
+   * one pass; 13 outputs one panel of U: the input transform, a product per position
+   * (6 × 6) and the output transform, U derived once from the constant weight beforehand
+   * (whatever the condition's route: the cases below take it). Where a storage buffer
+   * binding cannot hold U (36 positions × 2 chunks of 64 KiB: split1m), the pack (2 chunks
+   * of the implicit A of 2700 values: 11 k-chunks, 2 passes) and the product take it. */
+  const bool winograd_was = profile->winograd;
+  profile->winograd = true;
+  tx = test_tensor(test_dev, VITTM_F32, h * w, 300, NULL);
+  tw = test_tensor(test_dev, VITTM_F32, cout, 9 * 300, NULL);
+  ty = test_tensor(test_dev, VITTM_F32, h * w, cout, NULL);
+  assert_int_equal(vittm_tensor_make_constant(tw, &err), VITTM_OK);
+  const bool fits = test_dev->info.max_storage_buffer_range >= 36u * 2 * 65536;
+  assert_int_equal(vittm_gemm_conv2d_takes_winograd(tx, tw, 3), fits);
+  assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
+  assert_int_equal(vittm_conv2d_record(cmd, tx, h, w, tw, NULL, 3, 0, ty, 0, &err), VITTM_OK);
+  assert_int_equal(vittm_cmd_dispatch_count(cmd), fits ? 1 + 36 + 1 : 1 + 2);
+  vittm_cmd_free(cmd);
+  vittm_tensor_free(tx), vittm_tensor_free(tw), vittm_tensor_free(ty);
+  profile->winograd = winograd_was;
   /* A 1×1 convolution of 64 channels reads x as its A, unpacked: one dispatch. */
   tx = test_tensor(test_dev, VITTM_F32, h * w, 64, NULL);
   tw = test_tensor(test_dev, VITTM_F32, cout, 64, NULL);
@@ -341,8 +379,10 @@ static void test_conv_uniform_route_matches_reference(void **state)
   profile->gemm_uniform = was;
 }
 
-/* Register tiles of 32 and of 128 pixels sum each output alike: bit for bit (the tiled
- * kernel, whatever the device's GEMM route). */
+/* On register-tile devices a map of fewer than 128 pixels takes the 32-pixel tile, a larger
+ * one the table's first (shared-memory tiles do not depend on the size), and the two give the
+ * same outputs bit for bit: the short tile changes how many lanes a workgroup runs, not what
+ * a lane sums (the tiled kernel, whatever the device's GEMM route). */
 static void test_conv_small_maps_take_short_tiles_with_the_same_sums(void **state)
 {
   (void)state;

@@ -156,6 +156,16 @@ static void test_routes_force_every_route(void **state)
   vittm_device_profile q = select_ok(&info, "gemm=uniform,gemm=tiled");
   assert_false(q.gemm_uniform);
   assert_false(vittm_device_profile_equal(&p, &q));
+  /* Winograd's convolutions are on by default, and named when the uniform route has them off
+   * (the only route they change). */
+  p = select_ok(&info, "gemm=uniform");
+  assert_true(p.winograd);
+  q = select_ok(&info, "gemm=uniform,winograd=off");
+  assert_false(q.winograd);
+  assert_false(vittm_device_profile_equal(&p, &q));
+  describe_is(&q, "tiles=register,attention=uniform,reductions=subgroup,shuffles=on,gemm=uniform,"
+                  "winograd=off");
+  describe_is(&p, "tiles=register,attention=uniform,reductions=subgroup,shuffles=on,gemm=uniform");
 }
 
 static void test_routes_refused_by_name(void **state)

@@ -27,6 +27,7 @@ static const struct {
     {"shuffles=off", "register tiles load on every lane"},
     {"gemm=uniform", "Linear layers and convolutions by the uniform-buffer GEMM"},
     {"gemm=tiled", "Linear layers and convolutions by the tiled kernels"},
+    {"winograd=off", "deep fp32 3x3 convolutions by the direct sum, not Winograd's"},
 };
 #define N_SETS (sizeof route_sets / sizeof *route_sets)
 

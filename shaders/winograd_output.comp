@@ -1,0 +1,81 @@
+#version 450
+#extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
+// Winograd's output transform (include/winograd.glsl): Y = Aᵀ M A of each tile's ALPHA²
+// products M (the uniform-buffer GEMM's C for each position ξ: m[(ξ·tiles + tile)·ldm +
+// channel]), plus the bias, ReLU, stored to the TILE×TILE output pixels that lie in the h×w
+// map (pixels row-major, rows of ldy values, channel 0 at dst[off]).
+// Invocation (x, y) computes four output channels (x) of tile t0 + y.
+#include "winograd.glsl"
+
+layout(local_size_x_id = 0) in;
+layout(constant_id = 0) const uint WG = 64;
+// cout, ldm, ldy and off multiples of 4: vec4 loads and stores
+layout(constant_id = 2) const bool ALIGNED = false;
+
+layout(std430, set = 0, binding = 0) readonly buffer BufM { float m[]; };
+layout(std430, set = 0, binding = 0) readonly buffer BufM4 { vec4 m4[]; };
+layout(std430, set = 0, binding = 1) buffer BufDst { float dst[]; };
+layout(std430, set = 0, binding = 1) buffer BufDst4 { vec4 dst4[]; };
+layout(std430, set = 0, binding = 2) readonly buffer BufBias { float bias[]; };
+
+const uint FLAG_BIAS = 1u;
+const uint FLAG_RELU = 2u;
+
+layout(push_constant) uniform Push {
+  uint h, w, tw;   // the map, tiles per row
+  uint t0, tiles;  // the block: tiles t0 … t0 + tiles - 1
+  uint cout, ldm;  // channels, M's row length
+  uint off, ldy;   // dst's first element, its row length
+  uint bias_off, flags;
+} p;
+
+void main()
+{
+  const uint c = gl_GlobalInvocationID.x * 4u, row = gl_WorkGroupID.y;
+  if (c >= p.cout || row >= p.tiles)
+    return;
+  vec4 mv[ALPHA][ALPHA];
+  [[unroll]] for (uint i = 0; i < ALPHA; i++)
+    [[unroll]] for (uint j = 0; j < ALPHA; j++) {
+      const uint at = ((i * ALPHA + j) * p.tiles + row) * p.ldm + c;
+      if (ALIGNED) {
+        mv[i][j] = m4[at / 4u];
+      } else {
+        [[unroll]] for (uint k = 0; k < 4u; k++)
+          mv[i][j][k] = c + k < p.cout ? m[at + k] : 0.0;
+      }
+    }
+  vec4 b = vec4(0.0);
+  if ((p.flags & FLAG_BIAS) != 0u)
+    [[unroll]] for (uint k = 0; k < 4u; k++)
+      b[k] = c + k < p.cout ? bias[p.bias_off + c + k] : 0.0;
+  vec4 am[TILE][ALPHA]; // Aᵀ M
+  [[unroll]] for (uint i = 0; i < TILE; i++)
+    [[unroll]] for (uint j = 0; j < ALPHA; j++) {
+      vec4 s = vec4(0.0);
+      [[unroll]] for (uint k = 0; k < ALPHA; k++)
+        s += winograd_at(i, k) * mv[k][j];
+      am[i][j] = s;
+    }
+  const uint t = p.t0 + row, ty = t / p.tw, tx = t - ty * p.tw;
+  [[unroll]] for (uint i = 0; i < TILE; i++)
+    [[unroll]] for (uint j = 0; j < TILE; j++) {
+      const uint y = ty * TILE + i, x = tx * TILE + j;
+      if (y >= p.h || x >= p.w)
+        continue;
+      vec4 v = b;
+      [[unroll]] for (uint k = 0; k < ALPHA; k++)
+        v += am[i][k] * winograd_at(j, k);
+      if ((p.flags & FLAG_RELU) != 0u)
+        v = max(v, vec4(0.0));
+      const uint at = p.off + (y * p.w + x) * p.ldy + c;
+      if (ALIGNED) {
+        dst4[at / 4u] = v;
+      } else {
+        [[unroll]] for (uint k = 0; k < 4u; k++)
+          if (c + k < p.cout)
+            dst[at + k] = v[k];
+      }
+    }
+}
