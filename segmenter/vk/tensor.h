@@ -24,7 +24,7 @@ typedef enum vittm_dtype {
 
 typedef struct vittm_tensor_cache {
   mtx_t lock;
-  vittm_buffer panels;   /* the uniform-buffer GEMM's panels; zeroed until packed */
+  vittm_buffer panels; /* the uniform-buffer GEMM's panels; zeroed until packed */
   /* a 3×3 convolution weight's Winograd transform, as panels, in as many buffers as a storage
    * buffer binding's range needs; likewise */
   vittm_buffer winograd[VITTM_WINOGRAD_BUFFERS];
