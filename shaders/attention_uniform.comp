@@ -9,11 +9,15 @@
 // windows over its rows, instead of being staged in shared memory. No N×N matrix exists and
 // the whole attention is one dispatch.
 //
-// qkv is N×3D (columns [q | k | v], head h at columns h·HD … of each part). Window w of the
-// WINDOWS bound shows rows w·rw … w·rw + rw − 1 of it (rw a multiple of 4); a workgroup owns
-// WG queries of head gl_WorkGroupID.y. Keys go four at a time, their scores in one vec4, the
-// running max, sum and output rescaled once per four (base 2, the scale folded into q); keys
-// past N read the last key and weigh zero.
+// qkv is N×3D (columns [q | k | v], head h at columns h·HD … of each part). The keys and
+// values are rows of ld elements in the windows: window kwin + w shows key rows w·rw … w·rw +
+// rw − 1 (rw a multiple of 4), their head-0 columns from kcol on, window vwin + w the values'
+// from vcol on. Read where they lie in qkv, all heads share windows 0 … (ld = 3D, kcol = D,
+// vcol = 2D, both from window 0); beyond what 14 windows of qkv's rows show, the host copies
+// one head's keys and values into rows of HD (ld = HD) and dispatches head by head. A
+// workgroup owns WG queries of head head0 + gl_WorkGroupID.y. Keys go four at a time, their
+// scores in one vec4, the running max, sum and output rescaled once per four (base 2, the
+// scale folded into q); keys past N read the last key and weigh zero.
 //
 // Every query needs every value of a block of keys. On lavapipe a uniform-buffer load whose
 // offset depends on a loop counter is a gather (~25 instructions per 8 lanes and 32 bits,
@@ -44,10 +48,14 @@ layout(std430, set = 0, binding = 2) writeonly buffer BufOut { elem_t o[]; };
 layout(push_constant) uniform Push {
   uint n;       // tokens: queries and keys
   uint d;       // model width D = heads·HD
-  uint rw;      // rows of qkv per window, a multiple of 4
-  uint qkv_off; // element offset of qkv's row 0 in binding 1 (the windows start there too)
+  uint rw;      // key and value rows per window, a multiple of 4
+  uint qkv_off; // element offset of qkv's row 0 in binding 1
   uint out_off; // element offset of out's row 0 in binding 2
   float scale;  // softmax scale · log2(e)
+  uint ld;          // elements per key and value row in the windows
+  uint kcol, vcol;  // the first head's key and value columns there
+  uint kwin, vwin;  // their first windows
+  uint head0;       // the head of gl_WorkGroupID.y = 0
 } p;
 
 const uint HD4 = HD / 4u;
@@ -56,14 +64,15 @@ const uint HELD = (4u * UNITS + SG - 1u) / SG; // a lane's units of a block of f
 const float MASKED = -1e30;
 
 // This lane's share of rows j … j + 3 (the last row for those past N) of a head's K or V at
-// column `col`: its load t is unit u = lane + t·SG of the block (row u / UNITS of it).
-void load_block(uint j, uint col, out unit_t held[HELD])
+// column `col` of the windows from `first`: its load t is unit u = lane + t·SG of the block
+// (row u / UNITS of it).
+void load_block(uint j, uint first, uint col, out unit_t held[HELD])
 {
   const uint lane = gl_SubgroupInvocationID, w = j / p.rw;
   [[unroll]] for (uint t = 0; t < HELD; t++) {
     const uint u = min(lane + t * SG, 4u * UNITS - 1u), c = u / UNITS;
     const uint row = min(j + c, p.n - 1u) - w * p.rw;
-    held[t] = win[w].v[(row * 3u * p.d + col) / KVEC + u - c * UNITS];
+    held[t] = win[first + w].v[(row * p.ld + col) / KVEC + u - c * UNITS];
   }
 }
 
@@ -83,9 +92,9 @@ vec4 block_vec4(unit_t held[HELD], uint c, uint i)
 
 void main()
 {
-  const uint h = gl_WorkGroupID.y, qi = gl_GlobalInvocationID.x;
+  const uint h = p.head0 + gl_WorkGroupID.y, qi = gl_GlobalInvocationID.x;
   const uint row = min(qi, p.n - 1u); // idle lanes shadow the last query
-  const uint kcol = p.d + h * HD, vcol = 2u * p.d + h * HD;
+  const uint kcol = p.kcol + gl_WorkGroupID.y * HD, vcol = p.vcol + gl_WorkGroupID.y * HD;
 
   vec4 q[HD4], acc[HD4];
   const uint qa = p.qkv_off + row * 3u * p.d + h * HD;
@@ -99,7 +108,7 @@ void main()
 
   for (uint j = 0; j < p.n; j += 4u) {
     unit_t held[HELD];
-    load_block(j, kcol, held);
+    load_block(j, p.kwin, kcol, held);
     vec4 sc;
     [[unroll]] for (uint c = 0; c < 4u; c++) {
       vec4 x = vec4(0.0);
@@ -111,7 +120,7 @@ void main()
     const float corr = exp2(m - bm);
     const vec4 pj = exp2(sc - bm); // keys past N: 0
     l = l * corr + (pj.x + pj.y + pj.z + pj.w);
-    load_block(j, vcol, held);
+    load_block(j, p.vwin, vcol, held);
     [[unroll]] for (uint i = 0; i < HD4; i++) {
       vec4 a = acc[i] * corr;
       [[unroll]] for (uint c = 0; c < 4u; c++)

@@ -75,12 +75,15 @@ static vittm_status check_operands(const vittm_tensor *qkv, uint32_t heads, cons
 
 /* The uniform route (profile attention=uniform; shaders/attention_uniform.comp): the keys and
  * values read where they lie in qkv through UNIFORM_WINDOWS uniform-buffer windows of whole
- * rows, one dispatch of uniform_queries queries per workgroup. */
+ * rows, one dispatch of uniform_queries queries per workgroup; beyond what the windows show
+ * of qkv, from a copy of one head's keys and values at a time in the GEMM route's scratch
+ * (ViT-B at 512²: 1025 tokens, 5 windows of a head's keys and 5 of its values). */
 enum { UNIFORM_WINDOWS = 14, UNIFORM_QUERIES = 8, UNIFORM_RANGE = 65536 };
 
 typedef struct uniform_push {
   uint32_t n, d, rw, qkv_off, out_off;
   float scale;
+  uint32_t ld, kcol, vcol, kwin, vwin, head0;
 } uniform_push;
 _Static_assert(sizeof(uniform_push) == VITTM_SHADER_ATTENTION_UNIFORM_PUSH_SIZE,
                "uniform_push does not match attention_uniform's push constants");
@@ -91,15 +94,15 @@ static uint32_t uniform_queries(const vittm_device_profile *profile)
   return profile->shuffle_subgroup > UNIFORM_QUERIES ? profile->shuffle_subgroup : UNIFORM_QUERIES;
 }
 
-/* Rows of a qkv of width 3d that one window shows: as many as 64 KiB (the shader's window)
+/* Rows of `width` elements that one window shows: as many as 64 KiB (the shader's window)
  * and the device's uniform buffer range hold, so that every window starts on the device's
  * offset alignment when the first does; 0 when the device has not the windows. */
-static uint32_t window_rows(const vittm_device *dev, vittm_dtype dtype, uint32_t d)
+static uint32_t window_rows(const vittm_device *dev, vittm_dtype dtype, uint32_t width)
 {
   VkPhysicalDeviceProperties props;
   vkGetPhysicalDeviceProperties(dev->physical, &props);
   const VkPhysicalDeviceLimits *lim = &props.limits;
-  const uint64_t row = (uint64_t)3 * d * vittm_dtype_size(dtype);
+  const uint64_t row = (uint64_t)width * vittm_dtype_size(dtype);
   if (!dev->uniform_array_indexing || lim->maxPerStageDescriptorUniformBuffers < UNIFORM_WINDOWS)
     return 0;
   uint64_t rows =
@@ -118,32 +121,61 @@ static bool uniform_shape(const vittm_device *dev, vittm_dtype dtype, uint32_t n
                           uint32_t heads)
 {
   const vittm_device_profile *profile = vittm_device_get_profile(dev);
-  const uint32_t kvec = dtype == VITTM_F16 ? 8 : 4, rw = window_rows(dev, dtype, d);
+  const uint32_t kvec = dtype == VITTM_F16 ? 8 : 4, rw = window_rows(dev, dtype, 3 * d);
   return profile->attention == VITTM_ATTENTION_UNIFORM && profile->shuffle_subgroup &&
          uniform_queries(profile) <= dev->info.max_workgroup_size[0] && heads && d % heads == 0 &&
          (d / heads) % kvec == 0 && rw && n <= (uint64_t)UNIFORM_WINDOWS * rw;
 }
 
-bool vittm_attention_takes_uniform_route(const vittm_tensor *qkv, uint32_t heads)
+/* Whether t's first element is where a uniform buffer window may start. */
+static bool window_aligned(const vittm_tensor *t)
 {
-  const uint32_t d = qkv->cols / 3;
-  if (qkv->n_chunks != 1 || qkv->cols % 3 ||
-      !uniform_shape(qkv->dev, qkv->dtype, qkv->rows, d, heads))
-    return false;
   VkPhysicalDeviceProperties props;
-  vkGetPhysicalDeviceProperties(qkv->dev->physical, &props);
+  vkGetPhysicalDeviceProperties(t->dev->physical, &props);
   uint32_t off;
-  vittm_tensor_bind(qkv, 0, false, &off);
-  return (uint64_t)off * vittm_dtype_size(qkv->dtype) %
+  vittm_tensor_bind(t, 0, false, &off);
+  return (uint64_t)off * vittm_dtype_size(t->dtype) %
              props.limits.minUniformBufferOffsetAlignment ==
          0;
+}
+
+/* Beyond what the windows show of qkv's rows, one head's keys and values copied into rows of
+ * hd elements, head by head (uniform_heads), in the scratch: elements of a head's keys (or
+ * values) there, rounded up to whole windows of rw rows; 0 where the device has not the
+ * windows or the scratch cannot hold them. */
+static uint64_t head_stride(const vittm_tensor *qkv, uint32_t heads, const vittm_tensor *scratch,
+                            uint32_t *rw)
+{
+  const uint32_t n = qkv->rows, hd = qkv->cols / 3 / heads;
+  *rw = window_rows(qkv->dev, qkv->dtype, hd);
+  if (!*rw || !scratch || !window_aligned(scratch))
+    return 0;
+  const uint64_t windows = (n + *rw - 1) / *rw, stride = windows * *rw * hd;
+  return 2 * windows <= UNIFORM_WINDOWS &&
+                 2 * heads * stride <= (uint64_t)scratch->rows * scratch->cols
+             ? stride
+             : 0;
+}
+
+bool vittm_attention_takes_uniform_route(const vittm_tensor *qkv, uint32_t heads,
+                                         const vittm_tensor *scratch)
+{
+  const uint32_t d = qkv->cols / 3;
+  if (qkv->n_chunks != 1 || qkv->cols % 3 || !heads || d % heads)
+    return false;
+  uint32_t rw;
+  if (uniform_shape(qkv->dev, qkv->dtype, 0, d, heads) && window_aligned(qkv) &&
+      (uniform_shape(qkv->dev, qkv->dtype, qkv->rows, d, heads) ||
+       head_stride(qkv, heads, scratch, &rw)))
+    return true;
+  return false;
 }
 
 static vittm_status record_uniform(vittm_cmd *cmd, const vittm_tensor *qkv, uint32_t heads,
                                    vittm_tensor *out, vittm_error *err)
 {
   const uint32_t n = qkv->rows, d = out->cols, hd = d / heads;
-  const uint32_t rw = window_rows(qkv->dev, qkv->dtype, d);
+  const uint32_t rw = window_rows(qkv->dev, qkv->dtype, 3 * d);
   const VkDeviceSize row_bytes = (VkDeviceSize)3 * d * vittm_dtype_size(qkv->dtype);
   const vittm_device_profile *profile = vittm_device_get_profile(qkv->dev);
   const uint32_t wg = uniform_queries(profile);
@@ -154,7 +186,8 @@ static vittm_status record_uniform(vittm_cmd *cmd, const vittm_tensor *qkv, uint
                                  1, UNIFORM_WINDOWS, sizeof(uniform_push), &p, err);
   if (st)
     return st;
-  uniform_push pc = {.n = n, .d = d, .rw = rw, .scale = log2_scale(hd)};
+  uniform_push pc = {
+      .n = n, .d = d, .rw = rw, .scale = log2_scale(hd), .ld = 3 * d, .kcol = d, .vcol = 2 * d};
   vittm_binding bind[UNIFORM_WINDOWS + 2];
   vittm_buffer_window win[UNIFORM_WINDOWS];
   const vittm_binding rows = vittm_tensor_bind(qkv, 0, false, &pc.qkv_off);
@@ -171,6 +204,57 @@ static vittm_status record_uniform(vittm_cmd *cmd, const vittm_tensor *qkv, uint
   bind[UNIFORM_WINDOWS + 1] = vittm_tensor_bind(out, 0, true, &pc.out_off);
   return vittm_cmd_dispatch_windows(cmd, p, bind, win, &pc, (n + wg - 1) / wg, heads, 1,
                                     "attention", err);
+}
+
+/* The uniform route beyond what the windows show of qkv: head by head, its keys and values
+ * copied into rows of hd in the scratch (keys of head h from element h·stride, values from
+ * (heads + h)·stride), then the kernel over windows of them (keys' first, values' after). */
+static vittm_status record_uniform_heads(vittm_cmd *cmd, const vittm_tensor *qkv, uint32_t heads,
+                                         vittm_tensor *scratch, vittm_tensor *out, vittm_error *err)
+{
+  const uint32_t n = qkv->rows, d = out->cols, hd = d / heads;
+  uint32_t rw;
+  const uint64_t stride = head_stride(qkv, heads, scratch, &rw);
+  const uint32_t windows = (n + rw - 1) / rw;
+  const VkDeviceSize row_bytes = (VkDeviceSize)hd * vittm_dtype_size(qkv->dtype);
+  const vittm_device_profile *profile = vittm_device_get_profile(qkv->dev);
+  const uint32_t wg = uniform_queries(profile);
+  uint32_t spec[] = {wg, hd, profile->shuffle_subgroup};
+  const vittm_pipeline *p;
+  vittm_status st =
+      vittm_pipeline_get_uniform(qkv->dev, VITTM_SHADER_ATTENTION_UNIFORM, qkv->dtype, spec, 3, 3,
+                                 1, UNIFORM_WINDOWS, sizeof(uniform_push), &p, err);
+  uniform_push pc = {.n = n, .d = d, .rw = rw, .scale = log2_scale(hd), .ld = hd, .vwin = windows};
+  uint32_t at;
+  const vittm_binding rows = vittm_tensor_bind(scratch, 0, false, &at);
+  vittm_binding bind[UNIFORM_WINDOWS + 2];
+  vittm_buffer_window win[UNIFORM_WINDOWS];
+  bind[UNIFORM_WINDOWS] = vittm_tensor_bind(qkv, 0, false, &pc.qkv_off);
+  bind[UNIFORM_WINDOWS + 1] = vittm_tensor_bind(out, 0, true, &pc.out_off);
+  for (uint32_t h = 0; !st && h < heads; h++) {
+    const uint64_t keys = h * stride, values = (heads + h) * stride;
+    st = vittm_copy_strided_record(cmd, qkv, d + h * hd, 3 * d, n, hd, scratch, (uint32_t)keys, hd,
+                                   err);
+    if (!st)
+      st = vittm_copy_strided_record(cmd, qkv, 2 * d + h * hd, 3 * d, n, hd, scratch,
+                                     (uint32_t)values, hd, err);
+    /* Windows 0 … windows − 1: the keys' rows w·rw …, then the values'; the unused ones
+     * repeat the first. */
+    for (uint32_t w = 0; w < UNIFORM_WINDOWS; w++) {
+      const uint32_t part = w / windows, first = (w % windows) * rw;
+      const uint32_t count = n - first < rw ? n - first : rw;
+      const uint64_t from = (part ? values : keys) + (uint64_t)first * hd;
+      bind[w] = rows;
+      win[w] = part < 2 ? (vittm_buffer_window){(at + from) * vittm_dtype_size(qkv->dtype),
+                                                count * row_bytes}
+                        : win[0];
+    }
+    pc.head0 = h;
+    if (!st)
+      st = vittm_cmd_dispatch_windows(cmd, p, bind, win, &pc, (n + wg - 1) / wg, 1, 1, "attention",
+                                      err);
+  }
+  return st;
 }
 
 bool vittm_attention_scratch_shape(const vittm_device *dev, vittm_dtype dtype, uint32_t n,
@@ -243,8 +327,12 @@ vittm_status vittm_attention_record(vittm_cmd *cmd, const vittm_tensor *qkv, uin
   if (st)
     return st;
   /* The uniform route writes out through one binding, as the GEMM route does. */
-  if (qkv->rows && out->n_chunks == 1 && vittm_attention_takes_uniform_route(qkv, heads))
-    return vittm_error_prefix(err, record_uniform(cmd, qkv, heads, out, err), "attention");
+  if (qkv->rows && out->n_chunks == 1 && vittm_attention_takes_uniform_route(qkv, heads, scratch))
+    return vittm_error_prefix(err,
+                              uniform_shape(qkv->dev, qkv->dtype, qkv->rows, qkv->cols / 3, heads)
+                                  ? record_uniform(cmd, qkv, heads, out, err)
+                                  : record_uniform_heads(cmd, qkv, heads, scratch, out, err),
+                              "attention");
   if (scratch && qkv->rows)
     return record_by_gemm(cmd, qkv, heads, scratch, out, err);
   const vittm_device_info *info = vittm_device_get_info(qkv->dev);

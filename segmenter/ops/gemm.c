@@ -947,5 +947,5 @@ vittm_status vittm_gemm_record_batch(vittm_cmd *cmd, const vittm_gemm_operand *a
                            vittm_tensor_bind(c->tensor, 0, true, &unused),
                            vittm_tensor_bind(b->tensor, 0, false, &unused)};
   return vittm_cmd_dispatch(cmd, p, bind, &pc, (n + tile.bn - 1) / tile.bn,
-                            (m + tile.bm - 1) / tile.bm, batch, "gemm", err);
+                            (m + tile.bm - 1) / tile.bm, batch, "gemm strided", err);
 }

@@ -53,7 +53,9 @@ static void reference(const attn_case *c, const float *qkv, double *ref)
 /* The route vittm_attention_record takes for qkv with this scratch. */
 static const char *route_name(const vittm_tensor *qkv, uint32_t heads, const vittm_tensor *scratch)
 {
-  return vittm_attention_takes_uniform_route(qkv, heads) ? "uniform" : scratch ? "GEMM" : "fused";
+  return vittm_attention_takes_uniform_route(qkv, heads, scratch) ? "uniform"
+         : scratch                                                ? "GEMM"
+                                                                  : "fused";
 }
 
 /* Records one attention: by the uniform route where the device takes it (whatever by_gemm),
@@ -106,8 +108,19 @@ static void test_attention_matches_reference(void **state)
 {
   (void)state;
   static const attn_case cases[] = {
-      {1, 3, 64},   {7, 3, 64},  {197, 3, 64}, {257, 3, 64}, {33, 2, 4},
-      {70, 1, 128}, {45, 5, 20}, {500, 4, 64}, /* 1.5 MiB of qkv in fp32: several chunks under a 1 MiB buffer range */
+      {1, 3, 64},
+      {7, 3, 64},
+      {197, 3, 64},
+      {257, 3, 64},
+      {33, 2, 4},
+      {70, 1, 128},
+      {45, 5, 20},
+      {500, 4, 64}, /* 1.5 MiB of qkv in fp32: several chunks under a 1 MiB buffer range */
+      /* Beyond what the uniform route's windows show of qkv in fp32 (280 and 728 tokens
+       * here): it copies each head's keys and values into the scratch, a window and more
+       * each (hd 128: 3 windows of 128 rows; hd 20: one of 816). */
+      {300, 2, 128},
+      {800, 5, 20},
   };
   vittm_dtype dtypes[2];
   int nd = test_precisions(test_dev, dtypes);
@@ -197,6 +210,9 @@ static void test_gemm_route_refuses_what_does_not_fit(void **state)
   assert_int_equal(vittm_copy_transposed_record(cmd, qkv, 32, 48, 8, 16, small, 0, 8, 8, &err),
                    VITTM_ERROR_INVALID_ARGUMENT);
   assert_non_null(strstr(err.message, "transposed"));
+  assert_int_equal(vittm_copy_strided_record(cmd, qkv, 32, 48, 8, 16, small, 0, 8, &err),
+                   VITTM_ERROR_INVALID_ARGUMENT);
+  assert_non_null(strstr(err.message, "copy: a 8×16 block"));
   assert_int_equal(vittm_attention_record(cmd, qkv, 2, small, out, &err),
                    VITTM_ERROR_INVALID_ARGUMENT);
   assert_non_null(strstr(err.message, "scratch"));
@@ -205,7 +221,47 @@ static void test_gemm_route_refuses_what_does_not_fit(void **state)
   vittm_tensor_free(qkv), vittm_tensor_free(out), vittm_tensor_free(small);
 }
 
+/* Beyond what 14 windows show of qkv's rows, the uniform route takes a scratch: per head a
+ * copy of its keys, one of its values, and the kernel over windows of them (ViT-B at 512²:
+ * 12 heads, 36 dispatches); without a scratch, the fused kernel. */
+static void test_uniform_route_copies_heads_beyond_the_windows(void **state)
+{
+  (void)state;
+  vittm_device_profile *profile = vittm_device_profile_mut(test_dev);
+  const vittm_attention_route was = profile->attention;
+  profile->attention = VITTM_ATTENTION_UNIFORM;
+  const uint32_t n = 1025, heads = 12, d = 768;
+  uint32_t rows, cols;
+  vittm_tensor *qkv = test_tensor(test_dev, VITTM_F32, n, 3 * d, NULL);
+  vittm_tensor *out = test_tensor(test_dev, VITTM_F32, n, d, NULL);
+  if (!vittm_attention_scratch_shape(test_dev, VITTM_F32, n, d, heads, &rows, &cols)) {
+    /* split1m: the scratch (50 MB) exceeds a storage buffer binding: no scratch, no copies */
+    assert_true((uint64_t)(heads * n + d) * ((n + 3) / 4 * 4) * 4 >
+                test_dev->info.max_storage_buffer_range);
+    assert_false(vittm_attention_takes_uniform_route(qkv, heads, NULL));
+    vittm_tensor_free(qkv), vittm_tensor_free(out);
+    profile->attention = was;
+    return;
+  }
+  vittm_tensor *scratch = test_tensor(test_dev, VITTM_F32, rows, cols, NULL);
+  const bool shuffles = profile->shuffle_subgroup != 0; /* the kernel's subgroup sharing */
+  assert_int_equal(vittm_attention_takes_uniform_route(qkv, heads, scratch), shuffles);
+  assert_false(vittm_attention_takes_uniform_route(qkv, heads, NULL));
+  vittm_cmd *cmd = NULL;
+  vittm_error err = {0};
+  assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
+  assert_int_equal(vittm_attention_record(cmd, qkv, heads, scratch, out, &err), VITTM_OK);
+  if (shuffles)
+    assert_int_equal(vittm_cmd_dispatch_count(cmd), 3 * heads);
+  else /* the GEMM route: scores, softmax, transposed values, weighted sums */
+    assert_int_equal(vittm_cmd_dispatch_count(cmd), 4);
+  vittm_cmd_free(cmd);
+  vittm_tensor_free(qkv), vittm_tensor_free(out), vittm_tensor_free(scratch);
+  profile->attention = was;
+}
+
 OP_SUITE(attention, cmocka_unit_test(test_attention_matches_reference),
+         cmocka_unit_test(test_uniform_route_copies_heads_beyond_the_windows),
          cmocka_unit_test(test_attention_vit_b_512),
          cmocka_unit_test(test_attention_rejects_wrong_out_shape),
          cmocka_unit_test(test_attention_rejects_unsplittable_qkv),

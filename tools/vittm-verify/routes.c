@@ -20,7 +20,7 @@ static const struct {
     {"tiles=shared", "shared-memory-tiled GEMM, conv, patch embedding"},
     {"attention=fused", "fused attention kernel"},
     {"attention=gemm", "attention by GEMMs (fp32; fp16 stays fused)"},
-    {"attention=uniform", "attention reading keys from uniform buffers (small token counts)"},
+    {"attention=uniform", "attention reading keys from uniform buffers"},
     {"reductions=workgroup", "LayerNorm/softmax reduced per workgroup"},
     {"reductions=subgroup", "LayerNorm/softmax reduced per subgroup"},
     {"shuffles=on", "register tiles share loads with subgroup shuffles"},
