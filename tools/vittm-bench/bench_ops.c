@@ -18,8 +18,10 @@ static const char usage[] =
     "wall time. A convolution is reported as its implicit GEMM, M = H·W, N = COUT,\n"
     "K = K·K·CIN, and its FLOPs as 2·M·N·K (the padding counted, as PyTorch's profilers do).\n"
     "B (the weight) and the bias are weights: what a route derives from them once (the\n"
-    "uniform-buffer GEMM's panels) is derived before the timed runs. The tile column names\n"
-    "the register or shared-memory tile, or \"uniform\" for the uniform-buffer GEMM.\n"
+    "uniform-buffer GEMM's panels, Winograd's transformed weight) is derived before the\n"
+    "timed runs. The tile column names the register or shared-memory tile, \"uniform\" for\n"
+    "the uniform-buffer GEMM, or \"winograd\" for a 3×3 convolution by Winograd's F(4×4,\n"
+    "3×3) on it (its FLOPs still counted as the direct convolution's).\n"
     "With VITTM_PROFILE=1, the GPU time of each kind of dispatch of the last run.\n";
 
 /* A product M×N×K, or with ks > 0 a ks×ks convolution of an h×w map (M = h·w, N output
@@ -38,7 +40,8 @@ static const shape vit_b_shapes[] = {
 
 typedef struct result {
   double gpu_ms, wall_ms;
-  bool uniform; /* by the uniform-buffer GEMM, not the tile */
+  bool uniform;  /* by the uniform-buffer GEMM, not the tile */
+  bool winograd; /* a convolution by Winograd's algorithm on it */
 } result;
 
 static int time_gemm(vittm_device *dev, vittm_dtype dtype, shape s, int runs, result *out)
@@ -77,6 +80,7 @@ static int time_gemm(vittm_device *dev, vittm_dtype dtype, shape s, int runs, re
   out->gpu_ms = gpu[0] < 0 ? -1 : bench_median(gpu, runs);
   out->uniform = s.ks ? vittm_gemm_takes_uniform_conv2d_route(a, b, c)
                       : vittm_gemm_takes_uniform_route(a, b, c, 0);
+  out->winograd = out->uniform && s.ks && vittm_gemm_conv2d_takes_winograd(a, b, s.ks);
   out->wall_ms = bench_median(wall, runs);
   vittm_cmd_print_profile(cmd, stdout); /* with VITTM_PROFILE=1: the last run's dispatches */
   rc = 0;
@@ -183,7 +187,7 @@ int bench_ops(int argc, char **argv)
       double ms = r.gpu_ms > 0 ? r.gpu_ms : r.wall_ms;
       char tile_name[32];
       if (r.uniform)
-        snprintf(tile_name, sizeof tile_name, "uniform");
+        snprintf(tile_name, sizeof tile_name, r.winograd ? "winograd" : "uniform");
       else
         snprintf(tile_name, sizeof tile_name, "%ux%ux%u/%ux%u", tile.bm, tile.bn, tile.bk, tile.tm,
                  tile.tn);
