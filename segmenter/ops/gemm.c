@@ -176,18 +176,25 @@ static bool uniform_fits(vittm_device *dev, vittm_dtype dtype, uint32_t k, uint3
          chunks <= dev->info.max_workgroup_count[2];
 }
 
-/* Whether the uniform route takes a product of `a_rows` rows of the operand `a` (as the route
- * packs or binds them) by the weight b into c: the profile's route with no tile forced for the
- * operator (`conv`: VITTM_CONV_TILE, else VITTM_GEMM_TILE), one-chunk operands, and panels of
- * both sides that fit the device. */
-static bool takes_route(const vittm_tensor *a, uint32_t a_rows, const vittm_tensor *b,
-                        const vittm_tensor *c, bool conv)
+/* Whether the uniform-buffer GEMM can take a product of `a_rows` rows of the operand `a` (as
+ * the route packs or binds them) by the weight b into c: no tile forced for the operator
+ * (`conv`: VITTM_CONV_TILE, else VITTM_GEMM_TILE), one-chunk operands, and panels of both
+ * sides that fit the device. */
+static bool route_fits(const vittm_tensor *a, uint32_t a_rows, const vittm_tensor *b,
+                       const vittm_tensor *c, bool conv)
 {
   const vittm_device_profile *profile = vittm_device_get_profile(a->dev);
   const vittm_tile *forced = conv ? &profile->conv_tile : &profile->gemm_tile;
-  return profile->gemm_uniform && !forced->bm && a->n_chunks == 1 && b->n_chunks == 1 &&
-         c->n_chunks == 1 && b->cols > 0 && uniform_fits(a->dev, a->dtype, b->cols, a_rows) &&
+  return !forced->bm && a->n_chunks == 1 && b->n_chunks == 1 && c->n_chunks == 1 && b->cols > 0 &&
+         uniform_fits(a->dev, a->dtype, b->cols, a_rows) &&
          uniform_fits(a->dev, a->dtype, b->cols, b->rows);
+}
+
+/* Whether the uniform route takes such a product: the profile's route, where it fits. */
+static bool takes_route(const vittm_tensor *a, uint32_t a_rows, const vittm_tensor *b,
+                        const vittm_tensor *c, bool conv)
+{
+  return vittm_device_get_profile(a->dev)->gemm_uniform && route_fits(a, a_rows, b, c, conv);
 }
 
 bool vittm_gemm_takes_uniform_route(const vittm_tensor *a, const vittm_tensor *b,
@@ -575,13 +582,16 @@ static uint32_t winograd_u_per_buffer(const vittm_device *dev, VkDeviceSize u_by
 }
 
 /* Fewer than 64 channels are packed (cheap enough); one k-chunk of them is read from the map
- * itself. U must fit VITTM_WINOGRAD_BUFFERS buffers, one panel's V and M a binding each. */
-bool vittm_gemm_conv2d_takes_winograd(const vittm_tensor *x, const vittm_tensor *weight, uint32_t k)
+ * itself (on the uniform route; on the tiled one they are the register kernel's). U must fit
+ * VITTM_WINOGRAD_BUFFERS buffers, one panel's V and M a binding each. */
+bool vittm_gemm_takes_winograd_route(const vittm_tensor *x, const vittm_tensor *weight,
+                                     const vittm_tensor *y, uint32_t k)
 {
   const uint32_t cin = x->cols, kc = uniform_kc(VITTM_F32, cin);
   const VkDeviceSize range = x->dev->info.max_storage_buffer_range;
   return vittm_device_get_profile(x->dev)->winograd && x->dtype == VITTM_F32 && k == 3 &&
          cin >= 64 && conv_kc(x->dtype, cin, k) != cin &&
+         route_fits(x, PANEL_ROWS, weight, y, true) &&
          winograd_u_per_buffer(x->dev, winograd_u_bytes(weight->rows, cin)) *
                  VITTM_WINOGRAD_BUFFERS >=
              WINOGRAD_XI &&
@@ -624,9 +634,10 @@ static vittm_status transform_weight(vittm_cmd *cmd, const vittm_tensor *weight,
                                  "winograd weight", err);
 }
 
-static vittm_status winograd_conv2d(vittm_cmd *cmd, const vittm_tensor *x, uint32_t h, uint32_t w,
-                                    const vittm_tensor *weight, const vittm_tensor *bias, bool relu,
-                                    vittm_tensor *y, uint32_t out_col0, vittm_error *err)
+vittm_status vittm_gemm_winograd_conv2d_record(vittm_cmd *cmd, const vittm_tensor *x, uint32_t h,
+                                               uint32_t w, const vittm_tensor *weight,
+                                               const vittm_tensor *bias, bool relu, vittm_tensor *y,
+                                               uint32_t out_col0, vittm_error *err)
 {
   vittm_device *dev = x->dev;
   const uint32_t cin = x->cols, cout = weight->rows, kc = uniform_kc(VITTM_F32, cin);
@@ -720,8 +731,6 @@ vittm_status vittm_gemm_uniform_conv2d_record(vittm_cmd *cmd, const vittm_tensor
                                               const vittm_tensor *bias, uint32_t k, bool relu,
                                               vittm_tensor *y, uint32_t out_col0, vittm_error *err)
 {
-  if (vittm_gemm_conv2d_takes_winograd(x, weight, k))
-    return winograd_conv2d(cmd, x, h, w, weight, bias, relu, y, out_col0, err);
   const uint32_t kdim = weight->cols, pixels = x->rows;
   const uint32_t epilogue = (bias ? FLAG_BIAS : 0) | (relu ? UFLAG_RELU : 0);
   const uint32_t kc = conv_kc(x->dtype, x->cols, k);

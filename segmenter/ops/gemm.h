@@ -23,18 +23,24 @@ bool vittm_gemm_takes_uniform_route(const vittm_tensor *a, const vittm_tensor *b
 /* The uniform-buffer GEMM as a k×k convolution (used by vittm_conv2d_record, which checks
  * the operands): whether the profile takes the route (and no VITTM_CONV_TILE forces a tile)
  * and these one-chunk operands fit it, and the recording: y[:, out_col0 ..] = conv(x)
- * (+ bias) (→ ReLU): from x's own rows where its channels are one k-chunk, by Winograd's
- * F(4×4, 3×3) where vittm_gemm_conv2d_takes_winograd says so, else block by block of output
- * pixels, each block's implicit A packed from x into the recording's scratch buffer. */
+ * (+ bias) (→ ReLU): from x's own rows where its channels are one k-chunk, else block by
+ * block of output pixels, each block's implicit A packed from x into the recording's scratch
+ * buffer. */
 bool vittm_gemm_takes_uniform_conv2d_route(const vittm_tensor *x, const vittm_tensor *weight,
                                            const vittm_tensor *y);
-/* Whether the uniform route takes a k×k convolution of x by weight by Winograd's algorithm
- * (profile winograd=on, fp32, 3×3, ≥ 64 channels that are not one k-chunk, the transforms
- * within a storage buffer binding): its results then differ
+/* Winograd's F(4×4, 3×3) on the uniform-buffer GEMM (used by vittm_conv2d_record before
+ * either GEMM route): whether a k×k convolution of x by weight into y takes it (profile
+ * winograd=on, CPU drivers' default whatever their GEMM route; fp32, 3×3, ≥ 64 channels that
+ * are not one k-chunk; no VITTM_CONV_TILE; the operands and transforms within the device's
+ * bindings), and the recording, as vittm_gemm_uniform_conv2d_record's. Its results differ
  * from the direct sum's by up to ~1e-4 of the output's magnitude (fp32's rounding of the
  * transforms, include/winograd.glsl). */
-bool vittm_gemm_conv2d_takes_winograd(const vittm_tensor *x, const vittm_tensor *weight,
-                                      uint32_t k);
+bool vittm_gemm_takes_winograd_route(const vittm_tensor *x, const vittm_tensor *weight,
+                                     const vittm_tensor *y, uint32_t k);
+vittm_status vittm_gemm_winograd_conv2d_record(vittm_cmd *cmd, const vittm_tensor *x, uint32_t h,
+                                               uint32_t w, const vittm_tensor *weight,
+                                               const vittm_tensor *bias, bool relu, vittm_tensor *y,
+                                               uint32_t out_col0, vittm_error *err);
 vittm_status vittm_gemm_uniform_conv2d_record(vittm_cmd *cmd, const vittm_tensor *x, uint32_t h,
                                               uint32_t w, const vittm_tensor *weight,
                                               const vittm_tensor *bias, uint32_t k, bool relu,

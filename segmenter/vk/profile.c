@@ -129,7 +129,7 @@ vittm_status vittm_device_profile_select(const vittm_device_info *info,
       .shuffle_subgroup = shuffle_subgroup(info),
       .long_workgroups = cpu,
       .gemm_uniform = cpu && reads_storage_per_lane(info),
-      .winograd = true,
+      .winograd = cpu,
   };
   vittm_status st = VITTM_OK;
   if (env) {
@@ -171,7 +171,7 @@ void vittm_device_profile_describe(const vittm_device_profile *p, char *buf, siz
                                                    : "fused",
            p->reductions == VITTM_REDUCTIONS_SUBGROUP ? "subgroup" : "workgroup",
            p->shuffle_subgroup ? "on" : "off", p->gemm_uniform ? ",gemm=uniform" : "",
-           p->gemm_uniform && !p->winograd ? ",winograd=off" : "", p->fp16 ? ",fp16" : "");
+           p->winograd ? ",winograd=on" : "", p->fp16 ? ",fp16" : "");
 }
 
 uint32_t vittm_tile_shuffle_subgroup(const vittm_device_profile *p, const vittm_tile *t)

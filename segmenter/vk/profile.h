@@ -14,9 +14,10 @@
  *   shuffles=on|off  gemm=uniform|tiled  winograd=on|off
  * (gemm=uniform: Linear layers' products and convolutions read their operands from uniform
  * buffers, packed into panels: ops/gemm.c, docs/cpu-drivers.md; CPU drivers only profit from
- * it, and lavapipe gets it by default on x86 CPUs without AVX-512. winograd=on, the default:
- * there, fp32 3×3 convolutions too deep for their taps to be windows of the map go by
- * Winograd's F(4×4, 3×3), four times fewer multiplications.)
+ * it, and lavapipe gets it by default on x86 CPUs without AVX-512. winograd=on, CPU drivers'
+ * default whatever their GEMM route: fp32 3×3 convolutions too deep for their taps to be
+ * windows of the map go by Winograd's F(4×4, 3×3) on the uniform-buffer GEMM, four times
+ * fewer multiplications.)
  * VITTM_GEMM_TILE and VITTM_CONV_TILE (BMxBNxBK/TMxTN) force one tile, for tuning: and so the
  * tiled kernel, whatever the gemm route. */
 #ifndef VITTM_VK_PROFILE_H
@@ -68,8 +69,8 @@ typedef struct vittm_device_profile {
   bool long_workgroups;             /* few workgroups of much work each (CPU drivers) */
   bool gemm_uniform;                /* Linear products and convolutions by the uniform-buffer
                                        GEMM */
-  bool winograd;                    /* with gemm_uniform, deep fp32 3×3 convolutions by
-                                       Winograd's algorithm */
+  bool winograd;                    /* deep fp32 3×3 convolutions by Winograd's algorithm
+                                       on the uniform-buffer GEMM */
   vittm_tile gemm_tile, conv_tile;  /* forced tiles; bm == 0 when none */
 } vittm_device_profile;
 

@@ -101,8 +101,7 @@ static void run_conv_with(const conv_case *c, vittm_dtype dtype, const float *x,
         fail_msg("conv2d wrote column %u of row %zu outside its slice", j, r);
     }
   char what[128];
-  const bool winograd = vittm_gemm_takes_uniform_conv2d_route(tx, tw, ty) &&
-                        vittm_gemm_conv2d_takes_winograd(tx, tw, c->k);
+  const bool winograd = vittm_gemm_takes_winograd_route(tx, tw, ty, c->k);
   snprintf(what, sizeof what, "conv2d %s %u×%u×%u→%u k%u%s%s %s", vittm_dtype_name(dtype), c->h,
            c->w, c->cin, c->cout, c->k, b ? " bias" : "", c->relu ? " relu" : "",
            winograd ? "Winograd"
@@ -357,7 +356,7 @@ static void test_conv_uniform_route_matches_reference(void **state)
   ty = test_tensor(test_dev, VITTM_F32, h * w, cout, NULL);
   assert_int_equal(vittm_tensor_make_constant(tw, &err), VITTM_OK);
   const bool fits = test_dev->info.max_storage_buffer_range >= 36u * 2 * 65536;
-  assert_int_equal(vittm_gemm_conv2d_takes_winograd(tx, tw, 3), fits);
+  assert_int_equal(vittm_gemm_takes_winograd_route(tx, tw, ty, 3), fits);
   assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
   assert_int_equal(vittm_conv2d_record(cmd, tx, h, w, tw, NULL, 3, 0, ty, 0, &err), VITTM_OK);
   assert_int_equal(vittm_cmd_dispatch_count(cmd), fits ? 1 + 36 + 1 : 1 + 2);

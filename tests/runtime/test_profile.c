@@ -86,8 +86,9 @@ static void test_cpu_driver_defaults(void **state)
   (void)state;
   vittm_device_info info = lavapipe();
   vittm_device_profile p = select_ok(&info, NULL);
-  describe_is(&p, "tiles=register,attention=uniform,reductions=subgroup,shuffles=on");
-  assert_false(p.fp16); /* fp16 only adds conversions on a CPU */
+  describe_is(&p, "tiles=register,attention=uniform,reductions=subgroup,shuffles=on,winograd=on");
+  assert_false(p.fp16);    /* fp16 only adds conversions on a CPU */
+  assert_true(p.winograd); /* whatever the GEMM route */
   assert_true(p.long_workgroups);
   assert_int_equal(p.shuffle_subgroup, 8);
   assert_false(p.gemm_uniform);
@@ -103,8 +104,8 @@ static void test_cpu_without_avx512_reads_uniform_buffers(void **state)
     vittm_device_info info = lavapipe();
     strcpy(info.cpu_vectors, vectors[i]);
     vittm_device_profile p = select_ok(&info, NULL);
-    describe_is(&p,
-                "tiles=register,attention=uniform,reductions=subgroup,shuffles=on,gemm=uniform");
+    describe_is(&p, "tiles=register,attention=uniform,reductions=subgroup,shuffles=on,gemm=uniform,"
+                    "winograd=on");
     assert_true(p.gemm_uniform);
     p = select_ok(&info, "gemm=tiled");
     assert_false(p.gemm_uniform);
@@ -124,6 +125,7 @@ static void test_gpu_defaults(void **state)
   /* Subgroup size control makes the size unknown in advance: no shuffled register loads. */
   describe_is(&p, "tiles=shared,attention=fused,reductions=workgroup,shuffles=off,fp16");
   assert_false(p.long_workgroups);
+  assert_false(p.winograd); /* the uniform-buffer GEMM is for CPU drivers */
 
   info = small_discrete();
   p = select_ok(&info, NULL);
@@ -135,8 +137,8 @@ static void test_routes_force_every_route(void **state)
 {
   (void)state;
   vittm_device_info info = lavapipe();
-  vittm_device_profile p =
-      select_ok(&info, "tiles=shared,attention=fused,reductions=workgroup,shuffles=off");
+  vittm_device_profile p = select_ok(
+      &info, "tiles=shared,attention=fused,reductions=workgroup,shuffles=off,winograd=off");
   describe_is(&p, "tiles=shared,attention=fused,reductions=workgroup,shuffles=off");
   info = small_discrete();
   p = select_ok(&info, "tiles=register,attention=gemm,reductions=subgroup,,");
@@ -146,8 +148,9 @@ static void test_routes_force_every_route(void **state)
   info = lavapipe();
   p = select_ok(&info, "gemm=uniform");
   assert_true(p.gemm_uniform);
-  describe_is(&p, "tiles=register,attention=uniform,reductions=subgroup,shuffles=on,gemm=uniform");
-  p = select_ok(&info, "attention=gemm");
+  describe_is(&p, "tiles=register,attention=uniform,reductions=subgroup,shuffles=on,gemm=uniform,"
+                  "winograd=on");
+  p = select_ok(&info, "attention=gemm,winograd=off");
   describe_is(&p, "tiles=register,attention=gemm,reductions=subgroup,shuffles=on");
   info = small_discrete();
   p = select_ok(&info, "attention=uniform");
@@ -156,16 +159,16 @@ static void test_routes_force_every_route(void **state)
   vittm_device_profile q = select_ok(&info, "gemm=uniform,gemm=tiled");
   assert_false(q.gemm_uniform);
   assert_false(vittm_device_profile_equal(&p, &q));
-  /* Winograd's convolutions are on by default, and named when the uniform route has them off
-   * (the only route they change). */
+  /* Winograd's convolutions: named when on, and forced off or on whatever the GEMM route. */
   p = select_ok(&info, "gemm=uniform");
-  assert_true(p.winograd);
   q = select_ok(&info, "gemm=uniform,winograd=off");
   assert_false(q.winograd);
   assert_false(vittm_device_profile_equal(&p, &q));
-  describe_is(&q, "tiles=register,attention=uniform,reductions=subgroup,shuffles=on,gemm=uniform,"
-                  "winograd=off");
-  describe_is(&p, "tiles=register,attention=uniform,reductions=subgroup,shuffles=on,gemm=uniform");
+  describe_is(&q, "tiles=register,attention=uniform,reductions=subgroup,shuffles=on,gemm=uniform");
+  info = small_discrete();
+  p = select_ok(&info, "winograd=on");
+  assert_true(p.winograd);
+  describe_is(&p, "tiles=shared,attention=fused,reductions=workgroup,shuffles=on,winograd=on");
 }
 
 static void test_routes_refused_by_name(void **state)
