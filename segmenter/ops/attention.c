@@ -171,19 +171,26 @@ bool vittm_attention_takes_uniform_route(const vittm_tensor *qkv, uint32_t heads
   return false;
 }
 
+/* The uniform route's pipeline for heads of hd, and its queries per workgroup. */
+static vittm_status uniform_pipeline(const vittm_tensor *qkv, uint32_t hd, uint32_t *wg,
+                                     const vittm_pipeline **p, vittm_error *err)
+{
+  const vittm_device_profile *profile = vittm_device_get_profile(qkv->dev);
+  *wg = uniform_queries(profile);
+  uint32_t spec[] = {*wg, hd, profile->shuffle_subgroup};
+  return vittm_pipeline_get_uniform(qkv->dev, VITTM_SHADER_ATTENTION_UNIFORM, qkv->dtype, spec, 3,
+                                    3, 1, UNIFORM_WINDOWS, sizeof(uniform_push), p, err);
+}
+
 static vittm_status record_uniform(vittm_cmd *cmd, const vittm_tensor *qkv, uint32_t heads,
                                    vittm_tensor *out, vittm_error *err)
 {
   const uint32_t n = qkv->rows, d = out->cols, hd = d / heads;
   const uint32_t rw = window_rows(qkv->dev, qkv->dtype, 3 * d);
   const VkDeviceSize row_bytes = (VkDeviceSize)3 * d * vittm_dtype_size(qkv->dtype);
-  const vittm_device_profile *profile = vittm_device_get_profile(qkv->dev);
-  const uint32_t wg = uniform_queries(profile);
-  uint32_t spec[] = {wg, hd, profile->shuffle_subgroup};
+  uint32_t wg;
   const vittm_pipeline *p;
-  vittm_status st =
-      vittm_pipeline_get_uniform(qkv->dev, VITTM_SHADER_ATTENTION_UNIFORM, qkv->dtype, spec, 3, 3,
-                                 1, UNIFORM_WINDOWS, sizeof(uniform_push), &p, err);
+  vittm_status st = uniform_pipeline(qkv, hd, &wg, &p, err);
   if (st)
     return st;
   uniform_push pc = {
@@ -217,13 +224,9 @@ static vittm_status record_uniform_heads(vittm_cmd *cmd, const vittm_tensor *qkv
   const uint64_t stride = head_stride(qkv, heads, scratch, &rw);
   const uint32_t windows = (n + rw - 1) / rw;
   const VkDeviceSize row_bytes = (VkDeviceSize)hd * vittm_dtype_size(qkv->dtype);
-  const vittm_device_profile *profile = vittm_device_get_profile(qkv->dev);
-  const uint32_t wg = uniform_queries(profile);
-  uint32_t spec[] = {wg, hd, profile->shuffle_subgroup};
+  uint32_t wg;
   const vittm_pipeline *p;
-  vittm_status st =
-      vittm_pipeline_get_uniform(qkv->dev, VITTM_SHADER_ATTENTION_UNIFORM, qkv->dtype, spec, 3, 3,
-                                 1, UNIFORM_WINDOWS, sizeof(uniform_push), &p, err);
+  vittm_status st = uniform_pipeline(qkv, hd, &wg, &p, err);
   uniform_push pc = {.n = n, .d = d, .rw = rw, .scale = log2_scale(hd), .ld = hd, .vwin = windows};
   uint32_t at;
   const vittm_binding rows = vittm_tensor_bind(scratch, 0, false, &at);
