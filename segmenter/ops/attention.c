@@ -139,8 +139,8 @@ static bool window_aligned(const vittm_tensor *t)
          0;
 }
 
-/* Beyond what the windows show of qkv's rows, one head's keys and values copied into rows of
- * hd elements, head by head (uniform_heads), in the scratch: elements of a head's keys (or
+/* Beyond what the windows show of qkv's rows, a head's keys and values are copied into rows
+ * of hd elements in the scratch (record_uniform_heads): the elements of one head's keys (or
  * values) there, rounded up to whole windows of rw rows; 0 where the device has not the
  * windows or the scratch cannot hold them. */
 static uint64_t head_stride(const vittm_tensor *qkv, uint32_t heads, const vittm_tensor *scratch,
@@ -163,12 +163,11 @@ bool vittm_attention_takes_uniform_route(const vittm_tensor *qkv, uint32_t heads
   const uint32_t d = qkv->cols / 3;
   if (qkv->n_chunks != 1 || qkv->cols % 3 || !heads || d % heads)
     return false;
+  /* uniform_shape at 0 tokens: what the route needs whatever the count */
   uint32_t rw;
-  if (uniform_shape(qkv->dev, qkv->dtype, 0, d, heads) && window_aligned(qkv) &&
-      (uniform_shape(qkv->dev, qkv->dtype, qkv->rows, d, heads) ||
-       head_stride(qkv, heads, scratch, &rw)))
-    return true;
-  return false;
+  return uniform_shape(qkv->dev, qkv->dtype, 0, d, heads) && window_aligned(qkv) &&
+         (uniform_shape(qkv->dev, qkv->dtype, qkv->rows, d, heads) ||
+          head_stride(qkv, heads, scratch, &rw));
 }
 
 /* The uniform route's pipeline for heads of hd, and its queries per workgroup. */
