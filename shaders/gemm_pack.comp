@@ -16,6 +16,7 @@
 // PATCH every patch row and image row), else four scalar ones: on a CPU driver each
 // storage-buffer load is a loop over the lanes, a vec4 one no dearer than a scalar one.
 #include "dtype.glsl"
+#include "panels.glsl"
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 0) const uint WG = 64;
@@ -67,7 +68,7 @@ void main()
   if (kv >= p.kc / 4u)
     return;
   const uint col = chunk * p.kc + kv * 4u;
-  const uint at = (chunk * p.panels * 64u + row) * (p.kc / 4u) + kv;
+  const uint at = panel_vec4(row, chunk * (p.kc / 4u) + kv, p.kc / 4u, p.panels);
   vec4 v = vec4(0.0);
   uint s;
   if (row < p.rows) {

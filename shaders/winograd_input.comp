@@ -10,6 +10,7 @@
 // Invocation (x, y) transforms four channels (x) of tile t0 + y, tiles numbered row by row
 // over the tw tiles of a row: the output tile (ty, tx) covers pixels from (TILE·ty,
 // TILE·tx), its input window from one before.
+#include "panels.glsl"
 #include "winograd.glsl"
 
 layout(local_size_x_id = 0) in;
@@ -62,8 +63,7 @@ void main()
         s += winograd_bt(i, k) * d[k][j];
       bd[i][j] = s;
     }
-  const uint chunk = kv / kvecs;
-  const uint at = (chunk * p.panels * 64u + row) * kvecs + (kv - chunk * kvecs);
+  const uint at = panel_vec4(row, kv, kvecs, p.panels);
   [[unroll]] for (uint i = 0; i < ALPHA; i++)
     [[unroll]] for (uint j = 0; j < ALPHA; j++) {
       vec4 s = vec4(0.0);

@@ -9,6 +9,7 @@
 // xi0 + xis - 1 go to this buffer (a storage buffer binding may not hold them all), matrix ξ
 // from vec4 (ξ - xi0)·xi_stride. Run once per weight, at its first use.
 // Invocation (x, y) transforms four input channels (x) of output channel y.
+#include "panels.glsl"
 #include "winograd.glsl"
 
 layout(local_size_x_id = 0) in;
@@ -43,8 +44,7 @@ void main()
     [[unroll]] for (uint j = 0; j < 3u; j++)
       gg[i][j] = winograd_g(i, 0) * g[0][j] + winograd_g(i, 1) * g[1][j] +
                  winograd_g(i, 2) * g[2][j];
-  const uint chunk = kv / kvecs;
-  const uint at = (chunk * p.panels * 64u + co) * kvecs + (kv - chunk * kvecs);
+  const uint at = panel_vec4(co, kv, kvecs, p.panels);
   [[unroll]] for (uint i = 0; i < ALPHA; i++)
     [[unroll]] for (uint j = 0; j < ALPHA; j++) {
       const uint xi = i * ALPHA + j;
