@@ -160,14 +160,15 @@ static VkDeviceSize panels_bytes(vittm_dtype dtype, uint32_t k, uint32_t rows)
 }
 
 /* Whether the panels of a rows×k operand fit one storage buffer binding and gemm_pack's grid,
- * and the device has the uniform buffers the route binds. */
+ * and the device has the uniform buffers the route binds and the 64-bit integers it reads them
+ * as. */
 static bool uniform_fits(vittm_device *dev, vittm_dtype dtype, uint32_t k, uint32_t rows)
 {
   VkPhysicalDeviceProperties props;
   vkGetPhysicalDeviceProperties(dev->physical, &props);
   const VkPhysicalDeviceLimits *lim = &props.limits;
   uint32_t kc = uniform_kc(dtype, k), chunks = (k + kc - 1) / kc;
-  return dev->uniform_array_indexing && lim->maxUniformBufferRange >= 65536 &&
+  return dev->uniform_array_indexing && dev->int64 && lim->maxUniformBufferRange >= 65536 &&
          lim->maxPerStageDescriptorUniformBuffers >= 2 * UNIFORM_PANELS &&
          panel_bytes(dtype, k) % lim->minUniformBufferOffsetAlignment == 0 &&
          panels_bytes(dtype, k, rows) <= dev->info.max_storage_buffer_range &&

@@ -231,6 +231,8 @@ static vittm_status create_logical(vittm_device *dev, vittm_error *err)
   enabled.shaderUniformBufferArrayDynamicIndexing =
       supported.shaderUniformBufferArrayDynamicIndexing;
   dev->uniform_array_indexing = supported.shaderUniformBufferArrayDynamicIndexing;
+  enabled.shaderInt64 = supported.shaderInt64;
+  dev->int64 = supported.shaderInt64;
   const char *extensions[1];
   uint32_t n_ext = 0;
   if (dev->info.fp16 && dev->info.api_version < VK_API_VERSION_1_2)

@@ -32,6 +32,8 @@ struct vittm_device {
   /* shaderUniformBufferArrayDynamicIndexing, enabled: shaders may pick an element of an array
    * of uniform buffers by a dynamically uniform index (the uniform-buffer GEMM). */
   bool uniform_array_indexing;
+  /* shaderInt64, enabled: the uniform-buffer GEMM reads its operands as 64-bit words. */
+  bool int64;
 
   mtx_t queue_lock; /* vkQueueSubmit needs external synchronisation */
 
