@@ -3,6 +3,7 @@
 #extension GL_EXT_control_flow_attributes : require
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_shuffle : require
+#extension GL_EXT_shader_explicit_arithmetic_types_int64 : require
 // Multi-head self-attention for CPU drivers (attention's uniform route, ops/attention.c): the
 // online softmax of attention.comp, one query per invocation with its query and output row in
 // registers, but the keys and values are read where they lie in qkv, through uniform-buffer
@@ -25,6 +26,7 @@
 // load different parts of the block, lane l the units l, l + SG, …, and pass them round with
 // shuffles from constant lanes (a register permute).
 #include "dtype.glsl"
+#include "units.glsl"
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 0) const uint WG = 8;  // a multiple of SG
@@ -32,16 +34,7 @@ layout(constant_id = 1) const uint HD = 64; // head dim: a multiple of KVEC
 layout(constant_id = 2) const uint SG = 8;  // gl_SubgroupSize
 
 const uint WINDOWS = 14u;
-#ifdef VITTM_F16
-// Units of eight halves, two per uint (unpackHalf2x16: the low half first).
-#define KVEC 8u
-#define unit_t uvec4
-layout(std140, set = 0, binding = 0) uniform Window { uvec4 v[4096]; } win[WINDOWS];
-#else
-#define KVEC 4u
-#define unit_t vec4
-layout(std140, set = 0, binding = 0) uniform Window { vec4 v[4096]; } win[WINDOWS];
-#endif
+layout(std140, set = 0, binding = 0) uniform Window { u64vec2 v[4096]; } win[WINDOWS];
 layout(std430, set = 0, binding = 1) readonly buffer BufQkv { elem_t qkv[]; };
 layout(std430, set = 0, binding = 2) writeonly buffer BufOut { elem_t o[]; };
 
@@ -72,7 +65,7 @@ void load_block(uint j, uint first, uint col, out unit_t held[HELD])
   [[unroll]] for (uint t = 0; t < HELD; t++) {
     const uint u = min(lane + t * SG, 4u * UNITS - 1u), c = u / UNITS;
     const uint row = min(j + c, p.n - 1u) - w * p.rw;
-    held[t] = win[first + w].v[(row * p.ld + col) / KVEC + u - c * UNITS];
+    held[t] = unit(win[first + w].v[(row * p.ld + col) / KVEC + u - c * UNITS]);
   }
 }
 

@@ -35,14 +35,14 @@
 // loop counter into a gather (~25 instructions per 8 lanes and 32 bits) even when every lane
 // reads the same address, so lane l loads rows l, l + SG, … of the R and the subgroup passes
 // them round with shuffles from constant lanes (a register permute).
-// Both operands are read as pairs of 64-bit words (a 16-byte unit: four fp32 or eight fp16
-// values), not as vec4s: lavapipe gathers a 64-bit word per lane as cheaply as a 32-bit one,
-// so a unit takes two gathers instead of four (fp32 products 33 → 39 GFLOP/s on a Zen 3).
+// Both operands are read in units.glsl's 16-byte units of two 64-bit words (fp32 products
+// 30 → 32–38 GFLOP/s on a Zen 3).
 // SCATTER: C is a 2×2 stride-2 transposed convolution of an h×w map, B its weight with rows
 // n = (ky·2 + kx)·ldc + co: C's (m, n) is output pixel (2i + ky, 2j + kx) of input pixel
 // m = i·w + j, channel co (ldc = cout), and the bias is per co.
 #include "dtype.glsl"
 #include "gelu.glsl"
+#include "units.glsl"
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 0) const uint WG = 8;
@@ -65,19 +65,6 @@ const uint AL = R / SG; // rows of A a lane loads: rows lane + t·SG (the lane w
 
 layout(std140, set = 0, binding = 0) uniform PanelA { u64vec2 v[4096]; } pa[UA];
 layout(std140, set = 0, binding = 1) uniform PanelB { u64vec2 v[4096]; } pb[UA];
-#ifdef VITTM_F16
-// Eight halves per unit, two per 32 bits (unpackHalf2x16: the low half first).
-#define KVEC 8u
-#define aunit_t uvec4
-aunit_t unit(u64vec2 u) { return uvec4(unpackUint2x32(u.x), unpackUint2x32(u.y)); }
-#else
-#define KVEC 4u
-#define aunit_t vec4
-aunit_t unit(u64vec2 u)
-{
-  return uintBitsToFloat(uvec4(unpackUint2x32(u.x), unpackUint2x32(u.y)));
-}
-#endif
 layout(std430, set = 0, binding = 2) buffer BufC { elem_t c[]; };
 layout(std430, set = 0, binding = 3) readonly buffer BufBias { elem_t bias[]; };
 
@@ -106,7 +93,7 @@ int conv_window_start(uint first, int shift)
 }
 
 // Row r of the R, this k-vector, from the lane that loaded it.
-aunit_t row_of(aunit_t held[AL], uint r)
+unit_t row_of(unit_t held[AL], uint r)
 {
 #ifdef VITTM_GEMM_SUBGROUP
   return subgroupShuffle(held[r / SG], r % SG);
@@ -159,9 +146,9 @@ void main()
       }
     }
     for (uint kv = 0; kv < KVECS; kv++) {
-      aunit_t held[AL];
+      unit_t held[AL];
       [[unroll]] for (uint t = 0; t < AL; t++)
-        held[t] = ain[t] ? unit(pa[ia].v[arow[t] + kv]) : aunit_t(0); // 0.0 in fp32 and fp16
+        held[t] = ain[t] ? unit(pa[ia].v[arow[t] + kv]) : unit_t(0); // 0.0 in fp32 and fp16
 #ifdef VITTM_F16
       vec4 b0[COLS], b1[COLS];
       [[unroll]] for (uint j = 0; j < COLS; j++) {

@@ -78,7 +78,7 @@ static vittm_status check_operands(const vittm_tensor *qkv, uint32_t heads, cons
  * rows, one dispatch of uniform_queries queries per workgroup; beyond what the windows show
  * of qkv, from a copy of one head's keys and values at a time in the GEMM route's scratch
  * (ViT-B at 512²: 1025 tokens, 5 windows of a head's keys and 5 of its values). */
-enum { UNIFORM_WINDOWS = 14, UNIFORM_QUERIES = 8, UNIFORM_RANGE = 65536 };
+enum { UNIFORM_WINDOWS = 14, UNIFORM_QUERIES = 8 };
 
 typedef struct uniform_push {
   uint32_t n, d, rw, qkv_off, out_off;
@@ -94,26 +94,6 @@ static uint32_t uniform_queries(const vittm_device_profile *profile)
   return profile->shuffle_subgroup > UNIFORM_QUERIES ? profile->shuffle_subgroup : UNIFORM_QUERIES;
 }
 
-/* Rows of `width` elements that one window shows: as many as 64 KiB (the shader's window)
- * and the device's uniform buffer range hold, so that every window starts on the device's
- * offset alignment when the first does; 0 when the device has not the windows. */
-static uint32_t window_rows(const vittm_device *dev, vittm_dtype dtype, uint32_t width)
-{
-  VkPhysicalDeviceProperties props;
-  vkGetPhysicalDeviceProperties(dev->physical, &props);
-  const VkPhysicalDeviceLimits *lim = &props.limits;
-  const uint64_t row = (uint64_t)width * vittm_dtype_size(dtype);
-  if (!dev->uniform_array_indexing || lim->maxPerStageDescriptorUniformBuffers < UNIFORM_WINDOWS)
-    return 0;
-  uint64_t rows =
-      (lim->maxUniformBufferRange < UNIFORM_RANGE ? lim->maxUniformBufferRange : UNIFORM_RANGE) /
-      row;
-  rows -= rows % 4; /* a block of four keys lies in one window */
-  while (rows && rows * row % lim->minUniformBufferOffsetAlignment)
-    rows -= 4;
-  return (uint32_t)rows;
-}
-
 /* Whether attention over n tokens of width d in `heads` heads takes the uniform route on dev
  * (given a one-chunk qkv whose first row the windows may start at). The kernel passes keys
  * round a subgroup with shuffles: it needs the profile's fixed subgroup size. */
@@ -121,22 +101,11 @@ static bool uniform_shape(const vittm_device *dev, vittm_dtype dtype, uint32_t n
                           uint32_t heads)
 {
   const vittm_device_profile *profile = vittm_device_get_profile(dev);
-  const uint32_t kvec = dtype == VITTM_F16 ? 8 : 4, rw = window_rows(dev, dtype, 3 * d);
+  const uint32_t kvec = dtype == VITTM_F16 ? 8 : 4,
+                 rw = vittm_window_rows(dev, dtype, 3 * d, UNIFORM_WINDOWS);
   return profile->attention == VITTM_ATTENTION_UNIFORM && profile->shuffle_subgroup &&
          uniform_queries(profile) <= dev->info.max_workgroup_size[0] && heads && d % heads == 0 &&
          (d / heads) % kvec == 0 && rw && n <= (uint64_t)UNIFORM_WINDOWS * rw;
-}
-
-/* Whether t's first element is where a uniform buffer window may start. */
-static bool window_aligned(const vittm_tensor *t)
-{
-  VkPhysicalDeviceProperties props;
-  vkGetPhysicalDeviceProperties(t->dev->physical, &props);
-  uint32_t off;
-  vittm_tensor_bind(t, 0, false, &off);
-  return (uint64_t)off * vittm_dtype_size(t->dtype) %
-             props.limits.minUniformBufferOffsetAlignment ==
-         0;
 }
 
 /* Beyond what the windows show of qkv's rows, a head's keys and values are copied into rows
@@ -147,8 +116,8 @@ static uint64_t head_stride(const vittm_tensor *qkv, uint32_t heads, const vittm
                             uint32_t *rw)
 {
   const uint32_t n = qkv->rows, hd = qkv->cols / 3 / heads;
-  *rw = window_rows(qkv->dev, qkv->dtype, hd);
-  if (!*rw || !scratch || !window_aligned(scratch))
+  *rw = vittm_window_rows(qkv->dev, qkv->dtype, hd, UNIFORM_WINDOWS);
+  if (!*rw || !scratch || !vittm_window_aligned(scratch))
     return 0;
   const uint64_t windows = (n + *rw - 1) / *rw, stride = windows * *rw * hd;
   return 2 * windows <= UNIFORM_WINDOWS &&
@@ -165,7 +134,7 @@ bool vittm_attention_takes_uniform_route(const vittm_tensor *qkv, uint32_t heads
     return false;
   /* uniform_shape at 0 tokens: what the route needs whatever the count */
   uint32_t rw;
-  return uniform_shape(qkv->dev, qkv->dtype, 0, d, heads) && window_aligned(qkv) &&
+  return uniform_shape(qkv->dev, qkv->dtype, 0, d, heads) && vittm_window_aligned(qkv) &&
          (uniform_shape(qkv->dev, qkv->dtype, qkv->rows, d, heads) ||
           head_stride(qkv, heads, scratch, &rw));
 }
@@ -185,7 +154,7 @@ static vittm_status record_uniform(vittm_cmd *cmd, const vittm_tensor *qkv, uint
                                    vittm_tensor *out, vittm_error *err)
 {
   const uint32_t n = qkv->rows, d = out->cols, hd = d / heads;
-  const uint32_t rw = window_rows(qkv->dev, qkv->dtype, 3 * d);
+  const uint32_t rw = vittm_window_rows(qkv->dev, qkv->dtype, 3 * d, UNIFORM_WINDOWS);
   const VkDeviceSize row_bytes = (VkDeviceSize)3 * d * vittm_dtype_size(qkv->dtype);
   uint32_t wg;
   const vittm_pipeline *p;

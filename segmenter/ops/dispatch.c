@@ -2,6 +2,8 @@
 
 #include <stdio.h>
 
+#include "vk/device.h"
+
 vittm_binding vittm_tensor_bind(const vittm_tensor *t, uint32_t row, bool write,
                                 uint32_t *elem_offset)
 {
@@ -86,4 +88,35 @@ uint32_t vittm_row_reduction(const vittm_device *dev, vittm_shader_id plain,
   bool one_subgroup = vittm_device_get_profile(dev)->reductions == VITTM_REDUCTIONS_SUBGROUP;
   *id = one_subgroup ? subgroup : plain;
   return one_subgroup ? vittm_device_get_info(dev)->subgroup_size : vittm_row_workgroup(dev, cols);
+}
+
+uint32_t vittm_window_rows(const vittm_device *dev, vittm_dtype dtype, uint32_t width,
+                           uint32_t windows)
+{
+  VkPhysicalDeviceProperties props;
+  vkGetPhysicalDeviceProperties(dev->physical, &props);
+  const VkPhysicalDeviceLimits *lim = &props.limits;
+  const uint64_t row = (uint64_t)width * vittm_dtype_size(dtype);
+  if (!dev->uniform_array_indexing || !dev->int64 ||
+      lim->maxPerStageDescriptorUniformBuffers < windows || row == 0)
+    return 0;
+  const uint32_t range = lim->maxUniformBufferRange < VITTM_WINDOW_BYTES
+                             ? lim->maxUniformBufferRange
+                             : VITTM_WINDOW_BYTES;
+  uint64_t rows = range / row;
+  rows -= rows % 4;
+  while (rows && rows * row % lim->minUniformBufferOffsetAlignment)
+    rows -= 4;
+  return (uint32_t)rows;
+}
+
+bool vittm_window_aligned(const vittm_tensor *t)
+{
+  VkPhysicalDeviceProperties props;
+  vkGetPhysicalDeviceProperties(t->dev->physical, &props);
+  uint32_t off;
+  vittm_tensor_bind(t, 0, false, &off);
+  return (uint64_t)off * vittm_dtype_size(t->dtype) %
+             props.limits.minUniformBufferOffsetAlignment ==
+         0;
 }

@@ -45,4 +45,16 @@ uint32_t vittm_row_reduction(const vittm_device *dev, vittm_shader_id plain,
  * lanes are 24); else 0, and the kernel reads them at every pass. */
 uint32_t vittm_row_held(uint32_t values, uint32_t wg);
 
+/* Windows over a tensor's rows through arrays of uniform buffers: CPU drivers' kernels read
+ * their operands so (attention, linear attention: docs/cpu-drivers.md) as 64-bit words.
+ * vittm_window_rows: rows of `width` elements that one window of at most 64 KiB (the kernels'
+ * arrays) shows, a multiple of 4, such that every window starts on the device's offset
+ * alignment when the first does; 0 when the device has not `windows` uniform buffers per
+ * stage, their dynamic indexing and 64-bit integers. vittm_window_aligned: whether t's first
+ * element is where a window may start. */
+#define VITTM_WINDOW_BYTES 65536u
+uint32_t vittm_window_rows(const vittm_device *dev, vittm_dtype dtype, uint32_t width,
+                           uint32_t windows);
+bool vittm_window_aligned(const vittm_tensor *t);
+
 #endif
