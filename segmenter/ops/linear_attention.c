@@ -22,6 +22,15 @@ _Static_assert(sizeof(kv_push) == VITTM_SHADER_LINEAR_ATTENTION_KV_PUSH_SIZE,
 _Static_assert(sizeof(kv_push) == VITTM_SHADER_LINEAR_ATTENTION_KV_SG_PUSH_SIZE,
                "kv_push does not match linear_attention_kv_sg's push constants");
 
+/* The uniform route's k and v windows per dispatch (linear_attention_kv_uniform.comp). */
+enum { KV_WINDOWS = 14 };
+
+typedef struct kv_uniform_push {
+  uint32_t tokens, dk, ldk, ldv, rwk, rwv, vwin, accumulate, hs;
+} kv_uniform_push;
+_Static_assert(sizeof(kv_uniform_push) == VITTM_SHADER_LINEAR_ATTENTION_KV_UNIFORM_PUSH_SIZE,
+               "kv_uniform_push does not match linear_attention_kv_uniform's push constants");
+
 typedef struct reduce_push {
   uint32_t count, groups;
 } reduce_push;
@@ -129,11 +138,100 @@ static uint32_t pow2_at_least(uint32_t x, uint32_t lo, uint32_t hi)
   return p;
 }
 
+/* Stage 1 on CPU drivers (profile attention=uniform, with its fixed subgroup): the sums as a
+ * product, k and v read through uniform-buffer windows of their rows, a subgroup per block of
+ * r rows of a head's KV with cu units of v per lane (at most 128 sums per lane, as the GEMM's
+ * 16×8). The storage-buffer kernel reads k and v lane by lane: ViTTM-B's 24 exchanges at 512²
+ * took 275 ms there, 54 ms so. False where the shapes or the device do not allow it. */
+typedef struct kv_uniform_plan {
+  uint32_t sg, r, cu, rwk, rwv;
+} kv_uniform_plan;
+
+static bool plan_kv_uniform(const vittm_tensor *k, const vittm_tensor *v, uint32_t heads,
+                            kv_uniform_plan *plan)
+{
+  const vittm_device_profile *profile = vittm_device_get_profile(k->dev);
+  const uint32_t kvec = k->dtype == VITTM_F16 ? 8 : 4, sg = profile->shuffle_subgroup;
+  const uint32_t dk = k->cols / heads, dv = v->cols / heads;
+  if (profile->attention != VITTM_ATTENTION_UNIFORM || !sg || !heads || k->cols % heads ||
+      v->cols % heads || dv % (sg * kvec) || dk % kvec || k->n_chunks != 1 || v->n_chunks != 1 ||
+      !vittm_window_aligned(k) || !vittm_window_aligned(v))
+    return false;
+  uint32_t r = 16;
+  while (r > kvec && (dk % r || r * (dv / sg) > 128))
+    r /= 2;
+  *plan = (kv_uniform_plan){sg, r, dv / (sg * kvec),
+                            vittm_window_rows(k->dev, k->dtype, k->cols, KV_WINDOWS),
+                            vittm_window_rows(v->dev, v->dtype, v->cols, KV_WINDOWS)};
+  return r >= kvec && dk % r == 0 && r * (dv / sg) <= 128 && plan->rwk && plan->rwv &&
+         sg <= vittm_device_get_info(k->dev)->max_workgroup_size[0];
+}
+
+static vittm_status record_kv_uniform(vittm_cmd *cmd, const vittm_tensor *k, const vittm_tensor *v,
+                                      uint32_t heads, const kv_uniform_plan *plan,
+                                      vittm_tensor *scratch, vittm_error *err)
+{
+  uint32_t spec[] = {plan->sg, plan->r, plan->cu};
+  const vittm_pipeline *p;
+  vittm_status st =
+      vittm_pipeline_get_uniform(k->dev, VITTM_SHADER_LINEAR_ATTENTION_KV_UNIFORM, k->dtype, spec,
+                                 3, 2, 1, KV_WINDOWS, sizeof(kv_uniform_push), &p, err);
+  if (st)
+    return st;
+  /* The windows split between k and v so that a dispatch shows the most tokens of both. */
+  uint32_t kwins = 1, span = 0;
+  for (uint32_t w = 1; w < KV_WINDOWS; w++) {
+    uint32_t n =
+        w * plan->rwk < (KV_WINDOWS - w) * plan->rwv ? w * plan->rwk : (KV_WINDOWS - w) * plan->rwv;
+    if (n > span)
+      span = n, kwins = w;
+  }
+  uint32_t k_off, v_off, unused;
+  const vittm_binding kb = vittm_tensor_bind(k, 0, false, &k_off);
+  const vittm_binding vb = vittm_tensor_bind(v, 0, false, &v_off);
+  const VkDeviceSize esize = vittm_dtype_size(k->dtype);
+  const VkDeviceSize k_row = k->cols * esize, v_row = v->cols * esize;
+  vittm_binding bind[KV_WINDOWS + 1];
+  vittm_buffer_window win[KV_WINDOWS];
+  bind[KV_WINDOWS] = vittm_tensor_bind(scratch, 0, true, &unused);
+  for (uint32_t r0 = 0; !st && r0 < k->rows; r0 += span) {
+    const uint32_t n = k->rows - r0 < span ? k->rows - r0 : span;
+    kv_uniform_push pc = {.tokens = n,
+                          .dk = k->cols / heads,
+                          .ldk = k->cols,
+                          .ldv = v->cols,
+                          .rwk = plan->rwk,
+                          .rwv = plan->rwv,
+                          .vwin = kwins,
+                          .accumulate = r0 > 0,
+                          .hs = scratch->cols};
+    /* Window w < kwins: k's rows r0 + w·rwk …; then v's; those past the span repeat the
+     * span's first rows (every descriptor must be valid). */
+    for (uint32_t w = 0; w < KV_WINDOWS; w++) {
+      const bool is_k = w < kwins;
+      const uint32_t rw = is_k ? plan->rwk : plan->rwv, i = is_k ? w : w - kwins;
+      const uint32_t first = (uint64_t)i * rw < n ? i * rw : 0,
+                     count = n - first < rw ? n - first : rw;
+      bind[w] = is_k ? kb : vb;
+      win[w] = is_k ? (vittm_buffer_window){k_off * esize + (r0 + first) * k_row, count * k_row}
+                    : (vittm_buffer_window){v_off * esize + (r0 + first) * v_row, count * v_row};
+    }
+    st = vittm_cmd_dispatch_windows(cmd, p, bind, win, &pc, pc.dk / plan->r, heads, 1,
+                                    "linear attention kv", err);
+  }
+  return st;
+}
+
 /* Stage 1: partial sums of each span of k, v into `groups` slots. */
 static vittm_status record_kv(vittm_cmd *cmd, const vittm_tensor *k, const vittm_tensor *v,
                               uint32_t heads, vittm_tensor *scratch, uint32_t *groups,
                               vittm_error *err)
 {
+  kv_uniform_plan plan;
+  if (plan_kv_uniform(k, v, heads, &plan)) {
+    *groups = 1;
+    return record_kv_uniform(cmd, k, v, heads, &plan, scratch, err);
+  }
   const vittm_device_info *info = vittm_device_get_info(k->dev);
   uint32_t dk = k->cols / heads, dv = v->cols / heads;
   uint32_t wg = pow2_at_least(dv, 8, 64);
@@ -273,4 +371,11 @@ vittm_status vittm_linear_attention_record(vittm_cmd *cmd, const vittm_tensor *q
   if (!st)
     st = record_apply(cmd, q, heads, eps, scratch, out, accumulate, err);
   return st;
+}
+
+bool vittm_linear_attention_takes_uniform_route(const vittm_tensor *k, const vittm_tensor *v,
+                                                uint32_t heads)
+{
+  kv_uniform_plan plan;
+  return plan_kv_uniform(k, v, heads, &plan);
 }

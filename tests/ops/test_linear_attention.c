@@ -142,6 +142,47 @@ static void test_linear_attention_long_input_is_reduced_deterministically(void *
   run_cases(&c, 1);
 }
 
+/* On CPU drivers (attention=uniform) the sums go through uniform-buffer windows of k's and v's
+ * rows, a dispatch per span they show: at widths 48 and 96 a window holds 340 rows of k or
+ * 168 of v, and 5 + 9 windows show 1512 tokens, so 4000 tokens take 3 dispatches, then one
+ * apply. The other routes keep the storage-buffer kernel (sums in 16 slots, reduced: 3
+ * dispatches). Both against the reference. */
+static void test_linear_attention_uniform_route(void **state)
+{
+  (void)state;
+  static const lin_case c = {70, 4000, 48, 96, 3, true};
+  vittm_device_profile *profile = vittm_device_profile_mut(test_dev);
+  const vittm_attention_route was = profile->attention;
+  for (int uniform = 0; uniform < 2; uniform++) {
+    profile->attention = uniform ? VITTM_ATTENTION_UNIFORM : VITTM_ATTENTION_FUSED;
+    vittm_tensor *q = test_tensor(test_dev, VITTM_F32, c.nq, c.dqk, NULL);
+    vittm_tensor *k = test_tensor(test_dev, VITTM_F32, c.nk, c.dqk, NULL);
+    vittm_tensor *v = test_tensor(test_dev, VITTM_F32, c.nk, c.dv, NULL);
+    vittm_tensor *o = test_tensor(test_dev, VITTM_F32, c.nq, c.dv, NULL);
+    vittm_tensor *scratch = NULL;
+    vittm_cmd *cmd = NULL;
+    vittm_error err = {0};
+    const bool taken = vittm_linear_attention_takes_uniform_route(k, v, c.heads);
+    /* Not with the fused route, nor where v is split over storage buffers (a test condition
+     * limits them to 1 MiB) or the subgroup size is not fixed. */
+    assert_int_equal(taken, uniform && k->n_chunks == 1 && v->n_chunks == 1 &&
+                                profile->shuffle_subgroup != 0);
+    assert_int_equal(vittm_linear_attention_scratch(test_dev, c.heads, c.dqk, c.dv, &scratch, &err),
+                     VITTM_OK);
+    assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
+    assert_int_equal(
+        vittm_linear_attention_record(cmd, q, k, v, c.heads, 1e-6f, scratch, o, false, &err),
+        VITTM_OK);
+    if (taken || v->n_chunks == 1)
+      assert_int_equal(vittm_cmd_dispatch_count(cmd), taken ? 4 : 3);
+    vittm_cmd_free(cmd);
+    vittm_tensor_free(q), vittm_tensor_free(k), vittm_tensor_free(v), vittm_tensor_free(o);
+    vittm_tensor_free(scratch);
+    run_cases(&c, 1);
+  }
+  profile->attention = was;
+}
+
 static void test_linear_attention_rejects_bad_shapes(void **state)
 {
   (void)state;
@@ -182,4 +223,5 @@ static void test_linear_attention_rejects_bad_shapes(void **state)
 OP_SUITE(linear_attention, cmocka_unit_test(test_linear_attention_tiny_odd_shapes),
          cmocka_unit_test(test_linear_attention_vittm_b_shapes),
          cmocka_unit_test(test_linear_attention_long_input_is_reduced_deterministically),
+         cmocka_unit_test(test_linear_attention_uniform_route),
          cmocka_unit_test(test_linear_attention_rejects_bad_shapes));
