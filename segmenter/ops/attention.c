@@ -102,7 +102,7 @@ static bool uniform_shape(const vittm_device *dev, vittm_dtype dtype, uint32_t n
 {
   const vittm_device_profile *profile = vittm_device_get_profile(dev);
   const uint32_t kvec = dtype == VITTM_F16 ? 8 : 4,
-                 rw = vittm_window_rows(dev, dtype, 3 * d, UNIFORM_WINDOWS);
+                 rw = vittm_window_rows(dev, dtype, 3 * d, UNIFORM_WINDOWS, 4);
   return profile->attention == VITTM_ATTENTION_UNIFORM && profile->shuffle_subgroup &&
          uniform_queries(profile) <= dev->info.max_workgroup_size[0] && heads && d % heads == 0 &&
          (d / heads) % kvec == 0 && rw && n <= (uint64_t)UNIFORM_WINDOWS * rw;
@@ -116,7 +116,7 @@ static uint64_t head_stride(const vittm_tensor *qkv, uint32_t heads, const vittm
                             uint32_t *rw)
 {
   const uint32_t n = qkv->rows, hd = qkv->cols / 3 / heads;
-  *rw = vittm_window_rows(qkv->dev, qkv->dtype, hd, UNIFORM_WINDOWS);
+  *rw = vittm_window_rows(qkv->dev, qkv->dtype, hd, UNIFORM_WINDOWS, 4);
   if (!*rw || !scratch || !vittm_window_aligned(scratch))
     return 0;
   const uint64_t windows = (n + *rw - 1) / *rw, stride = windows * *rw * hd;
@@ -154,7 +154,7 @@ static vittm_status record_uniform(vittm_cmd *cmd, const vittm_tensor *qkv, uint
                                    vittm_tensor *out, vittm_error *err)
 {
   const uint32_t n = qkv->rows, d = out->cols, hd = d / heads;
-  const uint32_t rw = vittm_window_rows(qkv->dev, qkv->dtype, 3 * d, UNIFORM_WINDOWS);
+  const uint32_t rw = vittm_window_rows(qkv->dev, qkv->dtype, 3 * d, UNIFORM_WINDOWS, 4);
   const VkDeviceSize row_bytes = (VkDeviceSize)3 * d * vittm_dtype_size(qkv->dtype);
   uint32_t wg;
   const vittm_pipeline *p;

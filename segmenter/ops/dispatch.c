@@ -91,7 +91,7 @@ uint32_t vittm_row_reduction(const vittm_device *dev, vittm_shader_id plain,
 }
 
 uint32_t vittm_window_rows(const vittm_device *dev, vittm_dtype dtype, uint32_t width,
-                           uint32_t windows)
+                           uint32_t windows, uint32_t multiple)
 {
   VkPhysicalDeviceProperties props;
   vkGetPhysicalDeviceProperties(dev->physical, &props);
@@ -104,9 +104,9 @@ uint32_t vittm_window_rows(const vittm_device *dev, vittm_dtype dtype, uint32_t 
                              ? lim->maxUniformBufferRange
                              : VITTM_WINDOW_BYTES;
   uint64_t rows = range / row;
-  rows -= rows % 4;
+  rows -= rows % multiple;
   while (rows && rows * row % lim->minUniformBufferOffsetAlignment)
-    rows -= 4;
+    rows -= multiple;
   return (uint32_t)rows;
 }
 

@@ -48,13 +48,13 @@ uint32_t vittm_row_held(uint32_t values, uint32_t wg);
 /* Windows over a tensor's rows through arrays of uniform buffers: CPU drivers' kernels read
  * their operands so (attention, linear attention: docs/cpu-drivers.md) as 64-bit words.
  * vittm_window_rows: rows of `width` elements that one window of at most 64 KiB (the kernels'
- * arrays) shows, a multiple of 4, such that every window starts on the device's offset
- * alignment when the first does; 0 when the device has not `windows` uniform buffers per
- * stage, their dynamic indexing and 64-bit integers. vittm_window_aligned: whether t's first
- * element is where a window may start. */
+ * arrays) shows, a multiple of `multiple`, such that every window starts on the device's
+ * offset alignment when the first does; 0 when the device has not `windows` uniform buffers
+ * per stage, their dynamic indexing and 64-bit integers. vittm_window_aligned: whether t's
+ * first element is where a window may start. */
 #define VITTM_WINDOW_BYTES 65536u
 uint32_t vittm_window_rows(const vittm_device *dev, vittm_dtype dtype, uint32_t width,
-                           uint32_t windows);
+                           uint32_t windows, uint32_t multiple);
 bool vittm_window_aligned(const vittm_tensor *t);
 
 #endif

@@ -31,6 +31,14 @@ typedef struct kv_uniform_push {
 _Static_assert(sizeof(kv_uniform_push) == VITTM_SHADER_LINEAR_ATTENTION_KV_UNIFORM_PUSH_SIZE,
                "kv_uniform_push does not match linear_attention_kv_uniform's push constants");
 
+typedef struct apply_uniform_push {
+  uint32_t rows, dk, ldq, ldo, rw, out_off, accumulate;
+  float eps;
+  uint32_t h0, hs;
+} apply_uniform_push;
+_Static_assert(sizeof(apply_uniform_push) == VITTM_SHADER_LINEAR_ATTENTION_APPLY_UNIFORM_PUSH_SIZE,
+               "apply_uniform_push does not match linear_attention_apply_uniform's push constants");
+
 typedef struct reduce_push {
   uint32_t count, groups;
 } reduce_push;
@@ -161,8 +169,8 @@ static bool plan_kv_uniform(const vittm_tensor *k, const vittm_tensor *v, uint32
   while (r > kvec && (dk % r || r * (dv / sg) > 128))
     r /= 2;
   *plan = (kv_uniform_plan){sg, r, dv / (sg * kvec),
-                            vittm_window_rows(k->dev, k->dtype, k->cols, KV_WINDOWS),
-                            vittm_window_rows(v->dev, v->dtype, v->cols, KV_WINDOWS)};
+                            vittm_window_rows(k->dev, k->dtype, k->cols, KV_WINDOWS, 1),
+                            vittm_window_rows(v->dev, v->dtype, v->cols, KV_WINDOWS, 1)};
   return r >= kvec && dk % r == 0 && r * (dv / sg) <= 128 && plan->rwk && plan->rwv &&
          sg <= vittm_device_get_info(k->dev)->max_workgroup_size[0];
 }
@@ -310,11 +318,94 @@ static vittm_status record_reduce(vittm_cmd *cmd, vittm_tensor *scratch, uint32_
                             "linear attention reduce", err);
 }
 
+/* Stage 3 on CPU drivers in fp32 (as stage 1's uniform route): out as a product of φ(q) and
+ * the sums, q's rows read through 13 uniform-buffer windows (rows a multiple of the r queries
+ * a subgroup owns, so that a block lies in one window) and the sums through the 14th; cu units
+ * of out per lane. The storage-buffer kernel gathers every sum at a lane-uniform address, one
+ * per multiply-add: ViTTM-B's 24 exchanges at 512² took 172 ms there. */
+typedef struct apply_uniform_plan {
+  uint32_t sg, r, cu, rw;
+} apply_uniform_plan;
+
+static bool plan_apply_uniform(const vittm_tensor *q, uint32_t heads, const vittm_tensor *out,
+                               apply_uniform_plan *plan)
+{
+  const vittm_device_profile *profile = vittm_device_get_profile(q->dev);
+  const uint32_t sg = profile->shuffle_subgroup, dk = q->cols / heads, dv = out->cols / heads;
+  if (profile->attention != VITTM_ATTENTION_UNIFORM || !sg || q->dtype != VITTM_F32 ||
+      dv % (4 * sg) || dk % 4 || q->n_chunks != 1 || !vittm_window_aligned(q) ||
+      sg > vittm_device_get_info(q->dev)->max_workgroup_size[0])
+    return false;
+  uint32_t r = 16;
+  while (r > sg && r * (dv / sg) > 128)
+    r /= 2;
+  *plan = (apply_uniform_plan){sg, r, dv / (4 * sg),
+                               vittm_window_rows(q->dev, q->dtype, q->cols, KV_WINDOWS, r)};
+  return r % sg == 0 && r * (dv / sg) <= 128 && plan->rw;
+}
+
+static vittm_status record_apply_uniform(vittm_cmd *cmd, const vittm_tensor *q, uint32_t heads,
+                                         float eps, const apply_uniform_plan *plan,
+                                         vittm_tensor *scratch, vittm_tensor *out, bool accumulate,
+                                         vittm_error *err)
+{
+  const uint32_t hs = scratch->cols, q_windows = KV_WINDOWS - 1;
+  const uint32_t per_window = uniform_window(q->dev) / (hs * sizeof(float));
+  uint32_t spec[] = {plan->sg, plan->r, plan->cu};
+  const vittm_pipeline *p;
+  vittm_status st =
+      vittm_pipeline_get_uniform(q->dev, VITTM_SHADER_LINEAR_ATTENTION_APPLY_UNIFORM, q->dtype,
+                                 spec, 3, 2, 1, KV_WINDOWS, sizeof(apply_uniform_push), &p, err);
+  uint32_t q_off, unused;
+  const vittm_binding qb = vittm_tensor_bind(q, 0, false, &q_off);
+  const vittm_binding sb = vittm_tensor_bind(scratch, 0, false, &unused);
+  const VkDeviceSize row = (VkDeviceSize)q->cols * sizeof(float);
+  const vittm_tensor *rows_split[] = {out};
+  for (uint32_t h0 = 0; !st && h0 < heads; h0 += per_window) {
+    const uint32_t nh = heads - h0 < per_window ? heads - h0 : per_window;
+    for (uint32_t r0 = 0; !st && r0 < q->rows;) {
+      const uint32_t limit =
+          q->rows - r0 < q_windows * plan->rw ? q->rows : r0 + q_windows * plan->rw;
+      const uint32_t r1 = vittm_span_end(rows_split, 1, r0, limit), n = r1 - r0;
+      apply_uniform_push pc = {.rows = n,
+                               .dk = q->cols / heads,
+                               .ldq = q->cols,
+                               .ldo = out->cols,
+                               .rw = plan->rw,
+                               .accumulate = accumulate,
+                               .eps = eps,
+                               .h0 = h0,
+                               .hs = hs};
+      vittm_binding bind[KV_WINDOWS + 1];
+      vittm_buffer_window win[KV_WINDOWS];
+      /* Windows 0 … 12: q's rows r0 + w·rw … (those past the span repeat its first rows);
+       * window 13: the sums of heads h0 … h0 + nh − 1. */
+      for (uint32_t w = 0; w < q_windows; w++) {
+        const uint32_t first = (uint64_t)w * plan->rw < n ? w * plan->rw : 0;
+        const uint32_t count = n - first < plan->rw ? n - first : plan->rw;
+        bind[w] = qb;
+        win[w] = (vittm_buffer_window){q_off * sizeof(float) + (r0 + first) * row, count * row};
+      }
+      bind[q_windows] = sb;
+      win[q_windows] = (vittm_buffer_window){(VkDeviceSize)h0 * hs * sizeof(float),
+                                             (VkDeviceSize)nh * hs * sizeof(float)};
+      bind[KV_WINDOWS] = vittm_tensor_bind(out, r0, true, &pc.out_off);
+      st = vittm_cmd_dispatch_windows(cmd, p, bind, win, &pc, (n + plan->r - 1) / plan->r, nh, 1,
+                                      "linear attention apply", err);
+      r0 = r1;
+    }
+  }
+  return st;
+}
+
 /* Stage 3: each span of q, out, for the heads that one uniform buffer window shows at a time. */
 static vittm_status record_apply(vittm_cmd *cmd, const vittm_tensor *q, uint32_t heads, float eps,
                                  vittm_tensor *scratch, vittm_tensor *out, bool accumulate,
                                  vittm_error *err)
 {
+  apply_uniform_plan plan;
+  if (plan_apply_uniform(q, heads, out, &plan))
+    return record_apply_uniform(cmd, q, heads, eps, &plan, scratch, out, accumulate, err);
   uint32_t dk = q->cols / heads, dv = out->cols / heads, hs = scratch->cols;
   uint32_t wg = APPLY_WG;
   while (wg > vittm_device_get_info(q->dev)->max_workgroup_invocations)
