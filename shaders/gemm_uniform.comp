@@ -23,6 +23,8 @@
 // rows of A, read at uniform addresses: per KVEC k, C + R loads for R·C·KVEC FMAs.
 // Rows of A past M are read as the last row of M (and their C skipped): A's windows may end
 // with the matrix, so that a row-major A of KC columns is bound as it is, without packing.
+// ROWS (p.lda > 0): a row-major A of several whole k-chunks is bound as it is too, element x of
+// A's array showing workgroup x's R rows (p.lda units each), chunk c at unit c·KVECS of a row.
 // CONV: A is the implicit matrix of a KS×KS convolution (zero padding KS/2) of an h×w map of
 // KC channels, bound as it is: k-chunk t is tap t of the window, and its window for a panel
 // shows the map's pixels from the panel's first pixel shifted by the tap (clamped to the
@@ -83,6 +85,7 @@ layout(push_constant) uniform Push {
   uint flags;
   uint h, w, ks;       // CONV: the map and the kernel size (SCATTER: h, w, the input map)
   uint ch0;            // CONV: the tap of the first k-chunk bound
+  uint lda;            // ROWS (lda > 0): A's units per row
 } p;
 
 // CONV: the first pixel a window of the map shows for the panel whose first pixel is `first`,
@@ -110,10 +113,12 @@ void main()
 #else
   const uint sl = 0u;
 #endif
-  const uint blocks = PANEL / R; // row blocks per A panel
+  // ROWS: A's window x is the workgroup's R rows, each of all the k-chunks (p.lda units).
+  const bool rows = p.lda != 0u;
+  const uint blocks = rows ? 1u : PANEL / R; // row blocks per A window
   const uint ia0 = gl_WorkGroupID.x / blocks, ib0 = gl_WorkGroupID.y;
-  const uint r0 = (gl_WorkGroupID.x % blocks) * R;
-  const uint a_last = min(PANEL - 1u, p.M - 1u - (p.m0 + ia0 * PANEL)); // last row of M here
+  const uint r0 = (gl_WorkGroupID.x % blocks) * R, a_rows = rows ? R : PANEL;
+  const uint a_last = min(a_rows - 1u, p.M - 1u - (p.m0 + ia0 * a_rows)); // last row of M here
   // The rows this lane loads (t·SG + sl of the R): where each starts in its panel, and for
   // CONV its pixel and, per k-chunk (tap), whether it reads zero.
   uint arow[AL];
@@ -122,7 +127,7 @@ void main()
   const uint first = p.m0 + ia0 * PANEL;
   [[unroll]] for (uint t = 0; t < AL; t++) {
     const uint rr = min(r0 + t * SG + sl, a_last);
-    arow[t] = rr * KVECS;
+    arow[t] = rr * (rows ? p.lda : KVECS);
     py[t] = CONV ? int((first + rr) / p.w) : 0;
     px[t] = CONV ? int(first + rr) - py[t] * int(p.w) : 0;
     ain[t] = true;
@@ -133,7 +138,8 @@ void main()
       acc[r][j] = 0.0;
   const bool span = CONV && (p.flags & FLAG_SPAN) != 0u;
   for (uint ch = 0; ch < p.chunks; ch++) {
-    const uint ia = span ? ia0 : ia0 * p.chunks + ch, ib = ib0 * p.chunks + ch;
+    const uint ia = span || rows ? ia0 : ia0 * p.chunks + ch, ib = ib0 * p.chunks + ch;
+    const uint achunk = rows ? (p.ch0 + ch) * KVECS : 0u; // ROWS: the chunk's first unit
     if (CONV) {
       const uint tap = p.ch0 + ch;
       const int hk = int(p.ks / 2u), dy = int(tap / p.ks) - hk, dx = int(tap % p.ks) - hk;
@@ -148,7 +154,7 @@ void main()
     for (uint kv = 0; kv < KVECS; kv++) {
       unit_t held[AL];
       [[unroll]] for (uint t = 0; t < AL; t++)
-        held[t] = ain[t] ? unit(pa[ia].v[arow[t] + kv]) : unit_t(0); // 0.0 in fp32 and fp16
+        held[t] = ain[t] ? unit(pa[ia].v[arow[t] + achunk + kv]) : unit_t(0); // 0.0: fp32, fp16
 #ifdef VITTM_F16
       vec4 b0[COLS], b1[COLS];
       [[unroll]] for (uint j = 0; j < COLS; j++) {
@@ -186,7 +192,7 @@ void main()
     }
   }
   // The epilogue, a column at a time (its bias loaded once); (m, n) outside C is skipped.
-  const uint m_first = p.m0 + ia0 * PANEL + r0, n_first = p.n0 + ib0 * PANEL + lane;
+  const uint m_first = p.m0 + gl_WorkGroupID.x * R, n_first = p.n0 + ib0 * PANEL + lane;
   [[unroll]] for (uint j = 0; j < COLS; j++) {
     const uint n = n_first + j * WG;
     if (n >= p.N)

@@ -119,6 +119,7 @@ typedef struct uniform_push {
   uint32_t chunks;
   uint32_t flags;
   uint32_t h, w, ks, ch0; /* a convolution read from its map (CONV) */
+  uint32_t lda;           /* a_rows: A's units per row (0: A in panels) */
 } uniform_push;
 _Static_assert(sizeof(uniform_push) == VITTM_SHADER_GEMM_UNIFORM_PUSH_SIZE,
                "uniform_push does not match gemm_uniform's push constants");
@@ -306,8 +307,10 @@ typedef struct uniform_product {
   vittm_buffer *pa, *pb;
   VkDeviceSize pa_at, pb_at; /* where packed A's and B's panels start in pa and pb */
   /* A is bound as it is, not packed (a_direct): its rows are KC = k elements each, from byte
-   * a_at of pa, so that its panels are consecutive windows, the last one ending with A. */
-  bool a_direct;
+   * a_at of pa, so that its panels are consecutive windows, the last one ending with A; or
+   * with a_rows, rows of several whole k-chunks, bound as windows of UNIFORM_ROWS rows (one
+   * per workgroup). */
+  bool a_direct, a_rows;
   VkDeviceSize a_at;
   /* With a_direct and conv_ks > 1, A is the implicit matrix of a conv_ks×conv_ks convolution
    * of the conv_h×conv_w map at a_at, whose channels are one k-chunk: chunk t is tap t. */
@@ -325,22 +328,31 @@ typedef struct uniform_product {
   const char *label; /* names its dispatches in profiles */
 } uniform_product;
 
-/* Binds the rows of t from row0 on as the panels of A as they are, without packing them: where
- * each row is one whole k-chunk (its length a multiple of the shader's vector, at most KC) and
- * they start on the device's uniform buffer offset alignment. The pack would be a dispatch of
- * its own, which on a CPU driver costs more than a small product's arithmetic. */
+/* Binds the rows of t from row0 on as A as they are, without packing them, where they start on
+ * the device's uniform buffer offset alignment: as panels where each row is one whole k-chunk
+ * (its length a multiple of the shader's vector, at most KC), else (a_rows) as blocks of
+ * UNIFORM_ROWS rows where a row is whole k-chunks and a block fits a window (ViT-B's 768-wide
+ * activations in fp32). The pack would be a dispatch of its own, which on a CPU driver costs
+ * more than a small product's arithmetic: ViT-B + UperNet's packs took 0.33 s of a frame. */
 static bool bind_a_direct(const vittm_tensor *t, uint32_t row0, uniform_product *u)
 {
-  if (t->n_chunks != 1 || uniform_kc(t->dtype, t->cols) != t->cols)
+  if (t->n_chunks != 1)
     return false;
   VkPhysicalDeviceProperties props;
   vkGetPhysicalDeviceProperties(t->dev->physical, &props);
+  const VkDeviceSize align = props.limits.minUniformBufferOffsetAlignment;
+  const uint32_t kc = uniform_kc(t->dtype, t->cols);
+  const VkDeviceSize block = (VkDeviceSize)UNIFORM_ROWS * t->cols * vittm_dtype_size(t->dtype);
+  const bool rows = kc != t->cols;
+  if (rows && (t->cols % kc || block > 65536 || block > props.limits.maxUniformBufferRange ||
+               block % align))
+    return false;
   uint32_t off;
   vittm_binding b = vittm_tensor_bind(t, row0, false, &off);
   VkDeviceSize at = (VkDeviceSize)off * vittm_dtype_size(t->dtype);
-  if (at % props.limits.minUniformBufferOffsetAlignment)
+  if (at % align)
     return false;
-  u->pa = b.buffer, u->a_direct = true, u->a_at = at;
+  u->pa = b.buffer, u->a_direct = true, u->a_rows = rows, u->a_at = at;
   return true;
 }
 
@@ -382,7 +394,9 @@ static vittm_status uniform_dispatches(vittm_cmd *cmd, const uniform_product *u,
                                        const vittm_tensor *bias, uint32_t user, vittm_error *err)
 {
   const uint32_t kc = u->kc, chunks = (u->k + kc - 1) / kc;
-  const uint32_t a_panels = (u->m + PANEL_ROWS - 1) / PANEL_ROWS;
+  /* A's windows: panels of PANEL_ROWS rows, or with a_rows blocks of UNIFORM_ROWS rows. */
+  const uint32_t a_unit = u->a_rows ? UNIFORM_ROWS : PANEL_ROWS;
+  const uint32_t a_panels = (u->m + a_unit - 1) / a_unit;
   const uint32_t b_panels = (u->n + PANEL_ROWS - 1) / PANEL_ROWS;
   const VkDeviceSize panel = (VkDeviceSize)PANEL_ROWS * kc * vittm_dtype_size(u->dtype);
   const vittm_pipeline *p;
@@ -406,9 +420,10 @@ static vittm_status uniform_dispatches(vittm_cmd *cmd, const uniform_product *u,
   const uint32_t passes = (chunks + UNIFORM_PANELS - 1) / UNIFORM_PANELS;
   const uint32_t per_pass = (chunks + passes - 1) / passes;
   /* Panels of B per dispatch, and of A: as many, or with conv_span (a window per panel of A for
-   * every chunk) all that the bindings hold. */
+   * every chunk) or a_rows (a window per block, every chunk in it) all that the bindings
+   * hold. */
   const uint32_t group = UNIFORM_PANELS / per_pass;
-  const uint32_t group_a = u->conv_span ? UNIFORM_PANELS : group;
+  const uint32_t group_a = u->conv_span || u->a_rows ? UNIFORM_PANELS : group;
   for (uint32_t pass = 0; pass < passes; pass++) {
     const uint32_t ch0 = pass * per_pass;
     const uint32_t nch = chunks - ch0 < per_pass ? chunks - ch0 : per_pass;
@@ -424,7 +439,7 @@ static vittm_status uniform_dispatches(vittm_cmd *cmd, const uniform_product *u,
         const uint32_t nn = b_panels - nb < group ? b_panels - nb : group;
         uniform_push pc = {.m = u->m,
                            .n = u->n,
-                           .m0 = ma * PANEL_ROWS,
+                           .m0 = ma * a_unit,
                            .n0 = nb * PANEL_ROWS,
                            .ldc = u->ldc,
                            .c_off = u->c_off,
@@ -433,7 +448,8 @@ static vittm_status uniform_dispatches(vittm_cmd *cmd, const uniform_product *u,
                            .h = u->conv_h,
                            .w = u->conv_w,
                            .ks = u->conv_ks,
-                           .ch0 = ch0};
+                           .ch0 = ch0,
+                           .lda = u->a_rows ? u->k / (u->dtype == VITTM_F16 ? 8 : 4) : 0};
         vittm_binding bind[2 * UNIFORM_PANELS + 2];
         vittm_buffer_window win[2 * UNIFORM_PANELS];
         /* Element i of each array: chunk ch0 + i % nch of panel i / nch (conv_span: A's
@@ -446,7 +462,13 @@ static vittm_status uniform_dispatches(vittm_cmd *cmd, const uniform_product *u,
           bind[i] = (vittm_binding){u->pa, false};
           bind[UNIFORM_PANELS + i] = (vittm_binding){u->pb, false};
           win[i] = (vittm_buffer_window){u->pa_at + ia * panel, panel};
-          if (u->conv_span)
+          if (u->a_rows) { /* block ma + i, all its k */
+            const uint32_t blk = ma + (i < na ? i : 0), first = blk * UNIFORM_ROWS;
+            const VkDeviceSize row = (VkDeviceSize)u->k * vittm_dtype_size(u->dtype);
+            win[i] = (vittm_buffer_window){
+                u->a_at + first * row,
+                (u->m - first < UNIFORM_ROWS ? u->m - first : UNIFORM_ROWS) * row};
+          } else if (u->conv_span)
             win[i] = conv_window(u, ma + (i < na ? i : 0), 0, row_bytes);
           else if (u->a_direct && conv) /* the map from the panel's pixels shifted by tap ch */
             win[i] = conv_window(u, ia % a_panels, ia / a_panels, row_bytes);
@@ -464,7 +486,7 @@ static vittm_status uniform_dispatches(vittm_cmd *cmd, const uniform_product *u,
             bias ? vittm_tensor_bind(bias, 0, false, &unused) : (vittm_binding){u->pb, false};
         bind[2 * UNIFORM_PANELS + 1].write = false;
         /* Workgroup x: rows x·UNIFORM_ROWS … of the panels; none for the rows past M. */
-        const uint32_t rows = u->m - pc.m0 < na * PANEL_ROWS ? u->m - pc.m0 : na * PANEL_ROWS;
+        const uint32_t rows = u->m - pc.m0 < na * a_unit ? u->m - pc.m0 : na * a_unit;
         st = vittm_cmd_dispatch_windows(
             cmd, p, bind, win, &pc, (rows + UNIFORM_ROWS - 1) / UNIFORM_ROWS, nn, 1, u->label, err);
         if (st)

@@ -191,7 +191,9 @@ static void test_gemm_forced_tiles_match_reference(void **state)
  * dispatch per pair of panels of A (2) and B (3), 4 k-chunks each, in fp16 one dispatch for
  * all 2 × 3 panels of 2 k-chunks. An A whose rows are one k-chunk each (K a multiple of the
  * vector, at most a chunk) is read where it is, without packing, its last panel ending with
- * the matrix (M = 67, 130, 200: 3, 2 and 8 rows in the last panel). */
+ * the matrix (M = 67, 130, 200: 3, 2 and 8 rows in the last panel); so is one whose rows are
+ * whole k-chunks and whose 16-row blocks fit a window (K = 512, 768 and 1024 in fp32, 1024 in
+ * fp16), a window per block (M = 117: 8 blocks, 5 rows in the last, over two dispatches). */
 static void test_gemm_uniform_route_matches_reference(void **state)
 {
   (void)state;
@@ -211,6 +213,8 @@ static void test_gemm_uniform_route_matches_reference(void **state)
       {130, 70, 256, true, VITTM_GEMM_ACCUMULATE},
       {5, 9, 8, false, 0},
       {200, 64, 512, true, 0},
+      {117, 70, 768, true, VITTM_GEMM_GELU | VITTM_GEMM_ACCUMULATE},
+      {41, 131, 1024, true, VITTM_GEMM_ACCUMULATE},
   };
   static const gemm_case weight_cases[] = {
       {67, 131, 771, true, VITTM_GEMM_GELU},
@@ -259,6 +263,18 @@ static void test_gemm_uniform_route_matches_reference(void **state)
     assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
     assert_int_equal(vittm_gemm_record(cmd, a, b, NULL, c, 0, &err), VITTM_OK);
     assert_int_equal(vittm_cmd_dispatch_count(cmd), 1);
+    vittm_cmd_free(cmd);
+    vittm_tensor_free(a), vittm_tensor_free(b), vittm_tensor_free(c);
+    /* A of 768 columns: in fp32 3 k-chunks, no packing: its 8 blocks of 16 rows in two
+     * dispatches (7 windows each) per pair of B's 3 panels (3 chunks each); in fp16 (one chunk
+     * of 512 and a partial one) packed, then one dispatch. */
+    a = test_tensor(test_dev, dtypes[d], 117, 768, NULL);
+    b = test_tensor(test_dev, dtypes[d], 131, 768, NULL);
+    c = test_tensor(test_dev, dtypes[d], 117, 131, NULL);
+    assert_int_equal(vittm_tensor_make_constant(b, &err), VITTM_OK);
+    assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
+    assert_int_equal(vittm_gemm_record(cmd, a, b, NULL, c, 0, &err), VITTM_OK);
+    assert_int_equal(vittm_cmd_dispatch_count(cmd), dtypes[d] == VITTM_F16 ? 1 + 1 : 2 * 2);
     vittm_cmd_free(cmd);
     vittm_tensor_free(a), vittm_tensor_free(b), vittm_tensor_free(c);
   }
