@@ -4,6 +4,9 @@
 #ifdef VITTM_SUBGROUP_REDUCE
 #extension GL_KHR_shader_subgroup_arithmetic : require
 #endif
+#ifdef VITTM_LN_WINDOWS
+#extension GL_EXT_shader_explicit_arithmetic_types_int64 : require
+#endif
 // LayerNorm over each row of a rows×cols tensor: two passes (mean, then the variance of the
 // centred values) in fp32, so that large means do not cancel the variance.
 // With L2_NORMALIZE, the row divided by its Euclidean norm (PyTorch's F.normalize:
@@ -14,7 +17,14 @@
 // With HELD > 0 (at least the row's values per invocation) each invocation reads its values
 // of x once and holds them for the three passes, in registers or on the stack: a storage
 // buffer is read three times more slowly on a CPU driver.
+// VITTM_LN_WINDOWS (CPU drivers, with VEC4, HELD and subgroup reductions): x's rows are read
+// through uniform-buffer windows 0 … 11, rw rows each from the dispatch's first, gamma through
+// window 12 and beta through 13 (from their vec4s g_off and b_off); y is binding 1. lavapipe
+// reads a storage buffer lane by lane with a branch per lane, a uniform buffer by gathers.
 #include "dtype.glsl"
+#ifdef VITTM_LN_WINDOWS
+#include "units.glsl"
+#endif
 
 #ifdef VITTM_F16
 #define elem4_t f16vec4
@@ -28,6 +38,12 @@ layout(constant_id = 1) const bool L2_NORMALIZE = false;
 layout(constant_id = 2) const bool VEC4 = false;
 layout(constant_id = 3) const uint HELD = 0;
 
+#ifdef VITTM_LN_WINDOWS
+const uint XWIN = 12u;
+layout(std140, set = 0, binding = 0) uniform Window { u64vec2 v[4096]; } win[XWIN + 2u];
+layout(std430, set = 0, binding = 1) writeonly buffer BufY { elem_t y[]; };
+layout(std430, set = 0, binding = 1) writeonly buffer BufY4 { elem4_t y4[]; };
+#else
 layout(std430, set = 0, binding = 0) readonly buffer BufX { elem_t x[]; };
 layout(std430, set = 0, binding = 1) readonly buffer BufG { elem_t gamma[]; };
 layout(std430, set = 0, binding = 2) readonly buffer BufB { elem_t beta[]; };
@@ -36,12 +52,30 @@ layout(std430, set = 0, binding = 0) readonly buffer BufX4 { elem4_t x4[]; };
 layout(std430, set = 0, binding = 1) readonly buffer BufG4 { elem4_t gamma4[]; };
 layout(std430, set = 0, binding = 2) readonly buffer BufB4 { elem4_t beta4[]; };
 layout(std430, set = 0, binding = 3) writeonly buffer BufY4 { elem4_t y4[]; };
+#endif
 
 layout(push_constant) uniform Push {
   uint rows, cols;
   uint x_off, y_off, g_off, b_off;
   float eps;
+  uint rw; // VITTM_LN_WINDOWS: x's rows per window
 } p;
+
+#ifdef VITTM_LN_WINDOWS
+uint x_window; // the window of this workgroup's row
+
+// vec4 i of window w, widened to fp32.
+vec4 window_vec4(uint w, uint i)
+{
+#ifdef VITTM_F16
+  const u64vec2 u = win[w].v[i / 2u];
+  const uvec2 d = unpackUint2x32((i & 1u) == 0u ? u.x : u.y);
+  return vec4(unpackHalf2x16(d.x), unpackHalf2x16(d.y));
+#else
+  return unit(win[w].v[i]);
+#endif
+}
+#endif
 
 #ifndef VITTM_SUBGROUP_REDUCE
 shared float red[WG_SIZE];
@@ -56,7 +90,11 @@ uint row_values()
 
 vec4 load_x(uint xb, uint i)
 {
+#ifdef VITTM_LN_WINDOWS
+  return window_vec4(x_window, xb / 4u + i);
+#else
   return VEC4 ? vec4(x4[xb / 4u + i]) : vec4(float(x[xb + i]), 0.0, 0.0, 0.0);
+#endif
 }
 
 float sum4(vec4 v)
@@ -68,13 +106,19 @@ float sum4(vec4 v)
 void store_y(uint yb, uint i, vec4 v)
 {
   if (VEC4) {
+#ifdef VITTM_LN_WINDOWS
+    v = v * window_vec4(XWIN, p.g_off / 4u + i) + window_vec4(XWIN + 1u, p.b_off / 4u + i);
+#else
     if (!L2_NORMALIZE)
       v = v * vec4(gamma4[p.g_off / 4u + i]) + vec4(beta4[p.b_off / 4u + i]);
+#endif
     y4[yb / 4u + i] = elem4_t(v);
   } else {
+#ifndef VITTM_LN_WINDOWS
     if (!L2_NORMALIZE)
       v.x = v.x * float(gamma[p.g_off + i]) + float(beta[p.b_off + i]);
     y[yb + i] = elem_t(v.x);
+#endif
   }
 }
 
@@ -83,7 +127,12 @@ void main()
   const uint row = gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x;
   if (row >= p.rows) // uniform over the workgroup: no barrier is skipped by part of it
     return;
+#ifdef VITTM_LN_WINDOWS
+  x_window = row / p.rw;
+  const uint xb = (row - x_window * p.rw) * p.cols;
+#else
   const uint xb = p.x_off + row * p.cols;
+#endif
   const uint t = gl_LocalInvocationID.x, n = row_values();
 
   // HELD: this invocation's values i = t + j·WG_SIZE (zero past the row).

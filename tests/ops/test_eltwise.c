@@ -212,6 +212,44 @@ static void test_in_place_add_and_layernorm(void **state)
   vittm_tensor_free(tx), vittm_tensor_free(tg), vittm_tensor_free(tb);
 }
 
+/* On CPU drivers (the window routes: attention=uniform, subgroup reductions) a LayerNorm
+ * whose rows a subgroup holds reads x, gamma and beta through uniform-buffer windows: 12
+ * windows of 21 rows of 768 fp32 values, so 300 rows take two dispatches. In place, as
+ * ViTTM's memory and process streams are normalised. */
+static void test_layernorm_windows_in_place(void **state)
+{
+  (void)state;
+  const shape s = {300, 768};
+  const size_t n = (size_t)s.rows * s.cols;
+  float *x = malloc(n * sizeof *x), *g = malloc(s.cols * sizeof *g),
+        *b = malloc(s.cols * sizeof *b);
+  double *ref = malloc(n * sizeof *ref);
+  assert_true(x && g && b && ref);
+  test_fill_uniform(x, n, 11, -4, 6);
+  test_fill_uniform(g, s.cols, 12, 0.5f, 1.5f);
+  test_fill_uniform(b, s.cols, 13, -0.5f, 0.5f);
+  reference(OP_LAYERNORM, s, x, NULL, g, b, ref);
+  vittm_tensor *tx = test_tensor(test_dev, VITTM_F32, s.rows, s.cols, x);
+  vittm_tensor *tg = test_tensor(test_dev, VITTM_F32, 1, s.cols, g);
+  vittm_tensor *tb = test_tensor(test_dev, VITTM_F32, 1, s.cols, b);
+  vittm_cmd *cmd = NULL;
+  vittm_error err = {0};
+  const vittm_device_profile *profile = vittm_device_get_profile(test_dev);
+  /* …and where a subgroup holds the row: not with 4-lane subgroups (48 vec4s a lane). */
+  const bool windows = profile->attention == VITTM_ATTENTION_UNIFORM &&
+                       profile->reductions == VITTM_REDUCTIONS_SUBGROUP && tx->n_chunks == 1 &&
+                       vittm_row_held(s.cols / 4, vittm_device_get_info(test_dev)->subgroup_size);
+  assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
+  assert_int_equal(vittm_layernorm_record(cmd, tx, tg, tb, 1e-6f, tx, &err), VITTM_OK);
+  assert_int_equal(vittm_cmd_dispatch_count(cmd), windows ? 2 : 1);
+  test_submit(cmd);
+  float *out = test_read(tx);
+  test_assert_close("layernorm 300×768 in place", out, ref, n, TOL_F32);
+  free(out), free(x), free(g), free(b), free(ref);
+  vittm_cmd_free(cmd);
+  vittm_tensor_free(tx), vittm_tensor_free(tg), vittm_tensor_free(tb);
+}
+
 /* Attention's softmax: rows `ld` apart in place, softmax(scale·x) over the first `cols` of
  * each and zeros written over the padding (which a GEMM then reads): by vec4s held between the
  * passes where ld is a multiple of 4 (65, ViT-B's 197 and 1025 tokens, 16 with a padding much
@@ -285,5 +323,6 @@ OP_SUITE(eltwise, cmocka_unit_test(test_add_matches_reference),
          cmocka_unit_test(test_l2_normalize_matches_reference),
          cmocka_unit_test(test_l2_normalize_keeps_zero_rows),
          cmocka_unit_test(test_in_place_add_and_layernorm),
+         cmocka_unit_test(test_layernorm_windows_in_place),
          cmocka_unit_test(test_softmax_block_scales_and_zeroes_padding),
          cmocka_unit_test(test_layernorm_rejects_wrong_gamma));
