@@ -167,14 +167,7 @@ static vittm_status record_uniform(vittm_cmd *cmd, const vittm_tensor *qkv, uint
   vittm_buffer_window win[UNIFORM_WINDOWS];
   const vittm_binding rows = vittm_tensor_bind(qkv, 0, false, &pc.qkv_off);
   const VkDeviceSize at = (VkDeviceSize)pc.qkv_off * vittm_dtype_size(qkv->dtype);
-  /* Window w: rows w·rw … of qkv; the unused ones repeat the first (every descriptor must be
-   * valid). */
-  for (uint32_t w = 0; w < UNIFORM_WINDOWS; w++) {
-    const uint32_t first = (uint64_t)w * rw < n ? w * rw : 0;
-    const uint32_t count = n - first < rw ? n - first : rw;
-    bind[w] = rows;
-    win[w] = (vittm_buffer_window){at + first * row_bytes, count * row_bytes};
-  }
+  vittm_row_windows(rows, at, row_bytes, n, rw, UNIFORM_WINDOWS, bind, win); /* rows w·rw … */
   bind[UNIFORM_WINDOWS] = rows;
   bind[UNIFORM_WINDOWS + 1] = vittm_tensor_bind(out, 0, true, &pc.out_off);
   return vittm_cmd_dispatch_windows(cmd, p, bind, win, &pc, (n + wg - 1) / wg, heads, 1,

@@ -120,3 +120,14 @@ bool vittm_window_aligned(const vittm_tensor *t)
              props.limits.minUniformBufferOffsetAlignment ==
          0;
 }
+
+void vittm_row_windows(vittm_binding b, VkDeviceSize at, VkDeviceSize row_bytes, uint32_t n,
+                       uint32_t rw, uint32_t count, vittm_binding *bind, vittm_buffer_window *w)
+{
+  for (uint32_t i = 0; i < count; i++) {
+    const uint32_t first = (uint64_t)i * rw < n ? i * rw : 0;
+    const uint32_t rows = n - first < rw ? n - first : rw;
+    bind[i] = b;
+    w[i] = (vittm_buffer_window){at + first * row_bytes, rows * row_bytes};
+  }
+}

@@ -56,5 +56,9 @@ uint32_t vittm_row_held(uint32_t values, uint32_t wg);
 uint32_t vittm_window_rows(const vittm_device *dev, vittm_dtype dtype, uint32_t width,
                            uint32_t windows, uint32_t multiple);
 bool vittm_window_aligned(const vittm_tensor *t);
+/* Windows w[0 … count − 1] over the n rows of row_bytes at byte `at` of b, rw rows each from
+ * the first; those past the rows repeat the first rows (every descriptor must be valid). */
+void vittm_row_windows(vittm_binding b, VkDeviceSize at, VkDeviceSize row_bytes, uint32_t n,
+                       uint32_t rw, uint32_t count, vittm_binding *bind, vittm_buffer_window *w);
 
 #endif

@@ -69,14 +69,8 @@ static vittm_status record_windows(vittm_cmd *cmd, const char *op, const vittm_t
     const uint32_t limit = x->rows - r0 < X_WINDOWS * rw ? x->rows : r0 + X_WINDOWS * rw;
     const uint32_t r1 = vittm_span_end(out, 1, r0, limit);
     pc.rows = r1 - r0;
-    /* Window w: x's rows r0 + w·rw …; those past the span repeat its first rows. */
-    for (uint32_t w = 0; w < X_WINDOWS; w++) {
-      const uint32_t first = (uint64_t)w * rw < pc.rows ? w * rw : 0;
-      const uint32_t count = pc.rows - first < rw ? pc.rows - first : rw;
-      bind[w] = xb;
-      win[w] = (vittm_buffer_window){x_off * vittm_dtype_size(x->dtype) + (r0 + first) * row,
-                                     count * row};
-    }
+    vittm_row_windows(xb, x_off * vittm_dtype_size(x->dtype) + r0 * row, row, pc.rows, rw,
+                      X_WINDOWS, bind, win);                   /* x's rows r0 + w·rw … */
     bind[WINDOWS] = vittm_tensor_bind(y, r0, true, &pc.y_off); /* a multiple of cols */
     uint32_t gx, gy;
     vittm_grid_rows(pc.rows, &gx, &gy);

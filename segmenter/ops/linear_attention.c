@@ -213,17 +213,10 @@ static vittm_status record_kv_uniform(vittm_cmd *cmd, const vittm_tensor *k, con
                           .vwin = kwins,
                           .accumulate = r0 > 0,
                           .hs = scratch->cols};
-    /* Window w < kwins: k's rows r0 + w·rwk …; then v's; those past the span repeat the
-     * span's first rows (every descriptor must be valid). */
-    for (uint32_t w = 0; w < KV_WINDOWS; w++) {
-      const bool is_k = w < kwins;
-      const uint32_t rw = is_k ? plan->rwk : plan->rwv, i = is_k ? w : w - kwins;
-      const uint32_t first = (uint64_t)i * rw < n ? i * rw : 0,
-                     count = n - first < rw ? n - first : rw;
-      bind[w] = is_k ? kb : vb;
-      win[w] = is_k ? (vittm_buffer_window){k_off * esize + (r0 + first) * k_row, count * k_row}
-                    : (vittm_buffer_window){v_off * esize + (r0 + first) * v_row, count * v_row};
-    }
+    /* Windows 0 … kwins − 1: k's rows r0 + w·rwk …; then v's. */
+    vittm_row_windows(kb, k_off * esize + r0 * k_row, k_row, n, plan->rwk, kwins, bind, win);
+    vittm_row_windows(vb, v_off * esize + r0 * v_row, v_row, n, plan->rwv, KV_WINDOWS - kwins,
+                      bind + kwins, win + kwins);
     st = vittm_cmd_dispatch_windows(cmd, p, bind, win, &pc, pc.dk / plan->r, heads, 1,
                                     "linear attention kv", err);
   }
@@ -378,14 +371,9 @@ static vittm_status record_apply_uniform(vittm_cmd *cmd, const vittm_tensor *q, 
                                .hs = hs};
       vittm_binding bind[KV_WINDOWS + 1];
       vittm_buffer_window win[KV_WINDOWS];
-      /* Windows 0 … 12: q's rows r0 + w·rw … (those past the span repeat its first rows);
-       * window 13: the sums of heads h0 … h0 + nh − 1. */
-      for (uint32_t w = 0; w < q_windows; w++) {
-        const uint32_t first = (uint64_t)w * plan->rw < n ? w * plan->rw : 0;
-        const uint32_t count = n - first < plan->rw ? n - first : plan->rw;
-        bind[w] = qb;
-        win[w] = (vittm_buffer_window){q_off * sizeof(float) + (r0 + first) * row, count * row};
-      }
+      /* Windows 0 … 12: q's rows r0 + w·rw …; window 13: the sums of heads h0 … h0 + nh − 1. */
+      vittm_row_windows(qb, q_off * sizeof(float) + r0 * row, row, n, plan->rw, q_windows, bind,
+                        win);
       bind[q_windows] = sb;
       win[q_windows] = (vittm_buffer_window){(VkDeviceSize)h0 * hs * sizeof(float),
                                              (VkDeviceSize)nh * hs * sizeof(float)};
