@@ -8,8 +8,7 @@
 #endif
 // C = A·Bᵀ over one k-chunk, with A and B read from uniform buffers: the GEMM for CPU
 // drivers (segmenter/ops/gemm.c, docs/cpu-drivers.md). lavapipe reads a storage buffer lane
-// by lane with a branch per lane, but a uniform buffer at an address the same for every lane
-// with one load and a broadcast, and at lane-varying addresses with one gather.
+// by lane with a branch per lane, an element of an array of uniform buffers with one gather.
 //
 // A and B come packed by gemm_pack.comp into panels of 64 rows × KC k (row-major, zero
 // beyond the matrix), each panel one uniform buffer of 64 KiB at most. A dispatch binds UA

@@ -3,9 +3,9 @@
 #extension GL_EXT_control_flow_attributes : require
 // Linear attention, stage 3 of 3: out_ih = φ(q_ih)ᵀ KV_h / (φ(q_ih)ᵀ z_h + eps), or out += that
 // (ViTTM's residual read/write). Invocation = query: φ(q) lives in registers, and KV_h, z_h
-// (slot 0 of the scratch buffer) are read at lane-uniform addresses from a uniform buffer:
-// one load and a broadcast on CPU drivers, which read storage buffers lane by lane
-// (docs/cpu-drivers.md), and the constant cache on GPUs. The window shows the heads
+// (slot 0 of the scratch buffer) are read at lane-uniform addresses from a uniform buffer (the
+// constant cache on GPUs; CPU drivers take linear_attention_apply_uniform.comp in fp32,
+// docs/cpu-drivers.md). The window shows the heads
 // h0 … h0 + gl_NumWorkGroups.y − 1, `hs` floats apart (workgroup y: head h0 + y).
 #include "dtype.glsl"
 #include "attn_phi.glsl"
