@@ -336,6 +336,7 @@ typedef struct uniform_product {
  * more than a small product's arithmetic: ViT-B + UperNet's packs took 0.33 s of a frame. */
 static bool bind_a_direct(const vittm_tensor *t, uint32_t row0, uniform_product *u)
 {
+  u->a_rows = false;
   if (t->n_chunks != 1)
     return false;
   VkPhysicalDeviceProperties props;

@@ -160,10 +160,11 @@ static bool plan_kv_uniform(const vittm_tensor *k, const vittm_tensor *v, uint32
 {
   const vittm_device_profile *profile = vittm_device_get_profile(k->dev);
   const uint32_t kvec = k->dtype == VITTM_F16 ? 8 : 4, sg = profile->shuffle_subgroup;
+  if (!heads || k->cols % heads || v->cols % heads)
+    return false;
   const uint32_t dk = k->cols / heads, dv = v->cols / heads;
-  if (profile->attention != VITTM_ATTENTION_UNIFORM || !sg || !heads || k->cols % heads ||
-      v->cols % heads || dv % (sg * kvec) || dk % kvec || k->n_chunks != 1 || v->n_chunks != 1 ||
-      !vittm_window_aligned(k) || !vittm_window_aligned(v))
+  if (profile->attention != VITTM_ATTENTION_UNIFORM || !sg || dv % (sg * kvec) || dk % kvec ||
+      k->n_chunks != 1 || v->n_chunks != 1 || !vittm_window_aligned(k) || !vittm_window_aligned(v))
     return false;
   uint32_t r = 16;
   while (r > kvec && (dk % r || r * (dv / sg) > 128))

@@ -167,6 +167,7 @@ static void test_linear_attention_uniform_route(void **state)
      * limits them to 1 MiB) or the subgroup size is not fixed. */
     assert_int_equal(taken, uniform && k->n_chunks == 1 && v->n_chunks == 1 &&
                                 profile->shuffle_subgroup != 0);
+    assert_false(vittm_linear_attention_takes_uniform_route(k, v, 0)); /* no heads */
     assert_int_equal(vittm_linear_attention_scratch(test_dev, c.heads, c.dqk, c.dv, &scratch, &err),
                      VITTM_OK);
     assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
