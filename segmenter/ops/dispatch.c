@@ -90,6 +90,11 @@ uint32_t vittm_row_reduction(const vittm_device *dev, vittm_shader_id plain,
   return one_subgroup ? vittm_device_get_info(dev)->subgroup_size : vittm_row_workgroup(dev, cols);
 }
 
+bool vittm_window_routes(const vittm_device *dev)
+{
+  return vittm_device_get_profile(dev)->attention == VITTM_ATTENTION_UNIFORM;
+}
+
 uint32_t vittm_window_rows(const vittm_device *dev, vittm_dtype dtype, uint32_t width,
                            uint32_t windows, uint32_t multiple)
 {

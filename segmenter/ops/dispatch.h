@@ -53,6 +53,10 @@ uint32_t vittm_row_held(uint32_t values, uint32_t wg);
  * per stage, their dynamic indexing and 64-bit integers. vittm_window_aligned: whether t's
  * first element is where a window may start. */
 #define VITTM_WINDOW_BYTES 65536u
+/* Whether dev's profile takes the window routes: attention's uniform route and, with it, the
+ * linear-attention and LayerNorm kernels that read through windows (CPU drivers; off with
+ * VITTM_ROUTES=attention=fused). Each also needs its shapes and vittm_window_rows. */
+bool vittm_window_routes(const vittm_device *dev);
 uint32_t vittm_window_rows(const vittm_device *dev, vittm_dtype dtype, uint32_t width,
                            uint32_t windows, uint32_t multiple);
 bool vittm_window_aligned(const vittm_tensor *t);

@@ -345,8 +345,8 @@ static bool bind_a_direct(const vittm_tensor *t, uint32_t row0, uniform_product 
   const uint32_t kc = uniform_kc(t->dtype, t->cols);
   const VkDeviceSize block = (VkDeviceSize)UNIFORM_ROWS * t->cols * vittm_dtype_size(t->dtype);
   const bool rows = kc != t->cols;
-  if (rows && (t->cols % kc || block > 65536 || block > props.limits.maxUniformBufferRange ||
-               block % align))
+  if (rows && (t->cols % kc || block > VITTM_WINDOW_BYTES ||
+               block > props.limits.maxUniformBufferRange || block % align))
     return false;
   uint32_t off;
   vittm_binding b = vittm_tensor_bind(t, row0, false, &off);

@@ -41,7 +41,6 @@ static vittm_status record_windows(vittm_cmd *cmd, const char *op, const vittm_t
                                    const vittm_tensor *gamma, const vittm_tensor *beta, float eps,
                                    vittm_tensor *y, bool *taken, vittm_error *err)
 {
-  const vittm_device_profile *profile = vittm_device_get_profile(x->dev);
   vittm_shader_id id;
   const uint32_t wg =
       vittm_row_reduction(x->dev, VITTM_SHADER_LAYERNORM, VITTM_SHADER_LAYERNORM_SG, x->cols, &id);
@@ -50,8 +49,8 @@ static vittm_status record_windows(vittm_cmd *cmd, const char *op, const vittm_t
   vittm_binding bind[WINDOWS + 1];
   vittm_buffer_window win[WINDOWS];
   layernorm_push pc = {.cols = x->cols, .eps = eps, .rw = rw};
-  *taken = profile->attention == VITTM_ATTENTION_UNIFORM && id == VITTM_SHADER_LAYERNORM_SG &&
-           x->cols % 4 == 0 && held && rw && x->n_chunks == 1 && vittm_window_aligned(x) &&
+  *taken = vittm_window_routes(x->dev) && id == VITTM_SHADER_LAYERNORM_SG && x->cols % 4 == 0 &&
+           held && rw && x->n_chunks == 1 && vittm_window_aligned(x) &&
            vector_window(gamma, x->cols, &bind[X_WINDOWS], &win[X_WINDOWS], &pc.g_off) &&
            vector_window(beta, x->cols, &bind[X_WINDOWS + 1], &win[X_WINDOWS + 1], &pc.b_off);
   if (!*taken)

@@ -163,8 +163,8 @@ static bool plan_kv_uniform(const vittm_tensor *k, const vittm_tensor *v, uint32
   if (!heads || k->cols % heads || v->cols % heads)
     return false;
   const uint32_t dk = k->cols / heads, dv = v->cols / heads;
-  if (profile->attention != VITTM_ATTENTION_UNIFORM || !sg || dv % (sg * kvec) || dk % kvec ||
-      k->n_chunks != 1 || v->n_chunks != 1 || !vittm_window_aligned(k) || !vittm_window_aligned(v))
+  if (!vittm_window_routes(k->dev) || !sg || dv % (sg * kvec) || dk % kvec || k->n_chunks != 1 ||
+      v->n_chunks != 1 || !vittm_window_aligned(k) || !vittm_window_aligned(v))
     return false;
   uint32_t r = 16;
   while (r > kvec && (dk % r || r * (dv / sg) > 128))
@@ -326,8 +326,8 @@ static bool plan_apply_uniform(const vittm_tensor *q, uint32_t heads, const vitt
 {
   const vittm_device_profile *profile = vittm_device_get_profile(q->dev);
   const uint32_t sg = profile->shuffle_subgroup, dk = q->cols / heads, dv = out->cols / heads;
-  if (profile->attention != VITTM_ATTENTION_UNIFORM || !sg || q->dtype != VITTM_F32 ||
-      dv % (4 * sg) || dk % 4 || q->n_chunks != 1 || !vittm_window_aligned(q) ||
+  if (!vittm_window_routes(q->dev) || !sg || q->dtype != VITTM_F32 || dv % (4 * sg) || dk % 4 ||
+      q->n_chunks != 1 || !vittm_window_aligned(q) ||
       sg > vittm_device_get_info(q->dev)->max_workgroup_size[0])
     return false;
   uint32_t r = 16;

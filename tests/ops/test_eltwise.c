@@ -236,7 +236,7 @@ static void test_layernorm_windows_in_place(void **state)
   vittm_error err = {0};
   const vittm_device_profile *profile = vittm_device_get_profile(test_dev);
   /* …and where a subgroup holds the row: not with 4-lane subgroups (48 vec4s a lane). */
-  const bool windows = profile->attention == VITTM_ATTENTION_UNIFORM &&
+  const bool windows = vittm_window_routes(test_dev) &&
                        profile->reductions == VITTM_REDUCTIONS_SUBGROUP && tx->n_chunks == 1 &&
                        vittm_row_held(s.cols / 4, vittm_device_get_info(test_dev)->subgroup_size);
   assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
