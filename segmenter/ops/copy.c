@@ -20,6 +20,33 @@ static vittm_status copy_pipeline(const vittm_tensor *src, bool transpose, const
                             p, err);
 }
 
+/* Whether copies go as transfers (profile copies=transfer, CPU drivers: a memcpy per row,
+ * where the copy shader moves storage-buffer values lane by lane — ViTTM-B's 288 per-head
+ * copies of its attention at 512² took 95 ms so, 19 ms as transfers) rather than by the copy
+ * shader. A tensor copied into itself takes the shader: a transfer may not read what it
+ * writes. */
+static bool by_transfer(const vittm_tensor *src, const vittm_tensor *dst)
+{
+  return vittm_device_get_profile(src->dev)->copies_by_transfer && src != dst;
+}
+
+/* Records `rows` rows of `cols` elements from element src_off of binding src (rows src_ld
+ * apart) to element dst_off of dst (rows dst_ld apart) as a transfer. */
+static vittm_status copy_runs(vittm_cmd *cmd, vittm_dtype dtype, vittm_binding src,
+                              uint64_t src_off, uint64_t src_ld, vittm_binding dst,
+                              uint64_t dst_off, uint64_t dst_ld, uint32_t rows, uint32_t cols,
+                              const char *label, vittm_error *err)
+{
+  const VkDeviceSize e = vittm_dtype_size(dtype);
+  vittm_copy_runs r = {.src_at = src_off * e,
+                       .src_stride = src_ld * e,
+                       .dst_at = dst_off * e,
+                       .dst_stride = dst_ld * e,
+                       .bytes = (VkDeviceSize)cols * e,
+                       .runs = rows};
+  return vittm_cmd_copy_runs(cmd, src.buffer, dst.buffer, &r, label, err);
+}
+
 static bool block_fits(const vittm_tensor *t, uint32_t row0, uint32_t col0, uint32_t rows,
                        uint32_t cols)
 {
@@ -51,8 +78,10 @@ vittm_status vittm_copy_record(vittm_cmd *cmd, const vittm_tensor *src, uint32_t
                            dst->rows, dst->cols);
   if (rows == 0 || cols == 0)
     return VITTM_OK;
-  const vittm_pipeline *p;
-  st = copy_pipeline(src, false, &p, err);
+  const bool transfer = by_transfer(src, dst);
+  const vittm_pipeline *p = NULL;
+  if (!transfer)
+    st = copy_pipeline(src, false, &p, err);
   for (uint32_t i0 = 0; !st && i0 < rows;) {
     uint32_t i1 = offset_span_end(src, src_row0, i0, rows);
     i1 = offset_span_end(dst, dst_row0, i0, i1);
@@ -67,9 +96,13 @@ vittm_status vittm_copy_record(vittm_cmd *cmd, const vittm_tensor *src, uint32_t
     };
     pc.src_off += src_col0;
     pc.dst_off += dst_col0;
-    st = vittm_cmd_dispatch(cmd, p, bind, &pc,
-                            vittm_grid_1d((uint64_t)pc.rows * cols, WG_SIZE * PER_INVOCATION), 1, 1,
-                            "copy", err);
+    if (transfer)
+      st = copy_runs(cmd, src->dtype, bind[0], pc.src_off, pc.src_ld, bind[1], pc.dst_off,
+                     pc.dst_ld, pc.rows, cols, "copy", err);
+    else
+      st = vittm_cmd_dispatch(cmd, p, bind, &pc,
+                              vittm_grid_1d((uint64_t)pc.rows * cols, WG_SIZE * PER_INVOCATION), 1,
+                              1, "copy", err);
     i0 = i1;
   }
   return st;
@@ -100,12 +133,16 @@ static vittm_status copy_block(vittm_cmd *cmd, const vittm_tensor *src, uint32_t
                          "dst %u×%u",
                          transpose ? "transposed " : "", rows, cols, padded_rows, src->rows,
                          src->cols, dst->rows, dst->cols);
-  const vittm_pipeline *p;
-  if (!st)
-    st = copy_pipeline(src, transpose, &p, err);
   if (st || padded_rows == 0 || cols == 0)
     return st;
   uint32_t unused;
+  if (!transpose && rows == padded_rows && by_transfer(src, dst))
+    return copy_runs(cmd, src->dtype, vittm_tensor_bind(src, 0, false, &unused), src_off, src_ld,
+                     vittm_tensor_bind(dst, 0, true, &unused), dst_off, dst_ld, rows, cols, "copy",
+                     err);
+  const vittm_pipeline *p;
+  if ((st = copy_pipeline(src, transpose, &p, err)))
+    return st;
   copy_push pc = {.rows = padded_rows,
                   .cols = cols,
                   .src_ld = src_ld,

@@ -27,7 +27,7 @@ typedef struct range_list {
 typedef struct op {
   const vittm_pipeline *p;
   uint32_t n_bindings;
-  VkDeviceSize copy_size;
+  vittm_copy_runs copy; /* a copy's runs */
   vittm_binding b[VITTM_MAX_DESCRIPTORS];
   vittm_buffer_window w[VITTM_MAX_DESCRIPTORS]; /* uniform buffer descriptors' windows */
   uint32_t push_at;                             /* offset of its push constants in cmd->push */
@@ -310,19 +310,50 @@ void vittm_scratch_pool_free(vittm_device *dev, vittm_scratch_pool *pool)
 vittm_status vittm_cmd_copy(vittm_cmd *cmd, vittm_buffer *src, vittm_buffer *dst, VkDeviceSize size,
                             const char *label, vittm_error *err)
 {
+  return vittm_cmd_copy_runs(cmd, src, dst, &(vittm_copy_runs){.bytes = size, .runs = 1}, label,
+                             err);
+}
+
+/* Whether n runs of `bytes` bytes, every `stride` bytes from byte `at`, end within `limit`. */
+static bool runs_within(VkDeviceSize at, VkDeviceSize stride, VkDeviceSize bytes, uint32_t n,
+                        VkDeviceSize limit)
+{
+  if (!n || !bytes)
+    return true;
+  const VkDeviceSize last = (VkDeviceSize)(n - 1);
+  return at <= limit && bytes <= limit - at && (!last || stride <= (limit - at - bytes) / last);
+}
+
+vittm_status vittm_cmd_copy_runs(vittm_cmd *cmd, vittm_buffer *src, vittm_buffer *dst,
+                                 const vittm_copy_runs *r, const char *label, vittm_error *err)
+{
   if (cmd->ended)
     return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT, "%s: recording already ended", label);
-  if (size > src->size || size > dst->size)
+  const VkDeviceSize last = r->runs ? (VkDeviceSize)(r->runs - 1) : 0;
+  const VkDeviceSize src_end = r->src_at + last * r->src_stride + r->bytes;
+  const VkDeviceSize dst_end = r->dst_at + last * r->dst_stride + r->bytes;
+  /* Vulkan's copies may not overlap their own destination, nor write what they read. */
+  if (!runs_within(r->src_at, r->src_stride, r->bytes, r->runs, src->size) ||
+      !runs_within(r->dst_at, r->dst_stride, r->bytes, r->runs, dst->size) ||
+      (r->runs > 1 && r->dst_stride < r->bytes) ||
+      (src->buffer == dst->buffer && r->src_at < dst_end && r->dst_at < src_end))
     return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
-                           "%s: %llu bytes copied between buffers of %llu and %llu", label,
-                           (unsigned long long)size, (unsigned long long)src->size,
-                           (unsigned long long)dst->size);
-  if (size == 0)
+                           "%s: %llu bytes × %u runs (every %llu bytes from byte %llu, to every "
+                           "%llu from byte %llu) do not fit, or overlap, buffers of %llu and %llu "
+                           "bytes",
+                           label, (unsigned long long)r->bytes, r->runs,
+                           (unsigned long long)r->src_stride, (unsigned long long)r->src_at,
+                           (unsigned long long)r->dst_stride, (unsigned long long)r->dst_at,
+                           (unsigned long long)src->size, (unsigned long long)dst->size);
+  if (r->bytes == 0 || r->runs == 0)
     return VITTM_OK;
   if (!grow_ops(cmd))
     return out_of_memory(err);
   op *o = &cmd->ops[cmd->n_ops++];
-  *o = (op){.n_bindings = 2, .copy_size = size, .b = {{src, false}, {dst, true}}};
+  *o = (op){.n_bindings = 2, .copy = *r, .b = {{src, false}, {dst, true}}};
+  /* What the runs span, for the hazards: from the first run's start to the last's end. */
+  o->w[0] = (vittm_buffer_window){r->src_at, src_end - r->src_at};
+  o->w[1] = (vittm_buffer_window){r->dst_at, dst_end - r->dst_at};
   snprintf(o->label, sizeof o->label, "%s", label);
   return VITTM_OK;
 }
@@ -430,13 +461,35 @@ static vittm_status track_hazards(vittm_cmd *cmd, const vittm_binding *b,
   return VITTM_OK;
 }
 
+/* Writes the timestamp that ends op o's time in a profile. */
+static void stamp(vittm_cmd *cmd, const op *o)
+{
+  if (cmd->dev->profiling && cmd->queries && cmd->n_queries < cmd->query_capacity) {
+    memcpy(cmd->labels[cmd->n_queries], o->label, sizeof o->label);
+    vkCmdWriteTimestamp(cmd->cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, cmd->queries,
+                        cmd->n_queries++);
+  }
+}
+
 static vittm_status write_copy(vittm_cmd *cmd, const op *o, vittm_error *err)
 {
-  vittm_status st = track_hazards(cmd, o->b, NULL, 0, 2, err);
+  vittm_status st = track_hazards(cmd, o->b, o->w, 2, 2, err);
   if (st)
     return st;
-  VkBufferCopy region = {.size = o->copy_size};
-  vkCmdCopyBuffer(cmd->cb, o->b[0].buffer->buffer, o->b[1].buffer->buffer, 1, &region);
+  const vittm_copy_runs *r = &o->copy;
+  /* Runs that follow each other on both sides are one region. */
+  const bool contiguous = r->src_stride == r->bytes && r->dst_stride == r->bytes;
+  const uint32_t n = contiguous ? 1 : r->runs;
+  VkBufferCopy one, *regions = n == 1 ? &one : malloc(n * sizeof *regions);
+  if (!regions)
+    return out_of_memory(err);
+  for (uint32_t i = 0; i < n; i++)
+    regions[i] = (VkBufferCopy){r->src_at + i * r->src_stride, r->dst_at + i * r->dst_stride,
+                                contiguous ? r->runs * r->bytes : r->bytes};
+  vkCmdCopyBuffer(cmd->cb, o->b[0].buffer->buffer, o->b[1].buffer->buffer, n, regions);
+  if (regions != &one)
+    free(regions);
+  stamp(cmd, o);
   return VITTM_OK;
 }
 
@@ -484,11 +537,7 @@ static vittm_status write_dispatch(vittm_cmd *cmd, const op *o, vittm_error *err
     vkCmdPushConstants(cmd->cb, p->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, p->push_size,
                        cmd->push + o->push_at);
   vkCmdDispatch(cmd->cb, o->groups[0], o->groups[1], o->groups[2]);
-  if (cmd->dev->profiling && cmd->queries && cmd->n_queries < cmd->query_capacity) {
-    memcpy(cmd->labels[cmd->n_queries], o->label, sizeof o->label);
-    vkCmdWriteTimestamp(cmd->cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, cmd->queries,
-                        cmd->n_queries++);
-  }
+  stamp(cmd, o);
   return VITTM_OK;
 }
 

@@ -71,6 +71,18 @@ void vittm_cmd_share_scratch(vittm_cmd *cmd, vittm_scratch_pool *pool);
 /* Records a copy of the first `size` bytes of src into dst (staging transfers). */
 vittm_status vittm_cmd_copy(vittm_cmd *cmd, vittm_buffer *src, vittm_buffer *dst, VkDeviceSize size,
                             const char *label, vittm_error *err);
+/* `runs` runs of `bytes` bytes each: run i from byte src_at + i·src_stride of the source to
+ * byte dst_at + i·dst_stride of the destination. */
+typedef struct vittm_copy_runs {
+  VkDeviceSize src_at, src_stride, dst_at, dst_stride, bytes;
+  uint32_t runs;
+} vittm_copy_runs;
+/* Records the transfer of the runs r from src to dst (a block of rows between two row-major
+ * tensors): on a CPU driver a memcpy per run, where a copy shader reads and writes storage
+ * buffers value by value. Fails with INVALID_ARGUMENT where a run lies outside a buffer or the
+ * destination's runs overlap. */
+vittm_status vittm_cmd_copy_runs(vittm_cmd *cmd, vittm_buffer *src, vittm_buffer *dst,
+                                 const vittm_copy_runs *r, const char *label, vittm_error *err);
 /* Ends recording: places the transient buffers used, then writes the command buffer, which
  * can then be submitted any number of times. */
 vittm_status vittm_cmd_end(vittm_cmd *cmd, vittm_error *err);

@@ -53,7 +53,7 @@ static vittm_status apply_route(const vittm_device_info *info, const char *item,
 {
   static const struct {
     const char *text;
-    int field; /* 0 tiles, 1 attention, 2 reductions, 3 shuffles, 4 gemm, 5 winograd */
+    int field; /* 0 tiles, 1 attention, 2 reductions, 3 shuffles, 4 gemm, 5 winograd, 6 copies */
     int value;
   } routes[] = {
       {"tiles=register", 0, VITTM_TILES_REGISTER},
@@ -69,6 +69,8 @@ static vittm_status apply_route(const vittm_device_info *info, const char *item,
       {"gemm=tiled", 4, 0},
       {"winograd=on", 5, 1},
       {"winograd=off", 5, 0},
+      {"copies=transfer", 6, 1},
+      {"copies=shader", 6, 0},
   };
   for (size_t i = 0; i < sizeof routes / sizeof *routes; i++) {
     if (strlen(routes[i].text) != len || strncmp(routes[i].text, item, len) != 0)
@@ -78,6 +80,7 @@ static vittm_status apply_route(const vittm_device_info *info, const char *item,
     case 1: p->attention = (vittm_attention_route)routes[i].value; break;
     case 4: p->gemm_uniform = routes[i].value; break;
     case 5: p->winograd = routes[i].value; break;
+    case 6: p->copies_by_transfer = routes[i].value; break;
     case 3:
       if (routes[i].value && !shuffle_subgroup(info))
         return vittm_error_set(err, VITTM_ERROR_UNSUPPORTED,
@@ -100,7 +103,7 @@ static vittm_status apply_route(const vittm_device_info *info, const char *item,
       err, VITTM_ERROR_INVALID_ARGUMENT,
       "VITTM_ROUTES: unknown route \"%.*s\" (known: tiles=register|shared, "
       "attention=fused|gemm|uniform, reductions=workgroup|subgroup, shuffles=on|off, "
-      "gemm=uniform|tiled, winograd=on|off)",
+      "gemm=uniform|tiled, winograd=on|off, copies=transfer|shader)",
       (int)len, item);
 }
 
@@ -130,6 +133,7 @@ vittm_status vittm_device_profile_select(const vittm_device_info *info,
       .long_workgroups = cpu,
       .gemm_uniform = cpu && reads_storage_per_lane(info),
       .winograd = cpu,
+      .copies_by_transfer = cpu,
   };
   vittm_status st = VITTM_OK;
   if (env) {
@@ -158,20 +162,21 @@ bool vittm_device_profile_equal(const vittm_device_profile *a, const vittm_devic
   return a->fp16 == b->fp16 && a->tiles == b->tiles && a->attention == b->attention &&
          a->reductions == b->reductions && a->shuffle_subgroup == b->shuffle_subgroup &&
          a->long_workgroups == b->long_workgroups && a->gemm_uniform == b->gemm_uniform &&
-         a->winograd == b->winograd && tile_equal(&a->gemm_tile, &b->gemm_tile) &&
-         tile_equal(&a->conv_tile, &b->conv_tile);
+         a->winograd == b->winograd && a->copies_by_transfer == b->copies_by_transfer &&
+         tile_equal(&a->gemm_tile, &b->gemm_tile) && tile_equal(&a->conv_tile, &b->conv_tile);
 }
 
 void vittm_device_profile_describe(const vittm_device_profile *p, char *buf, size_t size)
 {
-  snprintf(buf, size, "tiles=%s,attention=%s,reductions=%s,shuffles=%s%s%s%s",
+  snprintf(buf, size, "tiles=%s,attention=%s,reductions=%s,shuffles=%s%s%s%s%s",
            p->tiles == VITTM_TILES_REGISTER ? "register" : "shared",
            p->attention == VITTM_ATTENTION_UNIFORM ? "uniform"
            : p->attention == VITTM_ATTENTION_GEMM  ? "gemm"
                                                    : "fused",
            p->reductions == VITTM_REDUCTIONS_SUBGROUP ? "subgroup" : "workgroup",
            p->shuffle_subgroup ? "on" : "off", p->gemm_uniform ? ",gemm=uniform" : "",
-           p->winograd ? ",winograd=on" : "", p->fp16 ? ",fp16" : "");
+           p->winograd ? ",winograd=on" : "", p->copies_by_transfer ? ",copies=transfer" : "",
+           p->fp16 ? ",fp16" : "");
 }
 
 uint32_t vittm_tile_shuffle_subgroup(const vittm_device_profile *p, const vittm_tile *t)

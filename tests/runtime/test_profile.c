@@ -86,7 +86,8 @@ static void test_cpu_driver_defaults(void **state)
   (void)state;
   vittm_device_info info = lavapipe();
   vittm_device_profile p = select_ok(&info, NULL);
-  describe_is(&p, "tiles=register,attention=uniform,reductions=subgroup,shuffles=on,winograd=on");
+  describe_is(&p, "tiles=register,attention=uniform,reductions=subgroup,shuffles=on,winograd=on,"
+                  "copies=transfer");
   assert_false(p.fp16);    /* fp16 only adds conversions on a CPU */
   assert_true(p.winograd); /* whatever the GEMM route */
   assert_true(p.long_workgroups);
@@ -105,8 +106,9 @@ static void test_cpu_without_avx512_reads_uniform_buffers(void **state)
     strcpy(info.cpu_vectors, vectors[i]);
     vittm_device_profile p = select_ok(&info, NULL);
     describe_is(&p, "tiles=register,attention=uniform,reductions=subgroup,shuffles=on,gemm=uniform,"
-                    "winograd=on");
+                    "winograd=on,copies=transfer");
     assert_true(p.gemm_uniform);
+    assert_true(p.copies_by_transfer);
     p = select_ok(&info, "gemm=tiled");
     assert_false(p.gemm_uniform);
   }
@@ -126,6 +128,7 @@ static void test_gpu_defaults(void **state)
   describe_is(&p, "tiles=shared,attention=fused,reductions=workgroup,shuffles=off,fp16");
   assert_false(p.long_workgroups);
   assert_false(p.winograd); /* the uniform-buffer GEMM is for CPU drivers */
+  assert_false(p.copies_by_transfer);
 
   info = small_discrete();
   p = select_ok(&info, NULL);
@@ -138,7 +141,8 @@ static void test_routes_force_every_route(void **state)
   (void)state;
   vittm_device_info info = lavapipe();
   vittm_device_profile p = select_ok(
-      &info, "tiles=shared,attention=fused,reductions=workgroup,shuffles=off,winograd=off");
+      &info, "tiles=shared,attention=fused,reductions=workgroup,shuffles=off,winograd=off,"
+             "copies=shader");
   describe_is(&p, "tiles=shared,attention=fused,reductions=workgroup,shuffles=off");
   info = small_discrete();
   p = select_ok(&info, "tiles=register,attention=gemm,reductions=subgroup,,");
@@ -149,9 +153,9 @@ static void test_routes_force_every_route(void **state)
   p = select_ok(&info, "gemm=uniform");
   assert_true(p.gemm_uniform);
   describe_is(&p, "tiles=register,attention=uniform,reductions=subgroup,shuffles=on,gemm=uniform,"
-                  "winograd=on");
+                  "winograd=on,copies=transfer");
   p = select_ok(&info, "attention=gemm,winograd=off");
-  describe_is(&p, "tiles=register,attention=gemm,reductions=subgroup,shuffles=on");
+  describe_is(&p, "tiles=register,attention=gemm,reductions=subgroup,shuffles=on,copies=transfer");
   info = small_discrete();
   p = select_ok(&info, "attention=uniform");
   describe_is(&p, "tiles=shared,attention=uniform,reductions=workgroup,shuffles=on");
@@ -164,11 +168,21 @@ static void test_routes_force_every_route(void **state)
   q = select_ok(&info, "gemm=uniform,winograd=off");
   assert_false(q.winograd);
   assert_false(vittm_device_profile_equal(&p, &q));
-  describe_is(&q, "tiles=register,attention=uniform,reductions=subgroup,shuffles=on,gemm=uniform");
+  describe_is(&q, "tiles=register,attention=uniform,reductions=subgroup,shuffles=on,gemm=uniform,"
+                  "copies=transfer");
   info = small_discrete();
   p = select_ok(&info, "winograd=on");
   assert_true(p.winograd);
   describe_is(&p, "tiles=shared,attention=fused,reductions=workgroup,shuffles=on,winograd=on");
+  /* Block copies: transfers on CPU drivers, the shader on GPUs, either forced. */
+  q = select_ok(&info, "copies=transfer");
+  assert_true(q.copies_by_transfer);
+  describe_is(&q, "tiles=shared,attention=fused,reductions=workgroup,shuffles=on,copies=transfer");
+  info = lavapipe();
+  p = select_ok(&info, "copies=transfer");
+  q = select_ok(&info, "copies=shader");
+  assert_false(q.copies_by_transfer);
+  assert_false(vittm_device_profile_equal(&p, &q));
 }
 
 static void test_routes_refused_by_name(void **state)

@@ -215,6 +215,56 @@ static void test_copy_larger_than_its_buffers_is_refused(void **state)
   vittm_device_free(dev);
 }
 
+/* A block of rows copied as runs lands where it should, between dispatches that write its
+ * source and read its destination; runs outside a buffer or overlapping are refused. */
+static void test_copy_runs(void **state)
+{
+  (void)state;
+  vittm_device *dev = test_open_device();
+  float src[7 * 5];
+  for (int i = 0; i < 7 * 5; i++)
+    src[i] = (float)i;
+  vittm_tensor *a = test_tensor(dev, VITTM_F32, 7, 5, src);
+  vittm_tensor *b = test_tensor(dev, VITTM_F32, 7, 5, NULL);
+  vittm_tensor *c = test_tensor(dev, VITTM_F32, 4, 3, NULL);
+  vittm_tensor *d = test_tensor(dev, VITTM_F32, 4, 3, NULL);
+  vittm_cmd *cmd = NULL;
+  vittm_error err = {0};
+  assert_int_equal(vittm_cmd_begin(dev, &cmd, &err), VITTM_OK);
+  assert_int_equal(vittm_add_record(cmd, a, a, b, &err), VITTM_OK); /* b = 2a */
+  /* rows 2…5, columns 1…3 of b into c */
+  vittm_copy_runs r = {.src_at = (2 * 5 + 1) * 4,
+                       .src_stride = 5 * 4,
+                       .dst_at = 0,
+                       .dst_stride = 3 * 4,
+                       .bytes = 3 * 4,
+                       .runs = 4};
+  assert_int_equal(vittm_cmd_copy_runs(cmd, &b->chunks[0], &c->chunks[0], &r, "block", &err),
+                   VITTM_OK);
+  assert_int_equal(vittm_add_record(cmd, c, c, d, &err), VITTM_OK); /* d = 2c */
+  vittm_copy_runs bad = r;
+  bad.runs = 5; /* a fifth row would end past c */
+  assert_int_equal(vittm_cmd_copy_runs(cmd, &b->chunks[0], &c->chunks[0], &bad, "block", &err),
+                   VITTM_ERROR_INVALID_ARGUMENT);
+  assert_non_null(strstr(err.message, "block: 12 bytes × 5 runs"));
+  bad = r, bad.dst_stride = 8; /* runs overlapping each other */
+  assert_int_equal(vittm_cmd_copy_runs(cmd, &b->chunks[0], &c->chunks[0], &bad, "block", &err),
+                   VITTM_ERROR_INVALID_ARGUMENT);
+  bad = r, bad.dst_at = 4; /* within one buffer, writing what it reads */
+  assert_int_equal(vittm_cmd_copy_runs(cmd, &b->chunks[0], &b->chunks[0], &bad, "block", &err),
+                   VITTM_ERROR_INVALID_ARGUMENT);
+  assert_int_equal(vittm_cmd_dispatch_count(cmd), 3);
+  assert_int_equal(vittm_cmd_submit(cmd, NULL, &err), VITTM_OK);
+  float *out = test_read(d);
+  for (int i = 0; i < 4; i++)
+    for (int j = 0; j < 3; j++)
+      assert_true(out[i * 3 + j] == 4.0f * src[(2 + i) * 5 + 1 + j]);
+  free(out);
+  vittm_cmd_free(cmd);
+  vittm_tensor_free(a), vittm_tensor_free(b), vittm_tensor_free(c), vittm_tensor_free(d);
+  vittm_device_free(dev);
+}
+
 /* A transient tensor read before any dispatch writes it holds data from before the run: it
  * lives from the start and shares no bytes with one that dies before it is read. */
 static void test_transient_read_first_lives_from_the_start(void **state)
@@ -434,6 +484,7 @@ int main(void)
       cmocka_unit_test(test_transient_read_first_lives_from_the_start),
       cmocka_unit_test(test_memory_is_mapped_only_when_unified),
       cmocka_unit_test(test_copy_larger_than_its_buffers_is_refused),
+      cmocka_unit_test(test_copy_runs),
       cmocka_unit_test(test_fp16_tensor_refused_without_fp16),
       cmocka_unit_test(test_pipeline_cache_is_written_and_bad_files_are_ignored),
       cmocka_unit_test(test_pipeline_checks_the_shader_interface),

@@ -28,6 +28,7 @@ static const struct {
     {"gemm=uniform", "Linear layers and convolutions by the uniform-buffer GEMM"},
     {"gemm=tiled", "Linear layers and convolutions by the tiled kernels"},
     {"winograd=off", "deep fp32 3x3 convolutions by the direct sum, not Winograd's"},
+    {"copies=shader", "block copies by the copy shader, not transfer commands"},
 };
 #define N_SETS (sizeof route_sets / sizeof *route_sets)
 
