@@ -182,7 +182,7 @@ vittm_status vittm_conv2d_record(vittm_cmd *cmd, const vittm_tensor *x, uint32_t
   vittm_status st = check_conv2d(x, h, w, weight, bias, k, y, out_col0, err);
   if (st)
     return st;
-  if (vittm_gemm_takes_winograd_route(x, weight, y, k))
+  if (vittm_gemm_takes_winograd_route(x, h, w, weight, y, k))
     return vittm_gemm_winograd_conv2d_record(cmd, x, h, w, weight, bias,
                                              (flags & VITTM_CONV_RELU) != 0, y, out_col0, err);
   if (vittm_gemm_takes_uniform_conv2d_route(x, weight, y))

@@ -608,13 +608,27 @@ static uint32_t winograd_u_per_buffer(const vittm_device *dev, VkDeviceSize u_by
 /* Fewer than 64 channels are packed (cheap enough); one k-chunk of them is read from the map
  * itself (on the uniform route; on the tiled one they are the register kernel's). U must fit
  * VITTM_WINOGRAD_BUFFERS buffers, one panel's V and M a binding each. */
-bool vittm_gemm_takes_winograd_route(const vittm_tensor *x, const vittm_tensor *weight,
-                                     const vittm_tensor *y, uint32_t k)
+/* Rows of a product rounded up to the uniform GEMM's blocks of rows. */
+static uint64_t block_rows(uint64_t rows)
+{
+  return (rows + UNIFORM_ROWS - 1) / UNIFORM_ROWS * UNIFORM_ROWS;
+}
+
+bool vittm_gemm_takes_winograd_route(const vittm_tensor *x, uint32_t h, uint32_t w,
+                                     const vittm_tensor *weight, const vittm_tensor *y, uint32_t k)
 {
   const uint32_t cin = x->cols, kc = uniform_kc(VITTM_F32, cin);
   const VkDeviceSize range = x->dev->info.max_storage_buffer_range;
+  /* Winograd multiplies 36 products of one row per 4×4 tile, the direct sum 9 taps of one row
+   * per pixel, both in blocks of UNIFORM_ROWS rows: on small maps the blocks' padding eats
+   * Winograd's 4× (8×8 pixels are 4 tiles, a block of 16 rows: as many multiplications, and
+   * 36 dispatches of one workgroup each; 3×3 2816→512 took 88–140 ms so, 49–60 by the direct
+   * sum). It is taken where it does at most half the direct sum's (12×12 pixels: 2.25×). */
+  const uint64_t tiles = (uint64_t)((h + WINOGRAD_TILE - 1) / WINOGRAD_TILE) *
+                         ((w + WINOGRAD_TILE - 1) / WINOGRAD_TILE);
+  const bool pays = 2 * WINOGRAD_XI * block_rows(tiles) <= 9 * block_rows((uint64_t)h * w);
   return vittm_device_get_profile(x->dev)->winograd && x->dtype == VITTM_F32 && k == 3 &&
-         cin >= 64 && conv_kc(x->dtype, cin, k) != cin &&
+         cin >= 64 && conv_kc(x->dtype, cin, k) != cin && pays &&
          route_fits(x, PANEL_ROWS, weight, y, true) &&
          winograd_u_per_buffer(x->dev, winograd_u_bytes(weight->rows, cin)) *
                  VITTM_WINOGRAD_BUFFERS >=

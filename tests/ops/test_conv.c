@@ -101,7 +101,7 @@ static void run_conv_with(const conv_case *c, vittm_dtype dtype, const float *x,
         fail_msg("conv2d wrote column %u of row %zu outside its slice", j, r);
     }
   char what[128];
-  const bool winograd = vittm_gemm_takes_winograd_route(tx, tw, ty, c->k);
+  const bool winograd = vittm_gemm_takes_winograd_route(tx, c->h, c->w, tw, ty, c->k);
   snprintf(what, sizeof what, "conv2d %s %u×%u×%u→%u k%u%s%s %s", vittm_dtype_name(dtype), c->h,
            c->w, c->cin, c->cout, c->k, b ? " bias" : "", c->relu ? " relu" : "",
            winograd ? "Winograd"
@@ -114,25 +114,29 @@ static void run_conv_with(const conv_case *c, vittm_dtype dtype, const float *x,
   vittm_tensor_free(tx), vittm_tensor_free(tw), vittm_tensor_free(tb), vittm_tensor_free(ty);
 }
 
+static void run_conv_in(const conv_case *c, vittm_dtype dtype, size_t n_tiles)
+{
+  size_t nx = (size_t)c->h * c->w * c->cin, nw = (size_t)c->cout * c->cin * c->k * c->k;
+  uint64_t seed = c->h * 7919ull + c->w * 131ull + c->cin * 17ull + c->cout + c->k;
+  float *x = random_array(nx, seed, -1, 1, dtype);
+  float *oihw = random_array(nw, seed + 1, -0.5f, 0.5f, dtype);
+  float *b = c->bias ? random_array(c->cout, seed + 2, -1, 1, dtype) : NULL;
+  float *w = malloc(nw * sizeof *w + 1);
+  double *ref = malloc((size_t)c->h * c->w * c->cout * sizeof *ref);
+  assert_true(w && ref);
+  vittm_conv2d_reorder_weight(oihw, c->cout, c->cin, c->k, w);
+  conv_reference(c, x, oihw, b, ref);
+  for (size_t t = 0; t < n_tiles; t++)
+    run_conv_with(c, dtype, x, w, b, ref, tiles[t]);
+  free(x), free(oihw), free(b), free(w), free(ref);
+}
+
 static void run_conv(const conv_case *c, size_t n_tiles)
 {
   vittm_dtype dtypes[2];
   int nd = test_precisions(test_dev, dtypes);
-  for (int d = 0; d < nd; d++) {
-    size_t nx = (size_t)c->h * c->w * c->cin, nw = (size_t)c->cout * c->cin * c->k * c->k;
-    uint64_t seed = c->h * 7919ull + c->w * 131ull + c->cin * 17ull + c->cout + c->k;
-    float *x = random_array(nx, seed, -1, 1, dtypes[d]);
-    float *oihw = random_array(nw, seed + 1, -0.5f, 0.5f, dtypes[d]);
-    float *b = c->bias ? random_array(c->cout, seed + 2, -1, 1, dtypes[d]) : NULL;
-    float *w = malloc(nw * sizeof *w + 1);
-    double *ref = malloc((size_t)c->h * c->w * c->cout * sizeof *ref);
-    assert_true(w && ref);
-    vittm_conv2d_reorder_weight(oihw, c->cout, c->cin, c->k, w);
-    conv_reference(c, x, oihw, b, ref);
-    for (size_t t = 0; t < n_tiles; t++)
-      run_conv_with(c, dtypes[d], x, w, b, ref, tiles[t]);
-    free(x), free(oihw), free(b), free(w), free(ref);
-  }
+  for (int d = 0; d < nd; d++)
+    run_conv_in(c, dtypes[d], n_tiles);
 }
 
 static void test_conv1x1_odd_sizes_match_reference(void **state)
@@ -305,18 +309,21 @@ static void test_conv_uniform_route_matches_reference(void **state)
       {25, 21, 64, 37, 3, true, true, 5, 45},
       {11, 13, 128, 20, 5, true, false, 0, 0},
       {3, 100, 64, 9, 3, false, true, 0, 0},
-      /* Winograd (fp32 3×3 over more than a k-chunk of channels; fp16 packs them): maps that
-       * are no multiple of the 4×4 tile and one smaller than it, channels that are no
-       * multiple of 4 (scalar loads and stores), an output slice, more tiles than a block of
-       * scratch holds (2048 channels: 64 tiles a block, 81 here), a transformed weight
-       * larger than a storage buffer binding (UperNet's 2048→512: 151 MB, two buffers on
-       * lavapipe). The 520- and 512-channel cases above take it too. */
-      {9, 11, 301, 37, 3, true, true, 3, 41},
+      /* Winograd (fp32 3×3 over more than a k-chunk of channels, on maps of 12×12 pixels
+       * or so and more; fp16 packs them): maps that are no multiple of the 4×4 tile,
+       * channels that are no multiple of 4 (scalar loads and stores), an output slice, more
+       * tiles than a block of scratch holds (2048 channels: 64 tiles a block, 81 here), a
+       * transformed weight larger than a storage buffer binding (UperNet's 2048→512: 151 MB,
+       * two buffers on lavapipe). The 520-channel case above takes it too; maps too small
+       * for it (a map smaller than a tile, 10×9 pixels) take the direct sum. */
+      {13, 11, 301, 37, 3, true, true, 3, 41},
       {1, 3, 260, 8, 3, true, false, 0, 0},
-      {13, 17, 512, 64, 3, false, true, 64, 132},
+      {15, 17, 512, 64, 3, false, true, 64, 132},
       {36, 36, 2048, 8, 3, true, true, 0, 0},
-      {5, 7, 2048, 512, 3, true, true, 0, 0},
   };
+  /* fp32's route only: fp16 packs it and sums it in 6 passes, each rounding C to fp16 (up to
+   * 2 ulp of the largest of 132 × 512 outputs); the 2048-channel case above runs fp16's. */
+  static const conv_case two_buffers = {11, 12, 2048, 512, 3, true, true, 0, 0};
   vittm_device_profile *profile = vittm_device_profile_mut(test_dev);
   const bool was = profile->gemm_uniform;
   profile->gemm_uniform = true;
@@ -343,23 +350,29 @@ static void test_conv_uniform_route_matches_reference(void **state)
   assert_int_equal(vittm_cmd_dispatch_count(cmd), 2);
   vittm_cmd_free(cmd);
   vittm_tensor_free(tx), vittm_tensor_free(tw), vittm_tensor_free(ty);
-  /* Winograd: a 7×5 map is 2×2 tiles, one panel of V; 300 channels are 2 k-chunks of U and V,
-   * one pass; 13 outputs one panel of U: the input transform, a product per position
+  /* Winograd: a 12×11 map is 3×3 tiles, one panel of V; 300 channels are 2 k-chunks of U
+   * and V, one pass; 13 outputs one panel of U: the input transform, a product per position
    * (6 × 6) and the output transform, U derived once from the constant weight beforehand
    * (whatever the condition's route: the cases below take it). Where a storage buffer
-   * binding cannot hold U (36 positions × 2 chunks of 64 KiB: split1m), the pack (2 chunks
-   * of the implicit A of 2700 values: 11 k-chunks, 2 passes) and the product take it. */
+   * binding cannot hold U (36 positions × 2 chunks of 64 KiB: split1m), the direct sum:
+   * per block of 64 pixels (a binding holds one block of the implicit A's 11 k-chunks of
+   * 64 KiB), its pack and its product in 2 passes. The 7×5 map (4 tiles: 36 products of a
+   * 16-row block where the direct sum multiplies 48 rows 9 times) takes the direct sum. */
   const bool winograd_was = profile->winograd;
   profile->winograd = true;
-  tx = test_tensor(test_dev, VITTM_F32, h * w, 300, NULL);
+  const uint32_t wh = 12, ww = 11;
+  tx = test_tensor(test_dev, VITTM_F32, wh * ww, 300, NULL);
   tw = test_tensor(test_dev, VITTM_F32, cout, 9 * 300, NULL);
-  ty = test_tensor(test_dev, VITTM_F32, h * w, cout, NULL);
+  ty = test_tensor(test_dev, VITTM_F32, wh * ww, cout, NULL);
   assert_int_equal(vittm_tensor_make_constant(tw, &err), VITTM_OK);
   const bool fits = test_dev->info.max_storage_buffer_range >= 36u * 2 * 65536;
-  assert_int_equal(vittm_gemm_takes_winograd_route(tx, tw, ty, 3), fits);
+  assert_int_equal(vittm_gemm_takes_winograd_route(tx, wh, ww, tw, ty, 3), fits);
+  assert_false(vittm_gemm_takes_winograd_route(tx, h, w, tw, ty, 3));
+  assert_false(vittm_gemm_takes_winograd_route(tx, 8, 8, tw, ty, 3)); /* 4 tiles, 64 pixels */
+  assert_int_equal(vittm_gemm_takes_winograd_route(tx, 12, 12, tw, ty, 3), fits);
   assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
-  assert_int_equal(vittm_conv2d_record(cmd, tx, h, w, tw, NULL, 3, 0, ty, 0, &err), VITTM_OK);
-  assert_int_equal(vittm_cmd_dispatch_count(cmd), fits ? 1 + 36 + 1 : 1 + 2);
+  assert_int_equal(vittm_conv2d_record(cmd, tx, wh, ww, tw, NULL, 3, 0, ty, 0, &err), VITTM_OK);
+  assert_int_equal(vittm_cmd_dispatch_count(cmd), fits ? 1 + 36 + 1 : 3 * (1 + 2));
   vittm_cmd_free(cmd);
   vittm_tensor_free(tx), vittm_tensor_free(tw), vittm_tensor_free(ty);
   profile->winograd = winograd_was;
@@ -375,6 +388,7 @@ static void test_conv_uniform_route_matches_reference(void **state)
   vittm_tensor_free(tx), vittm_tensor_free(tw), vittm_tensor_free(ty);
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
     run_conv(&cases[i], 1);
+  run_conv_in(&two_buffers, VITTM_F32, 1);
   profile->gemm_uniform = was;
 }
 
