@@ -626,10 +626,11 @@ bool vittm_gemm_takes_winograd_route(const vittm_tensor *x, uint32_t h, uint32_t
    * sum). It is taken where it does at most half the direct sum's (12×12 pixels: 2.25×). */
   const uint64_t tiles = (uint64_t)((h + WINOGRAD_TILE - 1) / WINOGRAD_TILE) *
                          ((w + WINOGRAD_TILE - 1) / WINOGRAD_TILE);
-  const bool pays = 2 * WINOGRAD_XI * block_rows(tiles) <= 9 * block_rows((uint64_t)h * w);
-  return vittm_device_get_profile(x->dev)->winograd && x->dtype == VITTM_F32 && k == 3 &&
-         cin >= 64 && conv_kc(x->dtype, cin, k) != cin && pays &&
-         route_fits(x, PANEL_ROWS, weight, y, true) &&
+  const vittm_device_profile *profile = vittm_device_get_profile(x->dev);
+  const bool pays = profile->winograd_small_maps ||
+                    2 * WINOGRAD_XI * block_rows(tiles) <= 9 * block_rows((uint64_t)h * w);
+  return profile->winograd && x->dtype == VITTM_F32 && k == 3 && cin >= 64 &&
+         conv_kc(x->dtype, cin, k) != cin && pays && route_fits(x, PANEL_ROWS, weight, y, true) &&
          winograd_u_per_buffer(x->dev, winograd_u_bytes(weight->rows, cin)) *
                  VITTM_WINOGRAD_BUFFERS >=
              WINOGRAD_XI &&

@@ -69,6 +69,7 @@ static vittm_status apply_route(const vittm_device_info *info, const char *item,
       {"gemm=tiled", 4, 0},
       {"winograd=on", 5, 1},
       {"winograd=off", 5, 0},
+      {"winograd=all", 5, 2},
       {"copies=transfer", 6, 1},
       {"copies=shader", 6, 0},
   };
@@ -79,7 +80,10 @@ static vittm_status apply_route(const vittm_device_info *info, const char *item,
     case 0: p->tiles = (vittm_tile_kind)routes[i].value; break;
     case 1: p->attention = (vittm_attention_route)routes[i].value; break;
     case 4: p->gemm_uniform = routes[i].value; break;
-    case 5: p->winograd = routes[i].value; break;
+    case 5:
+      p->winograd = routes[i].value != 0;
+      p->winograd_small_maps = routes[i].value == 2;
+      break;
     case 6: p->copies_by_transfer = routes[i].value; break;
     case 3:
       if (routes[i].value && !shuffle_subgroup(info))
@@ -103,7 +107,7 @@ static vittm_status apply_route(const vittm_device_info *info, const char *item,
       err, VITTM_ERROR_INVALID_ARGUMENT,
       "VITTM_ROUTES: unknown route \"%.*s\" (known: tiles=register|shared, "
       "attention=fused|gemm|uniform, reductions=workgroup|subgroup, shuffles=on|off, "
-      "gemm=uniform|tiled, winograd=on|off, copies=transfer|shader)",
+      "gemm=uniform|tiled, winograd=on|off|all, copies=transfer|shader)",
       (int)len, item);
 }
 
@@ -162,7 +166,8 @@ bool vittm_device_profile_equal(const vittm_device_profile *a, const vittm_devic
   return a->fp16 == b->fp16 && a->tiles == b->tiles && a->attention == b->attention &&
          a->reductions == b->reductions && a->shuffle_subgroup == b->shuffle_subgroup &&
          a->long_workgroups == b->long_workgroups && a->gemm_uniform == b->gemm_uniform &&
-         a->winograd == b->winograd && a->copies_by_transfer == b->copies_by_transfer &&
+         a->winograd == b->winograd && a->winograd_small_maps == b->winograd_small_maps &&
+         a->copies_by_transfer == b->copies_by_transfer &&
          tile_equal(&a->gemm_tile, &b->gemm_tile) && tile_equal(&a->conv_tile, &b->conv_tile);
 }
 
@@ -175,8 +180,10 @@ void vittm_device_profile_describe(const vittm_device_profile *p, char *buf, siz
                                                    : "fused",
            p->reductions == VITTM_REDUCTIONS_SUBGROUP ? "subgroup" : "workgroup",
            p->shuffle_subgroup ? "on" : "off", p->gemm_uniform ? ",gemm=uniform" : "",
-           p->winograd ? ",winograd=on" : "", p->copies_by_transfer ? ",copies=transfer" : "",
-           p->fp16 ? ",fp16" : "");
+           p->winograd_small_maps ? ",winograd=all"
+           : p->winograd          ? ",winograd=on"
+                                  : "",
+           p->copies_by_transfer ? ",copies=transfer" : "", p->fp16 ? ",fp16" : "");
 }
 
 uint32_t vittm_tile_shuffle_subgroup(const vittm_device_profile *p, const vittm_tile *t)

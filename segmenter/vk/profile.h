@@ -71,6 +71,8 @@ typedef struct vittm_device_profile {
                                        GEMM */
   bool winograd;                    /* deep fp32 3×3 convolutions by Winograd's algorithm
                                        on the uniform-buffer GEMM */
+  bool winograd_small_maps;         /* ... on maps of any size, not only where it pays
+                                       (winograd=all: to compare, and for tests) */
   bool copies_by_transfer;          /* block copies as transfer commands, not the copy shader
                                        (CPU drivers: a memcpy per row) */
   vittm_tile gemm_tile, conv_tile;  /* forced tiles; bm == 0 when none */

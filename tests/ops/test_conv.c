@@ -370,6 +370,9 @@ static void test_conv_uniform_route_matches_reference(void **state)
   assert_false(vittm_gemm_takes_winograd_route(tx, h, w, tw, ty, 3));
   assert_false(vittm_gemm_takes_winograd_route(tx, 8, 8, tw, ty, 3)); /* 4 tiles, 64 pixels */
   assert_int_equal(vittm_gemm_takes_winograd_route(tx, 12, 12, tw, ty, 3), fits);
+  profile->winograd_small_maps = true; /* winograd=all */
+  assert_int_equal(vittm_gemm_takes_winograd_route(tx, 8, 8, tw, ty, 3), fits);
+  profile->winograd_small_maps = false;
   assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
   assert_int_equal(vittm_conv2d_record(cmd, tx, wh, ww, tw, NULL, 3, 0, ty, 0, &err), VITTM_OK);
   assert_int_equal(vittm_cmd_dispatch_count(cmd), fits ? 1 + 36 + 1 : 3 * (1 + 2));

@@ -174,6 +174,15 @@ static void test_routes_force_every_route(void **state)
   p = select_ok(&info, "winograd=on");
   assert_true(p.winograd);
   describe_is(&p, "tiles=shared,attention=fused,reductions=workgroup,shuffles=on,winograd=on");
+  /* winograd=all: on maps of any size too (named so); off and on clear it. */
+  p = select_ok(&info, "winograd=all");
+  assert_true(p.winograd && p.winograd_small_maps);
+  describe_is(&p, "tiles=shared,attention=fused,reductions=workgroup,shuffles=on,winograd=all");
+  q = select_ok(&info, "winograd=all,winograd=on");
+  assert_true(q.winograd);
+  assert_false(q.winograd_small_maps);
+  assert_false(vittm_device_profile_equal(&p, &q));
+  assert_false(select_ok(&info, "winograd=all,winograd=off").winograd);
   /* Block copies: transfers on CPU drivers, the shader on GPUs, either forced. */
   q = select_ok(&info, "copies=transfer");
   assert_true(q.copies_by_transfer);
