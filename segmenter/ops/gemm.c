@@ -111,6 +111,7 @@ static vittm_status gemm_pipeline(vittm_device *dev, vittm_dtype dtype, uint32_t
  * a fixed subgroup size each lane loads R / SG of them and the subgroup shares them by
  * shuffles (gemm_uniform_sg): 21–25 → 30–35 GFLOP/s there in fp32. */
 enum { UNIFORM_PANELS = 7, PANEL_ROWS = 64, UNIFORM_WG = 8, UNIFORM_ROWS = 16 };
+enum { PACKED_PASS_CHUNKS = 3 }; /* k-chunks per pass where A is packed (uniform_dispatches) */
 enum { UFLAG_PARTIAL = 8u, UFLAG_RELU = 16u, UFLAG_SPAN = 32u };
 
 typedef struct uniform_push {
@@ -417,8 +418,17 @@ static vittm_status uniform_dispatches(vittm_cmd *cmd, const uniform_product *u,
   /* A dispatch sums up to UNIFORM_PANELS k-chunks of its panels before it writes C (the
    * chunks of one pass); deeper products take several passes, those after the first adding to
    * C what the earlier ones left there (PARTIAL). Bias, ReLU and GELU wait for the last pass, a
-   * residual is added by the first. */
-  const uint32_t passes = (chunks + UNIFORM_PANELS - 1) / UNIFORM_PANELS;
+   * residual is added by the first. Where A is packed, an fp32 pass sums at most
+   * PACKED_PASS_CHUNKS: a dispatch then binds 2 panels of A and 2 of B, 4 blocks of C, where
+   * 4 to 7 chunks would bind 1 and 1 — more passes over C, but a quarter of the dispatches,
+   * each a CPU driver's fixed cost (Winograd's 1024- and 2048-channel products, 1×1
+   * convolutions of 2048 channels: 10–25 % faster). Not in fp16, whose C rounds the partial
+   * sums at every pass; nor GELU with a residual, which cannot take several passes
+   * (vittm_gemm_takes_uniform_route allows it up to UNIFORM_PANELS chunks). */
+  const bool gelu_residual = (user & FLAG_GELU) && (user & FLAG_ACCUMULATE);
+  const uint32_t cap =
+      u->a_direct || gelu_residual || u->dtype != VITTM_F32 ? UNIFORM_PANELS : PACKED_PASS_CHUNKS;
+  const uint32_t passes = (chunks + cap - 1) / cap;
   const uint32_t per_pass = (chunks + passes - 1) / passes;
   /* Panels of B per dispatch, and of A: as many, or with conv_span (a window per panel of A for
    * every chunk) or a_rows (a window per block, every chunk in it) all that the bindings

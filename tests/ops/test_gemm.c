@@ -187,9 +187,11 @@ static void test_gemm_forced_tiles_match_reference(void **state)
  * several), with more panels than one dispatch binds (7 k-chunks of 64 rows or columns), in
  * more than one pass over C (3600 is more than 7 k-chunks), and with every epilogue. GELU
  * with a residual over several passes takes the register route; the rest must take this
- * one: a product of 67×131×771 records the packing of A and of B and then, in fp32, a
- * dispatch per pair of panels of A (2) and B (3), 4 k-chunks each, in fp16 one dispatch for
- * all 2 × 3 panels of 2 k-chunks. An A whose rows are one k-chunk each (K a multiple of the
+ * one: a product of 67×131×771 records the packing of A and of B and then, in fp32, two
+ * passes of 2 of its 4 k-chunks (a packed A's passes take at most 3, so that a dispatch binds
+ * several panels), each one dispatch for all 2 × 3 panels, in fp16 one dispatch for all
+ * 2 × 3 panels of 2 k-chunks (with GELU and a residual, fp32's one pass of 4 k-chunks, a
+ * dispatch per pair of panels). An A whose rows are one k-chunk each (K a multiple of the
  * vector, at most a chunk) is read where it is, without packing, its last panel ending with
  * the matrix (M = 67, 130, 200: 3, 2 and 8 rows in the last panel); so is one whose rows are
  * whole k-chunks and whose 16-row blocks fit a window (K = 512, 768 and 1024 in fp32, 1024 in
@@ -235,16 +237,23 @@ static void test_gemm_uniform_route_matches_reference(void **state)
     vittm_error err = {0};
     assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
     assert_int_equal(vittm_gemm_record(cmd, a, b, NULL, c, 0, &err), VITTM_OK);
-    assert_int_equal(vittm_cmd_dispatch_count(cmd), dtypes[d] == VITTM_F16 ? 2 + 1 : 2 + 2 * 3);
+    assert_int_equal(vittm_cmd_dispatch_count(cmd), dtypes[d] == VITTM_F16 ? 2 + 1 : 2 + 2);
     vittm_cmd_free(cmd);
     /* A weight's panels are packed at its first use, outside the recording, once. */
     assert_int_equal(vittm_tensor_make_constant(b, &err), VITTM_OK);
     for (int rep = 0; rep < 2; rep++) {
       assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
       assert_int_equal(vittm_gemm_record(cmd, a, b, NULL, c, 0, &err), VITTM_OK);
-      assert_int_equal(vittm_cmd_dispatch_count(cmd), dtypes[d] == VITTM_F16 ? 1 + 1 : 1 + 2 * 3);
+      assert_int_equal(vittm_cmd_dispatch_count(cmd), dtypes[d] == VITTM_F16 ? 1 + 1 : 1 + 2);
       vittm_cmd_free(cmd);
     }
+    /* GELU with a residual sums its 4 k-chunks in one pass. */
+    assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
+    assert_int_equal(
+        vittm_gemm_record(cmd, a, b, NULL, c, VITTM_GEMM_GELU | VITTM_GEMM_ACCUMULATE, &err),
+        VITTM_OK);
+    assert_int_equal(vittm_cmd_dispatch_count(cmd), dtypes[d] == VITTM_F16 ? 1 + 1 : 1 + 2 * 3);
+    vittm_cmd_free(cmd);
     /* A forced tile (VITTM_GEMM_TILE) keeps the tiled kernel. */
     vittm_tile *forced = &vittm_device_profile_mut(test_dev)->gemm_tile, opened = *forced;
     assert_true(vittm_gemm_takes_uniform_route(a, b, c, 0));
