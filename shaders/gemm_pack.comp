@@ -22,6 +22,7 @@ layout(local_size_x_id = 0) in;
 layout(constant_id = 0) const uint WG = 64;
 layout(constant_id = 1) const bool ALIGNED = false;
 layout(constant_id = 2) const uint MODE = 0u; // 0: a matrix, 1: CONV, 2: PATCH
+layout(constant_id = 3) const bool B_SIDE = false; // a B operand's layout (panel_vec4_b)
 const bool CONV = MODE == 1u, PATCH = MODE == 2u;
 
 #ifdef VITTM_F16
@@ -68,7 +69,14 @@ void main()
   if (kv >= p.kc / 4u)
     return;
   const uint col = chunk * p.kc + kv * 4u;
-  const uint at = panel_vec4(row, chunk * (p.kc / 4u) + kv, p.kc / 4u, p.panels);
+  const uint kvs = p.kc / 4u;
+#ifdef VITTM_F16
+  const uint per = 2u; // vec4s (of halves) per 16-byte unit
+#else
+  const uint per = 1u;
+#endif
+  const uint at = B_SIDE ? panel_vec4_b(row, chunk * kvs + kv, kvs, p.panels, per)
+                         : panel_vec4(row, chunk * kvs + kv, kvs, p.panels);
   vec4 v = vec4(0.0);
   uint s;
   if (row < p.rows) {

@@ -10,8 +10,9 @@
 // drivers (segmenter/ops/gemm.c, docs/cpu-drivers.md). lavapipe reads a storage buffer lane
 // by lane with a branch per lane, an element of an array of uniform buffers with one gather.
 //
-// A and B come packed by gemm_pack.comp into panels of 64 rows × KC k (row-major, zero
-// beyond the matrix), each panel one uniform buffer of 64 KiB at most. A dispatch binds UA
+// A and B come packed by gemm_pack.comp into panels of 64 rows × KC k (zero beyond the
+// matrix; A's row-major, B's k-vector-major, panels.glsl: the lanes' B units are then
+// consecutive), each panel one uniform buffer of 64 KiB at most. A dispatch binds UA
 // panels of A and UA of B: `chunks` consecutive k-chunks of each of its row panels of A
 // (element panel·chunks + chunk of the array), the same for its column panels of B, so that
 // it sums `chunks` k-chunks before it touches C (its epilogue reads and writes C lane by
@@ -157,7 +158,7 @@ void main()
 #ifdef VITTM_F16
       vec4 b0[COLS], b1[COLS];
       [[unroll]] for (uint j = 0; j < COLS; j++) {
-        const uvec4 u = unit(pb[ib].v[(j * WG + lane) * KVECS + kv]);
+        const uvec4 u = unit(pb[ib].v[kv * PANEL + j * WG + lane]);
         b0[j] = vec4(unpackHalf2x16(u.x), unpackHalf2x16(u.y));
         b1[j] = vec4(unpackHalf2x16(u.z), unpackHalf2x16(u.w));
       }
@@ -177,7 +178,7 @@ void main()
 #else
       vec4 bv[COLS];
       [[unroll]] for (uint j = 0; j < COLS; j++)
-        bv[j] = unit(pb[ib].v[(j * WG + lane) * KVECS + kv]);
+        bv[j] = unit(pb[ib].v[kv * PANEL + j * WG + lane]);
       [[unroll]] for (uint r = 0; r < R; r++) {
         const vec4 av = row_of(held, r);
         [[unroll]] for (uint j = 0; j < COLS; j++) {

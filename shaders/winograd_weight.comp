@@ -5,7 +5,8 @@
 // rows of (ky, kx, channel) at src[off] (vittm_conv2d_reorder_weight's layout): U = G g Gᵀ of
 // each output and input channel's kernel g, written as the B operand of the uniform-buffer
 // GEMM: for each of the ALPHA² positions ξ, a matrix of a row per output channel and a
-// column per input channel in panels of 64 rows × KC, zero past cout and cin. Matrices xi0 …
+// column per input channel in panels of 64 rows × KC (a B operand's layout, panel_vec4_b),
+// zero past cout and cin. Matrices xi0 …
 // xi0 + xis - 1 go to this buffer (a storage buffer binding may not hold them all), matrix ξ
 // from vec4 (ξ - xi0)·xi_stride. Run once per weight, at its first use.
 // Invocation (x, y) transforms four input channels (x) of output channel y.
@@ -44,7 +45,7 @@ void main()
     [[unroll]] for (uint j = 0; j < 3u; j++)
       gg[i][j] = winograd_g(i, 0) * g[0][j] + winograd_g(i, 1) * g[1][j] +
                  winograd_g(i, 2) * g[2][j];
-  const uint at = panel_vec4(co, kv, kvecs, p.panels);
+  const uint at = panel_vec4_b(co, kv, kvecs, p.panels, 1u);
   [[unroll]] for (uint i = 0; i < ALPHA; i++)
     [[unroll]] for (uint j = 0; j < ALPHA; j++) {
       const uint xi = i * ALPHA + j;

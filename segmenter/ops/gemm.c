@@ -219,8 +219,8 @@ typedef enum pack_mode { PACK_MATRIX, PACK_CONV, PACK_PATCH } pack_mode;
  * output pixels from m0 on, cols = ks·ks·channels; with PACK_PATCH of a patch embedding of
  * the h×w image t: rows tokens from m0 on, cols = ks·ks·channels. */
 static vittm_status pack_operand(vittm_cmd *cmd, const vittm_tensor *t, uint32_t kc, pack_mode mode,
-                                 const pack_push *geometry, uint32_t rows, uint32_t cols,
-                                 vittm_buffer *dst, vittm_error *err)
+                                 bool b_side, const pack_push *geometry, uint32_t rows,
+                                 uint32_t cols, vittm_buffer *dst, vittm_error *err)
 {
   static const char *const labels[] = {"gemm pack", "conv pack", "patch pack"};
   uint32_t panels = (rows + PANEL_ROWS - 1) / PANEL_ROWS, chunks = (cols + kc - 1) / kc;
@@ -233,9 +233,9 @@ static vittm_status pack_operand(vittm_cmd *cmd, const vittm_tensor *t, uint32_t
   bool aligned = t->cols % 4 == 0 && pc.off % 4 == 0;
   if (mode == PACK_PATCH)
     aligned = (pc.ks * t->cols) % 4 == 0 && (pc.w * t->cols) % 4 == 0 && pc.off % 4 == 0;
-  uint32_t spec[] = {64, aligned, mode};
+  uint32_t spec[] = {64, aligned, mode, b_side};
   const vittm_pipeline *p;
-  vittm_status st = vittm_pipeline_get(t->dev, VITTM_SHADER_GEMM_PACK, t->dtype, spec, 3, 2,
+  vittm_status st = vittm_pipeline_get(t->dev, VITTM_SHADER_GEMM_PACK, t->dtype, spec, 4, 2,
                                        sizeof(pack_push), &p, err);
   if (st)
     return st;
@@ -282,21 +282,27 @@ static vittm_status derived(vittm_cmd *cmd, uint32_t slot, const vittm_tensor *t
   return st;
 }
 
-static vittm_status pack_matrix(vittm_cmd *cmd, const vittm_tensor *t, const void *kc,
-                                vittm_buffer *dst, vittm_error *err)
+static vittm_status pack_matrix_b(vittm_cmd *cmd, const vittm_tensor *t, const void *kc,
+                                  vittm_buffer *dst, vittm_error *err)
 {
-  return pack_operand(cmd, t, *(const uint32_t *)kc, PACK_MATRIX, NULL, t->rows, t->cols, dst, err);
+  return pack_operand(cmd, t, *(const uint32_t *)kc, PACK_MATRIX, true, NULL, t->rows, t->cols, dst,
+                      err);
 }
 
-/* The panels of operand t (`bytes` of them) in *out: a weight's packed once, any other
- * operand's at every run into scratch buffer `slot`. */
+/* The panels of operand t (`bytes` of them) in *out, as the B operand (b_side: a weight's
+ * packed once, any other operand's at every run) or the A operand (at every run: its layout
+ * differs, panels.glsl) into scratch buffer `slot`. */
 static vittm_status operand_panels(vittm_cmd *cmd, uint32_t slot, const vittm_tensor *t,
-                                   uint32_t kc, VkDeviceSize bytes, vittm_buffer **out,
+                                   uint32_t kc, bool b_side, VkDeviceSize bytes, vittm_buffer **out,
                                    vittm_error *err)
 {
-  vittm_status st =
-      derived(cmd, slot, t, t->cache ? &t->cache->panels : NULL, bytes, pack_matrix, &kc, out, err);
-  return vittm_error_prefix(err, st, "packing a %u×%u weight for the uniform-buffer GEMM", t->rows,
+  vittm_status st;
+  if (b_side)
+    st = derived(cmd, slot, t, t->cache ? &t->cache->panels : NULL, bytes, pack_matrix_b, &kc, out,
+                 err);
+  else if (!(st = vittm_cmd_scratch(cmd, slot, bytes, out, err)))
+    st = pack_operand(cmd, t, kc, PACK_MATRIX, false, NULL, t->rows, t->cols, *out, err);
+  return vittm_error_prefix(err, st, "packing a %u×%u operand for the uniform-buffer GEMM", t->rows,
                             t->cols);
 }
 
@@ -518,12 +524,12 @@ static vittm_status multiply(vittm_cmd *cmd, uniform_product *u, const vittm_ten
   const uint32_t kc = uniform_kc(a->dtype, a->cols);
   u->dev = a->dev, u->dtype = a->dtype;
   u->m = a->rows, u->n = b->rows, u->k = a->cols, u->kc = kc, u->ldc = c->cols;
-  vittm_status st =
-      bind_a_direct(a, 0, u)
-          ? VITTM_OK
-          : operand_panels(cmd, 0, a, kc, panels_bytes(a->dtype, a->cols, a->rows), &u->pa, err);
+  vittm_status st = bind_a_direct(a, 0, u)
+                        ? VITTM_OK
+                        : operand_panels(cmd, 0, a, kc, false,
+                                         panels_bytes(a->dtype, a->cols, a->rows), &u->pa, err);
   if (!st)
-    st = operand_panels(cmd, 1, b, kc, panels_bytes(b->dtype, b->cols, b->rows), &u->pb, err);
+    st = operand_panels(cmd, 1, b, kc, true, panels_bytes(b->dtype, b->cols, b->rows), &u->pb, err);
   if (st)
     return st;
   u->c = vittm_tensor_bind(c, 0, true, &u->c_off);
@@ -800,7 +806,7 @@ vittm_status vittm_gemm_uniform_conv2d_record(vittm_cmd *cmd, const vittm_tensor
       .label = "conv2d",
   };
   vittm_status st = operand_panels(
-      cmd, 1, weight, kc, panels_bytes_kc(weight->dtype, kdim, kc, weight->rows), &u.pb, err);
+      cmd, 1, weight, kc, true, panels_bytes_kc(weight->dtype, kdim, kc, weight->rows), &u.pb, err);
   /* Where the map's channels are one k-chunk, each tap's panels are windows of the map itself:
    * nothing to pack (packing costs a CPU driver more than the product: it stores k·k times the
    * map, value by value). */
@@ -823,7 +829,7 @@ vittm_status vittm_gemm_uniform_conv2d_record(vittm_cmd *cmd, const vittm_tensor
     if (!u.a_direct) {
       st = vittm_cmd_scratch(cmd, 0, panels_bytes_kc(x->dtype, kdim, kc, u.m), &u.pa, err);
       if (!st)
-        st = pack_operand(cmd, x, kc, PACK_CONV, &conv, u.m, kdim, u.pa, err);
+        st = pack_operand(cmd, x, kc, PACK_CONV, false, &conv, u.m, kdim, u.pa, err);
     }
     if (!st) {
       u.c = vittm_tensor_bind(y, q0, true, &u.c_off);
@@ -859,12 +865,12 @@ vittm_status vittm_gemm_uniform_patch_embed_record(vittm_cmd *cmd, const vittm_t
       .label = "patch embed",
   };
   const pack_push geometry = {.h = height, .w = width, .ks = patch};
-  vittm_status st = operand_panels(cmd, 1, weight, kc,
+  vittm_status st = operand_panels(cmd, 1, weight, kc, true,
                                    panels_bytes(weight->dtype, kdim, weight->rows), &u.pb, err);
   if (!st)
     st = vittm_cmd_scratch(cmd, 0, panels_bytes(image->dtype, kdim, u.m), &u.pa, err);
   if (!st)
-    st = pack_operand(cmd, image, kc, PACK_PATCH, &geometry, u.m, kdim, u.pa, err);
+    st = pack_operand(cmd, image, kc, PACK_PATCH, false, &geometry, u.m, kdim, u.pa, err);
   if (st)
     return st;
   u.c = vittm_tensor_bind(out, out_row0, true, &u.c_off);
