@@ -427,6 +427,37 @@ static void check_slide_against_reference(void)
   free(pixels), free(frame), free(logits);
 }
 
+/* A frame of the input size whose resized frame is the input size is one crop: slide
+ * inference's class map is then whole inference's (the segmenter takes its path), and must be
+ * the reference's. Where the model's slide scale resizes such a frame, it is several crops or
+ * a rescaled one, which test_slide_inference covers. */
+static void check_one_crop_slide(void)
+{
+  vittm_segmenter_options slide = {.inference = VITTM_INFERENCE_SLIDE, .mask_at_model_size = true};
+  vittm_segmenter *seg = segmenter_with(VITTM_FORMAT_RGB, in_w, in_h, &slide);
+  vittm_frame frame = rgb_frame();
+  vittm_class_map map;
+  run(seg, &frame, &map);
+  const bool one_crop = map.width == in_w && map.height == in_h; /* the resized frame's size */
+  vittm_segmenter_free(seg);
+  if (!one_crop) {
+    printf("slide inference resizes a %u×%u frame to %u×%u: no single-crop case\n", in_w, in_h,
+           map.width, map.height);
+    return;
+  }
+  slide.mask_at_model_size = false;
+  seg = segmenter_with(VITTM_FORMAT_RGB, in_w, in_h, &slide);
+  run(seg, &frame, &map);
+  int64_t count;
+  float *ref = probe("probe.logits", &count);
+  double ss = 0;
+  for (int64_t i = 0; i < count; i++)
+    ss += (double)ref[i] * ref[i];
+  check_class_map("one-crop slide inference's class map", "probe.", &map, sqrt(ss / (double)count));
+  free(ref);
+  vittm_segmenter_free(seg);
+}
+
 /* Slide inference: a frame half as wide again as the input is covered by several crops and
  * gives a map of its size (or of the resized frame's); a frame whose resized short side cannot
  * hold one crop is refused; and, where the model file has the reference's slide probe, the map
@@ -473,6 +504,7 @@ static void test_slide_inference(void **state)
     check_slide_against_reference();
   else
     printf("%s has no slide probe: slide inference checked for consistency only\n", model_path);
+  check_one_crop_slide();
 }
 
 static void test_wrong_frame_is_refused(void **state)
