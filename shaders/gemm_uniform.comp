@@ -11,7 +11,7 @@
 // by lane with a branch per lane, an element of an array of uniform buffers with one gather.
 //
 // A and B come packed by gemm_pack.comp into panels of 64 rows × KC k (zero beyond the
-// matrix; A's row-major, B's k-vector-major, panels.glsl: the lanes' B units are then
+// matrix; A's row-major, B's unit-major, panels.glsl: the lanes' B units are then
 // consecutive), each panel one uniform buffer of 64 KiB at most. A dispatch binds UA
 // panels of A and UA of B: `chunks` consecutive k-chunks of each of its row panels of A
 // (element panel·chunks + chunk of the array), the same for its column panels of B, so that

@@ -621,15 +621,15 @@ static uint32_t winograd_u_per_buffer(const vittm_device *dev, VkDeviceSize u_by
   return n < WINOGRAD_XI ? (uint32_t)n : WINOGRAD_XI;
 }
 
-/* Fewer than 64 channels are packed (cheap enough); one k-chunk of them is read from the map
- * itself (on the uniform route; on the tiled one they are the register kernel's). U must fit
- * VITTM_WINOGRAD_BUFFERS buffers, one panel's V and M a binding each. */
 /* Rows of a product rounded up to the uniform GEMM's blocks of rows. */
 static uint64_t block_rows(uint64_t rows)
 {
   return (rows + UNIFORM_ROWS - 1) / UNIFORM_ROWS * UNIFORM_ROWS;
 }
 
+/* Fewer than 64 channels are packed (cheap enough); one k-chunk of them is read from the map
+ * itself (on the uniform route; on the tiled one they are the register kernel's). U must fit
+ * VITTM_WINOGRAD_BUFFERS buffers, one panel's V and M a binding each. */
 bool vittm_gemm_takes_winograd_route(const vittm_tensor *x, uint32_t h, uint32_t w,
                                      const vittm_tensor *weight, const vittm_tensor *y, uint32_t k)
 {

@@ -8,7 +8,7 @@ uint panel_vec4(uint row, uint kv, uint kvecs, uint panels)
   return (chunk * panels * 64u + row) * kvecs + (kv - chunk * kvecs);
 }
 
-// The same for a B operand (the weights' side), whose panels are stored k-unit-major: the
+// The same for a B operand (the weights' side), whose panels are stored unit-major: the
 // GEMM's 16-byte unit (row r of the panel, unit u of its k) at u·64 + r, so that the GEMM's
 // lanes, which read consecutive rows of B at the same unit, read consecutive units (their
 // gathers then touch two cache lines, not eight). `per` vec4s make a unit: 1 in fp32, 2 in
