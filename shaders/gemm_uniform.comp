@@ -76,6 +76,12 @@ const uint FLAG_ACCUMULATE = 4u; // C + (A·Bᵀ + bias), after GELU: a residual
 const uint FLAG_PARTIAL = 8u;    // C holds the earlier k-chunks' sum: added first
 const uint FLAG_RELU = 16u;      // max(·, 0) after the bias: a convolution's epilogue
 const uint FLAG_SPAN = 32u;      // CONV: one window of A per panel serves every tap (below)
+// The epilogue's costly steps (FLAG_GELU, FLAG_ACCUMULATE, FLAG_PARTIAL) come as a constant,
+// the others in p.flags: a CPU driver runs both sides of every branch under a lane mask,
+// uniform conditions included, so a step left out only by p.flags would still cost every
+// workgroup its loads of C and GELU's polynomial (sampled: 16 % of a 768-deep product's time
+// outside its k-loop with them, 8 % without).
+layout(constant_id = 6) const uint EPILOGUE = 0;
 
 layout(push_constant) uniform Push {
   uint M, N;           // rows and columns of C (the whole product)
@@ -93,6 +99,15 @@ layout(push_constant) uniform Push {
 int conv_window_start(uint first, int shift)
 {
   return clamp(int(first) + shift, 0, int(p.h * p.w) - 1);
+}
+
+// a·b as two pairs, so that an accumulator waits for one addition per k-vector, not four: a
+// CPU driver neither fuses the multiplications and additions (docs/cpu-drivers.md) nor
+// reorders them, and four chained additions per accumulator left the loop waiting on their
+// latency (fp32 GEMMs and Winograd's products 8–9 % slower). dot() would add in sequence.
+float dot4(vec4 a, vec4 b)
+{
+  return (a.x * b.x + a.y * b.y) + (a.z * b.z + a.w * b.w);
 }
 
 // Row r of the R, this k-vector, from the lane that loaded it.
@@ -166,14 +181,8 @@ void main()
         const uvec4 u = row_of(held, r);
         const vec4 a0 = vec4(unpackHalf2x16(u.x), unpackHalf2x16(u.y));
         const vec4 a1 = vec4(unpackHalf2x16(u.z), unpackHalf2x16(u.w));
-        [[unroll]] for (uint j = 0; j < COLS; j++) {
-          float s = acc[r][j];
-          s = fma(a0.x, b0[j].x, s); s = fma(a0.y, b0[j].y, s);
-          s = fma(a0.z, b0[j].z, s); s = fma(a0.w, b0[j].w, s);
-          s = fma(a1.x, b1[j].x, s); s = fma(a1.y, b1[j].y, s);
-          s = fma(a1.z, b1[j].z, s); s = fma(a1.w, b1[j].w, s);
-          acc[r][j] = s;
-        }
+        [[unroll]] for (uint j = 0; j < COLS; j++)
+          acc[r][j] += dot4(a0, b0[j]) + dot4(a1, b1[j]);
       }
 #else
       vec4 bv[COLS];
@@ -181,12 +190,8 @@ void main()
         bv[j] = unit(pb[ib].v[kv * PANEL + j * WG + lane]);
       [[unroll]] for (uint r = 0; r < R; r++) {
         const vec4 av = row_of(held, r);
-        [[unroll]] for (uint j = 0; j < COLS; j++) {
-          float s = acc[r][j];
-          s = fma(av.x, bv[j].x, s); s = fma(av.y, bv[j].y, s);
-          s = fma(av.z, bv[j].z, s); s = fma(av.w, bv[j].w, s);
-          acc[r][j] = s;
-        }
+        [[unroll]] for (uint j = 0; j < COLS; j++)
+          acc[r][j] += dot4(av, bv[j]);
       }
 #endif
     }
@@ -210,14 +215,14 @@ void main()
         ci = p.c_off + ((2u * i + (sub >> 1u)) * 2u * p.w + 2u * j + (sub & 1u)) * p.ldc + co;
       }
       float v = acc[r][j];
-      if ((p.flags & FLAG_PARTIAL) != 0u)
+      if ((EPILOGUE & FLAG_PARTIAL) != 0u)
         v += float(c[ci]);
       v += bn;
       if ((p.flags & FLAG_RELU) != 0u)
         v = max(v, 0.0);
-      if ((p.flags & FLAG_GELU) != 0u)
+      if ((EPILOGUE & FLAG_GELU) != 0u)
         v = vittm_gelu(v);
-      if ((p.flags & FLAG_ACCUMULATE) != 0u)
+      if ((EPILOGUE & FLAG_ACCUMULATE) != 0u)
         v += float(c[ci]);
       c[ci] = elem_t(v);
     }

@@ -113,6 +113,8 @@ static vittm_status gemm_pipeline(vittm_device *dev, vittm_dtype dtype, uint32_t
 enum { UNIFORM_PANELS = 7, PANEL_ROWS = 64, UNIFORM_WG = 8, UNIFORM_ROWS = 16 };
 enum { PACKED_PASS_CHUNKS = 3 }; /* k-chunks per pass where A is packed (uniform_dispatches) */
 enum { UFLAG_PARTIAL = 8u, UFLAG_RELU = 16u, UFLAG_SPAN = 32u };
+/* The flags gemm_uniform.comp takes as a specialisation constant, not from p.flags. */
+enum { EPILOGUE_SPECIALISED = FLAG_GELU | FLAG_ACCUMULATE | UFLAG_PARTIAL };
 
 typedef struct uniform_push {
   uint32_t m, n, m0, n0;
@@ -414,13 +416,12 @@ static vittm_status uniform_dispatches(vittm_cmd *cmd, const uniform_product *u,
    * subgroup size is fixed and divides the workgroup and the rows. */
   const uint32_t sg = vittm_device_get_profile(u->dev)->shuffle_subgroup;
   const bool shared_a = sg > 1 && UNIFORM_WG % sg == 0 && UNIFORM_ROWS % sg == 0;
+  /* Constant 6: the pass's costly epilogue steps (EPILOGUE_SPECIALISED), which a CPU driver
+   * would run masked off when only the push constants left them out. */
   uint32_t spec[] = {UNIFORM_WG, UNIFORM_ROWS, kc / (u->dtype == VITTM_F16 ? 8 : 4),
-                     conv,       u->scatter,   shared_a ? sg : 1};
-  vittm_status st = vittm_pipeline_get_uniform(
-      u->dev, shared_a ? VITTM_SHADER_GEMM_UNIFORM_SG : VITTM_SHADER_GEMM_UNIFORM, u->dtype, spec,
-      shared_a ? 6 : 5, 4, 2, UNIFORM_PANELS, sizeof(uniform_push), &p, err);
-  if (st)
-    return st;
+                     conv,       u->scatter,   shared_a ? sg : 1,
+                     0};
+  vittm_status st = VITTM_OK;
   /* A dispatch sums up to UNIFORM_PANELS k-chunks of its panels before it writes C (the
    * chunks of one pass); deeper products take several passes, those after the first adding to
    * C what the earlier ones left there (PARTIAL). Bias, ReLU and GELU wait for the last pass, a
@@ -450,6 +451,12 @@ static vittm_status uniform_dispatches(vittm_cmd *cmd, const uniform_product *u,
                                : UFLAG_PARTIAL | (pass + 1 == passes ? user & ~FLAG_ACCUMULATE : 0);
     if (u->conv_span)
       shader_flags |= UFLAG_SPAN;
+    spec[6] = shader_flags & EPILOGUE_SPECIALISED;
+    st = vittm_pipeline_get_uniform(
+        u->dev, shared_a ? VITTM_SHADER_GEMM_UNIFORM_SG : VITTM_SHADER_GEMM_UNIFORM, u->dtype, spec,
+        7, 4, 2, UNIFORM_PANELS, sizeof(uniform_push), &p, err);
+    if (st)
+      return st;
     for (uint32_t ma = 0; ma < a_panels; ma += group_a) {
       const uint32_t na = a_panels - ma < group_a ? a_panels - ma : group_a;
       for (uint32_t nb = 0; nb < b_panels; nb += group) {
