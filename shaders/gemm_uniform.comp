@@ -104,7 +104,8 @@ int conv_window_start(uint first, int shift)
 // a·b as two pairs, so that an accumulator waits for one addition per k-vector, not four: a
 // CPU driver neither fuses the multiplications and additions (docs/cpu-drivers.md) nor
 // reorders them, and four chained additions per accumulator left the loop waiting on their
-// latency (fp32 GEMMs and Winograd's products 8–9 % slower). dot() would add in sequence.
+// latency (with EPILOGUE, fp32 products and Winograd's 4–13 % faster). dot() would add in
+// sequence.
 float dot4(vec4 a, vec4 b)
 {
   return (a.x * b.x + a.y * b.y) + (a.z * b.z + a.w * b.w);
