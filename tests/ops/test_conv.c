@@ -356,8 +356,9 @@ static void test_conv_uniform_route_matches_reference(void **state)
    * (whatever the condition's route: the cases below take it). Where a storage buffer
    * binding cannot hold U (36 positions × 2 chunks of 64 KiB: split1m), the direct sum:
    * per block of 64 pixels (a binding holds one block of the implicit A's 11 k-chunks of
-   * 64 KiB), its pack and its product in 4 passes (3, 3, 3 and 2 chunks). The 7×5 map (4 tiles: 36 products of a
-   * 16-row block where the direct sum multiplies 48 rows 9 times) takes the direct sum. */
+   * 64 KiB), its pack and its product in 4 passes (3, 3, 3 and 2 chunks). The 7×5 map (4
+   * tiles: 36 products of a 16-row block where the direct sum multiplies 48 rows 9 times)
+   * takes the direct sum. */
   const bool winograd_was = profile->winograd;
   profile->winograd = true;
   const uint32_t wh = 12, ww = 11;
