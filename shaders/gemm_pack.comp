@@ -1,6 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
+#extension GL_EXT_shader_explicit_arithmetic_types_int64 : require
 // Copies an operand of the uniform-buffer GEMM (gemm_uniform.comp) into panels: the rows×cols
 // matrix at src[off + i·ld + j] becomes, for each k-chunk of KC columns and each panel of 64
 // rows, one 64×KC row-major block (chunk-major, then panel), zero past the matrix's edges.
@@ -14,9 +15,11 @@
 // Invocation (x, y, z) copies four k (x) of row y of chunk z, with one vec4 load when they
 // are four consecutive values from a multiple of four (ALIGNED: every row starts on one; with
 // PATCH every patch row and image row), else four scalar ones: on a CPU driver each
-// storage-buffer load is a loop over the lanes, a vec4 one no dearer than a scalar one.
+// storage-buffer load is a loop over the lanes, a vec4 one no dearer than a scalar one; the
+// vec4s are loaded and stored as 64-bit words (words.glsl), which halve the steps per lane.
 #include "dtype.glsl"
 #include "panels.glsl"
+#include "words.glsl"
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 0) const uint WG = 64;
@@ -25,15 +28,9 @@ layout(constant_id = 2) const uint MODE = 0u; // 0: a matrix, 1: CONV, 2: PATCH
 layout(constant_id = 3) const bool B_SIDE = false; // a B operand's layout (panel_vec4_b)
 const bool CONV = MODE == 1u, PATCH = MODE == 2u;
 
-#ifdef VITTM_F16
-#define elem4_t f16vec4
-#else
-#define elem4_t vec4
-#endif
-
 layout(std430, set = 0, binding = 0) readonly buffer BufSrc { elem_t src[]; };
-layout(std430, set = 0, binding = 0) readonly buffer BufSrc4 { elem4_t src4[]; };
-layout(std430, set = 0, binding = 1) writeonly buffer BufDst { elem4_t dst4[]; };
+layout(std430, set = 0, binding = 0) readonly buffer BufSrc4 { words4_t src4[]; };
+layout(std430, set = 0, binding = 1) writeonly buffer BufDst { words4_t dst4[]; };
 
 layout(push_constant) uniform Push {
   uint rows, cols, ld, off;
@@ -84,11 +81,11 @@ void main()
       // A row's length (for CONV, ld; for PATCH, a patch row) is a multiple of 4: the four
       // share one tap, or one patch row.
       if (col < p.cols && source(row, col, s))
-        v = vec4(src4[s / 4u]);
+        v = words_vec4(src4[s / 4u]);
     } else {
       [[unroll]] for (uint c = 0; c < 4u; c++)
         v[c] = col + c < p.cols && source(row, col + c, s) ? float(src[s]) : 0.0;
     }
   }
-  dst4[at] = elem4_t(v);
+  dst4[at] = vec4_words(v);
 }

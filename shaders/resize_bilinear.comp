@@ -1,11 +1,15 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#ifdef VITTM_WORDS64
+#extension GL_EXT_shader_explicit_arithmetic_types_int64 : require
+#endif
 // Bilinear resize of an NHWC map, align_corners=False, as PyTorch's upsample_bilinear2d:
 // source coordinate s = max(scale·(d + 0.5) − 0.5, 0), taps floor(s) and the next one
 // (clamped at the edge), weights from the fraction. scale is in/out for F.interpolate(size=)
 // and 1/scale_factor for F.interpolate(scale_factor=). The result goes to a column slice of
 // y (channel concatenation) or is added to it (FPN top-down adds). An invocation handles one
-// output pixel and four channels (VEC4) or one.
+// output pixel and four channels (VEC4) or one. The resize_bilinear_words variant
+// (VITTM_WORDS64, CPU drivers) loads and stores the four as 64-bit words (words.glsl).
 #include "dtype.glsl"
 
 layout(local_size_x_id = 0) in;
@@ -28,6 +32,28 @@ layout(push_constant) uniform Push {
 
 layout(std430, set = 0, binding = 2) buffer BufY { elem_t y[]; };
 layout(std430, set = 0, binding = 2) buffer BufY4 { elem4_t y4[]; };
+#ifdef VITTM_WORDS64
+layout(std430, set = 0, binding = 2) buffer BufYW { words4_t yw[]; };
+#endif
+
+// Four channels of y from element o, a multiple of 4.
+vec4 y_load4(uint o)
+{
+#ifdef VITTM_WORDS64
+  return words_vec4(yw[o / 4u]);
+#else
+  return vec4(y4[o / 4u]);
+#endif
+}
+
+void y_store4(uint o, vec4 v)
+{
+#ifdef VITTM_WORDS64
+  yw[o / 4u] = vec4_words(v);
+#else
+  y4[o / 4u] = elem4_t(v);
+#endif
+}
 
 // The two taps along one axis of `size` pixels and the weight of the second.
 void taps(float scale, uint d, uint size, out uint i0, out uint i1, out float l1)
@@ -67,8 +93,8 @@ void main()
     uint o = p.y_off + qi * p.ldy + ch;
     if (VEC4) {
       if (p.accumulate != 0u)
-        v += vec4(y4[o / 4u]);
-      y4[o / 4u] = elem4_t(v);
+        v += y_load4(o);
+      y_store4(o, v);
     } else {
       if (p.accumulate != 0u)
         v.x += float(y[o]);

@@ -1,6 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
+#extension GL_EXT_shader_explicit_arithmetic_types_int64 : require
 // Winograd's input transform (include/winograd.glsl) of a block of tiles of an h×w map of
 // `cin` channels (pixels row-major, a row of cin values each, at src[off]): V = Bᵀ d B of
 // each tile's ALPHA×ALPHA input window d (zero padding 1), written as the A operand of the
@@ -12,14 +13,17 @@
 // TILE·tx), its input window from one before.
 #include "panels.glsl"
 #include "winograd.glsl"
+#include "words.glsl"
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 0) const uint WG = 64;
-layout(constant_id = 2) const bool ALIGNED = false; // cin and off multiples of 4: vec4 loads
+// cin and off multiples of 4: four channels as one load (of 64-bit words: the route is a CPU
+// driver's, words.glsl)
+layout(constant_id = 2) const bool ALIGNED = false;
 
 layout(std430, set = 0, binding = 0) readonly buffer BufSrc { float src[]; };
-layout(std430, set = 0, binding = 0) readonly buffer BufSrc4 { vec4 src4[]; };
-layout(std430, set = 0, binding = 1) writeonly buffer BufDst { vec4 dst4[]; };
+layout(std430, set = 0, binding = 0) readonly buffer BufSrc4 { words4_t src4[]; };
+layout(std430, set = 0, binding = 1) writeonly buffer BufDst { words4_t dst4[]; };
 
 layout(push_constant) uniform Push {
   uint h, w, tw;      // the map, tiles per row
@@ -36,7 +40,7 @@ vec4 pixel(int y, int x, uint c)
     return vec4(0.0);
   const uint at = p.off + (uint(y) * p.w + uint(x)) * p.cin + c;
   if (ALIGNED)
-    return src4[at / 4u];
+    return words_vec4(src4[at / 4u]);
   vec4 v;
   [[unroll]] for (uint i = 0; i < 4u; i++)
     v[i] = c + i < p.cin ? src[at + i] : 0.0;
@@ -69,6 +73,6 @@ void main()
       vec4 s = vec4(0.0);
       [[unroll]] for (uint k = 0; k < ALPHA; k++)
         s += bd[i][k] * winograd_bt(j, k);
-      dst4[(i * ALPHA + j) * p.xi_stride + at] = s;
+      dst4[(i * ALPHA + j) * p.xi_stride + at] = vec4_words(s);
     }
 }

@@ -63,9 +63,12 @@ static vittm_status resize_record(vittm_cmd *cmd, const vittm_tensor *x, uint32_
     return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT, "%s: y must not be x", op);
   bool vec4 = c % 4 == 0 && y->cols % 4 == 0 && out_col0 % 4 == 0;
   uint32_t spec[] = {WG_SIZE, (vec4 ? OPT_VEC4 : 0) | (x->n_chunks > 1 ? OPT_X_SPLIT : 0)};
+  /* words=64: the four channels as 64-bit words (CPU drivers, vk/profile.h) */
+  const vittm_shader_id id = vec4 && vittm_device_get_profile(x->dev)->words64 && x->dev->int64
+                                 ? VITTM_SHADER_RESIZE_BILINEAR_WORDS
+                                 : VITTM_SHADER_RESIZE_BILINEAR;
   const vittm_pipeline *p;
-  if ((st = vittm_pipeline_get(x->dev, VITTM_SHADER_RESIZE_BILINEAR, x->dtype, spec, 2, 3,
-                               sizeof(resize_push), &p, err)))
+  if ((st = vittm_pipeline_get(x->dev, id, x->dtype, spec, 2, 3, sizeof(resize_push), &p, err)))
     return st;
   uint32_t per_pixel = vec4 ? c / 4 : c;
   resize_rows_ctx ctx = {h, w, wo, scale_y};

@@ -53,7 +53,8 @@ static vittm_status apply_route(const vittm_device_info *info, const char *item,
 {
   static const struct {
     const char *text;
-    int field; /* 0 tiles, 1 attention, 2 reductions, 3 shuffles, 4 gemm, 5 winograd, 6 copies */
+    int field; /* 0 tiles, 1 attention, 2 reductions, 3 shuffles, 4 gemm, 5 winograd, 6 copies,
+                  7 words */
     int value;
   } routes[] = {
       {"tiles=register", 0, VITTM_TILES_REGISTER},
@@ -72,6 +73,8 @@ static vittm_status apply_route(const vittm_device_info *info, const char *item,
       {"winograd=all", 5, 2},
       {"copies=transfer", 6, 1},
       {"copies=shader", 6, 0},
+      {"words=64", 7, 1},
+      {"words=32", 7, 0},
   };
   for (size_t i = 0; i < sizeof routes / sizeof *routes; i++) {
     if (strlen(routes[i].text) != len || strncmp(routes[i].text, item, len) != 0)
@@ -85,6 +88,7 @@ static vittm_status apply_route(const vittm_device_info *info, const char *item,
       p->winograd_small_maps = routes[i].value == 2;
       break;
     case 6: p->copies_by_transfer = routes[i].value; break;
+    case 7: p->words64 = routes[i].value; break;
     case 3:
       if (routes[i].value && !shuffle_subgroup(info))
         return vittm_error_set(err, VITTM_ERROR_UNSUPPORTED,
@@ -107,7 +111,7 @@ static vittm_status apply_route(const vittm_device_info *info, const char *item,
       err, VITTM_ERROR_INVALID_ARGUMENT,
       "VITTM_ROUTES: unknown route \"%.*s\" (known: tiles=register|shared, "
       "attention=fused|gemm|uniform, reductions=workgroup|subgroup, shuffles=on|off, "
-      "gemm=uniform|tiled, winograd=on|off|all, copies=transfer|shader)",
+      "gemm=uniform|tiled, winograd=on|off|all, copies=transfer|shader, words=64|32)",
       (int)len, item);
 }
 
@@ -138,6 +142,7 @@ vittm_status vittm_device_profile_select(const vittm_device_info *info,
       .gemm_uniform = cpu && reads_storage_per_lane(info),
       .winograd = cpu,
       .copies_by_transfer = cpu,
+      .words64 = cpu,
   };
   vittm_status st = VITTM_OK;
   if (env) {
@@ -167,13 +172,13 @@ bool vittm_device_profile_equal(const vittm_device_profile *a, const vittm_devic
          a->reductions == b->reductions && a->shuffle_subgroup == b->shuffle_subgroup &&
          a->long_workgroups == b->long_workgroups && a->gemm_uniform == b->gemm_uniform &&
          a->winograd == b->winograd && a->winograd_small_maps == b->winograd_small_maps &&
-         a->copies_by_transfer == b->copies_by_transfer &&
+         a->copies_by_transfer == b->copies_by_transfer && a->words64 == b->words64 &&
          tile_equal(&a->gemm_tile, &b->gemm_tile) && tile_equal(&a->conv_tile, &b->conv_tile);
 }
 
 void vittm_device_profile_describe(const vittm_device_profile *p, char *buf, size_t size)
 {
-  snprintf(buf, size, "tiles=%s,attention=%s,reductions=%s,shuffles=%s%s%s%s%s",
+  snprintf(buf, size, "tiles=%s,attention=%s,reductions=%s,shuffles=%s%s%s%s%s%s",
            p->tiles == VITTM_TILES_REGISTER ? "register" : "shared",
            p->attention == VITTM_ATTENTION_UNIFORM ? "uniform"
            : p->attention == VITTM_ATTENTION_GEMM  ? "gemm"
@@ -183,7 +188,8 @@ void vittm_device_profile_describe(const vittm_device_profile *p, char *buf, siz
            p->winograd_small_maps ? ",winograd=all"
            : p->winograd          ? ",winograd=on"
                                   : "",
-           p->copies_by_transfer ? ",copies=transfer" : "", p->fp16 ? ",fp16" : "");
+           p->copies_by_transfer ? ",copies=transfer" : "", p->words64 ? ",words=64" : "",
+           p->fp16 ? ",fp16" : "");
 }
 
 uint32_t vittm_tile_shuffle_subgroup(const vittm_device_profile *p, const vittm_tile *t)

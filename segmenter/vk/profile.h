@@ -75,6 +75,9 @@ typedef struct vittm_device_profile {
                                        (winograd=all: to compare, and for tests) */
   bool copies_by_transfer;          /* block copies as transfer commands, not the copy shader
                                        (CPU drivers: a memcpy per row) */
+  bool words64;                     /* storage loads and stores of four values as 64-bit
+                                       words where the device has them (CPU drivers: a loop
+                                       per lane and per component; resize) */
   vittm_tile gemm_tile, conv_tile;  /* forced tiles; bm == 0 when none */
 } vittm_device_profile;
 

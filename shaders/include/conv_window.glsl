@@ -2,7 +2,9 @@
 // chunks of its tensor (segmenter/ops/row_window.h): binding 0 holds the rows from
 // p.x_row0, binding 1 those from p.x_split. The includer declares elem_t (dtype.glsl), the
 // push block `p` with x_row0 and x_split, and the boolean constant X_SPLIT, false when the
-// tensor is one chunk: every test of the hi binding then folds away.
+// tensor is one chunk: every test of the hi binding then folds away. With VITTM_WORDS64 (the
+// includer enables GL_EXT_shader_explicit_arithmetic_types_int64) x_load4 reads 64-bit words
+// (words.glsl): the variant for CPU drivers.
 #ifdef VITTM_F16
 #define elem4_t f16vec4
 #else
@@ -13,6 +15,11 @@ layout(std430, set = 0, binding = 0) readonly buffer XLo { elem_t x_lo[]; };
 layout(std430, set = 0, binding = 0) readonly buffer XLo4 { elem4_t x_lo4[]; };
 layout(std430, set = 0, binding = 1) readonly buffer XHi { elem_t x_hi[]; };
 layout(std430, set = 0, binding = 1) readonly buffer XHi4 { elem4_t x_hi4[]; };
+#ifdef VITTM_WORDS64
+#include "words.glsl"
+layout(std430, set = 0, binding = 0) readonly buffer XLoW { words4_t x_low[]; };
+layout(std430, set = 0, binding = 1) readonly buffer XHiW { words4_t x_hiw[]; };
+#endif
 
 // Whether input row `row` lives in the hi binding.
 bool x_in_hi(uint row)
@@ -36,7 +43,13 @@ float x_load(bool hi, uint i)
 // Four elements from i, a multiple of 4.
 vec4 x_load4(bool hi, uint i)
 {
+#ifdef VITTM_WORDS64
+  if (X_SPLIT && hi)
+    return words_vec4(x_hiw[i / 4u]);
+  return words_vec4(x_low[i / 4u]);
+#else
   if (X_SPLIT && hi)
     return vec4(x_hi4[i / 4u]);
   return vec4(x_lo4[i / 4u]);
+#endif
 }

@@ -76,7 +76,7 @@ static vittm_device_profile select_ok(const vittm_device_info *info, const char 
 
 static void describe_is(const vittm_device_profile *p, const char *want)
 {
-  char got[128];
+  char got[160];
   vittm_device_profile_describe(p, got, sizeof got);
   assert_string_equal(got, want);
 }
@@ -87,7 +87,7 @@ static void test_cpu_driver_defaults(void **state)
   vittm_device_info info = lavapipe();
   vittm_device_profile p = select_ok(&info, NULL);
   describe_is(&p, "tiles=register,attention=uniform,reductions=subgroup,shuffles=on,winograd=on,"
-                  "copies=transfer");
+                  "copies=transfer,words=64");
   assert_false(p.fp16);    /* fp16 only adds conversions on a CPU */
   assert_true(p.winograd); /* whatever the GEMM route */
   assert_true(p.long_workgroups);
@@ -106,7 +106,7 @@ static void test_cpu_without_avx512_reads_uniform_buffers(void **state)
     strcpy(info.cpu_vectors, vectors[i]);
     vittm_device_profile p = select_ok(&info, NULL);
     describe_is(&p, "tiles=register,attention=uniform,reductions=subgroup,shuffles=on,gemm=uniform,"
-                    "winograd=on,copies=transfer");
+                    "winograd=on,copies=transfer,words=64");
     assert_true(p.gemm_uniform);
     assert_true(p.copies_by_transfer);
     p = select_ok(&info, "gemm=tiled");
@@ -129,6 +129,7 @@ static void test_gpu_defaults(void **state)
   assert_false(p.long_workgroups);
   assert_false(p.winograd); /* the uniform-buffer GEMM is for CPU drivers */
   assert_false(p.copies_by_transfer);
+  assert_false(p.words64);
 
   info = small_discrete();
   p = select_ok(&info, NULL);
@@ -142,7 +143,7 @@ static void test_routes_force_every_route(void **state)
   vittm_device_info info = lavapipe();
   vittm_device_profile p = select_ok(
       &info, "tiles=shared,attention=fused,reductions=workgroup,shuffles=off,winograd=off,"
-             "copies=shader");
+             "copies=shader,words=32");
   describe_is(&p, "tiles=shared,attention=fused,reductions=workgroup,shuffles=off");
   info = small_discrete();
   p = select_ok(&info, "tiles=register,attention=gemm,reductions=subgroup,,");
@@ -153,9 +154,10 @@ static void test_routes_force_every_route(void **state)
   p = select_ok(&info, "gemm=uniform");
   assert_true(p.gemm_uniform);
   describe_is(&p, "tiles=register,attention=uniform,reductions=subgroup,shuffles=on,gemm=uniform,"
-                  "winograd=on,copies=transfer");
+                  "winograd=on,copies=transfer,words=64");
   p = select_ok(&info, "attention=gemm,winograd=off");
-  describe_is(&p, "tiles=register,attention=gemm,reductions=subgroup,shuffles=on,copies=transfer");
+  describe_is(&p, "tiles=register,attention=gemm,reductions=subgroup,shuffles=on,copies=transfer,"
+                  "words=64");
   info = small_discrete();
   p = select_ok(&info, "attention=uniform");
   describe_is(&p, "tiles=shared,attention=uniform,reductions=workgroup,shuffles=on");
@@ -169,7 +171,7 @@ static void test_routes_force_every_route(void **state)
   assert_false(q.winograd);
   assert_false(vittm_device_profile_equal(&p, &q));
   describe_is(&q, "tiles=register,attention=uniform,reductions=subgroup,shuffles=on,gemm=uniform,"
-                  "copies=transfer");
+                  "copies=transfer,words=64");
   info = small_discrete();
   p = select_ok(&info, "winograd=on");
   assert_true(p.winograd);
@@ -192,6 +194,14 @@ static void test_routes_force_every_route(void **state)
   q = select_ok(&info, "copies=shader");
   assert_false(q.copies_by_transfer);
   assert_false(vittm_device_profile_equal(&p, &q));
+  /* Four values as 64-bit words: on CPU drivers, either forced, named when on. */
+  q = select_ok(&info, "words=32");
+  assert_false(q.words64);
+  assert_false(vittm_device_profile_equal(&p, &q));
+  info = small_discrete();
+  p = select_ok(&info, "words=64");
+  assert_true(p.words64);
+  describe_is(&p, "tiles=shared,attention=fused,reductions=workgroup,shuffles=on,words=64");
 }
 
 static void test_routes_refused_by_name(void **state)

@@ -29,6 +29,7 @@ static const struct {
     {"gemm=tiled", "Linear layers and convolutions by the tiled kernels"},
     {"winograd=off", "deep fp32 3x3 convolutions by the direct sum, not Winograd's"},
     {"copies=shader", "block copies by the copy shader, not transfer commands"},
+    {"words=32", "resize loads and stores four 32-bit values, not two 64-bit words"},
 };
 #define N_SETS (sizeof route_sets / sizeof *route_sets)
 
