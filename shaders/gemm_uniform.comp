@@ -13,8 +13,9 @@
 // A and B come packed by gemm_pack.comp into panels of 64 rows × KC k (zero beyond the
 // matrix; A's row-major, B's unit-major, panels.glsl: the lanes' B units are then
 // consecutive), each panel one uniform buffer of 64 KiB at most. A dispatch binds UA
-// panels of A and UA of B: `chunks` consecutive k-chunks of each of its row panels of A
-// (element panel·chunks + chunk of the array), the same for its column panels of B, so that
+// windows of A and UB of B, in one array of the 15 uniform buffers a CPU driver gives a
+// stage (A's first): `chunks` consecutive k-chunks of each of its row panels of A
+// (element panel·chunks + chunk), the same for its column panels of B, so that
 // it sums `chunks` k-chunks before it touches C (its epilogue reads and writes C lane by
 // lane, a cost worth paying once). Workgroup (x, y) computes the R×64 block of C at rows x·R
 // of the A panels (panel x·R / 64) and the 64 columns of B panel y: consecutive workgroups (x
@@ -57,7 +58,9 @@ layout(constant_id = 4) const bool SCATTER = false;
 
 const uint PANEL = 64u;     // rows of a panel
 const uint COLS = 64u / WG; // columns per lane
-const uint UA = 7u;         // panels of A, and of B, per dispatch
+const uint UA = 8u;         // windows of A per dispatch: one more than B's, so that A bound
+                            // where it lies shows 8 blocks of R rows (a dispatch fewer in 4)
+const uint UB = 7u;         // windows of B per dispatch (k-chunks × panels)
 #ifdef VITTM_GEMM_SUBGROUP
 layout(constant_id = 5) const uint SG = 8; // gl_SubgroupSize, a divisor of R
 #else
@@ -65,10 +68,9 @@ const uint SG = 1u;
 #endif
 const uint AL = R / SG; // rows of A a lane loads: rows lane + t·SG (the lane within its subgroup)
 
-layout(std140, set = 0, binding = 0) uniform PanelA { u64vec2 v[4096]; } pa[UA];
-layout(std140, set = 0, binding = 1) uniform PanelB { u64vec2 v[4096]; } pb[UA];
-layout(std430, set = 0, binding = 2) buffer BufC { elem_t c[]; };
-layout(std430, set = 0, binding = 3) readonly buffer BufBias { elem_t bias[]; };
+layout(std140, set = 0, binding = 0) uniform Window { u64vec2 v[4096]; } win[UA + UB];
+layout(std430, set = 0, binding = 1) buffer BufC { elem_t c[]; };
+layout(std430, set = 0, binding = 2) readonly buffer BufBias { elem_t bias[]; };
 
 const uint FLAG_BIAS = 1u;
 const uint FLAG_GELU = 2u;
@@ -170,11 +172,11 @@ void main()
     for (uint kv = 0; kv < KVECS; kv++) {
       unit_t held[AL];
       [[unroll]] for (uint t = 0; t < AL; t++)
-        held[t] = ain[t] ? unit(pa[ia].v[arow[t] + achunk + kv]) : unit_t(0); // 0.0: fp32, fp16
+        held[t] = ain[t] ? unit(win[ia].v[arow[t] + achunk + kv]) : unit_t(0); // 0.0: fp32, fp16
 #ifdef VITTM_F16
       vec4 b0[COLS], b1[COLS];
       [[unroll]] for (uint j = 0; j < COLS; j++) {
-        const uvec4 u = unit(pb[ib].v[kv * PANEL + j * WG + lane]);
+        const uvec4 u = unit(win[UA + ib].v[kv * PANEL + j * WG + lane]);
         b0[j] = vec4(unpackHalf2x16(u.x), unpackHalf2x16(u.y));
         b1[j] = vec4(unpackHalf2x16(u.z), unpackHalf2x16(u.w));
       }
@@ -188,7 +190,7 @@ void main()
 #else
       vec4 bv[COLS];
       [[unroll]] for (uint j = 0; j < COLS; j++)
-        bv[j] = unit(pb[ib].v[kv * PANEL + j * WG + lane]);
+        bv[j] = unit(win[UA + ib].v[kv * PANEL + j * WG + lane]);
       [[unroll]] for (uint r = 0; r < R; r++) {
         const vec4 av = row_of(held, r);
         [[unroll]] for (uint j = 0; j < COLS; j++)

@@ -101,7 +101,8 @@ static vittm_status gemm_pipeline(vittm_device *dev, vittm_dtype dtype, uint32_t
 /* The uniform-buffer route (profile gemm=uniform; shaders/gemm_uniform.comp,
  * docs/cpu-drivers.md): A and B are copied into panels of 64 rows × KC k, each panel one
  * uniform buffer window of at most 64 KiB, and each dispatch binds UNIFORM_PANELS windows of
- * each (panels × k-chunks) and writes their block of C. Used for Linear products and, with
+ * B (panels × k-chunks) and UNIFORM_A_WINDOWS of A, in one array of UNIFORM_WINDOWS (a CPU
+ * driver's 15 uniform buffers a stage), and writes their block of C. Used for Linear products and, with
  * A the implicit matrix of a convolution's windows, for convolutions; attention's strided and
  * batched products keep the register kernel. */
 /* UNIFORM_ROWS: rows of A per invocation, each serving the lane's 8 gathered B columns.
@@ -111,6 +112,13 @@ static vittm_status gemm_pipeline(vittm_device *dev, vittm_dtype dtype, uint32_t
  * a fixed subgroup size each lane loads R / SG of them and the subgroup shares them by
  * shuffles (gemm_uniform_sg): 21–25 → 30–35 GFLOP/s there in fp32. */
 enum { UNIFORM_PANELS = 7, PANEL_ROWS = 64, UNIFORM_WG = 8, UNIFORM_ROWS = 16 };
+/* A's windows: one more than B's, which A bound where it lies (blocks of UNIFORM_ROWS rows,
+ * a window each) or a convolution's map (a window per panel) use: 8 blocks a dispatch where 7
+ * left a remainder (256 rows: 2 dispatches, not 3). Packed A uses as many as B. */
+enum {
+  UNIFORM_A_WINDOWS = UNIFORM_PANELS + 1,
+  UNIFORM_WINDOWS = UNIFORM_A_WINDOWS + UNIFORM_PANELS
+};
 enum { PACKED_PASS_CHUNKS = 3 }; /* k-chunks per pass where A is packed (uniform_dispatches) */
 enum { UFLAG_PARTIAL = 8u, UFLAG_RELU = 16u, UFLAG_SPAN = 32u };
 /* The flags gemm_uniform.comp takes as a specialisation constant, not from p.flags. */
@@ -173,7 +181,7 @@ static bool uniform_fits(vittm_device *dev, vittm_dtype dtype, uint32_t k, uint3
   const VkPhysicalDeviceLimits *lim = &props.limits;
   uint32_t kc = uniform_kc(dtype, k), chunks = (k + kc - 1) / kc;
   return dev->uniform_array_indexing && dev->int64 && lim->maxUniformBufferRange >= 65536 &&
-         lim->maxPerStageDescriptorUniformBuffers >= 2 * UNIFORM_PANELS &&
+         lim->maxPerStageDescriptorUniformBuffers >= UNIFORM_WINDOWS &&
          panel_bytes(dtype, k) % lim->minUniformBufferOffsetAlignment == 0 &&
          panels_bytes(dtype, k, rows) <= dev->info.max_storage_buffer_range &&
          /* gemm_pack's grid: a row per workgroup in y, a k-chunk per workgroup in z */
@@ -441,7 +449,7 @@ static vittm_status uniform_dispatches(vittm_cmd *cmd, const uniform_product *u,
    * every chunk) or a_rows (a window per block, every chunk in it) all that the bindings
    * hold. */
   const uint32_t group = UNIFORM_PANELS / per_pass;
-  const uint32_t group_a = u->conv_span || u->a_rows ? UNIFORM_PANELS : group;
+  const uint32_t group_a = u->conv_span || u->a_rows ? UNIFORM_A_WINDOWS : group;
   for (uint32_t pass = 0; pass < passes; pass++) {
     const uint32_t ch0 = pass * per_pass;
     const uint32_t nch = chunks - ch0 < per_pass ? chunks - ch0 : per_pass;
@@ -454,7 +462,7 @@ static vittm_status uniform_dispatches(vittm_cmd *cmd, const uniform_product *u,
     spec[6] = shader_flags & EPILOGUE_SPECIALISED;
     st = vittm_pipeline_get_uniform(
         u->dev, shared_a ? VITTM_SHADER_GEMM_UNIFORM_SG : VITTM_SHADER_GEMM_UNIFORM, u->dtype, spec,
-        7, 4, 2, UNIFORM_PANELS, sizeof(uniform_push), &p, err);
+        7, 3, 1, UNIFORM_WINDOWS, sizeof(uniform_push), &p, err);
     if (st)
       return st;
     for (uint32_t ma = 0; ma < a_panels; ma += group_a) {
@@ -474,17 +482,20 @@ static vittm_status uniform_dispatches(vittm_cmd *cmd, const uniform_product *u,
                            .ks = u->conv_ks,
                            .ch0 = ch0,
                            .lda = u->a_rows ? u->k / (u->dtype == VITTM_F16 ? 8 : 4) : 0};
-        vittm_binding bind[2 * UNIFORM_PANELS + 2];
-        vittm_buffer_window win[2 * UNIFORM_PANELS];
+        vittm_binding bind[UNIFORM_WINDOWS + 2];
+        vittm_buffer_window win[UNIFORM_WINDOWS];
         /* Element i of each array: chunk ch0 + i % nch of panel i / nch (conv_span: A's
          * element i is panel i, for every chunk). Unused elements repeat the first: every
          * descriptor must be valid. */
-        for (uint32_t i = 0; i < UNIFORM_PANELS; i++) {
+        for (uint32_t i = 0; i < UNIFORM_A_WINDOWS; i++) {
           uint32_t ch = ch0 + i % nch, at = i / nch;
           uint32_t ia = at < na ? ch * a_panels + ma + at : ch0 * a_panels + ma;
-          uint32_t ib = at < nn ? ch * b_panels + nb + at : ch0 * b_panels + nb;
+          if (i < UNIFORM_PANELS) { /* B's element i */
+            uint32_t ib = at < nn ? ch * b_panels + nb + at : ch0 * b_panels + nb;
+            bind[UNIFORM_A_WINDOWS + i] = (vittm_binding){u->pb, false};
+            win[UNIFORM_A_WINDOWS + i] = (vittm_buffer_window){u->pb_at + ib * panel, panel};
+          }
           bind[i] = (vittm_binding){u->pa, false};
-          bind[UNIFORM_PANELS + i] = (vittm_binding){u->pb, false};
           win[i] = (vittm_buffer_window){u->pa_at + ia * panel, panel};
           if (u->a_rows) { /* block ma + i, all its k */
             const uint32_t blk = ma + (i < na ? i : 0), first = blk * UNIFORM_ROWS;
@@ -502,13 +513,12 @@ static vittm_status uniform_dispatches(vittm_cmd *cmd, const uniform_product *u,
                                                               ? u->m - ia * PANEL_ROWS
                                                               : PANEL_ROWS) *
                                                row_bytes};
-          win[UNIFORM_PANELS + i] = (vittm_buffer_window){u->pb_at + ib * panel, panel};
         }
-        bind[2 * UNIFORM_PANELS] = u->c;
+        bind[UNIFORM_WINDOWS] = u->c;
         uint32_t unused;
-        bind[2 * UNIFORM_PANELS + 1] =
+        bind[UNIFORM_WINDOWS + 1] =
             bias ? vittm_tensor_bind(bias, 0, false, &unused) : (vittm_binding){u->pb, false};
-        bind[2 * UNIFORM_PANELS + 1].write = false;
+        bind[UNIFORM_WINDOWS + 1].write = false;
         /* Workgroup x: rows x·UNIFORM_ROWS … of the panels; none for the rows past M. */
         const uint32_t rows = u->m - pc.m0 < na * a_unit ? u->m - pc.m0 : na * a_unit;
         st = vittm_cmd_dispatch_windows(
@@ -821,7 +831,7 @@ vittm_status vittm_gemm_uniform_conv2d_record(vittm_cmd *cmd, const vittm_tensor
     u.m = pixels, u.conv_h = h, u.conv_w = w, u.conv_ks = k;
     /* Where a panel's pixels and the kernel's reach either side fit one window, that window
      * serves every tap: A then takes one binding per panel, not per panel and tap, and a
-     * dispatch covers up to UNIFORM_PANELS panels (the demo models' 3×3 convolutions over
+     * dispatch covers up to UNIFORM_A_WINDOWS panels (the demo models' 3×3 convolutions over
      * 64 or 128 channels at 16²: two dispatches where there were eight). */
     u.conv_span = conv_span_pixels(w, k) * kc * vittm_dtype_size(x->dtype) <= 65536;
     u.c = vittm_tensor_bind(y, 0, true, &u.c_off);

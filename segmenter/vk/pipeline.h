@@ -18,7 +18,7 @@
 #define VITTM_MAX_SPEC 8
 #define VITTM_MAX_BINDINGS 8
 /* Descriptors of one dispatch, counting each element of an array of uniform buffers. */
-#define VITTM_MAX_DESCRIPTORS 16
+#define VITTM_MAX_DESCRIPTORS 17
 
 struct vittm_pipeline {
   const char *shader; /* the module's name, e.g. gemm_sg_f16 */
