@@ -59,7 +59,7 @@ layout(constant_id = 4) const bool SCATTER = false;
 const uint PANEL = 64u;     // rows of a panel
 const uint COLS = 64u / WG; // columns per lane
 const uint UA = 8u;         // windows of A per dispatch: one more than B's, so that A bound
-                            // where it lies shows 8 blocks of R rows (a dispatch fewer in 4)
+                            // where it lies shows 8 blocks of R rows (256 rows: 2 dispatches)
 const uint UB = 7u;         // windows of B per dispatch (k-chunks × panels)
 #ifdef VITTM_GEMM_SUBGROUP
 layout(constant_id = 5) const uint SG = 8; // gl_SubgroupSize, a divisor of R

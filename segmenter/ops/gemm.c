@@ -102,9 +102,9 @@ static vittm_status gemm_pipeline(vittm_device *dev, vittm_dtype dtype, uint32_t
  * docs/cpu-drivers.md): A and B are copied into panels of 64 rows × KC k, each panel one
  * uniform buffer window of at most 64 KiB, and each dispatch binds UNIFORM_PANELS windows of
  * B (panels × k-chunks) and UNIFORM_A_WINDOWS of A, in one array of UNIFORM_WINDOWS (a CPU
- * driver's 15 uniform buffers a stage), and writes their block of C. Used for Linear products and, with
- * A the implicit matrix of a convolution's windows, for convolutions; attention's strided and
- * batched products keep the register kernel. */
+ * driver's 15 uniform buffers a stage), and writes their block of C. Used for Linear products
+ * and, with A the implicit matrix of a convolution's windows, for convolutions; attention's
+ * strided and batched products keep the register kernel. */
 /* UNIFORM_ROWS: rows of A per invocation, each serving the lane's 8 gathered B columns.
  * Gathers bound the kernel on AVX2 CPUs (a Zen 3 EPYC: 15–16 GFLOP/s at 8 rows, 21–24 at 16
  * and 32 on ViT-B's products and 3×3 convolutions); 32 rows compile 3× longer than 16 for no
