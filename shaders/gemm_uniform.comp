@@ -12,10 +12,10 @@
 //
 // A and B come packed by gemm_pack.comp into panels of 64 rows × KC k (zero beyond the
 // matrix; A's row-major, B's unit-major, panels.glsl: the lanes' B units are then
-// consecutive), each panel one uniform buffer of 64 KiB at most. A dispatch binds UA
-// windows of A and UB of B, in one array of the 15 uniform buffers a CPU driver gives a
-// stage (A's first): `chunks` consecutive k-chunks of each of its row panels of A
-// (element panel·chunks + chunk), the same for its column panels of B, so that
+// consecutive), each panel one uniform buffer of 64 KiB at most. A dispatch binds one array
+// of the 15 uniform buffers a CPU driver gives a stage, UA windows of A and then B's (the
+// host shares them out product by product): `chunks` consecutive k-chunks of each of its row
+// panels of A (element panel·chunks + chunk), the same for its column panels of B, so that
 // it sums `chunks` k-chunks before it touches C (its epilogue reads and writes C lane by
 // lane, a cost worth paying once). Workgroup (x, y) computes the R×64 block of C at rows x·R
 // of the A panels (panel x·R / 64) and the 64 columns of B panel y: consecutive workgroups (x
@@ -58,9 +58,10 @@ layout(constant_id = 4) const bool SCATTER = false;
 
 const uint PANEL = 64u;     // rows of a panel
 const uint COLS = 64u / WG; // columns per lane
-const uint UA = 8u;         // windows of A per dispatch: one more than B's, so that A bound
-                            // where it lies shows 8 blocks of R rows (256 rows: 2 dispatches)
-const uint UB = 7u;         // windows of B per dispatch (k-chunks × panels)
+const uint WINDOWS = 15u;   // uniform buffers a dispatch binds: A's windows, then B's
+// Windows of A per dispatch (the host's choice, product by product: segmenter/ops/gemm.c's
+// split_windows); B's are the rest.
+layout(constant_id = 7) const uint UA = 8;
 #ifdef VITTM_GEMM_SUBGROUP
 layout(constant_id = 5) const uint SG = 8; // gl_SubgroupSize, a divisor of R
 #else
@@ -68,7 +69,7 @@ const uint SG = 1u;
 #endif
 const uint AL = R / SG; // rows of A a lane loads: rows lane + t·SG (the lane within its subgroup)
 
-layout(std140, set = 0, binding = 0) uniform Window { u64vec2 v[4096]; } win[UA + UB];
+layout(std140, set = 0, binding = 0) uniform Window { u64vec2 v[4096]; } win[WINDOWS];
 layout(std430, set = 0, binding = 1) buffer BufC { elem_t c[]; };
 layout(std430, set = 0, binding = 2) readonly buffer BufBias { elem_t bias[]; };
 

@@ -100,9 +100,8 @@ static vittm_status gemm_pipeline(vittm_device *dev, vittm_dtype dtype, uint32_t
 
 /* The uniform-buffer route (profile gemm=uniform; shaders/gemm_uniform.comp,
  * docs/cpu-drivers.md): A and B are copied into panels of 64 rows × KC k, each panel one
- * uniform buffer window of at most 64 KiB, and each dispatch binds UNIFORM_PANELS windows of
- * B (panels × k-chunks) and UNIFORM_A_WINDOWS of A, in one array of UNIFORM_WINDOWS (a CPU
- * driver's 15 uniform buffers a stage), and writes their block of C. Used for Linear products
+ * uniform buffer window of at most 64 KiB, and each dispatch binds windows of A and of B
+ * (panels × k-chunks), UNIFORM_WINDOWS in all, and writes their block of C. Used for Linear products
  * and, with A the implicit matrix of a convolution's windows, for convolutions; attention's
  * strided and batched products keep the register kernel. */
 /* UNIFORM_ROWS: rows of A per invocation, each serving the lane's 8 gathered B columns.
@@ -112,13 +111,10 @@ static vittm_status gemm_pipeline(vittm_device *dev, vittm_dtype dtype, uint32_t
  * a fixed subgroup size each lane loads R / SG of them and the subgroup shares them by
  * shuffles (gemm_uniform_sg): 21–25 → 30–35 GFLOP/s there in fp32. */
 enum { UNIFORM_PANELS = 7, PANEL_ROWS = 64, UNIFORM_WG = 8, UNIFORM_ROWS = 16 };
-/* A's windows: one more than B's, which A bound where it lies (blocks of UNIFORM_ROWS rows,
- * a window each) or a convolution's map (a window per panel) use: 8 blocks a dispatch where 7
- * left a remainder (256 rows: 2 dispatches, not 3). Packed A uses as many as B. */
-enum {
-  UNIFORM_A_WINDOWS = UNIFORM_PANELS + 1,
-  UNIFORM_WINDOWS = UNIFORM_A_WINDOWS + UNIFORM_PANELS
-};
+/* The uniform buffers a dispatch binds (a CPU driver gives a stage 15), shared between A's
+ * windows and B's product by product (window_split). A pass sums at most UNIFORM_PANELS
+ * k-chunks. */
+enum { UNIFORM_WINDOWS = 15 };
 enum { PACKED_PASS_CHUNKS = 3 }; /* k-chunks per pass where A is packed (uniform_dispatches) */
 enum { UFLAG_PARTIAL = 8u, UFLAG_RELU = 16u, UFLAG_SPAN = 32u };
 /* The flags gemm_uniform.comp takes as a specialisation constant, not from p.flags. */
@@ -406,6 +402,36 @@ static vittm_buffer_window conv_window(const uniform_product *u, uint32_t panel,
                                (VkDeviceSize)rows * row_bytes};
 }
 
+/* How a pass's dispatches share the UNIFORM_WINDOWS windows: `a` panels of A (blocks of
+ * rows where A is bound by rows) and `b` panels of B each, `a_windows` of the windows A's:
+ * the fewest dispatches (each a CPU driver's fixed cost, ~0.08 ms: docs/cpu-drivers.md), with
+ * the most windows of A that give them, then both sides in even shares. a_whole: a window
+ * of A serves every chunk (else one per panel and chunk, as B's). A product of one panel of
+ * A and 3 k-chunks a pass binds 4 panels of B so, where a fixed split of 8 and 7 windows
+ * bound 2. */
+typedef struct window_split {
+  uint32_t a, b, a_windows;
+} window_split;
+
+static window_split split_windows(uint32_t a_panels, uint32_t b_panels, uint32_t nch,
+                                  bool a_whole)
+{
+  uint32_t a = 1, b = 1;
+  uint64_t fewest = UINT64_MAX;
+  for (uint32_t ta = 1; ta <= a_panels; ta++) {
+    const uint32_t aw = a_whole ? ta : ta * nch;
+    if (aw + nch > UNIFORM_WINDOWS)
+      break;
+    const uint32_t fit = (UNIFORM_WINDOWS - aw) / nch, tb = fit < b_panels ? fit : b_panels;
+    const uint64_t n = (uint64_t)((a_panels + ta - 1) / ta) * ((b_panels + tb - 1) / tb);
+    if (n <= fewest)
+      fewest = n, a = ta, b = tb;
+  }
+  const uint32_t da = (a_panels + a - 1) / a, db = (b_panels + b - 1) / b;
+  a = (a_panels + da - 1) / da, b = (b_panels + db - 1) / db;
+  return (window_split){a, b, a_whole ? a : a * nch};
+}
+
 /* Records the dispatches of gemm_uniform.comp for product u with the shader's `user` flags
  * (FLAG_*: bias, GELU, ReLU, residual). */
 static vittm_status uniform_dispatches(vittm_cmd *cmd, const uniform_product *u,
@@ -425,17 +451,18 @@ static vittm_status uniform_dispatches(vittm_cmd *cmd, const uniform_product *u,
   const uint32_t sg = vittm_device_get_profile(u->dev)->shuffle_subgroup;
   const bool shared_a = sg > 1 && UNIFORM_WG % sg == 0 && UNIFORM_ROWS % sg == 0;
   /* Constant 6: the pass's costly epilogue steps (EPILOGUE_SPECIALISED), which a CPU driver
-   * would run masked off when only the push constants left them out. */
+   * would run masked off when only the push constants left them out; 7: how many of the
+   * windows are A's (window_split). */
   uint32_t spec[] = {UNIFORM_WG, UNIFORM_ROWS, kc / (u->dtype == VITTM_F16 ? 8 : 4),
                      conv,       u->scatter,   shared_a ? sg : 1,
-                     0};
+                     0,          0};
   vittm_status st = VITTM_OK;
   /* A dispatch sums up to UNIFORM_PANELS k-chunks of its panels before it writes C (the
    * chunks of one pass); deeper products take several passes, those after the first adding to
    * C what the earlier ones left there (PARTIAL). Bias, ReLU and GELU wait for the last pass, a
    * residual is added by the first. Where A is packed, an fp32 pass sums at most
-   * PACKED_PASS_CHUNKS: a dispatch then binds 2 panels of A and 2 of B, 4 blocks of C, where
-   * 4 to 7 chunks would bind 1 and 1 — more passes over C, but a quarter of the dispatches,
+   * PACKED_PASS_CHUNKS: a dispatch then binds 2 panels of A and 3 of B, 6 blocks of C, where
+   * 4 to 7 chunks would bind 1 and 1 or 2 — more passes over C, but fewer dispatches,
    * each a CPU driver's fixed cost (Winograd's 1024- and 2048-channel products, 1×1
    * convolutions of 2048 channels: 10–25 % faster). Not in fp16, whose C rounds the partial
    * sums at every pass; nor GELU with a residual, which cannot take several passes
@@ -445,14 +472,13 @@ static vittm_status uniform_dispatches(vittm_cmd *cmd, const uniform_product *u,
       u->a_direct || gelu_residual || u->dtype != VITTM_F32 ? UNIFORM_PANELS : PACKED_PASS_CHUNKS;
   const uint32_t passes = (chunks + cap - 1) / cap;
   const uint32_t per_pass = (chunks + passes - 1) / passes;
-  /* Panels of B per dispatch, and of A: as many, or with conv_span (a window per panel of A for
-   * every chunk) or a_rows (a window per block, every chunk in it) all that the bindings
-   * hold. */
-  const uint32_t group = UNIFORM_PANELS / per_pass;
-  const uint32_t group_a = u->conv_span || u->a_rows ? UNIFORM_A_WINDOWS : group;
+  /* A window of A serves every chunk of a pass where A is bound by blocks of rows (a_rows) or
+   * by a convolution's spans (conv_span); otherwise one chunk of one panel, as B's do. */
+  const bool a_whole = u->a_rows || u->conv_span;
   for (uint32_t pass = 0; pass < passes; pass++) {
     const uint32_t ch0 = pass * per_pass;
     const uint32_t nch = chunks - ch0 < per_pass ? chunks - ch0 : per_pass;
+    const window_split sp = split_windows(a_panels, b_panels, nch, a_whole);
     uint32_t shader_flags = user;
     if (passes > 1)
       shader_flags = pass == 0 ? user & FLAG_ACCUMULATE
@@ -460,15 +486,16 @@ static vittm_status uniform_dispatches(vittm_cmd *cmd, const uniform_product *u,
     if (u->conv_span)
       shader_flags |= UFLAG_SPAN;
     spec[6] = shader_flags & EPILOGUE_SPECIALISED;
+    spec[7] = sp.a_windows;
     st = vittm_pipeline_get_uniform(
         u->dev, shared_a ? VITTM_SHADER_GEMM_UNIFORM_SG : VITTM_SHADER_GEMM_UNIFORM, u->dtype, spec,
-        7, 3, 1, UNIFORM_WINDOWS, sizeof(uniform_push), &p, err);
+        8, 3, 1, UNIFORM_WINDOWS, sizeof(uniform_push), &p, err);
     if (st)
       return st;
-    for (uint32_t ma = 0; ma < a_panels; ma += group_a) {
-      const uint32_t na = a_panels - ma < group_a ? a_panels - ma : group_a;
-      for (uint32_t nb = 0; nb < b_panels; nb += group) {
-        const uint32_t nn = b_panels - nb < group ? b_panels - nb : group;
+    for (uint32_t ma = 0; ma < a_panels; ma += sp.a) {
+      const uint32_t na = a_panels - ma < sp.a ? a_panels - ma : sp.a;
+      for (uint32_t nb = 0; nb < b_panels; nb += sp.b) {
+        const uint32_t nn = b_panels - nb < sp.b ? b_panels - nb : sp.b;
         uniform_push pc = {.m = u->m,
                            .n = u->n,
                            .m0 = ma * a_unit,
@@ -484,27 +511,22 @@ static vittm_status uniform_dispatches(vittm_cmd *cmd, const uniform_product *u,
                            .lda = u->a_rows ? u->k / (u->dtype == VITTM_F16 ? 8 : 4) : 0};
         vittm_binding bind[UNIFORM_WINDOWS + 2];
         vittm_buffer_window win[UNIFORM_WINDOWS];
-        /* Element i of each array: chunk ch0 + i % nch of panel i / nch (conv_span: A's
-         * element i is panel i, for every chunk). Unused elements repeat the first: every
-         * descriptor must be valid. */
-        for (uint32_t i = 0; i < UNIFORM_A_WINDOWS; i++) {
-          uint32_t ch = ch0 + i % nch, at = i / nch;
-          uint32_t ia = at < na ? ch * a_panels + ma + at : ch0 * a_panels + ma;
-          if (i < UNIFORM_PANELS) { /* B's element i */
-            uint32_t ib = at < nn ? ch * b_panels + nb + at : ch0 * b_panels + nb;
-            bind[UNIFORM_A_WINDOWS + i] = (vittm_binding){u->pb, false};
-            win[UNIFORM_A_WINDOWS + i] = (vittm_buffer_window){u->pb_at + ib * panel, panel};
-          }
+        /* A's elements first, then B's; element i of either: chunk ch0 + i % nch of panel
+         * i / nch (a_whole: A's element i is block or panel i, for every chunk). Unused
+         * elements repeat the first: every descriptor must be valid. */
+        for (uint32_t i = 0; i < sp.a_windows; i++) {
+          const uint32_t at = a_whole ? i : i / nch, ch = a_whole ? ch0 : ch0 + i % nch;
+          const uint32_t ia = at < na ? ch * a_panels + ma + at : ch0 * a_panels + ma;
           bind[i] = (vittm_binding){u->pa, false};
           win[i] = (vittm_buffer_window){u->pa_at + ia * panel, panel};
           if (u->a_rows) { /* block ma + i, all its k */
-            const uint32_t blk = ma + (i < na ? i : 0), first = blk * UNIFORM_ROWS;
+            const uint32_t blk = ma + (at < na ? at : 0), first = blk * UNIFORM_ROWS;
             const VkDeviceSize row = (VkDeviceSize)u->k * vittm_dtype_size(u->dtype);
             win[i] = (vittm_buffer_window){
                 u->a_at + first * row,
                 (u->m - first < UNIFORM_ROWS ? u->m - first : UNIFORM_ROWS) * row};
           } else if (u->conv_span)
-            win[i] = conv_window(u, ma + (i < na ? i : 0), 0, row_bytes);
+            win[i] = conv_window(u, ma + (at < na ? at : 0), 0, row_bytes);
           else if (u->a_direct && conv) /* the map from the panel's pixels shifted by tap ch */
             win[i] = conv_window(u, ia % a_panels, ia / a_panels, row_bytes);
           else if (u->a_direct) /* one chunk: ia is the panel */
@@ -513,6 +535,12 @@ static vittm_status uniform_dispatches(vittm_cmd *cmd, const uniform_product *u,
                                                               ? u->m - ia * PANEL_ROWS
                                                               : PANEL_ROWS) *
                                                row_bytes};
+        }
+        for (uint32_t i = 0; i < UNIFORM_WINDOWS - sp.a_windows; i++) {
+          const uint32_t at = i / nch, ch = ch0 + i % nch;
+          const uint32_t ib = at < nn ? ch * b_panels + nb + at : ch0 * b_panels + nb;
+          bind[sp.a_windows + i] = (vittm_binding){u->pb, false};
+          win[sp.a_windows + i] = (vittm_buffer_window){u->pb_at + ib * panel, panel};
         }
         bind[UNIFORM_WINDOWS] = u->c;
         uint32_t unused;
@@ -831,8 +859,8 @@ vittm_status vittm_gemm_uniform_conv2d_record(vittm_cmd *cmd, const vittm_tensor
     u.m = pixels, u.conv_h = h, u.conv_w = w, u.conv_ks = k;
     /* Where a panel's pixels and the kernel's reach either side fit one window, that window
      * serves every tap: A then takes one binding per panel, not per panel and tap, and a
-     * dispatch covers up to UNIFORM_A_WINDOWS panels (the demo models' 3×3 convolutions over
-     * 64 or 128 channels at 16²: two dispatches where there were eight). */
+     * dispatch covers several panels (the demo models' 3×3 convolutions over 64 or 128
+     * channels at 16²: two dispatches where there were eight). */
     u.conv_span = conv_span_pixels(w, k) * kc * vittm_dtype_size(x->dtype) <= 65536;
     u.c = vittm_tensor_bind(y, 0, true, &u.c_off);
     u.c_off += out_col0;
