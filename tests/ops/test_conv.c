@@ -378,6 +378,22 @@ static void test_conv_uniform_route_matches_reference(void **state)
   assert_int_equal(vittm_conv2d_record(cmd, tx, wh, ww, tw, NULL, 3, 0, ty, 0, &err), VITTM_OK);
   assert_int_equal(vittm_cmd_dispatch_count(cmd), fits ? 1 + 36 + 1 : 3 * (1 + 4));
   vittm_cmd_free(cmd);
+  vittm_tensor_free(tw), vittm_tensor_free(ty);
+  /* 320 output channels are 5 panels of B. A product of one panel of A and 2 k-chunks binds
+   * all 5 (2 + 10 of the 15 windows): one dispatch per position. Only a device whose
+   * storage buffers cannot hold U (36 positions × 5 panels × 2 chunks of 64 KiB) takes
+   * another route. */
+  tw = test_tensor(test_dev, VITTM_F32, 320, 9 * 300, NULL);
+  ty = test_tensor(test_dev, VITTM_F32, wh * ww, 320, NULL);
+  assert_int_equal(vittm_tensor_make_constant(tw, &err), VITTM_OK);
+  const bool fits5 = vittm_gemm_takes_winograd_route(tx, wh, ww, tw, ty, 3);
+  assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
+  assert_int_equal(vittm_conv2d_record(cmd, tx, wh, ww, tw, NULL, 3, 0, ty, 0, &err), VITTM_OK);
+  if (fits5)
+    assert_int_equal(vittm_cmd_dispatch_count(cmd), 1 + 36 + 1);
+  else
+    assert_true(test_dev->info.max_storage_buffer_range < 36u * 5 * 2 * 65536);
+  vittm_cmd_free(cmd);
   vittm_tensor_free(tx), vittm_tensor_free(tw), vittm_tensor_free(ty);
   profile->winograd = winograd_was;
   /* A 1×1 convolution of 64 channels reads x as its A, unpacked: one dispatch. */
