@@ -413,8 +413,7 @@ typedef struct window_split {
   uint32_t a, b, a_windows;
 } window_split;
 
-static window_split split_windows(uint32_t a_panels, uint32_t b_panels, uint32_t nch,
-                                  bool a_whole)
+static window_split split_windows(uint32_t a_panels, uint32_t b_panels, uint32_t nch, bool a_whole)
 {
   uint32_t a = 1, b = 1;
   uint64_t fewest = UINT64_MAX;
@@ -453,9 +452,14 @@ static vittm_status uniform_dispatches(vittm_cmd *cmd, const uniform_product *u,
   /* Constant 6: the pass's costly epilogue steps (EPILOGUE_SPECIALISED), which a CPU driver
    * would run masked off when only the push constants left them out; 7: how many of the
    * windows are A's (window_split). */
-  uint32_t spec[] = {UNIFORM_WG, UNIFORM_ROWS, kc / (u->dtype == VITTM_F16 ? 8 : 4),
-                     conv,       u->scatter,   shared_a ? sg : 1,
-                     0,          0};
+  uint32_t spec[] = {UNIFORM_WG,
+                     UNIFORM_ROWS,
+                     kc / (u->dtype == VITTM_F16 ? 8 : 4),
+                     conv,
+                     u->scatter,
+                     shared_a ? sg : 1,
+                     0,
+                     0};
   vittm_status st = VITTM_OK;
   /* A dispatch sums up to UNIFORM_PANELS k-chunks of its panels before it writes C (the
    * chunks of one pass); deeper products take several passes, those after the first adding to
