@@ -38,15 +38,6 @@ static uint32_t shuffle_subgroup(const vittm_device_info *info)
              : 0;
 }
 
-/* lavapipe on an x86 CPU without AVX-512 turns each load from a storage buffer into a loop
- * over the lanes with a branch per lane (AVX-512's mask registers make them masked
- * operations): there the uniform-buffer GEMM runs ViT-B's products 2–2.5× as fast as the
- * register kernel; with AVX-512 the register kernel is the faster (docs/cpu-drivers.md). */
-static bool reads_storage_per_lane(const vittm_device_info *info)
-{
-  return info->cpu_vectors[0] && strcmp(info->cpu_vectors, "avx512") != 0;
-}
-
 /* One "key=value" of VITTM_ROUTES applied to p. */
 static vittm_status apply_route(const vittm_device_info *info, const char *item, size_t len,
                                 vittm_device_profile *p, vittm_error *err)
@@ -139,7 +130,11 @@ vittm_status vittm_device_profile_select(const vittm_device_info *info,
                                                               : VITTM_REDUCTIONS_WORKGROUP,
       .shuffle_subgroup = shuffle_subgroup(info),
       .long_workgroups = cpu,
-      .gemm_uniform = cpu && reads_storage_per_lane(info),
+      /* A CPU driver loads a uniform buffer's value once for all lanes, a storage buffer's by
+       * a gather (AVX-512) or lane by lane: the uniform-buffer GEMM runs ViT-B's products
+       * 1.3–1.5× as fast as the register kernel with AVX-512, 2–2.5× without
+       * (docs/cpu-drivers.md). */
+      .gemm_uniform = cpu,
       .winograd = cpu,
       .copies_by_transfer = cpu,
       .words64 = cpu,

@@ -86,21 +86,22 @@ static void test_cpu_driver_defaults(void **state)
   (void)state;
   vittm_device_info info = lavapipe();
   vittm_device_profile p = select_ok(&info, NULL);
-  describe_is(&p, "tiles=register,attention=uniform,reductions=subgroup,shuffles=on,winograd=on,"
-                  "copies=transfer,words=64");
+  describe_is(&p, "tiles=register,attention=uniform,reductions=subgroup,shuffles=on,gemm=uniform,"
+                  "winograd=on,copies=transfer,words=64");
   assert_false(p.fp16);    /* fp16 only adds conversions on a CPU */
   assert_true(p.winograd); /* whatever the GEMM route */
   assert_true(p.long_workgroups);
   assert_int_equal(p.shuffle_subgroup, 8);
-  assert_false(p.gemm_uniform);
+  assert_true(p.gemm_uniform);
 }
 
-/* Without AVX-512 lavapipe reads storage buffers lane by lane: Linear products take the
- * uniform-buffer GEMM. On a CPU it cannot name, or on a GPU, the tiles stay. */
-static void test_cpu_without_avx512_reads_uniform_buffers(void **state)
+/* A CPU driver reads storage buffers lane by lane (or, with AVX-512, by masked gathers): Linear
+ * products take the uniform-buffer GEMM whatever the CPU's vectors, named or not. On a GPU
+ * the tiles stay. */
+static void test_cpu_drivers_read_uniform_buffers(void **state)
 {
   (void)state;
-  static const char *const vectors[] = {"avx2", "avx", "sse4.1", "sse2"};
+  static const char *const vectors[] = {"avx512", "avx2", "avx", "sse4.1", "sse2", ""};
   for (size_t i = 0; i < sizeof vectors / sizeof *vectors; i++) {
     vittm_device_info info = lavapipe();
     strcpy(info.cpu_vectors, vectors[i]);
@@ -112,10 +113,7 @@ static void test_cpu_without_avx512_reads_uniform_buffers(void **state)
     p = select_ok(&info, "gemm=tiled");
     assert_false(p.gemm_uniform);
   }
-  vittm_device_info info = lavapipe();
-  info.cpu_vectors[0] = '\0';
-  assert_false(select_ok(&info, NULL).gemm_uniform);
-  info = integrated();
+  vittm_device_info info = integrated();
   assert_false(select_ok(&info, NULL).gemm_uniform);
 }
 
@@ -144,7 +142,7 @@ static void test_routes_force_every_route(void **state)
   vittm_device_profile p = select_ok(
       &info, "tiles=shared,attention=fused,reductions=workgroup,shuffles=off,winograd=off,"
              "copies=shader,words=32");
-  describe_is(&p, "tiles=shared,attention=fused,reductions=workgroup,shuffles=off");
+  describe_is(&p, "tiles=shared,attention=fused,reductions=workgroup,shuffles=off,gemm=uniform");
   info = small_discrete();
   p = select_ok(&info, "tiles=register,attention=gemm,reductions=subgroup,,");
   describe_is(&p, "tiles=register,attention=gemm,reductions=subgroup,shuffles=on");
@@ -156,8 +154,8 @@ static void test_routes_force_every_route(void **state)
   describe_is(&p, "tiles=register,attention=uniform,reductions=subgroup,shuffles=on,gemm=uniform,"
                   "winograd=on,copies=transfer,words=64");
   p = select_ok(&info, "attention=gemm,winograd=off");
-  describe_is(&p, "tiles=register,attention=gemm,reductions=subgroup,shuffles=on,copies=transfer,"
-                  "words=64");
+  describe_is(&p, "tiles=register,attention=gemm,reductions=subgroup,shuffles=on,gemm=uniform,"
+                  "copies=transfer,words=64");
   info = small_discrete();
   p = select_ok(&info, "attention=uniform");
   describe_is(&p, "tiles=shared,attention=uniform,reductions=workgroup,shuffles=on");
@@ -320,7 +318,7 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_cpu_driver_defaults),
-      cmocka_unit_test(test_cpu_without_avx512_reads_uniform_buffers),
+      cmocka_unit_test(test_cpu_drivers_read_uniform_buffers),
       cmocka_unit_test(test_gpu_defaults),
       cmocka_unit_test(test_routes_force_every_route),
       cmocka_unit_test(test_routes_refused_by_name),
