@@ -291,12 +291,14 @@ vittm_status vittm_attention_record(vittm_cmd *cmd, const vittm_tensor *qkv, uin
   if (st)
     return st;
   /* The uniform route writes out through one binding, as the GEMM route does. */
-  if (qkv->rows && out->n_chunks == 1 && vittm_attention_takes_uniform_route(qkv, heads, scratch))
-    return vittm_error_prefix(err,
-                              uniform_shape(qkv->dev, qkv->dtype, qkv->rows, qkv->cols / 3, heads)
-                                  ? record_uniform(cmd, qkv, heads, out, err)
-                                  : record_uniform_heads(cmd, qkv, heads, scratch, out, err),
-                              "attention");
+  if (qkv->rows && out->n_chunks == 1 && vittm_attention_takes_uniform_route(qkv, heads, scratch)) {
+    st = uniform_shape(qkv->dev, qkv->dtype, qkv->rows, qkv->cols / 3, heads)
+             ? record_uniform(cmd, qkv, heads, out, err)
+             : record_uniform_heads(cmd, qkv, heads, scratch, out, err);
+    if (!st) /* Q·Kᵀ and P·V: n² multiply-adds per head and value of a head, twice */
+      vittm_cmd_count_flops(cmd, 4.0 * qkv->rows * qkv->rows * (qkv->cols / 3));
+    return vittm_error_prefix(err, st, "attention");
+  }
   if (scratch && qkv->rows)
     return record_by_gemm(cmd, qkv, heads, scratch, out, err);
   const vittm_device_info *info = vittm_device_get_info(qkv->dev);
@@ -339,6 +341,7 @@ vittm_status vittm_attention_record(vittm_cmd *cmd, const vittm_tensor *qkv, uin
     st = vittm_cmd_dispatch(cmd, p, bind, &pc, (pc.nq + wg - 1) / wg, heads, 1, "attention", err);
     if (st)
       return st;
+    vittm_cmd_count_flops(cmd, 4.0 * pc.nq * qkv->rows * d);
     r0 = r1;
   }
   return VITTM_OK;

@@ -232,6 +232,7 @@ vittm_status vittm_conv2d_record(vittm_cmd *cmd, const vittm_tensor *x, uint32_t
                               (pc.m + tile.bm - 1) / tile.bm, 1, "conv2d", err);
       if (st)
         return st;
+      vittm_cmd_count_flops(cmd, 2.0 * pc.m * pc.n * k * k * x->cols);
       n0 = n1;
     }
     q0 = q1;
@@ -349,6 +350,7 @@ vittm_status vittm_conv_transpose2x2_record(vittm_cmd *cmd, const vittm_tensor *
                               (pc.m + tile.bm - 1) / tile.bm, 1, op, err);
       if (st)
         return st;
+      vittm_cmd_count_flops(cmd, 2.0 * pc.m * pc.n * pc.cin);
       n0 = n1;
     }
     q0 = q1;

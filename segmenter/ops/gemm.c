@@ -560,6 +560,7 @@ static vittm_status uniform_dispatches(vittm_cmd *cmd, const uniform_product *u,
       }
     }
   }
+  vittm_cmd_count_flops(cmd, 2.0 * u->m * u->n * u->k);
   return VITTM_OK;
 }
 
@@ -976,6 +977,7 @@ vittm_status vittm_gemm_record(vittm_cmd *cmd, const vittm_tensor *a, const vitt
                               (pc.m + tile.bm - 1) / tile.bm, 1, "gemm", err);
       if (st)
         return st;
+      vittm_cmd_count_flops(cmd, 2.0 * pc.m * pc.n * pc.k);
       n0 = n1;
     }
     m0 = m1;
@@ -1059,6 +1061,9 @@ vittm_status vittm_gemm_record_batch(vittm_cmd *cmd, const vittm_gemm_operand *a
                            vittm_tensor_bind(b->tensor, 0, false, &unused),
                            vittm_tensor_bind(c->tensor, 0, true, &unused),
                            vittm_tensor_bind(b->tensor, 0, false, &unused)};
-  return vittm_cmd_dispatch(cmd, p, bind, &pc, (n + tile.bn - 1) / tile.bn,
-                            (m + tile.bm - 1) / tile.bm, batch, "gemm strided", err);
+  st = vittm_cmd_dispatch(cmd, p, bind, &pc, (n + tile.bn - 1) / tile.bn,
+                          (m + tile.bm - 1) / tile.bm, batch, "gemm strided", err);
+  if (!st)
+    vittm_cmd_count_flops(cmd, 2.0 * m * n * k * batch);
+  return st;
 }

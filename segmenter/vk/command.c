@@ -32,6 +32,7 @@ typedef struct op {
   vittm_buffer_window w[VITTM_MAX_DESCRIPTORS]; /* uniform buffer descriptors' windows */
   uint32_t push_at;                             /* offset of its push constants in cmd->push */
   uint32_t groups[3];
+  double flops; /* floating-point operations the dispatch performs (0: not counted) */
   char label[48];
 } op;
 
@@ -54,6 +55,7 @@ struct vittm_cmd {
   uint32_t n_queries;
   uint64_t *stamps;   /* results of the last submission */
   char (*labels)[48]; /* label of the dispatch ending at query i (profiling) */
+  double *flops;      /* and its floating-point operations */
 
   op *ops;
   size_t n_ops, cap_ops;
@@ -159,7 +161,8 @@ vittm_status vittm_cmd_begin(vittm_device *dev, vittm_cmd **out, vittm_error *er
     r = vkCreateQueryPool(dev->device, &qci, NULL, &cmd->queries);
     cmd->stamps = calloc(cmd->query_capacity, sizeof *cmd->stamps);
     cmd->labels = calloc(cmd->query_capacity, sizeof *cmd->labels);
-    if (r == VK_SUCCESS && (!cmd->stamps || !cmd->labels))
+    cmd->flops = calloc(cmd->query_capacity, sizeof *cmd->flops);
+    if (r == VK_SUCCESS && (!cmd->stamps || !cmd->labels || !cmd->flops))
       r = VK_ERROR_OUT_OF_HOST_MEMORY;
   }
   if (r != VK_SUCCESS) {
@@ -466,6 +469,7 @@ static void stamp(vittm_cmd *cmd, const op *o)
 {
   if (cmd->dev->profiling && cmd->queries && cmd->n_queries < cmd->query_capacity) {
     memcpy(cmd->labels[cmd->n_queries], o->label, sizeof o->label);
+    cmd->flops[cmd->n_queries] = o->flops;
     vkCmdWriteTimestamp(cmd->cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, cmd->queries,
                         cmd->n_queries++);
   }
@@ -623,6 +627,15 @@ vittm_status vittm_cmd_submit(vittm_cmd *cmd, vittm_cmd_timing *timing, vittm_er
   return st;
 }
 
+void vittm_cmd_count_flops(vittm_cmd *cmd, double flops)
+{
+  for (size_t i = cmd->n_ops; i-- > 0;)
+    if (cmd->ops[i].p) {
+      cmd->ops[i].flops += flops;
+      return;
+    }
+}
+
 uint32_t vittm_cmd_dispatch_count(const vittm_cmd *cmd)
 {
   return cmd->n_ops;
@@ -658,6 +671,7 @@ void vittm_cmd_free(vittm_cmd *cmd)
     vkDestroyCommandPool(device, cmd->pool, NULL);
   free(cmd->stamps);
   free(cmd->labels);
+  free(cmd->flops);
   free(cmd->ops);
   free(cmd->push);
   free(cmd->written.items);
@@ -668,7 +682,7 @@ void vittm_cmd_free(vittm_cmd *cmd)
 
 typedef struct label_total {
   const char *label;
-  double ms;
+  double ms, flops;
   uint32_t count;
 } label_total;
 
@@ -694,17 +708,22 @@ void vittm_cmd_print_profile(const vittm_cmd *cmd, FILE *out)
     while (j < n && strcmp(totals[j].label, label) != 0)
       j++;
     if (j == n)
-      totals[n++] = (label_total){label, 0, 0};
+      totals[n++] = (label_total){label, 0, 0, 0};
     totals[j].ms += ms;
+    totals[j].flops += cmd->flops[i + 1];
     totals[j].count++;
     all += ms;
   }
   if (totals)
     qsort(totals, n, sizeof *totals, by_time_desc);
-  fprintf(out, "%-24s %8s %12s %7s\n", "dispatch", "count", "GPU ms", "share");
-  for (uint32_t j = 0; j < n; j++)
-    fprintf(out, "%-24s %8u %12.3f %6.1f%%\n", totals[j].label, totals[j].count, totals[j].ms,
+  fprintf(out, "%-24s %8s %12s %7s %9s\n", "dispatch", "count", "GPU ms", "share", "GFLOP/s");
+  for (uint32_t j = 0; j < n; j++) {
+    fprintf(out, "%-24s %8u %12.3f %6.1f%%", totals[j].label, totals[j].count, totals[j].ms,
             all > 0 ? 100 * totals[j].ms / all : 0);
+    if (totals[j].flops > 0 && totals[j].ms > 0)
+      fprintf(out, " %9.1f", totals[j].flops / totals[j].ms / 1e6);
+    fputc('\n', out);
+  }
   uint32_t dispatches = 0;
   for (size_t i = 0; i < cmd->n_ops; i++)
     dispatches += cmd->ops[i].p != NULL; /* copies are not timed */

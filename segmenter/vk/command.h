@@ -88,13 +88,17 @@ vittm_status vittm_cmd_copy_runs(vittm_cmd *cmd, vittm_buffer *src, vittm_buffer
 vittm_status vittm_cmd_end(vittm_cmd *cmd, vittm_error *err);
 /* Submits, waits for completion, fills timing (may be NULL). */
 vittm_status vittm_cmd_submit(vittm_cmd *cmd, vittm_cmd_timing *timing, vittm_error *err);
+/* Counts `flops` floating-point operations (a multiply-add is 2) to the last dispatch
+ * recorded, for the GFLOP/s of its label in profiles: an operator counts its work once, after
+ * its dispatches. */
+void vittm_cmd_count_flops(vittm_cmd *cmd, double flops);
 /* Number of dispatches recorded, and of barriers (known once the recording has ended). */
 uint32_t vittm_cmd_dispatch_count(const vittm_cmd *cmd);
 uint32_t vittm_cmd_barrier_count(const vittm_cmd *cmd);
 /* After a profiled submission: label and GPU milliseconds of dispatch i (false if unknown). */
 bool vittm_cmd_dispatch_time(const vittm_cmd *cmd, uint32_t i, const char **label, double *ms);
-/* After a profiled submission: GPU time per dispatch label (summed), largest first, printed
- * as a table to out. Prints nothing when the device was not opened with profiling. */
+/* After a profiled submission: GPU time per dispatch label (summed), largest first, and the
+ * GFLOP/s of the labels whose work is counted, printed as a table to out. Prints nothing when the device was not opened with profiling. */
 void vittm_cmd_print_profile(const vittm_cmd *cmd, FILE *out);
 /* Frees the recording; NULL is a no-op. */
 void vittm_cmd_free(vittm_cmd *cmd);

@@ -378,6 +378,50 @@ static void test_gemm_batch_matches_one_product_at_a_time(void **state)
     }
 }
 
+/* A profiled run prints each kind of dispatch's GFLOP/s from the work its operators count: a
+ * product's 2·M·N·K over its dispatches' GPU time, whichever route takes it. */
+static void test_gemm_profile_counts_flops(void **state)
+{
+  (void)state;
+  vittm_device *dev = NULL;
+  vittm_error err = {0};
+  const vittm_device_options opts = {.profile = true};
+  assert_int_equal(vittm_device_open(&opts, &dev, &err), VITTM_OK);
+  if (!vittm_device_get_info(dev)->timestamps)
+    fail_msg("%s has no timestamps on its compute queue: profiles need them",
+             vittm_device_get_info(dev)->name);
+  const uint32_t m = 200, n = 136, k = 520;
+  vittm_tensor *a = test_tensor(dev, VITTM_F32, m, k, NULL);
+  vittm_tensor *b = test_tensor(dev, VITTM_F32, n, k, NULL);
+  vittm_tensor *c = test_tensor(dev, VITTM_F32, m, n, NULL);
+  vittm_cmd *cmd = NULL;
+  assert_int_equal(vittm_cmd_begin(dev, &cmd, &err), VITTM_OK);
+  assert_int_equal(vittm_gemm_record(cmd, a, b, NULL, c, 0, &err), VITTM_OK);
+  test_submit(cmd);
+  FILE *f = tmpfile();
+  assert_non_null(f);
+  vittm_cmd_print_profile(cmd, f);
+  rewind(f);
+  char line[256], label[48];
+  unsigned count = 0;
+  double ms = 0, share = 0, gflops = 0;
+  bool found = false;
+  while (!found && fgets(line, sizeof line, f))
+    found = sscanf(line, "%47s %u %lf %lf%% %lf", label, &count, &ms, &share, &gflops) == 5 &&
+            strcmp(label, "gemm") == 0;
+  fclose(f);
+  if (!found)
+    fail_msg("no \"gemm\" line with a GFLOP/s column in the profile");
+  /* GPU ms is printed to 0.001, GFLOP/s to 0.1: their product is the work within ~1 %. */
+  const double work = 2.0 * m * n * k;
+  if (fabs(gflops * 1e6 * ms - work) > 0.02 * work)
+    fail_msg("profile: %.1f GFLOP/s over %.3f ms is %.4g FLOPs, the product's are %.4g", gflops, ms,
+             gflops * 1e6 * ms, work);
+  vittm_cmd_free(cmd);
+  vittm_tensor_free(a), vittm_tensor_free(b), vittm_tensor_free(c);
+  vittm_device_free(dev);
+}
+
 OP_SUITE(gemm, cmocka_unit_test(test_gemm_tile_fits_device_limits),
          cmocka_unit_test(test_gemm_odd_sizes_match_reference),
          cmocka_unit_test(test_gemm_fused_gelu_and_accumulate_match_reference),
@@ -386,4 +430,5 @@ OP_SUITE(gemm, cmocka_unit_test(test_gemm_tile_fits_device_limits),
          cmocka_unit_test(test_gemm_forced_tiles_match_reference),
          cmocka_unit_test(test_gemm_uniform_route_matches_reference),
          cmocka_unit_test(test_gemm_large_odd_size_matches_reference),
-         cmocka_unit_test(test_gemm_vit_b_shapes_match_reference));
+         cmocka_unit_test(test_gemm_vit_b_shapes_match_reference),
+         cmocka_unit_test(test_gemm_profile_counts_flops));

@@ -22,7 +22,9 @@ static const char usage[] =
     "timed runs. The tile column names the register or shared-memory tile, \"uniform\" for\n"
     "the uniform-buffer GEMM, or \"winograd\" for a 3×3 convolution by Winograd's F(4×4,\n"
     "3×3) on it (its FLOPs still counted as the direct convolution's).\n"
-    "With VITTM_PROFILE=1, the GPU time of each kind of dispatch of the last run.\n";
+    "With VITTM_PROFILE=1, the GPU time of each kind of dispatch of the last run, and the\n"
+    "GFLOP/s of the products' and convolutions' own dispatches (Winograd's products: the\n"
+    "multiply-adds they perform, a quarter of the direct convolution's).\n";
 
 /* A product M×N×K, or with ks > 0 a ks×ks convolution of an h×w map (M = h·w, N output
  * channels, K = ks·ks·input channels). */
