@@ -15,8 +15,9 @@ static const char usage[] =
     "Times C = A·Bᵀ + bias at ViT-B's shapes (or the given ones) and the given K×K\n"
     "convolutions (stride 1, padding K/2, bias) of an H×W map of CIN channels into COUT: one\n"
     "warm-up, then the median of N runs (default 7, at least 5) of GPU time (timestamps) and\n"
-    "wall time. A convolution is reported as its implicit GEMM, M = H·W, N = COUT,\n"
-    "K = K·K·CIN, and its FLOPs as 2·M·N·K (the padding counted, as PyTorch's profilers do).\n"
+    "wall time; up to 32 --shape and --conv in all. A convolution is reported as its\n"
+    "implicit GEMM, M = H·W, N = COUT, K = K·K·CIN, and its FLOPs as 2·M·N·K (the padding\n"
+    "counted, as PyTorch's profilers do).\n"
     "B (the weight) and the bias are weights: what a route derives from them once (the\n"
     "uniform-buffer GEMM's panels, Winograd's transformed weight) is derived before the\n"
     "timed runs. The tile column names the register or shared-memory tile, \"uniform\" for\n"
@@ -99,7 +100,8 @@ int bench_ops(int argc, char **argv)
 {
   int runs = 7;
   const char *json_path = NULL, *precision = "all";
-  shape shapes[16];
+  enum { MAX_SHAPES = 32 };
+  shape shapes[MAX_SHAPES];
   int n_shapes = 0;
   static const struct option options[] = {
       {"runs", required_argument, NULL, 'r'},
@@ -111,13 +113,17 @@ int bench_ops(int argc, char **argv)
       {0, 0, 0, 0},
   };
   for (int c; (c = getopt_long(argc, argv, "r:p:s:j:c:h", options, NULL)) != -1;) {
+    if ((c == 's' || c == 'c') && n_shapes == MAX_SHAPES) {
+      fprintf(stderr, "vittm-bench ops: at most %d --shape and --conv in all\n", MAX_SHAPES);
+      return 2;
+    }
     switch (c) {
     case 'r': runs = atoi(optarg); break;
     case 'p': precision = optarg; break;
     case 'j': json_path = optarg; break;
     case 's':
-      if (n_shapes == 16 || sscanf(optarg, "%ux%ux%u", &shapes[n_shapes].m, &shapes[n_shapes].n,
-                                   &shapes[n_shapes].k) != 3) {
+      if (sscanf(optarg, "%ux%ux%u", &shapes[n_shapes].m, &shapes[n_shapes].n,
+                 &shapes[n_shapes].k) != 3) {
         fprintf(stderr, "vittm-bench ops: bad --shape '%s' (want MxNxK)\n", optarg);
         return 2;
       }
@@ -127,8 +133,7 @@ int bench_ops(int argc, char **argv)
     case 'c': {
       shape *sh = &shapes[n_shapes];
       uint32_t cin;
-      if (n_shapes == 16 ||
-          sscanf(optarg, "%ux%ux%ux%ux%u", &sh->h, &sh->w, &cin, &sh->n, &sh->ks) != 5 || !sh->h ||
+      if (sscanf(optarg, "%ux%ux%ux%ux%u", &sh->h, &sh->w, &cin, &sh->n, &sh->ks) != 5 || !sh->h ||
           !sh->w || !cin || !sh->n || sh->ks % 2 == 0) {
         fprintf(stderr, "vittm-bench ops: bad --conv '%s' (want HxWxCINxCOUTxK, K odd)\n", optarg);
         return 2;
