@@ -102,9 +102,9 @@ static void test_patch_embed_matches_conv_reference(void **state)
       run_case(&cases[i], dtypes[d]);
 }
 
-/* The uniform-buffer route (CPU drivers without AVX-512) records the position embedding's
- * copy, the patches' packing and the product; the results are checked by the conv reference
- * above in the ops-gemm-uniform condition. */
+/* The uniform-buffer route (CPU drivers) records the position embedding's copy, the patches'
+ * packing and the product; the results are checked by the conv reference above in the
+ * default condition on a CPU driver. */
 static void test_patch_embed_uniform_route_records_three_dispatches(void **state)
 {
   (void)state;
