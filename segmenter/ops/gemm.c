@@ -98,35 +98,34 @@ static vittm_status gemm_pipeline(vittm_device *dev, vittm_dtype dtype, uint32_t
                             sizeof(gemm_push), p, err);
 }
 
-/* The uniform-buffer route (profile gemm=uniform; shaders/gemm_uniform.comp,
- * docs/cpu-drivers.md): A and B are copied into panels of 64 rows × KC k, each panel one
- * uniform buffer window of at most 64 KiB, and each dispatch binds windows of A and of B
- * (panels × k-chunks), UNIFORM_WINDOWS in all, and writes their block of C. Used for Linear products
- * and, with A the implicit matrix of a convolution's windows, for convolutions; attention's
- * strided and batched products keep the register kernel. */
+/* The CPU drivers' route (profile gemm=uniform; shaders/gemm_uniform.comp,
+ * docs/cpu-drivers.md): B (a weight) is copied once into panels of 64 rows × KC k, A is read
+ * where it lies or copied into panels at every run, and one dispatch reads both through
+ * texel buffers and writes C. Used for Linear products and, with A the implicit matrix of a
+ * convolution's windows, for convolutions; attention's strided and batched products keep the
+ * register kernel. The name is the route's history: its operands were windows of uniform
+ * buffers, which lavapipe reads with two clamped 8-byte gathers per 16 bytes where it reads a
+ * texel in one load (products 1.2–1.4× faster, and no limit of 15 windows per dispatch). */
 /* UNIFORM_ROWS: rows of A per invocation, each serving the lane's 8 gathered B columns.
  * Gathers bound the kernel on AVX2 CPUs (a Zen 3 EPYC: 15–16 GFLOP/s at 8 rows, 21–24 at 16
  * and 32 on ViT-B's products and 3×3 convolutions); 32 rows compile 3× longer than 16 for no
  * further gain. lavapipe gathers A's rows too (their offsets depend on the workgroup), so with
  * a fixed subgroup size each lane loads R / SG of them and the subgroup shares them by
  * shuffles (gemm_uniform_sg): 21–25 → 30–35 GFLOP/s there in fp32. */
-enum { UNIFORM_PANELS = 7, PANEL_ROWS = 64, UNIFORM_WG = 8, UNIFORM_ROWS = 16 };
-/* The uniform buffers a dispatch binds (a CPU driver gives a stage 15), shared between A's
- * windows and B's product by product (window_split). A pass sums at most UNIFORM_PANELS
- * k-chunks. */
-enum { UNIFORM_WINDOWS = 15 };
-enum { PACKED_PASS_CHUNKS = 3 }; /* k-chunks per pass where A is packed (uniform_dispatches) */
-enum { UFLAG_PARTIAL = 8u, UFLAG_RELU = 16u, UFLAG_SPAN = 32u };
+enum { PANEL_ROWS = 64, UNIFORM_WG = 8, UNIFORM_ROWS = 16 };
+enum { UNIT_BYTES = 16 }; /* a texel: four fp32 or eight fp16 values */
+enum { UFLAG_RELU = 16u };
 /* The flags gemm_uniform.comp takes as a specialisation constant, not from p.flags. */
-enum { EPILOGUE_SPECIALISED = FLAG_GELU | FLAG_ACCUMULATE | UFLAG_PARTIAL };
+enum { EPILOGUE_SPECIALISED = FLAG_GELU | FLAG_ACCUMULATE };
 
 typedef struct uniform_push {
-  uint32_t m, n, m0, n0;
+  uint32_t m, n;
   uint32_t ldc, c_off, bias_off;
   uint32_t chunks;
   uint32_t flags;
-  uint32_t h, w, ks, ch0; /* a convolution read from its map (CONV) */
-  uint32_t lda;           /* a_rows: A's units per row (0: A in panels) */
+  uint32_t h, w, ks;             /* a convolution read from its map (CONV) */
+  uint32_t a_at, a_row, a_chunk; /* A's units: first, per row, per k-chunk */
+  uint32_t b_at, b_chunk;        /* B's units: first, per k-chunk */
 } uniform_push;
 _Static_assert(sizeof(uniform_push) == VITTM_SHADER_GEMM_UNIFORM_PUSH_SIZE,
                "uniform_push does not match gemm_uniform's push constants");
@@ -148,12 +147,6 @@ static uint32_t uniform_kc(vittm_dtype dtype, uint32_t k)
   return kc < most ? kc : most;
 }
 
-/* Bytes of one panel (64 rows of one k-chunk) of a k-deep operand. */
-static VkDeviceSize panel_bytes(vittm_dtype dtype, uint32_t k)
-{
-  return (VkDeviceSize)PANEL_ROWS * uniform_kc(dtype, k) * vittm_dtype_size(dtype);
-}
-
 /* Bytes of the panels of a rows×k operand in k-chunks of kc: every k-chunk of every panel. */
 static VkDeviceSize panels_bytes_kc(vittm_dtype dtype, uint32_t k, uint32_t kc, uint32_t rows)
 {
@@ -168,17 +161,19 @@ static VkDeviceSize panels_bytes(vittm_dtype dtype, uint32_t k, uint32_t rows)
 }
 
 /* Whether the panels of a rows×k operand fit one storage buffer binding and gemm_pack's grid,
- * and the device has the uniform buffers the route binds and the 64-bit integers it reads them
- * as. */
+ * and the device reads storage texel buffers of 16-byte texels as large as its storage
+ * buffers. */
 static bool uniform_fits(vittm_device *dev, vittm_dtype dtype, uint32_t k, uint32_t rows)
 {
   VkPhysicalDeviceProperties props;
   vkGetPhysicalDeviceProperties(dev->physical, &props);
+  VkFormatProperties format;
+  vkGetPhysicalDeviceFormatProperties(dev->physical, VK_FORMAT_R32G32B32A32_UINT, &format);
   const VkPhysicalDeviceLimits *lim = &props.limits;
   uint32_t kc = uniform_kc(dtype, k), chunks = (k + kc - 1) / kc;
-  return dev->uniform_array_indexing && dev->int64 && lim->maxUniformBufferRange >= 65536 &&
-         lim->maxPerStageDescriptorUniformBuffers >= UNIFORM_WINDOWS &&
-         panel_bytes(dtype, k) % lim->minUniformBufferOffsetAlignment == 0 &&
+  return (format.bufferFeatures & VK_FORMAT_FEATURE_STORAGE_TEXEL_BUFFER_BIT) &&
+         lim->maxPerStageDescriptorStorageImages >= 2 &&
+         (uint64_t)lim->maxTexelBufferElements * UNIT_BYTES >= dev->info.max_storage_buffer_range &&
          panels_bytes(dtype, k, rows) <= dev->info.max_storage_buffer_range &&
          /* gemm_pack's grid: a row per workgroup in y, a k-chunk per workgroup in z */
          (uint64_t)rows + PANEL_ROWS <= dev->info.max_workgroup_count[1] &&
@@ -209,11 +204,8 @@ static bool takes_route(const vittm_tensor *a, uint32_t a_rows, const vittm_tens
 bool vittm_gemm_takes_uniform_route(const vittm_tensor *a, const vittm_tensor *b,
                                     const vittm_tensor *c, uint32_t flags)
 {
-  if (!takes_route(a, a->rows, b, c, false)) /* first: it refuses K = 0 */
-    return false;
-  uint32_t kc = uniform_kc(a->dtype, a->cols), chunks = (a->cols + kc - 1) / kc;
-  /* GELU(A·Bᵀ + bias) + C cannot sum its passes (UNIFORM_PANELS k-chunks each) in C. */
-  return chunks <= UNIFORM_PANELS || !(flags & VITTM_GEMM_GELU) || !(flags & VITTM_GEMM_ACCUMULATE);
+  (void)flags; /* every epilogue: a dispatch sums all of K */
+  return takes_route(a, a->rows, b, c, false);
 }
 
 /* What gemm_pack.comp copies into panels: a matrix, or the implicit A of a convolution or of
@@ -312,25 +304,20 @@ static vittm_status operand_panels(vittm_cmd *cmd, uint32_t slot, const vittm_te
                             t->cols);
 }
 
-/* A packed product C = A·Bᵀ for the uniform-buffer GEMM: the panels of A (m rows) and of B
+/* A product C = A·Bᵀ for the texel GEMM: A (m rows), packed or where it lies, B's panels
  * (n rows), k deep, and where C is: element (i, j) at c_off + i·ldc + j of binding c. */
 typedef struct uniform_product {
   vittm_device *dev;
   vittm_dtype dtype;
   vittm_buffer *pa, *pb;
   VkDeviceSize pa_at, pb_at; /* where packed A's and B's panels start in pa and pb */
-  /* A is bound as it is, not packed (a_direct): its rows are KC = k elements each, from byte
-   * a_at of pa, so that its panels are consecutive windows, the last one ending with A; or
-   * with a_rows, rows of several whole k-chunks, bound as windows of UNIFORM_ROWS rows (one
-   * per workgroup). */
-  bool a_direct, a_rows;
+  /* A is read where it lies, not packed (a_direct): its rows are k elements each, from byte
+   * a_at of pa (a multiple of a unit), whole k-chunks each. */
+  bool a_direct;
   VkDeviceSize a_at;
   /* With a_direct and conv_ks > 1, A is the implicit matrix of a conv_ks×conv_ks convolution
    * of the conv_h×conv_w map at a_at, whose channels are one k-chunk: chunk t is tap t. */
   uint32_t conv_h, conv_w, conv_ks;
-  /* With conv_span, one window per panel serves every tap: the panel's pixels and the
-   * kernel's reach either side of them (conv_span_pixels), a chunk per tap still. */
-  bool conv_span;
   /* C is the 2×2 stride-2 transposed convolution of the conv_h×conv_w map A: its column n =
    * (ky·2 + kx)·ldc + co is stored to output pixel (2i + ky, 2j + kx), channel co. */
   bool scatter;
@@ -341,227 +328,88 @@ typedef struct uniform_product {
   const char *label; /* names its dispatches in profiles */
 } uniform_product;
 
-/* Binds the rows of t from row0 on as A as they are, without packing them, where they start on
- * the device's uniform buffer offset alignment: as panels where each row is one whole k-chunk
- * (its length a multiple of the shader's vector, at most KC), else (a_rows) as blocks of
- * UNIFORM_ROWS rows where a row is whole k-chunks and a block fits a window (ViT-B's 768-wide
- * activations in fp32). The pack would be a dispatch of its own, which on a CPU driver costs
- * more than a small product's arithmetic: ViT-B + UperNet's packs took 0.33 s of a frame. */
+/* Reads the rows of t from row0 on as A where they lie, without packing them, where they
+ * start on a texel and each is whole k-chunks (its length a multiple of the shader's vector
+ * and at most KC, or a multiple of KC: beyond K a row's last chunk would read the next
+ * row's values, and B's zeros do not cancel a NaN). The pack would be a dispatch of its own,
+ * which on a CPU driver costs more than a small product's arithmetic: ViT-B + UperNet's packs
+ * took 0.33 s of a frame. */
 static bool bind_a_direct(const vittm_tensor *t, uint32_t row0, uniform_product *u)
 {
-  u->a_rows = false;
-  if (t->n_chunks != 1)
-    return false;
-  VkPhysicalDeviceProperties props;
-  vkGetPhysicalDeviceProperties(t->dev->physical, &props);
-  const VkDeviceSize align = props.limits.minUniformBufferOffsetAlignment;
   const uint32_t kc = uniform_kc(t->dtype, t->cols);
-  const VkDeviceSize block = (VkDeviceSize)UNIFORM_ROWS * t->cols * vittm_dtype_size(t->dtype);
-  const bool rows = kc != t->cols;
-  if (rows && (t->cols % kc || block > VITTM_WINDOW_BYTES ||
-               block > props.limits.maxUniformBufferRange || block % align))
+  if (t->n_chunks != 1 || t->cols % kc)
     return false;
   uint32_t off;
   vittm_binding b = vittm_tensor_bind(t, row0, false, &off);
   VkDeviceSize at = (VkDeviceSize)off * vittm_dtype_size(t->dtype);
-  if (at % align)
+  if (at % UNIT_BYTES)
     return false;
-  u->pa = b.buffer, u->a_direct = true, u->a_rows = rows, u->a_at = at;
+  u->pa = b.buffer, u->a_direct = true, u->a_at = at;
   return true;
 }
 
-/* How far, in pixels of the map, a ks×ks convolution's taps reach before or after the pixel
- * (zero padding ks/2): half a kernel of rows and of columns. */
-static int64_t conv_reach(uint32_t w, uint32_t ks)
-{
-  return (int64_t)(ks / 2) * w + ks / 2;
-}
-
-/* The pixels of a panel's window that serves every tap (conv_span). */
-static uint64_t conv_span_pixels(uint32_t w, uint32_t ks)
-{
-  return PANEL_ROWS + 2 * (uint64_t)conv_reach(w, ks);
-}
-
-/* The window of the map that a directly read convolution's A panel `panel` shows for tap
- * `tap`: its pixels from the panel's first shifted by the tap, clamped to the map, 64 at most;
- * with conv_span, for every tap, from the panel's first less the kernel's reach, clamped,
- * conv_span_pixels at most (gemm_uniform.comp's conv_window_start computes the same start). */
-static vittm_buffer_window conv_window(const uniform_product *u, uint32_t panel, uint32_t tap,
-                                       VkDeviceSize row_bytes)
-{
-  const int64_t pixels = (int64_t)u->conv_h * u->conv_w, half = u->conv_ks / 2;
-  const int64_t span = u->conv_span ? (int64_t)conv_span_pixels(u->conv_w, u->conv_ks) : PANEL_ROWS;
-  int64_t start = (int64_t)panel * PANEL_ROWS +
-                  (u->conv_span ? -conv_reach(u->conv_w, u->conv_ks)
-                                : ((int64_t)(tap / u->conv_ks) - half) * u->conv_w +
-                                      ((int64_t)(tap % u->conv_ks) - half));
-  start = start < 0 ? 0 : start > pixels - 1 ? pixels - 1 : start;
-  const int64_t rows = pixels - start < span ? pixels - start : span;
-  return (vittm_buffer_window){u->a_at + (VkDeviceSize)start * row_bytes,
-                               (VkDeviceSize)rows * row_bytes};
-}
-
-/* How a pass's dispatches share the UNIFORM_WINDOWS windows: `a` panels of A (blocks of
- * rows where A is bound by rows) and `b` panels of B each, `a_windows` of the windows A's:
- * the fewest dispatches (each a CPU driver's fixed cost, ~0.08 ms: docs/cpu-drivers.md), with
- * the most windows of A that give them, then both sides in even shares. a_whole: a window
- * of A serves every chunk (else one per panel and chunk, as B's). A product of one panel of
- * A and 3 k-chunks a pass binds 4 panels of B so, where a fixed split of 8 and 7 windows
- * bound 2. */
-typedef struct window_split {
-  uint32_t a, b, a_windows;
-} window_split;
-
-static window_split split_windows(uint32_t a_panels, uint32_t b_panels, uint32_t nch, bool a_whole)
-{
-  uint32_t a = 1, b = 1;
-  uint64_t fewest = UINT64_MAX;
-  for (uint32_t ta = 1; ta <= a_panels; ta++) {
-    const uint32_t aw = a_whole ? ta : ta * nch;
-    if (aw + nch > UNIFORM_WINDOWS)
-      break;
-    const uint32_t fit = (UNIFORM_WINDOWS - aw) / nch, tb = fit < b_panels ? fit : b_panels;
-    const uint64_t n = (uint64_t)((a_panels + ta - 1) / ta) * ((b_panels + tb - 1) / tb);
-    if (n <= fewest)
-      fewest = n, a = ta, b = tb;
-  }
-  const uint32_t da = (a_panels + a - 1) / a, db = (b_panels + b - 1) / b;
-  a = (a_panels + da - 1) / da, b = (b_panels + db - 1) / db;
-  return (window_split){a, b, a_whole ? a : a * nch};
-}
-
-/* Records the dispatches of gemm_uniform.comp for product u with the shader's `user` flags
- * (FLAG_*: bias, GELU, ReLU, residual). */
+/* Records the dispatch of gemm_uniform.comp for product u with the shader's `user` flags
+ * (FLAG_*: bias, GELU, ReLU, residual): all of C, all of K. */
 static vittm_status uniform_dispatches(vittm_cmd *cmd, const uniform_product *u,
                                        const vittm_tensor *bias, uint32_t user, vittm_error *err)
 {
-  const uint32_t kc = u->kc, chunks = (u->k + kc - 1) / kc;
-  /* A's windows: panels of PANEL_ROWS rows, or with a_rows blocks of UNIFORM_ROWS rows. */
-  const uint32_t a_unit = u->a_rows ? UNIFORM_ROWS : PANEL_ROWS;
-  const uint32_t a_panels = (u->m + a_unit - 1) / a_unit;
+  const uint32_t vec = u->dtype == VITTM_F16 ? 8 : 4, kvecs = u->kc / vec;
+  const uint32_t chunks = (u->k + u->kc - 1) / u->kc;
+  const uint32_t a_panels = (u->m + PANEL_ROWS - 1) / PANEL_ROWS;
   const uint32_t b_panels = (u->n + PANEL_ROWS - 1) / PANEL_ROWS;
-  const VkDeviceSize panel = (VkDeviceSize)PANEL_ROWS * kc * vittm_dtype_size(u->dtype);
-  const vittm_pipeline *p;
+  const VkDeviceSize size = vittm_dtype_size(u->dtype);
   const bool conv = u->conv_ks > 1;
-  const VkDeviceSize row_bytes = (VkDeviceSize)kc * vittm_dtype_size(u->dtype);
   /* The rows of A loaded once per subgroup and passed round it (gemm_uniform_sg), where the
    * subgroup size is fixed and divides the workgroup and the rows. */
   const uint32_t sg = vittm_device_get_profile(u->dev)->shuffle_subgroup;
   const bool shared_a = sg > 1 && UNIFORM_WG % sg == 0 && UNIFORM_ROWS % sg == 0;
-  /* Constant 6: the pass's costly epilogue steps (EPILOGUE_SPECIALISED), which a CPU driver
-   * would run masked off when only the push constants left them out; 7: how many of the
-   * windows are A's (window_split). */
+  /* Constant 6: the costly epilogue steps (EPILOGUE_SPECIALISED), which a CPU driver would
+   * run masked off when only the push constants left them out. */
   uint32_t spec[] = {UNIFORM_WG,
                      UNIFORM_ROWS,
-                     kc / (u->dtype == VITTM_F16 ? 8 : 4),
+                     kvecs,
                      conv,
                      u->scatter,
                      shared_a ? sg : 1,
-                     0,
-                     0};
-  vittm_status st = VITTM_OK;
-  /* A dispatch sums up to UNIFORM_PANELS k-chunks of its panels before it writes C (the
-   * chunks of one pass); deeper products take several passes, those after the first adding to
-   * C what the earlier ones left there (PARTIAL). Bias, ReLU and GELU wait for the last pass, a
-   * residual is added by the first. Where A is packed, an fp32 pass sums at most
-   * PACKED_PASS_CHUNKS: a dispatch then binds 2 panels of A and 3 of B, 6 blocks of C, where
-   * 4 to 7 chunks would bind 1 and 1 or 2 — more passes over C, but fewer dispatches,
-   * each a CPU driver's fixed cost (Winograd's 1024- and 2048-channel products, 1×1
-   * convolutions of 2048 channels: 10–25 % faster). Not in fp16, whose C rounds the partial
-   * sums at every pass; nor GELU with a residual, which cannot take several passes
-   * (vittm_gemm_takes_uniform_route allows it up to UNIFORM_PANELS chunks). */
-  const bool gelu_residual = (user & FLAG_GELU) && (user & FLAG_ACCUMULATE);
-  const uint32_t cap =
-      u->a_direct || gelu_residual || u->dtype != VITTM_F32 ? UNIFORM_PANELS : PACKED_PASS_CHUNKS;
-  const uint32_t passes = (chunks + cap - 1) / cap;
-  const uint32_t per_pass = (chunks + passes - 1) / passes;
-  /* A window of A serves every chunk of a pass where A is bound by blocks of rows (a_rows) or
-   * by a convolution's spans (conv_span); otherwise one chunk of one panel, as B's do. */
-  const bool a_whole = u->a_rows || u->conv_span;
-  for (uint32_t pass = 0; pass < passes; pass++) {
-    const uint32_t ch0 = pass * per_pass;
-    const uint32_t nch = chunks - ch0 < per_pass ? chunks - ch0 : per_pass;
-    const window_split sp = split_windows(a_panels, b_panels, nch, a_whole);
-    uint32_t shader_flags = user;
-    if (passes > 1)
-      shader_flags = pass == 0 ? user & FLAG_ACCUMULATE
-                               : UFLAG_PARTIAL | (pass + 1 == passes ? user & ~FLAG_ACCUMULATE : 0);
-    if (u->conv_span)
-      shader_flags |= UFLAG_SPAN;
-    spec[6] = shader_flags & EPILOGUE_SPECIALISED;
-    spec[7] = sp.a_windows;
-    st = vittm_pipeline_get_uniform(
-        u->dev, shared_a ? VITTM_SHADER_GEMM_UNIFORM_SG : VITTM_SHADER_GEMM_UNIFORM, u->dtype, spec,
-        8, 3, 1, UNIFORM_WINDOWS, sizeof(uniform_push), &p, err);
-    if (st)
-      return st;
-    for (uint32_t ma = 0; ma < a_panels; ma += sp.a) {
-      const uint32_t na = a_panels - ma < sp.a ? a_panels - ma : sp.a;
-      for (uint32_t nb = 0; nb < b_panels; nb += sp.b) {
-        const uint32_t nn = b_panels - nb < sp.b ? b_panels - nb : sp.b;
-        uniform_push pc = {.m = u->m,
-                           .n = u->n,
-                           .m0 = ma * a_unit,
-                           .n0 = nb * PANEL_ROWS,
-                           .ldc = u->ldc,
-                           .c_off = u->c_off,
-                           .chunks = nch,
-                           .flags = shader_flags,
-                           .h = u->conv_h,
-                           .w = u->conv_w,
-                           .ks = u->conv_ks,
-                           .ch0 = ch0,
-                           .lda = u->a_rows ? u->k / (u->dtype == VITTM_F16 ? 8 : 4) : 0};
-        vittm_binding bind[UNIFORM_WINDOWS + 2];
-        vittm_buffer_window win[UNIFORM_WINDOWS];
-        /* A's elements first, then B's; element i of either: chunk ch0 + i % nch of panel
-         * i / nch (a_whole: A's element i is block or panel i, for every chunk). Unused
-         * elements repeat the first: every descriptor must be valid. */
-        for (uint32_t i = 0; i < sp.a_windows; i++) {
-          const uint32_t at = a_whole ? i : i / nch, ch = a_whole ? ch0 : ch0 + i % nch;
-          const uint32_t ia = at < na ? ch * a_panels + ma + at : ch0 * a_panels + ma;
-          bind[i] = (vittm_binding){u->pa, false};
-          win[i] = (vittm_buffer_window){u->pa_at + ia * panel, panel};
-          if (u->a_rows) { /* block ma + i, all its k */
-            const uint32_t blk = ma + (at < na ? at : 0), first = blk * UNIFORM_ROWS;
-            const VkDeviceSize row = (VkDeviceSize)u->k * vittm_dtype_size(u->dtype);
-            win[i] = (vittm_buffer_window){
-                u->a_at + first * row,
-                (u->m - first < UNIFORM_ROWS ? u->m - first : UNIFORM_ROWS) * row};
-          } else if (u->conv_span)
-            win[i] = conv_window(u, ma + (at < na ? at : 0), 0, row_bytes);
-          else if (u->a_direct && conv) /* the map from the panel's pixels shifted by tap ch */
-            win[i] = conv_window(u, ia % a_panels, ia / a_panels, row_bytes);
-          else if (u->a_direct) /* one chunk: ia is the panel */
-            win[i] = (vittm_buffer_window){u->a_at + ia * panel,
-                                           (VkDeviceSize)(u->m - ia * PANEL_ROWS < PANEL_ROWS
-                                                              ? u->m - ia * PANEL_ROWS
-                                                              : PANEL_ROWS) *
-                                               row_bytes};
-        }
-        for (uint32_t i = 0; i < UNIFORM_WINDOWS - sp.a_windows; i++) {
-          const uint32_t at = i / nch, ch = ch0 + i % nch;
-          const uint32_t ib = at < nn ? ch * b_panels + nb + at : ch0 * b_panels + nb;
-          bind[sp.a_windows + i] = (vittm_binding){u->pb, false};
-          win[sp.a_windows + i] = (vittm_buffer_window){u->pb_at + ib * panel, panel};
-        }
-        bind[UNIFORM_WINDOWS] = u->c;
-        uint32_t unused;
-        bind[UNIFORM_WINDOWS + 1] =
-            bias ? vittm_tensor_bind(bias, 0, false, &unused) : (vittm_binding){u->pb, false};
-        bind[UNIFORM_WINDOWS + 1].write = false;
-        /* Workgroup x: rows x·UNIFORM_ROWS … of the panels; none for the rows past M. */
-        const uint32_t rows = u->m - pc.m0 < na * a_unit ? u->m - pc.m0 : na * a_unit;
-        st = vittm_cmd_dispatch_windows(
-            cmd, p, bind, win, &pc, (rows + UNIFORM_ROWS - 1) / UNIFORM_ROWS, nn, 1, u->label, err);
-        if (st)
-          return st;
-      }
-    }
-  }
-  vittm_cmd_count_flops(cmd, 2.0 * u->m * u->n * u->k);
-  return VITTM_OK;
+                     user & EPILOGUE_SPECIALISED};
+  const vittm_pipeline *p;
+  vittm_status st = vittm_pipeline_get_texel(
+      u->dev, shared_a ? VITTM_SHADER_GEMM_UNIFORM_SG : VITTM_SHADER_GEMM_UNIFORM, u->dtype, spec,
+      7, 4, 2, sizeof(uniform_push), &p, err);
+  if (st)
+    return st;
+  /* A's units: a packed A's panels are row-major, chunk-major; where it lies, a row is k
+   * values (a convolution's: a pixel of one chunk of channels, its chunks the taps). */
+  const VkDeviceSize a_at = u->a_direct ? u->a_at : u->pa_at;
+  const VkDeviceSize a_bytes = !u->a_direct ? panels_bytes_kc(u->dtype, u->k, u->kc, u->m)
+                               : conv       ? (VkDeviceSize)u->conv_h * u->conv_w * u->kc * size
+                                            : (VkDeviceSize)u->m * u->k * size;
+  uniform_push pc = {.m = u->m,
+                     .n = u->n,
+                     .ldc = u->ldc,
+                     .c_off = u->c_off,
+                     .chunks = chunks,
+                     .flags = user,
+                     .h = u->conv_h,
+                     .w = u->conv_w,
+                     .ks = u->conv_ks,
+                     .a_at = (uint32_t)(a_at / UNIT_BYTES),
+                     .a_row = u->a_direct && !conv ? u->k / vec : kvecs,
+                     .a_chunk = conv          ? 0
+                                : u->a_direct ? kvecs
+                                              : a_panels * PANEL_ROWS * kvecs,
+                     .b_at = (uint32_t)(u->pb_at / UNIT_BYTES),
+                     .b_chunk = b_panels * PANEL_ROWS * kvecs};
+  vittm_binding bind[4] = {{u->pa, false}, {u->pb, false}, u->c, {u->pb, false}};
+  if (bias)
+    bind[3] = vittm_tensor_bind(bias, 0, false, &pc.bias_off), bind[3].write = false;
+  const vittm_buffer_window read[2] = {{a_at, a_bytes},
+                                       {u->pb_at, panels_bytes_kc(u->dtype, u->k, u->kc, u->n)}};
+  st = vittm_cmd_dispatch_windows(cmd, p, bind, read, &pc, (u->m + UNIFORM_ROWS - 1) / UNIFORM_ROWS,
+                                  b_panels, 1, u->label, err);
+  if (!st)
+    vittm_cmd_count_flops(cmd, 2.0 * u->m * u->n * u->k);
+  return st;
 }
 
 /* Records product u = A·Bᵀ of the matrices a and b into c with the shader's `user` flags: A
@@ -615,8 +463,7 @@ vittm_status vittm_gemm_uniform_conv_transpose2x2_record(vittm_cmd *cmd, const v
 
 /* The k-chunk of a k×k convolution (k > 1) over cin channels: cin itself where it is a whole
  * chunk (a multiple of the shader's vector, at most 256 fp32 or 512 fp16 values) and at least
- * 64, so that each tap's panels can be windows of the map (a chunk per tap); else the
- * product's. It depends on the shapes alone: the weight's panels, packed once, serve every
+ * 64, so that each tap reads the map where it lies (a chunk per tap); else the product's. It depends on the shapes alone: the weight's panels, packed once, serve every
  * recording. */
 static uint32_t conv_kc(vittm_dtype dtype, uint32_t cin, uint32_t k)
 {
@@ -857,16 +704,11 @@ vittm_status vittm_gemm_uniform_conv2d_record(vittm_cmd *cmd, const vittm_tensor
   };
   vittm_status st = operand_panels(
       cmd, 1, weight, kc, true, panels_bytes_kc(weight->dtype, kdim, kc, weight->rows), &u.pb, err);
-  /* Where the map's channels are one k-chunk, each tap's panels are windows of the map itself:
-   * nothing to pack (packing costs a CPU driver more than the product: it stores k·k times the
-   * map, value by value). */
+  /* Where the map's channels are one k-chunk, each tap reads the map itself: nothing to pack
+   * (packing costs a CPU driver more than the product: it stores k·k times the map, value by
+   * value). */
   if (!st && k > 1 && x->cols == kc && bind_a_direct(x, 0, &u)) {
     u.m = pixels, u.conv_h = h, u.conv_w = w, u.conv_ks = k;
-    /* Where a panel's pixels and the kernel's reach either side fit one window, that window
-     * serves every tap: A then takes one binding per panel, not per panel and tap, and a
-     * dispatch covers several panels (the demo models' 3×3 convolutions over 64 or 128
-     * channels at 16²: two dispatches where there were eight). */
-    u.conv_span = conv_span_pixels(w, k) * kc * vittm_dtype_size(x->dtype) <= 65536;
     u.c = vittm_tensor_bind(y, 0, true, &u.c_off);
     u.c_off += out_col0;
     return uniform_dispatches(cmd, &u, bias, epilogue, err);

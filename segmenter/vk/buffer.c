@@ -76,11 +76,12 @@ static vittm_status allocate(vittm_device *dev, VkDeviceSize size, VkBufferUsage
   return VITTM_OK;
 }
 
-/* Uniform too: the uniform-buffer GEMM binds windows of its scratch buffers as uniform
- * buffers (ops/gemm.c). */
+/* Uniform and texel too: attention and LayerNorm for CPU drivers bind windows of buffers as
+ * uniform buffers, their GEMM whole buffers as texel buffers (ops/). */
 static const VkBufferUsageFlags STORAGE_USAGE =
     VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT |
-    VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
+    VK_BUFFER_USAGE_STORAGE_TEXEL_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
+    VK_BUFFER_USAGE_TRANSFER_DST_BIT;
 
 static vittm_status check_size(vittm_device *dev, VkDeviceSize size, vittm_error *err)
 {

@@ -29,7 +29,7 @@ typedef struct op {
   uint32_t n_bindings;
   vittm_copy_runs copy; /* a copy's runs */
   vittm_binding b[VITTM_MAX_DESCRIPTORS];
-  vittm_buffer_window w[VITTM_MAX_DESCRIPTORS]; /* uniform buffer descriptors' windows */
+  vittm_buffer_window w[VITTM_MAX_DESCRIPTORS]; /* windowed descriptors' windows (windowed()) */
   uint32_t push_at;                             /* offset of its push constants in cmd->push */
   uint32_t groups[3];
   double flops; /* floating-point operations the dispatch performs (0: not counted) */
@@ -64,6 +64,11 @@ struct vittm_cmd {
 
   vittm_scratch_pool own_scratch; /* freed with the recording */
   vittm_scratch_pool *scratch;    /* where vittm_cmd_scratch takes buffers from */
+
+  /* The texel buffer views its descriptors show, one per buffer, destroyed with it. */
+  VkBufferView *views;
+  VkBuffer *viewed;
+  size_t n_views, cap_views;
 
   range_list written, read; /* since the last barrier */
   uint32_t n_barriers;
@@ -114,6 +119,13 @@ static bool list_overlaps(const range_list *l, range r)
     if (l->items[i].memory == r.memory && l->items[i].begin < r.end && r.begin < l->items[i].end)
       return true;
   return false;
+}
+
+/* The descriptors of pipeline p that come with a window: its uniform buffers (the bytes they
+ * show) or its texel buffers (the bytes the kernel reads of the whole buffer they show). */
+static uint32_t windowed(const vittm_pipeline *p)
+{
+  return p->n_uniform ? p->n_uniform * p->uniform_count : p->n_texel;
 }
 
 /* The bytes binding b uses: window w's when w (uniform buffers) is given, else all. */
@@ -185,11 +197,12 @@ static vittm_status allocate_set(vittm_cmd *cmd, const vittm_pipeline *p, VkDesc
     VkDescriptorPoolSize sizes[] = {
         {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, SETS_PER_POOL * VITTM_MAX_BINDINGS},
         {VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER, SETS_PER_POOL * VITTM_MAX_DESCRIPTORS},
+        {VK_DESCRIPTOR_TYPE_STORAGE_TEXEL_BUFFER, SETS_PER_POOL * VITTM_MAX_BINDINGS},
     };
     VkDescriptorPoolCreateInfo ci = {
         .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
         .maxSets = SETS_PER_POOL,
-        .poolSizeCount = 2,
+        .poolSizeCount = 3,
         .pPoolSizes = sizes,
     };
     vittm_status st = vittm_vk_result(
@@ -248,8 +261,8 @@ vittm_status vittm_cmd_dispatch_windows(vittm_cmd *cmd, const vittm_pipeline *p,
             .push_at = (uint32_t)cmd->n_push,
             .groups = {gx, gy, gz}};
   memcpy(o->b, b, p->n_descriptors * sizeof *b);
-  /* Uniform buffers without a window show the whole buffer. */
-  for (uint32_t i = 0; i < p->n_uniform * p->uniform_count; i++)
+  /* Windowed descriptors without a window use the whole buffer. */
+  for (uint32_t i = 0; i < windowed(p); i++)
     o->w[i] = w ? w[i] : (vittm_buffer_window){0, b[i].buffer->size};
   if (p->push_size)
     memcpy(cmd->push + cmd->n_push, push, p->push_size);
@@ -497,6 +510,41 @@ static vittm_status write_copy(vittm_cmd *cmd, const op *o, vittm_error *err)
   return VITTM_OK;
 }
 
+/* The texel buffer view (16-byte texels, rgba32ui) of the whole of `buffer`, made once per
+ * recording. */
+static vittm_status texel_view(vittm_cmd *cmd, const vittm_buffer *buffer, VkBufferView *out,
+                               vittm_error *err)
+{
+  for (size_t i = cmd->n_views; i-- > 0;)
+    if (cmd->viewed[i] == buffer->buffer) {
+      *out = cmd->views[i];
+      return VITTM_OK;
+    }
+  size_t cap = cmd->cap_views;
+  VkBufferView *views = reserve(cmd->views, &cap, cmd->n_views + 1, sizeof *views);
+  if (views)
+    cmd->views = views;
+  VkBuffer *viewed =
+      views ? reserve(cmd->viewed, &cmd->cap_views, cmd->n_views + 1, sizeof *viewed) : NULL;
+  if (!viewed)
+    return out_of_memory(err);
+  cmd->viewed = viewed;
+  VkBufferViewCreateInfo ci = {
+      .sType = VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO,
+      .buffer = buffer->buffer,
+      .format = VK_FORMAT_R32G32B32A32_UINT,
+      .offset = 0,
+      .range = buffer->size / 16 * 16,
+  };
+  vittm_status st = vittm_vk_result(vkCreateBufferView(cmd->dev->device, &ci, NULL, out), err,
+                                    "vkCreateBufferView");
+  if (!st) {
+    cmd->views[cmd->n_views] = *out;
+    cmd->viewed[cmd->n_views++] = buffer->buffer;
+  }
+  return st;
+}
+
 static vittm_status write_dispatch(vittm_cmd *cmd, const op *o, vittm_error *err)
 {
   const vittm_pipeline *p = o->p;
@@ -507,32 +555,38 @@ static vittm_status write_dispatch(vittm_cmd *cmd, const op *o, vittm_error *err
   if (st)
     return vittm_error_prefix(err, st, "%s", o->label);
   VkDescriptorBufferInfo infos[VITTM_MAX_DESCRIPTORS];
+  VkBufferView views[VITTM_MAX_DESCRIPTORS];
   VkWriteDescriptorSet writes[VITTM_MAX_DESCRIPTORS];
   for (uint32_t i = 0; i < p->n_descriptors; i++) {
     if (!o->b[i].buffer->memory)
       return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
                              "%s: descriptor %u is a buffer without memory", o->label, i);
-    /* Descriptor i: element i % count of uniform array i / count, or a storage buffer. */
-    bool uniform = i < p->n_uniform * p->uniform_count;
+    /* Descriptor i: element i % count of uniform array i / count, a texel buffer, or a storage
+     * buffer. */
+    bool uniform = i < p->n_uniform * p->uniform_count, texel = i < p->n_texel;
     uint32_t binding =
         uniform ? i / p->uniform_count : i - p->n_uniform * p->uniform_count + p->n_uniform;
     infos[i] = uniform
                    ? (VkDescriptorBufferInfo){o->b[i].buffer->buffer, o->w[i].offset, o->w[i].range}
                    : (VkDescriptorBufferInfo){o->b[i].buffer->buffer, 0, VK_WHOLE_SIZE};
+    if (texel && (st = texel_view(cmd, o->b[i].buffer, &views[i], err)))
+      return vittm_error_prefix(err, st, "%s", o->label);
     writes[i] = (VkWriteDescriptorSet){
         .sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
         .dstSet = set,
         .dstBinding = binding,
         .dstArrayElement = uniform ? i % p->uniform_count : 0,
         .descriptorCount = 1,
-        .descriptorType =
-            uniform ? VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
-        .pBufferInfo = &infos[i],
+        .descriptorType = uniform ? VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER
+                          : texel ? VK_DESCRIPTOR_TYPE_STORAGE_TEXEL_BUFFER
+                                  : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+        .pBufferInfo = texel ? NULL : &infos[i],
+        .pTexelBufferView = texel ? &views[i] : NULL,
     };
   }
   vkUpdateDescriptorSets(cmd->dev->device, p->n_descriptors, writes, 0, NULL);
 
-  st = track_hazards(cmd, o->b, o->w, p->n_uniform * p->uniform_count, p->n_descriptors, err);
+  st = track_hazards(cmd, o->b, o->w, windowed(p), p->n_descriptors, err);
   if (st)
     return st;
   vkCmdBindPipeline(cmd->cb, VK_PIPELINE_BIND_POINT_COMPUTE, p->pipeline);
@@ -674,6 +728,10 @@ void vittm_cmd_free(vittm_cmd *cmd)
   free(cmd->flops);
   free(cmd->ops);
   free(cmd->push);
+  for (size_t i = 0; i < cmd->n_views; i++)
+    vkDestroyBufferView(device, cmd->views[i], NULL);
+  free(cmd->views);
+  free(cmd->viewed);
   free(cmd->written.items);
   free(cmd->read.items);
   vittm_scratch_pool_free(cmd->dev, &cmd->own_scratch);

@@ -41,8 +41,10 @@ vittm_status vittm_cmd_begin(vittm_device *dev, vittm_cmd **out, vittm_error *er
 vittm_status vittm_cmd_dispatch(vittm_cmd *cmd, const vittm_pipeline *p, const vittm_binding *b,
                                 const void *push, uint32_t gx, uint32_t gy, uint32_t gz,
                                 const char *label, vittm_error *err);
-/* The same for a pipeline with uniform buffers: w[i] is the window of descriptor i, used
- * for the uniform buffer descriptors (storage buffers are bound whole). */
+/* The same for a pipeline with uniform or texel buffers: w[i] is the window of descriptor i,
+ * for a uniform buffer the bytes it shows, for a texel buffer (which shows the whole buffer)
+ * the bytes the kernel reads, so that only dispatches that write them wait; storage buffers
+ * are bound whole. */
 vittm_status vittm_cmd_dispatch_windows(vittm_cmd *cmd, const vittm_pipeline *p,
                                         const vittm_binding *b, const vittm_buffer_window *w,
                                         const void *push, uint32_t gx, uint32_t gy, uint32_t gz,

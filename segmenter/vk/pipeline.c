@@ -3,12 +3,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool same_key(const vittm_pipeline *p, const vittm_shader *code, uint32_t n_bindings,
-                     uint32_t n_uniform, uint32_t uniform_count, const uint32_t *spec,
+/* What makes a pipeline: its module, its bindings' kinds and its specialization constants. */
+typedef struct pipeline_key {
+  const vittm_shader *code;
+  uint32_t n_bindings, n_uniform, uniform_count, n_texel;
+} pipeline_key;
+
+static bool same_key(const vittm_pipeline *p, const pipeline_key *k, const uint32_t *spec,
                      uint32_t n_spec)
 {
-  return p->code == code && p->n_bindings == n_bindings && p->n_uniform == n_uniform &&
-         p->uniform_count == uniform_count && p->n_spec == n_spec &&
+  return p->code == k->code && p->n_bindings == k->n_bindings && p->n_uniform == k->n_uniform &&
+         p->uniform_count == k->uniform_count && p->n_texel == k->n_texel && p->n_spec == n_spec &&
          memcmp(p->spec, spec, n_spec * sizeof *spec) == 0;
 }
 
@@ -30,6 +35,7 @@ static vittm_status create_layouts(vittm_device *dev, vittm_pipeline *p, vittm_e
     bindings[i] = (VkDescriptorSetLayoutBinding){
         .binding = i,
         .descriptorType = i < p->n_uniform ? VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER
+                          : i < p->n_texel ? VK_DESCRIPTOR_TYPE_STORAGE_TEXEL_BUFFER
                                            : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
         .descriptorCount = i < p->n_uniform ? p->uniform_count : 1,
         .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT,
@@ -103,12 +109,16 @@ static vittm_status create_pipeline(vittm_device *dev, const vittm_shader *shade
   return vittm_vk_result(r, err, "vkCreateComputePipelines");
 }
 
+static vittm_status get_pipeline(vittm_device *dev, vittm_shader_id id, vittm_dtype dtype,
+                                 const uint32_t *spec, uint32_t n_spec, pipeline_key key,
+                                 uint32_t push_size, const vittm_pipeline **out, vittm_error *err);
+
 vittm_status vittm_pipeline_get(vittm_device *dev, vittm_shader_id id, vittm_dtype dtype,
                                 const uint32_t *spec, uint32_t n_spec, uint32_t n_bindings,
                                 uint32_t push_size, const vittm_pipeline **out, vittm_error *err)
 {
-  return vittm_pipeline_get_uniform(dev, id, dtype, spec, n_spec, n_bindings, 0, 0, push_size, out,
-                                    err);
+  return get_pipeline(dev, id, dtype, spec, n_spec, (pipeline_key){.n_bindings = n_bindings},
+                      push_size, out, err);
 }
 
 vittm_status vittm_pipeline_get_uniform(vittm_device *dev, vittm_shader_id id, vittm_dtype dtype,
@@ -117,10 +127,35 @@ vittm_status vittm_pipeline_get_uniform(vittm_device *dev, vittm_shader_id id, v
                                         uint32_t push_size, const vittm_pipeline **out,
                                         vittm_error *err)
 {
+  if (n_uniform && !uniform_count)
+    return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
+                           "pipeline: arrays of no uniform buffers");
+  return get_pipeline(dev, id, dtype, spec, n_spec,
+                      (pipeline_key){.n_bindings = n_bindings,
+                                     .n_uniform = n_uniform,
+                                     .uniform_count = n_uniform ? uniform_count : 0},
+                      push_size, out, err);
+}
+
+vittm_status vittm_pipeline_get_texel(vittm_device *dev, vittm_shader_id id, vittm_dtype dtype,
+                                      const uint32_t *spec, uint32_t n_spec, uint32_t n_bindings,
+                                      uint32_t n_texel, uint32_t push_size,
+                                      const vittm_pipeline **out, vittm_error *err)
+{
+  return get_pipeline(dev, id, dtype, spec, n_spec,
+                      (pipeline_key){.n_bindings = n_bindings, .n_texel = n_texel}, push_size, out,
+                      err);
+}
+
+static vittm_status get_pipeline(vittm_device *dev, vittm_shader_id id, vittm_dtype dtype,
+                                 const uint32_t *spec, uint32_t n_spec, pipeline_key key,
+                                 uint32_t push_size, const vittm_pipeline **out, vittm_error *err)
+{
   if ((unsigned)id >= VITTM_SHADER_COUNT || (dtype != VITTM_F32 && dtype != VITTM_F16))
     return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT, "pipeline: no kernel %d in dtype %d",
                            (int)id, (int)dtype);
-  const vittm_shader *code = &vittm_shaders[id][dtype == VITTM_F16];
+  const vittm_shader *code = key.code = &vittm_shaders[id][dtype == VITTM_F16];
+  const uint32_t n_bindings = key.n_bindings, n_uniform = key.n_uniform;
   const char *shader = code->name;
   if (!code->code)
     return vittm_error_set(err, VITTM_ERROR_UNSUPPORTED,
@@ -133,13 +168,13 @@ vittm_status vittm_pipeline_get_uniform(vittm_device *dev, vittm_shader_id id, v
                            "pipeline %s: the operator pushes %u bytes and binds %u buffers; the "
                            "shader's push constants are %u bytes and it uses %u bindings",
                            shader, push_size, n_bindings, code->push_size, code->n_bindings);
-  uint32_t n_descriptors = n_bindings - n_uniform + n_uniform * uniform_count;
+  uint32_t n_descriptors = n_bindings - n_uniform + n_uniform * key.uniform_count;
   if (n_spec > VITTM_MAX_SPEC || n_bindings > VITTM_MAX_BINDINGS || n_uniform >= n_bindings ||
-      (n_uniform && !uniform_count) || n_descriptors > VITTM_MAX_DESCRIPTORS)
+      key.n_texel >= n_bindings || n_descriptors > VITTM_MAX_DESCRIPTORS)
     return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
                            "pipeline %s: %u specialization constants / %u bindings (%u of them "
-                           "arrays of %u uniform buffers) is too many",
-                           shader, n_spec, n_bindings, n_uniform, uniform_count);
+                           "arrays of %u uniform buffers, %u texel buffers) is too many",
+                           shader, n_spec, n_bindings, n_uniform, key.uniform_count, key.n_texel);
   if (push_size > dev->info.max_push_constants)
     return vittm_error_set(err, VITTM_ERROR_UNSUPPORTED,
                            "pipeline %s: %u bytes of push constants exceed the device's %u", shader,
@@ -150,7 +185,7 @@ vittm_status vittm_pipeline_get_uniform(vittm_device *dev, vittm_shader_id id, v
                            shader, spec[0], dev->info.max_workgroup_invocations);
   mtx_lock(&dev->pipelines_lock);
   for (size_t i = 0; i < dev->n_pipelines; i++) {
-    if (same_key(dev->pipelines[i], code, n_bindings, n_uniform, uniform_count, spec, n_spec)) {
+    if (same_key(dev->pipelines[i], &key, spec, n_spec)) {
       *out = dev->pipelines[i];
       mtx_unlock(&dev->pipelines_lock);
       return VITTM_OK;
@@ -172,7 +207,8 @@ vittm_status vittm_pipeline_get_uniform(vittm_device *dev, vittm_shader_id id, v
     p->n_spec = n_spec;
     p->n_bindings = n_bindings;
     p->n_uniform = n_uniform;
-    p->uniform_count = n_uniform ? uniform_count : 0;
+    p->uniform_count = key.uniform_count;
+    p->n_texel = key.n_texel;
     p->n_descriptors = n_descriptors;
     p->push_size = push_size;
     st = create_layouts(dev, p, err);

@@ -5,9 +5,11 @@
  * bindings 0..n-1; one push-constant block; specialization constant i is spec[i]
  * (constant 0 is always the workgroup size in x). A kernel made with
  * vittm_pipeline_get_uniform instead declares its first `n_uniform` bindings as arrays of
- * `uniform_count` uniform buffers each (the uniform-buffer GEMM for CPU drivers). A dispatch
- * binds one vittm_binding per descriptor: the array elements of binding 0 in order, then
- * those of binding 1, …, then the storage buffers (n_descriptors in all). */
+ * `uniform_count` uniform buffers each (attention and LayerNorm for CPU drivers); one made
+ * with vittm_pipeline_get_texel its first `n_texel` bindings as storage texel buffers of
+ * 16-byte texels (VK_FORMAT_R32G32B32A32_UINT) over whole buffers (the GEMM for CPU drivers).
+ * A dispatch binds one vittm_binding per descriptor: the array elements of binding 0 in
+ * order, then those of binding 1, …, then the storage buffers (n_descriptors in all). */
 #ifndef VITTM_VK_PIPELINE_H
 #define VITTM_VK_PIPELINE_H
 
@@ -27,6 +29,7 @@ struct vittm_pipeline {
   uint32_t n_spec;
   uint32_t n_bindings;
   uint32_t n_uniform, uniform_count; /* bindings 0..n_uniform-1: uniform buffer arrays */
+  uint32_t n_texel;                  /* or bindings 0..n_texel-1: storage texel buffers */
   uint32_t n_descriptors;
   uint32_t push_size;
   VkDescriptorSetLayout set_layout;
@@ -49,6 +52,13 @@ vittm_status vittm_pipeline_get_uniform(vittm_device *dev, vittm_shader_id id, v
                                         uint32_t n_uniform, uint32_t uniform_count,
                                         uint32_t push_size, const vittm_pipeline **out,
                                         vittm_error *err);
+
+/* The same for a kernel whose bindings 0..n_texel-1 are storage texel buffers (rgba32ui) that
+ * show whole buffers (n_texel < n_bindings). */
+vittm_status vittm_pipeline_get_texel(vittm_device *dev, vittm_shader_id id, vittm_dtype dtype,
+                                      const uint32_t *spec, uint32_t n_spec, uint32_t n_bindings,
+                                      uint32_t n_texel, uint32_t push_size,
+                                      const vittm_pipeline **out, vittm_error *err);
 
 /* Destroys every pipeline of the device (at device teardown). */
 void vittm_pipelines_destroy(vittm_device *dev);

@@ -1,0 +1,20 @@
+// Operands read through storage texel buffers of 16-byte texels (rgba32ui): lavapipe loads a
+// lane-varying texel with one load per lane, where a storage buffer takes a loop over the
+// lanes with a branch in each and a uniform buffer two clamped 8-byte gathers
+// (docs/cpu-drivers.md). A texel is a unit of four fp32 or eight fp16 values; fp16 units stay
+// packed two halves per 32 bits (unpackHalf2x16: the low half first).
+#ifdef VITTM_F16
+#define KVEC 8u
+#define unit_t uvec4
+unit_t unit(uvec4 u)
+{
+  return u;
+}
+#else
+#define KVEC 4u
+#define unit_t vec4
+unit_t unit(uvec4 u)
+{
+  return uintBitsToFloat(u);
+}
+#endif
