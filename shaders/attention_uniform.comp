@@ -3,52 +3,40 @@
 #extension GL_EXT_control_flow_attributes : require
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_shuffle : require
-#extension GL_EXT_shader_explicit_arithmetic_types_int64 : require
 // Multi-head self-attention for CPU drivers (attention's uniform route, ops/attention.c): the
 // online softmax of attention.comp, one query per invocation with its query and output row in
-// registers, but the keys and values are read where they lie in qkv, through uniform-buffer
-// windows over its rows, instead of being staged in shared memory. No N×N matrix exists and
-// the whole attention is one dispatch.
+// registers, but the keys and values are read where they lie in qkv, through a texel buffer
+// that shows all of it (texels.glsl), instead of being staged in shared memory. No N×N matrix
+// exists and the whole attention is one dispatch.
 //
-// qkv is N×3D (columns [q | k | v], head h at columns h·HD … of each part). The keys and
-// values are rows of ld elements in the windows: window kwin + w shows key rows w·rw … w·rw +
-// rw − 1 (rw a multiple of 4), their head-0 columns from kcol on, window vwin + w the values'
-// from vcol on. Read where they lie in qkv, all heads share windows 0 … (ld = 3D, kcol = D,
-// vcol = 2D, both from window 0); beyond what 14 windows of qkv's rows show, the host copies
-// one head's keys and values into rows of HD (ld = HD) and dispatches head by head. A
-// workgroup owns WG queries of head head0 + gl_WorkGroupID.y. Keys go four at a time, their
-// scores in one vec4, the running max, sum and output rescaled once per four (base 2, the
-// scale folded into q); keys past N read the last key and weigh zero.
+// qkv is N×3D (columns [q | k | v], head h at columns h·HD … of each part), from unit qkv_at
+// of the texel buffer. A workgroup owns WG queries of head gl_WorkGroupID.y. Keys go four at a
+// time, their scores in one vec4, the running max, sum and output rescaled once per four
+// (base 2, the scale folded into q); keys past N read the last key and weigh zero.
 //
-// Every query needs every value of a block of keys. On lavapipe a uniform-buffer load whose
-// offset depends on a loop counter is a gather (~25 instructions per 8 lanes and 32 bits,
-// docs/cpu-drivers.md) even when all lanes read the same address; so the lanes of a subgroup
-// load different parts of the block, lane l the units l, l + SG, …, and pass them round with
-// shuffles from constant lanes (a register permute).
+// Every query needs every value of a block of keys. On lavapipe a load whose offset depends
+// on a loop counter is a gather even when all lanes read the same address; so the lanes of a
+// subgroup load different parts of the block, lane l the units l, l + SG, …, and pass them
+// round with shuffles from constant lanes (a register permute).
 #include "dtype.glsl"
-#include "units.glsl"
+#include "texels.glsl"
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 0) const uint WG = 8;  // a multiple of SG
 layout(constant_id = 1) const uint HD = 64; // head dim: a multiple of KVEC
 layout(constant_id = 2) const uint SG = 8;  // gl_SubgroupSize
 
-const uint WINDOWS = 14u;
-layout(std140, set = 0, binding = 0) uniform Window { u64vec2 v[4096]; } win[WINDOWS];
+layout(set = 0, binding = 0, rgba32ui) uniform restrict readonly uimageBuffer rows;
 layout(std430, set = 0, binding = 1) readonly buffer BufQkv { elem_t qkv[]; };
 layout(std430, set = 0, binding = 2) writeonly buffer BufOut { elem_t o[]; };
 
 layout(push_constant) uniform Push {
   uint n;       // tokens: queries and keys
   uint d;       // model width D = heads·HD
-  uint rw;      // key and value rows per window, a multiple of 4
+  uint qkv_at;  // unit of qkv's row 0 in binding 0
   uint qkv_off; // element offset of qkv's row 0 in binding 1
   uint out_off; // element offset of out's row 0 in binding 2
   float scale;  // softmax scale · log2(e)
-  uint ld;          // elements per key and value row in the windows
-  uint kcol, vcol;  // the first head's key and value columns there
-  uint kwin, vwin;  // their first windows
-  uint head0;       // the head of gl_WorkGroupID.y = 0
 } p;
 
 const uint HD4 = HD / 4u;
@@ -57,15 +45,14 @@ const uint HELD = (4u * UNITS + SG - 1u) / SG; // a lane's units of a block of f
 const float MASKED = -1e30;
 
 // This lane's share of rows j … j + 3 (the last row for those past N) of a head's K or V at
-// column `col` of the windows from `first`: its load t is unit u = lane + t·SG of the block
-// (row u / UNITS of it).
-void load_block(uint j, uint first, uint col, out unit_t held[HELD])
+// column `col` of qkv: its load t is unit u = lane + t·SG of the block (row u / UNITS of it).
+void load_block(uint j, uint col, out unit_t held[HELD])
 {
-  const uint lane = gl_SubgroupInvocationID, w = j / p.rw;
+  const uint lane = gl_SubgroupInvocationID, ld = 3u * p.d / KVEC;
   [[unroll]] for (uint t = 0; t < HELD; t++) {
     const uint u = min(lane + t * SG, 4u * UNITS - 1u), c = u / UNITS;
-    const uint row = min(j + c, p.n - 1u) - w * p.rw;
-    held[t] = unit(win[first + w].v[(row * p.ld + col) / KVEC + u - c * UNITS]);
+    const uint row = min(j + c, p.n - 1u);
+    held[t] = unit(imageLoad(rows, int(p.qkv_at + row * ld + col / KVEC + u - c * UNITS)));
   }
 }
 
@@ -85,9 +72,9 @@ vec4 block_vec4(unit_t held[HELD], uint c, uint i)
 
 void main()
 {
-  const uint h = p.head0 + gl_WorkGroupID.y, qi = gl_GlobalInvocationID.x;
+  const uint h = gl_WorkGroupID.y, qi = gl_GlobalInvocationID.x;
   const uint row = min(qi, p.n - 1u); // idle lanes shadow the last query
-  const uint kcol = p.kcol + gl_WorkGroupID.y * HD, vcol = p.vcol + gl_WorkGroupID.y * HD;
+  const uint kcol = p.d + h * HD, vcol = 2u * p.d + h * HD;
 
   vec4 q[HD4], acc[HD4];
   const uint qa = p.qkv_off + row * 3u * p.d + h * HD;
@@ -101,7 +88,7 @@ void main()
 
   for (uint j = 0; j < p.n; j += 4u) {
     unit_t held[HELD];
-    load_block(j, p.kwin, kcol, held);
+    load_block(j, kcol, held);
     vec4 sc;
     [[unroll]] for (uint c = 0; c < 4u; c++) {
       vec4 x = vec4(0.0);
@@ -113,7 +100,7 @@ void main()
     const float corr = exp2(m - bm);
     const vec4 pj = exp2(sc - bm); // keys past N: 0
     l = l * corr + (pj.x + pj.y + pj.z + pj.w);
-    load_block(j, p.vwin, vcol, held);
+    load_block(j, vcol, held);
     [[unroll]] for (uint i = 0; i < HD4; i++) {
       vec4 a = acc[i] * corr;
       [[unroll]] for (uint c = 0; c < 4u; c++)

@@ -74,16 +74,13 @@ static vittm_status check_operands(const vittm_tensor *qkv, uint32_t heads, cons
 }
 
 /* The uniform route (profile attention=uniform; shaders/attention_uniform.comp): the keys and
- * values read where they lie in qkv through UNIFORM_WINDOWS uniform-buffer windows of whole
- * rows, one dispatch of uniform_queries queries per workgroup; beyond what the windows show
- * of qkv, from a copy of one head's keys and values at a time in the GEMM route's scratch
- * (ViT-B at 512²: 1025 tokens, 5 windows of a head's keys and 5 of its values). */
-enum { UNIFORM_WINDOWS = 14, UNIFORM_QUERIES = 8 };
+ * values read where they lie in qkv through a texel buffer, one dispatch of uniform_queries
+ * queries per workgroup and head. */
+enum { UNIFORM_QUERIES = 8 };
 
 typedef struct uniform_push {
-  uint32_t n, d, rw, qkv_off, out_off;
+  uint32_t n, d, qkv_at, qkv_off, out_off;
   float scale;
-  uint32_t ld, kcol, vcol, kwin, vwin, head0;
 } uniform_push;
 _Static_assert(sizeof(uniform_push) == VITTM_SHADER_ATTENTION_UNIFORM_PUSH_SIZE,
                "uniform_push does not match attention_uniform's push constants");
@@ -94,131 +91,48 @@ static uint32_t uniform_queries(const vittm_device_profile *profile)
   return profile->shuffle_subgroup > UNIFORM_QUERIES ? profile->shuffle_subgroup : UNIFORM_QUERIES;
 }
 
-/* Whether attention over n tokens of width d in `heads` heads takes the uniform route on dev
- * (given a one-chunk qkv whose first row the windows may start at). The kernel passes keys
- * round a subgroup with shuffles: it needs the profile's fixed subgroup size. */
-static bool uniform_shape(const vittm_device *dev, vittm_dtype dtype, uint32_t n, uint32_t d,
-                          uint32_t heads)
+/* Whether attention of width d in `heads` heads takes the uniform route on dev (given a
+ * one-chunk qkv that starts on a texel). The kernel passes keys round a subgroup with
+ * shuffles: it needs the profile's fixed subgroup size. */
+static bool uniform_shape(const vittm_device *dev, vittm_dtype dtype, uint32_t d, uint32_t heads)
 {
   const vittm_device_profile *profile = vittm_device_get_profile(dev);
-  const uint32_t kvec = dtype == VITTM_F16 ? 8 : 4,
-                 rw = vittm_window_rows(dev, dtype, 3 * d, UNIFORM_WINDOWS, 4);
+  const uint32_t kvec = dtype == VITTM_F16 ? 8 : 4;
   return profile->attention == VITTM_ATTENTION_UNIFORM && profile->shuffle_subgroup &&
          uniform_queries(profile) <= dev->info.max_workgroup_size[0] && heads && d % heads == 0 &&
-         (d / heads) % kvec == 0 && rw && n <= (uint64_t)UNIFORM_WINDOWS * rw;
-}
-
-/* Beyond what the windows show of qkv's rows, a head's keys and values are copied into rows
- * of hd elements in the scratch (record_uniform_heads): the elements of one head's keys (or
- * values) there, rounded up to whole windows of rw rows; 0 where the device has not the
- * windows or the scratch cannot hold them. */
-static uint64_t head_stride(const vittm_tensor *qkv, uint32_t heads, const vittm_tensor *scratch,
-                            uint32_t *rw)
-{
-  const uint32_t n = qkv->rows, hd = qkv->cols / 3 / heads;
-  *rw = vittm_window_rows(qkv->dev, qkv->dtype, hd, UNIFORM_WINDOWS, 4);
-  if (!*rw || !scratch || !vittm_window_aligned(scratch))
-    return 0;
-  const uint64_t windows = (n + *rw - 1) / *rw, stride = windows * *rw * hd;
-  return 2 * windows <= UNIFORM_WINDOWS &&
-                 2 * heads * stride <= (uint64_t)scratch->rows * scratch->cols
-             ? stride
-             : 0;
+         (d / heads) % kvec == 0 && vittm_texels(dev);
 }
 
 bool vittm_attention_takes_uniform_route(const vittm_tensor *qkv, uint32_t heads,
                                          const vittm_tensor *scratch)
 {
+  (void)scratch; /* the route reads qkv alone */
   const uint32_t d = qkv->cols / 3;
-  if (qkv->n_chunks != 1 || qkv->cols % 3 || !heads || d % heads)
-    return false;
-  /* uniform_shape at 0 tokens: what the route needs whatever the count */
-  uint32_t rw;
-  return uniform_shape(qkv->dev, qkv->dtype, 0, d, heads) && vittm_window_aligned(qkv) &&
-         (uniform_shape(qkv->dev, qkv->dtype, qkv->rows, d, heads) ||
-          head_stride(qkv, heads, scratch, &rw));
-}
-
-/* The uniform route's pipeline for heads of hd, and its queries per workgroup. */
-static vittm_status uniform_pipeline(const vittm_tensor *qkv, uint32_t hd, uint32_t *wg,
-                                     const vittm_pipeline **p, vittm_error *err)
-{
-  const vittm_device_profile *profile = vittm_device_get_profile(qkv->dev);
-  *wg = uniform_queries(profile);
-  uint32_t spec[] = {*wg, hd, profile->shuffle_subgroup};
-  return vittm_pipeline_get_uniform(qkv->dev, VITTM_SHADER_ATTENTION_UNIFORM, qkv->dtype, spec, 3,
-                                    3, 1, UNIFORM_WINDOWS, sizeof(uniform_push), p, err);
+  return qkv->n_chunks == 1 && qkv->cols % 3 == 0 && heads && d % heads == 0 &&
+         uniform_shape(qkv->dev, qkv->dtype, d, heads) && vittm_texel_aligned(qkv);
 }
 
 static vittm_status record_uniform(vittm_cmd *cmd, const vittm_tensor *qkv, uint32_t heads,
                                    vittm_tensor *out, vittm_error *err)
 {
   const uint32_t n = qkv->rows, d = out->cols, hd = d / heads;
-  const uint32_t rw = vittm_window_rows(qkv->dev, qkv->dtype, 3 * d, UNIFORM_WINDOWS, 4);
-  const VkDeviceSize row_bytes = (VkDeviceSize)3 * d * vittm_dtype_size(qkv->dtype);
-  uint32_t wg;
+  const vittm_device_profile *profile = vittm_device_get_profile(qkv->dev);
+  const uint32_t wg = uniform_queries(profile);
+  const uint32_t spec[] = {wg, hd, profile->shuffle_subgroup};
   const vittm_pipeline *p;
-  vittm_status st = uniform_pipeline(qkv, hd, &wg, &p, err);
+  vittm_status st = vittm_pipeline_get_texel(qkv->dev, VITTM_SHADER_ATTENTION_UNIFORM, qkv->dtype,
+                                             spec, 3, 3, 1, sizeof(uniform_push), &p, err);
   if (st)
     return st;
-  uniform_push pc = {
-      .n = n, .d = d, .rw = rw, .scale = log2_scale(hd), .ld = 3 * d, .kcol = d, .vcol = 2 * d};
-  vittm_binding bind[UNIFORM_WINDOWS + 2];
-  vittm_buffer_window win[UNIFORM_WINDOWS];
-  const vittm_binding rows = vittm_tensor_bind(qkv, 0, false, &pc.qkv_off);
-  const VkDeviceSize at = (VkDeviceSize)pc.qkv_off * vittm_dtype_size(qkv->dtype);
-  vittm_row_windows(rows, at, row_bytes, n, rw, UNIFORM_WINDOWS, bind, win); /* rows w·rw … */
-  bind[UNIFORM_WINDOWS] = rows;
-  bind[UNIFORM_WINDOWS + 1] = vittm_tensor_bind(out, 0, true, &pc.out_off);
-  return vittm_cmd_dispatch_windows(cmd, p, bind, win, &pc, (n + wg - 1) / wg, heads, 1,
+  uniform_push pc = {.n = n, .d = d, .scale = log2_scale(hd)};
+  vittm_binding bind[3];
+  bind[0] = bind[1] = vittm_tensor_bind(qkv, 0, false, &pc.qkv_off);
+  bind[2] = vittm_tensor_bind(out, 0, true, &pc.out_off);
+  const VkDeviceSize esize = vittm_dtype_size(qkv->dtype), at = (VkDeviceSize)pc.qkv_off * esize;
+  pc.qkv_at = (uint32_t)(at / VITTM_TEXEL_BYTES);
+  const vittm_buffer_window read = {at, (VkDeviceSize)n * 3 * d * esize};
+  return vittm_cmd_dispatch_windows(cmd, p, bind, &read, &pc, (n + wg - 1) / wg, heads, 1,
                                     "attention", err);
-}
-
-/* The uniform route beyond what the windows show of qkv: head by head, its keys and values
- * copied into rows of hd in the scratch (keys of head h from element h·stride, values from
- * (heads + h)·stride), then the kernel over windows of them (keys' first, values' after). */
-static vittm_status record_uniform_heads(vittm_cmd *cmd, const vittm_tensor *qkv, uint32_t heads,
-                                         vittm_tensor *scratch, vittm_tensor *out, vittm_error *err)
-{
-  const uint32_t n = qkv->rows, d = out->cols, hd = d / heads;
-  uint32_t rw;
-  const uint64_t stride = head_stride(qkv, heads, scratch, &rw);
-  const uint32_t windows = (n + rw - 1) / rw;
-  const VkDeviceSize row_bytes = (VkDeviceSize)hd * vittm_dtype_size(qkv->dtype);
-  uint32_t wg;
-  const vittm_pipeline *p;
-  vittm_status st = uniform_pipeline(qkv, hd, &wg, &p, err);
-  uniform_push pc = {.n = n, .d = d, .rw = rw, .scale = log2_scale(hd), .ld = hd, .vwin = windows};
-  uint32_t at;
-  const vittm_binding rows = vittm_tensor_bind(scratch, 0, false, &at);
-  vittm_binding bind[UNIFORM_WINDOWS + 2];
-  vittm_buffer_window win[UNIFORM_WINDOWS];
-  bind[UNIFORM_WINDOWS] = vittm_tensor_bind(qkv, 0, false, &pc.qkv_off);
-  bind[UNIFORM_WINDOWS + 1] = vittm_tensor_bind(out, 0, true, &pc.out_off);
-  for (uint32_t h = 0; !st && h < heads; h++) {
-    const uint64_t keys = h * stride, values = (heads + h) * stride;
-    st = vittm_copy_strided_record(cmd, qkv, d + h * hd, 3 * d, n, hd, scratch, (uint32_t)keys, hd,
-                                   err);
-    if (!st)
-      st = vittm_copy_strided_record(cmd, qkv, 2 * d + h * hd, 3 * d, n, hd, scratch,
-                                     (uint32_t)values, hd, err);
-    /* Windows 0 … windows − 1: the keys' rows w·rw …, then the values'; the unused ones
-     * repeat the first. */
-    for (uint32_t w = 0; w < UNIFORM_WINDOWS; w++) {
-      const uint32_t part = w / windows, first = (w % windows) * rw;
-      const uint32_t count = n - first < rw ? n - first : rw;
-      const uint64_t from = (part ? values : keys) + (uint64_t)first * hd;
-      bind[w] = rows;
-      win[w] = part < 2 ? (vittm_buffer_window){(at + from) * vittm_dtype_size(qkv->dtype),
-                                                count * row_bytes}
-                        : win[0];
-    }
-    pc.head0 = h;
-    if (!st)
-      st = vittm_cmd_dispatch_windows(cmd, p, bind, win, &pc, (n + wg - 1) / wg, 1, 1, "attention",
-                                      err);
-  }
-  return st;
 }
 
 bool vittm_attention_scratch_shape(const vittm_device *dev, vittm_dtype dtype, uint32_t n,
@@ -232,9 +146,9 @@ bool vittm_attention_scratch_shape(const vittm_device *dev, vittm_dtype dtype, u
    * fp16 would store the scores and probabilities in fp16, where the fused kernel keeps its
    * statistics in fp32; the profile chooses it where fp32 is the default precision. */
   const vittm_attention_route route = vittm_device_get_profile(dev)->attention;
-  if (route == VITTM_ATTENTION_FUSED || uniform_shape(dev, dtype, n, d, heads) ||
-      dtype != VITTM_F32 || n == 0 || score_rows * padded * esize > range ||
-      (uint64_t)n * 3 * d * esize > range || score_rows > UINT32_MAX)
+  if (route == VITTM_ATTENTION_FUSED || uniform_shape(dev, dtype, d, heads) || dtype != VITTM_F32 ||
+      n == 0 || score_rows * padded * esize > range || (uint64_t)n * 3 * d * esize > range ||
+      score_rows > UINT32_MAX)
     return false;
   *rows = (uint32_t)score_rows;
   *cols = (uint32_t)padded;
@@ -292,9 +206,7 @@ vittm_status vittm_attention_record(vittm_cmd *cmd, const vittm_tensor *qkv, uin
     return st;
   /* The uniform route writes out through one binding, as the GEMM route does. */
   if (qkv->rows && out->n_chunks == 1 && vittm_attention_takes_uniform_route(qkv, heads, scratch)) {
-    st = uniform_shape(qkv->dev, qkv->dtype, qkv->rows, qkv->cols / 3, heads)
-             ? record_uniform(cmd, qkv, heads, out, err)
-             : record_uniform_heads(cmd, qkv, heads, scratch, out, err);
+    st = record_uniform(cmd, qkv, heads, out, err);
     if (!st) /* Q·Kᵀ and P·V: n² multiply-adds per head and value of a head, twice */
       vittm_cmd_count_flops(cmd, 4.0 * qkv->rows * qkv->rows * (qkv->cols / 3));
     return vittm_error_prefix(err, st, "attention");

@@ -20,17 +20,14 @@
  * place, then the GEMM again against the values, transposed once into the scratch; each GEMM
  * is one dispatch for all heads (vittm_gemm_record_batch). Where
  * vittm_attention_takes_uniform_route (CPU drivers), the fused kernel's algorithm reading
- * keys and values from uniform-buffer windows: over qkv where they show all its rows (small
- * token counts), whatever the scratch, in one dispatch; else over a copy of each head's keys
- * and values in the scratch, head by head (ViT-B at 512², 1025 tokens: the 14 windows hold
- * up to 1792 tokens of a 64-wide head in fp32). */
+ * keys and values where they lie in qkv through a texel buffer, whatever the scratch: one
+ * dispatch for all heads. */
 vittm_status vittm_attention_record(vittm_cmd *cmd, const vittm_tensor *qkv, uint32_t heads,
                                     vittm_tensor *scratch, vittm_tensor *out, vittm_error *err);
-/* Whether attention over qkv with this scratch (NULL: none) takes the uniform route: profile
- * attention=uniform with a fixed subgroup size, qkv in one chunk at an offset the device's
- * uniform buffers can start at, head dim a multiple of 4 (fp16: 8); and qkv within 14
- * windows of at most 64 KiB, each a whole multiple of 4 rows, or a scratch (at such an
- * offset) whose copies of a head's keys and values fit 7 windows each. */
+/* Whether attention over qkv (with this scratch, NULL: none; the route needs none) takes the
+ * uniform route: profile attention=uniform with a fixed subgroup size, a device that reads
+ * texel buffers (ops/dispatch.h), qkv in one chunk starting on a texel, head dim a multiple of
+ * 4 (fp16: 8). */
 bool vittm_attention_takes_uniform_route(const vittm_tensor *qkv, uint32_t heads,
                                          const vittm_tensor *scratch);
 /* Whether attention over n tokens of width d in `heads` heads takes the GEMM route on dev, and

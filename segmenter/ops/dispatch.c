@@ -126,6 +126,25 @@ bool vittm_window_aligned(const vittm_tensor *t)
          0;
 }
 
+bool vittm_texels(const vittm_device *dev)
+{
+  VkPhysicalDeviceProperties props;
+  vkGetPhysicalDeviceProperties(dev->physical, &props);
+  VkFormatProperties format;
+  vkGetPhysicalDeviceFormatProperties(dev->physical, VK_FORMAT_R32G32B32A32_UINT, &format);
+  return (format.bufferFeatures & VK_FORMAT_FEATURE_STORAGE_TEXEL_BUFFER_BIT) &&
+         props.limits.maxPerStageDescriptorStorageImages >= 2 &&
+         (uint64_t)props.limits.maxTexelBufferElements * VITTM_TEXEL_BYTES >=
+             dev->info.max_storage_buffer_range;
+}
+
+bool vittm_texel_aligned(const vittm_tensor *t)
+{
+  uint32_t off;
+  vittm_tensor_bind(t, 0, false, &off);
+  return (uint64_t)off * vittm_dtype_size(t->dtype) % VITTM_TEXEL_BYTES == 0;
+}
+
 void vittm_row_windows(vittm_binding b, VkDeviceSize at, VkDeviceSize row_bytes, uint32_t n,
                        uint32_t rw, uint32_t count, vittm_binding *bind, vittm_buffer_window *w)
 {

@@ -45,8 +45,8 @@ uint32_t vittm_row_reduction(const vittm_device *dev, vittm_shader_id plain,
  * lanes are 24); else 0, and the kernel reads them at every pass. */
 uint32_t vittm_row_held(uint32_t values, uint32_t wg);
 
-/* Windows over a tensor's rows through arrays of uniform buffers: CPU drivers' kernels read
- * their operands so (attention, linear attention: docs/cpu-drivers.md) as 64-bit words.
+/* Windows over a tensor's rows through arrays of uniform buffers: CPU drivers' linear
+ * attention and LayerNorm read their operands so (docs/cpu-drivers.md) as 64-bit words.
  * vittm_window_rows: rows of `width` elements that one window of at most 64 KiB (the kernels'
  * arrays) shows, a multiple of `multiple`, such that every window starts on the device's
  * offset alignment when the first does; 0 when the device has not `windows` uniform buffers
@@ -60,6 +60,14 @@ bool vittm_window_routes(const vittm_device *dev);
 uint32_t vittm_window_rows(const vittm_device *dev, vittm_dtype dtype, uint32_t width,
                            uint32_t windows, uint32_t multiple);
 bool vittm_window_aligned(const vittm_tensor *t);
+
+/* Texel buffers over whole tensors (vk/pipeline.h's vittm_pipeline_get_texel): CPU drivers'
+ * GEMM and attention read their operands so, 16 bytes a texel. vittm_texels: whether dev reads
+ * storage texel buffers of 16-byte texels (rgba32ui) as large as its storage buffers, two per
+ * stage. vittm_texel_aligned: whether t's first element starts a texel. */
+#define VITTM_TEXEL_BYTES 16u
+bool vittm_texels(const vittm_device *dev);
+bool vittm_texel_aligned(const vittm_tensor *t);
 /* Windows w[0 … count − 1] over the n rows of row_bytes at byte `at` of b, rw rows each from
  * the first; those past the rows repeat the first rows (every descriptor must be valid). */
 void vittm_row_windows(vittm_binding b, VkDeviceSize at, VkDeviceSize row_bytes, uint32_t n,

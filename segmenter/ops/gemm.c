@@ -113,7 +113,6 @@ static vittm_status gemm_pipeline(vittm_device *dev, vittm_dtype dtype, uint32_t
  * a fixed subgroup size each lane loads R / SG of them and the subgroup shares them by
  * shuffles (gemm_uniform_sg): 21–25 → 30–35 GFLOP/s there in fp32. */
 enum { PANEL_ROWS = 64, UNIFORM_WG = 8, UNIFORM_ROWS = 16 };
-enum { UNIT_BYTES = 16 }; /* a texel: four fp32 or eight fp16 values */
 enum { UFLAG_RELU = 16u };
 /* The flags gemm_uniform.comp takes as a specialisation constant, not from p.flags. */
 enum { EPILOGUE_SPECIALISED = FLAG_GELU | FLAG_ACCUMULATE };
@@ -165,16 +164,8 @@ static VkDeviceSize panels_bytes(vittm_dtype dtype, uint32_t k, uint32_t rows)
  * buffers. */
 static bool uniform_fits(vittm_device *dev, vittm_dtype dtype, uint32_t k, uint32_t rows)
 {
-  VkPhysicalDeviceProperties props;
-  vkGetPhysicalDeviceProperties(dev->physical, &props);
-  VkFormatProperties format;
-  vkGetPhysicalDeviceFormatProperties(dev->physical, VK_FORMAT_R32G32B32A32_UINT, &format);
-  const VkPhysicalDeviceLimits *lim = &props.limits;
   uint32_t kc = uniform_kc(dtype, k), chunks = (k + kc - 1) / kc;
-  return (format.bufferFeatures & VK_FORMAT_FEATURE_STORAGE_TEXEL_BUFFER_BIT) &&
-         lim->maxPerStageDescriptorStorageImages >= 2 &&
-         (uint64_t)lim->maxTexelBufferElements * UNIT_BYTES >= dev->info.max_storage_buffer_range &&
-         panels_bytes(dtype, k, rows) <= dev->info.max_storage_buffer_range &&
+  return vittm_texels(dev) && panels_bytes(dtype, k, rows) <= dev->info.max_storage_buffer_range &&
          /* gemm_pack's grid: a row per workgroup in y, a k-chunk per workgroup in z */
          (uint64_t)rows + PANEL_ROWS <= dev->info.max_workgroup_count[1] &&
          chunks <= dev->info.max_workgroup_count[2];
@@ -342,7 +333,7 @@ static bool bind_a_direct(const vittm_tensor *t, uint32_t row0, uniform_product 
   uint32_t off;
   vittm_binding b = vittm_tensor_bind(t, row0, false, &off);
   VkDeviceSize at = (VkDeviceSize)off * vittm_dtype_size(t->dtype);
-  if (at % UNIT_BYTES)
+  if (at % VITTM_TEXEL_BYTES)
     return false;
   u->pa = b.buffer, u->a_direct = true, u->a_at = at;
   return true;
@@ -393,12 +384,12 @@ static vittm_status uniform_dispatches(vittm_cmd *cmd, const uniform_product *u,
                      .h = u->conv_h,
                      .w = u->conv_w,
                      .ks = u->conv_ks,
-                     .a_at = (uint32_t)(a_at / UNIT_BYTES),
+                     .a_at = (uint32_t)(a_at / VITTM_TEXEL_BYTES),
                      .a_row = u->a_direct && !conv ? u->k / vec : kvecs,
                      .a_chunk = conv          ? 0
                                 : u->a_direct ? kvecs
                                               : a_panels * PANEL_ROWS * kvecs,
-                     .b_at = (uint32_t)(u->pb_at / UNIT_BYTES),
+                     .b_at = (uint32_t)(u->pb_at / VITTM_TEXEL_BYTES),
                      .b_chunk = b_panels * PANEL_ROWS * kvecs};
   vittm_binding bind[4] = {{u->pa, false}, {u->pb, false}, u->c, {u->pb, false}};
   if (bias)

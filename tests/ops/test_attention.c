@@ -1,6 +1,5 @@
 /* Multi-head self-attention against a double-precision CPU reference, by each route the
- * device condition takes (the uniform route's windows split at and inside a block of four
- * keys), at token counts that are no multiple of any block (1, 7, 197, 257, 1025), several head
+ * device condition takes, at token counts that are no multiple of any block (1, 7, 197, 257, 1025), several head
  * dims, every precision; and its refusals. */
 #include <math.h>
 #include <stdio.h>
@@ -116,9 +115,7 @@ static void test_attention_matches_reference(void **state)
       {70, 1, 128},
       {45, 5, 20},
       {500, 4, 64}, /* 1.5 MiB of qkv in fp32: several chunks under a 1 MiB buffer range */
-      /* Beyond what the uniform route's windows show of qkv in fp32 (280 and 728 tokens
-       * here): it copies each head's keys and values into the scratch, a window and more
-       * each (hd 128: 3 windows of 128 rows; hd 20: one of 816). */
+      /* Wide and narrow heads over more tokens. */
       {300, 2, 128},
       {800, 5, 20},
   };
@@ -221,10 +218,9 @@ static void test_gemm_route_refuses_what_does_not_fit(void **state)
   vittm_tensor_free(qkv), vittm_tensor_free(out), vittm_tensor_free(small);
 }
 
-/* Beyond what 14 windows show of qkv's rows, the uniform route takes a scratch: per head a
- * copy of its keys, one of its values, and the kernel over windows of them (ViT-B at 512²:
- * 12 heads, 36 dispatches); without a scratch, the fused kernel. */
-static void test_uniform_route_copies_heads_beyond_the_windows(void **state)
+/* ViT-B at 512² (1025 tokens, 12 heads): the uniform route reads all of qkv through one
+ * texel buffer, one dispatch for every head, with no scratch (the GEMM route's is 50 MB). */
+static void test_uniform_route_is_one_dispatch(void **state)
 {
   (void)state;
   vittm_device_profile *profile = vittm_device_profile_mut(test_dev);
@@ -234,34 +230,26 @@ static void test_uniform_route_copies_heads_beyond_the_windows(void **state)
   uint32_t rows, cols;
   vittm_tensor *qkv = test_tensor(test_dev, VITTM_F32, n, 3 * d, NULL);
   vittm_tensor *out = test_tensor(test_dev, VITTM_F32, n, d, NULL);
-  if (!vittm_attention_scratch_shape(test_dev, VITTM_F32, n, d, heads, &rows, &cols)) {
-    /* split1m: the scratch (50 MB) exceeds a storage buffer binding: no scratch, no copies */
-    assert_true((uint64_t)(heads * n + d) * ((n + 3) / 4 * 4) * 4 >
-                test_dev->info.max_storage_buffer_range);
-    assert_false(vittm_attention_takes_uniform_route(qkv, heads, NULL));
-    vittm_tensor_free(qkv), vittm_tensor_free(out);
-    profile->attention = was;
-    return;
-  }
-  vittm_tensor *scratch = test_tensor(test_dev, VITTM_F32, rows, cols, NULL);
   const bool shuffles = profile->shuffle_subgroup != 0; /* the kernel's subgroup sharing */
-  assert_int_equal(vittm_attention_takes_uniform_route(qkv, heads, scratch), shuffles);
-  assert_false(vittm_attention_takes_uniform_route(qkv, heads, NULL));
+  const bool one = qkv->n_chunks == 1;                  /* split1m splits qkv (9 MB) over buffers */
+  assert_int_equal(vittm_attention_takes_uniform_route(qkv, heads, NULL), shuffles && one);
+  if (shuffles)
+    assert_false(vittm_attention_scratch_shape(test_dev, VITTM_F32, n, d, heads, &rows, &cols));
   vittm_cmd *cmd = NULL;
   vittm_error err = {0};
   assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
-  assert_int_equal(vittm_attention_record(cmd, qkv, heads, scratch, out, &err), VITTM_OK);
-  if (shuffles)
-    assert_int_equal(vittm_cmd_dispatch_count(cmd), 3 * heads);
-  else /* the GEMM route: scores, softmax, transposed values, weighted sums */
-    assert_int_equal(vittm_cmd_dispatch_count(cmd), 4);
+  vittm_status st = vittm_attention_record(cmd, qkv, heads, NULL, out, &err);
+  if (shuffles && one) {
+    assert_int_equal(st, VITTM_OK);
+    assert_int_equal(vittm_cmd_dispatch_count(cmd), 1);
+  }
   vittm_cmd_free(cmd);
-  vittm_tensor_free(qkv), vittm_tensor_free(out), vittm_tensor_free(scratch);
+  vittm_tensor_free(qkv), vittm_tensor_free(out);
   profile->attention = was;
 }
 
 OP_SUITE(attention, cmocka_unit_test(test_attention_matches_reference),
-         cmocka_unit_test(test_uniform_route_copies_heads_beyond_the_windows),
+         cmocka_unit_test(test_uniform_route_is_one_dispatch),
          cmocka_unit_test(test_attention_vit_b_512),
          cmocka_unit_test(test_attention_rejects_wrong_out_shape),
          cmocka_unit_test(test_attention_rejects_unsplittable_qkv),
