@@ -2,7 +2,7 @@
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
 #extension GL_EXT_shader_explicit_arithmetic_types_int64 : require
-// Copies an operand of the uniform-buffer GEMM (gemm_uniform.comp) into panels: the rows×cols
+// Copies an operand of the texel GEMM (gemm_uniform.comp) into panels: the rows×cols
 // matrix at src[off + i·ld + j] becomes, for each k-chunk of KC columns and each panel of 64
 // rows, one 64×KC row-major block (chunk-major, then panel), zero past the matrix's edges.
 // With CONV the matrix is a convolution's implicit A (ops/conv.c): row i is output pixel

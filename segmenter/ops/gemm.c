@@ -105,7 +105,7 @@ static vittm_status gemm_pipeline(vittm_device *dev, vittm_dtype dtype, uint32_t
  * convolution's windows, for convolutions; attention's strided and batched products keep the
  * register kernel. The name is the route's history: its operands were windows of uniform
  * buffers, which lavapipe reads with two clamped 8-byte gathers per 16 bytes where it reads a
- * texel in one load (products 1.2–1.4× faster, and no limit of 15 windows per dispatch). */
+ * texel in one load (products 1.3× faster, and no limit of 15 windows per dispatch). */
 /* UNIFORM_ROWS: rows of A per invocation, each serving the lane's 8 gathered B columns.
  * Gathers bound the kernel on AVX2 CPUs (a Zen 3 EPYC: 15–16 GFLOP/s at 8 rows, 21–24 at 16
  * and 32 on ViT-B's products and 3×3 convolutions); 32 rows compile 3× longer than 16 for no
@@ -171,7 +171,7 @@ static bool uniform_fits(vittm_device *dev, vittm_dtype dtype, uint32_t k, uint3
          chunks <= dev->info.max_workgroup_count[2];
 }
 
-/* Whether the uniform-buffer GEMM can take a product of `a_rows` rows of the operand `a` (as
+/* Whether the texel GEMM can take a product of `a_rows` rows of the operand `a` (as
  * the route packs or binds them) by the weight b into c: no tile forced for the operator
  * (`conv`: VITTM_CONV_TILE, else VITTM_GEMM_TILE), one-chunk operands, and panels of both
  * sides that fit the device. */
@@ -291,7 +291,7 @@ static vittm_status operand_panels(vittm_cmd *cmd, uint32_t slot, const vittm_te
                  err);
   else if (!(st = vittm_cmd_scratch(cmd, slot, bytes, out, err)))
     st = pack_operand(cmd, t, kc, PACK_MATRIX, false, NULL, t->rows, t->cols, *out, err);
-  return vittm_error_prefix(err, st, "packing a %u×%u operand for the uniform-buffer GEMM", t->rows,
+  return vittm_error_prefix(err, st, "packing a %u×%u operand for the texel GEMM", t->rows,
                             t->cols);
 }
 
@@ -465,12 +465,12 @@ static uint32_t conv_kc(vittm_dtype dtype, uint32_t cin, uint32_t k)
  * for several panels of rows, few enough to stay in memory a CPU's caches see again soon. */
 #define CONV_BLOCK_BYTES (16u << 20)
 
-/* Winograd's F(m×m, 3×3) for the 3×3 convolutions whose taps cannot be windows of their map
- * (fp32 over more than 256 channels: UperNet's 512-, 768-, 2048- and 2816-channel ones),
+/* Winograd's F(m×m, 3×3) for the 3×3 convolutions whose taps cannot read their map where it
+ * lies (fp32 over more than 256 channels: UperNet's 512-, 768-, 2048- and 2816-channel ones),
  * shaders/include/winograd.glsl: each m×m tile of output pixels is Aᵀ[U ⊙ V]A, where V =
  * Bᵀ d B is the transform of its (m + 2)² input window and U = G g Gᵀ the kernel's. Summed
  * over the input channels, U ⊙ V is (m + 2)² products, one per position ξ: V_ξ (tiles ×
- * cin) by U_ξ (cout × cin), by the uniform-buffer GEMM. F(4×4) multiplies 4× less than the
+ * cin) by U_ξ (cout × cin), by the texel GEMM. F(4×4) multiplies 4× less than the
  * direct convolution (36 products per 16 pixels instead of 144), and its input transform
  * stores 2.25 values per value of the map where the implicit-GEMM pack stores 9. U is
  * derived once per weight and kept with it: (m + 2)²/9 = 4 times the weight's size. */

@@ -15,12 +15,12 @@ enum {
  * fits its limits (the profile's forced tile, VITTM_GEMM_TILE, when it fits). */
 vittm_status vittm_gemm_choose_tile(const vittm_device *dev, uint32_t m, uint32_t n, uint32_t k,
                                     vittm_tile *tile, vittm_error *err);
-/* Whether vittm_gemm_record computes C = A·Bᵀ with `flags` by the uniform-buffer GEMM (the
- * profile's gemm route, the product's depth, the operands' buffers and the device's uniform
- * buffer limits) rather than by tiles. A forced tile (VITTM_GEMM_TILE) keeps the tiles. */
+/* Whether vittm_gemm_record computes C = A·Bᵀ with `flags` by the texel GEMM (the profile's
+ * gemm route, the operands' buffers and the device's texel buffers: gemm.c) rather than by
+ * tiles. A forced tile (VITTM_GEMM_TILE) keeps the tiles. */
 bool vittm_gemm_takes_uniform_route(const vittm_tensor *a, const vittm_tensor *b,
                                     const vittm_tensor *c, uint32_t flags);
-/* The uniform-buffer GEMM as a k×k convolution (used by vittm_conv2d_record, which checks
+/* The texel GEMM as a k×k convolution (used by vittm_conv2d_record, which checks
  * the operands): whether the profile takes the route (and no VITTM_CONV_TILE forces a tile)
  * and these one-chunk operands fit it, and the recording: y[:, out_col0 ..] = conv(x)
  * (+ bias) (→ ReLU): from x's own rows where its channels are one k-chunk, else block by
@@ -28,7 +28,7 @@ bool vittm_gemm_takes_uniform_route(const vittm_tensor *a, const vittm_tensor *b
  * buffer. */
 bool vittm_gemm_takes_uniform_conv2d_route(const vittm_tensor *x, const vittm_tensor *weight,
                                            const vittm_tensor *y);
-/* Winograd's F(4×4, 3×3) on the uniform-buffer GEMM (used by vittm_conv2d_record before
+/* Winograd's F(4×4, 3×3) on the texel GEMM (used by vittm_conv2d_record before
  * either GEMM route): whether a k×k convolution of the h×w map x by weight into y takes it
  * (profile winograd=on, CPU drivers' default whatever their GEMM route; fp32, 3×3, ≥ 64
  * channels that are not one k-chunk; a map large enough that its padded products do at most
@@ -47,7 +47,7 @@ vittm_status vittm_gemm_uniform_conv2d_record(vittm_cmd *cmd, const vittm_tensor
                                               uint32_t w, const vittm_tensor *weight,
                                               const vittm_tensor *bias, uint32_t k, bool relu,
                                               vittm_tensor *y, uint32_t out_col0, vittm_error *err);
-/* The uniform-buffer GEMM as a patch embedding (used by vittm_patch_embed_record, which
+/* The texel GEMM as a patch embedding (used by vittm_patch_embed_record, which
  * checks the operands): whether the profile takes the route and these one-chunk operands fit
  * it, and the recording: out[out_row0 + t] (+)= W · patch(t) (+ bias) for the tokens t of the
  * height×width image (the patches' implicit A packed into the recording's scratch buffer; the
@@ -60,7 +60,7 @@ vittm_status vittm_gemm_uniform_patch_embed_record(vittm_cmd *cmd, const vittm_t
                                                    const vittm_tensor *bias, bool accumulate,
                                                    vittm_tensor *out, uint32_t out_row0,
                                                    vittm_error *err);
-/* The uniform-buffer GEMM as a 2×2 stride-2 transposed convolution (used by
+/* The texel GEMM as a 2×2 stride-2 transposed convolution (used by
  * vittm_conv_transpose2x2_record, which checks the operands): whether the profile takes the
  * route (and no VITTM_CONV_TILE forces a tile) and these one-chunk operands fit it, and the
  * recording: the product of x (h·w × cin) by the reordered weight ((2·2·cout) × cin), each

@@ -98,7 +98,7 @@ vittm_status vittm_patch_embed_record(vittm_cmd *cmd, const vittm_tensor *image,
       check_operands(image, height, width, patch, weight, bias, pos, out, out_row0, err);
   if (st)
     return st;
-  /* CPU drivers without AVX-512: the uniform-buffer GEMM, pos copied into out first and the
+  /* CPU drivers: the texel GEMM, pos copied into out first and the
    * product added to it. */
   const uint32_t tokens = (height / patch) * (width / patch);
   if (vittm_gemm_takes_uniform_patch_route(image, tokens, weight, out) &&

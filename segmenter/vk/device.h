@@ -30,9 +30,9 @@ struct vittm_device {
   vittm_device_info info;
   vittm_device_profile profile; /* routes chosen from info and the environment at open */
   /* shaderUniformBufferArrayDynamicIndexing, enabled: shaders may pick an element of an array
-   * of uniform buffers by a dynamically uniform index (the uniform-buffer GEMM). */
+   * of uniform buffers by a dynamically uniform index (CPU drivers' windowed kernels). */
   bool uniform_array_indexing;
-  /* shaderInt64, enabled: the uniform-buffer GEMM reads its operands as 64-bit words. */
+  /* shaderInt64, enabled: CPU drivers' kernels read their operands as 64-bit words. */
   bool int64;
 
   mtx_t queue_lock; /* vkQueueSubmit needs external synchronisation */

@@ -130,10 +130,9 @@ vittm_status vittm_device_profile_select(const vittm_device_info *info,
                                                               : VITTM_REDUCTIONS_WORKGROUP,
       .shuffle_subgroup = shuffle_subgroup(info),
       .long_workgroups = cpu,
-      /* A CPU driver loads a uniform buffer's value once for all lanes, a storage buffer's by
-       * a gather (AVX-512) or lane by lane: the uniform-buffer GEMM runs ViT-B's products
-       * 1.3–1.5× as fast as the register kernel with AVX-512, 2–2.5× without
-       * (docs/cpu-drivers.md). */
+      /* A CPU driver loads a 16-byte texel in one load per lane, a storage buffer's value
+       * lane by lane: the texel GEMM runs ViT-B's products 1.5–2.5× as fast as the register
+       * kernel with AVX-512, 2–3× without (docs/cpu-drivers.md). */
       .gemm_uniform = cpu,
       .winograd = cpu,
       .copies_by_transfer = cpu,

@@ -12,12 +12,11 @@
  * (vittm-verify --all-routes): a comma-separated list of
  *   tiles=register|shared  attention=fused|gemm|uniform  reductions=workgroup|subgroup
  *   shuffles=on|off  gemm=uniform|tiled  winograd=on|off
- * (gemm=uniform: Linear layers' products and convolutions read their operands from uniform
- * buffers, packed into panels: ops/gemm.c, docs/cpu-drivers.md; CPU drivers only profit from
- * it, and lavapipe gets it by default on x86 CPUs without AVX-512. winograd=on, CPU drivers'
- * default whatever their GEMM route: fp32 3×3 convolutions too deep for their taps to be
- * windows of the map go by Winograd's F(4×4, 3×3) on the uniform-buffer GEMM, four times
- * fewer multiplications.)
+ * (gemm=uniform: Linear layers' products and convolutions read their operands through texel
+ * buffers, the weights packed into panels: ops/gemm.c, docs/cpu-drivers.md; CPU drivers only
+ * profit from it, and get it by default. winograd=on, CPU drivers' default whatever their
+ * GEMM route: fp32 3×3 convolutions over more channels than a k-chunk go by Winograd's
+ * F(4×4, 3×3) on the texel GEMM, four times fewer multiplications.)
  * VITTM_GEMM_TILE and VITTM_CONV_TILE (BMxBNxBK/TMxTN) force one tile, for tuning: and so the
  * tiled kernel, whatever the gemm route. */
 #ifndef VITTM_VK_PROFILE_H
@@ -44,8 +43,8 @@ typedef enum vittm_tile_kind {
 typedef enum vittm_attention_route {
   VITTM_ATTENTION_FUSED, /* one kernel: scores, online softmax, weighted sum */
   VITTM_ATTENTION_GEMM,  /* scores by GEMM, a softmax, values by GEMM (fp32 only) */
-  /* the fused kernel's algorithm with keys and values read from uniform-buffer windows over
-   * qkv (CPU drivers), where qkv fits the windows; else the GEMM route */
+  /* the fused kernel's algorithm with keys and values read where they lie in qkv through a
+   * texel buffer (CPU drivers) */
   VITTM_ATTENTION_UNIFORM,
 } vittm_attention_route;
 
@@ -67,10 +66,10 @@ typedef struct vittm_device_profile {
                                        varying or required size, as ours are
                                        (shaders/compile.sh); shaders take it for that */
   bool long_workgroups;             /* few workgroups of much work each (CPU drivers) */
-  bool gemm_uniform;                /* Linear products and convolutions by the uniform-buffer
-                                       GEMM */
+  bool gemm_uniform;                /* Linear products and convolutions by the texel GEMM
+                                       (named for the uniform buffers it first read) */
   bool winograd;                    /* deep fp32 3×3 convolutions by Winograd's algorithm
-                                       on the uniform-buffer GEMM */
+                                       on the texel GEMM */
   bool winograd_small_maps;         /* ... on maps of any size, not only where it pays
                                        (winograd=all: to compare, and for tests) */
   bool copies_by_transfer;          /* block copies as transfer commands, not the copy shader

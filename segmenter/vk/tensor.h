@@ -17,14 +17,14 @@ typedef enum vittm_dtype {
 } vittm_dtype;
 
 /* What operators derive from a constant tensor (a weight) on first use and keep with it:
- * the uniform-buffer GEMM's panels of it (ops/gemm.c). `lock` guards it, because segmenters
+ * the texel GEMM's panels of it (ops/gemm.c). `lock` guards it, because segmenters
  * of one model record from several threads. */
 /* Most buffers a weight's Winograd transform takes (ops/gemm.c). */
 #define VITTM_WINOGRAD_BUFFERS 4
 
 typedef struct vittm_tensor_cache {
   mtx_t lock;
-  vittm_buffer panels; /* the uniform-buffer GEMM's panels; zeroed until packed */
+  vittm_buffer panels; /* the texel GEMM's panels; zeroed until packed */
   /* a 3×3 convolution weight's Winograd transform, as panels, in as many buffers as a storage
    * buffer binding's range needs; likewise */
   vittm_buffer winograd[VITTM_WINOGRAD_BUFFERS];

@@ -1,7 +1,7 @@
 /* Convolutions (k×k "same" conv, 2×2 stride-2 transposed conv) and BatchNorm folding against
  * double-precision CPU references in PyTorch's weight layouts, at odd sizes, into column
  * slices of wider outputs, with every kernel (register tiles, shared-memory tiles, the
- * uniform-buffer GEMM), in every precision. */
+ * texel GEMM), in every precision. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -96,7 +96,7 @@ static void test_cpu_driver_defaults(void **state)
 }
 
 /* A CPU driver reads storage buffers lane by lane (or, with AVX-512, by masked gathers): Linear
- * products take the uniform-buffer GEMM whatever the CPU's vectors, named or not. On a GPU
+ * products take the texel GEMM whatever the CPU's vectors, named or not. On a GPU
  * the tiles stay. */
 static void test_cpu_drivers_read_uniform_buffers(void **state)
 {
@@ -125,7 +125,7 @@ static void test_gpu_defaults(void **state)
   /* Subgroup size control makes the size unknown in advance: no shuffled register loads. */
   describe_is(&p, "tiles=shared,attention=fused,reductions=workgroup,shuffles=off,fp16");
   assert_false(p.long_workgroups);
-  assert_false(p.winograd); /* the uniform-buffer GEMM is for CPU drivers */
+  assert_false(p.winograd); /* the texel GEMM is for CPU drivers */
   assert_false(p.copies_by_transfer);
   assert_false(p.words64);
 
@@ -146,7 +146,7 @@ static void test_routes_force_every_route(void **state)
   info = small_discrete();
   p = select_ok(&info, "tiles=register,attention=gemm,reductions=subgroup,,");
   describe_is(&p, "tiles=register,attention=gemm,reductions=subgroup,shuffles=on");
-  /* The uniform-buffer GEMM is off unless asked for, and named only when on. */
+  /* The texel GEMM is off unless asked for, and named only when on. */
   assert_false(p.gemm_uniform);
   info = lavapipe();
   p = select_ok(&info, "gemm=uniform");
