@@ -75,8 +75,8 @@ static vittm_status check_operands(const vittm_tensor *qkv, uint32_t heads, cons
 
 /* The uniform route (profile attention=uniform; shaders/attention_uniform.comp): the keys and
  * values read where they lie in qkv through a texel buffer, one dispatch of uniform_queries
- * queries per workgroup and head. */
-enum { UNIFORM_QUERIES = 8 };
+ * invocations of UNIFORM_QUERIES_PER_LANE queries each per workgroup and head. */
+enum { UNIFORM_QUERIES = 8, UNIFORM_QUERIES_PER_LANE = 2 };
 
 typedef struct uniform_push {
   uint32_t n, d, qkv_at, qkv_off, out_off;
@@ -85,7 +85,8 @@ typedef struct uniform_push {
 _Static_assert(sizeof(uniform_push) == VITTM_SHADER_ATTENTION_UNIFORM_PUSH_SIZE,
                "uniform_push does not match attention_uniform's push constants");
 
-/* Queries per workgroup: 8, or the subgroup when it is wider (a multiple of it either way). */
+/* Invocations per workgroup: 8, or the subgroup when it is wider (a multiple of it either
+ * way). */
 static uint32_t uniform_queries(const vittm_device_profile *profile)
 {
   return profile->shuffle_subgroup > UNIFORM_QUERIES ? profile->shuffle_subgroup : UNIFORM_QUERIES;
@@ -118,10 +119,11 @@ static vittm_status record_uniform(vittm_cmd *cmd, const vittm_tensor *qkv, uint
   const uint32_t n = qkv->rows, d = out->cols, hd = d / heads;
   const vittm_device_profile *profile = vittm_device_get_profile(qkv->dev);
   const uint32_t wg = uniform_queries(profile);
-  const uint32_t spec[] = {wg, hd, profile->shuffle_subgroup};
+  const uint32_t ql = UNIFORM_QUERIES_PER_LANE;
+  const uint32_t spec[] = {wg, hd, profile->shuffle_subgroup, ql};
   const vittm_pipeline *p;
   vittm_status st = vittm_pipeline_get_texel(qkv->dev, VITTM_SHADER_ATTENTION_UNIFORM, qkv->dtype,
-                                             spec, 3, 3, 1, sizeof(uniform_push), &p, err);
+                                             spec, 4, 3, 1, sizeof(uniform_push), &p, err);
   if (st)
     return st;
   uniform_push pc = {.n = n, .d = d, .scale = log2_scale(hd)};
@@ -131,8 +133,8 @@ static vittm_status record_uniform(vittm_cmd *cmd, const vittm_tensor *qkv, uint
   const VkDeviceSize esize = vittm_dtype_size(qkv->dtype), at = (VkDeviceSize)pc.qkv_off * esize;
   pc.qkv_at = (uint32_t)(at / VITTM_TEXEL_BYTES);
   const vittm_buffer_window read = {at, (VkDeviceSize)n * 3 * d * esize};
-  return vittm_cmd_dispatch_windows(cmd, p, bind, &read, &pc, (n + wg - 1) / wg, heads, 1,
-                                    "attention", err);
+  return vittm_cmd_dispatch_windows(cmd, p, bind, &read, &pc, (n + wg * ql - 1) / (wg * ql), heads,
+                                    1, "attention", err);
 }
 
 bool vittm_attention_scratch_shape(const vittm_device *dev, vittm_dtype dtype, uint32_t n,
