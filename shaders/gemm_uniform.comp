@@ -15,6 +15,8 @@
 // 64 consecutive units, so that the lanes' loads are consecutive. A is either packed into
 // row-major panels the same way, or read where it lies: row r's chunk ch at unit
 // a_at + r·a_row + ch·a_chunk (packed: a_row = KVECS, a_chunk = a panel's units × panels).
+// BATCH: workgroup z multiplies product z of a batch, its operands a_batch, b_batch units and
+// its C c_batch elements after product 0's (Winograd's positions).
 // Workgroup (x, y) computes the R×64 block of C at rows x·R and the 64 columns of B panel y:
 // consecutive workgroups (x first) share B's panel, which stays in the CPU's cache. Each of
 // the WG lanes owns C = 64 / WG columns (lane l: columns l, l + WG, …), loads their B units
@@ -77,6 +79,7 @@ layout(push_constant) uniform Push {
   uint h, w, ks;        // CONV: the map and the kernel size (SCATTER: h, w, the input map)
   uint a_at, a_row, a_chunk; // A's units: its first, per row (CONV: per pixel), per k-chunk
   uint b_at, b_chunk;        // B's: its first, per k-chunk (all its panels')
+  uint a_batch, b_batch, c_batch; // BATCH: A's and B's units and C's elements per product
 } p;
 
 // a·b as two pairs, so that an accumulator waits for one addition per k-vector, not four: a
@@ -107,7 +110,7 @@ void main()
 #else
   const uint sl = 0u;
 #endif
-  const uint r0 = gl_WorkGroupID.x * R;
+  const uint r0 = gl_WorkGroupID.x * R, z = gl_WorkGroupID.z;
   // The rows this lane loads (t·SG + sl of the R): where each starts, and for CONV its pixel
   // and, per k-chunk (tap), whether it reads zero.
   uint arow[AL];
@@ -115,7 +118,7 @@ void main()
   bool ain[AL];
   [[unroll]] for (uint t = 0; t < AL; t++) {
     const uint rr = min(r0 + t * SG + sl, p.M - 1u);
-    arow[t] = p.a_at + rr * p.a_row;
+    arow[t] = p.a_at + z * p.a_batch + rr * p.a_row;
     py[t] = CONV ? int(rr / p.w) : 0;
     px[t] = CONV ? int(rr) - py[t] * int(p.w) : 0;
     ain[t] = true;
@@ -135,7 +138,8 @@ void main()
       }
       achunk = 0u;
     }
-    const uint bpanel = p.b_at + ch * p.b_chunk + gl_WorkGroupID.y * KVECS * PANEL + lane;
+    const uint bpanel =
+        p.b_at + z * p.b_batch + ch * p.b_chunk + gl_WorkGroupID.y * KVECS * PANEL + lane;
     for (uint kv = 0; kv < KVECS; kv++) {
       unit_t held[AL];
       [[unroll]] for (uint t = 0; t < AL; t++)
@@ -179,7 +183,7 @@ void main()
       const uint m = r0 + r;
       if (m >= p.M)
         continue;
-      uint ci = p.c_off + m * p.ldc + n;
+      uint ci = p.c_off + z * p.c_batch + m * p.ldc + n;
       if (SCATTER) {
         const uint i = m / p.w, j = m - i * p.w;
         ci = p.c_off + ((2u * i + (sub >> 1u)) * 2u * p.w + 2u * j + (sub & 1u)) * p.ldc + co;

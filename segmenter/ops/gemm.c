@@ -122,9 +122,10 @@ typedef struct uniform_push {
   uint32_t ldc, c_off, bias_off;
   uint32_t chunks;
   uint32_t flags;
-  uint32_t h, w, ks;             /* a convolution read from its map (CONV) */
-  uint32_t a_at, a_row, a_chunk; /* A's units: first, per row, per k-chunk */
-  uint32_t b_at, b_chunk;        /* B's units: first, per k-chunk */
+  uint32_t h, w, ks;                  /* a convolution read from its map (CONV) */
+  uint32_t a_at, a_row, a_chunk;      /* A's units: first, per row, per k-chunk */
+  uint32_t b_at, b_chunk;             /* B's units: first, per k-chunk */
+  uint32_t a_batch, b_batch, c_batch; /* a batch's products apart: A's, B's units, C's elements */
 } uniform_push;
 _Static_assert(sizeof(uniform_push) == VITTM_SHADER_GEMM_UNIFORM_PUSH_SIZE,
                "uniform_push does not match gemm_uniform's push constants");
@@ -316,6 +317,11 @@ typedef struct uniform_product {
   uint32_t kc; /* k per chunk (uniform_kc, or a convolution's channels: conv_kc) */
   vittm_binding c;
   uint32_t c_off, ldc;
+  /* A batch of `batch` such products (0: one), each a_batch and b_batch bytes of pa and pb
+   * and c_batch elements of C after the one before (Winograd's positions). */
+  uint32_t batch;
+  VkDeviceSize a_batch, b_batch;
+  uint32_t c_batch;
   const char *label; /* names its dispatches in profiles */
 } uniform_product;
 
@@ -390,16 +396,21 @@ static vittm_status uniform_dispatches(vittm_cmd *cmd, const uniform_product *u,
                                 : u->a_direct ? kvecs
                                               : a_panels * PANEL_ROWS * kvecs,
                      .b_at = (uint32_t)(u->pb_at / VITTM_TEXEL_BYTES),
-                     .b_chunk = b_panels * PANEL_ROWS * kvecs};
+                     .b_chunk = b_panels * PANEL_ROWS * kvecs,
+                     .a_batch = (uint32_t)(u->a_batch / VITTM_TEXEL_BYTES),
+                     .b_batch = (uint32_t)(u->b_batch / VITTM_TEXEL_BYTES),
+                     .c_batch = u->c_batch};
   vittm_binding bind[4] = {{u->pa, false}, {u->pb, false}, u->c, {u->pb, false}};
   if (bias)
     bind[3] = vittm_tensor_bind(bias, 0, false, &pc.bias_off), bind[3].write = false;
-  const vittm_buffer_window read[2] = {{a_at, a_bytes},
-                                       {u->pb_at, panels_bytes_kc(u->dtype, u->k, u->kc, u->n)}};
+  const uint32_t batch = u->batch ? u->batch : 1;
+  const vittm_buffer_window read[2] = {
+      {a_at, a_bytes + (batch - 1) * u->a_batch},
+      {u->pb_at, panels_bytes_kc(u->dtype, u->k, u->kc, u->n) + (batch - 1) * u->b_batch}};
   st = vittm_cmd_dispatch_windows(cmd, p, bind, read, &pc, (u->m + UNIFORM_ROWS - 1) / UNIFORM_ROWS,
-                                  b_panels, 1, u->label, err);
+                                  b_panels, batch, u->label, err);
   if (!st)
-    vittm_cmd_count_flops(cmd, 2.0 * u->m * u->n * u->k);
+    vittm_cmd_count_flops(cmd, 2.0 * u->m * u->n * u->k * batch);
   return st;
 }
 
@@ -638,9 +649,12 @@ vittm_status vittm_gemm_winograd_conv2d_record(vittm_cmd *cmd, const vittm_tenso
     ip.t0 = t0, ip.tiles = n, ip.panels = panels, ip.xi_stride = (uint32_t)(v_bytes / 16);
     vittm_binding ib[2] = {xb, {v, true}};
     st = vittm_cmd_dispatch(cmd, in, ib, &ip, (kvecs + 63) / 64, n, 1, "winograd input", err);
+    /* The positions whose U share a buffer: one dispatch, a product per workgroup in z. */
     u.pa = v, u.m = n, u.c = (vittm_binding){m, true};
-    for (uint32_t xi = 0; !st && xi < WINOGRAD_XI; xi++) {
-      u.pb = ub[xi / per], u.pb_at = xi % per * u_bytes;
+    u.a_batch = v_bytes, u.b_batch = u_bytes, u.c_batch = n * ldm;
+    for (uint32_t xi = 0; !st && xi < WINOGRAD_XI; xi += per) {
+      u.batch = WINOGRAD_XI - xi < per ? WINOGRAD_XI - xi : per;
+      u.pb = ub[xi / per], u.pb_at = 0;
       u.pa_at = xi * v_bytes, u.c_off = xi * n * ldm;
       st = uniform_dispatches(cmd, &u, NULL, 0, err);
     }
