@@ -66,8 +66,10 @@ struct vittm_cmd {
   vittm_scratch_pool *scratch;    /* where vittm_cmd_scratch takes buffers from */
 
   /* The texel buffer views its descriptors show, one per buffer, destroyed with it. */
-  VkBufferView *views;
-  VkBuffer *viewed;
+  struct texel_view {
+    VkBuffer buffer;
+    VkBufferView view;
+  } * views;
   size_t n_views, cap_views;
 
   range_list written, read; /* since the last barrier */
@@ -516,19 +518,14 @@ static vittm_status texel_view(vittm_cmd *cmd, const vittm_buffer *buffer, VkBuf
                                vittm_error *err)
 {
   for (size_t i = cmd->n_views; i-- > 0;)
-    if (cmd->viewed[i] == buffer->buffer) {
-      *out = cmd->views[i];
+    if (cmd->views[i].buffer == buffer->buffer) {
+      *out = cmd->views[i].view;
       return VITTM_OK;
     }
-  size_t cap = cmd->cap_views;
-  VkBufferView *views = reserve(cmd->views, &cap, cmd->n_views + 1, sizeof *views);
-  if (views)
-    cmd->views = views;
-  VkBuffer *viewed =
-      views ? reserve(cmd->viewed, &cmd->cap_views, cmd->n_views + 1, sizeof *viewed) : NULL;
-  if (!viewed)
+  struct texel_view *views = reserve(cmd->views, &cmd->cap_views, cmd->n_views + 1, sizeof *views);
+  if (!views)
     return out_of_memory(err);
-  cmd->viewed = viewed;
+  cmd->views = views;
   VkBufferViewCreateInfo ci = {
       .sType = VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO,
       .buffer = buffer->buffer,
@@ -538,10 +535,8 @@ static vittm_status texel_view(vittm_cmd *cmd, const vittm_buffer *buffer, VkBuf
   };
   vittm_status st = vittm_vk_result(vkCreateBufferView(cmd->dev->device, &ci, NULL, out), err,
                                     "vkCreateBufferView");
-  if (!st) {
-    cmd->views[cmd->n_views] = *out;
-    cmd->viewed[cmd->n_views++] = buffer->buffer;
-  }
+  if (!st)
+    cmd->views[cmd->n_views++] = (struct texel_view){buffer->buffer, *out};
   return st;
 }
 
@@ -729,9 +724,8 @@ void vittm_cmd_free(vittm_cmd *cmd)
   free(cmd->ops);
   free(cmd->push);
   for (size_t i = 0; i < cmd->n_views; i++)
-    vkDestroyBufferView(device, cmd->views[i], NULL);
+    vkDestroyBufferView(device, cmd->views[i].view, NULL);
   free(cmd->views);
-  free(cmd->viewed);
   free(cmd->written.items);
   free(cmd->read.items);
   vittm_scratch_pool_free(cmd->dev, &cmd->own_scratch);
