@@ -19,10 +19,10 @@ static const char usage[] =
     "implicit GEMM, M = H·W, N = COUT, K = K·K·CIN, and its FLOPs as 2·M·N·K (the padding\n"
     "counted, as PyTorch's profilers do).\n"
     "B (the weight) and the bias are weights: what a route derives from them once (the\n"
-    "uniform-buffer GEMM's panels, Winograd's transformed weight) is derived before the\n"
-    "timed runs. The tile column names the register or shared-memory tile, \"uniform\" for\n"
-    "the uniform-buffer GEMM, or \"winograd\" for a 3×3 convolution by Winograd's F(4×4,\n"
-    "3×3) on it (its FLOPs still counted as the direct convolution's).\n"
+    "texel GEMM's panels, Winograd's transformed weight) is derived before the timed\n"
+    "runs. The tile column names the register or shared-memory tile, \"uniform\" for the\n"
+    "texel GEMM (gemm=uniform), or \"winograd\" for a 3×3 convolution by Winograd's\n"
+    "F(4×4, 3×3) on it (its FLOPs still counted as the direct convolution's).\n"
     "With VITTM_PROFILE=1, the GPU time of each kind of dispatch of the last run, and the\n"
     "GFLOP/s of the products' and convolutions' own dispatches (Winograd's products: the\n"
     "multiply-adds they perform, a quarter of the direct convolution's).\n";
@@ -43,7 +43,7 @@ static const shape vit_b_shapes[] = {
 
 typedef struct result {
   double gpu_ms, wall_ms;
-  bool uniform;  /* by the uniform-buffer GEMM, not the tile */
+  bool uniform;  /* by the texel GEMM (gemm=uniform), not the tile */
   bool winograd; /* a convolution by Winograd's algorithm on it */
 } result;
 

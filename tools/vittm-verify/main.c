@@ -46,7 +46,7 @@ static const char usage[] =
     "  --all-routes    verify once per kernel route (VITTM_ROUTES: register and\n"
     "                  shared-memory tiles, fused and GEMM attention, subgroup and\n"
     "                  workgroup reductions, shuffled and plain register loads, the\n"
-    "                  uniform-buffer and the tiled GEMM for Linear layers, Winograd's\n"
+    "                  texel and the tiled GEMM for Linear layers, Winograd's\n"
     "                  and the direct deep 3x3 convolutions) and per\n"
     "                  precision, each in a process of its own, and print a route ×\n"
     "                  precision table; so one device checks the kernels other devices\n"
