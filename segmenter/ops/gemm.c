@@ -194,9 +194,8 @@ static bool takes_route(const vittm_tensor *a, uint32_t a_rows, const vittm_tens
 }
 
 bool vittm_gemm_takes_uniform_route(const vittm_tensor *a, const vittm_tensor *b,
-                                    const vittm_tensor *c, uint32_t flags)
+                                    const vittm_tensor *c)
 {
-  (void)flags; /* every epilogue: a dispatch sums all of K */
   return takes_route(a, a->rows, b, c, false);
 }
 
@@ -782,7 +781,7 @@ vittm_status vittm_gemm_record(vittm_cmd *cmd, const vittm_tensor *a, const vitt
   vittm_status st = check_operands(a, b, bias, c, err);
   if (st)
     return st;
-  if (vittm_gemm_takes_uniform_route(a, b, c, flags))
+  if (vittm_gemm_takes_uniform_route(a, b, c))
     return gemm_uniform_record(cmd, a, b, bias, c, flags, err);
   /* vec4 loads need K, and so every row start (a multiple of K: see vittm_tensor_bind), to be
    * a multiple of 4 elements. */

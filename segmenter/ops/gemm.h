@@ -15,11 +15,11 @@ enum {
  * fits its limits (the profile's forced tile, VITTM_GEMM_TILE, when it fits). */
 vittm_status vittm_gemm_choose_tile(const vittm_device *dev, uint32_t m, uint32_t n, uint32_t k,
                                     vittm_tile *tile, vittm_error *err);
-/* Whether vittm_gemm_record computes C = A·Bᵀ with `flags` by the texel GEMM (the profile's
- * gemm route, the operands' buffers and the device's texel buffers: gemm.c) rather than by
- * tiles. A forced tile (VITTM_GEMM_TILE) keeps the tiles. */
+/* Whether vittm_gemm_record computes C = A·Bᵀ by the texel GEMM (the profile's gemm route,
+ * the operands' buffers and the device's texel buffers: gemm.c), with any epilogue, rather
+ * than by tiles. A forced tile (VITTM_GEMM_TILE) keeps the tiles. */
 bool vittm_gemm_takes_uniform_route(const vittm_tensor *a, const vittm_tensor *b,
-                                    const vittm_tensor *c, uint32_t flags);
+                                    const vittm_tensor *c);
 /* The texel GEMM as a k×k convolution (used by vittm_conv2d_record, which checks
  * the operands): whether the profile takes the route (and no VITTM_CONV_TILE forces a tile)
  * and these one-chunk operands fit it, and the recording: y[:, out_col0 ..] = conv(x)

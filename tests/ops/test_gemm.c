@@ -249,9 +249,9 @@ static void test_gemm_uniform_route_matches_reference(void **state)
     vittm_cmd_free(cmd);
     /* A forced tile (VITTM_GEMM_TILE) keeps the tiled kernel. */
     vittm_tile *forced = &vittm_device_profile_mut(test_dev)->gemm_tile, opened = *forced;
-    assert_true(vittm_gemm_takes_uniform_route(a, b, c, 0));
+    assert_true(vittm_gemm_takes_uniform_route(a, b, c));
     assert_true(vittm_tile_parse("16x16x8/1x1", forced));
-    assert_false(vittm_gemm_takes_uniform_route(a, b, c, 0));
+    assert_false(vittm_gemm_takes_uniform_route(a, b, c));
     *forced = opened;
     float zeros[771] = {0};
     assert_int_equal(vittm_tensor_write_f32(b, zeros, &err), VITTM_ERROR_INVALID_ARGUMENT);

@@ -83,7 +83,7 @@ static int time_gemm(vittm_device *dev, vittm_dtype dtype, shape s, int runs, re
   out->gpu_ms = gpu[0] < 0 ? -1 : bench_median(gpu, runs);
   out->winograd = s.ks && vittm_gemm_takes_winograd_route(a, s.h, s.w, b, c, s.ks);
   out->uniform = out->winograd || (s.ks ? vittm_gemm_takes_uniform_conv2d_route(a, b, c)
-                                        : vittm_gemm_takes_uniform_route(a, b, c, 0));
+                                        : vittm_gemm_takes_uniform_route(a, b, c));
   out->wall_ms = bench_median(wall, runs);
   vittm_cmd_print_profile(cmd, stdout); /* with VITTM_PROFILE=1: the last run's dispatches */
   rc = 0;
