@@ -108,12 +108,10 @@ vittm_status vittm_copy_record(vittm_cmd *cmd, const vittm_tensor *src, uint32_t
   return st;
 }
 
-/* The rows × cols block of src at src_off to dst at dst_off (rows of src_ld and dst_ld
- * elements), transposed or not (see copy.h). */
-static vittm_status copy_block(vittm_cmd *cmd, const vittm_tensor *src, uint32_t src_off,
-                               uint32_t src_ld, uint32_t rows, uint32_t cols, vittm_tensor *dst,
-                               uint32_t dst_off, uint32_t dst_ld, uint32_t padded_rows,
-                               bool transpose, vittm_error *err)
+vittm_status vittm_copy_transposed_record(vittm_cmd *cmd, const vittm_tensor *src, uint32_t src_off,
+                                          uint32_t src_ld, uint32_t rows, uint32_t cols,
+                                          vittm_tensor *dst, uint32_t dst_off, uint32_t dst_ld,
+                                          uint32_t padded_rows, vittm_error *err)
 {
   const vittm_tensor *all[] = {src, dst};
   vittm_status st = vittm_check_same_dtype("copy", all, 2, err);
@@ -121,27 +119,20 @@ static vittm_status copy_block(vittm_cmd *cmd, const vittm_tensor *src, uint32_t
     st = vittm_check_single_chunk("copy", "src", src, err);
   if (!st)
     st = vittm_check_single_chunk("copy", "dst", dst, err);
-  /* dst's rows and their length: transposed, cols rows of padded_rows */
-  const uint32_t dst_rows = transpose ? cols : rows, dst_cols = transpose ? padded_rows : cols;
+  /* dst's block: cols rows of padded_rows */
   uint64_t src_end = rows ? src_off + (uint64_t)(rows - 1) * src_ld + cols : 0;
-  uint64_t dst_end = dst_rows ? dst_off + (uint64_t)(dst_rows - 1) * dst_ld + dst_cols : 0;
+  uint64_t dst_end = cols ? dst_off + (uint64_t)(cols - 1) * dst_ld + padded_rows : 0;
   if (!st &&
-      (rows > padded_rows || cols > src_ld || dst_cols > dst_ld ||
+      (rows > padded_rows || cols > src_ld || padded_rows > dst_ld ||
        src_end > (uint64_t)src->rows * src->cols || dst_end > (uint64_t)dst->rows * dst->cols))
     st = vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
-                         "copy: a %s%u×%u block (padded to %u rows) does not fit src %u×%u or "
-                         "dst %u×%u",
-                         transpose ? "transposed " : "", rows, cols, padded_rows, src->rows,
-                         src->cols, dst->rows, dst->cols);
+                         "copy: a transposed %u×%u block (padded to %u rows) does not fit src "
+                         "%u×%u or dst %u×%u",
+                         rows, cols, padded_rows, src->rows, src->cols, dst->rows, dst->cols);
   if (st || padded_rows == 0 || cols == 0)
     return st;
-  uint32_t unused;
-  if (!transpose && rows == padded_rows && by_transfer(src, dst))
-    return copy_runs(cmd, src->dtype, vittm_tensor_bind(src, 0, false, &unused), src_off, src_ld,
-                     vittm_tensor_bind(dst, 0, true, &unused), dst_off, dst_ld, rows, cols, "copy",
-                     err);
   const vittm_pipeline *p;
-  if ((st = copy_pipeline(src, transpose, &p, err)))
+  if ((st = copy_pipeline(src, true, &p, err)))
     return st;
   copy_push pc = {.rows = padded_rows,
                   .cols = cols,
@@ -150,26 +141,10 @@ static vittm_status copy_block(vittm_cmd *cmd, const vittm_tensor *src, uint32_t
                   .src_off = src_off,
                   .dst_off = dst_off,
                   .src_rows = rows};
+  uint32_t unused;
   vittm_binding bind[2] = {vittm_tensor_bind(src, 0, false, &unused),
                            vittm_tensor_bind(dst, 0, true, &unused)};
   return vittm_cmd_dispatch(cmd, p, bind, &pc,
                             vittm_grid_1d((uint64_t)padded_rows * cols, WG_SIZE * PER_INVOCATION),
-                            1, 1, transpose ? "copy transposed" : "copy", err);
-}
-
-vittm_status vittm_copy_transposed_record(vittm_cmd *cmd, const vittm_tensor *src, uint32_t src_off,
-                                          uint32_t src_ld, uint32_t rows, uint32_t cols,
-                                          vittm_tensor *dst, uint32_t dst_off, uint32_t dst_ld,
-                                          uint32_t padded_rows, vittm_error *err)
-{
-  return copy_block(cmd, src, src_off, src_ld, rows, cols, dst, dst_off, dst_ld, padded_rows, true,
-                    err);
-}
-
-vittm_status vittm_copy_strided_record(vittm_cmd *cmd, const vittm_tensor *src, uint32_t src_off,
-                                       uint32_t src_ld, uint32_t rows, uint32_t cols,
-                                       vittm_tensor *dst, uint32_t dst_off, uint32_t dst_ld,
-                                       vittm_error *err)
-{
-  return copy_block(cmd, src, src_off, src_ld, rows, cols, dst, dst_off, dst_ld, rows, false, err);
+                            1, 1, "copy transposed", err);
 }

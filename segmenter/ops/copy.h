@@ -18,11 +18,5 @@ vittm_status vittm_copy_transposed_record(vittm_cmd *cmd, const vittm_tensor *sr
                                           uint32_t src_ld, uint32_t rows, uint32_t cols,
                                           vittm_tensor *dst, uint32_t dst_off, uint32_t dst_ld,
                                           uint32_t padded_rows, vittm_error *err);
-/* The same, not transposed: the rows × cols block of src at src_off (rows src_ld apart)
- * becomes the rows × cols block of dst at dst_off (rows dst_ld apart). */
-vittm_status vittm_copy_strided_record(vittm_cmd *cmd, const vittm_tensor *src, uint32_t src_off,
-                                       uint32_t src_ld, uint32_t rows, uint32_t cols,
-                                       vittm_tensor *dst, uint32_t dst_off, uint32_t dst_ld,
-                                       vittm_error *err);
 
 #endif

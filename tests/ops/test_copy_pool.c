@@ -67,9 +67,9 @@ static void test_copy_blocks_with_offsets(void **state)
 }
 
 /* A block copied within one tensor (the copy shader's, whatever the route: a transfer may not
- * read what it writes) and a strided block between one-chunk tensors by element offsets (the
- * route's: transfers on CPU drivers, the shader under copies=shader), both exact. */
-static void test_copy_within_a_tensor_and_strided(void **state)
+ * read what it writes) and then from it into another tensor (the route's: transfers on CPU
+ * drivers, the shader under copies=shader), both exact. */
+static void test_copy_within_a_tensor_and_between(void **state)
 {
   (void)state;
   vittm_dtype dtypes[2];
@@ -80,27 +80,27 @@ static void test_copy_within_a_tensor_and_strided(void **state)
     test_fill_uniform(x, R * C, 11, -3, 3);
     test_fill_uniform(y0, R * C, 12, -3, 3);
     test_round_to(x, R * C, dtypes[d]), test_round_to(y0, R * C, dtypes[d]);
-    double in_place[R * C], strided[R * C];
+    double in_place[R * C], between[R * C];
     for (int i = 0; i < R * C; i++)
-      in_place[i] = x[i], strided[i] = y0[i];
+      in_place[i] = x[i], between[i] = y0[i];
     for (int i = 0; i < 9; i++) /* rows 1…9, columns 2…8 to rows 12…20, columns 7…13 */
       for (int j = 0; j < 7; j++)
         in_place[(12 + i) * C + 7 + j] = x[(1 + i) * C + 2 + j];
-    for (int i = 0; i < 5; i++) /* 5 runs of 6 from element 3 every 31 to element 40 every 19 */
+    for (int i = 0; i < 5; i++) /* then rows 3…7, columns 1…6 to y's rows 10…14, columns 4…9 */
       for (int j = 0; j < 6; j++)
-        strided[40 + i * 19 + j] = in_place[3 + i * 31 + j];
+        between[(10 + i) * C + 4 + j] = in_place[(3 + i) * C + 1 + j];
     vittm_tensor *tx = test_tensor(test_dev, dtypes[d], R, C, x);
     vittm_tensor *ty = test_tensor(test_dev, dtypes[d], R, C, y0);
     vittm_cmd *cmd = NULL;
     vittm_error err = {0};
     assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
     if (vittm_copy_record(cmd, tx, 1, 2, tx, 12, 7, 9, 7, &err) ||
-        vittm_copy_strided_record(cmd, tx, 3, 31, 5, 6, ty, 40, 19, &err))
+        vittm_copy_record(cmd, tx, 3, 1, ty, 10, 4, 5, 6, &err))
       fail_msg("copy: %s", err.message);
     test_submit(cmd);
     float *ox = test_read(tx), *oy = test_read(ty);
     test_assert_close("copy within a tensor", ox, in_place, R * C, 0.0);
-    test_assert_close("strided copy", oy, strided, R * C, 0.0);
+    test_assert_close("copy between tensors", oy, between, R * C, 0.0);
     free(ox), free(oy);
     vittm_cmd_free(cmd);
     vittm_tensor_free(tx), vittm_tensor_free(ty);
@@ -175,6 +175,6 @@ static void test_copy_and_mean_reject_bad_ranges(void **state)
 }
 
 OP_SUITE(copy_pool, cmocka_unit_test(test_copy_blocks_with_offsets),
-         cmocka_unit_test(test_copy_within_a_tensor_and_strided),
+         cmocka_unit_test(test_copy_within_a_tensor_and_between),
          cmocka_unit_test(test_mean_rows_matches_reference),
          cmocka_unit_test(test_copy_and_mean_reject_bad_ranges));
