@@ -41,12 +41,6 @@ const uint FLAG_BIAS = 1u;
 const uint FLAG_GELU = 2u;
 const uint FLAG_ACCUMULATE = 4u;
 
-#ifdef VITTM_F16
-#define elem4_t f16vec4
-#else
-#define elem4_t vec4
-#endif
-
 // A and B are also declared as vec4 arrays over the same bindings, for VEC == 4.
 layout(std430, set = 0, binding = 0) readonly buffer BufA { elem_t a[]; };
 layout(std430, set = 0, binding = 0) readonly buffer BufA4 { elem4_t a4[]; };

@@ -26,12 +26,6 @@
 #include "units.glsl"
 #endif
 
-#ifdef VITTM_F16
-#define elem4_t f16vec4
-#else
-#define elem4_t vec4
-#endif
-
 layout(local_size_x_id = 0) in;
 layout(constant_id = 0) const uint WG_SIZE = 128;
 layout(constant_id = 1) const bool L2_NORMALIZE = false;

@@ -34,12 +34,6 @@ layout(constant_id = 5) const uint TN = 4;
 layout(constant_id = 6) const uint SG = 0;
 layout(constant_id = 7) const uint VEC = 1;
 
-#ifdef VITTM_F16
-#define elem4_t f16vec4
-#else
-#define elem4_t vec4
-#endif
-
 const uint FLAG_BIAS = 1u;
 const uint FLAG_POS = 2u;
 

@@ -20,11 +20,6 @@ layout(constant_id = 0) const uint WG_SIZE = 128;
 layout(constant_id = 1) const uint HELD = 0;
 layout(constant_id = 2) const bool VEC4 = false;
 
-#ifdef VITTM_F16
-#define elem4_t f16vec4
-#else
-#define elem4_t vec4
-#endif
 layout(std430, set = 0, binding = 0) readonly buffer BufX { elem_t x[]; };
 layout(std430, set = 0, binding = 0) readonly buffer BufX4 { elem4_t x4[]; };
 layout(std430, set = 0, binding = 1) writeonly buffer BufY { elem_t y[]; };

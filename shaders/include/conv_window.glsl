@@ -5,11 +5,6 @@
 // tensor is one chunk: every test of the hi binding then folds away. With VITTM_WORDS64 (the
 // includer enables GL_EXT_shader_explicit_arithmetic_types_int64) x_load4 reads 64-bit words
 // (words.glsl): the variant for CPU drivers.
-#ifdef VITTM_F16
-#define elem4_t f16vec4
-#else
-#define elem4_t vec4
-#endif
 
 layout(std430, set = 0, binding = 0) readonly buffer XLo { elem_t x_lo[]; };
 layout(std430, set = 0, binding = 0) readonly buffer XLo4 { elem4_t x_lo4[]; };
