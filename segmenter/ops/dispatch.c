@@ -141,8 +141,11 @@ bool vittm_texels(const vittm_device *dev)
 bool vittm_texel_aligned(const vittm_tensor *t)
 {
   uint32_t off;
-  vittm_tensor_bind(t, 0, false, &off);
-  return (uint64_t)off * vittm_dtype_size(t->dtype) % VITTM_TEXEL_BYTES == 0;
+  const vittm_buffer *b = vittm_tensor_bind(t, 0, false, &off).buffer;
+  const uint64_t at = (uint64_t)off * vittm_dtype_size(t->dtype);
+  return at % VITTM_TEXEL_BYTES == 0 &&
+         at + (uint64_t)t->rows * t->cols * vittm_dtype_size(t->dtype) <=
+             b->extent / VITTM_TEXEL_BYTES * VITTM_TEXEL_BYTES;
 }
 
 void vittm_row_windows(vittm_binding b, VkDeviceSize at, VkDeviceSize row_bytes, uint32_t n,

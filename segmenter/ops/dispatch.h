@@ -64,7 +64,8 @@ bool vittm_window_aligned(const vittm_tensor *t);
 /* Texel buffers over whole tensors (vk/pipeline.h's vittm_pipeline_get_texel): CPU drivers'
  * GEMM and attention read their operands so, 16 bytes a texel. vittm_texels: whether dev reads
  * storage texel buffers of 16-byte texels (rgba32ui) as large as its storage buffers, two per
- * stage. vittm_texel_aligned: whether t's first element starts a texel. */
+ * stage. vittm_texel_aligned: whether t (one chunk) starts a texel and its buffer's whole texels
+ * hold all of it. */
 #define VITTM_TEXEL_BYTES 16u
 bool vittm_texels(const vittm_device *dev);
 bool vittm_texel_aligned(const vittm_tensor *t);

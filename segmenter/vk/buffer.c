@@ -6,9 +6,12 @@ static vittm_status make_buffer(vittm_device *dev, VkDeviceSize size, VkBufferUs
                                 vittm_buffer *out, vittm_error *err)
 {
   memset(out, 0, sizeof *out);
+  VkDeviceSize extent = (size + 15) / 16 * 16;
+  if (extent > dev->info.max_storage_buffer_range)
+    extent = size;
   VkBufferCreateInfo bci = {
       .sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
-      .size = size ? size : 4,
+      .size = extent ? extent : 4,
       .usage = usage,
       .sharingMode = VK_SHARING_MODE_EXCLUSIVE,
   };
@@ -18,6 +21,7 @@ static vittm_status make_buffer(vittm_device *dev, VkDeviceSize size, VkBufferUs
     return st;
   vkGetBufferMemoryRequirements(dev->device, out->buffer, &out->req);
   out->size = size;
+  out->extent = bci.size;
   return VITTM_OK;
 }
 

@@ -12,6 +12,9 @@ typedef struct vittm_buffer {
   VkDeviceMemory memory; /* VK_NULL_HANDLE for a transient buffer not yet placed */
   VkDeviceSize offset;   /* where the buffer starts in `memory` */
   VkDeviceSize size;
+  VkDeviceSize extent; /* the VkBuffer's bytes: size rounded up to whole 16-byte texels where the
+                          device's storage buffer range allows, so that a texel view (vk/pipeline.h)
+                          reaches the last value */
   VkDeviceSize allocation; /* bytes of device memory it owns (0 for a transient buffer) */
   void *mapped;       /* host pointer where the device shares memory with the host (and for staging
                    buffers), else NULL */

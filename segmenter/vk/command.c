@@ -531,7 +531,7 @@ static vittm_status texel_view(vittm_cmd *cmd, const vittm_buffer *buffer, VkBuf
       .buffer = buffer->buffer,
       .format = VK_FORMAT_R32G32B32A32_UINT,
       .offset = 0,
-      .range = buffer->size / 16 * 16,
+      .range = buffer->extent / 16 * 16,
   };
   vittm_status st = vittm_vk_result(vkCreateBufferView(cmd->dev->device, &ci, NULL, out), err,
                                     "vkCreateBufferView");
