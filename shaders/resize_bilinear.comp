@@ -1,6 +1,6 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
-#ifdef VITTM_WORDS64
+#if defined(VITTM_WORDS64) || defined(VITTM_TEXEL)
 #extension GL_EXT_shader_explicit_arithmetic_types_int64 : require
 #endif
 // Bilinear resize of an NHWC map, align_corners=False, as PyTorch's upsample_bilinear2d:
@@ -9,8 +9,15 @@
 // and 1/scale_factor for F.interpolate(scale_factor=). The result goes to a column slice of
 // y (channel concatenation) or is added to it (FPN top-down adds). An invocation handles one
 // output pixel and four channels (VEC4) or one. The resize_bilinear_words variant
-// (VITTM_WORDS64, CPU drivers) loads and stores the four as 64-bit words (words.glsl).
+// (VITTM_WORDS64, CPU drivers) loads and stores the four as 64-bit words (words.glsl); the
+// resize_bilinear_texel variant (VITTM_TEXEL, CPU drivers, VEC4 only) reads x, one chunk from
+// its unit x_at, through a texel buffer (texels.glsl): one load per lane and pixel, where a
+// storage buffer takes a loop over the lanes and the words in each (docs/cpu-drivers.md).
 #include "dtype.glsl"
+#ifdef VITTM_TEXEL
+#define VITTM_WORDS64
+#include "texels.glsl"
+#endif
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 0) const uint WG_SIZE = 256;
@@ -26,9 +33,15 @@ layout(push_constant) uniform Push {
   uint y_off, ldy; // element offset of (q0, out_col0) in the y binding; y's row length
   float scale_y, scale_x;
   uint accumulate;
+  uint x_at; // VITTM_TEXEL: x's first unit in binding 0
 } p;
 
+#ifdef VITTM_TEXEL
+layout(set = 0, binding = 0, rgba32ui) uniform restrict readonly uimageBuffer tx;
+#include "words.glsl"
+#else
 #include "conv_window.glsl"
+#endif
 
 layout(std430, set = 0, binding = 2) buffer BufY { elem_t y[]; };
 layout(std430, set = 0, binding = 2) buffer BufY4 { elem4_t y4[]; };
@@ -66,11 +79,23 @@ void taps(float scale, uint d, uint size, out uint i0, out uint i1, out float l1
 
 vec4 load_pixel(uint row, uint ch)
 {
+#ifdef VITTM_TEXEL
+  // Channels ch … ch + 3 of the row: a unit's four fp32 values, or half of its eight fp16.
+  const uint e = row * p.c + ch;
+  const uvec4 u = imageLoad(tx, int(p.x_at + e / KVEC));
+#ifdef VITTM_F16
+  const uvec2 h = (e & 4u) != 0u ? u.zw : u.xy;
+  return vec4(unpackHalf2x16(h.x), unpackHalf2x16(h.y));
+#else
+  return uintBitsToFloat(u);
+#endif
+#else
   bool hi = x_in_hi(row);
   uint i = x_row_start(row, hi, p.c) + ch;
   if (VEC4)
     return x_load4(hi, i);
   return vec4(x_load(hi, i));
+#endif
 }
 
 void main()

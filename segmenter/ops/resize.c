@@ -16,6 +16,7 @@ typedef struct resize_push {
   uint32_t y_off, ldy;
   float scale_y, scale_x;
   uint32_t accumulate;
+  uint32_t x_at; /* resize_bilinear_texel: x's first 16-byte unit */
 } resize_push;
 _Static_assert(sizeof(resize_push) == VITTM_SHADER_RESIZE_BILINEAR_PUSH_SIZE,
                "resize_push does not match resize_bilinear's push constants");
@@ -63,12 +64,18 @@ static vittm_status resize_record(vittm_cmd *cmd, const vittm_tensor *x, uint32_
     return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT, "%s: y must not be x", op);
   bool vec4 = c % 4 == 0 && y->cols % 4 == 0 && out_col0 % 4 == 0;
   uint32_t spec[] = {WG_SIZE, (vec4 ? OPT_VEC4 : 0) | (x->n_chunks > 1 ? OPT_X_SPLIT : 0)};
-  /* words=64: the four channels as 64-bit words (CPU drivers, vk/profile.h) */
-  const vittm_shader_id id = vec4 && vittm_device_get_profile(x->dev)->words64 && x->dev->int64
-                                 ? VITTM_SHADER_RESIZE_BILINEAR_WORDS
-                                 : VITTM_SHADER_RESIZE_BILINEAR;
+  /* words=64: the four channels as 64-bit words (CPU drivers, vk/profile.h), x read through a
+   * texel buffer where it is one chunk that starts on a texel */
+  const bool words = vec4 && vittm_device_get_profile(x->dev)->words64 && x->dev->int64;
+  const bool texel = words && x->n_chunks == 1 && vittm_texels(x->dev) && vittm_texel_aligned(x);
+  const vittm_shader_id id = texel   ? VITTM_SHADER_RESIZE_BILINEAR_TEXEL
+                             : words ? VITTM_SHADER_RESIZE_BILINEAR_WORDS
+                                     : VITTM_SHADER_RESIZE_BILINEAR;
   const vittm_pipeline *p;
-  if ((st = vittm_pipeline_get(x->dev, id, x->dtype, spec, 2, 3, sizeof(resize_push), &p, err)))
+  st = texel ? vittm_pipeline_get_texel(x->dev, id, x->dtype, spec, 2, 3, 1, sizeof(resize_push),
+                                        &p, err)
+             : vittm_pipeline_get(x->dev, id, x->dtype, spec, 2, 3, sizeof(resize_push), &p, err);
+  if (st)
     return st;
   uint32_t per_pixel = vec4 ? c / 4 : c;
   resize_rows_ctx ctx = {h, w, wo, scale_y};
@@ -95,9 +102,19 @@ static vittm_status resize_record(vittm_cmd *cmd, const vittm_tensor *x, uint32_
     };
     vittm_binding bind[3] = {win.lo, win.hi, vittm_tensor_bind(y, q0, true, &pc.y_off)};
     pc.y_off += out_col0;
-    st = vittm_cmd_dispatch(cmd, p, bind, &pc,
-                            vittm_grid_1d((uint64_t)pc.count * per_pixel, WG_SIZE * PER_INVOCATION),
-                            1, 1, op, err);
+    /* The texel view shows x's whole buffer: the window is the bytes of x the span reads. */
+    vittm_buffer_window read = {0, 0};
+    if (texel) {
+      uint32_t x_off;
+      bind[0] = vittm_tensor_bind(x, 0, false, &x_off);
+      read.offset = (VkDeviceSize)x_off * vittm_dtype_size(x->dtype);
+      read.range = (VkDeviceSize)x->rows * c * vittm_dtype_size(x->dtype);
+      pc.x_at = (uint32_t)(read.offset / VITTM_TEXEL_BYTES);
+      pc.x_row0 = 0;
+    }
+    st = vittm_cmd_dispatch_windows(
+        cmd, p, bind, texel ? &read : NULL, &pc,
+        vittm_grid_1d((uint64_t)pc.count * per_pixel, WG_SIZE * PER_INVOCATION), 1, 1, op, err);
     if (st)
       return st;
     q0 = q1;
