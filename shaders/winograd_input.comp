@@ -5,25 +5,26 @@
 // Winograd's input transform (include/winograd.glsl) of a block of tiles of an h×w map of
 // `cin` channels (pixels row-major, a row of cin values each, at src[off]): V = Bᵀ d B of
 // each tile's ALPHA×ALPHA input window d (zero padding 1), written as the A operand of the
-// uniform-buffer GEMM (gemm_uniform.comp): for each of the ALPHA² positions ξ, a matrix of a
+// texel GEMM (gemm_uniform.comp): for each of the ALPHA² positions ξ, a matrix of a
 // row per tile and a column per channel, in panels of 64 rows × KC (chunk-major, then panel,
 // as gemm_pack.comp writes them), zero past cin. Matrix ξ starts at vec4 ξ·xi_stride.
 // Invocation (x, y) transforms four channels (x) of tile t0 + y, tiles numbered row by row
 // over the tw tiles of a row: the output tile (ty, tx) covers pixels from (TILE·ty,
-// TILE·tx), its input window from one before.
+// TILE·tx), its input window from one before. The map is bound twice: as a texel buffer
+// (binding 0) and as a storage buffer (binding 1).
 #include "panels.glsl"
 #include "winograd.glsl"
 #include "words.glsl"
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 0) const uint WG = 64;
-// cin and off multiples of 4: four channels as one load (of 64-bit words: the route is a CPU
-// driver's, words.glsl)
+// cin and off multiples of 4: four channels as one texel (the route is a CPU driver's: one load
+// per lane, texels.glsl), else a value at a time from the storage buffer
 layout(constant_id = 2) const bool ALIGNED = false;
 
-layout(std430, set = 0, binding = 0) readonly buffer BufSrc { float src[]; };
-layout(std430, set = 0, binding = 0) readonly buffer BufSrc4 { words4_t src4[]; };
-layout(std430, set = 0, binding = 1) writeonly buffer BufDst { words4_t dst4[]; };
+layout(set = 0, binding = 0, rgba32ui) uniform restrict readonly uimageBuffer src_texels;
+layout(std430, set = 0, binding = 1) readonly buffer BufSrc { float src[]; };
+layout(std430, set = 0, binding = 2) writeonly buffer BufDst { words4_t dst4[]; };
 
 layout(push_constant) uniform Push {
   uint h, w, tw;      // the map, tiles per row
@@ -36,11 +37,17 @@ layout(push_constant) uniform Push {
 // Channels c … c + 3 of pixel (y, x), zero outside the map and past cin.
 vec4 pixel(int y, int x, uint c)
 {
-  if (y < 0 || y >= int(p.h) || x < 0 || x >= int(p.w) || c >= p.cin)
+  const bool inside = y >= 0 && y < int(p.h) && x >= 0 && x < int(p.w) && c < p.cin;
+  if (ALIGNED) {
+    // Loaded in every lane, the window clamped to the map, then zeroed outside it.
+    const uint yc = uint(clamp(y, 0, int(p.h) - 1)), xc = uint(clamp(x, 0, int(p.w) - 1));
+    const uint at = p.off + (yc * p.w + xc) * p.cin + c;
+    const vec4 v = uintBitsToFloat(imageLoad(src_texels, int(at / 4u)));
+    return inside ? v : vec4(0.0);
+  }
+  if (!inside)
     return vec4(0.0);
   const uint at = p.off + (uint(y) * p.w + uint(x)) * p.cin + c;
-  if (ALIGNED)
-    return words_vec4(src4[at / 4u]);
   vec4 v;
   [[unroll]] for (uint i = 0; i < 4u; i++)
     v[i] = c + i < p.cin ? src[at + i] : 0.0;

@@ -3,21 +3,21 @@
 #extension GL_EXT_control_flow_attributes : require
 #extension GL_EXT_shader_explicit_arithmetic_types_int64 : require
 // Winograd's output transform (include/winograd.glsl): Y = Aᵀ M A of each tile's ALPHA²
-// products M (the uniform-buffer GEMM's C for each position ξ: m[(ξ·tiles + tile)·ldm +
+// products M (the texel GEMM's C for each position ξ: m[(ξ·tiles + tile)·ldm +
 // channel]), plus the bias, ReLU, stored to the TILE×TILE output pixels that lie in the h×w
 // map (pixels row-major, rows of ldy values, channel 0 at dst[off]).
-// Invocation (x, y) computes four output channels (x) of tile t0 + y.
+// Invocation (x, y) computes four output channels (x) of tile t0 + y. M is read through a
+// texel buffer, four channels a texel (ldm a multiple of 4; the route is a CPU driver's: one
+// load per lane, texels.glsl); channels past cout are computed from M's padding, never stored.
 #include "winograd.glsl"
 #include "words.glsl"
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 0) const uint WG = 64;
-// cout, ldm, ldy and off multiples of 4: four channels as one load or store (of 64-bit words:
-// the route is a CPU driver's, words.glsl)
+// cout, ldy and off multiples of 4: four channels as one store (of 64-bit words, words.glsl)
 layout(constant_id = 2) const bool ALIGNED = false;
 
-layout(std430, set = 0, binding = 0) readonly buffer BufM { float m[]; };
-layout(std430, set = 0, binding = 0) readonly buffer BufM4 { words4_t m4[]; };
+layout(set = 0, binding = 0, rgba32ui) uniform restrict readonly uimageBuffer m_texels;
 layout(std430, set = 0, binding = 1) buffer BufDst { float dst[]; };
 layout(std430, set = 0, binding = 1) buffer BufDst4 { words4_t dst4[]; };
 layout(std430, set = 0, binding = 2) readonly buffer BufBias { float bias[]; };
@@ -42,12 +42,7 @@ void main()
   [[unroll]] for (uint i = 0; i < ALPHA; i++)
     [[unroll]] for (uint j = 0; j < ALPHA; j++) {
       const uint at = ((i * ALPHA + j) * p.tiles + row) * p.ldm + c;
-      if (ALIGNED) {
-        mv[i][j] = words_vec4(m4[at / 4u]);
-      } else {
-        [[unroll]] for (uint k = 0; k < 4u; k++)
-          mv[i][j][k] = c + k < p.cout ? m[at + k] : 0.0;
-      }
+      mv[i][j] = uintBitsToFloat(imageLoad(m_texels, int(at / 4u)));
     }
   vec4 b = vec4(0.0);
   if ((p.flags & FLAG_BIAS) != 0u)

@@ -552,13 +552,15 @@ bool vittm_gemm_takes_winograd_route(const vittm_tensor *x, uint32_t h, uint32_t
          (VkDeviceSize)WINOGRAD_XI * PANEL_ROWS * ((weight->rows + 3) / 4 * 4) * 4 <= range;
 }
 
-/* The pipeline of Winograd kernel `id`, aligned or not (vec4 or scalar loads and stores). */
+/* The pipeline of Winograd kernel `id`, aligned or not (vec4 or scalar loads and stores), its
+ * first n_texel bindings texel buffers. */
 static vittm_status winograd_pipeline(vittm_device *dev, vittm_shader_id id, bool aligned,
-                                      uint32_t bindings, uint32_t push_size,
+                                      uint32_t bindings, uint32_t n_texel, uint32_t push_size,
                                       const vittm_pipeline **p, vittm_error *err)
 {
   uint32_t spec[] = {64, WINOGRAD_TILE, aligned};
-  return vittm_pipeline_get(dev, id, VITTM_F32, spec, 3, bindings, push_size, p, err);
+  return vittm_pipeline_get_texel(dev, id, VITTM_F32, spec, 3, bindings, n_texel, push_size, p,
+                                  err);
 }
 
 /* Writes U_ξ for ξ = first … first + count - 1 (ctx: two uint32_t) of a weight into dst. */
@@ -581,7 +583,7 @@ static vittm_status transform_weight(vittm_cmd *cmd, const vittm_tensor *weight,
   const vittm_pipeline *p;
   uint32_t kvecs = (cin + kc - 1) / kc * (kc / 4);
   vittm_status st =
-      winograd_pipeline(weight->dev, VITTM_SHADER_WINOGRAD_WEIGHT, false, 2, sizeof pc, &p, err);
+      winograd_pipeline(weight->dev, VITTM_SHADER_WINOGRAD_WEIGHT, false, 2, 0, sizeof pc, &p, err);
   return st ? st
             : vittm_cmd_dispatch(cmd, p, bind, &pc, (kvecs + 63) / 64, panels * PANEL_ROWS, 1,
                                  "winograd weight", err);
@@ -625,15 +627,17 @@ vittm_status vittm_gemm_winograd_conv2d_record(vittm_cmd *cmd, const vittm_tenso
   const vittm_pipeline *in, *out;
   uint32_t y_off, bias_off = 0;
   vittm_binding yb = vittm_tensor_bind(y, 0, true, &y_off);
-  const bool in_aligned = cin % 4 == 0;
   const bool out_aligned = cout % 4 == 0 && (y_off + out_col0) % 4 == 0 && y->cols % 4 == 0;
   winograd_input_push ip = {.h = h, .w = w, .tw = tw, .cin = cin, .kc = kc};
   vittm_binding xb = vittm_tensor_bind(x, 0, false, &ip.off);
+  /* The transforms read their input through a texel buffer: the map where its vec4s are whole
+   * texels (else a value at a time, from binding 1), M always (ldm: whole texels). */
+  const vittm_buffer_window x_read = {(VkDeviceSize)ip.off * 4, (VkDeviceSize)h * w * cin * 4};
   if (!st)
-    st = winograd_pipeline(dev, VITTM_SHADER_WINOGRAD_INPUT, in_aligned && ip.off % 4 == 0, 2,
-                           sizeof ip, &in, err);
+    st = winograd_pipeline(dev, VITTM_SHADER_WINOGRAD_INPUT, cin % 4 == 0 && vittm_texel_aligned(x),
+                           3, 1, sizeof ip, &in, err);
   if (!st)
-    st = winograd_pipeline(dev, VITTM_SHADER_WINOGRAD_OUTPUT, out_aligned, 3,
+    st = winograd_pipeline(dev, VITTM_SHADER_WINOGRAD_OUTPUT, out_aligned, 3, 1,
                            sizeof(winograd_output_push), &out, err);
   vittm_binding bb = bias ? vittm_tensor_bind(bias, 0, false, &bias_off) : xb;
   bb.write = false;
@@ -646,8 +650,9 @@ vittm_status vittm_gemm_winograd_conv2d_record(vittm_cmd *cmd, const vittm_tenso
         (st = vittm_cmd_scratch(cmd, 2, (VkDeviceSize)WINOGRAD_XI * n * ldm * 4, &m, err)))
       break;
     ip.t0 = t0, ip.tiles = n, ip.panels = panels, ip.xi_stride = (uint32_t)(v_bytes / 16);
-    vittm_binding ib[2] = {xb, {v, true}};
-    st = vittm_cmd_dispatch(cmd, in, ib, &ip, (kvecs + 63) / 64, n, 1, "winograd input", err);
+    vittm_binding ib[3] = {xb, xb, {v, true}};
+    st = vittm_cmd_dispatch_windows(cmd, in, ib, &x_read, &ip, (kvecs + 63) / 64, n, 1,
+                                    "winograd input", err);
     /* The positions whose U share a buffer: one dispatch, a product per workgroup in z. */
     u.pa = v, u.m = n, u.c = (vittm_binding){m, true};
     u.a_batch = v_bytes, u.b_batch = u_bytes, u.c_batch = n * ldm;
@@ -669,9 +674,10 @@ vittm_status vittm_gemm_winograd_conv2d_record(vittm_cmd *cmd, const vittm_tenso
                                .bias_off = bias_off,
                                .flags = (bias ? WFLAG_BIAS : 0) | (relu ? WFLAG_RELU : 0)};
     vittm_binding ob[3] = {{m, false}, yb, bb};
+    const vittm_buffer_window m_read = {0, (VkDeviceSize)WINOGRAD_XI * n * ldm * 4};
     if (!st)
-      st = vittm_cmd_dispatch(cmd, out, ob, &op, ((cout + 3) / 4 + 63) / 64, n, 1,
-                              "winograd output", err);
+      st = vittm_cmd_dispatch_windows(cmd, out, ob, &m_read, &op, ((cout + 3) / 4 + 63) / 64, n, 1,
+                                      "winograd output", err);
   }
   return st;
 }
