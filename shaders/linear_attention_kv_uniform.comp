@@ -1,41 +1,36 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
-#extension GL_EXT_shader_explicit_arithmetic_types_int64 : require
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_shuffle : require
-// Linear attention, stage 1 for CPU drivers (ops/linear_attention.c's uniform route): per
-// head h the sums KV_h[a][b] = Σ_j φ(k_jh[a]) v_jh[b] and z_h[a] = Σ_j φ(k_jh[a]) of
-// linear_attention_kv.comp, computed as the uniform-buffer GEMM computes a product
-// (docs/cpu-drivers.md): k and v are read where they lie through uniform-buffer windows of
-// whole rows, and a workgroup of one subgroup owns an R×dv block of KV_h in registers.
+// Linear attention, stage 1 for CPU drivers (ops/linear_attention.c's texel route): per head
+// h the sums KV_h[a][b] = Σ_j φ(k_jh[a]) v_jh[b] and z_h[a] = Σ_j φ(k_jh[a]) of
+// linear_attention_kv.comp, computed as the texel GEMM computes a product (docs/cpu-drivers.md):
+// k and v are read where they lie through texel buffers (texels.glsl), and a workgroup of one
+// subgroup owns an R×dv block of KV_h in registers.
 //
-// Window w shows rows w·rwk … of k (w < vwin), window vwin + w rows w·rwv … of v; a dispatch
-// sums the `tokens` rows they show and adds to the slot what earlier dispatches left there
-// (`accumulate`). Workgroup (x, y) owns rows a = x·R … x·R + R − 1 of head y's sums; lane l
-// owns CU units of v's columns, b = (l·CU + c)·KVEC …. Per token, lane l < R / KVEC loads
-// unit l of the block's φ(k) and the subgroup passes the units round with shuffles from
-// constant lanes; each lane gathers its own units of v.
+// One dispatch sums all `tokens` rows into slot 0. Workgroup (x, y) owns rows a = x·R … x·R +
+// R − 1 of head y's sums; lane l owns CU units of v's columns, b = (l·CU + c)·KVEC …. Per token,
+// lane l < R / KVEC loads unit l of the block's φ(k) and the subgroup passes the units round
+// with shuffles from constant lanes; each lane loads its own units of v.
 #include "dtype.glsl"
 #include "attn_phi.glsl"
-#include "units.glsl"
+#include "texels.glsl"
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 0) const uint SG = 8; // gl_SubgroupSize: the workgroup
 layout(constant_id = 1) const uint R = 16; // rows of KV_h per workgroup, a multiple of KVEC
 layout(constant_id = 2) const uint CU = 2; // units of v per lane: dv = SG·CU·KVEC
 
-const uint WINDOWS = 14u;
-layout(std140, set = 0, binding = 0) uniform Window { u64vec2 v[4096]; } win[WINDOWS];
-layout(std430, set = 0, binding = 1) buffer BufS { float scratch[]; };
+layout(set = 0, binding = 0, rgba32ui) uniform restrict readonly uimageBuffer tk;
+layout(set = 0, binding = 1, rgba32ui) uniform restrict readonly uimageBuffer tv;
+layout(std430, set = 0, binding = 2) writeonly buffer BufS { float scratch[]; };
 
 layout(push_constant) uniform Push {
-  uint tokens;     // rows of k and v the windows show
+  uint tokens;     // rows of k and v
   uint dk;         // k's columns per head (a multiple of R)
   uint ldk, ldv;   // elements per row of k and of v, multiples of KVEC
-  uint rwk, rwv;   // rows per window of k and of v
-  uint vwin;       // the first window of v
-  uint accumulate; // add to the slot's sums
+  uint k_at, v_at; // the units of k's and v's first rows in bindings 0 and 1
   uint hs;         // floats per head in the slot
 } p;
 
@@ -84,14 +79,13 @@ void main()
       acc[r][c] = 0.0;
   }
   for (uint j = 0; j < p.tokens; j++) {
-    const uint wk = j / p.rwk, wv = j / p.rwv;
-    const unit_t ku = unit(win[wk].v[(j - wk * p.rwk) * (p.ldk / KVEC) + kcol]);
+    const unit_t ku = unit(imageLoad(tk, int(p.k_at + j * (p.ldk / KVEC) + kcol)));
     vec4 fk[KVEC / 4u];
     phi_unit(ku, fk);
     float vb[COLS];
     [[unroll]] for (uint c = 0; c < CU; c++) {
       float x[KVEC];
-      values_of(unit(win[p.vwin + wv].v[(j - wv * p.rwv) * (p.ldv / KVEC) + vcol + c]), x);
+      values_of(unit(imageLoad(tv, int(p.v_at + j * (p.ldv / KVEC) + vcol + c))), x);
       [[unroll]] for (uint i = 0; i < KVEC; i++)
         vb[c * KVEC + i] = x[i];
     }
@@ -108,13 +102,9 @@ void main()
   }
   const uint base = h * p.hs;
   [[unroll]] for (uint r = 0; r < R; r++) {
-    [[unroll]] for (uint c = 0; c < COLS; c++) {
-      const uint i = base + (a0 + r) * dv + lane * COLS + c;
-      scratch[i] = (p.accumulate != 0u ? scratch[i] : 0.0) + acc[r][c];
-    }
-    if (lane == 0u) {
-      const uint i = base + p.dk * dv + a0 + r;
-      scratch[i] = (p.accumulate != 0u ? scratch[i] : 0.0) + z[r];
-    }
+    [[unroll]] for (uint c = 0; c < COLS; c++)
+      scratch[base + (a0 + r) * dv + lane * COLS + c] = acc[r][c];
+    if (lane == 0u)
+      scratch[base + p.dk * dv + a0 + r] = z[r];
   }
 }

@@ -22,19 +22,16 @@ _Static_assert(sizeof(kv_push) == VITTM_SHADER_LINEAR_ATTENTION_KV_PUSH_SIZE,
 _Static_assert(sizeof(kv_push) == VITTM_SHADER_LINEAR_ATTENTION_KV_SG_PUSH_SIZE,
                "kv_push does not match linear_attention_kv_sg's push constants");
 
-/* The uniform route's k and v windows per dispatch (linear_attention_kv_uniform.comp). */
-enum { KV_WINDOWS = 14 };
-
 typedef struct kv_uniform_push {
-  uint32_t tokens, dk, ldk, ldv, rwk, rwv, vwin, accumulate, hs;
+  uint32_t tokens, dk, ldk, ldv, k_at, v_at, hs;
 } kv_uniform_push;
 _Static_assert(sizeof(kv_uniform_push) == VITTM_SHADER_LINEAR_ATTENTION_KV_UNIFORM_PUSH_SIZE,
                "kv_uniform_push does not match linear_attention_kv_uniform's push constants");
 
 typedef struct apply_uniform_push {
-  uint32_t rows, dk, ldq, ldo, rw, out_off, accumulate;
+  uint32_t rows, dk, ldq, ldo, q_at, out_off, accumulate;
   float eps;
-  uint32_t h0, hs;
+  uint32_t hs;
 } apply_uniform_push;
 _Static_assert(sizeof(apply_uniform_push) == VITTM_SHADER_LINEAR_ATTENTION_APPLY_UNIFORM_PUSH_SIZE,
                "apply_uniform_push does not match linear_attention_apply_uniform's push constants");
@@ -147,13 +144,31 @@ static uint32_t pow2_at_least(uint32_t x, uint32_t lo, uint32_t hi)
 }
 
 /* Stage 1 on CPU drivers (profile attention=uniform, with its fixed subgroup): the sums as a
- * product, k and v read through uniform-buffer windows of their rows, a subgroup per block of
- * r rows of a head's KV with cu units of v per lane (at most 128 sums per lane, as the GEMM's
- * 16×8). The storage-buffer kernel reads k and v lane by lane: ViTTM-B's 24 exchanges at 512²
- * took 275 ms there, 54 ms so. False where the shapes or the device do not allow it. */
+ * product, k and v read where they lie through texel buffers (texels.glsl), one dispatch for
+ * all tokens, a subgroup per block of r rows of a head's KV with cu units of v per lane (at
+ * most 128 sums per lane, as the GEMM's 16×8). The storage-buffer kernel reads k and v lane by
+ * lane: ViTTM-B's 24 exchanges at 512² took 275 ms there. False where the shapes or the device
+ * do not allow it. */
 typedef struct kv_uniform_plan {
-  uint32_t sg, r, cu, rwk, rwv;
+  uint32_t sg, r, cu;
 } kv_uniform_plan;
+
+/* The unit (16 bytes) at which one-chunk tensor t starts in its buffer. */
+static uint32_t texel_at(const vittm_tensor *t, uint32_t row)
+{
+  uint32_t off;
+  vittm_tensor_bind(t, row, false, &off);
+  return (uint32_t)((uint64_t)off * vittm_dtype_size(t->dtype) / VITTM_TEXEL_BYTES);
+}
+
+/* The bytes of rows [row, row + n) of one-chunk tensor t: what a texel view of it reads. */
+static vittm_buffer_window texel_rows(const vittm_tensor *t, uint32_t row, uint32_t n)
+{
+  const VkDeviceSize esize = vittm_dtype_size(t->dtype);
+  uint32_t off;
+  vittm_tensor_bind(t, row, false, &off);
+  return (vittm_buffer_window){(VkDeviceSize)off * esize, (VkDeviceSize)n * t->cols * esize};
+}
 
 static bool plan_kv_uniform(const vittm_tensor *k, const vittm_tensor *v, uint32_t heads,
                             kv_uniform_plan *plan)
@@ -163,16 +178,15 @@ static bool plan_kv_uniform(const vittm_tensor *k, const vittm_tensor *v, uint32
   if (!heads || k->cols % heads || v->cols % heads)
     return false;
   const uint32_t dk = k->cols / heads, dv = v->cols / heads;
-  if (!vittm_window_routes(k->dev) || !sg || dv % (sg * kvec) || dk % kvec || k->n_chunks != 1 ||
-      v->n_chunks != 1 || !vittm_window_aligned(k) || !vittm_window_aligned(v))
+  if (profile->attention != VITTM_ATTENTION_UNIFORM || !vittm_texels(k->dev) || !sg ||
+      dv % (sg * kvec) || dk % kvec || k->n_chunks != 1 || v->n_chunks != 1 ||
+      !vittm_texel_aligned(k) || !vittm_texel_aligned(v))
     return false;
   uint32_t r = 16;
   while (r > kvec && (dk % r || r * (dv / sg) > 128))
     r /= 2;
-  *plan = (kv_uniform_plan){sg, r, dv / (sg * kvec),
-                            vittm_window_rows(k->dev, k->dtype, k->cols, KV_WINDOWS, 1),
-                            vittm_window_rows(v->dev, v->dtype, v->cols, KV_WINDOWS, 1)};
-  return r >= kvec && dk % r == 0 && r * (dv / sg) <= 128 && plan->rwk && plan->rwv &&
+  *plan = (kv_uniform_plan){sg, r, dv / (sg * kvec)};
+  return r >= kvec && dk % r == 0 && r * (dv / sg) <= 128 &&
          sg <= vittm_device_get_info(k->dev)->max_workgroup_size[0];
 }
 
@@ -183,45 +197,24 @@ static vittm_status record_kv_uniform(vittm_cmd *cmd, const vittm_tensor *k, con
   uint32_t spec[] = {plan->sg, plan->r, plan->cu};
   const vittm_pipeline *p;
   vittm_status st =
-      vittm_pipeline_get_uniform(k->dev, VITTM_SHADER_LINEAR_ATTENTION_KV_UNIFORM, k->dtype, spec,
-                                 3, 2, 1, KV_WINDOWS, sizeof(kv_uniform_push), &p, err);
+      vittm_pipeline_get_texel(k->dev, VITTM_SHADER_LINEAR_ATTENTION_KV_UNIFORM, k->dtype, spec, 3,
+                               3, 2, sizeof(kv_uniform_push), &p, err);
   if (st)
     return st;
-  /* The windows split between k and v so that a dispatch shows the most tokens of both. */
-  uint32_t kwins = 1, span = 0;
-  for (uint32_t w = 1; w < KV_WINDOWS; w++) {
-    uint32_t n =
-        w * plan->rwk < (KV_WINDOWS - w) * plan->rwv ? w * plan->rwk : (KV_WINDOWS - w) * plan->rwv;
-    if (n > span)
-      span = n, kwins = w;
-  }
-  uint32_t k_off, v_off, unused;
-  const vittm_binding kb = vittm_tensor_bind(k, 0, false, &k_off);
-  const vittm_binding vb = vittm_tensor_bind(v, 0, false, &v_off);
-  const VkDeviceSize esize = vittm_dtype_size(k->dtype);
-  const VkDeviceSize k_row = k->cols * esize, v_row = v->cols * esize;
-  vittm_binding bind[KV_WINDOWS + 1];
-  vittm_buffer_window win[KV_WINDOWS];
-  bind[KV_WINDOWS] = vittm_tensor_bind(scratch, 0, true, &unused);
-  for (uint32_t r0 = 0; !st && r0 < k->rows; r0 += span) {
-    const uint32_t n = k->rows - r0 < span ? k->rows - r0 : span;
-    kv_uniform_push pc = {.tokens = n,
-                          .dk = k->cols / heads,
-                          .ldk = k->cols,
-                          .ldv = v->cols,
-                          .rwk = plan->rwk,
-                          .rwv = plan->rwv,
-                          .vwin = kwins,
-                          .accumulate = r0 > 0,
-                          .hs = scratch->cols};
-    /* Windows 0 … kwins − 1: k's rows r0 + w·rwk …; then v's. */
-    vittm_row_windows(kb, k_off * esize + r0 * k_row, k_row, n, plan->rwk, kwins, bind, win);
-    vittm_row_windows(vb, v_off * esize + r0 * v_row, v_row, n, plan->rwv, KV_WINDOWS - kwins,
-                      bind + kwins, win + kwins);
-    st = vittm_cmd_dispatch_windows(cmd, p, bind, win, &pc, pc.dk / plan->r, heads, 1,
+  uint32_t unused;
+  const vittm_binding bind[3] = {vittm_tensor_bind(k, 0, false, &unused),
+                                 vittm_tensor_bind(v, 0, false, &unused),
+                                 vittm_tensor_bind(scratch, 0, true, &unused)};
+  const vittm_buffer_window read[2] = {texel_rows(k, 0, k->rows), texel_rows(v, 0, v->rows)};
+  const kv_uniform_push pc = {.tokens = k->rows,
+                              .dk = k->cols / heads,
+                              .ldk = k->cols,
+                              .ldv = v->cols,
+                              .k_at = texel_at(k, 0),
+                              .v_at = texel_at(v, 0),
+                              .hs = scratch->cols};
+  return vittm_cmd_dispatch_windows(cmd, p, bind, read, &pc, pc.dk / plan->r, heads, 1,
                                     "linear attention kv", err);
-  }
-  return st;
 }
 
 /* Stage 1: partial sums of each span of k, v into `groups` slots. */
@@ -312,30 +305,29 @@ static vittm_status record_reduce(vittm_cmd *cmd, vittm_tensor *scratch, uint32_
                             "linear attention reduce", err);
 }
 
-/* Stage 3 on CPU drivers in fp32 (as stage 1's uniform route): out as a product of φ(q) and
- * the sums, q's rows read through 13 uniform-buffer windows (rows a multiple of the r queries
- * a subgroup owns, so that a block lies in one window) and the sums through the 14th; cu units
- * of out per lane. The storage-buffer kernel gathers every sum at a lane-uniform address, one
- * per multiply-add: ViTTM-B's 24 exchanges at 512² took 172 ms there. */
+/* Stage 3 on CPU drivers in fp32 (as stage 1's texel route): out as a product of φ(q) and
+ * the sums, q and the sums read where they lie through texel buffers, a dispatch per span of
+ * out; cu units of out per lane. The storage-buffer kernel gathers every sum at a lane-uniform
+ * address, one per multiply-add: ViTTM-B's 24 exchanges at 512² took 172 ms there. */
 typedef struct apply_uniform_plan {
-  uint32_t sg, r, cu, rw;
+  uint32_t sg, r, cu;
 } apply_uniform_plan;
 
 static bool plan_apply_uniform(const vittm_tensor *q, uint32_t heads, const vittm_tensor *out,
-                               apply_uniform_plan *plan)
+                               const vittm_tensor *scratch, apply_uniform_plan *plan)
 {
   const vittm_device_profile *profile = vittm_device_get_profile(q->dev);
   const uint32_t sg = profile->shuffle_subgroup, dk = q->cols / heads, dv = out->cols / heads;
-  if (!vittm_window_routes(q->dev) || !sg || q->dtype != VITTM_F32 || dv % (4 * sg) || dk % 4 ||
-      q->n_chunks != 1 || !vittm_window_aligned(q) ||
+  if (profile->attention != VITTM_ATTENTION_UNIFORM || !vittm_texels(q->dev) || !sg ||
+      q->dtype != VITTM_F32 || dv % (4 * sg) || dk % 4 || q->n_chunks != 1 ||
+      !vittm_texel_aligned(q) || !vittm_texel_aligned(scratch) ||
       sg > vittm_device_get_info(q->dev)->max_workgroup_size[0])
     return false;
   uint32_t r = 16;
   while (r > sg && r * (dv / sg) > 128)
     r /= 2;
-  *plan = (apply_uniform_plan){sg, r, dv / (4 * sg),
-                               vittm_window_rows(q->dev, q->dtype, q->cols, KV_WINDOWS, r)};
-  return r % sg == 0 && r * (dv / sg) <= 128 && plan->rw;
+  *plan = (apply_uniform_plan){sg, r, dv / (4 * sg)};
+  return r % sg == 0 && r * (dv / sg) <= 128;
 }
 
 static vittm_status record_apply_uniform(vittm_cmd *cmd, const vittm_tensor *q, uint32_t heads,
@@ -343,46 +335,32 @@ static vittm_status record_apply_uniform(vittm_cmd *cmd, const vittm_tensor *q, 
                                          vittm_tensor *scratch, vittm_tensor *out, bool accumulate,
                                          vittm_error *err)
 {
-  const uint32_t hs = scratch->cols, q_windows = KV_WINDOWS - 1;
-  const uint32_t per_window = uniform_window(q->dev) / (hs * sizeof(float));
   uint32_t spec[] = {plan->sg, plan->r, plan->cu};
   const vittm_pipeline *p;
   vittm_status st =
-      vittm_pipeline_get_uniform(q->dev, VITTM_SHADER_LINEAR_ATTENTION_APPLY_UNIFORM, q->dtype,
-                                 spec, 3, 2, 1, KV_WINDOWS, sizeof(apply_uniform_push), &p, err);
-  uint32_t q_off, unused;
-  const vittm_binding qb = vittm_tensor_bind(q, 0, false, &q_off);
+      vittm_pipeline_get_texel(q->dev, VITTM_SHADER_LINEAR_ATTENTION_APPLY_UNIFORM, q->dtype, spec,
+                               3, 3, 2, sizeof(apply_uniform_push), &p, err);
+  uint32_t unused;
+  const vittm_binding qb = vittm_tensor_bind(q, 0, false, &unused);
   const vittm_binding sb = vittm_tensor_bind(scratch, 0, false, &unused);
-  const VkDeviceSize row = (VkDeviceSize)q->cols * sizeof(float);
+  /* The sums of slot 0, all heads. */
+  const vittm_buffer_window sums = texel_rows(scratch, 0, heads);
   const vittm_tensor *rows_split[] = {out};
-  for (uint32_t h0 = 0; !st && h0 < heads; h0 += per_window) {
-    const uint32_t nh = heads - h0 < per_window ? heads - h0 : per_window;
-    for (uint32_t r0 = 0; !st && r0 < q->rows;) {
-      const uint32_t limit =
-          q->rows - r0 < q_windows * plan->rw ? q->rows : r0 + q_windows * plan->rw;
-      const uint32_t r1 = vittm_span_end(rows_split, 1, r0, limit), n = r1 - r0;
-      apply_uniform_push pc = {.rows = n,
-                               .dk = q->cols / heads,
-                               .ldq = q->cols,
-                               .ldo = out->cols,
-                               .rw = plan->rw,
-                               .accumulate = accumulate,
-                               .eps = eps,
-                               .h0 = h0,
-                               .hs = hs};
-      vittm_binding bind[KV_WINDOWS + 1];
-      vittm_buffer_window win[KV_WINDOWS];
-      /* Windows 0 … 12: q's rows r0 + w·rw …; window 13: the sums of heads h0 … h0 + nh − 1. */
-      vittm_row_windows(qb, q_off * sizeof(float) + r0 * row, row, n, plan->rw, q_windows, bind,
-                        win);
-      bind[q_windows] = sb;
-      win[q_windows] = (vittm_buffer_window){(VkDeviceSize)h0 * hs * sizeof(float),
-                                             (VkDeviceSize)nh * hs * sizeof(float)};
-      bind[KV_WINDOWS] = vittm_tensor_bind(out, r0, true, &pc.out_off);
-      st = vittm_cmd_dispatch_windows(cmd, p, bind, win, &pc, (n + plan->r - 1) / plan->r, nh, 1,
-                                      "linear attention apply", err);
-      r0 = r1;
-    }
+  for (uint32_t r0 = 0; !st && r0 < q->rows;) {
+    const uint32_t r1 = vittm_span_end(rows_split, 1, r0, q->rows), n = r1 - r0;
+    apply_uniform_push pc = {.rows = n,
+                             .dk = q->cols / heads,
+                             .ldq = q->cols,
+                             .ldo = out->cols,
+                             .q_at = texel_at(q, r0),
+                             .accumulate = accumulate,
+                             .eps = eps,
+                             .hs = scratch->cols};
+    const vittm_binding bind[3] = {qb, sb, vittm_tensor_bind(out, r0, true, &pc.out_off)};
+    const vittm_buffer_window read[2] = {texel_rows(q, r0, n), sums};
+    st = vittm_cmd_dispatch_windows(cmd, p, bind, read, &pc, (n + plan->r - 1) / plan->r, heads, 1,
+                                    "linear attention apply", err);
+    r0 = r1;
   }
   return st;
 }
@@ -393,7 +371,7 @@ static vittm_status record_apply(vittm_cmd *cmd, const vittm_tensor *q, uint32_t
                                  vittm_error *err)
 {
   apply_uniform_plan plan;
-  if (plan_apply_uniform(q, heads, out, &plan))
+  if (plan_apply_uniform(q, heads, out, scratch, &plan))
     return record_apply_uniform(cmd, q, heads, eps, &plan, scratch, out, accumulate, err);
   uint32_t dk = q->cols / heads, dv = out->cols / heads, hs = scratch->cols;
   uint32_t wg = APPLY_WG;
