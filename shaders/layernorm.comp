@@ -4,9 +4,6 @@
 #ifdef VITTM_SUBGROUP_REDUCE
 #extension GL_KHR_shader_subgroup_arithmetic : require
 #endif
-#ifdef VITTM_LN_WINDOWS
-#extension GL_EXT_shader_explicit_arithmetic_types_int64 : require
-#endif
 // LayerNorm over each row of a rows×cols tensor: two passes (mean, then the variance of the
 // centred values) in fp32, so that large means do not cancel the variance.
 // With L2_NORMALIZE, the row divided by its Euclidean norm (PyTorch's F.normalize:
@@ -17,13 +14,13 @@
 // With HELD > 0 (at least the row's values per invocation) each invocation reads its values
 // of x once and holds them for the three passes, in registers or on the stack: a storage
 // buffer is read three times more slowly on a CPU driver.
-// VITTM_LN_WINDOWS (CPU drivers, with VEC4, HELD and subgroup reductions): x's rows are read
-// through uniform-buffer windows 0 … 11, rw rows each from the dispatch's first, gamma through
-// window 12 and beta through 13 (from their vec4s g_off and b_off); y is binding 1. lavapipe
-// reads a storage buffer lane by lane with a branch per lane, a uniform buffer by gathers.
+// VITTM_LN_TEXELS (CPU drivers, with VEC4, HELD and subgroup reductions): x, gamma and beta
+// are read through texel buffers (bindings 0, 1, 2; texels.glsl) from their elements x_off,
+// g_off and b_off; y is binding 3. lavapipe reads a storage buffer lane by lane with a branch
+// per lane, a texel with one load per lane.
 #include "dtype.glsl"
-#ifdef VITTM_LN_WINDOWS
-#include "units.glsl"
+#ifdef VITTM_LN_TEXELS
+#include "texels.glsl"
 #endif
 
 layout(local_size_x_id = 0) in;
@@ -32,11 +29,12 @@ layout(constant_id = 1) const bool L2_NORMALIZE = false;
 layout(constant_id = 2) const bool VEC4 = false;
 layout(constant_id = 3) const uint HELD = 0;
 
-#ifdef VITTM_LN_WINDOWS
-const uint XWIN = 12u;
-layout(std140, set = 0, binding = 0) uniform Window { u64vec2 v[4096]; } win[XWIN + 2u];
-layout(std430, set = 0, binding = 1) writeonly buffer BufY { elem_t y[]; };
-layout(std430, set = 0, binding = 1) writeonly buffer BufY4 { elem4_t y4[]; };
+#ifdef VITTM_LN_TEXELS
+layout(set = 0, binding = 0, rgba32ui) uniform restrict readonly uimageBuffer tx;
+layout(set = 0, binding = 1, rgba32ui) uniform restrict readonly uimageBuffer tgamma;
+layout(set = 0, binding = 2, rgba32ui) uniform restrict readonly uimageBuffer tbeta;
+layout(std430, set = 0, binding = 3) writeonly buffer BufY { elem_t y[]; };
+layout(std430, set = 0, binding = 3) writeonly buffer BufY4 { elem4_t y4[]; };
 #else
 layout(std430, set = 0, binding = 0) readonly buffer BufX { elem_t x[]; };
 layout(std430, set = 0, binding = 1) readonly buffer BufG { elem_t gamma[]; };
@@ -52,23 +50,21 @@ layout(push_constant) uniform Push {
   uint rows, cols;
   uint x_off, y_off, g_off, b_off;
   float eps;
-  uint rw; // VITTM_LN_WINDOWS: x's rows per window
 } p;
 
-#ifdef VITTM_LN_WINDOWS
-uint x_window; // the window of this workgroup's row
-
-// vec4 i of window w, widened to fp32.
-vec4 window_vec4(uint w, uint i)
+#ifdef VITTM_LN_TEXELS
+// vec4 i of a buffer (four values) from its unit u, which holds it: all of an fp32 unit, half
+// of an fp16 one.
+vec4 unit_vec4(uvec4 u, uint i)
 {
 #ifdef VITTM_F16
-  const u64vec2 u = win[w].v[i / 2u];
-  const uvec2 d = unpackUint2x32((i & 1u) == 0u ? u.x : u.y);
-  return vec4(unpackHalf2x16(d.x), unpackHalf2x16(d.y));
+  const uvec2 h = (i & 1u) == 0u ? u.xy : u.zw;
+  return vec4(unpackHalf2x16(h.x), unpackHalf2x16(h.y));
 #else
-  return unit(win[w].v[i]);
+  return uintBitsToFloat(u);
 #endif
 }
+#define TEXEL_VEC4(buf, i) unit_vec4(imageLoad(buf, int((i) / (KVEC / 4u))), (i))
 #endif
 
 #ifndef VITTM_SUBGROUP_REDUCE
@@ -84,8 +80,8 @@ uint row_values()
 
 vec4 load_x(uint xb, uint i)
 {
-#ifdef VITTM_LN_WINDOWS
-  return window_vec4(x_window, xb / 4u + i);
+#ifdef VITTM_LN_TEXELS
+  return TEXEL_VEC4(tx, xb / 4u + i);
 #else
   return VEC4 ? vec4(x4[xb / 4u + i]) : vec4(float(x[xb + i]), 0.0, 0.0, 0.0);
 #endif
@@ -100,15 +96,15 @@ float sum4(vec4 v)
 void store_y(uint yb, uint i, vec4 v)
 {
   if (VEC4) {
-#ifdef VITTM_LN_WINDOWS
-    v = v * window_vec4(XWIN, p.g_off / 4u + i) + window_vec4(XWIN + 1u, p.b_off / 4u + i);
+#ifdef VITTM_LN_TEXELS
+    v = v * TEXEL_VEC4(tgamma, p.g_off / 4u + i) + TEXEL_VEC4(tbeta, p.b_off / 4u + i);
 #else
     if (!L2_NORMALIZE)
       v = v * vec4(gamma4[p.g_off / 4u + i]) + vec4(beta4[p.b_off / 4u + i]);
 #endif
     y4[yb / 4u + i] = elem4_t(v);
   } else {
-#ifndef VITTM_LN_WINDOWS
+#ifndef VITTM_LN_TEXELS
     if (!L2_NORMALIZE)
       v.x = v.x * float(gamma[p.g_off + i]) + float(beta[p.b_off + i]);
     y[yb + i] = elem_t(v.x);
@@ -121,12 +117,7 @@ void main()
   const uint row = gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x;
   if (row >= p.rows) // uniform over the workgroup: no barrier is skipped by part of it
     return;
-#ifdef VITTM_LN_WINDOWS
-  x_window = row / p.rw;
-  const uint xb = (row - x_window * p.rw) * p.cols;
-#else
   const uint xb = p.x_off + row * p.cols;
-#endif
   const uint t = gl_LocalInvocationID.x, n = row_values();
 
   // HELD: this invocation's values i = t + j·WG_SIZE (zero past the row).

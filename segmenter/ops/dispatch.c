@@ -90,42 +90,6 @@ uint32_t vittm_row_reduction(const vittm_device *dev, vittm_shader_id plain,
   return one_subgroup ? vittm_device_get_info(dev)->subgroup_size : vittm_row_workgroup(dev, cols);
 }
 
-bool vittm_window_routes(const vittm_device *dev)
-{
-  return vittm_device_get_profile(dev)->attention == VITTM_ATTENTION_UNIFORM;
-}
-
-uint32_t vittm_window_rows(const vittm_device *dev, vittm_dtype dtype, uint32_t width,
-                           uint32_t windows, uint32_t multiple)
-{
-  VkPhysicalDeviceProperties props;
-  vkGetPhysicalDeviceProperties(dev->physical, &props);
-  const VkPhysicalDeviceLimits *lim = &props.limits;
-  const uint64_t row = (uint64_t)width * vittm_dtype_size(dtype);
-  if (!dev->uniform_array_indexing || !dev->int64 ||
-      lim->maxPerStageDescriptorUniformBuffers < windows || row == 0)
-    return 0;
-  const uint32_t range = lim->maxUniformBufferRange < VITTM_WINDOW_BYTES
-                             ? lim->maxUniformBufferRange
-                             : VITTM_WINDOW_BYTES;
-  uint64_t rows = range / row;
-  rows -= rows % multiple;
-  while (rows && rows * row % lim->minUniformBufferOffsetAlignment)
-    rows -= multiple;
-  return (uint32_t)rows;
-}
-
-bool vittm_window_aligned(const vittm_tensor *t)
-{
-  VkPhysicalDeviceProperties props;
-  vkGetPhysicalDeviceProperties(t->dev->physical, &props);
-  uint32_t off;
-  vittm_tensor_bind(t, 0, false, &off);
-  return (uint64_t)off * vittm_dtype_size(t->dtype) %
-             props.limits.minUniformBufferOffsetAlignment ==
-         0;
-}
-
 bool vittm_texels(const vittm_device *dev)
 {
   VkPhysicalDeviceProperties props;
@@ -133,7 +97,7 @@ bool vittm_texels(const vittm_device *dev)
   VkFormatProperties format;
   vkGetPhysicalDeviceFormatProperties(dev->physical, VK_FORMAT_R32G32B32A32_UINT, &format);
   return (format.bufferFeatures & VK_FORMAT_FEATURE_STORAGE_TEXEL_BUFFER_BIT) &&
-         props.limits.maxPerStageDescriptorStorageImages >= 2 &&
+         props.limits.maxPerStageDescriptorStorageImages >= 3 &&
          (uint64_t)props.limits.maxTexelBufferElements * VITTM_TEXEL_BYTES >=
              dev->info.max_storage_buffer_range;
 }
@@ -146,15 +110,4 @@ bool vittm_texel_aligned(const vittm_tensor *t)
   return at % VITTM_TEXEL_BYTES == 0 &&
          at + (uint64_t)t->rows * t->cols * vittm_dtype_size(t->dtype) <=
              b->extent / VITTM_TEXEL_BYTES * VITTM_TEXEL_BYTES;
-}
-
-void vittm_row_windows(vittm_binding b, VkDeviceSize at, VkDeviceSize row_bytes, uint32_t n,
-                       uint32_t rw, uint32_t count, vittm_binding *bind, vittm_buffer_window *w)
-{
-  for (uint32_t i = 0; i < count; i++) {
-    const uint32_t first = (uint64_t)i * rw < n ? i * rw : 0;
-    const uint32_t rows = n - first < rw ? n - first : rw;
-    bind[i] = b;
-    w[i] = (vittm_buffer_window){at + first * row_bytes, rows * row_bytes};
-  }
 }

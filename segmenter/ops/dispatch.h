@@ -45,33 +45,14 @@ uint32_t vittm_row_reduction(const vittm_device *dev, vittm_shader_id plain,
  * lanes are 24); else 0, and the kernel reads them at every pass. */
 uint32_t vittm_row_held(uint32_t values, uint32_t wg);
 
-/* Windows over a tensor's rows through arrays of uniform buffers: CPU drivers' linear
- * attention and LayerNorm read their operands so (docs/cpu-drivers.md) as 64-bit words.
- * vittm_window_rows: rows of `width` elements that one window of at most 64 KiB (the kernels'
- * arrays) shows, a multiple of `multiple`, such that every window starts on the device's
- * offset alignment when the first does; 0 when the device has not `windows` uniform buffers
- * per stage, their dynamic indexing and 64-bit integers. vittm_window_aligned: whether t's
- * first element is where a window may start. */
-#define VITTM_WINDOW_BYTES 65536u
-/* Whether dev's profile takes the window routes: attention's uniform route and, with it, the
- * linear-attention and LayerNorm kernels that read through windows (CPU drivers; off with
- * VITTM_ROUTES=attention=fused). Each also needs its shapes and vittm_window_rows. */
-bool vittm_window_routes(const vittm_device *dev);
-uint32_t vittm_window_rows(const vittm_device *dev, vittm_dtype dtype, uint32_t width,
-                           uint32_t windows, uint32_t multiple);
-bool vittm_window_aligned(const vittm_tensor *t);
-
 /* Texel buffers over whole tensors (vk/pipeline.h's vittm_pipeline_get_texel): CPU drivers'
- * GEMM and attention read their operands so, 16 bytes a texel. vittm_texels: whether dev reads
- * storage texel buffers of 16-byte texels (rgba32ui) as large as its storage buffers, two per
- * stage. vittm_texel_aligned: whether t (one chunk) starts a texel and its buffer's whole texels
- * hold all of it. */
+ * GEMM, attention, linear attention, LayerNorm, bilinear resize and Winograd's transforms read
+ * their operands so, 16 bytes a texel. vittm_texels: whether dev reads storage texel buffers of
+ * 16-byte texels (rgba32ui) as large as its storage buffers, three per stage.
+ * vittm_texel_aligned: whether t (one chunk) starts a texel and its buffer's whole texels hold
+ * all of it. */
 #define VITTM_TEXEL_BYTES 16u
 bool vittm_texels(const vittm_device *dev);
 bool vittm_texel_aligned(const vittm_tensor *t);
-/* Windows w[0 … count − 1] over the n rows of row_bytes at byte `at` of b, rw rows each from
- * the first; those past the rows repeat the first rows (every descriptor must be valid). */
-void vittm_row_windows(vittm_binding b, VkDeviceSize at, VkDeviceSize row_bytes, uint32_t n,
-                       uint32_t rw, uint32_t count, vittm_binding *bind, vittm_buffer_window *w);
 
 #endif

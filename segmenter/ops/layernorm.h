@@ -10,6 +10,12 @@ vittm_status vittm_layernorm_record(vittm_cmd *cmd, const vittm_tensor *x,
                                     const vittm_tensor *gamma, const vittm_tensor *beta, float eps,
                                     vittm_tensor *y, vittm_error *err);
 
+/* Whether a LayerNorm of x reads x, gamma and beta through texel buffers: on CPU drivers
+ * (attention=uniform, subgroup reductions) where a subgroup holds the row and every operand
+ * starts on a texel, x in one buffer. */
+bool vittm_layernorm_takes_texel_route(const vittm_tensor *x, const vittm_tensor *gamma,
+                                       const vittm_tensor *beta);
+
 /* Records y = x / max(‖x‖₂, eps) per row (PyTorch's F.normalize over the last dimension; y may
  * be x). */
 vittm_status vittm_l2_normalize_record(vittm_cmd *cmd, const vittm_tensor *x, float eps,

@@ -228,9 +228,6 @@ static vittm_status create_logical(vittm_device *dev, vittm_error *err)
   };
   VkPhysicalDeviceFeatures supported, enabled = {0};
   vkGetPhysicalDeviceFeatures(dev->physical, &supported);
-  enabled.shaderUniformBufferArrayDynamicIndexing =
-      supported.shaderUniformBufferArrayDynamicIndexing;
-  dev->uniform_array_indexing = supported.shaderUniformBufferArrayDynamicIndexing;
   enabled.shaderInt64 = supported.shaderInt64;
   dev->int64 = supported.shaderInt64;
   const char *extensions[1];

@@ -29,9 +29,6 @@ struct vittm_device {
   VkPhysicalDeviceMemoryProperties memory;
   vittm_device_info info;
   vittm_device_profile profile; /* routes chosen from info and the environment at open */
-  /* shaderUniformBufferArrayDynamicIndexing, enabled: shaders may pick an element of an array
-   * of uniform buffers by a dynamically uniform index (CPU drivers' windowed kernels). */
-  bool uniform_array_indexing;
   /* shaderInt64, enabled: CPU drivers' kernels read their operands as 64-bit words. */
   bool int64;
 

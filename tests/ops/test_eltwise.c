@@ -212,11 +212,10 @@ static void test_in_place_add_and_layernorm(void **state)
   vittm_tensor_free(tx), vittm_tensor_free(tg), vittm_tensor_free(tb);
 }
 
-/* On CPU drivers (the window routes: attention=uniform, subgroup reductions) a LayerNorm
- * whose rows a subgroup holds reads x, gamma and beta through uniform-buffer windows: 12
- * windows of 21 rows of 768 fp32 values, so 300 rows take two dispatches. In place, as
- * ViTTM's memory and process streams are normalised. */
-static void test_layernorm_windows_in_place(void **state)
+/* On CPU drivers (attention=uniform, subgroup reductions) a LayerNorm whose rows a subgroup
+ * holds reads x, gamma and beta through texel buffers, one dispatch for all 300 rows. In
+ * place, as ViTTM's memory and process streams are normalised. */
+static void test_layernorm_texels_in_place(void **state)
 {
   (void)state;
   const shape s = {300, 768};
@@ -236,12 +235,13 @@ static void test_layernorm_windows_in_place(void **state)
   vittm_error err = {0};
   const vittm_device_profile *profile = vittm_device_get_profile(test_dev);
   /* …and where a subgroup holds the row: not with 4-lane subgroups (48 vec4s a lane). */
-  const bool windows = vittm_window_routes(test_dev) &&
-                       profile->reductions == VITTM_REDUCTIONS_SUBGROUP && tx->n_chunks == 1 &&
-                       vittm_row_held(s.cols / 4, vittm_device_get_info(test_dev)->subgroup_size);
+  const bool texels = profile->attention == VITTM_ATTENTION_UNIFORM &&
+                      profile->reductions == VITTM_REDUCTIONS_SUBGROUP && tx->n_chunks == 1 &&
+                      vittm_row_held(s.cols / 4, vittm_device_get_info(test_dev)->subgroup_size);
+  assert_int_equal(vittm_layernorm_takes_texel_route(tx, tg, tb), texels);
   assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
   assert_int_equal(vittm_layernorm_record(cmd, tx, tg, tb, 1e-6f, tx, &err), VITTM_OK);
-  assert_int_equal(vittm_cmd_dispatch_count(cmd), windows ? 2 : 1);
+  assert_int_equal(vittm_cmd_dispatch_count(cmd), 1);
   test_submit(cmd);
   float *out = test_read(tx);
   test_assert_close("layernorm 300×768 in place", out, ref, n, TOL_F32);
@@ -323,6 +323,6 @@ OP_SUITE(eltwise, cmocka_unit_test(test_add_matches_reference),
          cmocka_unit_test(test_l2_normalize_matches_reference),
          cmocka_unit_test(test_l2_normalize_keeps_zero_rows),
          cmocka_unit_test(test_in_place_add_and_layernorm),
-         cmocka_unit_test(test_layernorm_windows_in_place),
+         cmocka_unit_test(test_layernorm_texels_in_place),
          cmocka_unit_test(test_softmax_block_scales_and_zeroes_padding),
          cmocka_unit_test(test_layernorm_rejects_wrong_gamma));
