@@ -130,9 +130,8 @@ static vittm_status record_uniform(vittm_cmd *cmd, const vittm_tensor *qkv, uint
   vittm_binding bind[3];
   bind[0] = bind[1] = vittm_tensor_bind(qkv, 0, false, &pc.qkv_off);
   bind[2] = vittm_tensor_bind(out, 0, true, &pc.out_off);
-  const VkDeviceSize esize = vittm_dtype_size(qkv->dtype), at = (VkDeviceSize)pc.qkv_off * esize;
-  pc.qkv_at = (uint32_t)(at / VITTM_TEXEL_BYTES);
-  const vittm_buffer_window read = {at, (VkDeviceSize)n * 3 * d * esize};
+  pc.qkv_at = vittm_texel_unit(qkv, 0);
+  const vittm_buffer_window read = vittm_texel_rows(qkv, 0, n);
   return vittm_cmd_dispatch_windows(cmd, p, bind, &read, &pc, (n + wg * ql - 1) / (wg * ql), heads,
                                     1, "attention", err);
 }

@@ -111,3 +111,18 @@ bool vittm_texel_aligned(const vittm_tensor *t)
          at + (uint64_t)t->rows * t->cols * vittm_dtype_size(t->dtype) <=
              b->extent / VITTM_TEXEL_BYTES * VITTM_TEXEL_BYTES;
 }
+
+uint32_t vittm_texel_unit(const vittm_tensor *t, uint32_t row)
+{
+  uint32_t off;
+  vittm_tensor_bind(t, row, false, &off);
+  return (uint32_t)((uint64_t)off * vittm_dtype_size(t->dtype) / VITTM_TEXEL_BYTES);
+}
+
+vittm_buffer_window vittm_texel_rows(const vittm_tensor *t, uint32_t row, uint32_t n)
+{
+  const VkDeviceSize esize = vittm_dtype_size(t->dtype);
+  uint32_t off;
+  vittm_tensor_bind(t, row, false, &off);
+  return (vittm_buffer_window){(VkDeviceSize)off * esize, (VkDeviceSize)n * t->cols * esize};
+}

@@ -54,5 +54,10 @@ uint32_t vittm_row_held(uint32_t values, uint32_t wg);
 #define VITTM_TEXEL_BYTES 16u
 bool vittm_texels(const vittm_device *dev);
 bool vittm_texel_aligned(const vittm_tensor *t);
+/* For one-chunk tensor t: the 16-byte unit at which its row `row` starts in its buffer (an
+ * index into a texel view, where that row starts a unit), and the bytes of rows [row, row + n),
+ * what a texel view of them reads (a dispatch's window, vk/command.h). */
+uint32_t vittm_texel_unit(const vittm_tensor *t, uint32_t row);
+vittm_buffer_window vittm_texel_rows(const vittm_tensor *t, uint32_t row, uint32_t n);
 
 #endif

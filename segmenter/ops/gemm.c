@@ -632,7 +632,7 @@ vittm_status vittm_gemm_winograd_conv2d_record(vittm_cmd *cmd, const vittm_tenso
   vittm_binding xb = vittm_tensor_bind(x, 0, false, &ip.off);
   /* The transforms read their input through a texel buffer: the map where its vec4s are whole
    * texels (else a value at a time, from binding 1), M always (ldm: whole texels). */
-  const vittm_buffer_window x_read = {(VkDeviceSize)ip.off * 4, (VkDeviceSize)h * w * cin * 4};
+  const vittm_buffer_window x_read = vittm_texel_rows(x, 0, h * w);
   if (!st)
     st = winograd_pipeline(dev, VITTM_SHADER_WINOGRAD_INPUT, cin % 4 == 0 && vittm_texel_aligned(x),
                            3, 1, sizeof ip, &in, err);

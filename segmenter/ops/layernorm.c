@@ -46,7 +46,6 @@ static vittm_status record_texels(vittm_cmd *cmd, const char *op, const vittm_te
   const vittm_pipeline *p;
   vittm_status st = vittm_pipeline_get_texel(x->dev, VITTM_SHADER_LAYERNORM_TEXELS, x->dtype, spec,
                                              4, 4, 3, sizeof(layernorm_push), &p, err);
-  const VkDeviceSize esize = vittm_dtype_size(x->dtype), row = (VkDeviceSize)x->cols * esize;
   layernorm_push pc = {.cols = x->cols, .eps = eps};
   vittm_binding bind[4] = {vittm_tensor_bind(x, 0, false, &pc.x_off),
                            vittm_tensor_bind(gamma, 0, false, &pc.g_off),
@@ -58,8 +57,9 @@ static vittm_status record_texels(vittm_cmd *cmd, const char *op, const vittm_te
     pc.rows = r1 - r0;
     pc.x_off = x_first + r0 * x->cols;
     bind[3] = vittm_tensor_bind(y, r0, true, &pc.y_off);
-    const vittm_buffer_window read[3] = {
-        {pc.x_off * esize, pc.rows * row}, {pc.g_off * esize, row}, {pc.b_off * esize, row}};
+    const vittm_buffer_window read[3] = {vittm_texel_rows(x, r0, pc.rows),
+                                         vittm_texel_rows(gamma, 0, 1),
+                                         vittm_texel_rows(beta, 0, 1)};
     uint32_t gx, gy;
     vittm_grid_rows(pc.rows, &gx, &gy);
     st = vittm_cmd_dispatch_windows(cmd, p, bind, read, &pc, gx, gy, 1, op, err);

@@ -153,23 +153,6 @@ typedef struct kv_uniform_plan {
   uint32_t sg, r, cu;
 } kv_uniform_plan;
 
-/* The unit (16 bytes) at which one-chunk tensor t starts in its buffer. */
-static uint32_t texel_at(const vittm_tensor *t, uint32_t row)
-{
-  uint32_t off;
-  vittm_tensor_bind(t, row, false, &off);
-  return (uint32_t)((uint64_t)off * vittm_dtype_size(t->dtype) / VITTM_TEXEL_BYTES);
-}
-
-/* The bytes of rows [row, row + n) of one-chunk tensor t: what a texel view of it reads. */
-static vittm_buffer_window texel_rows(const vittm_tensor *t, uint32_t row, uint32_t n)
-{
-  const VkDeviceSize esize = vittm_dtype_size(t->dtype);
-  uint32_t off;
-  vittm_tensor_bind(t, row, false, &off);
-  return (vittm_buffer_window){(VkDeviceSize)off * esize, (VkDeviceSize)n * t->cols * esize};
-}
-
 static bool plan_kv_uniform(const vittm_tensor *k, const vittm_tensor *v, uint32_t heads,
                             kv_uniform_plan *plan)
 {
@@ -205,13 +188,14 @@ static vittm_status record_kv_uniform(vittm_cmd *cmd, const vittm_tensor *k, con
   const vittm_binding bind[3] = {vittm_tensor_bind(k, 0, false, &unused),
                                  vittm_tensor_bind(v, 0, false, &unused),
                                  vittm_tensor_bind(scratch, 0, true, &unused)};
-  const vittm_buffer_window read[2] = {texel_rows(k, 0, k->rows), texel_rows(v, 0, v->rows)};
+  const vittm_buffer_window read[2] = {vittm_texel_rows(k, 0, k->rows),
+                                       vittm_texel_rows(v, 0, v->rows)};
   const kv_uniform_push pc = {.tokens = k->rows,
                               .dk = k->cols / heads,
                               .ldk = k->cols,
                               .ldv = v->cols,
-                              .k_at = texel_at(k, 0),
-                              .v_at = texel_at(v, 0),
+                              .k_at = vittm_texel_unit(k, 0),
+                              .v_at = vittm_texel_unit(v, 0),
                               .hs = scratch->cols};
   return vittm_cmd_dispatch_windows(cmd, p, bind, read, &pc, pc.dk / plan->r, heads, 1,
                                     "linear attention kv", err);
@@ -344,7 +328,7 @@ static vittm_status record_apply_uniform(vittm_cmd *cmd, const vittm_tensor *q, 
   const vittm_binding qb = vittm_tensor_bind(q, 0, false, &unused);
   const vittm_binding sb = vittm_tensor_bind(scratch, 0, false, &unused);
   /* The sums of slot 0, all heads. */
-  const vittm_buffer_window sums = texel_rows(scratch, 0, heads);
+  const vittm_buffer_window sums = vittm_texel_rows(scratch, 0, heads);
   const vittm_tensor *rows_split[] = {out};
   for (uint32_t r0 = 0; !st && r0 < q->rows;) {
     const uint32_t r1 = vittm_span_end(rows_split, 1, r0, q->rows), n = r1 - r0;
@@ -352,12 +336,12 @@ static vittm_status record_apply_uniform(vittm_cmd *cmd, const vittm_tensor *q, 
                              .dk = q->cols / heads,
                              .ldq = q->cols,
                              .ldo = out->cols,
-                             .q_at = texel_at(q, r0),
+                             .q_at = vittm_texel_unit(q, r0),
                              .accumulate = accumulate,
                              .eps = eps,
                              .hs = scratch->cols};
     const vittm_binding bind[3] = {qb, sb, vittm_tensor_bind(out, r0, true, &pc.out_off)};
-    const vittm_buffer_window read[2] = {texel_rows(q, r0, n), sums};
+    const vittm_buffer_window read[2] = {vittm_texel_rows(q, r0, n), sums};
     st = vittm_cmd_dispatch_windows(cmd, p, bind, read, &pc, (n + plan->r - 1) / plan->r, heads, 1,
                                     "linear attention apply", err);
     r0 = r1;

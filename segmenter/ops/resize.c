@@ -105,11 +105,10 @@ static vittm_status resize_record(vittm_cmd *cmd, const vittm_tensor *x, uint32_
     /* The texel view shows x's whole buffer: the window is the bytes of x the span reads. */
     vittm_buffer_window read = {0, 0};
     if (texel) {
-      uint32_t x_off;
-      bind[0] = vittm_tensor_bind(x, 0, false, &x_off);
-      read.offset = (VkDeviceSize)x_off * vittm_dtype_size(x->dtype);
-      read.range = (VkDeviceSize)x->rows * c * vittm_dtype_size(x->dtype);
-      pc.x_at = (uint32_t)(read.offset / VITTM_TEXEL_BYTES);
+      uint32_t unused;
+      bind[0] = vittm_tensor_bind(x, 0, false, &unused);
+      read = vittm_texel_rows(x, 0, x->rows);
+      pc.x_at = vittm_texel_unit(x, 0);
       pc.x_row0 = 0;
     }
     st = vittm_cmd_dispatch_windows(
