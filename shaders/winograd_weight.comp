@@ -3,7 +3,7 @@
 #extension GL_EXT_control_flow_attributes : require
 // Winograd's kernel transform (include/winograd.glsl) of a 3×3 convolution's weight, cout
 // rows of (ky, kx, channel) at src[off] (vittm_conv2d_reorder_weight's layout): U = G g Gᵀ of
-// each output and input channel's kernel g, written as the B operand of the uniform-buffer
+// each output and input channel's kernel g, written as the B operand of the texel
 // GEMM: for each of the ALPHA² positions ξ, a matrix of a row per output channel and a
 // column per input channel in panels of 64 rows × KC (a B operand's layout, panel_vec4_b),
 // zero past cout and cin. Matrices xi0 …

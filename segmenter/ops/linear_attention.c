@@ -366,7 +366,7 @@ static vittm_status record_apply(vittm_cmd *cmd, const vittm_tensor *q, uint32_t
   const vittm_pipeline *p;
   vittm_status st =
       vittm_pipeline_get_uniform(q->dev, VITTM_SHADER_LINEAR_ATTENTION_APPLY, q->dtype, spec, 3, 3,
-                                 1, 1, sizeof(apply_push), &p, err);
+                                 1, sizeof(apply_push), &p, err);
   const vittm_tensor *rows_split[] = {q, out};
   uint32_t unused;
   vittm_binding sbind = vittm_tensor_bind(scratch, 0, false, &unused);

@@ -21,10 +21,9 @@ vittm_status vittm_linear_attention_record(vittm_cmd *cmd, const vittm_tensor *q
                                            uint32_t heads, float eps, vittm_tensor *scratch,
                                            vittm_tensor *out, bool accumulate, vittm_error *err);
 
-/* Whether the sums of k and v (Dqk and Dv wide, `heads` heads) take the uniform route (CPU
- * drivers, profile attention=uniform: k and v read through uniform-buffer windows of their
- * rows, the sums computed as the uniform GEMM computes a product), else the storage-buffer
- * kernel. */
+/* Whether the sums of k and v (Dqk and Dv wide, `heads` heads) take the texel route (CPU
+ * drivers, profile attention=uniform: k and v read where they lie through texel buffers, the
+ * sums computed as the texel GEMM computes a product), else the storage-buffer kernel. */
 bool vittm_linear_attention_takes_uniform_route(const vittm_tensor *k, const vittm_tensor *v,
                                                 uint32_t heads);
 

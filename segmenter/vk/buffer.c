@@ -80,8 +80,8 @@ static vittm_status allocate(vittm_device *dev, VkDeviceSize size, VkBufferUsage
   return VITTM_OK;
 }
 
-/* Uniform and texel too: attention and LayerNorm for CPU drivers bind windows of buffers as
- * uniform buffers, their GEMM whole buffers as texel buffers (ops/). */
+/* Uniform and texel too: linear attention's storage-buffer kernel reads a window of its sums
+ * as a uniform buffer, CPU drivers' kernels whole buffers as texel buffers (ops/). */
 static const VkBufferUsageFlags STORAGE_USAGE =
     VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT |
     VK_BUFFER_USAGE_STORAGE_TEXEL_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT |

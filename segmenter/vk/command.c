@@ -28,9 +28,9 @@ typedef struct op {
   const vittm_pipeline *p;
   uint32_t n_bindings;
   vittm_copy_runs copy; /* a copy's runs */
-  vittm_binding b[VITTM_MAX_DESCRIPTORS];
-  vittm_buffer_window w[VITTM_MAX_DESCRIPTORS]; /* windowed descriptors' windows (windowed()) */
-  uint32_t push_at;                             /* offset of its push constants in cmd->push */
+  vittm_binding b[VITTM_MAX_BINDINGS];
+  vittm_buffer_window w[VITTM_MAX_BINDINGS]; /* windowed bindings' windows (windowed()) */
+  uint32_t push_at;                          /* offset of its push constants in cmd->push */
   uint32_t groups[3];
   double flops; /* floating-point operations the dispatch performs (0: not counted) */
   char label[48];
@@ -127,10 +127,10 @@ static bool list_overlaps(const range_list *l, range r)
  * show) or its texel buffers (the bytes the kernel reads of the whole buffer they show). */
 static uint32_t windowed(const vittm_pipeline *p)
 {
-  return p->n_uniform ? p->n_uniform * p->uniform_count : p->n_texel;
+  return p->n_uniform ? p->n_uniform : p->n_texel;
 }
 
-/* The bytes binding b uses: window w's when w (uniform buffers) is given, else all. */
+/* The bytes binding b uses: window w's when w (uniform or texel buffers) is given, else all. */
 static range binding_range(const vittm_binding *b, const vittm_buffer_window *w)
 {
   const vittm_buffer *buf = b->buffer;
@@ -198,7 +198,7 @@ static vittm_status allocate_set(vittm_cmd *cmd, const vittm_pipeline *p, VkDesc
     cmd->desc_pools = pools;
     VkDescriptorPoolSize sizes[] = {
         {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, SETS_PER_POOL * VITTM_MAX_BINDINGS},
-        {VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER, SETS_PER_POOL * VITTM_MAX_DESCRIPTORS},
+        {VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER, SETS_PER_POOL * VITTM_MAX_BINDINGS},
         {VK_DESCRIPTOR_TYPE_STORAGE_TEXEL_BUFFER, SETS_PER_POOL * VITTM_MAX_BINDINGS},
     };
     VkDescriptorPoolCreateInfo ci = {
@@ -259,10 +259,10 @@ vittm_status vittm_cmd_dispatch_windows(vittm_cmd *cmd, const vittm_pipeline *p,
   }
   op *o = &cmd->ops[cmd->n_ops++];
   *o = (op){.p = p,
-            .n_bindings = p->n_descriptors,
+            .n_bindings = p->n_bindings,
             .push_at = (uint32_t)cmd->n_push,
             .groups = {gx, gy, gz}};
-  memcpy(o->b, b, p->n_descriptors * sizeof *b);
+  memcpy(o->b, b, p->n_bindings * sizeof *b);
   /* Windowed descriptors without a window use the whole buffer. */
   for (uint32_t i = 0; i < windowed(p); i++)
     o->w[i] = w ? w[i] : (vittm_buffer_window){0, b[i].buffer->size};
@@ -549,18 +549,15 @@ static vittm_status write_dispatch(vittm_cmd *cmd, const op *o, vittm_error *err
   vittm_status st = allocate_set(cmd, p, &set, err);
   if (st)
     return vittm_error_prefix(err, st, "%s", o->label);
-  VkDescriptorBufferInfo infos[VITTM_MAX_DESCRIPTORS];
-  VkBufferView views[VITTM_MAX_DESCRIPTORS];
-  VkWriteDescriptorSet writes[VITTM_MAX_DESCRIPTORS];
-  for (uint32_t i = 0; i < p->n_descriptors; i++) {
+  VkDescriptorBufferInfo infos[VITTM_MAX_BINDINGS];
+  VkBufferView views[VITTM_MAX_BINDINGS];
+  VkWriteDescriptorSet writes[VITTM_MAX_BINDINGS];
+  for (uint32_t i = 0; i < p->n_bindings; i++) {
     if (!o->b[i].buffer->memory)
       return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
-                             "%s: descriptor %u is a buffer without memory", o->label, i);
-    /* Descriptor i: element i % count of uniform array i / count, a texel buffer, or a storage
-     * buffer. */
-    bool uniform = i < p->n_uniform * p->uniform_count, texel = i < p->n_texel;
-    uint32_t binding =
-        uniform ? i / p->uniform_count : i - p->n_uniform * p->uniform_count + p->n_uniform;
+                             "%s: binding %u is a buffer without memory", o->label, i);
+    /* Binding i: a uniform buffer, a texel buffer, or a storage buffer. */
+    const bool uniform = i < p->n_uniform, texel = i < p->n_texel;
     infos[i] = uniform
                    ? (VkDescriptorBufferInfo){o->b[i].buffer->buffer, o->w[i].offset, o->w[i].range}
                    : (VkDescriptorBufferInfo){o->b[i].buffer->buffer, 0, VK_WHOLE_SIZE};
@@ -569,8 +566,8 @@ static vittm_status write_dispatch(vittm_cmd *cmd, const op *o, vittm_error *err
     writes[i] = (VkWriteDescriptorSet){
         .sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
         .dstSet = set,
-        .dstBinding = binding,
-        .dstArrayElement = uniform ? i % p->uniform_count : 0,
+        .dstBinding = i,
+        .dstArrayElement = 0,
         .descriptorCount = 1,
         .descriptorType = uniform ? VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER
                           : texel ? VK_DESCRIPTOR_TYPE_STORAGE_TEXEL_BUFFER
@@ -579,9 +576,9 @@ static vittm_status write_dispatch(vittm_cmd *cmd, const op *o, vittm_error *err
         .pTexelBufferView = texel ? &views[i] : NULL,
     };
   }
-  vkUpdateDescriptorSets(cmd->dev->device, p->n_descriptors, writes, 0, NULL);
+  vkUpdateDescriptorSets(cmd->dev->device, p->n_bindings, writes, 0, NULL);
 
-  st = track_hazards(cmd, o->b, o->w, windowed(p), p->n_descriptors, err);
+  st = track_hazards(cmd, o->b, o->w, windowed(p), p->n_bindings, err);
   if (st)
     return st;
   vkCmdBindPipeline(cmd->cb, VK_PIPELINE_BIND_POINT_COMPUTE, p->pipeline);

@@ -6,14 +6,14 @@
 /* What makes a pipeline: its module, its bindings' kinds and its specialization constants. */
 typedef struct pipeline_key {
   const vittm_shader *code;
-  uint32_t n_bindings, n_uniform, uniform_count, n_texel;
+  uint32_t n_bindings, n_uniform, n_texel;
 } pipeline_key;
 
 static bool same_key(const vittm_pipeline *p, const pipeline_key *k, const uint32_t *spec,
                      uint32_t n_spec)
 {
   return p->code == k->code && p->n_bindings == k->n_bindings && p->n_uniform == k->n_uniform &&
-         p->uniform_count == k->uniform_count && p->n_texel == k->n_texel && p->n_spec == n_spec &&
+         p->n_texel == k->n_texel && p->n_spec == n_spec &&
          memcmp(p->spec, spec, n_spec * sizeof *spec) == 0;
 }
 
@@ -37,7 +37,7 @@ static vittm_status create_layouts(vittm_device *dev, vittm_pipeline *p, vittm_e
         .descriptorType = i < p->n_uniform ? VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER
                           : i < p->n_texel ? VK_DESCRIPTOR_TYPE_STORAGE_TEXEL_BUFFER
                                            : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
-        .descriptorCount = i < p->n_uniform ? p->uniform_count : 1,
+        .descriptorCount = 1,
         .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT,
     };
   VkDescriptorSetLayoutCreateInfo dci = {
@@ -123,18 +123,12 @@ vittm_status vittm_pipeline_get(vittm_device *dev, vittm_shader_id id, vittm_dty
 
 vittm_status vittm_pipeline_get_uniform(vittm_device *dev, vittm_shader_id id, vittm_dtype dtype,
                                         const uint32_t *spec, uint32_t n_spec, uint32_t n_bindings,
-                                        uint32_t n_uniform, uint32_t uniform_count,
-                                        uint32_t push_size, const vittm_pipeline **out,
-                                        vittm_error *err)
+                                        uint32_t n_uniform, uint32_t push_size,
+                                        const vittm_pipeline **out, vittm_error *err)
 {
-  if (n_uniform && !uniform_count)
-    return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
-                           "pipeline: arrays of no uniform buffers");
   return get_pipeline(dev, id, dtype, spec, n_spec,
-                      (pipeline_key){.n_bindings = n_bindings,
-                                     .n_uniform = n_uniform,
-                                     .uniform_count = n_uniform ? uniform_count : 0},
-                      push_size, out, err);
+                      (pipeline_key){.n_bindings = n_bindings, .n_uniform = n_uniform}, push_size,
+                      out, err);
 }
 
 vittm_status vittm_pipeline_get_texel(vittm_device *dev, vittm_shader_id id, vittm_dtype dtype,
@@ -168,13 +162,12 @@ static vittm_status get_pipeline(vittm_device *dev, vittm_shader_id id, vittm_dt
                            "pipeline %s: the operator pushes %u bytes and binds %u buffers; the "
                            "shader's push constants are %u bytes and it uses %u bindings",
                            shader, push_size, n_bindings, code->push_size, code->n_bindings);
-  uint32_t n_descriptors = n_bindings - n_uniform + n_uniform * key.uniform_count;
   if (n_spec > VITTM_MAX_SPEC || n_bindings > VITTM_MAX_BINDINGS || n_uniform >= n_bindings ||
-      key.n_texel >= n_bindings || n_descriptors > VITTM_MAX_DESCRIPTORS)
+      key.n_texel >= n_bindings)
     return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
                            "pipeline %s: %u specialization constants / %u bindings (%u of them "
-                           "arrays of %u uniform buffers, %u texel buffers) is too many",
-                           shader, n_spec, n_bindings, n_uniform, key.uniform_count, key.n_texel);
+                           "uniform buffers, %u texel buffers) is too many",
+                           shader, n_spec, n_bindings, n_uniform, key.n_texel);
   if (push_size > dev->info.max_push_constants)
     return vittm_error_set(err, VITTM_ERROR_UNSUPPORTED,
                            "pipeline %s: %u bytes of push constants exceed the device's %u", shader,
@@ -207,9 +200,7 @@ static vittm_status get_pipeline(vittm_device *dev, vittm_shader_id id, vittm_dt
     p->n_spec = n_spec;
     p->n_bindings = n_bindings;
     p->n_uniform = n_uniform;
-    p->uniform_count = key.uniform_count;
     p->n_texel = key.n_texel;
-    p->n_descriptors = n_descriptors;
     p->push_size = push_size;
     st = create_layouts(dev, p, err);
     if (!st)

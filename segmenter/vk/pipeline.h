@@ -4,12 +4,11 @@
  * Layout convention shared by every shader: set 0 holds `n_bindings` storage buffers at
  * bindings 0..n-1; one push-constant block; specialization constant i is spec[i]
  * (constant 0 is always the workgroup size in x). A kernel made with
- * vittm_pipeline_get_uniform instead declares its first `n_uniform` bindings as arrays of
- * `uniform_count` uniform buffers each (attention and LayerNorm for CPU drivers); one made
- * with vittm_pipeline_get_texel its first `n_texel` bindings as storage texel buffers of
- * 16-byte texels (VK_FORMAT_R32G32B32A32_UINT) over whole buffers (the GEMM for CPU drivers).
- * A dispatch binds one vittm_binding per descriptor: the array elements of binding 0 in
- * order, then those of binding 1, …, then the storage buffers (n_descriptors in all). */
+ * vittm_pipeline_get_uniform instead declares its first `n_uniform` bindings as uniform
+ * buffers (a window of its sums for linear attention's storage-buffer kernel); one made with
+ * vittm_pipeline_get_texel its first `n_texel` bindings as storage texel buffers of 16-byte
+ * texels (VK_FORMAT_R32G32B32A32_UINT) over whole buffers (CPU drivers' kernels). A dispatch
+ * binds one vittm_binding per binding, in order. */
 #ifndef VITTM_VK_PIPELINE_H
 #define VITTM_VK_PIPELINE_H
 
@@ -19,8 +18,6 @@
 
 #define VITTM_MAX_SPEC 8
 #define VITTM_MAX_BINDINGS 8
-/* Descriptors of one dispatch, counting each element of an array of uniform buffers. */
-#define VITTM_MAX_DESCRIPTORS 17
 
 struct vittm_pipeline {
   const char *shader; /* the module's name, e.g. gemm_sg_f16 */
@@ -28,9 +25,8 @@ struct vittm_pipeline {
   uint32_t spec[VITTM_MAX_SPEC];
   uint32_t n_spec;
   uint32_t n_bindings;
-  uint32_t n_uniform, uniform_count; /* bindings 0..n_uniform-1: uniform buffer arrays */
-  uint32_t n_texel;                  /* or bindings 0..n_texel-1: storage texel buffers */
-  uint32_t n_descriptors;
+  uint32_t n_uniform; /* bindings 0..n_uniform-1: uniform buffers */
+  uint32_t n_texel;   /* or bindings 0..n_texel-1: storage texel buffers */
   uint32_t push_size;
   VkDescriptorSetLayout set_layout;
   VkPipelineLayout layout;
@@ -45,13 +41,12 @@ vittm_status vittm_pipeline_get(vittm_device *dev, vittm_shader_id id, vittm_dty
                                 const uint32_t *spec, uint32_t n_spec, uint32_t n_bindings,
                                 uint32_t push_size, const vittm_pipeline **out, vittm_error *err);
 
-/* The same for a kernel whose bindings 0..n_uniform-1 are arrays of uniform_count uniform
- * buffers (n_uniform < n_bindings; at most VITTM_MAX_DESCRIPTORS descriptors in all). */
+/* The same for a kernel whose bindings 0..n_uniform-1 are uniform buffers
+ * (n_uniform < n_bindings). */
 vittm_status vittm_pipeline_get_uniform(vittm_device *dev, vittm_shader_id id, vittm_dtype dtype,
                                         const uint32_t *spec, uint32_t n_spec, uint32_t n_bindings,
-                                        uint32_t n_uniform, uint32_t uniform_count,
-                                        uint32_t push_size, const vittm_pipeline **out,
-                                        vittm_error *err);
+                                        uint32_t n_uniform, uint32_t push_size,
+                                        const vittm_pipeline **out, vittm_error *err);
 
 /* The same for a kernel whose bindings 0..n_texel-1 are storage texel buffers (rgba32ui) that
  * show whole buffers (n_texel < n_bindings). */

@@ -4,14 +4,16 @@
  * CPU drivers (lavapipe, SwiftShader) run an invocation per SIMD lane of a CPU thread and
  * pay a loop over the lanes for every load, from a buffer or shared memory alike, but one
  * instruction for an FMA; a workgroup is one thread's work. So they get register tiles
- * (no shared memory), row reductions by one subgroup, attention reading its keys from uniform
- * buffers (by GEMM, in fp32, where they do not fit) and few, long workgroups. GPUs get shared-memory tiles, workgroup reductions, the fused attention kernel,
- * many short workgroups, and fp16 where they have it.
+ * (no shared memory), row reductions by one subgroup, the texel GEMM, attention and the other
+ * memory-bound kernels reading their operands through texel buffers, and few, long workgroups.
+ * GPUs get shared-memory tiles, workgroup reductions, the fused attention kernel, many short
+ * workgroups, and fp16 where they have it.
  *
  * VITTM_ROUTES forces routes so that one device can check every kernel the engine has
  * (vittm-verify --all-routes): a comma-separated list of
  *   tiles=register|shared  attention=fused|gemm|uniform  reductions=workgroup|subgroup
- *   shuffles=on|off  gemm=uniform|tiled  winograd=on|off
+ *   shuffles=on|off  gemm=uniform|tiled  winograd=on|off|all  copies=transfer|shader
+ *   words=64|32
  * (gemm=uniform: Linear layers' products and convolutions read their operands through texel
  * buffers, the weights packed into panels: ops/gemm.c, docs/cpu-drivers.md; CPU drivers only
  * profit from it, and get it by default. winograd=on, CPU drivers' default whatever their
@@ -76,7 +78,8 @@ typedef struct vittm_device_profile {
                                        (CPU drivers: a memcpy per row) */
   bool words64;                     /* storage loads and stores of four values as 64-bit
                                        words where the device has them (CPU drivers: a loop
-                                       per lane and per component; resize) */
+                                       per lane and per component; the resize, which reads
+                                       its map through a texel buffer where it can) */
   vittm_tile gemm_tile, conv_tile;  /* forced tiles; bm == 0 when none */
 } vittm_device_profile;
 
