@@ -284,6 +284,14 @@ void vittm_segmenter_print_profile(const vittm_segmenter *s, const char *title, 
   }
 }
 
+double vittm_segmenter_macs(const vittm_segmenter *s)
+{
+  double flops = 0;
+  for (uint32_t c = 0; c < s->n_cmds; c++)
+    flops += s->cmds[c] ? vittm_cmd_flops(s->cmds[c]) : 0;
+  return flops / 2;
+}
+
 uint64_t vittm_segmenter_device_memory(const vittm_segmenter *s)
 {
   vittm_memory_use use;

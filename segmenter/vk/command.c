@@ -682,6 +682,14 @@ void vittm_cmd_count_flops(vittm_cmd *cmd, double flops)
     }
 }
 
+double vittm_cmd_flops(const vittm_cmd *cmd)
+{
+  double flops = 0;
+  for (size_t i = 0; i < cmd->n_ops; i++)
+    flops += cmd->ops[i].flops;
+  return flops;
+}
+
 uint32_t vittm_cmd_dispatch_count(const vittm_cmd *cmd)
 {
   return cmd->n_ops;

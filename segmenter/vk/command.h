@@ -91,9 +91,11 @@ vittm_status vittm_cmd_end(vittm_cmd *cmd, vittm_error *err);
 /* Submits, waits for completion, fills timing (may be NULL). */
 vittm_status vittm_cmd_submit(vittm_cmd *cmd, vittm_cmd_timing *timing, vittm_error *err);
 /* Counts `flops` floating-point operations (a multiply-add is 2) to the last dispatch
- * recorded, for the GFLOP/s of its label in profiles: an operator counts its work once, after
- * its dispatches. */
+ * recorded, for the GFLOP/s of its label in profiles and the work of a run (vittm_cmd_flops):
+ * an operator counts its work once, after its dispatches. */
 void vittm_cmd_count_flops(vittm_cmd *cmd, double flops);
+/* The floating-point operations counted to the recorded dispatches, all of them. */
+double vittm_cmd_flops(const vittm_cmd *cmd);
 /* Number of dispatches recorded, and of barriers (known once the recording has ended). */
 uint32_t vittm_cmd_dispatch_count(const vittm_cmd *cmd);
 uint32_t vittm_cmd_barrier_count(const vittm_cmd *cmd);
