@@ -191,8 +191,17 @@ void main()
       float v = acc[r][j] + bn;
       if ((p.flags & FLAG_RELU) != 0u)
         v = max(v, 0.0);
-      if ((EPILOGUE & FLAG_GELU) != 0u)
+      if ((EPILOGUE & FLAG_GELU) != 0u) {
         v = vittm_gelu(v);
+#ifdef VITTM_GEMM_SUBGROUP
+        // A CPU driver stores c lane by lane, and LLVM then computes what only the store uses
+        // inside that loop, once per lane in scalar code: GELU's division and polynomial ran
+        // eight times over (a 1024×3072×768 product with GELU 17 % slower than without). A
+        // shuffle by an index LLVM cannot fold (this lane's, xor a run-time zero: M < 2³¹)
+        // keeps it a vector (docs/cpu-drivers.md).
+        v = subgroupShuffle(v, sl ^ (p.M >> 31u));
+#endif
+      }
       if ((EPILOGUE & FLAG_ACCUMULATE) != 0u)
         v += float(c[ci]);
       c[ci] = elem_t(v);
