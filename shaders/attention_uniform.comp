@@ -54,7 +54,7 @@ void load_block(uint j, uint col, out unit_t held[HELD])
   [[unroll]] for (uint t = 0; t < HELD; t++) {
     const uint u = min(lane + t * SG, 4u * UNITS - 1u), c = u / UNITS;
     const uint row = min(j + c, p.n - 1u);
-    held[t] = unit(imageLoad(rows, int(p.qkv_at + row * ld + col / KVEC + u - c * UNITS)));
+    held[t] = unit(imageLoad(rows, texel(p.qkv_at + row * ld + col / KVEC + u - c * UNITS)));
   }
 }
 

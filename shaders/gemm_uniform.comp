@@ -143,11 +143,11 @@ void main()
     for (uint kv = 0; kv < KVECS; kv++) {
       unit_t held[AL];
       [[unroll]] for (uint t = 0; t < AL; t++)
-        held[t] = ain[t] ? unit(imageLoad(ta, int(arow[t] + achunk + kv))) : unit_t(0);
+        held[t] = ain[t] ? unit(imageLoad(ta, texel(arow[t] + achunk + kv))) : unit_t(0);
 #ifdef VITTM_F16
       vec4 b0[COLS], b1[COLS];
       [[unroll]] for (uint j = 0; j < COLS; j++) {
-        const uvec4 u = imageLoad(tb, int(bpanel + kv * PANEL + j * WG));
+        const uvec4 u = imageLoad(tb, texel(bpanel + kv * PANEL + j * WG));
         b0[j] = vec4(unpackHalf2x16(u.x), unpackHalf2x16(u.y));
         b1[j] = vec4(unpackHalf2x16(u.z), unpackHalf2x16(u.w));
       }
@@ -161,7 +161,7 @@ void main()
 #else
       vec4 bv[COLS];
       [[unroll]] for (uint j = 0; j < COLS; j++)
-        bv[j] = unit(imageLoad(tb, int(bpanel + kv * PANEL + j * WG)));
+        bv[j] = unit(imageLoad(tb, texel(bpanel + kv * PANEL + j * WG)));
       [[unroll]] for (uint r = 0; r < R; r++) {
         const vec4 av = row_of(held, r);
         [[unroll]] for (uint j = 0; j < COLS; j++)

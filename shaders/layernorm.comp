@@ -64,7 +64,7 @@ vec4 unit_vec4(uvec4 u, uint i)
   return uintBitsToFloat(u);
 #endif
 }
-#define TEXEL_VEC4(buf, i) unit_vec4(imageLoad(buf, int((i) / (KVEC / 4u))), (i))
+#define TEXEL_VEC4(buf, i) unit_vec4(imageLoad(buf, texel((i) / (KVEC / 4u))), (i))
 #endif
 
 #ifndef VITTM_SUBGROUP_REDUCE

@@ -58,14 +58,14 @@ void main()
   for (uint au = 0; au < p.dk / 4u; au++) {
     vec4 held[AL];
     [[unroll]] for (uint t = 0; t < AL; t++) {
-      const vec4 x = unit(imageLoad(tq, int(qunit[t] + au)));
+      const vec4 x = unit(imageLoad(tq, texel(qunit[t] + au)));
       held[t] = vec4(attn_phi(x.x), attn_phi(x.y), attn_phi(x.z), attn_phi(x.w));
     }
     vec4 kv[4][CU];
     [[unroll]] for (uint e = 0; e < 4u; e++)
       [[unroll]] for (uint c = 0; c < CU; c++)
-        kv[e][c] = unit(imageLoad(tsums, int(kv0 + (au * 4u + e) * (dv / 4u) + c)));
-    const vec4 z = unit(imageLoad(tsums, int(z0 + au)));
+        kv[e][c] = unit(imageLoad(tsums, texel(kv0 + (au * 4u + e) * (dv / 4u) + c)));
+    const vec4 z = unit(imageLoad(tsums, texel(z0 + au)));
     [[unroll]] for (uint r = 0; r < R; r++) {
       const vec4 f = subgroupShuffle(held[r / SG], r % SG);
       den[r] += dot(f, z);

@@ -79,13 +79,13 @@ void main()
       acc[r][c] = 0.0;
   }
   for (uint j = 0; j < p.tokens; j++) {
-    const unit_t ku = unit(imageLoad(tk, int(p.k_at + j * (p.ldk / KVEC) + kcol)));
+    const unit_t ku = unit(imageLoad(tk, texel(p.k_at + j * (p.ldk / KVEC) + kcol)));
     vec4 fk[KVEC / 4u];
     phi_unit(ku, fk);
     float vb[COLS];
     [[unroll]] for (uint c = 0; c < CU; c++) {
       float x[KVEC];
-      values_of(unit(imageLoad(tv, int(p.v_at + j * (p.ldv / KVEC) + vcol + c))), x);
+      values_of(unit(imageLoad(tv, texel(p.v_at + j * (p.ldv / KVEC) + vcol + c))), x);
       [[unroll]] for (uint i = 0; i < KVEC; i++)
         vb[c * KVEC + i] = x[i];
     }

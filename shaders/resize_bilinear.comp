@@ -82,7 +82,7 @@ vec4 load_pixel(uint row, uint ch)
 #ifdef VITTM_TEXEL
   // Channels ch … ch + 3 of the row: a unit's four fp32 values, or half of its eight fp16.
   const uint e = row * p.c + ch;
-  const uvec4 u = imageLoad(tx, int(p.x_at + e / KVEC));
+  const uvec4 u = imageLoad(tx, texel(p.x_at + e / KVEC));
 #ifdef VITTM_F16
   const uvec2 h = (e & 4u) != 0u ? u.zw : u.xy;
   return vec4(unpackHalf2x16(h.x), unpackHalf2x16(h.y));

@@ -13,6 +13,7 @@
 // TILE·tx), its input window from one before. The map is bound twice: as a texel buffer
 // (binding 0) and as a storage buffer (binding 1).
 #include "panels.glsl"
+#include "texels.glsl"
 #include "winograd.glsl"
 #include "words.glsl"
 
@@ -42,7 +43,7 @@ vec4 pixel(int y, int x, uint c)
     // Loaded in every lane, the window clamped to the map, then zeroed outside it.
     const uint yc = uint(clamp(y, 0, int(p.h) - 1)), xc = uint(clamp(x, 0, int(p.w) - 1));
     const uint at = p.off + (yc * p.w + xc) * p.cin + c;
-    const vec4 v = uintBitsToFloat(imageLoad(src_texels, int(at / 4u)));
+    const vec4 v = uintBitsToFloat(imageLoad(src_texels, texel(at / 4u)));
     return inside ? v : vec4(0.0);
   }
   if (!inside)

@@ -9,6 +9,7 @@
 // Invocation (x, y) computes four output channels (x) of tile t0 + y. M is read through a
 // texel buffer, four channels a texel (ldm a multiple of 4; the route is a CPU driver's: one
 // load per lane, texels.glsl); channels past cout are computed from M's padding, never stored.
+#include "texels.glsl"
 #include "winograd.glsl"
 #include "words.glsl"
 
@@ -42,7 +43,7 @@ void main()
   [[unroll]] for (uint i = 0; i < ALPHA; i++)
     [[unroll]] for (uint j = 0; j < ALPHA; j++) {
       const uint at = ((i * ALPHA + j) * p.tiles + row) * p.ldm + c;
-      mv[i][j] = uintBitsToFloat(imageLoad(m_texels, int(at / 4u)));
+      mv[i][j] = uintBitsToFloat(imageLoad(m_texels, texel(at / 4u)));
     }
   vec4 b = vec4(0.0);
   if ((p.flags & FLAG_BIAS) != 0u)

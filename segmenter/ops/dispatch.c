@@ -99,7 +99,9 @@ bool vittm_texels(const vittm_device *dev)
   return (format.bufferFeatures & VK_FORMAT_FEATURE_STORAGE_TEXEL_BUFFER_BIT) &&
          props.limits.maxPerStageDescriptorStorageImages >= 3 &&
          (uint64_t)props.limits.maxTexelBufferElements * VITTM_TEXEL_BYTES >=
-             dev->info.max_storage_buffer_range;
+             dev->info.max_storage_buffer_range &&
+         /* a texel's index fits 27 bits (texels.glsl, texel()) */
+         dev->info.max_storage_buffer_range <= ((uint64_t)1 << 27) * VITTM_TEXEL_BYTES;
 }
 
 bool vittm_texel_aligned(const vittm_tensor *t)

@@ -48,7 +48,8 @@ uint32_t vittm_row_held(uint32_t values, uint32_t wg);
 /* Texel buffers over whole tensors (vk/pipeline.h's vittm_pipeline_get_texel): CPU drivers'
  * GEMM, attention, linear attention, LayerNorm, bilinear resize and Winograd's transforms read
  * their operands so, 16 bytes a texel. vittm_texels: whether dev reads storage texel buffers of
- * 16-byte texels (rgba32ui) as large as its storage buffers, three per stage.
+ * 16-byte texels (rgba32ui) as large as its storage buffers, three per stage, its storage
+ * buffers holding at most 2 GiB (2²⁷ texels: the kernels' texel indices fit 27 bits).
  * vittm_texel_aligned: whether t (one chunk) starts a texel and its buffer's whole texels hold
  * all of it. */
 #define VITTM_TEXEL_BYTES 16u
