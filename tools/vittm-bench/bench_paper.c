@@ -98,10 +98,10 @@ typedef struct paper_model {
   uint32_t in_h, in_w;
   vittm_model_file *mf; /* its config, read while the model runs */
   vittm_config cfg;
-  bench_macs macs;   /* one run of the model */
-  uint32_t runs;     /* runs per frame: 1, or the crops of sliding-window inference */
-  double gmac_frame; /* runs × macs.total / 1e9 */
-  double gmac_done;  /* what the device's kernels perform per frame (Winograd: fewer) */
+  bench_macs macs;       /* one run of the model */
+  uint32_t runs;         /* runs per frame: 1, or the crops of sliding-window inference */
+  double gmac_frame;     /* runs × macs.total / 1e9 */
+  double gmac_performed; /* what the device's kernels perform per frame (Winograd: fewer) */
   vittm_model *model;
   vittm_segmenter *seg;
   double *wall, *gpu;           /* counted frames */
@@ -465,7 +465,7 @@ typedef struct report {
   const paper_model *pm;
   plan p;
   uint32_t frame_w, frame_h;
-  double fps_ratio, flop_ratio, done_ratio;
+  double fps_ratio, flop_ratio, performed_ratio;
   char run[256];
   char setup[128];      /* "Segmenter, 512², fp32" */
   char conditions[512]; /* the setup and the device */
@@ -540,8 +540,8 @@ static void print_report(const report *r)
          100 * r->fps_ratio / r->flop_ratio);
   printf("  performed GMAC ratio      ×%.2f  (%.4g / %.4g GMAC that this device's kernels do: "
          "Winograd's 3×3 convolutions multiply less)\n",
-         r->done_ratio, a->gmac_done, b->gmac_done);
-  printf("  measured ÷ performed      %.0f%%\n", 100 * r->fps_ratio / r->done_ratio);
+         r->performed_ratio, a->gmac_performed, b->gmac_performed);
+  printf("  measured ÷ performed      %.0f%%\n", 100 * r->fps_ratio / r->performed_ratio);
   printf("  paper (ADE20K, ViT-B %.1f FPS, ViTTM-B %.1f FPS)  ×%.2f\n", BENCH_PAPER_VIT_B_FPS,
          BENCH_PAPER_VITTM_B_FPS, BENCH_PAPER_FPS_RATIO);
   printf("%s\n", r->summary);
@@ -560,7 +560,7 @@ static cJSON *model_json(const paper_model *pm, const plan *p)
   cJSON_AddNumberToObject(j, "runs_per_frame", pm->runs);
   cJSON_AddNumberToObject(j, "gmac", pm->gmac_frame);
   cJSON_AddNumberToObject(j, "gmac_per_run", pm->macs.total / 1e9);
-  cJSON_AddNumberToObject(j, "gmac_performed", pm->gmac_done);
+  cJSON_AddNumberToObject(j, "gmac_performed", pm->gmac_performed);
   cJSON_AddNumberToObject(j, "gmac_encoder", pm->macs.encoder / 1e9);
   cJSON_AddNumberToObject(j, "gmac_neck", pm->macs.neck / 1e9);
   cJSON_AddNumberToObject(j, "gmac_head", pm->macs.head / 1e9);
@@ -613,7 +613,7 @@ static cJSON *report_json(const report *r)
     cJSON_AddItemToArray(models, model_json(&r->pm[m], &r->p));
   cJSON_AddNumberToObject(root, "fps_ratio", r->fps_ratio);
   cJSON_AddNumberToObject(root, "flop_ratio", r->flop_ratio);
-  cJSON_AddNumberToObject(root, "performed_ratio", r->done_ratio);
+  cJSON_AddNumberToObject(root, "performed_ratio", r->performed_ratio);
   cJSON_AddItemToObject(root, "paper", bench_fps_paper_json());
   cJSON_AddStringToObject(root, "summary", r->summary);
   return root;
@@ -716,8 +716,8 @@ int bench_paper(int argc, char **argv)
     r.fps_ratio = pm[1].s.fps / pm[0].s.fps;
     r.flop_ratio = pm[0].gmac_frame / pm[1].gmac_frame;
     for (int m = 0; m < 2; m++)
-      pm[m].gmac_done = vittm_segmenter_macs(pm[m].seg) / 1e9;
-    r.done_ratio = pm[0].gmac_done / pm[1].gmac_done;
+      pm[m].gmac_performed = vittm_segmenter_macs(pm[m].seg) / 1e9;
+    r.performed_ratio = pm[0].gmac_performed / pm[1].gmac_performed;
     describe_report(&r);
     print_report(&r);
     if (o.json_path) {
