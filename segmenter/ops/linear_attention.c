@@ -406,18 +406,16 @@ vittm_status vittm_linear_attention_record(vittm_cmd *cmd, const vittm_tensor *q
 {
   vittm_status st = check_operands(q, k, v, heads, scratch, out, err);
   uint32_t groups = 1;
-  /* Multiply-adds per head: kᵀ·v, then q·(kᵀv) and q·Σk. */
-  const double dk = (double)q->cols / heads, dv = (double)v->cols / heads;
   if (!st)
     st = record_kv(cmd, k, v, heads, scratch, &groups, err);
-  if (!st)
-    vittm_cmd_count_flops(cmd, 2.0 * heads * k->rows * dk * dv);
+  if (!st) /* kᵀ·v, per head: Nk · (Dqk / heads) · (Dv / heads) multiply-adds */
+    vittm_cmd_count_flops(cmd, 2.0 * k->rows * q->cols * v->cols / heads);
   if (!st)
     st = record_reduce(cmd, scratch, heads, groups, err);
   if (!st)
     st = record_apply(cmd, q, heads, eps, scratch, out, accumulate, err);
-  if (!st)
-    vittm_cmd_count_flops(cmd, 2.0 * heads * q->rows * dk * (dv + 1));
+  if (!st) /* q·(kᵀv) and q·Σk, per head: Nq · (Dqk / heads) · (Dv / heads + 1) */
+    vittm_cmd_count_flops(cmd, 2.0 * q->rows * q->cols * ((double)v->cols / heads + 1));
   return st;
 }
 
