@@ -162,11 +162,12 @@ static VkDeviceSize panels_bytes(vittm_dtype dtype, uint32_t k, uint32_t rows)
 
 /* Whether the panels of a rows×k operand fit one storage buffer binding and gemm_pack's grid,
  * and the device reads storage texel buffers of 16-byte texels as large as its storage
- * buffers. */
+ * buffers and has the 64-bit integers gemm_pack copies with. */
 static bool uniform_fits(vittm_device *dev, vittm_dtype dtype, uint32_t k, uint32_t rows)
 {
   uint32_t kc = uniform_kc(dtype, k), chunks = (k + kc - 1) / kc;
-  return vittm_texels(dev) && panels_bytes(dtype, k, rows) <= dev->info.max_storage_buffer_range &&
+  return dev->int64 && vittm_texels(dev) &&
+         panels_bytes(dtype, k, rows) <= dev->info.max_storage_buffer_range &&
          /* gemm_pack's grid: a row per workgroup in y, a k-chunk per workgroup in z */
          (uint64_t)rows + PANEL_ROWS <= dev->info.max_workgroup_count[1] &&
          chunks <= dev->info.max_workgroup_count[2];
