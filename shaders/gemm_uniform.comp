@@ -1,6 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
+#extension GL_EXT_shader_explicit_arithmetic_types_int64 : require
 #ifdef VITTM_GEMM_SUBGROUP
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_shuffle : require
@@ -19,8 +20,12 @@
 // its C c_batch elements after product 0's (Winograd's positions).
 // Workgroup (x, y) computes the R×64 block of C at rows x·R and the 64 columns of B panel y:
 // consecutive workgroups (x first) share B's panel, which stays in the CPU's cache. Each of
-// the WG lanes owns C = 64 / WG columns (lane l: columns l, l + WG, …), loads their B units
-// and shares the R rows of A: per KVEC k, C + R loads for R·C·KVEC multiply-adds.
+// the WG lanes owns C = 64 / WG columns in runs of four (panels.glsl's panel_row: lane l
+// columns 4l … 4l + 3, 32 + 4l … 35 + 4l), loads their B units and shares the R rows of A: per
+// KVEC k, C + R loads for R·C·KVEC multiply-adds. WORDS: C (and the bias) is read and written
+// four columns at a time as 64-bit words (words.glsl), which takes a CPU driver half the steps
+// of four floats per lane (a quarter in fp16); it needs N, C's row stride and its offset to be
+// multiples of four.
 // Rows of A past M are read as the last row of M (and their C skipped).
 // CONV: A is the implicit matrix of a KS×KS convolution (zero padding KS/2) of an h×w map of
 // KC channels read where it lies: k-chunk t is tap t of the window, so row r of the chunk is
@@ -35,10 +40,12 @@
 // m = i·w + j, channel co (ldc = cout), and the bias is per co.
 #include "dtype.glsl"
 #include "gelu.glsl"
+#include "panels.glsl"
 #include "texels.glsl"
+#include "words.glsl"
 
 layout(local_size_x_id = 0) in;
-layout(constant_id = 0) const uint WG = 8;
+layout(constant_id = 0) const uint WG = PANEL_LANES; // the lanes B's panels are packed for
 layout(constant_id = 1) const uint R = 8;
 // Vectors (KVEC values) per panel row, KC / KVEC: a constant, so that LLVM knows the inner
 // loop's trip count.
@@ -58,7 +65,9 @@ const uint AL = R / SG; // rows of A a lane loads: rows lane + t·SG (the lane w
 layout(set = 0, binding = 0, rgba32ui) uniform restrict readonly uimageBuffer ta;
 layout(set = 0, binding = 1, rgba32ui) uniform restrict readonly uimageBuffer tb;
 layout(std430, set = 0, binding = 2) buffer BufC { elem_t c[]; };
+layout(std430, set = 0, binding = 2) buffer BufC4 { words4_t c4[]; };
 layout(std430, set = 0, binding = 3) readonly buffer BufBias { elem_t bias[]; };
+layout(std430, set = 0, binding = 3) readonly buffer BufBias4 { words4_t bias4[]; };
 
 const uint FLAG_BIAS = 1u;
 const uint FLAG_GELU = 2u;
@@ -70,6 +79,7 @@ const uint FLAG_RELU = 16u;      // max(·, 0) after the bias: a convolution's e
 // workgroup its loads of C and GELU's polynomial (sampled: 16 % of a 768-deep product's time
 // outside its k-loop with them, 8 % without).
 layout(constant_id = 6) const uint EPILOGUE = 0;
+layout(constant_id = 7) const bool WORDS = false;
 
 layout(push_constant) uniform Push {
   uint M, N;            // rows and columns of C
@@ -100,6 +110,23 @@ unit_t row_of(unit_t held[AL], uint r)
 #else
   return held[r];
 #endif
+}
+
+// SCATTER: the channel co of column n = (ky·2 + kx)·ldc + co; else n.
+uint column_channel(uint n)
+{
+  return SCATTER ? n % p.ldc : n;
+}
+
+// Where element (m, n) of product z's C is (SCATTER: output pixel (2i + ky, 2j + kx) of input
+// pixel m = i·w + j, channel co).
+uint c_index(uint z, uint m, uint n)
+{
+  if (!SCATTER)
+    return p.c_off + z * p.c_batch + m * p.ldc + n;
+  const uint sub = n / p.ldc, i = m / p.w, j = m - i * p.w;
+  return p.c_off + ((2u * i + (sub >> 1u)) * 2u * p.w + 2u * j + (sub & 1u)) * p.ldc +
+         column_channel(n);
 }
 
 void main()
@@ -170,29 +197,30 @@ void main()
 #endif
     }
   }
-  // The epilogue, a column at a time (its bias loaded once); (m, n) outside C is skipped.
-  const uint n_first = gl_WorkGroupID.y * PANEL + lane;
-  [[unroll]] for (uint j = 0; j < COLS; j++) {
-    const uint n = n_first + j * WG;
-    if (n >= p.N)
-      continue;
-    // SCATTER: the sub-pixel (ky, kx) and channel co of column n.
-    const uint sub = SCATTER ? n / p.ldc : 0u, co = SCATTER ? n - sub * p.ldc : n;
-    const float bn = (p.flags & FLAG_BIAS) != 0u ? float(bias[p.bias_off + co]) : 0.0;
+  // The epilogue, four consecutive columns at a time (their bias loaded once); (m, n) outside
+  // C is skipped. Written without `continue`: with the skips as `continue`s, as a column at a
+  // time had them, NIR kept acc an array in memory, and the k-loop wrote it lane by lane (9 111
+  // instructions a k-vector instead of 2 187).
+  [[unroll]] for (uint j = 0; j < COLS; j += 4u) {
+    const uint n0 = gl_WorkGroupID.y * PANEL + panel_row(lane, j);
+    vec4 bn = vec4(0.0);
+    if ((p.flags & FLAG_BIAS) != 0u) {
+      if (WORDS) {
+        if (n0 < p.N)
+          bn = words_vec4(bias4[(p.bias_off + column_channel(n0)) / 4u]);
+      } else {
+        [[unroll]] for (uint i = 0; i < 4u; i++)
+          if (n0 + i < p.N)
+            bn[i] = float(bias[p.bias_off + column_channel(n0 + i)]);
+      }
+    }
     [[unroll]] for (uint r = 0; r < R; r++) {
       const uint m = r0 + r;
-      if (m >= p.M)
-        continue;
-      uint ci = p.c_off + z * p.c_batch + m * p.ldc + n;
-      if (SCATTER) {
-        const uint i = m / p.w, j = m - i * p.w;
-        ci = p.c_off + ((2u * i + (sub >> 1u)) * 2u * p.w + 2u * j + (sub & 1u)) * p.ldc + co;
-      }
-      float v = acc[r][j] + bn;
+      vec4 v = vec4(acc[r][j], acc[r][j + 1u], acc[r][j + 2u], acc[r][j + 3u]) + bn;
       if ((p.flags & FLAG_RELU) != 0u)
-        v = max(v, 0.0);
+        v = max(v, vec4(0.0));
       if ((EPILOGUE & FLAG_GELU) != 0u) {
-        v = vittm_gelu(v);
+        v = vec4(vittm_gelu(v.x), vittm_gelu(v.y), vittm_gelu(v.z), vittm_gelu(v.w));
 #ifdef VITTM_GEMM_SUBGROUP
         // A CPU driver stores c lane by lane, and LLVM then computes what only the store uses
         // inside that loop, once per lane in scalar code: GELU's division and polynomial ran
@@ -202,9 +230,21 @@ void main()
         v = subgroupShuffle(v, sl ^ (p.M >> 31u));
 #endif
       }
-      if ((EPILOGUE & FLAG_ACCUMULATE) != 0u)
-        v += float(c[ci]);
-      c[ci] = elem_t(v);
+      if (WORDS && m < p.M && n0 < p.N) {
+        const uint ci = c_index(z, m, n0);
+        if ((EPILOGUE & FLAG_ACCUMULATE) != 0u)
+          v += words_vec4(c4[ci / 4u]);
+        c4[ci / 4u] = vec4_words(v);
+      }
+      if (!WORDS && m < p.M)
+        [[unroll]] for (uint i = 0; i < 4u; i++)
+          if (n0 + i < p.N) {
+            const uint ci = c_index(z, m, n0 + i);
+            float x = v[i];
+            if ((EPILOGUE & FLAG_ACCUMULATE) != 0u)
+              x += float(c[ci]);
+            c[ci] = elem_t(x);
+          }
     }
   }
 }

@@ -106,7 +106,8 @@ static vittm_status gemm_pipeline(vittm_device *dev, vittm_dtype dtype, uint32_t
  * register kernel. The name is the route's history: its operands were windows of uniform
  * buffers, which lavapipe reads with two clamped 8-byte gathers per 16 bytes where it reads a
  * texel in one load (products 1.3× faster, and no limit of 15 windows per dispatch). */
-/* UNIFORM_ROWS: rows of A per invocation, each serving the lane's 8 gathered B columns.
+/* UNIFORM_WG: shaders/include/panels.glsl's PANEL_LANES, the lanes B's panels are packed for.
+ * UNIFORM_ROWS: rows of A per invocation, each serving the lane's 8 gathered B columns.
  * Gathers bound the kernel on AVX2 CPUs (a Zen 3 EPYC: 15–16 GFLOP/s at 8 rows, 21–24 at 16
  * and 32 on ViT-B's products and 3×3 convolutions); 32 rows compile 3× longer than 16 for no
  * further gain. lavapipe gathers A's rows too (their offsets depend on the workgroup), so with
@@ -360,6 +361,15 @@ static vittm_status uniform_dispatches(vittm_cmd *cmd, const uniform_product *u,
    * subgroup size is fixed and divides the workgroup and the rows. */
   const uint32_t sg = vittm_device_get_profile(u->dev)->shuffle_subgroup;
   const bool shared_a = sg > 1 && UNIFORM_WG % sg == 0 && UNIFORM_ROWS % sg == 0;
+  uint32_t bias_off = 0;
+  vittm_binding bind[4] = {{u->pa, false}, {u->pb, false}, u->c, {u->pb, false}};
+  if (bias)
+    bind[3] = vittm_tensor_bind(bias, 0, false, &bias_off), bind[3].write = false;
+  /* C (and the bias) read and written four columns at a time as 64-bit words, where the
+   * profile asks for words and every run of four starts on a multiple of four. */
+  const bool words = vittm_device_get_profile(u->dev)->words64 && u->dev->int64 && u->n % 4 == 0 &&
+                     u->ldc % 4 == 0 && u->c_off % 4 == 0 && u->c_batch % 4 == 0 &&
+                     bias_off % 4 == 0;
   /* Constant 6: the costly epilogue steps (EPILOGUE_SPECIALISED), which a CPU driver would
    * run masked off when only the push constants left them out. */
   uint32_t spec[] = {UNIFORM_WG,
@@ -368,11 +378,12 @@ static vittm_status uniform_dispatches(vittm_cmd *cmd, const uniform_product *u,
                      conv,
                      u->scatter,
                      shared_a ? sg : 1,
-                     user & EPILOGUE_SPECIALISED};
+                     user & EPILOGUE_SPECIALISED,
+                     words};
   const vittm_pipeline *p;
   vittm_status st = vittm_pipeline_get_texel(
       u->dev, shared_a ? VITTM_SHADER_GEMM_UNIFORM_SG : VITTM_SHADER_GEMM_UNIFORM, u->dtype, spec,
-      7, 4, 2, sizeof(uniform_push), &p, err);
+      8, 4, 2, sizeof(uniform_push), &p, err);
   if (st)
     return st;
   /* A's units: a packed A's panels are row-major, chunk-major; where it lies, a row is k
@@ -385,6 +396,7 @@ static vittm_status uniform_dispatches(vittm_cmd *cmd, const uniform_product *u,
                      .n = u->n,
                      .ldc = u->ldc,
                      .c_off = u->c_off,
+                     .bias_off = bias_off,
                      .chunks = chunks,
                      .flags = user,
                      .h = u->conv_h,
@@ -400,9 +412,6 @@ static vittm_status uniform_dispatches(vittm_cmd *cmd, const uniform_product *u,
                      .a_batch = (uint32_t)(u->a_batch / VITTM_TEXEL_BYTES),
                      .b_batch = (uint32_t)(u->b_batch / VITTM_TEXEL_BYTES),
                      .c_batch = u->c_batch};
-  vittm_binding bind[4] = {{u->pa, false}, {u->pb, false}, u->c, {u->pb, false}};
-  if (bias)
-    bind[3] = vittm_tensor_bind(bias, 0, false, &pc.bias_off), bind[3].write = false;
   const uint32_t batch = u->batch ? u->batch : 1;
   const vittm_buffer_window read[2] = {
       {a_at, a_bytes + (batch - 1) * u->a_batch},
