@@ -253,6 +253,12 @@ static void test_gemm_uniform_route_matches_reference(void **state)
     assert_true(vittm_tile_parse("16x16x8/1x1", forced));
     assert_false(vittm_gemm_takes_uniform_route(a, b, c));
     *forced = opened;
+    /* Nor does a device without 64-bit integers, which gemm_pack copies with. */
+    const bool int64 = test_dev->int64;
+    test_dev->int64 = false;
+    assert_false(vittm_gemm_takes_uniform_route(a, b, c));
+    test_dev->int64 = int64;
+    assert_true(vittm_gemm_takes_uniform_route(a, b, c));
     float zeros[771] = {0};
     assert_int_equal(vittm_tensor_write_f32(b, zeros, &err), VITTM_ERROR_INVALID_ARGUMENT);
     assert_non_null(strstr(err.message, "constant"));
