@@ -3,6 +3,9 @@
 #extension GL_EXT_control_flow_attributes : require
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_shuffle : require
+#ifdef VITTM_WORDS64
+#extension GL_EXT_shader_explicit_arithmetic_types_int64 : require
+#endif
 // Linear attention, stage 3 for CPU drivers (ops/linear_attention.c's texel route), fp32:
 // out_ih = φ(q_ih)ᵀ KV_h / (φ(q_ih)ᵀ z_h + eps), or out += that, computed as the texel GEMM
 // computes a product (docs/cpu-drivers.md): the queries' rows and the sums are read where
@@ -14,25 +17,39 @@
 // owns CU units of its columns, b = (l·CU + c)·4 …. Per unit of φ(q) (four of its dk values),
 // lane l loads the unit of rows l, l + SG, … of the block and the subgroup passes them round by
 // shuffles; each lane loads the four rows of KV_h's units it owns, and the unit of z_h.
+//
+// With dk a sixth of the GEMM's K (64 against 384 and more), the epilogue is a large part of
+// a workgroup's time: a CPU driver stores (and, with ACCUMULATE, loads) out lane by lane and
+// component by component, so the linear_attention_apply_uniform_words variant (VITTM_WORDS64)
+// reads and writes each lane's four consecutive columns as two 64-bit words (words.glsl).
 #include "attn_phi.glsl"
 #include "texels.glsl"
+#ifdef VITTM_WORDS64
+#include "words.glsl"
+#endif
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 0) const uint SG = 8; // gl_SubgroupSize: the workgroup
 layout(constant_id = 1) const uint R = 16; // queries per workgroup, a multiple of SG
 layout(constant_id = 2) const uint CU = 2; // units of out per lane: dv = SG·CU·4
+// out += the result: a constant, as a CPU driver would load out for the sum under a false
+// push-constant flag too
+layout(constant_id = 3) const bool ACCUMULATE = false;
 
 layout(set = 0, binding = 0, rgba32ui) uniform restrict readonly uimageBuffer tq;
 layout(set = 0, binding = 1, rgba32ui) uniform restrict readonly uimageBuffer tsums;
+#ifdef VITTM_WORDS64
+layout(std430, set = 0, binding = 2) buffer BufOut4 { words4_t o4[]; };
+#else
 layout(std430, set = 0, binding = 2) buffer BufOut { float o[]; };
+#endif
 
 layout(push_constant) uniform Push {
-  uint rows;       // queries in this span
-  uint dk;         // q's columns per head, a multiple of 4
-  uint ldq, ldo;   // elements per row of q and of out
-  uint q_at;       // the unit of the span's first row of q
-  uint out_off;    // element offset of out's first row of the span
-  uint accumulate; // out += the result
+  uint rows;     // queries in this span
+  uint dk;       // q's columns per head, a multiple of 4
+  uint ldq, ldo; // elements per row of q and of out
+  uint q_at;     // the unit of the span's first row of q
+  uint out_off;  // element offset of out's first row of the span (words: a multiple of 4)
   float eps;
   uint hs; // floats per head of the sums, a multiple of 4
 } p;
@@ -78,11 +95,20 @@ void main()
     }
   }
   [[unroll]] for (uint r = 0; r < R; r++) {
-    if (i0 + r >= p.rows)
-      break;
-    const float inv = 1.0 / den[r];
-    const uint ob = p.out_off + (i0 + r) * p.ldo + h * dv + lane * COLS;
-    [[unroll]] for (uint c = 0; c < COLS; c++)
-      o[ob + c] = (p.accumulate != 0u ? o[ob + c] : 0.0) + acc[r][c] * inv;
+    if (i0 + r < p.rows) {
+      const float inv = 1.0 / den[r];
+      const uint ob = p.out_off + (i0 + r) * p.ldo + h * dv + lane * COLS;
+      [[unroll]] for (uint c = 0; c < COLS; c += 4u) {
+        vec4 v = vec4(acc[r][c], acc[r][c + 1u], acc[r][c + 2u], acc[r][c + 3u]) * inv;
+#ifdef VITTM_WORDS64
+        if (ACCUMULATE)
+          v += words_vec4(o4[(ob + c) / 4u]);
+        o4[(ob + c) / 4u] = vec4_words(v);
+#else
+        [[unroll]] for (uint i = 0; i < 4u; i++)
+          o[ob + c + i] = ACCUMULATE ? o[ob + c + i] + v[i] : v[i];
+#endif
+      }
+    }
   }
 }

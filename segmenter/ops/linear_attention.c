@@ -29,12 +29,15 @@ _Static_assert(sizeof(kv_uniform_push) == VITTM_SHADER_LINEAR_ATTENTION_KV_UNIFO
                "kv_uniform_push does not match linear_attention_kv_uniform's push constants");
 
 typedef struct apply_uniform_push {
-  uint32_t rows, dk, ldq, ldo, q_at, out_off, accumulate;
+  uint32_t rows, dk, ldq, ldo, q_at, out_off;
   float eps;
   uint32_t hs;
 } apply_uniform_push;
 _Static_assert(sizeof(apply_uniform_push) == VITTM_SHADER_LINEAR_ATTENTION_APPLY_UNIFORM_PUSH_SIZE,
                "apply_uniform_push does not match linear_attention_apply_uniform's push constants");
+_Static_assert(sizeof(apply_uniform_push) ==
+                   VITTM_SHADER_LINEAR_ATTENTION_APPLY_UNIFORM_WORDS_PUSH_SIZE,
+               "apply_uniform_push does not match linear_attention_apply_uniform_words's");
 
 typedef struct reduce_push {
   uint32_t count, groups;
@@ -319,17 +322,18 @@ static vittm_status record_apply_uniform(vittm_cmd *cmd, const vittm_tensor *q, 
                                          vittm_tensor *scratch, vittm_tensor *out, bool accumulate,
                                          vittm_error *err)
 {
-  uint32_t spec[] = {plan->sg, plan->r, plan->cu};
-  const vittm_pipeline *p;
-  vittm_status st =
-      vittm_pipeline_get_texel(q->dev, VITTM_SHADER_LINEAR_ATTENTION_APPLY_UNIFORM, q->dtype, spec,
-                               3, 3, 2, sizeof(apply_uniform_push), &p, err);
+  uint32_t spec[] = {plan->sg, plan->r, plan->cu, accumulate};
+  /* out read and written four columns at a time as 64-bit words where the profile asks for
+   * words and each span's rows start on a multiple of four (a lane's columns always do). */
+  const bool words =
+      vittm_device_get_profile(q->dev)->words64 && q->dev->int64 && out->cols % 4 == 0;
   uint32_t unused;
   const vittm_binding qb = vittm_tensor_bind(q, 0, false, &unused);
   const vittm_binding sb = vittm_tensor_bind(scratch, 0, false, &unused);
   /* The sums of slot 0, all heads. */
   const vittm_buffer_window sums = vittm_texel_rows(scratch, 0, heads);
   const vittm_tensor *rows_split[] = {out};
+  vittm_status st = VITTM_OK;
   for (uint32_t r0 = 0; !st && r0 < q->rows;) {
     const uint32_t r1 = vittm_span_end(rows_split, 1, r0, q->rows), n = r1 - r0;
     apply_uniform_push pc = {.rows = n,
@@ -337,13 +341,19 @@ static vittm_status record_apply_uniform(vittm_cmd *cmd, const vittm_tensor *q, 
                              .ldq = q->cols,
                              .ldo = out->cols,
                              .q_at = vittm_texel_unit(q, r0),
-                             .accumulate = accumulate,
                              .eps = eps,
                              .hs = scratch->cols};
     const vittm_binding bind[3] = {qb, sb, vittm_tensor_bind(out, r0, true, &pc.out_off)};
     const vittm_buffer_window read[2] = {vittm_texel_rows(q, r0, n), sums};
-    st = vittm_cmd_dispatch_windows(cmd, p, bind, read, &pc, (n + plan->r - 1) / plan->r, heads, 1,
-                                    "linear attention apply", err);
+    const vittm_pipeline *p;
+    st = vittm_pipeline_get_texel(q->dev,
+                                  words && pc.out_off % 4 == 0
+                                      ? VITTM_SHADER_LINEAR_ATTENTION_APPLY_UNIFORM_WORDS
+                                      : VITTM_SHADER_LINEAR_ATTENTION_APPLY_UNIFORM,
+                                  q->dtype, spec, 4, 3, 2, sizeof(apply_uniform_push), &p, err);
+    if (!st)
+      st = vittm_cmd_dispatch_windows(cmd, p, bind, read, &pc, (n + plan->r - 1) / plan->r, heads,
+                                      1, "linear attention apply", err);
     r0 = r1;
   }
   return st;
