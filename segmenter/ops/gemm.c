@@ -424,6 +424,16 @@ static vittm_status uniform_dispatches(vittm_cmd *cmd, const uniform_product *u,
   return st;
 }
 
+/* Records product u, whose A and C are bound, by the matrix b (its panels: a weight's packed
+ * once) with the shader's `user` flags. */
+static vittm_status multiply_by(vittm_cmd *cmd, uniform_product *u, const vittm_tensor *b,
+                                const vittm_tensor *bias, uint32_t user, vittm_error *err)
+{
+  vittm_status st =
+      operand_panels(cmd, 1, b, u->kc, true, panels_bytes(b->dtype, b->cols, b->rows), &u->pb, err);
+  return st ? st : uniform_dispatches(cmd, u, bias, user, err);
+}
+
 /* Records product u = A·Bᵀ of the matrices a and b into c with the shader's `user` flags: A
  * bound as it is where it can be, else packed at every run; B's panels (a weight's: packed
  * once). u holds what is particular to the product (its label, a scatter). */
@@ -438,12 +448,10 @@ static vittm_status multiply(vittm_cmd *cmd, uniform_product *u, const vittm_ten
                         ? VITTM_OK
                         : operand_panels(cmd, 0, a, kc, false,
                                          panels_bytes(a->dtype, a->cols, a->rows), &u->pa, err);
-  if (!st)
-    st = operand_panels(cmd, 1, b, kc, true, panels_bytes(b->dtype, b->cols, b->rows), &u->pb, err);
   if (st)
     return st;
   u->c = vittm_tensor_bind(c, 0, true, &u->c_off);
-  return uniform_dispatches(cmd, u, bias, user, err);
+  return multiply_by(cmd, u, b, bias, user, err);
 }
 
 static vittm_status gemm_uniform_record(vittm_cmd *cmd, const vittm_tensor *a,
@@ -875,6 +883,35 @@ static vittm_status check_operand(const char *name, const vittm_gemm_operand *o,
   return st;
 }
 
+/* Whether the texel GEMM takes a strided product C = A·Bᵀ (m×n×k), and its operands in u: the
+ * route's conditions for these tensors, B a whole matrix (its panels a weight's, packed once)
+ * and A rows of a k-wide tensor read where they lie (bind_a_direct); C anywhere. The
+ * Segmenter head's projections of its patch and class rows take it: on the tiles they were
+ * 4 % of ViT-B + Segmenter's frame on a CPU driver, at a tenth of the route's rate. */
+static bool strided_takes_route(const vittm_gemm_operand *a, const vittm_gemm_operand *b,
+                                const vittm_gemm_operand *c, uint32_t m, uint32_t n, uint32_t k,
+                                uniform_product *u)
+{
+  if (!takes_route(a->tensor, m, b->tensor, c->tensor, false) || b->offset != 0 || b->ld != k ||
+      b->tensor->rows != n || b->tensor->cols != k || a->tensor->cols != k || a->ld != k ||
+      a->offset % k || !bind_a_direct(a->tensor, a->offset / k, u))
+    return false;
+  u->dev = a->tensor->dev, u->dtype = a->tensor->dtype;
+  u->m = m, u->n = n, u->k = k, u->kc = uniform_kc(u->dtype, k), u->ldc = c->ld;
+  u->c = vittm_tensor_bind(c->tensor, 0, true, &u->c_off);
+  u->c_off += c->offset;
+  return true;
+}
+
+bool vittm_gemm_strided_takes_uniform_route(const vittm_gemm_operand *a,
+                                            const vittm_gemm_operand *b,
+                                            const vittm_gemm_operand *c, uint32_t m, uint32_t n,
+                                            uint32_t k)
+{
+  uniform_product u;
+  return strided_takes_route(a, b, c, m, n, k, &u);
+}
+
 vittm_status vittm_gemm_record_strided(vittm_cmd *cmd, const vittm_gemm_operand *a,
                                        const vittm_gemm_operand *b, const vittm_gemm_operand *c,
                                        uint32_t m, uint32_t n, uint32_t k, vittm_error *err)
@@ -899,6 +936,9 @@ vittm_status vittm_gemm_record_batch(vittm_cmd *cmd, const vittm_gemm_operand *a
     st = check_operand("B", b, n, k, batch, b_step, err);
   if (!st)
     st = check_operand("C", c, m, n, batch, c_step, err);
+  uniform_product u = {.label = "gemm"};
+  if (!st && m && n && batch == 1 && strided_takes_route(a, b, c, m, n, k, &u))
+    return multiply_by(cmd, &u, b->tensor, NULL, 0, err);
   bool aligned4 = k % 4 == 0 && a->ld % 4 == 0 && b->ld % 4 == 0 && a->offset % 4 == 0 &&
                   b->offset % 4 == 0 && a_step % 4 == 0 && b_step % 4 == 0;
   vittm_tile tile;

@@ -88,11 +88,19 @@ typedef struct vittm_gemm_operand {
 vittm_status vittm_gemm_record_strided(vittm_cmd *cmd, const vittm_gemm_operand *a,
                                        const vittm_gemm_operand *b, const vittm_gemm_operand *c,
                                        uint32_t m, uint32_t n, uint32_t k, vittm_error *err);
+/* Whether vittm_gemm_record_strided computes such a product by the texel GEMM, as
+ * vittm_gemm_record would these tensors: where B is a whole matrix (a weight's panels are packed
+ * once) and A rows of a k-wide tensor that it reads where they lie; else by tiles. */
+bool vittm_gemm_strided_takes_uniform_route(const vittm_gemm_operand *a,
+                                            const vittm_gemm_operand *b,
+                                            const vittm_gemm_operand *c, uint32_t m, uint32_t n,
+                                            uint32_t k);
 /* Records `batch` such products of one shape in one dispatch, product z on A, B and C moved
  * by z·step[0], z·step[1] and z·step[2] elements (the heads of an attention): the same
- * arithmetic, product by product, as `batch` calls of vittm_gemm_record_strided, without a
- * dispatch and a barrier each. The products run concurrently: no product's C may overlap
- * another's C, A or B (the caller's to ensure; attention's heads never do). */
+ * arithmetic, product by product, as `batch` calls of vittm_gemm_record_strided that take the
+ * tiles, without a dispatch and a barrier each (batch 1 is vittm_gemm_record_strided, texel
+ * route included). The products run concurrently: no product's C may overlap another's C, A
+ * or B (the caller's to ensure; attention's heads never do). */
 vittm_status vittm_gemm_record_batch(vittm_cmd *cmd, const vittm_gemm_operand *a,
                                      const vittm_gemm_operand *b, const vittm_gemm_operand *c,
                                      uint32_t m, uint32_t n, uint32_t k, uint32_t batch,

@@ -375,6 +375,84 @@ static void test_gemm_batch_matches_one_product_at_a_time(void **state)
     }
 }
 
+/* Rows of A from row r0 on by a whole weight into C at an offset, with a row stride of its own
+ * (the Segmenter head's projections of its patch and class rows): the texel GEMM takes them
+ * wherever it would take the whole tensors, recorded twice (the weight's panels reused), against
+ * the reference; C's other elements untouched. B at an offset, a wider A, or a forced tile
+ * keep the tiles. */
+static void test_gemm_strided_rows_by_weight_take_the_texel_route(void **state)
+{
+  (void)state;
+  vittm_device_profile *profile =
+      vittm_device_get_profile(test_dev)->gemm_uniform ? NULL : vittm_device_profile_mut(test_dev);
+  if (profile)
+    profile->gemm_uniform = true;
+  static const struct {
+    uint32_t r0, m, n, k;
+  } cases[] = {{5, 37, 41, 40}, {3, 150, 70, 768}, {0, 9, 5, 12}};
+  vittm_dtype dtypes[2];
+  int nd = test_precisions(test_dev, dtypes);
+  for (int d = 0; d < nd; d++)
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+      const uint32_t r0 = cases[i].r0, m = cases[i].m, n = cases[i].n, k = cases[i].k;
+      const uint32_t rows = r0 + m + 2, ldc = n + 5, c_off = ldc + 3;
+      const size_t na = (size_t)rows * k, nb = (size_t)n * k, nc = (size_t)(m + 1) * ldc;
+      float *a = malloc(na * sizeof *a), *b = malloc(nb * sizeof *b), *c0 = malloc(nc * sizeof *c0);
+      double *ref = malloc(nc * sizeof *ref);
+      assert_true(a && b && c0 && ref);
+      test_fill_uniform(a, na, 91 + k, -1, 1);
+      test_fill_uniform(b, nb, 92 + k, -1, 1);
+      test_fill_uniform(c0, nc, 93 + k, -1, 1);
+      test_round_to(a, na, dtypes[d]), test_round_to(b, nb, dtypes[d]);
+      test_round_to(c0, nc, dtypes[d]);
+      for (size_t e = 0; e < nc; e++)
+        ref[e] = c0[e];
+      for (uint32_t r = 0; r < m; r++)
+        for (uint32_t j = 0; j < n; j++)
+          ref[c_off + (size_t)r * ldc + j] =
+              test_dot(a + (size_t)(r0 + r) * k, b + (size_t)j * k, k);
+      vittm_tensor *ta = test_tensor(test_dev, dtypes[d], rows, k, a);
+      vittm_tensor *tb = test_tensor(test_dev, dtypes[d], n, k, b);
+      vittm_tensor *tc = test_tensor(test_dev, dtypes[d], m + 1, ldc, c0);
+      vittm_error err = {0};
+      assert_int_equal(vittm_tensor_make_constant(tb, &err), VITTM_OK);
+      const vittm_gemm_operand oa = {ta, r0 * k, k}, ob = {tb, 0, k}, oc = {tc, c_off, ldc};
+      const bool taken = vittm_gemm_strided_takes_uniform_route(&oa, &ob, &oc, m, n, k);
+      /* A's rows are read where they lie: whole k-chunks, which fp16's 8-value vectors and
+       * 512-deep chunks make K = 12 and 768 not (the tiles take those). */
+      assert_int_equal(taken, vittm_gemm_takes_uniform_route(ta, tb, tc) &&
+                                  !(dtypes[d] == VITTM_F16 && (k % 8 || k == 768)));
+      for (int rep = 0; rep < 2; rep++) {
+        vittm_cmd *cmd = NULL;
+        assert_int_equal(vittm_tensor_write_f32(tc, c0, &err), VITTM_OK);
+        assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
+        if (vittm_gemm_record_strided(cmd, &oa, &ob, &oc, m, n, k, &err) != VITTM_OK)
+          fail_msg("gemm strided %u×%u×%u: %s", m, n, k, err.message);
+        assert_int_equal(vittm_cmd_dispatch_count(cmd), 1);
+        test_submit(cmd);
+        float *out = test_read(tc);
+        char what[96];
+        snprintf(what, sizeof what, "gemm strided %s rows %u..%u N=%u K=%u%s",
+                 vittm_dtype_name(dtypes[d]), r0, r0 + m, n, k, taken ? " (texel route)" : "");
+        test_assert_close(what, out, ref, nc, test_tolerance(dtypes[d]));
+        free(out);
+        vittm_cmd_free(cmd);
+      }
+      /* Not B at an offset, an A wider than K, or under a forced tile. */
+      const vittm_gemm_operand b_moved = {tb, k, k}, a_wide = {ta, r0 * k, k};
+      assert_false(vittm_gemm_strided_takes_uniform_route(&oa, &b_moved, &oc, m, n - 1, k));
+      assert_false(vittm_gemm_strided_takes_uniform_route(&a_wide, &ob, &oc, m, n, k - 4));
+      vittm_tile *forced = &vittm_device_profile_mut(test_dev)->gemm_tile, opened = *forced;
+      assert_true(vittm_tile_parse("16x16x8/1x1", forced));
+      assert_false(vittm_gemm_strided_takes_uniform_route(&oa, &ob, &oc, m, n, k));
+      *forced = opened;
+      vittm_tensor_free(ta), vittm_tensor_free(tb), vittm_tensor_free(tc);
+      free(a), free(b), free(c0), free(ref);
+    }
+  if (profile)
+    profile->gemm_uniform = false;
+}
+
 /* A profiled run prints each kind of dispatch's GFLOP/s from the work its operators count: a
  * product's 2·M·N·K over its dispatches' GPU time, whichever route takes it. */
 static void test_gemm_profile_counts_flops(void **state)
@@ -425,6 +503,7 @@ OP_SUITE(gemm, cmocka_unit_test(test_gemm_tile_fits_device_limits),
          cmocka_unit_test(test_gemm_fused_gelu_and_accumulate_match_reference),
          cmocka_unit_test(test_gemm_rejects_mismatched_shapes),
          cmocka_unit_test(test_gemm_batch_matches_one_product_at_a_time),
+         cmocka_unit_test(test_gemm_strided_rows_by_weight_take_the_texel_route),
          cmocka_unit_test(test_gemm_forced_tiles_match_reference),
          cmocka_unit_test(test_gemm_uniform_route_matches_reference),
          cmocka_unit_test(test_gemm_large_odd_size_matches_reference),
