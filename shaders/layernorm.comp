@@ -4,6 +4,9 @@
 #ifdef VITTM_SUBGROUP_REDUCE
 #extension GL_KHR_shader_subgroup_arithmetic : require
 #endif
+#ifdef VITTM_WORDS64
+#extension GL_EXT_shader_explicit_arithmetic_types_int64 : require
+#endif
 // LayerNorm over each row of a rows×cols tensor: two passes (mean, then the variance of the
 // centred values) in fp32, so that large means do not cancel the variance.
 // With L2_NORMALIZE, the row divided by its Euclidean norm (PyTorch's F.normalize:
@@ -17,10 +20,15 @@
 // VITTM_LN_TEXELS (CPU drivers, with VEC4, HELD and subgroup reductions): x, gamma and beta
 // are read through texel buffers (bindings 0, 1, 2; texels.glsl) from their elements x_off,
 // g_off and b_off; y is binding 3. lavapipe reads a storage buffer lane by lane with a branch
-// per lane, a texel with one load per lane.
+// per lane, a texel with one load per lane. Its fp16 layernorm_texels_words variant
+// (VITTM_WORDS64) writes y's groups of four as one 64-bit word (words.glsl) where they took
+// four steps of a lane's store loop; in fp32 two words measured no faster than a vec4.
 #include "dtype.glsl"
 #ifdef VITTM_LN_TEXELS
 #include "texels.glsl"
+#endif
+#ifdef VITTM_WORDS64
+#include "words.glsl"
 #endif
 
 layout(local_size_x_id = 0) in;
@@ -34,7 +42,11 @@ layout(set = 0, binding = 0, rgba32ui) uniform restrict readonly uimageBuffer tx
 layout(set = 0, binding = 1, rgba32ui) uniform restrict readonly uimageBuffer tgamma;
 layout(set = 0, binding = 2, rgba32ui) uniform restrict readonly uimageBuffer tbeta;
 layout(std430, set = 0, binding = 3) writeonly buffer BufY { elem_t y[]; };
+#ifdef VITTM_WORDS64
+layout(std430, set = 0, binding = 3) writeonly buffer BufY4 { words4_t y4[]; };
+#else
 layout(std430, set = 0, binding = 3) writeonly buffer BufY4 { elem4_t y4[]; };
+#endif
 #else
 layout(std430, set = 0, binding = 0) readonly buffer BufX { elem_t x[]; };
 layout(std430, set = 0, binding = 1) readonly buffer BufG { elem_t gamma[]; };
@@ -102,7 +114,11 @@ void store_y(uint yb, uint i, vec4 v)
     if (!L2_NORMALIZE)
       v = v * vec4(gamma4[p.g_off / 4u + i]) + vec4(beta4[p.b_off / 4u + i]);
 #endif
+#ifdef VITTM_WORDS64
+    y4[yb / 4u + i] = vec4_words(v);
+#else
     y4[yb / 4u + i] = elem4_t(v);
+#endif
   } else {
 #ifndef VITTM_LN_TEXELS
     if (!L2_NORMALIZE)

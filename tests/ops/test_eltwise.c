@@ -213,41 +213,50 @@ static void test_in_place_add_and_layernorm(void **state)
 }
 
 /* On CPU drivers (attention=uniform, subgroup reductions) a LayerNorm whose rows a subgroup
- * holds reads x, gamma and beta through texel buffers, one dispatch for all 300 rows. In
- * place, as ViTTM's memory and process streams are normalised. */
+ * holds reads x, gamma and beta through texel buffers, one dispatch for all 300 rows (and
+ * writes y as 64-bit words under words=64), in every precision. In place, as ViTTM's memory
+ * and process streams are normalised. */
 static void test_layernorm_texels_in_place(void **state)
 {
   (void)state;
   const shape s = {300, 768};
   const size_t n = (size_t)s.rows * s.cols;
-  float *x = malloc(n * sizeof *x), *g = malloc(s.cols * sizeof *g),
-        *b = malloc(s.cols * sizeof *b);
-  double *ref = malloc(n * sizeof *ref);
-  assert_true(x && g && b && ref);
-  test_fill_uniform(x, n, 11, -4, 6);
-  test_fill_uniform(g, s.cols, 12, 0.5f, 1.5f);
-  test_fill_uniform(b, s.cols, 13, -0.5f, 0.5f);
-  reference(OP_LAYERNORM, s, x, NULL, g, b, ref);
-  vittm_tensor *tx = test_tensor(test_dev, VITTM_F32, s.rows, s.cols, x);
-  vittm_tensor *tg = test_tensor(test_dev, VITTM_F32, 1, s.cols, g);
-  vittm_tensor *tb = test_tensor(test_dev, VITTM_F32, 1, s.cols, b);
-  vittm_cmd *cmd = NULL;
-  vittm_error err = {0};
-  const vittm_device_profile *profile = vittm_device_get_profile(test_dev);
-  /* …and where a subgroup holds the row: not with 4-lane subgroups (48 vec4s a lane). */
-  const bool texels = profile->attention == VITTM_ATTENTION_UNIFORM &&
-                      profile->reductions == VITTM_REDUCTIONS_SUBGROUP && tx->n_chunks == 1 &&
-                      vittm_row_held(s.cols / 4, vittm_device_get_info(test_dev)->subgroup_size);
-  assert_int_equal(vittm_layernorm_takes_texel_route(tx, tg, tb), texels);
-  assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
-  assert_int_equal(vittm_layernorm_record(cmd, tx, tg, tb, 1e-6f, tx, &err), VITTM_OK);
-  assert_int_equal(vittm_cmd_dispatch_count(cmd), 1);
-  test_submit(cmd);
-  float *out = test_read(tx);
-  test_assert_close("layernorm 300×768 in place", out, ref, n, TOL_F32);
-  free(out), free(x), free(g), free(b), free(ref);
-  vittm_cmd_free(cmd);
-  vittm_tensor_free(tx), vittm_tensor_free(tg), vittm_tensor_free(tb);
+  vittm_dtype dtypes[2];
+  int nd = test_precisions(test_dev, dtypes);
+  for (int d = 0; d < nd; d++) {
+    float *x = malloc(n * sizeof *x), *g = malloc(s.cols * sizeof *g),
+          *b = malloc(s.cols * sizeof *b);
+    double *ref = malloc(n * sizeof *ref);
+    assert_true(x && g && b && ref);
+    test_fill_uniform(x, n, 11, -4, 6);
+    test_fill_uniform(g, s.cols, 12, 0.5f, 1.5f);
+    test_fill_uniform(b, s.cols, 13, -0.5f, 0.5f);
+    test_round_to(x, n, dtypes[d]), test_round_to(g, s.cols, dtypes[d]);
+    test_round_to(b, s.cols, dtypes[d]);
+    reference(OP_LAYERNORM, s, x, NULL, g, b, ref);
+    vittm_tensor *tx = test_tensor(test_dev, dtypes[d], s.rows, s.cols, x);
+    vittm_tensor *tg = test_tensor(test_dev, dtypes[d], 1, s.cols, g);
+    vittm_tensor *tb = test_tensor(test_dev, dtypes[d], 1, s.cols, b);
+    vittm_cmd *cmd = NULL;
+    vittm_error err = {0};
+    const vittm_device_profile *profile = vittm_device_get_profile(test_dev);
+    /* …and where a subgroup holds the row: not with 4-lane subgroups (48 vec4s a lane). */
+    const bool texels = profile->attention == VITTM_ATTENTION_UNIFORM &&
+                        profile->reductions == VITTM_REDUCTIONS_SUBGROUP && tx->n_chunks == 1 &&
+                        vittm_row_held(s.cols / 4, vittm_device_get_info(test_dev)->subgroup_size);
+    assert_int_equal(vittm_layernorm_takes_texel_route(tx, tg, tb), texels);
+    assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
+    assert_int_equal(vittm_layernorm_record(cmd, tx, tg, tb, 1e-6f, tx, &err), VITTM_OK);
+    assert_int_equal(vittm_cmd_dispatch_count(cmd), 1);
+    test_submit(cmd);
+    float *out = test_read(tx);
+    char what[64];
+    snprintf(what, sizeof what, "layernorm %s 300×768 in place", vittm_dtype_name(dtypes[d]));
+    test_assert_close(what, out, ref, n, test_tolerance(dtypes[d]));
+    free(out), free(x), free(g), free(b), free(ref);
+    vittm_cmd_free(cmd);
+    vittm_tensor_free(tx), vittm_tensor_free(tg), vittm_tensor_free(tb);
+  }
 }
 
 /* Attention's softmax: rows `ld` apart in place, softmax(scale·x) over the first `cols` of
