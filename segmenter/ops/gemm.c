@@ -908,7 +908,7 @@ bool vittm_gemm_strided_takes_uniform_route(const vittm_gemm_operand *a,
                                             const vittm_gemm_operand *c, uint32_t m, uint32_t n,
                                             uint32_t k)
 {
-  uniform_product u;
+  uniform_product u = {0};
   return strided_takes_route(a, b, c, m, n, k, &u);
 }
 
