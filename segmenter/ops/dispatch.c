@@ -90,6 +90,11 @@ uint32_t vittm_row_reduction(const vittm_device *dev, vittm_shader_id plain,
   return one_subgroup ? vittm_device_get_info(dev)->subgroup_size : vittm_row_workgroup(dev, cols);
 }
 
+bool vittm_words64(const vittm_device *dev)
+{
+  return vittm_device_get_profile(dev)->words64 && dev->int64;
+}
+
 bool vittm_texels(const vittm_device *dev)
 {
   VkPhysicalDeviceProperties props;

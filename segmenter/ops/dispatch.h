@@ -45,6 +45,11 @@ uint32_t vittm_row_reduction(const vittm_device *dev, vittm_shader_id plain,
  * lanes are 24); else 0, and the kernel reads them at every pass. */
 uint32_t vittm_row_held(uint32_t values, uint32_t wg);
 
+/* Whether kernels read and write groups of four values in storage buffers as 64-bit words:
+ * the profile's words=64 (CPU drivers, where a storage access is a loop over the lanes and,
+ * in each, over the components) on a device with 64-bit integers. */
+bool vittm_words64(const vittm_device *dev);
+
 /* Texel buffers over whole tensors (vk/pipeline.h's vittm_pipeline_get_texel): CPU drivers'
  * GEMM, attention, linear attention, LayerNorm, bilinear resize and Winograd's transforms read
  * their operands so, 16 bytes a texel. vittm_texels: whether dev reads storage texel buffers of

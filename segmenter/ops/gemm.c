@@ -365,12 +365,10 @@ static vittm_status uniform_dispatches(vittm_cmd *cmd, const uniform_product *u,
   vittm_binding bind[4] = {{u->pa, false}, {u->pb, false}, u->c, {u->pb, false}};
   if (bias)
     bind[3] = vittm_tensor_bind(bias, 0, false, &bias_off), bind[3].write = false;
-  /* C (and the bias) read and written four columns at a time as 64-bit words (the route has
-   * them: uniform_fits), where the profile asks for words and every run of four columns starts
-   * on a multiple of four. */
-  const bool words = vittm_device_get_profile(u->dev)->words64 && u->n % 4 == 0 &&
-                     u->ldc % 4 == 0 && u->c_off % 4 == 0 && u->c_batch % 4 == 0 &&
-                     bias_off % 4 == 0;
+  /* C (and the bias) read and written four columns at a time as 64-bit words where words are
+   * on and every run of four columns starts on a multiple of four. */
+  const bool words = vittm_words64(u->dev) && u->n % 4 == 0 && u->ldc % 4 == 0 &&
+                     u->c_off % 4 == 0 && u->c_batch % 4 == 0 && bias_off % 4 == 0;
   /* Constant 6: the costly epilogue steps (EPILOGUE_SPECIALISED), which a CPU driver would
    * run masked off when only the push constants left them out. */
   uint32_t spec[] = {UNIFORM_WG,

@@ -48,8 +48,7 @@ static vittm_status record_texels(vittm_cmd *cmd, const char *op, const vittm_te
   /* fp16 y written as 64-bit words where the profile asks for words and a span starts on a
    * multiple of four (its rows do: cols is one): ViTTM-B + UperNet's LayerNorms at 512², as
    * AVX2 and with AVX-512, took a fifth less. fp32's two words per vec4 measured no faster. */
-  const bool words =
-      vittm_device_get_profile(x->dev)->words64 && x->dev->int64 && x->dtype == VITTM_F16;
+  const bool words = vittm_words64(x->dev) && x->dtype == VITTM_F16;
   layernorm_push pc = {.cols = x->cols, .eps = eps};
   vittm_binding bind[4] = {vittm_tensor_bind(x, 0, false, &pc.x_off),
                            vittm_tensor_bind(gamma, 0, false, &pc.g_off),

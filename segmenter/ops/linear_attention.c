@@ -325,8 +325,7 @@ static vittm_status record_apply_uniform(vittm_cmd *cmd, const vittm_tensor *q, 
   uint32_t spec[] = {plan->sg, plan->r, plan->cu, accumulate};
   /* out read and written four columns at a time as 64-bit words where the profile asks for
    * words and each span's rows start on a multiple of four (a lane's columns always do). */
-  const bool words =
-      vittm_device_get_profile(q->dev)->words64 && q->dev->int64 && out->cols % 4 == 0;
+  const bool words = vittm_words64(q->dev) && out->cols % 4 == 0;
   uint32_t unused;
   const vittm_binding qb = vittm_tensor_bind(q, 0, false, &unused);
   const vittm_binding sb = vittm_tensor_bind(scratch, 0, false, &unused);

@@ -66,7 +66,7 @@ static vittm_status resize_record(vittm_cmd *cmd, const vittm_tensor *x, uint32_
   uint32_t spec[] = {WG_SIZE, (vec4 ? OPT_VEC4 : 0) | (x->n_chunks > 1 ? OPT_X_SPLIT : 0)};
   /* words=64: the four channels as 64-bit words (CPU drivers, vk/profile.h), x read through a
    * texel buffer where it is one chunk that starts on a texel */
-  const bool words = vec4 && vittm_device_get_profile(x->dev)->words64 && x->dev->int64;
+  const bool words = vec4 && vittm_words64(x->dev);
   const bool texel = words && x->n_chunks == 1 && vittm_texels(x->dev) && vittm_texel_aligned(x);
   const vittm_shader_id id = texel   ? VITTM_SHADER_RESIZE_BILINEAR_TEXEL
                              : words ? VITTM_SHADER_RESIZE_BILINEAR_WORDS

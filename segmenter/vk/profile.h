@@ -78,8 +78,9 @@ typedef struct vittm_device_profile {
                                        (CPU drivers: a memcpy per row) */
   bool words64;                     /* storage loads and stores of four values as 64-bit
                                        words where the device has them (CPU drivers: a loop
-                                       per lane and per component; the resize, which reads
-                                       its map through a texel buffer where it can) */
+                                       per lane and per component; ops/dispatch.h's
+                                       vittm_words64): the resize, the texel GEMM's epilogue,
+                                       linear attention's output, fp16 LayerNorm */
   vittm_tile gemm_tile, conv_tile;  /* forced tiles; bm == 0 when none */
 } vittm_device_profile;
 

@@ -253,11 +253,15 @@ static void test_gemm_uniform_route_matches_reference(void **state)
     assert_true(vittm_tile_parse("16x16x8/1x1", forced));
     assert_false(vittm_gemm_takes_uniform_route(a, b, c));
     *forced = opened;
-    /* Nor does a device without 64-bit integers, which gemm_pack copies with. */
+    /* Nor does a device without 64-bit integers, which gemm_pack copies with; no kernel
+     * takes words there either. */
     const bool int64 = test_dev->int64;
     test_dev->int64 = false;
     assert_false(vittm_gemm_takes_uniform_route(a, b, c));
+    assert_false(vittm_words64(test_dev));
     test_dev->int64 = int64;
+    assert_int_equal(vittm_words64(test_dev),
+                     vittm_device_get_profile(test_dev)->words64 && test_dev->int64);
     assert_true(vittm_gemm_takes_uniform_route(a, b, c));
     float zeros[771] = {0};
     assert_int_equal(vittm_tensor_write_f32(b, zeros, &err), VITTM_ERROR_INVALID_ARGUMENT);
@@ -438,10 +442,14 @@ static void test_gemm_strided_rows_by_weight_take_the_texel_route(void **state)
         free(out);
         vittm_cmd_free(cmd);
       }
-      /* Not B at an offset, an A wider than K, or under a forced tile. */
-      const vittm_gemm_operand b_moved = {tb, k, k}, a_wide = {ta, r0 * k, k};
+      /* Not B at an offset, A's first K - 4 columns (a whole weight that wide beside it), or
+       * under a forced tile. */
+      vittm_tensor *narrow = test_tensor(test_dev, dtypes[d], n, k - 4, NULL);
+      assert_int_equal(vittm_tensor_make_constant(narrow, &err), VITTM_OK);
+      const vittm_gemm_operand b_moved = {tb, k, k}, ob_narrow = {narrow, 0, k - 4};
       assert_false(vittm_gemm_strided_takes_uniform_route(&oa, &b_moved, &oc, m, n - 1, k));
-      assert_false(vittm_gemm_strided_takes_uniform_route(&a_wide, &ob, &oc, m, n, k - 4));
+      assert_false(vittm_gemm_strided_takes_uniform_route(&oa, &ob_narrow, &oc, m, n, k - 4));
+      vittm_tensor_free(narrow);
       vittm_tile *forced = &vittm_device_profile_mut(test_dev)->gemm_tile, opened = *forced;
       assert_true(vittm_tile_parse("16x16x8/1x1", forced));
       assert_false(vittm_gemm_strided_takes_uniform_route(&oa, &ob, &oc, m, n, k));
