@@ -19,11 +19,14 @@ typedef struct resize_argmax_push {
   uint32_t cy0, cy1;
   uint32_t slices;
   uint32_t row_base, chunk_rows;
+  uint32_t x_at;
 } resize_argmax_push;
 _Static_assert(sizeof(resize_argmax_push) == VITTM_SHADER_RESIZE_ARGMAX_PUSH_SIZE,
                "resize_argmax_push does not match resize_argmax's push constants");
 _Static_assert(sizeof(resize_argmax_push) == VITTM_SHADER_RESIZE_ARGMAX_CELLS_PUSH_SIZE,
                "resize_argmax_push does not match resize_argmax_cells's push constants");
+_Static_assert(sizeof(resize_argmax_push) == VITTM_SHADER_RESIZE_ARGMAX_CELLS_TEXEL_PUSH_SIZE,
+               "resize_argmax_push does not match resize_argmax_cells_texel's push constants");
 
 _Static_assert(sizeof(resize_argmax_push) <= 128, "push constants must fit 128 bytes");
 
@@ -74,6 +77,12 @@ static uint32_t listed_rows(const vittm_device_info *info, uint32_t h, uint32_t 
   return rows < h ? (uint32_t)rows : h;
 }
 
+bool vittm_resize_argmax_cells_read_texels(const vittm_tensor *logits)
+{
+  return vittm_words64(logits->dev) && logits->n_chunks == 1 && vittm_texels(logits->dev) &&
+         vittm_texel_aligned(logits);
+}
+
 uint64_t vittm_resize_argmax_scratch_size(const vittm_tensor *logits, uint32_t h, uint32_t w,
                                           uint32_t map_w, uint32_t map_h)
 {
@@ -112,10 +121,17 @@ vittm_status vittm_resize_argmax_record(vittm_cmd *cmd, const vittm_tensor *logi
     wg /= 2;
   uint32_t n_chunks = logits->n_chunks < MAX_CHUNKS ? logits->n_chunks : MAX_CHUNKS;
   const vittm_pipeline *cells = NULL, *pixels;
+  /* CPU drivers list the cells reading the logits through a texel buffer, where they are one
+   * chunk that starts on a texel (ops/dispatch.h). */
+  const bool texel = band && vittm_resize_argmax_cells_read_texels(logits);
   if (band) {
     uint32_t spec[] = {wg, n_chunks};
-    st = vittm_pipeline_get(logits->dev, VITTM_SHADER_RESIZE_ARGMAX_CELLS, logits->dtype, spec, 2,
-                            MAX_CHUNKS + 1, sizeof(resize_argmax_push), &cells, err);
+    st = texel
+             ? vittm_pipeline_get_texel(logits->dev, VITTM_SHADER_RESIZE_ARGMAX_CELLS_TEXEL,
+                                        logits->dtype, spec, 2, MAX_CHUNKS + 1, 1,
+                                        sizeof(resize_argmax_push), &cells, err)
+             : vittm_pipeline_get(logits->dev, VITTM_SHADER_RESIZE_ARGMAX_CELLS, logits->dtype,
+                                  spec, 2, MAX_CHUNKS + 1, sizeof(resize_argmax_push), &cells, err);
     if (st)
       return st;
   }
@@ -176,8 +192,16 @@ vittm_status vittm_resize_argmax_record(vittm_cmd *cmd, const vittm_tensor *logi
     }
     if (band) {
       bind[MAX_CHUNKS] = (vittm_binding){scratch, true};
-      st = vittm_cmd_dispatch(cmd, cells, bind, &pc, ((end - cy) * w + wg - 1) / wg, 1, 1,
-                              "resize argmax cells", err);
+      /* The texel view shows the logits' whole buffer: the window is what the band reads. */
+      vittm_buffer_window read = {0, 0};
+      if (texel) {
+        const uint32_t bottom = end < h ? end : h - 1;
+        read = vittm_texel_rows(logits, cy * w, (bottom - cy + 1) * w);
+        pc.x_at = vittm_texel_unit(logits, 0);
+      }
+      st = vittm_cmd_dispatch_windows(cmd, cells, bind, texel ? &read : NULL, &pc,
+                                      ((end - cy) * w + wg - 1) / wg, 1, 1, "resize argmax cells",
+                                      err);
       if (st)
         return st;
     }

@@ -28,6 +28,11 @@ vittm_status vittm_resize_argmax_record(vittm_cmd *cmd, const vittm_tensor *logi
                                         uint32_t map_w, uint32_t map_h, uint32_t map_stride,
                                         vittm_error *err);
 
+/* Whether vittm_resize_argmax_record lists the cells of these logits reading them through a
+ * texel buffer (CPU drivers: the profile's words=64, the logits one chunk that starts on a
+ * texel), rather than from storage buffers. */
+bool vittm_resize_argmax_cells_read_texels(const vittm_tensor *logits);
+
 /* Slide inference's crops (mmseg's test_cfg mode='slide'): a canvas_h × canvas_w image (the
  * resized frame) covered by n_h × n_w crops of crop_h × crop_w, crop (i, j) with its top-left
  * corner at (min(i·stride_h, canvas_h − crop_h), min(j·stride_w, canvas_w − crop_w)). */

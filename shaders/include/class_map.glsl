@@ -12,10 +12,16 @@ layout(local_size_x_id = 0) in;
 layout(constant_id = 0) const uint WG_SIZE = 64;
 layout(constant_id = 1) const uint N_CHUNKS = 1; // bound chunks of the logits, 1…4
 
+#ifdef VITTM_TEXEL
+// The logits, one chunk, through a texel view of their buffer (texels.glsl) from unit x_at.
+#include "texels.glsl"
+layout(set = 0, binding = 0, rgba32ui) uniform restrict readonly uimageBuffer logits_tx;
+#else
 layout(std430, set = 0, binding = 0) readonly buffer Chunk0 { elem_t chunk0[]; };
 layout(std430, set = 0, binding = 1) readonly buffer Chunk1 { elem_t chunk1[]; };
 layout(std430, set = 0, binding = 2) readonly buffer Chunk2 { elem_t chunk2[]; };
 layout(std430, set = 0, binding = 3) readonly buffer Chunk3 { elem_t chunk3[]; };
+#endif
 
 layout(push_constant) uniform Push {
   uint w, h, k;                    // logits: h·w rows of k classes
@@ -24,6 +30,7 @@ layout(push_constant) uniform Push {
   uint cy0, cy1;                   // the rows of cells of this dispatch: cy0 ≤ cy < cy1
   uint slices;                     // the map pass: workgroups per row of cells
   uint row_base, chunk_rows;       // first logit row of the first bound chunk; rows per chunk
+  uint x_at;                       // VITTM_TEXEL: the logits' first unit in binding 0
 } p;
 
 // The candidates of a cell. head: byte 0 = count n (COUNT_ALL: evaluate every class), byte 1
@@ -50,6 +57,36 @@ Row locate(uint row)
   return Row(c, (r - c * p.chunk_rows) * p.k);
 }
 
+#ifdef VITTM_TEXEL
+// Classes cls … cls + 3 of a row. A row starts anywhere in a unit (K need not be a multiple
+// of four), so each lane loads the two units that hold its four values and picks them out:
+// two loads where a storage buffer takes four loops over the lanes. Past the row's last class
+// the values are the next row's (or, past the view, its last unit's): the caller ignores
+// classes ≥ K.
+vec4 logits4(Row r, uint cls)
+{
+  const uint e = r.at + cls, u = p.x_at + e / KVEC;
+  const uvec4 a = imageLoad(logits_tx, texel(u));
+  const uvec4 b = imageLoad(logits_tx, texel(min(u + 1u, uint(imageSize(logits_tx)) - 1u)));
+#ifdef VITTM_F16
+  const uint s = (e % KVEC) / 2u; // the 32-bit word (two halves) the values start in
+#else
+  const uint s = e % KVEC;
+#endif
+  // Words s … s + 3 of the eight in a and b, as selects: lanes differ in s.
+  uvec4 q = mix(a, uvec4(a.yzw, b.x), bvec4(s == 1u));
+  q = mix(q, uvec4(a.zw, b.xy), bvec4(s == 2u));
+  q = mix(q, uvec4(a.w, b.xyz), bvec4(s == 3u));
+#ifdef VITTM_F16
+  // Halves from the upper half of word 0 when the row starts on an odd half.
+  q.xy = mix(q.xy, uvec2((q.x >> 16) | (q.y << 16), (q.y >> 16) | (q.z << 16)),
+             bvec2((e & 1u) != 0u));
+  return vec4(unpackHalf2x16(q.x), unpackHalf2x16(q.y));
+#else
+  return uintBitsToFloat(q);
+#endif
+}
+#else
 float logit(Row r, uint cls)
 {
   uint i = r.at + cls;
@@ -61,6 +98,15 @@ float logit(Row r, uint cls)
     return float(chunk2[i]);
   return float(chunk3[i]);
 }
+
+// Classes cls … cls + 3 of a row; those ≥ K repeat class K − 1 (the caller ignores them).
+vec4 logits4(Row r, uint cls)
+{
+  const uint last = p.k - 1u;
+  return vec4(logit(r, cls), logit(r, min(cls + 1u, last)), logit(r, min(cls + 2u, last)),
+              logit(r, min(cls + 3u, last)));
+}
+#endif
 
 // Source coordinate of output index i (clamped at 0), and its lower tap. `precise` keeps it
 // bit-exact with PyTorch's fp32 coordinate (no fused multiply-add).
@@ -87,10 +133,12 @@ Cell cell_at(uint cy, uint cx)
               locate(y1 * p.w + x1));
 }
 
+#ifndef VITTM_TEXEL
 vec4 corners(Cell c, uint cls)
 {
   return vec4(logit(c.r00, cls), logit(c.r01, cls), logit(c.r10, cls), logit(c.r11, cls));
 }
+#endif
 
 // One class's logit at weights (fx, fy) between the corners v, in PyTorch's order of
 // operations.
