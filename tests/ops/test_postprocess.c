@@ -226,6 +226,26 @@ static void test_random_logits_match_reference(void **state)
   run_precisions(cases, sizeof cases / sizeof *cases, random_logits);
 }
 
+/* Logits of at most 2^-13, half of them subnormal in fp16 (below 2^-14) and half not, compared
+ * with each other: the CPU drivers' cell pass converts halves itself (class_map.glsl,
+ * halves_vec4). */
+static float *tiny_logits(map_case c, uint64_t seed, vittm_dtype dtype)
+{
+  float *x = random_logits(c, seed, VITTM_F32);
+  size_t n = (size_t)c.h * c.w * c.k;
+  for (size_t i = 0; i < n; i++)
+    x[i] = ldexpf(x[i], -15); /* |x| ≤ 4·2^-15 */
+  test_round_to(x, n, dtype);
+  return x;
+}
+
+static void test_subnormal_halves_match_reference(void **state)
+{
+  (void)state;
+  static const map_case cases[] = {{7, 5, 21, 33, 17, 20}, {9, 7, 150, 50, 61, 64}};
+  run_precisions(cases, sizeof cases / sizeof *cases, tiny_logits);
+}
+
 /* The real case's shape: 150 classes from a 32×32 grid to a 719×405 frame. */
 static void test_segmentation_logits_k150_to_frame_size(void **state)
 {
@@ -522,6 +542,7 @@ static void test_slide_grid_is_mmsegs_and_refuses_what_it_cannot_do(void **state
 OP_SUITE(postprocess, cmocka_unit_test(test_slide_argmax_matches_reference),
          cmocka_unit_test(test_slide_grid_is_mmsegs_and_refuses_what_it_cannot_do),
          cmocka_unit_test(test_random_logits_match_reference),
+         cmocka_unit_test(test_subnormal_halves_match_reference),
          cmocka_unit_test(test_segmentation_logits_k150_to_frame_size),
          cmocka_unit_test(test_map_at_model_size_is_plain_argmax),
          cmocka_unit_test(test_ties_pick_lowest_index),
