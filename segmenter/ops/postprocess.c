@@ -150,6 +150,7 @@ vittm_status vittm_resize_argmax_record(vittm_cmd *cmd, const vittm_tensor *logi
       .scale_x = (float)w / (float)map_w,
       .scale_y = (float)h / (float)map_h,
       .chunk_rows = logits->chunk_rows,
+      .x_at = texel ? vittm_texel_unit(logits, 0) : 0,
       /* Output rows of one row of cells: about map_h / h, and half as many again for the first
        * and last, which also take the rows whose source coordinate is clamped. */
       .slices = (3 * map_h / (2 * h) + 2 + rows - 1) / rows,
@@ -197,7 +198,6 @@ vittm_status vittm_resize_argmax_record(vittm_cmd *cmd, const vittm_tensor *logi
       if (texel) {
         const uint32_t bottom = end < h ? end : h - 1;
         read = vittm_texel_rows(logits, cy * w, (bottom - cy + 1) * w);
-        pc.x_at = vittm_texel_unit(logits, 0);
       }
       st = vittm_cmd_dispatch_windows(cmd, cells, bind, texel ? &read : NULL, &pc,
                                       ((end - cy) * w + wg - 1) / wg, 1, 1, "resize argmax cells",

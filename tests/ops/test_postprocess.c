@@ -186,11 +186,18 @@ static void run(map_case c, logits_fn make, vittm_dtype dtype, uint32_t row_step
   float *logits = make(c, c.h * 31u + c.w * 7u + c.k, dtype);
   prepared pp;
   prepare(&pp, c, logits, dtype);
+  /* CPU drivers list the cells through a texel buffer wherever the logits are one chunk (a
+   * test's tensor starts its buffer); the op tests' words=32 and split conditions take the
+   * storage buffers. */
+  const bool texel = vittm_resize_argmax_cells_read_texels(pp.logits);
+  assert_int_equal(texel,
+                   vittm_words64(test_dev) && vittm_texels(test_dev) && pp.logits->n_chunks == 1);
   test_submit(pp.cmd);
   uint8_t *map = read_map(&pp);
   char what[128];
-  snprintf(what, sizeof what, "resize argmax %s %u×%u×%u → %u×%u (stride %u)",
-           vittm_dtype_name(dtype), c.h, c.w, c.k, c.map_h, c.map_w, c.stride);
+  snprintf(what, sizeof what, "resize argmax %s %u×%u×%u → %u×%u (stride %u)%s",
+           vittm_dtype_name(dtype), c.h, c.w, c.k, c.map_h, c.map_w, c.stride,
+           texel ? " (texel cells)" : "");
   check_map(what, logits, c, map, row_step);
   free(map), free(logits);
   release(&pp);
