@@ -113,6 +113,57 @@ bool vittm_attention_takes_uniform_route(const vittm_tensor *qkv, uint32_t heads
          uniform_shape(qkv->dev, qkv->dtype, d, heads) && vittm_texel_aligned(qkv);
 }
 
+/* The tiled route (profile attention=tiled; shaders/attention_tiled.comp): the uniform route's
+ * attention as two texel-GEMM tiles per block of keys, TILED_QUERIES queries per workgroup of
+ * one subgroup and TILED_KEYS keys per lane and block (16 × 8: as AVX2, ViT-B's attention 1.2×
+ * as fast as the uniform kernel; the other tiles tried were slower, docs/cpu-drivers.md). */
+enum { TILED_QUERIES = 16, TILED_KEYS = 8 };
+
+typedef struct tiled_push {
+  uint32_t n, d, qkv_at, out_off;
+  float scale;
+} tiled_push;
+_Static_assert(sizeof(tiled_push) == VITTM_SHADER_ATTENTION_TILED_PUSH_SIZE,
+               "tiled_push does not match attention_tiled's push constants");
+
+/* Whether a head of hd values fits the tiled kernel at subgroup size sg: each lane owns whole
+ * units of the output row, the weighted sum takes four keys at a time, and the queries split
+ * evenly over the lanes. */
+static bool tiled_shape(const vittm_device_profile *profile, vittm_dtype dtype, uint32_t hd)
+{
+  const uint32_t sg = profile->shuffle_subgroup, kvec = dtype == VITTM_F16 ? 8 : 4;
+  return profile->attention_tiles && sg && sg % 4 == 0 && TILED_QUERIES % sg == 0 &&
+         hd % (sg * kvec) == 0;
+}
+
+bool vittm_attention_takes_tiled_route(const vittm_tensor *qkv, uint32_t heads)
+{
+  return vittm_attention_takes_uniform_route(qkv, heads, NULL) &&
+         tiled_shape(vittm_device_get_profile(qkv->dev), qkv->dtype, qkv->cols / 3 / heads);
+}
+
+static vittm_status record_tiled(vittm_cmd *cmd, const vittm_tensor *qkv, uint32_t heads,
+                                 vittm_tensor *out, vittm_error *err)
+{
+  const uint32_t n = qkv->rows, d = out->cols, hd = d / heads;
+  const uint32_t spec[] = {vittm_device_get_profile(qkv->dev)->shuffle_subgroup, hd, TILED_QUERIES,
+                           TILED_KEYS};
+  const vittm_pipeline *p;
+  vittm_status st = vittm_pipeline_get_texel(qkv->dev, VITTM_SHADER_ATTENTION_TILED, qkv->dtype,
+                                             spec, 4, 2, 1, sizeof(tiled_push), &p, err);
+  if (st)
+    return st;
+  tiled_push pc = {.n = n, .d = d, .scale = log2_scale(hd)};
+  uint32_t qkv_off; /* the kernel reads qkv through its texels alone */
+  const vittm_binding bind[2] = {vittm_tensor_bind(qkv, 0, false, &qkv_off),
+                                 vittm_tensor_bind(out, 0, true, &pc.out_off)};
+  pc.qkv_at = vittm_texel_unit(qkv, 0);
+  const vittm_buffer_window read = vittm_texel_rows(qkv, 0, n);
+  return vittm_cmd_dispatch_windows(cmd, p, bind, &read, &pc,
+                                    (n + TILED_QUERIES - 1) / TILED_QUERIES, heads, 1, "attention",
+                                    err);
+}
+
 static vittm_status record_uniform(vittm_cmd *cmd, const vittm_tensor *qkv, uint32_t heads,
                                    vittm_tensor *out, vittm_error *err)
 {
@@ -205,9 +256,10 @@ vittm_status vittm_attention_record(vittm_cmd *cmd, const vittm_tensor *qkv, uin
     st = check_scratch(qkv, heads, scratch, out, err);
   if (st)
     return st;
-  /* The uniform route writes out through one binding, as the GEMM route does. */
+  /* The uniform and tiled routes write out through one binding, as the GEMM route does. */
   if (qkv->rows && out->n_chunks == 1 && vittm_attention_takes_uniform_route(qkv, heads, scratch)) {
-    st = record_uniform(cmd, qkv, heads, out, err);
+    st = vittm_attention_takes_tiled_route(qkv, heads) ? record_tiled(cmd, qkv, heads, out, err)
+                                                       : record_uniform(cmd, qkv, heads, out, err);
     if (!st) /* Q·Kᵀ and P·V: n² multiply-adds per head and value of a head, twice */
       vittm_cmd_count_flops(cmd, 4.0 * qkv->rows * qkv->rows * (qkv->cols / 3));
     return vittm_error_prefix(err, st, "attention");

@@ -21,7 +21,8 @@
  * is one dispatch for all heads (vittm_gemm_record_batch). Where
  * vittm_attention_takes_uniform_route (CPU drivers), the fused kernel's algorithm reading
  * keys and values where they lie in qkv through a texel buffer, whatever the scratch: one
- * dispatch for all heads. */
+ * dispatch for all heads; where vittm_attention_takes_tiled_route, the same as two
+ * register-tiled products per block of keys. */
 vittm_status vittm_attention_record(vittm_cmd *cmd, const vittm_tensor *qkv, uint32_t heads,
                                     vittm_tensor *scratch, vittm_tensor *out, vittm_error *err);
 /* Whether attention over qkv (with this scratch, NULL: none; the route needs none) takes the
@@ -30,6 +31,9 @@ vittm_status vittm_attention_record(vittm_cmd *cmd, const vittm_tensor *qkv, uin
  * 4 (fp16: 8). */
 bool vittm_attention_takes_uniform_route(const vittm_tensor *qkv, uint32_t heads,
                                          const vittm_tensor *scratch);
+/* Whether, on that route, the tiled kernel runs it: profile attention=tiled, a subgroup of 4,
+ * 8 or 16 lanes, and a head dim that is a multiple of 4 (fp16: 8) per lane. */
+bool vittm_attention_takes_tiled_route(const vittm_tensor *qkv, uint32_t heads);
 /* Whether attention over n tokens of width d in `heads` heads takes the GEMM route on dev, and
  * the shape of the scratch tensor it needs then (one chunk: heads·n score rows and d rows of
  * transposed values, n rounded up to 4 wide): fp32 on CPU drivers, when it fits one buffer. */

@@ -53,6 +53,7 @@ static vittm_status apply_route(const vittm_device_info *info, const char *item,
       {"attention=fused", 1, VITTM_ATTENTION_FUSED},
       {"attention=gemm", 1, VITTM_ATTENTION_GEMM},
       {"attention=uniform", 1, VITTM_ATTENTION_UNIFORM},
+      {"attention=tiled", 1, -1},
       {"reductions=workgroup", 2, VITTM_REDUCTIONS_WORKGROUP},
       {"reductions=subgroup", 2, VITTM_REDUCTIONS_SUBGROUP},
       {"shuffles=on", 3, 1},
@@ -72,7 +73,11 @@ static vittm_status apply_route(const vittm_device_info *info, const char *item,
       continue;
     switch (routes[i].field) {
     case 0: p->tiles = (vittm_tile_kind)routes[i].value; break;
-    case 1: p->attention = (vittm_attention_route)routes[i].value; break;
+    case 1:
+      p->attention =
+          routes[i].value < 0 ? VITTM_ATTENTION_UNIFORM : (vittm_attention_route)routes[i].value;
+      p->attention_tiles = routes[i].value < 0;
+      break;
     case 4: p->gemm_uniform = routes[i].value; break;
     case 5:
       p->winograd = routes[i].value != 0;
@@ -101,7 +106,7 @@ static vittm_status apply_route(const vittm_device_info *info, const char *item,
   return vittm_error_set(
       err, VITTM_ERROR_INVALID_ARGUMENT,
       "VITTM_ROUTES: unknown route \"%.*s\" (known: tiles=register|shared, "
-      "attention=fused|gemm|uniform, reductions=workgroup|subgroup, shuffles=on|off, "
+      "attention=fused|gemm|uniform|tiled, reductions=workgroup|subgroup, shuffles=on|off, "
       "gemm=uniform|tiled, winograd=on|off|all, copies=transfer|shader, words=64|32)",
       (int)len, item);
 }
@@ -126,6 +131,10 @@ vittm_status vittm_device_profile_select(const vittm_device_info *info,
       .fp16 = info->fp16 && !cpu,
       .tiles = cpu ? VITTM_TILES_REGISTER : VITTM_TILES_SHARED,
       .attention = cpu ? VITTM_ATTENTION_UNIFORM : VITTM_ATTENTION_FUSED,
+      /* x86 code without AVX-512: 16 vector registers, where the uniform kernel's 256 floats
+       * of state per lane spill twice as much as with AVX-512VL's 32; the tiled kernel's
+       * attention was 1.2× as fast there and 0.9× with AVX-512 (docs/cpu-drivers.md). */
+      .attention_tiles = cpu && info->cpu_vectors[0] && strcmp(info->cpu_vectors, "avx512") != 0,
       .reductions = cpu && subgroup_reductions_possible(info) ? VITTM_REDUCTIONS_SUBGROUP
                                                               : VITTM_REDUCTIONS_WORKGROUP,
       .shuffle_subgroup = shuffle_subgroup(info),
@@ -163,9 +172,10 @@ static bool tile_equal(const vittm_tile *a, const vittm_tile *b)
 bool vittm_device_profile_equal(const vittm_device_profile *a, const vittm_device_profile *b)
 {
   return a->fp16 == b->fp16 && a->tiles == b->tiles && a->attention == b->attention &&
-         a->reductions == b->reductions && a->shuffle_subgroup == b->shuffle_subgroup &&
-         a->long_workgroups == b->long_workgroups && a->gemm_uniform == b->gemm_uniform &&
-         a->winograd == b->winograd && a->winograd_small_maps == b->winograd_small_maps &&
+         a->attention_tiles == b->attention_tiles && a->reductions == b->reductions &&
+         a->shuffle_subgroup == b->shuffle_subgroup && a->long_workgroups == b->long_workgroups &&
+         a->gemm_uniform == b->gemm_uniform && a->winograd == b->winograd &&
+         a->winograd_small_maps == b->winograd_small_maps &&
          a->copies_by_transfer == b->copies_by_transfer && a->words64 == b->words64 &&
          tile_equal(&a->gemm_tile, &b->gemm_tile) && tile_equal(&a->conv_tile, &b->conv_tile);
 }
@@ -174,7 +184,7 @@ void vittm_device_profile_describe(const vittm_device_profile *p, char *buf, siz
 {
   snprintf(buf, size, "tiles=%s,attention=%s,reductions=%s,shuffles=%s%s%s%s%s%s",
            p->tiles == VITTM_TILES_REGISTER ? "register" : "shared",
-           p->attention == VITTM_ATTENTION_UNIFORM ? "uniform"
+           p->attention == VITTM_ATTENTION_UNIFORM ? (p->attention_tiles ? "tiled" : "uniform")
            : p->attention == VITTM_ATTENTION_GEMM  ? "gemm"
                                                    : "fused",
            p->reductions == VITTM_REDUCTIONS_SUBGROUP ? "subgroup" : "workgroup",

@@ -59,6 +59,11 @@ typedef struct vittm_device_profile {
   bool fp16;                        /* precision auto means fp16 */
   vittm_tile_kind tiles;            /* GEMM, convolution, patch embedding */
   vittm_attention_route attention;  /* the GEMM route is fp32 only: fp16 then goes fused */
+  bool attention_tiles;             /* attention=tiled: the uniform route's attention as the
+                                       texel GEMM's tile (attention_tiled.comp) where the head
+                                       fits it: CPU drivers without AVX-512 code, where the
+                                       uniform kernel's state spills over 16 vector registers
+                                       (docs/cpu-drivers.md) */
   vittm_reduction_route reductions; /* LayerNorm, softmax rows */
   uint32_t shuffle_subgroup;        /* register tiles share loads over subgroups of this size
                                        with shuffles (GEMM, convolution, patch embedding);

@@ -52,9 +52,10 @@ static void reference(const attn_case *c, const float *qkv, double *ref)
 /* The route vittm_attention_record takes for qkv with this scratch. */
 static const char *route_name(const vittm_tensor *qkv, uint32_t heads, const vittm_tensor *scratch)
 {
-  return vittm_attention_takes_uniform_route(qkv, heads, scratch) ? "uniform"
-         : scratch                                                ? "GEMM"
-                                                                  : "fused";
+  return vittm_attention_takes_tiled_route(qkv, heads)              ? "tiled"
+         : vittm_attention_takes_uniform_route(qkv, heads, scratch) ? "uniform"
+         : scratch                                                  ? "GEMM"
+                                                                    : "fused";
 }
 
 /* Records one attention: by the uniform route where the device takes it (whatever by_gemm),
@@ -121,11 +122,20 @@ static void test_attention_matches_reference(void **state)
   };
   vittm_dtype dtypes[2];
   int nd = test_precisions(test_dev, dtypes);
-  for (int i = 0; i < nd; i++)
-    for (size_t j = 0; j < sizeof cases / sizeof *cases; j++)
-      for (int by_gemm = 0; by_gemm < 2; by_gemm++)
-        if (run_case(&cases[j], dtypes[i], by_gemm, NULL) != VITTM_OK)
-          fail_msg("attention N=%u refused", cases[j].n);
+  /* Where the device takes the uniform route, its kernels both: the uniform one, and the tiled
+   * one where a head fits it (hd 64 and 128 here; 4 and 20 stay uniform). */
+  vittm_device_profile *profile = vittm_device_profile_mut(test_dev);
+  const bool was = profile->attention_tiles;
+  const int kernels = profile->attention == VITTM_ATTENTION_UNIFORM ? 2 : 1;
+  for (int tiles = 0; tiles < kernels; tiles++) {
+    profile->attention_tiles = kernels == 2 ? tiles : was;
+    for (int i = 0; i < nd; i++)
+      for (size_t j = 0; j < sizeof cases / sizeof *cases; j++)
+        for (int by_gemm = 0; by_gemm < 2; by_gemm++)
+          if (run_case(&cases[j], dtypes[i], by_gemm, NULL) != VITTM_OK)
+            fail_msg("attention N=%u refused", cases[j].n);
+  }
+  profile->attention_tiles = was;
 }
 
 /* ViT-B at 512² (1024 patches + class token). When the device's buffer range splits qkv over
@@ -216,7 +226,8 @@ static void test_gemm_route_refuses_what_does_not_fit(void **state)
 }
 
 /* ViT-B at 512² (1025 tokens, 12 heads): the uniform route reads all of qkv through one
- * texel buffer, one dispatch for every head, with no scratch (the GEMM route's is 50 MB). */
+ * texel buffer, one dispatch for every head, with no scratch (the GEMM route's is 50 MB); so
+ * does its tiled kernel. */
 static void test_uniform_route_is_one_dispatch(void **state)
 {
   (void)state;
@@ -241,7 +252,26 @@ static void test_uniform_route_is_one_dispatch(void **state)
     assert_int_equal(vittm_cmd_dispatch_count(cmd), 1);
   }
   vittm_cmd_free(cmd);
-  vittm_tensor_free(qkv), vittm_tensor_free(out);
+  /* The tiled kernel: taken for ViT-B's heads of 64 where asked (at every subgroup size of 4,
+   * 8 or 16 lanes), never for heads of 20, also one dispatch. */
+  const bool tiles_were = profile->attention_tiles;
+  profile->attention_tiles = true;
+  const uint32_t sg = profile->shuffle_subgroup;
+  const bool fits = shuffles && one && sg % 4 == 0 && sg <= 16;
+  assert_int_equal(vittm_attention_takes_tiled_route(qkv, heads), fits);
+  vittm_tensor *qkv20 = test_tensor(test_dev, VITTM_F32, 5, 3 * 100, NULL);
+  assert_false(vittm_attention_takes_tiled_route(qkv20, 5));
+  assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
+  st = vittm_attention_record(cmd, qkv, heads, NULL, out, &err);
+  if (fits) {
+    assert_int_equal(st, VITTM_OK);
+    assert_int_equal(vittm_cmd_dispatch_count(cmd), 1);
+  }
+  vittm_cmd_free(cmd);
+  profile->attention_tiles = false;
+  assert_false(vittm_attention_takes_tiled_route(qkv, heads));
+  profile->attention_tiles = tiles_were;
+  vittm_tensor_free(qkv), vittm_tensor_free(out), vittm_tensor_free(qkv20);
   profile->attention = was;
 }
 

@@ -21,6 +21,7 @@ static const struct {
     {"attention=fused", "fused attention kernel"},
     {"attention=gemm", "attention by GEMMs (fp32; fp16 stays fused)"},
     {"attention=uniform", "attention reading keys from texel buffers"},
+    {"attention=tiled", "that attention as two register-tiled products per block of keys"},
     {"reductions=workgroup", "LayerNorm/softmax reduced per workgroup"},
     {"reductions=subgroup", "LayerNorm/softmax reduced per subgroup"},
     {"shuffles=on", "register tiles share loads with subgroup shuffles"},
