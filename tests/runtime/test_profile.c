@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -109,10 +110,12 @@ static void test_cpu_drivers_read_uniform_buffers(void **state)
     /* Attention as the GEMM's tile where the code has 16 vector registers (x86 without
      * AVX-512); the uniform kernel with AVX-512's 32, and where the vectors are unknown. */
     const bool tiles = strcmp(vectors[i], "avx512") != 0 && vectors[i][0];
-    describe_is(&p, tiles ? "tiles=register,attention=tiled,reductions=subgroup,shuffles=on,"
-                            "gemm=uniform,winograd=on,copies=transfer,words=64"
-                          : "tiles=register,attention=uniform,reductions=subgroup,shuffles=on,"
-                            "gemm=uniform,winograd=on,copies=transfer,words=64");
+    char want[160];
+    snprintf(want, sizeof want,
+             "tiles=register,attention=%s,reductions=subgroup,shuffles=on,gemm=uniform,"
+             "winograd=on,copies=transfer,words=64",
+             tiles ? "tiled" : "uniform");
+    describe_is(&p, want);
     assert_int_equal(p.attention_tiles, tiles);
     assert_int_equal(p.attention, VITTM_ATTENTION_UNIFORM);
     assert_false(select_ok(&info, "attention=uniform").attention_tiles);
