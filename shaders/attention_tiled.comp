@@ -12,7 +12,8 @@
 //
 // qkv is N×3D (columns [q | k | v], head h at columns h·HD … of each part), from unit qkv_at
 // of the texel buffer. A workgroup is one subgroup of SG lanes and owns the R queries of head
-// gl_WorkGroupID.y at rows gl_WorkGroupID.x·R …; keys go KB = KL·SG at a time.
+// gl_WorkGroupID.y at rows gl_WorkGroupID.x·R …; keys go KB = KL·SG at a time, and those
+// past the last whole block SG at a time (one key a lane).
 //
 // - Scores, S = Q·Kᵀ over the head dim: lane l holds the scores of the R queries with keys
 //   j0 + kl·SG + l (kl < KL), loads those keys' rows itself and shares the queries' rows as
@@ -71,16 +72,102 @@ void values(unit_t u, out vec4 a[KVEC / 4u])
 #endif
 }
 
+// The running state of the R queries: the lane's output columns, each row's maximum and its
+// share of the row's sum.
+float acc[R][CL], m[R], l[R];
+
+// Keys j0 … j0 + kls·SG − 1, kls ≤ KL keys per lane (a constant at each call, so that its
+// loops unroll): scores, the block's softmax and the weighted sum, for the queries this
+// workgroup owns, whose rows start at units qrow.
+void attend(uint j0, const uint kls, uint qrow[AL])
+{
+  const uint lane = gl_SubgroupInvocationID, h = gl_WorkGroupID.y;
+  const uint ld = 3u * p.d / KVEC; // units per row of qkv
+  const uint kcol = (p.d + h * HD) / KVEC, vcol = (2u * p.d + h * HD) / KVEC;
+  uint krow[KL];
+  [[unroll]] for (uint kl = 0; kl < kls; kl++)
+    krow[kl] = p.qkv_at + min(j0 + kl * SG + lane, p.n - 1u) * ld + kcol;
+  float s[R][KL];
+  [[unroll]] for (uint r = 0; r < R; r++)
+    [[unroll]] for (uint kl = 0; kl < kls; kl++)
+      s[r][kl] = 0.0;
+  for (uint kv = 0; kv < HU; kv++) {
+    unit_t held[AL];
+    [[unroll]] for (uint t = 0; t < AL; t++)
+      held[t] = unit(imageLoad(rows, texel(qrow[t] + kv)));
+    vec4 k[KL][KVEC / 4u];
+    [[unroll]] for (uint kl = 0; kl < kls; kl++)
+      values(unit(imageLoad(rows, texel(krow[kl] + kv))), k[kl]);
+    [[unroll]] for (uint r = 0; r < R; r++) {
+      vec4 q[KVEC / 4u];
+      values(subgroupShuffle(held[r / SG], r % SG), q);
+      [[unroll]] for (uint kl = 0; kl < kls; kl++)
+#ifdef VITTM_F16
+        s[r][kl] += dot4(q[0], k[kl][0]) + dot4(q[1], k[kl][1]);
+#else
+        s[r][kl] += dot4(q[0], k[kl][0]);
+#endif
+    }
+  }
+
+  [[unroll]] for (uint r = 0; r < R; r++) {
+    float mx = MASKED;
+    [[unroll]] for (uint kl = 0; kl < kls; kl++) {
+      s[r][kl] = j0 + kl * SG + lane < p.n ? s[r][kl] * p.scale : MASKED;
+      mx = max(mx, s[r][kl]);
+    }
+    float bm = m[r];
+    [[unroll]] for (uint c = 0; c < SG; c++)
+      bm = max(bm, subgroupShuffle(mx, c));
+    const float corr = exp2(m[r] - bm);
+    float sum = 0.0;
+    [[unroll]] for (uint kl = 0; kl < kls; kl++) {
+      s[r][kl] = exp2(s[r][kl] - bm); // keys past N: 0
+      sum += s[r][kl];
+    }
+    l[r] = l[r] * corr + sum;
+    m[r] = bm;
+    [[unroll]] for (uint j = 0; j < CL; j++)
+      acc[r][j] *= corr;
+  }
+
+  for (uint kl = 0; kl < kls; kl++) {
+    float w[R];
+    [[unroll]] for (uint r = 0; r < R; r++) {
+      w[r] = s[r][0];
+      [[unroll]] for (uint i = 1; i < kls; i++)
+        w[r] = kl == i ? s[r][i] : w[r];
+    }
+    // Four keys at a time, so that an output's update sums four products (dot4), as the
+    // GEMM's does: its accumulators live on the stack, and a product added at a time
+    // costs a load and a store each.
+    [[unroll]] for (uint c0 = 0; c0 < SG; c0 += 4u) {
+      vec4 v[4][CU][KVEC / 4u];
+      [[unroll]] for (uint c = 0; c < 4u; c++) {
+        const uint vrow = p.qkv_at + min(j0 + kl * SG + c0 + c, p.n - 1u) * ld + vcol + lane;
+        [[unroll]] for (uint u = 0; u < CU; u++)
+          values(unit(imageLoad(rows, texel(vrow + u * SG))), v[c][u]);
+      }
+      [[unroll]] for (uint r = 0; r < R; r++) {
+        const vec4 wr = vec4(subgroupShuffle(w[r], c0), subgroupShuffle(w[r], c0 + 1u),
+                             subgroupShuffle(w[r], c0 + 2u), subgroupShuffle(w[r], c0 + 3u));
+        [[unroll]] for (uint u = 0; u < CU; u++)
+          [[unroll]] for (uint e = 0; e < KVEC; e++)
+            acc[r][u * KVEC + e] +=
+                dot4(wr, vec4(v[0][u][e / 4u][e % 4u], v[1][u][e / 4u][e % 4u],
+                              v[2][u][e / 4u][e % 4u], v[3][u][e / 4u][e % 4u]));
+      }
+    }
+  }
+}
+
 void main()
 {
   const uint lane = gl_SubgroupInvocationID, h = gl_WorkGroupID.y, q0 = gl_WorkGroupID.x * R;
   const uint ld = 3u * p.d / KVEC; // units per row of qkv
-  const uint kcol = (p.d + h * HD) / KVEC, vcol = (2u * p.d + h * HD) / KVEC;
   uint qrow[AL]; // the unit where each query row this lane loads starts
   [[unroll]] for (uint t = 0; t < AL; t++)
     qrow[t] = p.qkv_at + min(q0 + t * SG + lane, p.n - 1u) * ld + h * HU;
-
-  float acc[R][CL], m[R], l[R];
   [[unroll]] for (uint r = 0; r < R; r++) {
     [[unroll]] for (uint j = 0; j < CL; j++)
       acc[r][j] = 0.0;
@@ -88,83 +175,13 @@ void main()
     l[r] = 0.0;
   }
 
-  for (uint j0 = 0; j0 < p.n; j0 += KB) {
-    uint krow[KL];
-    [[unroll]] for (uint kl = 0; kl < KL; kl++)
-      krow[kl] = p.qkv_at + min(j0 + kl * SG + lane, p.n - 1u) * ld + kcol;
-    float s[R][KL];
-    [[unroll]] for (uint r = 0; r < R; r++)
-      [[unroll]] for (uint kl = 0; kl < KL; kl++)
-        s[r][kl] = 0.0;
-    for (uint kv = 0; kv < HU; kv++) {
-      unit_t held[AL];
-      [[unroll]] for (uint t = 0; t < AL; t++)
-        held[t] = unit(imageLoad(rows, texel(qrow[t] + kv)));
-      vec4 k[KL][KVEC / 4u];
-      [[unroll]] for (uint kl = 0; kl < KL; kl++)
-        values(unit(imageLoad(rows, texel(krow[kl] + kv))), k[kl]);
-      [[unroll]] for (uint r = 0; r < R; r++) {
-        vec4 q[KVEC / 4u];
-        values(subgroupShuffle(held[r / SG], r % SG), q);
-        [[unroll]] for (uint kl = 0; kl < KL; kl++)
-#ifdef VITTM_F16
-          s[r][kl] += dot4(q[0], k[kl][0]) + dot4(q[1], k[kl][1]);
-#else
-          s[r][kl] += dot4(q[0], k[kl][0]);
-#endif
-      }
-    }
-
-    [[unroll]] for (uint r = 0; r < R; r++) {
-      float mx = MASKED;
-      [[unroll]] for (uint kl = 0; kl < KL; kl++) {
-        s[r][kl] = j0 + kl * SG + lane < p.n ? s[r][kl] * p.scale : MASKED;
-        mx = max(mx, s[r][kl]);
-      }
-      float bm = m[r];
-      [[unroll]] for (uint c = 0; c < SG; c++)
-        bm = max(bm, subgroupShuffle(mx, c));
-      const float corr = exp2(m[r] - bm);
-      float sum = 0.0;
-      [[unroll]] for (uint kl = 0; kl < KL; kl++) {
-        s[r][kl] = exp2(s[r][kl] - bm); // keys past N: 0
-        sum += s[r][kl];
-      }
-      l[r] = l[r] * corr + sum;
-      m[r] = bm;
-      [[unroll]] for (uint j = 0; j < CL; j++)
-        acc[r][j] *= corr;
-    }
-
-    for (uint kl = 0; kl < KL; kl++) {
-      float w[R];
-      [[unroll]] for (uint r = 0; r < R; r++) {
-        w[r] = s[r][0];
-        [[unroll]] for (uint i = 1; i < KL; i++)
-          w[r] = kl == i ? s[r][i] : w[r];
-      }
-      // Four keys at a time, so that an output's update sums four products (dot4), as the
-      // GEMM's does: its accumulators live on the stack, and a product added at a time
-      // costs a load and a store each.
-      [[unroll]] for (uint c0 = 0; c0 < SG; c0 += 4u) {
-        vec4 v[4][CU][KVEC / 4u];
-        [[unroll]] for (uint c = 0; c < 4u; c++) {
-          const uint vrow = p.qkv_at + min(j0 + kl * SG + c0 + c, p.n - 1u) * ld + vcol + lane;
-          [[unroll]] for (uint u = 0; u < CU; u++)
-            values(unit(imageLoad(rows, texel(vrow + u * SG))), v[c][u]);
-        }
-        [[unroll]] for (uint r = 0; r < R; r++) {
-          const vec4 wr = vec4(subgroupShuffle(w[r], c0), subgroupShuffle(w[r], c0 + 1u),
-                               subgroupShuffle(w[r], c0 + 2u), subgroupShuffle(w[r], c0 + 3u));
-          [[unroll]] for (uint u = 0; u < CU; u++)
-            [[unroll]] for (uint e = 0; e < KVEC; e++)
-              acc[r][u * KVEC + e] +=
-                  dot4(wr, vec4(v[0][u][e / 4u][e % 4u], v[1][u][e / 4u][e % 4u],
-                                v[2][u][e / 4u][e % 4u], v[3][u][e / 4u][e % 4u]));
-        }
-      }
-    }
-  }
+  // Whole blocks of KB keys, then the rest SG at a time: the last keys of N = 1025 take one
+  // lane each of SG, not of KB.
+  uint j0 = 0u;
+  for (; j0 + KB <= p.n; j0 += KB)
+    attend(j0, KL, qrow);
+  for (; j0 < p.n; j0 += SG)
+    attend(j0, 1u, qrow);
 
   [[unroll]] for (uint r = 0; r < R; r++) {
     float lt = 0.0;

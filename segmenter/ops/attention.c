@@ -116,7 +116,8 @@ bool vittm_attention_takes_uniform_route(const vittm_tensor *qkv, uint32_t heads
 /* The tiled route (profile attention=tiled; shaders/attention_tiled.comp): the uniform route's
  * attention as two texel-GEMM tiles per block of keys, TILED_QUERIES queries per workgroup of
  * one subgroup and TILED_KEYS keys per lane and block (16 × 8: as AVX2, ViT-B's attention 1.2×
- * as fast as the uniform kernel; the other tiles tried were slower, docs/cpu-drivers.md). */
+ * as fast as the uniform kernel; the other tiles tried were slower, docs/cpu-drivers.md), the
+ * keys after the last whole block one per lane. */
 enum { TILED_QUERIES = 16, TILED_KEYS = 8 };
 
 typedef struct tiled_push {
