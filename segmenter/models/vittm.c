@@ -17,8 +17,9 @@ typedef struct stream {
   vittm_tensor *patch_w, *patch_b, *pos, *x;
 } stream;
 
+/* A read or write head: q, and k and v stacked as one product (k's outputs, then v's). */
 typedef struct lin_attn {
-  vittm_tensor *q_w, *q_b, *k_w, *k_b, *v_w, *v_b;
+  vittm_tensor *q_w, *q_b, *kv_w, *kv_b;
 } lin_attn;
 
 typedef struct vittm_block {
@@ -40,8 +41,8 @@ typedef struct vittm_graph {
   float lin_eps;
   vittm_block *blocks;
   vittm_block_scratch scratch;
-  /* Linear-attention projections, sized for the larger stream. */
-  vittm_tensor *q_mem, *k_mem, *v_mem, *q_proc, *k_proc, *v_proc, *lin_scratch;
+  /* Linear-attention projections of each stream: q, and k and v side by side. */
+  vittm_tensor *q_mem, *kv_mem, *q_proc, *kv_proc, *lin_scratch;
   classifier *head;
 } vittm_graph;
 
@@ -58,25 +59,21 @@ static void vittm_graph_free(void *graph)
 static vittm_status load_lin_attn(vittm_encoder *enc, const char *prefix, uint32_t latent,
                                   lin_attn *out, vittm_error *err)
 {
-  uint32_t d = enc->dims.block.dim;
-  struct {
-    const char *part;
-    uint32_t rows;
-    vittm_tensor **w, **b;
-  } parts[] = {{"q", latent, &out->q_w, &out->q_b},
-               {"k", latent, &out->k_w, &out->k_b},
-               {"v", d, &out->v_w, &out->v_b}};
-  for (size_t i = 0; i < 3; i++) {
-    char name[64];
-    snprintf(name, sizeof name, "%s.%s.weight", prefix, parts[i].part);
-    vittm_status st = vittm_weights_matrix(&enc->w, name, parts[i].rows, d, parts[i].w, err);
-    if (st)
-      return st;
-    snprintf(name, sizeof name, "%s.%s.bias", prefix, parts[i].part);
-    if ((st = vittm_weights_matrix(&enc->w, name, 0, parts[i].rows, parts[i].b, err)))
-      return st;
-  }
-  return VITTM_OK;
+  const uint32_t d = enc->dims.block.dim, rows[2] = {latent, d};
+  char qw[64], qb[64], kw[64], kb[64], vw[64], vb[64];
+  snprintf(qw, sizeof qw, "%s.q.weight", prefix);
+  snprintf(qb, sizeof qb, "%s.q.bias", prefix);
+  snprintf(kw, sizeof kw, "%s.k.weight", prefix);
+  snprintf(kb, sizeof kb, "%s.k.bias", prefix);
+  snprintf(vw, sizeof vw, "%s.v.weight", prefix);
+  snprintf(vb, sizeof vb, "%s.v.bias", prefix);
+  const char *const weights[2] = {kw, vw}, *const biases[2] = {kb, vb};
+  vittm_status st = vittm_weights_matrix(&enc->w, qw, latent, d, &out->q_w, err);
+  if (!st)
+    st = vittm_weights_matrix(&enc->w, qb, 0, latent, &out->q_b, err);
+  if (!st)
+    st = vittm_weights_stacked(&enc->w, weights, rows, 2, d, &out->kv_w, err);
+  return st ? st : vittm_weights_stacked(&enc->w, biases, rows, 2, 0, &out->kv_b, err);
 }
 
 static vittm_status load_stream(vittm_encoder *enc, const char *which, stream *s, vittm_error *err)
@@ -234,15 +231,11 @@ vittm_status vittm_vittm_build(vittm_encoder *enc, vittm_error *err)
   if (!st)
     st = vittm_weights_transient(w, nm, g->latent, &g->q_mem, err);
   if (!st)
-    st = vittm_weights_transient(w, nm, g->latent, &g->k_mem, err);
-  if (!st)
-    st = vittm_weights_transient(w, nm, bd->dim, &g->v_mem, err);
+    st = vittm_weights_transient(w, nm, g->latent + bd->dim, &g->kv_mem, err);
   if (!st)
     st = vittm_weights_transient(w, np, g->latent, &g->q_proc, err);
   if (!st)
-    st = vittm_weights_transient(w, np, g->latent, &g->k_proc, err);
-  if (!st)
-    st = vittm_weights_transient(w, np, bd->dim, &g->v_proc, err);
+    st = vittm_weights_transient(w, np, g->latent + bd->dim, &g->kv_proc, err);
   if (!st)
     st = vittm_linear_attention_scratch(enc->dev, bd->heads, g->latent, bd->dim, &g->lin_scratch,
                                         err);
@@ -264,15 +257,12 @@ static vittm_status record_exchange(vittm_encoder *enc, vittm_graph *g, vittm_cm
                                     bool query_is_memory, vittm_error *err)
 {
   vittm_tensor *q = query_is_memory ? g->q_mem : g->q_proc;
-  vittm_tensor *k = query_is_memory ? g->k_proc : g->k_mem;
-  vittm_tensor *v = query_is_memory ? g->v_proc : g->v_mem;
+  vittm_tensor *kv = query_is_memory ? g->kv_proc : g->kv_mem;
   vittm_status st = vittm_gemm_record(cmd, query->x, a->q_w, a->q_b, q, 0, err);
   if (!st)
-    st = vittm_gemm_record(cmd, input->x, a->k_w, a->k_b, k, 0, err);
+    st = vittm_gemm_record(cmd, input->x, a->kv_w, a->kv_b, kv, 0, err);
   if (!st)
-    st = vittm_gemm_record(cmd, input->x, a->v_w, a->v_b, v, 0, err);
-  if (!st)
-    st = vittm_linear_attention_record(cmd, q, k, v, enc->dims.block.heads, g->lin_eps,
+    st = vittm_linear_attention_record(cmd, q, kv, enc->dims.block.heads, g->lin_eps,
                                        g->lin_scratch, query->x, true, err);
   return st;
 }

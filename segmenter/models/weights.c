@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 bool vittm_tensor_name(char *out, size_t size, const char *prefix, const char *suffix)
 {
@@ -117,6 +118,38 @@ vittm_status vittm_weights_matrix(vittm_weights *w, const char *name, uint32_t r
   st = vittm_weights_upload(w, data, rows ? rows : 1, cols, out, err);
   free(data);
   return vittm_error_prefix(err, st, "tensor %s", name);
+}
+
+vittm_status vittm_weights_stacked(vittm_weights *w, const char *const *names,
+                                   const uint32_t *rows, size_t n, uint32_t cols,
+                                   vittm_tensor **out, vittm_error *err)
+{
+  const size_t width = cols ? cols : 1;
+  uint32_t total = 0;
+  for (size_t i = 0; i < n; i++)
+    total += rows[i];
+  float *all = malloc((size_t)total * width * sizeof *all + 1);
+  if (!all)
+    return vittm_error_set(err, VITTM_ERROR_OUT_OF_MEMORY, "out of host memory reading %s",
+                           names[0]);
+  vittm_status st = VITTM_OK;
+  size_t at = 0;
+  for (size_t i = 0; i < n && !st; i++) {
+    const int64_t shape[2] = {rows[i], cols};
+    float *data = NULL;
+    st = vittm_weights_host(w, names[i], cols ? 2 : 1, shape, &data, err);
+    if (!st) {
+      memcpy(all + at, data, (size_t)rows[i] * width * sizeof *all);
+      at += (size_t)rows[i] * width;
+      free(data);
+    }
+  }
+  if (!st)
+    st = vittm_error_prefix(err, vittm_weights_upload(w, all, cols ? total : 1, cols ? cols : total,
+                                                      out, err),
+                            "tensor %s", names[0]);
+  free(all);
+  return st;
 }
 
 vittm_status vittm_weights_optional(vittm_weights *w, const char *name, uint32_t rows,

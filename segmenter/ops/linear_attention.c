@@ -107,34 +107,31 @@ vittm_status vittm_linear_attention_scratch(vittm_device *dev, uint32_t heads, u
   return vittm_tensor_create(dev, VITTM_F32, slots * heads, hs, out, err);
 }
 
-static vittm_status check_operands(const vittm_tensor *q, const vittm_tensor *k,
-                                   const vittm_tensor *v, uint32_t heads,
-                                   const vittm_tensor *scratch, const vittm_tensor *out,
-                                   vittm_error *err)
+static vittm_status check_operands(const vittm_tensor *q, const vittm_tensor *kv,
+                                   uint32_t heads, const vittm_tensor *scratch,
+                                   const vittm_tensor *out, vittm_error *err)
 {
   const char *op = "linear attention";
-  const vittm_tensor *all[] = {q, k, v, out};
-  vittm_status st = vittm_check_same_dtype(op, all, 4, err);
+  const vittm_tensor *all[] = {q, kv, out};
+  vittm_status st = vittm_check_same_dtype(op, all, 3, err);
   if (!st)
-    st = check_widths(op, heads, q->cols, v->cols, err);
+    st = check_widths(op, heads, q->cols, out->cols, err);
+  if (!st) /* k's columns, then v's */
+    st = vittm_check_shape(op, "kv", kv, kv->rows, q->cols + out->cols, err);
   if (!st)
-    st = vittm_check_shape(op, "k", k, k->rows, q->cols, err);
-  if (!st)
-    st = vittm_check_shape(op, "v", v, k->rows, v->cols, err);
-  if (!st)
-    st = vittm_check_shape(op, "out", out, q->rows, v->cols, err);
-  if (!st && k->rows == 0)
-    st = vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT, "%s: k and v have no rows", op);
+    st = vittm_check_shape(op, "out", out, q->rows, out->cols, err);
+  if (!st && kv->rows == 0)
+    st = vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT, "%s: kv has no rows", op);
   if (st)
     return st;
-  uint32_t dk = q->cols / heads, dv = v->cols / heads;
+  uint32_t dk = q->cols / heads, dv = out->cols / heads;
   if (scratch->dtype != VITTM_F32 || scratch->cols != head_stride(dk, dv) ||
       scratch->rows % heads != 0 || scratch->rows == 0)
     return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
                            "%s: scratch is %u×%u %s; make it with "
                            "vittm_linear_attention_scratch for %u heads, widths %u and %u",
                            op, scratch->rows, scratch->cols, vittm_dtype_name(scratch->dtype),
-                           heads, q->cols, v->cols);
+                           heads, q->cols, out->cols);
   return vittm_check_single_chunk(op, "scratch", scratch, err);
 }
 
@@ -156,66 +153,66 @@ typedef struct kv_uniform_plan {
   uint32_t sg, r, cu;
 } kv_uniform_plan;
 
-static bool plan_kv_uniform(const vittm_tensor *k, const vittm_tensor *v, uint32_t heads,
+static bool plan_kv_uniform(const vittm_tensor *kv, uint32_t dqk, uint32_t heads,
                             kv_uniform_plan *plan)
 {
-  const vittm_device_profile *profile = vittm_device_get_profile(k->dev);
-  const uint32_t kvec = k->dtype == VITTM_F16 ? 8 : 4, sg = profile->shuffle_subgroup;
-  if (!heads || k->cols % heads || v->cols % heads)
+  const vittm_device_profile *profile = vittm_device_get_profile(kv->dev);
+  const uint32_t kvec = kv->dtype == VITTM_F16 ? 8 : 4, sg = profile->shuffle_subgroup;
+  if (!heads || dqk > kv->cols || dqk % heads || (kv->cols - dqk) % heads)
     return false;
-  const uint32_t dk = k->cols / heads, dv = v->cols / heads;
-  if (profile->attention != VITTM_ATTENTION_UNIFORM || !vittm_texels(k->dev) || !sg ||
-      dv % (sg * kvec) || dk % kvec || k->n_chunks != 1 || v->n_chunks != 1 ||
-      !vittm_texel_aligned(k) || !vittm_texel_aligned(v))
+  const uint32_t dk = dqk / heads, dv = (kv->cols - dqk) / heads;
+  if (profile->attention != VITTM_ATTENTION_UNIFORM || !vittm_texels(kv->dev) || !sg ||
+      dv % (sg * kvec) || dk % kvec || kv->n_chunks != 1 || !vittm_texel_aligned(kv))
     return false;
   uint32_t r = 16;
   while (r > kvec && (dk % r || r * (dv / sg) > 128))
     r /= 2;
   *plan = (kv_uniform_plan){sg, r, dv / (sg * kvec)};
   return r >= kvec && dk % r == 0 && r * (dv / sg) <= 128 &&
-         sg <= vittm_device_get_info(k->dev)->max_workgroup_size[0];
+         sg <= vittm_device_get_info(kv->dev)->max_workgroup_size[0];
 }
 
-static vittm_status record_kv_uniform(vittm_cmd *cmd, const vittm_tensor *k, const vittm_tensor *v,
+static vittm_status record_kv_uniform(vittm_cmd *cmd, const vittm_tensor *kv, uint32_t dqk,
                                       uint32_t heads, const kv_uniform_plan *plan,
                                       vittm_tensor *scratch, vittm_error *err)
 {
   uint32_t spec[] = {plan->sg, plan->r, plan->cu};
   const vittm_pipeline *p;
   vittm_status st =
-      vittm_pipeline_get_texel(k->dev, VITTM_SHADER_LINEAR_ATTENTION_KV_UNIFORM, k->dtype, spec, 3,
-                               3, 2, sizeof(kv_uniform_push), &p, err);
+      vittm_pipeline_get_texel(kv->dev, VITTM_SHADER_LINEAR_ATTENTION_KV_UNIFORM, kv->dtype, spec,
+                               3, 3, 2, sizeof(kv_uniform_push), &p, err);
   if (st)
     return st;
   uint32_t unused;
-  const vittm_binding bind[3] = {vittm_tensor_bind(k, 0, false, &unused),
-                                 vittm_tensor_bind(v, 0, false, &unused),
+  const vittm_binding bind[3] = {vittm_tensor_bind(kv, 0, false, &unused),
+                                 vittm_tensor_bind(kv, 0, false, &unused),
                                  vittm_tensor_bind(scratch, 0, true, &unused)};
-  const vittm_buffer_window read[2] = {vittm_texel_rows(k, 0, k->rows),
-                                       vittm_texel_rows(v, 0, v->rows)};
-  const kv_uniform_push pc = {.tokens = k->rows,
-                              .dk = k->cols / heads,
-                              .ldk = k->cols,
-                              .ldv = v->cols,
-                              .k_at = vittm_texel_unit(k, 0),
-                              .v_at = vittm_texel_unit(v, 0),
+  const vittm_buffer_window read[2] = {vittm_texel_rows(kv, 0, kv->rows),
+                                       vittm_texel_rows(kv, 0, kv->rows)};
+  const uint32_t kvec = kv->dtype == VITTM_F16 ? 8 : 4;
+  const kv_uniform_push pc = {.tokens = kv->rows,
+                              .dk = dqk / heads,
+                              .ldk = kv->cols,
+                              .ldv = kv->cols,
+                              .k_at = vittm_texel_unit(kv, 0),
+                              .v_at = vittm_texel_unit(kv, 0) + dqk / kvec,
                               .hs = scratch->cols};
   return vittm_cmd_dispatch_windows(cmd, p, bind, read, &pc, pc.dk / plan->r, heads, 1,
                                     "linear attention kv", err);
 }
 
 /* Stage 1: partial sums of each span of k, v into `groups` slots. */
-static vittm_status record_kv(vittm_cmd *cmd, const vittm_tensor *k, const vittm_tensor *v,
+static vittm_status record_kv(vittm_cmd *cmd, const vittm_tensor *kv, uint32_t dqk,
                               uint32_t heads, vittm_tensor *scratch, uint32_t *groups,
                               vittm_error *err)
 {
   kv_uniform_plan plan;
-  if (plan_kv_uniform(k, v, heads, &plan)) {
+  if (plan_kv_uniform(kv, dqk, heads, &plan)) {
     *groups = 1;
-    return record_kv_uniform(cmd, k, v, heads, &plan, scratch, err);
+    return record_kv_uniform(cmd, kv, dqk, heads, &plan, scratch, err);
   }
-  const vittm_device_info *info = vittm_device_get_info(k->dev);
-  uint32_t dk = k->cols / heads, dv = v->cols / heads;
+  const vittm_device_info *info = vittm_device_get_info(kv->dev);
+  uint32_t dk = dqk / heads, dv = (kv->cols - dqk) / heads;
   uint32_t wg = pow2_at_least(dv, 8, 64);
   while (wg > info->max_workgroup_invocations)
     wg /= 2;
@@ -224,21 +221,21 @@ static vittm_status record_kv(vittm_cmd *cmd, const vittm_tensor *k, const vittm
     bt /= 2;
   /* φ(k) passed round subgroups by shuffles where the workgroup is whole subgroups of the
    * device's one size (vk/profile.h), else staged in shared memory. */
-  uint32_t sg = vittm_device_get_profile(k->dev)->shuffle_subgroup;
+  uint32_t sg = vittm_device_get_profile(kv->dev)->shuffle_subgroup;
   if (sg == 0 || sg > wg || wg % sg)
     sg = 0;
   uint32_t spec[] = {wg, dk, bt, (dv + wg - 1) / wg, sg ? sg : 8};
   const vittm_pipeline *p;
   vittm_status st = vittm_pipeline_get(
-      k->dev, sg ? VITTM_SHADER_LINEAR_ATTENTION_KV_SG : VITTM_SHADER_LINEAR_ATTENTION_KV, k->dtype,
+      kv->dev, sg ? VITTM_SHADER_LINEAR_ATTENTION_KV_SG : VITTM_SHADER_LINEAR_ATTENTION_KV, kv->dtype,
       spec, 5, 3, sizeof(kv_push), &p, err);
   if (st)
     return st;
 
-  const vittm_tensor *rows_split[] = {k, v};
+  const vittm_tensor *rows_split[] = {kv};
   uint32_t longest = 0;
-  for (uint32_t r0 = 0; r0 < k->rows;) {
-    uint32_t r1 = vittm_span_end(rows_split, 2, r0, k->rows);
+  for (uint32_t r0 = 0; r0 < kv->rows;) {
+    uint32_t r1 = vittm_span_end(rows_split, 1, r0, kv->rows);
     longest = r1 - r0 > longest ? r1 - r0 : longest;
     r0 = r1;
   }
@@ -248,23 +245,21 @@ static vittm_status record_kv(vittm_cmd *cmd, const vittm_tensor *k, const vittm
 
   uint32_t unused;
   vittm_binding sbind = vittm_tensor_bind(scratch, 0, true, &unused);
-  for (uint32_t r0 = 0; r0 < k->rows;) {
-    uint32_t r1 = vittm_span_end(rows_split, 2, r0, k->rows);
+  for (uint32_t r0 = 0; r0 < kv->rows;) {
+    uint32_t r1 = vittm_span_end(rows_split, 1, r0, kv->rows);
     kv_push pc = {
         .tokens = r1 - r0,
         .tpg = (r1 - r0 + *groups - 1) / *groups,
         .dv = dv,
         .heads = heads,
-        .ldk = k->cols,
-        .ldv = v->cols,
+        .ldk = kv->cols,
+        .ldv = kv->cols,
         .accumulate = r0 > 0,
         .hs = scratch->cols,
     };
-    vittm_binding bind[3] = {
-        vittm_tensor_bind(k, r0, false, &pc.k_off),
-        vittm_tensor_bind(v, r0, false, &pc.v_off),
-        sbind,
-    };
+    const vittm_binding kvb = vittm_tensor_bind(kv, r0, false, &pc.k_off);
+    pc.v_off = pc.k_off + dqk; /* v's columns follow k's in each row */
+    const vittm_binding bind[3] = {kvb, kvb, sbind};
     st = vittm_cmd_dispatch(cmd, p, bind, &pc, *groups, heads, 1, "linear attention kv", err);
     if (st)
       return st;
@@ -409,28 +404,28 @@ static vittm_status record_apply(vittm_cmd *cmd, const vittm_tensor *q, uint32_t
 }
 
 vittm_status vittm_linear_attention_record(vittm_cmd *cmd, const vittm_tensor *q,
-                                           const vittm_tensor *k, const vittm_tensor *v,
-                                           uint32_t heads, float eps, vittm_tensor *scratch,
-                                           vittm_tensor *out, bool accumulate, vittm_error *err)
+                                           const vittm_tensor *kv, uint32_t heads, float eps,
+                                           vittm_tensor *scratch, vittm_tensor *out,
+                                           bool accumulate, vittm_error *err)
 {
-  vittm_status st = check_operands(q, k, v, heads, scratch, out, err);
+  vittm_status st = check_operands(q, kv, heads, scratch, out, err);
   uint32_t groups = 1;
   if (!st)
-    st = record_kv(cmd, k, v, heads, scratch, &groups, err);
+    st = record_kv(cmd, kv, q->cols, heads, scratch, &groups, err);
   if (!st) /* kᵀ·v, per head: Nk · (Dqk / heads) · (Dv / heads) multiply-adds */
-    vittm_cmd_count_flops(cmd, 2.0 * k->rows * q->cols * v->cols / heads);
+    vittm_cmd_count_flops(cmd, 2.0 * kv->rows * q->cols * out->cols / heads);
   if (!st)
     st = record_reduce(cmd, scratch, heads, groups, err);
   if (!st)
     st = record_apply(cmd, q, heads, eps, scratch, out, accumulate, err);
   if (!st) /* q·(kᵀv) and q·Σk, per head: Nq · (Dqk / heads) · (Dv / heads + 1) */
-    vittm_cmd_count_flops(cmd, 2.0 * q->rows * q->cols * ((double)v->cols / heads + 1));
+    vittm_cmd_count_flops(cmd, 2.0 * q->rows * q->cols * ((double)out->cols / heads + 1));
   return st;
 }
 
-bool vittm_linear_attention_takes_uniform_route(const vittm_tensor *k, const vittm_tensor *v,
+bool vittm_linear_attention_takes_uniform_route(const vittm_tensor *kv, uint32_t dqk,
                                                 uint32_t heads)
 {
   kv_uniform_plan plan;
-  return plan_kv_uniform(k, v, heads, &plan);
+  return plan_kv_uniform(kv, dqk, heads, &plan);
 }

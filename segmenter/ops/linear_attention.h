@@ -14,17 +14,19 @@ vittm_status vittm_linear_attention_scratch(vittm_device *dev, uint32_t heads, u
 
 /* Records, per head h (dk = Dqk/heads, dv = Dv/heads):
  *   KV_h = Σ_j φ(k_jh) v_jhᵀ,  z_h = Σ_j φ(k_jh),  out_ih (+)= φ(q_ih)ᵀ KV_h / (φ(q_ih)ᵀ z_h + eps)
- * for q Nq × Dqk, k Nk × Dqk, v Nk × Dv, out Nq × Dv (the raw projections: φ is applied here).
- * Sums are fp32 in `scratch` and linear in Nq + Nk; with `accumulate`, out += the result. */
+ * for q Nq × Dqk, out Nq × Dv, and k (Nk × Dqk) and v (Nk × Dv) side by side in kv, Nk ×
+ * (Dqk + Dv), as one product of the input with both projections leaves them (the raw
+ * projections: φ is applied here). Sums are fp32 in `scratch` and linear in Nq + Nk; with
+ * `accumulate`, out += the result. */
 vittm_status vittm_linear_attention_record(vittm_cmd *cmd, const vittm_tensor *q,
-                                           const vittm_tensor *k, const vittm_tensor *v,
-                                           uint32_t heads, float eps, vittm_tensor *scratch,
-                                           vittm_tensor *out, bool accumulate, vittm_error *err);
+                                           const vittm_tensor *kv, uint32_t heads, float eps,
+                                           vittm_tensor *scratch, vittm_tensor *out,
+                                           bool accumulate, vittm_error *err);
 
-/* Whether the sums of k and v (Dqk and Dv wide, `heads` heads) take the texel route (CPU
- * drivers, profile attention=uniform: k and v read where they lie through texel buffers, the
- * sums computed as the texel GEMM computes a product), else the storage-buffer kernel. */
-bool vittm_linear_attention_takes_uniform_route(const vittm_tensor *k, const vittm_tensor *v,
+/* Whether the sums of kv (k's Dqk columns, then v's Dv, `heads` heads) take the texel route
+ * (CPU drivers, profile attention=uniform: k and v read where they lie through texel buffers,
+ * the sums computed as the texel GEMM computes a product), else the storage-buffer kernel. */
+bool vittm_linear_attention_takes_uniform_route(const vittm_tensor *kv, uint32_t dqk,
                                                 uint32_t heads);
 
 #endif

@@ -1,6 +1,7 @@
 /* ViTTM's linear attention (read/write heads) against a double-precision CPU reference: Nq ≠ Nk,
  * latent scales r = 2 and 4 at ViTTM-B's widths, tiny odd shapes, the residual form, and
- * token counts long enough to split the sums over workgroups; every precision. */
+ * token counts long enough to split the sums over workgroups; every precision. k and v come
+ * side by side in one tensor, as one product of the input leaves them. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +55,19 @@ static void reference(const lin_case *c, const float *q, const float *k, const f
   free(kv), free(z);
 }
 
+/* k (nk × dqk) and v (nk × dv) side by side: nk × (dqk + dv). */
+static float *side_by_side(const lin_case *c, const float *k, const float *v)
+{
+  const uint32_t w = c->dqk + c->dv;
+  float *kv = malloc((size_t)c->nk * w * sizeof *kv);
+  assert_non_null(kv);
+  for (uint32_t j = 0; j < c->nk; j++) {
+    memcpy(kv + (size_t)j * w, k + (size_t)j * c->dqk, c->dqk * sizeof *kv);
+    memcpy(kv + (size_t)j * w + c->dqk, v + (size_t)j * c->dv, c->dv * sizeof *kv);
+  }
+  return kv;
+}
+
 static void run_case(const lin_case *c, vittm_dtype dtype)
 {
   size_t nq = (size_t)c->nq * c->dqk, nk = (size_t)c->nk * c->dqk, nv = (size_t)c->nk * c->dv;
@@ -72,8 +86,8 @@ static void run_case(const lin_case *c, vittm_dtype dtype)
   reference(c, q, k, v, o0, ref);
 
   vittm_tensor *tq = test_tensor(test_dev, dtype, c->nq, c->dqk, q);
-  vittm_tensor *tk = test_tensor(test_dev, dtype, c->nk, c->dqk, k);
-  vittm_tensor *tv = test_tensor(test_dev, dtype, c->nk, c->dv, v);
+  float *kv = side_by_side(c, k, v);
+  vittm_tensor *tkv = test_tensor(test_dev, dtype, c->nk, c->dqk + c->dv, kv);
   vittm_tensor *to = test_tensor(test_dev, dtype, c->nq, c->dv, o0);
   vittm_tensor *scratch = NULL;
   vittm_cmd *cmd = NULL;
@@ -82,7 +96,7 @@ static void run_case(const lin_case *c, vittm_dtype dtype)
     fail_msg("scratch: %s", err.message);
   assert_int_equal(scratch->dtype, VITTM_F32);
   assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
-  if (vittm_linear_attention_record(cmd, tq, tk, tv, c->heads, (float)EPS, scratch, to,
+  if (vittm_linear_attention_record(cmd, tq, tkv, c->heads, (float)EPS, scratch, to,
                                     c->accumulate, &err))
     fail_msg("linear attention: %s", err.message);
   test_submit(cmd);
@@ -94,9 +108,9 @@ static void run_case(const lin_case *c, vittm_dtype dtype)
   test_assert_close(what, out, ref, no, test_tolerance(dtype));
   free(out);
   vittm_cmd_free(cmd);
-  vittm_tensor_free(tq), vittm_tensor_free(tk), vittm_tensor_free(tv), vittm_tensor_free(to);
+  vittm_tensor_free(tq), vittm_tensor_free(tkv), vittm_tensor_free(to);
   vittm_tensor_free(scratch);
-  free(q), free(k), free(v), free(o0), free(ref);
+  free(q), free(k), free(v), free(kv), free(o0), free(ref);
 }
 
 static void run_cases(const lin_case *cases, size_t n)
@@ -155,28 +169,28 @@ static void test_linear_attention_uniform_route(void **state)
   for (int uniform = 0; uniform < 2; uniform++) {
     profile->attention = uniform ? VITTM_ATTENTION_UNIFORM : VITTM_ATTENTION_FUSED;
     vittm_tensor *q = test_tensor(test_dev, VITTM_F32, c.nq, c.dqk, NULL);
-    vittm_tensor *k = test_tensor(test_dev, VITTM_F32, c.nk, c.dqk, NULL);
-    vittm_tensor *v = test_tensor(test_dev, VITTM_F32, c.nk, c.dv, NULL);
+    vittm_tensor *kv = test_tensor(test_dev, VITTM_F32, c.nk, c.dqk + c.dv, NULL);
     vittm_tensor *o = test_tensor(test_dev, VITTM_F32, c.nq, c.dv, NULL);
     vittm_tensor *scratch = NULL;
     vittm_cmd *cmd = NULL;
     vittm_error err = {0};
-    const bool taken = vittm_linear_attention_takes_uniform_route(k, v, c.heads);
-    /* Not with the fused route, nor where v is split over storage buffers (a test condition
+    const bool taken = vittm_linear_attention_takes_uniform_route(kv, c.dqk, c.heads);
+    /* Not with the fused route, nor where kv is split over storage buffers (a test condition
      * limits them to 1 MiB) or the subgroup size is not fixed. */
-    assert_int_equal(taken, uniform && k->n_chunks == 1 && v->n_chunks == 1 &&
-                                profile->shuffle_subgroup != 0);
-    assert_false(vittm_linear_attention_takes_uniform_route(k, v, 0)); /* no heads */
+    assert_int_equal(taken, uniform && kv->n_chunks == 1 && profile->shuffle_subgroup != 0);
+    assert_false(vittm_linear_attention_takes_uniform_route(kv, c.dqk, 0)); /* no heads */
+    /* v's 96 columns over 3 heads, but k's 47 are not whole units of four */
+    assert_false(vittm_linear_attention_takes_uniform_route(kv, c.dqk - 1, c.heads));
     assert_int_equal(vittm_linear_attention_scratch(test_dev, c.heads, c.dqk, c.dv, &scratch, &err),
                      VITTM_OK);
     assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
     assert_int_equal(
-        vittm_linear_attention_record(cmd, q, k, v, c.heads, 1e-6f, scratch, o, false, &err),
+        vittm_linear_attention_record(cmd, q, kv, c.heads, 1e-6f, scratch, o, false, &err),
         VITTM_OK);
-    if (taken || v->n_chunks == 1)
+    if (taken || kv->n_chunks == 1)
       assert_int_equal(vittm_cmd_dispatch_count(cmd), taken ? 2 : 3);
     vittm_cmd_free(cmd);
-    vittm_tensor_free(q), vittm_tensor_free(k), vittm_tensor_free(v), vittm_tensor_free(o);
+    vittm_tensor_free(q), vittm_tensor_free(kv), vittm_tensor_free(o);
     vittm_tensor_free(scratch);
     run_cases(&c, 1);
   }
@@ -187,26 +201,25 @@ static void test_linear_attention_rejects_bad_shapes(void **state)
 {
   (void)state;
   vittm_tensor *q = test_tensor(test_dev, VITTM_F32, 4, 8, NULL);
-  vittm_tensor *k = test_tensor(test_dev, VITTM_F32, 5, 8, NULL);
-  vittm_tensor *v = test_tensor(test_dev, VITTM_F32, 6, 12, NULL); /* 6 rows: k has 5 */
+  vittm_tensor *kv = test_tensor(test_dev, VITTM_F32, 5, 8 + 10, NULL); /* v 10 wide: out 12 */
   vittm_tensor *o = test_tensor(test_dev, VITTM_F32, 4, 12, NULL);
   vittm_tensor *scratch = NULL;
   vittm_cmd *cmd = NULL;
   vittm_error err = {0};
   assert_int_equal(vittm_linear_attention_scratch(test_dev, 2, 8, 12, &scratch, &err), VITTM_OK);
   assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
-  assert_int_equal(vittm_linear_attention_record(cmd, q, k, v, 2, 1e-6f, scratch, o, false, &err),
+  assert_int_equal(vittm_linear_attention_record(cmd, q, kv, 2, 1e-6f, scratch, o, false, &err),
                    VITTM_ERROR_INVALID_ARGUMENT);
-  assert_non_null(strstr(err.message, "linear attention: v"));
+  assert_non_null(strstr(err.message, "linear attention: kv"));
   /* Widths that do not split into the heads. */
-  assert_int_equal(vittm_linear_attention_record(cmd, q, k, v, 3, 1e-6f, scratch, o, false, &err),
+  vittm_tensor *kv20 = test_tensor(test_dev, VITTM_F32, 5, 8 + 12, NULL);
+  assert_int_equal(vittm_linear_attention_record(cmd, q, kv20, 3, 1e-6f, scratch, o, false, &err),
                    VITTM_ERROR_INVALID_ARGUMENT);
   assert_non_null(strstr(err.message, "3 heads"));
   /* A scratch made for other widths (heads' sums 192 floats apart, not 64). */
-  vittm_tensor *v5 = test_tensor(test_dev, VITTM_F32, 5, 12, NULL);
   vittm_tensor *other = NULL;
   assert_int_equal(vittm_linear_attention_scratch(test_dev, 2, 8, 64, &other, &err), VITTM_OK);
-  assert_int_equal(vittm_linear_attention_record(cmd, q, k, v5, 2, 1e-6f, other, o, false, &err),
+  assert_int_equal(vittm_linear_attention_record(cmd, q, kv20, 2, 1e-6f, other, o, false, &err),
                    VITTM_ERROR_INVALID_ARGUMENT);
   assert_non_null(strstr(err.message, "scratch"));
   assert_int_equal(vittm_cmd_dispatch_count(cmd), 0);
@@ -216,8 +229,8 @@ static void test_linear_attention_rejects_bad_shapes(void **state)
                    false);
   assert_non_null(strstr(err.message, "256"));
   vittm_cmd_free(cmd);
-  vittm_tensor_free(q), vittm_tensor_free(k), vittm_tensor_free(v), vittm_tensor_free(v5);
-  vittm_tensor_free(o), vittm_tensor_free(scratch);
+  vittm_tensor_free(q), vittm_tensor_free(kv), vittm_tensor_free(kv20), vittm_tensor_free(o);
+  vittm_tensor_free(scratch);
 }
 
 OP_SUITE(linear_attention, cmocka_unit_test(test_linear_attention_tiny_odd_shapes),
