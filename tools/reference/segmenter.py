@@ -83,8 +83,8 @@ class Segmenter(nn.Module):
                 theirs[name] = mine[name]
         return self
 
-    def forward(self, x: torch.Tensor, out_size: Optional[Sequence[int]] = None
-                ) -> tuple[torch.Tensor, Taps]:
+    def forward(self, x: torch.Tensor, out_size: Optional[Sequence[int]] = None,
+                margin: bool = True) -> tuple[torch.Tensor, Taps]:
         """x: (B, 3, H, W), normalised. Returns (class map (B, H', W') int64, taps).
 
         out_size (H', W') defaults to the input's size. Taps (batch first): the encoder's
@@ -93,7 +93,9 @@ class Segmenter(nn.Module):
         head.fpn.{i}, head.fused (UPerHead); head.layer.{l}, head.patches, head.classes (mask
         transformer, see mask_head.py); logits (B, K, h0, w0) at the head's resolution;
         classmap (B, H', W') as float; classmap.margin: top-1 minus top-2 of the resized logits
-        per pixel (where it is tiny an engine's argmax may fairly differ).
+        per pixel (where it is tiny an engine's argmax may fairly differ), left out with
+        margin=False (a check on engines, not part of the model: tools/bench-torch.py times
+        the model without it).
         """
         _, taps = self._encoder(x)
         enc = self.cfg["encoder"]
@@ -109,7 +111,7 @@ class Segmenter(nn.Module):
         taps["logits"] = logits
         size = tuple(out_size) if out_size is not None else tuple(x.shape[-2:])
         full = resize_to(logits, size, self.cfg["head"]["align_corners"])
-        top2 = full.topk(2, dim=1).values if full.shape[1] > 1 else None
+        top2 = full.topk(2, dim=1).values if margin and full.shape[1] > 1 else None
         classmap = full.argmax(dim=1)  # ties: the lowest class id
         taps["classmap"] = classmap.to(full.dtype)
         if top2 is not None:
