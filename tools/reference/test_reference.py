@@ -663,6 +663,9 @@ def test_segmenter_end_to_end_and_tensor_list():
         assert np.array_equal(classmap[0].numpy(), full.argmax(0)), name
         top = np.sort(full, axis=0)
         assert np.abs(taps["classmap.margin"][0].numpy() - (top[-1] - top[-2])).max() < TOL64
+        with torch.no_grad():  # as bench-torch times it: the same class map, no margin
+            bare, bare_taps = model(img, margin=False)
+        assert torch.equal(bare, classmap) and "classmap.margin" not in bare_taps, name
         if "fpn" in name:  # the encoder's features go through the authors' fpn module first
             fpn_in = [taps[f"features.{k}"][0].numpy() for k in cfg["encoder"]["out_indices"]]
             fpn = np_vittm_fpn(fpn_in, sd, 1e-5)
