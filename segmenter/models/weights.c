@@ -120,9 +120,8 @@ vittm_status vittm_weights_matrix(vittm_weights *w, const char *name, uint32_t r
   return vittm_error_prefix(err, st, "tensor %s", name);
 }
 
-vittm_status vittm_weights_stacked(vittm_weights *w, const char *const *names,
-                                   const uint32_t *rows, size_t n, uint32_t cols,
-                                   vittm_tensor **out, vittm_error *err)
+vittm_status vittm_weights_stacked(vittm_weights *w, const char *const *names, const uint32_t *rows,
+                                   size_t n, uint32_t cols, vittm_tensor **out, vittm_error *err)
 {
   const size_t width = cols ? cols : 1;
   uint32_t total = 0;
@@ -145,9 +144,9 @@ vittm_status vittm_weights_stacked(vittm_weights *w, const char *const *names,
     }
   }
   if (!st)
-    st = vittm_error_prefix(err, vittm_weights_upload(w, all, cols ? total : 1, cols ? cols : total,
-                                                      out, err),
-                            "tensor %s", names[0]);
+    st = vittm_error_prefix(
+        err, vittm_weights_upload(w, all, cols ? total : 1, cols ? cols : total, out, err),
+        "tensor %s", names[0]);
   free(all);
   return st;
 }

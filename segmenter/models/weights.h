@@ -34,9 +34,8 @@ vittm_status vittm_weights_matrix(vittm_weights *w, const char *name, uint32_t r
 /* Loads n Linear weights of `cols` inputs (names[i]: rows[i] × cols) as one (Σ rows) × cols
  * tensor, so that one product computes their outputs side by side; with cols == 0, n bias
  * vectors (rows[i] values each) as one 1 × Σ rows tensor. */
-vittm_status vittm_weights_stacked(vittm_weights *w, const char *const *names,
-                                   const uint32_t *rows, size_t n, uint32_t cols,
-                                   vittm_tensor **out, vittm_error *err);
+vittm_status vittm_weights_stacked(vittm_weights *w, const char *const *names, const uint32_t *rows,
+                                   size_t n, uint32_t cols, vittm_tensor **out, vittm_error *err);
 /* Like vittm_weights_matrix, but *out is NULL when the tensor is absent and not `required`. */
 vittm_status vittm_weights_optional(vittm_weights *w, const char *name, uint32_t rows,
                                     uint32_t cols, vittm_tensor **out, vittm_error *err);

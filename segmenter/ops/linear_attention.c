@@ -107,9 +107,9 @@ vittm_status vittm_linear_attention_scratch(vittm_device *dev, uint32_t heads, u
   return vittm_tensor_create(dev, VITTM_F32, slots * heads, hs, out, err);
 }
 
-static vittm_status check_operands(const vittm_tensor *q, const vittm_tensor *kv,
-                                   uint32_t heads, const vittm_tensor *scratch,
-                                   const vittm_tensor *out, vittm_error *err)
+static vittm_status check_operands(const vittm_tensor *q, const vittm_tensor *kv, uint32_t heads,
+                                   const vittm_tensor *scratch, const vittm_tensor *out,
+                                   vittm_error *err)
 {
   const char *op = "linear attention";
   const vittm_tensor *all[] = {q, kv, out};
@@ -202,9 +202,8 @@ static vittm_status record_kv_uniform(vittm_cmd *cmd, const vittm_tensor *kv, ui
 }
 
 /* Stage 1: partial sums of each span of k, v into `groups` slots. */
-static vittm_status record_kv(vittm_cmd *cmd, const vittm_tensor *kv, uint32_t dqk,
-                              uint32_t heads, vittm_tensor *scratch, uint32_t *groups,
-                              vittm_error *err)
+static vittm_status record_kv(vittm_cmd *cmd, const vittm_tensor *kv, uint32_t dqk, uint32_t heads,
+                              vittm_tensor *scratch, uint32_t *groups, vittm_error *err)
 {
   kv_uniform_plan plan;
   if (plan_kv_uniform(kv, dqk, heads, &plan)) {
@@ -227,8 +226,8 @@ static vittm_status record_kv(vittm_cmd *cmd, const vittm_tensor *kv, uint32_t d
   uint32_t spec[] = {wg, dk, bt, (dv + wg - 1) / wg, sg ? sg : 8};
   const vittm_pipeline *p;
   vittm_status st = vittm_pipeline_get(
-      kv->dev, sg ? VITTM_SHADER_LINEAR_ATTENTION_KV_SG : VITTM_SHADER_LINEAR_ATTENTION_KV, kv->dtype,
-      spec, 5, 3, sizeof(kv_push), &p, err);
+      kv->dev, sg ? VITTM_SHADER_LINEAR_ATTENTION_KV_SG : VITTM_SHADER_LINEAR_ATTENTION_KV,
+      kv->dtype, spec, 5, 3, sizeof(kv_push), &p, err);
   if (st)
     return st;
 

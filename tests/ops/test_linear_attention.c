@@ -96,8 +96,8 @@ static void run_case(const lin_case *c, vittm_dtype dtype)
     fail_msg("scratch: %s", err.message);
   assert_int_equal(scratch->dtype, VITTM_F32);
   assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
-  if (vittm_linear_attention_record(cmd, tq, tkv, c->heads, (float)EPS, scratch, to,
-                                    c->accumulate, &err))
+  if (vittm_linear_attention_record(cmd, tq, tkv, c->heads, (float)EPS, scratch, to, c->accumulate,
+                                    &err))
     fail_msg("linear attention: %s", err.message);
   test_submit(cmd);
   float *out = test_read(to);
