@@ -6,8 +6,10 @@
 // output pixels (2i + ky, 2j + kx), y[(2i + ky)·2w + 2j + kx][co] = Σ_ci x[i·w + j][ci] ·
 // W[(ky·2 + kx)·cout + co][ci] (+ bias[co]). Each output sub-pixel is a GEMM over cin: the
 // implicit GEMM of include/conv_gemm.glsl with a 1×1 kernel over the 4·cout weight rows,
-// and a store that scatters n = (ky·2 + kx)·cout + co to its sub-pixel.
+// and a store that scatters n = (ky·2 + kx)·cout + co to its sub-pixel, after the bias and,
+// with FLAG_GELU, GELU (ViTTM's fpn: ConvTranspose, BatchNorm folded in, GELU).
 #include "dtype.glsl"
+#include "gelu.glsl"
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 0) const uint WG_SIZE = 64;
@@ -22,6 +24,7 @@ layout(constant_id = 6) const uint OPTS = 0;
 const uint KS = 1u;
 
 const uint FLAG_BIAS = 1u;
+const uint FLAG_GELU = 2u;
 
 layout(push_constant) uniform Push {
   uint h, w, cin;
@@ -52,6 +55,8 @@ void conv_store(uint m, uint n, float v)
   uint sub = gn / p.cout, co = gn - sub * p.cout;
   if ((p.flags & FLAG_BIAS) != 0u)
     v += float(bias[co]);
+  if ((p.flags & FLAG_GELU) != 0u)
+    v = vittm_gelu(v);
   uint row = (2u * i + (sub >> 1u)) * 2u * p.w + 2u * j + (sub & 1u);
   y[(row - p.y_row0) * p.cout + co] = elem_t(v);
 }

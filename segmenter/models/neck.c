@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "ops/conv.h"
-#include "ops/eltwise.h"
 #include "ops/pool2d.h"
 #include "ops/resize.h"
 
@@ -199,15 +198,14 @@ static vittm_status record_vittm_fpn(vittm_cmd *cmd, vittm_neck_stage *s, vittm_
   const vittm_feature *in = s->in;
   vittm_status st =
       vittm_conv_transpose2x2_record(cmd, in[0].tensor, in[0].height, in[0].width, s->fpn1a.weight,
-                                     s->fpn1a.bias, s->fpn1_mid, err);
-  if (!st)
-    st = vittm_activation_record(cmd, VITTM_ACT_GELU, s->fpn1_mid, s->fpn1_mid, err);
+                                     s->fpn1a.bias, true, s->fpn1_mid, err);
   if (!st)
     st = vittm_conv_transpose2x2_record(cmd, s->fpn1_mid, 2 * in[0].height, 2 * in[0].width,
-                                        s->fpn1b.weight, s->fpn1b.bias, s->out[0].tensor, err);
+                                        s->fpn1b.weight, s->fpn1b.bias, false, s->out[0].tensor,
+                                        err);
   if (!st)
     st = vittm_conv_transpose2x2_record(cmd, in[1].tensor, in[1].height, in[1].width,
-                                        s->fpn2.weight, s->fpn2.bias, s->out[1].tensor, err);
+                                        s->fpn2.weight, s->fpn2.bias, false, s->out[1].tensor, err);
   if (!st)
     st = vittm_maxpool2_record(cmd, in[3].tensor, in[3].height, in[3].width, s->out[3].tensor, err);
   return st;

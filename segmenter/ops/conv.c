@@ -7,7 +7,8 @@
 #include "ops/gemm.h"
 #include "ops/row_window.h"
 
-enum { FLAG_BIAS = 1u, FLAG_RELU = 2u };
+enum { FLAG_BIAS = 1u, FLAG_RELU = 2u }; /* conv2d.comp's flags */
+enum { CONVT_FLAG_GELU = 2u };           /* conv_transpose2x2.comp's, with FLAG_BIAS */
 enum { OPT_VEC4 = 1u, OPT_X_SPLIT = 2u };
 
 #define MAX_GROUPS 65535u
@@ -287,7 +288,7 @@ static vittm_status check_convt(const vittm_tensor *x, uint32_t h, uint32_t w,
 
 vittm_status vittm_conv_transpose2x2_record(vittm_cmd *cmd, const vittm_tensor *x, uint32_t h,
                                             uint32_t w, const vittm_tensor *weight,
-                                            const vittm_tensor *bias, vittm_tensor *y,
+                                            const vittm_tensor *bias, bool gelu, vittm_tensor *y,
                                             vittm_error *err)
 {
   const char *op = "conv_transpose2x2";
@@ -295,7 +296,7 @@ vittm_status vittm_conv_transpose2x2_record(vittm_cmd *cmd, const vittm_tensor *
   if (st)
     return st;
   if (vittm_gemm_takes_uniform_convt_route(x, weight, y))
-    return vittm_gemm_uniform_conv_transpose2x2_record(cmd, x, h, w, weight, bias, y, err);
+    return vittm_gemm_uniform_conv_transpose2x2_record(cmd, x, h, w, weight, bias, gelu, y, err);
   vittm_tile tile;
   const vittm_pipeline *p;
   if ((st = vittm_conv_choose_tile(x->dev, x->rows, &tile, err)) ||
@@ -339,7 +340,7 @@ vittm_status vittm_conv_transpose2x2_record(vittm_cmd *cmd, const vittm_tensor *
           .n0 = n0,
           .cout = cout,
           .y_row0 = yc * y->chunk_rows,
-          .flags = bias ? FLAG_BIAS : 0,
+          .flags = (bias ? FLAG_BIAS : 0) | (gelu ? CONVT_FLAG_GELU : 0),
       };
       vittm_binding bind[5] = {win.lo, win.hi};
       bind[2] = vittm_tensor_bind(weight, n0, false, &pc.w_off);

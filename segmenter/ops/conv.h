@@ -45,10 +45,10 @@ void vittm_conv_transpose2x2_reorder_weight(const float *iokk, uint32_t cin, uin
 
 /* Records the transposed convolution, kernel 2, stride 2, no padding: x (h·w) × cin →
  * y (2h·2w) × cout, weight (4·cout) × cin from vittm_conv_transpose2x2_reorder_weight, bias
- * 1 × cout or NULL. */
+ * 1 × cout or NULL; with `gelu`, y = GELU(convolution + bias) (erf form). */
 vittm_status vittm_conv_transpose2x2_record(vittm_cmd *cmd, const vittm_tensor *x, uint32_t h,
                                             uint32_t w, const vittm_tensor *weight,
-                                            const vittm_tensor *bias, vittm_tensor *y,
+                                            const vittm_tensor *bias, bool gelu, vittm_tensor *y,
                                             vittm_error *err);
 
 #endif

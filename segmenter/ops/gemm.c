@@ -472,11 +472,12 @@ bool vittm_gemm_takes_uniform_convt_route(const vittm_tensor *x, const vittm_ten
 vittm_status vittm_gemm_uniform_conv_transpose2x2_record(vittm_cmd *cmd, const vittm_tensor *x,
                                                          uint32_t h, uint32_t w,
                                                          const vittm_tensor *weight,
-                                                         const vittm_tensor *bias, vittm_tensor *y,
-                                                         vittm_error *err)
+                                                         const vittm_tensor *bias, bool gelu,
+                                                         vittm_tensor *y, vittm_error *err)
 {
   uniform_product u = {.conv_h = h, .conv_w = w, .scatter = true, .label = "conv_transpose2x2"};
-  return multiply(cmd, &u, x, weight, bias, y, bias ? FLAG_BIAS : 0, err);
+  return multiply(cmd, &u, x, weight, bias, y, (bias ? FLAG_BIAS : 0) | (gelu ? FLAG_GELU : 0),
+                  err);
 }
 
 /* The k-chunk of a k×k convolution (k > 1) over cin channels: cin itself where it is a whole

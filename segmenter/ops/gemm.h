@@ -70,8 +70,8 @@ bool vittm_gemm_takes_uniform_convt_route(const vittm_tensor *x, const vittm_ten
 vittm_status vittm_gemm_uniform_conv_transpose2x2_record(vittm_cmd *cmd, const vittm_tensor *x,
                                                          uint32_t h, uint32_t w,
                                                          const vittm_tensor *weight,
-                                                         const vittm_tensor *bias, vittm_tensor *y,
-                                                         vittm_error *err);
+                                                         const vittm_tensor *bias, bool gelu,
+                                                         vittm_tensor *y, vittm_error *err);
 /* Records C = A·Bᵀ (+ bias when not NULL) with `flags`; all operands share one dtype. */
 vittm_status vittm_gemm_record(vittm_cmd *cmd, const vittm_tensor *a, const vittm_tensor *b,
                                const vittm_tensor *bias, vittm_tensor *c, uint32_t flags,

@@ -208,7 +208,7 @@ static void test_batchnorm_folding_matches_conv_then_bn(void **state)
 
 typedef struct convt_case {
   uint32_t h, w, cin, cout;
-  bool bias;
+  bool bias, gelu;
 } convt_case;
 
 static void run_convt(const convt_case *c, vittm_dtype dtype, const char *tile)
@@ -233,7 +233,7 @@ static void run_convt(const convt_case *c, vittm_dtype dtype, const char *tile)
           for (uint32_t ci = 0; ci < c->cin; ci++)
             s += (double)xr[ci] * iokk[((size_t)ci * c->cout + co) * 4 + sub];
           size_t row = (2 * i + sub / 2) * 2 * (size_t)c->w + 2 * j + sub % 2;
-          ref[row * c->cout + co] = s;
+          ref[row * c->cout + co] = c->gelu ? 0.5 * s * (1 + erf(s / sqrt(2.0))) : s;
         }
   vittm_tensor *tx = test_tensor(test_dev, dtype, (uint32_t)pixels, c->cin, x);
   vittm_tensor *tw = test_tensor(test_dev, dtype, 4 * c->cout, c->cin, w);
@@ -243,14 +243,14 @@ static void run_convt(const convt_case *c, vittm_dtype dtype, const char *tile)
   vittm_error err = {0};
   use_tile(tile);
   assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
-  if (vittm_conv_transpose2x2_record(cmd, tx, c->h, c->w, tw, tb, ty, &err) != VITTM_OK)
+  if (vittm_conv_transpose2x2_record(cmd, tx, c->h, c->w, tw, tb, c->gelu, ty, &err) != VITTM_OK)
     fail_msg("conv_transpose2x2 %u×%u×%u→%u: %s", c->h, c->w, c->cin, c->cout, err.message);
   use_tile(NULL);
   test_submit(cmd);
   float *out = test_read(ty);
   char what[128];
-  snprintf(what, sizeof what, "conv_transpose2x2 %s %u×%u×%u→%u tile %s", vittm_dtype_name(dtype),
-           c->h, c->w, c->cin, c->cout, tile ? tile : "auto");
+  snprintf(what, sizeof what, "conv_transpose2x2 %s %u×%u×%u→%u%s tile %s", vittm_dtype_name(dtype),
+           c->h, c->w, c->cin, c->cout, c->gelu ? " GELU" : "", tile ? tile : "auto");
   test_assert_close(what, out, ref, pixels * 4 * c->cout, test_tolerance(dtype));
   free(out), free(x), free(iokk), free(b), free(w), free(ref);
   vittm_cmd_free(cmd);
@@ -260,14 +260,15 @@ static void run_convt(const convt_case *c, vittm_dtype dtype, const char *tile)
 static void test_conv_transpose2x2_matches_reference(void **state)
 {
   (void)state;
-  /* Odd sizes; the last one splits y (and the weight at fp32) under a 1 MiB buffer range. */
+  /* Odd sizes, with and without the bias and GELU (ViTTM's fpn); the last one splits y (and
+   * the weight at fp32) under a 1 MiB buffer range. */
   static const convt_case cases[] = {
-      {3, 5, 17, 13, true},
-      {7, 3, 64, 32, false},
-      {1, 1, 3, 1, true},
-      {32, 32, 128, 128, true},
+      {3, 5, 17, 13, true, false},
+      {7, 3, 64, 32, false, true},
+      {1, 1, 3, 1, true, true},
+      {32, 32, 128, 128, true, true},
       /* two k-chunks and 483 pixels: more than one pass and one dispatch of the uniform GEMM */
-      {23, 21, 300, 37, true},
+      {23, 21, 300, 37, true, true},
   };
   vittm_dtype dtypes[2];
   int nd = test_precisions(test_dev, dtypes);
@@ -484,7 +485,7 @@ static void test_conv_rejects_bad_shapes(void **state)
   assert_int_equal(vittm_conv2d_record(cmd, x, 7, 5, w, NULL, 1, 0, x, 0, &err),
                    VITTM_ERROR_INVALID_ARGUMENT);
   /* Transposed: cout 3 needs a 12-row weight; w2 has 4 rows of 16, not cin = 8. */
-  assert_int_equal(vittm_conv_transpose2x2_record(cmd, x, 7, 5, w2, NULL, yt, &err),
+  assert_int_equal(vittm_conv_transpose2x2_record(cmd, x, 7, 5, w2, NULL, false, yt, &err),
                    VITTM_ERROR_INVALID_ARGUMENT);
   assert_non_null(strstr(err.message, "conv_transpose2x2"));
   assert_int_equal(vittm_cmd_dispatch_count(cmd), 0);
