@@ -698,6 +698,11 @@ static void test_non_finite_weights_are_refused_naming_the_tensor(void **state)
   snprintf(says, sizeof says, "tensor %s holds +infinity at [0, 0", head);
   expect_load_refused(test_model_with_value(model_path, head, 0, INFINITY), head,
                       VITTM_ERROR_FORMAT, says);
+  /* ViTTM's k and v projections are loaded stacked as one weight: each still named. */
+  if (vittm_model_file_find(mf, "write_head.1.v.weight"))
+    expect_load_refused(test_model_with_value(model_path, "write_head.1.v.weight", 3, NAN),
+                        "NaN in write_head.1.v.weight", VITTM_ERROR_FORMAT,
+                        "tensor write_head.1.v.weight holds NaN at [0, 3]");
 }
 
 /* A tensor that no layer of the config reads means the config describes another model than
