@@ -222,6 +222,13 @@ static void test_linear_attention_rejects_bad_shapes(void **state)
   assert_int_equal(vittm_linear_attention_record(cmd, q, kv20, 2, 1e-6f, other, o, false, &err),
                    VITTM_ERROR_INVALID_ARGUMENT);
   assert_non_null(strstr(err.message, "scratch"));
+  /* No tokens to attend to. */
+  vittm_tensor *empty = NULL;
+  assert_int_equal(vittm_tensor_create(test_dev, VITTM_F32, 0, 8 + 12, &empty, &err), VITTM_OK);
+  assert_int_equal(vittm_linear_attention_record(cmd, q, empty, 2, 1e-6f, scratch, o, false, &err),
+                   VITTM_ERROR_INVALID_ARGUMENT);
+  assert_non_null(strstr(err.message, "kv has no rows"));
+  vittm_tensor_free(empty);
   assert_int_equal(vittm_cmd_dispatch_count(cmd), 0);
   vittm_tensor_free(other);
   /* Head widths beyond what one invocation keeps in registers. */
