@@ -8,7 +8,10 @@
 // texel GEMM (gemm_uniform.comp): for each of the ALPHA² positions ξ, a matrix of a
 // row per tile and a column per channel, in panels of 64 rows × KC (chunk-major, then panel,
 // as gemm_pack.comp writes them), zero past cin. Matrix ξ starts at vec4 ξ·xi_stride.
-// Invocation (x, y) transforms four channels (x) of tile t0 + y, tiles numbered row by row
+// Invocation (x, y) transforms eight channels (x: k-vectors 2x and 2x + 1, whose V are
+// neighbours in a panel's row) of tile t0 + y, and writes each position's as one 32-byte store:
+// a CPU driver stores lane by lane, so one store of eight values takes half the steps of two
+// of four (docs/cpu-drivers.md). kc a multiple of 8. Tiles are numbered row by row
 // over the tw tiles of a row: the output tile (ty, tx) covers pixels from (TILE·ty,
 // TILE·tx), its input window from one before. The map is bound twice: as a texel buffer
 // (binding 0) and as a storage buffer (binding 1).
@@ -25,7 +28,7 @@ layout(constant_id = 2) const bool ALIGNED = false;
 
 layout(set = 0, binding = 0, rgba32ui) uniform restrict readonly uimageBuffer src_texels;
 layout(std430, set = 0, binding = 1) readonly buffer BufSrc { float src[]; };
-layout(std430, set = 0, binding = 2) writeonly buffer BufDst { words4_t dst4[]; };
+layout(std430, set = 0, binding = 2) writeonly buffer BufDst { u64vec4 dst8[]; };
 
 layout(push_constant) uniform Push {
   uint h, w, tw;      // the map, tiles per row
@@ -55,12 +58,9 @@ vec4 pixel(int y, int x, uint c)
   return v;
 }
 
-void main()
+// V at every position ξ of tile t0 + row, channels 4·kv … 4·kv + 3.
+void transform(uint row, uint kv, out vec4 v[ALPHA][ALPHA])
 {
-  const uint kv = gl_GlobalInvocationID.x, row = gl_WorkGroupID.y;
-  const uint kvecs = p.kc / 4u, chunks = (p.cin + p.kc - 1u) / p.kc;
-  if (kv >= chunks * kvecs || row >= p.tiles)
-    return;
   const uint t = p.t0 + row, ty = t / p.tw, tx = t - ty * p.tw;
   const int y0 = int(ty * TILE) - 1, x0 = int(tx * TILE) - 1;
   vec4 d[ALPHA][ALPHA];
@@ -75,12 +75,26 @@ void main()
         s += winograd_bt(i, k) * d[k][j];
       bd[i][j] = s;
     }
-  const uint at = panel_vec4(row, kv, kvecs, p.panels);
   [[unroll]] for (uint i = 0; i < ALPHA; i++)
     [[unroll]] for (uint j = 0; j < ALPHA; j++) {
       vec4 s = vec4(0.0);
       [[unroll]] for (uint k = 0; k < ALPHA; k++)
         s += bd[i][k] * winograd_bt(j, k);
-      dst4[(i * ALPHA + j) * p.xi_stride + at] = vec4_words(s);
+      v[i][j] = s;
     }
+}
+
+void main()
+{
+  const uint kv = 2u * gl_GlobalInvocationID.x, row = gl_WorkGroupID.y;
+  const uint kvecs = p.kc / 4u, chunks = (p.cin + p.kc - 1u) / p.kc;
+  if (kv >= chunks * kvecs || row >= p.tiles)
+    return;
+  vec4 lo[ALPHA][ALPHA], hi[ALPHA][ALPHA];
+  transform(row, kv, lo);
+  transform(row, kv + 1u, hi);
+  const uint at = panel_vec4(row, kv, kvecs, p.panels) / 2u;
+  [[unroll]] for (uint i = 0; i < ALPHA; i++)
+    [[unroll]] for (uint j = 0; j < ALPHA; j++)
+      dst8[(i * ALPHA + j) * (p.xi_stride / 2u) + at] = vec8_words(lo[i][j], hi[i][j]);
 }

@@ -544,7 +544,8 @@ static uint64_t block_rows(uint64_t rows)
 }
 
 /* Fewer than 64 channels are packed (cheap enough); one k-chunk of them is read from the map
- * itself (on the uniform route; on the tiled one they are the register kernel's). U must fit
+ * itself (on the uniform route; on the tiled one they are the register kernel's). The input
+ * transform takes eight channels an invocation, so k-chunks are multiples of 8. U must fit
  * VITTM_WINOGRAD_BUFFERS buffers, one panel's V and M a binding each. */
 bool vittm_gemm_takes_winograd_route(const vittm_tensor *x, uint32_t h, uint32_t w,
                                      const vittm_tensor *weight, const vittm_tensor *y, uint32_t k)
@@ -562,7 +563,8 @@ bool vittm_gemm_takes_winograd_route(const vittm_tensor *x, uint32_t h, uint32_t
   const bool pays = profile->winograd_small_maps ||
                     2 * WINOGRAD_XI * block_rows(tiles) <= 9 * block_rows((uint64_t)h * w);
   return profile->winograd && x->dtype == VITTM_F32 && k == 3 && cin >= 64 &&
-         conv_kc(x->dtype, cin, k) != cin && pays && route_fits(x, PANEL_ROWS, weight, y, true) &&
+         conv_kc(x->dtype, cin, k) != cin && kc % 8 == 0 && pays &&
+         route_fits(x, PANEL_ROWS, weight, y, true) &&
          winograd_u_per_buffer(x->dev, winograd_u_bytes(weight->rows, cin)) *
                  VITTM_WINOGRAD_BUFFERS >=
              WINOGRAD_XI &&
@@ -570,14 +572,16 @@ bool vittm_gemm_takes_winograd_route(const vittm_tensor *x, uint32_t h, uint32_t
          (VkDeviceSize)WINOGRAD_XI * PANEL_ROWS * ((weight->rows + 3) / 4 * 4) * 4 <= range;
 }
 
-/* The pipeline of Winograd kernel `id`, aligned or not (vec4 or scalar loads and stores), its
+/* The pipeline of Winograd kernel `id`, aligned or not (vec4 or scalar loads and stores), the
+ * output transform's with eight channels per invocation (`pairs`: one store per pixel), its
  * first n_texel bindings texel buffers. */
 static vittm_status winograd_pipeline(vittm_device *dev, vittm_shader_id id, bool aligned,
-                                      uint32_t bindings, uint32_t n_texel, uint32_t push_size,
-                                      const vittm_pipeline **p, vittm_error *err)
+                                      bool pairs, uint32_t bindings, uint32_t n_texel,
+                                      uint32_t push_size, const vittm_pipeline **p,
+                                      vittm_error *err)
 {
-  uint32_t spec[] = {64, WINOGRAD_TILE, aligned};
-  return vittm_pipeline_get_texel(dev, id, VITTM_F32, spec, 3, bindings, n_texel, push_size, p,
+  uint32_t spec[] = {64, WINOGRAD_TILE, aligned, pairs};
+  return vittm_pipeline_get_texel(dev, id, VITTM_F32, spec, 4, bindings, n_texel, push_size, p,
                                   err);
 }
 
@@ -600,8 +604,8 @@ static vittm_status transform_weight(vittm_cmd *cmd, const vittm_tensor *weight,
   vittm_binding bind[2] = {vittm_tensor_bind(weight, 0, false, &pc.off), {dst, true}};
   const vittm_pipeline *p;
   uint32_t kvecs = (cin + kc - 1) / kc * (kc / 4);
-  vittm_status st =
-      winograd_pipeline(weight->dev, VITTM_SHADER_WINOGRAD_WEIGHT, false, 2, 0, sizeof pc, &p, err);
+  vittm_status st = winograd_pipeline(weight->dev, VITTM_SHADER_WINOGRAD_WEIGHT, false, false, 2, 0,
+                                      sizeof pc, &p, err);
   return st ? st
             : vittm_cmd_dispatch(cmd, p, bind, &pc, (kvecs + 63) / 64, panels * PANEL_ROWS, 1,
                                  "winograd weight", err);
@@ -646,6 +650,7 @@ vittm_status vittm_gemm_winograd_conv2d_record(vittm_cmd *cmd, const vittm_tenso
   uint32_t y_off, bias_off = 0;
   vittm_binding yb = vittm_tensor_bind(y, 0, true, &y_off);
   const bool out_aligned = cout % 4 == 0 && (y_off + out_col0) % 4 == 0 && y->cols % 4 == 0;
+  const bool out_pairs = cout % 8 == 0 && (y_off + out_col0) % 8 == 0 && y->cols % 8 == 0;
   winograd_input_push ip = {.h = h, .w = w, .tw = tw, .cin = cin, .kc = kc};
   vittm_binding xb = vittm_tensor_bind(x, 0, false, &ip.off);
   /* The transforms read their input through a texel buffer: the map where its vec4s are whole
@@ -653,9 +658,9 @@ vittm_status vittm_gemm_winograd_conv2d_record(vittm_cmd *cmd, const vittm_tenso
   const vittm_buffer_window x_read = vittm_texel_rows(x, 0, h * w);
   if (!st)
     st = winograd_pipeline(dev, VITTM_SHADER_WINOGRAD_INPUT, cin % 4 == 0 && vittm_texel_aligned(x),
-                           3, 1, sizeof ip, &in, err);
+                           false, 3, 1, sizeof ip, &in, err);
   if (!st)
-    st = winograd_pipeline(dev, VITTM_SHADER_WINOGRAD_OUTPUT, out_aligned, 3, 1,
+    st = winograd_pipeline(dev, VITTM_SHADER_WINOGRAD_OUTPUT, out_aligned, out_pairs, 3, 1,
                            sizeof(winograd_output_push), &out, err);
   vittm_binding bb = bias ? vittm_tensor_bind(bias, 0, false, &bias_off) : xb;
   bb.write = false;
@@ -669,7 +674,7 @@ vittm_status vittm_gemm_winograd_conv2d_record(vittm_cmd *cmd, const vittm_tenso
       break;
     ip.t0 = t0, ip.tiles = n, ip.panels = panels, ip.xi_stride = (uint32_t)(v_bytes / 16);
     vittm_binding ib[3] = {xb, xb, {v, true}};
-    st = vittm_cmd_dispatch_windows(cmd, in, ib, &x_read, &ip, (kvecs + 63) / 64, n, 1,
+    st = vittm_cmd_dispatch_windows(cmd, in, ib, &x_read, &ip, (kvecs / 2 + 63) / 64, n, 1,
                                     "winograd input", err);
     /* The positions whose U share a buffer: one dispatch, a product per workgroup in z. */
     u.pa = v, u.m = n, u.c = (vittm_binding){m, true};
@@ -694,8 +699,10 @@ vittm_status vittm_gemm_winograd_conv2d_record(vittm_cmd *cmd, const vittm_tenso
     vittm_binding ob[3] = {{m, false}, yb, bb};
     const vittm_buffer_window m_read = {0, (VkDeviceSize)WINOGRAD_XI * n * ldm * 4};
     if (!st)
-      st = vittm_cmd_dispatch_windows(cmd, out, ob, &m_read, &op, ((cout + 3) / 4 + 63) / 64, n, 1,
-                                      "winograd output", err);
+      st =
+          vittm_cmd_dispatch_windows(cmd, out, ob, &m_read, &op,
+                                     ((cout + (out_pairs ? 7 : 3)) / (out_pairs ? 8 : 4) + 63) / 64,
+                                     n, 1, "winograd output", err);
   }
   return st;
 }

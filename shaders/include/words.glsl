@@ -25,4 +25,11 @@ u64vec2 vec4_words(vec4 v)
   const uvec4 u = floatBitsToUint(v);
   return u64vec2(packUint2x32(u.xy), packUint2x32(u.zw));
 }
+// Eight consecutive values, lo then hi, as four words: a CPU driver runs a store as one pass
+// over the lanes, each lane's components in turn, so one store of these takes one pass where
+// two vec4s' words take two (a u64vec4 array's index is the first value's / 8).
+u64vec4 vec8_words(vec4 lo, vec4 hi)
+{
+  return u64vec4(vec4_words(lo), vec4_words(hi));
+}
 #endif
