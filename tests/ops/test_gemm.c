@@ -184,8 +184,10 @@ static void test_gemm_forced_tiles_match_reference(void **state)
 
 /* The CPU drivers' route (profile gemm=uniform: texel buffers) at sizes that are no multiple
  * of its panels, its vectors or its k-chunks (256 fp32, 512 fp16 values: 771 and 3600 are
- * several), with every epilogue, GELU with a residual included. A product of 67×131×771
- * records the packing of A and of B and then one dispatch for all of C and K. An A whose rows
+ * several), with every epilogue, GELU with a residual included, C written a value or four
+ * columns at a time (N = 131; 44, 72, 76, 200: a last panel whose columns only some lanes
+ * own). A product of 67×131×771 records the packing of A and of B and then one dispatch for
+ * all of C and K. An A whose rows
  * are whole k-chunks (K a multiple of the vector, at most a chunk, or a multiple of a chunk)
  * is read where it lies, without packing (M = 67, 130, 200, 117: rows past the last panel's
  * end read as the last). */
@@ -210,6 +212,10 @@ static void test_gemm_uniform_route_matches_reference(void **state)
       {200, 64, 512, true, 0},
       {117, 70, 768, true, VITTM_GEMM_GELU | VITTM_GEMM_ACCUMULATE},
       {41, 131, 1024, true, VITTM_GEMM_ACCUMULATE},
+      {37, 44, 29, true, VITTM_GEMM_GELU | VITTM_GEMM_ACCUMULATE},
+      {19, 76, 40, true, 0},
+      {70, 72, 100, true, VITTM_GEMM_GELU | VITTM_GEMM_ACCUMULATE},
+      {33, 200, 64, true, VITTM_GEMM_ACCUMULATE},
   };
   static const gemm_case weight_cases[] = {
       {67, 131, 771, true, VITTM_GEMM_GELU},
