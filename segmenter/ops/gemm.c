@@ -545,8 +545,10 @@ static uint64_t block_rows(uint64_t rows)
 
 /* Fewer than 64 channels are packed (cheap enough); one k-chunk of them is read from the map
  * itself (on the uniform route; on the tiled one they are the register kernel's). The input
- * transform takes eight channels an invocation, so k-chunks are multiples of 8. U must fit
- * VITTM_WINOGRAD_BUFFERS buffers, one panel's V and M a binding each. */
+ * transform takes two k-vectors an invocation, so a chunk must hold an even number (kc a
+ * multiple of 8: every chunk of 256, and 64 to 256 channels that are no multiple of 4 where
+ * they round up to one). U must fit VITTM_WINOGRAD_BUFFERS buffers, one panel's V and M a
+ * binding each. */
 bool vittm_gemm_takes_winograd_route(const vittm_tensor *x, uint32_t h, uint32_t w,
                                      const vittm_tensor *weight, const vittm_tensor *y, uint32_t k)
 {
@@ -651,6 +653,7 @@ vittm_status vittm_gemm_winograd_conv2d_record(vittm_cmd *cmd, const vittm_tenso
   vittm_binding yb = vittm_tensor_bind(y, 0, true, &y_off);
   const bool out_aligned = cout % 4 == 0 && (y_off + out_col0) % 4 == 0 && y->cols % 4 == 0;
   const bool out_pairs = cout % 8 == 0 && (y_off + out_col0) % 8 == 0 && y->cols % 8 == 0;
+  const uint32_t out_per = out_pairs ? 8 : 4; /* channels per output-transform invocation */
   winograd_input_push ip = {.h = h, .w = w, .tw = tw, .cin = cin, .kc = kc};
   vittm_binding xb = vittm_tensor_bind(x, 0, false, &ip.off);
   /* The transforms read their input through a texel buffer: the map where its vec4s are whole
@@ -699,10 +702,9 @@ vittm_status vittm_gemm_winograd_conv2d_record(vittm_cmd *cmd, const vittm_tenso
     vittm_binding ob[3] = {{m, false}, yb, bb};
     const vittm_buffer_window m_read = {0, (VkDeviceSize)WINOGRAD_XI * n * ldm * 4};
     if (!st)
-      st =
-          vittm_cmd_dispatch_windows(cmd, out, ob, &m_read, &op,
-                                     ((cout + (out_pairs ? 7 : 3)) / (out_pairs ? 8 : 4) + 63) / 64,
-                                     n, 1, "winograd output", err);
+      st = vittm_cmd_dispatch_windows(cmd, out, ob, &m_read, &op,
+                                      ((cout + out_per - 1) / out_per + 63) / 64, n, 1,
+                                      "winograd output", err);
   }
   return st;
 }

@@ -31,7 +31,7 @@ bool vittm_gemm_takes_uniform_conv2d_route(const vittm_tensor *x, const vittm_te
 /* Winograd's F(4×4, 3×3) on the texel GEMM (used by vittm_conv2d_record before
  * either GEMM route): whether a k×k convolution of the h×w map x by weight into y takes it
  * (profile winograd=on, CPU drivers' default whatever their GEMM route; fp32, 3×3, ≥ 64
- * channels that are not one k-chunk; a map large enough that its padded products do at most
+ * channels that are not one k-chunk, in k-chunks of a multiple of 8; a map large enough that its padded products do at most
  * half the direct sum's multiplications, from 12×12 pixels, or any with winograd=all; no
  * VITTM_CONV_TILE; the operands and transforms within the device's bindings), and the
  * recording, as vittm_gemm_uniform_conv2d_record's. Its results differ from the direct sum's

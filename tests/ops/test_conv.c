@@ -319,6 +319,10 @@ static void test_conv_uniform_route_matches_reference(void **state)
       {1, 3, 260, 8, 3, true, false, 0, 0},
       {15, 17, 512, 64, 3, false, true, 64, 132},
       {36, 36, 2048, 8, 3, true, true, 0, 0},
+      /* 70 channels, no multiple of 4, are one chunk of 72 (18 k-vectors, taken two at a time
+       * by the input transform); 66 round up to 68, an odd 17: the direct sum. */
+      {13, 12, 70, 24, 3, true, true, 0, 0},
+      {12, 13, 66, 8, 3, false, false, 0, 0},
   };
   /* fp32's route only: fp16 packs it and sums it in 6 passes, each rounding C to fp16 (up to
    * 2 ulp of the largest of 132 × 512 outputs); the 2048-channel case above runs fp16's. */
@@ -370,6 +374,12 @@ static void test_conv_uniform_route_matches_reference(void **state)
   assert_false(vittm_gemm_takes_winograd_route(tx, h, w, tw, ty, 3));
   assert_false(vittm_gemm_takes_winograd_route(tx, 8, 8, tw, ty, 3)); /* 4 tiles, 64 pixels */
   assert_int_equal(vittm_gemm_takes_winograd_route(tx, 12, 12, tw, ty, 3), fits);
+  for (uint32_t c = 66; c <= 70; c += 4) { /* chunks of 68 and of 72 channels (above) */
+    vittm_tensor *cx = test_tensor(test_dev, VITTM_F32, wh * ww, c, NULL);
+    vittm_tensor *cw = test_tensor(test_dev, VITTM_F32, cout, 9 * c, NULL);
+    assert_int_equal(vittm_gemm_takes_winograd_route(cx, wh, ww, cw, ty, 3), c == 70);
+    vittm_tensor_free(cx), vittm_tensor_free(cw);
+  }
   profile->winograd_small_maps = true; /* winograd=all */
   assert_int_equal(vittm_gemm_takes_winograd_route(tx, 8, 8, tw, ty, 3), fits);
   profile->winograd_small_maps = false;
