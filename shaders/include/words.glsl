@@ -2,7 +2,8 @@
 // one in fp16): a CPU driver runs a storage-buffer access as a loop over the lanes and, in
 // each lane, over the components, so a vec4 as words takes half the steps of four floats, a
 // quarter of four halves (docs/cpu-drivers.md). The includer enables
-// GL_EXT_shader_explicit_arithmetic_types_int64 and declares its buffers as words4_t arrays.
+// GL_EXT_shader_explicit_arithmetic_types_int64 and declares its buffers as words4_t arrays
+// (fp32's eight values at a time, vec8_words: u64vec4 arrays).
 #ifdef VITTM_F16
 #define words4_t uint64_t
 vec4 words_vec4(uint64_t w)
