@@ -19,9 +19,10 @@
 // shuffles; each lane loads the four rows of KV_h's units it owns, and the unit of z_h.
 //
 // With K = dk = 64, where the model's products have K = 768 and more, the epilogue is a large
-// part of a workgroup's time: a CPU driver stores (and, with ACCUMULATE, loads) out lane by lane and
-// component by component, so the linear_attention_apply_uniform_words variant (VITTM_WORDS64)
-// reads and writes each lane's four consecutive columns as two 64-bit words (words.glsl).
+// part of a workgroup's time: a CPU driver stores (and, with ACCUMULATE, loads) out lane by
+// lane and component by component, so the linear_attention_apply_uniform_words variant
+// (VITTM_WORDS64) reads and writes each lane's four consecutive columns as two 64-bit words
+// (words.glsl).
 #include "attn_phi.glsl"
 #include "texels.glsl"
 #ifdef VITTM_WORDS64

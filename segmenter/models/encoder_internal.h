@@ -43,7 +43,8 @@ struct vittm_encoder {
   const char *combine;
 };
 
-/* encoder_build.c, for vit.c and vittm.c: if taps are on, records a copy of rows [row0, row0+rows) of src as tap `name`. */
+/* encoder_build.c, for vit.c and vittm.c: if taps are on, records a copy of rows
+ * [row0, row0+rows) of src as tap `name`. */
 vittm_status vittm_encoder_tap(vittm_encoder *enc, vittm_cmd *cmd, const char *name,
                                const vittm_tensor *src, uint32_t row0, uint32_t rows,
                                vittm_error *err);

@@ -482,8 +482,8 @@ vittm_status vittm_gemm_uniform_conv_transpose2x2_record(vittm_cmd *cmd, const v
 
 /* The k-chunk of a k×k convolution (k > 1) over cin channels: cin itself where it is a whole
  * chunk (a multiple of the shader's vector, at most 256 fp32 or 512 fp16 values) and at least
- * 64, so that each tap reads the map where it lies (a chunk per tap); else the product's. It depends on the shapes alone: the weight's panels, packed once, serve every
- * recording. */
+ * 64, so that each tap reads the map where it lies (a chunk per tap); else the product's. It
+ * depends on the shapes alone: the weight's panels, packed once, serve every recording. */
 static uint32_t conv_kc(vittm_dtype dtype, uint32_t cin, uint32_t k)
 {
   return k > 1 && cin >= 64 && uniform_kc(dtype, cin) == cin ? cin : uniform_kc(dtype, k * k * cin);
@@ -545,10 +545,10 @@ static uint64_t block_rows(uint64_t rows)
 
 /* Fewer than 64 channels are packed (cheap enough); one k-chunk of them is read from the map
  * itself (on the uniform route; on the tiled one they are the register kernel's). The input
- * transform takes two k-vectors an invocation, so a chunk must hold an even number (kc a
- * multiple of 8: every chunk of 256, and 64 to 256 channels that are no multiple of 4 where
- * they round up to one). U must fit VITTM_WINOGRAD_BUFFERS buffers, one panel's V and M a
- * binding each. */
+ * transform takes two k-vectors an invocation, so a chunk must hold an even number: kc a
+ * multiple of 8, as every chunk of 256 is, and a single chunk of 64 to 256 channels that are
+ * no multiple of 4 only where they round up to a multiple of 8 (70 → 72 does, 66 → 68 does
+ * not). U must fit VITTM_WINOGRAD_BUFFERS buffers, one panel's V and M a binding each. */
 bool vittm_gemm_takes_winograd_route(const vittm_tensor *x, uint32_t h, uint32_t w,
                                      const vittm_tensor *weight, const vittm_tensor *y, uint32_t k)
 {

@@ -28,15 +28,14 @@ bool vittm_gemm_takes_uniform_route(const vittm_tensor *a, const vittm_tensor *b
  * buffer. */
 bool vittm_gemm_takes_uniform_conv2d_route(const vittm_tensor *x, const vittm_tensor *weight,
                                            const vittm_tensor *y);
-/* Winograd's F(4×4, 3×3) on the texel GEMM (used by vittm_conv2d_record before
- * either GEMM route): whether a k×k convolution of the h×w map x by weight into y takes it
- * (profile winograd=on, CPU drivers' default whatever their GEMM route; fp32, 3×3, ≥ 64
- * channels that are not one k-chunk, in k-chunks of a multiple of 8; a map large enough that its padded products do at most
- * half the direct sum's multiplications, from 12×12 pixels, or any with winograd=all; no
- * VITTM_CONV_TILE; the operands and transforms within the device's bindings), and the
- * recording, as vittm_gemm_uniform_conv2d_record's. Its results differ from the direct sum's
- * by up to ~1e-4 of the output's magnitude (fp32's rounding of the transforms,
- * include/winograd.glsl). */
+/* Winograd's F(4×4, 3×3) on the texel GEMM (used by vittm_conv2d_record before either GEMM route):
+ * whether a k×k convolution of the h×w map x by weight into y takes it (profile winograd=on, CPU
+ * drivers' default whatever their GEMM route; fp32, 3×3, ≥ 64 channels that are not one k-chunk, in
+ * k-chunks of a multiple of 8; a map large enough that its padded products do at most half the
+ * direct sum's multiplications, from 12×12 pixels, or any with winograd=all; no VITTM_CONV_TILE;
+ * the operands and transforms within the device's bindings), and the recording, as
+ * vittm_gemm_uniform_conv2d_record's. Its results differ from the direct sum's by up to ~1e-4 of
+ * the output's magnitude (fp32's rounding of the transforms, include/winograd.glsl). */
 bool vittm_gemm_takes_winograd_route(const vittm_tensor *x, uint32_t h, uint32_t w,
                                      const vittm_tensor *weight, const vittm_tensor *y, uint32_t k);
 vittm_status vittm_gemm_winograd_conv2d_record(vittm_cmd *cmd, const vittm_tensor *x, uint32_t h,

@@ -6,8 +6,8 @@
 // The includer declares dtype.glsl, the specialization constants WG_SIZE, BM, BN, BK, TM, TN
 // and OPTS, the kernel size KS (an expression: conv2d pushes it, so one pipeline serves every
 // kernel size and the tap loop stays a loop, which keeps LLVM's work on CPU drivers a ninth
-// of an unrolled 3×3's), the push block `p` (h, w, cin, N, M, m0, x_row0, x_split, w_off), the weight
-// bindings `wt`/`wt4` and `conv_store(m, n, v)`, which applies the epilogue to one (m < M,
+// of an unrolled 3×3's), the push block `p` (h, w, cin, N, M, m0, x_row0, x_split, w_off), the
+// weight bindings `wt`/`wt4` and `conv_store(m, n, v)`, which applies the epilogue to one (m < M,
 // n < N) of this dispatch. Output pixel m is global pixel p.m0 + m; weight row n starts at
 // element p.w_off + n·K of `wt`.
 //

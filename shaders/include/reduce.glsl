@@ -34,7 +34,8 @@ float wg_reduce_max(float v)
   barrier();
   for (uint s = WG_SIZE / 2; s > 0; s >>= 1) {
     if (gl_LocalInvocationID.x < s)
-      red[gl_LocalInvocationID.x] = max(red[gl_LocalInvocationID.x], red[gl_LocalInvocationID.x + s]);
+      red[gl_LocalInvocationID.x] =
+          max(red[gl_LocalInvocationID.x], red[gl_LocalInvocationID.x + s]);
     barrier();
   }
   float r = red[0];

@@ -1,6 +1,6 @@
 /* Multi-head self-attention against a double-precision CPU reference, by each route the
- * device condition takes, at token counts that are no multiple of any block (1, 7, 197, 257, 1025), several head
- * dims, every precision; and its refusals. */
+ * device condition takes, at token counts that are no multiple of any block (1, 7, 197, 257,
+ * 1025), several head dims, every precision; and its refusals. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -353,15 +353,14 @@ static void test_conv_uniform_route_matches_reference(void **state)
   assert_int_equal(vittm_cmd_dispatch_count(cmd), 1);
   vittm_cmd_free(cmd);
   vittm_tensor_free(tx), vittm_tensor_free(tw), vittm_tensor_free(ty);
-  /* Winograd: a 12×11 map is 3×3 tiles, one panel of V; 300 channels are 2 k-chunks of U
-   * and V; 13 outputs one panel of U: the input transform, the 6 × 6 positions' products in
-   * one dispatch (U in one buffer) and the output transform, U derived once from the constant weight beforehand
-   * (whatever the condition's route: the cases below take it). Where a storage buffer
-   * binding cannot hold U (36 positions × 2 chunks of 64 KiB: split1m), the direct sum:
-   * per block of 64 pixels (a binding holds one block of the implicit A's 11 k-chunks of
-   * 64 KiB), its pack and its product. The 7×5 map (4
-   * tiles: 36 products of a 16-row block where the direct sum multiplies 48 rows 9 times)
-   * takes the direct sum. */
+  /* Winograd: a 12×11 map is 3×3 tiles, one panel of V; 300 channels are 2 k-chunks of U and V; 13
+   * outputs one panel of U: the input transform, the 6 × 6 positions' products in one dispatch (U
+   * in one buffer) and the output transform, U derived once from the constant weight beforehand
+   * (whatever the condition's route: the cases below take it). Where a storage buffer binding
+   * cannot hold U (36 positions × 2 chunks of 64 KiB: split1m), the direct sum: per block of 64
+   * pixels (a binding holds one block of the implicit A's 11 k-chunks of 64 KiB), its pack and its
+   * product. The 7×5 map (4 tiles: 36 products of a 16-row block where the direct sum multiplies 48
+   * rows 9 times) takes the direct sum. */
   const bool winograd_was = profile->winograd;
   profile->winograd = true;
   const uint32_t wh = 12, ww = 11;

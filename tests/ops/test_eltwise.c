@@ -1,5 +1,5 @@
-/* Element-wise and row-wise operators (add, GELU, ReLU, LayerNorm, L2 normalisation, softmax) against
- * double-precision CPU references, in every precision, at odd and real sizes. */
+/* Element-wise and row-wise operators (add, GELU, ReLU, LayerNorm, L2 normalisation, softmax)
+ * against double-precision CPU references, in every precision, at odd and real sizes. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

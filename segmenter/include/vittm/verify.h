@@ -118,8 +118,8 @@ typedef struct vittm_verify_report {
 
 /* Runs path's probe on dev at precision (AUTO: as vittm_model_load would choose) and fills
  * report (free it with vittm_verify_report_free). Returns OK whenever the comparison ran, pass
- * or fail: vittm_verify_report_passed and vittm_verify_report_failure. A file without a probe is OK with
- * has_probe false. Errors: the file cannot be loaded or run. */
+ * or fail: vittm_verify_report_passed and vittm_verify_report_failure. A file without a probe
+ * is OK with has_probe false. Errors: the file cannot be loaded or run. */
 VITTM_API vittm_status vittm_verify_model(vittm_device *dev, const char *path,
                                           vittm_precision precision, vittm_verify_report *report,
                                           vittm_error *err);
