@@ -35,16 +35,13 @@ def main() -> int:
     long_comment = "/* " + "x" * 95 + " */\n"  # 101 columns, one word: clang-format keeps it
     long_glsl = "// " + "y" * 98 + "\n"  # 101 columns
     with tempfile.TemporaryDirectory() as root:
-        shutil.copy(os.path.join(src, ".clang-format"), root)
-        shutil.copy(os.path.join(src, "plugins", ".clang-format"),
-                    os.path.join(root, ".clang-format-plugins"))
+        for layout in (".clang-format", os.path.join("plugins", ".clang-format")):
+            os.makedirs(os.path.dirname(os.path.join(root, layout)), exist_ok=True)
+            shutil.copy(os.path.join(src, layout), os.path.join(root, layout))
         write(root, "segmenter/a.c", "int a(void);\n" + long_comment)
         write(root, "shaders/b.comp", "#version 450\n" + long_glsl)
         # 100 columns, 101 bytes: columns are characters
         write(root, "shaders/include/c.glsl", "// 3×3, " + "z" * 92 + "\n")
-        os.makedirs(os.path.join(root, "plugins"))
-        shutil.move(os.path.join(root, ".clang-format-plugins"),
-                    os.path.join(root, "plugins", ".clang-format"))
         write(root, "plugins/p.c", "int p (void);\n" + long_comment)
         rc, out = run(script, root)
         if rc != 1:
