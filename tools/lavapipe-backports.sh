@@ -14,7 +14,7 @@ checked with the system's Debian keys and kept in DIR/apt: the system's sources 
 are left alone), unpacks them into DIR and writes DIR/lvp_icd.json, an ICD file naming
 DIR's lavapipe. Then, for example:
 
-  eval "\$(tools/lavapipe-backports.sh /opt/mesa-bpo)"
+  eval "\$(tools/lavapipe-backports.sh ~/mesa-bpo)"
   meson test -C build
 
 The environment printed sets VK_ICD_FILENAMES and prepends DIR's libraries to
