@@ -1,5 +1,6 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
 #if defined(VITTM_WORDS64) || defined(VITTM_TEXEL)
 #extension GL_EXT_shader_explicit_arithmetic_types_int64 : require
 #endif
@@ -13,6 +14,10 @@
 // resize_bilinear_texel variant (VITTM_TEXEL, CPU drivers, VEC4 only) reads x, one chunk from
 // its unit x_at, through a texel buffer (texels.glsl): one load per lane and pixel, where a
 // storage buffer takes a loop over the lanes and the words in each (docs/cpu-drivers.md).
+// KS > 1: the KS×KS convolution (zero padding KS/2) of the resized map from its taps' products
+// at the map's own size (ops/resize.h, vittm_resize_conv_taps_record): x's row holds KS·KS
+// groups of c columns, group t = ty·KS + tx the product with tap t's weight, and output pixel
+// (oy, ox) sums group t's resize at (oy + ty − KS/2, ox + tx − KS/2), zero outside the map.
 #include "dtype.glsl"
 #ifdef VITTM_TEXEL
 #define VITTM_WORDS64
@@ -22,6 +27,7 @@
 layout(local_size_x_id = 0) in;
 layout(constant_id = 0) const uint WG_SIZE = 256;
 layout(constant_id = 1) const uint OPTS = 0;
+layout(constant_id = 2) const uint KS = 1; // taps per axis
 const bool VEC4 = (OPTS & 1u) != 0u;
 const bool X_SPLIT = (OPTS & 2u) != 0u;
 
@@ -34,6 +40,7 @@ layout(push_constant) uniform Push {
   float scale_y, scale_x;
   uint accumulate;
   uint x_at; // VITTM_TEXEL: x's first unit in binding 0
+  uint relu; // max(·, 0) after the sum (and the add)
 } p;
 
 #ifdef VITTM_TEXEL
@@ -77,11 +84,12 @@ void taps(float scale, uint d, uint size, out uint i0, out uint i1, out float l1
   l1 = clamp(s - float(i0), 0.0, 1.0);
 }
 
+// Columns ch … ch + 3 (or ch) of input row `row`, KS·KS·c columns long.
 vec4 load_pixel(uint row, uint ch)
 {
 #ifdef VITTM_TEXEL
-  // Channels ch … ch + 3 of the row: a unit's four fp32 values, or half of its eight fp16.
-  const uint e = row * p.c + ch;
+  // A unit's four fp32 values, or half of its eight fp16.
+  const uint e = row * KS * KS * p.c + ch;
   const uvec4 u = imageLoad(tx, texel(p.x_at + e / KVEC));
 #ifdef VITTM_F16
   const uvec2 h = (e & 4u) != 0u ? u.zw : u.xy;
@@ -91,11 +99,23 @@ vec4 load_pixel(uint row, uint ch)
 #endif
 #else
   bool hi = x_in_hi(row);
-  uint i = x_row_start(row, hi, p.c) + ch;
+  uint i = x_row_start(row, hi, KS * KS * p.c) + ch;
   if (VEC4)
     return x_load4(hi, i);
   return vec4(x_load(hi, i));
 #endif
+}
+
+// Columns ch … ch + 3 (or ch) of x's bilinear resize at output pixel (oy, ox).
+vec4 resized(uint oy, uint ox, uint ch)
+{
+  uint y0, y1, x0, x1;
+  float ly, lx;
+  taps(p.scale_y, oy, p.h, y0, y1, ly);
+  taps(p.scale_x, ox, p.w, x0, x1, lx);
+  vec4 top = mix(load_pixel(y0 * p.w + x0, ch), load_pixel(y0 * p.w + x1, ch), lx);
+  vec4 bottom = mix(load_pixel(y1 * p.w + x0, ch), load_pixel(y1 * p.w + x1, ch), lx);
+  return mix(top, bottom, ly);
 }
 
 void main()
@@ -103,26 +123,30 @@ void main()
   const uint groups = VEC4 ? p.c / 4u : p.c;
   const uint total = p.count * groups;
   const uint stride = gl_NumWorkGroups.x * WG_SIZE;
+  const int half_ks = int(KS / 2u);
   for (uint e = gl_GlobalInvocationID.x; e < total; e += stride) {
     uint qi = e / groups, g = e - qi * groups;
     uint q = p.q0 + qi;
     uint oy = q / p.wo, ox = q - oy * p.wo;
-    uint y0, y1, x0, x1;
-    float ly, lx;
-    taps(p.scale_y, oy, p.h, y0, y1, ly);
-    taps(p.scale_x, ox, p.w, x0, x1, lx);
     uint ch = VEC4 ? 4u * g : g;
-    vec4 top = mix(load_pixel(y0 * p.w + x0, ch), load_pixel(y0 * p.w + x1, ch), lx);
-    vec4 bottom = mix(load_pixel(y1 * p.w + x0, ch), load_pixel(y1 * p.w + x1, ch), lx);
-    vec4 v = mix(top, bottom, ly);
+    vec4 v = vec4(0.0);
+    [[unroll]] for (uint t = 0; t < KS * KS; t++) {
+      const int sy = int(oy) + int(t / KS) - half_ks, sx = int(ox) + int(t % KS) - half_ks;
+      if (KS == 1u || (sy >= 0 && sy < int(p.ho) && sx >= 0 && sx < int(p.wo)))
+        v += resized(uint(sy), uint(sx), t * p.c + ch);
+    }
     uint o = p.y_off + qi * p.ldy + ch;
     if (VEC4) {
       if (p.accumulate != 0u)
         v += y_load4(o);
+      if (p.relu != 0u)
+        v = max(v, vec4(0.0));
       y_store4(o, v);
     } else {
       if (p.accumulate != 0u)
         v.x += float(y[o]);
+      if (p.relu != 0u)
+        v.x = max(v.x, 0.0);
       y[o] = elem_t(v.x);
     }
   }

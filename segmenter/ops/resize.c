@@ -17,23 +17,33 @@ typedef struct resize_push {
   float scale_y, scale_x;
   uint32_t accumulate;
   uint32_t x_at; /* resize_bilinear_texel: x's first 16-byte unit */
+  uint32_t relu;
 } resize_push;
 _Static_assert(sizeof(resize_push) == VITTM_SHADER_RESIZE_BILINEAR_PUSH_SIZE,
                "resize_push does not match resize_bilinear's push constants");
 
 typedef struct resize_rows_ctx {
-  uint32_t h, w, wo;
+  uint32_t h, w, ho, wo;
+  uint32_t halo; /* output rows either side that an output row's taps read (k/2) */
   float scale_y;
 } resize_rows_ctx;
 
-/* Output pixel q reads input rows y0(q / wo) and the next: whole image rows, one more either
- * side, so that a rounding difference between this and the shader cannot leave the window. */
+/* The input row y0 that output row oy reads first. */
+static uint32_t resize_row0(const resize_rows_ctx *c, uint32_t oy)
+{
+  return (uint32_t)fmax(c->scale_y * (oy + 0.5) - 0.5, 0.0);
+}
+
+/* Output pixel q reads input rows y0 and the next of the output rows q / wo ± halo: whole
+ * image rows, one more either side, so that a rounding difference between this and the shader
+ * cannot leave the window. */
 static void resize_rows(const void *ctx, uint32_t q, uint32_t *lo, uint32_t *hi)
 {
   const resize_rows_ctx *c = ctx;
-  double s = fmax(c->scale_y * ((q / c->wo) + 0.5) - 0.5, 0.0);
-  uint32_t y0 = (uint32_t)s;
-  uint32_t first = y0 > 0 ? y0 - 1 : 0, last = y0 + 2;
+  uint32_t oy = q / c->wo;
+  uint32_t top = resize_row0(c, oy > c->halo ? oy - c->halo : 0);
+  uint32_t bottom = resize_row0(c, oy + c->halo < c->ho ? oy + c->halo : c->ho - 1);
+  uint32_t first = top > 0 ? top - 1 : 0, last = bottom + 2;
   if (first > c->h - 1)
     first = c->h - 1;
   if (last > c->h - 1)
@@ -42,12 +52,13 @@ static void resize_rows(const void *ctx, uint32_t q, uint32_t *lo, uint32_t *hi)
   *hi = last * c->w + c->w - 1;
 }
 
-static vittm_status resize_record(vittm_cmd *cmd, const vittm_tensor *x, uint32_t h, uint32_t w,
-                                  vittm_tensor *y, uint32_t ho, uint32_t wo, float scale_y,
-                                  float scale_x, uint32_t out_col0, bool accumulate,
-                                  vittm_error *err)
+/* The resize of x, or with k > 1 the k×k convolution of it from its taps' products
+ * (vittm_resize_conv_taps_record): x's rows hold k·k groups of c columns. */
+static vittm_status resize_record(vittm_cmd *cmd, const char *op, const vittm_tensor *x, uint32_t h,
+                                  uint32_t w, uint32_t k, vittm_tensor *y, uint32_t ho, uint32_t wo,
+                                  float scale_y, float scale_x, uint32_t out_col0, bool accumulate,
+                                  bool relu, vittm_error *err)
 {
-  const char *op = "resize_bilinear";
   const vittm_tensor *all[] = {x, y};
   vittm_status st = vittm_check_same_dtype(op, all, 2, err);
   if (st)
@@ -55,7 +66,11 @@ static vittm_status resize_record(vittm_cmd *cmd, const vittm_tensor *x, uint32_
   if (h == 0 || w == 0 || (uint64_t)h * w != x->rows)
     return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
                            "%s: x has %u rows, expected h·w = %u·%u", op, x->rows, h, w);
-  uint32_t c = x->cols;
+  if (k == 0 || k % 2 == 0 || x->cols % (k * k))
+    return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
+                           "%s: x has %u columns, not %u groups of a tap's (k = %u, odd)", op,
+                           x->cols, k * k, k);
+  uint32_t c = x->cols / (k * k);
   if (ho == 0 || wo == 0 || (uint64_t)ho * wo != y->rows || (uint64_t)out_col0 + c > y->cols)
     return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
                            "%s: y is %u×%u, cannot take %u×%u pixels × columns %u..%u", op, y->rows,
@@ -63,7 +78,7 @@ static vittm_status resize_record(vittm_cmd *cmd, const vittm_tensor *x, uint32_
   if (y == x)
     return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT, "%s: y must not be x", op);
   bool vec4 = c % 4 == 0 && y->cols % 4 == 0 && out_col0 % 4 == 0;
-  uint32_t spec[] = {WG_SIZE, (vec4 ? OPT_VEC4 : 0) | (x->n_chunks > 1 ? OPT_X_SPLIT : 0)};
+  uint32_t spec[] = {WG_SIZE, (vec4 ? OPT_VEC4 : 0) | (x->n_chunks > 1 ? OPT_X_SPLIT : 0), k};
   /* words=64: the four channels as 64-bit words (CPU drivers, vk/profile.h), x read through a
    * texel buffer where it is one chunk that starts on a texel */
   const bool words = vec4 && vittm_words64(x->dev);
@@ -72,13 +87,13 @@ static vittm_status resize_record(vittm_cmd *cmd, const vittm_tensor *x, uint32_
                              : words ? VITTM_SHADER_RESIZE_BILINEAR_WORDS
                                      : VITTM_SHADER_RESIZE_BILINEAR;
   const vittm_pipeline *p;
-  st = texel ? vittm_pipeline_get_texel(x->dev, id, x->dtype, spec, 2, 3, 1, sizeof(resize_push),
+  st = texel ? vittm_pipeline_get_texel(x->dev, id, x->dtype, spec, 3, 3, 1, sizeof(resize_push),
                                         &p, err)
-             : vittm_pipeline_get(x->dev, id, x->dtype, spec, 2, 3, sizeof(resize_push), &p, err);
+             : vittm_pipeline_get(x->dev, id, x->dtype, spec, 3, 3, sizeof(resize_push), &p, err);
   if (st)
     return st;
   uint32_t per_pixel = vec4 ? c / 4 : c;
-  resize_rows_ctx ctx = {h, w, wo, scale_y};
+  resize_rows_ctx ctx = {h, w, ho, wo, k / 2, scale_y};
   for (uint32_t q0 = 0; q0 < ho * wo;) {
     uint32_t limit = vittm_span_end((const vittm_tensor *const *)&y, 1, q0, ho * wo);
     vittm_row_window win;
@@ -99,6 +114,7 @@ static vittm_status resize_record(vittm_cmd *cmd, const vittm_tensor *x, uint32_
         .scale_y = scale_y,
         .scale_x = scale_x,
         .accumulate = accumulate,
+        .relu = relu,
     };
     vittm_binding bind[3] = {win.lo, win.hi, vittm_tensor_bind(y, q0, true, &pc.y_off)};
     pc.y_off += out_col0;
@@ -126,7 +142,18 @@ vittm_status vittm_resize_bilinear_record(vittm_cmd *cmd, const vittm_tensor *x,
                                           uint32_t out_col0, bool accumulate, vittm_error *err)
 {
   float sy = ho ? (float)h / (float)ho : 0, sx = wo ? (float)w / (float)wo : 0;
-  return resize_record(cmd, x, h, w, y, ho, wo, sy, sx, out_col0, accumulate, err);
+  return resize_record(cmd, "resize_bilinear", x, h, w, 1, y, ho, wo, sy, sx, out_col0, accumulate,
+                       false, err);
+}
+
+vittm_status vittm_resize_conv_taps_record(vittm_cmd *cmd, const vittm_tensor *z, uint32_t h,
+                                           uint32_t w, uint32_t k, vittm_tensor *y, uint32_t ho,
+                                           uint32_t wo, bool accumulate, bool relu,
+                                           vittm_error *err)
+{
+  float sy = ho ? (float)h / (float)ho : 0, sx = wo ? (float)w / (float)wo : 0;
+  return resize_record(cmd, "resize_conv_taps", z, h, w, k, y, ho, wo, sy, sx, 0, accumulate, relu,
+                       err);
 }
 
 uint32_t vittm_resize_scaled_size(uint32_t size, float scale)
@@ -146,5 +173,6 @@ vittm_status vittm_resize_bilinear_scale_record(vittm_cmd *cmd, const vittm_tens
                            "resize_bilinear: scale factor %g is not positive", (double)scale);
   uint32_t ho = vittm_resize_scaled_size(h, scale), wo = vittm_resize_scaled_size(w, scale);
   float inv = (float)(1.0 / (double)scale);
-  return resize_record(cmd, x, h, w, y, ho, wo, inv, inv, out_col0, accumulate, err);
+  return resize_record(cmd, "resize_bilinear", x, h, w, 1, y, ho, wo, inv, inv, out_col0,
+                       accumulate, false, err);
 }

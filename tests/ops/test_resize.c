@@ -2,7 +2,8 @@
  * after PyTorch's upsample_bilinear2d, for F.interpolate's size= and scale_factor= forms:
  * up and down by integer and non-integer ratios at odd sizes, the identity copy, adds into
  * and writes to column slices of wider outputs, in every precision, including tensors split
- * over several storage buffers. */
+ * over several storage buffers. Then the convolution of a resized map from its taps'
+ * products (vittm_resize_conv_taps_record), against the same reference shifted per tap. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -170,6 +171,95 @@ static void test_resize_split_tensors_match_reference(void **state)
   run_cases(cases, sizeof cases / sizeof *cases);
 }
 
+typedef struct taps_case {
+  uint32_t h, w, c, k;
+  uint32_t ho, wo, ctot;
+  bool accumulate, relu;
+} taps_case;
+
+static void run_taps(const taps_case *tc, vittm_dtype dtype)
+{
+  const uint32_t h = tc->h, w = tc->w, c = tc->c, k = tc->k, ho = tc->ho, wo = tc->wo;
+  const uint32_t ctot = tc->ctot ? tc->ctot : c, zc = k * k * c;
+  const int half = (int)(k / 2);
+  size_t nz = (size_t)h * w * zc, ny = (size_t)ho * wo * ctot;
+  float *z = malloc(nz * sizeof *z), *y0 = malloc(ny * sizeof *y0);
+  double *ref = malloc((size_t)ho * wo * c * sizeof *ref);
+  assert_true(z && y0 && ref);
+  uint64_t seed = 7000ull + h * 100ull + w * 10ull + ho + k;
+  test_fill_uniform(z, nz, seed, -2, 2);
+  test_fill_uniform(y0, ny, seed + 1, -5, 5);
+  test_round_to(z, nz, dtype);
+  test_round_to(y0, ny, dtype);
+  for (uint32_t oy = 0; oy < ho; oy++)
+    for (uint32_t ox = 0; ox < wo; ox++)
+      for (uint32_t ch = 0; ch < c; ch++) {
+        size_t q = (size_t)oy * wo + ox;
+        double v = tc->accumulate ? y0[q * ctot + ch] : 0;
+        for (uint32_t t = 0; t < k * k; t++) {
+          int sy = (int)oy + (int)(t / k) - half, sx = (int)ox + (int)(t % k) - half;
+          if (sy < 0 || sy >= (int)ho || sx < 0 || sx >= (int)wo)
+            continue;
+          uint32_t y_0, y_1, x_0, x_1;
+          double ly, lx;
+          taps((double)h / ho, (uint32_t)sy, h, &y_0, &y_1, &ly);
+          taps((double)w / wo, (uint32_t)sx, w, &x_0, &x_1, &lx);
+#define Z(yy, xx) (double)z[((size_t)(yy)*w + (xx)) * zc + t * c + ch]
+          v += (1 - ly) * ((1 - lx) * Z(y_0, x_0) + lx * Z(y_0, x_1)) +
+               ly * ((1 - lx) * Z(y_1, x_0) + lx * Z(y_1, x_1));
+#undef Z
+        }
+        ref[q * c + ch] = tc->relu && v < 0 ? 0 : v;
+      }
+  vittm_tensor *tz = test_tensor(test_dev, dtype, h * w, zc, z);
+  vittm_tensor *ty = test_tensor(test_dev, dtype, ho * wo, ctot, y0);
+  vittm_cmd *cmd = NULL;
+  vittm_error err = {0};
+  assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
+  char what[128];
+  snprintf(what, sizeof what, "resize_conv_taps %s %u×%u×%u k %u → %u×%u cols %u%s%s",
+           vittm_dtype_name(dtype), h, w, c, k, ho, wo, ctot, tc->accumulate ? " accumulate" : "",
+           tc->relu ? " relu" : "");
+  if (vittm_resize_conv_taps_record(cmd, tz, h, w, k, ty, ho, wo, tc->accumulate, tc->relu, &err) !=
+      VITTM_OK)
+    fail_msg("%s: %s", what, err.message);
+  test_submit(cmd);
+  float *out = test_read(ty);
+  float *slice = malloc((size_t)ho * wo * c * sizeof *slice);
+  assert_non_null(slice);
+  for (size_t q = 0; q < (size_t)ho * wo; q++)
+    for (uint32_t j = 0; j < ctot; j++) {
+      if (j < c)
+        slice[q * c + j] = out[q * ctot + j];
+      else if (out[q * ctot + j] != y0[q * ctot + j])
+        fail_msg("%s: wrote column %u of row %zu beyond its %u", what, j, q, c);
+    }
+  test_assert_close(what, slice, ref, (size_t)ho * wo * c, test_tolerance(dtype));
+  free(out), free(slice), free(z), free(y0), free(ref);
+  vittm_cmd_free(cmd);
+  vittm_tensor_free(tz), vittm_tensor_free(ty);
+}
+
+static void test_resize_conv_taps_match_reference(void **state)
+{
+  (void)state;
+  /* UperNet's fusion (×4 and ×8 onto a 3×3 conv's output, added, then ReLU) at odd sizes,
+   * non-integer ratios, a map of one pixel, the scalar path, k = 1 and 5, and under a 1 MiB
+   * buffer range z split (48²×(9·16)) and y split (26²×96 → 104², into 100 of 112 columns). */
+  static const taps_case cases[] = {
+      {5, 7, 8, 3, 20, 28, 0, true, true},          {3, 4, 12, 3, 24, 32, 0, true, false},
+      {5, 7, 4, 3, 9, 13, 0, false, false},         {1, 1, 4, 3, 6, 5, 0, true, true},
+      {4, 3, 5, 3, 15, 11, 7, true, true},          {6, 5, 8, 1, 13, 9, 12, true, false},
+      {3, 5, 4, 5, 11, 17, 0, false, true},         {48, 48, 16, 3, 96, 96, 0, true, true},
+      {26, 26, 100, 1, 104, 104, 112, true, false},
+  };
+  vittm_dtype dtypes[2];
+  int nd = test_precisions(test_dev, dtypes);
+  for (int d = 0; d < nd; d++)
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+      run_taps(&cases[i], dtypes[d]);
+}
+
 static void test_resize_rejects_bad_shapes(void **state)
 {
   (void)state;
@@ -188,6 +278,12 @@ static void test_resize_rejects_bad_shapes(void **state)
                    VITTM_ERROR_INVALID_ARGUMENT);
   assert_int_equal(vittm_resize_bilinear_scale_record(cmd, x, 7, 5, 0.0f, y, 0, false, &err),
                    VITTM_ERROR_INVALID_ARGUMENT);
+  /* 4 columns are not 9 taps' groups; an even kernel has no centre. */
+  assert_int_equal(vittm_resize_conv_taps_record(cmd, x, 7, 5, 3, y, 14, 10, true, false, &err),
+                   VITTM_ERROR_INVALID_ARGUMENT);
+  assert_non_null(strstr(err.message, "resize_conv_taps"));
+  assert_int_equal(vittm_resize_conv_taps_record(cmd, x, 7, 5, 2, y, 14, 10, true, false, &err),
+                   VITTM_ERROR_INVALID_ARGUMENT);
   assert_int_equal(vittm_cmd_dispatch_count(cmd), 0);
   vittm_cmd_free(cmd);
   vittm_tensor_free(x), vittm_tensor_free(y);
@@ -197,4 +293,5 @@ OP_SUITE(resize, cmocka_unit_test(test_resize_size_form_matches_reference),
          cmocka_unit_test(test_resize_accumulates_into_slices),
          cmocka_unit_test(test_resize_scale_form_matches_reference),
          cmocka_unit_test(test_resize_split_tensors_match_reference),
+         cmocka_unit_test(test_resize_conv_taps_match_reference),
          cmocka_unit_test(test_resize_rejects_bad_shapes));
