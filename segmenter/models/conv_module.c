@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "ops/conv.h"
+#include "ops/gemm.h"
+#include "ops/resize.h"
 
 /* Reads PREFIX.bn.{weight,bias,running_mean,running_var} and folds them into w and b. */
 static vittm_status fold_bn(vittm_weights *w, const char *prefix, uint32_t cout, uint32_t per_out,
@@ -27,12 +29,12 @@ static vittm_status fold_bn(vittm_weights *w, const char *prefix, uint32_t cout,
   return st;
 }
 
-vittm_status vittm_conv_load(vittm_weights *w, const char *prefix, vittm_conv_kind kind,
-                             uint32_t cin, uint32_t cout, uint32_t kernel, float bn_eps,
-                             vittm_conv *out, vittm_error *err)
+/* The conv PREFIX's weight, cout × (k·k·cin) in vittm_conv2d_reorder_weight's order, and bias
+ * on the host, BatchNorm folded when kind says so. */
+static vittm_status load_host(vittm_weights *w, const char *prefix, vittm_conv_kind kind,
+                              uint32_t cin, uint32_t cout, uint32_t kernel, float bn_eps,
+                              float **weight_out, float **bias_out, vittm_error *err)
 {
-  *out = (vittm_conv){
-      .cin = cin, .cout = cout, .kernel = kernel, .relu = kind == VITTM_CONV_MODULE_BN};
   char base[160], name[192];
   if (kind == VITTM_CONV_PLAIN)
     vittm_tensor_name(base, sizeof base, prefix, "");
@@ -62,13 +64,126 @@ vittm_status vittm_conv_load(vittm_weights *w, const char *prefix, vittm_conv_ki
       free(b);
     }
   }
-  if (!st)
-    st = vittm_weights_upload(w, weight, cout, per_out, &out->weight, err);
+  free(torch_w);
+  if (st) {
+    free(weight);
+    free(bias);
+    return st;
+  }
+  *weight_out = weight;
+  *bias_out = bias;
+  return VITTM_OK;
+}
+
+vittm_status vittm_conv_load(vittm_weights *w, const char *prefix, vittm_conv_kind kind,
+                             uint32_t cin, uint32_t cout, uint32_t kernel, float bn_eps,
+                             vittm_conv *out, vittm_error *err)
+{
+  *out = (vittm_conv){
+      .cin = cin, .cout = cout, .kernel = kernel, .relu = kind == VITTM_CONV_MODULE_BN};
+  float *weight, *bias;
+  vittm_status st = load_host(w, prefix, kind, cin, cout, kernel, bn_eps, &weight, &bias, err);
+  if (st)
+    return st;
+  st = vittm_weights_upload(w, weight, cout, cin * kernel * kernel, &out->weight, err);
   if (!st)
     st = vittm_weights_upload(w, bias, 1, cout, &out->bias, err);
-  free(torch_w);
   free(weight);
   free(bias);
+  return st;
+}
+
+bool vittm_cat_conv_resizes(const vittm_cat_conv *c, uint32_t i)
+{
+  return i == 0 || (uint64_t)c->in[i].h * c->in[i].w * 4 >= (uint64_t)c->h * c->w;
+}
+
+/* Splits the whole conv's weight (cout × (k·k·cin), cin the inputs' sum) into the resized
+ * inputs' conv and each other input's taps, and uploads them. */
+static vittm_status split_weight(vittm_weights *w, const float *weight, const float *bias,
+                                 uint32_t cin, uint32_t cout, vittm_cat_conv *c, vittm_error *err)
+{
+  const uint32_t kk = c->resized.kernel * c->resized.kernel;
+  uint32_t cin_r = 0;
+  for (uint32_t i = 0; i < c->n_inputs; i++)
+    cin_r += vittm_cat_conv_resizes(c, i) ? c->in[i].cin : 0;
+  c->resized.cin = cin_r;
+  float *part =
+      malloc((size_t)cout * kk * (cin_r > cin - cin_r ? cin_r : cin - cin_r) * sizeof *part);
+  if (!part)
+    return vittm_error_set(err, VITTM_ERROR_OUT_OF_MEMORY, "out of host memory for a conv");
+  /* The resized inputs' columns, tap by tap, in the concatenation's order. */
+  for (uint32_t o = 0; o < cout; o++) {
+    float *dst = part + (size_t)o * kk * cin_r;
+    for (uint32_t t = 0; t < kk; t++)
+      for (uint32_t i = 0, at = 0; i < c->n_inputs; at += c->in[i++].cin)
+        if (vittm_cat_conv_resizes(c, i))
+          for (uint32_t ci = 0; ci < c->in[i].cin; ci++)
+            *dst++ = weight[((size_t)o * kk + t) * cin + at + ci];
+  }
+  vittm_status st = vittm_weights_upload(w, part, cout, kk * cin_r, &c->resized.weight, err);
+  if (!st)
+    st = vittm_weights_upload(w, bias, 1, cout, &c->resized.bias, err);
+  for (uint32_t i = 0, at = 0; i < c->n_inputs && !st; at += c->in[i++].cin) {
+    if (vittm_cat_conv_resizes(c, i))
+      continue;
+    const uint32_t n = c->in[i].cin;
+    for (uint32_t t = 0; t < kk; t++)
+      for (uint32_t o = 0; o < cout; o++)
+        for (uint32_t ci = 0; ci < n; ci++)
+          part[((size_t)t * cout + o) * n + ci] = weight[((size_t)o * kk + t) * cin + at + ci];
+    st = vittm_weights_upload(w, part, kk * cout, n, &c->taps[i], err);
+    if (!st)
+      st = vittm_weights_transient(w, c->in[i].h * c->in[i].w, kk * cout, &c->products[i], err);
+  }
+  free(part);
+  return st;
+}
+
+vittm_status vittm_cat_conv_load(vittm_weights *w, const char *prefix, vittm_conv_kind kind,
+                                 const vittm_cat_input *in, uint32_t n, uint32_t cout,
+                                 uint32_t kernel, uint32_t h, uint32_t wd, float bn_eps,
+                                 vittm_cat_conv *out, vittm_error *err)
+{
+  *out = (vittm_cat_conv){.n_inputs = n, .h = h, .w = wd};
+  out->resized = (vittm_conv){.cout = cout, .kernel = kernel, .relu = kind == VITTM_CONV_MODULE_BN};
+  uint32_t cin = 0;
+  for (uint32_t i = 0; i < n && i < VITTM_CAT_CONV_MAX_INPUTS; i++) {
+    out->in[i] = in[i];
+    cin += in[i].cin;
+  }
+  if (n == 0 || n > VITTM_CAT_CONV_MAX_INPUTS || in[0].h != h || in[0].w != wd)
+    return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
+                           "%s: a concatenation of %u inputs (1 to %u, the first %u×%u)", prefix, n,
+                           VITTM_CAT_CONV_MAX_INPUTS, h, wd);
+  float *weight, *bias;
+  vittm_status st = load_host(w, prefix, kind, cin, cout, kernel, bn_eps, &weight, &bias, err);
+  if (st)
+    return st;
+  st = split_weight(w, weight, bias, cin, cout, out, err);
+  free(weight);
+  free(bias);
+  return st;
+}
+
+vittm_status vittm_cat_conv_record(vittm_cmd *cmd, const vittm_cat_conv *c, const vittm_tensor *cat,
+                                   const vittm_tensor *const *inputs, vittm_tensor *y,
+                                   vittm_error *err)
+{
+  uint32_t last = 0; /* the last input not resized, which applies the ReLU */
+  for (uint32_t i = 0; i < c->n_inputs; i++)
+    last = vittm_cat_conv_resizes(c, i) ? last : i;
+  const vittm_conv *r = &c->resized;
+  vittm_status st = vittm_conv2d_record(cmd, cat, c->h, c->w, r->weight, r->bias, r->kernel,
+                                        r->relu && !last ? VITTM_CONV_RELU : 0, y, 0, err);
+  for (uint32_t i = 1; i < c->n_inputs && !st; i++) {
+    if (vittm_cat_conv_resizes(c, i))
+      continue;
+    st = vittm_gemm_record(cmd, inputs[i], c->taps[i], NULL, c->products[i], 0, err);
+    if (!st)
+      st = vittm_resize_conv_taps_record(cmd, c->products[i], c->in[i].h, c->in[i].w, r->kernel, y,
+                                         c->h, c->w, true, r->relu && i == last, err);
+  }
   return st;
 }
 

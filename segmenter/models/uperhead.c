@@ -45,15 +45,18 @@ static vittm_status read_head_config(const vittm_config *cfg, vittm_uperhead *u,
 static vittm_status load_convs(vittm_weights *w, vittm_uperhead *u, float eps, vittm_error *err)
 {
   char name[96];
-  uint32_t ch = u->channels, last = u->in_channels[VITTM_UPER_LEVELS - 1];
+  const uint32_t L = VITTM_UPER_LEVELS - 1, ch = u->channels, last = u->in_channels[L];
   vittm_status st = VITTM_OK;
+  /* The PPM bottleneck's inputs: the last level, then each pooled branch. */
+  vittm_cat_input psp_in[1 + VITTM_UPER_MAX_POOLS] = {{last, u->h[L], u->w[L]}};
   for (uint32_t j = 0; j < u->n_pools && !st; j++) {
     snprintf(name, sizeof name, "decode_head.psp_modules.%u.1", j);
     st = vittm_conv_load(w, name, VITTM_CONV_MODULE_BN, last, ch, 1, eps, &u->psp[j], err);
+    psp_in[1 + j] = (vittm_cat_input){ch, u->pool_scales[j], u->pool_scales[j]};
   }
   if (!st)
-    st = vittm_conv_load(w, "decode_head.bottleneck", VITTM_CONV_MODULE_BN, last + u->n_pools * ch,
-                         ch, 3, eps, &u->bottleneck, err);
+    st = vittm_cat_conv_load(w, "decode_head.bottleneck", VITTM_CONV_MODULE_BN, psp_in,
+                             1 + u->n_pools, ch, 3, u->h[L], u->w[L], eps, &u->bottleneck, err);
   for (uint32_t i = 0; i + 1 < VITTM_UPER_LEVELS && !st; i++) {
     snprintf(name, sizeof name, "decode_head.lateral_convs.%u", i);
     st = vittm_conv_load(w, name, VITTM_CONV_MODULE_BN, u->in_channels[i], ch, 1, eps,
@@ -62,9 +65,13 @@ static vittm_status load_convs(vittm_weights *w, vittm_uperhead *u, float eps, v
     if (!st)
       st = vittm_conv_load(w, name, VITTM_CONV_MODULE_BN, ch, ch, 3, eps, &u->fpn[i], err);
   }
+  vittm_cat_input fuse_in[VITTM_UPER_LEVELS];
+  for (uint32_t i = 0; i < VITTM_UPER_LEVELS; i++)
+    fuse_in[i] = (vittm_cat_input){ch, u->h[i], u->w[i]};
   if (!st)
-    st = vittm_conv_load(w, "decode_head.fpn_bottleneck", VITTM_CONV_MODULE_BN,
-                         VITTM_UPER_LEVELS * ch, ch, 3, eps, &u->fpn_bottleneck, err);
+    st = vittm_cat_conv_load(w, "decode_head.fpn_bottleneck", VITTM_CONV_MODULE_BN, fuse_in,
+                             VITTM_UPER_LEVELS, ch, 3, u->h[0], u->w[0], eps, &u->fpn_bottleneck,
+                             err);
   if (!st)
     st = vittm_conv_load(w, "decode_head.conv_seg", VITTM_CONV_PLAIN, ch, u->num_classes, 1, eps,
                          &u->conv_seg, err);
@@ -82,14 +89,14 @@ static vittm_status allocate(vittm_weights *w, vittm_uperhead *u, vittm_error *e
     if (!st)
       st = vittm_weights_transient(w, s * s, ch, &u->pooled_conv[j], err);
   }
-  if (!st)
-    st = vittm_weights_transient(w, last, u->in_channels[L] + u->n_pools * ch, &u->psp_cat, err);
+  if (!st && u->bottleneck.resized.cin > u->in_channels[L])
+    st = vittm_weights_transient(w, last, u->bottleneck.resized.cin, &u->psp_cat, err);
   for (uint32_t i = 0; i <= L && !st; i++)
     st = vittm_weights_transient(w, u->h[i] * u->w[i], ch, &u->laterals[i], err);
   for (uint32_t i = 1; i < L && !st; i++)
     st = vittm_weights_transient(w, u->h[i] * u->w[i], ch, &u->fpn_out[i], err);
   if (!st)
-    st = vittm_weights_transient(w, first, VITTM_UPER_LEVELS * ch, &u->fuse_cat, err);
+    st = vittm_weights_transient(w, first, u->fpn_bottleneck.resized.cin, &u->fuse_cat, err);
   if (!st)
     st = vittm_weights_transient(w, first, ch, &u->fused, err);
   if (!st)
@@ -125,22 +132,30 @@ static vittm_status build(vittm_weights *w, const vittm_config *cfg, const vittm
 static vittm_status record_psp(vittm_cmd *cmd, vittm_uperhead *u, const vittm_feature *x,
                                vittm_error *err)
 {
-  uint32_t c = x->tensor->cols, ch = u->channels;
-  /* The concat's first columns are the level itself: a same-size resize is a strided copy. */
-  vittm_status st = vittm_resize_bilinear_record(cmd, x->tensor, x->height, x->width, u->psp_cat,
-                                                 x->height, x->width, 0, false, err);
+  const vittm_cat_conv *b = &u->bottleneck;
+  const vittm_tensor *inputs[1 + VITTM_UPER_MAX_POOLS] = {x->tensor};
+  /* The concatenation's first columns are the level itself: a same-size resize is a strided
+   * copy. Without pooled branches to resize beside it, the level is the concatenation. */
+  uint32_t col = x->tensor->cols;
+  vittm_status st =
+      u->psp_cat ? vittm_resize_bilinear_record(cmd, x->tensor, x->height, x->width, u->psp_cat,
+                                                x->height, x->width, 0, false, err)
+                 : VITTM_OK;
   for (uint32_t j = 0; j < u->n_pools && !st; j++) {
     uint32_t s = u->pool_scales[j];
     st = vittm_adaptive_avgpool_record(cmd, x->tensor, x->height, x->width, s, u->pooled[j], err);
     if (!st)
       st = vittm_conv_record(cmd, &u->psp[j], u->pooled[j], s, s, u->pooled_conv[j], 0, err);
-    if (!st)
+    inputs[1 + j] = u->pooled_conv[j];
+    if (!st && vittm_cat_conv_resizes(b, 1 + j)) {
       st = vittm_resize_bilinear_record(cmd, u->pooled_conv[j], s, s, u->psp_cat, x->height,
-                                        x->width, c + j * ch, false, err);
+                                        x->width, col, false, err);
+      col += u->channels;
+    }
   }
   if (!st)
-    st = vittm_conv_record(cmd, &u->bottleneck, u->psp_cat, x->height, x->width,
-                           u->laterals[VITTM_UPER_LEVELS - 1], 0, err);
+    st = vittm_cat_conv_record(cmd, b, u->psp_cat ? u->psp_cat : x->tensor, inputs,
+                               u->laterals[VITTM_UPER_LEVELS - 1], err);
   return st;
 }
 
@@ -149,6 +164,7 @@ static vittm_status record(vittm_cmd *cmd, void *impl, const vittm_feature *leve
 {
   vittm_uperhead *u = impl;
   const uint32_t L = VITTM_UPER_LEVELS - 1, ch = u->channels;
+  const vittm_cat_conv *fuse = &u->fpn_bottleneck;
   vittm_status st = VITTM_OK;
   for (uint32_t i = 0; i < L && !st; i++)
     st = vittm_conv_record(cmd, &u->lateral[i], levels[i].tensor, u->h[i], u->w[i], u->laterals[i],
@@ -159,23 +175,25 @@ static vittm_status record(vittm_cmd *cmd, void *impl, const vittm_feature *leve
   for (uint32_t i = L; i > 0 && !st; i--)
     st = vittm_resize_bilinear_record(cmd, u->laterals[i], u->h[i], u->w[i], u->laterals[i - 1],
                                       u->h[i - 1], u->w[i - 1], 0, true, err);
-  /* FPN convs; level 0 writes straight into its slice of the fusion concat, the others are
-   * resized into theirs, and the PSP level is resized as it is. */
+  /* FPN convs; level 0 writes straight into its slice of the fusion concat, the others that
+   * the fusion resizes are resized into theirs, and so is the PSP level when it does. */
   if (!st)
     st = vittm_conv_record(cmd, &u->fpn[0], u->laterals[0], u->h[0], u->w[0], u->fuse_cat, 0, err);
-  for (uint32_t i = 1; i < L && !st; i++) {
-    st =
-        vittm_conv_record(cmd, &u->fpn[i], u->laterals[i], u->h[i], u->w[i], u->fpn_out[i], 0, err);
-    if (!st)
-      st = vittm_resize_bilinear_record(cmd, u->fpn_out[i], u->h[i], u->w[i], u->fuse_cat, u->h[0],
-                                        u->w[0], i * ch, false, err);
+  const vittm_tensor *inputs[VITTM_UPER_LEVELS] = {u->fuse_cat};
+  uint32_t col = ch;
+  for (uint32_t i = 1; i <= L && !st; i++) {
+    inputs[i] = i < L ? u->fpn_out[i] : u->laterals[L];
+    if (i < L)
+      st = vittm_conv_record(cmd, &u->fpn[i], u->laterals[i], u->h[i], u->w[i], u->fpn_out[i], 0,
+                             err);
+    if (!st && vittm_cat_conv_resizes(fuse, i)) {
+      st = vittm_resize_bilinear_record(cmd, inputs[i], u->h[i], u->w[i], u->fuse_cat, u->h[0],
+                                        u->w[0], col, false, err);
+      col += ch;
+    }
   }
   if (!st)
-    st = vittm_resize_bilinear_record(cmd, u->laterals[L], u->h[L], u->w[L], u->fuse_cat, u->h[0],
-                                      u->w[0], L * ch, false, err);
-  if (!st)
-    st =
-        vittm_conv_record(cmd, &u->fpn_bottleneck, u->fuse_cat, u->h[0], u->w[0], u->fused, 0, err);
+    st = vittm_cat_conv_record(cmd, fuse, u->fuse_cat, inputs, u->fused, err);
   if (!st)
     st = vittm_conv_record(cmd, &u->conv_seg, u->fused, u->h[0], u->w[0], u->logits, 0, err);
   return st;
