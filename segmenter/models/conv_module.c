@@ -95,25 +95,29 @@ vittm_status vittm_conv_load(vittm_weights *w, const char *prefix, vittm_conv_ki
 
 bool vittm_cat_conv_resizes(const vittm_cat_conv *c, uint32_t i)
 {
-  return i == 0 || (uint64_t)c->in[i].h * c->in[i].w * 4 >= (uint64_t)c->h * c->w;
+  return (uint64_t)c->in[i].h * c->in[i].w * 4 >= (uint64_t)c->h * c->w;
 }
 
 /* Splits the whole conv's weight (cout × (k·k·cin), cin the inputs' sum) into the resized
- * inputs' conv and each other input's taps, and uploads them. */
+ * inputs' conv and each other input's taps, and uploads them. The bias goes with the resized
+ * inputs' conv, or without one with the first other input's centre tap (never outside the map:
+ * its resize adds the bias to every output pixel). */
 static vittm_status split_weight(vittm_weights *w, const float *weight, const float *bias,
                                  uint32_t cin, uint32_t cout, vittm_cat_conv *c, vittm_error *err)
 {
-  const uint32_t kk = c->resized.kernel * c->resized.kernel;
+  const uint32_t k = c->resized.kernel, kk = k * k;
   uint32_t cin_r = 0;
   for (uint32_t i = 0; i < c->n_inputs; i++)
     cin_r += vittm_cat_conv_resizes(c, i) ? c->in[i].cin : 0;
   c->resized.cin = cin_r;
   float *part =
       malloc((size_t)cout * kk * (cin_r > cin - cin_r ? cin_r : cin - cin_r) * sizeof *part);
-  if (!part)
-    return vittm_error_set(err, VITTM_ERROR_OUT_OF_MEMORY, "out of host memory for a conv");
+  float *taps_bias = calloc((size_t)kk * cout, sizeof *taps_bias);
+  vittm_status st = VITTM_OK;
+  if (!part || !taps_bias)
+    st = vittm_error_set(err, VITTM_ERROR_OUT_OF_MEMORY, "out of host memory for a conv");
   /* The resized inputs' columns, tap by tap, in the concatenation's order. */
-  for (uint32_t o = 0; o < cout; o++) {
+  for (uint32_t o = 0; o < cout && !st && cin_r; o++) {
     float *dst = part + (size_t)o * kk * cin_r;
     for (uint32_t t = 0; t < kk; t++)
       for (uint32_t i = 0, at = 0; i < c->n_inputs; at += c->in[i++].cin)
@@ -121,9 +125,11 @@ static vittm_status split_weight(vittm_weights *w, const float *weight, const fl
           for (uint32_t ci = 0; ci < c->in[i].cin; ci++)
             *dst++ = weight[((size_t)o * kk + t) * cin + at + ci];
   }
-  vittm_status st = vittm_weights_upload(w, part, cout, kk * cin_r, &c->resized.weight, err);
-  if (!st)
+  if (!st && cin_r)
+    st = vittm_weights_upload(w, part, cout, kk * cin_r, &c->resized.weight, err);
+  if (!st && cin_r)
     st = vittm_weights_upload(w, bias, 1, cout, &c->resized.bias, err);
+  bool biased = cin_r > 0;
   for (uint32_t i = 0, at = 0; i < c->n_inputs && !st; at += c->in[i++].cin) {
     if (vittm_cat_conv_resizes(c, i))
       continue;
@@ -133,10 +139,17 @@ static vittm_status split_weight(vittm_weights *w, const float *weight, const fl
         for (uint32_t ci = 0; ci < n; ci++)
           part[((size_t)t * cout + o) * n + ci] = weight[((size_t)o * kk + t) * cin + at + ci];
     st = vittm_weights_upload(w, part, kk * cout, n, &c->taps[i], err);
+    if (!st && !biased) {
+      for (uint32_t o = 0; o < cout; o++)
+        taps_bias[(size_t)(k / 2 * k + k / 2) * cout + o] = bias[o];
+      st = vittm_weights_upload(w, taps_bias, 1, kk * cout, &c->taps_bias, err);
+      biased = true;
+    }
     if (!st)
       st = vittm_weights_transient(w, c->in[i].h * c->in[i].w, kk * cout, &c->products[i], err);
   }
   free(part);
+  free(taps_bias);
   return st;
 }
 
@@ -147,15 +160,15 @@ vittm_status vittm_cat_conv_load(vittm_weights *w, const char *prefix, vittm_con
 {
   *out = (vittm_cat_conv){.n_inputs = n, .h = h, .w = wd};
   out->resized = (vittm_conv){.cout = cout, .kernel = kernel, .relu = kind == VITTM_CONV_MODULE_BN};
+  if (n == 0 || n > VITTM_CAT_CONV_MAX_INPUTS)
+    return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
+                           "%s: a concatenation of %u inputs (1 to %u)", prefix, n,
+                           VITTM_CAT_CONV_MAX_INPUTS);
   uint32_t cin = 0;
-  for (uint32_t i = 0; i < n && i < VITTM_CAT_CONV_MAX_INPUTS; i++) {
+  for (uint32_t i = 0; i < n; i++) {
     out->in[i] = in[i];
     cin += in[i].cin;
   }
-  if (n == 0 || n > VITTM_CAT_CONV_MAX_INPUTS || in[0].h != h || in[0].w != wd)
-    return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
-                           "%s: a concatenation of %u inputs (1 to %u, the first %u×%u)", prefix, n,
-                           VITTM_CAT_CONV_MAX_INPUTS, h, wd);
   float *weight, *bias;
   vittm_status st = load_host(w, prefix, kind, cin, cout, kernel, bn_eps, &weight, &bias, err);
   if (st)
@@ -170,19 +183,25 @@ vittm_status vittm_cat_conv_record(vittm_cmd *cmd, const vittm_cat_conv *c, cons
                                    const vittm_tensor *const *inputs, vittm_tensor *y,
                                    vittm_error *err)
 {
-  uint32_t last = 0; /* the last input not resized, which applies the ReLU */
+  const vittm_conv *r = &c->resized;
+  uint32_t last = c->n_inputs; /* the last input not resized, which applies the ReLU */
   for (uint32_t i = 0; i < c->n_inputs; i++)
     last = vittm_cat_conv_resizes(c, i) ? last : i;
-  const vittm_conv *r = &c->resized;
-  vittm_status st = vittm_conv2d_record(cmd, cat, c->h, c->w, r->weight, r->bias, r->kernel,
-                                        r->relu && !last ? VITTM_CONV_RELU : 0, y, 0, err);
-  for (uint32_t i = 1; i < c->n_inputs && !st; i++) {
+  bool written = r->cin > 0; /* whether y holds a partial sum yet */
+  vittm_status st =
+      written ? vittm_conv2d_record(cmd, cat, c->h, c->w, r->weight, r->bias, r->kernel,
+                                    r->relu && last == c->n_inputs ? VITTM_CONV_RELU : 0, y, 0, err)
+              : VITTM_OK;
+  for (uint32_t i = 0; i < c->n_inputs && !st; i++) {
     if (vittm_cat_conv_resizes(c, i))
       continue;
-    st = vittm_gemm_record(cmd, inputs[i], c->taps[i], NULL, c->products[i], 0, err);
+    st = vittm_gemm_record(cmd, inputs[i], c->taps[i], written ? NULL : c->taps_bias,
+                           c->products[i], 0, err);
     if (!st)
-      st = vittm_resize_conv_taps_record(cmd, c->products[i], c->in[i].h, c->in[i].w, r->kernel, y,
-                                         c->h, c->w, true, r->relu && i == last, err);
+      st = vittm_resize_conv_taps_record(cmd, c->products[i], c->in[i].h, c->in[i].w,
+                                         c->in[i].scale, r->kernel, y, c->h, c->w, written,
+                                         r->relu && i == last, err);
+    written = true;
   }
   return st;
 }

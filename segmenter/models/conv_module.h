@@ -29,26 +29,29 @@ vittm_status vittm_conv_record(vittm_cmd *cmd, const vittm_conv *c, const vittm_
 
 #define VITTM_CAT_CONV_MAX_INPUTS 9
 
-/* One input of a vittm_cat_conv: its channels and its map's size. */
+/* One input of a vittm_cat_conv: its channels, its map's size, and how it is resized to the
+ * output's: scale 0 as F.interpolate(size=), else as F.interpolate(scale_factor=scale). */
 typedef struct vittm_cat_input {
   uint32_t cin, h, w;
+  float scale;
 } vittm_cat_input;
 
-/* A k×k ConvModule over the channel concatenation of maps resized bilinearly to its h × w
- * output (UPerHead's PPM bottleneck and FPN fusion). An input of less than a quarter of the
- * output's pixels is not resized: its share of the sum is computed at its own size, as its
- * product with every tap's weight (k² multiply-adds per input pixel and channel pair, where
- * Winograd's convolution of the resized map takes k²/4 per output pixel), then resized and
- * summed tap by tap (vittm_resize_conv_taps_record): the same sums in another order. The caller
- * concatenates the other inputs, resized, in their order (input 0, at the output's size, is
- * always one of them). */
+/* A k×k conv over the channel concatenation of maps resized bilinearly to its h × w output
+ * (UPerHead's PPM bottleneck and FPN fusion, MultiLevelNeck's upsampled levels). An input of
+ * less than a quarter of the output's pixels is not resized: its share of the sum is computed
+ * at its own size, as its product with every tap's weight (k² multiply-adds per input pixel and
+ * channel pair, where Winograd's convolution of the resized map takes k²/4 per output pixel),
+ * then resized and summed tap by tap (vittm_resize_conv_taps_record): the same sums in another
+ * order. The caller concatenates the other inputs, resized, in their order. */
 typedef struct vittm_cat_conv {
-  vittm_conv resized; /* over the resized inputs' concatenation; the bias is here */
+  vittm_conv resized; /* over the resized inputs' concatenation (cin 0: none); has the bias */
   uint32_t n_inputs, h, w;
   vittm_cat_input in[VITTM_CAT_CONV_MAX_INPUTS];
   /* Per input not resized: its taps' weights, (k²·cout) × cin with row t·cout + co, and their
-   * products with it, (h·w) × (k²·cout); NULL for the resized inputs. */
+   * products with it, (h·w) × (k²·cout); NULL for the resized inputs. Without resized inputs,
+   * the first other input's product adds the bias (taps_bias: the bias at the centre tap). */
   vittm_tensor *taps[VITTM_CAT_CONV_MAX_INPUTS], *products[VITTM_CAT_CONV_MAX_INPUTS];
+  vittm_tensor *taps_bias;
 } vittm_cat_conv;
 
 /* Loads the conv PREFIX over n inputs (cin = their channels' sum, PyTorch layout) into an
@@ -59,8 +62,8 @@ vittm_status vittm_cat_conv_load(vittm_weights *w, const char *prefix, vittm_con
                                  vittm_cat_conv *out, vittm_error *err);
 /* Whether input i goes into the concatenation (resized to the output's size). */
 bool vittm_cat_conv_resizes(const vittm_cat_conv *c, uint32_t i);
-/* Records y = conv(concatenation) for `cat` ((h·w) × resized.cin, the resized inputs') and
- * inputs[i] (the maps themselves; read for those not resized). */
+/* Records y = conv(concatenation) for `cat` ((h·w) × resized.cin, the resized inputs'; unread
+ * when there are none) and inputs[i] (the maps themselves; read for those not resized). */
 vittm_status vittm_cat_conv_record(vittm_cmd *cmd, const vittm_cat_conv *c, const vittm_tensor *cat,
                                    const vittm_tensor *const *inputs, vittm_tensor *y,
                                    vittm_error *err);

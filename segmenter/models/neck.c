@@ -44,13 +44,15 @@ static vittm_status build_multilevel(vittm_weights *w, const vittm_config *stage
     st = vittm_conv_load(w, name, VITTM_CONV_MODULE, (uint32_t)in[i], (uint32_t)out_ch, 1, 0,
                          &s->lateral[i], err);
     snprintf(name, sizeof name, "neck.convs.%u", i);
+    /* A level upsampled ×4 or more is convolved at its own size (vittm_cat_conv). */
+    vittm_cat_input lateral = {(uint32_t)out_ch, s->in[i].height, s->in[i].width, s->scales[i]};
     if (!st)
-      st = vittm_conv_load(w, name, VITTM_CONV_MODULE, (uint32_t)out_ch, (uint32_t)out_ch, 3, 0,
-                           &s->conv[i], err);
+      st = vittm_cat_conv_load(w, name, VITTM_CONV_MODULE, &lateral, 1, (uint32_t)out_ch, 3, h, wd,
+                               0, &s->conv[i], err);
     if (!st)
       st = vittm_weights_transient(w, s->in[i].height * s->in[i].width, (uint32_t)out_ch,
                                    &s->lateral_out[i], err);
-    if (!st)
+    if (!st && vittm_cat_conv_resizes(&s->conv[i], 0))
       st = vittm_weights_transient(w, h * wd, (uint32_t)out_ch, &s->resized[i], err);
     if (!st)
       st = vittm_weights_transient(w, h * wd, (uint32_t)out_ch, &s->out[i].tensor, err);
@@ -183,12 +185,12 @@ static vittm_status record_multilevel(vittm_cmd *cmd, vittm_neck_stage *s, uint3
     const vittm_feature *in = &s->in[i], *out = &s->out[i];
     st = vittm_conv_record(cmd, &s->lateral[i], in->tensor, in->height, in->width,
                            s->lateral_out[i], 0, err);
-    if (!st)
+    if (!st && s->resized[i])
       st = vittm_resize_bilinear_scale_record(cmd, s->lateral_out[i], in->height, in->width,
                                               s->scales[i], s->resized[i], 0, false, err);
+    const vittm_tensor *lateral = s->lateral_out[i];
     if (!st)
-      st = vittm_conv_record(cmd, &s->conv[i], s->resized[i], out->height, out->width, out->tensor,
-                             0, err);
+      st = vittm_cat_conv_record(cmd, &s->conv[i], s->resized[i], &lateral, out->tensor, err);
   }
   return st;
 }

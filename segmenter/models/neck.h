@@ -1,7 +1,8 @@
 /* The neck: a list of stages from the config's "neck" that turn the encoder's out-index
  * features into the head's four levels.
  *   multilevel_neck  mmseg's MultiLevelNeck: 1×1 lateral conv, bilinear resize by scale,
- *                    3×3 conv, per level (ViT-B: scales 4, 2, 1, 0.5)
+ *                    3×3 conv, per level (ViT-B: scales 4, 2, 1, 0.5); a level scaled ×4
+ *                    or more is convolved at its own size, then resized (vittm_cat_conv)
  *   vittm_fpn        the ViTTM authors' BEiT-style module: ConvT-BN-GELU-ConvT (×4), ConvT
  *                    (×2), identity, max-pool (×½) */
 #ifndef VITTM_MODELS_NECK_H
@@ -21,8 +22,10 @@ typedef struct vittm_neck_stage {
   enum { NECK_MULTILEVEL, NECK_VITTM_FPN } type;
   vittm_feature in[VITTM_NECK_LEVELS], out[VITTM_NECK_LEVELS];
   /* multilevel_neck */
-  vittm_conv lateral[VITTM_NECK_LEVELS], conv[VITTM_NECK_LEVELS];
+  vittm_conv lateral[VITTM_NECK_LEVELS];
+  vittm_cat_conv conv[VITTM_NECK_LEVELS];
   float scales[VITTM_NECK_LEVELS];
+  /* resized[i]: NULL where conv[i] takes the level at its own size */
   vittm_tensor *lateral_out[VITTM_NECK_LEVELS], *resized[VITTM_NECK_LEVELS];
   /* vittm_fpn */
   vittm_convt fpn1a, fpn1b, fpn2;

@@ -48,11 +48,11 @@ static vittm_status load_convs(vittm_weights *w, vittm_uperhead *u, float eps, v
   const uint32_t L = VITTM_UPER_LEVELS - 1, ch = u->channels, last = u->in_channels[L];
   vittm_status st = VITTM_OK;
   /* The PPM bottleneck's inputs: the last level, then each pooled branch. */
-  vittm_cat_input psp_in[1 + VITTM_UPER_MAX_POOLS] = {{last, u->h[L], u->w[L]}};
+  vittm_cat_input psp_in[1 + VITTM_UPER_MAX_POOLS] = {{last, u->h[L], u->w[L], 0}};
   for (uint32_t j = 0; j < u->n_pools && !st; j++) {
     snprintf(name, sizeof name, "decode_head.psp_modules.%u.1", j);
     st = vittm_conv_load(w, name, VITTM_CONV_MODULE_BN, last, ch, 1, eps, &u->psp[j], err);
-    psp_in[1 + j] = (vittm_cat_input){ch, u->pool_scales[j], u->pool_scales[j]};
+    psp_in[1 + j] = (vittm_cat_input){ch, u->pool_scales[j], u->pool_scales[j], 0};
   }
   if (!st)
     st = vittm_cat_conv_load(w, "decode_head.bottleneck", VITTM_CONV_MODULE_BN, psp_in,
@@ -67,7 +67,7 @@ static vittm_status load_convs(vittm_weights *w, vittm_uperhead *u, float eps, v
   }
   vittm_cat_input fuse_in[VITTM_UPER_LEVELS];
   for (uint32_t i = 0; i < VITTM_UPER_LEVELS; i++)
-    fuse_in[i] = (vittm_cat_input){ch, u->h[i], u->w[i]};
+    fuse_in[i] = (vittm_cat_input){ch, u->h[i], u->w[i], 0};
   if (!st)
     st = vittm_cat_conv_load(w, "decode_head.fpn_bottleneck", VITTM_CONV_MODULE_BN, fuse_in,
                              VITTM_UPER_LEVELS, ch, 3, u->h[0], u->w[0], eps, &u->fpn_bottleneck,

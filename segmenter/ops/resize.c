@@ -147,13 +147,22 @@ vittm_status vittm_resize_bilinear_record(vittm_cmd *cmd, const vittm_tensor *x,
 }
 
 vittm_status vittm_resize_conv_taps_record(vittm_cmd *cmd, const vittm_tensor *z, uint32_t h,
-                                           uint32_t w, uint32_t k, vittm_tensor *y, uint32_t ho,
-                                           uint32_t wo, bool accumulate, bool relu,
+                                           uint32_t w, float scale, uint32_t k, vittm_tensor *y,
+                                           uint32_t ho, uint32_t wo, bool accumulate, bool relu,
                                            vittm_error *err)
 {
-  float sy = ho ? (float)h / (float)ho : 0, sx = wo ? (float)w / (float)wo : 0;
-  return resize_record(cmd, "resize_conv_taps", z, h, w, k, y, ho, wo, sy, sx, 0, accumulate, relu,
-                       err);
+  const char *op = "resize_conv_taps";
+  if (!(scale >= 0))
+    return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT, "%s: scale factor %g is negative", op,
+                           (double)scale);
+  if (scale > 0 &&
+      (ho != vittm_resize_scaled_size(h, scale) || wo != vittm_resize_scaled_size(w, scale)))
+    return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT, "%s: %u×%u scaled by %g is not %u×%u",
+                           op, h, w, (double)scale, ho, wo);
+  float inv = scale > 0 ? (float)(1.0 / (double)scale) : 0;
+  float sy = scale > 0 ? inv : ho ? (float)h / (float)ho : 0;
+  float sx = scale > 0 ? inv : wo ? (float)w / (float)wo : 0;
+  return resize_record(cmd, op, z, h, w, k, y, ho, wo, sy, sx, 0, accumulate, relu, err);
 }
 
 uint32_t vittm_resize_scaled_size(uint32_t size, float scale)

@@ -173,13 +173,18 @@ static void test_resize_split_tensors_match_reference(void **state)
 
 typedef struct taps_case {
   uint32_t h, w, c, k;
-  uint32_t ho, wo, ctot;
+  uint32_t ho, wo, ctot; /* ho 0: the scale_factor= form */
   bool accumulate, relu;
+  float scale;
 } taps_case;
 
 static void run_taps(const taps_case *tc, vittm_dtype dtype)
 {
-  const uint32_t h = tc->h, w = tc->w, c = tc->c, k = tc->k, ho = tc->ho, wo = tc->wo;
+  const uint32_t h = tc->h, w = tc->w, c = tc->c, k = tc->k;
+  const uint32_t ho = tc->ho ? tc->ho : vittm_resize_scaled_size(h, tc->scale);
+  const uint32_t wo = tc->ho ? tc->wo : vittm_resize_scaled_size(w, tc->scale);
+  const double sy = tc->ho ? (double)h / ho : 1.0 / tc->scale;
+  const double sx = tc->ho ? (double)w / wo : 1.0 / tc->scale;
   const uint32_t ctot = tc->ctot ? tc->ctot : c, zc = k * k * c;
   const int half = (int)(k / 2);
   size_t nz = (size_t)h * w * zc, ny = (size_t)ho * wo * ctot;
@@ -197,13 +202,13 @@ static void run_taps(const taps_case *tc, vittm_dtype dtype)
         size_t q = (size_t)oy * wo + ox;
         double v = tc->accumulate ? y0[q * ctot + ch] : 0;
         for (uint32_t t = 0; t < k * k; t++) {
-          int sy = (int)oy + (int)(t / k) - half, sx = (int)ox + (int)(t % k) - half;
-          if (sy < 0 || sy >= (int)ho || sx < 0 || sx >= (int)wo)
+          int py = (int)oy + (int)(t / k) - half, px = (int)ox + (int)(t % k) - half;
+          if (py < 0 || py >= (int)ho || px < 0 || px >= (int)wo)
             continue;
           uint32_t y_0, y_1, x_0, x_1;
           double ly, lx;
-          taps((double)h / ho, (uint32_t)sy, h, &y_0, &y_1, &ly);
-          taps((double)w / wo, (uint32_t)sx, w, &x_0, &x_1, &lx);
+          taps(sy, (uint32_t)py, h, &y_0, &y_1, &ly);
+          taps(sx, (uint32_t)px, w, &x_0, &x_1, &lx);
 #define Z(yy, xx) (double)z[((size_t)(yy)*w + (xx)) * zc + t * c + ch]
           v += (1 - ly) * ((1 - lx) * Z(y_0, x_0) + lx * Z(y_0, x_1)) +
                ly * ((1 - lx) * Z(y_1, x_0) + lx * Z(y_1, x_1));
@@ -217,11 +222,11 @@ static void run_taps(const taps_case *tc, vittm_dtype dtype)
   vittm_error err = {0};
   assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
   char what[128];
-  snprintf(what, sizeof what, "resize_conv_taps %s %u×%u×%u k %u → %u×%u cols %u%s%s",
-           vittm_dtype_name(dtype), h, w, c, k, ho, wo, ctot, tc->accumulate ? " accumulate" : "",
-           tc->relu ? " relu" : "");
-  if (vittm_resize_conv_taps_record(cmd, tz, h, w, k, ty, ho, wo, tc->accumulate, tc->relu, &err) !=
-      VITTM_OK)
+  snprintf(what, sizeof what, "resize_conv_taps %s %u×%u×%u k %u → %u×%u (scale %g) cols %u%s%s",
+           vittm_dtype_name(dtype), h, w, c, k, ho, wo, (double)tc->scale, ctot,
+           tc->accumulate ? " accumulate" : "", tc->relu ? " relu" : "");
+  if (vittm_resize_conv_taps_record(cmd, tz, h, w, tc->ho ? 0 : tc->scale, k, ty, ho, wo,
+                                    tc->accumulate, tc->relu, &err) != VITTM_OK)
     fail_msg("%s: %s", what, err.message);
   test_submit(cmd);
   float *out = test_read(ty);
@@ -244,14 +249,16 @@ static void test_resize_conv_taps_match_reference(void **state)
 {
   (void)state;
   /* UperNet's fusion (×4 and ×8 onto a 3×3 conv's output, added, then ReLU) at odd sizes,
-   * non-integer ratios, a map of one pixel, the scalar path, k = 1 and 5, and under a 1 MiB
+   * non-integer ratios, a map of one pixel, the scalar path, k = 1 and 5; MultiLevelNeck's ×4
+   * (scale_factor=, written, no ReLU) and a ×1.5 whose 1/scale is not h/ho; and under a 1 MiB
    * buffer range z split (48²×(9·16)) and y split (26²×96 → 104², into 100 of 112 columns). */
   static const taps_case cases[] = {
-      {5, 7, 8, 3, 20, 28, 0, true, true},          {3, 4, 12, 3, 24, 32, 0, true, false},
-      {5, 7, 4, 3, 9, 13, 0, false, false},         {1, 1, 4, 3, 6, 5, 0, true, true},
-      {4, 3, 5, 3, 15, 11, 7, true, true},          {6, 5, 8, 1, 13, 9, 12, true, false},
-      {3, 5, 4, 5, 11, 17, 0, false, true},         {48, 48, 16, 3, 96, 96, 0, true, true},
-      {26, 26, 100, 1, 104, 104, 112, true, false},
+      {5, 7, 8, 3, 20, 28, 0, true, true, 0},          {3, 4, 12, 3, 24, 32, 0, true, false, 0},
+      {5, 7, 4, 3, 9, 13, 0, false, false, 0},         {1, 1, 4, 3, 6, 5, 0, true, true, 0},
+      {4, 3, 5, 3, 15, 11, 7, true, true, 0},          {6, 5, 8, 1, 13, 9, 12, true, false, 0},
+      {3, 5, 4, 5, 11, 17, 0, false, true, 0},         {5, 7, 8, 3, 0, 0, 0, false, false, 4.0f},
+      {3, 5, 4, 3, 0, 0, 0, true, false, 1.5f},        {48, 48, 16, 3, 96, 96, 0, true, true, 0},
+      {26, 26, 100, 1, 104, 104, 112, true, false, 0},
   };
   vittm_dtype dtypes[2];
   int nd = test_precisions(test_dev, dtypes);
@@ -279,11 +286,15 @@ static void test_resize_rejects_bad_shapes(void **state)
   assert_int_equal(vittm_resize_bilinear_scale_record(cmd, x, 7, 5, 0.0f, y, 0, false, &err),
                    VITTM_ERROR_INVALID_ARGUMENT);
   /* 4 columns are not 9 taps' groups; an even kernel has no centre. */
-  assert_int_equal(vittm_resize_conv_taps_record(cmd, x, 7, 5, 3, y, 14, 10, true, false, &err),
+  assert_int_equal(vittm_resize_conv_taps_record(cmd, x, 7, 5, 0, 3, y, 14, 10, true, false, &err),
                    VITTM_ERROR_INVALID_ARGUMENT);
   assert_non_null(strstr(err.message, "resize_conv_taps"));
-  assert_int_equal(vittm_resize_conv_taps_record(cmd, x, 7, 5, 2, y, 14, 10, true, false, &err),
+  assert_int_equal(vittm_resize_conv_taps_record(cmd, x, 7, 5, 0, 2, y, 14, 10, true, false, &err),
                    VITTM_ERROR_INVALID_ARGUMENT);
+  /* 7×5 scaled by 2 is 14×10, not 10×14. */
+  assert_int_equal(
+      vittm_resize_conv_taps_record(cmd, x, 7, 5, 2.0f, 1, y, 10, 14, true, false, &err),
+      VITTM_ERROR_INVALID_ARGUMENT);
   assert_int_equal(vittm_cmd_dispatch_count(cmd), 0);
   vittm_cmd_free(cmd);
   vittm_tensor_free(x), vittm_tensor_free(y);
