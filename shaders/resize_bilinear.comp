@@ -14,10 +14,14 @@
 // resize_bilinear_texel variant (VITTM_TEXEL, CPU drivers, VEC4 only) reads x, one chunk from
 // its unit x_at, through a texel buffer (texels.glsl): one load per lane and pixel, where a
 // storage buffer takes a loop over the lanes and the words in each (docs/cpu-drivers.md).
-// KS > 1: the KS×KS convolution (zero padding KS/2) of the resized map from its taps' products
-// at the map's own size (ops/resize.h, vittm_resize_conv_taps_record): x's row holds KS·KS
-// groups of c columns, group t = ty·KS + tx the product with tap t's weight, and output pixel
-// (oy, ox) sums group t's resize at (oy + ty − KS/2, ox + tx − KS/2), zero outside the map.
+// KX·KY > 1: a pass of a convolution (zero padding) of the resized map from its taps' products
+// at the map's own size (ops/resize.h, vittm_resize_conv_taps_record): output channel ch lies
+// in group ch / CG of CG channels, x's row holds for each group KX·KY blocks of CG columns,
+// block t = ty·KX + tx for tap (ty, tx), and output pixel (oy, ox) sums block t's resize at
+// (oy + ty − KY/2, ox + tx − KX/2), zero outside the output map. A 3×3 convolution goes in two
+// such passes, along x (KX 3, KY 1, three groups: one per row of taps; rows not resized) then
+// along y (KX 1, KY 3; columns not resized): 12 loads an output instead of 36.
+// RESIZE_X / RESIZE_Y false: that axis keeps its size and scale 1 (no interpolation, one load).
 #include "dtype.glsl"
 #ifdef VITTM_TEXEL
 #define VITTM_WORDS64
@@ -27,7 +31,10 @@
 layout(local_size_x_id = 0) in;
 layout(constant_id = 0) const uint WG_SIZE = 256;
 layout(constant_id = 1) const uint OPTS = 0;
-layout(constant_id = 2) const uint KS = 1; // taps per axis
+layout(constant_id = 2) const uint KX = 1; // taps along x
+layout(constant_id = 3) const uint KY = 1; // taps along y
+layout(constant_id = 4) const bool RESIZE_X = true;
+layout(constant_id = 5) const bool RESIZE_Y = true;
 const bool VEC4 = (OPTS & 1u) != 0u;
 const bool X_SPLIT = (OPTS & 2u) != 0u;
 
@@ -41,6 +48,7 @@ layout(push_constant) uniform Push {
   uint accumulate;
   uint x_at; // VITTM_TEXEL: x's first unit in binding 0
   uint relu; // max(·, 0) after the sum (and the add)
+  uint cg;   // channels of a group (KX·KY > 1; c otherwise)
 } p;
 
 #ifdef VITTM_TEXEL
@@ -89,7 +97,7 @@ vec4 load_pixel(uint row, uint ch)
 {
 #ifdef VITTM_TEXEL
   // A unit's four fp32 values, or half of its eight fp16.
-  const uint e = row * KS * KS * p.c + ch;
+  const uint e = row * KX * KY * p.c + ch;
   const uvec4 u = imageLoad(tx, texel(p.x_at + e / KVEC));
 #ifdef VITTM_F16
   const uvec2 h = (e & 4u) != 0u ? u.zw : u.xy;
@@ -99,23 +107,33 @@ vec4 load_pixel(uint row, uint ch)
 #endif
 #else
   bool hi = x_in_hi(row);
-  uint i = x_row_start(row, hi, KS * KS * p.c) + ch;
+  uint i = x_row_start(row, hi, KX * KY * p.c) + ch;
   if (VEC4)
     return x_load4(hi, i);
   return vec4(x_load(hi, i));
 #endif
 }
 
+// Columns ch … ch + 3 (or ch) of x's bilinear resize in row y0 (and y1, weight ly).
+vec4 resized_row(uint y0, uint ox, uint ch)
+{
+  if (!RESIZE_X)
+    return load_pixel(y0 * p.w + ox, ch);
+  uint x0, x1;
+  float lx;
+  taps(p.scale_x, ox, p.w, x0, x1, lx);
+  return mix(load_pixel(y0 * p.w + x0, ch), load_pixel(y0 * p.w + x1, ch), lx);
+}
+
 // Columns ch … ch + 3 (or ch) of x's bilinear resize at output pixel (oy, ox).
 vec4 resized(uint oy, uint ox, uint ch)
 {
-  uint y0, y1, x0, x1;
-  float ly, lx;
+  if (!RESIZE_Y)
+    return resized_row(oy, ox, ch);
+  uint y0, y1;
+  float ly;
   taps(p.scale_y, oy, p.h, y0, y1, ly);
-  taps(p.scale_x, ox, p.w, x0, x1, lx);
-  vec4 top = mix(load_pixel(y0 * p.w + x0, ch), load_pixel(y0 * p.w + x1, ch), lx);
-  vec4 bottom = mix(load_pixel(y1 * p.w + x0, ch), load_pixel(y1 * p.w + x1, ch), lx);
-  return mix(top, bottom, ly);
+  return mix(resized_row(y0, ox, ch), resized_row(y1, ox, ch), ly);
 }
 
 void main()
@@ -123,17 +141,19 @@ void main()
   const uint groups = VEC4 ? p.c / 4u : p.c;
   const uint total = p.count * groups;
   const uint stride = gl_NumWorkGroups.x * WG_SIZE;
-  const int half_ks = int(KS / 2u);
+  const int half_x = int(KX / 2u), half_y = int(KY / 2u);
   for (uint e = gl_GlobalInvocationID.x; e < total; e += stride) {
     uint qi = e / groups, g = e - qi * groups;
     uint q = p.q0 + qi;
     uint oy = q / p.wo, ox = q - oy * p.wo;
     uint ch = VEC4 ? 4u * g : g;
+    // Column of block 0 of ch's group: its group's blocks, then ch within the block.
+    const uint col = KX * KY == 1u ? ch : (ch / p.cg) * KX * KY * p.cg + ch % p.cg;
     vec4 v = vec4(0.0);
-    [[unroll]] for (uint t = 0; t < KS * KS; t++) {
-      const int sy = int(oy) + int(t / KS) - half_ks, sx = int(ox) + int(t % KS) - half_ks;
-      if (KS == 1u || (sy >= 0 && sy < int(p.ho) && sx >= 0 && sx < int(p.wo)))
-        v += resized(uint(sy), uint(sx), t * p.c + ch);
+    [[unroll]] for (uint t = 0; t < KX * KY; t++) {
+      const int sy = int(oy) + int(t / KX) - half_y, sx = int(ox) + int(t % KX) - half_x;
+      if (KX * KY == 1u || (sy >= 0 && sy < int(p.ho) && sx >= 0 && sx < int(p.wo)))
+        v += resized(uint(sy), uint(sx), col + t * p.cg);
     }
     uint o = p.y_off + qi * p.ldy + ch;
     if (VEC4) {

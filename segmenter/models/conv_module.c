@@ -147,6 +147,8 @@ static vittm_status split_weight(vittm_weights *w, const float *weight, const fl
     }
     if (!st)
       st = vittm_weights_transient(w, c->in[i].h * c->in[i].w, kk * cout, &c->products[i], err);
+    if (!st)
+      st = vittm_weights_transient(w, c->in[i].h * c->w, k * cout, &c->along_x[i], err);
   }
   free(part);
   free(taps_bias);
@@ -199,8 +201,8 @@ vittm_status vittm_cat_conv_record(vittm_cmd *cmd, const vittm_cat_conv *c, cons
                            c->products[i], 0, err);
     if (!st)
       st = vittm_resize_conv_taps_record(cmd, c->products[i], c->in[i].h, c->in[i].w,
-                                         c->in[i].scale, r->kernel, y, c->h, c->w, written,
-                                         r->relu && i == last, err);
+                                         c->in[i].scale, r->kernel, c->along_x[i], y, c->h, c->w,
+                                         written, r->relu && i == last, err);
     written = true;
   }
   return st;

@@ -47,10 +47,12 @@ typedef struct vittm_cat_conv {
   vittm_conv resized; /* over the resized inputs' concatenation (cin 0: none); has the bias */
   uint32_t n_inputs, h, w;
   vittm_cat_input in[VITTM_CAT_CONV_MAX_INPUTS];
-  /* Per input not resized: its taps' weights, (k²·cout) × cin with row t·cout + co, and their
-   * products with it, (h·w) × (k²·cout); NULL for the resized inputs. Without resized inputs,
-   * the first other input's product adds the bias (taps_bias: the bias at the centre tap). */
+  /* Per input not resized: its taps' weights, (k²·cout) × cin with row t·cout + co, their
+   * products with it, (h·w) × (k²·cout), and the products resized along x, (h·output's w) ×
+   * (k·cout); NULL for the resized inputs. Without resized inputs, the first other input's
+   * product adds the bias (taps_bias: the bias at the centre tap). */
   vittm_tensor *taps[VITTM_CAT_CONV_MAX_INPUTS], *products[VITTM_CAT_CONV_MAX_INPUTS];
+  vittm_tensor *along_x[VITTM_CAT_CONV_MAX_INPUTS];
   vittm_tensor *taps_bias;
 } vittm_cat_conv;
 

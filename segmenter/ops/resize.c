@@ -18,6 +18,7 @@ typedef struct resize_push {
   uint32_t accumulate;
   uint32_t x_at; /* resize_bilinear_texel: x's first 16-byte unit */
   uint32_t relu;
+  uint32_t cg; /* channels of a group of taps' blocks */
 } resize_push;
 _Static_assert(sizeof(resize_push) == VITTM_SHADER_RESIZE_BILINEAR_PUSH_SIZE,
                "resize_push does not match resize_bilinear's push constants");
@@ -52,12 +53,18 @@ static void resize_rows(const void *ctx, uint32_t q, uint32_t *lo, uint32_t *hi)
   *hi = last * c->w + c->w - 1;
 }
 
-/* The resize of x, or with k > 1 the k×k convolution of it from its taps' products
- * (vittm_resize_conv_taps_record): x's rows hold k·k groups of c columns. */
+/* The taps of a pass of vittm_resize_conv_taps_record: kx × ky blocks of group columns per
+ * group of output channels (shaders/resize_bilinear.comp); {1, 1, c} for a plain resize. */
+typedef struct resize_taps {
+  uint32_t kx, ky, group;
+} resize_taps;
+
+/* The resize of x, or a pass of a convolution of it from its taps' products: x's rows hold
+ * kx·ky blocks of `group` columns for each group of the output's. */
 static vittm_status resize_record(vittm_cmd *cmd, const char *op, const vittm_tensor *x, uint32_t h,
-                                  uint32_t w, uint32_t k, vittm_tensor *y, uint32_t ho, uint32_t wo,
-                                  float scale_y, float scale_x, uint32_t out_col0, bool accumulate,
-                                  bool relu, vittm_error *err)
+                                  uint32_t w, const resize_taps *taps, vittm_tensor *y, uint32_t ho,
+                                  uint32_t wo, float scale_y, float scale_x, uint32_t out_col0,
+                                  bool accumulate, bool relu, vittm_error *err)
 {
   const vittm_tensor *all[] = {x, y};
   vittm_status st = vittm_check_same_dtype(op, all, 2, err);
@@ -66,19 +73,23 @@ static vittm_status resize_record(vittm_cmd *cmd, const char *op, const vittm_te
   if (h == 0 || w == 0 || (uint64_t)h * w != x->rows)
     return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
                            "%s: x has %u rows, expected h·w = %u·%u", op, x->rows, h, w);
-  if (k == 0 || k % 2 == 0 || x->cols % (k * k))
+  const uint32_t kk = taps->kx * taps->ky, c = x->cols / kk;
+  if (x->cols % kk || c % taps->group)
     return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
-                           "%s: x has %u columns, not %u groups of a tap's (k = %u, odd)", op,
-                           x->cols, k * k, k);
-  uint32_t c = x->cols / (k * k);
+                           "%s: x has %u columns, not %u taps' blocks of groups of %u", op, x->cols,
+                           kk, taps->group);
   if (ho == 0 || wo == 0 || (uint64_t)ho * wo != y->rows || (uint64_t)out_col0 + c > y->cols)
     return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
                            "%s: y is %u×%u, cannot take %u×%u pixels × columns %u..%u", op, y->rows,
                            y->cols, ho, wo, out_col0, out_col0 + c);
   if (y == x)
     return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT, "%s: y must not be x", op);
-  bool vec4 = c % 4 == 0 && y->cols % 4 == 0 && out_col0 % 4 == 0;
-  uint32_t spec[] = {WG_SIZE, (vec4 ? OPT_VEC4 : 0) | (x->n_chunks > 1 ? OPT_X_SPLIT : 0), k};
+  bool vec4 = taps->group % 4 == 0 && y->cols % 4 == 0 && out_col0 % 4 == 0;
+  /* An axis that keeps its size at scale 1 maps pixels to themselves: one load, not two. */
+  uint32_t resize_x = !(wo == w && scale_x == 1.0f), resize_y = !(ho == h && scale_y == 1.0f);
+  uint32_t spec[] = {WG_SIZE,  (vec4 ? OPT_VEC4 : 0) | (x->n_chunks > 1 ? OPT_X_SPLIT : 0),
+                     taps->kx, taps->ky,
+                     resize_x, resize_y};
   /* words=64: the four channels as 64-bit words (CPU drivers, vk/profile.h), x read through a
    * texel buffer where it is one chunk that starts on a texel */
   const bool words = vec4 && vittm_words64(x->dev);
@@ -87,13 +98,13 @@ static vittm_status resize_record(vittm_cmd *cmd, const char *op, const vittm_te
                              : words ? VITTM_SHADER_RESIZE_BILINEAR_WORDS
                                      : VITTM_SHADER_RESIZE_BILINEAR;
   const vittm_pipeline *p;
-  st = texel ? vittm_pipeline_get_texel(x->dev, id, x->dtype, spec, 3, 3, 1, sizeof(resize_push),
+  st = texel ? vittm_pipeline_get_texel(x->dev, id, x->dtype, spec, 6, 3, 1, sizeof(resize_push),
                                         &p, err)
-             : vittm_pipeline_get(x->dev, id, x->dtype, spec, 3, 3, sizeof(resize_push), &p, err);
+             : vittm_pipeline_get(x->dev, id, x->dtype, spec, 6, 3, sizeof(resize_push), &p, err);
   if (st)
     return st;
   uint32_t per_pixel = vec4 ? c / 4 : c;
-  resize_rows_ctx ctx = {h, w, ho, wo, k / 2, scale_y};
+  resize_rows_ctx ctx = {h, w, ho, wo, taps->ky / 2, scale_y};
   for (uint32_t q0 = 0; q0 < ho * wo;) {
     uint32_t limit = vittm_span_end((const vittm_tensor *const *)&y, 1, q0, ho * wo);
     vittm_row_window win;
@@ -115,6 +126,7 @@ static vittm_status resize_record(vittm_cmd *cmd, const char *op, const vittm_te
         .scale_x = scale_x,
         .accumulate = accumulate,
         .relu = relu,
+        .cg = taps->group,
     };
     vittm_binding bind[3] = {win.lo, win.hi, vittm_tensor_bind(y, q0, true, &pc.y_off)};
     pc.y_off += out_col0;
@@ -142,14 +154,15 @@ vittm_status vittm_resize_bilinear_record(vittm_cmd *cmd, const vittm_tensor *x,
                                           uint32_t out_col0, bool accumulate, vittm_error *err)
 {
   float sy = ho ? (float)h / (float)ho : 0, sx = wo ? (float)w / (float)wo : 0;
-  return resize_record(cmd, "resize_bilinear", x, h, w, 1, y, ho, wo, sy, sx, out_col0, accumulate,
-                       false, err);
+  resize_taps plain = {1, 1, x->cols};
+  return resize_record(cmd, "resize_bilinear", x, h, w, &plain, y, ho, wo, sy, sx, out_col0,
+                       accumulate, false, err);
 }
 
 vittm_status vittm_resize_conv_taps_record(vittm_cmd *cmd, const vittm_tensor *z, uint32_t h,
-                                           uint32_t w, float scale, uint32_t k, vittm_tensor *y,
-                                           uint32_t ho, uint32_t wo, bool accumulate, bool relu,
-                                           vittm_error *err)
+                                           uint32_t w, float scale, uint32_t k, vittm_tensor *mid,
+                                           vittm_tensor *y, uint32_t ho, uint32_t wo,
+                                           bool accumulate, bool relu, vittm_error *err)
 {
   const char *op = "resize_conv_taps";
   if (!(scale >= 0))
@@ -159,10 +172,26 @@ vittm_status vittm_resize_conv_taps_record(vittm_cmd *cmd, const vittm_tensor *z
       (ho != vittm_resize_scaled_size(h, scale) || wo != vittm_resize_scaled_size(w, scale)))
     return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT, "%s: %u×%u scaled by %g is not %u×%u",
                            op, h, w, (double)scale, ho, wo);
+  if (k == 0 || k % 2 == 0 || z->cols % (k * k))
+    return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
+                           "%s: z has %u columns, not %u taps' blocks (k = %u, odd)", op, z->cols,
+                           k * k, k);
+  const uint32_t c = z->cols / (k * k);
+  if ((uint64_t)h * wo != mid->rows || mid->cols != k * c || mid == z || mid == y)
+    return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
+                           "%s: mid is %u×%u, expected a tensor of its own of h·wo × k·c = "
+                           "%llu×%u",
+                           op, mid->rows, mid->cols, (unsigned long long)h * wo, k * c);
   float inv = scale > 0 ? (float)(1.0 / (double)scale) : 0;
   float sy = scale > 0 ? inv : ho ? (float)h / (float)ho : 0;
   float sx = scale > 0 ? inv : wo ? (float)w / (float)wo : 0;
-  return resize_record(cmd, op, z, h, w, k, y, ho, wo, sy, sx, 0, accumulate, relu, err);
+  /* Along x, rows as they are: a group per row of taps. Then along y, columns as they are. */
+  resize_taps along_x = {k, 1, c}, along_y = {1, k, c};
+  vittm_status st =
+      resize_record(cmd, op, z, h, w, &along_x, mid, h, wo, 1.0f, sx, 0, false, false, err);
+  return st ? st
+            : resize_record(cmd, op, mid, h, wo, &along_y, y, ho, wo, sy, 1.0f, 0, accumulate, relu,
+                            err);
 }
 
 uint32_t vittm_resize_scaled_size(uint32_t size, float scale)
@@ -182,6 +211,7 @@ vittm_status vittm_resize_bilinear_scale_record(vittm_cmd *cmd, const vittm_tens
                            "resize_bilinear: scale factor %g is not positive", (double)scale);
   uint32_t ho = vittm_resize_scaled_size(h, scale), wo = vittm_resize_scaled_size(w, scale);
   float inv = (float)(1.0 / (double)scale);
-  return resize_record(cmd, "resize_bilinear", x, h, w, 1, y, ho, wo, inv, inv, out_col0,
+  resize_taps plain = {1, 1, x->cols};
+  return resize_record(cmd, "resize_bilinear", x, h, w, &plain, y, ho, wo, inv, inv, out_col0,
                        accumulate, false, err);
 }

@@ -28,18 +28,20 @@ vittm_status vittm_resize_bilinear_scale_record(vittm_cmd *cmd, const vittm_tens
 /* The k×k convolution (stride 1, zero padding k/2) of x's bilinear resize to ho × wo, from the
  * products of the small map x with each tap's weight at its own size: z ((h·w) × (k·k·c))
  * holds in columns [t·c, t·c + c) x times tap t = ky·k + kx's weight (cin → c), and output
- * pixel (oy, ox) is the sum over t of that group's resize read at (oy + ky − k/2,
+ * pixel (oy, ox) is the sum over t of that block's resize read at (oy + ky − k/2,
  * ox + kx − k/2), zero outside the ho × wo map. Resizing and a tap's weight are both linear
  * and commute (one mixes pixels, the other channels), so this is the convolution's sum in
- * another order, with k·k products per pixel of x instead of per pixel of the output. The
- * resize is F.interpolate(size=(ho, wo)) with scale 0, F.interpolate(scale_factor=scale) (as
- * vittm_resize_bilinear_scale_record; ho × wo must then be its size) with scale > 0. Records
- * y[:, 0 .. c) = that (+ y when `accumulate`), then max(·, 0) when `relu`; y: (ho·wo) × ctot,
- * ctot ≥ c, its other columns untouched; y must not be z. */
+ * another order, with k·k products per pixel of x instead of per pixel of the output. Two
+ * passes, as bilinear resizing is separable: along x into mid ((h·wo) × (k·c), scratch), then
+ * along y. The resize is F.interpolate(size=(ho, wo)) with scale 0,
+ * F.interpolate(scale_factor=scale) (as vittm_resize_bilinear_scale_record; ho × wo must then
+ * be its size) with scale > 0. Records y[:, 0 .. c) = that (+ y when `accumulate`), then
+ * max(·, 0) when `relu`; y: (ho·wo) × ctot, ctot ≥ c, its other columns untouched; z, mid and
+ * y are three tensors. */
 vittm_status vittm_resize_conv_taps_record(vittm_cmd *cmd, const vittm_tensor *z, uint32_t h,
-                                           uint32_t w, float scale, uint32_t k, vittm_tensor *y,
-                                           uint32_t ho, uint32_t wo, bool accumulate, bool relu,
-                                           vittm_error *err);
+                                           uint32_t w, float scale, uint32_t k, vittm_tensor *mid,
+                                           vittm_tensor *y, uint32_t ho, uint32_t wo,
+                                           bool accumulate, bool relu, vittm_error *err);
 
 /* The output size of F.interpolate(scale_factor=scale) along an axis of `size` pixels. */
 uint32_t vittm_resize_scaled_size(uint32_t size, float scale);

@@ -218,6 +218,7 @@ static void run_taps(const taps_case *tc, vittm_dtype dtype)
       }
   vittm_tensor *tz = test_tensor(test_dev, dtype, h * w, zc, z);
   vittm_tensor *ty = test_tensor(test_dev, dtype, ho * wo, ctot, y0);
+  vittm_tensor *mid = test_tensor(test_dev, dtype, h * wo, k * c, NULL);
   vittm_cmd *cmd = NULL;
   vittm_error err = {0};
   assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
@@ -225,7 +226,7 @@ static void run_taps(const taps_case *tc, vittm_dtype dtype)
   snprintf(what, sizeof what, "resize_conv_taps %s %u×%u×%u k %u → %u×%u (scale %g) cols %u%s%s",
            vittm_dtype_name(dtype), h, w, c, k, ho, wo, (double)tc->scale, ctot,
            tc->accumulate ? " accumulate" : "", tc->relu ? " relu" : "");
-  if (vittm_resize_conv_taps_record(cmd, tz, h, w, tc->ho ? 0 : tc->scale, k, ty, ho, wo,
+  if (vittm_resize_conv_taps_record(cmd, tz, h, w, tc->ho ? 0 : tc->scale, k, mid, ty, ho, wo,
                                     tc->accumulate, tc->relu, &err) != VITTM_OK)
     fail_msg("%s: %s", what, err.message);
   test_submit(cmd);
@@ -242,7 +243,7 @@ static void run_taps(const taps_case *tc, vittm_dtype dtype)
   test_assert_close(what, slice, ref, (size_t)ho * wo * c, test_tolerance(dtype));
   free(out), free(slice), free(z), free(y0), free(ref);
   vittm_cmd_free(cmd);
-  vittm_tensor_free(tz), vittm_tensor_free(ty);
+  vittm_tensor_free(tz), vittm_tensor_free(ty), vittm_tensor_free(mid);
 }
 
 static void test_resize_conv_taps_match_reference(void **state)
@@ -285,16 +286,27 @@ static void test_resize_rejects_bad_shapes(void **state)
                    VITTM_ERROR_INVALID_ARGUMENT);
   assert_int_equal(vittm_resize_bilinear_scale_record(cmd, x, 7, 5, 0.0f, y, 0, false, &err),
                    VITTM_ERROR_INVALID_ARGUMENT);
-  /* 4 columns are not 9 taps' groups; an even kernel has no centre. */
-  assert_int_equal(vittm_resize_conv_taps_record(cmd, x, 7, 5, 0, 3, y, 14, 10, true, false, &err),
-                   VITTM_ERROR_INVALID_ARGUMENT);
-  assert_non_null(strstr(err.message, "resize_conv_taps"));
-  assert_int_equal(vittm_resize_conv_taps_record(cmd, x, 7, 5, 0, 2, y, 14, 10, true, false, &err),
-                   VITTM_ERROR_INVALID_ARGUMENT);
-  /* 7×5 scaled by 2 is 14×10, not 10×14. */
+  /* 4 columns are not 9 taps' blocks; an even kernel has no centre; 7×5 scaled by 2 is 14×10,
+   * not 10×14; mid must be h·wo × k·c (5·10 × 1·4 here) and a tensor of its own. */
+  vittm_tensor *mid = test_tensor(test_dev, VITTM_F32, 50, 4, NULL);
   assert_int_equal(
-      vittm_resize_conv_taps_record(cmd, x, 7, 5, 2.0f, 1, y, 10, 14, true, false, &err),
+      vittm_resize_conv_taps_record(cmd, x, 7, 5, 0, 3, mid, y, 14, 10, true, false, &err),
       VITTM_ERROR_INVALID_ARGUMENT);
+  assert_non_null(strstr(err.message, "resize_conv_taps"));
+  assert_int_equal(
+      vittm_resize_conv_taps_record(cmd, x, 7, 5, 0, 2, mid, y, 14, 10, true, false, &err),
+      VITTM_ERROR_INVALID_ARGUMENT);
+  assert_int_equal(
+      vittm_resize_conv_taps_record(cmd, x, 7, 5, 2.0f, 1, mid, y, 10, 14, true, false, &err),
+      VITTM_ERROR_INVALID_ARGUMENT);
+  assert_int_equal(
+      vittm_resize_conv_taps_record(cmd, x, 5, 7, 0, 1, mid, y, 10, 14, true, false, &err),
+      VITTM_ERROR_INVALID_ARGUMENT);
+  assert_non_null(strstr(err.message, "mid"));
+  assert_int_equal(
+      vittm_resize_conv_taps_record(cmd, x, 7, 5, 0, 1, x, y, 28, 5, true, false, &err),
+      VITTM_ERROR_INVALID_ARGUMENT);
+  vittm_tensor_free(mid);
   assert_int_equal(vittm_cmd_dispatch_count(cmd), 0);
   vittm_cmd_free(cmd);
   vittm_tensor_free(x), vittm_tensor_free(y);
