@@ -35,6 +35,50 @@ static void taps(double scale, uint32_t d, uint32_t size, uint32_t *i0, uint32_t
   *l1 = fmin(fmax(s - *i0, 0), 1);
 }
 
+/* The input (in [-2, 2]) and y's first contents (in [-5, 5]), as the dtype holds them. */
+static void fill(float *x, size_t nx, float *y0, size_t ny, uint64_t seed, vittm_dtype dtype)
+{
+  test_fill_uniform(x, nx, seed, -2, 2);
+  test_fill_uniform(y0, ny, seed + 1, -5, 5);
+  test_round_to(x, nx, dtype);
+  test_round_to(y0, ny, dtype);
+}
+
+/* Column `col` of the h×w map x (rows of ld values) resized by sy, sx (in/out) at output
+ * pixel (oy, ox), as PyTorch's upsample_bilinear2d. */
+static double bilinear(const float *x, uint32_t h, uint32_t w, size_t ld, size_t col, double sy,
+                       double sx, uint32_t oy, uint32_t ox)
+{
+  uint32_t y_0, y_1, x_0, x_1;
+  double ly, lx;
+  taps(sy, oy, h, &y_0, &y_1, &ly);
+  taps(sx, ox, w, &x_0, &x_1, &lx);
+#define X(yy, xx) (double)x[((size_t)(yy)*w + (xx)) * ld + col]
+  return (1 - ly) * ((1 - lx) * X(y_0, x_0) + lx * X(y_0, x_1)) +
+         ly * ((1 - lx) * X(y_1, x_0) + lx * X(y_1, x_1));
+#undef X
+}
+
+/* Columns [col0, col0 + c) of y (rows × ctot, first written as y0), after checking that the
+ * others are as they were. */
+static float *read_slice(const char *what, const vittm_tensor *y, const float *y0, size_t rows,
+                         uint32_t ctot, uint32_t col0, uint32_t c)
+{
+  float *out = test_read(y);
+  float *slice = malloc(rows * c * sizeof *slice);
+  assert_non_null(slice);
+  for (size_t q = 0; q < rows; q++)
+    for (uint32_t j = 0; j < ctot; j++) {
+      float v = out[q * ctot + j];
+      if (j >= col0 && j < col0 + c)
+        slice[q * c + j - col0] = v;
+      else if (v != y0[q * ctot + j])
+        fail_msg("%s: wrote column %u of row %zu outside its slice", what, j, q);
+    }
+  free(out);
+  return slice;
+}
+
 static void run_resize(const resize_case *rc, vittm_dtype dtype)
 {
   uint32_t ho = rc->ho ? rc->ho : vittm_resize_scaled_size(rc->h, rc->scale);
@@ -47,28 +91,16 @@ static void run_resize(const resize_case *rc, vittm_dtype dtype)
   double *ref = malloc((size_t)ho * wo * c * sizeof *ref);
   assert_true(x && y0 && ref);
   uint64_t seed = rc->h * 1000ull + rc->w * 100ull + ho * 10ull + wo + c;
-  test_fill_uniform(x, nx, seed, -2, 2);
-  test_fill_uniform(y0, ny, seed + 1, -5, 5);
-  test_round_to(x, nx, dtype);
-  test_round_to(y0, ny, dtype);
-  for (uint32_t oy = 0; oy < ho; oy++) {
-    uint32_t y_0, y_1, x_0, x_1;
-    double ly, lx;
-    taps(sy, oy, rc->h, &y_0, &y_1, &ly);
-    for (uint32_t ox = 0; ox < wo; ox++) {
-      taps(sx, ox, rc->w, &x_0, &x_1, &lx);
+  fill(x, nx, y0, ny, seed, dtype);
+  for (uint32_t oy = 0; oy < ho; oy++)
+    for (uint32_t ox = 0; ox < wo; ox++)
       for (uint32_t ch = 0; ch < c; ch++) {
-#define X(yy, xx) (double)x[((size_t)(yy)*rc->w + (xx)) * c + ch]
-        double v = (1 - ly) * ((1 - lx) * X(y_0, x_0) + lx * X(y_0, x_1)) +
-                   ly * ((1 - lx) * X(y_1, x_0) + lx * X(y_1, x_1));
-#undef X
+        double v = bilinear(x, rc->h, rc->w, c, ch, sy, sx, oy, ox);
         size_t q = (size_t)oy * wo + ox;
         if (rc->accumulate)
           v += y0[q * ctot + rc->col0 + ch];
         ref[q * c + ch] = v;
       }
-    }
-  }
   vittm_tensor *tx = test_tensor(test_dev, dtype, rc->h * rc->w, c, x);
   vittm_tensor *ty = test_tensor(test_dev, dtype, ho * wo, ctot, y0);
   vittm_cmd *cmd = NULL;
@@ -85,17 +117,7 @@ static void run_resize(const resize_case *rc, vittm_dtype dtype)
   if (st != VITTM_OK)
     fail_msg("%s: %s", what, err.message);
   test_submit(cmd);
-  float *out = test_read(ty);
-  float *slice = malloc((size_t)ho * wo * c * sizeof *slice);
-  assert_non_null(slice);
-  for (size_t q = 0; q < (size_t)ho * wo; q++)
-    for (uint32_t j = 0; j < ctot; j++) {
-      float v = out[q * ctot + j];
-      if (j >= rc->col0 && j < rc->col0 + c)
-        slice[q * c + j - rc->col0] = v;
-      else if (v != y0[q * ctot + j])
-        fail_msg("%s: wrote column %u of row %zu outside its slice", what, j, q);
-    }
+  float *slice = read_slice(what, ty, y0, (size_t)ho * wo, ctot, rc->col0, c);
   bool identity = ho == rc->h && wo == rc->w && !rc->accumulate;
   if (identity) {
     for (size_t i = 0; i < (size_t)ho * wo * c; i++)
@@ -104,7 +126,7 @@ static void run_resize(const resize_case *rc, vittm_dtype dtype)
                  ref[i]);
   }
   test_assert_close(what, slice, ref, (size_t)ho * wo * c, test_tolerance(dtype));
-  free(out), free(slice), free(x), free(y0), free(ref);
+  free(slice), free(x), free(y0), free(ref);
   vittm_cmd_free(cmd);
   vittm_tensor_free(tx), vittm_tensor_free(ty);
 }
@@ -192,10 +214,7 @@ static void run_taps(const taps_case *tc, vittm_dtype dtype)
   double *ref = malloc((size_t)ho * wo * c * sizeof *ref);
   assert_true(z && y0 && ref);
   uint64_t seed = 7000ull + h * 100ull + w * 10ull + ho + k;
-  test_fill_uniform(z, nz, seed, -2, 2);
-  test_fill_uniform(y0, ny, seed + 1, -5, 5);
-  test_round_to(z, nz, dtype);
-  test_round_to(y0, ny, dtype);
+  fill(z, nz, y0, ny, seed, dtype);
   for (uint32_t oy = 0; oy < ho; oy++)
     for (uint32_t ox = 0; ox < wo; ox++)
       for (uint32_t ch = 0; ch < c; ch++) {
@@ -205,14 +224,7 @@ static void run_taps(const taps_case *tc, vittm_dtype dtype)
           int py = (int)oy + (int)(t / k) - half, px = (int)ox + (int)(t % k) - half;
           if (py < 0 || py >= (int)ho || px < 0 || px >= (int)wo)
             continue;
-          uint32_t y_0, y_1, x_0, x_1;
-          double ly, lx;
-          taps(sy, (uint32_t)py, h, &y_0, &y_1, &ly);
-          taps(sx, (uint32_t)px, w, &x_0, &x_1, &lx);
-#define Z(yy, xx) (double)z[((size_t)(yy)*w + (xx)) * zc + t * c + ch]
-          v += (1 - ly) * ((1 - lx) * Z(y_0, x_0) + lx * Z(y_0, x_1)) +
-               ly * ((1 - lx) * Z(y_1, x_0) + lx * Z(y_1, x_1));
-#undef Z
+          v += bilinear(z, h, w, zc, (size_t)t * c + ch, sy, sx, (uint32_t)py, (uint32_t)px);
         }
         ref[q * c + ch] = tc->relu && v < 0 ? 0 : v;
       }
@@ -230,18 +242,9 @@ static void run_taps(const taps_case *tc, vittm_dtype dtype)
                                     tc->accumulate, tc->relu, &err) != VITTM_OK)
     fail_msg("%s: %s", what, err.message);
   test_submit(cmd);
-  float *out = test_read(ty);
-  float *slice = malloc((size_t)ho * wo * c * sizeof *slice);
-  assert_non_null(slice);
-  for (size_t q = 0; q < (size_t)ho * wo; q++)
-    for (uint32_t j = 0; j < ctot; j++) {
-      if (j < c)
-        slice[q * c + j] = out[q * ctot + j];
-      else if (out[q * ctot + j] != y0[q * ctot + j])
-        fail_msg("%s: wrote column %u of row %zu beyond its %u", what, j, q, c);
-    }
+  float *slice = read_slice(what, ty, y0, (size_t)ho * wo, ctot, 0, c);
   test_assert_close(what, slice, ref, (size_t)ho * wo * c, test_tolerance(dtype));
-  free(out), free(slice), free(z), free(y0), free(ref);
+  free(slice), free(z), free(y0), free(ref);
   vittm_cmd_free(cmd);
   vittm_tensor_free(tz), vittm_tensor_free(ty), vittm_tensor_free(mid);
 }
@@ -287,7 +290,8 @@ static void test_resize_rejects_bad_shapes(void **state)
   assert_int_equal(vittm_resize_bilinear_scale_record(cmd, x, 7, 5, 0.0f, y, 0, false, &err),
                    VITTM_ERROR_INVALID_ARGUMENT);
   /* 4 columns are not 9 taps' blocks; an even kernel has no centre; 7×5 scaled by 2 is 14×10,
-   * not 10×14; mid must be h·wo × k·c (5·10 × 1·4 here) and a tensor of its own. */
+   * not 10×14; mid must be h·wo × k·c (for 5×7 → 10×14, k 1: 70×4, not 50×4) and a tensor of
+   * its own (not z). */
   vittm_tensor *mid = test_tensor(test_dev, VITTM_F32, 50, 4, NULL);
   assert_int_equal(
       vittm_resize_conv_taps_record(cmd, x, 7, 5, 0, 3, mid, y, 14, 10, true, false, &err),
