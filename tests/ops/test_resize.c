@@ -290,8 +290,8 @@ static void test_resize_rejects_bad_shapes(void **state)
   assert_int_equal(vittm_resize_bilinear_scale_record(cmd, x, 7, 5, 0.0f, y, 0, false, &err),
                    VITTM_ERROR_INVALID_ARGUMENT);
   /* 4 columns are not 9 taps' blocks; an even kernel has no centre; 7×5 scaled by 2 is 14×10,
-   * not 10×14; mid must be h·wo × k·c (for 5×7 → 10×14, k 1: 70×4, not 50×4) and a tensor of
-   * its own (not z). */
+   * not 10×14; mid must be h·wo × k·c (for 5×7 → 10×14, k 1: 70×4, not 50×4); a scale factor
+   * is not negative; mid is a tensor of its own (not z). */
   vittm_tensor *mid = test_tensor(test_dev, VITTM_F32, 50, 4, NULL);
   assert_int_equal(
       vittm_resize_conv_taps_record(cmd, x, 7, 5, 0, 3, mid, y, 14, 10, true, false, &err),
@@ -307,6 +307,9 @@ static void test_resize_rejects_bad_shapes(void **state)
       vittm_resize_conv_taps_record(cmd, x, 5, 7, 0, 1, mid, y, 10, 14, true, false, &err),
       VITTM_ERROR_INVALID_ARGUMENT);
   assert_non_null(strstr(err.message, "mid"));
+  assert_int_equal(
+      vittm_resize_conv_taps_record(cmd, x, 7, 5, -2.0f, 1, mid, y, 14, 10, true, false, &err),
+      VITTM_ERROR_INVALID_ARGUMENT);
   assert_int_equal(
       vittm_resize_conv_taps_record(cmd, x, 7, 5, 0, 1, x, y, 28, 5, true, false, &err),
       VITTM_ERROR_INVALID_ARGUMENT);
