@@ -92,7 +92,7 @@ void taps(float scale, uint d, uint size, out uint i0, out uint i1, out float l1
   l1 = clamp(s - float(i0), 0.0, 1.0);
 }
 
-// Columns ch … ch + 3 (or ch) of input row `row`, KS·KS·c columns long.
+// Columns ch … ch + 3 (or ch) of input row `row`, KX·KY·c columns long.
 vec4 load_pixel(uint row, uint ch)
 {
 #ifdef VITTM_TEXEL
