@@ -44,7 +44,7 @@ static vittm_status build_multilevel(vittm_weights *w, const vittm_config *stage
     st = vittm_conv_load(w, name, VITTM_CONV_MODULE, (uint32_t)in[i], (uint32_t)out_ch, 1, 0,
                          &s->lateral[i], err);
     snprintf(name, sizeof name, "neck.convs.%u", i);
-    /* A level upsampled ×4 or more is convolved at its own size (vittm_cat_conv). */
+    /* A level upsampled more than ×2 is convolved at its own size (vittm_cat_conv). */
     vittm_cat_input lateral = {(uint32_t)out_ch, s->in[i].height, s->in[i].width, s->scales[i]};
     if (!st)
       st = vittm_cat_conv_load(w, name, VITTM_CONV_MODULE, &lateral, 1, (uint32_t)out_ch, 3, h, wd,

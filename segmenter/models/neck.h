@@ -1,8 +1,8 @@
 /* The neck: a list of stages from the config's "neck" that turn the encoder's out-index
  * features into the head's four levels.
  *   multilevel_neck  mmseg's MultiLevelNeck: 1×1 lateral conv, bilinear resize by scale,
- *                    3×3 conv, per level (ViT-B: scales 4, 2, 1, 0.5); a level scaled ×4
- *                    or more is convolved at its own size, then resized (vittm_cat_conv)
+ *                    3×3 conv, per level (ViT-B: scales 4, 2, 1, 0.5); a level scaled by
+ *                    more than 2 is convolved at its own size, then resized (vittm_cat_conv)
  *   vittm_fpn        the ViTTM authors' BEiT-style module: ConvT-BN-GELU-ConvT (×4), ConvT
  *                    (×2), identity, max-pool (×½) */
 #ifndef VITTM_MODELS_NECK_H
