@@ -37,6 +37,12 @@ vittm_status vittm_encoder_tap(vittm_encoder *enc, vittm_cmd *cmd, const char *n
   return st;
 }
 
+uint32_t vittm_encoder_blocks_read(const vittm_encoder *enc, bool head)
+{
+  const vittm_encoder_dims *d = &enc->dims;
+  return enc->opts.taps || head || !d->n_out ? d->depth : d->out_indices[d->n_out - 1] + 1;
+}
+
 vittm_status vittm_encoder_load_patch_embed(vittm_encoder *enc, const char *prefix, uint32_t patch,
                                             vittm_tensor **weight, vittm_tensor **bias,
                                             vittm_error *err)

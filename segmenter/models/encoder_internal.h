@@ -48,6 +48,10 @@ struct vittm_encoder {
 vittm_status vittm_encoder_tap(vittm_encoder *enc, vittm_cmd *cmd, const char *name,
                                const vittm_tensor *src, uint32_t row0, uint32_t rows,
                                vittm_error *err);
+/* encoder_build.c: how many blocks a run records: all of them with taps, with a classifier head
+ * (it reads the last block) or without features; else those up to the last out index, as
+ * nothing reads the blocks after it. */
+uint32_t vittm_encoder_blocks_read(const vittm_encoder *enc, bool head);
 /* Loads a patch embedding PREFIX.weight (D, 3, p, p) reordered for the implicit GEMM, and
  * PREFIX.bias when the config says there is one. */
 vittm_status vittm_encoder_load_patch_embed(vittm_encoder *enc, const char *prefix, uint32_t patch,

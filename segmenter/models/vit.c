@@ -166,7 +166,9 @@ static vittm_status vit_record(vittm_encoder *enc, vittm_cmd *cmd, vittm_error *
 {
   vit_graph *g = enc->graph;
   const vittm_block_dims *bd = &enc->dims.block;
+  const bool head = g->pool != NULL;
   uint32_t grid = g->gh * g->gw, last = enc->dims.depth - 1, k = 0;
+  const uint32_t blocks = vittm_encoder_blocks_read(enc, head);
   vittm_status st =
       vittm_patch_embed_record(cmd, enc->image, enc->opts.height, enc->opts.width, g->patch,
                                g->patch_w, g->patch_b, g->pos, g->x, g->prefix, err);
@@ -174,7 +176,7 @@ static vittm_status vit_record(vittm_encoder *enc, vittm_cmd *cmd, vittm_error *
     st = vittm_copy_record(cmd, g->cls_row, 0, 0, g->x, 0, 0, 1, bd->dim, err);
   if (!st)
     st = vittm_encoder_tap(enc, cmd, "embed", g->x, 0, g->tokens, err);
-  for (uint32_t i = 0; i <= last && !st; i++) {
+  for (uint32_t i = 0; i < blocks && !st; i++) {
     char name[32];
     st = vittm_block_record(cmd, &g->blocks[i], bd, g->x, &g->scratch, err);
     snprintf(name, sizeof name, "block.%u", i);
@@ -196,12 +198,14 @@ static vittm_status vit_record(vittm_encoder *enc, vittm_cmd *cmd, vittm_error *
       st = vittm_encoder_tap(enc, cmd, name, f, 0, grid, err);
     k++;
   }
-  if (!st && g->final_norm) {
+  /* The whole sequence's final norm is the head's input (and a tap); the last feature took
+   * its own above. */
+  if (!st && g->final_norm && (head || enc->opts.taps)) {
     st = vittm_norm_record(cmd, &g->norm, bd->eps, g->x, g->x, err);
     if (!st)
       st = vittm_encoder_tap(enc, cmd, "norm", g->x, 0, g->tokens, err);
   }
-  if (!st && g->pool)
+  if (!st && head)
     st = record_head(enc, g, cmd, err);
   return st;
 }

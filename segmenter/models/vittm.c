@@ -267,10 +267,12 @@ static vittm_status record_exchange(vittm_encoder *enc, vittm_graph *g, vittm_cm
   return st;
 }
 
+/* LN of both streams in place, or of the process stream alone where memory is not read again. */
 static vittm_status record_norms(vittm_cmd *cmd, const vittm_norm *n, float eps, vittm_graph *g,
-                                 vittm_error *err)
+                                 bool memory, vittm_error *err)
 {
-  vittm_status st = vittm_norm_record(cmd, n, eps, g->memory.x, g->memory.x, err);
+  vittm_status st =
+      memory ? vittm_norm_record(cmd, n, eps, g->memory.x, g->memory.x, err) : VITTM_OK;
   return st ? st : vittm_norm_record(cmd, n, eps, g->process.x, g->process.x, err);
 }
 
@@ -331,11 +333,18 @@ static vittm_status vittm_record(vittm_encoder *enc, vittm_cmd *cmd, vittm_error
     st = vittm_encoder_tap(enc, cmd, "embed.memory", m->x, 0, m->tokens, err);
   if (!st)
     st = vittm_encoder_tap(enc, cmd, "embed.process", p->x, 0, p->tokens, err);
+  /* A segmentation model stops after the block of its last feature; that block's write (and
+   * its LN of memory) is skipped too where the features are the process stream alone
+   * (unequal grids): the memory it would write is never read. */
+  const uint32_t blocks = vittm_encoder_blocks_read(enc, g->head != NULL);
+  const bool last_write = g->head || enc->opts.taps || !enc->dims.n_out ||
+                          enc->features[enc->dims.n_out - 1].tensor->cols == 2 * bd->dim;
   uint32_t k = 0;
-  for (uint32_t i = 0; i < enc->dims.depth && !st; i++) {
+  for (uint32_t i = 0; i < blocks && !st; i++) {
     const vittm_block *b = &g->blocks[i];
+    const bool write = i + 1 < blocks || last_write;
     char name[48];
-    st = record_norms(cmd, &b->read_norm, bd->eps, g, err);
+    st = record_norms(cmd, &b->read_norm, bd->eps, g, true, err);
     if (!st)
       st = record_exchange(enc, g, cmd, &b->read, m, p, false, err);
     snprintf(name, sizeof name, "block.%u.read.process", i);
@@ -347,8 +356,8 @@ static vittm_status vittm_record(vittm_encoder *enc, vittm_cmd *cmd, vittm_error
     if (!st)
       st = vittm_encoder_tap(enc, cmd, name, p->x, 0, p->tokens, err);
     if (!st)
-      st = record_norms(cmd, &b->write_norm, bd->eps, g, err);
-    if (!st)
+      st = record_norms(cmd, &b->write_norm, bd->eps, g, write, err);
+    if (!st && write)
       st = record_exchange(enc, g, cmd, &b->write, p, m, true, err);
     snprintf(name, sizeof name, "block.%u.memory", i);
     if (!st)
