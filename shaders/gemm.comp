@@ -19,6 +19,7 @@
 //    operands are read from the buffers with vec4 loads and rows of A are passed between the
 //    lanes of a subgroup of SG invocations.
 #include "dtype.glsl"
+#include "attn_phi.glsl"
 #include "gelu.glsl"
 
 layout(local_size_x_id = 0) in;
@@ -40,6 +41,7 @@ layout(constant_id = 7) const uint VEC = 1;
 const uint FLAG_BIAS = 1u;
 const uint FLAG_GELU = 2u;
 const uint FLAG_ACCUMULATE = 4u;
+const uint FLAG_PHI = 8u;
 
 // A and B are also declared as vec4 arrays over the same bindings, for VEC == 4.
 layout(std430, set = 0, binding = 0) readonly buffer BufA { elem_t a[]; };
@@ -85,6 +87,8 @@ void gemm_store(uint m, uint n, float v)
     v += float(bias[p.bias_off + n]);
   if ((p.flags & FLAG_GELU) != 0u)
     v = vittm_gelu(v);
+  if ((p.flags & FLAG_PHI) != 0u)
+    v = attn_phi(v);
   uint ci = c_offset() + m * p.ldc + n;
   if ((p.flags & FLAG_ACCUMULATE) != 0u)
     v += float(c[ci]);

@@ -39,6 +39,7 @@
 // n = (ky·2 + kx)·ldc + co: C's (m, n) is output pixel (2i + ky, 2j + kx) of input pixel
 // m = i·w + j, channel co (ldc = cout), and the bias is per co.
 #include "dtype.glsl"
+#include "attn_phi.glsl"
 #include "gelu.glsl"
 #include "panels.glsl"
 #include "texels.glsl"
@@ -72,8 +73,9 @@ layout(std430, set = 0, binding = 3) readonly buffer BufBias4 { words4_t bias4[]
 const uint FLAG_BIAS = 1u;
 const uint FLAG_GELU = 2u;
 const uint FLAG_ACCUMULATE = 4u; // C + (A·Bᵀ + bias), after GELU: a residual
+const uint FLAG_PHI = 8u;        // φ(·) = elu + 1 after the bias: linear attention's keys
 const uint FLAG_RELU = 16u;      // max(·, 0) after the bias: a convolution's epilogue
-// The epilogue's costly steps (FLAG_GELU, FLAG_ACCUMULATE) come as a constant,
+// The epilogue's costly steps (FLAG_GELU, FLAG_ACCUMULATE, FLAG_PHI) come as a constant,
 // the others in p.flags: a CPU driver runs both sides of every branch under a lane mask,
 // uniform conditions included, so a step left out only by p.flags would still cost every
 // workgroup its loads of C and GELU's polynomial (sampled: 16 % of a 768-deep product's time
@@ -219,8 +221,11 @@ void main()
       vec4 v = vec4(acc[r][j], acc[r][j + 1u], acc[r][j + 2u], acc[r][j + 3u]) + bn;
       if ((p.flags & FLAG_RELU) != 0u)
         v = max(v, vec4(0.0));
-      if ((EPILOGUE & FLAG_GELU) != 0u) {
-        v = vec4(vittm_gelu(v.x), vittm_gelu(v.y), vittm_gelu(v.z), vittm_gelu(v.w));
+      if ((EPILOGUE & (FLAG_GELU | FLAG_PHI)) != 0u) {
+        if ((EPILOGUE & FLAG_GELU) != 0u)
+          v = vec4(vittm_gelu(v.x), vittm_gelu(v.y), vittm_gelu(v.z), vittm_gelu(v.w));
+        if ((EPILOGUE & FLAG_PHI) != 0u)
+          v = vec4(attn_phi(v.x), attn_phi(v.y), attn_phi(v.z), attn_phi(v.w));
 #ifdef VITTM_GEMM_SUBGROUP
         // A CPU driver stores c lane by lane, and LLVM then computes what only the store uses
         // inside that loop, once per lane in scalar code: GELU's division and polynomial ran

@@ -5,7 +5,7 @@
 
 #include "vk/device.h"
 
-enum { FLAG_BIAS = 1u, FLAG_GELU = 2u, FLAG_ACCUMULATE = 4u };
+enum { FLAG_BIAS = 1u, FLAG_GELU = 2u, FLAG_ACCUMULATE = 4u, FLAG_PHI = 8u };
 
 typedef struct gemm_push {
   uint32_t m, n, k;
@@ -116,7 +116,7 @@ static vittm_status gemm_pipeline(vittm_device *dev, vittm_dtype dtype, uint32_t
 enum { PANEL_ROWS = 64, UNIFORM_WG = 8, UNIFORM_ROWS = 16 };
 enum { UFLAG_RELU = 16u };
 /* The flags gemm_uniform.comp takes as a specialisation constant, not from p.flags. */
-enum { EPILOGUE_SPECIALISED = FLAG_GELU | FLAG_ACCUMULATE };
+enum { EPILOGUE_SPECIALISED = FLAG_GELU | FLAG_ACCUMULATE | FLAG_PHI };
 
 typedef struct uniform_push {
   uint32_t m, n;
@@ -323,6 +323,9 @@ typedef struct uniform_product {
   uint32_t batch;
   VkDeviceSize a_batch, b_batch;
   uint32_t c_batch;
+  /* Rows of the matrix whose panels pb holds, where the products use some of its panels
+   * each (a batch over a weight's row blocks); 0: n. */
+  uint32_t b_rows;
   const char *label; /* names its dispatches in profiles */
 } uniform_product;
 
@@ -355,6 +358,7 @@ static vittm_status uniform_dispatches(vittm_cmd *cmd, const uniform_product *u,
   const uint32_t chunks = (u->k + u->kc - 1) / u->kc;
   const uint32_t a_panels = (u->m + PANEL_ROWS - 1) / PANEL_ROWS;
   const uint32_t b_panels = (u->n + PANEL_ROWS - 1) / PANEL_ROWS;
+  const uint32_t b_rows = u->b_rows ? u->b_rows : u->n;
   const VkDeviceSize size = vittm_dtype_size(u->dtype);
   const bool conv = u->conv_ks > 1;
   /* The rows of A loaded once per subgroup and passed round it (gemm_uniform_sg), where the
@@ -407,14 +411,14 @@ static vittm_status uniform_dispatches(vittm_cmd *cmd, const uniform_product *u,
                                 : u->a_direct ? kvecs
                                               : a_panels * PANEL_ROWS * kvecs,
                      .b_at = (uint32_t)(u->pb_at / VITTM_TEXEL_BYTES),
-                     .b_chunk = b_panels * PANEL_ROWS * kvecs,
+                     .b_chunk = (b_rows + PANEL_ROWS - 1) / PANEL_ROWS * PANEL_ROWS * kvecs,
                      .a_batch = (uint32_t)(u->a_batch / VITTM_TEXEL_BYTES),
                      .b_batch = (uint32_t)(u->b_batch / VITTM_TEXEL_BYTES),
                      .c_batch = u->c_batch};
   const uint32_t batch = u->batch ? u->batch : 1;
   const vittm_buffer_window read[2] = {
       {a_at, a_bytes + (batch - 1) * u->a_batch},
-      {u->pb_at, panels_bytes_kc(u->dtype, u->k, u->kc, u->n) + (batch - 1) * u->b_batch}};
+      {u->pb_at, panels_bytes_kc(u->dtype, u->k, u->kc, b_rows) + (batch - 1) * u->b_batch}};
   st = vittm_cmd_dispatch_windows(cmd, p, bind, read, &pc, (u->m + UNIFORM_ROWS - 1) / UNIFORM_ROWS,
                                   b_panels, batch, u->label, err);
   if (!st)
@@ -459,7 +463,8 @@ static vittm_status gemm_uniform_record(vittm_cmd *cmd, const vittm_tensor *a,
   uniform_product u = {.label = "gemm"};
   return multiply(cmd, &u, a, b, bias, c,
                   (bias ? FLAG_BIAS : 0) | (flags & VITTM_GEMM_GELU ? FLAG_GELU : 0) |
-                      (flags & VITTM_GEMM_ACCUMULATE ? FLAG_ACCUMULATE : 0),
+                      (flags & VITTM_GEMM_ACCUMULATE ? FLAG_ACCUMULATE : 0) |
+                      (flags & VITTM_GEMM_PHI ? FLAG_PHI : 0),
                   err);
 }
 
@@ -825,7 +830,8 @@ vittm_status vittm_gemm_record(vittm_cmd *cmd, const vittm_tensor *a, const vitt
     return st;
 
   uint32_t shader_flags = (bias ? FLAG_BIAS : 0) | (flags & VITTM_GEMM_GELU ? FLAG_GELU : 0) |
-                          (flags & VITTM_GEMM_ACCUMULATE ? FLAG_ACCUMULATE : 0);
+                          (flags & VITTM_GEMM_ACCUMULATE ? FLAG_ACCUMULATE : 0) |
+                          (flags & VITTM_GEMM_PHI ? FLAG_PHI : 0);
   const vittm_tensor *rows_split[] = {a, c};
   const vittm_tensor *cols_split[] = {b};
   /* Row spans of A and C × row spans of B (= column spans of C): each dispatch binds one
@@ -911,6 +917,30 @@ static bool strided_takes_route(const vittm_gemm_operand *a, const vittm_gemm_op
   return true;
 }
 
+/* Whether the texel GEMM takes a batch of such products whose B are blocks of whole panels of
+ * one matrix (b_step a multiple of 64 rows: the heads of a weight whose heads are 64·j rows),
+ * and u for it: as strided_takes_route, A's products apart by whole texels. */
+static bool batch_takes_route(const vittm_gemm_operand *a, const vittm_gemm_operand *b,
+                              const vittm_gemm_operand *c, uint32_t m, uint32_t n, uint32_t k,
+                              uint32_t batch, uint32_t a_step, uint32_t b_step, uint32_t c_step,
+                              uniform_product *u)
+{
+  const VkDeviceSize size = vittm_dtype_size(a->tensor->dtype);
+  if (!takes_route(a->tensor, m, b->tensor, c->tensor, false) || b->offset != 0 || b->ld != k ||
+      b->tensor->cols != k || b_step % ((uint64_t)PANEL_ROWS * k) || n > b_step / k ||
+      a->tensor->cols != k || a->ld != k || a->offset % k || a_step % k ||
+      a_step * size % VITTM_TEXEL_BYTES || !bind_a_direct(a->tensor, a->offset / k, u))
+    return false;
+  u->dev = a->tensor->dev, u->dtype = a->tensor->dtype;
+  u->m = m, u->n = n, u->k = k, u->kc = uniform_kc(u->dtype, k), u->ldc = c->ld;
+  u->c = vittm_tensor_bind(c->tensor, 0, true, &u->c_off);
+  u->c_off += c->offset;
+  u->batch = batch, u->b_rows = b->tensor->rows, u->c_batch = c_step;
+  u->a_batch = a_step * size;
+  u->b_batch = (VkDeviceSize)b_step / k * u->kc * size;
+  return true;
+}
+
 bool vittm_gemm_strided_takes_uniform_route(const vittm_gemm_operand *a,
                                             const vittm_gemm_operand *b,
                                             const vittm_gemm_operand *c, uint32_t m, uint32_t n,
@@ -918,6 +948,17 @@ bool vittm_gemm_strided_takes_uniform_route(const vittm_gemm_operand *a,
 {
   uniform_product u = {0};
   return strided_takes_route(a, b, c, m, n, k, &u);
+}
+
+bool vittm_gemm_batch_takes_uniform_route(const vittm_gemm_operand *a, const vittm_gemm_operand *b,
+                                          const vittm_gemm_operand *c, uint32_t m, uint32_t n,
+                                          uint32_t k, uint32_t batch, const uint32_t step[3])
+{
+  uniform_product u = {0};
+  if (batch == 1)
+    return strided_takes_route(a, b, c, m, n, k, &u);
+  return batch > 1 && m && n &&
+         batch_takes_route(a, b, c, m, n, k, batch, step[0], step[1], step[2], &u);
 }
 
 vittm_status vittm_gemm_record_strided(vittm_cmd *cmd, const vittm_gemm_operand *a,
@@ -946,6 +987,9 @@ vittm_status vittm_gemm_record_batch(vittm_cmd *cmd, const vittm_gemm_operand *a
     st = check_operand("C", c, m, n, batch, c_step, err);
   uniform_product u = {.label = "gemm"};
   if (!st && m && n && batch == 1 && strided_takes_route(a, b, c, m, n, k, &u))
+    return multiply_by(cmd, &u, b->tensor, NULL, 0, err);
+  if (!st && m && n && batch > 1 &&
+      batch_takes_route(a, b, c, m, n, k, batch, a_step, b_step, c_step, &u))
     return multiply_by(cmd, &u, b->tensor, NULL, 0, err);
   bool aligned4 = k % 4 == 0 && a->ld % 4 == 0 && b->ld % 4 == 0 && a->offset % 4 == 0 &&
                   b->offset % 4 == 0 && a_step % 4 == 0 && b_step % 4 == 0;

@@ -9,6 +9,8 @@
 enum {
   VITTM_GEMM_GELU = 1u << 0,       /* C = GELU(A·Bᵀ + bias) */
   VITTM_GEMM_ACCUMULATE = 1u << 1, /* C = C + (A·Bᵀ + bias): residual connections */
+  VITTM_GEMM_PHI = 1u << 2,        /* C = φ(A·Bᵀ + bias), φ(x) = elu(x) + 1: linear attention's
+                                      feature map of its keys */
 };
 
 /* The tile used on this device for an M×N×K product: the first of the profile's table that
@@ -94,12 +96,20 @@ bool vittm_gemm_strided_takes_uniform_route(const vittm_gemm_operand *a,
                                             const vittm_gemm_operand *b,
                                             const vittm_gemm_operand *c, uint32_t m, uint32_t n,
                                             uint32_t k);
+/* Whether vittm_gemm_record_batch takes the texel GEMM for such a batch: A's products whole
+ * rows of a k-wide tensor read where they lie, their starts whole texels apart, and B's whole
+ * blocks of 64 rows of one matrix (a weight's panels, packed once: heads of a weight whose heads
+ * are a multiple of 64 rows); batch 1 as vittm_gemm_strided_takes_uniform_route. */
+bool vittm_gemm_batch_takes_uniform_route(const vittm_gemm_operand *a, const vittm_gemm_operand *b,
+                                          const vittm_gemm_operand *c, uint32_t m, uint32_t n,
+                                          uint32_t k, uint32_t batch, const uint32_t step[3]);
 /* Records `batch` such products of one shape in one dispatch, product z on A, B and C moved
  * by z·step[0], z·step[1] and z·step[2] elements (the heads of an attention): the same
  * arithmetic, product by product, as `batch` calls of vittm_gemm_record_strided that take the
  * tiles, without a dispatch and a barrier each (batch 1 is vittm_gemm_record_strided, texel
- * route included). The products run concurrently: no product's C may overlap another's C, A
- * or B (the caller's to ensure; attention's heads never do). */
+ * route included), or the texel GEMM's where it takes the batch. The products run
+ * concurrently: no product's C may overlap another's C, A or B (the caller's to ensure;
+ * attention's heads never do). */
 vittm_status vittm_gemm_record_batch(vittm_cmd *cmd, const vittm_gemm_operand *a,
                                      const vittm_gemm_operand *b, const vittm_gemm_operand *c,
                                      uint32_t m, uint32_t n, uint32_t k, uint32_t batch,

@@ -31,6 +31,8 @@ static void reference(const gemm_case *g, const float *a, const float *b, const 
         s += bias[j];
       if (g->flags & VITTM_GEMM_GELU)
         s = gelu_ref(s);
+      if (g->flags & VITTM_GEMM_PHI)
+        s = s > 0 ? s + 1 : exp(s);
       if (g->flags & VITTM_GEMM_ACCUMULATE)
         s += c0[(size_t)i * g->n + j];
       ref[(size_t)i * g->n + j] = s;
@@ -75,9 +77,11 @@ static void run_case(const gemm_case *g, vittm_dtype dtype, bool weight)
       fail_msg("gemm %u×%u×%u: %s", g->m, g->n, g->k, err.message);
     test_submit(cmd);
     float *out = test_read(tc);
-    char what[112];
-    snprintf(what, sizeof what, "gemm %s M=%u N=%u K=%u%s%s%s", vittm_dtype_name(dtype), g->m, g->n,
-             g->k, g->bias ? " +bias" : "", g->flags & VITTM_GEMM_GELU ? " gelu" : "",
+    char what[128];
+    snprintf(what, sizeof what, "gemm %s M=%u N=%u K=%u%s%s%s%s%s", vittm_dtype_name(dtype), g->m,
+             g->n, g->k, g->bias ? " +bias" : "", g->flags & VITTM_GEMM_GELU ? " gelu" : "",
+             g->flags & VITTM_GEMM_PHI ? " phi" : "",
+             g->flags & VITTM_GEMM_ACCUMULATE ? " accumulate" : "",
              weight ? (rep ? " weight, again" : " weight") : "");
     test_assert_close(what, out, ref, nc, test_tolerance(dtype));
     free(out);
@@ -128,6 +132,7 @@ static void test_gemm_vit_b_shapes_match_reference(void **state)
   run_all_precisions(cases, sizeof cases / sizeof *cases);
 }
 
+/* GELU, φ = elu + 1 (linear attention's keys) and the residual, in the epilogue. */
 static void test_gemm_fused_gelu_and_accumulate_match_reference(void **state)
 {
   (void)state;
@@ -135,6 +140,7 @@ static void test_gemm_fused_gelu_and_accumulate_match_reference(void **state)
       {37, 45, 29, true, VITTM_GEMM_GELU},
       {37, 45, 29, true, VITTM_GEMM_ACCUMULATE},
       {64, 64, 64, false, VITTM_GEMM_ACCUMULATE},
+      {37, 45, 29, true, VITTM_GEMM_PHI},
   };
   run_all_precisions(cases, sizeof cases / sizeof *cases);
 }
@@ -167,6 +173,7 @@ static void test_gemm_forced_tiles_match_reference(void **state)
       {17, 33, 65, true, 0},
       {65, 17, 128, true, VITTM_GEMM_GELU},
       {64, 64, 64, false, VITTM_GEMM_ACCUMULATE},
+      {19, 70, 33, true, VITTM_GEMM_PHI},
   };
   const vittm_device_info *info = vittm_device_get_info(test_dev);
   vittm_device_profile *profile = vittm_device_profile_mut(test_dev);
@@ -200,6 +207,8 @@ static void test_gemm_uniform_route_matches_reference(void **state)
       {67, 131, 771, true, VITTM_GEMM_GELU},
       {67, 131, 771, true, VITTM_GEMM_ACCUMULATE},
       {67, 131, 771, false, VITTM_GEMM_GELU | VITTM_GEMM_ACCUMULATE},
+      {67, 131, 771, true, VITTM_GEMM_PHI},
+      {130, 44, 768, true, VITTM_GEMM_PHI},
       {37, 45, 29, true, VITTM_GEMM_GELU | VITTM_GEMM_ACCUMULATE},
       {3, 5, 6, false, 0},
       {509, 470, 1030, true, VITTM_GEMM_ACCUMULATE},
@@ -385,6 +394,83 @@ static void test_gemm_batch_matches_one_product_at_a_time(void **state)
     }
 }
 
+/* A batch whose B are blocks of 64 rows of one weight (the factored linear attention's heads:
+ * S_h·Wv_hᵀ) takes the texel GEMM in one dispatch wherever its single products would, A's
+ * products read where they lie; each product's n may be less than its block (the rest of the
+ * block skipped). Against the reference, C's other elements untouched; B blocks that are not
+ * whole panels, or A products that do not start on a texel, are not taken. */
+static void test_gemm_batch_by_weight_blocks_takes_the_texel_route(void **state)
+{
+  (void)state;
+  vittm_device_profile *profile =
+      vittm_device_get_profile(test_dev)->gemm_uniform ? NULL : vittm_device_profile_mut(test_dev);
+  if (profile)
+    profile->gemm_uniform = true;
+  static const struct {
+    uint32_t m, n, k, batch;
+  } cases[] = {{32, 64, 768, 4}, {13, 50, 40, 3}, {1, 64, 256, 2}};
+  vittm_dtype dtypes[2];
+  int nd = test_precisions(test_dev, dtypes);
+  for (int d = 0; d < nd; d++)
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+      const uint32_t m = cases[i].m, n = cases[i].n, k = cases[i].k, batch = cases[i].batch;
+      const uint32_t ldc = n + 3, c_step = (m + 1) * ldc;
+      const size_t na = (size_t)batch * m * k, nb = (size_t)batch * 64 * k;
+      const size_t nc = (size_t)batch * c_step;
+      float *a = malloc(na * sizeof *a), *b = malloc(nb * sizeof *b), *c0 = malloc(nc * sizeof *c0);
+      double *ref = malloc(nc * sizeof *ref);
+      assert_true(a && b && c0 && ref);
+      test_fill_uniform(a, na, 191 + k, -1, 1);
+      test_fill_uniform(b, nb, 192 + k, -1, 1);
+      test_fill_uniform(c0, nc, 193 + k, -1, 1);
+      test_round_to(a, na, dtypes[d]), test_round_to(b, nb, dtypes[d]);
+      test_round_to(c0, nc, dtypes[d]);
+      for (size_t e = 0; e < nc; e++)
+        ref[e] = c0[e];
+      for (uint32_t z = 0; z < batch; z++)
+        for (uint32_t r = 0; r < m; r++)
+          for (uint32_t j = 0; j < n; j++)
+            ref[z * c_step + (size_t)r * ldc + j] =
+                test_dot(a + ((size_t)z * m + r) * k, b + ((size_t)z * 64 + j) * k, k);
+      vittm_tensor *ta = test_tensor(test_dev, dtypes[d], batch * m, k, a);
+      vittm_tensor *tb = test_tensor(test_dev, dtypes[d], batch * 64, k, b);
+      vittm_tensor *tc = test_tensor(test_dev, dtypes[d], batch * (m + 1), ldc, c0);
+      vittm_error err = {0};
+      assert_int_equal(vittm_tensor_make_constant(tb, &err), VITTM_OK);
+      const vittm_gemm_operand oa = {ta, 0, k}, ob = {tb, 0, k}, oc = {tc, 0, ldc};
+      const uint32_t steps[3] = {m * k, 64 * k, c_step};
+      const bool taken = vittm_gemm_batch_takes_uniform_route(&oa, &ob, &oc, m, n, k, batch, steps);
+      /* A's rows whole k-chunks (fp16: 8-value vectors and 512-deep chunks: not K = 40, 768)
+       * and its products whole texels apart (fp16: m·k a multiple of 8). */
+      const bool fp16 = dtypes[d] == VITTM_F16;
+      assert_int_equal(taken, vittm_gemm_takes_uniform_route(ta, tb, tc) &&
+                                  !(fp16 && (k % 8 || k == 768 || (m * k) % 8)));
+      vittm_cmd *cmd = NULL;
+      assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
+      if (vittm_gemm_record_batch(cmd, &oa, &ob, &oc, m, n, k, batch, steps, &err) != VITTM_OK)
+        fail_msg("gemm batch %u×%u×%u ×%u: %s", m, n, k, batch, err.message);
+      assert_int_equal(vittm_cmd_dispatch_count(cmd), 1);
+      test_submit(cmd);
+      float *out = test_read(tc);
+      char what[96];
+      snprintf(what, sizeof what, "gemm batch %s %u×(%u×%u×%u)%s", vittm_dtype_name(dtypes[d]),
+               batch, m, n, k, taken ? " (texel route)" : "");
+      test_assert_close(what, out, ref, nc, test_tolerance(dtypes[d]));
+      free(out);
+      vittm_cmd_free(cmd);
+      /* B's products 32 rows apart (half a panel), or A's products starting mid-texel. */
+      const uint32_t half[3] = {m * k, 32 * k, c_step}, odd[3] = {m * k + 1, 64 * k, c_step};
+      assert_false(vittm_gemm_batch_takes_uniform_route(&oa, &ob, &oc, m, 32, k, batch, half));
+      if (batch > 1 && m > 1)
+        assert_false(
+            vittm_gemm_batch_takes_uniform_route(&oa, &ob, &oc, m - 1, n, k, batch - 1, odd));
+      vittm_tensor_free(ta), vittm_tensor_free(tb), vittm_tensor_free(tc);
+      free(a), free(b), free(c0), free(ref);
+    }
+  if (profile)
+    profile->gemm_uniform = false;
+}
+
 /* Rows of A from row r0 on by a whole weight into C at an offset, with a row stride of its own
  * (the Segmenter head's projections of its patch and class rows): the texel GEMM takes them
  * wherever it would take the whole tensors, recorded twice (the weight's panels reused), against
@@ -520,6 +606,7 @@ OP_SUITE(gemm, cmocka_unit_test(test_gemm_tile_fits_device_limits),
          cmocka_unit_test(test_gemm_strided_rows_by_weight_take_the_texel_route),
          cmocka_unit_test(test_gemm_forced_tiles_match_reference),
          cmocka_unit_test(test_gemm_uniform_route_matches_reference),
+         cmocka_unit_test(test_gemm_batch_by_weight_blocks_takes_the_texel_route),
          cmocka_unit_test(test_gemm_large_odd_size_matches_reference),
          cmocka_unit_test(test_gemm_vit_b_shapes_match_reference),
          cmocka_unit_test(test_gemm_profile_counts_flops));
