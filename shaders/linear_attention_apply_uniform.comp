@@ -36,6 +36,9 @@ layout(constant_id = 2) const uint CU = 2; // units of out per lane: dv = SG·CU
 // out += the result: a constant, as a CPU driver would load out for the sum under a false
 // push-constant flag too
 layout(constant_id = 3) const bool ACCUMULATE = false;
+// The factored exchange's v bias (ops/linear_attention.c): its sums KV_h leave out z_h·bᵀ,
+// whose share of out_ih is b·(φ(q_ih)ᵀ z_h) / (φ(q_ih)ᵀ z_h + eps) = b·(1 − eps / den).
+layout(constant_id = 4) const bool BIAS = false;
 
 layout(set = 0, binding = 0, rgba32ui) uniform restrict readonly uimageBuffer tq;
 layout(set = 0, binding = 1, rgba32ui) uniform restrict readonly uimageBuffer tsums;
@@ -44,6 +47,7 @@ layout(std430, set = 0, binding = 2) buffer BufOut4 { words4_t o4[]; };
 #else
 layout(std430, set = 0, binding = 2) buffer BufOut { float o[]; };
 #endif
+layout(std430, set = 0, binding = 3) readonly buffer BufBias { float bias[]; };
 
 layout(push_constant) uniform Push {
   uint rows;     // queries in this span
@@ -52,7 +56,8 @@ layout(push_constant) uniform Push {
   uint q_at;     // the unit of the span's first row of q
   uint out_off;  // element offset of out's first row of the span (words: a multiple of 4)
   float eps;
-  uint hs; // floats per head of the sums, a multiple of 4
+  uint hs;       // floats per head of the sums, a multiple of 4
+  uint bias_off; // BIAS: the element of binding 3 where the bias of head 0's columns starts
 } p;
 
 const uint AL = R / SG; // rows of the block a lane loads
@@ -101,6 +106,10 @@ void main()
       const uint ob = p.out_off + (i0 + r) * p.ldo + h * dv + lane * COLS;
       [[unroll]] for (uint c = 0; c < COLS; c += 4u) {
         vec4 v = vec4(acc[r][c], acc[r][c + 1u], acc[r][c + 2u], acc[r][c + 3u]) * inv;
+        if (BIAS) {
+          const uint b = p.bias_off + h * dv + lane * COLS + c;
+          v += vec4(bias[b], bias[b + 1u], bias[b + 2u], bias[b + 3u]) * (1.0 - p.eps * inv);
+        }
 #ifdef VITTM_WORDS64
         if (ACCUMULATE)
           v += words_vec4(o4[(ob + c) / 4u]);

@@ -17,9 +17,10 @@ typedef struct stream {
   vittm_tensor *patch_w, *patch_b, *pos, *x;
 } stream;
 
-/* A read or write head: q, and k and v stacked as one product (k's outputs, then v's). */
+/* A read or write head: q, and k and v stacked as one product (k's outputs, then v's); or, on
+ * devices that take the factored exchange (ops/linear_attention.h), k and v apart. */
 typedef struct lin_attn {
-  vittm_tensor *q_w, *q_b, *kv_w, *kv_b;
+  vittm_tensor *q_w, *q_b, *kv_w, *kv_b, *k_w, *k_b, *v_w, *v_b;
 } lin_attn;
 
 typedef struct vittm_block {
@@ -41,8 +42,10 @@ typedef struct vittm_graph {
   float lin_eps;
   vittm_block *blocks;
   vittm_block_scratch scratch;
-  /* Linear-attention projections of each stream: q, and k and v side by side. */
-  vittm_tensor *q_mem, *kv_mem, *q_proc, *kv_proc, *lin_scratch;
+  /* Linear-attention projections of each stream: q, and k and v side by side (factored: φ(k)
+   * alone, and the S sums' scratch). */
+  vittm_tensor *q_mem, *kv_mem, *q_proc, *kv_proc, *lin_scratch, *s_scratch;
+  bool factored;
   classifier *head;
 } vittm_graph;
 
@@ -57,7 +60,7 @@ static void vittm_graph_free(void *graph)
 }
 
 static vittm_status load_lin_attn(vittm_encoder *enc, const char *prefix, uint32_t latent,
-                                  lin_attn *out, vittm_error *err)
+                                  bool factored, lin_attn *out, vittm_error *err)
 {
   const uint32_t d = enc->dims.block.dim, rows[2] = {latent, d};
   char qw[64], qb[64], kw[64], kb[64], vw[64], vb[64];
@@ -71,6 +74,15 @@ static vittm_status load_lin_attn(vittm_encoder *enc, const char *prefix, uint32
   vittm_status st = vittm_weights_matrix(&enc->w, qw, latent, d, &out->q_w, err);
   if (!st)
     st = vittm_weights_matrix(&enc->w, qb, 0, latent, &out->q_b, err);
+  if (factored) {
+    if (!st)
+      st = vittm_weights_matrix(&enc->w, kw, latent, d, &out->k_w, err);
+    if (!st)
+      st = vittm_weights_matrix(&enc->w, kb, 0, latent, &out->k_b, err);
+    if (!st)
+      st = vittm_weights_matrix(&enc->w, vw, d, d, &out->v_w, err);
+    return st ? st : vittm_weights_matrix(&enc->w, vb, 0, d, &out->v_b, err);
+  }
   if (!st)
     st = vittm_weights_stacked(&enc->w, weights, rows, 2, d, &out->kv_w, err);
   return st ? st : vittm_weights_stacked(&enc->w, biases, rows, 2, 0, &out->kv_b, err);
@@ -123,10 +135,10 @@ static vittm_status load_block(vittm_encoder *enc, vittm_graph *g, uint32_t i, v
   if ((st = vittm_norm_load(&enc->w, name, d, &b->write_norm, err)))
     return st;
   snprintf(name, sizeof name, "read_head.%u", i);
-  if ((st = load_lin_attn(enc, name, g->latent, &b->read, err)))
+  if ((st = load_lin_attn(enc, name, g->latent, g->factored, &b->read, err)))
     return st;
   snprintf(name, sizeof name, "write_head.%u", i);
-  if ((st = load_lin_attn(enc, name, g->latent, &b->write, err)))
+  if ((st = load_lin_attn(enc, name, g->latent, g->factored, &b->write, err)))
     return st;
   snprintf(name, sizeof name, "blocks.%u", i);
   return vittm_block_load(&enc->w, name, &enc->dims.block, &vittm_block_names_timm, &b->vit, err);
@@ -216,6 +228,10 @@ vittm_status vittm_vittm_build(vittm_encoder *enc, vittm_error *err)
   if ((st = load_stream(enc, "memory", &g->memory, err)) ||
       (st = load_stream(enc, "process", &g->process, err)))
     return st;
+  /* The factored exchange reads each stream through one binding. */
+  g->factored = vittm_linear_attention_takes_factored_route(enc->dev, enc->opts.dtype, bd->heads,
+                                                            g->latent, bd->dim) &&
+                g->memory.x->n_chunks == 1 && g->process.x->n_chunks == 1;
   g->blocks = calloc(enc->dims.depth, sizeof *g->blocks);
   if (!g->blocks)
     return vittm_error_set(err, VITTM_ERROR_OUT_OF_MEMORY, "out of host memory for ViTTM");
@@ -230,17 +246,24 @@ vittm_status vittm_vittm_build(vittm_encoder *enc, vittm_error *err)
     st = vittm_block_scratch_create(w, np, bd, &g->scratch, err);
   if (!st)
     st = vittm_weights_transient(w, nm, g->latent, &g->q_mem, err);
+  /* Per input token: k and v side by side, or φ(k) alone (factored). */
+  const uint32_t kv_cols = g->factored ? g->latent : g->latent + bd->dim;
   if (!st)
-    st = vittm_weights_transient(w, nm, g->latent + bd->dim, &g->kv_mem, err);
+    st = vittm_weights_transient(w, nm, kv_cols, &g->kv_mem, err);
   if (!st)
     st = vittm_weights_transient(w, np, g->latent, &g->q_proc, err);
   if (!st)
-    st = vittm_weights_transient(w, np, g->latent + bd->dim, &g->kv_proc, err);
+    st = vittm_weights_transient(w, np, kv_cols, &g->kv_proc, err);
   if (!st)
     st = vittm_linear_attention_scratch(enc->dev, bd->heads, g->latent, bd->dim, &g->lin_scratch,
                                         err);
   if (!st)
     st = vittm_weights_adopt(w, g->lin_scratch, err);
+  if (!st && g->factored)
+    st = vittm_linear_attention_factored_scratch(enc->dev, bd->heads, g->latent, bd->dim,
+                                                 &g->s_scratch, err);
+  if (!st && g->factored)
+    st = vittm_weights_adopt(w, g->s_scratch, err);
   bool concat = g->memory.gh == g->process.gh && g->memory.gw == g->process.gw;
   for (uint32_t k = 0; k < enc->dims.n_out && !st; k++) {
     vittm_feature *f = &enc->features[enc->n_features++];
@@ -251,20 +274,30 @@ vittm_status vittm_vittm_build(vittm_encoder *enc, vittm_error *err)
   return st;
 }
 
-/* The linear-attention exchange between the streams: out += LinAttn(input, query). */
+/* The linear-attention exchange between the streams: out += LinAttn(input, query). Factored,
+ * v's projection is applied to the sums instead of to every input token. */
 static vittm_status record_exchange(vittm_encoder *enc, vittm_graph *g, vittm_cmd *cmd,
                                     const lin_attn *a, const stream *input, const stream *query,
                                     bool query_is_memory, vittm_error *err)
 {
   vittm_tensor *q = query_is_memory ? g->q_mem : g->q_proc;
   vittm_tensor *kv = query_is_memory ? g->kv_proc : g->kv_mem;
+  const uint32_t heads = enc->dims.block.heads;
+  const bool residual = true; /* the stream plus what it reads */
   vittm_status st = vittm_gemm_record(cmd, query->x, a->q_w, a->q_b, q, 0, err);
-  if (!st)
-    st = vittm_gemm_record(cmd, input->x, a->kv_w, a->kv_b, kv, 0, err);
-  if (!st)
-    st = vittm_linear_attention_record(cmd, q, kv, enc->dims.block.heads, g->lin_eps,
-                                       g->lin_scratch, query->x, true, err);
-  return st;
+  if (st)
+    return st;
+  if (g->factored) {
+    st = vittm_gemm_record(cmd, input->x, a->k_w, a->k_b, kv, VITTM_GEMM_PHI, err);
+    return st ? st
+              : vittm_linear_attention_factored_record(cmd, q, kv, input->x, a->v_w, a->v_b, heads,
+                                                       g->lin_eps, g->s_scratch, g->lin_scratch,
+                                                       query->x, residual, err);
+  }
+  st = vittm_gemm_record(cmd, input->x, a->kv_w, a->kv_b, kv, 0, err);
+  return st ? st
+            : vittm_linear_attention_record(cmd, q, kv, heads, g->lin_eps, g->lin_scratch, query->x,
+                                            residual, err);
 }
 
 /* LN of both streams in place, or of the process stream alone where memory is not read again. */

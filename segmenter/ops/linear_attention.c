@@ -1,5 +1,6 @@
 #include "ops/linear_attention.h"
 
+#include "ops/gemm.h"
 #include "vk/device.h"
 
 #define MAX_HEAD_DIM 128u /* dk: the registers one invocation keeps per v column */
@@ -24,6 +25,7 @@ _Static_assert(sizeof(kv_push) == VITTM_SHADER_LINEAR_ATTENTION_KV_SG_PUSH_SIZE,
 
 typedef struct kv_uniform_push {
   uint32_t tokens, dk, ldk, ldv, k_at, v_at, hs;
+  uint32_t v_head, panels, z_at, z_hs;
 } kv_uniform_push;
 _Static_assert(sizeof(kv_uniform_push) == VITTM_SHADER_LINEAR_ATTENTION_KV_UNIFORM_PUSH_SIZE,
                "kv_uniform_push does not match linear_attention_kv_uniform's push constants");
@@ -31,7 +33,7 @@ _Static_assert(sizeof(kv_uniform_push) == VITTM_SHADER_LINEAR_ATTENTION_KV_UNIFO
 typedef struct apply_uniform_push {
   uint32_t rows, dk, ldq, ldo, q_at, out_off;
   float eps;
-  uint32_t hs;
+  uint32_t hs, bias_off;
 } apply_uniform_push;
 _Static_assert(sizeof(apply_uniform_push) == VITTM_SHADER_LINEAR_ATTENTION_APPLY_UNIFORM_PUSH_SIZE,
                "apply_uniform_push does not match linear_attention_apply_uniform's push constants");
@@ -153,52 +155,80 @@ typedef struct kv_uniform_plan {
   uint32_t sg, r, cu;
 } kv_uniform_plan;
 
+/* The texel kernel's tile for sums of dk rows per head by `cols` columns of v a workgroup. */
+static bool plan_sums(vittm_device *dev, vittm_dtype dtype, uint32_t dk, uint32_t cols,
+                      kv_uniform_plan *plan)
+{
+  const vittm_device_profile *profile = vittm_device_get_profile(dev);
+  const uint32_t kvec = dtype == VITTM_F16 ? 8 : 4, sg = profile->shuffle_subgroup;
+  if (profile->attention != VITTM_ATTENTION_UNIFORM || !vittm_texels(dev) || !sg ||
+      cols % (sg * kvec) || dk % kvec)
+    return false;
+  uint32_t r = 16;
+  while (r > kvec && (dk % r || r * (cols / sg) > 128))
+    r /= 2;
+  *plan = (kv_uniform_plan){sg, r, cols / (sg * kvec)};
+  return r >= kvec && dk % r == 0 && r * (cols / sg) <= 128 &&
+         sg <= vittm_device_get_info(dev)->max_workgroup_size[0];
+}
+
 static bool plan_kv_uniform(const vittm_tensor *kv, uint32_t dqk, uint32_t heads,
                             kv_uniform_plan *plan)
 {
-  const vittm_device_profile *profile = vittm_device_get_profile(kv->dev);
-  const uint32_t kvec = kv->dtype == VITTM_F16 ? 8 : 4, sg = profile->shuffle_subgroup;
-  if (!heads || dqk > kv->cols || dqk % heads || (kv->cols - dqk) % heads)
+  if (!heads || dqk > kv->cols || dqk % heads || (kv->cols - dqk) % heads || kv->n_chunks != 1 ||
+      !vittm_texel_aligned(kv))
     return false;
-  const uint32_t dk = dqk / heads, dv = (kv->cols - dqk) / heads;
-  if (profile->attention != VITTM_ATTENTION_UNIFORM || !vittm_texels(kv->dev) || !sg ||
-      dv % (sg * kvec) || dk % kvec || kv->n_chunks != 1 || !vittm_texel_aligned(kv))
-    return false;
-  uint32_t r = 16;
-  while (r > kvec && (dk % r || r * (dv / sg) > 128))
-    r /= 2;
-  *plan = (kv_uniform_plan){sg, r, dv / (sg * kvec)};
-  return r >= kvec && dk % r == 0 && r * (dv / sg) <= 128 &&
-         sg <= vittm_device_get_info(kv->dev)->max_workgroup_size[0];
+  return plan_sums(kv->dev, kv->dtype, dqk / heads, (kv->cols - dqk) / heads, plan);
+}
+
+/* The texel kernel's dispatch: per head, the sums of φ(k)'s dk columns (k's head h at column
+ * h·dk; with `phi` false, k holds φ(k) already) by v's columns into `sums` (rows of `panels`
+ * blocks of plan->cu units a lane: heads `v_head` units of v apart, or all reading the same
+ * ones), z_h into `zsum` at z_at + h·z_hs. */
+static vittm_status dispatch_kv_uniform(vittm_cmd *cmd, const vittm_tensor *k, bool phi,
+                                        uint32_t k_col, const vittm_tensor *v, uint32_t v_col,
+                                        uint32_t dk, uint32_t heads, uint32_t v_head,
+                                        uint32_t panels, const kv_uniform_plan *plan,
+                                        vittm_tensor *sums, uint32_t hs, vittm_tensor *zsum,
+                                        uint32_t z_at, uint32_t z_hs, vittm_error *err)
+{
+  uint32_t spec[] = {plan->sg, plan->r, plan->cu, phi};
+  const vittm_pipeline *p;
+  vittm_status st =
+      vittm_pipeline_get_texel(k->dev, VITTM_SHADER_LINEAR_ATTENTION_KV_UNIFORM, k->dtype, spec, 4,
+                               4, 2, sizeof(kv_uniform_push), &p, err);
+  if (st)
+    return st;
+  uint32_t unused;
+  const vittm_binding bind[4] = {
+      vittm_tensor_bind(k, 0, false, &unused), vittm_tensor_bind(v, 0, false, &unused),
+      vittm_tensor_bind(sums, 0, true, &unused), vittm_tensor_bind(zsum, 0, true, &unused)};
+  const vittm_buffer_window read[2] = {vittm_texel_rows(k, 0, k->rows),
+                                       vittm_texel_rows(v, 0, v->rows)};
+  const uint32_t kvec = k->dtype == VITTM_F16 ? 8 : 4;
+  const kv_uniform_push pc = {.tokens = k->rows,
+                              .dk = dk,
+                              .ldk = k->cols,
+                              .ldv = v->cols,
+                              .k_at = vittm_texel_unit(k, 0) + k_col / kvec,
+                              .v_at = vittm_texel_unit(v, 0) + v_col / kvec,
+                              .hs = hs,
+                              .v_head = v_head,
+                              .panels = panels,
+                              .z_at = z_at,
+                              .z_hs = z_hs};
+  return vittm_cmd_dispatch_windows(cmd, p, bind, read, &pc, dk / plan->r, heads * panels, 1,
+                                    "linear attention kv", err);
 }
 
 static vittm_status record_kv_uniform(vittm_cmd *cmd, const vittm_tensor *kv, uint32_t dqk,
                                       uint32_t heads, const kv_uniform_plan *plan,
                                       vittm_tensor *scratch, vittm_error *err)
 {
-  uint32_t spec[] = {plan->sg, plan->r, plan->cu};
-  const vittm_pipeline *p;
-  vittm_status st =
-      vittm_pipeline_get_texel(kv->dev, VITTM_SHADER_LINEAR_ATTENTION_KV_UNIFORM, kv->dtype, spec,
-                               3, 3, 2, sizeof(kv_uniform_push), &p, err);
-  if (st)
-    return st;
-  uint32_t unused;
-  const vittm_binding bind[3] = {vittm_tensor_bind(kv, 0, false, &unused),
-                                 vittm_tensor_bind(kv, 0, false, &unused),
-                                 vittm_tensor_bind(scratch, 0, true, &unused)};
-  const vittm_buffer_window read[2] = {vittm_texel_rows(kv, 0, kv->rows),
-                                       vittm_texel_rows(kv, 0, kv->rows)};
   const uint32_t kvec = kv->dtype == VITTM_F16 ? 8 : 4;
-  const kv_uniform_push pc = {.tokens = kv->rows,
-                              .dk = dqk / heads,
-                              .ldk = kv->cols,
-                              .ldv = kv->cols,
-                              .k_at = vittm_texel_unit(kv, 0),
-                              .v_at = vittm_texel_unit(kv, 0) + dqk / kvec,
-                              .hs = scratch->cols};
-  return vittm_cmd_dispatch_windows(cmd, p, bind, read, &pc, pc.dk / plan->r, heads, 1,
-                                    "linear attention kv", err);
+  const uint32_t dk = dqk / heads, dv = (kv->cols - dqk) / heads;
+  return dispatch_kv_uniform(cmd, kv, true, 0, kv, dqk, dk, heads, dv / kvec, 1, plan, scratch,
+                             scratch->cols, scratch, dk * dv, scratch->cols, err);
 }
 
 /* Stage 1: partial sums of each span of k, v into `groups` slots. */
@@ -311,18 +341,21 @@ static bool plan_apply_uniform(const vittm_tensor *q, uint32_t heads, const vitt
   return r % sg == 0 && r * (dv / sg) <= 128;
 }
 
+/* With `bias` (the factored exchange's v bias), out also gets its z_h·biasᵀ share. */
 static vittm_status record_apply_uniform(vittm_cmd *cmd, const vittm_tensor *q, uint32_t heads,
                                          float eps, const apply_uniform_plan *plan,
-                                         vittm_tensor *scratch, vittm_tensor *out, bool accumulate,
-                                         vittm_error *err)
+                                         vittm_tensor *scratch, const vittm_tensor *bias,
+                                         vittm_tensor *out, bool accumulate, vittm_error *err)
 {
-  uint32_t spec[] = {plan->sg, plan->r, plan->cu, accumulate};
+  uint32_t spec[] = {plan->sg, plan->r, plan->cu, accumulate, bias != NULL};
   /* out read and written four columns at a time as 64-bit words where the profile asks for
    * words and each span's rows start on a multiple of four (a lane's columns always do). */
   const bool words = vittm_words64(q->dev) && out->cols % 4 == 0;
   uint32_t unused;
   const vittm_binding qb = vittm_tensor_bind(q, 0, false, &unused);
   const vittm_binding sb = vittm_tensor_bind(scratch, 0, false, &unused);
+  uint32_t bias_off = 0;
+  const vittm_binding bb = vittm_tensor_bind(bias ? bias : scratch, 0, false, &bias_off);
   /* The sums of slot 0, all heads. */
   const vittm_buffer_window sums = vittm_texel_rows(scratch, 0, heads);
   const vittm_tensor *rows_split[] = {out};
@@ -335,15 +368,16 @@ static vittm_status record_apply_uniform(vittm_cmd *cmd, const vittm_tensor *q, 
                              .ldo = out->cols,
                              .q_at = vittm_texel_unit(q, r0),
                              .eps = eps,
-                             .hs = scratch->cols};
-    const vittm_binding bind[3] = {qb, sb, vittm_tensor_bind(out, r0, true, &pc.out_off)};
+                             .hs = scratch->cols,
+                             .bias_off = bias_off};
+    const vittm_binding bind[4] = {qb, sb, vittm_tensor_bind(out, r0, true, &pc.out_off), bb};
     const vittm_buffer_window read[2] = {vittm_texel_rows(q, r0, n), sums};
     const vittm_pipeline *p;
     st = vittm_pipeline_get_texel(q->dev,
                                   words && pc.out_off % 4 == 0
                                       ? VITTM_SHADER_LINEAR_ATTENTION_APPLY_UNIFORM_WORDS
                                       : VITTM_SHADER_LINEAR_ATTENTION_APPLY_UNIFORM,
-                                  q->dtype, spec, 4, 3, 2, sizeof(apply_uniform_push), &p, err);
+                                  q->dtype, spec, 5, 4, 2, sizeof(apply_uniform_push), &p, err);
     if (!st)
       st = vittm_cmd_dispatch_windows(cmd, p, bind, read, &pc, (n + plan->r - 1) / plan->r, heads,
                                       1, "linear attention apply", err);
@@ -359,7 +393,7 @@ static vittm_status record_apply(vittm_cmd *cmd, const vittm_tensor *q, uint32_t
 {
   apply_uniform_plan plan;
   if (plan_apply_uniform(q, heads, out, scratch, &plan))
-    return record_apply_uniform(cmd, q, heads, eps, &plan, scratch, out, accumulate, err);
+    return record_apply_uniform(cmd, q, heads, eps, &plan, scratch, NULL, out, accumulate, err);
   uint32_t dk = q->cols / heads, dv = out->cols / heads, hs = scratch->cols;
   uint32_t wg = APPLY_WG;
   while (wg > vittm_device_get_info(q->dev)->max_workgroup_invocations)
@@ -427,4 +461,114 @@ bool vittm_linear_attention_takes_uniform_route(const vittm_tensor *kv, uint32_t
 {
   kv_uniform_plan plan;
   return plan_kv_uniform(kv, dqk, heads, &plan);
+}
+
+/* The factored exchange's tile: S's columns in blocks of FACTORED_COLS (a lane's units as the
+ * texel GEMM's), v's heads whole blocks of them, as the batched product by Wv takes them. */
+#define FACTORED_COLS 64u
+
+static bool plan_factored(vittm_device *dev, vittm_dtype dtype, uint32_t heads, uint32_t dqk,
+                          uint32_t d, kv_uniform_plan *plan)
+{
+  const vittm_device_profile *profile = vittm_device_get_profile(dev);
+  /* v's weight in one binding, as the batched product by it binds it */
+  const uint64_t wv_bytes = (uint64_t)d * d * sizeof(float);
+  return dtype == VITTM_F32 && profile->gemm_uniform && heads && dqk % heads == 0 &&
+         d % heads == 0 && (d / heads) % FACTORED_COLS == 0 &&
+         wv_bytes <= vittm_device_get_info(dev)->max_storage_buffer_range &&
+         plan_sums(dev, dtype, dqk / heads, FACTORED_COLS, plan) &&
+         4 * profile->shuffle_subgroup <= FACTORED_COLS;
+}
+
+bool vittm_linear_attention_takes_factored_route(vittm_device *dev, vittm_dtype dtype,
+                                                 uint32_t heads, uint32_t dqk, uint32_t d)
+{
+  kv_uniform_plan plan;
+  return plan_factored(dev, dtype, heads, dqk, d, &plan);
+}
+
+vittm_status vittm_linear_attention_factored_scratch(vittm_device *dev, uint32_t heads,
+                                                     uint32_t dqk, uint32_t d, vittm_tensor **out,
+                                                     vittm_error *err)
+{
+  *out = NULL;
+  vittm_status st = check_widths("linear attention factored scratch", heads, dqk, d, err);
+  if (!st && dqk > d)
+    st = vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
+                         "linear attention factored scratch: q/k width %u exceeds v's %u (z "
+                         "takes a row of %u)",
+                         dqk, d, d);
+  return st ? st : vittm_tensor_create(dev, VITTM_F32, dqk + 1, d, out, err);
+}
+
+vittm_status vittm_linear_attention_factored_record(vittm_cmd *cmd, const vittm_tensor *q,
+                                                    const vittm_tensor *fk, const vittm_tensor *x,
+                                                    const vittm_tensor *wv, const vittm_tensor *bv,
+                                                    uint32_t heads, float eps,
+                                                    vittm_tensor *s_scratch, vittm_tensor *scratch,
+                                                    vittm_tensor *out, bool accumulate,
+                                                    vittm_error *err)
+{
+  const char *op = "linear attention (factored)";
+  const vittm_tensor *all[] = {q, fk, x, wv, out};
+  vittm_status st = vittm_check_same_dtype(op, all, 5, err);
+  const uint32_t d = out->cols, dqk = q->cols;
+  if (!st)
+    st = check_widths(op, heads, dqk, d, err);
+  if (!st)
+    st = vittm_check_shape(op, "fk", fk, fk->rows, dqk, err);
+  if (!st)
+    st = vittm_check_shape(op, "x", x, fk->rows, d, err);
+  if (!st)
+    st = vittm_check_shape(op, "wv", wv, d, d, err);
+  if (!st && bv)
+    st = vittm_check_shape(op, "bv", bv, 1, d, err);
+  if (!st)
+    st = vittm_check_shape(op, "out", out, q->rows, d, err);
+  if (!st && fk->rows == 0)
+    st = vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT, "%s: fk has no rows", op);
+  if (!st && (s_scratch->dtype != VITTM_F32 || s_scratch->rows != dqk + 1 || s_scratch->cols != d))
+    st = vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
+                         "%s: s_scratch is %u×%u %s; make it with "
+                         "vittm_linear_attention_factored_scratch for widths %u and %u",
+                         op, s_scratch->rows, s_scratch->cols, vittm_dtype_name(s_scratch->dtype),
+                         dqk, d);
+  const uint32_t dk = dqk / heads, dv = d / heads;
+  if (!st && (scratch->dtype != VITTM_F32 || scratch->cols != head_stride(dk, dv) ||
+              scratch->rows % heads != 0 || scratch->rows == 0))
+    st = vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
+                         "%s: scratch is %u×%u %s; make it with vittm_linear_attention_scratch "
+                         "for %u heads, widths %u and %u",
+                         op, scratch->rows, scratch->cols, vittm_dtype_name(scratch->dtype), heads,
+                         dqk, d);
+  kv_uniform_plan plan;
+  apply_uniform_plan apply;
+  const vittm_tensor *whole[] = {fk, x, wv, s_scratch, scratch, out};
+  bool one_chunk = true;
+  for (size_t i = 0; i < sizeof whole / sizeof *whole; i++)
+    one_chunk = one_chunk && whole[i]->n_chunks == 1;
+  if (!st && (!plan_factored(q->dev, q->dtype, heads, dqk, d, &plan) || !one_chunk ||
+              !vittm_texel_aligned(fk) || !vittm_texel_aligned(x) ||
+              !plan_apply_uniform(q, heads, out, scratch, &apply)))
+    st = vittm_error_set(err, VITTM_ERROR_UNSUPPORTED,
+                         "%s: not on this device or for these operands (see "
+                         "vittm_linear_attention_takes_factored_route)",
+                         op);
+  /* S_h = Σ_j fk_jh x_jᵀ into the rows of s_scratch (head h's dk rows from row h·dk, all D
+   * columns), z_h into the sums' slot 0 where the apply reads it. */
+  if (!st)
+    st = dispatch_kv_uniform(cmd, fk, false, 0, x, 0, dk, heads, 0, d / FACTORED_COLS, &plan,
+                             s_scratch, dk * d, scratch, dk * dv, scratch->cols, err);
+  if (!st) /* φ(k)ᵀ·x: Nk · Dqk · D multiply-adds */
+    vittm_cmd_count_flops(cmd, 2.0 * fk->rows * dqk * d);
+  /* KV_h = S_h·Wv_hᵀ into slot 0, head by head as one batch of products. */
+  const vittm_gemm_operand a = {s_scratch, 0, d}, b = {wv, 0, d}, c = {scratch, 0, dv};
+  const uint32_t steps[3] = {dk * d, dv * d, scratch->cols};
+  if (!st)
+    st = vittm_gemm_record_batch(cmd, &a, &b, &c, dk, dv, d, heads, steps, err);
+  if (!st)
+    st = record_apply_uniform(cmd, q, heads, eps, &apply, scratch, bv, out, accumulate, err);
+  if (!st) /* q·(kᵀv) and q·Σk, per head: Nq · (Dqk / heads) · (Dv / heads + 1) */
+    vittm_cmd_count_flops(cmd, 2.0 * q->rows * dqk * ((double)dv + 1));
+  return st;
 }

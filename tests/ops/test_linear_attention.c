@@ -1,12 +1,14 @@
 /* ViTTM's linear attention (read/write heads) against a double-precision CPU reference: Nq ≠ Nk,
  * latent scales r = 2 and 4 at ViTTM-B's widths, tiny odd shapes, the residual form, and
  * token counts long enough to split the sums over workgroups; every precision. k and v come
- * side by side in one tensor, as one product of the input leaves them. */
+ * side by side in one tensor, as one product of the input leaves them; or, factored, φ(k) and
+ * the input x with v's weight and bias (v never made). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ops/gemm.h"
 #include "ops/linear_attention.h"
 #include "op_suite.h"
 #include "test_util.h"
@@ -240,8 +242,161 @@ static void test_linear_attention_rejects_bad_shapes(void **state)
   vittm_tensor_free(scratch);
 }
 
+/* The factored exchange: φ(k), the input x, v's weight and bias; out (+)= what the reference
+ * computes with v = x·Wvᵀ + bv. Where the device does not take the route it is refused by
+ * name, nothing recorded. */
+typedef struct factored_case {
+  lin_case c; /* c.dv: x's width D, v's */
+  bool bias;
+} factored_case;
+
+static void run_factored(const factored_case *f)
+{
+  const lin_case *c = &f->c;
+  const uint32_t d = c->dv;
+  const size_t nq = (size_t)c->nq * c->dqk, nk = (size_t)c->nk * c->dqk, nx = (size_t)c->nk * d;
+  const size_t no = (size_t)c->nq * d;
+  float *q = malloc(nq * sizeof *q), *k = malloc(nk * sizeof *k), *x = malloc(nx * sizeof *x);
+  float *wv = malloc((size_t)d * d * sizeof *wv), *bv = malloc(d * sizeof *bv);
+  float *v = malloc(nx * sizeof *v), *fk = malloc(nk * sizeof *fk), *o0 = malloc(no * sizeof *o0);
+  double *ref = malloc(no * sizeof *ref);
+  assert_true(q && k && x && wv && bv && v && fk && o0 && ref);
+  uint64_t seed = c->nq * 37ull + c->nk * 13ull + c->dqk + c->heads + f->bias;
+  test_fill_uniform(q, nq, seed, -3, 3);
+  test_fill_uniform(k, nk, seed + 1, -3, 3);
+  test_fill_uniform(x, nx, seed + 2, -2, 2);
+  test_fill_uniform(wv, (size_t)d * d, seed + 3, -0.2, 0.2);
+  test_fill_uniform(bv, d, seed + 4, -1, 1);
+  test_fill_uniform(o0, no, seed + 5, -1, 1);
+  for (size_t e = 0; e < nk; e++)
+    fk[e] = (float)phi(k[e]);
+  for (uint32_t j = 0; j < c->nk; j++)
+    for (uint32_t b = 0; b < d; b++)
+      v[(size_t)j * d + b] =
+          (float)(test_dot(x + (size_t)j * d, wv + (size_t)b * d, d) + (f->bias ? bv[b] : 0));
+  reference(c, q, k, v, o0, ref);
+
+  vittm_tensor *tq = test_tensor(test_dev, VITTM_F32, c->nq, c->dqk, q);
+  vittm_tensor *tfk = test_tensor(test_dev, VITTM_F32, c->nk, c->dqk, fk);
+  vittm_tensor *tx = test_tensor(test_dev, VITTM_F32, c->nk, d, x);
+  vittm_tensor *twv = test_tensor(test_dev, VITTM_F32, d, d, wv);
+  vittm_tensor *tbv = f->bias ? test_tensor(test_dev, VITTM_F32, 1, d, bv) : NULL;
+  vittm_tensor *to = test_tensor(test_dev, VITTM_F32, c->nq, d, o0);
+  vittm_tensor *scratch = NULL, *s_scratch = NULL;
+  vittm_cmd *cmd = NULL;
+  vittm_error err = {0};
+  assert_int_equal(vittm_tensor_make_constant(twv, &err), VITTM_OK);
+  assert_int_equal(vittm_linear_attention_scratch(test_dev, c->heads, c->dqk, d, &scratch, &err),
+                   VITTM_OK);
+  assert_int_equal(
+      vittm_linear_attention_factored_scratch(test_dev, c->heads, c->dqk, d, &s_scratch, &err),
+      VITTM_OK);
+  assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
+  /* Operands split over buffers (a test condition limits a binding to 1 MiB) are refused. */
+  const bool taken =
+      vittm_linear_attention_takes_factored_route(test_dev, VITTM_F32, c->heads, c->dqk, d) &&
+      tq->n_chunks == 1 && tfk->n_chunks == 1 && tx->n_chunks == 1 && twv->n_chunks == 1 &&
+      to->n_chunks == 1;
+  vittm_status st =
+      vittm_linear_attention_factored_record(cmd, tq, tfk, tx, twv, tbv, c->heads, (float)EPS,
+                                             s_scratch, scratch, to, c->accumulate, &err);
+  char what[128];
+  snprintf(what, sizeof what, "linear attention factored Nq=%u Nk=%u Dqk=%u D=%u heads=%u%s%s",
+           c->nq, c->nk, c->dqk, d, c->heads, f->bias ? " +bias" : "",
+           c->accumulate ? " accumulate" : "");
+  if (!taken) {
+    assert_int_equal(st, VITTM_ERROR_UNSUPPORTED);
+    assert_non_null(strstr(err.message, "linear attention (factored)"));
+    assert_int_equal(vittm_cmd_dispatch_count(cmd), 0);
+  } else {
+    if (st)
+      fail_msg("%s: %s", what, err.message);
+    /* S and z, the heads' products by Wv in one batch, the apply */
+    assert_int_equal(vittm_cmd_dispatch_count(cmd), 3);
+    test_submit(cmd);
+    float *out = test_read(to);
+    test_assert_close(what, out, ref, no, test_tolerance(VITTM_F32));
+    free(out);
+  }
+  vittm_cmd_free(cmd);
+  vittm_tensor_free(tq), vittm_tensor_free(tfk), vittm_tensor_free(tx), vittm_tensor_free(twv);
+  vittm_tensor_free(tbv), vittm_tensor_free(to), vittm_tensor_free(scratch);
+  vittm_tensor_free(s_scratch);
+  free(q), free(k), free(x), free(wv), free(bv), free(v), free(fk), free(o0), free(ref);
+}
+
+/* ViTTM-B's read (1024 memory tokens into 256 process ones) and write at r = 2 and 4, a small
+ * model's widths (3 heads of 64, one of 64: dk 16, 32, 48), token counts that are no multiple
+ * of the four the sums take a step (1, 5, 299), with and without v's bias, the residual form.
+ * Heads of v 64 wide or a multiple: the route takes them; 96-wide heads (and fp16) are not. */
+static void test_linear_attention_factored_matches_reference(void **state)
+{
+  (void)state;
+  static const factored_case cases[] = {
+      {{256, 1024, 384, 768, 12, true}, true}, {{1024, 256, 192, 768, 12, true}, true},
+      {{7, 1, 48, 192, 3, false}, true},       {{9, 5, 96, 192, 3, true}, false},
+      {{33, 299, 144, 192, 3, false}, true},   {{3, 17, 16, 64, 1, true}, true},
+      {{5, 6, 64, 128, 1, false}, true},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+    run_factored(&cases[i]);
+  assert_false(vittm_linear_attention_takes_factored_route(test_dev, VITTM_F32, 3, 48, 288));
+  assert_false(vittm_linear_attention_takes_factored_route(test_dev, VITTM_F16, 3, 48, 192));
+  assert_false(vittm_linear_attention_takes_factored_route(test_dev, VITTM_F32, 0, 48, 192));
+}
+
+static void test_linear_attention_factored_rejects_bad_operands(void **state)
+{
+  (void)state;
+  const uint32_t heads = 3, dqk = 48, d = 192, nk = 9, nq = 4;
+  vittm_tensor *q = test_tensor(test_dev, VITTM_F32, nq, dqk, NULL);
+  vittm_tensor *fk = test_tensor(test_dev, VITTM_F32, nk, dqk, NULL);
+  vittm_tensor *x = test_tensor(test_dev, VITTM_F32, nk, d, NULL);
+  vittm_tensor *x8 = test_tensor(test_dev, VITTM_F32, nk - 1, d, NULL);
+  vittm_tensor *wv = test_tensor(test_dev, VITTM_F32, d, d, NULL);
+  vittm_tensor *wv_wide = test_tensor(test_dev, VITTM_F32, d, d + 4, NULL);
+  vittm_tensor *o = test_tensor(test_dev, VITTM_F32, nq, d, NULL);
+  vittm_tensor *scratch = NULL, *s_scratch = NULL, *other = NULL;
+  vittm_cmd *cmd = NULL;
+  vittm_error err = {0};
+  assert_int_equal(vittm_linear_attention_scratch(test_dev, heads, dqk, d, &scratch, &err),
+                   VITTM_OK);
+  assert_int_equal(
+      vittm_linear_attention_factored_scratch(test_dev, heads, dqk, d, &s_scratch, &err), VITTM_OK);
+  assert_int_equal(s_scratch->rows, dqk + 1);
+  assert_int_equal(s_scratch->cols, d);
+  assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
+  /* x with other rows than φ(k) */
+  assert_int_equal(vittm_linear_attention_factored_record(cmd, q, fk, x8, wv, NULL, heads, 1e-6f,
+                                                          s_scratch, scratch, o, false, &err),
+                   VITTM_ERROR_INVALID_ARGUMENT);
+  assert_non_null(strstr(err.message, "x"));
+  /* v's weight not D × D */
+  assert_int_equal(vittm_linear_attention_factored_record(cmd, q, fk, x, wv_wide, NULL, heads,
+                                                          1e-6f, s_scratch, scratch, o, false,
+                                                          &err),
+                   VITTM_ERROR_INVALID_ARGUMENT);
+  assert_non_null(strstr(err.message, "wv"));
+  /* the sums' scratch swapped for S's */
+  assert_int_equal(vittm_linear_attention_factored_record(cmd, q, fk, x, wv, NULL, heads, 1e-6f,
+                                                          scratch, s_scratch, o, false, &err),
+                   VITTM_ERROR_INVALID_ARGUMENT);
+  assert_non_null(strstr(err.message, "s_scratch"));
+  /* q/k wider than v: z would not fit S's last row */
+  assert_int_equal(vittm_linear_attention_factored_scratch(test_dev, 4, 256, 64, &other, &err),
+                   VITTM_ERROR_INVALID_ARGUMENT);
+  assert_null(other);
+  assert_int_equal(vittm_cmd_dispatch_count(cmd), 0);
+  vittm_cmd_free(cmd);
+  vittm_tensor_free(q), vittm_tensor_free(fk), vittm_tensor_free(x), vittm_tensor_free(x8);
+  vittm_tensor_free(wv), vittm_tensor_free(wv_wide), vittm_tensor_free(o);
+  vittm_tensor_free(scratch), vittm_tensor_free(s_scratch);
+}
+
 OP_SUITE(linear_attention, cmocka_unit_test(test_linear_attention_tiny_odd_shapes),
          cmocka_unit_test(test_linear_attention_vittm_b_shapes),
          cmocka_unit_test(test_linear_attention_long_input_is_reduced_deterministically),
          cmocka_unit_test(test_linear_attention_uniform_route),
-         cmocka_unit_test(test_linear_attention_rejects_bad_shapes));
+         cmocka_unit_test(test_linear_attention_rejects_bad_shapes),
+         cmocka_unit_test(test_linear_attention_factored_matches_reference),
+         cmocka_unit_test(test_linear_attention_factored_rejects_bad_operands));
