@@ -40,6 +40,13 @@ static void reference(const gemm_case *g, const float *a, const float *b, const 
   }
 }
 
+/* The texel GEMM (gemm=uniform) whatever the profile chose: a GPU's profile takes the tiles.
+ * The harness restores the profile after every test. */
+static void take_texel_gemm(void)
+{
+  vittm_device_profile_mut(test_dev)->gemm_uniform = true;
+}
+
 /* weight: B constant, as a model's weight is (the uniform route packs it once). */
 static void run_case(const gemm_case *g, vittm_dtype dtype, bool weight)
 {
@@ -230,10 +237,7 @@ static void test_gemm_uniform_route_matches_reference(void **state)
       {67, 131, 771, true, VITTM_GEMM_GELU},
       {70, 66, 3600, true, VITTM_GEMM_ACCUMULATE},
   };
-  vittm_device_profile *profile =
-      vittm_device_get_profile(test_dev)->gemm_uniform ? NULL : vittm_device_profile_mut(test_dev);
-  if (profile)
-    profile->gemm_uniform = true;
+  take_texel_gemm();
 
   vittm_dtype dtypes[2];
   int nd = test_precisions(test_dev, dtypes);
@@ -308,8 +312,6 @@ static void test_gemm_uniform_route_matches_reference(void **state)
   for (int d = 0; d < nd; d++)
     for (size_t i = 0; i < sizeof weight_cases / sizeof *weight_cases; i++)
       run_case(&weight_cases[i], dtypes[d], true);
-  if (profile)
-    profile->gemm_uniform = false;
 }
 
 static void test_gemm_rejects_mismatched_shapes(void **state)
@@ -402,10 +404,7 @@ static void test_gemm_batch_matches_one_product_at_a_time(void **state)
 static void test_gemm_batch_by_weight_blocks_takes_the_texel_route(void **state)
 {
   (void)state;
-  vittm_device_profile *profile =
-      vittm_device_get_profile(test_dev)->gemm_uniform ? NULL : vittm_device_profile_mut(test_dev);
-  if (profile)
-    profile->gemm_uniform = true;
+  take_texel_gemm();
   static const struct {
     uint32_t m, n, k, batch;
   } cases[] = {{32, 64, 768, 4}, {13, 50, 40, 3}, {1, 64, 256, 2}};
@@ -467,8 +466,6 @@ static void test_gemm_batch_by_weight_blocks_takes_the_texel_route(void **state)
       vittm_tensor_free(ta), vittm_tensor_free(tb), vittm_tensor_free(tc);
       free(a), free(b), free(c0), free(ref);
     }
-  if (profile)
-    profile->gemm_uniform = false;
 }
 
 /* Rows of A from row r0 on by a whole weight into C at an offset, with a row stride of its own
@@ -479,10 +476,7 @@ static void test_gemm_batch_by_weight_blocks_takes_the_texel_route(void **state)
 static void test_gemm_strided_rows_by_weight_take_the_texel_route(void **state)
 {
   (void)state;
-  vittm_device_profile *profile =
-      vittm_device_get_profile(test_dev)->gemm_uniform ? NULL : vittm_device_profile_mut(test_dev);
-  if (profile)
-    profile->gemm_uniform = true;
+  take_texel_gemm();
   static const struct {
     uint32_t r0, m, n, k;
   } cases[] = {{5, 37, 41, 40}, {3, 150, 70, 768}, {0, 9, 5, 12}};
@@ -549,8 +543,6 @@ static void test_gemm_strided_rows_by_weight_take_the_texel_route(void **state)
       vittm_tensor_free(ta), vittm_tensor_free(tb), vittm_tensor_free(tc);
       free(a), free(b), free(c0), free(ref);
     }
-  if (profile)
-    profile->gemm_uniform = false;
 }
 
 /* A profiled run prints each kind of dispatch's GFLOP/s from the work its operators count: a
