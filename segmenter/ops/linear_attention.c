@@ -109,6 +109,20 @@ vittm_status vittm_linear_attention_scratch(vittm_device *dev, uint32_t heads, u
   return vittm_tensor_create(dev, VITTM_F32, slots * heads, hs, out, err);
 }
 
+/* That scratch is what vittm_linear_attention_scratch makes for these heads and widths. */
+static vittm_status check_scratch(const char *op, const vittm_tensor *scratch, uint32_t heads,
+                                  uint32_t dqk, uint32_t dv, vittm_error *err)
+{
+  if (scratch->dtype != VITTM_F32 || scratch->cols != head_stride(dqk / heads, dv / heads) ||
+      scratch->rows % heads != 0 || scratch->rows == 0)
+    return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
+                           "%s: scratch is %u×%u %s; make it with "
+                           "vittm_linear_attention_scratch for %u heads, widths %u and %u",
+                           op, scratch->rows, scratch->cols, vittm_dtype_name(scratch->dtype),
+                           heads, dqk, dv);
+  return vittm_check_single_chunk(op, "scratch", scratch, err);
+}
+
 static vittm_status check_operands(const vittm_tensor *q, const vittm_tensor *kv, uint32_t heads,
                                    const vittm_tensor *scratch, const vittm_tensor *out,
                                    vittm_error *err)
@@ -126,15 +140,7 @@ static vittm_status check_operands(const vittm_tensor *q, const vittm_tensor *kv
     st = vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT, "%s: kv has no rows", op);
   if (st)
     return st;
-  uint32_t dk = q->cols / heads, dv = out->cols / heads;
-  if (scratch->dtype != VITTM_F32 || scratch->cols != head_stride(dk, dv) ||
-      scratch->rows % heads != 0 || scratch->rows == 0)
-    return vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
-                           "%s: scratch is %u×%u %s; make it with "
-                           "vittm_linear_attention_scratch for %u heads, widths %u and %u",
-                           op, scratch->rows, scratch->cols, vittm_dtype_name(scratch->dtype),
-                           heads, q->cols, out->cols);
-  return vittm_check_single_chunk(op, "scratch", scratch, err);
+  return check_scratch(op, scratch, heads, q->cols, out->cols, err);
 }
 
 static uint32_t pow2_at_least(uint32_t x, uint32_t lo, uint32_t hi)
@@ -533,14 +539,9 @@ vittm_status vittm_linear_attention_factored_record(vittm_cmd *cmd, const vittm_
                          "vittm_linear_attention_factored_scratch for widths %u and %u",
                          op, s_scratch->rows, s_scratch->cols, vittm_dtype_name(s_scratch->dtype),
                          dqk, d);
+  if (!st)
+    st = check_scratch(op, scratch, heads, dqk, d, err);
   const uint32_t dk = dqk / heads, dv = d / heads;
-  if (!st && (scratch->dtype != VITTM_F32 || scratch->cols != head_stride(dk, dv) ||
-              scratch->rows % heads != 0 || scratch->rows == 0))
-    st = vittm_error_set(err, VITTM_ERROR_INVALID_ARGUMENT,
-                         "%s: scratch is %u×%u %s; make it with vittm_linear_attention_scratch "
-                         "for %u heads, widths %u and %u",
-                         op, scratch->rows, scratch->cols, vittm_dtype_name(scratch->dtype), heads,
-                         dqk, d);
   kv_uniform_plan plan;
   apply_uniform_plan apply;
   const vittm_tensor *whole[] = {fk, x, wv, s_scratch, scratch, out};

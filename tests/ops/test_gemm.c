@@ -457,6 +457,9 @@ static void test_gemm_batch_by_weight_blocks_takes_the_texel_route(void **state)
       test_assert_close(what, out, ref, nc, test_tolerance(dtypes[d]));
       free(out);
       vittm_cmd_free(cmd);
+      /* One product is the strided route's question. */
+      assert_int_equal(vittm_gemm_batch_takes_uniform_route(&oa, &ob, &oc, m, n, k, 1, steps),
+                       vittm_gemm_strided_takes_uniform_route(&oa, &ob, &oc, m, n, k));
       /* B's products 32 rows apart (half a panel), or A's products starting mid-texel. */
       const uint32_t half[3] = {m * k, 32 * k, c_step}, odd[3] = {m * k + 1, 64 * k, c_step};
       assert_false(vittm_gemm_batch_takes_uniform_route(&oa, &ob, &oc, m, 32, k, batch, half));

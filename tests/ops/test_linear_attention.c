@@ -377,6 +377,20 @@ static void test_linear_attention_factored_rejects_bad_operands(void **state)
                                                           &err),
                    VITTM_ERROR_INVALID_ARGUMENT);
   assert_non_null(strstr(err.message, "wv"));
+  /* v's bias not D wide; no input tokens */
+  vittm_tensor *bv = test_tensor(test_dev, VITTM_F32, 1, d - 4, NULL);
+  assert_int_equal(vittm_linear_attention_factored_record(cmd, q, fk, x, wv, bv, heads, 1e-6f,
+                                                          s_scratch, scratch, o, false, &err),
+                   VITTM_ERROR_INVALID_ARGUMENT);
+  assert_non_null(strstr(err.message, "bv"));
+  vittm_tensor *fk0 = NULL, *x0 = NULL;
+  assert_int_equal(vittm_tensor_create(test_dev, VITTM_F32, 0, dqk, &fk0, &err), VITTM_OK);
+  assert_int_equal(vittm_tensor_create(test_dev, VITTM_F32, 0, d, &x0, &err), VITTM_OK);
+  assert_int_equal(vittm_linear_attention_factored_record(cmd, q, fk0, x0, wv, NULL, heads, 1e-6f,
+                                                          s_scratch, scratch, o, false, &err),
+                   VITTM_ERROR_INVALID_ARGUMENT);
+  assert_non_null(strstr(err.message, "fk has no rows"));
+  vittm_tensor_free(bv), vittm_tensor_free(fk0), vittm_tensor_free(x0);
   /* the sums' scratch swapped for S's */
   assert_int_equal(vittm_linear_attention_factored_record(cmd, q, fk, x, wv, NULL, heads, 1e-6f,
                                                           scratch, s_scratch, o, false, &err),
