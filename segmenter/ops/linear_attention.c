@@ -541,7 +541,7 @@ vittm_status vittm_linear_attention_factored_record(vittm_cmd *cmd, const vittm_
                          dqk, d);
   if (!st)
     st = check_scratch(op, scratch, heads, dqk, d, err);
-  const uint32_t dk = dqk / heads, dv = d / heads;
+  const uint32_t dk = heads ? dqk / heads : 0, dv = heads ? d / heads : 0;
   kv_uniform_plan plan;
   apply_uniform_plan apply;
   const vittm_tensor *whole[] = {fk, x, wv, s_scratch, scratch, out};

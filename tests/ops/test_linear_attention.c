@@ -377,6 +377,11 @@ static void test_linear_attention_factored_rejects_bad_operands(void **state)
                                                           &err),
                    VITTM_ERROR_INVALID_ARGUMENT);
   assert_non_null(strstr(err.message, "wv"));
+  /* no heads */
+  assert_int_equal(vittm_linear_attention_factored_record(cmd, q, fk, x, wv, NULL, 0, 1e-6f,
+                                                          s_scratch, scratch, o, false, &err),
+                   VITTM_ERROR_INVALID_ARGUMENT);
+  assert_non_null(strstr(err.message, "0 heads"));
   /* v's bias not D wide; no input tokens */
   vittm_tensor *bv = test_tensor(test_dev, VITTM_F32, 1, d - 4, NULL);
   assert_int_equal(vittm_linear_attention_factored_record(cmd, q, fk, x, wv, bv, heads, 1e-6f,
