@@ -100,16 +100,24 @@ void main()
       }
     }
   }
+  // BIAS: this lane's columns' bias, loaded once for the block's rows (a CPU driver loads a
+  // storage buffer lane by lane).
+  vec4 bcols[CU];
+  [[unroll]] for (uint u = 0; u < CU; u++) {
+    bcols[u] = vec4(0.0);
+    if (BIAS) {
+      const uint b = p.bias_off + h * dv + lane * COLS + 4u * u;
+      bcols[u] = vec4(bias[b], bias[b + 1u], bias[b + 2u], bias[b + 3u]);
+    }
+  }
   [[unroll]] for (uint r = 0; r < R; r++) {
     if (i0 + r < p.rows) {
       const float inv = 1.0 / den[r];
       const uint ob = p.out_off + (i0 + r) * p.ldo + h * dv + lane * COLS;
       [[unroll]] for (uint c = 0; c < COLS; c += 4u) {
         vec4 v = vec4(acc[r][c], acc[r][c + 1u], acc[r][c + 2u], acc[r][c + 3u]) * inv;
-        if (BIAS) {
-          const uint b = p.bias_off + h * dv + lane * COLS + c;
-          v += vec4(bias[b], bias[b + 1u], bias[b + 2u], bias[b + 3u]) * (1.0 - p.eps * inv);
-        }
+        if (BIAS)
+          v += bcols[c / 4u] * (1.0 - p.eps * inv);
 #ifdef VITTM_WORDS64
         if (ACCUMULATE)
           v += words_vec4(o4[(ob + c) / 4u]);
