@@ -463,6 +463,8 @@ static void test_gemm_batch_by_weight_blocks_takes_the_texel_route(void **state)
       /* B's products 32 rows apart (half a panel), or A's products starting mid-texel. */
       const uint32_t half[3] = {m * k, 32 * k, c_step}, odd[3] = {m * k + 1, 64 * k, c_step};
       assert_false(vittm_gemm_batch_takes_uniform_route(&oa, &ob, &oc, m, 32, k, batch, half));
+      /* Products wider than their block of B. */
+      assert_false(vittm_gemm_batch_takes_uniform_route(&oa, &ob, &oc, m, 65, k, batch, steps));
       if (batch > 1 && m > 1)
         assert_false(
             vittm_gemm_batch_takes_uniform_route(&oa, &ob, &oc, m - 1, n, k, batch - 1, odd));
