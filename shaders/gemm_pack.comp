@@ -18,6 +18,7 @@
 // storage-buffer load is a loop over the lanes, a vec4 one no dearer than a scalar one; the
 // vec4s are loaded and stored as 64-bit words (words.glsl), which halve the steps per lane.
 #include "dtype.glsl"
+#define PANEL_LANES_ID 4
 #include "panels.glsl"
 #include "words.glsl"
 

@@ -20,12 +20,12 @@
 // its C c_batch elements after product 0's (Winograd's positions).
 // Workgroup (x, y) computes the R×64 block of C at rows x·R and the 64 columns of B panel y:
 // consecutive workgroups (x first) share B's panel, which stays in the CPU's cache. Each of
-// the WG lanes owns C = 64 / WG columns in runs of four (panels.glsl's panel_row: lane l
-// columns 4l … 4l + 3, 32 + 4l … 35 + 4l), loads their B units and shares the R rows of A: per
-// KVEC k, C + R loads for R·C·KVEC multiply-adds. WORDS: C (and the bias) is read and written
-// four columns at a time as 64-bit words (words.glsl), which takes a CPU driver half the steps
-// of four floats per lane (a quarter in fp16); it needs N, C's row stride and its offset to be
-// multiples of four.
+// the WG lanes owns C = 64 / WG columns in runs of four (panels.glsl's panel_row: at 8
+// lanes lane l's columns 4l … 4l + 3 and 32 + 4l … 35 + 4l, at 16 lanes 4l … 4l + 3), loads
+// their B units and shares the R rows of A: per KVEC k, C + R loads for R·C·KVEC
+// multiply-adds. WORDS: C (and the bias) is read and written four columns at a time as 64-bit
+// words (words.glsl), which takes a CPU driver half the steps of four floats per lane (a
+// quarter in fp16); it needs N, C's row stride and its offset to be multiples of four.
 // Rows of A past M are read as the last row of M (and their C skipped).
 // CONV: A is the implicit matrix of a KS×KS convolution (zero padding KS/2) of an h×w map of
 // KC channels read where it lies: k-chunk t is tap t of the window, so row r of the chunk is
@@ -41,12 +41,13 @@
 #include "dtype.glsl"
 #include "attn_phi.glsl"
 #include "gelu.glsl"
+#define PANEL_LANES_ID 0 // the workgroup: the lanes B's panels are packed for
 #include "panels.glsl"
 #include "texels.glsl"
 #include "words.glsl"
 
 layout(local_size_x_id = 0) in;
-layout(constant_id = 0) const uint WG = PANEL_LANES; // the lanes B's panels are packed for
+const uint WG = PANEL_LANES; // the workgroup's lanes (specialization constant 0)
 layout(constant_id = 1) const uint R = 8;
 // Vectors (KVEC values) per panel row, KC / KVEC: a constant, so that LLVM knows the inner
 // loop's trip count.

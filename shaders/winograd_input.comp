@@ -15,6 +15,7 @@
 // over the tw tiles of a row: the output tile (ty, tx) covers pixels from (TILE·ty,
 // TILE·tx), its input window from one before. The map is bound twice: as a texel buffer
 // (binding 0) and as a storage buffer (binding 1).
+#define PANEL_LANES_ID 4
 #include "panels.glsl"
 #include "texels.glsl"
 #include "winograd.glsl"

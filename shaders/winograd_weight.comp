@@ -10,6 +10,7 @@
 // xi0 + xis - 1 go to this buffer (a storage buffer binding may not hold them all), matrix ξ
 // from vec4 (ξ - xi0)·xi_stride. Run once per weight, at its first use.
 // Invocation (x, y) transforms four input channels (x) of output channel y.
+#define PANEL_LANES_ID 4
 #include "panels.glsl"
 #include "winograd.glsl"
 

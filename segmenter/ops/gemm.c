@@ -106,14 +106,31 @@ static vittm_status gemm_pipeline(vittm_device *dev, vittm_dtype dtype, uint32_t
  * register kernel. The name is the route's history: its operands were windows of uniform
  * buffers, which lavapipe reads with two clamped 8-byte gathers per 16 bytes where it reads a
  * texel in one load (products 1.3× faster, and no limit of 15 windows per dispatch). */
-/* UNIFORM_WG: shaders/include/panels.glsl's PANEL_LANES, the lanes B's panels are packed for.
- * UNIFORM_ROWS: rows of A per invocation, each serving the lane's 8 gathered B columns.
- * Gathers bound the kernel on AVX2 CPUs (a Zen 3 EPYC: 15–16 GFLOP/s at 8 rows, 21–24 at 16
- * and 32 on ViT-B's products and 3×3 convolutions); 32 rows compile 3× longer than 16 for no
- * further gain. lavapipe gathers A's rows too (their offsets depend on the workgroup), so with
- * a fixed subgroup size each lane loads R / SG of them and the subgroup shares them by
- * shuffles (gemm_uniform_sg): 21–25 → 30–35 GFLOP/s there in fp32. */
-enum { PANEL_ROWS = 64, UNIFORM_WG = 8, UNIFORM_ROWS = 16 };
+enum { PANEL_ROWS = 64 };
+
+/* The workgroup's lanes (shaders/include/panels.glsl's PANEL_LANES, the lanes B's panels are
+ * packed for) and its rows of A (each invocation's, each serving the lane's 64 / lanes
+ * gathered B columns): 8 lanes of 16 rows; where the device's subgroups are 16 lanes wide
+ * (llvmpipe at LP_NATIVE_VECTOR_WIDTH=512), 16 lanes of 32 rows, so that a workgroup fills
+ * its SIMD vectors (8 lanes left half of each idle: ViT-B's products at 32–35 GFLOP/s against
+ * 67–75 at 256 bits on an Intel Xeon with AVX-512; 16 lanes of 32 rows 93–113, of 16 rows
+ * 76–97, docs/cpu-drivers.md). Gathers bound the kernel on AVX2 CPUs (a Zen 3 EPYC: 15–16
+ * GFLOP/s at 8 rows, 21–24 at 16 and 32 on ViT-B's products and 3×3 convolutions); 32 rows of
+ * 8 lanes compile 3× longer than 16 for no further gain. lavapipe gathers A's rows too (their
+ * offsets depend on the workgroup), so with a fixed subgroup size each lane loads R / SG of
+ * them and the subgroup shares them by shuffles (gemm_uniform_sg): 21–25 → 30–35 GFLOP/s
+ * there in fp32. */
+static uint32_t uniform_lanes(const vittm_device *dev)
+{
+  const vittm_device_info *info = &dev->info;
+  return info->subgroup_size == 16 && info->min_subgroup_size == info->max_subgroup_size ? 16 : 8;
+}
+
+static uint32_t uniform_rows(const vittm_device *dev)
+{
+  return 2 * uniform_lanes(dev);
+}
+
 enum { UFLAG_RELU = 16u };
 /* The flags gemm_uniform.comp takes as a specialisation constant, not from p.flags. */
 enum { EPILOGUE_SPECIALISED = FLAG_GELU | FLAG_ACCUMULATE | FLAG_PHI };
@@ -224,9 +241,9 @@ static vittm_status pack_operand(vittm_cmd *cmd, const vittm_tensor *t, uint32_t
   bool aligned = t->cols % 4 == 0 && pc.off % 4 == 0;
   if (mode == PACK_PATCH)
     aligned = (pc.ks * t->cols) % 4 == 0 && (pc.w * t->cols) % 4 == 0 && pc.off % 4 == 0;
-  uint32_t spec[] = {64, aligned, mode, b_side};
+  uint32_t spec[] = {64, aligned, mode, b_side, uniform_lanes(t->dev)};
   const vittm_pipeline *p;
-  vittm_status st = vittm_pipeline_get(t->dev, VITTM_SHADER_GEMM_PACK, t->dtype, spec, 4, 2,
+  vittm_status st = vittm_pipeline_get(t->dev, VITTM_SHADER_GEMM_PACK, t->dtype, spec, 5, 2,
                                        sizeof(pack_push), &p, err);
   if (st)
     return st;
@@ -364,7 +381,8 @@ static vittm_status uniform_dispatches(vittm_cmd *cmd, const uniform_product *u,
   /* The rows of A loaded once per subgroup and passed round it (gemm_uniform_sg), where the
    * subgroup size is fixed and divides the workgroup and the rows. */
   const uint32_t sg = vittm_device_get_profile(u->dev)->shuffle_subgroup;
-  const bool shared_a = sg > 1 && UNIFORM_WG % sg == 0 && UNIFORM_ROWS % sg == 0;
+  const uint32_t lanes = uniform_lanes(u->dev), rows = uniform_rows(u->dev);
+  const bool shared_a = sg > 1 && lanes % sg == 0 && rows % sg == 0;
   uint32_t bias_off = 0;
   vittm_binding bind[4] = {{u->pa, false}, {u->pb, false}, u->c, {u->pb, false}};
   if (bias)
@@ -375,14 +393,8 @@ static vittm_status uniform_dispatches(vittm_cmd *cmd, const uniform_product *u,
                      u->c_off % 4 == 0 && u->c_batch % 4 == 0 && bias_off % 4 == 0;
   /* Constant 6: the costly epilogue steps (EPILOGUE_SPECIALISED), which a CPU driver would
    * run masked off when only the push constants left them out. */
-  uint32_t spec[] = {UNIFORM_WG,
-                     UNIFORM_ROWS,
-                     kvecs,
-                     conv,
-                     u->scatter,
-                     shared_a ? sg : 1,
-                     user & EPILOGUE_SPECIALISED,
-                     words};
+  uint32_t spec[] = {
+      lanes, rows, kvecs, conv, u->scatter, shared_a ? sg : 1, user & EPILOGUE_SPECIALISED, words};
   const vittm_pipeline *p;
   vittm_status st = vittm_pipeline_get_texel(
       u->dev, shared_a ? VITTM_SHADER_GEMM_UNIFORM_SG : VITTM_SHADER_GEMM_UNIFORM, u->dtype, spec,
@@ -419,8 +431,8 @@ static vittm_status uniform_dispatches(vittm_cmd *cmd, const uniform_product *u,
   const vittm_buffer_window read[2] = {
       {a_at, a_bytes + (batch - 1) * u->a_batch},
       {u->pb_at, panels_bytes_kc(u->dtype, u->k, u->kc, b_rows) + (batch - 1) * u->b_batch}};
-  st = vittm_cmd_dispatch_windows(cmd, p, bind, read, &pc, (u->m + UNIFORM_ROWS - 1) / UNIFORM_ROWS,
-                                  b_panels, batch, u->label, err);
+  st = vittm_cmd_dispatch_windows(cmd, p, bind, read, &pc, (u->m + rows - 1) / rows, b_panels,
+                                  batch, u->label, err);
   if (!st)
     vittm_cmd_count_flops(cmd, 2.0 * u->m * u->n * u->k * batch);
   return st;
@@ -542,10 +554,11 @@ static uint32_t winograd_u_per_buffer(const vittm_device *dev, VkDeviceSize u_by
   return n < WINOGRAD_XI ? (uint32_t)n : WINOGRAD_XI;
 }
 
-/* Rows of a product rounded up to the uniform GEMM's blocks of rows. */
-static uint64_t block_rows(uint64_t rows)
+/* Rows of a product rounded up to the uniform GEMM's blocks of rows on dev. */
+static uint64_t block_rows(const vittm_device *dev, uint64_t rows)
 {
-  return (rows + UNIFORM_ROWS - 1) / UNIFORM_ROWS * UNIFORM_ROWS;
+  const uint32_t block = uniform_rows(dev);
+  return (rows + block - 1) / block * block;
 }
 
 /* Fewer than 64 channels are packed (cheap enough); one k-chunk of them is read from the map
@@ -560,15 +573,16 @@ bool vittm_gemm_takes_winograd_route(const vittm_tensor *x, uint32_t h, uint32_t
   const uint32_t cin = x->cols, kc = uniform_kc(VITTM_F32, cin);
   const VkDeviceSize range = x->dev->info.max_storage_buffer_range;
   /* Winograd multiplies 36 products of one row per 4×4 tile, the direct sum 9 taps of one row
-   * per pixel, both in blocks of UNIFORM_ROWS rows: on small maps the blocks' padding eats
+   * per pixel, both in blocks of uniform_rows rows: on small maps the blocks' padding eats
    * Winograd's 4× (8×8 pixels are 4 tiles, a block of 16 rows: as many multiplications, and
    * 36 dispatches of one workgroup each; 3×3 2816→512 took 88–140 ms so, 49–60 by the direct
-   * sum). It is taken where it does at most half the direct sum's (12×12 pixels: 2.25×). */
+   * sum). It is taken where it does at most half the direct sum's (12×12 pixels: 2.25× at
+   * 16-row blocks; at 16 lanes' 32-row blocks from 16×16 pixels). */
   const uint64_t tiles = (uint64_t)((h + WINOGRAD_TILE - 1) / WINOGRAD_TILE) *
                          ((w + WINOGRAD_TILE - 1) / WINOGRAD_TILE);
   const vittm_device_profile *profile = vittm_device_get_profile(x->dev);
-  const bool pays = profile->winograd_small_maps ||
-                    2 * WINOGRAD_XI * block_rows(tiles) <= 9 * block_rows((uint64_t)h * w);
+  const bool pays = profile->winograd_small_maps || 2 * WINOGRAD_XI * block_rows(x->dev, tiles) <=
+                                                        9 * block_rows(x->dev, (uint64_t)h * w);
   return profile->winograd && x->dtype == VITTM_F32 && k == 3 && cin >= 64 &&
          conv_kc(x->dtype, cin, k) != cin && kc % 8 == 0 && pays &&
          route_fits(x, PANEL_ROWS, weight, y, true) &&
@@ -587,8 +601,8 @@ static vittm_status winograd_pipeline(vittm_device *dev, vittm_shader_id id, boo
                                       uint32_t push_size, const vittm_pipeline **p,
                                       vittm_error *err)
 {
-  uint32_t spec[] = {64, WINOGRAD_TILE, aligned, pairs};
-  return vittm_pipeline_get_texel(dev, id, VITTM_F32, spec, 4, bindings, n_texel, push_size, p,
+  uint32_t spec[] = {64, WINOGRAD_TILE, aligned, pairs, uniform_lanes(dev)};
+  return vittm_pipeline_get_texel(dev, id, VITTM_F32, spec, 5, bindings, n_texel, push_size, p,
                                   err);
 }
 

@@ -12,8 +12,14 @@ uint panel_vec4(uint row, uint kv, uint kvecs, uint panels)
 // owning 64 / PANEL_LANES of a panel's rows (C's columns) in runs of four consecutive ones, so
 // that its epilogue writes four consecutive values of C at a time (words.glsl): lane l's j-th
 // row is panel_row(l, j), and it lies in the panel at slot j·PANEL_LANES + l, so that the
-// lanes' loads of their j-th rows are consecutive (panel_vec4_b).
-#define PANEL_LANES 8u
+// lanes' loads of their j-th rows are consecutive (panel_vec4_b). PANEL_LANES is the
+// including shader's specialization constant PANEL_LANES_ID: 8, or 16 where the device's
+// subgroups are 16 lanes wide (segmenter/ops/gemm.c, uniform_lanes), so that the GEMM's
+// workgroup fills a subgroup; the packing kernels and the GEMM must agree on it.
+#ifndef PANEL_LANES_ID
+#error "define PANEL_LANES_ID: the constant_id of the lanes B's panels are packed for"
+#endif
+layout(constant_id = PANEL_LANES_ID) const uint PANEL_LANES = 8u;
 uint panel_row(uint lane, uint j)
 {
   return (j / 4u) * (4u * PANEL_LANES) + 4u * lane + j % 4u;

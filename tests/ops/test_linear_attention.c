@@ -165,7 +165,8 @@ static void test_linear_attention_long_input_is_reduced_deterministically(void *
 static void test_linear_attention_uniform_route(void **state)
 {
   (void)state;
-  static const lin_case c = {70, 4000, 48, 96, 3, true};
+  /* v's heads 64 wide: whole blocks of a subgroup's units at 4, 8 and 16 lanes */
+  static const lin_case c = {70, 4000, 48, 192, 3, true};
   vittm_device_profile *profile = vittm_device_profile_mut(test_dev);
   const vittm_attention_route was = profile->attention;
   for (int uniform = 0; uniform < 2; uniform++) {
@@ -181,7 +182,7 @@ static void test_linear_attention_uniform_route(void **state)
      * limits them to 1 MiB) or the subgroup size is not fixed. */
     assert_int_equal(taken, uniform && kv->n_chunks == 1 && profile->shuffle_subgroup != 0);
     assert_false(vittm_linear_attention_takes_uniform_route(kv, c.dqk, 0)); /* no heads */
-    /* v's 96 columns over 3 heads, but k's 47 are not whole units of four */
+    /* k's 47 columns are not whole units of four (nor do v's 193 split over 3 heads) */
     assert_false(vittm_linear_attention_takes_uniform_route(kv, c.dqk - 1, c.heads));
     assert_int_equal(vittm_linear_attention_scratch(test_dev, c.heads, c.dqk, c.dv, &scratch, &err),
                      VITTM_OK);
