@@ -469,9 +469,20 @@ bool vittm_linear_attention_takes_uniform_route(const vittm_tensor *kv, uint32_t
   return plan_kv_uniform(kv, dqk, heads, &plan);
 }
 
-/* The factored exchange's tile: S's columns in blocks of FACTORED_COLS (a lane's units as the
- * texel GEMM's), v's heads whole blocks of them, as the batched product by Wv takes them. */
+/* The factored exchange's tile: v's heads whole blocks of FACTORED_COLS, as the batched
+ * product by Wv takes them (its panels), and S's columns in blocks of them (a lane's units as
+ * the texel GEMM's at 8 lanes). */
 #define FACTORED_COLS 64u
+
+/* S's columns per workgroup: FACTORED_COLS, or eight a lane where the subgroup is wider than
+ * eight lanes and D splits into such blocks (16 lanes: 128, each lane's accumulators as at 8
+ * lanes; ViTTM-B16 + Segmenter's sums at 512² 94 → 68–74 ms a frame at 512 bits, where 64
+ * columns left each lane 4). */
+static uint32_t sum_block(vittm_device *dev, uint32_t d)
+{
+  const uint32_t wide = 8 * vittm_device_get_profile(dev)->shuffle_subgroup;
+  return wide > FACTORED_COLS && d % wide == 0 ? wide : FACTORED_COLS;
+}
 
 static bool plan_factored(vittm_device *dev, vittm_dtype dtype, uint32_t heads, uint32_t dqk,
                           uint32_t d, kv_uniform_plan *plan)
@@ -482,7 +493,7 @@ static bool plan_factored(vittm_device *dev, vittm_dtype dtype, uint32_t heads, 
   return dtype == VITTM_F32 && profile->gemm_uniform && heads && dqk % heads == 0 &&
          d % heads == 0 && (d / heads) % FACTORED_COLS == 0 &&
          wv_bytes <= vittm_device_get_info(dev)->max_storage_buffer_range &&
-         plan_sums(dev, dtype, dqk / heads, FACTORED_COLS, plan) &&
+         plan_sums(dev, dtype, dqk / heads, sum_block(dev, d), plan) &&
          4 * profile->shuffle_subgroup <= FACTORED_COLS;
 }
 
@@ -558,7 +569,7 @@ vittm_status vittm_linear_attention_factored_record(vittm_cmd *cmd, const vittm_
   /* S_h = Σ_j fk_jh x_jᵀ into the rows of s_scratch (head h's dk rows from row h·dk, all D
    * columns), z_h into the sums' slot 0 where the apply reads it. */
   if (!st)
-    st = dispatch_kv_uniform(cmd, fk, false, 0, x, 0, dk, heads, 0, d / FACTORED_COLS, &plan,
+    st = dispatch_kv_uniform(cmd, fk, false, 0, x, 0, dk, heads, 0, d / sum_block(q->dev, d), &plan,
                              s_scratch, dk * d, scratch, dk * dv, scratch->cols, err);
   if (!st) /* φ(k)ᵀ·x: Nk · Dqk · D multiply-adds */
     vittm_cmd_count_flops(cmd, 2.0 * fk->rows * dqk * d);
