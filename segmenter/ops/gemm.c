@@ -116,10 +116,11 @@ enum { PANEL_ROWS = 64 };
  * 67–75 at 256 bits on an Intel Xeon with AVX-512; 16 lanes of 32 rows 93–113, of 16 rows
  * 76–97, docs/cpu-drivers.md). Gathers bound the kernel on AVX2 CPUs (a Zen 3 EPYC: 15–16
  * GFLOP/s at 8 rows, 21–24 at 16 and 32 on ViT-B's products and 3×3 convolutions); 32 rows of
- * 8 lanes compile 3× longer than 16 for no further gain. lavapipe gathers A's rows too (their
- * offsets depend on the workgroup), so with a fixed subgroup size each lane loads R / SG of
- * them and the subgroup shares them by shuffles (gemm_uniform_sg): 21–25 → 30–35 GFLOP/s
- * there in fp32. */
+ * 8 lanes (256 accumulators a lane) compile three times as long as 16, for products 5–20 %
+ * faster on the Intel Xeon and not clearly on the Zen 4 EPYC. lavapipe gathers A's rows too
+ * (their offsets depend on the workgroup), so with a fixed subgroup size each lane loads
+ * R / SG of them and the subgroup shares them by shuffles (gemm_uniform_sg): 21–25 → 30–35
+ * GFLOP/s there in fp32. */
 static uint32_t uniform_lanes(const vittm_device *dev)
 {
   const vittm_device_info *info = &dev->info;
