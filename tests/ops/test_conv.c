@@ -374,6 +374,11 @@ static void test_conv_uniform_route_matches_reference(void **state)
   assert_false(vittm_gemm_takes_winograd_route(tx, h, w, tw, ty, 3));
   assert_false(vittm_gemm_takes_winograd_route(tx, 8, 8, tw, ty, 3)); /* 4 tiles, 64 pixels */
   assert_int_equal(vittm_gemm_takes_winograd_route(tx, 20, 20, tw, ty, 3), fits);
+  /* 12×11 (9 tiles, 132 pixels) pays in blocks of 16 rows, not in 16 lanes' blocks of 32 */
+  const vittm_device_info *info = &test_dev->info;
+  const bool lanes16 =
+      info->subgroup_size == 16 && info->min_subgroup_size == info->max_subgroup_size;
+  assert_int_equal(vittm_gemm_takes_winograd_route(tx, 12, 11, tw, ty, 3), fits && !lanes16);
   for (uint32_t c = 66; c <= 70; c += 4) { /* chunks of 68 and of 72 channels (above) */
     vittm_tensor *cx = test_tensor(test_dev, VITTM_F32, wh * ww, c, NULL);
     vittm_tensor *cw = test_tensor(test_dev, VITTM_F32, cout, 9 * c, NULL);
