@@ -182,8 +182,12 @@ static void test_linear_attention_uniform_route(void **state)
      * limits them to 1 MiB) or the subgroup size is not fixed. */
     assert_int_equal(taken, uniform && kv->n_chunks == 1 && profile->shuffle_subgroup != 0);
     assert_false(vittm_linear_attention_takes_uniform_route(kv, c.dqk, 0)); /* no heads */
-    /* k's 47 columns are not whole units of four (nor do v's 193 split over 3 heads) */
+    /* v's 193 columns do not split over 3 heads; k's 45 do, 15 a head, but not in whole units
+     * of four */
     assert_false(vittm_linear_attention_takes_uniform_route(kv, c.dqk - 1, c.heads));
+    vittm_tensor *kv15 = test_tensor(test_dev, VITTM_F32, 8, 45 + c.dv, NULL);
+    assert_false(vittm_linear_attention_takes_uniform_route(kv15, 45, c.heads));
+    vittm_tensor_free(kv15);
     assert_int_equal(vittm_linear_attention_scratch(test_dev, c.heads, c.dqk, c.dv, &scratch, &err),
                      VITTM_OK);
     assert_int_equal(vittm_cmd_begin(test_dev, &cmd, &err), VITTM_OK);
