@@ -15,7 +15,7 @@
 // chunk-major, then panel, each panel unit-major (panels.glsl): unit kv of the panel's rows,
 // 64 consecutive units, so that the lanes' loads are consecutive. A is either packed into
 // row-major panels the same way, or read where it lies: row r's chunk ch at unit
-// a_at + r·a_row + ch·a_chunk (packed: a_row = KVECS, a_chunk = a panel's units × panels).
+// a_at + r·a_row + ch·a_chunk (packed: a_row = kvecs, a_chunk = a panel's units × panels).
 // BATCH: workgroup z multiplies product z of a batch, its operands a_batch, b_batch units and
 // its C c_batch elements after product 0's (Winograd's positions).
 // Workgroup (x, y) computes the R×64 block of C at rows x·R and the 64 columns of B panel y:
@@ -49,16 +49,13 @@
 layout(local_size_x_id = 0) in;
 const uint WG = PANEL_LANES; // the workgroup's lanes (specialization constant 0)
 layout(constant_id = 1) const uint R = 8;
-// Vectors (KVEC values) per panel row, KC / KVEC: a constant, so that LLVM knows the inner
-// loop's trip count.
-layout(constant_id = 2) const uint KVECS = 64;
-layout(constant_id = 3) const bool CONV = false;
-layout(constant_id = 4) const bool SCATTER = false;
+layout(constant_id = 2) const bool CONV = false;
+layout(constant_id = 3) const bool SCATTER = false;
 
 const uint PANEL = 64u;     // rows of a panel
 const uint COLS = 64u / WG; // columns per lane
 #ifdef VITTM_GEMM_SUBGROUP
-layout(constant_id = 5) const uint SG = 8; // gl_SubgroupSize, a divisor of R
+layout(constant_id = 4) const uint SG = 8; // gl_SubgroupSize, a divisor of R
 #else
 const uint SG = 1u;
 #endif
@@ -81,8 +78,8 @@ const uint FLAG_RELU = 16u;      // max(·, 0) after the bias: a convolution's e
 // uniform conditions included, so a step left out only by p.flags would still cost every
 // workgroup its loads of C and GELU's polynomial (sampled: 16 % of a 768-deep product's time
 // outside its k-loop with them, 8 % without).
-layout(constant_id = 6) const uint EPILOGUE = 0;
-layout(constant_id = 7) const bool WORDS = false;
+layout(constant_id = 5) const uint EPILOGUE = 0;
+layout(constant_id = 6) const bool WORDS = false;
 
 layout(push_constant) uniform Push {
   uint M, N;            // rows and columns of C
@@ -93,6 +90,11 @@ layout(push_constant) uniform Push {
   uint a_at, a_row, a_chunk; // A's units: its first, per row (CONV: per pixel), per k-chunk
   uint b_at, b_chunk;        // B's: its first, per k-chunk (all its panels')
   uint a_batch, b_batch, c_batch; // BATCH: A's and B's units and C's elements per product
+  // Units per panel row, KC / KVEC: the k-loop's trip count. A push constant, not a
+  // specialization constant: the loop is not unrolled either way, and one pipeline then
+  // serves products of every depth, where each depth under KC compiled a pipeline of its own
+  // (LLVM takes seconds over one: docs/cpu-drivers.md, "What compiling a kernel costs").
+  uint kvecs;
 } p;
 
 // a·b as two pairs, so that an accumulator waits for one addition per k-vector, not four: a
@@ -169,8 +171,8 @@ void main()
       achunk = 0u;
     }
     const uint bpanel =
-        p.b_at + z * p.b_batch + ch * p.b_chunk + gl_WorkGroupID.y * KVECS * PANEL + lane;
-    for (uint kv = 0; kv < KVECS; kv++) {
+        p.b_at + z * p.b_batch + ch * p.b_chunk + gl_WorkGroupID.y * p.kvecs * PANEL + lane;
+    for (uint kv = 0; kv < p.kvecs; kv++) {
       unit_t held[AL];
       [[unroll]] for (uint t = 0; t < AL; t++)
         held[t] = ain[t] ? unit(imageLoad(ta, texel(arow[t] + achunk + kv))) : unit_t(0);

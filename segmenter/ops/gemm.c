@@ -145,6 +145,7 @@ typedef struct uniform_push {
   uint32_t a_at, a_row, a_chunk;      /* A's units: first, per row, per k-chunk */
   uint32_t b_at, b_chunk;             /* B's units: first, per k-chunk */
   uint32_t a_batch, b_batch, c_batch; /* a batch's products apart: A's, B's units, C's elements */
+  uint32_t kvecs;                     /* units per panel row (a k-chunk) */
 } uniform_push;
 _Static_assert(sizeof(uniform_push) == VITTM_SHADER_GEMM_UNIFORM_PUSH_SIZE,
                "uniform_push does not match gemm_uniform's push constants");
@@ -392,14 +393,14 @@ static vittm_status uniform_dispatches(vittm_cmd *cmd, const uniform_product *u,
    * on and every run of four columns starts on a multiple of four. */
   const bool words = vittm_words64(u->dev) && u->n % 4 == 0 && u->ldc % 4 == 0 &&
                      u->c_off % 4 == 0 && u->c_batch % 4 == 0 && bias_off % 4 == 0;
-  /* Constant 6: the costly epilogue steps (EPILOGUE_SPECIALISED), which a CPU driver would
+  /* Constant 5: the costly epilogue steps (EPILOGUE_SPECIALISED), which a CPU driver would
    * run masked off when only the push constants left them out. */
-  uint32_t spec[] = {
-      lanes, rows, kvecs, conv, u->scatter, shared_a ? sg : 1, user & EPILOGUE_SPECIALISED, words};
+  uint32_t spec[] = {lanes, rows, conv, u->scatter, shared_a ? sg : 1, user & EPILOGUE_SPECIALISED,
+                     words};
   const vittm_pipeline *p;
   vittm_status st = vittm_pipeline_get_texel(
       u->dev, shared_a ? VITTM_SHADER_GEMM_UNIFORM_SG : VITTM_SHADER_GEMM_UNIFORM, u->dtype, spec,
-      8, 4, 2, sizeof(uniform_push), &p, err);
+      7, 4, 2, sizeof(uniform_push), &p, err);
   if (st)
     return st;
   /* A's units: a packed A's panels are row-major, chunk-major; where it lies, a row is k
@@ -427,7 +428,8 @@ static vittm_status uniform_dispatches(vittm_cmd *cmd, const uniform_product *u,
                      .b_chunk = (b_rows + PANEL_ROWS - 1) / PANEL_ROWS * PANEL_ROWS * kvecs,
                      .a_batch = (uint32_t)(u->a_batch / VITTM_TEXEL_BYTES),
                      .b_batch = (uint32_t)(u->b_batch / VITTM_TEXEL_BYTES),
-                     .c_batch = u->c_batch};
+                     .c_batch = u->c_batch,
+                     .kvecs = kvecs};
   const uint32_t batch = u->batch ? u->batch : 1;
   const vittm_buffer_window read[2] = {
       {a_at, a_bytes + (batch - 1) * u->a_batch},
