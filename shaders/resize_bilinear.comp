@@ -37,6 +37,10 @@ layout(constant_id = 4) const bool RESIZE_X = true;
 layout(constant_id = 5) const bool RESIZE_Y = true;
 const bool VEC4 = (OPTS & 1u) != 0u;
 const bool X_SPLIT = (OPTS & 2u) != 0u;
+// The result added to y (FPN top-down adds, a convolution's other taps), then max(·, 0):
+// constants, as a CPU driver would load y under a false push-constant flag too.
+const bool ACCUMULATE = (OPTS & 4u) != 0u;
+const bool RELU = (OPTS & 8u) != 0u;
 
 layout(push_constant) uniform Push {
   uint h, w, c;
@@ -45,9 +49,7 @@ layout(push_constant) uniform Push {
   uint x_row0, x_split;
   uint y_off, ldy; // element offset of (q0, out_col0) in the y binding; y's row length
   float scale_y, scale_x;
-  uint accumulate;
   uint x_at; // VITTM_TEXEL: x's first unit in binding 0
-  uint relu; // max(·, 0) after the sum (and the add)
   uint cg;   // channels of a group (KX·KY > 1; c otherwise)
 } p;
 
@@ -157,15 +159,15 @@ void main()
     }
     uint o = p.y_off + qi * p.ldy + ch;
     if (VEC4) {
-      if (p.accumulate != 0u)
+      if (ACCUMULATE)
         v += y_load4(o);
-      if (p.relu != 0u)
+      if (RELU)
         v = max(v, vec4(0.0));
       y_store4(o, v);
     } else {
-      if (p.accumulate != 0u)
+      if (ACCUMULATE)
         v.x += float(y[o]);
-      if (p.relu != 0u)
+      if (RELU)
         v.x = max(v.x, 0.0);
       y[o] = elem_t(v.x);
     }

@@ -6,7 +6,7 @@
 
 #define WG_SIZE 256
 #define PER_INVOCATION 4
-enum { OPT_VEC4 = 1u, OPT_X_SPLIT = 2u };
+enum { OPT_VEC4 = 1u, OPT_X_SPLIT = 2u, OPT_ACCUMULATE = 4u, OPT_RELU = 8u };
 
 typedef struct resize_push {
   uint32_t h, w, c;
@@ -15,10 +15,8 @@ typedef struct resize_push {
   uint32_t x_row0, x_split;
   uint32_t y_off, ldy;
   float scale_y, scale_x;
-  uint32_t accumulate;
   uint32_t x_at; /* resize_bilinear_texel: x's first 16-byte unit */
-  uint32_t relu;
-  uint32_t cg; /* channels of a group of taps' blocks */
+  uint32_t cg;   /* channels of a group of taps' blocks */
 } resize_push;
 _Static_assert(sizeof(resize_push) == VITTM_SHADER_RESIZE_BILINEAR_PUSH_SIZE,
                "resize_push does not match resize_bilinear's push constants");
@@ -84,9 +82,10 @@ static vittm_status resize_record(vittm_cmd *cmd, const char *op, const vittm_te
   bool vec4 = taps->group % 4 == 0 && y->cols % 4 == 0 && out_col0 % 4 == 0;
   /* An axis that keeps its size at scale 1 maps pixels to themselves: one load, not two. */
   uint32_t resize_x = !(wo == w && scale_x == 1.0f), resize_y = !(ho == h && scale_y == 1.0f);
-  uint32_t spec[] = {WG_SIZE,  (vec4 ? OPT_VEC4 : 0) | (x->n_chunks > 1 ? OPT_X_SPLIT : 0),
-                     taps->kx, taps->ky,
-                     resize_x, resize_y};
+  /* The add and the ReLU as constants: a CPU driver runs the code a flag turns off too. */
+  const uint32_t opts = (vec4 ? OPT_VEC4 : 0) | (x->n_chunks > 1 ? OPT_X_SPLIT : 0) |
+                        (accumulate ? OPT_ACCUMULATE : 0) | (relu ? OPT_RELU : 0);
+  uint32_t spec[] = {WG_SIZE, opts, taps->kx, taps->ky, resize_x, resize_y};
   /* words=64: the four channels as 64-bit words (CPU drivers, vk/profile.h), x read through a
    * texel buffer where it is one chunk that starts on a texel */
   const bool words = vec4 && vittm_words64(x->dev);
@@ -121,8 +120,6 @@ static vittm_status resize_record(vittm_cmd *cmd, const char *op, const vittm_te
         .ldy = y->cols,
         .scale_y = scale_y,
         .scale_x = scale_x,
-        .accumulate = accumulate,
-        .relu = relu,
         .cg = taps->group,
     };
     vittm_binding bind[3] = {win.lo, win.hi, vittm_tensor_bind(y, q0, true, &pc.y_off)};
