@@ -6,8 +6,14 @@ static vittm_status make_buffer(vittm_device *dev, VkDeviceSize size, VkBufferUs
                                 vittm_buffer *out, vittm_error *err)
 {
   memset(out, 0, sizeof *out);
+  const VkDeviceSize range = dev->info.max_storage_buffer_range;
   VkDeviceSize extent = (size + 15) / 16 * 16;
-  if (extent > dev->info.max_storage_buffer_range)
+  /* Not a power of two where the range allows: llvmpipe compiles a kernel again for each
+   * combination of its texel buffers' sizes being powers of two or not (a texture's static
+   * state, though a buffer is never wrapped), up to four compiles of a pipeline. */
+  while (extent && (extent & (extent - 1)) == 0 && extent + 16 <= range)
+    extent += 16;
+  if (extent > range)
     extent = size;
   VkBufferCreateInfo bci = {
       .sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,

@@ -282,7 +282,9 @@ static void test_transient_read_first_lives_from_the_start(void **state)
   assert_int_equal(vittm_add_record(cmd, t1, t1, x, &err), VITTM_OK);
   assert_int_equal(vittm_add_record(cmd, t2, t2, x, &err), VITTM_OK); /* t2 read, never written */
   assert_int_equal(vittm_cmd_end(cmd, &err), VITTM_OK);
-  assert_int_equal(vittm_arena_bytes(arena), 2 * t1->chunks[0].req.size);
+  /* Side by side, the second at the buffers' alignment. */
+  const VkDeviceSize size = t1->chunks[0].req.size, align = t1->chunks[0].req.alignment;
+  assert_int_equal(vittm_arena_bytes(arena), (size + align - 1) / align * align + size);
   vittm_cmd_free(cmd);
   vittm_tensor_free(t1), vittm_tensor_free(t2), vittm_tensor_free(x);
   vittm_arena_free(arena);
@@ -310,6 +312,31 @@ static void test_memory_is_mapped_only_when_unified(void **state)
   assert_memory_equal(back, v, sizeof v);
   free(back);
   vittm_tensor_free(t);
+  vittm_device_free(dev);
+}
+
+/* A buffer's extent (its VkBuffer's bytes) holds its size in whole texels and is never a power
+ * of two: llvmpipe compiles a kernel once for each combination of its texel buffers' sizes
+ * being powers of two or not, so that such sizes would cost compiles, not results. */
+static void test_buffer_extents_are_not_powers_of_two(void **state)
+{
+  (void)state;
+  vittm_device *dev = test_open_device();
+  const VkDeviceSize range = vittm_device_get_info(dev)->max_storage_buffer_range;
+  const VkDeviceSize sizes[] = {1, 16, 17, 32, 48, 4096, 4095, 65536, (VkDeviceSize)1 << 20};
+  for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+    if (sizes[i] + 48 > range)
+      continue;
+    vittm_buffer b;
+    vittm_error err = {0};
+    if (vittm_buffer_create(dev, sizes[i], &b, &err) != VITTM_OK)
+      fail_msg("buffer of %llu bytes: %s", (unsigned long long)sizes[i], err.message);
+    if (b.extent < sizes[i] || b.extent % 16 || (b.extent & (b.extent - 1)) == 0)
+      fail_msg("a %llu-byte buffer has an extent of %llu bytes", (unsigned long long)sizes[i],
+               (unsigned long long)b.extent);
+    assert_true(b.extent <= sizes[i] + 48);
+    vittm_buffer_destroy(dev, &b);
+  }
   vittm_device_free(dev);
 }
 
@@ -483,6 +510,7 @@ int main(void)
       cmocka_unit_test(test_transient_tensors_share_memory_by_lifetime),
       cmocka_unit_test(test_transient_read_first_lives_from_the_start),
       cmocka_unit_test(test_memory_is_mapped_only_when_unified),
+      cmocka_unit_test(test_buffer_extents_are_not_powers_of_two),
       cmocka_unit_test(test_copy_larger_than_its_buffers_is_refused),
       cmocka_unit_test(test_copy_runs),
       cmocka_unit_test(test_fp16_tensor_refused_without_fp16),
