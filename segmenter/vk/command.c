@@ -749,6 +749,32 @@ static int by_time_desc(const void *a, const void *b)
   return (x < y) - (x > y);
 }
 
+/* VITTM_PROFILE=dispatches: every timed dispatch and copy in recording order, with the kernel
+ * and specialization constants that ran it. A kernel's first dispatch in a process includes
+ * llvmpipe's compile of it, so a run on an empty shader cache shows what compiles cost and
+ * which kernels compile more than once. */
+static void print_dispatches(const vittm_cmd *cmd, FILE *out)
+{
+  fprintf(out, "%5s %-24s %10s %9s  %s\n", "#", "dispatch", "GPU ms", "GFLOP/s",
+          "kernel and specialization constants");
+  for (uint32_t i = 0; i < cmd->n_ops; i++) {
+    const char *label;
+    double ms;
+    if (!vittm_cmd_dispatch_time(cmd, i, &label, &ms))
+      break;
+    fprintf(out, "%5u %-24s %10.3f", i, label, ms);
+    if (cmd->flops[i + 1] > 0 && ms > 0)
+      fprintf(out, " %9.1f", cmd->flops[i + 1] / ms / 1e6);
+    else
+      fprintf(out, " %9s", "");
+    const vittm_pipeline *p = cmd->ops[i].p;
+    fprintf(out, "  %s", p ? p->shader : "(transfer)");
+    for (uint32_t k = 0; p && k < p->n_spec; k++)
+      fprintf(out, "%s%u", k ? "," : " ", p->spec[k]);
+    fputc('\n', out);
+  }
+}
+
 void vittm_cmd_print_profile(const vittm_cmd *cmd, FILE *out)
 {
   if (!cmd->dev->profiling || !cmd->queries || cmd->n_queries < 2)
@@ -781,11 +807,12 @@ void vittm_cmd_print_profile(const vittm_cmd *cmd, FILE *out)
       fprintf(out, " %9.1f", totals[j].flops / totals[j].ms / 1e6);
     fputc('\n', out);
   }
-  uint32_t dispatches = 0;
-  for (size_t i = 0; i < cmd->n_ops; i++)
-    dispatches += cmd->ops[i].p != NULL; /* copies are not timed */
-  if (cmd->n_queries - 1 < dispatches)
-    fprintf(out, "(only the first %u of %u dispatches are timed)\n", cmd->n_queries - 1,
-            dispatches);
+  /* A timestamp ends every dispatch and copy, up to MAX_PROFILED of them. */
+  if (cmd->n_queries - 1 < cmd->n_ops)
+    fprintf(out, "(only the first %u of %zu dispatches and copies are timed)\n", cmd->n_queries - 1,
+            cmd->n_ops);
   free(totals);
+  const char *each = getenv("VITTM_PROFILE");
+  if (each && strcmp(each, "dispatches") == 0)
+    print_dispatches(cmd, out);
 }

@@ -590,6 +590,31 @@ static void test_gemm_profile_counts_flops(void **state)
   if (fabs(gflops * 1e6 * ms - work) > 0.02 * work + 0.05 * 1e6 * ms)
     fail_msg("profile: %.1f GFLOP/s over %.3f ms is %.4g FLOPs, the product's are %.4g", gflops, ms,
              gflops * 1e6 * ms, work);
+
+  /* VITTM_PROFILE=dispatches also lists each dispatch with the kernel that ran it: the
+   * product's dispatches, a GEMM kernel each, sum to the table's time. */
+  const char *was = getenv("VITTM_PROFILE");
+  char *saved = was ? strdup(was) : NULL;
+  setenv("VITTM_PROFILE", "dispatches", 1);
+  f = tmpfile();
+  assert_non_null(f);
+  vittm_cmd_print_profile(cmd, f);
+  saved ? setenv("VITTM_PROFILE", saved, 1) : unsetenv("VITTM_PROFILE");
+  free(saved);
+  rewind(f);
+  unsigned index, listed = 0;
+  double sum = 0, one;
+  while (fgets(line, sizeof line, f))
+    if (sscanf(line, "%u %47s %lf", &index, label, &one) == 3 && strcmp(label, "gemm") == 0) {
+      if (!strstr(line, " gemm_"))
+        fail_msg("a dispatch of the product names no GEMM kernel: %s", line);
+      listed++;
+      sum += one;
+    }
+  fclose(f);
+  if (listed != count || fabs(sum - ms) > 0.001 * count)
+    fail_msg("VITTM_PROFILE=dispatches lists %u dispatches of %.3f ms, the table %u of %.3f ms",
+             listed, sum, count, ms);
   vittm_cmd_free(cmd);
   vittm_tensor_free(a), vittm_tensor_free(b), vittm_tensor_free(c);
   vittm_device_free(dev);
