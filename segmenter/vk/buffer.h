@@ -14,7 +14,7 @@ typedef struct vittm_buffer {
   VkDeviceSize size;
   VkDeviceSize extent; /* the VkBuffer's bytes: size rounded up to whole 16-byte texels where the
                           device's storage buffer range allows, so that a texel view (vk/pipeline.h)
-                          reaches the last value */
+                          reaches the last value, and a texel more where that is a power of two */
   VkDeviceSize allocation; /* bytes of device memory it owns (0 for a transient buffer) */
   void *mapped;       /* host pointer where the device shares memory with the host (and for staging
                    buffers), else NULL */

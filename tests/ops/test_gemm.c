@@ -599,7 +599,10 @@ static void test_gemm_profile_counts_flops(void **state)
   f = tmpfile();
   assert_non_null(f);
   vittm_cmd_print_profile(cmd, f);
-  saved ? setenv("VITTM_PROFILE", saved, 1) : unsetenv("VITTM_PROFILE");
+  if (saved)
+    setenv("VITTM_PROFILE", saved, 1);
+  else
+    unsetenv("VITTM_PROFILE");
   free(saved);
   rewind(f);
   unsigned index, listed = 0;
