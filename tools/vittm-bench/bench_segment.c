@@ -37,6 +37,10 @@ static const char usage[] =
     "Each model's FPS is divided by the first's, beside the paper's ADE20K figures\n"
     "(Segmenter head, 512², fp32): ViT-B 13.8 FPS, ViTTM-B 26.8 FPS, ×1.94; 'vittm-bench\n"
     "paper' runs the paper's protocol.\n"
+    "With VITTM_PROFILE=1, each model's last frame's GPU time by kind of dispatch; with\n"
+    "VITTM_PROFILE=dispatches also its warm-up frame's, dispatch by dispatch with the kernel\n"
+    "that ran each: from an empty Mesa shader cache (MESA_SHADER_CACHE_DIR), each kernel's\n"
+    "first dispatch there includes its compile.\n"
     "Exit status: 0, 1 when a model fails to load or run (the library's message is printed),\n"
     "2 on bad usage.\n";
 
@@ -90,6 +94,13 @@ static vittm_status run_model(vittm_device *dev, const char *path, vittm_precisi
   vittm_timings t;
   if (!st)
     st = vittm_segmenter_run(seg, &frame, &map, &t, err); /* warm-up */
+  const char *profile = getenv("VITTM_PROFILE");
+  if (!st && profile && strcmp(profile, "dispatches") == 0) {
+    char title[256];
+    snprintf(title, sizeof title,
+             "%s, warm-up frame with the compiles it needed, GPU time by dispatch:", r->label);
+    vittm_segmenter_print_profile(seg, title, stdout);
+  }
   double wall_sum = 0, gpu_sum = 0;
   for (int i = 0; i < runs && !st; i++) {
     st = vittm_segmenter_run(seg, &frame, &map, &t, err);
