@@ -812,7 +812,12 @@ void vittm_cmd_print_profile(const vittm_cmd *cmd, FILE *out)
     fprintf(out, "(only the first %u of %zu dispatches and copies are timed)\n", cmd->n_queries - 1,
             cmd->n_ops);
   free(totals);
-  const char *each = getenv("VITTM_PROFILE");
-  if (each && strcmp(each, "dispatches") == 0)
+  if (vittm_profile_lists_dispatches())
     print_dispatches(cmd, out);
+}
+
+bool vittm_profile_lists_dispatches(void)
+{
+  const char *v = getenv("VITTM_PROFILE");
+  return v && strcmp(v, "dispatches") == 0;
 }

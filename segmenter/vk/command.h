@@ -102,9 +102,13 @@ uint32_t vittm_cmd_barrier_count(const vittm_cmd *cmd);
 /* After a profiled submission: label and GPU milliseconds of dispatch i (false if unknown). */
 bool vittm_cmd_dispatch_time(const vittm_cmd *cmd, uint32_t i, const char **label, double *ms);
 /* After a profiled submission: GPU time per dispatch label (summed), largest first, and the
- * GFLOP/s of the labels whose work is counted, printed as a table to out. Prints nothing when
- * the device was not opened with profiling. */
+ * GFLOP/s of the labels whose work is counted, printed as a table to out; then, where
+ * vittm_profile_lists_dispatches, every dispatch and copy in order. Prints nothing when the
+ * device was not opened with profiling. */
 void vittm_cmd_print_profile(const vittm_cmd *cmd, FILE *out);
+/* Whether profiles also list every dispatch in order with the kernel that ran it
+ * (VITTM_PROFILE=dispatches). */
+bool vittm_profile_lists_dispatches(void);
 /* Frees the recording; NULL is a no-op. */
 void vittm_cmd_free(vittm_cmd *cmd);
 

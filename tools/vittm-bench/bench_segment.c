@@ -7,6 +7,7 @@
 
 #include "bench.h"
 #include "segmenter_internal.h"
+#include "vk/command.h"
 #include "vittm/vittm.h"
 
 static const char usage[] =
@@ -94,8 +95,7 @@ static vittm_status run_model(vittm_device *dev, const char *path, vittm_precisi
   vittm_timings t;
   if (!st)
     st = vittm_segmenter_run(seg, &frame, &map, &t, err); /* warm-up */
-  const char *profile = getenv("VITTM_PROFILE");
-  if (!st && profile && strcmp(profile, "dispatches") == 0) {
+  if (!st && vittm_profile_lists_dispatches()) {
     char title[256];
     snprintf(title, sizeof title,
              "%s, warm-up frame with the compiles it needed, GPU time by dispatch:", r->label);
