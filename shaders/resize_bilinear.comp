@@ -8,9 +8,10 @@
 // source coordinate s = max(scale·(d + 0.5) − 0.5, 0), taps floor(s) and the next one
 // (clamped at the edge), weights from the fraction. scale is in/out for F.interpolate(size=)
 // and 1/scale_factor for F.interpolate(scale_factor=). The result goes to a column slice of
-// y (channel concatenation) or is added to it (FPN top-down adds). An invocation handles one
-// output pixel and four channels (VEC4) or one. The resize_bilinear_words variant
-// (VITTM_WORDS64, CPU drivers) loads and stores the four as 64-bit words (words.glsl); the
+// y (channel concatenation) or is added to it (FPN top-down adds). An invocation handles four
+// channels (VEC4) or one of ROWS output pixels, one under the other. The
+// resize_bilinear_words variant (VITTM_WORDS64, CPU drivers) loads and stores the four as
+// 64-bit words (words.glsl); the
 // resize_bilinear_texel variant (VITTM_TEXEL, CPU drivers, VEC4 only) reads x, one chunk from
 // its unit x_at, through a texel buffer (texels.glsl): one load per lane and pixel, where a
 // storage buffer takes a loop over the lanes and the words in each (docs/cpu-drivers.md).
@@ -41,6 +42,8 @@ const bool X_SPLIT = (OPTS & 2u) != 0u;
 // constants, as a CPU driver would load y under a false push-constant flag too.
 const bool ACCUMULATE = (OPTS & 4u) != 0u;
 const bool RELU = (OPTS & 8u) != 0u;
+// Output rows an invocation takes, one under the other, where it resizes along y (ops/resize.c)
+const uint ROWS = RESIZE_Y ? 8u : 1u;
 
 layout(push_constant) uniform Push {
   uint h, w, c;
@@ -142,34 +145,51 @@ void main()
 {
   const uint groups = VEC4 ? p.c / 4u : p.c;
   const uint total = p.count * groups;
+  // Item e of the span is output pixel e / groups, channel group e % groups; the item under
+  // it, one output row down, is e + row_items. Each invocation takes a column of ROWS items,
+  // one under the other, of a band of ROWS output rows, so that where it resizes along y the
+  // input rows they share are read again while in the CPU's cache, not an output row of the
+  // whole map later (a taps pass along y: 75–81 → 37–40 ms at 128²×768, docs/cpu-drivers.md).
+  // The lanes of a workgroup take neighbouring items of one row, whose loads and stores are
+  // consecutive.
+  const uint row_items = p.wo * groups;
+  const uint columns = (total + ROWS * row_items - 1u) / (ROWS * row_items) * row_items;
   const uint stride = gl_NumWorkGroups.x * WG_SIZE;
   const int half_x = int(KX / 2u), half_y = int(KY / 2u);
-  for (uint e = gl_GlobalInvocationID.x; e < total; e += stride) {
-    uint qi = e / groups, g = e - qi * groups;
-    uint q = p.q0 + qi;
-    uint oy = q / p.wo, ox = q - oy * p.wo;
-    uint ch = VEC4 ? 4u * g : g;
+  for (uint i = gl_GlobalInvocationID.x; i < columns; i += stride) {
+    // The band, and this invocation's pixel in each of its rows (px into the row) and channel
+    // group: what a CPU driver divides lane by lane in scalar code, once for the band's items.
+    const uint band = i / row_items, within = i - band * row_items;
+    const uint px = within / groups, g = within - px * groups;
+    const uint first = p.q0 + band * ROWS * p.wo + px;
+    const uint oy0 = first / p.wo, ox = first - oy0 * p.wo;
+    const uint ch = VEC4 ? 4u * g : g;
     // Column of block 0 of ch's group: its group's blocks, then ch within the block.
     const uint col = KX * KY == 1u ? ch : (ch / p.cg) * KX * KY * p.cg + ch % p.cg;
-    vec4 v = vec4(0.0);
-    [[unroll]] for (uint t = 0; t < KX * KY; t++) {
-      const int sy = int(oy) + int(t / KX) - half_y, sx = int(ox) + int(t % KX) - half_x;
-      if (KX * KY == 1u || (sy >= 0 && sy < int(p.ho) && sx >= 0 && sx < int(p.wo)))
-        v += resized(uint(sy), uint(sx), col + t * p.cg);
-    }
-    uint o = p.y_off + qi * p.ldy + ch;
-    if (VEC4) {
-      if (ACCUMULATE)
-        v += y_load4(o);
-      if (RELU)
-        v = max(v, vec4(0.0));
-      y_store4(o, v);
-    } else {
-      if (ACCUMULATE)
-        v.x += float(y[o]);
-      if (RELU)
-        v.x = max(v.x, 0.0);
-      y[o] = elem_t(v.x);
+    for (uint r = 0; r < ROWS; r++) {
+      const uint qi = (band * ROWS + r) * p.wo + px, oy = oy0 + r;
+      if (qi >= p.count)
+        break;
+      vec4 v = vec4(0.0);
+      [[unroll]] for (uint t = 0; t < KX * KY; t++) {
+        const int sy = int(oy) + int(t / KX) - half_y, sx = int(ox) + int(t % KX) - half_x;
+        if (KX * KY == 1u || (sy >= 0 && sy < int(p.ho) && sx >= 0 && sx < int(p.wo)))
+          v += resized(uint(sy), uint(sx), col + t * p.cg);
+      }
+      uint o = p.y_off + qi * p.ldy + ch;
+      if (VEC4) {
+        if (ACCUMULATE)
+          v += y_load4(o);
+        if (RELU)
+          v = max(v, vec4(0.0));
+        y_store4(o, v);
+      } else {
+        if (ACCUMULATE)
+          v.x += float(y[o]);
+        if (RELU)
+          v.x = max(v.x, 0.0);
+        y[o] = elem_t(v.x);
+      }
     }
   }
 }

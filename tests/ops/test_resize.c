@@ -184,9 +184,11 @@ static void test_resize_scale_form_matches_reference(void **state)
 static void test_resize_split_tensors_match_reference(void **state)
 {
   (void)state;
-  /* Under a 1 MiB buffer range: y split (32²×128 → 64²), x split (64²×128 → 32²). */
+  /* Under a 1 MiB buffer range: y split (32²×128 → 64²; 30²×128 → 60², whose second span
+   * starts part way through an output row, pixel 2 048), x split (64²×128 → 32²). */
   static const resize_case cases[] = {
       {32, 32, 128, 64, 64, 0, 0, 0, false},
+      {30, 30, 128, 60, 60, 0, 0, 0, true},
       {64, 64, 128, 32, 32, 0, 0, 0, true},
       {64, 64, 128, 0, 0, 0.5f, 0, 0, false},
   };
