@@ -157,11 +157,11 @@ void main()
   const uint stride = gl_NumWorkGroups.x * WG_SIZE;
   const int half_x = int(KX / 2u), half_y = int(KY / 2u);
   for (uint i = gl_GlobalInvocationID.x; i < columns; i += stride) {
-    // The band, and this invocation's pixel in each of its rows (px into the row) and channel
-    // group: what a CPU driver divides lane by lane in scalar code, once for the band's items.
-    const uint band = i / row_items, within = i - band * row_items;
-    const uint px = within / groups, g = within - px * groups;
-    const uint first = p.q0 + band * ROWS * p.wo + px;
+    // The band, this invocation's pixel in its first row and its channel group: what a CPU
+    // driver divides lane by lane in scalar code, once for the column's items. i is item
+    // (band·wo + px)·groups + g of the bands' first rows.
+    const uint t = i / groups, g = i - t * groups, band = t / p.wo;
+    const uint px = t - band * p.wo, first = p.q0 + band * ROWS * p.wo + px;
     const uint oy0 = first / p.wo, ox = first - oy0 * p.wo;
     const uint ch = VEC4 ? 4u * g : g;
     // Column of block 0 of ch's group: its group's blocks, then ch within the block.
@@ -171,10 +171,10 @@ void main()
       if (qi >= p.count)
         break;
       vec4 v = vec4(0.0);
-      [[unroll]] for (uint t = 0; t < KX * KY; t++) {
-        const int sy = int(oy) + int(t / KX) - half_y, sx = int(ox) + int(t % KX) - half_x;
+      [[unroll]] for (uint tap = 0; tap < KX * KY; tap++) {
+        const int sy = int(oy) + int(tap / KX) - half_y, sx = int(ox) + int(tap % KX) - half_x;
         if (KX * KY == 1u || (sy >= 0 && sy < int(p.ho) && sx >= 0 && sx < int(p.wo)))
-          v += resized(uint(sy), uint(sx), col + t * p.cg);
+          v += resized(uint(sy), uint(sx), col + tap * p.cg);
       }
       uint o = p.y_off + qi * p.ldy + ch;
       if (VEC4) {
