@@ -62,6 +62,11 @@ layout(push_constant) uniform Push {
   uint rows, cols;
   uint x_off, y_off, g_off, b_off;
   float eps;
+  // Rows per workgroup. VITTM_LN_TEXELS: up to 16, which load gamma and beta once for all
+  // of them (a texel load per lane and value, against the stack's reload of a value held)
+  // and take one workgroup's start: ViTTM-B's 1024×768 LayerNorm on one thread 1.30 ms with
+  // 1, 1.11 with 4, 0.95 with 16. Otherwise 1.
+  uint rows_per_group;
 } p;
 
 #ifdef VITTM_LN_TEXELS
@@ -104,12 +109,18 @@ float sum4(vec4 v)
   return VEC4 ? (v.x + v.y) + (v.z + v.w) : v.x;
 }
 
-// Value (or group of four) i of the output row at yb: the normalised v, scaled and shifted.
-void store_y(uint yb, uint i, vec4 v)
+// This invocation's values of gamma and beta (VITTM_LN_TEXELS), as its values of x are held.
+#ifdef VITTM_LN_TEXELS
+vec4 gamma_held[HELD > 0u ? HELD : 1u], beta_held[HELD > 0u ? HELD : 1u];
+#endif
+
+// Value (or group of four) i of the output row at yb, this invocation's j-th: the normalised
+// v, scaled and shifted.
+void store_y(uint yb, uint i, uint j, vec4 v)
 {
   if (VEC4) {
 #ifdef VITTM_LN_TEXELS
-    v = v * TEXEL_VEC4(tgamma, p.g_off / 4u + i) + TEXEL_VEC4(tbeta, p.b_off / 4u + i);
+    v = v * gamma_held[j] + beta_held[j];
 #else
     if (!L2_NORMALIZE)
       v = v * vec4(gamma4[p.g_off / 4u + i]) + vec4(beta4[p.b_off / 4u + i]);
@@ -128,11 +139,8 @@ void store_y(uint yb, uint i, vec4 v)
   }
 }
 
-void main()
+void norm_row(uint row)
 {
-  const uint row = gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x;
-  if (row >= p.rows) // uniform over the workgroup: no barrier is skipped by part of it
-    return;
   const uint xb = p.x_off + row * p.cols;
   const uint t = gl_LocalInvocationID.x, n = row_values();
 
@@ -176,10 +184,27 @@ void main()
     [[unroll]] for (uint j = 0; j < HELD; j++) {
       const uint i = t + j * WG_SIZE;
       if (i < n)
-        store_y(yb, i, (held[j] - mean) * scale);
+        store_y(yb, i, j, (held[j] - mean) * scale);
     }
   } else {
     for (uint i = t; i < n; i += WG_SIZE)
-      store_y(yb, i, (load_x(xb, i) - mean) * scale);
+      store_y(yb, i, 0u, (load_x(xb, i) - mean) * scale);
   }
+}
+
+void main()
+{
+  const uint first = (gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x) *
+                     p.rows_per_group;
+#ifdef VITTM_LN_TEXELS
+  [[unroll]] for (uint j = 0; j < HELD; j++) {
+    const uint i = gl_LocalInvocationID.x + j * WG_SIZE;
+    const bool in_row = i < row_values();
+    gamma_held[j] = in_row ? TEXEL_VEC4(tgamma, p.g_off / 4u + i) : vec4(0.0);
+    beta_held[j] = in_row ? TEXEL_VEC4(tbeta, p.b_off / 4u + i) : vec4(0.0);
+  }
+#endif
+  // Rows past the last are uniform over the workgroup: no barrier is skipped by part of it.
+  for (uint r = 0; r < p.rows_per_group && first + r < p.rows; r++)
+    norm_row(first + r);
 }
