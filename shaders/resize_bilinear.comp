@@ -9,12 +9,11 @@
 // (clamped at the edge), weights from the fraction. scale is in/out for F.interpolate(size=)
 // and 1/scale_factor for F.interpolate(scale_factor=). The result goes to a column slice of
 // y (channel concatenation) or is added to it (FPN top-down adds). An invocation handles four
-// channels (VEC4) or one of ROWS output pixels, one under the other. The
-// resize_bilinear_words variant (VITTM_WORDS64, CPU drivers) loads and stores the four as
-// 64-bit words (words.glsl); the
-// resize_bilinear_texel variant (VITTM_TEXEL, CPU drivers, VEC4 only) reads x, one chunk from
-// its unit x_at, through a texel buffer (texels.glsl): one load per lane and pixel, where a
-// storage buffer takes a loop over the lanes and the words in each (docs/cpu-drivers.md).
+// channels (VEC4) or one of ROWS output pixels, one under the other. The resize_bilinear_words
+// variant (VITTM_WORDS64, CPU drivers) loads and stores the four as 64-bit words (words.glsl);
+// the resize_bilinear_texel variant (VITTM_TEXEL, CPU drivers, VEC4 only) reads x, one chunk
+// from its unit x_at, through a texel buffer (texels.glsl): one load per lane and pixel, where
+// a storage buffer takes a loop over the lanes and the words in each (docs/cpu-drivers.md).
 // KX·KY > 1: a pass of a convolution (zero padding) of the resized map from its taps' products
 // at the map's own size (ops/resize.h, vittm_resize_conv_taps_record): output channel ch lies
 // in group ch / CG of CG channels, x's row holds for each group KX·KY blocks of CG columns,

@@ -15,10 +15,6 @@ _Static_assert(sizeof(layernorm_push) == VITTM_SHADER_LAYERNORM_TEXELS_PUSH_SIZE
 _Static_assert(sizeof(layernorm_push) == VITTM_SHADER_LAYERNORM_TEXELS_WORDS_PUSH_SIZE,
                "layernorm_push does not match layernorm_texels_words' push constants");
 
-/* LayerNorm on CPU drivers (the profile's attention=uniform, with subgroup reductions): x,
- * gamma and beta read through texel buffers, y written through a storage buffer (fp16: as
- * 64-bit words), a dispatch per span of y. A storage buffer is read lane by lane with a branch
- * per lane there: ViTTM-B + UperNet's 72 LayerNorms at 512² took 0.31 s. */
 /* Rows per workgroup on the texel route (shaders/layernorm.comp): up to 16, leaving 16
  * workgroups or more where there are 16 rows or more. */
 static uint32_t texel_rows_per_group(uint32_t rows)
@@ -27,6 +23,10 @@ static uint32_t texel_rows_per_group(uint32_t rows)
   return per < 1 ? 1 : per > 16 ? 16 : per;
 }
 
+/* LayerNorm on CPU drivers (the profile's attention=uniform, with subgroup reductions): x,
+ * gamma and beta read through texel buffers, y written through a storage buffer (fp16: as
+ * 64-bit words), a dispatch per span of y. A storage buffer is read lane by lane with a branch
+ * per lane there: ViTTM-B + UperNet's 72 LayerNorms at 512² took 0.31 s. */
 static bool texel_route(const vittm_tensor *x, const vittm_tensor *gamma, const vittm_tensor *beta,
                         uint32_t *wg, uint32_t *held)
 {
