@@ -9,7 +9,7 @@
 // (clamped at the edge), weights from the fraction. scale is in/out for F.interpolate(size=)
 // and 1/scale_factor for F.interpolate(scale_factor=). The result goes to a column slice of
 // y (channel concatenation) or is added to it (FPN top-down adds). An invocation handles four
-// channels (VEC4) or one of ROWS output pixels, one under the other. The resize_bilinear_words
+// channels (VEC4) or one of RUN output pixels in a column or a row. The resize_bilinear_words
 // variant (VITTM_WORDS64, CPU drivers) loads and stores the four as 64-bit words (words.glsl);
 // the resize_bilinear_texel variant (VITTM_TEXEL, CPU drivers, VEC4 only) reads x, one chunk
 // from its unit x_at, through a texel buffer (texels.glsl): one load per lane and pixel, where
@@ -41,8 +41,8 @@ const bool X_SPLIT = (OPTS & 2u) != 0u;
 // constants, as a CPU driver would load y under a false push-constant flag too.
 const bool ACCUMULATE = (OPTS & 4u) != 0u;
 const bool RELU = (OPTS & 8u) != 0u;
-// Output rows an invocation takes, one under the other, where it resizes along y (ops/resize.c)
-const uint ROWS = RESIZE_Y ? 8u : 1u;
+// Items an invocation takes, down a column or along a row (main, ops/resize.c's RUN)
+const uint RUN = 8u;
 
 layout(push_constant) uniform Push {
   uint h, w, c;
@@ -143,32 +143,28 @@ vec4 resized(uint oy, uint ox, uint ch)
 void main()
 {
   const uint groups = VEC4 ? p.c / 4u : p.c;
-  const uint total = p.count * groups;
-  // Item e of the span is output pixel e / groups, channel group e % groups; the item under
-  // it, one output row down, is e + row_items. Each invocation takes a column of ROWS items,
-  // one under the other, of a band of ROWS output rows, so that where it resizes along y the
-  // input rows they share are read again while in the CPU's cache, not an output row of the
-  // whole map later (a taps pass along y: 75–81 → 37–40 ms at 128²×768, docs/cpu-drivers.md).
-  // The lanes of a workgroup take neighbouring items of one row, whose loads and stores are
-  // consecutive.
-  const uint row_items = p.wo * groups;
-  const uint columns = (total + ROWS * row_items - 1u) / (ROWS * row_items) * row_items;
+  // Each invocation takes RUN items of one channel group: down a column of RUN output rows
+  // where the pass resizes along y, so that the input rows those pixels share are read again
+  // while in the CPU's cache, not an output row of the whole map later; else along a row
+  // (neighbours share their input pixels along x). Either way it divides its index into
+  // pixel, row and channel group once for the RUN: a CPU driver divides lane by lane in scalar
+  // code (the taps passes of a 32²×768 map to 128²: along y 75–81 → 37–40 ms with the
+  // columns, along x 48–50 → 41–43 on one thread with the rows; docs/cpu-drivers.md). The
+  // lanes of a workgroup take neighbouring channel groups,
+  // whose loads and stores are consecutive. i = t·groups + g, the run t: band·wo + px down
+  // a column (px the pixel in the band's first row), the run's first pixel / RUN along a row.
+  const uint runs = RESIZE_Y ? (p.count + RUN * p.wo - 1u) / (RUN * p.wo) * p.wo
+                             : (p.count + RUN - 1u) / RUN;
   const uint stride = gl_NumWorkGroups.x * WG_SIZE;
   const int half_x = int(KX / 2u), half_y = int(KY / 2u);
-  for (uint i = gl_GlobalInvocationID.x; i < columns; i += stride) {
-    // The band, this invocation's pixel in its first row and its channel group: what a CPU
-    // driver divides lane by lane in scalar code, once for the column's items. i is item
-    // (band·wo + px)·groups + g of the bands' first rows.
-    const uint t = i / groups, g = i - t * groups, band = t / p.wo;
-    const uint px = t - band * p.wo, first = p.q0 + band * ROWS * p.wo + px;
-    const uint oy0 = first / p.wo, ox = first - oy0 * p.wo;
+  for (uint i = gl_GlobalInvocationID.x; i < runs * groups; i += stride) {
+    const uint t = i / groups, g = i - t * groups, band = RESIZE_Y ? t / p.wo : 0u;
+    uint qi = RESIZE_Y ? band * RUN * p.wo + (t - band * p.wo) : t * RUN;
+    uint oy = (p.q0 + qi) / p.wo, ox = p.q0 + qi - oy * p.wo;
     const uint ch = VEC4 ? 4u * g : g;
     // Column of block 0 of ch's group: its group's blocks, then ch within the block.
     const uint col = KX * KY == 1u ? ch : (ch / p.cg) * KX * KY * p.cg + ch % p.cg;
-    for (uint r = 0; r < ROWS; r++) {
-      const uint qi = (band * ROWS + r) * p.wo + px, oy = oy0 + r;
-      if (qi >= p.count)
-        break;
+    for (uint r = 0; r < RUN && qi < p.count; r++) {
       vec4 v = vec4(0.0);
       [[unroll]] for (uint tap = 0; tap < KX * KY; tap++) {
         const int sy = int(oy) + int(tap / KX) - half_y, sx = int(ox) + int(tap % KX) - half_x;
@@ -188,6 +184,17 @@ void main()
         if (RELU)
           v.x = max(v.x, 0.0);
         y[o] = elem_t(v.x);
+      }
+      if (RESIZE_Y) {
+        qi += p.wo;
+        oy++;
+      } else {
+        qi++;
+        ox++;
+        if (ox == p.wo) {
+          ox = 0u;
+          oy++;
+        }
       }
     }
   }

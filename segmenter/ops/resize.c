@@ -5,9 +5,9 @@
 #include "ops/row_window.h"
 
 #define WG_SIZE 256
-/* Items each invocation takes: ROWS output rows one under the other where it resizes along y
- * (the shader's ROWS), else as many strided. */
-#define PER_INVOCATION 8
+/* Output pixels each invocation takes (of one channel group): down a column where it resizes
+ * along y, else along a row (the shader's RUN). */
+#define RUN 8
 enum { OPT_VEC4 = 1u, OPT_X_SPLIT = 2u, OPT_ACCUMULATE = 4u, OPT_RELU = 8u };
 
 typedef struct resize_push {
@@ -135,13 +135,12 @@ static vittm_status resize_record(vittm_cmd *cmd, const char *op, const vittm_te
       pc.x_at = vittm_texel_unit(x, 0);
       pc.x_row0 = 0;
     }
-    /* An invocation per item of the first row of each band of `rows` output rows. */
-    const uint64_t rows = resize_y ? PER_INVOCATION : 1, row_items = (uint64_t)wo * per_pixel;
-    const uint64_t items = (uint64_t)pc.count * per_pixel;
-    const uint64_t columns = (items + rows * row_items - 1) / (rows * row_items) * row_items;
-    st = vittm_cmd_dispatch_windows(
-        cmd, p, bind, texel ? &read : NULL, &pc,
-        vittm_grid_1d(columns, WG_SIZE * (uint32_t)(PER_INVOCATION / rows)), 1, 1, op, err);
+    /* An invocation per run and channel group: the runs down the columns of each band of RUN
+     * output rows, or along the span. */
+    const uint64_t runs = resize_y ? (pc.count + (uint64_t)RUN * wo - 1) / ((uint64_t)RUN * wo) * wo
+                                   : (pc.count + RUN - 1) / RUN;
+    st = vittm_cmd_dispatch_windows(cmd, p, bind, texel ? &read : NULL, &pc,
+                                    vittm_grid_1d(runs * per_pixel, WG_SIZE), 1, 1, op, err);
     if (st)
       return st;
     q0 = q1;
