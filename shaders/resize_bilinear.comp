@@ -41,8 +41,7 @@ const bool X_SPLIT = (OPTS & 2u) != 0u;
 // constants, as a CPU driver would load y under a false push-constant flag too.
 const bool ACCUMULATE = (OPTS & 4u) != 0u;
 const bool RELU = (OPTS & 8u) != 0u;
-// Items an invocation takes, down a column or along a row (main, ops/resize.c's RUN)
-const uint RUN = 8u;
+layout(constant_id = 6) const uint RUN = 8; // items an invocation takes (main)
 
 layout(push_constant) uniform Push {
   uint h, w, c;
@@ -53,6 +52,7 @@ layout(push_constant) uniform Push {
   float scale_y, scale_x;
   uint x_at; // VITTM_TEXEL: x's first unit in binding 0
   uint cg;   // channels of a group (KX·KY > 1; c otherwise)
+  uint runs; // runs of RUN items (main) per channel group in the span
 } p;
 
 #ifdef VITTM_TEXEL
@@ -153,11 +153,9 @@ void main()
   // lanes of a workgroup take neighbouring channel groups,
   // whose loads and stores are consecutive. i = t·groups + g, the run t: band·wo + px down
   // a column (px the pixel in the band's first row), the run's first pixel / RUN along a row.
-  const uint runs = RESIZE_Y ? (p.count + RUN * p.wo - 1u) / (RUN * p.wo) * p.wo
-                             : (p.count + RUN - 1u) / RUN;
   const uint stride = gl_NumWorkGroups.x * WG_SIZE;
   const int half_x = int(KX / 2u), half_y = int(KY / 2u);
-  for (uint i = gl_GlobalInvocationID.x; i < runs * groups; i += stride) {
+  for (uint i = gl_GlobalInvocationID.x; i < p.runs * groups; i += stride) {
     const uint t = i / groups, g = i - t * groups, band = RESIZE_Y ? t / p.wo : 0u;
     uint qi = RESIZE_Y ? band * RUN * p.wo + (t - band * p.wo) : t * RUN;
     uint oy = (p.q0 + qi) / p.wo, ox = p.q0 + qi - oy * p.wo;

@@ -19,6 +19,7 @@ typedef struct resize_push {
   float scale_y, scale_x;
   uint32_t x_at; /* resize_bilinear_texel: x's first 16-byte unit */
   uint32_t cg;   /* channels of a group of taps' blocks */
+  uint32_t runs; /* runs of RUN output pixels per channel group in the span */
 } resize_push;
 _Static_assert(sizeof(resize_push) == VITTM_SHADER_RESIZE_BILINEAR_PUSH_SIZE,
                "resize_push does not match resize_bilinear's push constants");
@@ -87,7 +88,7 @@ static vittm_status resize_record(vittm_cmd *cmd, const char *op, const vittm_te
   /* The add and the ReLU as constants: a CPU driver runs the code a flag turns off too. */
   const uint32_t opts = (vec4 ? OPT_VEC4 : 0) | (x->n_chunks > 1 ? OPT_X_SPLIT : 0) |
                         (accumulate ? OPT_ACCUMULATE : 0) | (relu ? OPT_RELU : 0);
-  uint32_t spec[] = {WG_SIZE, opts, taps->kx, taps->ky, resize_x, resize_y};
+  uint32_t spec[] = {WG_SIZE, opts, taps->kx, taps->ky, resize_x, resize_y, RUN};
   /* words=64: the four channels as 64-bit words (CPU drivers, vk/profile.h), x read through a
    * texel buffer where it is one chunk that starts on a texel */
   const bool words = vec4 && vittm_words64(x->dev);
@@ -96,9 +97,9 @@ static vittm_status resize_record(vittm_cmd *cmd, const char *op, const vittm_te
                              : words ? VITTM_SHADER_RESIZE_BILINEAR_WORDS
                                      : VITTM_SHADER_RESIZE_BILINEAR;
   const vittm_pipeline *p;
-  st = texel ? vittm_pipeline_get_texel(x->dev, id, x->dtype, spec, 6, 3, 1, sizeof(resize_push),
+  st = texel ? vittm_pipeline_get_texel(x->dev, id, x->dtype, spec, 7, 3, 1, sizeof(resize_push),
                                         &p, err)
-             : vittm_pipeline_get(x->dev, id, x->dtype, spec, 6, 3, sizeof(resize_push), &p, err);
+             : vittm_pipeline_get(x->dev, id, x->dtype, spec, 7, 3, sizeof(resize_push), &p, err);
   if (st)
     return st;
   uint32_t per_pixel = vec4 ? c / 4 : c;
@@ -137,10 +138,11 @@ static vittm_status resize_record(vittm_cmd *cmd, const char *op, const vittm_te
     }
     /* An invocation per run and channel group: the runs down the columns of each band of RUN
      * output rows, or along the span. */
-    const uint64_t runs = resize_y ? (pc.count + (uint64_t)RUN * wo - 1) / ((uint64_t)RUN * wo) * wo
-                                   : (pc.count + RUN - 1) / RUN;
+    const uint64_t band = (uint64_t)RUN * wo;
+    pc.runs = (uint32_t)(resize_y ? (pc.count + band - 1) / band * wo : (pc.count + RUN - 1) / RUN);
     st = vittm_cmd_dispatch_windows(cmd, p, bind, texel ? &read : NULL, &pc,
-                                    vittm_grid_1d(runs * per_pixel, WG_SIZE), 1, 1, op, err);
+                                    vittm_grid_1d((uint64_t)pc.runs * per_pixel, WG_SIZE), 1, 1, op,
+                                    err);
     if (st)
       return st;
     q0 = q1;
