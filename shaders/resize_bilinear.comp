@@ -150,9 +150,9 @@ void main()
   // pixel, row and channel group once for the RUN: a CPU driver divides lane by lane in scalar
   // code (the taps passes of a 32²×768 map to 128²: along y 75–81 → 37–40 ms with the
   // columns, along x 48–50 → 41–43 on one thread with the rows; docs/cpu-drivers.md). The
-  // lanes of a workgroup take neighbouring channel groups,
-  // whose loads and stores are consecutive. i = t·groups + g, the run t: band·wo + px down
-  // a column (px the pixel in the band's first row), the run's first pixel / RUN along a row.
+  // lanes of a workgroup take neighbouring channel groups, whose loads and stores are
+  // consecutive. i = t·groups + g, the run t: band·wo + px down a column (px the pixel in the
+  // band's first row), the run's first pixel / RUN along a row.
   const uint stride = gl_NumWorkGroups.x * WG_SIZE;
   const int half_x = int(KX / 2u), half_y = int(KY / 2u);
   for (uint i = gl_GlobalInvocationID.x; i < p.runs * groups; i += stride) {

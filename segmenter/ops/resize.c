@@ -6,7 +6,7 @@
 
 #define WG_SIZE 256
 /* Output pixels each invocation takes (of one channel group): down a column where it resizes
- * along y, else along a row (the shader's RUN). */
+ * along y, else along a row; the shader's RUN, passed as its specialization constant 6. */
 #define RUN 8
 enum { OPT_VEC4 = 1u, OPT_X_SPLIT = 2u, OPT_ACCUMULATE = 4u, OPT_RELU = 8u };
 
