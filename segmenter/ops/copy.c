@@ -100,9 +100,10 @@ vittm_status vittm_copy_record(vittm_cmd *cmd, const vittm_tensor *src, uint32_t
       st = copy_runs(cmd, src->dtype, bind[0], pc.src_off, pc.src_ld, bind[1], pc.dst_off,
                      pc.dst_ld, pc.rows, cols, "copy", err);
     else
-      st = vittm_cmd_dispatch(cmd, p, bind, &pc,
-                              vittm_grid_1d((uint64_t)pc.rows * cols, WG_SIZE * PER_INVOCATION), 1,
-                              1, "copy", err);
+      st = vittm_cmd_dispatch(
+          cmd, p, bind, &pc,
+          vittm_grid_1d(src->dev, (uint64_t)pc.rows * cols, WG_SIZE * PER_INVOCATION), 1, 1, "copy",
+          err);
     i0 = i1;
   }
   return st;
@@ -144,7 +145,8 @@ vittm_status vittm_copy_transposed_record(vittm_cmd *cmd, const vittm_tensor *sr
   uint32_t unused;
   vittm_binding bind[2] = {vittm_tensor_bind(src, 0, false, &unused),
                            vittm_tensor_bind(dst, 0, true, &unused)};
-  return vittm_cmd_dispatch(cmd, p, bind, &pc,
-                            vittm_grid_1d((uint64_t)padded_rows * cols, WG_SIZE * PER_INVOCATION),
-                            1, 1, "copy transposed", err);
+  return vittm_cmd_dispatch(
+      cmd, p, bind, &pc,
+      vittm_grid_1d(src->dev, (uint64_t)padded_rows * cols, WG_SIZE * PER_INVOCATION), 1, 1,
+      "copy transposed", err);
 }

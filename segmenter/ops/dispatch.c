@@ -55,15 +55,15 @@ vittm_status vittm_check_single_chunk(const char *op, const char *name, const vi
                          t->rows, t->cols);
 }
 
-uint32_t vittm_grid_1d(uint64_t count, uint32_t per_group)
+uint32_t vittm_grid_1d(const vittm_device *dev, uint64_t count, uint32_t per_group)
 {
   uint64_t groups = (count + per_group - 1) / per_group;
-  return (uint32_t)(groups > 65535 ? 65535 : groups);
+  return (uint32_t)(groups > dev->grid_groups ? dev->grid_groups : groups);
 }
 
-void vittm_grid_rows(uint32_t rows, uint32_t *gx, uint32_t *gy)
+void vittm_grid_rows(const vittm_device *dev, uint32_t rows, uint32_t *gx, uint32_t *gy)
 {
-  *gx = rows < 65535 ? rows : 65535;
+  *gx = rows < dev->grid_groups ? rows : dev->grid_groups;
   *gy = *gx ? (rows + *gx - 1) / *gx : 0;
 }
 

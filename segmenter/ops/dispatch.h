@@ -23,12 +23,14 @@ vittm_status vittm_check_shape(const char *op, const char *name, const vittm_ten
 vittm_status vittm_check_single_chunk(const char *op, const char *name, const vittm_tensor *t,
                                       vittm_error *err);
 
-/* A 1-D grid of at most 65535 workgroups covering `count` items at `per_group` each; the
- * shaders loop with a grid stride over what one pass does not cover. */
-uint32_t vittm_grid_1d(uint64_t count, uint32_t per_group);
+/* A 1-D grid covering `count` items at `per_group` each, of at most the device's grid width
+ * (65535 workgroups; VITTM_MAX_GRID lowers it): the shaders loop with a grid stride over
+ * what one pass does not cover. */
+uint32_t vittm_grid_1d(const vittm_device *dev, uint64_t count, uint32_t per_group);
 
-/* A 2-D grid with one workgroup per row (the shaders fold y back into a row index). */
-void vittm_grid_rows(uint32_t rows, uint32_t *gx, uint32_t *gy);
+/* A 2-D grid with one workgroup per row, rows of at most the grid width (the shaders fold y
+ * back into a row index and skip the workgroups past the last row). */
+void vittm_grid_rows(const vittm_device *dev, uint32_t rows, uint32_t *gx, uint32_t *gy);
 /* A power-of-two workgroup size for a row-wise reduction over `cols` values. */
 uint32_t vittm_row_workgroup(const vittm_device *dev, uint32_t cols);
 /* The pipeline name ("<base>[_sg]_<dtype>") and workgroup size of a row-wise reduction over

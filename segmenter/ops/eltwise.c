@@ -33,8 +33,8 @@ vittm_status vittm_add_record(vittm_cmd *cmd, const vittm_tensor *a, const vittm
         vittm_tensor_bind(b, r0, false, &pc[2]),
         vittm_tensor_bind(c, r0, true, &pc[3]),
     };
-    st = vittm_cmd_dispatch(cmd, p, bind, pc, vittm_grid_1d(pc[0], WG_SIZE * PER_INVOCATION), 1, 1,
-                            "add", err);
+    st = vittm_cmd_dispatch(
+        cmd, p, bind, pc, vittm_grid_1d(a->dev, pc[0], WG_SIZE * PER_INVOCATION), 1, 1, "add", err);
     r0 = r1;
   }
   return st;
@@ -61,8 +61,8 @@ vittm_status vittm_activation_record(vittm_cmd *cmd, vittm_activation act, const
         vittm_tensor_bind(x, r0, false, &pc[1]),
         vittm_tensor_bind(y, r0, true, &pc[2]),
     };
-    st = vittm_cmd_dispatch(cmd, p, bind, pc, vittm_grid_1d(pc[0], WG_SIZE * PER_INVOCATION), 1, 1,
-                            name, err);
+    st = vittm_cmd_dispatch(
+        cmd, p, bind, pc, vittm_grid_1d(x->dev, pc[0], WG_SIZE * PER_INVOCATION), 1, 1, name, err);
     r0 = r1;
   }
   return st;

@@ -80,7 +80,7 @@ static vittm_status record_texels(vittm_cmd *cmd, const char *op, const vittm_te
                                   x->dtype, spec, 4, 4, 3, sizeof(layernorm_push), &p, err);
     uint32_t gx, gy;
     pc.rows_per_group = texel_rows_per_group(pc.rows);
-    vittm_grid_rows((pc.rows + pc.rows_per_group - 1) / pc.rows_per_group, &gx, &gy);
+    vittm_grid_rows(x->dev, (pc.rows + pc.rows_per_group - 1) / pc.rows_per_group, &gx, &gy);
     if (!st)
       st = vittm_cmd_dispatch_windows(cmd, p, bind, read, &pc, gx, gy, 1, op, err);
     r0 = r1;
@@ -116,7 +116,7 @@ static vittm_status record(vittm_cmd *cmd, const char *op, const vittm_tensor *x
     const vittm_pipeline *p;
     st = vittm_pipeline_get(x->dev, id, x->dtype, spec, 4, 4, sizeof(layernorm_push), &p, err);
     uint32_t gx, gy;
-    vittm_grid_rows(pc.rows, &gx, &gy);
+    vittm_grid_rows(x->dev, pc.rows, &gx, &gy);
     if (!st)
       st = vittm_cmd_dispatch(cmd, p, bind, &pc, gx, gy, 1, op, err);
     r0 = r1;

@@ -318,8 +318,8 @@ static vittm_status record_reduce(vittm_cmd *cmd, vittm_tensor *scratch, uint32_
   reduce_push pc = {heads * scratch->cols, groups};
   uint32_t unused;
   vittm_binding bind = vittm_tensor_bind(scratch, 0, true, &unused);
-  return vittm_cmd_dispatch(cmd, p, &bind, &pc, vittm_grid_1d(pc.count, REDUCE_WG), 1, 1,
-                            "linear attention reduce", err);
+  return vittm_cmd_dispatch(cmd, p, &bind, &pc, vittm_grid_1d(scratch->dev, pc.count, REDUCE_WG), 1,
+                            1, "linear attention reduce", err);
 }
 
 /* Stage 3 on CPU drivers in fp32 (as stage 1's texel route): out as a product of φ(q) and

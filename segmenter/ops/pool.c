@@ -51,6 +51,6 @@ vittm_status vittm_mean_rows_record(vittm_cmd *cmd, const vittm_tensor *x, uint3
   for (uint32_t c = 0; c < VITTM_MAX_ROW_CHUNKS; c++)
     bind[c] = vittm_tensor_bind(x, (first + (c < chunks ? c : 0)) * x->chunk_rows, false, &unused);
   bind[7] = vittm_tensor_bind(out, 0, true, &pc.out_off);
-  return vittm_cmd_dispatch(cmd, p, bind, &pc, vittm_grid_1d(x->cols, WG_SIZE), 1, 1, "mean rows",
-                            err);
+  return vittm_cmd_dispatch(cmd, p, bind, &pc, vittm_grid_1d(x->dev, x->cols, WG_SIZE), 1, 1,
+                            "mean rows", err);
 }

@@ -83,9 +83,10 @@ vittm_status vittm_maxpool2_record(vittm_cmd *cmd, const vittm_tensor *x, uint32
                        .x_row0 = win.row0,
                        .x_split = win.split};
     vittm_binding bind[3] = {win.lo, win.hi, vittm_tensor_bind(y, q0, true, &pc.y_off)};
-    st = vittm_cmd_dispatch(cmd, p, bind, &pc,
-                            vittm_grid_1d((uint64_t)pc.count * per_pixel, WG_SIZE * PER_INVOCATION),
-                            1, 1, op, err);
+    st = vittm_cmd_dispatch(
+        cmd, p, bind, &pc,
+        vittm_grid_1d(x->dev, (uint64_t)pc.count * per_pixel, WG_SIZE * PER_INVOCATION), 1, 1, op,
+        err);
     if (st)
       return st;
     q0 = q1;
@@ -131,7 +132,8 @@ vittm_status vittm_adaptive_avgpool_record(vittm_cmd *cmd, const vittm_tensor *x
     bind[0] = bind[1] = vittm_tensor_bind(x, r0, false, &unused);
     bind[2] = vittm_tensor_bind(y, 0, true, &pc.y_off);
     st = vittm_cmd_dispatch(cmd, p, bind, &pc,
-                            vittm_grid_1d((uint64_t)s * s * per_bin, AVG_WG_SIZE), 1, 1, op, err);
+                            vittm_grid_1d(x->dev, (uint64_t)s * s * per_bin, AVG_WG_SIZE), 1, 1, op,
+                            err);
     if (st)
       return st;
     r0 = r1;

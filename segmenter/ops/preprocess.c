@@ -232,8 +232,9 @@ vittm_status vittm_preprocess_window_record(vittm_cmd *cmd, vittm_buffer *frame,
         {frame, false},
         vittm_tensor_bind(out, r0, true, &pc.out_off),
     };
-    st = vittm_cmd_dispatch(cmd, p, bind, &pc, vittm_grid_1d(pc.count, WG_SIZE * PER_INVOCATION), 1,
-                            1, "preprocess", err);
+    st = vittm_cmd_dispatch(cmd, p, bind, &pc,
+                            vittm_grid_1d(out->dev, pc.count, WG_SIZE * PER_INVOCATION), 1, 1,
+                            "preprocess", err);
     r0 = r1;
   }
   return st;

@@ -141,8 +141,8 @@ static vittm_status resize_record(vittm_cmd *cmd, const char *op, const vittm_te
     const uint64_t band = (uint64_t)RUN * wo;
     pc.runs = (uint32_t)(resize_y ? (pc.count + band - 1) / band * wo : (pc.count + RUN - 1) / RUN);
     st = vittm_cmd_dispatch_windows(cmd, p, bind, texel ? &read : NULL, &pc,
-                                    vittm_grid_1d((uint64_t)pc.runs * per_pixel, WG_SIZE), 1, 1, op,
-                                    err);
+                                    vittm_grid_1d(x->dev, (uint64_t)pc.runs * per_pixel, WG_SIZE),
+                                    1, 1, op, err);
     if (st)
       return st;
     q0 = q1;

@@ -51,7 +51,7 @@ vittm_status vittm_softmax_record(vittm_cmd *cmd, const vittm_tensor *x, vittm_t
     if (st)
       break;
     uint32_t gx, gy;
-    vittm_grid_rows(pc.rows, &gx, &gy);
+    vittm_grid_rows(x->dev, pc.rows, &gx, &gy);
     st = vittm_cmd_dispatch(cmd, p, bind, &pc, gx, gy, 1, "softmax", err);
     r0 = r1;
   }
@@ -78,6 +78,6 @@ vittm_status vittm_softmax_block_record(vittm_cmd *cmd, vittm_tensor *x, uint32_
   vittm_binding bind[2] = {vittm_tensor_bind(x, 0, false, &unused),
                            vittm_tensor_bind(x, 0, true, &unused)};
   uint32_t gx, gy;
-  vittm_grid_rows(rows, &gx, &gy);
+  vittm_grid_rows(x->dev, rows, &gx, &gy);
   return vittm_cmd_dispatch(cmd, p, bind, &pc, gx, gy, 1, "softmax", err);
 }

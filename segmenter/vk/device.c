@@ -322,6 +322,7 @@ static vittm_status device_begin(const char *selector, bool validate, bool profi
     if (dev->info.fp16 && dev->info.api_version < VK_API_VERSION_1_2 &&
         !has_extension(dev->physical, VK_KHR_SHADER_FLOAT16_INT8_EXTENSION_NAME))
       dev->info.fp16 = false;
+    dev->grid_groups = (uint32_t)vittm_env_limit("VITTM_MAX_GRID", 65535);
     vittm_profile_env env = vittm_profile_env_read();
     st = vittm_device_profile_select(&dev->info, &env, &dev->profile, err);
   }

@@ -31,6 +31,11 @@ struct vittm_device {
   vittm_device_profile profile; /* routes chosen from info and the environment at open */
   /* shaderInt64, enabled: CPU drivers' kernels read their operands as 64-bit words. */
   bool int64;
+  /* The workgroups along x over which a kernel that loops over its items with a grid stride
+   * spreads them (ops/dispatch.h's vittm_grid_1d): 65535, the least maxComputeWorkGroupCount
+   * Vulkan allows, or VITTM_MAX_GRID's lower value, so that tests reach those loops' second
+   * pass at small sizes. */
+  uint32_t grid_groups;
 
   mtx_t queue_lock; /* vkQueueSubmit needs external synchronisation */
 
@@ -52,6 +57,10 @@ const vittm_device_profile *vittm_device_get_profile(const vittm_device *dev);
 /* The same, to change: for tests that force a route or a tile on an open device. A change
  * applies to what is recorded afterwards; the caller must not record concurrently. */
 vittm_device_profile *vittm_device_profile_mut(vittm_device *dev);
+
+/* The environment's value of `name` where it is a positive integer below `real`, else `real`
+ * (a malformed value is reported on stderr and ignored): overrides only ever lower a limit. */
+uint64_t vittm_env_limit(const char *name, uint64_t real);
 
 /* Fills info from the physical device and applies the VITTM_* environment overrides. */
 void vittm_device_info_query(VkPhysicalDevice phys, const VkPhysicalDeviceMemoryProperties *mem,

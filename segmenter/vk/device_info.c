@@ -6,7 +6,7 @@
 
 #include "vk/device.h"
 
-static uint64_t env_limit(const char *name, uint64_t real)
+uint64_t vittm_env_limit(const char *name, uint64_t real)
 {
   const char *v = getenv(name);
   if (!v || !*v)
@@ -127,13 +127,14 @@ void vittm_device_info_query(VkPhysicalDevice phys, const VkPhysicalDeviceMemory
   info->min_subgroup_size = sizes.minSubgroupSize ? sizes.minSubgroupSize : subgroup.subgroupSize;
   info->max_subgroup_size = sizes.maxSubgroupSize ? sizes.maxSubgroupSize : subgroup.subgroupSize;
   info->max_shared_memory =
-      (uint32_t)env_limit("VITTM_MAX_SHARED_MEMORY", lim->maxComputeSharedMemorySize);
+      (uint32_t)vittm_env_limit("VITTM_MAX_SHARED_MEMORY", lim->maxComputeSharedMemorySize);
   info->max_workgroup_invocations = lim->maxComputeWorkGroupInvocations;
   memcpy(info->max_workgroup_size, lim->maxComputeWorkGroupSize, sizeof info->max_workgroup_size);
   memcpy(info->max_workgroup_count, lim->maxComputeWorkGroupCount,
          sizeof info->max_workgroup_count);
   info->max_push_constants = lim->maxPushConstantsSize;
-  info->max_storage_buffer_range = env_limit("VITTM_MAX_BUFFER_RANGE", lim->maxStorageBufferRange);
+  info->max_storage_buffer_range =
+      vittm_env_limit("VITTM_MAX_BUFFER_RANGE", lim->maxStorageBufferRange);
   info->max_allocation_size = m3.maxMemoryAllocationSize;
   info->min_storage_buffer_offset_alignment = (uint32_t)lim->minStorageBufferOffsetAlignment;
   const char *no_fp16 = getenv("VITTM_DISABLE_FP16");
