@@ -15,7 +15,8 @@ static const char usage[] =
     "Times C = A·Bᵀ + bias at ViT-B's shapes (or the given ones) and the given K×K\n"
     "convolutions (stride 1, padding K/2, bias) of an H×W map of CIN channels into COUT: one\n"
     "warm-up, then the median of N runs (default 7, at least 5) of GPU time (timestamps) and\n"
-    "wall time; up to 32 --shape and --conv in all. A convolution is reported as its\n"
+    "wall time (--json keeps every run's); up to 32 --shape and --conv in all. A convolution is "
+    "reported as its\n"
     "implicit GEMM, M = H·W, N = COUT, K = K·K·CIN, and its FLOPs as 2·M·N·K (the padding\n"
     "counted, as PyTorch's profilers do).\n"
     "B (the weight) and the bias are weights: what a route derives from them once (the\n"
@@ -42,20 +43,21 @@ static const shape vit_b_shapes[] = {
 };
 
 typedef struct result {
-  double gpu_ms, wall_ms;
-  bool uniform;  /* by the texel GEMM (gemm=uniform), not the tile */
-  bool winograd; /* a convolution by Winograd's algorithm on it */
+  double gpu_ms, wall_ms; /* medians */
+  double *gpu, *wall;     /* each run's, `runs` of them (the caller's); gpu -1 without timestamps */
+  bool uniform;           /* by the texel GEMM (gemm=uniform), not the tile */
+  bool winograd;          /* a convolution by Winograd's algorithm on it */
 } result;
 
+/* Times shape s in `runs` runs after a warm-up, into out (whose gpu and wall the caller gave). */
 static int time_gemm(vittm_device *dev, vittm_dtype dtype, shape s, int runs, result *out)
 {
   vittm_error err = {0};
   vittm_tensor *a = NULL, *b = NULL, *bias = NULL, *c = NULL;
   vittm_cmd *cmd = NULL;
   float *host = calloc((size_t)s.m * s.k + (size_t)s.n * s.k + s.n, sizeof *host);
-  double *gpu = calloc((size_t)runs, sizeof *gpu), *wall = calloc((size_t)runs, sizeof *wall);
   int rc = 1;
-  if (!host || !gpu || !wall)
+  if (!host)
     goto done;
   for (size_t i = 0; i < (size_t)s.m * s.k + (size_t)s.n * s.k + s.n; i++)
     host[i] = (float)((i * 2654435761u) % 1000) / 1000.0f - 0.5f;
@@ -77,14 +79,14 @@ static int time_gemm(vittm_device *dev, vittm_dtype dtype, shape s, int runs, re
     vittm_cmd_timing t;
     if (vittm_cmd_submit(cmd, &t, &err))
       goto done;
-    gpu[r] = t.gpu_ms;
-    wall[r] = t.wall_ms;
+    out->gpu[r] = t.gpu_ms;
+    out->wall[r] = t.wall_ms;
   }
-  out->gpu_ms = gpu[0] < 0 ? -1 : bench_median(gpu, runs);
+  out->gpu_ms = bench_median_of(out->gpu, runs); /* -1 without timestamps */
   out->winograd = s.ks && vittm_gemm_takes_winograd_route(a, s.h, s.w, b, c, s.ks);
   out->uniform = out->winograd || (s.ks ? vittm_gemm_takes_uniform_conv2d_route(a, b, c)
                                         : vittm_gemm_takes_uniform_route(a, b, c));
-  out->wall_ms = bench_median(wall, runs);
+  out->wall_ms = bench_median_of(out->wall, runs);
   vittm_cmd_print_profile(cmd, stdout); /* with VITTM_PROFILE=1: the last run's dispatches */
   rc = 0;
 done:
@@ -92,7 +94,7 @@ done:
     fprintf(stderr, "vittm-bench ops: %s\n", err.message[0] ? err.message : "out of memory");
   vittm_cmd_free(cmd);
   vittm_tensor_free(a), vittm_tensor_free(b), vittm_tensor_free(bias), vittm_tensor_free(c);
-  free(host), free(gpu), free(wall);
+  free(host);
   return rc;
 }
 
@@ -175,7 +177,10 @@ int bench_ops(int argc, char **argv)
   cJSON_AddItemToObject(root, "device", bench_device_json(info));
   cJSON_AddNumberToObject(root, "runs", runs);
   cJSON *rows = cJSON_AddArrayToObject(root, "gemm");
-  int rc = 0;
+  double *gpu = calloc((size_t)runs, sizeof *gpu), *wall = calloc((size_t)runs, sizeof *wall);
+  int rc = gpu && wall ? 0 : 1;
+  if (rc)
+    fprintf(stderr, "vittm-bench ops: out of memory\n");
   for (int p = 0; p < 2 && !rc; p++) {
     vittm_dtype dtype = p ? VITTM_F16 : VITTM_F32;
     if ((p == 0 && !want32) || (p == 1 && !want16))
@@ -183,7 +188,7 @@ int bench_ops(int argc, char **argv)
     for (int i = 0; i < n_shapes && !rc; i++) {
       shape s = shapes[i];
       vittm_tile tile;
-      result r;
+      result r = {.gpu = gpu, .wall = wall};
       rc = (s.ks ? vittm_conv_choose_tile(dev, s.m, &tile, &err)
                  : vittm_gemm_choose_tile(dev, s.m, s.n, s.k, &tile, &err))
                ? 1
@@ -218,12 +223,15 @@ int bench_ops(int argc, char **argv)
       cJSON_AddNumberToObject(row, "wall_ms_median", r.wall_ms);
       cJSON_AddNumberToObject(row, "gflops", flop / ms / 1e6);
       cJSON_AddNumberToObject(row, "gflops_wall", flop / r.wall_ms / 1e6);
+      cJSON_AddItemToObject(row, "gpu_ms", bench_number_array(r.gpu, runs));
+      cJSON_AddItemToObject(row, "wall_ms", bench_number_array(r.wall, runs));
       cJSON_AddItemToArray(rows, row);
     }
   }
   if (!rc && json_path)
     rc = bench_write_json(root, json_path);
   cJSON_Delete(root);
+  free(gpu), free(wall);
   vittm_device_free(dev);
   return rc;
 }
