@@ -245,6 +245,11 @@ def compare_ops(args: argparse.Namespace) -> tuple[list[dict], int]:
               f"PyTorch ÷ vittm ×{row['ratio_median']:.2f}")
     print(f"(min / median of {len(tt[0])} / {len(tv[0])} runs; load average {load0:.2f} → "
           f"{load1:.2f})")
+    for kind, name in (("gemm", "products"), ("conv", "convolutions")):
+        ratios = [row["ratio_median"] for row in figures if row["op"] == kind]
+        if ratios:
+            print(f"{name}: PyTorch ÷ vittm ×{min(ratios):.2f} … ×{max(ratios):.2f} over "
+                  f"{len(ratios)}")
     return figures, 0
 
 
