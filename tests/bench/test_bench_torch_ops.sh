@@ -24,6 +24,7 @@ echo "$out" | grep -q '^gemm 37×20×44: PyTorch .* ms .*vittm .* ms ' ||
   fail "no line for the 37×20×44 product: $out"
 echo "$out" | grep -q '^conv 3×3 12→9 at 7×5: PyTorch .* ms .*vittm .* ms ' ||
   fail "no line for the convolution: $out"
+echo "$out" | grep -q '^products: PyTorch ÷ vittm ×.* over 1$' || fail "no products' summary: $out"
 "$python" - "$json" <<'PY' || fail "$json does not hold both operators' figures"
 import json, sys
 ops = json.load(open(sys.argv[1]))["ops"]
