@@ -129,7 +129,11 @@ def vittm_round(bench: str, path: str, runs: int) -> list[float]:
     return [float(x) for x in data["results"][0]["wall_ms"]]
 
 
-def parse_dims(text: str, count: int, what: str) -> tuple[int, ...]:
+# An operator: a product (M, N, K) or a convolution (H, W, CIN, COUT, K).
+Op = tuple[int, ...]
+
+
+def parse_dims(text: str, count: int, what: str) -> Op:
     """"AxBx…" as `count` positive integers; argparse's error otherwise."""
     parts = text.split("x")
     if len(parts) != count or not all(x.isdigit() and int(x) > 0 for x in parts):
@@ -137,25 +141,26 @@ def parse_dims(text: str, count: int, what: str) -> tuple[int, ...]:
     return tuple(int(x) for x in parts)
 
 
-def shape_arg(text: str) -> tuple[int, ...]:
+def shape_arg(text: str) -> Op:
     return parse_dims(text, 3, "--shape (want MxNxK)")
 
 
-def conv_arg(text: str) -> tuple[int, ...]:
-    dims = parse_dims(text, 5, "--conv (want HxWxCINxCOUTxK, K odd)")
+def conv_arg(text: str) -> Op:
+    what = "--conv (want HxWxCINxCOUTxK, K odd)"
+    dims = parse_dims(text, 5, what)
     if dims[4] % 2 == 0:
-        raise argparse.ArgumentTypeError(f"bad --conv (want HxWxCINxCOUTxK, K odd) '{text}'")
+        raise argparse.ArgumentTypeError(f"bad {what} '{text}'")
     return dims
 
 
-def op_name(op: tuple[int, ...]) -> str:
+def op_name(op: Op) -> str:
     if len(op) == 3:
         return "gemm {}×{}×{}".format(*op)
     h, w, cin, cout, k = op
     return f"conv {k}×{k} {cin}→{cout} at {h}×{w}"
 
 
-def op_flop(op: tuple[int, ...]) -> float:
+def op_flop(op: Op) -> float:
     if len(op) == 3:
         m, n, k = op
         return 2.0 * m * n * k
@@ -163,7 +168,7 @@ def op_flop(op: tuple[int, ...]) -> float:
     return 2.0 * h * w * cout * k * k * cin
 
 
-def torch_ops_round(ops: list[tuple[int, ...]], runs: int) -> list[list[float]]:
+def torch_ops_round(ops: list[Op], runs: int) -> list[list[float]]:
     """Per operator, one warm-up call, then `runs` timed calls (ms), on random fp32 operands."""
     functional = torch.nn.functional
     times = []
@@ -188,8 +193,7 @@ def torch_ops_round(ops: list[tuple[int, ...]], runs: int) -> list[list[float]]:
     return times
 
 
-def vittm_ops_round(bench: str, ops: list[tuple[int, ...]], runs: int) -> list[tuple[list[float],
-                                                                                   str]]:
+def vittm_ops_round(bench: str, ops: list[Op], runs: int) -> list[tuple[list[float], str]]:
     """Per operator, `runs` timed runs of vittm-bench ops (ms of wall time each) and the route
     it took."""
     with tempfile.TemporaryDirectory() as tmp:
