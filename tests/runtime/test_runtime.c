@@ -8,6 +8,7 @@
 
 #include "ops/eltwise.h"
 #include "test_util.h"
+#include "vk/device.h"
 #include "vk/pipeline.h"
 #include "vk/pipeline_cache.h"
 
@@ -23,6 +24,28 @@ static void test_device_info_is_sane(void **state)
   assert_true(info->subgroup_size >= 1);
   assert_true(info->min_subgroup_size <= info->max_subgroup_size);
   vittm_device_free(dev);
+}
+
+/* The VITTM_MAX_* overrides (VITTM_MAX_GRID, VITTM_MAX_BUFFER_RANGE, ...) only ever lower a
+ * limit, and a value that is not a positive integer leaves it as it is. */
+static void test_limit_overrides_only_lower_and_ignore_bad_values(void **state)
+{
+  (void)state;
+  const char *name = "VITTM_TEST_LIMIT";
+  unsetenv(name);
+  assert_int_equal(vittm_env_limit(name, 65535), 65535);
+  static const struct {
+    const char *value;
+    uint64_t want;
+  } cases[] = {{"", 65535},  {"7", 7},       {"0x10", 16}, {"70000", 65535},
+               {"0", 65535}, {"12x", 65535}, {"-5", 65535}};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    setenv(name, cases[i].value, 1);
+    if (vittm_env_limit(name, 65535) != cases[i].want)
+      fail_msg("%s=%s gave %llu, want %llu", name, cases[i].value,
+               (unsigned long long)vittm_env_limit(name, 65535), (unsigned long long)cases[i].want);
+  }
+  unsetenv(name);
 }
 
 static void test_device_is_shared_between_opens(void **state)
@@ -505,6 +528,7 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_device_info_is_sane),
+      cmocka_unit_test(test_limit_overrides_only_lower_and_ignore_bad_values),
       cmocka_unit_test(test_device_is_shared_between_opens),
       cmocka_unit_test(test_device_selected_by_index_and_name),
       cmocka_unit_test(test_unknown_device_name_is_a_clear_error),
