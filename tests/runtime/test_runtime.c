@@ -167,6 +167,61 @@ static void test_barriers_only_on_hazards_and_timestamps(void **state)
   vittm_device_free(dev);
 }
 
+/* A profile times the first dispatches and copies its query pool holds and says so when a
+ * recording has more; those past it still run. */
+static void test_profile_past_its_timestamps_says_so(void **state)
+{
+  (void)state;
+  vittm_device *dev = NULL;
+  vittm_error err = {0};
+  const vittm_device_options opts = {.profile = true};
+  assert_int_equal(vittm_device_open(&opts, &dev, &err), VITTM_OK);
+  if (!vittm_device_get_info(dev)->timestamps)
+    fail_msg("%s has no timestamps on its compute queue: profiles need them",
+             vittm_device_get_info(dev)->name);
+  float one[4] = {1, 1, 1, 1};
+  vittm_tensor *a = test_tensor(dev, VITTM_F32, 1, 4, one);
+  vittm_tensor *b = test_tensor(dev, VITTM_F32, 1, 4, NULL);
+  vittm_tensor *c = test_tensor(dev, VITTM_F32, 1, 4, NULL);
+  enum { COPIES = 40000 }; /* more than a profiled recording times */
+  vittm_cmd *cmd = NULL;
+  assert_int_equal(vittm_cmd_begin(dev, &cmd, &err), VITTM_OK);
+  for (uint32_t i = 0; i < COPIES; i++)
+    assert_int_equal(vittm_cmd_copy(cmd, &a->chunks[0], &b->chunks[0], 16, "copy", &err), VITTM_OK);
+  assert_int_equal(vittm_add_record(cmd, b, b, c, &err), VITTM_OK); /* after the last stamp */
+  assert_int_equal(vittm_cmd_submit(cmd, NULL, &err), VITTM_OK);
+  float *out = test_read(c);
+  for (int i = 0; i < 4; i++)
+    assert_true(out[i] == 2.0f);
+  free(out);
+
+  FILE *f = tmpfile();
+  assert_non_null(f);
+  vittm_cmd_print_profile(cmd, f);
+  rewind(f);
+  char line[256], label[48];
+  unsigned count = 0, copies = 0, timed = 0, ops = 0;
+  double ms, share;
+  bool noted = false;
+  while (fgets(line, sizeof line, f)) {
+    if (sscanf(line, "%47s %u %lf %lf%%", label, &count, &ms, &share) == 4 &&
+        strcmp(label, "copy") == 0)
+      copies = count;
+    if (sscanf(line, "(only the first %u of %u dispatches and copies are timed)", &timed, &ops) ==
+        2)
+      noted = true;
+  }
+  fclose(f);
+  if (!noted)
+    fail_msg("the profile of %u operations does not say how many it timed", COPIES + 1);
+  assert_int_equal(ops, COPIES + 1);
+  assert_true(timed > 0 && timed < COPIES);
+  assert_int_equal(copies, timed);
+  vittm_cmd_free(cmd);
+  vittm_tensor_free(a), vittm_tensor_free(b), vittm_tensor_free(c);
+  vittm_device_free(dev);
+}
+
 static vittm_tensor *transient(vittm_device *dev, vittm_arena *arena)
 {
   vittm_tensor *t = NULL;
@@ -535,6 +590,7 @@ int main(void)
       cmocka_unit_test(test_tensor_is_split_at_the_buffer_range),
       cmocka_unit_test(test_row_wider_than_the_range_is_refused),
       cmocka_unit_test(test_barriers_only_on_hazards_and_timestamps),
+      cmocka_unit_test(test_profile_past_its_timestamps_says_so),
       cmocka_unit_test(test_transient_tensors_share_memory_by_lifetime),
       cmocka_unit_test(test_transient_read_first_lives_from_the_start),
       cmocka_unit_test(test_memory_is_mapped_only_when_unified),
