@@ -57,6 +57,30 @@ vittm_device *test_open_device(void)
   return dev;
 }
 
+vittm_device *test_open_profiling_device(void)
+{
+  vittm_device *dev = NULL;
+  vittm_error err = {0};
+  const vittm_device_options opts = {.profile = true};
+  if (vittm_device_open(&opts, &dev, &err) != VITTM_OK)
+    fail_msg("vittm_device_open: %s (install mesa-vulkan-drivers and vulkan-validationlayers)",
+             err.message);
+  if (!vittm_device_get_info(dev)->timestamps)
+    fail_msg("%s has no timestamps on its compute queue: profiles need them",
+             vittm_device_get_info(dev)->name);
+  return dev;
+}
+
+FILE *test_profile_text(const vittm_cmd *cmd)
+{
+  FILE *f = tmpfile();
+  if (!f)
+    fail_msg("tmpfile: cannot hold the profile");
+  vittm_cmd_print_profile(cmd, f);
+  rewind(f);
+  return f;
+}
+
 vittm_tensor *test_tensor(vittm_device *dev, vittm_dtype dtype, uint32_t rows, uint32_t cols,
                           const float *x)
 {

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <cmocka.h>
 
@@ -51,6 +52,10 @@ int test_teardown_device(void **state);
 
 /* Opens the default device, failing the test with the error if there is none. */
 vittm_device *test_open_device(void);
+/* Opens the default device with profiling on, failing the test if it has no timestamps. */
+vittm_device *test_open_profiling_device(void);
+/* A profiled recording's profile (vittm_cmd_print_profile) in a temporary file, rewound. */
+FILE *test_profile_text(const vittm_cmd *cmd);
 /* Creates a tensor and uploads x (rows·cols values), failing the test on error. */
 vittm_tensor *test_tensor(vittm_device *dev, vittm_dtype dtype, uint32_t rows, uint32_t cols,
                           const float *x);

@@ -555,13 +555,8 @@ static void test_gemm_strided_rows_by_weight_take_the_texel_route(void **state)
 static void test_gemm_profile_counts_flops(void **state)
 {
   (void)state;
-  vittm_device *dev = NULL;
+  vittm_device *dev = test_open_profiling_device();
   vittm_error err = {0};
-  const vittm_device_options opts = {.profile = true};
-  assert_int_equal(vittm_device_open(&opts, &dev, &err), VITTM_OK);
-  if (!vittm_device_get_info(dev)->timestamps)
-    fail_msg("%s has no timestamps on its compute queue: profiles need them",
-             vittm_device_get_info(dev)->name);
   const uint32_t m = 200, n = 136, k = 520;
   vittm_tensor *a = test_tensor(dev, VITTM_F32, m, k, NULL);
   vittm_tensor *b = test_tensor(dev, VITTM_F32, n, k, NULL);
@@ -570,10 +565,7 @@ static void test_gemm_profile_counts_flops(void **state)
   assert_int_equal(vittm_cmd_begin(dev, &cmd, &err), VITTM_OK);
   assert_int_equal(vittm_gemm_record(cmd, a, b, NULL, c, 0, &err), VITTM_OK);
   test_submit(cmd);
-  FILE *f = tmpfile();
-  assert_non_null(f);
-  vittm_cmd_print_profile(cmd, f);
-  rewind(f);
+  FILE *f = test_profile_text(cmd);
   char line[256], label[48];
   unsigned count = 0;
   double ms = 0, share = 0, gflops = 0;
@@ -596,15 +588,12 @@ static void test_gemm_profile_counts_flops(void **state)
   const char *was = getenv("VITTM_PROFILE");
   char *saved = was ? strdup(was) : NULL;
   setenv("VITTM_PROFILE", "dispatches", 1);
-  f = tmpfile();
-  assert_non_null(f);
-  vittm_cmd_print_profile(cmd, f);
+  f = test_profile_text(cmd);
   if (saved)
     setenv("VITTM_PROFILE", saved, 1);
   else
     unsetenv("VITTM_PROFILE");
   free(saved);
-  rewind(f);
   unsigned index, listed = 0;
   double sum = 0, one;
   while (fgets(line, sizeof line, f))
