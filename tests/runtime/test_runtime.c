@@ -174,20 +174,25 @@ static void test_profile_past_its_timestamps_says_so(void **state)
   (void)state;
   vittm_device *dev = test_open_profiling_device();
   vittm_error err = {0};
-  float one[4] = {1, 1, 1, 1};
+  const float one[4] = {1, 1, 1, 1}, three[4] = {3, 3, 3, 3};
   vittm_tensor *a = test_tensor(dev, VITTM_F32, 1, 4, one);
+  vittm_tensor *d = test_tensor(dev, VITTM_F32, 1, 4, three);
   vittm_tensor *b = test_tensor(dev, VITTM_F32, 1, 4, NULL);
   vittm_tensor *c = test_tensor(dev, VITTM_F32, 1, 4, NULL);
   enum { COPIES = 40000 }; /* more than a profiled recording times */
   vittm_cmd *cmd = NULL;
   assert_int_equal(vittm_cmd_begin(dev, &cmd, &err), VITTM_OK);
-  for (uint32_t i = 0; i < COPIES; i++)
+  /* b = a, again and again, then b = d and c = b + b: the last copy and the add come after the
+   * last timestamp, and c = 6 only if both ran. */
+  for (uint32_t i = 0; i + 1 < COPIES; i++)
     assert_int_equal(vittm_cmd_copy(cmd, &a->chunks[0], &b->chunks[0], 16, "copy", &err), VITTM_OK);
-  assert_int_equal(vittm_add_record(cmd, b, b, c, &err), VITTM_OK); /* after the last stamp */
+  assert_int_equal(vittm_cmd_copy(cmd, &d->chunks[0], &b->chunks[0], 16, "copy", &err), VITTM_OK);
+  assert_int_equal(vittm_add_record(cmd, b, b, c, &err), VITTM_OK);
   assert_int_equal(vittm_cmd_submit(cmd, NULL, &err), VITTM_OK);
   float *out = test_read(c);
   for (int i = 0; i < 4; i++)
-    assert_true(out[i] == 2.0f);
+    if (out[i] != 6.0f)
+      fail_msg("c[%d] = %g after the untimed copy and add, not 6", i, out[i]);
   free(out);
 
   FILE *f = test_profile_text(cmd);
@@ -210,7 +215,7 @@ static void test_profile_past_its_timestamps_says_so(void **state)
   assert_true(timed > 0 && timed < COPIES);
   assert_int_equal(copies, timed);
   vittm_cmd_free(cmd);
-  vittm_tensor_free(a), vittm_tensor_free(b), vittm_tensor_free(c);
+  vittm_tensor_free(a), vittm_tensor_free(b), vittm_tensor_free(c), vittm_tensor_free(d);
   vittm_device_free(dev);
 }
 
