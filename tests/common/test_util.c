@@ -47,24 +47,24 @@ int test_teardown_device(void **state)
   return 0;
 }
 
-vittm_device *test_open_device(void)
+static vittm_device *open_device(const vittm_device_options *opts)
 {
   vittm_device *dev = NULL;
   vittm_error err = {0};
-  if (vittm_device_open(NULL, &dev, &err) != VITTM_OK)
+  if (vittm_device_open(opts, &dev, &err) != VITTM_OK)
     fail_msg("vittm_device_open: %s (install mesa-vulkan-drivers and vulkan-validationlayers)",
              err.message);
   return dev;
 }
 
+vittm_device *test_open_device(void)
+{
+  return open_device(NULL);
+}
+
 vittm_device *test_open_profiling_device(void)
 {
-  vittm_device *dev = NULL;
-  vittm_error err = {0};
-  const vittm_device_options opts = {.profile = true};
-  if (vittm_device_open(&opts, &dev, &err) != VITTM_OK)
-    fail_msg("vittm_device_open: %s (install mesa-vulkan-drivers and vulkan-validationlayers)",
-             err.message);
+  vittm_device *dev = open_device(&(vittm_device_options){.profile = true});
   if (!vittm_device_get_info(dev)->timestamps)
     fail_msg("%s has no timestamps on its compute queue: profiles need them",
              vittm_device_get_info(dev)->name);
